@@ -1,0 +1,77 @@
+//! The engine's cost: one typical decision (the stalled example), parsing excluded,
+//! against the embedded rules and against a generated rules file of ~3,000 zones; and
+//! the whole request path (parse, decide, render) for reference.
+
+use std::hint::black_box;
+
+use aftersales::request::{ParseContext, parse};
+use aftersales::rules::{EMBEDDED_SOURCE, Rules};
+use criterion::{Criterion, criterion_group, criterion_main};
+use serde_json::Value;
+
+const STALLED: &str = include_str!("../tests/fixtures/examples/03-stalled-shangcheng.json");
+const AREAS: &str = include_str!("../data/admin-divisions/areas.csv");
+
+/// The embedded rules plus one zone per county-level unit of the country (those the
+/// embedded zones do not already claim), each with its own control window.
+fn many_zones() -> Rules {
+    let claimed = [
+        "330225", "330304", "330302", "330303", "330521", "330602", "330603", "330703", "330702",
+    ];
+    let mut source = EMBEDDED_SOURCE.to_owned();
+    let mut n = 0;
+    for line in AREAS.lines().skip(1) {
+        let code = line.split(',').next().unwrap_or_default();
+        if code.len() != 6 || claimed.contains(&code) {
+            continue;
+        }
+        n += 1;
+        source.push_str(&format!(
+            "\n[[notice.zones]]\nid = \"z{code}\"\nname = {{ zh-CN = \"区{code}\", en = \"Zone {code}\" }}\n\
+             adcodes = [\"{code}\"]\ncontrol = {{ from = 2023-09-{:02}T00:00:00+08:00, until = 2023-10-29T00:00:00+08:00 }}\n",
+            1 + n % 28
+        ));
+    }
+    match Rules::from_toml(&source, "generated.toml") {
+        Ok(r) => r,
+        Err(e) => panic!("generated rules do not load: {e}"),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let example: Value = serde_json::from_str(STALLED).unwrap_or(Value::Null);
+    let request = &example["request"];
+    let embedded = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+    let large = many_zones();
+    let zones: usize = large.notices.iter().map(|n| n.zones.len()).sum();
+    eprintln!("large rules: {zones} zones");
+
+    for (name, rules) in [
+        ("decide/stalled/embedded", &embedded),
+        ("decide/stalled/3000-zones", &large),
+    ] {
+        let ctx = ParseContext {
+            time_zone: rules.time_zone,
+            gazetteer: aftersales::gazetteer(),
+        };
+        let parsed = parse(request, ctx).unwrap_or_else(|e| panic!("{e:?}"));
+        let as_of = parsed.as_of.unwrap_or_default();
+        c.bench_function(name, |b| {
+            b.iter(|| aftersales::engine::decide(black_box(rules), black_box(&parsed.case), as_of))
+        });
+    }
+    c.bench_function("request/stalled/parse+decide+render", |b| {
+        b.iter(|| {
+            aftersales::decide_request(
+                &embedded,
+                black_box(request),
+                chrono::Utc::now(),
+                Default::default(),
+                String::new(),
+            )
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

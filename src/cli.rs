@@ -1,0 +1,123 @@
+//! The command line: `serve` (the default), `decide`, `rules check`, `rules show`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Decides what to do with an after-sales request during a logistics disruption.
+#[derive(Debug, Parser)]
+#[command(name = "aftersales", version, about)]
+pub struct Cli {
+    /// Rules file to use instead of the embedded 2023 Hangzhou rules.
+    #[arg(long, global = true, env = "AFTERSALES_RULES", value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Server options, for `serve` or no subcommand.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (the default).
+    Serve,
+    /// Decide one request read from FILE or standard input; the decision goes to stdout.
+    Decide(DecideArgs),
+    /// Check or print rules files.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Check that a server answers /healthz (for container health checks).
+    Health {
+        /// The server's base URL.
+        #[arg(
+            long,
+            default_value = "http://127.0.0.1:8080",
+            env = "AFTERSALES_HEALTH_URL"
+        )]
+        url: String,
+    },
+}
+
+/// Options of `decide`.
+#[derive(Debug, Args)]
+pub struct DecideArgs {
+    /// The request (JSON); standard input when absent or `-`.
+    pub file: Option<PathBuf>,
+    /// Language of the texts (zh-CN or en).
+    #[arg(long, default_value = "zh-CN")]
+    pub lang: String,
+    /// Print a readable summary instead of JSON.
+    #[arg(long)]
+    pub text: bool,
+}
+
+/// `rules` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate a rules file; errors name line and column.
+    Check {
+        /// The rules file.
+        file: PathBuf,
+    },
+    /// Print the effective rules (embedded, or from --rules) in the rules-file format.
+    Show,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Pretty,
+}
+
+/// Server configuration; every option also reads an environment variable.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "AFTERSALES_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+
+    /// Bearer tokens that may call /v1/*, comma-separated; none set: no auth.
+    #[arg(
+        long,
+        env = "AFTERSALES_API_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_tokens: Vec<String>,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "AFTERSALES_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+
+    /// Requests served at once; more are answered 503 with Retry-After.
+    #[arg(long, env = "AFTERSALES_CONCURRENCY_LIMIT", default_value_t = 512)]
+    pub concurrency_limit: usize,
+
+    /// Seconds a request may take before it is answered 503.
+    #[arg(long, env = "AFTERSALES_REQUEST_TIMEOUT", default_value_t = 10)]
+    pub request_timeout: u64,
+
+    /// Most items in one batch.
+    #[arg(long, env = "AFTERSALES_BATCH_LIMIT", default_value_t = 5000)]
+    pub batch_limit: usize,
+
+    /// Log format.
+    #[arg(long, env = "AFTERSALES_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
+
+    /// Seconds to keep serving after SIGTERM while /readyz reports 503.
+    #[arg(long, env = "AFTERSALES_DRAIN_SECONDS", default_value_t = 5)]
+    pub drain_seconds: u64,
+
+    /// Seconds in-flight requests get to finish once the server stops accepting.
+    #[arg(long, env = "AFTERSALES_GRACE_SECONDS", default_value_t = 20)]
+    pub grace_seconds: u64,
+}

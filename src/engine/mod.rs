@@ -1,0 +1,669 @@
+//! The decision: `decide(&Rules, &Case, as_of) -> Decision`, exactly as policy.md reads
+//! the notice. Pure: no clock, no I/O, no logging; total: every case gets a decision.
+
+mod case;
+
+pub use case::{Case, Event, Order, Place, Return};
+
+use crate::codes::{
+    Action, DeadlineKind, Evidence, Finding, Label, Outcome, RefundType, Scenario, Status,
+    WarningCode,
+};
+use crate::rules::{DisruptionNotice, Rules, ZoneMatch};
+use crate::time::{self, Instant};
+
+/// A value put into an explanation's or a warning's text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Time(Instant),
+    Int(i64),
+    Text(String),
+    Label(Label),
+    Status(Status),
+    /// A zone of the deciding notice, by index.
+    Zone(usize),
+    /// A phase of the deciding notice, by index.
+    Phase(usize),
+}
+
+/// Something the caller should know, with the values for its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Warning {
+    pub code: WarningCode,
+    pub args: Vec<(&'static str, Arg)>,
+}
+
+/// Why: a finding of the notice, with the values for its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    pub finding: Finding,
+    pub args: Vec<(&'static str, Arg)>,
+}
+
+/// A deadline, measured from `as_of`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    pub kind: DeadlineKind,
+    pub due_at: Instant,
+    /// Whole seconds left, negative once past.
+    pub remaining_seconds: i64,
+    pub overdue: bool,
+}
+
+/// The zone of the relevant destination, and whether the case hit its control window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZoneVerdict {
+    /// Index into the deciding notice's zones.
+    pub zone: usize,
+    pub controlled: bool,
+}
+
+/// What to do with a case, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// Index of the deciding notice in [`Rules::notices`].
+    pub notice: usize,
+    pub as_of: Instant,
+    /// Whether the notice's policy applies (policy.md §4).
+    pub applies: bool,
+    pub in_impact_period: bool,
+    /// Index of the phase containing `requested_at`.
+    pub phase: Option<usize>,
+    pub scenario: Scenario,
+    pub outcome: Outcome,
+    pub zone: Option<ZoneVerdict>,
+    pub deadlines: Vec<Deadline>,
+    pub actions: Vec<Action>,
+    /// Each entry is satisfied by any one of its codes.
+    pub evidence: Vec<&'static [Evidence]>,
+    pub explanation: Vec<Explanation>,
+    pub warnings: Vec<Warning>,
+}
+
+/// The latest parcel movement: the trace's last non-interception event, or the
+/// collection implied by `shipped_at`.
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    at: Instant,
+    status: Status,
+}
+
+/// A notice weighed against a case.
+struct Assessment {
+    in_impact: bool,
+    zone: Option<ZoneVerdict>,
+    /// What hit the control window first: the request, or a carrier event, and when.
+    controlled_by: Option<(Label, Instant)>,
+    /// A zone covering only part of the destination's area.
+    partly: Option<usize>,
+}
+
+impl Assessment {
+    fn applies(&self) -> bool {
+        self.in_impact || self.controlled_by.is_some()
+    }
+}
+
+const INTERCEPT_FAILURE_PROOF: &[Evidence] = &[
+    Evidence::CourierSiteScreenshot,
+    Evidence::LogisticsRedStampCertificate,
+];
+const RETURN_TRACKING: &[Evidence] = &[Evidence::ReturnTrackingRecord];
+
+/// Decides one case at the instant `as_of`.
+pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
+    let refund_only = case.refund_type == RefundType::RefundOnly;
+    let (place, events, place_label) = match (&case.return_, refund_only) {
+        (_, true) => (
+            Some(&case.destination),
+            &case.trace[..],
+            Label::BuyerAddress,
+        ),
+        (Some(r), false) => (r.destination.as_ref(), &r.trace[..], Label::ReturnAddress),
+        (None, false) => (None, &[][..], Label::ReturnAddress),
+    };
+
+    let mut movements: Vec<&Event> = events
+        .iter()
+        .filter(|e| !e.status.is_interception())
+        .collect();
+    // Stable: of two events at the same instant, the later one in the trace is newer.
+    movements.sort_by_key(|e| e.at);
+    let head = movements
+        .last()
+        .map(|e| Head {
+            at: e.at,
+            status: e.status,
+        })
+        .or_else(|| {
+            let shipped = case.order.shipped_at.filter(|_| refund_only)?;
+            Some(Head {
+                at: shipped,
+                status: Status::Collected,
+            })
+        });
+    let interception_failed = events
+        .iter()
+        .filter(|e| e.status.is_interception())
+        .max_by_key(|e| e.at)
+        .is_some_and(|e| e.status == Status::InterceptFailed);
+
+    let assessments: Vec<Assessment> = rules
+        .notices
+        .iter()
+        .map(|n| assess(n, case, place, events, head))
+        .collect();
+    let notice_ix = assessments
+        .iter()
+        .position(Assessment::applies)
+        .or_else(|| {
+            (0..rules.notices.len())
+                .min_by_key(|&i| rules.notices[i].impact_period.distance(case.requested_at))
+        })
+        .unwrap_or(0);
+    let Some((notice, assessment)) = rules.notices.get(notice_ix).zip(assessments.get(notice_ix))
+    else {
+        // Loading guarantees at least one notice; an empty rule set decides nothing.
+        return standard_only(case, as_of);
+    };
+
+    let mut d = Decision {
+        notice: notice_ix,
+        as_of,
+        applies: assessment.applies(),
+        in_impact_period: assessment.in_impact,
+        phase: notice.phase_at(case.requested_at),
+        scenario: Scenario::NotShipped,
+        outcome: Outcome::StandardProcess,
+        zone: assessment.zone,
+        deadlines: Vec::new(),
+        actions: Vec::new(),
+        evidence: Vec::new(),
+        explanation: Vec::new(),
+        warnings: Vec::new(),
+    };
+    explain_context(&mut d, notice, case, assessment, place_label);
+    warn_about_input(&mut d, case, events, place, assessment, refund_only);
+
+    if refund_only {
+        refund_only_rows(&mut d, notice, case, head, interception_failed);
+    } else {
+        return_rows(&mut d, notice, case, head);
+    }
+
+    if !d.applies {
+        // policy.md §4: classified, but the standard process with no deadlines.
+        d.outcome = Outcome::StandardProcess;
+        d.deadlines.clear();
+        d.actions = vec![Action::FollowStandardProcess];
+        d.evidence.clear();
+        d.explanation.retain(|e| is_context(e.finding));
+        d.explanation.push(Explanation {
+            finding: Finding::NotApplicable,
+            args: vec![],
+        });
+        d.warnings
+            .retain(|w| w.code != WarningCode::ReturnCountdownExpired);
+    }
+    if d.outcome == Outcome::RejectWithEvidence {
+        d.explanation.push(Explanation {
+            finding: Finding::NeverRejectStraightAway,
+            args: vec![],
+        });
+    }
+    d
+}
+
+fn standard_only(case: &Case, as_of: Instant) -> Decision {
+    Decision {
+        notice: 0,
+        as_of,
+        applies: false,
+        in_impact_period: false,
+        phase: None,
+        scenario: if case.refund_type == RefundType::RefundOnly {
+            Scenario::NotShipped
+        } else {
+            Scenario::ReturnNotShipped
+        },
+        outcome: Outcome::StandardProcess,
+        zone: None,
+        deadlines: vec![],
+        actions: vec![Action::FollowStandardProcess],
+        evidence: vec![],
+        explanation: vec![],
+        warnings: vec![],
+    }
+}
+
+/// Findings about the notice and the zone, as opposed to the scenario's own.
+fn is_context(f: Finding) -> bool {
+    matches!(
+        f,
+        Finding::InImpactPeriod
+            | Finding::OutsideImpactPeriod
+            | Finding::InPhase
+            | Finding::ZoneControlled
+            | Finding::ZoneNotControlled
+            | Finding::NoZone
+    )
+}
+
+fn assess(
+    n: &DisruptionNotice,
+    case: &Case,
+    place: Option<&Place>,
+    events: &[Event],
+    head: Option<Head>,
+) -> Assessment {
+    let in_impact = n.impact_period.contains(case.requested_at);
+    let mut a = Assessment {
+        in_impact,
+        zone: None,
+        controlled_by: None,
+        partly: None,
+    };
+    let Some(area) = place.and_then(|p| p.area) else {
+        return a;
+    };
+    let zone_ix = match n.zone_for(area) {
+        ZoneMatch::In(z) => z,
+        ZoneMatch::Partly(z) => {
+            a.partly = Some(z);
+            return a;
+        }
+        ZoneMatch::None => return a,
+    };
+    let window = n.zones[zone_ix].control;
+    a.controlled_by = if window.contains(case.requested_at) {
+        Some((Label::Request, case.requested_at))
+    } else {
+        // The earliest carrier event inside the window; a trace without movements
+        // still has the collection implied by `shipped_at`.
+        events
+            .iter()
+            .map(|e| e.at)
+            .chain(head.map(|h| h.at))
+            .filter(|t| window.contains(*t))
+            .min()
+            .map(|t| (Label::CarrierEvent, t))
+    };
+    a.zone = Some(ZoneVerdict {
+        zone: zone_ix,
+        controlled: a.controlled_by.is_some(),
+    });
+    a
+}
+
+fn explain_context(
+    d: &mut Decision,
+    n: &DisruptionNotice,
+    case: &Case,
+    a: &Assessment,
+    place_label: Label,
+) {
+    let impact = n.impact_period;
+    d.explanation.push(Explanation {
+        finding: if a.in_impact {
+            Finding::InImpactPeriod
+        } else {
+            Finding::OutsideImpactPeriod
+        },
+        args: vec![
+            ("requested_at", Arg::Time(case.requested_at)),
+            ("from", Arg::Time(impact.from)),
+            ("until", Arg::Time(impact.until)),
+        ],
+    });
+    if let Some(p) = d.phase {
+        let w = n.phases[p].window;
+        d.explanation.push(Explanation {
+            finding: Finding::InPhase,
+            args: vec![
+                ("phase", Arg::Phase(p)),
+                ("from", Arg::Time(w.from)),
+                ("until", Arg::Time(w.until)),
+            ],
+        });
+    }
+    let destination = ("destination", Arg::Label(place_label));
+    let explanation = match (a.zone, a.controlled_by) {
+        (Some(z), Some((what, at))) => {
+            let w = n.zones[z.zone].control;
+            Explanation {
+                finding: Finding::ZoneControlled,
+                args: vec![
+                    destination,
+                    ("zone", Arg::Zone(z.zone)),
+                    ("what", Arg::Label(what)),
+                    ("at", Arg::Time(at)),
+                    ("from", Arg::Time(w.from)),
+                    ("until", Arg::Time(w.until)),
+                ],
+            }
+        }
+        (Some(z), None) => {
+            let w = n.zones[z.zone].control;
+            Explanation {
+                finding: Finding::ZoneNotControlled,
+                args: vec![
+                    destination,
+                    ("zone", Arg::Zone(z.zone)),
+                    ("from", Arg::Time(w.from)),
+                    ("until", Arg::Time(w.until)),
+                ],
+            }
+        }
+        (None, _) => Explanation {
+            finding: Finding::NoZone,
+            args: vec![destination],
+        },
+    };
+    d.explanation.push(explanation);
+}
+
+fn warn_about_input(
+    d: &mut Decision,
+    case: &Case,
+    events: &[Event],
+    place: Option<&Place>,
+    a: &Assessment,
+    refund_only: bool,
+) {
+    d.warnings.extend(case.destination.notes.iter().cloned());
+    d.warnings.extend(case.notes.iter().cloned());
+    if let Some(ret) = case.return_.as_ref().and_then(|r| r.destination.as_ref()) {
+        d.warnings.extend(ret.notes.iter().cloned());
+    }
+    if !refund_only && place.is_none() {
+        d.warnings.push(Warning {
+            code: WarningCode::ReturnDestinationMissing,
+            args: vec![],
+        });
+    }
+    if let Some(z) = a.partly {
+        let label = place.and_then(|p| p.label.clone()).unwrap_or_default();
+        d.warnings.push(Warning {
+            code: WarningCode::DestinationTooCoarse,
+            args: vec![("place", Arg::Text(label)), ("zone", Arg::Zone(z))],
+        });
+    }
+    if case.requested_at > d.as_of {
+        d.warnings.push(Warning {
+            code: WarningCode::RequestedAfterAsOf,
+            args: vec![
+                ("requested_at", Arg::Time(case.requested_at)),
+                ("as_of", Arg::Time(d.as_of)),
+            ],
+        });
+    }
+    for e in events.iter().filter(|e| e.at > d.as_of) {
+        d.warnings.push(Warning {
+            code: WarningCode::EventAfterAsOf,
+            args: vec![
+                ("pointer", Arg::Text(e.pointer.clone())),
+                ("at", Arg::Time(e.at)),
+                ("as_of", Arg::Time(d.as_of)),
+            ],
+        });
+    }
+}
+
+fn deadline(kind: DeadlineKind, due_at: Instant, as_of: Instant) -> Deadline {
+    Deadline {
+        kind,
+        due_at,
+        remaining_seconds: time::seconds_between(as_of, due_at),
+        overdue: as_of > due_at,
+    }
+}
+
+fn hours(d: chrono::Duration) -> Arg {
+    Arg::Int(d.num_hours())
+}
+
+/// policy.md §5, the notice's 3.1: rows tried top to bottom.
+fn refund_only_rows(
+    d: &mut Decision,
+    n: &DisruptionNotice,
+    case: &Case,
+    head: Option<Head>,
+    interception_failed: bool,
+) {
+    let t = n.thresholds;
+    // Actions begin by contacting the buyer, except where the refund itself comes first.
+    let contact = if d.zone.is_some_and(|z| z.controlled) {
+        Action::ContactBuyerSecurityChecks
+    } else {
+        Action::ContactBuyerEventDelay
+    };
+    let Some(head) = head else {
+        d.scenario = Scenario::NotShipped;
+        d.outcome = Outcome::ApproveRefund;
+        d.actions.push(Action::ApproveRefundNow);
+        d.explanation.push(Explanation {
+            finding: Finding::NotShipped,
+            args: vec![],
+        });
+        if let Some(open) = case
+            .open_refund_requests
+            .filter(|o| *o >= t.surge_open_refund_requests)
+        {
+            d.actions.push(Action::EnableAtomPreShipmentRefund);
+            d.explanation.push(Explanation {
+                finding: Finding::Surge,
+                args: vec![
+                    ("open", Arg::Int(i64::try_from(open).unwrap_or(i64::MAX))),
+                    (
+                        "surge",
+                        Arg::Int(i64::try_from(t.surge_open_refund_requests).unwrap_or(i64::MAX)),
+                    ),
+                ],
+            });
+        }
+        return;
+    };
+    let head_args = || {
+        vec![
+            ("status", Arg::Status(head.status)),
+            ("at", Arg::Time(head.at)),
+        ]
+    };
+    match head.status {
+        Status::Rejected | Status::Returning | Status::Returned | Status::Intercepted => {
+            d.scenario = Scenario::RejectedOrReturned;
+            d.outcome = Outcome::ApproveRefund;
+            d.actions.push(Action::ApproveRefundNow);
+            d.explanation.push(Explanation {
+                finding: Finding::RejectedOrReturned,
+                args: head_args(),
+            });
+        }
+        Status::Delivered => {
+            d.scenario = Scenario::Delivered;
+            d.outcome = Outcome::StandardProcess;
+            d.actions.extend([contact, Action::FollowStandardProcess]);
+            d.explanation.push(Explanation {
+                finding: Finding::Delivered,
+                args: vec![("at", Arg::Time(head.at))],
+            });
+        }
+        _ => {
+            let stalled_at = head.at + t.stall_after;
+            // "More than 72 h": exactly 72 h is still in transit.
+            if d.as_of - head.at > t.stall_after {
+                d.scenario = Scenario::Stalled;
+                // The window opens once the request exists and the stall has lasted.
+                let due = case.requested_at.max(stalled_at) + t.intercept_window;
+                d.deadlines
+                    .push(deadline(DeadlineKind::InterceptAndRefundBy, due, d.as_of));
+                let mut args = head_args();
+                args.push(("hours", Arg::Int((d.as_of - head.at).num_hours())));
+                args.push(("stall_hours", hours(t.stall_after)));
+                d.explanation.push(Explanation {
+                    finding: Finding::Stalled,
+                    args,
+                });
+                d.explanation.push(Explanation {
+                    finding: Finding::InterceptWindow,
+                    args: vec![
+                        ("window_hours", hours(t.intercept_window)),
+                        ("stall_hours", hours(t.stall_after)),
+                        ("stalled_at", Arg::Time(stalled_at)),
+                        ("due_at", Arg::Time(due)),
+                    ],
+                });
+                if let Some(failed_at) = interception_failed
+                    .then(|| last_interception(case))
+                    .flatten()
+                {
+                    d.outcome = Outcome::ApproveRefund;
+                    d.actions
+                        .extend([contact, Action::ApproveRefundWithInterceptFailureProof]);
+                    d.evidence.push(INTERCEPT_FAILURE_PROOF);
+                    d.explanation.push(Explanation {
+                        finding: Finding::InterceptFailedStalled,
+                        args: vec![("at", Arg::Time(failed_at))],
+                    });
+                } else {
+                    d.outcome = Outcome::InterceptAndRefund;
+                    d.actions
+                        .extend([contact, Action::InterceptAndRefundWithinWindow]);
+                }
+            } else {
+                d.scenario = Scenario::InTransit;
+                d.deadlines
+                    .push(deadline(DeadlineKind::StalledAfter, stalled_at, d.as_of));
+                let mut args = head_args();
+                args.push(("stalled_after", Arg::Time(stalled_at)));
+                d.explanation.push(Explanation {
+                    finding: Finding::InTransit,
+                    args,
+                });
+                if let Some(failed_at) = interception_failed
+                    .then(|| last_interception(case))
+                    .flatten()
+                {
+                    d.outcome = Outcome::RefundAfterRejection;
+                    d.actions.extend([
+                        contact,
+                        Action::GuideBuyerToReject,
+                        Action::RefundAfterRejection,
+                    ]);
+                    d.explanation.push(Explanation {
+                        finding: Finding::InterceptFailedInTransit,
+                        args: vec![("at", Arg::Time(failed_at))],
+                    });
+                } else {
+                    d.outcome = Outcome::InterceptAndRefund;
+                    d.actions.extend([contact, Action::InterceptAndRefund]);
+                }
+            }
+        }
+    }
+}
+
+fn last_interception(case: &Case) -> Option<Instant> {
+    case.trace
+        .iter()
+        .filter(|e| e.status.is_interception())
+        .map(|e| e.at)
+        .max()
+}
+
+/// policy.md §6, the notice's 3.2: rows tried top to bottom.
+fn return_rows(d: &mut Decision, n: &DisruptionNotice, case: &Case, head: Option<Head>) {
+    let t = n.thresholds;
+    let ret = case.return_.as_ref();
+    let countdown_end = ret.and_then(|r| {
+        r.countdown_ends_at
+            .or_else(|| r.countdown_started_at.map(|s| s + t.return_countdown))
+    });
+    let started = ret
+        .and_then(|r| r.countdown_started_at)
+        .is_none_or(|s| s <= d.as_of);
+    let running = countdown_end.filter(|end| started && d.as_of < *end);
+
+    let Some(head) = head else {
+        d.scenario = Scenario::ReturnNotShipped;
+        d.outcome = Outcome::StandardProcess;
+        d.actions.push(Action::FollowStandardProcess);
+        d.explanation.push(Explanation {
+            finding: Finding::ReturnNotShipped,
+            args: vec![],
+        });
+        return;
+    };
+    let status = ("status", Arg::Status(head.status));
+    match head.status {
+        Status::Delivered => {
+            d.scenario = Scenario::ReturnReceived;
+            d.outcome = Outcome::ApproveRefund;
+            d.actions.push(Action::ApproveRefundOnReceipt);
+            d.explanation.push(Explanation {
+                finding: Finding::ReturnReceived,
+                args: vec![("at", Arg::Time(head.at))],
+            });
+        }
+        Status::Rejected | Status::Returning | Status::Returned => {
+            d.scenario = Scenario::ReturnFailed;
+            d.outcome = Outcome::StandardProcess;
+            d.actions.push(Action::FollowStandardProcess);
+            d.explanation.push(Explanation {
+                finding: Finding::ReturnFailed,
+                args: vec![status, ("at", Arg::Time(head.at))],
+            });
+        }
+        _ => match (countdown_end, running) {
+            (Some(end), _) if d.as_of >= end => {
+                d.scenario = Scenario::ReturnCountdownExpired;
+                d.outcome = Outcome::StandardProcess;
+                d.actions.push(Action::FollowStandardProcess);
+                d.explanation.push(Explanation {
+                    finding: Finding::ReturnCountdownExpired,
+                    args: vec![
+                        ("countdown_hours", hours(t.return_countdown)),
+                        ("ends_at", Arg::Time(end)),
+                    ],
+                });
+                d.warnings.push(Warning {
+                    code: WarningCode::ReturnCountdownExpired,
+                    args: vec![("ends_at", Arg::Time(end))],
+                });
+            }
+            (_, Some(end)) if head.status != Status::OutForDelivery => {
+                d.scenario = Scenario::ReturnUndeliveredInCountdown;
+                d.outcome = Outcome::RejectWithEvidence;
+                d.deadlines
+                    .push(deadline(DeadlineKind::RespondBy, end, d.as_of));
+                d.actions.extend([
+                    Action::ContactBuyerReturnNotArrived,
+                    Action::RejectBeforeCountdownEnds,
+                    Action::UploadReturnTrackingEvidence,
+                ]);
+                d.evidence.push(RETURN_TRACKING);
+                d.explanation.push(Explanation {
+                    finding: Finding::ReturnUndeliveredInCountdown,
+                    args: vec![("ends_at", Arg::Time(end)), status],
+                });
+            }
+            _ => {
+                d.scenario = Scenario::ReturnInTransit;
+                d.outcome = Outcome::AwaitReturn;
+                if let Some(end) = running {
+                    d.deadlines
+                        .push(deadline(DeadlineKind::RespondBy, end, d.as_of));
+                }
+                d.actions.extend([
+                    Action::ReassureBuyerReturnDelayed,
+                    Action::GuideBuyerContactCourier,
+                    Action::PromiseProcessingOnReceipt,
+                ]);
+                d.explanation.push(Explanation {
+                    finding: Finding::ReturnInTransit,
+                    args: vec![status],
+                });
+            }
+        },
+    }
+}

@@ -1,0 +1,579 @@
+//! China's administrative divisions (2023, plus abolished codes still seen on parcels),
+//! and the reading of a destination into one of them.
+//!
+//! A free-text address is read in administrative order — province, then city, then
+//! district — from the start of the string, never by finding a place name anywhere in
+//! it: `宁波市杭州湾新区` is in Ningbo, and a company named after a city is not that city.
+
+use std::collections::HashMap;
+
+const PROVINCES: &str = include_str!("../data/admin-divisions/provinces.csv");
+const CITIES: &str = include_str!("../data/admin-divisions/cities.csv");
+const AREAS: &str = include_str!("../data/admin-divisions/areas.csv");
+const HISTORIC: &str = include_str!("../data/admin-divisions/historic.csv");
+
+/// City rows that are groupings, not places (a municipality's districts, a province's
+/// directly administered counties): their names are never matched.
+const PLACEHOLDER_CITIES: [&str; 3] = ["市辖区", "县", "省直辖县级行政区划"];
+
+/// Suffixes dropped to form a short name (`浙江省` → `浙江`), longest first.
+const SUFFIXES: [&str; 14] = [
+    "特别行政区",
+    "维吾尔自治区",
+    "壮族自治区",
+    "回族自治区",
+    "自治区",
+    "自治州",
+    "自治县",
+    "自治旗",
+    "地区",
+    "省",
+    "市",
+    "区",
+    "县",
+    "盟",
+];
+
+/// Ethnic names that open the tail of an autonomous unit's name (`黔东南苗族侗族自治州`).
+const ETHNIC: [&str; 40] = [
+    "蒙古族",
+    "回族",
+    "藏族",
+    "维吾尔族",
+    "苗族",
+    "彝族",
+    "壮族",
+    "布依族",
+    "朝鲜族",
+    "满族",
+    "侗族",
+    "瑶族",
+    "白族",
+    "土家族",
+    "哈尼族",
+    "哈萨克族",
+    "傣族",
+    "黎族",
+    "傈僳族",
+    "佤族",
+    "畲族",
+    "拉祜族",
+    "水族",
+    "东乡族",
+    "纳西族",
+    "景颇族",
+    "柯尔克孜族",
+    "土族",
+    "达斡尔族",
+    "仫佬族",
+    "羌族",
+    "撒拉族",
+    "毛南族",
+    "仡佬族",
+    "锡伯族",
+    "普米族",
+    "塔吉克族",
+    "怒族",
+    "鄂温克族",
+    "裕固族",
+];
+
+/// After a short district name, these begin a street, a building or a new area, not the
+/// rest of the address (`鹿城路`, `西湖大道`, `杭州湾`).
+const NOT_AFTER_SHORT_NAME: [char; 16] = [
+    '路', '街', '道', '巷', '湾', '桥', '大', '广', '公', '新', '村', '镇', '乡', '港', '站', '弄',
+];
+
+/// Administrative level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Level {
+    Province,
+    City,
+    District,
+}
+
+/// A resolved area, by its 6-digit code (`330000`, `330100`, `330102`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Area {
+    Province(u32),
+    City(u32),
+    District(u32),
+}
+
+impl Area {
+    /// The 6-digit code, zero-padded for provinces and cities.
+    pub fn code(self) -> u32 {
+        match self {
+            Area::Province(c) | Area::City(c) | Area::District(c) => c,
+        }
+    }
+
+    /// How specific the area is.
+    pub fn level(self) -> Level {
+        match self {
+            Area::Province(_) => Level::Province,
+            Area::City(_) => Level::City,
+            Area::District(_) => Level::District,
+        }
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            Area::Province(_) => 0,
+            Area::City(_) => 1,
+            Area::District(_) => 2,
+        }
+    }
+
+    /// Whether `other` lies inside (or is) this area.
+    pub fn contains(self, other: Area) -> bool {
+        let (a, b) = (self.code(), other.code());
+        match self {
+            Area::Province(_) => a / 10_000 == b / 10_000,
+            Area::City(_) => other.rank() >= 1 && a / 100 == b / 100,
+            Area::District(_) => other.rank() == 2 && a == b,
+        }
+    }
+}
+
+/// What a caller wrote for a destination.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DestinationInput {
+    pub adcode: Option<String>,
+    pub province: Option<String>,
+    pub city: Option<String>,
+    pub district: Option<String>,
+    pub address: Option<String>,
+}
+
+/// Something worth telling the caller about their destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlaceIssue {
+    /// The adcode and the names point to different places; the adcode won.
+    Mismatch {
+        adcode: String,
+        adcode_place: String,
+        named_place: String,
+    },
+    /// Nothing could be read from this text.
+    Unresolved { text: String },
+    /// The text names several places.
+    Ambiguous {
+        text: String,
+        candidates: Vec<String>,
+    },
+    /// The adcode is not in the table; its prefix may still place it.
+    UnknownAdcode { adcode: String },
+}
+
+/// A destination read into an area (if any), with what the caller should know.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resolution {
+    pub area: Option<Area>,
+    pub issues: Vec<PlaceIssue>,
+}
+
+#[derive(Debug, Clone)]
+struct Unit {
+    name: String,
+    /// The code of the province or the (non-placeholder) city above; 0 for provinces.
+    parent: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct NameRef {
+    area: Area,
+    short: bool,
+}
+
+/// The division table, with name indexes for reading addresses.
+#[derive(Debug, Clone)]
+pub struct Gazetteer {
+    units: HashMap<u32, Unit>,
+    names: HashMap<String, Vec<NameRef>>,
+    longest_name: usize,
+}
+
+/// What reading one level of a text found.
+enum Take {
+    Found(Area, usize),
+    Ambiguous(Vec<Area>),
+    Nothing,
+}
+
+impl Gazetteer {
+    /// Builds the table from the CSVs compiled into the binary.
+    pub fn embedded() -> Gazetteer {
+        let mut g = Gazetteer {
+            units: HashMap::new(),
+            names: HashMap::new(),
+            longest_name: 0,
+        };
+        let mut placeholder_cities = Vec::new();
+        for row in rows(PROVINCES) {
+            if let [code, name, ..] = row.as_slice()
+                && let Ok(code) = code.parse::<u32>()
+            {
+                g.add(Area::Province(code * 10_000), name, 0);
+            }
+        }
+        for row in rows(CITIES) {
+            if let [code, name, province, ..] = row.as_slice()
+                && let (Ok(code), Ok(province)) = (code.parse::<u32>(), province.parse::<u32>())
+            {
+                if PLACEHOLDER_CITIES.contains(&name.as_str()) {
+                    placeholder_cities.push(code);
+                } else {
+                    g.add(Area::City(code * 100), name, province * 10_000);
+                }
+            }
+        }
+        for row in rows(AREAS).chain(rows(HISTORIC)) {
+            if let [code, name, city, province, ..] = row.as_slice()
+                && let (Ok(code), Ok(city), Ok(province)) = (
+                    code.parse::<u32>(),
+                    city.parse::<u32>(),
+                    province.parse::<u32>(),
+                )
+            {
+                if code == city * 100 {
+                    // A city without districts (东莞市): the city row already stands for it.
+                    continue;
+                }
+                let parent = if placeholder_cities.contains(&city) {
+                    province * 10_000
+                } else {
+                    city * 100
+                };
+                g.add(Area::District(code), name, parent);
+            }
+        }
+        g
+    }
+
+    fn add(&mut self, area: Area, name: &str, parent: u32) {
+        self.units.insert(
+            area.code(),
+            Unit {
+                name: name.to_owned(),
+                parent,
+            },
+        );
+        let mut index = |n: &str, short: bool| {
+            self.longest_name = self.longest_name.max(n.chars().count());
+            self.names
+                .entry(n.to_owned())
+                .or_default()
+                .push(NameRef { area, short });
+        };
+        index(name, false);
+        if let Some(short) = short_name(name) {
+            index(&short, true);
+        }
+    }
+
+    /// The full name of an area: `浙江省杭州市上城区`.
+    pub fn describe(&self, area: Area) -> String {
+        let mut parts = Vec::new();
+        let mut code = area.code();
+        while let Some(u) = self.units.get(&code) {
+            parts.push(u.name.as_str());
+            code = u.parent;
+        }
+        if parts.is_empty() {
+            return format!("{:06}", area.code());
+        }
+        parts.reverse();
+        parts.concat()
+    }
+
+    /// The area of a 6-digit adcode, and whether the table knows it.
+    pub fn area_of_adcode(&self, code: u32) -> (Area, bool) {
+        let area = if code.is_multiple_of(10_000) {
+            Area::Province(code)
+        } else if code.is_multiple_of(100) {
+            Area::City(code)
+        } else {
+            Area::District(code)
+        };
+        (area, self.units.contains_key(&code))
+    }
+
+    /// Reads a destination: adcode first, then the structured names, then the free
+    /// text; the most specific area that agrees with the adcode (or, without one,
+    /// with the first given) wins, and disagreements are reported.
+    pub fn resolve(&self, input: &DestinationInput) -> Resolution {
+        let mut issues = Vec::new();
+        let from_adcode = input.adcode.as_deref().and_then(|a| {
+            let code: u32 = a.trim().parse().ok()?;
+            let (area, known) = self.area_of_adcode(code);
+            if !known {
+                issues.push(PlaceIssue::UnknownAdcode {
+                    adcode: a.trim().to_owned(),
+                });
+            }
+            Some(area)
+        });
+        let from_names = self.resolve_names(input, &mut issues);
+        let from_text = input
+            .address
+            .as_deref()
+            .and_then(|t| self.resolve_text(t, &mut issues));
+
+        let mut area: Option<Area> = None;
+        for candidate in [from_adcode, from_names, from_text].into_iter().flatten() {
+            match area {
+                None => area = Some(candidate),
+                Some(current) if current.contains(candidate) => area = Some(candidate),
+                Some(current) if candidate.contains(current) => {}
+                Some(current) => issues.push(PlaceIssue::Mismatch {
+                    adcode: format!("{:06}", current.code()),
+                    adcode_place: self.describe(current),
+                    named_place: self.describe(candidate),
+                }),
+            }
+        }
+        Resolution { area, issues }
+    }
+
+    fn resolve_names(
+        &self,
+        input: &DestinationInput,
+        issues: &mut Vec<PlaceIssue>,
+    ) -> Option<Area> {
+        let fields = [
+            (input.province.as_deref(), Level::Province),
+            (input.city.as_deref(), Level::City),
+            (input.district.as_deref(), Level::District),
+        ];
+        let mut area: Option<Area> = None;
+        for (field, level) in fields {
+            let Some(text) = field.map(normalize).filter(|t| !t.is_empty()) else {
+                continue;
+            };
+            let found: Vec<Area> = self
+                .lookup(&text, level, area)
+                .into_iter()
+                .map(|r| r.area)
+                .collect();
+            match found.as_slice() {
+                [one] => area = Some(*one),
+                [] => issues.push(PlaceIssue::Unresolved { text }),
+                many => issues.push(self.ambiguous(text, many)),
+            }
+        }
+        area
+    }
+
+    /// Reads free text from its start, level by level.
+    pub fn resolve_text(&self, text: &str, issues: &mut Vec<PlaceIssue>) -> Option<Area> {
+        let text = normalize(text);
+        let mut rest = text.as_str();
+        for prefix in ["中华人民共和国", "中国"] {
+            rest = rest.strip_prefix(prefix).unwrap_or(rest);
+        }
+        let mut area = None;
+        for level in [Level::Province, Level::City, Level::District] {
+            match self.take(rest, level, area) {
+                Take::Found(a, len) => {
+                    area = Some(a);
+                    rest = &rest[len..];
+                }
+                Take::Ambiguous(many) => {
+                    issues.push(self.ambiguous(text.clone(), &many));
+                    return area;
+                }
+                Take::Nothing => {}
+            }
+        }
+        if area.is_none() && !text.is_empty() {
+            issues.push(PlaceIssue::Unresolved { text });
+        }
+        area
+    }
+
+    fn ambiguous(&self, text: String, many: &[Area]) -> PlaceIssue {
+        let mut candidates: Vec<String> = many.iter().map(|a| self.describe(*a)).collect();
+        candidates.sort();
+        candidates.dedup();
+        PlaceIssue::Ambiguous { text, candidates }
+    }
+
+    /// Names equal to `name` at `level`, inside `within` when given.
+    fn lookup(&self, name: &str, level: Level, within: Option<Area>) -> Vec<NameRef> {
+        let mut found: Vec<NameRef> = self
+            .names
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter(|r| r.area.level() == level && within.is_none_or(|w| w.contains(r.area)))
+            .copied()
+            .collect();
+        // A full name beats a short one that happens to be spelled the same.
+        if found.iter().any(|r| !r.short) {
+            found.retain(|r| !r.short);
+        }
+        found
+    }
+
+    /// The longest name of `level` (inside `within`) that `rest` starts with.
+    fn take(&self, rest: &str, level: Level, within: Option<Area>) -> Take {
+        let ends: Vec<usize> = rest
+            .char_indices()
+            .map(|(i, c)| i + c.len_utf8())
+            .take(self.longest_name)
+            .collect();
+        for &end in ends.iter().skip(1).rev() {
+            let candidates = self.lookup(&rest[..end], level, within);
+            let after = &rest[end..];
+            let accepted: Vec<Area> = candidates
+                .iter()
+                .filter(|r| !r.short || self.short_name_fits(r.area, after))
+                .map(|r| r.area)
+                .collect();
+            match accepted.as_slice() {
+                [] => continue,
+                [one] => return Take::Found(*one, end),
+                many => return Take::Ambiguous(many.to_vec()),
+            }
+        }
+        Take::Nothing
+    }
+
+    /// A short name (`杭州`) stands for the place only when what follows continues the
+    /// address inside it (`杭州上城区`) or nothing follows: `杭州湾新区` is not Hangzhou.
+    fn short_name_fits(&self, area: Area, after: &str) -> bool {
+        if after.is_empty() {
+            return true;
+        }
+        match area {
+            Area::District(_) => !after.starts_with(NOT_AFTER_SHORT_NAME),
+            Area::City(_) => matches!(
+                self.take(after, Level::District, Some(area)),
+                Take::Found(..)
+            ),
+            Area::Province(_) => [Level::City, Level::District]
+                .into_iter()
+                .any(|l| matches!(self.take(after, l, Some(area)), Take::Found(..))),
+        }
+    }
+}
+
+/// Drops white space and the separators people put between address parts.
+fn normalize(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, ',' | '，' | '、' | '/' | '-' | '·'))
+        .collect()
+}
+
+fn short_name(name: &str) -> Option<String> {
+    let mut short = name;
+    if let Some(pos) = ETHNIC.iter().filter_map(|e| name.find(e)).min() {
+        short = &name[..pos];
+    } else if let Some(s) = SUFFIXES.iter().find_map(|s| name.strip_suffix(s)) {
+        short = s;
+    }
+    (short != name && short.chars().count() >= 2).then(|| short.to_owned())
+}
+
+/// The rows of a small CSV with quoted names and no embedded commas, header skipped.
+fn rows(csv: &str) -> impl Iterator<Item = Vec<String>> + '_ {
+    csv.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            l.split(',')
+                .map(|f| f.trim().trim_matches('"').to_owned())
+                .collect()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(g: &Gazetteer, s: &str) -> Option<u32> {
+        g.resolve_text(s, &mut Vec::new()).map(Area::code)
+    }
+
+    #[test]
+    fn free_text_is_read_province_city_district() {
+        let g = Gazetteer::embedded();
+        assert_eq!(text(&g, "浙江省杭州市上城区解放路100号"), Some(330102));
+        assert_eq!(text(&g, "浙江 杭州 上城区"), Some(330102));
+        assert_eq!(text(&g, "杭州市滨江区"), Some(330108));
+        assert_eq!(text(&g, "浙江省德清县武康街道"), Some(330521));
+        assert_eq!(text(&g, "北京市朝阳区建国路"), Some(110105));
+        assert_eq!(text(&g, "江苏省南京市鼓楼区中山路1号"), Some(320106));
+        assert_eq!(text(&g, "广东省东莞市南城街道"), Some(441900));
+    }
+
+    #[test]
+    fn a_place_named_after_a_city_is_not_that_city() {
+        let g = Gazetteer::embedded();
+        // Hangzhou Bay New Area is in Ningbo.
+        assert_eq!(text(&g, "浙江省宁波市杭州湾新区滨海二路"), Some(330200));
+        assert_eq!(text(&g, "浙江省杭州湾新区"), Some(330000));
+        // A street named after Hangzhou, in Shanghai.
+        assert_eq!(text(&g, "上海市杭州路100号"), Some(310000));
+        // A company name somewhere in the string changes nothing.
+        assert_eq!(
+            text(&g, "江苏省苏州市工业园区杭州科技有限公司"),
+            Some(320500)
+        );
+    }
+
+    #[test]
+    fn abolished_hangzhou_districts_still_resolve() {
+        let g = Gazetteer::embedded();
+        assert_eq!(text(&g, "浙江省杭州市下城区"), Some(330103));
+        assert_eq!(text(&g, "杭州市江干区"), Some(330104));
+    }
+
+    #[test]
+    fn a_district_name_shared_by_several_cities_is_ambiguous_without_its_city() {
+        let g = Gazetteer::embedded();
+        let mut issues = Vec::new();
+        assert_eq!(g.resolve_text("鼓楼区中山路", &mut issues), None);
+        assert!(
+            matches!(&issues[..], [PlaceIssue::Ambiguous { candidates, .. }] if candidates.len() == 4)
+        );
+    }
+
+    #[test]
+    fn adcode_wins_over_disagreeing_names_with_an_issue() {
+        let g = Gazetteer::embedded();
+        let r = g.resolve(&DestinationInput {
+            adcode: Some("330108".into()),
+            province: Some("浙江省".into()),
+            city: Some("杭州市".into()),
+            district: Some("西湖区".into()),
+            ..Default::default()
+        });
+        assert_eq!(r.area, Some(Area::District(330108)));
+        assert!(matches!(&r.issues[..], [PlaceIssue::Mismatch { .. }]));
+    }
+
+    #[test]
+    fn consistent_names_refine_a_coarse_adcode() {
+        let g = Gazetteer::embedded();
+        let r = g.resolve(&DestinationInput {
+            adcode: Some("330100".into()),
+            district: Some("上城区".into()),
+            ..Default::default()
+        });
+        assert_eq!(r.area, Some(Area::District(330102)));
+        assert!(r.issues.is_empty());
+    }
+
+    #[test]
+    fn short_names_of_autonomous_units_drop_the_ethnic_tail() {
+        assert_eq!(
+            short_name("黔东南苗族侗族自治州").as_deref(),
+            Some("黔东南")
+        );
+        assert_eq!(short_name("浙江省").as_deref(), Some("浙江"));
+        assert_eq!(short_name("广西壮族自治区").as_deref(), Some("广西"));
+        assert_eq!(short_name("郊区"), None);
+    }
+}

@@ -1,0 +1,68 @@
+//! aftersales: what a shop's support team does with an after-sales (refund) request
+//! during a logistics disruption, and by when.
+//!
+//! The engine ([`engine::decide`]) is pure; rules are data ([`rules::Rules`]); requests
+//! become typed cases in one place ([`request::parse`]); HTTP and the command line are
+//! thin shells around them.
+
+pub mod cli;
+pub mod codes;
+pub mod engine;
+pub mod geo;
+pub mod http;
+pub mod render;
+pub mod request;
+pub mod rules;
+pub mod telemetry;
+pub mod time;
+
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::render::DecisionView;
+use crate::request::{FieldError, ParseContext};
+use crate::rules::{Lang, Rules};
+use crate::time::Instant;
+
+/// The division table, built once on first use and shared.
+pub fn gazetteer() -> &'static geo::Gazetteer {
+    static G: OnceLock<geo::Gazetteer> = OnceLock::new();
+    G.get_or_init(geo::Gazetteer::embedded)
+}
+
+/// A decision made from a request: the view to send, and the engine's own result.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    pub view: DecisionView,
+    pub decision: engine::Decision,
+}
+
+/// Parses a request, decides it (at its `as_of`, else `now`) and renders it in `lang`.
+pub fn decide_request(
+    rules: &Rules,
+    request: &Value,
+    now: Instant,
+    lang: Lang,
+    decision_id: String,
+) -> Result<Decided, Vec<FieldError>> {
+    let ctx = ParseContext {
+        time_zone: rules.time_zone,
+        gazetteer: gazetteer(),
+    };
+    let parsed = request::parse(request, ctx)?;
+    let decision = engine::decide(rules, &parsed.case, parsed.as_of.unwrap_or(now));
+    let view = render::decision_view(
+        rules,
+        &decision,
+        parsed.case.case_id.clone(),
+        decision_id,
+        lang,
+    );
+    Ok(Decided { view, decision })
+}
+
+/// A new decision id: a UUIDv7, so ids sort by time.
+pub fn new_decision_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,102 @@
+//! `aftersales`: parse the command line, load the rules, run the command.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use aftersales::cli::{Cli, Command, DecideArgs, RulesCommand};
+use aftersales::rules::Rules;
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rules = || match &cli.rules {
+        Some(path) => Rules::from_path(path),
+        None => Rules::embedded(),
+    };
+    match &cli.command {
+        None | Some(Command::Serve) => match rules() {
+            Ok(rules) => aftersales::http::run(rules, cli.rules.clone(), cli.serve.clone()),
+            Err(e) => fail(&e),
+        },
+        Some(Command::Decide(args)) => match rules() {
+            Ok(rules) => decide(&rules, args),
+            Err(e) => fail(&e),
+        },
+        Some(Command::Rules(RulesCommand::Check { file })) => match Rules::from_path(file) {
+            Ok(r) => {
+                println!(
+                    "{}: ok — version {}, {} notice(s), {} zone(s), {}",
+                    r.origin,
+                    r.version,
+                    r.notices.len(),
+                    r.notices.iter().map(|n| n.zones.len()).sum::<usize>(),
+                    r.checksum
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+        Some(Command::Rules(RulesCommand::Show)) => match rules().map(|r| r.to_toml()) {
+            Ok(Ok(text)) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Ok(Err(e)) => fail(&e),
+            Err(e) => fail(&e),
+        },
+        Some(Command::Health { url }) => aftersales::http::probe(url),
+    }
+}
+
+fn fail(e: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("{e}");
+    ExitCode::FAILURE
+}
+
+fn decide(rules: &Rules, args: &DecideArgs) -> ExitCode {
+    let mut input = String::new();
+    let read = match args.file.as_deref() {
+        Some(p) if p.as_os_str() != "-" => std::fs::read_to_string(p).map(|s| input = s),
+        _ => std::io::stdin().read_to_string(&mut input).map(|_| ()),
+    };
+    if let Err(e) = read {
+        return fail(&format!("cannot read the request: {e}"));
+    }
+    let value: serde_json::Value = match serde_json::from_str(&input) {
+        Ok(v) => v,
+        Err(e) => return fail(&format!("the request is not valid JSON: {e}")),
+    };
+    let Some(lang) = rules.language(&args.lang) else {
+        return fail(&format!(
+            "no texts in `{}`: the rules have {}",
+            args.lang,
+            rules.languages.join(", ")
+        ));
+    };
+    let now = chrono::Utc::now();
+    match aftersales::decide_request(rules, &value, now, lang, aftersales::new_decision_id()) {
+        Ok(d) if args.text => {
+            print!("{}", aftersales::render::summary(&d.view));
+            ExitCode::SUCCESS
+        }
+        Ok(d) => match serde_json::to_string_pretty(&d.view) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+        Err(errors) => {
+            eprintln!("the request is invalid:");
+            for e in errors {
+                let at = if e.pointer.is_empty() {
+                    "(the request)"
+                } else {
+                    e.pointer.as_str()
+                };
+                eprintln!("  {at}: {}", e.message);
+            }
+            ExitCode::from(2)
+        }
+    }
+}

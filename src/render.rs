@@ -1,0 +1,334 @@
+//! A decision as callers see it: JSON views with texts in the caller's language and
+//! times in the policy's offset, and a short plain-text summary for people with curl.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::codes::{Action, DeadlineKind, Evidence, Finding, Outcome, Scenario, WarningCode};
+use crate::engine::{Arg, Decision};
+use crate::rules::{DisruptionNotice, Lang, Rules, Template};
+use crate::time;
+
+/// The decision for one case (`POST /v1/decisions`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DecisionView {
+    /// Unique id of this decision (also in the logs).
+    #[schema(example = "0192f1c4-7a1e-7cc0-a6f5-3e1f5b2c9d10")]
+    pub decision_id: String,
+    /// The shop's case id, echoed.
+    pub case_id: Option<String>,
+    /// Version of the rules that decided.
+    pub rules_version: String,
+    /// The instant decided at (RFC 3339, policy offset).
+    #[schema(example = "2023-10-14T09:00:00+08:00")]
+    pub as_of: String,
+    /// Whether the event policy applies (policy.md §4).
+    pub applies: bool,
+    pub scenario: Scenario,
+    pub decision: Outcome,
+    pub event: EventView,
+    pub zone: Option<ZoneView>,
+    pub deadlines: Vec<DeadlineView>,
+    /// What to do, in order.
+    pub actions: Vec<ActionView>,
+    /// Evidence to keep; each entry is satisfied by any one of its codes.
+    pub evidence: Vec<EvidenceView>,
+    /// Why, by the notice's sections.
+    pub explanation: Vec<ExplanationView>,
+    pub warnings: Vec<WarningView>,
+}
+
+/// The disruption notice that decided.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventView {
+    #[schema(example = "hangzhou-2023-asian-games")]
+    pub id: String,
+    pub name: String,
+    /// Whether `requested_at` falls in the impact period.
+    pub in_impact_period: bool,
+    /// The phase containing `requested_at` (`asian_games`, `para_games`), or null.
+    #[schema(example = "asian_games")]
+    pub phase: Option<String>,
+}
+
+/// The control zone of the relevant destination.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ZoneView {
+    #[schema(example = "hangzhou")]
+    pub id: String,
+    pub name: String,
+    /// Whether the request or an event of the relevant shipment falls in the control window.
+    pub controlled: bool,
+    pub control_from: String,
+    /// End of the control window (exclusive).
+    pub control_until: String,
+}
+
+/// A deadline.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeadlineView {
+    pub kind: DeadlineKind,
+    pub due_at: String,
+    /// Whole seconds from `as_of`; negative once past.
+    pub remaining_seconds: i64,
+    pub overdue: bool,
+}
+
+/// A step to take.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ActionView {
+    pub code: Action,
+    pub text: String,
+}
+
+/// Evidence: any one of the codes satisfies it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EvidenceView {
+    pub one_of: Vec<Evidence>,
+}
+
+/// A reason, with the notice's section.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ExplanationView {
+    /// The notice's section, e.g. `3.1.3`.
+    #[schema(example = "3.1.3")]
+    pub rule: String,
+    pub code: Finding,
+    pub detail: String,
+}
+
+/// Something the caller should know.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WarningView {
+    pub code: WarningCode,
+    pub message: String,
+}
+
+/// Puts the values into texts.
+struct Renderer<'a> {
+    rules: &'a Rules,
+    notice: &'a DisruptionNotice,
+    lang: Lang,
+}
+
+impl Renderer<'_> {
+    fn text(&self, t: &Template, args: &[(&'static str, Arg)]) -> String {
+        t.render(|name, out| {
+            match args.iter().find(|(n, _)| *n == name) {
+                Some((_, arg)) => self.arg(arg, out),
+                // Visible rather than silently empty, so tests catch a missing value.
+                None => {
+                    out.push('{');
+                    out.push_str(name);
+                    out.push('}');
+                }
+            }
+        })
+    }
+
+    fn plain(&self, t: &Template) -> String {
+        self.text(t, &[])
+    }
+
+    fn arg(&self, arg: &Arg, out: &mut String) {
+        match arg {
+            Arg::Time(t) => out.push_str(&time::format(*t, self.notice.time_zone)),
+            Arg::Int(n) => out.push_str(&n.to_string()),
+            Arg::Text(s) => out.push_str(s),
+            Arg::Label(l) => out.push_str(&self.plain(self.rules.label(*l, self.lang))),
+            Arg::Status(s) => out.push_str(&self.plain(self.rules.status_label(*s, self.lang))),
+            Arg::Zone(z) => {
+                if let Some(zone) = self.notice.zones.get(*z) {
+                    out.push_str(&self.plain(zone.name.get(self.lang)));
+                }
+            }
+            Arg::Phase(p) => {
+                if let Some(phase) = self.notice.phases.get(*p) {
+                    out.push_str(&self.plain(phase.name.get(self.lang)));
+                }
+            }
+        }
+    }
+}
+
+/// Renders a decision in `lang`.
+pub fn decision_view(
+    rules: &Rules,
+    d: &Decision,
+    case_id: Option<String>,
+    decision_id: String,
+    lang: Lang,
+) -> DecisionView {
+    let notice = &rules.notices[d.notice.min(rules.notices.len().saturating_sub(1))];
+    let r = Renderer {
+        rules,
+        notice,
+        lang,
+    };
+    let tz = notice.time_zone;
+    DecisionView {
+        decision_id,
+        case_id,
+        rules_version: rules.version.clone(),
+        as_of: time::format(d.as_of, tz),
+        applies: d.applies,
+        scenario: d.scenario,
+        decision: d.outcome,
+        event: EventView {
+            id: notice.id.clone(),
+            name: r.plain(notice.name.get(lang)),
+            in_impact_period: d.in_impact_period,
+            phase: d
+                .phase
+                .and_then(|p| notice.phases.get(p))
+                .map(|p| p.id.clone()),
+        },
+        zone: d.zone.and_then(|z| {
+            let zone = notice.zones.get(z.zone)?;
+            Some(ZoneView {
+                id: zone.id.clone(),
+                name: r.plain(zone.name.get(lang)),
+                controlled: z.controlled,
+                control_from: time::format(zone.control.from, tz),
+                control_until: time::format(zone.control.until, tz),
+            })
+        }),
+        deadlines: d
+            .deadlines
+            .iter()
+            .map(|dl| DeadlineView {
+                kind: dl.kind,
+                due_at: time::format(dl.due_at, tz),
+                remaining_seconds: dl.remaining_seconds,
+                overdue: dl.overdue,
+            })
+            .collect(),
+        actions: d
+            .actions
+            .iter()
+            .map(|a| ActionView {
+                code: *a,
+                text: r.plain(notice.action_text(*a, lang)),
+            })
+            .collect(),
+        evidence: d
+            .evidence
+            .iter()
+            .map(|e| EvidenceView { one_of: e.to_vec() })
+            .collect(),
+        explanation: d
+            .explanation
+            .iter()
+            .map(|e| {
+                let (section, text) = notice.explanation(e.finding, lang);
+                ExplanationView {
+                    rule: section.to_owned(),
+                    code: e.finding,
+                    detail: r.text(text, &e.args),
+                }
+            })
+            .collect(),
+        warnings: d
+            .warnings
+            .iter()
+            .map(|w| WarningView {
+                code: w.code,
+                message: r.text(rules.warning_text(w.code, lang), &w.args),
+            })
+            .collect(),
+    }
+}
+
+/// A short readable summary: scenario, decision, deadlines with time left, numbered
+/// actions, evidence, reasons and warnings.
+pub fn summary(v: &DecisionView) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let case = v
+        .case_id
+        .as_deref()
+        .map(|c| format!("case {c}: "))
+        .unwrap_or_default();
+    let _ = writeln!(s, "{case}{} → {}", v.scenario, v.decision);
+    let applies = if v.applies {
+        "applies"
+    } else {
+        "does not apply"
+    };
+    let _ = writeln!(s, "notice: {} ({applies}), as of {}", v.event.name, v.as_of);
+    if let Some(z) = &v.zone {
+        let controlled = if z.controlled {
+            "controlled"
+        } else {
+            "not controlled"
+        };
+        let _ = writeln!(
+            s,
+            "zone: {} ({controlled}, {} to {})",
+            z.name, z.control_from, z.control_until
+        );
+    }
+    if !v.deadlines.is_empty() {
+        let _ = writeln!(s, "deadlines:");
+        for d in &v.deadlines {
+            let left = if d.overdue {
+                format!("OVERDUE by {}", duration(-d.remaining_seconds))
+            } else {
+                format!("{} left", duration(d.remaining_seconds))
+            };
+            let _ = writeln!(s, "  {}: {} ({left})", d.kind, d.due_at);
+        }
+    }
+    let _ = writeln!(s, "actions:");
+    for (i, a) in v.actions.iter().enumerate() {
+        let _ = writeln!(s, "  {}. {}", i + 1, a.text);
+    }
+    if !v.evidence.is_empty() {
+        let _ = writeln!(s, "evidence:");
+        for e in &v.evidence {
+            let any: Vec<&str> = e.one_of.iter().map(|c| c.as_str()).collect();
+            let _ = writeln!(s, "  - {}", any.join(" or "));
+        }
+    }
+    let _ = writeln!(s, "why:");
+    for e in &v.explanation {
+        let _ = writeln!(s, "  [{}] {}", e.rule, e.detail);
+    }
+    if !v.warnings.is_empty() {
+        let _ = writeln!(s, "warnings:");
+        for w in &v.warnings {
+            let _ = writeln!(s, "  ! {}", w.message);
+        }
+    }
+    let _ = writeln!(s, "decision id: {}", v.decision_id);
+    s
+}
+
+/// `29h 0m`, `3d 4h`, `12m 5s`.
+fn duration(secs: i64) -> String {
+    let (d, h, m, s) = (
+        secs / 86_400,
+        secs % 86_400 / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    );
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else {
+        format!("{m}m {s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration;
+
+    #[test]
+    fn durations_read_at_a_glance() {
+        assert_eq!(duration(104_400), "1d 5h");
+        assert_eq!(duration(3_600 * 5 + 60 * 7), "5h 7m");
+        assert_eq!(duration(65), "1m 5s");
+    }
+}

@@ -1,0 +1,884 @@
+//! The rules: one or more disruption notices, loaded once, validated as a whole, then
+//! shared read-only. Every threshold, window, zone and text of the policy lives here.
+
+mod raw;
+mod template;
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use chrono_tz::Tz;
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+
+pub use raw::RawRules;
+use raw::{RawExplanation, RawNotice, RawText, RawThresholds, RawWindow, RawZone};
+pub use template::{Segment, Template};
+
+use crate::codes::{Action, Finding, Label, Status, WarningCode};
+use crate::time::{self, Instant};
+
+/// The 2023 Hangzhou notice, compiled into the binary.
+pub const EMBEDDED_SOURCE: &str = include_str!("../../rules/hangzhou-2023.toml");
+/// The name the embedded rules go by in messages.
+pub const EMBEDDED_NAME: &str = "embedded:hangzhou-2023.toml";
+
+/// The longest threshold a rules file may set: a year.
+const MAX_HOURS: i64 = 24 * 366;
+
+/// A language the rules have texts in; an index into [`Rules::languages`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Lang(pub usize);
+
+/// A text in every language of the rules, indexed by [`Lang`].
+#[derive(Debug, Clone)]
+pub struct Localized(Box<[Template]>);
+
+impl Localized {
+    /// The text in `lang`.
+    pub fn get(&self, lang: Lang) -> &Template {
+        // Validation guarantees one text per language; fall back to the default anyway.
+        self.0.get(lang.0).unwrap_or(&self.0[0])
+    }
+}
+
+/// A half-open interval `[from, until)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub from: Instant,
+    pub until: Instant,
+}
+
+impl Window {
+    /// Whether `t` is inside: `from` included, `until` not.
+    pub fn contains(&self, t: Instant) -> bool {
+        self.from <= t && t < self.until
+    }
+
+    /// How far `t` is from the window (zero inside).
+    pub fn distance(&self, t: Instant) -> chrono::Duration {
+        if t < self.from {
+            self.from - t
+        } else if t >= self.until {
+            t - self.until
+        } else {
+            chrono::Duration::zero()
+        }
+    }
+}
+
+/// A named part of the impact period (亚运会, 残奥会).
+#[derive(Debug, Clone)]
+pub struct Phase {
+    pub id: String,
+    pub name: Localized,
+    pub window: Window,
+}
+
+/// A place whose parcels are under control for a window (快递管控).
+#[derive(Debug, Clone)]
+pub struct ControlZone {
+    pub id: String,
+    pub name: Localized,
+    /// 2- or 4-digit prefixes: a province or a whole city.
+    pub adcode_prefixes: Vec<String>,
+    /// Exact 6-digit county-level codes.
+    pub adcodes: Vec<String>,
+    pub control: Window,
+}
+
+/// The policy's numbers (policy.md §3).
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    pub stall_after: chrono::Duration,
+    pub intercept_window: chrono::Duration,
+    pub return_countdown: chrono::Duration,
+    pub surge_open_refund_requests: u64,
+}
+
+/// One disruption notice.
+#[derive(Debug, Clone)]
+pub struct DisruptionNotice {
+    pub id: String,
+    pub name: Localized,
+    pub source: Option<String>,
+    pub time_zone: Tz,
+    pub impact_period: Window,
+    pub phases: Vec<Phase>,
+    pub zones: Vec<ControlZone>,
+    pub thresholds: Thresholds,
+    actions: Vec<Localized>,
+    explanations: Vec<(String, Localized)>,
+    zone_index: ZoneIndex,
+}
+
+impl DisruptionNotice {
+    /// The words of an action.
+    pub fn action_text(&self, a: Action, lang: Lang) -> &Template {
+        self.actions[a.index()].get(lang)
+    }
+
+    /// The notice's section for a finding, and its words.
+    pub fn explanation(&self, f: Finding, lang: Lang) -> (&str, &Template) {
+        let (section, text) = &self.explanations[f.index()];
+        (section, text.get(lang))
+    }
+
+    /// The phase containing `t`, if any.
+    pub fn phase_at(&self, t: Instant) -> Option<usize> {
+        self.phases.iter().position(|p| p.window.contains(t))
+    }
+
+    /// The zone covering an area, most specific code first. Hash lookups only, so the
+    /// cost does not grow with the number of zones.
+    pub fn zone_for(&self, area: crate::geo::Area) -> ZoneMatch {
+        let ix = &self.zone_index;
+        let code = area.code();
+        let province = code / 10_000;
+        let city = code / 100;
+        // Exact codes first, at any level: a city without districts (东莞市 441900) is
+        // its own county-level unit.
+        let found = ix.exact.get(&code).or_else(|| match area {
+            crate::geo::Area::District(_) => {
+                ix.city.get(&city).or_else(|| ix.province.get(&province))
+            }
+            crate::geo::Area::City(_) => ix.city.get(&city).or_else(|| ix.province.get(&province)),
+            crate::geo::Area::Province(_) => ix.province.get(&province),
+        });
+        if let Some(&z) = found {
+            return ZoneMatch::In(z);
+        }
+        let partial = match area {
+            crate::geo::Area::District(_) => None,
+            crate::geo::Area::City(_) => ix.partial_city.get(&city),
+            crate::geo::Area::Province(_) => ix.partial_province.get(&province),
+        };
+        match partial {
+            Some(&z) => ZoneMatch::Partly(z),
+            None => ZoneMatch::None,
+        }
+    }
+}
+
+/// Where an area stands against a notice's zones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZoneMatch {
+    /// Inside zone `.0`.
+    In(usize),
+    /// Only some districts of the area are in zone `.0`: too coarse to say.
+    Partly(usize),
+    /// In no zone.
+    None,
+}
+
+#[derive(Debug, Clone, Default)]
+struct ZoneIndex {
+    exact: HashMap<u32, usize>,
+    city: HashMap<u32, usize>,
+    province: HashMap<u32, usize>,
+    partial_city: HashMap<u32, usize>,
+    partial_province: HashMap<u32, usize>,
+}
+
+/// The loaded, validated rules.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// Set by the file's author.
+    pub version: String,
+    /// `sha256:` and the hex digest of the file's bytes.
+    pub checksum: String,
+    /// Where the rules came from (a path, or [`EMBEDDED_NAME`]).
+    pub origin: String,
+    /// Local times in requests are read in this zone.
+    pub time_zone: Tz,
+    /// Language tags; the first is the default.
+    pub languages: Vec<String>,
+    pub notices: Vec<DisruptionNotice>,
+    labels: Vec<Localized>,
+    warnings: Vec<Localized>,
+    raw: RawRules,
+}
+
+impl Rules {
+    /// The embedded 2023 Hangzhou rules.
+    pub fn embedded() -> Result<Rules, RulesErrors> {
+        Rules::from_toml(EMBEDDED_SOURCE, EMBEDDED_NAME)
+    }
+
+    /// Reads and validates a rules file.
+    pub fn from_path(path: &std::path::Path) -> Result<Rules, RulesErrors> {
+        let origin = path.display().to_string();
+        let source = std::fs::read_to_string(path).map_err(|e| RulesErrors {
+            origin: origin.clone(),
+            errors: vec![RulesError {
+                line: 0,
+                column: 0,
+                message: format!("cannot read the rules file: {e}"),
+            }],
+        })?;
+        Rules::from_toml(&source, &origin)
+    }
+
+    /// Parses and validates rules from TOML text; `origin` names it in errors.
+    pub fn from_toml(source: &str, origin: &str) -> Result<Rules, RulesErrors> {
+        let fail = |errors: Vec<(Option<Range<usize>>, String)>| RulesErrors {
+            origin: origin.to_owned(),
+            errors: errors
+                .into_iter()
+                .map(|(span, message)| RulesError::at(source, span, message))
+                .collect(),
+        };
+        let raw: RawRules =
+            toml::from_str(source).map_err(|e| fail(vec![(e.span(), e.message().to_owned())]))?;
+        let mut v = Validator::default();
+        let rules = v.rules(&raw, source, origin);
+        match rules {
+            Some(r) if v.errors.is_empty() => Ok(r),
+            _ => Err(fail(v.errors)),
+        }
+    }
+
+    /// The notice with this id.
+    pub fn notice(&self, id: &str) -> Option<&DisruptionNotice> {
+        self.notices.iter().find(|n| n.id == id)
+    }
+
+    /// The language matching a tag (`en`, `en-US`, `zh-CN`, `zh`), if the rules have it.
+    pub fn language(&self, tag: &str) -> Option<Lang> {
+        let tag = tag.trim();
+        let primary = |t: &str| t.split('-').next().unwrap_or(t).to_ascii_lowercase();
+        self.languages
+            .iter()
+            .position(|l| l.eq_ignore_ascii_case(tag))
+            .or_else(|| {
+                self.languages
+                    .iter()
+                    .position(|l| primary(l) == primary(tag))
+            })
+            .map(Lang)
+    }
+
+    /// The words of a label or a status.
+    pub fn label(&self, l: Label, lang: Lang) -> &Template {
+        self.labels[l.index()].get(lang)
+    }
+
+    /// The words of a status.
+    pub fn status_label(&self, s: Status, lang: Lang) -> &Template {
+        self.labels[Label::ALL.len() + s.index()].get(lang)
+    }
+
+    /// The words of a warning.
+    pub fn warning_text(&self, w: WarningCode, lang: Lang) -> &Template {
+        self.warnings[w.index()].get(lang)
+    }
+
+    /// The effective rules in the rules-file format: loading it again gives the same rules.
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string_pretty(&self.raw)
+    }
+}
+
+/// Everything wrong with a rules file.
+#[derive(Debug, Clone)]
+pub struct RulesErrors {
+    pub origin: String,
+    pub errors: Vec<RulesError>,
+}
+
+/// One problem, at a 1-based line and column (0 when there is no place in the file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl RulesError {
+    fn at(source: &str, span: Option<Range<usize>>, message: String) -> RulesError {
+        let (line, column) = match span {
+            Some(span) => line_col(source, span.start),
+            None => (0, 0),
+        };
+        RulesError {
+            line,
+            column,
+            message,
+        }
+    }
+}
+
+fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let before = source.get(..offset).unwrap_or(source);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+impl std::fmt::Display for RulesErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            if e.line > 0 {
+                write!(f, "{}:{}:{}: {}", self.origin, e.line, e.column, e.message)?;
+            } else {
+                write!(f, "{}: {}", self.origin, e.message)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for RulesErrors {}
+
+/// Collects every problem instead of stopping at the first.
+#[derive(Default)]
+struct Validator {
+    errors: Vec<(Option<Range<usize>>, String)>,
+    languages: Vec<String>,
+}
+
+impl Validator {
+    fn err<T>(&mut self, at: &Spanned<T>, message: impl Into<String>) {
+        self.errors.push((Some(at.span()), message.into()));
+    }
+
+    fn rules(&mut self, raw: &RawRules, source: &str, origin: &str) -> Option<Rules> {
+        if raw.version.get_ref().trim().is_empty() {
+            self.err(&raw.version, "`version` must not be empty");
+        }
+        let time_zone = self.time_zone(&raw.time_zone);
+        let mut seen = HashSet::new();
+        for l in raw.languages.get_ref() {
+            let tag = l.get_ref();
+            let well_formed = !tag.is_empty()
+                && tag
+                    .split('-')
+                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()));
+            if !well_formed {
+                self.err(
+                    l,
+                    format!("`{tag}` is not a language tag (like zh-CN or en)"),
+                );
+            } else if !seen.insert(tag.to_ascii_lowercase()) {
+                self.err(l, format!("language `{tag}` is listed twice"));
+            }
+        }
+        if raw.languages.get_ref().is_empty() {
+            self.err(
+                &raw.languages,
+                "`languages` must name at least one language",
+            );
+        }
+        self.languages = raw
+            .languages
+            .get_ref()
+            .iter()
+            .map(|l| l.get_ref().clone())
+            .collect();
+
+        let label_codes: Vec<&str> = Label::ALL
+            .iter()
+            .map(|l| l.as_str())
+            .chain(Status::ALL.iter().map(|s| s.as_str()))
+            .collect();
+        let labels = self.code_table(&raw.labels, &label_codes, "labels", None, |_| &[]);
+        let warning_codes: Vec<&str> = WarningCode::ALL.iter().map(|w| w.as_str()).collect();
+        let warnings = self.code_table(&raw.warnings, &warning_codes, "warnings", None, |code| {
+            WarningCode::parse(code).map_or(&[], template::warning_args)
+        });
+
+        if raw.notice.is_empty() {
+            self.errors.push((
+                None,
+                "the file has no `[[notice]]`: at least one is needed".into(),
+            ));
+        }
+        let mut ids = HashSet::new();
+        let mut notices = Vec::new();
+        for n in &raw.notice {
+            if !ids.insert(n.id.get_ref().clone()) {
+                self.err(
+                    &n.id,
+                    format!("notice id `{}` is used twice", n.id.get_ref()),
+                );
+            }
+            // Keep checking the notices even when the top-level zone is broken.
+            if let Some(notice) = self.notice(n, time_zone.unwrap_or(Tz::UTC)) {
+                notices.push(notice);
+            }
+        }
+        let rules = Rules {
+            version: raw.version.get_ref().clone(),
+            checksum: checksum(source),
+            origin: origin.to_owned(),
+            time_zone: time_zone?,
+            languages: self.languages.clone(),
+            notices,
+            labels: labels?,
+            warnings: warnings?,
+            raw: raw.clone(),
+        };
+        Some(rules)
+    }
+
+    fn time_zone(&mut self, tz: &Spanned<String>) -> Option<Tz> {
+        match tz.get_ref().parse::<Tz>() {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                self.err(
+                    tz,
+                    format!(
+                        "`{}` is not an IANA time zone (like Asia/Shanghai)",
+                        tz.get_ref()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn id(&mut self, id: &Spanned<String>, what: &str) {
+        let s = id.get_ref();
+        let ok = !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if !ok {
+            self.err(
+                id,
+                format!("{what} id `{s}` must be lowercase letters, digits, `_` or `-`"),
+            );
+        }
+    }
+
+    fn notice(&mut self, n: &RawNotice, default_tz: Tz) -> Option<DisruptionNotice> {
+        self.id(&n.id, "notice");
+        let tz = match &n.time_zone {
+            Some(tz) => self.time_zone(tz),
+            None => Some(default_tz),
+        };
+        let name = self.localized(&n.name, "notice name", None, &[]);
+        let tz = tz?;
+        let impact = self.window(&n.impact_period, tz, "impact_period");
+
+        let mut phases = Vec::new();
+        let mut phase_ids = HashSet::new();
+        for p in &n.phases {
+            self.id(&p.id, "phase");
+            if !phase_ids.insert(p.id.get_ref().clone()) {
+                self.err(
+                    &p.id,
+                    format!("phase id `{}` is used twice", p.id.get_ref()),
+                );
+            }
+            let name = self.localized(&p.name, "phase name", None, &[]);
+            let window = self.window_ends(&p.from, &p.until, tz, "phase");
+            if let (Some(w), Some(impact)) = (window, impact)
+                && (w.from < impact.from || w.until > impact.until)
+            {
+                self.err(
+                    &p.from,
+                    format!(
+                        "phase `{}` reaches outside the impact period",
+                        p.id.get_ref()
+                    ),
+                );
+            }
+            if let (Some(name), Some(window)) = (name, window) {
+                if let Some(other) = phases
+                    .iter()
+                    .find(|o: &&Phase| o.window.from < window.until && window.from < o.window.until)
+                {
+                    self.err(
+                        &p.from,
+                        format!("phase `{}` overlaps phase `{}`", p.id.get_ref(), other.id),
+                    );
+                }
+                phases.push(Phase {
+                    id: p.id.get_ref().clone(),
+                    name,
+                    window,
+                });
+            }
+        }
+
+        let mut zones = Vec::new();
+        let mut index = ZoneIndex::default();
+        let mut zone_ids = HashSet::new();
+        for z in &n.zones {
+            if !zone_ids.insert(z.id.get_ref().clone()) {
+                self.err(&z.id, format!("zone id `{}` is used twice", z.id.get_ref()));
+            }
+            if let Some(zone) = self.zone(z, tz, zones.len(), &mut index) {
+                zones.push(zone);
+            }
+        }
+
+        let thresholds = self.thresholds(&n.thresholds);
+        let action_codes: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        let actions = self.code_table(&n.actions, &action_codes, "actions", Some(&n.id), |_| &[]);
+        let explanations = self.explanations(&n.explanations, &n.id);
+        Some(DisruptionNotice {
+            id: n.id.get_ref().clone(),
+            name: name?,
+            source: n.source.clone(),
+            time_zone: tz,
+            impact_period: impact?,
+            phases,
+            zones,
+            thresholds: thresholds?,
+            actions: actions?,
+            explanations: explanations?,
+            zone_index: index,
+        })
+    }
+
+    fn zone(
+        &mut self,
+        z: &RawZone,
+        tz: Tz,
+        ix: usize,
+        index: &mut ZoneIndex,
+    ) -> Option<ControlZone> {
+        self.id(&z.id, "zone");
+        let name = self.localized(&z.name, "zone name", None, &[]);
+        let control = self.window(&z.control, tz, "control");
+        if z.adcode_prefixes.is_empty() && z.adcodes.is_empty() {
+            self.err(
+                &z.id,
+                format!(
+                    "zone `{}` covers nothing: give `adcode_prefixes` or `adcodes`",
+                    z.id.get_ref()
+                ),
+            );
+        }
+        let mut claim = |v: &mut Self, map_name: &str, code: &Spanned<String>, key: u32| {
+            let map = match map_name {
+                "exact" => &mut index.exact,
+                "city" => &mut index.city,
+                _ => &mut index.province,
+            };
+            if let Some(&other) = map.get(&key) {
+                let whose = if other == ix {
+                    "this zone".to_owned()
+                } else {
+                    format!("zone #{}", other + 1)
+                };
+                v.err(
+                    code,
+                    format!("`{}` is already covered by {whose}", code.get_ref()),
+                );
+            } else {
+                map.insert(key, ix);
+            }
+        };
+        for p in &z.adcode_prefixes {
+            let s = p.get_ref();
+            let digits = s.chars().all(|c| c.is_ascii_digit());
+            match (digits, s.len()) {
+                (true, 2) => claim(self, "province", p, s.parse().unwrap_or_default()),
+                (true, 4) => claim(self, "city", p, s.parse().unwrap_or_default()),
+                _ => self.err(p, format!(
+                    "`{s}` is not an adcode prefix: use 2 digits for a province or 4 for a city (3301 is Hangzhou)"
+                )),
+            }
+        }
+        for c in &z.adcodes {
+            let s = c.get_ref();
+            if s.len() == 6
+                && s.chars().all(|c| c.is_ascii_digit())
+                && !s.ends_with("0000")
+                && !s.starts_with('0')
+            {
+                let code: u32 = s.parse().unwrap_or_default();
+                claim(self, "exact", c, code);
+                index.partial_city.entry(code / 100).or_insert(ix);
+                index.partial_province.entry(code / 10_000).or_insert(ix);
+            } else {
+                self.err(c, format!(
+                    "`{s}` is not a county-level adcode: use its 6 digits (330108 is 滨江区); a whole province or city goes in `adcode_prefixes`"
+                ));
+            }
+        }
+        Some(ControlZone {
+            id: z.id.get_ref().clone(),
+            name: name?,
+            adcode_prefixes: z
+                .adcode_prefixes
+                .iter()
+                .map(|p| p.get_ref().clone())
+                .collect(),
+            adcodes: z.adcodes.iter().map(|p| p.get_ref().clone()).collect(),
+            control: control?,
+        })
+    }
+
+    fn thresholds(&mut self, t: &Spanned<RawThresholds>) -> Option<Thresholds> {
+        let t = t.get_ref();
+        let hours = |v: &mut Self, h: &Spanned<i64>, name: &str| {
+            let n = *h.get_ref();
+            if (1..=MAX_HOURS).contains(&n) {
+                Some(chrono::Duration::hours(n))
+            } else {
+                v.err(
+                    h,
+                    format!("`{name}` must be between 1 and {MAX_HOURS} hours, not {n}"),
+                );
+                None
+            }
+        };
+        let stall = hours(self, &t.stall_after_hours, "stall_after_hours");
+        let window = hours(self, &t.intercept_window_hours, "intercept_window_hours");
+        let countdown = hours(self, &t.return_countdown_hours, "return_countdown_hours");
+        let surge = *t.surge_open_refund_requests.get_ref();
+        if surge < 1 {
+            self.err(
+                &t.surge_open_refund_requests,
+                format!("`surge_open_refund_requests` must be at least 1, not {surge}"),
+            );
+        }
+        Some(Thresholds {
+            stall_after: stall?,
+            intercept_window: window?,
+            return_countdown: countdown?,
+            surge_open_refund_requests: u64::try_from(surge).ok().filter(|s| *s >= 1)?,
+        })
+    }
+
+    fn window(&mut self, w: &Spanned<RawWindow>, tz: Tz, what: &str) -> Option<Window> {
+        self.window_ends(&w.get_ref().from, &w.get_ref().until, tz, what)
+    }
+
+    fn window_ends(
+        &mut self,
+        from: &Spanned<toml::Value>,
+        until: &Spanned<toml::Value>,
+        tz: Tz,
+        what: &str,
+    ) -> Option<Window> {
+        let f = self.instant(from, tz);
+        let u = self.instant(until, tz);
+        let (f, u) = (f?, u?);
+        if f >= u {
+            let how = if f == u { "empty" } else { "inverted" };
+            self.err(until, format!("the {what} window is {how}: `until` must be later than `from` (windows are half-open: from is in, until is out)"));
+            return None;
+        }
+        Some(Window { from: f, until: u })
+    }
+
+    fn instant(&mut self, v: &Spanned<toml::Value>, tz: Tz) -> Option<Instant> {
+        let parsed = match v.get_ref() {
+            toml::Value::Datetime(d) => datetime(d, tz),
+            toml::Value::String(s) => time::parse_with_end_of_day(s, tz).ok(),
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.err(v, "not a date-time: write 2023-09-16T00:00:00+08:00, or a string like \"2023-10-28 24:00\"");
+        }
+        parsed
+    }
+
+    /// A table keyed by code, each entry a text in every language.
+    fn code_table(
+        &mut self,
+        table: &std::collections::BTreeMap<Spanned<String>, RawText>,
+        codes: &[&str],
+        what: &str,
+        notice: Option<&Spanned<String>>,
+        args: impl Fn(&str) -> &'static [&'static str],
+    ) -> Option<Vec<Localized>> {
+        let mut out: Vec<Option<Localized>> = vec![None; codes.len()];
+        for (code, texts) in table {
+            match codes.iter().position(|c| c == code.get_ref()) {
+                Some(i) => {
+                    out[i] = self.localized(
+                        texts,
+                        &format!("{what}.{}", code.get_ref()),
+                        Some(code),
+                        args(code.get_ref()),
+                    )
+                }
+                None => self.err(
+                    code,
+                    format!(
+                        "unknown code `{}` in `{what}`: known codes are {}",
+                        code.get_ref(),
+                        codes.join(", ")
+                    ),
+                ),
+            }
+        }
+        self.complete(out, codes, what, notice)
+    }
+
+    fn explanations(
+        &mut self,
+        table: &std::collections::BTreeMap<Spanned<String>, RawExplanation>,
+        notice: &Spanned<String>,
+    ) -> Option<Vec<(String, Localized)>> {
+        let codes: Vec<&str> = Finding::ALL.iter().map(|f| f.as_str()).collect();
+        let mut out: Vec<Option<(String, Localized)>> = vec![None; codes.len()];
+        for (code, e) in table {
+            let Some(finding) = Finding::parse(code.get_ref()) else {
+                self.err(
+                    code,
+                    format!(
+                        "unknown code `{}` in `explanations`: known codes are {}",
+                        code.get_ref(),
+                        codes.join(", ")
+                    ),
+                );
+                continue;
+            };
+            let section = e.section.get_ref();
+            let well_formed = !section.is_empty()
+                && section
+                    .split('.')
+                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+            if !well_formed {
+                self.err(
+                    &e.section,
+                    format!("section `{section}` must be the notice's numbering, like 3.1.3"),
+                );
+            }
+            let text = self.localized(
+                &e.text,
+                &format!("explanations.{}", code.get_ref()),
+                Some(code),
+                template::finding_args(&finding),
+            );
+            if let Some(text) = text {
+                out[finding.index()] = Some((section.clone(), text));
+            }
+        }
+        self.complete(out, &codes, "explanations", Some(notice))
+    }
+
+    fn complete<T>(
+        &mut self,
+        out: Vec<Option<T>>,
+        codes: &[&str],
+        what: &str,
+        notice: Option<&Spanned<String>>,
+    ) -> Option<Vec<T>> {
+        let missing: Vec<&str> = codes
+            .iter()
+            .zip(&out)
+            .filter(|(_, o)| o.is_none())
+            .map(|(c, _)| *c)
+            .collect();
+        if !missing.is_empty() {
+            let msg = format!(
+                "`{what}` lacks {}",
+                missing
+                    .iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            match notice {
+                Some(n) => self.err(n, format!("notice `{}`: {msg}", n.get_ref())),
+                None => self.errors.push((None, msg)),
+            }
+            return None;
+        }
+        out.into_iter().collect()
+    }
+
+    /// A text in every language, each a valid template using only `args`.
+    fn localized(
+        &mut self,
+        texts: &RawText,
+        what: &str,
+        at: Option<&Spanned<String>>,
+        args: &[&'static str],
+    ) -> Option<Localized> {
+        let mut out: Vec<Option<Template>> = vec![None; self.languages.len()];
+        for (lang, text) in texts {
+            let Some(i) = self.languages.iter().position(|l| l == lang.get_ref()) else {
+                self.err(
+                    lang,
+                    format!(
+                        "`{}` in {what} is not one of `languages` ({})",
+                        lang.get_ref(),
+                        self.languages.join(", ")
+                    ),
+                );
+                continue;
+            };
+            if text.get_ref().trim().is_empty() {
+                self.err(
+                    text,
+                    format!("the {} text of {what} is empty", lang.get_ref()),
+                );
+                continue;
+            }
+            match Template::parse(text.get_ref(), args) {
+                Ok(t) => out[i] = Some(t),
+                Err(e) => self.err(text, format!("{what} ({}): {e}", lang.get_ref())),
+            }
+        }
+        let missing: Vec<String> = self
+            .languages
+            .iter()
+            .zip(&out)
+            .filter(|(_, t)| t.is_none())
+            .map(|(l, _)| l.clone())
+            .collect();
+        if !missing.is_empty() {
+            if texts.len() + missing.len() > self.languages.len() {
+                // A text was present but broken; its own error was reported above.
+                return None;
+            }
+            let msg = format!("{what} has no {} translation", missing.join(", "));
+            match at {
+                Some(a) => self.err(a, msg),
+                None => match texts.keys().next() {
+                    Some(k) => self.err(k, msg),
+                    None => self.errors.push((None, msg)),
+                },
+            }
+            return None;
+        }
+        Some(Localized(out.into_iter().flatten().collect()))
+    }
+}
+
+fn datetime(d: &toml::value::Datetime, tz: Tz) -> Option<Instant> {
+    let date = d.date?;
+    let t = d.time?;
+    let naive = chrono::NaiveDate::from_ymd_opt(
+        i32::from(date.year),
+        u32::from(date.month),
+        u32::from(date.day),
+    )?
+    .and_hms_nano_opt(
+        u32::from(t.hour),
+        u32::from(t.minute),
+        u32::from(t.second.unwrap_or(0)),
+        t.nanosecond.unwrap_or(0),
+    )?;
+    match d.offset {
+        None => time::local_to_instant(naive, tz).ok(),
+        Some(toml::value::Offset::Z) => Some(naive.and_utc()),
+        Some(toml::value::Offset::Custom { minutes }) => {
+            let offset = chrono::FixedOffset::east_opt(i32::from(minutes) * 60)?;
+            chrono::TimeZone::from_local_datetime(&offset, &naive)
+                .single()
+                .map(|t| t.with_timezone(&chrono::Utc))
+        }
+    }
+}
+
+fn checksum(source: &str) -> String {
+    let digest = Sha256::digest(source.as_bytes());
+    let mut s = String::with_capacity(7 + 64);
+    s.push_str("sha256:");
+    for b in digest {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}

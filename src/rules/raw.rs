@@ -1,0 +1,92 @@
+//! The rules file exactly as written (TOML), with source spans kept for error messages.
+//! `rules show` serializes these same structs, so what it prints loads again.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+/// A text in every language: language tag → text.
+pub type RawText = BTreeMap<Spanned<String>, Spanned<String>>;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRules {
+    pub version: Spanned<String>,
+    pub time_zone: Spanned<String>,
+    pub languages: Spanned<Vec<Spanned<String>>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<Spanned<String>, RawText>,
+    #[serde(default)]
+    pub warnings: BTreeMap<Spanned<String>, RawText>,
+    #[serde(default)]
+    pub notice: Vec<RawNotice>,
+}
+
+/// One disruption notice.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotice {
+    pub id: Spanned<String>,
+    pub name: RawText,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<Spanned<String>>,
+    pub impact_period: Spanned<RawWindow>,
+    #[serde(default)]
+    pub phases: Vec<RawPhase>,
+    #[serde(default)]
+    pub zones: Vec<RawZone>,
+    pub thresholds: Spanned<RawThresholds>,
+    #[serde(default)]
+    pub actions: BTreeMap<Spanned<String>, RawText>,
+    #[serde(default)]
+    pub explanations: BTreeMap<Spanned<String>, RawExplanation>,
+}
+
+/// A half-open window `[from, until)`; each end a TOML date-time or a string.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWindow {
+    pub from: Spanned<toml::Value>,
+    pub until: Spanned<toml::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPhase {
+    pub id: Spanned<String>,
+    pub name: RawText,
+    pub from: Spanned<toml::Value>,
+    pub until: Spanned<toml::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawZone {
+    pub id: Spanned<String>,
+    pub name: RawText,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adcode_prefixes: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adcodes: Vec<Spanned<String>>,
+    pub control: Spanned<RawWindow>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawThresholds {
+    pub stall_after_hours: Spanned<i64>,
+    pub intercept_window_hours: Spanned<i64>,
+    pub return_countdown_hours: Spanned<i64>,
+    pub surge_open_refund_requests: Spanned<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExplanation {
+    pub section: Spanned<String>,
+    pub text: RawText,
+}

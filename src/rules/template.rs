@@ -1,0 +1,136 @@
+//! Texts with `{placeholders}`, parsed once at load time so rendering only concatenates.
+
+use crate::codes::{Finding, WarningCode};
+
+/// One piece of a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    Literal(String),
+    /// The value of the named argument.
+    Arg(&'static str),
+}
+
+/// A parsed text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template(pub Vec<Segment>);
+
+impl Template {
+    /// Parses `text`, allowing only the placeholders in `args`.
+    pub fn parse(text: &str, args: &[&'static str]) -> Result<Template, String> {
+        let mut segments = Vec::new();
+        let mut rest = text;
+        while let Some(open) = rest.find(['{', '}']) {
+            if rest[open..].starts_with('}') {
+                return Err("a `}` without its `{`".into());
+            }
+            if open > 0 {
+                segments.push(Segment::Literal(rest[..open].to_owned()));
+            }
+            let after = &rest[open + 1..];
+            let close = after.find('}').ok_or("a `{` without its `}`")?;
+            let name = &after[..close];
+            let Some(arg) = args.iter().find(|a| **a == name) else {
+                let known = if args.is_empty() {
+                    "this text takes none".to_owned()
+                } else {
+                    format!(
+                        "this text takes {}",
+                        args.iter()
+                            .map(|a| format!("{{{a}}}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                return Err(format!("unknown placeholder `{{{name}}}`: {known}"));
+            };
+            segments.push(Segment::Arg(arg));
+            rest = &after[close + 1..];
+        }
+        if !rest.is_empty() {
+            segments.push(Segment::Literal(rest.to_owned()));
+        }
+        Ok(Template(segments))
+    }
+
+    /// The text with each placeholder replaced by `value(name)`.
+    pub fn render(&self, mut value: impl FnMut(&'static str, &mut String)) -> String {
+        let mut out = String::new();
+        for s in &self.0 {
+            match s {
+                Segment::Literal(l) => out.push_str(l),
+                Segment::Arg(a) => value(a, &mut out),
+            }
+        }
+        out
+    }
+}
+
+/// The placeholders the engine supplies for each finding.
+pub fn finding_args(f: &Finding) -> &'static [&'static str] {
+    match f {
+        Finding::InImpactPeriod | Finding::OutsideImpactPeriod => {
+            &["requested_at", "from", "until"]
+        }
+        Finding::InPhase => &["phase", "from", "until"],
+        Finding::ZoneControlled => &["destination", "zone", "what", "at", "from", "until"],
+        Finding::ZoneNotControlled => &["destination", "zone", "from", "until"],
+        Finding::NoZone => &["destination"],
+        Finding::NotApplicable
+        | Finding::NotShipped
+        | Finding::ReturnNotShipped
+        | Finding::NeverRejectStraightAway => &[],
+        Finding::Surge => &["open", "surge"],
+        Finding::RejectedOrReturned | Finding::ReturnFailed => &["status", "at"],
+        Finding::Delivered
+        | Finding::ReturnReceived
+        | Finding::InterceptFailedStalled
+        | Finding::InterceptFailedInTransit => &["at"],
+        Finding::Stalled => &["status", "at", "hours", "stall_hours"],
+        Finding::InterceptWindow => &["window_hours", "stall_hours", "stalled_at", "due_at"],
+        Finding::InTransit => &["status", "at", "stalled_after"],
+        Finding::ReturnCountdownExpired => &["countdown_hours", "ends_at"],
+        Finding::ReturnUndeliveredInCountdown => &["ends_at", "status"],
+        Finding::ReturnInTransit => &["status"],
+    }
+}
+
+/// The placeholders supplied for each warning.
+pub fn warning_args(w: WarningCode) -> &'static [&'static str] {
+    match w {
+        WarningCode::DestinationMismatch => &["adcode", "adcode_place", "named_place"],
+        WarningCode::DestinationUnresolved => &["text"],
+        WarningCode::DestinationAmbiguous => &["text", "candidates"],
+        WarningCode::DestinationTooCoarse => &["place", "zone"],
+        WarningCode::UnknownAdcode => &["adcode"],
+        WarningCode::ReturnDestinationMissing => &[],
+        WarningCode::ReturnCountdownExpired => &["ends_at"],
+        WarningCode::EventAfterAsOf => &["pointer", "at", "as_of"],
+        WarningCode::RequestedAfterAsOf => &["requested_at", "as_of"],
+        WarningCode::UnrecognizedDescription => &["pointer", "description"],
+        WarningCode::CountdownInconsistent => &["started_at", "ends_at"],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_parsed_and_rendered() {
+        let t = Template::parse("due {due_at}, {hours} h", &["due_at", "hours"]);
+        let t = t.unwrap_or(Template(vec![]));
+        let out =
+            t.render(|name, out| out.push_str(if name == "due_at" { "tomorrow" } else { "48" }));
+        assert_eq!(out, "due tomorrow, 48 h");
+    }
+
+    #[test]
+    fn unknown_and_unbalanced_placeholders_are_refused() {
+        assert!(
+            Template::parse("{nope}", &["at"])
+                .is_err_and(|e| e.contains("{nope}") && e.contains("{at}"))
+        );
+        assert!(Template::parse("a { b", &[]).is_err());
+        assert!(Template::parse("a } b", &[]).is_err());
+    }
+}

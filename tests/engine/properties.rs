@@ -1,0 +1,163 @@
+//! Properties over arbitrary well-formed cases: nothing panics, every text is filled,
+//! and deadlines agree with their inputs.
+
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+use crate::helpers::{at, decide, rules};
+
+const STATUSES: [&str; 12] = [
+    "collected",
+    "in_transit",
+    "security_check",
+    "out_for_delivery",
+    "delivered",
+    "rejected",
+    "returning",
+    "returned",
+    "exception",
+    "intercept_requested",
+    "intercepted",
+    "intercept_failed",
+];
+const ADCODES: [&str; 8] = [
+    "330102", "330104", "330702", "330225", "320106", "110105", "330199", "999999",
+];
+
+/// Instants from August to December 2023, in seconds since the 2023 impact period began.
+fn instant() -> impl Strategy<Value = i64> {
+    -30 * 86_400i64..100 * 86_400
+}
+
+fn time(offset: i64) -> Value {
+    json!(at("2023-09-11T00:00:00+08:00").timestamp_millis() + offset * 1000)
+}
+
+prop_compose! {
+    fn event()(t in instant(), s in 0..STATUSES.len()) -> Value {
+        json!({"at": time(t), "status": STATUSES[s]})
+    }
+}
+
+prop_compose! {
+    fn case()(
+        refund_only in any::<bool>(),
+        requested in instant(),
+        as_of in instant(),
+        shipped in proptest::option::of(instant()),
+        dest in 0..ADCODES.len(),
+        ret_dest in proptest::option::of(0..ADCODES.len()),
+        trace in proptest::collection::vec(event(), 0..6),
+        countdown in proptest::option::of(instant()),
+        countdown_end in proptest::option::of(0i64..200_000),
+        open in proptest::option::of(0u64..200),
+    ) -> Value {
+        let mut r = json!({
+            "refund_type": if refund_only { "refund_only" } else { "return_and_refund" },
+            "requested_at": time(requested),
+            "as_of": time(as_of),
+            "order": {"order_id": "P", "shipped_at": shipped.map(time)},
+            "destination": {"adcode": ADCODES[dest]},
+            "logistics_trace": trace.clone(),
+            "shop": {"open_refund_requests": open},
+        });
+        if !refund_only {
+            r["return"] = json!({
+                "destination": ret_dest.map(|d| json!({"adcode": ADCODES[d]})),
+                "trace": trace,
+                "countdown_started_at": countdown.map(time),
+                "countdown_ends_at": countdown.zip(countdown_end).map(|(c, e)| time(c + 1 + e)),
+            });
+        }
+        r
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn any_well_formed_case_gets_a_complete_decision(r in case()) {
+        for lang in ["zh-CN", "en"] {
+            let v = crate::helpers::decide_in(&r, lang);
+            prop_assert!(v["scenario"].is_string() && v["decision"].is_string());
+            prop_assert!(!v["actions"].as_array().is_none_or(Vec::is_empty), "no actions");
+            for list in ["actions", "explanation", "warnings"] {
+                for item in v[list].as_array().into_iter().flatten() {
+                    let text = item["text"].as_str().or(item["detail"].as_str()).or(item["message"].as_str()).unwrap_or("");
+                    prop_assert!(!text.is_empty() && !text.contains('{'), "{list}: unfilled text {text:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn deadlines_are_consistent_with_their_inputs(r in case()) {
+        let v = decide(&r);
+        let as_of = at(v["as_of"].as_str().unwrap_or_default());
+        if v["applies"] == false || v["decision"] == "standard_process" && v["scenario"] != "delivered" {
+            prop_assert_eq!(v["deadlines"].as_array().map(Vec::len), Some(0));
+        }
+        for d in v["deadlines"].as_array().into_iter().flatten() {
+            let due = at(d["due_at"].as_str().unwrap_or_default());
+            let remaining = d["remaining_seconds"].as_i64().unwrap_or_default();
+            prop_assert_eq!(remaining, (due - as_of).num_seconds());
+            prop_assert_eq!(d["overdue"].as_bool(), Some(due < as_of));
+            if d["kind"] == "intercept_and_refund_by" {
+                let requested = at(&serde_json::from_value::<i64>(r["requested_at"].clone()).map(|ms| {
+                    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339()
+                }).unwrap_or_default());
+                let window = rules().notices[0].thresholds.intercept_window;
+                prop_assert!(due >= requested + window, "the 48 h never start before the request");
+            }
+        }
+        let stalled = v["scenario"] == "stalled";
+        let in_transit = v["scenario"] == "in_transit";
+        prop_assert_eq!(stalled && v["applies"] == true, v["deadlines"].as_array().into_iter().flatten().any(|d| d["kind"] == "intercept_and_refund_by"));
+        prop_assert_eq!(in_transit && v["applies"] == true, v["deadlines"].as_array().into_iter().flatten().any(|d| d["kind"] == "stalled_after"));
+    }
+
+    #[test]
+    fn arbitrary_json_is_refused_or_decided_without_panicking(v in arbitrary_json()) {
+        let _ = aftersales::decide_request(rules(), &v, chrono::Utc::now(), Default::default(), "x".into());
+    }
+}
+
+fn arbitrary_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(|f| json!(f)),
+        "[a-z_0-9:+ -]{0,24}".prop_map(Value::from),
+        Just(json!("2023-10-01T10:00:00+08:00")),
+        Just(json!("refund_only")),
+        Just(json!("return_and_refund")),
+        Just(json!("330102")),
+    ];
+    leaf.prop_recursive(4, 64, 8, |inner| {
+        let keys = prop_oneof![
+            Just("refund_type".to_owned()),
+            Just("requested_at".to_owned()),
+            Just("as_of".to_owned()),
+            Just("order".to_owned()),
+            Just("order_id".to_owned()),
+            Just("destination".to_owned()),
+            Just("adcode".to_owned()),
+            Just("address".to_owned()),
+            Just("logistics_trace".to_owned()),
+            Just("at".to_owned()),
+            Just("status".to_owned()),
+            Just("return".to_owned()),
+            Just("trace".to_owned()),
+            Just("countdown_started_at".to_owned()),
+            Just("shop".to_owned()),
+            "[a-z]{1,6}",
+        ];
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map(keys, inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
