@@ -60,6 +60,22 @@ fn bench(c: &mut Criterion) {
             b.iter(|| aftersales::engine::decide(black_box(rules), black_box(&parsed.case), as_of))
         });
     }
+    let text = request.to_string();
+    c.bench_function("pieces/body-to-json-value", |b| {
+        b.iter(|| serde_json::from_str::<Value>(black_box(&text)))
+    });
+    let view = aftersales::decide_request(
+        &embedded,
+        request,
+        chrono::Utc::now(),
+        Default::default(),
+        String::new(),
+    )
+    .map(|d| d.view);
+    c.bench_function("pieces/serialize-view", |b| {
+        b.iter(|| serde_json::to_vec(black_box(&view.as_ref().ok())))
+    });
+    c.bench_function("pieces/uuid-v7", |b| b.iter(aftersales::new_decision_id));
     c.bench_function("request/stalled/parse+decide+render", |b| {
         b.iter(|| {
             aftersales::decide_request(

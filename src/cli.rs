@@ -31,6 +31,8 @@ pub enum Command {
     /// Check or print rules files.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Print the OpenAPI 3.1 description (the committed openapi.yaml).
+    Openapi,
     /// Check that a server answers /healthz (for container health checks).
     Health {
         /// The server's base URL.
@@ -81,7 +83,12 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "AFTERSALES_LISTEN", default_value = "0.0.0.0:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERSALES_LISTEN",
+        default_value = "0.0.0.0:8080"
+    )]
     pub listen: SocketAddr,
 
     /// Bearer tokens that may call /v1/*, comma-separated; none set: no auth.
@@ -94,30 +101,55 @@ pub struct ServeArgs {
     pub api_tokens: Vec<String>,
 
     /// Largest request body accepted, in bytes.
-    #[arg(long, env = "AFTERSALES_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    #[arg(long, global = true, env = "AFTERSALES_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
 
     /// Requests served at once; more are answered 503 with Retry-After.
-    #[arg(long, env = "AFTERSALES_CONCURRENCY_LIMIT", default_value_t = 512)]
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERSALES_CONCURRENCY_LIMIT",
+        default_value_t = 512
+    )]
     pub concurrency_limit: usize,
 
     /// Seconds a request may take before it is answered 503.
-    #[arg(long, env = "AFTERSALES_REQUEST_TIMEOUT", default_value_t = 10)]
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERSALES_REQUEST_TIMEOUT",
+        default_value_t = 10
+    )]
     pub request_timeout: u64,
 
     /// Most items in one batch.
-    #[arg(long, env = "AFTERSALES_BATCH_LIMIT", default_value_t = 5000)]
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERSALES_BATCH_LIMIT",
+        default_value_t = 5000
+    )]
     pub batch_limit: usize,
 
     /// Log format.
-    #[arg(long, env = "AFTERSALES_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
+    #[arg(long, global = true, env = "AFTERSALES_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
 
     /// Seconds to keep serving after SIGTERM while /readyz reports 503.
-    #[arg(long, env = "AFTERSALES_DRAIN_SECONDS", default_value_t = 5)]
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERSALES_DRAIN_SECONDS",
+        default_value_t = 5
+    )]
     pub drain_seconds: u64,
 
     /// Seconds in-flight requests get to finish once the server stops accepting.
-    #[arg(long, env = "AFTERSALES_GRACE_SECONDS", default_value_t = 20)]
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERSALES_GRACE_SECONDS",
+        default_value_t = 20
+    )]
     pub grace_seconds: u64,
 }

@@ -44,6 +44,10 @@ fn main() -> ExitCode {
             Ok(Err(e)) => fail(&e),
             Err(e) => fail(&e),
         },
+        Some(Command::Openapi) => {
+            print!("{}", aftersales::http::openapi::yaml());
+            ExitCode::SUCCESS
+        }
         Some(Command::Health { url }) => aftersales::http::probe(url),
     }
 }

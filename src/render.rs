@@ -239,6 +239,21 @@ pub fn decision_view(
     }
 }
 
+/// One warning in `lang`, with zones and phases named from `notice`.
+pub fn warning_message(
+    rules: &Rules,
+    notice: &DisruptionNotice,
+    w: &crate::engine::Warning,
+    lang: Lang,
+) -> String {
+    Renderer {
+        rules,
+        notice,
+        lang,
+    }
+    .text(rules.warning_text(w.code, lang), &w.args)
+}
+
 /// A short readable summary: scenario, decision, deadlines with time left, numbered
 /// actions, evidence, reasons and warnings.
 pub fn summary(v: &DecisionView) -> String {

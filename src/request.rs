@@ -410,7 +410,8 @@ fn whole_number(n: &serde_json::Number) -> Option<i64> {
     })
 }
 
-fn place_warning(issue: PlaceIssue) -> Warning {
+/// A destination issue as the warning the caller sees.
+pub fn place_warning(issue: PlaceIssue) -> Warning {
     match issue {
         PlaceIssue::Mismatch {
             adcode,
@@ -440,4 +441,125 @@ fn place_warning(issue: PlaceIssue) -> Warning {
             args: vec![("adcode", Arg::Text(adcode))],
         },
     }
+}
+
+/// The JSON Schemas (2020-12) of a request, keyed by component name. Written beside the
+/// parser because they must say exactly what it accepts: schemathesis checks both
+/// directions in CI (schema-valid input is decided, schema-invalid input is refused).
+pub fn json_schemas() -> Value {
+    let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+    let nullable = |r: &str| serde_json::json!({"anyOf": [{"$ref": format!("#/components/schemas/{r}")}, {"type": "null"}]});
+    let place_fields = ["adcode", "province", "city", "district", "address"];
+    serde_json::json!({
+        "Time": {
+            "description": "An instant: RFC 3339 with an offset or Z (2023-10-11T09:00:00+08:00); a local time without offset (2023-10-11 09:00:00 or 2023-10-11T09:00), read in the policy's time zone; or Unix epoch milliseconds.",
+            "anyOf": [
+                {"type": "string", "pattern": time::TIME_PATTERN},
+                {"type": "integer", "minimum": time::EPOCH_MS_MIN, "maximum": time::EPOCH_MS_MAX}
+            ],
+            "examples": ["2023-10-11T09:00:00+08:00", "2023-10-11 09:00:00", 1696986000000i64]
+        },
+        "CarrierStatus": {
+            "description": "A normalized carrier status (policy.md §8).",
+            "type": "string",
+            "enum": statuses
+        },
+        "CarrierEvent": {
+            "description": "One event of a carrier's trace. Needs a status, or the carrier's description to read one from.",
+            "type": "object",
+            "required": ["at"],
+            "properties": {
+                "at": {"$ref": "#/components/schemas/Time"},
+                "status": {"$ref": "#/components/schemas/CarrierStatus"},
+                "description": {"type": "string", "description": "The carrier's raw trace text."},
+                "location": {"type": ["string", "null"]}
+            },
+            "anyOf": [{"required": ["status"]}, {"required": ["description"]}]
+        },
+        "Destination": {
+            "description": "An address: any of an adcode, structured names, or free text (read province → city → district). When the adcode and the names disagree, the adcode wins and the response warns.",
+            "type": "object",
+            "properties": {
+                "adcode": {
+                    "description": "6-digit GB/T 2260 code, e.g. 330108 (杭州市滨江区).",
+                    "anyOf": [
+                        {"type": "string", "pattern": "^[1-9][0-9]{5}$"},
+                        {"type": "integer", "minimum": 100_000, "maximum": 999_999}
+                    ]
+                },
+                "province": {"type": "string", "examples": ["浙江省"]},
+                "city": {"type": "string", "examples": ["杭州市"]},
+                "district": {"type": "string", "examples": ["上城区"]},
+                "address": {"type": "string", "examples": ["浙江省杭州市上城区解放路100号"]}
+            },
+            "anyOf": place_fields.iter().map(|f| serde_json::json!({"required": [f]})).collect::<Vec<_>>()
+        },
+        "Order": {
+            "type": "object",
+            "required": ["order_id"],
+            "properties": {
+                "order_id": {"type": "string", "minLength": 1},
+                "placed_at": nullable("Time"),
+                "shipped_at": nullable("Time")
+            }
+        },
+        "Return": {
+            "description": "The buyer's return parcel (退货退款).",
+            "type": "object",
+            "properties": {
+                "destination": {"anyOf": [{"$ref": "#/components/schemas/Destination"}, {"type": "null"}], "description": "The merchant's return address: the returned parcel meets the checks there."},
+                "trace": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/CarrierEvent"}},
+                "countdown_started_at": nullable("Time"),
+                "countdown_ends_at": nullable("Time")
+            }
+        },
+        "Shop": {
+            "type": "object",
+            "properties": {
+                "open_refund_requests": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_OPEN_REQUESTS, "description": "The shop's open refund requests, for the ATOM surge hint."}
+            }
+        },
+        "DecisionRequest": {
+            "description": "One after-sales case.",
+            "type": "object",
+            "required": ["refund_type", "requested_at", "order", "destination"],
+            "properties": {
+                "case_id": {"type": ["string", "null"], "description": "The shop's case id, echoed back."},
+                "refund_type": {"type": "string", "enum": ["refund_only", "return_and_refund"], "description": "仅退款 or 退货退款."},
+                "requested_at": {"$ref": "#/components/schemas/Time"},
+                "as_of": {"anyOf": [{"$ref": "#/components/schemas/Time"}, {"type": "null"}], "description": "The instant to decide at; default: the server's clock."},
+                "order": {"$ref": "#/components/schemas/Order"},
+                "destination": {"$ref": "#/components/schemas/Destination"},
+                "logistics_trace": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/CarrierEvent"}, "description": "The forward shipment's events."},
+                "return": nullable("Return"),
+                "shop": nullable("Shop")
+            },
+            "if": {"properties": {"refund_type": {"const": "return_and_refund"}}, "required": ["refund_type"]},
+            "then": {"required": ["return"], "properties": {"return": {"$ref": "#/components/schemas/Return"}}},
+            "example": {
+                "case_id": "AS-1003",
+                "refund_type": "refund_only",
+                "requested_at": "2023-10-11T09:00:00+08:00",
+                "as_of": "2023-10-14T09:00:00+08:00",
+                "order": {"order_id": "KS-1003"},
+                "destination": {"address": "浙江省杭州市上城区解放路100号"},
+                "logistics_trace": [
+                    {"at": "2023-10-09T20:00:00+08:00", "status": "collected"},
+                    {"at": "2023-10-10T14:00:00+08:00", "status": "in_transit"}
+                ]
+            }
+        },
+        "BatchRequest": {
+            "type": "object",
+            "required": ["items"],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "maxItems": 5000,
+                    "description": "Decision requests (see DecisionRequest). An invalid item gets its own problem in the results and never fails the others.",
+                    "items": {}
+                }
+            }
+        }
+    })
 }

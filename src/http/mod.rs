@@ -1,18 +1,258 @@
-//! HTTP shell (placeholder until the service lands).
+//! The HTTP shell: the contract over axum. Handlers are thin; the engine decides.
 
+pub mod extract;
+pub mod middleware;
+pub mod openapi;
+pub mod problem;
+pub mod routes;
+pub mod state;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::response::IntoResponse;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
 use crate::rules::Rules;
+use middleware::Limits;
+use problem::Problem;
+use state::{AppState, StateConfig};
 
-/// Serves the API.
-pub fn run(_rules: Rules, _path: Option<PathBuf>, _args: ServeArgs) -> ExitCode {
-    eprintln!("serve: not built yet");
-    ExitCode::FAILURE
+/// The latency histogram's buckets, in seconds.
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+/// The process-wide metrics recorder (the `metrics` macros need a global one).
+pub fn prometheus() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("aftersales_http_request_duration_seconds".into()),
+                    &LATENCY_BUCKETS,
+                )
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
 }
 
-/// Probes /healthz.
-pub fn probe(_url: &str) -> ExitCode {
-    ExitCode::FAILURE
+/// The application: routes, state and every layer.
+pub fn app(state: AppState, limits: Limits) -> Router {
+    let (api, _) = openapi::api_router().split_for_parts();
+    let (ops, _) = openapi::ops_router().split_for_parts();
+    let app = Router::new()
+        .merge(middleware::api_layers(api, &state, limits))
+        .merge(ops)
+        .fallback(|req: Request| async move {
+            Problem::for_status(axum::http::StatusCode::NOT_FOUND, req.uri().path())
+        })
+        .method_not_allowed_fallback(|req: Request| async move {
+            Problem::for_status(axum::http::StatusCode::METHOD_NOT_ALLOWED, req.uri().path())
+                .into_response()
+        });
+    middleware::app_layers(app, limits).with_state(state)
+}
+
+/// A bound server, not yet serving.
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    drain: Duration,
+    grace: Duration,
+}
+
+impl Server {
+    /// Binds `args.listen` and builds the app around `rules`.
+    pub async fn bind(rules: Rules, args: &ServeArgs) -> io::Result<Server> {
+        let listener = TcpListener::bind(args.listen).await?;
+        // Built now, not on the first request.
+        crate::gazetteer();
+        let state = AppState::new(
+            rules,
+            StateConfig {
+                tokens: args.api_tokens.clone(),
+                body_limit: args.body_limit,
+                batch_limit: args.batch_limit,
+            },
+            prometheus(),
+            openapi::yaml(),
+        );
+        let limits = Limits {
+            concurrency: args.concurrency_limit.max(1),
+            timeout: Duration::from_secs(args.request_timeout.max(1)),
+            body: args.body_limit,
+        };
+        Ok(Server {
+            listener,
+            router: app(state.clone(), limits),
+            state,
+            drain: Duration::from_secs(args.drain_seconds),
+            grace: Duration::from_secs(args.grace_seconds),
+        })
+    }
+
+    /// Where it listens (the real port when bound to port 0).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The application, for driving it in process.
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// The shared state (for reload and tests).
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` completes, then: /readyz turns 503 at once, requests are
+    /// still served for the drain delay, then the listener closes and in-flight
+    /// requests get the grace period to finish.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+        let Server {
+            listener,
+            router,
+            state,
+            drain,
+            grace,
+        } = self;
+        let stopped = std::sync::Arc::new(tokio::sync::Notify::new());
+        let stop_accepting = {
+            let stopped = stopped.clone();
+            async move {
+                shutdown.await;
+                state.set_draining();
+                tracing::info!(drain_seconds = drain.as_secs(), "shutting down: draining");
+                tokio::time::sleep(drain).await;
+                tracing::info!(
+                    grace_seconds = grace.as_secs(),
+                    "no longer accepting; finishing in-flight requests"
+                );
+                stopped.notify_one();
+            }
+        };
+        let serve = axum::serve(listener, router).with_graceful_shutdown(stop_accepting);
+        tokio::select! {
+            result = serve => result,
+            () = async { stopped.notified().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!("grace period over; stopping with requests still in flight");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// `aftersales serve`: runs until SIGTERM/SIGINT, exits 0 after a clean drain.
+pub fn run(rules: Rules, _rules_path: Option<PathBuf>, args: ServeArgs) -> ExitCode {
+    crate::telemetry::init(args.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let version = rules.version.clone();
+        let checksum = rules.checksum.clone();
+        let server = match Server::bind(rules, &args).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(listen = %args.listen, error = %e, "cannot listen");
+                return ExitCode::FAILURE;
+            }
+        };
+        let handle = prometheus();
+        tokio::spawn(async move {
+            // Histograms are drained here, so memory stays flat even if nobody scrapes.
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                handle.run_upkeep();
+            }
+        });
+        let addr = server.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        tracing::info!(%addr, rules_version = %version, rules_checksum = %checksum, auth = !args.api_tokens.is_empty(), "serving");
+        match server.run(shutdown_signal()).await {
+            Ok(()) => {
+                tracing::info!("stopped");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "server failed");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// `aftersales health`: exit 0 when `{url}/healthz` answers 200 (for HEALTHCHECK in an
+/// image without curl).
+pub fn probe(url: &str) -> ExitCode {
+    let authority = url.trim_start_matches("http://").trim_end_matches('/');
+    let check = || -> io::Result<bool> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(authority)?;
+        stream.set_read_timeout(Some(Duration::from_secs(3)))?;
+        write!(
+            stream,
+            "GET /healthz HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head)?;
+        Ok(head.starts_with(b"HTTP/1.1 200"))
+    };
+    match check() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("{url}/healthz did not answer 200");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("{url}/healthz: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

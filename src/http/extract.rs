@@ -1,0 +1,145 @@
+//! Reading requests: a JSON body whose every failure is a problem, and what the caller
+//! wants back (language, format).
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, header};
+
+use super::problem::Problem;
+use super::state::AppState;
+use crate::rules::{Lang, Rules};
+
+/// A JSON body: 415 without a JSON content type, 413 over the limit, 400 when it does
+/// not parse.
+pub struct JsonBody(pub serde_json::Value);
+
+impl FromRequest<AppState> for JsonBody {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Problem> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or("(not text)").to_owned());
+        if !content_type.as_deref().is_some_and(is_json) {
+            return Err(Problem::unsupported_media_type(content_type.as_deref()));
+        }
+        let limit = state.body_limit();
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::too_large(limit)
+            } else {
+                Problem::malformed_json("the body could not be read")
+            }
+        })?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(Problem::malformed_json)
+    }
+}
+
+/// `application/json` or any `application/*+json`, parameters allowed.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// How to answer: language of the texts, and JSON (pretty or not) or plain text.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Negotiated {
+    pub lang: Lang,
+    pub text: bool,
+    pub pretty: bool,
+}
+
+/// Reads `?lang=`, `?pretty`, `Accept-Language` and `Accept`.
+pub fn negotiate(headers: &HeaderMap, query: Option<&str>, rules: &Rules) -> Negotiated {
+    let params: Vec<(String, String)> = query
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let pretty = param("pretty").is_some_and(|v| !matches!(v, "false" | "0" | "no"));
+    let header_text = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    let lang = param("lang")
+        .and_then(|l| rules.language(l))
+        .or_else(|| {
+            ranked(header_text(header::ACCEPT_LANGUAGE))
+                .into_iter()
+                .find_map(|tag| {
+                    if tag == "*" {
+                        Some(Lang(0))
+                    } else {
+                        rules.language(tag)
+                    }
+                })
+        })
+        .unwrap_or_default();
+    let text = ranked(header_text(header::ACCEPT))
+        .into_iter()
+        .find_map(|m| match m.to_ascii_lowercase().as_str() {
+            "text/plain" | "text/*" => Some(true),
+            "application/json" | "application/*" | "*/*" => Some(false),
+            _ => None,
+        })
+        .unwrap_or(false);
+    Negotiated { lang, text, pretty }
+}
+
+/// The entries of an `Accept`-style header, best first (by `q`, then by order).
+fn ranked(header: &str) -> Vec<&str> {
+    let mut entries: Vec<(&str, f32, usize)> = header
+        .split(',')
+        .enumerate()
+        .filter_map(|(i, part)| {
+            let mut pieces = part.split(';');
+            let value = pieces.next()?.trim();
+            let q = pieces
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (!value.is_empty() && q > 0.0).then_some((value, q, i))
+        })
+        .collect();
+    entries.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)));
+    entries.into_iter().map(|(v, _, _)| v).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_headers_are_ranked_by_quality_then_order() {
+        assert_eq!(ranked("en;q=0.5, zh-CN, fr;q=0.9"), ["zh-CN", "fr", "en"]);
+        assert_eq!(
+            ranked("text/plain;q=0, application/json"),
+            ["application/json"]
+        );
+        assert!(ranked("").is_empty());
+    }
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        assert!(is_json("application/json"));
+        assert!(is_json("Application/JSON; charset=utf-8"));
+        assert!(is_json("application/problem+json"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json("application/x-www-form-urlencoded"));
+    }
+}

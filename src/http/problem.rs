@@ -1,0 +1,220 @@
+//! Every error as `application/problem+json` (RFC 9457), with no internals in it.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::request::FieldError;
+
+/// The media type of every error.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    #[schema(example = "urn:aftersales:problem:invalid-request")]
+    pub type_: String,
+    /// Short, the same for every problem of this type.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong here, in words a support person understands.
+    pub detail: String,
+    /// For invalid input: every problem, each with a JSON pointer into the request.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    #[serde(skip)]
+    retry_after: Option<u64>,
+    #[serde(skip)]
+    challenge: bool,
+}
+
+impl Problem {
+    fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Problem {
+        Problem {
+            type_: format!("urn:aftersales:problem:{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+            challenge: false,
+        }
+    }
+
+    /// 400: the body is not JSON.
+    pub fn malformed_json(detail: impl std::fmt::Display) -> Problem {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-json",
+            "The body is not valid JSON",
+            format!("The request body is not valid JSON: {detail}."),
+        )
+    }
+
+    /// 400: a query string that cannot be read.
+    pub fn bad_query(detail: impl Into<String>) -> Problem {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-query",
+            "The query string cannot be read",
+            detail,
+        )
+    }
+
+    /// 422: well-formed but invalid; every problem listed.
+    pub fn invalid(errors: Vec<FieldError>) -> Problem {
+        let detail = match errors.as_slice() {
+            [one] => format!(
+                "{} {}",
+                if one.pointer.is_empty() {
+                    "The request"
+                } else {
+                    &one.pointer
+                },
+                one.message
+            ),
+            many => format!(
+                "The request has {} problems; each is listed in `errors` with its JSON pointer.",
+                many.len()
+            ),
+        };
+        Problem {
+            errors,
+            ..Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-request",
+                "The request is invalid",
+                detail,
+            )
+        }
+    }
+
+    /// 413.
+    pub fn too_large(limit: usize) -> Problem {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "The body is too large",
+            format!("The request body is larger than the limit of {limit} bytes."),
+        )
+    }
+
+    /// 415.
+    pub fn unsupported_media_type(got: Option<&str>) -> Problem {
+        let detail = match got {
+            Some(ct) => format!(
+                "Content-Type `{ct}` is not accepted: send `Content-Type: application/json`."
+            ),
+            None => {
+                "The request has no Content-Type: send `Content-Type: application/json`.".to_owned()
+            }
+        };
+        Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Send JSON",
+            detail,
+        )
+    }
+
+    /// 401, with a `WWW-Authenticate: Bearer` challenge.
+    pub fn unauthorized() -> Problem {
+        Problem {
+            challenge: true,
+            ..Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "A valid API token is needed",
+                "Send `Authorization: Bearer <token>` with one of the service's API tokens.",
+            )
+        }
+    }
+
+    /// 503 with `Retry-After`.
+    pub fn unavailable(
+        slug: &str,
+        title: &str,
+        detail: impl Into<String>,
+        retry_after: u64,
+    ) -> Problem {
+        Problem {
+            retry_after: Some(retry_after),
+            ..Problem::new(StatusCode::SERVICE_UNAVAILABLE, slug, title, detail)
+        }
+    }
+
+    /// 500: never says what broke.
+    pub fn internal() -> Problem {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Something went wrong on our side",
+            "The request could not be completed; it has been logged with its request id.",
+        )
+    }
+
+    /// A problem for an error status produced without a body (by routing or a layer).
+    pub fn for_status(status: StatusCode, path: &str) -> Problem {
+        match status {
+            StatusCode::NOT_FOUND => Problem::new(
+                status,
+                "not-found",
+                "No such endpoint",
+                format!("There is no endpoint at `{path}`; GET /openapi.yaml lists them."),
+            ),
+            StatusCode::METHOD_NOT_ALLOWED => Problem::new(
+                status,
+                "method-not-allowed",
+                "Method not allowed",
+                format!(
+                    "`{path}` does not take this method; the Allow header lists the ones it takes."
+                ),
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
+                status,
+                "too-large",
+                "The body is too large",
+                "The request body is larger than the service accepts.",
+            ),
+            StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::REQUEST_TIMEOUT
+            | StatusCode::GATEWAY_TIMEOUT => Problem::unavailable(
+                "timeout",
+                "The request took too long",
+                "The request did not finish in time; try again shortly.",
+                1,
+            ),
+            s if s.is_server_error() => Problem::internal(),
+            s => Problem::new(
+                s,
+                "http",
+                s.canonical_reason().unwrap_or("Error"),
+                s.canonical_reason().unwrap_or("The request failed."),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.challenge {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"aftersales\""),
+            );
+        }
+        response
+    }
+}

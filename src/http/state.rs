@@ -1,0 +1,125 @@
+//! What every handler shares: the rules (swapped whole on reload), tokens, limits,
+//! readiness and the metrics handle.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use arc_swap::ArcSwap;
+use chrono::{DateTime, Utc};
+use metrics_exporter_prometheus::PrometheusHandle;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::rules::Rules;
+
+/// Rules as loaded, with when.
+#[derive(Debug)]
+pub struct Loaded {
+    pub rules: Rules,
+    pub loaded_at: DateTime<Utc>,
+}
+
+/// Shared state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    rules: ArcSwap<Loaded>,
+    /// SHA-256 of each API token: compared in constant time, never kept in clear.
+    tokens: Vec<[u8; 32]>,
+    ready: AtomicBool,
+    body_limit: usize,
+    batch_limit: usize,
+    metrics: PrometheusHandle,
+    openapi_yaml: String,
+}
+
+/// How the state is built.
+pub struct StateConfig {
+    pub tokens: Vec<String>,
+    pub body_limit: usize,
+    pub batch_limit: usize,
+}
+
+impl AppState {
+    /// A ready state serving `rules`.
+    pub fn new(
+        rules: Rules,
+        config: StateConfig,
+        metrics: PrometheusHandle,
+        openapi_yaml: String,
+    ) -> AppState {
+        let tokens = config
+            .tokens
+            .iter()
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty())
+            .map(|t| Sha256::digest(t.as_bytes()).into())
+            .collect();
+        AppState(Arc::new(Inner {
+            rules: ArcSwap::from_pointee(Loaded {
+                rules,
+                loaded_at: Utc::now(),
+            }),
+            tokens,
+            ready: AtomicBool::new(true),
+            body_limit: config.body_limit,
+            batch_limit: config.batch_limit,
+            metrics,
+            openapi_yaml,
+        }))
+    }
+
+    /// The rules now in force; a request keeps the ones it started with.
+    pub fn rules(&self) -> Arc<Loaded> {
+        self.0.rules.load_full()
+    }
+
+    /// Replaces the rules for every request that starts from now on.
+    pub fn swap_rules(&self, rules: Rules) {
+        self.0.rules.store(Arc::new(Loaded {
+            rules,
+            loaded_at: Utc::now(),
+        }));
+    }
+
+    /// Whether API tokens are required.
+    pub fn auth_enabled(&self) -> bool {
+        !self.0.tokens.is_empty()
+    }
+
+    /// Whether `token` is one of the configured tokens, in time independent of which.
+    pub fn token_ok(&self, token: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let mut ok = subtle::Choice::from(0);
+        for known in &self.0.tokens {
+            ok |= known.ct_eq(&digest);
+        }
+        ok.into()
+    }
+
+    pub fn ready(&self) -> bool {
+        self.0.ready.load(Ordering::SeqCst)
+    }
+
+    /// Marks the server as draining: /readyz answers 503 from now on.
+    pub fn set_draining(&self) {
+        self.0.ready.store(false, Ordering::SeqCst);
+    }
+
+    pub fn body_limit(&self) -> usize {
+        self.0.body_limit
+    }
+
+    pub fn batch_limit(&self) -> usize {
+        self.0.batch_limit
+    }
+
+    pub fn metrics(&self) -> &PrometheusHandle {
+        &self.0.metrics
+    }
+
+    pub fn openapi_yaml(&self) -> &str {
+        &self.0.openapi_yaml
+    }
+}

@@ -1,0 +1,145 @@
+//! Every error class answers problem+json with a precise message and nothing internal.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+async fn problem(r: reqwest::Response, status: u16) -> Value {
+    assert_eq!(r.status().as_u16(), status);
+    assert_eq!(content_type(&r), "application/problem+json");
+    let p = body(r).await;
+    assert_eq!(p["status"], status);
+    for key in ["type", "title", "detail"] {
+        assert!(
+            p[key].as_str().is_some_and(|s| !s.is_empty()),
+            "{key} missing: {p}"
+        );
+    }
+    let text = p.to_string();
+    for leak in [
+        "src/",
+        "panicked",
+        "serde",
+        "axum",
+        "/root",
+        "invalid type:",
+    ] {
+        assert!(!text.contains(leak), "leaks `{leak}`: {text}");
+    }
+    p
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_with_its_position() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .post(app.url("/v1/decisions"))
+        .header("content-type", "application/json")
+        .body("{\"refund_type\": ")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let p = problem(r, 400).await;
+    assert!(
+        p["detail"].as_str().is_some_and(|d| d.contains("line 1")),
+        "{p}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_content_type_is_415() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .post(app.url("/v1/decisions"))
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    problem(r, 415).await;
+    let r = app
+        .client
+        .post(app.url("/v1/decisions"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    problem(r, 415).await;
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413() {
+    let mut args = args();
+    args.body_limit = 2048;
+    let app = spawn_with(args).await;
+    let big = json!({"items": vec![example("03-stalled-shangcheng.json")["request"].clone(); 10]});
+    let p = problem(app.post_json("/v1/decisions/batch", &big).await, 413).await;
+    assert!(
+        p["detail"].as_str().is_some_and(|d| d.contains("2048")),
+        "{p}"
+    );
+}
+
+#[tokio::test]
+async fn invalid_input_is_422_listing_every_problem_with_a_pointer() {
+    let app = spawn_app().await;
+    let req = json!({
+        "refund_type": "refund_only",
+        "requested_at": "2023-13-01 10:00:00",
+        "order": {"order_id": "X"},
+        "destination": {"adcode": "33010"},
+        "logistics_trace": [{"at": "2023-10-01T10:00:00+08:00", "status": "teleported"}, {"status": "collected"}],
+    });
+    let p = problem(app.post_json("/v1/decisions", &req).await, 422).await;
+    let mut pointers: Vec<String> = p["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| e["pointer"].as_str().unwrap_or("").to_owned())
+        .collect();
+    pointers.sort();
+    assert_eq!(
+        pointers,
+        [
+            "/destination/adcode",
+            "/logistics_trace/0/status",
+            "/logistics_trace/1/at",
+            "/requested_at"
+        ]
+    );
+    let messages = p["errors"].to_string();
+    assert!(
+        messages.contains("teleported") && messages.contains("in_transit"),
+        "names the bad value and the good ones: {messages}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404_and_wrong_methods_405_as_problems() {
+    let app = spawn_app().await;
+    problem(app.get("/v2/decisions").await, 404).await;
+    let r = app.get("/v1/decisions").await;
+    assert_eq!(
+        r.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("POST")
+    );
+    problem(r, 405).await;
+    let r = app
+        .client
+        .delete(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    problem(r, 405).await;
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_an_object_is_422() {
+    let app = spawn_app().await;
+    for body in [json!([1, 2]), json!("text"), json!(null), json!(42)] {
+        let p = problem(app.post_json("/v1/decisions", &body).await, 422).await;
+        assert_eq!(p["errors"][0]["pointer"], "");
+    }
+}

@@ -1,0 +1,128 @@
+//! Starting servers and talking to them.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use aftersales::cli::{LogFormat, ServeArgs};
+use aftersales::http::Server;
+use aftersales::rules::Rules;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    pub finished: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+pub fn args() -> ServeArgs {
+    ServeArgs {
+        listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
+        api_tokens: vec![],
+        body_limit: 1024 * 1024,
+        concurrency_limit: 64,
+        request_timeout: 10,
+        batch_limit: 5000,
+        log_format: LogFormat::Pretty,
+        drain_seconds: 0,
+        grace_seconds: 5,
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(args()).await
+}
+
+pub async fn spawn_with(args: ServeArgs) -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        aftersales::telemetry::init(LogFormat::Pretty);
+    }
+    let rules = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+    let server = Server::bind(rules, &args)
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let addr = server.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let (tx, rx) = oneshot::channel::<()>();
+    let finished = tokio::spawn(server.run(async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap_or_else(|e| panic!("{e}")),
+        stop: Some(tx),
+        finished: Some(finished),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Starts the shutdown sequence (as SIGTERM does).
+    pub fn stop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub async fn body(r: reqwest::Response) -> Value {
+    r.json().await.unwrap_or(Value::Null)
+}
+
+pub fn content_type(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+pub fn example(name: &str) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/examples/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_default()).unwrap_or(Value::Null)
+}
+
+pub fn examples() -> Vec<(String, Value)> {
+    let dir = format!("{}/tests/fixtures/examples", env!("CARGO_MANIFEST_DIR"));
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+        .into_iter()
+        .filter(|n| n.ends_with(".json"))
+        .map(|n| (n.clone(), example(&n)))
+        .collect()
+}

@@ -1,0 +1,10 @@
+//! The HTTP API, against the real server on a random loopback port.
+//! Set TEST_LOG=1 to see the server's logs.
+
+mod batch;
+mod decisions;
+mod errors;
+mod helpers;
+mod negotiation;
+mod operations;
+mod security;

@@ -1,0 +1,113 @@
+//! What people with curl get: text, languages, pretty JSON, compression.
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn accept_text_plain_gives_a_readable_summary() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .post(app.url("/v1/decisions"))
+        .header("accept", "text/plain")
+        .header("accept-language", "en")
+        .json(&example("03-stalled-shangcheng.json")["request"])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(content_type(&r), "text/plain; charset=utf-8");
+    let text = r.text().await.unwrap_or_default();
+    assert!(
+        text.starts_with("case AS-1003: stalled → intercept_and_refund"),
+        "{text}"
+    );
+    assert!(
+        text.contains("intercept_and_refund_by: 2023-10-15T14:00:00+08:00 (1d 5h left)"),
+        "{text}"
+    );
+    assert!(text.contains("  1. Contact the buyer"), "{text}");
+    assert!(text.contains("[3.1.3]"), "{text}");
+}
+
+#[tokio::test]
+async fn texts_follow_accept_language_with_chinese_by_default() {
+    let app = spawn_app().await;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let text_of = |v: serde_json::Value| {
+        v["actions"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let zh = text_of(body(app.post_json("/v1/decisions", &req).await).await);
+    assert!(zh.contains("联系买家"), "{zh}");
+    for header in ["en", "en-US,en;q=0.9", "fr;q=1, en;q=0.5"] {
+        let r = app
+            .client
+            .post(app.url("/v1/decisions"))
+            .header("accept-language", header)
+            .json(&req)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            text_of(body(r).await).starts_with("Contact the buyer"),
+            "{header}"
+        );
+    }
+    let r = app
+        .client
+        .post(app.url("/v1/decisions?lang=en"))
+        .header("accept-language", "zh-CN")
+        .json(&req)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        text_of(body(r).await).starts_with("Contact the buyer"),
+        "?lang= wins"
+    );
+}
+
+#[tokio::test]
+async fn pretty_indents_the_json() {
+    let app = spawn_app().await;
+    let req = example("01-not-shipped-binjiang.json")["request"].clone();
+    let plain = app
+        .post_json("/v1/decisions", &req)
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    let pretty = app
+        .post_json("/v1/decisions?pretty", &req)
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(!plain.contains('\n'));
+    assert!(
+        pretty.contains("\n  \"scenario\": \"not_shipped\""),
+        "{pretty}"
+    );
+}
+
+#[tokio::test]
+async fn responses_are_gzipped_when_asked_for() {
+    let app = spawn_app().await;
+    let raw = reqwest::Client::builder()
+        .no_gzip()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = raw
+        .get(app.url("/openapi.yaml"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        r.headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok()),
+        Some("gzip")
+    );
+}

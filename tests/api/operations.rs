@@ -1,0 +1,169 @@
+//! Probes, metrics, request ids, overload, timeouts and shutdown.
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn request_ids_are_echoed_or_made() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "shop-42")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        r.headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+        Some("shop-42")
+    );
+    let r = app.get("/healthz").await;
+    assert!(
+        r.headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|id| id.len() == 36)
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_decisions_by_outcome() {
+    let app = spawn_app().await;
+    app.post_json("/v1/decisions", &example("04-rejected.json")["request"])
+        .await;
+    app.get("/no/such/path").await;
+    let text = app.get("/metrics").await.text().await.unwrap_or_default();
+    assert!(
+        text.contains(
+            r#"aftersales_http_requests_total{method="POST",route="/v1/decisions",status="200"}"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="unmatched",status="404""#),
+        "raw paths never become labels: {text}"
+    );
+    assert!(text.contains(r#"aftersales_decisions_total{scenario="rejected_or_returned",decision="approve_refund"}"#), "{text}");
+    assert!(
+        text.contains("aftersales_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_committed_openapi_yaml_is_the_generated_one() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
+        .unwrap_or_default();
+    assert!(
+        committed == aftersales::http::openapi::yaml(),
+        "openapi.yaml is stale: run `cargo run -- openapi > openapi.yaml`"
+    );
+}
+
+#[tokio::test]
+async fn the_server_serves_its_openapi_document() {
+    let app = spawn_app().await;
+    let r = app.get("/openapi.yaml").await;
+    assert_eq!(content_type(&r), "application/yaml");
+    assert_eq!(
+        r.text().await.unwrap_or_default(),
+        aftersales::http::openapi::yaml()
+    );
+}
+
+/// Opens a request whose body never finishes: it holds a concurrency slot.
+fn hang_a_request(app: &TestApp) -> std::net::TcpStream {
+    let mut s = std::net::TcpStream::connect(app.addr).unwrap_or_else(|e| panic!("{e}"));
+    let _ = write!(
+        s,
+        "POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+    );
+    s
+}
+
+#[tokio::test]
+async fn over_the_concurrency_limit_requests_are_shed_with_503_and_retry_after() {
+    let mut args = args();
+    args.concurrency_limit = 1;
+    let app = spawn_with(args).await;
+    let _held = hang_a_request(&app);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = app
+        .post_json(
+            "/v1/decisions",
+            &example("01-not-shipped-binjiang.json")["request"],
+        )
+        .await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(
+        r.headers().get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    assert_eq!(content_type(&r), "application/problem+json");
+    assert_eq!(
+        app.get("/healthz").await.status(),
+        200,
+        "probes are not limited"
+    );
+}
+
+#[tokio::test]
+async fn a_request_over_the_timeout_is_answered_503() {
+    let mut args = args();
+    args.request_timeout = 1;
+    let app = spawn_with(args).await;
+    let addr = app.addr;
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+        let _ = write!(s, "POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{");
+        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+        let mut buf = vec![0u8; 2048];
+        let n = s.read(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    })
+    .await
+    .unwrap_or_default();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(
+        answer.contains("application/problem+json")
+            && answer.to_ascii_lowercase().contains("retry-after"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn on_shutdown_readiness_fails_at_once_requests_drain_then_the_server_stops() {
+    let mut args = args();
+    args.drain_seconds = 1;
+    let mut app = spawn_with(args).await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    app.stop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let r = app.get("/readyz").await;
+    assert_eq!(r.status(), 503, "not ready while draining");
+    assert!(r.headers().get("retry-after").is_some());
+    let r = app
+        .post_json(
+            "/v1/decisions",
+            &example("01-not-shipped-binjiang.json")["request"],
+        )
+        .await;
+    assert_eq!(r.status(), 200, "still serving during the drain");
+    let finished = app
+        .finished
+        .take()
+        .unwrap_or_else(|| tokio::spawn(async { Ok(()) }));
+    let result = tokio::time::timeout(Duration::from_secs(10), finished).await;
+    assert!(
+        matches!(result, Ok(Ok(Ok(())))),
+        "stops cleanly after the drain: {result:?}"
+    );
+    assert!(
+        std::net::TcpStream::connect(app.addr).is_err(),
+        "no longer accepting"
+    );
+}

@@ -1,0 +1,129 @@
+//! The command line, through the real binary.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn aftersales(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aftersales"))
+        .args(args)
+        .env_remove("AFTERSALES_RULES")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    if let Some(mut input) = child.stdin.take() {
+        let _ = input.write_all(stdin.as_bytes());
+    }
+    child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn example_request(name: &str) -> String {
+    let path = format!(
+        "{}/tests/fixtures/examples/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let ex: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_default())
+            .unwrap_or_default();
+    ex["request"].to_string()
+}
+
+fn temp_file(name: &str, content: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("aftersales-cli-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join(name);
+    let _ = std::fs::write(&path, content);
+    path
+}
+
+#[test]
+fn decide_reads_stdin_and_prints_the_decision() {
+    let out = aftersales(&["decide"], &example_request("03-stalled-shangcheng.json"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(v["scenario"], "stalled");
+    assert_eq!(v["decision"], "intercept_and_refund");
+    assert_eq!(v["deadlines"][0]["due_at"], "2023-10-15T14:00:00+08:00");
+}
+
+#[test]
+fn decide_reads_a_file_and_prints_text_in_english() {
+    let path = temp_file("03.json", &example_request("03-stalled-shangcheng.json"));
+    let out = aftersales(
+        &["decide", "--text", "--lang", "en", &path.to_string_lossy()],
+        "",
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("case AS-1003: stalled → intercept_and_refund"),
+        "{text}"
+    );
+}
+
+#[test]
+fn decide_on_invalid_input_explains_on_stderr_and_fails() {
+    let out = aftersales(
+        &["decide"],
+        &example_request("08-missing-requested-at.json"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/requested_at: is required"));
+    let out = aftersales(&["decide"], "{not json");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not valid JSON"));
+}
+
+#[test]
+fn rules_check_names_line_and_column_of_a_broken_file() {
+    let broken = aftersales::rules::EMBEDDED_SOURCE.replacen(
+        "stall_after_hours = 72",
+        "stall_after_hours = -72",
+        1,
+    );
+    let line = broken
+        .lines()
+        .position(|l| l.starts_with("stall_after_hours"))
+        .map_or(0, |i| i + 1);
+    let path = temp_file("broken.toml", &broken);
+    let out = aftersales(&["rules", "check", &path.to_string_lossy()], "");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "broken.toml:{line}:21: `stall_after_hours` must be between 1 and"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn rules_show_prints_rules_that_check_and_decide_the_same() {
+    let shown = aftersales(&["rules", "show"], "");
+    assert!(shown.status.success());
+    let path = temp_file("shown.toml", &String::from_utf8_lossy(&shown.stdout));
+    let check = aftersales(&["rules", "check", &path.to_string_lossy()], "");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let with_file = aftersales(
+        &["--rules", &path.to_string_lossy(), "decide"],
+        &example_request("05-return-undelivered-in-countdown.json"),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&with_file.stdout).unwrap_or_default();
+    assert_eq!(v["decision"], "reject_with_evidence");
+}
+
+#[test]
+fn a_missing_rules_file_is_a_clear_error() {
+    let out = aftersales(&["--rules", "/nonexistent/rules.toml", "decide"], "{}");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the rules file"));
+}
