@@ -51,7 +51,7 @@ fn bench(c: &mut Criterion) {
         ("decide/stalled/3000-zones", &large),
     ] {
         let ctx = ParseContext {
-            time_zone: rules.time_zone,
+            rules,
             gazetteer: aftersales::gazetteer(),
         };
         let parsed = parse(request, ctx).unwrap_or_else(|e| panic!("{e:?}"));

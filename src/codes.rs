@@ -201,6 +201,7 @@ codes! {
         ReturnUndeliveredInCountdown = "return_undelivered_in_countdown",
         ReturnInTransit = "return_in_transit",
         NeverRejectStraightAway = "never_reject_straight_away",
+        StatusRead = "status_read",
     }
 }
 
@@ -218,6 +219,7 @@ codes! {
         RequestedAfterAsOf = "requested_after_as_of",
         UnrecognizedDescription = "unrecognized_description",
         CountdownInconsistent = "countdown_inconsistent",
+        ReturnTraceMissing = "return_trace_missing",
     }
 }
 

@@ -11,6 +11,7 @@ const PROVINCES: &str = include_str!("../data/admin-divisions/provinces.csv");
 const CITIES: &str = include_str!("../data/admin-divisions/cities.csv");
 const AREAS: &str = include_str!("../data/admin-divisions/areas.csv");
 const HISTORIC: &str = include_str!("../data/admin-divisions/historic.csv");
+const TRADITIONAL: &str = include_str!("../data/admin-divisions/traditional.csv");
 
 /// City rows that are groupings, not places (a municipality's districts, a province's
 /// directly administered counties): their names are never matched.
@@ -192,6 +193,8 @@ pub struct Gazetteer {
     units: HashMap<u32, Unit>,
     names: HashMap<String, Vec<NameRef>>,
     longest_name: usize,
+    /// Traditional → simplified, for the characters of place names and trace words.
+    simplified: HashMap<char, char>,
 }
 
 /// What reading one level of a text found.
@@ -204,10 +207,18 @@ enum Take {
 impl Gazetteer {
     /// Builds the table from the CSVs compiled into the binary.
     pub fn embedded() -> Gazetteer {
+        let simplified = rows(TRADITIONAL)
+            .filter_map(|r| {
+                let mut t = r.first()?.chars();
+                let mut s = r.get(1)?.chars();
+                Some((t.next()?, s.next()?))
+            })
+            .collect();
         let mut g = Gazetteer {
             units: HashMap::new(),
             names: HashMap::new(),
             longest_name: 0,
+            simplified,
         };
         let mut placeholder_cities = Vec::new();
         for row in rows(PROVINCES) {
@@ -270,6 +281,15 @@ impl Gazetteer {
         if let Some(short) = short_name(name) {
             index(&short, true);
         }
+    }
+
+    /// `text` without white space or separators, traditional characters simplified:
+    /// `溫州市 甌海區` → `温州市瓯海区`.
+    pub fn simplify(&self, text: &str) -> String {
+        text.chars()
+            .filter(|c| !c.is_whitespace() && !matches!(c, ',' | '，' | '、' | '/' | '-' | '·'))
+            .map(|c| self.simplified.get(&c).copied().unwrap_or(c))
+            .collect()
     }
 
     /// The full name of an area: `浙江省杭州市上城区`.
@@ -348,7 +368,7 @@ impl Gazetteer {
         ];
         let mut area: Option<Area> = None;
         for (field, level) in fields {
-            let Some(text) = field.map(normalize).filter(|t| !t.is_empty()) else {
+            let Some(text) = field.map(|f| self.simplify(f)).filter(|t| !t.is_empty()) else {
                 continue;
             };
             let found: Vec<Area> = self
@@ -367,7 +387,7 @@ impl Gazetteer {
 
     /// Reads free text from its start, level by level.
     pub fn resolve_text(&self, text: &str, issues: &mut Vec<PlaceIssue>) -> Option<Area> {
-        let text = normalize(text);
+        let text = self.simplify(text);
         let mut rest = text.as_str();
         for prefix in ["中华人民共和国", "中国"] {
             rest = rest.strip_prefix(prefix).unwrap_or(rest);
@@ -459,13 +479,6 @@ impl Gazetteer {
     }
 }
 
-/// Drops white space and the separators people put between address parts.
-fn normalize(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace() && !matches!(c, ',' | '，' | '、' | '/' | '-' | '·'))
-        .collect()
-}
-
 fn short_name(name: &str) -> Option<String> {
     let mut short = name;
     if let Some(pos) = ETHNIC.iter().filter_map(|e| name.find(e)).min() {
@@ -521,6 +534,13 @@ mod tests {
             text(&g, "江苏省苏州市工业园区杭州科技有限公司"),
             Some(320500)
         );
+    }
+
+    #[test]
+    fn traditional_characters_read_as_simplified() {
+        let g = Gazetteer::embedded();
+        assert_eq!(text(&g, "浙江省溫州市甌海區"), Some(330304));
+        assert_eq!(text(&g, "溫州市 甌海區 娄桥街道"), Some(330304));
     }
 
     #[test]

@@ -5,11 +5,13 @@
 //! become typed cases in one place ([`request::parse`]); HTTP and the command line are
 //! thin shells around them.
 
+pub mod carriers;
 pub mod cli;
 pub mod codes;
 pub mod engine;
 pub mod geo;
 pub mod http;
+pub mod kuaishou;
 pub mod render;
 pub mod request;
 pub mod rules;
@@ -47,10 +49,18 @@ pub fn decide_request(
     decision_id: String,
 ) -> Result<Decided, Vec<FieldError>> {
     let ctx = ParseContext {
-        time_zone: rules.time_zone,
+        rules,
         gazetteer: gazetteer(),
     };
-    let parsed = request::parse(request, ctx)?;
+    // A Kuaishou refund detail is mapped onto the contract first.
+    let mapped = kuaishou::map(request)?;
+    let mut parsed = request::parse(&mapped.request, ctx)?;
+    if let Some(waybill) = mapped.waybill_without_trace {
+        parsed.case.notes.push(engine::Warning {
+            code: codes::WarningCode::ReturnTraceMissing,
+            args: vec![("waybill", engine::Arg::Text(waybill))],
+        });
+    }
     let decision = engine::decide(rules, &parsed.case, parsed.as_of.unwrap_or(now));
     let view = render::decision_view(
         rules,

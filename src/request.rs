@@ -2,12 +2,12 @@
 //! Every problem is reported at once, each with a JSON pointer and words a support
 //! person understands; nothing here can panic on any input.
 
-use chrono_tz::Tz;
 use serde_json::{Map, Value};
 
 use crate::codes::{RefundType, Status, WarningCode};
 use crate::engine::{Arg, Case, Event, Order, Place, Return, Warning};
 use crate::geo::{DestinationInput, Gazetteer, PlaceIssue};
+use crate::rules::Rules;
 use crate::time::{self, Instant};
 
 /// One problem with a request: where (a JSON pointer) and what.
@@ -21,7 +21,8 @@ pub struct FieldError {
 /// What parsing needs besides the request: where local times are, and the map.
 #[derive(Debug, Clone, Copy)]
 pub struct ParseContext<'a> {
-    pub time_zone: Tz,
+    /// Local times are read in its time zone; carrier text with its phrase table.
+    pub rules: &'a Rules,
     pub gazetteer: &'a Gazetteer,
 }
 
@@ -115,7 +116,7 @@ impl Parser<'_> {
         let pointer = format!("{ptr}/{key}");
         let parsed = match field(obj, key)? {
             Value::String(s) => {
-                time::parse(s, self.ctx.time_zone).map_err(|e| format!("`{s}` {e}"))
+                time::parse(s, self.ctx.rules.time_zone).map_err(|e| format!("`{s}` {e}"))
             }
             Value::Number(n) => match whole_number(n) {
                 Some(ms) => time::from_epoch_millis(ms).map_err(|e| format!("{n} {e}")),
@@ -295,21 +296,11 @@ impl Parser<'_> {
         let description = self.present_string(obj, "description", ptr);
         // `location` is accepted and kept out of the decision.
         let _ = self.string(obj, "location", ptr);
-        let status = match obj.get("status") {
-            Some(Value::String(s)) => match Status::parse(s) {
-                Some(st) => Some(st),
-                None => {
-                    let known: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
-                    self.error(
-                        format!("{ptr}/status"),
-                        format!(
-                            "`{s}` is not a carrier status: use one of {}",
-                            known.join(", ")
-                        ),
-                    );
-                    return None;
-                }
-            },
+        // A status wins over the description; a provider code is read from its table,
+        // carrier text from the rules' phrase table. The raw value is kept for the
+        // explanation.
+        let (status, raw) = match obj.get("status") {
+            Some(Value::String(s)) => self.status(s, &format!("{ptr}/status"))?,
             Some(other) => {
                 self.error(
                     format!("{ptr}/status"),
@@ -317,33 +308,58 @@ impl Parser<'_> {
                 );
                 return None;
             }
-            None if description.is_some() => None,
-            None if obj.contains_key("description") => return None,
-            None => {
-                self.error(ptr, "needs a status (like in_transit) or the carrier's description to read one from");
-                return None;
-            }
+            None => match &description {
+                Some(text) => match self.ctx.rules.read_description(text) {
+                    Some(status) => (status, Some(text.clone())),
+                    None => {
+                        self.notes.push(Warning {
+                            code: WarningCode::UnrecognizedDescription,
+                            args: vec![
+                                ("pointer", Arg::Text(ptr.to_owned())),
+                                ("description", Arg::Text(text.clone())),
+                            ],
+                        });
+                        (Status::InTransit, Some(text.clone()))
+                    }
+                },
+                None if obj.contains_key("description") => return None,
+                None => {
+                    self.error(ptr, "needs a status (like in_transit or kuaidi100:3) or the carrier's description to read one from");
+                    return None;
+                }
+            },
         };
-        let status = status.unwrap_or_else(|| {
-            // Reading carrier text comes with the phrase table; until a line is
-            // recognised it counts as in transit, and the caller is told.
-            self.notes.push(Warning {
-                code: WarningCode::UnrecognizedDescription,
-                args: vec![
-                    ("pointer", Arg::Text(ptr.to_owned())),
-                    (
-                        "description",
-                        Arg::Text(description.clone().unwrap_or_default()),
-                    ),
-                ],
-            });
-            Status::InTransit
-        });
         Some(Event {
             at: at?,
             status,
             pointer: ptr.to_owned(),
+            raw,
         })
+    }
+
+    /// A normalized status (`in_transit`) or a provider's code (`kuaidi100:14`).
+    fn status(&mut self, s: &str, pointer: &str) -> Option<(Status, Option<String>)> {
+        if let Some(st) = Status::parse(s) {
+            return Some((st, None));
+        }
+        if let Some((scheme, code)) = s.split_once(':') {
+            return match crate::carriers::lookup(scheme, code) {
+                Ok(p) => Some((p.status, Some(format!("{s} {}", p.meaning)))),
+                Err(e) => {
+                    self.error(pointer, e.to_string());
+                    None
+                }
+            };
+        }
+        let known: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+        self.error(
+            pointer,
+            format!(
+                "`{s}` is not a carrier status: use one of {}, or a provider code like kuaidi100:3",
+                known.join(", ")
+            ),
+        );
+        None
     }
 
     fn return_(&mut self, v: &Value) -> Option<Return> {
@@ -402,7 +418,7 @@ fn is_adcode(s: &str) -> bool {
 }
 
 /// An integer, also when written with a zero fraction (`1.0`), as JSON Schema counts it.
-fn whole_number(n: &serde_json::Number) -> Option<i64> {
+pub(crate) fn whole_number(n: &serde_json::Number) -> Option<i64> {
     n.as_i64().or_else(|| {
         let f = n.as_f64()?;
         // The cast is exact: `f` is whole and inside i64's range.
@@ -460,9 +476,9 @@ pub fn json_schemas() -> Value {
             "examples": ["2023-10-11T09:00:00+08:00", "2023-10-11 09:00:00", 1696986000000i64]
         },
         "CarrierStatus": {
-            "description": "A normalized carrier status (policy.md §8).",
+            "description": "A normalized carrier status (policy.md §8), or a tracking provider's code written `scheme:code` (kuaidi100, cainiao, taobao; data/carriers/codes.csv).",
             "type": "string",
-            "enum": statuses
+            "enum": statuses.iter().map(|s| s.to_string()).chain(crate::carriers::all_codes().iter().cloned()).collect::<Vec<_>>()
         },
         "CarrierEvent": {
             "description": "One event of a carrier's trace. Needs a status, or the carrier's description to read one from.",
@@ -534,6 +550,7 @@ pub fn json_schemas() -> Value {
                 "return": nullable("Return"),
                 "shop": nullable("Shop")
             },
+            "not": {"required": ["kuaishou_refund"]},
             "if": {"properties": {"refund_type": {"const": "return_and_refund"}}, "required": ["refund_type"]},
             "then": {"required": ["return"], "properties": {"return": {"$ref": "#/components/schemas/Return"}}},
             "example": {

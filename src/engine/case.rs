@@ -50,6 +50,9 @@ pub struct Event {
     pub status: Status,
     /// Where the event sits in the request (`/logistics_trace/1`), for messages.
     pub pointer: String,
+    /// What the caller sent when it was not a normalized status: a provider code with
+    /// its meaning, or the carrier's text.
+    pub raw: Option<String>,
 }
 
 /// The buyer's return parcel.

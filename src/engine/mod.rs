@@ -83,9 +83,11 @@ pub struct Decision {
 /// The latest parcel movement: the trace's last non-interception event, or the
 /// collection implied by `shipped_at`.
 #[derive(Debug, Clone, Copy)]
-struct Head {
+struct Head<'c> {
     at: Instant,
     status: Status,
+    /// The trace event it came from (none when implied by `shipped_at`).
+    event: Option<&'c Event>,
 }
 
 /// A notice weighed against a case.
@@ -134,12 +136,14 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
         .map(|e| Head {
             at: e.at,
             status: e.status,
+            event: Some(e),
         })
         .or_else(|| {
             let shipped = case.order.shipped_at.filter(|_| refund_only)?;
             Some(Head {
                 at: shipped,
                 status: Status::Collected,
+                event: None,
             })
         });
     let interception_failed = events
@@ -189,6 +193,20 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
         refund_only_rows(&mut d, notice, case, head, interception_failed);
     } else {
         return_rows(&mut d, notice, case, head);
+    }
+
+    // A provider code or carrier text at the head: say how it was read.
+    if let Some(e) = head.and_then(|h| h.event)
+        && let Some(raw) = &e.raw
+    {
+        d.explanation.push(Explanation {
+            finding: Finding::StatusRead,
+            args: vec![
+                ("pointer", Arg::Text(e.pointer.clone())),
+                ("raw", Arg::Text(raw.clone())),
+                ("status", Arg::Status(e.status)),
+            ],
+        });
     }
 
     if !d.applies {
@@ -246,6 +264,7 @@ fn is_context(f: Finding) -> bool {
             | Finding::ZoneControlled
             | Finding::ZoneNotControlled
             | Finding::NoZone
+            | Finding::StatusRead
     )
 }
 
@@ -254,7 +273,7 @@ fn assess(
     case: &Case,
     place: Option<&Place>,
     events: &[Event],
-    head: Option<Head>,
+    head: Option<Head<'_>>,
 ) -> Assessment {
     let in_impact = n.impact_period.contains(case.requested_at);
     let mut a = Assessment {
@@ -427,7 +446,7 @@ fn refund_only_rows(
     d: &mut Decision,
     n: &DisruptionNotice,
     case: &Case,
-    head: Option<Head>,
+    head: Option<Head<'_>>,
     interception_failed: bool,
 ) {
     let t = n.thresholds;
@@ -572,7 +591,7 @@ fn last_interception(case: &Case) -> Option<Instant> {
 }
 
 /// policy.md §6, the notice's 3.2: rows tried top to bottom.
-fn return_rows(d: &mut Decision, n: &DisruptionNotice, case: &Case, head: Option<Head>) {
+fn return_rows(d: &mut Decision, n: &DisruptionNotice, case: &Case, head: Option<Head<'_>>) {
     let t = n.thresholds;
     let ret = case.return_.as_ref();
     let countdown_end = ret.and_then(|r| {

@@ -70,11 +70,15 @@ fn problem_response(description: &str, retry_after: bool) -> Value {
 /// the error responses every operation shares, and the optional bearer auth.
 fn complete(mut doc: Value) -> Value {
     doc["openapi"] = json!("3.1.0");
-    if let (Some(schemas), Value::Object(request)) = (
-        doc["components"]["schemas"].as_object_mut(),
-        crate::request::json_schemas(),
-    ) {
-        schemas.extend(request);
+    if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
+        for extra in [
+            crate::request::json_schemas(),
+            crate::kuaishou::json_schemas(),
+        ] {
+            if let Value::Object(extra) = extra {
+                schemas.extend(extra);
+            }
+        }
     }
     doc["components"]["responses"] = json!({
         "BadRequest": problem_response("The body is not valid JSON, or the query string cannot be read.", false),
@@ -124,13 +128,13 @@ fn complete(mut doc: Value) -> Value {
             }
             add(op, "500", "Internal");
             if method == "post" {
-                let schema = if path.ends_with("/batch") {
-                    "BatchRequest"
+                op["requestBody"]["content"]["application/json"]["schema"] = if path
+                    .ends_with("/batch")
+                {
+                    json!({"$ref": "#/components/schemas/BatchRequest"})
                 } else {
-                    "DecisionRequest"
+                    json!({"anyOf": [{"$ref": "#/components/schemas/DecisionRequest"}, {"$ref": "#/components/schemas/KuaishouRefundRequest"}]})
                 };
-                op["requestBody"]["content"]["application/json"]["schema"] =
-                    json!({"$ref": format!("#/components/schemas/{schema}")});
                 op["requestBody"]["required"] = json!(true);
             }
         }

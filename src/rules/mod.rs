@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 pub use raw::RawRules;
-use raw::{RawExplanation, RawNotice, RawText, RawThresholds, RawWindow, RawZone};
+use raw::{RawExplanation, RawNotice, RawPhrase, RawText, RawThresholds, RawWindow, RawZone};
 pub use template::{Segment, Template};
 
 use crate::codes::{Action, Finding, Label, Status, WarningCode};
@@ -196,7 +196,16 @@ pub struct Rules {
     pub notices: Vec<DisruptionNotice>,
     labels: Vec<Localized>,
     warnings: Vec<Localized>,
+    phrases: Vec<Phrase>,
     raw: RawRules,
+}
+
+/// One entry of the carrier phrase table, its text already simplified.
+#[derive(Debug, Clone)]
+struct Phrase {
+    status: Status,
+    any: Vec<String>,
+    unless: Vec<String>,
 }
 
 impl Rules {
@@ -266,6 +275,19 @@ impl Rules {
     /// The words of a status.
     pub fn status_label(&self, s: Status, lang: Lang) -> &Template {
         self.labels[Label::ALL.len() + s.index()].get(lang)
+    }
+
+    /// Reads a carrier's trace line into a status: the first phrase-table entry that
+    /// matches wins. `None` when nothing does.
+    pub fn read_description(&self, text: &str) -> Option<Status> {
+        let line = crate::gazetteer().simplify(text);
+        self.phrases
+            .iter()
+            .find(|p| {
+                p.any.iter().any(|a| line.contains(a.as_str()))
+                    && !p.unless.iter().any(|u| line.contains(u.as_str()))
+            })
+            .map(|p| p.status)
     }
 
     /// The words of a warning.
@@ -390,6 +412,8 @@ impl Validator {
             WarningCode::parse(code).map_or(&[], template::warning_args)
         });
 
+        let phrases = self.phrases(&raw.carrier_phrases);
+
         if raw.notice.is_empty() {
             self.errors.push((
                 None,
@@ -419,9 +443,49 @@ impl Validator {
             notices,
             labels: labels?,
             warnings: warnings?,
+            phrases,
             raw: raw.clone(),
         };
         Some(rules)
+    }
+
+    fn phrases(&mut self, raw: &[RawPhrase]) -> Vec<Phrase> {
+        let g = crate::gazetteer();
+        let mut out = Vec::new();
+        for p in raw {
+            let Some(status) = Status::parse(p.status.get_ref()) else {
+                let known: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+                self.err(
+                    &p.status,
+                    format!(
+                        "`{}` is not a carrier status: use one of {}",
+                        p.status.get_ref(),
+                        known.join(", ")
+                    ),
+                );
+                continue;
+            };
+            if p.any.get_ref().is_empty() {
+                self.err(&p.any, "`any` needs at least one phrase");
+            }
+            for phrase in p.any.get_ref().iter().chain(&p.unless) {
+                if phrase.get_ref().trim().is_empty() {
+                    self.err(phrase, "a phrase must not be empty");
+                }
+            }
+            let text = |v: &[Spanned<String>]| {
+                v.iter()
+                    .map(|s| g.simplify(s.get_ref()))
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            };
+            out.push(Phrase {
+                status,
+                any: text(p.any.get_ref()),
+                unless: text(&p.unless),
+            });
+        }
+        out
     }
 
     fn time_zone(&mut self, tz: &Spanned<String>) -> Option<Tz> {

@@ -20,8 +20,21 @@ pub struct RawRules {
     pub labels: BTreeMap<Spanned<String>, RawText>,
     #[serde(default)]
     pub warnings: BTreeMap<Spanned<String>, RawText>,
+    /// How carrier trace text is read, in priority order.
+    #[serde(default)]
+    pub carrier_phrases: Vec<RawPhrase>,
     #[serde(default)]
     pub notice: Vec<RawNotice>,
+}
+
+/// One entry of the carrier phrase table.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPhrase {
+    pub status: Spanned<String>,
+    pub any: Spanned<Vec<Spanned<String>>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unless: Vec<Spanned<String>>,
 }
 
 /// One disruption notice.

@@ -91,6 +91,7 @@ pub fn finding_args(f: &Finding) -> &'static [&'static str] {
         Finding::ReturnCountdownExpired => &["countdown_hours", "ends_at"],
         Finding::ReturnUndeliveredInCountdown => &["ends_at", "status"],
         Finding::ReturnInTransit => &["status"],
+        Finding::StatusRead => &["pointer", "raw", "status"],
     }
 }
 
@@ -108,6 +109,7 @@ pub fn warning_args(w: WarningCode) -> &'static [&'static str] {
         WarningCode::RequestedAfterAsOf => &["requested_at", "as_of"],
         WarningCode::UnrecognizedDescription => &["pointer", "description"],
         WarningCode::CountdownInconsistent => &["started_at", "ends_at"],
+        WarningCode::ReturnTraceMissing => &["waybill"],
     }
 }
 

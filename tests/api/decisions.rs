@@ -140,3 +140,51 @@ async fn zones_resolve_reads_a_destination_and_its_control_window() {
     let p = body(r).await;
     assert_eq!(p["errors"].as_array().map(Vec::len), Some(2), "{p}");
 }
+
+#[tokio::test]
+async fn carrier_text_provider_codes_and_kuaishou_bodies_decide_over_http() {
+    let app = spawn_app().await;
+    let base = json!({
+        "refund_type": "refund_only",
+        "requested_at": "2023-10-01T09:00:00+08:00",
+        "as_of": "2023-10-01T09:30:00+08:00",
+        "order": {"order_id": "T"},
+        "destination": {"address": "浙江省杭州市西湖區文三路"},
+    });
+    for trace in [
+        json!([{"at": "2023-09-30T18:00:00+08:00", "description": "收件人拒收,快件已安排退回"}]),
+        json!([{"at": "2023-09-30T18:00:00+08:00", "status": "kuaidi100:14"}]),
+        json!([{"at": "2023-09-30T18:00:00+08:00", "status": "cainiao:TMS_FAILED"}]),
+    ] {
+        let mut req = base.clone();
+        req["logistics_trace"] = trace;
+        let v = body(app.post_json("/v1/decisions", &req).await).await;
+        assert_eq!(v["scenario"], "rejected_or_returned", "{req}");
+        assert_eq!(v["zone"]["id"], "hangzhou");
+    }
+    let ks = json!({
+        "kuaishou_refund": {"oid": 42, "handlingWay": 10, "submitTime": 1696122000000i64},
+        "as_of": "2023-10-01T09:30:00+08:00",
+        "destination": {"adcode": "330108"},
+    });
+    let v = body(app.post_json("/v1/decisions", &ks).await).await;
+    assert_eq!(
+        (v["scenario"].clone(), v["decision"].clone()),
+        (json!("not_shipped"), json!("approve_refund"))
+    );
+
+    let mut bad = base.clone();
+    bad["logistics_trace"] = json!([{"at": "2023-09-30T18:00:00+08:00", "status": "kuaidi100:99"}]);
+    let r = app.post_json("/v1/decisions", &bad).await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(
+        body(r).await["errors"][0]["pointer"],
+        "/logistics_trace/0/status"
+    );
+    let r = app.post_json("/v1/decisions", &json!({"kuaishou_refund": {"oid": 1, "handlingWay": 3, "submitTime": 0}, "destination": {"adcode": "330108"}})).await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(
+        body(r).await["errors"][0]["pointer"],
+        "/kuaishou_refund/handlingWay"
+    );
+}

@@ -6,3 +6,4 @@ mod helpers;
 mod policy;
 mod properties;
 mod rules_file;
+mod tables;

@@ -161,3 +161,28 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
         ]
     })
 }
+
+/// The OpenAPI schema's time pattern and the parser accept the same strings, so
+/// schemathesis's positive and negative data agree with the server.
+mod time_pattern {
+    use proptest::prelude::*;
+
+    fn pattern() -> regex::Regex {
+        regex::Regex::new(aftersales::time::TIME_PATTERN).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn every_string_the_pattern_generates_parses(s in aftersales::time::TIME_PATTERN.trim_start_matches('^').trim_end_matches('$')) {
+            prop_assert!(aftersales::time::parse(&s, chrono_tz::Asia::Shanghai).is_ok(), "{s}");
+        }
+
+        #[test]
+        fn whatever_parses_matches_the_pattern(s in "[0-9]{4}-[0-9]{2}-[0-9]{2}[T t][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{0,10})?)?(Z|z|[+-][0-9]{2}:[0-9]{2})?") {
+            let parsed = aftersales::time::parse(&s, chrono_tz::Asia::Shanghai).is_ok();
+            prop_assert_eq!(parsed, pattern().is_match(&s), "{}", s);
+        }
+    }
+}
