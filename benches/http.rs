@@ -27,12 +27,15 @@ fn bench(c: &mut Criterion) {
         request_timeout: 10,
         batch_limit: 5000,
         log_format: LogFormat::Json,
+        decision_log: None,
+        decision_log_buffer: 8192,
         drain_seconds: 0,
         grace_seconds: 1,
     };
     let server = rt
         .block_on(Server::bind(
             Rules::embedded().unwrap_or_else(|e| panic!("{e}")),
+            None,
             &args,
         ))
         .unwrap_or_else(|e| panic!("{e}"));

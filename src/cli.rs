@@ -135,6 +135,24 @@ pub struct ServeArgs {
     #[arg(long, global = true, env = "AFTERSALES_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
 
+    /// Write one JSON line per decision to this file (appended), or `-` for stdout.
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERSALES_DECISION_LOG",
+        value_name = "FILE"
+    )]
+    pub decision_log: Option<String>,
+
+    /// Decision-log lines held in memory before decisions wait for the writer.
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERSALES_DECISION_LOG_BUFFER",
+        default_value_t = 8192
+    )]
+    pub decision_log_buffer: usize,
+
     /// Seconds to keep serving after SIGTERM while /readyz reports 503.
     #[arg(
         long,

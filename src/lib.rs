@@ -38,6 +38,8 @@ pub fn gazetteer() -> &'static geo::Gazetteer {
 pub struct Decided {
     pub view: DecisionView,
     pub decision: engine::Decision,
+    /// The parsed case (for the decision log).
+    pub case: engine::Case,
 }
 
 /// Parses a request, decides it (at its `as_of`, else `now`) and renders it in `lang`.
@@ -69,7 +71,11 @@ pub fn decide_request(
         decision_id,
         lang,
     );
-    Ok(Decided { view, decision })
+    Ok(Decided {
+        view,
+        decision,
+        case: parsed.case,
+    })
 }
 
 /// A new decision id: a UUIDv7, so ids sort by time.

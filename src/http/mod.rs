@@ -1,9 +1,11 @@
 //! The HTTP shell: the contract over axum. Handlers are thin; the engine decides.
 
+pub mod decision_log;
 pub mod extract;
 pub mod middleware;
 pub mod openapi;
 pub mod problem;
+pub mod reload;
 pub mod routes;
 pub mod state;
 
@@ -75,20 +77,33 @@ pub struct Server {
     state: AppState,
     drain: Duration,
     grace: Duration,
+    rules_path: Option<PathBuf>,
 }
 
 impl Server {
-    /// Binds `args.listen` and builds the app around `rules`.
-    pub async fn bind(rules: Rules, args: &ServeArgs) -> io::Result<Server> {
+    /// Binds `args.listen` and builds the app around `rules`; `rules_path`, when given,
+    /// is reloaded on SIGHUP and on change.
+    pub async fn bind(
+        rules: Rules,
+        rules_path: Option<PathBuf>,
+        args: &ServeArgs,
+    ) -> io::Result<Server> {
         let listener = TcpListener::bind(args.listen).await?;
         // Built now, not on the first request.
         crate::gazetteer();
+        let decision_log = match &args.decision_log {
+            Some(target) => {
+                Some(decision_log::DecisionLog::open(target, args.decision_log_buffer).await?)
+            }
+            None => None,
+        };
         let state = AppState::new(
             rules,
             StateConfig {
                 tokens: args.api_tokens.clone(),
                 body_limit: args.body_limit,
                 batch_limit: args.batch_limit,
+                decision_log,
             },
             prometheus(),
             openapi::yaml(),
@@ -104,6 +119,7 @@ impl Server {
             state,
             drain: Duration::from_secs(args.drain_seconds),
             grace: Duration::from_secs(args.grace_seconds),
+            rules_path,
         })
     }
 
@@ -132,10 +148,14 @@ impl Server {
             state,
             drain,
             grace,
+            rules_path,
         } = self;
+        // Kept alive while serving: dropping the watcher stops the watch.
+        let _watcher = rules_path.map(|path| reload::Reloader::new(path, state.clone()).spawn());
         let stopped = std::sync::Arc::new(tokio::sync::Notify::new());
         let stop_accepting = {
             let stopped = stopped.clone();
+            let state = state.clone();
             async move {
                 shutdown.await;
                 state.set_draining();
@@ -149,13 +169,18 @@ impl Server {
             }
         };
         let serve = axum::serve(listener, router).with_graceful_shutdown(stop_accepting);
-        tokio::select! {
+        let result = tokio::select! {
             result = serve => result,
             () = async { stopped.notified().await; tokio::time::sleep(grace).await } => {
                 tracing::warn!("grace period over; stopping with requests still in flight");
                 Ok(())
             }
+        };
+        // Every decision made before this point is in the log when `run` returns.
+        if let Some(log) = state.decision_log() {
+            log.flush().await;
         }
+        result
     }
 }
 
@@ -182,7 +207,7 @@ pub async fn shutdown_signal() {
 }
 
 /// `aftersales serve`: runs until SIGTERM/SIGINT, exits 0 after a clean drain.
-pub fn run(rules: Rules, _rules_path: Option<PathBuf>, args: ServeArgs) -> ExitCode {
+pub fn run(rules: Rules, rules_path: Option<PathBuf>, args: ServeArgs) -> ExitCode {
     crate::telemetry::init(args.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -197,7 +222,7 @@ pub fn run(rules: Rules, _rules_path: Option<PathBuf>, args: ServeArgs) -> ExitC
     runtime.block_on(async move {
         let version = rules.version.clone();
         let checksum = rules.checksum.clone();
-        let server = match Server::bind(rules, &args).await {
+        let server = match Server::bind(rules, rules_path, &args).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(listen = %args.listen, error = %e, "cannot listen");

@@ -32,6 +32,8 @@ struct Inner {
     batch_limit: usize,
     metrics: PrometheusHandle,
     openapi_yaml: String,
+    reload: ArcSwap<Option<super::reload::ReloadStatus>>,
+    decision_log: Option<super::decision_log::DecisionLog>,
 }
 
 /// How the state is built.
@@ -39,6 +41,7 @@ pub struct StateConfig {
     pub tokens: Vec<String>,
     pub body_limit: usize,
     pub batch_limit: usize,
+    pub decision_log: Option<super::decision_log::DecisionLog>,
 }
 
 impl AppState {
@@ -67,6 +70,8 @@ impl AppState {
             batch_limit: config.batch_limit,
             metrics,
             openapi_yaml,
+            reload: ArcSwap::from_pointee(None),
+            decision_log: config.decision_log,
         }))
     }
 
@@ -113,6 +118,20 @@ impl AppState {
 
     pub fn batch_limit(&self) -> usize {
         self.0.batch_limit
+    }
+
+    /// The last reload's outcome, if any reload happened.
+    pub fn reload_status(&self) -> Option<super::reload::ReloadStatus> {
+        self.0.reload.load().as_ref().clone()
+    }
+
+    pub fn set_reload_status(&self, status: super::reload::ReloadStatus) {
+        self.0.reload.store(Arc::new(Some(status)));
+    }
+
+    /// The decision log, when one is configured.
+    pub fn decision_log(&self) -> Option<&super::decision_log::DecisionLog> {
+        self.0.decision_log.as_ref()
     }
 
     pub fn metrics(&self) -> &PrometheusHandle {

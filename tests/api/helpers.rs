@@ -26,6 +26,8 @@ pub fn args() -> ServeArgs {
         request_timeout: 10,
         batch_limit: 5000,
         log_format: LogFormat::Pretty,
+        decision_log: None,
+        decision_log_buffer: 8192,
         drain_seconds: 0,
         grace_seconds: 5,
     }
@@ -36,11 +38,23 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_with(args: ServeArgs) -> TestApp {
+    spawn_serving(args, None).await
+}
+
+/// Serves the rules file at `path`, reloading it on change.
+pub async fn spawn_with_rules_file(args: ServeArgs, path: std::path::PathBuf) -> TestApp {
+    spawn_serving(args, Some(path)).await
+}
+
+async fn spawn_serving(args: ServeArgs, path: Option<std::path::PathBuf>) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         aftersales::telemetry::init(LogFormat::Pretty);
     }
-    let rules = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
-    let server = Server::bind(rules, &args)
+    let rules = match &path {
+        Some(p) => Rules::from_path(p).unwrap_or_else(|e| panic!("{e}")),
+        None => Rules::embedded().unwrap_or_else(|e| panic!("{e}")),
+    };
+    let server = Server::bind(rules, path, &args)
         .await
         .unwrap_or_else(|e| panic!("bind: {e}"));
     let addr = server.local_addr().unwrap_or_else(|e| panic!("{e}"));
@@ -125,4 +139,30 @@ pub fn examples() -> Vec<(String, Value)> {
         .filter(|n| n.ends_with(".json"))
         .map(|n| (n.clone(), example(&n)))
         .collect()
+}
+
+/// A fresh directory for one test.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "aftersales-{name}-{}-{}",
+        std::process::id(),
+        uuid::Uuid::now_v7()
+    ));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    dir
+}
+
+/// Polls `check` every 50 ms for up to 5 s.
+pub async fn eventually<F, Fut>(mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
 }

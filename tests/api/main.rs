@@ -2,9 +2,11 @@
 //! Set TEST_LOG=1 to see the server's logs.
 
 mod batch;
+mod decision_log;
 mod decisions;
 mod errors;
 mod helpers;
 mod negotiation;
 mod operations;
+mod reload;
 mod security;

@@ -38,7 +38,21 @@ pub async fn create_decision(
 ) -> Response {
     let loaded = state.rules();
     let how = negotiate(&headers, query.as_deref(), &loaded.rules);
-    match decide_one(&loaded.rules, &body, how, None) {
+    let log = state.decision_log().map(|_| Logged {
+        request_id: request_id(&headers),
+        batch_id: None,
+    });
+    let decided = decide_one(&loaded.rules, &body, how, log.as_ref());
+    let decided = match decided {
+        Ok((view, line)) => {
+            if let (Some(log), Some(line)) = (state.decision_log(), line) {
+                log.write(line).await;
+            }
+            Ok(view)
+        }
+        Err(e) => Err(e),
+    };
+    match decided {
         Ok(view) if how.text => {
             let mut r = summary(&view).into_response();
             r.headers_mut().insert(
@@ -52,15 +66,29 @@ pub async fn create_decision(
     }
 }
 
-/// Decides, counts and logs one request.
+/// Where a decision came from, for the decision log.
+struct Logged {
+    request_id: Option<String>,
+    batch_id: Option<String>,
+}
+
+fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Decides, counts and logs one request; with `log`, also makes its decision-log line.
 fn decide_one(
     rules: &Rules,
     body: &Value,
     how: Negotiated,
-    batch_id: Option<&str>,
-) -> Result<DecisionView, Vec<FieldError>> {
+    log: Option<&Logged>,
+) -> Result<(DecisionView, Option<String>), Vec<FieldError>> {
     let id = crate::new_decision_id();
     let decided = crate::decide_request(rules, body, chrono::Utc::now(), how.lang, id)?;
+    let batch_id = log.and_then(|l| l.batch_id.as_deref());
     let v = &decided.view;
     metrics::counter!("aftersales_decisions_total", "scenario" => v.scenario.as_str(), "decision" => v.decision.as_str()).increment(1);
     tracing::info!(
@@ -73,7 +101,16 @@ fn decide_one(
         applies = v.applies,
         "decided"
     );
-    Ok(decided.view)
+    let line = log.map(|l| {
+        crate::http::decision_log::line(
+            v,
+            &decided.case,
+            rules,
+            l.request_id.as_deref(),
+            l.batch_id.as_deref(),
+        )
+    });
+    Ok((decided.view, line))
 }
 
 /// A JSON response, indented on request.
@@ -178,18 +215,32 @@ pub async fn create_batch(
     let how = negotiate(&headers, query.as_deref(), &loaded.rules);
     let batch_id = crate::new_decision_id();
     // Thousands of decisions are milliseconds of CPU: keep them off the async workers.
-    let id = batch_id.clone();
+    let logged = Logged {
+        request_id: request_id(&headers),
+        batch_id: Some(batch_id.clone()),
+    };
+    let log = state.decision_log().cloned();
     let decided = tokio::task::spawn_blocking(move || {
         items
             .iter()
             .enumerate()
-            .map(
-                |(i, item)| match decide_one(&loaded.rules, item, how, Some(&id)) {
-                    Ok(view) => BatchResult {
-                        status: 200,
-                        decision: Some(view),
-                        problem: None,
-                    },
+            .map(|(i, item)| {
+                match decide_one(
+                    &loaded.rules,
+                    item,
+                    how,
+                    Some(&logged).filter(|_| log.is_some()),
+                ) {
+                    Ok((view, line)) => {
+                        if let (Some(log), Some(line)) = (&log, line) {
+                            log.blocking_write(line);
+                        }
+                        BatchResult {
+                            status: 200,
+                            decision: Some(view),
+                            problem: None,
+                        }
+                    }
                     Err(errors) => {
                         let errors = errors
                             .into_iter()
@@ -204,8 +255,8 @@ pub async fn create_batch(
                             problem: Some(Problem::invalid(errors)),
                         }
                     }
-                },
-            )
+                }
+            })
             .collect::<Vec<_>>()
     })
     .await;

@@ -30,6 +30,9 @@ pub struct RulesView {
     pub loaded_at: String,
     pub time_zone: String,
     pub languages: Vec<String>,
+    /// The last reload of the rules file (null before any): when a file fails, the last
+    /// good rules keep serving and the error is here.
+    pub reload: Option<crate::http::reload::ReloadStatus>,
     pub notices: Vec<NoticeView>,
 }
 
@@ -120,6 +123,7 @@ pub async fn get_rules(
         loaded_at: time::format(loaded.loaded_at, rules.time_zone),
         time_zone: rules.time_zone.name().to_owned(),
         languages: rules.languages.clone(),
+        reload: state.reload_status(),
         notices: rules
             .notices
             .iter()

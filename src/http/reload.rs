@@ -1,0 +1,205 @@
+//! Rules changed while serving: SIGHUP, or a change to the rules file (including a
+//! Kubernetes ConfigMap update, which swaps a symlinked directory under it). A new file
+//! is validated first, then swapped in whole; requests in flight finish on the rules they
+//! started with. A broken file keeps the last good rules serving and is reported in
+//! `/v1/rules`, the logs and `aftersales_rules_reloads_total{result="error"}`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use notify::{RecursiveMode, Watcher};
+use sha2::{Digest, Sha256};
+
+use super::state::AppState;
+use crate::rules::Rules;
+
+/// The outcome of the last reload, for `/v1/rules`.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ReloadStatus {
+    /// `ok` or `failed`.
+    pub result: String,
+    /// When it was tried.
+    pub at: String,
+    /// What was wrong with the file, each problem at its line and column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Since when the last good rules have served despite a broken file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serving_since: Option<String>,
+}
+
+/// What triggered a reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Signal,
+    FileChanged,
+}
+
+/// Reloads one rules file into a state.
+#[derive(Clone)]
+pub struct Reloader {
+    path: PathBuf,
+    state: AppState,
+    /// The checksum of the last file that failed, so one broken file is reported once.
+    last_failed: Arc<Mutex<Option<String>>>,
+}
+
+impl Reloader {
+    pub fn new(path: PathBuf, state: AppState) -> Reloader {
+        Reloader {
+            path,
+            state,
+            last_failed: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Reloads now. A file-change trigger skips content already loaded or already failed.
+    pub fn reload(&self, trigger: Trigger) -> bool {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) => {
+                self.fail(format!("cannot read the rules file: {}", e.kind()), None);
+                return false;
+            }
+        };
+        let checksum = format!("sha256:{:x}", Sha256::digest(&bytes));
+        if trigger == Trigger::FileChanged {
+            let failed = self
+                .last_failed
+                .lock()
+                .map(|f| f.clone())
+                .unwrap_or_default();
+            if checksum == self.state.rules().rules.checksum
+                || failed.as_deref() == Some(checksum.as_str())
+            {
+                return false;
+            }
+        }
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        match Rules::from_toml(&text, &name) {
+            Ok(rules) => {
+                let (old, new) = (
+                    self.state.rules().rules.version.clone(),
+                    rules.version.clone(),
+                );
+                self.state.swap_rules(rules);
+                if let Ok(mut f) = self.last_failed.lock() {
+                    *f = None;
+                }
+                metrics::counter!("aftersales_rules_reloads_total", "result" => "ok").increment(1);
+                metrics::gauge!("aftersales_rules_reload_failing").set(0.0);
+                self.state.set_reload_status(ReloadStatus {
+                    result: "ok".into(),
+                    at: now(),
+                    error: None,
+                    serving_since: None,
+                });
+                tracing::info!(?trigger, from_version = %old, to_version = %new, %checksum, "rules reloaded");
+                true
+            }
+            Err(errors) => {
+                // Line:column only: the path is an operator's detail, not an API's.
+                let message = errors
+                    .errors
+                    .iter()
+                    .map(|e| format!("{name}:{}:{}: {}", e.line, e.column, e.message))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                self.fail(message, Some(checksum));
+                false
+            }
+        }
+    }
+
+    fn fail(&self, error: String, checksum: Option<String>) {
+        if let Ok(mut f) = self.last_failed.lock() {
+            *f = checksum;
+        }
+        metrics::counter!("aftersales_rules_reloads_total", "result" => "error").increment(1);
+        metrics::gauge!("aftersales_rules_reload_failing").set(1.0);
+        let loaded = self.state.rules();
+        tracing::error!(%error, serving_version = %loaded.rules.version, "rules reload failed; the last good rules keep serving");
+        self.state.set_reload_status(ReloadStatus {
+            result: "failed".into(),
+            at: now(),
+            error: Some(error),
+            serving_since: Some(crate::time::format(
+                loaded.loaded_at,
+                loaded.rules.time_zone,
+            )),
+        });
+    }
+
+    /// Reloads on SIGHUP and on changes in the rules file's directory, until the
+    /// process ends. Returns the watcher, which must be kept alive.
+    pub fn spawn(self) -> Option<notify::RecommendedWatcher> {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Trigger>(16);
+        let watcher = watch(&self.path, tx.clone());
+        #[cfg(unix)]
+        {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let Ok(mut hup) =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+                else {
+                    return;
+                };
+                while hup.recv().await.is_some() {
+                    if tx.send(Trigger::Signal).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        tokio::spawn(async move {
+            while let Some(mut trigger) = rx.recv().await {
+                // Editors and ConfigMap updates come as bursts of events: settle first.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                while let Ok(more) = rx.try_recv() {
+                    if more == Trigger::Signal {
+                        trigger = Trigger::Signal;
+                    }
+                }
+                let this = self.clone();
+                let _ = tokio::task::spawn_blocking(move || this.reload(trigger)).await;
+            }
+        });
+        watcher
+    }
+}
+
+/// Watches the file's directory: a ConfigMap update replaces the `..data` symlink there,
+/// which a watch on the file alone would not see.
+fn watch(
+    path: &Path,
+    tx: tokio::sync::mpsc::Sender<Trigger>,
+) -> Option<notify::RecommendedWatcher> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok() {
+            let _ = tx.try_send(Trigger::FileChanged);
+        }
+    })
+    .map_err(|e| tracing::warn!(error = %e, "cannot watch the rules file; SIGHUP still reloads"))
+    .ok()?;
+    watcher
+        .watch(dir, RecursiveMode::NonRecursive)
+        .map_err(|e| tracing::warn!(error = %e, "cannot watch the rules directory; SIGHUP still reloads"))
+        .ok()?;
+    Some(watcher)
+}
+
+fn now() -> String {
+    let t: DateTime<Utc> = Utc::now();
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
