@@ -127,3 +127,114 @@ fn a_missing_rules_file_is_a_clear_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the rules file"));
 }
+
+/// A free loopback port (bound, then released for the child).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+/// `GET path` over plain HTTP/1.1; the status code and body.
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write as _};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let status = out.get(9..12)?.parse().ok()?;
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+fn wait_for(mut check: impl FnMut() -> bool) -> bool {
+    for _ in 0..100 {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+#[cfg(unix)]
+#[test]
+fn the_server_reloads_on_sighup_and_on_sigterm_drains_flushes_and_exits_0() {
+    let dir = std::env::temp_dir().join(format!("aftersales-signals-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let rules = dir.join("rules.toml");
+    let log = dir.join("decisions.jsonl");
+    let _ = std::fs::write(&rules, aftersales::rules::EMBEDDED_SOURCE);
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aftersales"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--drain-seconds",
+            "1",
+        ])
+        .arg("--rules")
+        .arg(&rules)
+        .arg("--decision-log")
+        .arg(&log)
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        wait_for(|| get(port, "/readyz").is_some_and(|(s, _)| s == 200)),
+        "never ready"
+    );
+    let reload_of = || {
+        get(port, "/v1/rules").map(|(_, b)| {
+            serde_json::from_str::<serde_json::Value>(&b).unwrap_or_default()["reload"].clone()
+        })
+    };
+    assert_eq!(reload_of(), Some(serde_json::Value::Null), "no reload yet");
+
+    // SIGHUP reloads even an unchanged file.
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-HUP", &pid]).status();
+    assert!(
+        wait_for(|| reload_of().is_some_and(|r| r["result"] == "ok")),
+        "SIGHUP did not reload"
+    );
+
+    // A decision, then SIGTERM: not ready at once, still serving during the drain.
+    let post = |port: u16| {
+        use std::io::{Read, Write as _};
+        let body = example_request("01-not-shipped-binjiang.json");
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        write!(s, "POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        out.get(9..12).map(str::to_owned)
+    };
+    assert_eq!(post(port).as_deref(), Some("200"));
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(
+        wait_for(|| get(port, "/readyz").is_some_and(|(s, _)| s == 503)),
+        "still ready after SIGTERM"
+    );
+    assert_eq!(
+        post(port).as_deref(),
+        Some("200"),
+        "served during the drain"
+    );
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "exit status {status:?}");
+    let lines = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .count();
+    assert_eq!(lines, 2, "both decisions flushed to the log before exit");
+}

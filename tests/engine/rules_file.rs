@@ -238,3 +238,19 @@ fn rules_show_prints_rules_that_load_again_and_decide_the_same() {
         assert_eq!(from_shown[key], original[key], "{key}");
     }
 }
+
+#[test]
+fn the_kubernetes_configmap_holds_the_embedded_rules() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/k8s/configmap.yaml"
+    ))
+    .unwrap_or_default();
+    let doc: serde_json::Value = yaml_serde::from_str(&text).unwrap_or_default();
+    let rules = doc["data"]["rules.toml"].as_str().unwrap_or_default();
+    assert_eq!(
+        rules, EMBEDDED_SOURCE,
+        "deploy/k8s/configmap.yaml drifted from rules/hangzhou-2023.toml"
+    );
+    assert!(Rules::from_toml(rules, "configmap").is_ok());
+}
