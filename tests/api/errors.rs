@@ -143,3 +143,60 @@ async fn a_body_that_is_not_an_object_is_422() {
         assert_eq!(p["errors"][0]["pointer"], "");
     }
 }
+
+#[tokio::test]
+async fn a_panic_in_a_handler_is_a_500_problem_that_reveals_nothing() {
+    use aftersales::http::middleware::{Limits, app_layers};
+    use aftersales::http::state::{AppState, StateConfig};
+    use tower::ServiceExt;
+
+    let rules = aftersales::rules::Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+    let state = AppState::new(
+        rules,
+        StateConfig {
+            tokens: vec![],
+            body_limit: 1024,
+            batch_limit: 10,
+            decision_log: None,
+        },
+        aftersales::http::prometheus(),
+        String::new(),
+    );
+    let boom = axum::Router::new().route(
+        "/boom",
+        axum::routing::get(|| async {
+            let fail = true;
+            if fail {
+                panic!("secret internal detail at src/x.rs:1");
+            }
+            "unreachable"
+        }),
+    );
+    let limits = Limits {
+        concurrency: 4,
+        timeout: std::time::Duration::from_secs(5),
+        body: 1024,
+    };
+    let app = app_layers(boom, limits).with_state(state);
+    let res = app
+        .oneshot(
+            axum::http::Request::get("/boom")
+                .body(axum::body::Body::empty())
+                .unwrap_or_default(),
+        )
+        .await;
+    let res = res.unwrap_or_else(|e| match e {});
+    assert_eq!(res.status(), 500);
+    assert_eq!(
+        res.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+    let bytes = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(!text.contains("secret") && !text.contains("src/"), "{text}");
+}
