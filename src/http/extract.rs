@@ -50,6 +50,17 @@ fn is_json(content_type: &str) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// The query parameters every JSON endpoint takes (for the OpenAPI description; they
+/// are read by [`negotiate`], which never rejects a request over them).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OutputParams {
+    /// Language of the texts (zh-CN or en); overrides Accept-Language.
+    pub lang: Option<String>,
+    /// Present (and not `false`): indented JSON.
+    pub pretty: Option<String>,
+}
+
 /// How to answer: language of the texts, and JSON (pretty or not) or plain text.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Negotiated {

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::http::extract::{JsonBody, Negotiated, negotiate};
+use crate::http::extract::{JsonBody, Negotiated, OutputParams, negotiate};
 use crate::http::problem::Problem;
 use crate::http::state::AppState;
 use crate::render::{DecisionView, summary};
@@ -22,8 +22,7 @@ use crate::rules::Rules;
     request_body(content_type = "application/json", description = "One after-sales case. Times: RFC 3339, a local time in the policy's zone, or epoch milliseconds."),
     params(
         ("Accept-Language" = Option<String>, Header, description = "Language of the texts: zh-CN (default) or en."),
-        ("lang" = Option<String>, Query, description = "Language of the texts; overrides Accept-Language."),
-        ("pretty" = Option<String>, Query, description = "Present (and not `false`): indented JSON."),
+        OutputParams,
     ),
     responses(
         (status = 200, description = "The decision. `Accept: text/plain` gives a short readable summary instead.",
@@ -165,8 +164,7 @@ pub struct BatchResult {
     request_body(content_type = "application/json", description = "`{\"items\": [case, ...]}`: each item is a decision request; up to the batch limit (default 5000)."),
     params(
         ("Accept-Language" = Option<String>, Header, description = "Language of the texts: zh-CN (default) or en."),
-        ("lang" = Option<String>, Query, description = "Language of the texts; overrides Accept-Language."),
-        ("pretty" = Option<String>, Query, description = "Present (and not `false`): indented JSON."),
+        OutputParams,
     ),
     responses((status = 200, description = "One result per item, in order.", body = BatchView)),
 )]

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::codes::WarningCode;
 use crate::engine::{Arg, Warning};
 use crate::geo::{Area, DestinationInput, Level};
-use crate::http::extract::negotiate;
+use crate::http::extract::{OutputParams, negotiate};
 use crate::http::problem::Problem;
 use crate::http::routes::decisions::json;
 use crate::http::state::AppState;
@@ -98,8 +98,7 @@ fn plain(t: &crate::rules::Template) -> String {
     tag = "rules",
     params(
         ("Accept-Language" = Option<String>, Header, description = "Language of the names: zh-CN (default) or en."),
-        ("lang" = Option<String>, Query, description = "Language of the names; overrides Accept-Language."),
-        ("pretty" = Option<String>, Query, description = "Present (and not `false`): indented JSON."),
+        OutputParams,
     ),
     responses((status = 200, description = "The loaded rules.", body = RulesView)),
 )]
