@@ -254,3 +254,25 @@ fn the_kubernetes_configmap_holds_the_embedded_rules() {
     );
     assert!(Rules::from_toml(rules, "configmap").is_ok());
 }
+
+mod never_panics {
+    use aftersales::rules::{EMBEDDED_SOURCE, Rules};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// A rules file mangled anywhere loads or is refused with errors; it never panics.
+        #[test]
+        fn a_mangled_rules_file_is_refused_or_loaded(cut in 0usize..EMBEDDED_SOURCE.len(), len in 0usize..40, insert in "[\\[\\]{}=\",.#a-z0-9 \n:+-]{0,12}") {
+            let mut s = EMBEDDED_SOURCE.to_owned();
+            let start = (0..=cut).rev().find(|i| s.is_char_boundary(*i)).unwrap_or(0);
+            let end = (start + len..=s.len()).find(|i| s.is_char_boundary(*i)).unwrap_or(s.len());
+            s.replace_range(start..end, &insert);
+            match Rules::from_toml(&s, "mangled.toml") {
+                Ok(r) => prop_assert!(!r.notices.is_empty()),
+                Err(e) => prop_assert!(!e.errors.is_empty() && e.errors.iter().all(|x| !x.message.is_empty())),
+            }
+        }
+    }
+}
