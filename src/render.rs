@@ -126,25 +126,21 @@ impl Renderer<'_> {
         })
     }
 
-    fn plain(&self, t: &Template) -> String {
-        self.text(t, &[])
-    }
-
     fn arg(&self, arg: &Arg, out: &mut String) {
         match arg {
             Arg::Time(t) => out.push_str(&time::format(*t, self.notice.time_zone)),
             Arg::Int(n) => out.push_str(&n.to_string()),
             Arg::Text(s) => out.push_str(s),
-            Arg::Label(l) => out.push_str(&self.plain(self.rules.label(*l, self.lang))),
-            Arg::Status(s) => out.push_str(&self.plain(self.rules.status_label(*s, self.lang))),
+            Arg::Label(l) => out.push_str(&self.rules.label(*l, self.lang).plain()),
+            Arg::Status(s) => out.push_str(&self.rules.status_label(*s, self.lang).plain()),
             Arg::Zone(z) => {
                 if let Some(zone) = self.notice.zones.get(*z) {
-                    out.push_str(&self.plain(zone.name.get(self.lang)));
+                    out.push_str(&zone.name.get(self.lang).plain());
                 }
             }
             Arg::Phase(p) => {
                 if let Some(phase) = self.notice.phases.get(*p) {
-                    out.push_str(&self.plain(phase.name.get(self.lang)));
+                    out.push_str(&phase.name.get(self.lang).plain());
                 }
             }
         }
@@ -176,7 +172,7 @@ pub fn decision_view(
         decision: d.outcome,
         event: EventView {
             id: notice.id.clone(),
-            name: r.plain(notice.name.get(lang)),
+            name: notice.name.get(lang).plain(),
             in_impact_period: d.in_impact_period,
             phase: d
                 .phase
@@ -187,7 +183,7 @@ pub fn decision_view(
             let zone = notice.zones.get(z.zone)?;
             Some(ZoneView {
                 id: zone.id.clone(),
-                name: r.plain(zone.name.get(lang)),
+                name: zone.name.get(lang).plain(),
                 controlled: z.controlled,
                 control_from: time::format(zone.control.from, tz),
                 control_until: time::format(zone.control.until, tz),
@@ -208,7 +204,7 @@ pub fn decision_view(
             .iter()
             .map(|a| ActionView {
                 code: *a,
-                text: r.plain(notice.action_text(*a, lang)),
+                text: notice.action_text(*a, lang).plain(),
             })
             .collect(),
         evidence: d

@@ -413,7 +413,7 @@ pub const MAX_OPEN_REQUESTS: u64 = 1_000_000_000;
 const DESTINATION_FIELDS: [&str; 5] = ["adcode", "province", "city", "district", "address"];
 
 /// `^[1-9][0-9]{5}$`, exactly (the schema's pattern).
-fn is_adcode(s: &str) -> bool {
+pub(crate) fn is_adcode(s: &str) -> bool {
     s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0')
 }
 

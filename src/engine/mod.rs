@@ -146,11 +146,13 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
                 event: None,
             })
         });
-    let interception_failed = events
+    // When the latest interception event is a failure, when it failed.
+    let interception_failed_at = events
         .iter()
         .filter(|e| e.status.is_interception())
         .max_by_key(|e| e.at)
-        .is_some_and(|e| e.status == Status::InterceptFailed);
+        .filter(|e| e.status == Status::InterceptFailed)
+        .map(|e| e.at);
 
     let assessments: Vec<Assessment> = rules
         .notices
@@ -190,7 +192,7 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
     warn_about_input(&mut d, case, events, place, assessment, refund_only);
 
     if refund_only {
-        refund_only_rows(&mut d, notice, case, head, interception_failed);
+        refund_only_rows(&mut d, notice, case, head, interception_failed_at);
     } else {
         return_rows(&mut d, notice, case, head);
     }
@@ -447,7 +449,7 @@ fn refund_only_rows(
     n: &DisruptionNotice,
     case: &Case,
     head: Option<Head<'_>>,
-    interception_failed: bool,
+    interception_failed_at: Option<Instant>,
 ) {
     let t = n.thresholds;
     // Actions begin by contacting the buyer, except where the refund itself comes first.
@@ -532,10 +534,7 @@ fn refund_only_rows(
                         ("due_at", Arg::Time(due)),
                     ],
                 });
-                if let Some(failed_at) = interception_failed
-                    .then(|| last_interception(case))
-                    .flatten()
-                {
+                if let Some(failed_at) = interception_failed_at {
                     d.outcome = Outcome::ApproveRefund;
                     d.actions
                         .extend([contact, Action::ApproveRefundWithInterceptFailureProof]);
@@ -559,10 +558,7 @@ fn refund_only_rows(
                     finding: Finding::InTransit,
                     args,
                 });
-                if let Some(failed_at) = interception_failed
-                    .then(|| last_interception(case))
-                    .flatten()
-                {
+                if let Some(failed_at) = interception_failed_at {
                     d.outcome = Outcome::RefundAfterRejection;
                     d.actions.extend([
                         contact,
@@ -580,14 +576,6 @@ fn refund_only_rows(
             }
         }
     }
-}
-
-fn last_interception(case: &Case) -> Option<Instant> {
-    case.trace
-        .iter()
-        .filter(|e| e.status.is_interception())
-        .map(|e| e.at)
-        .max()
 }
 
 /// policy.md §6, the notice's 3.2: rows tried top to bottom.

@@ -163,15 +163,11 @@ pub fn line(
 fn city_level(place: &Place) -> Value {
     let g = crate::gazetteer();
     let area = place.area.map(|a| match a {
-        Area::District(code) => {
-            let city = Area::City(code / 100 * 100);
+        Area::District(code) => match g.area_of_adcode(code / 100 * 100) {
+            (city, true) => city,
             // A municipality's districts sit under no named city: keep the province.
-            if g.describe(city).chars().all(|c| c.is_ascii_digit()) {
-                Area::Province(code / 10_000 * 10_000)
-            } else {
-                city
-            }
-        }
+            (_, false) => Area::Province(code / 10_000 * 10_000),
+        },
         other => other,
     });
     match area {

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use notify::{RecursiveMode, Watcher};
-use sha2::{Digest, Sha256};
 
 use super::state::AppState;
 use crate::rules::Rules;
@@ -64,7 +63,8 @@ impl Reloader {
                 return false;
             }
         };
-        let checksum = format!("sha256:{:x}", Sha256::digest(&bytes));
+        let text = String::from_utf8_lossy(&bytes);
+        let checksum = crate::rules::checksum(&text);
         if trigger == Trigger::FileChanged {
             let failed = self
                 .last_failed
@@ -82,7 +82,6 @@ impl Reloader {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let text = String::from_utf8_lossy(&bytes);
         match Rules::from_toml(&text, &name) {
             Ok(rules) => {
                 let (old, new) = (

@@ -618,32 +618,12 @@ impl Validator {
                 ),
             );
         }
-        let mut claim = |v: &mut Self, map_name: &str, code: &Spanned<String>, key: u32| {
-            let map = match map_name {
-                "exact" => &mut index.exact,
-                "city" => &mut index.city,
-                _ => &mut index.province,
-            };
-            if let Some(&other) = map.get(&key) {
-                let whose = if other == ix {
-                    "this zone".to_owned()
-                } else {
-                    format!("zone #{}", other + 1)
-                };
-                v.err(
-                    code,
-                    format!("`{}` is already covered by {whose}", code.get_ref()),
-                );
-            } else {
-                map.insert(key, ix);
-            }
-        };
         for p in &z.adcode_prefixes {
             let s = p.get_ref();
             let digits = s.chars().all(|c| c.is_ascii_digit());
             match (digits, s.len()) {
-                (true, 2) => claim(self, "province", p, s.parse().unwrap_or_default()),
-                (true, 4) => claim(self, "city", p, s.parse().unwrap_or_default()),
+                (true, 2) => self.claim(&mut index.province, p, s.parse().unwrap_or_default(), ix),
+                (true, 4) => self.claim(&mut index.city, p, s.parse().unwrap_or_default(), ix),
                 _ => self.err(p, format!(
                     "`{s}` is not an adcode prefix: use 2 digits for a province or 4 for a city (3301 is Hangzhou)"
                 )),
@@ -657,7 +637,7 @@ impl Validator {
                 && !s.starts_with('0')
             {
                 let code: u32 = s.parse().unwrap_or_default();
-                claim(self, "exact", c, code);
+                self.claim(&mut index.exact, c, code, ix);
                 index.partial_city.entry(code / 100).or_insert(ix);
                 index.partial_province.entry(code / 10_000).or_insert(ix);
             } else {
@@ -677,6 +657,32 @@ impl Validator {
             adcodes: z.adcodes.iter().map(|p| p.get_ref().clone()).collect(),
             control: control?,
         })
+    }
+
+    /// Gives `key` to zone `ix` in one of the zone index's maps, unless a zone has it.
+    fn claim(
+        &mut self,
+        map: &mut HashMap<u32, usize>,
+        code: &Spanned<String>,
+        key: u32,
+        ix: usize,
+    ) {
+        match map.get(&key) {
+            Some(&other) => {
+                let whose = if other == ix {
+                    "this zone".to_owned()
+                } else {
+                    format!("zone #{}", other + 1)
+                };
+                self.err(
+                    code,
+                    format!("`{}` is already covered by {whose}", code.get_ref()),
+                );
+            }
+            None => {
+                map.insert(key, ix);
+            }
+        }
     }
 
     fn thresholds(&mut self, t: &Spanned<RawThresholds>) -> Option<Thresholds> {
@@ -937,12 +943,7 @@ fn datetime(d: &toml::value::Datetime, tz: Tz) -> Option<Instant> {
     }
 }
 
-fn checksum(source: &str) -> String {
-    let digest = Sha256::digest(source.as_bytes());
-    let mut s = String::with_capacity(7 + 64);
-    s.push_str("sha256:");
-    for b in digest {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+/// `sha256:` and the hex digest of a rules file's text, as [`Rules::checksum`] holds it.
+pub fn checksum(source: &str) -> String {
+    format!("sha256:{:x}", Sha256::digest(source.as_bytes()))
 }

@@ -52,6 +52,11 @@ impl Template {
         Ok(Template(segments))
     }
 
+    /// A text without placeholders (names, labels, actions).
+    pub fn plain(&self) -> String {
+        self.render(|_, _| {})
+    }
+
     /// The text with each placeholder replaced by `value(name)`.
     pub fn render(&self, mut value: impl FnMut(&'static str, &mut String)) -> String {
         let mut out = String::new();

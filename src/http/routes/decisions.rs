@@ -41,28 +41,24 @@ pub async fn create_decision(
         request_id: request_id(&headers),
         batch_id: None,
     });
-    let decided = decide_one(&loaded.rules, &body, how, log.as_ref());
-    let decided = match decided {
+    let view = match decide_one(&loaded.rules, &body, how, log.as_ref()) {
         Ok((view, line)) => {
             if let (Some(log), Some(line)) = (state.decision_log(), line) {
                 log.write(line).await;
             }
-            Ok(view)
+            view
         }
-        Err(e) => Err(e),
+        Err(errors) => return Problem::invalid(errors).into_response(),
     };
-    match decided {
-        Ok(view) if how.text => {
-            let mut r = summary(&view).into_response();
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; charset=utf-8"),
-            );
-            r
-        }
-        Ok(view) => json(&view, how.pretty),
-        Err(errors) => Problem::invalid(errors).into_response(),
+    if !how.text {
+        return json(&view, how.pretty);
     }
+    let mut r = summary(&view).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
 }
 
 /// Where a decision came from, for the decision log.
@@ -213,22 +209,17 @@ pub async fn create_batch(
     let how = negotiate(&headers, query.as_deref(), &loaded.rules);
     let batch_id = crate::new_decision_id();
     // Thousands of decisions are milliseconds of CPU: keep them off the async workers.
-    let logged = Logged {
+    let log = state.decision_log().cloned();
+    let logged = log.as_ref().map(|_| Logged {
         request_id: request_id(&headers),
         batch_id: Some(batch_id.clone()),
-    };
-    let log = state.decision_log().cloned();
+    });
     let decided = tokio::task::spawn_blocking(move || {
         items
             .iter()
             .enumerate()
-            .map(|(i, item)| {
-                match decide_one(
-                    &loaded.rules,
-                    item,
-                    how,
-                    Some(&logged).filter(|_| log.is_some()),
-                ) {
+            .map(
+                |(i, item)| match decide_one(&loaded.rules, item, how, logged.as_ref()) {
                     Ok((view, line)) => {
                         if let (Some(log), Some(line)) = (&log, line) {
                             log.blocking_write(line);
@@ -253,8 +244,8 @@ pub async fn create_batch(
                             problem: Some(Problem::invalid(errors)),
                         }
                     }
-                }
-            })
+                },
+            )
             .collect::<Vec<_>>()
     })
     .await;

@@ -87,10 +87,6 @@ fn window(w: Window, tz: chrono_tz::Tz) -> WindowView {
     }
 }
 
-fn plain(t: &crate::rules::Template) -> String {
-    t.render(|_, _| {})
-}
-
 /// The rules in force: version, checksum, when loaded, notices, zones, thresholds.
 #[utoipa::path(
     get,
@@ -128,7 +124,7 @@ pub async fn get_rules(
             .iter()
             .map(|n| NoticeView {
                 id: n.id.clone(),
-                name: plain(n.name.get(lang)),
+                name: n.name.get(lang).plain(),
                 source: n.source.clone(),
                 time_zone: n.time_zone.name().to_owned(),
                 impact_period: window(n.impact_period, n.time_zone),
@@ -137,7 +133,7 @@ pub async fn get_rules(
                     .iter()
                     .map(|p| PhaseView {
                         id: p.id.clone(),
-                        name: plain(p.name.get(lang)),
+                        name: p.name.get(lang).plain(),
                         window: window(p.window, n.time_zone),
                     })
                     .collect(),
@@ -146,7 +142,7 @@ pub async fn get_rules(
                     .iter()
                     .map(|z| ZoneRuleView {
                         id: z.id.clone(),
-                        name: plain(z.name.get(lang)),
+                        name: z.name.get(lang).plain(),
                         adcode_prefixes: z.adcode_prefixes.clone(),
                         adcodes: z.adcodes.clone(),
                         control: window(z.control, n.time_zone),
@@ -240,7 +236,7 @@ pub async fn resolve_zone(
     let how = negotiate(&headers, raw.as_deref(), rules);
     let mut errors = Vec::new();
     if let Some(a) = &p.adcode
-        && !(a.len() == 6 && a.bytes().all(|b| b.is_ascii_digit()) && !a.starts_with('0'))
+        && !crate::request::is_adcode(a)
     {
         errors.push(FieldError {
             pointer: "/adcode".into(),
@@ -307,7 +303,7 @@ pub async fn resolve_zone(
                 zones.push(ZoneHitView {
                     notice: n.id.clone(),
                     zone: zone.id.clone(),
-                    name: plain(zone.name.get(how.lang)),
+                    name: zone.name.get(how.lang).plain(),
                     controlled: zone.control.contains(at),
                     control_from: time::format(zone.control.from, n.time_zone),
                     control_until: time::format(zone.control.until, n.time_zone),
