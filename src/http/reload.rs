@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use notify::{RecursiveMode, Watcher};
 
 use super::state::AppState;
@@ -96,7 +96,7 @@ impl Reloader {
                 metrics::gauge!("aftersales_rules_reload_failing").set(0.0);
                 self.state.set_reload_status(ReloadStatus {
                     result: "ok".into(),
-                    at: now(),
+                    at: self.now(),
                     error: None,
                     serving_since: None,
                 });
@@ -117,6 +117,11 @@ impl Reloader {
         }
     }
 
+    /// Now, with the rules' offset, as every time in a response is.
+    fn now(&self) -> String {
+        crate::time::format(Utc::now(), self.state.rules().rules.time_zone)
+    }
+
     fn fail(&self, error: String, checksum: Option<String>) {
         if let Ok(mut f) = self.last_failed.lock() {
             *f = checksum;
@@ -127,7 +132,7 @@ impl Reloader {
         tracing::error!(%error, serving_version = %loaded.rules.version, "rules reload failed; the last good rules keep serving");
         self.state.set_reload_status(ReloadStatus {
             result: "failed".into(),
-            at: now(),
+            at: self.now(),
             error: Some(error),
             serving_since: Some(crate::time::format(
                 loaded.loaded_at,
@@ -196,9 +201,4 @@ fn watch(
         .map_err(|e| tracing::warn!(error = %e, "cannot watch the rules directory; SIGHUP still reloads"))
         .ok()?;
     Some(watcher)
-}
-
-fn now() -> String {
-    let t: DateTime<Utc> = Utc::now();
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

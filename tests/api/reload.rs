@@ -32,6 +32,14 @@ async fn a_changed_file_is_swapped_in_and_a_broken_one_keeps_the_last_good_rules
         "v2 never loaded"
     );
     assert_eq!(rules_view(&app).await["reload"]["result"], "ok");
+    let at = rules_view(&app).await["reload"]["at"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        at.ends_with("+08:00"),
+        "times in responses carry the policy's offset: {at}"
+    );
 
     let broken = with_version("v3").replacen("stall_after_hours = 72", "stall_after_hours = 0", 1);
     std::fs::write(&path, broken).unwrap_or_else(|e| panic!("{e}"));
