@@ -3,7 +3,7 @@
 
 use std::hint::black_box;
 
-use aftersales::cli::{LogFormat, ServeArgs};
+use aftersales::cli::ServeArgs;
 use aftersales::http::Server;
 use aftersales::rules::Rules;
 use axum::body::Body;
@@ -21,17 +21,11 @@ fn bench(c: &mut Criterion) {
         .unwrap_or_else(|e| panic!("{e}"));
     let args = ServeArgs {
         listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
-        api_tokens: vec![],
-        body_limit: 1 << 20,
-        concurrency_limit: 512,
-        request_timeout: 10,
-        batch_limit: 5000,
-        log_format: LogFormat::Json,
-        decision_log: None,
-        decision_log_buffer: 8192,
         drain_seconds: 0,
         grace_seconds: 1,
+        ..ServeArgs::default()
     };
+
     let server = rt
         .block_on(Server::bind(
             Rules::embedded().unwrap_or_else(|e| panic!("{e}")),

@@ -70,6 +70,22 @@ pub enum RulesCommand {
     Show,
 }
 
+impl Default for ServeArgs {
+    /// The defaults of the command line (and of any `AFTERSALES_*` variable set in the
+    /// environment), as `aftersales serve` with no flags gets them.
+    fn default() -> ServeArgs {
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        match Defaults::try_parse_from(["aftersales"]) {
+            Ok(d) => d.serve,
+            Err(e) => e.exit(),
+        }
+    }
+}
+
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {

@@ -42,6 +42,43 @@ pub struct Decided {
     pub case: engine::Case,
 }
 
+/// Why a request body could not be decided: the status it earns, and every problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestError {
+    pub kind: RequestErrorKind,
+    pub errors: Vec<FieldError>,
+}
+
+/// 400 (the body is not JSON, or a key is duplicated) or 422 (JSON, but not a valid
+/// request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestErrorKind {
+    Malformed,
+    Invalid,
+}
+
+/// Parses a request body (JSON bytes), decides it (at its `as_of`, else `now`) and
+/// renders it in `lang`. The one entry point for HTTP, the CLI and rules-file tests.
+pub fn decide_json(
+    rules: &Rules,
+    body: &[u8],
+    now: Instant,
+    lang: Lang,
+    decision_id: String,
+) -> Result<Decided, RequestError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| RequestError {
+        kind: RequestErrorKind::Malformed,
+        errors: vec![FieldError {
+            pointer: String::new(),
+            message: e.to_string(),
+        }],
+    })?;
+    decide_request(rules, &value, now, lang, decision_id).map_err(|errors| RequestError {
+        kind: RequestErrorKind::Invalid,
+        errors,
+    })
+}
+
 /// Parses a request, decides it (at its `as_of`, else `now`) and renders it in `lang`.
 pub fn decide_request(
     rules: &Rules,

@@ -66,10 +66,6 @@ fn decide(rules: &Rules, args: &DecideArgs) -> ExitCode {
     if let Err(e) = read {
         return fail(&format!("cannot read the request: {e}"));
     }
-    let value: serde_json::Value = match serde_json::from_str(&input) {
-        Ok(v) => v,
-        Err(e) => return fail(&format!("the request is not valid JSON: {e}")),
-    };
     let Some(lang) = rules.language(&args.lang) else {
         return fail(&format!(
             "no texts in `{}`: the rules have {}",
@@ -78,7 +74,13 @@ fn decide(rules: &Rules, args: &DecideArgs) -> ExitCode {
         ));
     };
     let now = chrono::Utc::now();
-    match aftersales::decide_request(rules, &value, now, lang, aftersales::new_decision_id()) {
+    match aftersales::decide_json(
+        rules,
+        input.as_bytes(),
+        now,
+        lang,
+        aftersales::new_decision_id(),
+    ) {
         Ok(d) if args.text => {
             print!("{}", aftersales::render::summary(&d.view));
             ExitCode::SUCCESS
@@ -90,9 +92,14 @@ fn decide(rules: &Rules, args: &DecideArgs) -> ExitCode {
             }
             Err(e) => fail(&e),
         },
-        Err(errors) => {
-            eprintln!("the request is invalid:");
-            for e in errors {
+        Err(error) => {
+            match error.kind {
+                aftersales::RequestErrorKind::Malformed => {
+                    eprintln!("the request is not valid JSON:")
+                }
+                aftersales::RequestErrorKind::Invalid => eprintln!("the request is invalid:"),
+            }
+            for e in error.errors {
                 let at = if e.pointer.is_empty() {
                     "(the request)"
                 } else {

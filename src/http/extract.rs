@@ -9,11 +9,11 @@ use super::problem::Problem;
 use super::state::AppState;
 use crate::rules::{Lang, Rules};
 
-/// A JSON body: 415 without a JSON content type, 413 over the limit, 400 when it does
-/// not parse.
-pub struct JsonBody(pub serde_json::Value);
+/// A JSON body's bytes: 415 without a JSON content type, 413 over the limit. Parsing is
+/// the caller's (see [`crate::decide_json`]).
+pub struct JsonBytes(pub Bytes);
 
-impl FromRequest<AppState> for JsonBody {
+impl FromRequest<AppState> for JsonBytes {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Problem> {
@@ -32,9 +32,7 @@ impl FromRequest<AppState> for JsonBody {
                 Problem::malformed_json("the body could not be read")
             }
         })?;
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(Problem::malformed_json)
+        Ok(JsonBytes(bytes))
     }
 }
 

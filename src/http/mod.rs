@@ -150,6 +150,20 @@ impl Server {
             grace,
             rules_path,
         } = self;
+        #[cfg(unix)]
+        {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let kind = tokio::signal::unix::SignalKind::hangup();
+                let Ok(mut hup) = tokio::signal::unix::signal(kind) else {
+                    tracing::warn!("cannot listen for SIGHUP; files are not re-read on hangup");
+                    return;
+                };
+                while hup.recv().await.is_some() {
+                    state.hangup();
+                }
+            });
+        }
         // Kept alive while serving: dropping the watcher stops the watch.
         let _watcher = rules_path.map(|path| reload::Reloader::new(path, state.clone()).spawn());
         let stopped = std::sync::Arc::new(tokio::sync::Notify::new());

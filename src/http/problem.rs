@@ -199,6 +199,30 @@ impl Problem {
     }
 }
 
+impl From<crate::RequestError> for Problem {
+    fn from(e: crate::RequestError) -> Problem {
+        match e.kind {
+            crate::RequestErrorKind::Invalid => Problem::invalid(e.errors),
+            crate::RequestErrorKind::Malformed => {
+                let detail = match e.errors.as_slice() {
+                    [one] if one.pointer.is_empty() => one.message.clone(),
+                    [one] => format!("{} {}", one.pointer, one.message),
+                    many => format!("{} problems, each listed in `errors`", many.len()),
+                };
+                let errors = e
+                    .errors
+                    .into_iter()
+                    .filter(|e| !e.pointer.is_empty())
+                    .collect();
+                Problem {
+                    errors,
+                    ..Problem::malformed_json(detail)
+                }
+            }
+        }
+    }
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -141,21 +141,16 @@ impl Reloader {
         });
     }
 
-    /// Reloads on SIGHUP and on changes in the rules file's directory, until the
+    /// Reloads on every hangup (SIGHUP, see [`AppState::hangups`]) and on changes in the rules file's directory, until the
     /// process ends. Returns the watcher, which must be kept alive.
     pub fn spawn(self) -> Option<notify::RecommendedWatcher> {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Trigger>(16);
         let watcher = watch(&self.path, tx.clone());
-        #[cfg(unix)]
         {
             let tx = tx.clone();
+            let mut hangups = self.state.hangups();
             tokio::spawn(async move {
-                let Ok(mut hup) =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-                else {
-                    return;
-                };
-                while hup.recv().await.is_some() {
+                while hangups.changed().await.is_ok() {
                     if tx.send(Trigger::Signal).await.is_err() {
                         break;
                     }

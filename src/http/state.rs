@@ -34,6 +34,9 @@ struct Inner {
     openapi_yaml: String,
     reload: ArcSwap<Option<super::reload::ReloadStatus>>,
     decision_log: Option<super::decision_log::DecisionLog>,
+    /// Bumped on every SIGHUP: whatever re-reads files on hangup (the rules, the token
+    /// file, the decision log) subscribes with [`AppState::hangups`].
+    hangup: tokio::sync::watch::Sender<u64>,
 }
 
 /// How the state is built.
@@ -72,6 +75,7 @@ impl AppState {
             openapi_yaml,
             reload: ArcSwap::from_pointee(None),
             decision_log: config.decision_log,
+            hangup: tokio::sync::watch::Sender::new(0),
         }))
     }
 
@@ -132,6 +136,16 @@ impl AppState {
     /// The decision log, when one is configured.
     pub fn decision_log(&self) -> Option<&super::decision_log::DecisionLog> {
         self.0.decision_log.as_ref()
+    }
+
+    /// Announces a hangup (SIGHUP) to every subscriber.
+    pub fn hangup(&self) {
+        self.0.hangup.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that changes on every hangup from now on.
+    pub fn hangups(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.hangup.subscribe()
     }
 
     pub fn metrics(&self) -> &PrometheusHandle {

@@ -20,16 +20,11 @@ pub struct TestApp {
 pub fn args() -> ServeArgs {
     ServeArgs {
         listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
-        api_tokens: vec![],
-        body_limit: 1024 * 1024,
         concurrency_limit: 64,
-        request_timeout: 10,
-        batch_limit: 5000,
         log_format: LogFormat::Pretty,
-        decision_log: None,
-        decision_log_buffer: 8192,
         drain_seconds: 0,
         grace_seconds: 5,
+        ..ServeArgs::default()
     }
 }
 

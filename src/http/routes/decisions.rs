@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::http::extract::{JsonBody, Negotiated, OutputParams, negotiate};
+use crate::http::extract::{JsonBytes, Negotiated, OutputParams, negotiate};
 use crate::http::problem::Problem;
 use crate::http::state::AppState;
 use crate::render::{DecisionView, summary};
@@ -33,7 +33,7 @@ pub async fn create_decision(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-    JsonBody(body): JsonBody,
+    JsonBytes(body): JsonBytes,
 ) -> Response {
     let loaded = state.rules();
     let how = negotiate(&headers, query.as_deref(), &loaded.rules);
@@ -41,14 +41,22 @@ pub async fn create_decision(
         request_id: request_id(&headers),
         batch_id: None,
     });
-    let view = match decide_one(&loaded.rules, &body, how, log.as_ref()) {
-        Ok((view, line)) => {
+    let decided = crate::decide_json(
+        &loaded.rules,
+        &body,
+        chrono::Utc::now(),
+        how.lang,
+        crate::new_decision_id(),
+    );
+    let view = match decided {
+        Ok(decided) => {
+            let (view, line) = record(&loaded.rules, decided, log.as_ref());
             if let (Some(log), Some(line)) = (state.decision_log(), line) {
                 log.write(line).await;
             }
             view
         }
-        Err(errors) => return Problem::invalid(errors).into_response(),
+        Err(e) => return Problem::from(e).into_response(),
     };
     if !how.text {
         return json(&view, how.pretty);
@@ -74,7 +82,7 @@ fn request_id(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Decides, counts and logs one request; with `log`, also makes its decision-log line.
+/// Decides, counts and logs one batch item; with `log`, also makes its decision-log line.
 fn decide_one(
     rules: &Rules,
     body: &Value,
@@ -83,6 +91,15 @@ fn decide_one(
 ) -> Result<(DecisionView, Option<String>), Vec<FieldError>> {
     let id = crate::new_decision_id();
     let decided = crate::decide_request(rules, body, chrono::Utc::now(), how.lang, id)?;
+    Ok(record(rules, decided, log))
+}
+
+/// Counts and logs a decision; with `log`, also makes its decision-log line.
+fn record(
+    rules: &Rules,
+    decided: crate::Decided,
+    log: Option<&Logged>,
+) -> (DecisionView, Option<String>) {
     let batch_id = log.and_then(|l| l.batch_id.as_deref());
     let v = &decided.view;
     metrics::counter!("aftersales_decisions_total", "scenario" => v.scenario.as_str(), "decision" => v.decision.as_str()).increment(1);
@@ -105,7 +122,7 @@ fn decide_one(
             l.batch_id.as_deref(),
         )
     });
-    Ok((decided.view, line))
+    (decided.view, line)
 }
 
 /// A JSON response, indented on request.
@@ -168,8 +185,12 @@ pub async fn create_batch(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-    JsonBody(body): JsonBody,
+    JsonBytes(body): JsonBytes,
 ) -> Response {
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return Problem::malformed_json(e).into_response(),
+    };
     let limit = state.batch_limit();
     let items = match body.get("items") {
         Some(Value::Array(items)) if items.len() <= limit => items.clone(),
