@@ -13,10 +13,11 @@ import opencc
 root = os.path.join(os.path.dirname(__file__), "..")
 data = os.path.join(root, "data", "admin-divisions")
 wanted = set("省市区县镇乡街道路号村巷弄栋楼单元室自治州盟旗新开发园湾桥中心分拨转运站快递件收签拒退回派送揽运输达离开发往已正在安检过机驿代柜丰巢")
-for name in ["provinces.csv", "cities.csv", "areas.csv", "historic.csv"]:
+for name in ["provinces.csv", "cities.csv", "areas.csv", "historic.csv", "beyond-mainland.csv"]:
     with open(os.path.join(data, name), encoding="utf-8") as f:
         for row in csv.DictReader(f):
             wanted.update(row["name"])
+            wanted.update(row.get("parts", ""))
 dictionary = os.path.join(os.path.dirname(opencc.__file__), "dictionary", "TSCharacters.txt")
 pairs = []
 with open(dictionary, encoding="utf-8") as f:

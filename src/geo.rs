@@ -11,10 +11,12 @@ const PROVINCES: &str = include_str!("../data/admin-divisions/provinces.csv");
 const CITIES: &str = include_str!("../data/admin-divisions/cities.csv");
 const AREAS: &str = include_str!("../data/admin-divisions/areas.csv");
 const HISTORIC: &str = include_str!("../data/admin-divisions/historic.csv");
+const BEYOND_MAINLAND: &str = include_str!("../data/admin-divisions/beyond-mainland.csv");
 const TRADITIONAL: &str = include_str!("../data/admin-divisions/traditional.csv");
 
 /// City rows that are groupings, not places (a municipality's districts, a province's
-/// directly administered counties): their names are never matched.
+/// directly administered counties): their names are never matched as places, but an
+/// address may still spell them out (`上海市市辖区浦东新区`), so they are skipped there.
 const PLACEHOLDER_CITIES: [&str; 3] = ["市辖区", "县", "省直辖县级行政区划"];
 
 /// Suffixes dropped to form a short name (`浙江省` → `浙江`), longest first.
@@ -195,6 +197,17 @@ pub struct Gazetteer {
     longest_name: usize,
     /// Traditional → simplified, for the characters of place names and trace words.
     simplified: HashMap<char, char>,
+    /// By province code: names written at the city level that stand for no city of
+    /// their own — a municipality's own name again (`北京市北京市朝阳区`) and the table's
+    /// groupings (`市辖区`, `县`, `省直辖县级行政区划`). Longest first.
+    city_aliases: HashMap<u32, Vec<String>>,
+    /// Provinces with no city of their own: the four municipalities, whose city level is
+    /// a grouping, and Taiwan, Hong Kong and Macao, which the table has no levels below.
+    without_cities: Vec<u32>,
+    /// By province code: well-known subdivisions of Taiwan, Hong Kong and Macao, which
+    /// have no codes of their own. They confirm the province (`香港九龙…`) and are
+    /// accepted in the city and district fields, but never resolve to a place.
+    parts: HashMap<u32, Vec<String>>,
 }
 
 /// What reading one level of a text found.
@@ -219,25 +232,63 @@ impl Gazetteer {
             names: HashMap::new(),
             longest_name: 0,
             simplified,
+            city_aliases: HashMap::new(),
+            without_cities: Vec::new(),
+            parts: HashMap::new(),
         };
         let mut placeholder_cities = Vec::new();
+        let mut provinces = Vec::new();
         for row in rows(PROVINCES) {
             if let [code, name, ..] = row.as_slice()
                 && let Ok(code) = code.parse::<u32>()
             {
                 g.add(Area::Province(code * 10_000), name, 0);
+                provinces.push((code * 10_000, name.clone()));
             }
         }
+        for row in rows(BEYOND_MAINLAND) {
+            if let [code, name, parts, ..] = row.as_slice()
+                && let Ok(code) = code.parse::<u32>()
+            {
+                let code = code * 10_000;
+                g.add(Area::Province(code), name, 0);
+                provinces.push((code, name.clone()));
+                let names = parts
+                    .split(';')
+                    .filter(|p| !p.is_empty())
+                    .flat_map(|p| [Some(p.to_owned()), short_name(p)])
+                    .flatten()
+                    .collect();
+                g.parts.insert(code, names);
+            }
+        }
+        let mut with_cities = std::collections::HashSet::new();
         for row in rows(CITIES) {
             if let [code, name, province, ..] = row.as_slice()
                 && let (Ok(code), Ok(province)) = (code.parse::<u32>(), province.parse::<u32>())
             {
                 if PLACEHOLDER_CITIES.contains(&name.as_str()) {
                     placeholder_cities.push(code);
+                    g.city_aliases
+                        .entry(province * 10_000)
+                        .or_default()
+                        .push(name.clone());
                 } else {
                     g.add(Area::City(code * 100), name, province * 10_000);
+                    with_cities.insert(province * 10_000);
                 }
             }
+        }
+        for (code, name) in provinces {
+            if !with_cities.contains(&code) {
+                g.without_cities.push(code);
+                let aliases = g.city_aliases.entry(code).or_default();
+                aliases.extend(short_name(&name));
+                aliases.push(name);
+            }
+        }
+        for aliases in g.city_aliases.values_mut() {
+            aliases.sort_by_key(|a| std::cmp::Reverse(a.len()));
         }
         for row in rows(AREAS).chain(rows(HISTORIC)) {
             if let [code, name, city, province, ..] = row.as_slice()
@@ -371,11 +422,22 @@ impl Gazetteer {
             let Some(text) = field.map(|f| self.simplify(f)).filter(|t| !t.is_empty()) else {
                 continue;
             };
-            let found: Vec<Area> = self
+            if let Some(Area::Province(p)) = area
+                && (level == Level::City && self.city_aliases(p).any(|a| a == text)
+                    || level != Level::Province && self.parts(p).any(|a| a == text))
+            {
+                // The city level of a municipality, or a part of Hong Kong, Macao or
+                // Taiwan: nothing below the province to add.
+                continue;
+            }
+            let mut found: Vec<Area> = self
                 .lookup(&text, level, area)
                 .into_iter()
                 .map(|r| r.area)
                 .collect();
+            if found.is_empty() && level == Level::City {
+                found = self.city_level_stand_in(&text, area);
+            }
             match found.as_slice() {
                 [one] => area = Some(*one),
                 [] => issues.push(PlaceIssue::Unresolved { text }),
@@ -398,6 +460,9 @@ impl Gazetteer {
                 Take::Found(a, len) => {
                     area = Some(a);
                     rest = &rest[len..];
+                    if let Area::Province(p) = a {
+                        rest = self.skip_city_alias(p, rest);
+                    }
                 }
                 Take::Ambiguous(many) => {
                     issues.push(self.ambiguous(text.clone(), &many));
@@ -410,6 +475,61 @@ impl Gazetteer {
             issues.push(PlaceIssue::Unresolved { text });
         }
         area
+    }
+
+    fn city_aliases(&self, province: u32) -> impl Iterator<Item = &str> {
+        self.city_aliases
+            .get(&province)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+    }
+
+    fn parts(&self, province: u32) -> impl Iterator<Item = &str> {
+        self.parts
+            .get(&province)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+    }
+
+    /// A city field that names no city: a municipality or Hong Kong, Macao or Taiwan
+    /// without its province (`{"city": "北京市", "district": "朝阳区"}`), or, inside a
+    /// province, a county it administers directly (`北京市/朝阳区`, `湖北省/仙桃市`).
+    fn city_level_stand_in(&self, text: &str, within: Option<Area>) -> Vec<Area> {
+        let refs = match within {
+            None => self.lookup(text, Level::Province, None),
+            Some(w @ Area::Province(_)) => self.lookup(text, Level::District, Some(w)),
+            Some(_) => return Vec::new(),
+        };
+        refs.into_iter()
+            .map(|r| r.area)
+            .filter(|a| match a {
+                Area::Province(p) => self.without_cities.contains(p),
+                _ => self
+                    .units
+                    .get(&a.code())
+                    .is_some_and(|u| within.is_some_and(|w| u.parent == w.code())),
+            })
+            .collect()
+    }
+
+    /// `rest` after a city-level alias of the province (`北京市北京市朝阳区`,
+    /// `上海市市辖区浦东新区`), when what follows is a district of it or nothing:
+    /// `北京市北京路` keeps its `北京路`.
+    fn skip_city_alias<'t>(&self, province: u32, rest: &'t str) -> &'t str {
+        for alias in self.city_aliases(province) {
+            if let Some(after) = rest.strip_prefix(alias)
+                && (after.is_empty()
+                    || matches!(
+                        self.take(after, Level::District, Some(Area::Province(province))),
+                        Take::Found(..)
+                    ))
+            {
+                return after;
+            }
+        }
+        rest
     }
 
     fn ambiguous(&self, text: String, many: &[Area]) -> PlaceIssue {
@@ -472,9 +592,14 @@ impl Gazetteer {
                 self.take(after, Level::District, Some(area)),
                 Take::Found(..)
             ),
-            Area::Province(_) => [Level::City, Level::District]
-                .into_iter()
-                .any(|l| matches!(self.take(after, l, Some(area)), Take::Found(..))),
+            Area::Province(p) => {
+                let after = self.skip_city_alias(p, after);
+                after.is_empty()
+                    || self.parts(p).any(|part| after.starts_with(part))
+                    || [Level::City, Level::District]
+                        .into_iter()
+                        .any(|l| matches!(self.take(after, l, Some(area)), Take::Found(..)))
+            }
         }
     }
 }
