@@ -140,6 +140,9 @@ codes! {
         StalledAfter = "stalled_after",
         /// Return: answer before the refund countdown ends (3.2).
         RespondBy = "respond_by",
+        /// The platform's own deadline for the merchant's current step (Kuaishou
+        /// `expireTime`, policy.md §9), whatever the status.
+        PlatformDeadline = "platform_deadline",
     }
 }
 
@@ -172,6 +175,9 @@ codes! {
         RejectBeforeCountdownEnds = "reject_before_countdown_ends",
         UploadReturnTrackingEvidence = "upload_return_tracking_evidence",
         FollowStandardProcess = "follow_standard_process",
+        AnswerPlatformWithSameEvidence = "answer_platform_with_same_evidence",
+        DoNotRejectAgain = "do_not_reject_again",
+        WatchReturnAfterRejection = "watch_return_after_rejection",
     }
 }
 
@@ -202,6 +208,12 @@ codes! {
         ReturnInTransit = "return_in_transit",
         NeverRejectStraightAway = "never_reject_straight_away",
         StatusRead = "status_read",
+        RefundClosed = "refund_closed",
+        PlatformIntervened = "platform_intervened",
+        AlreadyRejected = "already_rejected",
+        RefundNotCovered = "refund_not_covered",
+        PlatformDeadline = "platform_deadline",
+        BuyerClaimedReceipt = "buyer_claimed_receipt",
     }
 }
 
@@ -220,6 +232,9 @@ codes! {
         UnrecognizedDescription = "unrecognized_description",
         CountdownInconsistent = "countdown_inconsistent",
         ReturnTraceMissing = "return_trace_missing",
+        RefundClosed = "refund_closed",
+        PlatformIntervened = "platform_intervened",
+        AlreadyRejected = "already_rejected",
     }
 }
 
@@ -231,6 +246,24 @@ codes! {
         ReturnAddress = "return_address",
         Request = "request",
         CarrierEvent = "carrier_event",
+        KuaishouStatus10 = "kuaishou_status_10",
+        KuaishouStatus11 = "kuaishou_status_11",
+        KuaishouStatus20 = "kuaishou_status_20",
+        KuaishouStatus21 = "kuaishou_status_21",
+        KuaishouStatus22 = "kuaishou_status_22",
+        KuaishouStatus30 = "kuaishou_status_30",
+        KuaishouStatus40 = "kuaishou_status_40",
+        KuaishouStatus45 = "kuaishou_status_45",
+        KuaishouStatus50 = "kuaishou_status_50",
+        KuaishouStatus60 = "kuaishou_status_60",
+        KuaishouStatus70 = "kuaishou_status_70",
+        ExchangeRequest = "exchange_request",
+        ResendRequest = "resend_request",
+        RepairRequest = "repair_request",
+        PriceProtectionRefund = "price_protection_refund",
+        SellerInitiatedRefund = "seller_initiated_refund",
+        PlatformAutoRefunds = "platform_auto_refunds",
+        PlatformActionUnknown = "platform_action_unknown",
     }
 }
 

@@ -196,6 +196,7 @@ impl Parser<'_> {
                 return_,
                 open_refund_requests,
                 notes: std::mem::take(&mut self.notes),
+                platform: None,
             },
             as_of,
         })

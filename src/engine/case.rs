@@ -24,6 +24,9 @@ pub struct Case {
     pub open_refund_requests: Option<u64>,
     /// Warnings about the input found while parsing it.
     pub notes: Vec<Warning>,
+    /// The platform's own state of the refund (policy.md §9), when the request came as
+    /// the platform's refund object.
+    pub platform: Option<super::PlatformRefund>,
 }
 
 /// The order.

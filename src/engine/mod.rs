@@ -2,8 +2,10 @@
 //! the notice. Pure: no clock, no I/O, no logging; total: every case gets a decision.
 
 mod case;
+mod platform;
 
 pub use case::{Case, Event, Order, Place, Return};
+pub use platform::{NotCovered, PlatformRefund, PlatformStatus};
 
 use crate::codes::{
     Action, DeadlineKind, Evidence, Finding, Label, Outcome, RefundType, Scenario, Status,
@@ -125,8 +127,11 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
         (None, false) => (None, &[][..], Label::ReturnAddress),
     };
 
+    // policy.md §9: the buyer's claim of receipt counts as the delivery it claims.
+    let claim = platform::claimed_receipt(case);
     let mut movements: Vec<&Event> = events
         .iter()
+        .chain(claim.as_ref())
         .filter(|e| !e.status.is_interception())
         .collect();
     // Stable: of two events at the same instant, the later one in the trace is newer.
@@ -197,8 +202,16 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
         return_rows(&mut d, notice, case, head);
     }
 
-    // A provider code or carrier text at the head: say how it was read.
+    // A provider code or carrier text at the head: say how it was read; the buyer's
+    // claim of receipt: say it is theirs.
     if let Some(e) = head.and_then(|h| h.event)
+        && platform::is_claim(e, claim.as_ref())
+    {
+        d.explanation.push(Explanation {
+            finding: Finding::BuyerClaimedReceipt,
+            args: vec![("at", Arg::Time(e.at))],
+        });
+    } else if let Some(e) = head.and_then(|h| h.event)
         && let Some(raw) = &e.raw
     {
         d.explanation.push(Explanation {
@@ -213,17 +226,15 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
 
     if !d.applies {
         // policy.md §4: classified, but the standard process with no deadlines.
-        d.outcome = Outcome::StandardProcess;
-        d.deadlines.clear();
-        d.actions = vec![Action::FollowStandardProcess];
-        d.evidence.clear();
-        d.explanation.retain(|e| is_context(e.finding));
+        to_standard_process(&mut d);
         d.explanation.push(Explanation {
             finding: Finding::NotApplicable,
             args: vec![],
         });
-        d.warnings
-            .retain(|w| w.code != WarningCode::ReturnCountdownExpired);
+    }
+    // policy.md §9: the platform's own state bounds what the notice can advise.
+    if let Some(p) = &case.platform {
+        platform::apply(&mut d, p);
     }
     if d.outcome == Outcome::RejectWithEvidence {
         d.explanation.push(Explanation {
@@ -256,6 +267,19 @@ fn standard_only(case: &Case, as_of: Instant) -> Decision {
     }
 }
 
+/// The platform's standard process: none of the notice's advice or deadlines, and none
+/// of the scenario's findings (they would advise what no longer applies).
+fn to_standard_process(d: &mut Decision) {
+    d.outcome = Outcome::StandardProcess;
+    d.deadlines.clear();
+    d.actions = vec![Action::FollowStandardProcess];
+    d.evidence.clear();
+    d.explanation
+        .retain(|e| is_context(e.finding) || e.finding == Finding::NotApplicable);
+    d.warnings
+        .retain(|w| w.code != WarningCode::ReturnCountdownExpired);
+}
+
 /// Findings about the notice and the zone, as opposed to the scenario's own.
 fn is_context(f: Finding) -> bool {
     matches!(
@@ -267,6 +291,7 @@ fn is_context(f: Finding) -> bool {
             | Finding::ZoneNotControlled
             | Finding::NoZone
             | Finding::StatusRead
+            | Finding::BuyerClaimedReceipt
     )
 }
 

@@ -97,6 +97,11 @@ pub fn finding_args(f: &Finding) -> &'static [&'static str] {
         Finding::ReturnUndeliveredInCountdown => &["ends_at", "status"],
         Finding::ReturnInTransit => &["status"],
         Finding::StatusRead => &["pointer", "raw", "status"],
+        Finding::RefundClosed | Finding::PlatformIntervened => &["status"],
+        Finding::AlreadyRejected => &[],
+        Finding::RefundNotCovered => &["kind"],
+        Finding::PlatformDeadline => &["due_at", "status", "at_expiry"],
+        Finding::BuyerClaimedReceipt => &["at"],
     }
 }
 
@@ -115,6 +120,8 @@ pub fn warning_args(w: WarningCode) -> &'static [&'static str] {
         WarningCode::UnrecognizedDescription => &["pointer", "description"],
         WarningCode::CountdownInconsistent => &["started_at", "ends_at"],
         WarningCode::ReturnTraceMissing => &["waybill"],
+        WarningCode::RefundClosed | WarningCode::PlatformIntervened => &["status"],
+        WarningCode::AlreadyRejected => &[],
     }
 }
 

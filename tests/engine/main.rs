@@ -3,6 +3,7 @@
 
 mod examples;
 mod helpers;
+mod platform;
 mod policy;
 mod properties;
 mod rules_file;
