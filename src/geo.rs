@@ -711,6 +711,40 @@ mod tests {
         assert!(r.issues.is_empty());
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        /// Fragments that make the alias and part rules work hardest, in any order.
+        #[test]
+        fn any_run_of_place_fragments_reads_without_panicking(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "北京", "北京市", "市", "市辖区", "县", "省直辖县级行政区划", "重庆", "重慶市",
+                "巫山县", "朝阳区", "朝阳", "香港", "香港特別行政區", "九龙", "九龍", "新界",
+                "台湾", "臺灣省", "台北市", "澳门", "氹仔", "路", "街", "湖北省", "仙桃市",
+                "浙江", "杭州", "上城区", "杭州湾", " ", "/", "é", "🙂",
+            ]), 0..8),
+            field in 0..4usize,
+        ) {
+            let g = gazetteer();
+            let text = parts.concat();
+            let _ = g.resolve_text(&text, &mut Vec::new());
+            let mut input = DestinationInput::default();
+            let slot = [&mut input.province, &mut input.city, &mut input.district, &mut input.address];
+            for (i, s) in slot.into_iter().enumerate() {
+                *s = Some(parts.get(i + field).copied().unwrap_or_default().to_owned());
+            }
+            let r = g.resolve(&input);
+            if let Some(a) = r.area {
+                proptest::prop_assert!(!g.describe(a).is_empty());
+            }
+        }
+    }
+
+    fn gazetteer() -> &'static Gazetteer {
+        static G: std::sync::OnceLock<Gazetteer> = std::sync::OnceLock::new();
+        G.get_or_init(Gazetteer::embedded)
+    }
+
     #[test]
     fn short_names_of_autonomous_units_drop_the_ethnic_tail() {
         assert_eq!(
