@@ -202,6 +202,8 @@ codes! {
         ReturnInTransit = "return_in_transit",
         NeverRejectStraightAway = "never_reject_straight_away",
         StatusRead = "status_read",
+        /// A `scope = "zones"` notice, and the destination is in none of its zones.
+        OutsideScope = "outside_scope",
     }
 }
 
@@ -231,6 +233,8 @@ codes! {
         ReturnAddress = "return_address",
         Request = "request",
         CarrierEvent = "carrier_event",
+        /// The end of a window without `until` (另行通知).
+        FurtherNotice = "further_notice",
     }
 }
 

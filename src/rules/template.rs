@@ -97,8 +97,18 @@ pub fn finding_args(f: &Finding) -> &'static [&'static str] {
         Finding::ReturnUndeliveredInCountdown => &["ends_at", "status"],
         Finding::ReturnInTransit => &["status"],
         Finding::StatusRead => &["pointer", "raw", "status"],
+        Finding::OutsideScope => &["destination"],
     }
 }
+
+/// The notice's thresholds, which every text of a notice (actions and explanations) may
+/// use besides its own placeholders.
+pub const THRESHOLD_ARGS: &[&str] = &[
+    "stall_after_hours",
+    "intercept_window_hours",
+    "return_countdown_hours",
+    "surge_open_refund_requests",
+];
 
 /// The placeholders supplied for each warning.
 pub fn warning_args(w: WarningCode) -> &'static [&'static str] {
