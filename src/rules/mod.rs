@@ -868,7 +868,12 @@ impl Validator {
             let digits = s.chars().all(|c| c.is_ascii_digit()) && !s.starts_with('0');
             match (digits, s.len()) {
                 (true, 2) => self.claim(&mut index.province, p, s.parse().unwrap_or_default(), &zone),
-                (true, 4) => self.claim(&mut index.city, p, s.parse().unwrap_or_default(), &zone),
+                (true, 4) => {
+                    let city: u32 = s.parse().unwrap_or_default();
+                    self.claim(&mut index.city, p, city, &zone);
+                    // A destination known only to the province is too coarse to place.
+                    index.partial_province.entry(city / 100).or_insert(ix);
+                }
                 _ => self.err(
                     p,
                     format!(

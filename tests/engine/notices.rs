@@ -114,6 +114,18 @@ fn without_a_nationwide_notice_a_shanghai_destination_is_under_no_notice() {
 }
 
 #[test]
+fn a_destination_known_only_to_its_province_is_too_coarse_for_a_city_notice() {
+    let rules = load(&[EMBEDDED_SOURCE, HARBIN]);
+    let v = decide_with(&rules, &on_2025_02_03(json!({"province": "黑龙江省"})));
+    assert_eq!(v["applies"], false);
+    let warnings: Vec<&str> = v["warnings"]
+        .as_array()
+        .map(|w| w.iter().filter_map(|x| x["code"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(warnings, ["destination_too_coarse"], "never a silent guess");
+}
+
+#[test]
 fn with_one_notice_also_applies_is_empty() {
     let rules = load(&[EMBEDDED_SOURCE]);
     let v = decide_with(
