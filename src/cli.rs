@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `decide`, `rules check`, `rules show`.
+//! The command line: `serve` (the default), `decide`, `rules check`, `rules test`,
+//! `rules show`, `rules init`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -61,13 +62,22 @@ pub struct DecideArgs {
 /// `rules` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// Validate a rules file; errors name line and column.
+    /// Validate a rules file and run its [[test]]s; errors and warnings name line and
+    /// column. Exits 0 when the file loads (warnings alone do not fail it).
     Check {
+        /// The rules file.
+        file: PathBuf,
+    },
+    /// Run a rules file's [[test]]s: exits 0 when all pass, otherwise names each failing
+    /// test and what differed.
+    Test {
         /// The rules file.
         file: PathBuf,
     },
     /// Print the effective rules (embedded, or from --rules) in the rules-file format.
     Show,
+    /// Print the shipped 2023 Hangzhou rules file with its comments: a starting point.
+    Init,
 }
 
 impl Default for ServeArgs {

@@ -214,6 +214,8 @@ codes! {
         RefundNotCovered = "refund_not_covered",
         PlatformDeadline = "platform_deadline",
         BuyerClaimedReceipt = "buyer_claimed_receipt",
+        /// A `scope = "zones"` notice, and the destination is in none of its zones.
+        OutsideScope = "outside_scope",
     }
 }
 
@@ -264,6 +266,8 @@ codes! {
         SellerInitiatedRefund = "seller_initiated_refund",
         PlatformAutoRefunds = "platform_auto_refunds",
         PlatformActionUnknown = "platform_action_unknown",
+        /// The end of a window without `until` (另行通知).
+        FurtherNotice = "further_notice",
     }
 }
 

@@ -25,17 +25,41 @@ fn main() -> ExitCode {
         Some(Command::Rules(RulesCommand::Check { file })) => match Rules::from_path(file) {
             Ok(r) => {
                 println!(
-                    "{}: ok — version {}, {} notice(s), {} zone(s), {}",
+                    "{}: ok — version {}, {} notice(s), {} zone(s), {} test(s) passed, {} warning(s), {}",
                     r.origin,
                     r.version,
                     r.notices.len(),
                     r.notices.iter().map(|n| n.zones.len()).sum::<usize>(),
+                    r.tests.len(),
+                    r.load_warnings.len(),
                     r.checksum
                 );
+                for w in &r.load_warnings {
+                    eprintln!("{}", w.describe(&r.origin));
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => fail(&e),
         },
+        Some(Command::Rules(RulesCommand::Test { file })) => match Rules::from_path(file) {
+            // Loading runs the tests: a file that loads passed every one.
+            Ok(r) if r.tests.is_empty() => fail(&format!(
+                "{}: no [[test]] in the file: nothing was tested",
+                r.origin
+            )),
+            Ok(r) => {
+                for name in &r.tests {
+                    println!("ok   {name}");
+                }
+                println!("{}: all {} test(s) passed", r.origin, r.tests.len());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+        Some(Command::Rules(RulesCommand::Init)) => {
+            print!("{}", aftersales::rules::EMBEDDED_SOURCE);
+            ExitCode::SUCCESS
+        }
         Some(Command::Rules(RulesCommand::Show)) => match rules().map(|r| r.to_toml()) {
             Ok(Ok(text)) => {
                 print!("{text}");

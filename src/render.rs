@@ -27,6 +27,9 @@ pub struct DecisionView {
     pub scenario: Scenario,
     pub decision: Outcome,
     pub event: EventView,
+    /// The other notices that also apply to the case, highest ranked first (policy.md
+    /// §10); empty when one notice is loaded.
+    pub also_applies: Vec<NoticeRef>,
     pub zone: Option<ZoneView>,
     pub deadlines: Vec<DeadlineView>,
     /// What to do, in order.
@@ -51,6 +54,14 @@ pub struct EventView {
     pub phase: Option<String>,
 }
 
+/// A notice, by id and name.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NoticeRef {
+    #[schema(example = "harbin-2025-asian-winter-games")]
+    pub id: String,
+    pub name: String,
+}
+
 /// The control zone of the relevant destination.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ZoneView {
@@ -60,8 +71,10 @@ pub struct ZoneView {
     /// Whether the request or an event of the relevant shipment falls in the control window.
     pub controlled: bool,
     pub control_from: String,
-    /// End of the control window (exclusive).
-    pub control_until: String,
+    /// End of the control window (exclusive); null when it lasts until further notice.
+    pub control_until: Option<String>,
+    /// True when the control window has no end yet (另行通知).
+    pub control_until_further_notice: bool,
 }
 
 /// A deadline.
@@ -114,10 +127,12 @@ struct Renderer<'a> {
 impl Renderer<'_> {
     fn text(&self, t: &Template, args: &[(&'static str, Arg)]) -> String {
         t.render(|name, out| {
-            match args.iter().find(|(n, _)| *n == name) {
-                Some((_, arg)) => self.arg(arg, out),
+            let given = args.iter().find(|(n, _)| *n == name);
+            match (given, threshold(self.notice, name)) {
+                (Some((_, arg)), _) => self.arg(arg, out),
+                (None, Some(v)) => out.push_str(&v.to_string()),
                 // Visible rather than silently empty, so tests catch a missing value.
-                None => {
+                (None, None) => {
                     out.push('{');
                     out.push_str(name);
                     out.push('}');
@@ -144,6 +159,20 @@ impl Renderer<'_> {
                 }
             }
         }
+    }
+}
+
+/// The value of a threshold placeholder (`{intercept_window_hours}`), which every text
+/// of a notice may use.
+fn threshold(n: &DisruptionNotice, name: &str) -> Option<u64> {
+    let t = n.thresholds;
+    let hours = |d: chrono::Duration| u64::try_from(d.num_hours()).ok();
+    match name {
+        "stall_after_hours" => hours(t.stall_after),
+        "intercept_window_hours" => hours(t.intercept_window),
+        "return_countdown_hours" => hours(t.return_countdown),
+        "surge_open_refund_requests" => Some(t.surge_open_refund_requests),
+        _ => None,
     }
 }
 
@@ -179,6 +208,15 @@ pub fn decision_view(
                 .and_then(|p| notice.phases.get(p))
                 .map(|p| p.id.clone()),
         },
+        also_applies: d
+            .also_applies
+            .iter()
+            .filter_map(|&i| rules.notices.get(i))
+            .map(|n| NoticeRef {
+                id: n.id.clone(),
+                name: n.name.get(lang).plain(),
+            })
+            .collect(),
         zone: d.zone.and_then(|z| {
             let zone = notice.zones.get(z.zone)?;
             Some(ZoneView {
@@ -186,7 +224,8 @@ pub fn decision_view(
                 name: zone.name.get(lang).plain(),
                 controlled: z.controlled,
                 control_from: time::format(zone.control.from, tz),
-                control_until: time::format(zone.control.until, tz),
+                control_until: zone.control.until.map(|u| time::format(u, tz)),
+                control_until_further_notice: zone.control.until.is_none(),
             })
         }),
         deadlines: d
@@ -204,7 +243,7 @@ pub fn decision_view(
             .iter()
             .map(|a| ActionView {
                 code: *a,
-                text: notice.action_text(*a, lang).plain(),
+                text: r.text(notice.action_text(*a, lang), &[]),
             })
             .collect(),
         evidence: d
@@ -267,17 +306,21 @@ pub fn summary(v: &DecisionView) -> String {
         "does not apply"
     };
     let _ = writeln!(s, "notice: {} ({applies}), as of {}", v.event.name, v.as_of);
+    if !v.also_applies.is_empty() {
+        let names: Vec<&str> = v.also_applies.iter().map(|n| n.name.as_str()).collect();
+        let _ = writeln!(s, "also applies: {}", names.join("; "));
+    }
     if let Some(z) = &v.zone {
         let controlled = if z.controlled {
             "controlled"
         } else {
             "not controlled"
         };
-        let _ = writeln!(
-            s,
-            "zone: {} ({controlled}, {} to {})",
-            z.name, z.control_from, z.control_until
-        );
+        let window = match &z.control_until {
+            Some(until) => format!("{} to {until}", z.control_from),
+            None => format!("{} until further notice", z.control_from),
+        };
+        let _ = writeln!(s, "zone: {} ({controlled}, {window})", z.name);
     }
     if !v.deadlines.is_empty() {
         let _ = writeln!(s, "deadlines:");

@@ -122,6 +122,83 @@ fn rules_show_prints_rules_that_check_and_decide_the_same() {
 }
 
 #[test]
+fn rules_init_prints_the_commented_shipped_file_verbatim() {
+    let out = aftersales(&["rules", "init"], "");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text, aftersales::rules::EMBEDDED_SOURCE);
+    assert!(text.contains("# 二、快递管控措施"), "comments kept");
+    let path = temp_file("init.toml", &text);
+    let check = aftersales(&["rules", "check", &path.to_string_lossy()], "");
+    assert!(check.status.success());
+}
+
+#[test]
+fn rules_test_runs_the_files_tests_and_names_each_failure() {
+    let path = temp_file("shipped.toml", aftersales::rules::EMBEDDED_SOURCE);
+    let out = aftersales(&["rules", "test", &path.to_string_lossy()], "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout
+            .contains("ok   3.1.3 stalled: intercept and refund within the window after the stall"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("all 17 test(s) passed"), "{stdout}");
+
+    // Two tests broken at once: both are named, with what differed.
+    let broken = aftersales::rules::EMBEDDED_SOURCE.replacen(
+        "intercept_window_hours = 48",
+        "intercept_window_hours = 24",
+        1,
+    );
+    let path = temp_file("broken-tests.toml", &broken);
+    let out = aftersales(&["rules", "test", &path.to_string_lossy()], "");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let failed: Vec<&str> = err.lines().filter(|l| l.contains("failed:")).collect();
+    assert_eq!(failed.len(), 2, "{err}");
+    assert!(err.contains("test `3.1.3 stalled, interception failed: approve with proof` failed: deadlines.intercept_and_refund_by: expected 2023-10-15T14:00:00+08:00, got 2023-10-14T14:00:00+08:00"), "{err}");
+
+    // Nothing to run is not a pass.
+    let bare = &aftersales::rules::EMBEDDED_SOURCE[..aftersales::rules::EMBEDDED_SOURCE
+        .find("\n[[test]]")
+        .unwrap_or(0)];
+    let path = temp_file("bare.toml", bare);
+    let out = aftersales(&["rules", "test", &path.to_string_lossy()], "");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no [[test]] in the file"));
+}
+
+#[test]
+fn rules_check_prints_warnings_and_still_exits_0() {
+    let open = aftersales::rules::EMBEDDED_SOURCE.replacen(
+        "control = { from = 2023-09-16T00:00:00+08:00, until = 2023-10-09T00:00:00+08:00 }",
+        "control = { from = 2023-09-16T00:00:00+08:00 }",
+        1,
+    );
+    let line = open
+        .lines()
+        .position(|l| l == "control = { from = 2023-09-16T00:00:00+08:00 }")
+        .map_or(0, |i| i + 1);
+    let path = temp_file("open.toml", &open);
+    let out = aftersales(&["rules", "check", &path.to_string_lossy()], "");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("17 test(s) passed, 1 warning(s)"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!("open.toml:{line}:20: warning[until_further_notice]: the control window of zone `co_host_venues` has no `until`")),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_missing_rules_file_is_a_clear_error() {
     let out = aftersales(&["--rules", "/nonexistent/rules.toml", "decide"], "{}");
     assert!(!out.status.success());

@@ -11,7 +11,7 @@ use crate::codes::{
     Action, DeadlineKind, Evidence, Finding, Label, Outcome, RefundType, Scenario, Status,
     WarningCode,
 };
-use crate::rules::{DisruptionNotice, Rules, ZoneMatch};
+use crate::rules::{DisruptionNotice, Rules, Scope, Window, ZoneMatch};
 use crate::time::{self, Instant};
 
 /// A value put into an explanation's or a warning's text.
@@ -65,6 +65,9 @@ pub struct ZoneVerdict {
 pub struct Decision {
     /// Index of the deciding notice in [`Rules::notices`].
     pub notice: usize,
+    /// The other notices that apply to the case, by index, in rank order
+    /// (policy.md §10).
+    pub also_applies: Vec<usize>,
     pub as_of: Instant,
     /// Whether the notice's policy applies (policy.md §4).
     pub applies: bool,
@@ -94,6 +97,7 @@ struct Head<'c> {
 
 /// A notice weighed against a case.
 struct Assessment {
+    scope: Scope,
     in_impact: bool,
     zone: Option<ZoneVerdict>,
     /// What hit the control window first: the request, or a carrier event, and when.
@@ -103,8 +107,10 @@ struct Assessment {
 }
 
 impl Assessment {
+    /// policy.md §4, and §10 for a notice that covers only its zones.
     fn applies(&self) -> bool {
-        self.in_impact || self.controlled_by.is_some()
+        let in_scope = self.scope == Scope::Nationwide || self.zone.is_some();
+        in_scope && (self.in_impact || self.controlled_by.is_some())
     }
 }
 
@@ -164,14 +170,7 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
         .iter()
         .map(|n| assess(n, case, place, events, head))
         .collect();
-    let notice_ix = assessments
-        .iter()
-        .position(Assessment::applies)
-        .or_else(|| {
-            (0..rules.notices.len())
-                .min_by_key(|&i| rules.notices[i].impact_period.distance(case.requested_at))
-        })
-        .unwrap_or(0);
+    let (notice_ix, also_applies) = rank(rules, &assessments, case.requested_at);
     let Some((notice, assessment)) = rules.notices.get(notice_ix).zip(assessments.get(notice_ix))
     else {
         // Loading guarantees at least one notice; an empty rule set decides nothing.
@@ -180,6 +179,7 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
 
     let mut d = Decision {
         notice: notice_ix,
+        also_applies,
         as_of,
         applies: assessment.applies(),
         in_impact_period: assessment.in_impact,
@@ -227,6 +227,12 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
     if !d.applies {
         // policy.md §4: classified, but the standard process with no deadlines.
         to_standard_process(&mut d);
+        if assessment.scope == Scope::Zones && assessment.zone.is_none() {
+            d.explanation.push(Explanation {
+                finding: Finding::OutsideScope,
+                args: vec![("destination", Arg::Label(place_label))],
+            });
+        }
         d.explanation.push(Explanation {
             finding: Finding::NotApplicable,
             args: vec![],
@@ -248,6 +254,7 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
 fn standard_only(case: &Case, as_of: Instant) -> Decision {
     Decision {
         notice: 0,
+        also_applies: vec![],
         as_of,
         applies: false,
         in_impact_period: false,
@@ -291,6 +298,7 @@ fn is_context(f: Finding) -> bool {
             | Finding::ZoneNotControlled
             | Finding::NoZone
             | Finding::StatusRead
+            | Finding::OutsideScope
             | Finding::BuyerClaimedReceipt
     )
 }
@@ -304,6 +312,7 @@ fn assess(
 ) -> Assessment {
     let in_impact = n.impact_period.contains(case.requested_at);
     let mut a = Assessment {
+        scope: n.scope,
         in_impact,
         zone: None,
         controlled_by: None,
@@ -312,7 +321,9 @@ fn assess(
     let Some(area) = place.and_then(|p| p.area) else {
         return a;
     };
-    let zone_ix = match n.zone_for(area) {
+    // A trace without movements still has the collection implied by `shipped_at`.
+    let event_times = events.iter().map(|e| e.at).chain(head.map(|h| h.at));
+    let zone_ix = match n.zone_at(area, case.requested_at, event_times.clone()) {
         ZoneMatch::In(z) => z,
         ZoneMatch::Partly(z) => {
             a.partly = Some(z);
@@ -324,12 +335,8 @@ fn assess(
     a.controlled_by = if window.contains(case.requested_at) {
         Some((Label::Request, case.requested_at))
     } else {
-        // The earliest carrier event inside the window; a trace without movements
-        // still has the collection implied by `shipped_at`.
-        events
-            .iter()
-            .map(|e| e.at)
-            .chain(head.map(|h| h.at))
+        // The earliest carrier event inside the window.
+        event_times
             .filter(|t| window.contains(*t))
             .min()
             .map(|t| (Label::CarrierEvent, t))
@@ -339,6 +346,45 @@ fn assess(
         controlled: a.controlled_by.is_some(),
     });
     a
+}
+
+/// The end of a window for a text: its time, or "until further notice".
+fn until(w: Window) -> Arg {
+    w.until.map_or(Arg::Label(Label::FurtherNotice), Arg::Time)
+}
+
+/// The deciding notice and the others that apply (policy.md §10). Of the notices that
+/// apply, one whose zone contains the destination and is controlled beats one without;
+/// then the higher `priority`; then the later start of the impact period. Loading
+/// refuses files where these leave two notices equal for some case, so file order
+/// never decides between notices that apply. When none applies, the notice reported is
+/// the one whose impact period is nearest the request (of equals, one whose scope
+/// covers the destination): its explanation says why it does not apply.
+fn rank(rules: &Rules, assessments: &[Assessment], requested_at: Instant) -> (usize, Vec<usize>) {
+    let mut applying: Vec<usize> = (0..assessments.len())
+        .filter(|&i| assessments[i].applies())
+        .collect();
+    // Stable, highest first.
+    applying.sort_by_key(|&i| {
+        let n = &rules.notices[i];
+        std::cmp::Reverse((
+            assessments[i].controlled_by.is_some(),
+            n.priority,
+            n.impact_period.from,
+        ))
+    });
+    if let Some((&first, rest)) = applying.split_first() {
+        return (first, rest.to_vec());
+    }
+    let nearest = (0..assessments.len()).min_by_key(|&i| {
+        let a = &assessments[i];
+        let out_of_scope = a.scope == Scope::Zones && a.zone.is_none();
+        (
+            rules.notices[i].impact_period.distance(requested_at),
+            out_of_scope,
+        )
+    });
+    (nearest.unwrap_or(0), Vec::new())
 }
 
 fn explain_context(
@@ -358,7 +404,7 @@ fn explain_context(
         args: vec![
             ("requested_at", Arg::Time(case.requested_at)),
             ("from", Arg::Time(impact.from)),
-            ("until", Arg::Time(impact.until)),
+            ("until", until(impact)),
         ],
     });
     if let Some(p) = d.phase {
@@ -368,7 +414,7 @@ fn explain_context(
             args: vec![
                 ("phase", Arg::Phase(p)),
                 ("from", Arg::Time(w.from)),
-                ("until", Arg::Time(w.until)),
+                ("until", until(w)),
             ],
         });
     }
@@ -384,7 +430,7 @@ fn explain_context(
                     ("what", Arg::Label(what)),
                     ("at", Arg::Time(at)),
                     ("from", Arg::Time(w.from)),
-                    ("until", Arg::Time(w.until)),
+                    ("until", until(w)),
                 ],
             }
         }
@@ -396,7 +442,7 @@ fn explain_context(
                     destination,
                     ("zone", Arg::Zone(z.zone)),
                     ("from", Arg::Time(w.from)),
-                    ("until", Arg::Time(w.until)),
+                    ("until", until(w)),
                 ],
             }
         }

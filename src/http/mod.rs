@@ -223,6 +223,7 @@ pub async fn shutdown_signal() {
 /// `aftersales serve`: runs until SIGTERM/SIGINT, exits 0 after a clean drain.
 pub fn run(rules: Rules, rules_path: Option<PathBuf>, args: ServeArgs) -> ExitCode {
     crate::telemetry::init(args.log_format);
+    rules.log_warnings();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

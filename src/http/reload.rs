@@ -84,6 +84,7 @@ impl Reloader {
             .unwrap_or_default();
         match Rules::from_toml(&text, &name) {
             Ok(rules) => {
+                rules.log_warnings();
                 let (old, new) = (
                     self.state.rules().rules.version.clone(),
                     rules.version.clone(),

@@ -1,6 +1,9 @@
 //! The rules: one or more disruption notices, loaded once, validated as a whole, then
 //! shared read-only. Every threshold, window, zone and text of the policy lives here.
 
+mod file_tests;
+mod lint;
+mod overlap;
 mod raw;
 mod template;
 
@@ -11,9 +14,10 @@ use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
+pub use lint::{RulesWarning, RulesWarningCode};
 pub use raw::RawRules;
 use raw::{RawExplanation, RawNotice, RawPhrase, RawText, RawThresholds, RawWindow, RawZone};
-pub use template::{Segment, Template};
+pub use template::{Segment, THRESHOLD_ARGS, Template, finding_args, warning_args};
 
 use crate::codes::{Action, Finding, Label, Status, WarningCode};
 use crate::time::{self, Instant};
@@ -42,27 +46,55 @@ impl Localized {
     }
 }
 
-/// A half-open interval `[from, until)`.
+/// A half-open interval `[from, until)`; without `until` it lasts until further notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
     pub from: Instant,
-    pub until: Instant,
+    /// `None`: until further notice (另行通知).
+    pub until: Option<Instant>,
 }
 
 impl Window {
     /// Whether `t` is inside: `from` included, `until` not.
     pub fn contains(&self, t: Instant) -> bool {
-        self.from <= t && t < self.until
+        self.from <= t && ends_after(self.until, t)
     }
 
     /// How far `t` is from the window (zero inside).
     pub fn distance(&self, t: Instant) -> chrono::Duration {
-        if t < self.from {
-            self.from - t
-        } else if t >= self.until {
-            t - self.until
-        } else {
-            chrono::Duration::zero()
+        match self.until {
+            _ if t < self.from => self.from - t,
+            Some(u) if t >= u => t - u,
+            _ => chrono::Duration::zero(),
+        }
+    }
+
+    /// Whether the two windows share an instant.
+    pub fn overlaps(&self, other: &Window) -> bool {
+        ends_after(other.until, self.from) && ends_after(self.until, other.from)
+    }
+}
+
+/// Whether a window ending at `until` (none: never) is still open at `t`.
+fn ends_after(until: Option<Instant>, t: Instant) -> bool {
+    until.is_none_or(|u| t < u)
+}
+
+/// Where a notice applies (policy.md §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Its impact period applies to every destination (policy.md §4); the default.
+    Nationwide,
+    /// It applies only to destinations in its zones.
+    Zones,
+}
+
+impl Scope {
+    /// The rules-file spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Scope::Nationwide => "nationwide",
+            Scope::Zones => "zones",
         }
     }
 }
@@ -103,6 +135,11 @@ pub struct DisruptionNotice {
     pub name: Localized,
     pub source: Option<String>,
     pub time_zone: Tz,
+    /// Where it applies.
+    pub scope: Scope,
+    /// Of several notices that apply, the higher priority decides (after the
+    /// controlled zone, before the later start); default 0.
+    pub priority: i64,
     pub impact_period: Window,
     pub phases: Vec<Phase>,
     pub zones: Vec<ControlZone>,
@@ -129,34 +166,72 @@ impl DisruptionNotice {
         self.phases.iter().position(|p| p.window.contains(t))
     }
 
-    /// The zone covering an area, most specific code first. Hash lookups only, so the
-    /// cost does not grow with the number of zones.
-    pub fn zone_for(&self, area: crate::geo::Area) -> ZoneMatch {
+    /// The zone covering `area` whose control window matters for a case with a request
+    /// at `request` and carrier events at `events`. The same place may be in several
+    /// zones (a city prefix and one of its districts; one prefix in two zones with
+    /// windows that do not overlap), so of the zones covering it, most specific first:
+    /// the first whose window contains the request; else the one whose window contains
+    /// the latest carrier event that falls in any of their windows (the control the
+    /// parcel met last); else the one whose window is nearest the request.
+    /// Hash lookups only, so the cost does not grow with the number of zones.
+    pub fn zone_at(
+        &self,
+        area: crate::geo::Area,
+        request: Instant,
+        events: impl Iterator<Item = Instant> + Clone,
+    ) -> ZoneMatch {
         let ix = &self.zone_index;
         let code = area.code();
-        let province = code / 10_000;
-        let city = code / 100;
+        let (city, province) = (code / 100, code / 10_000);
+        let none: &[usize] = &[];
+        fn get(m: &HashMap<u32, Vec<usize>>, k: u32) -> &[usize] {
+            m.get(&k).map_or(&[], Vec::as_slice)
+        }
         // Exact codes first, at any level: a city without districts (东莞市 441900) is
         // its own county-level unit.
-        let found = ix.exact.get(&code).or_else(|| match area {
-            crate::geo::Area::District(_) => {
-                ix.city.get(&city).or_else(|| ix.province.get(&province))
+        let levels = match area {
+            crate::geo::Area::Province(_) => {
+                [get(&ix.exact, code), none, get(&ix.province, province)]
             }
-            crate::geo::Area::City(_) => ix.city.get(&city).or_else(|| ix.province.get(&province)),
-            crate::geo::Area::Province(_) => ix.province.get(&province),
-        });
-        if let Some(&z) = found {
+            _ => [
+                get(&ix.exact, code),
+                get(&ix.city, city),
+                get(&ix.province, province),
+            ],
+        };
+        let candidates = levels.iter().flat_map(|l| l.iter().copied());
+        let Some(first) = candidates.clone().next() else {
+            let partial = match area {
+                crate::geo::Area::District(_) => None,
+                crate::geo::Area::City(_) => ix.partial_city.get(&city),
+                crate::geo::Area::Province(_) => ix.partial_province.get(&province),
+            };
+            return partial.map_or(ZoneMatch::None, |&z| ZoneMatch::Partly(z));
+        };
+        let control = |z: usize| self.zones.get(z).map(|z| z.control);
+        if candidates.clone().nth(1).is_none() {
+            return ZoneMatch::In(first);
+        }
+        if let Some(z) = candidates
+            .clone()
+            .find(|&z| control(z).is_some_and(|w| w.contains(request)))
+        {
             return ZoneMatch::In(z);
         }
-        let partial = match area {
-            crate::geo::Area::District(_) => None,
-            crate::geo::Area::City(_) => ix.partial_city.get(&city),
-            crate::geo::Area::Province(_) => ix.partial_province.get(&province),
-        };
-        match partial {
-            Some(&z) => ZoneMatch::Partly(z),
-            None => ZoneMatch::None,
+        // Ties keep the more specific zone: `max_by_key` keeps the last maximum, so
+        // walk from the least specific.
+        let latest_event =
+            |z: usize| control(z).and_then(|w| events.clone().filter(|t| w.contains(*t)).max());
+        let by_event = candidates
+            .clone()
+            .filter_map(|z| latest_event(z).map(|t| (z, t)))
+            .collect::<Vec<_>>();
+        if let Some(&(z, _)) = by_event.iter().rev().max_by_key(|(_, t)| *t) {
+            return ZoneMatch::In(z);
         }
+        // `min_by_key` keeps the first minimum: the more specific zone.
+        let nearest = candidates.min_by_key(|&z| control(z).map(|w| w.distance(request)));
+        ZoneMatch::In(nearest.unwrap_or(first))
     }
 }
 
@@ -171,11 +246,13 @@ pub enum ZoneMatch {
     None,
 }
 
+/// Codes to the zones covering them, in file order (several only when their control
+/// windows do not overlap).
 #[derive(Debug, Clone, Default)]
 struct ZoneIndex {
-    exact: HashMap<u32, usize>,
-    city: HashMap<u32, usize>,
-    province: HashMap<u32, usize>,
+    exact: HashMap<u32, Vec<usize>>,
+    city: HashMap<u32, Vec<usize>>,
+    province: HashMap<u32, Vec<usize>>,
     partial_city: HashMap<u32, usize>,
     partial_province: HashMap<u32, usize>,
 }
@@ -194,8 +271,13 @@ pub struct Rules {
     /// Language tags; the first is the default.
     pub languages: Vec<String>,
     pub notices: Vec<DisruptionNotice>,
+    /// What the file's author should know but that does not stop it loading (literal
+    /// thresholds in texts, windows until further notice, redundant adcodes, …).
+    pub load_warnings: Vec<RulesWarning>,
+    /// The names of the file's `[[test]]`s, every one of which passed when it loaded.
+    pub tests: Vec<String>,
     labels: Vec<Localized>,
-    warnings: Vec<Localized>,
+    warning_texts: Vec<Localized>,
     phrases: Vec<Phrase>,
     raw: RawRules,
 }
@@ -228,7 +310,9 @@ impl Rules {
         Rules::from_toml(&source, &origin)
     }
 
-    /// Parses and validates rules from TOML text; `origin` names it in errors.
+    /// Parses and validates rules from TOML text, then runs its `[[test]]`s; `origin`
+    /// names it in errors. A file with an error or a failing test is refused; what only
+    /// deserves a look is in [`Rules::load_warnings`].
     pub fn from_toml(source: &str, origin: &str) -> Result<Rules, RulesErrors> {
         let fail = |errors: Vec<(Option<Range<usize>>, String)>| RulesErrors {
             origin: origin.to_owned(),
@@ -237,13 +321,41 @@ impl Rules {
                 .map(|(span, message)| RulesError::at(source, span, message))
                 .collect(),
         };
-        let raw: RawRules =
-            toml::from_str(source).map_err(|e| fail(vec![(e.span(), e.message().to_owned())]))?;
+        let raw: RawRules = toml::from_str(source).map_err(|e| {
+            let message = lint::syntax_hint(source, e.span(), e.message());
+            fail(vec![(e.span(), message)])
+        })?;
         let mut v = Validator::default();
         let rules = v.rules(&raw, source, origin);
-        match rules {
-            Some(r) if v.errors.is_empty() => Ok(r),
-            _ => Err(fail(v.errors)),
+        let mut rules = match rules {
+            Some(r) if v.errors.is_empty() => r,
+            _ => return Err(fail(v.errors)),
+        };
+        let failures = file_tests::run(&rules, &v.tests);
+        if !failures.is_empty() {
+            return Err(fail(failures));
+        }
+        rules.tests = v.tests.iter().map(|t| t.name.clone()).collect();
+        rules.load_warnings = v
+            .warnings
+            .into_iter()
+            .map(|(span, code, message)| {
+                let (line, column) = span.map_or((0, 0), |s| line_col(source, s.start));
+                RulesWarning {
+                    code,
+                    line,
+                    column,
+                    message,
+                }
+            })
+            .collect();
+        Ok(rules)
+    }
+
+    /// Logs each of [`Rules::load_warnings`] (at startup and on reload).
+    pub fn log_warnings(&self) {
+        for w in &self.load_warnings {
+            tracing::warn!(rules = %self.origin, code = w.code.as_str(), line = w.line, column = w.column, message = %w.message, "rules file warning");
         }
     }
 
@@ -292,7 +404,7 @@ impl Rules {
 
     /// The words of a warning.
     pub fn warning_text(&self, w: WarningCode, lang: Lang) -> &Template {
-        self.warnings[w.index()].get(lang)
+        self.warning_texts[w.index()].get(lang)
     }
 
     /// The effective rules in the rules-file format: loading it again gives the same rules.
@@ -359,12 +471,28 @@ impl std::error::Error for RulesErrors {}
 #[derive(Default)]
 struct Validator {
     errors: Vec<(Option<Range<usize>>, String)>,
+    warnings: Vec<(Option<Range<usize>>, RulesWarningCode, String)>,
     languages: Vec<String>,
+    /// The file's tests, checked and ready to run once the rules are built.
+    tests: Vec<file_tests::FileTest>,
+    /// Well-formed codes from the file's own zones, for hints: a prefix and an adcode,
+    /// each with the place it names.
+    examples: lint::Examples,
+}
+
+/// A zone's control window as far as it could be read, for the checks of later zones.
+struct ZoneSeen {
+    id: String,
+    control: Option<Window>,
 }
 
 impl Validator {
     fn err<T>(&mut self, at: &Spanned<T>, message: impl Into<String>) {
         self.errors.push((Some(at.span()), message.into()));
+    }
+
+    fn warn<T>(&mut self, at: &Spanned<T>, code: RulesWarningCode, message: impl Into<String>) {
+        self.warnings.push((Some(at.span()), code, message.into()));
     }
 
     fn rules(&mut self, raw: &RawRules, source: &str, origin: &str) -> Option<Rules> {
@@ -400,16 +528,17 @@ impl Validator {
             .iter()
             .map(|l| l.get_ref().clone())
             .collect();
+        self.examples = lint::Examples::from_file(raw);
 
         let label_codes: Vec<&str> = Label::ALL
             .iter()
             .map(|l| l.as_str())
             .chain(Status::ALL.iter().map(|s| s.as_str()))
             .collect();
-        let labels = self.code_table(&raw.labels, &label_codes, "labels", None, |_| &[]);
+        let labels = self.code_table(&raw.labels, &label_codes, "labels", None, |_| vec![]);
         let warning_codes: Vec<&str> = WarningCode::ALL.iter().map(|w| w.as_str()).collect();
         let warnings = self.code_table(&raw.warnings, &warning_codes, "warnings", None, |code| {
-            WarningCode::parse(code).map_or(&[], template::warning_args)
+            WarningCode::parse(code).map_or(vec![], |w| template::warning_args(w).to_vec())
         });
 
         let phrases = self.phrases(&raw.carrier_phrases);
@@ -434,6 +563,24 @@ impl Validator {
                 notices.push(notice);
             }
         }
+        if notices.len() == raw.notice.len() {
+            for (j, message) in overlap::unsettled(&notices) {
+                let n = &raw.notice[j];
+                match &n.priority {
+                    Some(p) => self.err(p, message),
+                    None => self.err(&n.id, message),
+                }
+            }
+        }
+        let notice_ids: Vec<&str> = raw.notice.iter().map(|n| n.id.get_ref().as_str()).collect();
+        self.tests = self.file_tests(raw, time_zone.unwrap_or(Tz::UTC), &notice_ids);
+        if raw.tests.is_empty() {
+            self.warnings.push((
+                None,
+                RulesWarningCode::NoTests,
+                "the file has no `[[test]]`: add a case with its expected decision for each rule you rely on, so a later edit cannot change it unnoticed".into(),
+            ));
+        }
         let rules = Rules {
             version: raw.version.get_ref().clone(),
             checksum: checksum(source),
@@ -441,12 +588,37 @@ impl Validator {
             time_zone: time_zone?,
             languages: self.languages.clone(),
             notices,
+            load_warnings: Vec::new(),
+            tests: Vec::new(),
             labels: labels?,
-            warnings: warnings?,
+            warning_texts: warnings?,
             phrases,
             raw: raw.clone(),
         };
         Some(rules)
+    }
+
+    fn file_tests(
+        &mut self,
+        raw: &RawRules,
+        tz: Tz,
+        notice_ids: &[&str],
+    ) -> Vec<file_tests::FileTest> {
+        let mut out = Vec::new();
+        let mut names = HashSet::new();
+        for t in &raw.tests {
+            if !names.insert(t.name.get_ref().trim().to_owned()) {
+                self.err(
+                    &t.name,
+                    format!("test name `{}` is used twice", t.name.get_ref()),
+                );
+            }
+            match file_tests::FileTest::check(t, tz, notice_ids) {
+                Ok(test) => out.push(test),
+                Err(problems) => self.errors.extend(problems),
+            }
+        }
+        out
     }
 
     fn phrases(&mut self, raw: &[RawPhrase]) -> Vec<Phrase> {
@@ -517,15 +689,48 @@ impl Validator {
         }
     }
 
+    fn scope(&mut self, n: &RawNotice) -> Scope {
+        let Some(scope) = &n.scope else {
+            return Scope::Nationwide;
+        };
+        match scope.get_ref().as_str() {
+            "nationwide" => Scope::Nationwide,
+            "zones" => {
+                if n.zones.is_empty() {
+                    self.err(
+                        scope,
+                        format!(
+                            "notice `{}` has `scope = \"zones\"` but no `[[notice.zones]]`: it could never apply",
+                            n.id.get_ref()
+                        ),
+                    );
+                }
+                Scope::Zones
+            }
+            other => {
+                self.err(
+                    scope,
+                    format!(
+                        "`scope = \"{other}\"`: use \"nationwide\" (the impact period applies to every destination) or \"zones\" (only destinations in the notice's zones)"
+                    ),
+                );
+                Scope::Nationwide
+            }
+        }
+    }
+
     fn notice(&mut self, n: &RawNotice, default_tz: Tz) -> Option<DisruptionNotice> {
         self.id(&n.id, "notice");
         let tz = match &n.time_zone {
             Some(tz) => self.time_zone(tz),
             None => Some(default_tz),
         };
+        let scope = self.scope(n);
+        let priority = n.priority.as_ref().map_or(0, |p| *p.get_ref());
         let name = self.localized(&n.name, "notice name", None, &[]);
         let tz = tz?;
-        let impact = self.window(&n.impact_period, tz, "impact_period");
+        let what = format!("impact period of notice `{}`", n.id.get_ref());
+        let impact = self.window(&n.impact_period, tz, &what);
 
         let mut phases = Vec::new();
         let mut phase_ids = HashSet::new();
@@ -538,9 +743,15 @@ impl Validator {
                 );
             }
             let name = self.localized(&p.name, "phase name", None, &[]);
-            let window = self.window_ends(&p.from, &p.until, tz, "phase");
+            let what = format!("phase `{}`", p.id.get_ref());
+            let window = self.window_ends(&p.from, p.until.as_ref(), tz, &what);
             if let (Some(w), Some(impact)) = (window, impact)
-                && (w.from < impact.from || w.until > impact.until)
+                && (w.from < impact.from
+                    || match (w.until, impact.until) {
+                        (_, None) => false,
+                        (None, Some(_)) => true,
+                        (Some(u), Some(iu)) => u > iu,
+                    })
             {
                 self.err(
                     &p.from,
@@ -551,10 +762,7 @@ impl Validator {
                 );
             }
             if let (Some(name), Some(window)) = (name, window) {
-                if let Some(other) = phases
-                    .iter()
-                    .find(|o: &&Phase| o.window.from < window.until && window.from < o.window.until)
-                {
+                if let Some(other) = phases.iter().find(|o: &&Phase| o.window.overlaps(&window)) {
                     self.err(
                         &p.from,
                         format!("phase `{}` overlaps phase `{}`", p.id.get_ref(), other.id),
@@ -571,24 +779,52 @@ impl Validator {
         let mut zones = Vec::new();
         let mut index = ZoneIndex::default();
         let mut zone_ids = HashSet::new();
+        let mut seen = Vec::new();
         for z in &n.zones {
             if !zone_ids.insert(z.id.get_ref().clone()) {
                 self.err(&z.id, format!("zone id `{}` is used twice", z.id.get_ref()));
             }
-            if let Some(zone) = self.zone(z, tz, zones.len(), &mut index) {
+            if let Some(zone) = self.zone(z, tz, &mut seen, &mut index) {
                 zones.push(zone);
             }
         }
 
         let thresholds = self.thresholds(&n.thresholds);
         let action_codes: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
-        let actions = self.code_table(&n.actions, &action_codes, "actions", Some(&n.id), |_| &[]);
+        let actions = self.code_table(&n.actions, &action_codes, "actions", Some(&n.id), |_| {
+            THRESHOLD_ARGS.to_vec()
+        });
         let explanations = self.explanations(&n.explanations, &n.id);
+        if let Some(t) = &thresholds {
+            let texts = n
+                .actions
+                .iter()
+                .flat_map(|(code, texts)| texts.values().map(move |t| (code, t)))
+                .chain(
+                    n.explanations
+                        .iter()
+                        .flat_map(|(code, e)| e.text.values().map(move |t| (code, t))),
+                );
+            for (code, text) in texts {
+                for (number, name) in lint::literal_thresholds(text.get_ref(), t) {
+                    self.warn(
+                        text,
+                        RulesWarningCode::LiteralThreshold,
+                        format!(
+                            "the text of `{}` says {number}, the notice's `{name}`: write `{{{name}}}`, so the words follow the threshold when it changes",
+                            code.get_ref()
+                        ),
+                    );
+                }
+            }
+        }
         Some(DisruptionNotice {
             id: n.id.get_ref().clone(),
             name: name?,
             source: n.source.clone(),
             time_zone: tz,
+            scope,
+            priority,
             impact_period: impact?,
             phases,
             zones,
@@ -603,12 +839,16 @@ impl Validator {
         &mut self,
         z: &RawZone,
         tz: Tz,
-        ix: usize,
+        seen: &mut Vec<ZoneSeen>,
         index: &mut ZoneIndex,
     ) -> Option<ControlZone> {
+        // The position among the notice's zones, whether or not earlier ones loaded: a
+        // file with a broken zone is refused anyway.
+        let ix = seen.len();
         self.id(&z.id, "zone");
         let name = self.localized(&z.name, "zone name", None, &[]);
-        let control = self.window(&z.control, tz, "control");
+        let what = format!("control window of zone `{}`", z.id.get_ref());
+        let control = self.window(&z.control, tz, &what);
         if z.adcode_prefixes.is_empty() && z.adcodes.is_empty() {
             self.err(
                 &z.id,
@@ -618,15 +858,29 @@ impl Validator {
                 ),
             );
         }
+        let zone = Claim {
+            ix,
+            control,
+            seen: seen.as_slice(),
+        };
         for p in &z.adcode_prefixes {
             let s = p.get_ref();
-            let digits = s.chars().all(|c| c.is_ascii_digit());
+            let digits = s.chars().all(|c| c.is_ascii_digit()) && !s.starts_with('0');
             match (digits, s.len()) {
-                (true, 2) => self.claim(&mut index.province, p, s.parse().unwrap_or_default(), ix),
-                (true, 4) => self.claim(&mut index.city, p, s.parse().unwrap_or_default(), ix),
-                _ => self.err(p, format!(
-                    "`{s}` is not an adcode prefix: use 2 digits for a province or 4 for a city (3301 is Hangzhou)"
-                )),
+                (true, 2) => self.claim(&mut index.province, p, s.parse().unwrap_or_default(), &zone),
+                (true, 4) => {
+                    let city: u32 = s.parse().unwrap_or_default();
+                    self.claim(&mut index.city, p, city, &zone);
+                    // A destination known only to the province is too coarse to place.
+                    index.partial_province.entry(city / 100).or_insert(ix);
+                }
+                _ => self.err(
+                    p,
+                    format!(
+                        "`{s}` is not an adcode prefix: use 2 digits for a province or 4 for a city{}",
+                        self.examples.prefix_hint()
+                    ),
+                ),
             }
         }
         for c in &z.adcodes {
@@ -637,15 +891,26 @@ impl Validator {
                 && !s.starts_with('0')
             {
                 let code: u32 = s.parse().unwrap_or_default();
-                self.claim(&mut index.exact, c, code, ix);
+                self.claim(&mut index.exact, c, code, &zone);
                 index.partial_city.entry(code / 100).or_insert(ix);
                 index.partial_province.entry(code / 10_000).or_insert(ix);
             } else {
-                self.err(c, format!(
-                    "`{s}` is not a county-level adcode: use its 6 digits (330108 is 滨江区); a whole province or city goes in `adcode_prefixes`"
-                ));
+                self.err(
+                    c,
+                    format!(
+                        "`{s}` is not a county-level adcode: use its 6 digits{}; a whole province or city goes in `adcode_prefixes`",
+                        self.examples.adcode_hint()
+                    ),
+                );
             }
         }
+        for (at, code, message) in lint::zone_codes(z) {
+            self.warn(at, code, message);
+        }
+        seen.push(ZoneSeen {
+            id: z.id.get_ref().clone(),
+            control,
+        });
         Some(ControlZone {
             id: z.id.get_ref().clone(),
             name: name?,
@@ -659,29 +924,41 @@ impl Validator {
         })
     }
 
-    /// Gives `key` to zone `ix` in one of the zone index's maps, unless a zone has it.
+    /// Gives `key` to a zone in one of the zone index's maps, unless the zone already
+    /// has it, or another zone has it with a control window that overlaps this one's
+    /// (one place may be in two zones only at different times: an early screening
+    /// period, then a strict one).
     fn claim(
         &mut self,
-        map: &mut HashMap<u32, usize>,
+        map: &mut HashMap<u32, Vec<usize>>,
         code: &Spanned<String>,
         key: u32,
-        ix: usize,
+        zone: &Claim<'_>,
     ) {
-        match map.get(&key) {
-            Some(&other) => {
-                let whose = if other == ix {
-                    "this zone".to_owned()
-                } else {
-                    format!("zone #{}", other + 1)
-                };
-                self.err(
-                    code,
-                    format!("`{}` is already covered by {whose}", code.get_ref()),
-                );
+        let holders = map.entry(key).or_default();
+        if holders.contains(&zone.ix) {
+            self.err(
+                code,
+                format!("`{}` is listed twice in this zone", code.get_ref()),
+            );
+            return;
+        }
+        let clash = holders.iter().find_map(|&other| {
+            let other = zone.seen.get(other)?;
+            match (other.control, zone.control) {
+                (Some(a), Some(b)) if a.overlaps(&b) => Some(other.id.clone()),
+                _ => None,
             }
-            None => {
-                map.insert(key, ix);
-            }
+        });
+        match clash {
+            Some(other) => self.err(
+                code,
+                format!(
+                    "`{}` is already covered by zone `{other}`, whose control window overlaps this zone's: one place may be in two zones of a notice only when their windows do not overlap",
+                    code.get_ref()
+                ),
+            ),
+            None => holders.push(zone.ix),
         }
     }
 
@@ -718,57 +995,76 @@ impl Validator {
     }
 
     fn window(&mut self, w: &Spanned<RawWindow>, tz: Tz, what: &str) -> Option<Window> {
-        self.window_ends(&w.get_ref().from, &w.get_ref().until, tz, what)
+        self.window_ends(&w.get_ref().from, w.get_ref().until.as_ref(), tz, what)
     }
 
     fn window_ends(
         &mut self,
         from: &Spanned<toml::Value>,
-        until: &Spanned<toml::Value>,
+        until: Option<&Spanned<toml::Value>>,
         tz: Tz,
         what: &str,
     ) -> Option<Window> {
         let f = self.instant(from, tz);
+        let Some(until) = until else {
+            self.warn(
+                from,
+                RulesWarningCode::UntilFurtherNotice,
+                format!("the {what} has no `until`: it lasts until further notice (另行通知); set `until` once the end is announced"),
+            );
+            return Some(Window {
+                from: f?,
+                until: None,
+            });
+        };
         let u = self.instant(until, tz);
         let (f, u) = (f?, u?);
         if f >= u {
             let how = if f == u { "empty" } else { "inverted" };
-            self.err(until, format!("the {what} window is {how}: `until` must be later than `from` (windows are half-open: from is in, until is out)"));
+            self.err(until, format!("the {what} is {how}: `until` must be later than `from` (windows are half-open: from is in, until is out)"));
             return None;
         }
-        Some(Window { from: f, until: u })
+        Some(Window {
+            from: f,
+            until: Some(u),
+        })
     }
 
     fn instant(&mut self, v: &Spanned<toml::Value>, tz: Tz) -> Option<Instant> {
-        let parsed = match v.get_ref() {
-            toml::Value::Datetime(d) => datetime(d, tz),
-            toml::Value::String(s) => time::parse_with_end_of_day(s, tz).ok(),
-            _ => None,
-        };
+        let parsed = instant(v.get_ref(), tz);
         if parsed.is_none() {
-            self.err(v, "not a date-time: write 2023-09-16T00:00:00+08:00, or a string like \"2023-10-28 24:00\"");
+            let hint = match v.get_ref() {
+                toml::Value::String(s) if s.contains("24:00") => {
+                    " (the end of a day is written without an offset, like \"2023-10-28 24:00\", and read in the time zone)"
+                }
+                _ => "",
+            };
+            self.err(v, format!("not a date-time: write 2023-09-16T00:00:00+08:00, or a string like \"2023-10-28 24:00\"{hint}"));
         }
         parsed
     }
 
-    /// A table keyed by code, each entry a text in every language.
+    /// A table keyed by code, each entry a text in every language. A code present but
+    /// broken is reported once, by its own error, never also as missing.
     fn code_table(
         &mut self,
         table: &std::collections::BTreeMap<Spanned<String>, RawText>,
         codes: &[&str],
         what: &str,
         notice: Option<&Spanned<String>>,
-        args: impl Fn(&str) -> &'static [&'static str],
+        args: impl Fn(&str) -> Vec<&'static str>,
     ) -> Option<Vec<Localized>> {
         let mut out: Vec<Option<Localized>> = vec![None; codes.len()];
+        let mut given = vec![false; codes.len()];
         for (code, texts) in table {
             match codes.iter().position(|c| c == code.get_ref()) {
                 Some(i) => {
+                    given[i] = true;
                     out[i] = self.localized(
                         texts,
                         &format!("{what}.{}", code.get_ref()),
                         Some(code),
-                        args(code.get_ref()),
+                        &args(code.get_ref()),
                     )
                 }
                 None => self.err(
@@ -781,7 +1077,7 @@ impl Validator {
                 ),
             }
         }
-        self.complete(out, codes, what, notice)
+        self.complete(out, &given, codes, what, notice)
     }
 
     fn explanations(
@@ -791,6 +1087,7 @@ impl Validator {
     ) -> Option<Vec<(String, Localized)>> {
         let codes: Vec<&str> = Finding::ALL.iter().map(|f| f.as_str()).collect();
         let mut out: Vec<Option<(String, Localized)>> = vec![None; codes.len()];
+        let mut given = vec![false; codes.len()];
         for (code, e) in table {
             let Some(finding) = Finding::parse(code.get_ref()) else {
                 self.err(
@@ -803,6 +1100,7 @@ impl Validator {
                 );
                 continue;
             };
+            given[finding.index()] = true;
             let section = e.section.get_ref();
             let well_formed = !section.is_empty()
                 && section
@@ -814,30 +1112,38 @@ impl Validator {
                     format!("section `{section}` must be the notice's numbering, like 3.1.3"),
                 );
             }
+            let args: Vec<&'static str> = template::finding_args(&finding)
+                .iter()
+                .chain(THRESHOLD_ARGS)
+                .copied()
+                .collect();
             let text = self.localized(
                 &e.text,
                 &format!("explanations.{}", code.get_ref()),
                 Some(code),
-                template::finding_args(&finding),
+                &args,
             );
             if let Some(text) = text {
                 out[finding.index()] = Some((section.clone(), text));
             }
         }
-        self.complete(out, &codes, "explanations", Some(notice))
+        self.complete(out, &given, &codes, "explanations", Some(notice))
     }
 
+    /// The table's entries in code order, or `None` (with an error naming the codes
+    /// nobody wrote) when one is missing or broken.
     fn complete<T>(
         &mut self,
         out: Vec<Option<T>>,
+        given: &[bool],
         codes: &[&str],
         what: &str,
         notice: Option<&Spanned<String>>,
     ) -> Option<Vec<T>> {
         let missing: Vec<&str> = codes
             .iter()
-            .zip(&out)
-            .filter(|(_, o)| o.is_none())
+            .zip(given)
+            .filter(|(_, given)| !**given)
             .map(|(c, _)| *c)
             .collect();
         if !missing.is_empty() {
@@ -853,7 +1159,6 @@ impl Validator {
                 Some(n) => self.err(n, format!("notice `{}`: {msg}", n.get_ref())),
                 None => self.errors.push((None, msg)),
             }
-            return None;
         }
         out.into_iter().collect()
     }
@@ -891,19 +1196,15 @@ impl Validator {
                 Err(e) => self.err(text, format!("{what} ({}): {e}", lang.get_ref())),
             }
         }
-        let missing: Vec<String> = self
+        // A text present but broken has its own error above: only absent ones here.
+        let absent: Vec<&str> = self
             .languages
             .iter()
-            .zip(&out)
-            .filter(|(_, t)| t.is_none())
-            .map(|(l, _)| l.clone())
+            .filter(|l| !texts.keys().any(|k| k.get_ref() == *l))
+            .map(String::as_str)
             .collect();
-        if !missing.is_empty() {
-            if texts.len() + missing.len() > self.languages.len() {
-                // A text was present but broken; its own error was reported above.
-                return None;
-            }
-            let msg = format!("{what} has no {} translation", missing.join(", "));
+        if !absent.is_empty() {
+            let msg = format!("{what} has no {} translation", absent.join(", "));
             match at {
                 Some(a) => self.err(a, msg),
                 None => match texts.keys().next() {
@@ -913,7 +1214,26 @@ impl Validator {
             }
             return None;
         }
+        if out.iter().any(Option::is_none) {
+            return None;
+        }
         Some(Localized(out.into_iter().flatten().collect()))
+    }
+}
+
+/// The zone claiming a code: its position, its control window, and the zones before it.
+struct Claim<'a> {
+    ix: usize,
+    control: Option<Window>,
+    seen: &'a [ZoneSeen],
+}
+
+/// A TOML date-time, or a string (`"2023-10-28 24:00"` included), read in `tz`.
+fn instant(v: &toml::Value, tz: Tz) -> Option<Instant> {
+    match v {
+        toml::Value::Datetime(d) => datetime(d, tz),
+        toml::Value::String(s) => time::parse_with_end_of_day(s, tz).ok(),
+        _ => None,
     }
 }
 

@@ -25,6 +25,9 @@ pub struct RawRules {
     pub carrier_phrases: Vec<RawPhrase>,
     #[serde(default)]
     pub notice: Vec<RawNotice>,
+    /// Cases with their expected decisions, run every time the file is loaded.
+    #[serde(default, rename = "test", skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<RawTest>,
 }
 
 /// One entry of the carrier phrase table.
@@ -47,6 +50,12 @@ pub struct RawNotice {
     pub source: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<Spanned<String>>,
+    /// `nationwide` (the default) or `zones`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Spanned<String>>,
+    /// Which of several applying notices decides (policy.md §10); default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Spanned<i64>>,
     pub impact_period: Spanned<RawWindow>,
     #[serde(default)]
     pub phases: Vec<RawPhase>,
@@ -59,12 +68,14 @@ pub struct RawNotice {
     pub explanations: BTreeMap<Spanned<String>, RawExplanation>,
 }
 
-/// A half-open window `[from, until)`; each end a TOML date-time or a string.
+/// A half-open window `[from, until)`; each end a TOML date-time or a string. Without
+/// `until` it lasts until further notice.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawWindow {
     pub from: Spanned<toml::Value>,
-    pub until: Spanned<toml::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -73,7 +84,8 @@ pub struct RawPhase {
     pub id: Spanned<String>,
     pub name: RawText,
     pub from: Spanned<toml::Value>,
-    pub until: Spanned<toml::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -102,4 +114,40 @@ pub struct RawThresholds {
 pub struct RawExplanation {
     pub section: Spanned<String>,
     pub text: RawText,
+}
+
+/// One `[[test]]`: a request in the contract's form and what its decision must be.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTest {
+    pub name: Spanned<String>,
+    pub request: Spanned<toml::Table>,
+    pub expect: Spanned<RawExpect>,
+}
+
+/// What a test expects; every field is optional, but at least one is needed.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    /// The deciding notice's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applies: Option<Spanned<bool>>,
+    /// The ids of the other notices that apply, in the order the response lists them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub also_applies: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Spanned<String>>,
+    /// Exactly these action codes, in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Exactly these warning codes, in order (`[]`: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Deadline kind → due time: exactly these deadlines (`{}`: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadlines: Option<Spanned<BTreeMap<Spanned<String>, Spanned<toml::Value>>>>,
 }

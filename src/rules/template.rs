@@ -102,8 +102,18 @@ pub fn finding_args(f: &Finding) -> &'static [&'static str] {
         Finding::RefundNotCovered => &["kind"],
         Finding::PlatformDeadline => &["due_at", "status", "at_expiry"],
         Finding::BuyerClaimedReceipt => &["at"],
+        Finding::OutsideScope => &["destination"],
     }
 }
+
+/// The notice's thresholds, which every text of a notice (actions and explanations) may
+/// use besides its own placeholders.
+pub const THRESHOLD_ARGS: &[&str] = &[
+    "stall_after_hours",
+    "intercept_window_hours",
+    "return_countdown_hours",
+    "surge_open_refund_requests",
+];
 
 /// The placeholders supplied for each warning.
 pub fn warning_args(w: WarningCode) -> &'static [&'static str] {

@@ -105,7 +105,7 @@ async fn the_rules_endpoint_shows_what_decides() {
     let n = &v["notices"][0];
     assert_eq!(
         n["impact_period"],
-        json!({"from": "2023-09-11T00:00:00+08:00", "until": "2023-10-29T00:00:00+08:00"})
+        json!({"from": "2023-09-11T00:00:00+08:00", "until": "2023-10-29T00:00:00+08:00", "until_further_notice": false})
     );
     assert_eq!(n["thresholds"]["stall_after_hours"], 72);
     assert_eq!(n["zones"][0]["adcode_prefixes"], json!(["3301"]));

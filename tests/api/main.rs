@@ -9,4 +9,5 @@ mod helpers;
 mod negotiation;
 mod operations;
 mod reload;
+mod rules;
 mod security;

@@ -3,6 +3,7 @@
 
 mod examples;
 mod helpers;
+mod notices;
 mod platform;
 mod policy;
 mod properties;

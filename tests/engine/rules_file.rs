@@ -1,6 +1,6 @@
 //! Loading rules files: every error found at once, each at its line and column.
 
-use aftersales::rules::{EMBEDDED_SOURCE, Rules, RulesErrors};
+use aftersales::rules::{EMBEDDED_SOURCE, Lang, Rules, RulesErrors, RulesWarningCode};
 
 use crate::helpers::{decide, refund_only};
 
@@ -98,12 +98,12 @@ fn malformed_adcodes_are_refused() {
 }
 
 #[test]
-fn a_district_claimed_twice_is_refused() {
+fn a_district_listed_twice_in_a_zone_is_refused() {
     let (_, e) = broken("\"330304\", # 温州市瓯海区", "\"330302\", # 温州市瓯海区");
     assert!(
         e.errors
             .iter()
-            .any(|x| x.message.contains("already covered")),
+            .any(|x| x.message.contains("`330302` is listed twice in this zone")),
         "{e}"
     );
 }
@@ -274,5 +274,589 @@ mod never_panics {
                 Err(e) => prop_assert!(!e.errors.is_empty() && e.errors.iter().all(|x| !x.message.is_empty())),
             }
         }
+    }
+}
+
+// Thresholds in the words (issue 10, item 1) ------------------------------------------
+
+/// The shipped file without its `[[test]]`s, for edits that change decisions.
+fn without_tests(source: &str) -> String {
+    let cut = source.find("\n[[test]]").unwrap_or(source.len());
+    source[..cut].to_owned()
+}
+
+fn stalled_texts(rules: &Rules, lang: &str) -> Vec<String> {
+    let request = refund_only(
+        "2023-10-11T09:00:00+08:00",
+        "2023-10-14T09:00:00+08:00",
+        &[("2023-10-10T14:00:00+08:00", "in_transit")],
+    );
+    let lang = rules.language(lang).unwrap_or_default();
+    let body = serde_json::to_vec(&request).unwrap_or_default();
+    let v = aftersales::decide_json(rules, &body, chrono::Utc::now(), lang, "t".into())
+        .map(|d| serde_json::to_value(d.view).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let mut texts: Vec<String> = Vec::new();
+    for (list, field) in [("actions", "text"), ("explanation", "detail")] {
+        for x in v[list].as_array().into_iter().flatten() {
+            texts.push(x[field].as_str().unwrap_or_default().to_owned());
+        }
+    }
+    texts
+}
+
+#[test]
+fn setting_the_intercept_window_to_24_hours_changes_every_word_that_said_48() {
+    let shipped = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+    let before = stalled_texts(&shipped, "zh-CN").join("\n");
+    assert!(
+        before.contains("在 48 小时内联系快递公司拦截包裹"),
+        "{before}"
+    );
+    let edited = without_tests(EMBEDDED_SOURCE).replacen(
+        "intercept_window_hours = 48",
+        "intercept_window_hours = 24",
+        1,
+    );
+    let rules = Rules::from_toml(&edited, "24.toml").unwrap_or_else(|e| panic!("{e}"));
+    for lang in ["zh-CN", "en"] {
+        let texts = stalled_texts(&rules, lang);
+        for t in &texts {
+            assert!(!t.contains("48"), "{lang}: still says 48: {t}");
+        }
+        let all = texts.join("\n");
+        let want = if lang == "en" {
+            ["Within 24 hours, contact the courier", "The 24-hour window"]
+        } else {
+            ["在 24 小时内联系快递公司拦截包裹", "24 小时处理时限"]
+        };
+        for w in want {
+            assert!(all.contains(w), "{lang}: no `{w}` in\n{all}");
+        }
+    }
+}
+
+#[test]
+fn a_changed_threshold_fails_the_shipped_files_own_tests() {
+    let edited = EMBEDDED_SOURCE.replacen(
+        "intercept_window_hours = 48",
+        "intercept_window_hours = 24",
+        1,
+    );
+    let e = Rules::from_toml(&edited, "24.toml")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.contains("test `3.1.3 stalled: intercept and refund within the window after the stall` failed: deadlines.intercept_and_refund_by: expected 2023-10-15T14:00:00+08:00, got 2023-10-14T14:00:00+08:00"),
+        "{e}"
+    );
+}
+
+#[test]
+fn every_threshold_is_a_placeholder_in_action_texts_and_a_literal_one_is_a_warning() {
+    let shipped = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(shipped.load_warnings, vec![], "the shipped file is clean");
+    let literal = EMBEDDED_SOURCE.replacen(
+        "zh-CN = \"在 {intercept_window_hours} 小时内",
+        "zh-CN = \"在 48 小时内",
+        1,
+    );
+    let r = Rules::from_toml(&literal, "literal.toml").unwrap_or_else(|e| panic!("{e}"));
+    let w: Vec<_> = r
+        .load_warnings
+        .iter()
+        .filter(|w| w.code == RulesWarningCode::LiteralThreshold)
+        .collect();
+    assert_eq!(w.len(), 1, "{:?}", r.load_warnings);
+    assert_eq!(w[0].line, line_of(&literal, "zh-CN = \"在 48 小时内"));
+    assert!(
+        w[0].message
+            .contains("says 48, the notice's `intercept_window_hours`")
+            && w[0].message.contains("write `{intercept_window_hours}`"),
+        "{}",
+        w[0].message
+    );
+    // An action text may name any threshold.
+    let surge = EMBEDDED_SOURCE.replacen(
+        "en = \"Approve the refund to the buyer promptly.\"",
+        "en = \"Approve the refund promptly ({stall_after_hours}/{return_countdown_hours}/{surge_open_refund_requests}).\"",
+        1,
+    );
+    let r = Rules::from_toml(&surge, "all.toml").unwrap_or_else(|e| panic!("{e}"));
+    let lang = r.language("en").unwrap_or_default();
+    let body = br#"{"refund_type":"refund_only","requested_at":"2023-10-02T10:00:00+08:00","as_of":"2023-10-02T10:05:00+08:00","order":{"order_id":"x"},"destination":{"adcode":"330108"}}"#;
+    let v = aftersales::decide_json(&r, body, chrono::Utc::now(), lang, "t".into())
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        v.view.actions[0].text,
+        "Approve the refund promptly (72/24/50)."
+    );
+}
+
+// One place, several windows (item 3) -------------------------------------------------
+
+const HANGZHOU_ZONE_END: &str =
+    "control = { from = 2023-09-16T00:00:00+08:00, until = 2023-10-29T00:00:00+08:00 }\n";
+
+/// The shipped rules with a second Hangzhou zone (an early screening period) before the
+/// strict one.
+fn with_early_hangzhou_zone(until: &str) -> Result<Rules, RulesErrors> {
+    assert!(EMBEDDED_SOURCE.contains(HANGZHOU_ZONE_END));
+    let early = format!(
+        "{HANGZHOU_ZONE_END}\n[[notice.zones]]\nid = \"hangzhou_early\"\nname = {{ zh-CN = \"杭州市（预安检）\", en = \"Hangzhou (early screening)\" }}\n\
+         adcode_prefixes = [\"3301\"]\ncontrol = {{ from = \"2023-09-01 00:00\", until = \"{until}\" }}\n"
+    );
+    Rules::from_toml(
+        &EMBEDDED_SOURCE.replacen(HANGZHOU_ZONE_END, &early, 1),
+        "early.toml",
+    )
+}
+
+fn zone_of(rules: &Rules, requested_at: &str, trace: &[(&str, &str)]) -> (String, bool) {
+    let request = refund_only(requested_at, "2023-11-20T00:00:00+08:00", trace);
+    let body = serde_json::to_vec(&request).unwrap_or_default();
+    let v = aftersales::decide_json(rules, &body, chrono::Utc::now(), Lang(0), "t".into())
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let z = v.view.zone.unwrap_or_else(|| panic!("no zone"));
+    (z.id, z.controlled)
+}
+
+#[test]
+fn one_prefix_may_be_in_two_zones_whose_windows_do_not_overlap() {
+    let rules = with_early_hangzhou_zone("2023-09-15 24:00").unwrap_or_else(|e| panic!("{e}"));
+    // The window containing the request decides…
+    assert_eq!(
+        zone_of(&rules, "2023-09-10T10:00:00+08:00", &[]),
+        ("hangzhou_early".into(), true)
+    );
+    assert_eq!(
+        zone_of(&rules, "2023-10-01T10:00:00+08:00", &[]),
+        ("hangzhou".into(), true)
+    );
+    // …else the one containing the latest carrier event in any of them…
+    let early_event = ("2023-09-12T10:00:00+08:00", "collected");
+    let strict_event = ("2023-09-20T10:00:00+08:00", "in_transit");
+    assert_eq!(
+        zone_of(&rules, "2023-11-05T10:00:00+08:00", &[early_event]),
+        ("hangzhou_early".into(), true)
+    );
+    assert_eq!(
+        zone_of(
+            &rules,
+            "2023-11-05T10:00:00+08:00",
+            &[early_event, strict_event]
+        ),
+        ("hangzhou".into(), true)
+    );
+    // …else the window nearest the request, not controlled.
+    assert_eq!(
+        zone_of(&rules, "2023-08-20T10:00:00+08:00", &[]),
+        ("hangzhou_early".into(), false)
+    );
+    assert_eq!(
+        zone_of(
+            &rules,
+            "2023-11-05T10:00:00+08:00",
+            &[("2023-11-01T10:00:00+08:00", "in_transit")]
+        ),
+        ("hangzhou".into(), false)
+    );
+}
+
+#[test]
+fn one_prefix_in_two_zones_whose_windows_overlap_is_refused() {
+    let e = with_early_hangzhou_zone("2023-09-16 00:01")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.contains("`3301` is already covered by zone `hangzhou`, whose control window overlaps this zone's"),
+        "{e}"
+    );
+}
+
+// Until further notice (item 4) -------------------------------------------------------
+
+#[test]
+fn a_window_without_until_lasts_until_further_notice_and_says_so() {
+    let open = EMBEDDED_SOURCE
+        .replacen(
+            "impact_period = { from = 2023-09-11T00:00:00+08:00, until = 2023-10-29T00:00:00+08:00 }",
+            "impact_period = { from = 2023-09-11T00:00:00+08:00 }",
+            1,
+        )
+        .replacen(HANGZHOU_ZONE_END, "control = { from = 2023-09-16T00:00:00+08:00 }\n", 1);
+    let open = without_tests(&open);
+    let rules = Rules::from_toml(&open, "open.toml").unwrap_or_else(|e| panic!("{e}"));
+    let n = &rules.notices[0];
+    assert_eq!(n.impact_period.until, None);
+    assert_eq!(n.zones[0].control.until, None);
+    let warned: Vec<usize> = rules
+        .load_warnings
+        .iter()
+        .filter(|w| w.code == RulesWarningCode::UntilFurtherNotice)
+        .map(|w| w.line)
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            line_of(&open, "impact_period = { from"),
+            line_of(&open, "control = { from = 2023-09-16T00:00:00+08:00 }")
+        ]
+    );
+    // Years later, still in force.
+    let request = refund_only(
+        "2026-01-05T10:00:00+08:00",
+        "2026-01-05T11:00:00+08:00",
+        &[("2026-01-04T10:00:00+08:00", "in_transit")],
+    );
+    let body = serde_json::to_vec(&request).unwrap_or_default();
+    for (lang, words) in [("zh-CN", "至 另行通知"), ("en", "until further notice")] {
+        let lang = rules.language(lang).unwrap_or_default();
+        let d = aftersales::decide_json(&rules, &body, chrono::Utc::now(), lang, "t".into())
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(d.view.applies);
+        let z = d.view.zone.clone().unwrap_or_else(|| panic!("no zone"));
+        assert_eq!(
+            (z.control_until, z.control_until_further_notice),
+            (None, true)
+        );
+        let why: Vec<&str> = d
+            .view
+            .explanation
+            .iter()
+            .map(|e| e.detail.as_str())
+            .collect();
+        assert_eq!(
+            why.iter().filter(|t| t.contains(words)).count(),
+            2,
+            "the impact period and the zone: {why:?}"
+        );
+        let text = aftersales::render::summary(&d.view);
+        assert!(
+            text.contains("(controlled, 2023-09-16T00:00:00+08:00 until further notice)"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_phase_until_further_notice_cannot_outlast_a_closed_impact_period() {
+    let open_phase = EMBEDDED_SOURCE.replacen(
+        "from = 2023-10-22T00:00:00+08:00\nuntil = 2023-10-29T00:00:00+08:00\n",
+        "from = 2023-10-22T00:00:00+08:00\n",
+        1,
+    );
+    assert_ne!(open_phase, EMBEDDED_SOURCE);
+    let e = Rules::from_toml(&open_phase, "x.toml")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.contains("phase `para_games` reaches outside the impact period"),
+        "{e}"
+    );
+}
+
+// Tests inside the rules file (item 5) ------------------------------------------------
+
+const A_TEST: &str = r#"
+[[test]]
+name = "my stalled case"
+[test.request]
+refund_type = "refund_only"
+requested_at = 2023-10-11T09:00:00+08:00
+as_of = 2023-10-14T09:00:00+08:00
+order = { order_id = "X" }
+destination = { adcode = "330105" }
+logistics_trace = [{ at = 2023-10-10T14:00:00+08:00, status = "in_transit" }]
+[test.expect]
+"#;
+
+#[test]
+fn the_shipped_file_carries_a_test_for_every_row_of_policy_5_and_6() {
+    let rules = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+    let raw: toml::Table = toml::from_str(EMBEDDED_SOURCE).unwrap_or_default();
+    let scenarios: Vec<&str> = raw["test"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["expect"].get("scenario")?.as_str())
+        .collect();
+    for s in aftersales::codes::Scenario::ALL {
+        assert!(scenarios.contains(&s.as_str()), "no [[test]] for {s}");
+    }
+    let decisions: Vec<&str> = raw["test"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["expect"].get("decision")?.as_str())
+        .collect();
+    for d in aftersales::codes::Outcome::ALL {
+        assert!(decisions.contains(&d.as_str()), "no [[test]] decides {d}");
+    }
+    let written = raw["test"].as_array().map_or(0, Vec::len);
+    assert_eq!(rules.tests.len(), written, "every test ran and passed");
+}
+
+#[test]
+fn a_failing_test_refuses_the_file_naming_the_test_and_what_differed() {
+    let source = format!(
+        "{EMBEDDED_SOURCE}{A_TEST}scenario = \"in_transit\"\ndecision = \"intercept_and_refund\"\ndeadlines = {{ intercept_and_refund_by = 2023-10-15T15:00:00+08:00 }}\n"
+    );
+    let e = Rules::from_toml(&source, "t.toml")
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(e.errors.len(), 1, "{e}");
+    let x = &e.errors[0];
+    assert_eq!(x.line, line_of(&source, "name = \"my stalled case\""));
+    assert_eq!(
+        x.message,
+        "test `my stalled case` failed: scenario: expected `in_transit`, got `stalled`; \
+         deadlines.intercept_and_refund_by: expected 2023-10-15T15:00:00+08:00, got 2023-10-15T14:00:00+08:00"
+    );
+    let passing = format!(
+        "{EMBEDDED_SOURCE}{A_TEST}scenario = \"stalled\"\ndeadlines = {{ intercept_and_refund_by = \"2023-10-15 14:00\" }}\n"
+    );
+    let r = Rules::from_toml(&passing, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.tests.contains(&"my stalled case".to_owned()));
+}
+
+#[test]
+fn a_test_must_fix_its_instant_and_expect_something_known() {
+    let no_as_of = format!("{EMBEDDED_SOURCE}{A_TEST}scenario = \"stalled\"\n").replacen(
+        "as_of = 2023-10-14T09:00:00+08:00\norder = { order_id = \"X\" }",
+        "order = { order_id = \"X\" }",
+        1,
+    );
+    let e = Rules::from_toml(&no_as_of, "t.toml")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.contains("test `my stalled case`: `request.as_of` is required, so that the test decides at a fixed instant rather than on the day it runs"),
+        "{e}"
+    );
+    let unknown = format!(
+        "{EMBEDDED_SOURCE}{A_TEST}scenario = \"stuck\"\ndecision = \"refund\"\nnotice = \"nope\"\ndeadlines = {{ reply_by = 2023-10-15T15:00:00+08:00 }}\n"
+    );
+    let e = Rules::from_toml(&unknown, "t.toml")
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    let all = e.to_string();
+    assert_eq!(e.errors.len(), 4, "{all}");
+    for want in [
+        "`stuck` is not a scenario",
+        "`refund` is not a decision",
+        "`nope` is not a notice id of this file",
+        "`reply_by` is not a deadline kind",
+    ] {
+        assert!(all.contains(want), "{want}: {all}");
+    }
+    let nothing = format!("{EMBEDDED_SOURCE}{A_TEST}");
+    let e = Rules::from_toml(&nothing, "t.toml")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("test `my stalled case` expects nothing"), "{e}");
+    let refused = format!("{EMBEDDED_SOURCE}{A_TEST}scenario = \"stalled\"\n").replacen(
+        "destination = { adcode = \"330105\" }",
+        "destination = { adcode = \"3301\" }",
+        1,
+    );
+    let e = Rules::from_toml(&refused, "t.toml")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.contains(
+            "test `my stalled case` failed: the request is refused: request/destination/adcode"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_file_without_tests_loads_with_a_warning() {
+    let r = Rules::from_toml(&without_tests(EMBEDDED_SOURCE), "bare.toml")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.tests.is_empty());
+    assert_eq!(
+        r.load_warnings.iter().map(|w| w.code).collect::<Vec<_>>(),
+        [RulesWarningCode::NoTests]
+    );
+}
+
+// One mistake, one error (item 7) -----------------------------------------------------
+
+#[test]
+fn an_unknown_placeholder_is_one_error_not_also_a_missing_explanation() {
+    let (src, e) = broken(
+        "{hours} 小时，超过 {stall_after_hours} 小时",
+        "{hours} 小时，超过 {stall_hourz} 小时",
+    );
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert_eq!(e.errors[0].line, line_of(&src, "{stall_hourz}"));
+    assert!(
+        e.errors[0]
+            .message
+            .starts_with("explanations.stalled (zh-CN): unknown placeholder `{stall_hourz}`: this text takes {status}, {at}, {hours}, {stall_hours}, {stall_after_hours},"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_missing_translation_is_one_error_not_also_a_missing_action() {
+    let (_, e) = broken(
+        "[notice.actions.approve_refund_now]\nzh-CN = \"及时同意退款给买家。\"\nen = \"Approve the refund to the buyer promptly.\"\n",
+        "[notice.actions.approve_refund_now]\nzh-CN = \"及时同意退款给买家。\"\n",
+    );
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert!(e.errors[0].message.contains("no en translation"), "{e}");
+}
+
+#[test]
+fn an_hour_of_24_in_a_toml_date_time_suggests_the_string_form() {
+    let (_, e) = broken(
+        "until = 2023-10-29T00:00:00+08:00 }\n\n# ……自9月16日0时",
+        "until = 2023-10-28T24:00:00+08:00 }\n\n# ……自9月16日0时",
+    );
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert!(
+        e.errors[0].message.contains("\"YYYY-MM-DD 24:00\"")
+            && e.errors[0].message.contains("until = \"2023-10-28 24:00\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_adcode_hints_name_the_files_own_zones() {
+    let harbin = include_str!("../fixtures/rules/harbin-2025.toml");
+    let common = &EMBEDDED_SOURCE[..EMBEDDED_SOURCE.find("[[notice]]").unwrap_or(0)];
+    let broken = format!("{common}{harbin}").replacen(
+        "adcode_prefixes = [\"2301\"]",
+        "adcode_prefixes = [\"2301\", \"230\"]\nadcodes = [\"23010\"]",
+        1,
+    );
+    let e = Rules::from_toml(&broken, "harbin.toml")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.contains("`230` is not an adcode prefix: use 2 digits for a province or 4 for a city (zone `harbin` uses `2301`, 黑龙江省哈尔滨市)"),
+        "{e}"
+    );
+    assert!(e.contains("`23010` is not a county-level adcode"), "{e}");
+    assert!(
+        !e.contains("Hangzhou") && !e.contains("杭州") && !e.contains("滨江"),
+        "{e}"
+    );
+}
+
+#[test]
+fn redundant_codes_and_codes_outside_the_division_table_are_warnings() {
+    let source = EMBEDDED_SOURCE.replacen(
+        "adcode_prefixes = [\"3301\"]",
+        "adcode_prefixes = [\"3301\", \"33\", \"3399\"]\nadcodes = [\"339901\"]",
+        1,
+    );
+    let r = Rules::from_toml(&source, "w.toml").unwrap_or_else(|e| panic!("{e}"));
+    let got: Vec<(RulesWarningCode, String)> = r
+        .load_warnings
+        .iter()
+        .map(|w| {
+            (
+                w.code,
+                w.message.split(' ').next().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    use RulesWarningCode::{CodeNotInTable, RedundantCode};
+    assert_eq!(
+        got,
+        [
+            (RedundantCode, "`3301`".to_owned()),
+            (RedundantCode, "`3399`".to_owned()),
+            (CodeNotInTable, "`3399`".to_owned()),
+            (RedundantCode, "`339901`".to_owned()),
+            (CodeNotInTable, "`339901`".to_owned()),
+        ],
+        "{:?}",
+        r.load_warnings
+    );
+    // Beijing's districts sit under the placeholder 1101: a real place.
+    let beijing = EMBEDDED_SOURCE.replacen(
+        "adcode_prefixes = [\"3301\"]",
+        "adcode_prefixes = [\"3301\", \"1101\"]",
+        1,
+    );
+    let r = Rules::from_toml(&beijing, "b.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.load_warnings, vec![]);
+}
+
+// Rules init and the authoring guide (item 6) ------------------------------------------
+
+#[test]
+fn the_authoring_guide_documents_every_code_with_its_placeholders() {
+    use aftersales::codes::{Action, Finding, WarningCode};
+    use aftersales::rules::THRESHOLD_ARGS;
+    let guide = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules.md"))
+        .unwrap_or_default();
+    // A table row: | `code` | when | placeholders |
+    let row = |code: &str| -> Option<String> {
+        guide
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{code}` |")))
+            .map(str::to_owned)
+    };
+    let placeholders = |row: &str| -> Vec<String> {
+        let last = row
+            .trim_end_matches('|')
+            .rsplit('|')
+            .next()
+            .unwrap_or_default();
+        let mut out: Vec<String> = last
+            .split('`')
+            .filter(|p| p.starts_with('{') && p.ends_with('}'))
+            .map(|p| p.trim_matches(['{', '}']).to_owned())
+            .collect();
+        out.sort();
+        out
+    };
+    let mut wrong = Vec::new();
+    let mut check = |code: &str, args: &[&str]| match row(code) {
+        None => wrong.push(format!("no row for `{code}`")),
+        Some(r) => {
+            let mut want: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+            want.sort();
+            let got = placeholders(&r);
+            if got != want {
+                wrong.push(format!("`{code}`: documents {got:?}, takes {want:?}"));
+            }
+        }
+    };
+    for a in Action::ALL {
+        check(a.as_str(), &[]);
+    }
+    for f in Finding::ALL {
+        check(f.as_str(), aftersales::rules::finding_args(f));
+    }
+    for w in WarningCode::ALL {
+        check(
+            &format!("warnings.{w}"),
+            aftersales::rules::warning_args(*w),
+        );
+    }
+    for w in RulesWarningCode::ALL {
+        check(w.as_str(), &[]);
+    }
+    assert!(
+        wrong.is_empty(),
+        "docs/rules.md is out of date:\n{}",
+        wrong.join("\n")
+    );
+    for t in THRESHOLD_ARGS {
+        assert!(guide.contains(&format!("`{{{t}}}`")), "{t}");
     }
 }

@@ -34,6 +34,22 @@ pub struct RulesView {
     /// good rules keep serving and the error is here.
     pub reload: Option<crate::http::reload::ReloadStatus>,
     pub notices: Vec<NoticeView>,
+    /// What the rules file's author should know (`aftersales rules check` prints the
+    /// same): literal thresholds in texts, windows until further notice, …
+    pub warnings: Vec<RulesWarningView>,
+    /// The names of the file's `[[test]]`s, all of which passed when it loaded.
+    pub tests: Vec<String>,
+}
+
+/// A warning about the rules file (docs/rules.md lists the codes).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RulesWarningView {
+    #[schema(example = "until_further_notice")]
+    pub code: String,
+    /// 1-based; 0 when the warning has no place in the file.
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
 }
 
 /// One disruption notice.
@@ -43,6 +59,13 @@ pub struct NoticeView {
     pub name: String,
     pub source: Option<String>,
     pub time_zone: String,
+    /// `nationwide` (applies to every destination) or `zones` (only to destinations in
+    /// its zones).
+    #[schema(example = "nationwide")]
+    pub scope: String,
+    /// Of several notices that apply, the higher priority decides (after the
+    /// controlled zone, before the later start).
+    pub priority: i64,
     pub impact_period: WindowView,
     pub phases: Vec<PhaseView>,
     pub zones: Vec<ZoneRuleView>,
@@ -53,7 +76,10 @@ pub struct NoticeView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WindowView {
     pub from: String,
-    pub until: String,
+    /// Null when the window lasts until further notice.
+    pub until: Option<String>,
+    /// True when the window has no end yet (另行通知).
+    pub until_further_notice: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -83,7 +109,8 @@ pub struct ThresholdsView {
 fn window(w: Window, tz: chrono_tz::Tz) -> WindowView {
     WindowView {
         from: time::format(w.from, tz),
-        until: time::format(w.until, tz),
+        until: w.until.map(|u| time::format(u, tz)),
+        until_further_notice: w.until.is_none(),
     }
 }
 
@@ -127,6 +154,8 @@ pub async fn get_rules(
                 name: n.name.get(lang).plain(),
                 source: n.source.clone(),
                 time_zone: n.time_zone.name().to_owned(),
+                scope: n.scope.as_str().to_owned(),
+                priority: n.priority,
                 impact_period: window(n.impact_period, n.time_zone),
                 phases: n
                     .phases
@@ -156,6 +185,17 @@ pub async fn get_rules(
                 },
             })
             .collect(),
+        warnings: rules
+            .load_warnings
+            .iter()
+            .map(|w| RulesWarningView {
+                code: w.code.as_str().to_owned(),
+                line: w.line,
+                column: w.column,
+                message: w.message.clone(),
+            })
+            .collect(),
+        tests: rules.tests.clone(),
     };
     json(&view, how.pretty)
 }
@@ -210,7 +250,10 @@ pub struct ZoneHitView {
     /// Whether `at` falls in the zone's control window.
     pub controlled: bool,
     pub control_from: String,
-    pub control_until: String,
+    /// Null when the control window lasts until further notice.
+    pub control_until: Option<String>,
+    /// True when the control window has no end yet (另行通知).
+    pub control_until_further_notice: bool,
 }
 
 /// Which zone a destination falls in, and whether it is controlled at `at`.
@@ -297,7 +340,7 @@ pub async fn resolve_zone(
     let mut rendered = Vec::new();
     for n in &rules.notices {
         let Some(area) = resolution.area else { break };
-        match n.zone_for(area) {
+        match n.zone_at(area, at, std::iter::empty()) {
             ZoneMatch::In(z) => {
                 let zone = &n.zones[z];
                 zones.push(ZoneHitView {
@@ -306,7 +349,8 @@ pub async fn resolve_zone(
                     name: zone.name.get(how.lang).plain(),
                     controlled: zone.control.contains(at),
                     control_from: time::format(zone.control.from, n.time_zone),
-                    control_until: time::format(zone.control.until, n.time_zone),
+                    control_until: zone.control.until.map(|u| time::format(u, n.time_zone)),
+                    control_until_further_notice: zone.control.until.is_none(),
                 });
             }
             ZoneMatch::Partly(z) => {

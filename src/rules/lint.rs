@@ -1,0 +1,261 @@
+//! What a rules file's author should know but that does not stop the file loading:
+//! warnings, each with a code (docs/rules.md lists them) and a place in the file. Also
+//! the hints that make an error say how to fix it.
+
+use std::ops::Range;
+
+use toml::Spanned;
+
+use super::Thresholds;
+use super::raw::{RawRules, RawZone};
+
+/// Declares the warning codes with their wire names, `ALL` and `as_str`.
+macro_rules! warning_codes {
+    ($( $(#[$meta:meta])* $variant:ident = $wire:literal, )+) => {
+        /// Why a rules file deserves a look.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum RulesWarningCode {
+            $( $(#[$meta])* $variant, )+
+        }
+
+        impl RulesWarningCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [RulesWarningCode] = &[$(RulesWarningCode::$variant),+];
+
+            /// The code as `rules check` prints it.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(RulesWarningCode::$variant => $wire,)+
+                }
+            }
+        }
+    };
+}
+
+warning_codes! {
+    /// A text of a notice says a number equal to one of its thresholds.
+    LiteralThreshold = "literal_threshold",
+    /// A window without `until`.
+    UntilFurtherNotice = "until_further_notice",
+    /// An adcode or prefix inside a prefix the same zone already lists.
+    RedundantCode = "redundant_code",
+    /// An adcode or prefix that names no place of the division table.
+    CodeNotInTable = "code_not_in_table",
+    /// The file has no `[[test]]`.
+    NoTests = "no_tests",
+}
+
+impl std::fmt::Display for RulesWarningCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for RulesWarningCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// One warning, at a 1-based line and column (0 when there is no place in the file).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RulesWarning {
+    pub code: RulesWarningCode,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl RulesWarning {
+    /// `origin:line:column: warning[code]: message`, as `rules check` prints it.
+    pub fn describe(&self, origin: &str) -> String {
+        if self.line > 0 {
+            format!(
+                "{origin}:{}:{}: warning[{}]: {}",
+                self.line, self.column, self.code, self.message
+            )
+        } else {
+            format!("{origin}: warning[{}]: {}", self.code, self.message)
+        }
+    }
+}
+
+/// A TOML syntax error's message, with a fix when the mistake is a common one: the
+/// notice's "24时" written as a date-time (`T24:00:00`), which TOML cannot hold.
+pub(super) fn syntax_hint(source: &str, span: Option<Range<usize>>, message: &str) -> String {
+    let line = span
+        .and_then(|s| {
+            let start = source.get(..s.start)?.rfind('\n').map_or(0, |i| i + 1);
+            let end = source
+                .get(s.start..)?
+                .find('\n')
+                .map_or(source.len(), |i| s.start + i);
+            source.get(start..end)
+        })
+        .unwrap_or_default();
+    if line.contains("T24:") || line.contains(" 24:") {
+        format!(
+            "{}: the end of a day (the notice's \"24时\") is no TOML time; write it as the string \"YYYY-MM-DD 24:00\" (like until = \"2023-10-28 24:00\", read in the time zone), or as the next day's T00:00:00",
+            message.trim_end()
+        )
+    } else {
+        message.to_owned()
+    }
+}
+
+/// Numbers in a text equal to one of the notice's thresholds, with the threshold's
+/// name; each number once.
+pub(super) fn literal_thresholds(text: &str, t: &Thresholds) -> Vec<(u64, &'static str)> {
+    let named = [
+        (
+            u64::try_from(t.stall_after.num_hours()).unwrap_or(0),
+            "stall_after_hours",
+        ),
+        (
+            u64::try_from(t.intercept_window.num_hours()).unwrap_or(0),
+            "intercept_window_hours",
+        ),
+        (
+            u64::try_from(t.return_countdown.num_hours()).unwrap_or(0),
+            "return_countdown_hours",
+        ),
+        (t.surge_open_refund_requests, "surge_open_refund_requests"),
+    ];
+    let mut found: Vec<(u64, &'static str)> = Vec::new();
+    for run in text.split(|c: char| !c.is_ascii_digit()) {
+        let Ok(n) = run.parse::<u64>() else { continue };
+        for &(value, name) in &named {
+            if n == value && !found.contains(&(n, name)) {
+                found.push((n, name));
+            }
+        }
+    }
+    found
+}
+
+/// Redundant codes within a zone, and codes no place of the division table has.
+pub(super) fn zone_codes(z: &RawZone) -> Vec<(&Spanned<String>, super::RulesWarningCode, String)> {
+    let prefixes: Vec<&str> = z
+        .adcode_prefixes
+        .iter()
+        .map(|p| p.get_ref().as_str())
+        .filter(|p| well_formed(p, &[2, 4]))
+        .collect();
+    let mut out = Vec::new();
+    for c in z.adcode_prefixes.iter().chain(&z.adcodes) {
+        let s = c.get_ref().as_str();
+        if !well_formed(s, &[2, 4, 6]) {
+            continue;
+        }
+        if let Some(outer) = prefixes
+            .iter()
+            .find(|p| p.len() < s.len() && s.starts_with(**p))
+        {
+            out.push((
+                c,
+                RulesWarningCode::RedundantCode,
+                format!(
+                    "`{s}` is inside `{outer}`, which zone `{}` already lists: drop `{s}` (a narrower area with its own window belongs in a zone of its own)",
+                    z.id.get_ref()
+                ),
+            ));
+        }
+        if !known(s) {
+            out.push((
+                c,
+                RulesWarningCode::CodeNotInTable,
+                format!(
+                    "`{s}` names no {} of the 2023 division table: check the digits; only a request giving an adcode under it can match (names and addresses never resolve there)",
+                    match s.len() {
+                        2 => "province",
+                        4 => "city",
+                        _ => "county-level unit",
+                    }
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// Whether the division table has a place under this 2-, 4- or 6-digit code. A city
+/// code counts when any of its districts is listed (Beijing's districts sit under the
+/// placeholder 1101, which is no city of its own).
+fn known(code: &str) -> bool {
+    let g = crate::gazetteer();
+    let Ok(n) = code.parse::<u32>() else {
+        return false;
+    };
+    match code.len() {
+        2 => g.area_of_adcode(n * 10_000).1,
+        4 => g.area_of_adcode(n * 100).1 || (1..100).any(|d| g.area_of_adcode(n * 100 + d).1),
+        6 => g.area_of_adcode(n).1,
+        _ => false,
+    }
+}
+
+fn well_formed(code: &str, lengths: &[usize]) -> bool {
+    lengths.contains(&code.len())
+        && code.chars().all(|c| c.is_ascii_digit())
+        && !code.starts_with('0')
+}
+
+/// Codes from the file's own zones, to show in the hints of malformed ones.
+#[derive(Debug, Default)]
+pub(super) struct Examples {
+    prefix: Option<(String, String, String)>,
+    adcode: Option<(String, String, String)>,
+}
+
+impl Examples {
+    /// The first well-formed prefix and adcode of the file that name known places.
+    pub(super) fn from_file(raw: &RawRules) -> Examples {
+        let g = crate::gazetteer();
+        let mut ex = Examples::default();
+        for z in raw.notice.iter().flat_map(|n| &n.zones) {
+            let describe = |code: &str, pad: u32| {
+                let n: u32 = code.parse().unwrap_or_default();
+                (
+                    z.id.get_ref().clone(),
+                    code.to_owned(),
+                    g.describe(g.area_of_adcode(n * pad).0),
+                )
+            };
+            if ex.prefix.is_none()
+                && let Some(p) = z
+                    .adcode_prefixes
+                    .iter()
+                    .map(|p| p.get_ref().as_str())
+                    .find(|p| well_formed(p, &[2, 4]) && known(p))
+            {
+                ex.prefix = Some(describe(p, if p.len() == 2 { 10_000 } else { 100 }));
+            }
+            if ex.adcode.is_none()
+                && let Some(c) = z
+                    .adcodes
+                    .iter()
+                    .map(|c| c.get_ref().as_str())
+                    .find(|c| well_formed(c, &[6]) && known(c))
+            {
+                ex.adcode = Some(describe(c, 1));
+            }
+        }
+        ex
+    }
+
+    /// ` (zone `harbin` uses `2301`, 黑龙江省哈尔滨市)`, or nothing.
+    pub(super) fn prefix_hint(&self) -> String {
+        match &self.prefix {
+            Some((zone, code, place)) => format!(" (zone `{zone}` uses `{code}`, {place})"),
+            None => String::new(),
+        }
+    }
+
+    /// ` (zone `co_host_venues` uses `330225`, 浙江省宁波市象山县)`, or nothing.
+    pub(super) fn adcode_hint(&self) -> String {
+        match &self.adcode {
+            Some((zone, code, place)) => format!(" (zone `{zone}` uses `{code}`, {place})"),
+            None => String::new(),
+        }
+    }
+}
