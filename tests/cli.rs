@@ -238,3 +238,64 @@ fn the_server_reloads_on_sighup_and_on_sigterm_drains_flushes_and_exits_0() {
         .count();
     assert_eq!(lines, 2, "both decisions flushed to the log before exit");
 }
+
+/// Runs the binary with `env` added for at most 20 s (killed after): its exit status,
+/// if it exited by itself, and its standard error.
+fn run_briefly(args: &[&str], env: &[(&str, &str)]) -> (Option<std::process::ExitStatus>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aftersales"))
+        .args(args)
+        .env_remove("AFTERSALES_RULES")
+        .env_remove("AFTERSALES_API_TOKENS")
+        .env_remove("AFTERSALES_API_TOKENS_FILE")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut status = None;
+    for _ in 0..400 {
+        status = child.try_wait().ok().flatten();
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    (status, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn rules_check_refuses_a_fifo_at_once_and_a_file_not_in_utf8() {
+    let dir = std::env::temp_dir().join(format!("aftersales-cli-fifo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::create_dir_all(&dir);
+    let fifo = dir.join("rules.toml");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let (status, stderr) = run_briefly(&["rules", "check", &fifo.to_string_lossy()], &[]);
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "still waiting on the FIFO ({status:?})"
+    );
+    assert!(
+        stderr.contains("it is a FIFO, not a regular file"),
+        "{stderr}"
+    );
+
+    // `杭州` in GBK, in a comment on line 2.
+    let gbk = dir.join("gbk.toml");
+    let mut bytes = b"# rules\n# ".to_vec();
+    bytes.extend_from_slice(&[0xBA, 0xBC, 0xD6, 0xDD]);
+    bytes.extend_from_slice(aftersales::rules::EMBEDDED_SOURCE.as_bytes());
+    let _ = std::fs::write(&gbk, bytes);
+    let (status, stderr) = run_briefly(&["rules", "check", &gbk.to_string_lossy()], &[]);
+    assert!(status.is_some_and(|s| !s.success()), "{stderr}");
+    assert!(
+        stderr.contains("gbk.toml:2:3: the rules file is not UTF-8"),
+        "{stderr}"
+    );
+}
