@@ -110,6 +110,7 @@ pub struct ServeArgs {
     /// Bearer tokens that may call /v1/*, comma-separated; none set: no auth.
     #[arg(
         long,
+        global = true,
         env = "AFTERSALES_API_TOKENS",
         value_delimiter = ',',
         hide_env_values = true

@@ -299,3 +299,63 @@ fn rules_check_refuses_a_fifo_at_once_and_a_file_not_in_utf8() {
         "{stderr}"
     );
 }
+
+#[test]
+fn every_serve_option_works_after_serve_as_before_it() {
+    use aftersales::cli::{Cli, ServeArgs};
+    use clap::parser::ValueSource;
+    use clap::{Args, CommandFactory, FromArgMatches};
+
+    // clap's own list of the server's options: a new one is covered without editing this.
+    let options = ServeArgs::augment_args(clap::Command::new("serve-args"));
+    let mut tried = 0;
+    let all = options.get_arguments().count();
+    for arg in options.get_arguments() {
+        let long = arg
+            .get_long()
+            .unwrap_or_else(|| panic!("{} has no --flag", arg.get_id()));
+        let flag = format!("--{long}");
+        let mut given = vec![flag.clone()];
+        if arg.get_action().takes_values() {
+            // A value of the right type: the default, a listed one, or any text.
+            let value = arg
+                .get_default_values()
+                .first()
+                .map(|v| v.to_string_lossy().into_owned())
+                .or_else(|| {
+                    arg.get_possible_values()
+                        .first()
+                        .map(|p| p.get_name().to_owned())
+                })
+                .unwrap_or_else(|| "x".to_owned());
+            given.push(value);
+        }
+        let after: Vec<&str> = ["aftersales", "serve"]
+            .into_iter()
+            .chain(given.iter().map(String::as_str))
+            .collect();
+        let matches = Cli::command()
+            .try_get_matches_from(&after)
+            .unwrap_or_else(|e| panic!("{}: {e}", after.join(" ")));
+        assert_eq!(
+            matches.value_source(arg.get_id().as_str()),
+            Some(ValueSource::CommandLine),
+            "{flag} after `serve` is not taken from the command line"
+        );
+        let before: Vec<&str> = ["aftersales"]
+            .into_iter()
+            .chain(given.iter().map(String::as_str))
+            .chain(["serve"])
+            .collect();
+        let parse = |argv: &[&str]| {
+            Cli::command()
+                .try_get_matches_from(argv)
+                .and_then(|m| Cli::from_arg_matches(&m))
+                .map(|cli| format!("{:?}", cli.serve))
+                .unwrap_or_else(|e| panic!("{}: {e}", argv.join(" ")))
+        };
+        assert_eq!(parse(&after), parse(&before), "{flag}");
+        tried += 1;
+    }
+    assert!(tried == all && all > 10, "{tried} of {all} options tried");
+}
