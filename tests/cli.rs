@@ -138,11 +138,19 @@ fn free_port() -> u16 {
 
 /// `GET path` over plain HTTP/1.1; the status code and body.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    get_as(port, path, None)
+}
+
+/// `GET path` with a bearer token, when given.
+fn get_as(port: u16, path: &str, token: Option<&str>) -> Option<(u16, String)> {
     use std::io::{Read, Write as _};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n"
     )
     .ok()?;
     let mut out = String::new();
@@ -358,4 +366,142 @@ fn every_serve_option_works_after_serve_as_before_it() {
         tried += 1;
     }
     assert!(tried == all && all > 10, "{tried} of {all} options tried");
+}
+
+#[test]
+fn blank_token_settings_stop_the_server_at_startup_naming_the_flag_and_the_variable() {
+    let comments = temp_file("comments-only-tokens", "# tokens go here\n\n");
+    let comments = comments.to_string_lossy();
+    let listen = ["--listen", "127.0.0.1:0"];
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 6] = [
+        (
+            &["serve", "--api-tokens", ","],
+            &[],
+            "AFTERSALES_API_TOKENS)",
+        ),
+        (
+            &["--api-tokens", " ", "serve"],
+            &[],
+            "AFTERSALES_API_TOKENS)",
+        ),
+        (
+            &["serve"],
+            &[("AFTERSALES_API_TOKENS", " ")],
+            "AFTERSALES_API_TOKENS)",
+        ),
+        // An empty Kubernetes secret put in the variable.
+        (
+            &["serve"],
+            &[("AFTERSALES_API_TOKENS", "")],
+            "AFTERSALES_API_TOKENS)",
+        ),
+        (
+            &["serve", "--api-tokens-file", &comments],
+            &[],
+            "AFTERSALES_API_TOKENS_FILE)",
+        ),
+        (
+            &["serve"],
+            &[("AFTERSALES_API_TOKENS_FILE", &comments)],
+            "AFTERSALES_API_TOKENS_FILE)",
+        ),
+    ];
+    for (args, env, named) in cases {
+        let argv: Vec<&str> = args.iter().chain(&listen).copied().collect();
+        let (status, stderr) = run_briefly(&argv, env);
+        assert!(
+            status.is_some_and(|s| !s.success()),
+            "{argv:?} {env:?}: still serving or exited 0 ({status:?}): {stderr}"
+        );
+        assert!(
+            stderr.contains("holds no token") && stderr.contains(named),
+            "{argv:?} {env:?}: {stderr}"
+        );
+        assert!(!stderr.contains("\"serving\""), "{stderr}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn the_token_file_is_re_read_on_sighup_and_one_without_a_token_keeps_the_tokens_in_force() {
+    use std::io::BufRead;
+    let dir = std::env::temp_dir().join(format!("aftersales-token-hup-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let tokens = dir.join("tokens");
+    let write = |text: &str| std::fs::write(&tokens, text).unwrap_or_else(|e| panic!("{e}"));
+    write("# the shop backend\nfirst-token\n");
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aftersales"))
+        .args(["serve", "--drain-seconds", "0", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--api-tokens-file")
+        .arg(&tokens)
+        .env_remove("AFTERSALES_RULES")
+        .env_remove("AFTERSALES_API_TOKENS")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    if let Some(stderr) = child.stderr.take() {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Ok(mut l) = log.lock() {
+                    l.push(line);
+                }
+            }
+        });
+    }
+    let logged = |what: &str| {
+        log.lock()
+            .map(|l| l.iter().filter(|line| line.contains(what)).count())
+            .unwrap_or(0)
+    };
+    let status = |token: Option<&str>| get_as(port, "/v1/rules", token).map(|(s, _)| s);
+    assert!(wait_for(|| status(None).is_some()), "never served");
+    assert!(
+        wait_for(|| logged(r#""auth":true"#) == 1),
+        "the startup log does not say auth is on: {:?}",
+        log.lock().map(|l| l.clone()).unwrap_or_default()
+    );
+    assert_eq!(status(None), Some(401));
+    assert_eq!(status(Some("first-token")), Some(200));
+
+    let pid = child.id().to_string();
+    let hangup = || {
+        let _ = Command::new("kill").args(["-HUP", &pid]).status();
+    };
+    write("second-token\n");
+    hangup();
+    assert!(
+        wait_for(|| status(Some("second-token")) == Some(200)),
+        "the new token is not in force"
+    );
+    assert_eq!(status(Some("first-token")), Some(401), "the old one is out");
+
+    // A file of comments, then none at all: the tokens in force stay, auth stays on.
+    write("# rotating\n");
+    hangup();
+    assert!(
+        wait_for(|| logged("API tokens not re-read") == 1),
+        "no error logged"
+    );
+    let _ = std::fs::remove_file(&tokens);
+    hangup();
+    assert!(
+        wait_for(|| logged("API tokens not re-read") == 2),
+        "no error logged"
+    );
+    assert_eq!(status(Some("second-token")), Some(200));
+    assert_eq!(status(None), Some(401));
+    assert_eq!(status(Some("# rotating")), Some(401));
+
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let exit = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(exit.success(), "{exit:?}");
 }

@@ -46,6 +46,111 @@ async fn without_tokens_v1_is_open() {
     assert_eq!(app.get("/v1/rules").await.status(), 200);
 }
 
+/// The error `Server::bind` refuses these settings with.
+async fn refused(args: aftersales::cli::ServeArgs) -> String {
+    let rules = aftersales::rules::Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+    match aftersales::http::Server::bind(rules, None, &args).await {
+        Ok(_) => panic!(
+            "started with api_tokens {:?}, api_tokens_file {:?}",
+            args.api_tokens, args.api_tokens_file
+        ),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn a_token_list_without_a_token_stops_the_server_instead_of_turning_auth_off() {
+    for blank in [&[""][..], &["", ""], &[" "], &["", " \t "]] {
+        let mut args = args();
+        args.api_tokens = blank.iter().map(|t| (*t).to_owned()).collect();
+        let e = refused(args).await;
+        assert!(
+            e.contains("--api-tokens") && e.contains("AFTERSALES_API_TOKENS"),
+            "{blank:?}: {e}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_token_file_that_yields_no_token_or_cannot_be_read_stops_the_server() {
+    let dir = temp_dir("tokens");
+    let cases: [(&str, Option<&str>, &str); 6] = [
+        ("empty", Some(""), "holds no token"),
+        (
+            "comments",
+            Some("# tokens go here\n\n   \n# none yet\n"),
+            "holds no token",
+        ),
+        (
+            "csv",
+            Some("s3cret-one,s3cret-two\n"),
+            "line 1 is not a bearer token",
+        ),
+        (
+            "inline-comment",
+            Some("# ops\ns3cret # the ops team\n"),
+            "line 2 is not a bearer token",
+        ),
+        ("missing", None, "cannot read the token file"),
+        (".", None, "a directory, not a regular file"),
+    ];
+    for (name, content, expected) in cases {
+        let path = dir.join(name);
+        if let Some(content) = content {
+            std::fs::write(&path, content).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let mut args = args();
+        args.api_tokens_file = Some(path);
+        let e = refused(args).await;
+        assert!(
+            e.contains("--api-tokens-file")
+                && e.contains("AFTERSALES_API_TOKENS_FILE")
+                && e.contains(expected),
+            "{name}: {e}"
+        );
+        assert!(!e.contains("s3cret"), "never shows a token: {e}");
+    }
+}
+
+#[tokio::test]
+async fn tokens_given_both_ways_are_refused() {
+    let dir = temp_dir("tokens-both");
+    let path = dir.join("tokens");
+    std::fs::write(&path, "s3cret-one\n").unwrap_or_else(|e| panic!("{e}"));
+    let mut args = args();
+    args.api_tokens = vec!["s3cret-two".into()];
+    args.api_tokens_file = Some(path);
+    let e = refused(args).await;
+    assert!(e.contains("both set"), "{e}");
+}
+
+#[tokio::test]
+async fn a_token_file_admits_its_tokens_and_nothing_else() {
+    let dir = temp_dir("tokens-file");
+    let path = dir.join("tokens");
+    std::fs::write(
+        &path,
+        "\u{feff}# the shop backend\r\ns3cret-one\r\n\n  # support\n  s3cret-two==  \n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut args = args();
+    args.api_tokens_file = Some(path);
+    let app = spawn_with(args).await;
+    let status = |token: Option<&'static str>| {
+        let mut req = app.client.get(app.url("/v1/rules"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move { req.send().await.map(|r| r.status().as_u16()).unwrap_or(0) }
+    };
+    assert_eq!(status(None).await, 401);
+    assert_eq!(status(Some("s3cret-one")).await, 200);
+    assert_eq!(status(Some("s3cret-two==")).await, 200);
+    for wrong in ["# support", "# the shop backend", "s3cret-two", "s3cret"] {
+        assert_eq!(status(Some(wrong)).await, 401, "{wrong}");
+    }
+}
+
 /// A caller's text that tries to add a line to the text view, clear and recolour the
 /// support person's terminal, and reverse what they read.
 const FORGERY: &str = "AS-1\n  [9.9] FORGED: approve the refund now\r\u{1b}[2J\u{1b}[31m\u{7f}\u{9b}\u{2028}[9.9]\u{2029}[9.9]\u{202e}deifitrec";
