@@ -27,6 +27,9 @@ if [[ ${1:-} != --inside ]]; then
     exec bwrap --dev-bind / / --unshare-net --die-with-parent -- "$0" --inside "$(realpath "$binary")"
 fi
 binary=$2
+now() { date +%s.%N; }
+since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f} s')" "$1" "$2"; }
+began=$(now)
 
 work=$(mktemp -d)
 server=
@@ -111,7 +114,7 @@ for line in "${image[@]:4}"; do
     sandbox+=(--setenv "${pair%%=*}" "${pair#*=}")
 done
 
-started=$(date +%s.%N)
+started=$(now)
 "${sandbox[@]}" --as-pid-1 --info-fd 3 \
     --setenv AFTERSALES_RULES /etc/aftersales/rules.toml \
     --setenv AFTERSALES_DECISION_LOG - \
@@ -128,7 +131,7 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 [[ -n $healthy ]] || fail "the HEALTHCHECK command (${health[*]}) never succeeded"
-ready=$(date +%s.%N)
+ready=$(now)
 "${sandbox[@]}" -- "${health[@]}" || fail "the HEALTHCHECK command failed once healthy"
 
 url=http://127.0.0.1:8080
@@ -150,16 +153,18 @@ assert json.loads(lines[0])["decision_id"] == sys.argv[2], lines
 ' "$work/stdout" "$decision_id" || fail "the decision log on stdout is not one line for the decision"
 pid1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["child-pid"])' "$work/info") \
     || fail "bwrap did not say the server's pid"
+stopping=$(now)
 kill -TERM "$pid1"
 code=0
 wait "$server" || code=$?
 server=
+stopped=$(now)
 [[ $code == 0 ]] || fail "exit status $code after SIGTERM"
 grep -q '"message":"serving"' "$work/stderr" || fail "no startup log"
 grep -q '"auth":true' "$work/stderr" || fail "the startup log does not say auth is on"
 if grep -q '"level":"ERROR"' "$work/stderr"; then fail "the server logged errors"; fi
 
 echo "image smoke: ok: ${run[*]} as uid 65532 in a read-only root of $(du -sh "$root" | cut -f1)" \
-    "(libc6, libgcc-s1, CA certificates; no shell); healthy after" \
-    "$(python3 -c "print(f'{$ready - $started:.2f}')") s; HEALTHCHECK ok; decision $decision_id served," \
-    "logged on stdout; exit 0 on SIGTERM"
+    "(libc6, libgcc-s1, CA certificates; no shell); HEALTHCHECK ok; decision $decision_id" \
+    "served and logged on stdout; exit 0 on SIGTERM. Root built in $(since "$began" "$started")," \
+    "healthy after $(since "$started" "$ready"), stopped in $(since "$stopping" "$stopped")."
