@@ -1,9 +1,11 @@
 # syntax=docker/dockerfile:1
 # Build: dependencies in their own layer (rebuilt only when Cargo.toml/Cargo.lock
-# change), then the service.
-FROM rust:1.95-slim-bookworm AS build
+# change), then the service. The image is the version rust-toolchain.toml pins (a test
+# checks that the two agree), so with that file in the build rustup finds the toolchain
+# installed under its name and downloads nothing.
+FROM rust:1.95.0-slim-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+COPY rust-toolchain.toml Cargo.toml Cargo.lock ./
 RUN mkdir -p src benches \
  && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
  && echo 'fn main() {}' > benches/decide.rs && echo 'fn main() {}' > benches/http.rs \
@@ -13,7 +15,8 @@ COPY . .
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin aftersales \
  && strip target/release/aftersales
 
-# Run: glibc and CA certificates only, no shell, no package manager, non-root.
+# Run: glibc, libgcc and CA certificates only, no shell, no package manager, non-root
+# (uid 65532). scripts/image-smoke.sh runs the binary in such a root, read-only, in CI.
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /src/target/release/aftersales /usr/local/bin/aftersales
 USER nonroot:nonroot

@@ -117,14 +117,26 @@ pub struct ServeArgs {
     )]
     pub listen: SocketAddr,
 
-    /// Bearer tokens that may call /v1/*, comma-separated; none set: no auth.
+    /// Bearer tokens that may call /v1/*, comma-separated; neither this nor
+    /// --api-tokens-file set: no auth. Set but blank: the service refuses to start.
     #[arg(
         long,
+        global = true,
         env = "AFTERSALES_API_TOKENS",
         value_delimiter = ',',
         hide_env_values = true
     )]
     pub api_tokens: Vec<String>,
+
+    /// File of bearer tokens that may call /v1/*, one per line (`#` comments), re-read on
+    /// SIGHUP; a file without a token stops the service. Not with --api-tokens.
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERSALES_API_TOKENS_FILE",
+        value_name = "FILE"
+    )]
+    pub api_tokens_file: Option<PathBuf>,
 
     /// Largest request body accepted, in bytes.
     #[arg(long, global = true, env = "AFTERSALES_BODY_LIMIT", default_value_t = 1024 * 1024)]

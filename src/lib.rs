@@ -9,6 +9,7 @@ pub mod carriers;
 pub mod cli;
 pub mod codes;
 pub mod engine;
+pub mod files;
 pub mod geo;
 pub mod http;
 pub mod kuaishou;

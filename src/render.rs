@@ -291,24 +291,32 @@ pub fn warning_message(
 
 /// A short readable summary: scenario, decision, deadlines with time left, numbered
 /// actions, evidence, reasons and warnings.
+///
+/// Callers' strings reach it (`case_id`; carrier texts, addresses and pointers inside
+/// explanations and warnings), and it is read in terminals: every line goes through
+/// [`push_line`], which escapes what could add a line, move the cursor, recolour or
+/// reorder the text, so each line says only what the service wrote.
 pub fn summary(v: &DecisionView) -> String {
-    use std::fmt::Write;
     let mut s = String::new();
+    let mut line = |args: std::fmt::Arguments| push_line(&mut s, &args.to_string());
     let case = v
         .case_id
         .as_deref()
         .map(|c| format!("case {c}: "))
         .unwrap_or_default();
-    let _ = writeln!(s, "{case}{} → {}", v.scenario, v.decision);
+    line(format_args!("{case}{} → {}", v.scenario, v.decision));
     let applies = if v.applies {
         "applies"
     } else {
         "does not apply"
     };
-    let _ = writeln!(s, "notice: {} ({applies}), as of {}", v.event.name, v.as_of);
+    line(format_args!(
+        "notice: {} ({applies}), as of {}",
+        v.event.name, v.as_of
+    ));
     if !v.also_applies.is_empty() {
         let names: Vec<&str> = v.also_applies.iter().map(|n| n.name.as_str()).collect();
-        let _ = writeln!(s, "also applies: {}", names.join("; "));
+        line(format_args!("also applies: {}", names.join("; ")));
     }
     if let Some(z) = &v.zone {
         let controlled = if z.controlled {
@@ -320,42 +328,70 @@ pub fn summary(v: &DecisionView) -> String {
             Some(until) => format!("{} to {until}", z.control_from),
             None => format!("{} until further notice", z.control_from),
         };
-        let _ = writeln!(s, "zone: {} ({controlled}, {window})", z.name);
+        line(format_args!("zone: {} ({controlled}, {window})", z.name));
     }
     if !v.deadlines.is_empty() {
-        let _ = writeln!(s, "deadlines:");
+        line(format_args!("deadlines:"));
         for d in &v.deadlines {
             let left = if d.overdue {
                 format!("OVERDUE by {}", duration(-d.remaining_seconds))
             } else {
                 format!("{} left", duration(d.remaining_seconds))
             };
-            let _ = writeln!(s, "  {}: {} ({left})", d.kind, d.due_at);
+            line(format_args!("  {}: {} ({left})", d.kind, d.due_at));
         }
     }
-    let _ = writeln!(s, "actions:");
+    line(format_args!("actions:"));
     for (i, a) in v.actions.iter().enumerate() {
-        let _ = writeln!(s, "  {}. {}", i + 1, a.text);
+        line(format_args!("  {}. {}", i + 1, a.text));
     }
     if !v.evidence.is_empty() {
-        let _ = writeln!(s, "evidence:");
+        line(format_args!("evidence:"));
         for e in &v.evidence {
             let any: Vec<&str> = e.one_of.iter().map(|c| c.as_str()).collect();
-            let _ = writeln!(s, "  - {}", any.join(" or "));
+            line(format_args!("  - {}", any.join(" or ")));
         }
     }
-    let _ = writeln!(s, "why:");
+    line(format_args!("why:"));
     for e in &v.explanation {
-        let _ = writeln!(s, "  [{}] {}", e.rule, e.detail);
+        line(format_args!("  [{}] {}", e.rule, e.detail));
     }
     if !v.warnings.is_empty() {
-        let _ = writeln!(s, "warnings:");
+        line(format_args!("warnings:"));
         for w in &v.warnings {
-            let _ = writeln!(s, "  ! {}", w.message);
+            line(format_args!("  ! {}", w.message));
         }
     }
-    let _ = writeln!(s, "decision id: {}", v.decision_id);
+    line(format_args!("decision id: {}", v.decision_id));
     s
+}
+
+/// Appends `text` and a line break, with every character that could break the line or
+/// reach a terminal as a command written as a visible escape: `\n`, `\r`, `\t`, and
+/// `\u{…}` for the other control characters (C0, DEL, C1: ESC starts terminal
+/// sequences), the line and paragraph separators, and the bidirectional controls (which
+/// reorder what is shown).
+fn push_line(out: &mut String, text: &str) {
+    use std::fmt::Write;
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control()
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{061c}' | '\u{200e}' | '\u{200f}'
+                )
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c) =>
+            {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('\n');
 }
 
 /// `29h 0m`, `3d 4h`, `12m 5s`.
@@ -377,7 +413,20 @@ fn duration(secs: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::duration;
+    use super::{duration, push_line};
+
+    #[test]
+    fn a_line_stays_one_line_and_carries_no_terminal_or_bidi_control() {
+        let mut out = String::new();
+        push_line(
+            &mut out,
+            "a\nb\rc\td\u{1b}[31me\u{7f}\u{85}\u{9b}f\u{2028}g\u{2029}h\u{202e}i\u{2066}j\u{200f}k 杭州",
+        );
+        assert_eq!(
+            out,
+            "a\\nb\\rc\\td\\u{1b}[31me\\u{7f}\\u{85}\\u{9b}f\\u{2028}g\\u{2029}h\\u{202e}i\\u{2066}j\\u{200f}k 杭州\n"
+        );
+    }
 
     #[test]
     fn durations_read_at_a_glance() {

@@ -215,11 +215,19 @@ fn free_port() -> u16 {
 
 /// `GET path` over plain HTTP/1.1; the status code and body.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    get_as(port, path, None)
+}
+
+/// `GET path` with a bearer token, when given.
+fn get_as(port: u16, path: &str, token: Option<&str>) -> Option<(u16, String)> {
     use std::io::{Read, Write as _};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n"
     )
     .ok()?;
     let mut out = String::new();
@@ -314,4 +322,263 @@ fn the_server_reloads_on_sighup_and_on_sigterm_drains_flushes_and_exits_0() {
         .lines()
         .count();
     assert_eq!(lines, 2, "both decisions flushed to the log before exit");
+}
+
+/// Runs the binary with `env` added for at most 20 s (killed after): its exit status,
+/// if it exited by itself, and its standard error.
+fn run_briefly(args: &[&str], env: &[(&str, &str)]) -> (Option<std::process::ExitStatus>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aftersales"))
+        .args(args)
+        .env_remove("AFTERSALES_RULES")
+        .env_remove("AFTERSALES_API_TOKENS")
+        .env_remove("AFTERSALES_API_TOKENS_FILE")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut status = None;
+    for _ in 0..400 {
+        status = child.try_wait().ok().flatten();
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    (status, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn rules_check_refuses_a_fifo_at_once_and_a_file_not_in_utf8() {
+    let dir = std::env::temp_dir().join(format!("aftersales-cli-fifo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::create_dir_all(&dir);
+    let fifo = dir.join("rules.toml");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let (status, stderr) = run_briefly(&["rules", "check", &fifo.to_string_lossy()], &[]);
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "still waiting on the FIFO ({status:?})"
+    );
+    assert!(
+        stderr.contains("it is a FIFO, not a regular file"),
+        "{stderr}"
+    );
+
+    // `杭州` in GBK, in a comment on line 2.
+    let gbk = dir.join("gbk.toml");
+    let mut bytes = b"# rules\n# ".to_vec();
+    bytes.extend_from_slice(&[0xBA, 0xBC, 0xD6, 0xDD]);
+    bytes.extend_from_slice(aftersales::rules::EMBEDDED_SOURCE.as_bytes());
+    let _ = std::fs::write(&gbk, bytes);
+    let (status, stderr) = run_briefly(&["rules", "check", &gbk.to_string_lossy()], &[]);
+    assert!(status.is_some_and(|s| !s.success()), "{stderr}");
+    assert!(
+        stderr.contains("gbk.toml:2:3: the rules file is not UTF-8"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn every_serve_option_works_after_serve_as_before_it() {
+    use aftersales::cli::{Cli, ServeArgs};
+    use clap::parser::ValueSource;
+    use clap::{Args, CommandFactory, FromArgMatches};
+
+    // clap's own list of the server's options: a new one is covered without editing this.
+    let options = ServeArgs::augment_args(clap::Command::new("serve-args"));
+    let mut tried = 0;
+    let all = options.get_arguments().count();
+    for arg in options.get_arguments() {
+        let long = arg
+            .get_long()
+            .unwrap_or_else(|| panic!("{} has no --flag", arg.get_id()));
+        let flag = format!("--{long}");
+        let mut given = vec![flag.clone()];
+        if arg.get_action().takes_values() {
+            // A value of the right type: the default, a listed one, or any text.
+            let value = arg
+                .get_default_values()
+                .first()
+                .map(|v| v.to_string_lossy().into_owned())
+                .or_else(|| {
+                    arg.get_possible_values()
+                        .first()
+                        .map(|p| p.get_name().to_owned())
+                })
+                .unwrap_or_else(|| "x".to_owned());
+            given.push(value);
+        }
+        let after: Vec<&str> = ["aftersales", "serve"]
+            .into_iter()
+            .chain(given.iter().map(String::as_str))
+            .collect();
+        let matches = Cli::command()
+            .try_get_matches_from(&after)
+            .unwrap_or_else(|e| panic!("{}: {e}", after.join(" ")));
+        assert_eq!(
+            matches.value_source(arg.get_id().as_str()),
+            Some(ValueSource::CommandLine),
+            "{flag} after `serve` is not taken from the command line"
+        );
+        let before: Vec<&str> = ["aftersales"]
+            .into_iter()
+            .chain(given.iter().map(String::as_str))
+            .chain(["serve"])
+            .collect();
+        let parse = |argv: &[&str]| {
+            Cli::command()
+                .try_get_matches_from(argv)
+                .and_then(|m| Cli::from_arg_matches(&m))
+                .map(|cli| format!("{:?}", cli.serve))
+                .unwrap_or_else(|e| panic!("{}: {e}", argv.join(" ")))
+        };
+        assert_eq!(parse(&after), parse(&before), "{flag}");
+        tried += 1;
+    }
+    assert!(tried == all && all > 10, "{tried} of {all} options tried");
+}
+
+#[test]
+fn blank_token_settings_stop_the_server_at_startup_naming_the_flag_and_the_variable() {
+    let comments = temp_file("comments-only-tokens", "# tokens go here\n\n");
+    let comments = comments.to_string_lossy();
+    let listen = ["--listen", "127.0.0.1:0"];
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 6] = [
+        (
+            &["serve", "--api-tokens", ","],
+            &[],
+            "AFTERSALES_API_TOKENS)",
+        ),
+        (
+            &["--api-tokens", " ", "serve"],
+            &[],
+            "AFTERSALES_API_TOKENS)",
+        ),
+        (
+            &["serve"],
+            &[("AFTERSALES_API_TOKENS", " ")],
+            "AFTERSALES_API_TOKENS)",
+        ),
+        // An empty Kubernetes secret put in the variable.
+        (
+            &["serve"],
+            &[("AFTERSALES_API_TOKENS", "")],
+            "AFTERSALES_API_TOKENS)",
+        ),
+        (
+            &["serve", "--api-tokens-file", &comments],
+            &[],
+            "AFTERSALES_API_TOKENS_FILE)",
+        ),
+        (
+            &["serve"],
+            &[("AFTERSALES_API_TOKENS_FILE", &comments)],
+            "AFTERSALES_API_TOKENS_FILE)",
+        ),
+    ];
+    for (args, env, named) in cases {
+        let argv: Vec<&str> = args.iter().chain(&listen).copied().collect();
+        let (status, stderr) = run_briefly(&argv, env);
+        assert!(
+            status.is_some_and(|s| !s.success()),
+            "{argv:?} {env:?}: still serving or exited 0 ({status:?}): {stderr}"
+        );
+        assert!(
+            stderr.contains("holds no token") && stderr.contains(named),
+            "{argv:?} {env:?}: {stderr}"
+        );
+        assert!(!stderr.contains("\"serving\""), "{stderr}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn the_token_file_is_re_read_on_sighup_and_one_without_a_token_keeps_the_tokens_in_force() {
+    use std::io::BufRead;
+    let dir = std::env::temp_dir().join(format!("aftersales-token-hup-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let tokens = dir.join("tokens");
+    let write = |text: &str| std::fs::write(&tokens, text).unwrap_or_else(|e| panic!("{e}"));
+    write("# the shop backend\nfirst-token\n");
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aftersales"))
+        .args(["serve", "--drain-seconds", "0", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--api-tokens-file")
+        .arg(&tokens)
+        .env_remove("AFTERSALES_RULES")
+        .env_remove("AFTERSALES_API_TOKENS")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    if let Some(stderr) = child.stderr.take() {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Ok(mut l) = log.lock() {
+                    l.push(line);
+                }
+            }
+        });
+    }
+    let logged = |what: &str| {
+        log.lock()
+            .map(|l| l.iter().filter(|line| line.contains(what)).count())
+            .unwrap_or(0)
+    };
+    let status = |token: Option<&str>| get_as(port, "/v1/rules", token).map(|(s, _)| s);
+    assert!(wait_for(|| status(None).is_some()), "never served");
+    assert!(
+        wait_for(|| logged(r#""auth":true"#) == 1),
+        "the startup log does not say auth is on: {:?}",
+        log.lock().map(|l| l.clone()).unwrap_or_default()
+    );
+    assert_eq!(status(None), Some(401));
+    assert_eq!(status(Some("first-token")), Some(200));
+
+    let pid = child.id().to_string();
+    let hangup = || {
+        let _ = Command::new("kill").args(["-HUP", &pid]).status();
+    };
+    write("second-token\n");
+    hangup();
+    assert!(
+        wait_for(|| status(Some("second-token")) == Some(200)),
+        "the new token is not in force"
+    );
+    assert_eq!(status(Some("first-token")), Some(401), "the old one is out");
+
+    // A file of comments, then none at all: the tokens in force stay, auth stays on.
+    write("# rotating\n");
+    hangup();
+    assert!(
+        wait_for(|| logged("API tokens not re-read") == 1),
+        "no error logged"
+    );
+    let _ = std::fs::remove_file(&tokens);
+    hangup();
+    assert!(
+        wait_for(|| logged("API tokens not re-read") == 2),
+        "no error logged"
+    );
+    assert_eq!(status(Some("second-token")), Some(200));
+    assert_eq!(status(None), Some(401));
+    assert_eq!(status(Some("# rotating")), Some(401));
+
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let exit = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(exit.success(), "{exit:?}");
 }

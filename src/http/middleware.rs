@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -35,6 +35,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::field::Empty;
 
+use super::auth::require_token;
 use super::problem::{PROBLEM_JSON, Problem};
 use super::state::AppState;
 
@@ -155,23 +156,4 @@ async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
         parts.headers.insert(name, value.clone());
     }
     Response::from_parts(parts, Body::new(body))
-}
-
-/// `/v1/*` needs a valid bearer token when tokens are configured.
-async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if !state.auth_enabled() {
-        return next.run(req).await;
-    }
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
-    match token {
-        Some(t) if state.token_ok(t) => next.run(req).await,
-        _ => Problem::unauthorized().into_response(),
-    }
 }

@@ -1,5 +1,6 @@
 //! The HTTP shell: the contract over axum. Handlers are thin; the engine decides.
 
+pub mod auth;
 pub mod decision_log;
 pub mod extract;
 pub mod middleware;
@@ -88,6 +89,10 @@ impl Server {
         rules_path: Option<PathBuf>,
         args: &ServeArgs,
     ) -> io::Result<Server> {
+        // Before anything else: a token setting that yields no token must stop the
+        // service, never serve /v1 without authentication.
+        let tokens =
+            auth::from_args(args).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let listener = TcpListener::bind(args.listen).await?;
         // Built now, not on the first request.
         crate::gazetteer();
@@ -100,7 +105,7 @@ impl Server {
         let state = AppState::new(
             rules,
             StateConfig {
-                tokens: args.api_tokens.clone(),
+                tokens,
                 body_limit: args.body_limit,
                 batch_limit: args.batch_limit,
                 decision_log,
@@ -108,6 +113,9 @@ impl Server {
             prometheus(),
             openapi::yaml(),
         );
+        if let Some(path) = &args.api_tokens_file {
+            auth::reload_on_hangup(&state, path.clone());
+        }
         let limits = Limits {
             concurrency: args.concurrency_limit.max(1),
             timeout: Duration::from_secs(args.request_timeout.max(1)),
@@ -254,7 +262,7 @@ pub fn run(rules: Rules, rules_path: Option<PathBuf>, args: ServeArgs) -> ExitCo
             }
         });
         let addr = server.local_addr().map(|a| a.to_string()).unwrap_or_default();
-        tracing::info!(%addr, rules_version = %version, rules_checksum = %checksum, auth = !args.api_tokens.is_empty(), "serving");
+        tracing::info!(%addr, rules_version = %version, rules_checksum = %checksum, auth = server.state().auth_enabled(), "serving");
         match server.run(shutdown_signal()).await {
             Ok(()) => {
                 tracing::info!("stopped");

@@ -56,14 +56,19 @@ impl Reloader {
 
     /// Reloads now. A file-change trigger skips content already loaded or already failed.
     pub fn reload(&self, trigger: Trigger) -> bool {
-        let bytes = match std::fs::read(&self.path) {
-            Ok(b) => b,
-            Err(e) => {
-                self.fail(format!("cannot read the rules file: {}", e.kind()), None);
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        // Read exactly as at startup and by `rules check`: never lossily, never blocking.
+        let text = match Rules::read_source(&self.path) {
+            Ok(text) => text,
+            Err(errors) => {
+                self.fail(describe(&errors, &name), None);
                 return false;
             }
         };
-        let text = String::from_utf8_lossy(&bytes);
         let checksum = crate::rules::checksum(&text);
         if trigger == Trigger::FileChanged {
             let failed = self
@@ -77,11 +82,6 @@ impl Reloader {
                 return false;
             }
         }
-        let name = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
         match Rules::from_toml(&text, &name) {
             Ok(rules) => {
                 rules.log_warnings();
@@ -105,14 +105,7 @@ impl Reloader {
                 true
             }
             Err(errors) => {
-                // Line:column only: the path is an operator's detail, not an API's.
-                let message = errors
-                    .errors
-                    .iter()
-                    .map(|e| format!("{name}:{}:{}: {}", e.line, e.column, e.message))
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                self.fail(message, Some(checksum));
+                self.fail(describe(&errors, &name), Some(checksum));
                 false
             }
         }
@@ -173,6 +166,20 @@ impl Reloader {
         });
         watcher
     }
+}
+
+/// Every problem, at the file's name, line and column: the path is an operator's detail,
+/// not an API's.
+fn describe(errors: &crate::rules::RulesErrors, name: &str) -> String {
+    errors
+        .errors
+        .iter()
+        .map(|e| match e.line {
+            0 => format!("{name}: {}", e.message),
+            line => format!("{name}:{line}:{}: {}", e.column, e.message),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Watches the file's directory: a ConfigMap update replaces the `..data` symlink there,

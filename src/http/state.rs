@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
+use super::auth::TokenSet;
 use crate::rules::Rules;
 
 /// Rules as loaded, with when.
@@ -25,8 +24,9 @@ pub struct AppState(Arc<Inner>);
 
 struct Inner {
     rules: ArcSwap<Loaded>,
-    /// SHA-256 of each API token: compared in constant time, never kept in clear.
-    tokens: Vec<[u8; 32]>,
+    /// The API tokens, when auth is on. Swapped whole when the token file is re-read, and
+    /// only for another non-empty set: once on, auth never turns off.
+    tokens: Option<ArcSwap<TokenSet>>,
     ready: AtomicBool,
     body_limit: usize,
     batch_limit: usize,
@@ -41,7 +41,8 @@ struct Inner {
 
 /// How the state is built.
 pub struct StateConfig {
-    pub tokens: Vec<String>,
+    /// The API tokens `/v1/*` requires; `None`: no auth.
+    pub tokens: Option<TokenSet>,
     pub body_limit: usize,
     pub batch_limit: usize,
     pub decision_log: Option<super::decision_log::DecisionLog>,
@@ -55,19 +56,12 @@ impl AppState {
         metrics: PrometheusHandle,
         openapi_yaml: String,
     ) -> AppState {
-        let tokens = config
-            .tokens
-            .iter()
-            .map(|t| t.trim())
-            .filter(|t| !t.is_empty())
-            .map(|t| Sha256::digest(t.as_bytes()).into())
-            .collect();
         AppState(Arc::new(Inner {
             rules: ArcSwap::from_pointee(Loaded {
                 rules,
                 loaded_at: Utc::now(),
             }),
-            tokens,
+            tokens: config.tokens.map(ArcSwap::from_pointee),
             ready: AtomicBool::new(true),
             body_limit: config.body_limit,
             batch_limit: config.batch_limit,
@@ -94,17 +88,27 @@ impl AppState {
 
     /// Whether API tokens are required.
     pub fn auth_enabled(&self) -> bool {
-        !self.0.tokens.is_empty()
+        self.0.tokens.is_some()
     }
 
     /// Whether `token` is one of the configured tokens, in time independent of which.
     pub fn token_ok(&self, token: &str) -> bool {
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let mut ok = subtle::Choice::from(0);
-        for known in &self.0.tokens {
-            ok |= known.ct_eq(&digest);
+        self.0
+            .tokens
+            .as_ref()
+            .is_some_and(|tokens| tokens.load().contains(token))
+    }
+
+    /// Puts a re-read token set in force. Returns false, changing nothing, when auth is
+    /// off: a token file cannot turn it on later, as it can never turn it off.
+    pub fn replace_tokens(&self, tokens: TokenSet) -> bool {
+        match &self.0.tokens {
+            Some(current) => {
+                current.store(Arc::new(tokens));
+                true
+            }
+            None => false,
         }
-        ok.into()
     }
 
     pub fn ready(&self) -> bool {

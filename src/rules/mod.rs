@@ -27,6 +27,9 @@ pub const EMBEDDED_SOURCE: &str = include_str!("../../rules/hangzhou-2023.toml")
 /// The name the embedded rules go by in messages.
 pub const EMBEDDED_NAME: &str = "embedded:hangzhou-2023.toml";
 
+/// The largest rules file read: the 2023 rules are 20 KiB, so this is room, not a target.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
 /// The longest threshold a rules file may set: a year.
 const MAX_HOURS: i64 = 24 * 366;
 
@@ -298,16 +301,39 @@ impl Rules {
 
     /// Reads and validates a rules file.
     pub fn from_path(path: &std::path::Path) -> Result<Rules, RulesErrors> {
-        let origin = path.display().to_string();
-        let source = std::fs::read_to_string(path).map_err(|e| RulesErrors {
-            origin: origin.clone(),
+        let source = Rules::read_source(path)?;
+        Rules::from_toml(&source, &path.display().to_string())
+    }
+
+    /// Reads a rules file's text: the one way startup, `rules check` and reload all read
+    /// it. Only a regular file of at most [`MAX_FILE_BYTES`], never blocking (a FIFO at
+    /// the path is refused, not waited on), and strictly UTF-8: a file in another
+    /// encoding is refused with the place of its first bad byte, never read lossily.
+    /// The messages name no path (the errors' `origin` does), so the API can show them.
+    pub fn read_source(path: &std::path::Path) -> Result<String, RulesErrors> {
+        let fail = |line, column, message| RulesErrors {
+            origin: path.display().to_string(),
             errors: vec![RulesError {
-                line: 0,
-                column: 0,
-                message: format!("cannot read the rules file: {e}"),
+                line,
+                column,
+                message,
             }],
-        })?;
-        Rules::from_toml(&source, &origin)
+        };
+        let bytes = crate::files::read_regular(path, MAX_FILE_BYTES)
+            .map_err(|e| fail(0, 0, format!("cannot read the rules file: {e}")))?;
+        String::from_utf8(bytes).map_err(|e| {
+            let good = e
+                .as_bytes()
+                .get(..e.utf8_error().valid_up_to())
+                .unwrap_or_default();
+            let (line, column) = line_col(&String::from_utf8_lossy(good), good.len());
+            fail(
+                line,
+                column,
+                "the rules file is not UTF-8 (this byte is not valid UTF-8): save it as UTF-8"
+                    .to_owned(),
+            )
+        })
     }
 
     /// Parses and validates rules from TOML text, then runs its `[[test]]`s; `origin`

@@ -154,7 +154,7 @@ async fn a_panic_in_a_handler_is_a_500_problem_that_reveals_nothing() {
     let state = AppState::new(
         rules,
         StateConfig {
-            tokens: vec![],
+            tokens: None,
             body_limit: 1024,
             batch_limit: 10,
             decision_log: None,

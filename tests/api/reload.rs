@@ -27,11 +27,15 @@ async fn a_changed_file_is_swapped_in_and_a_broken_one_keeps_the_last_good_rules
     assert_eq!(rules_view(&app).await["version"], "v1");
 
     std::fs::write(&path, with_version("v2")).unwrap_or_else(|e| panic!("{e}"));
+    // The rules are swapped a moment before the reload's status is: wait for both.
     assert!(
-        eventually(|| async { rules_view(&app).await["version"] == "v2" }).await,
+        eventually(|| async {
+            let v = rules_view(&app).await;
+            v["version"] == "v2" && v["reload"]["result"] == "ok"
+        })
+        .await,
         "v2 never loaded"
     );
-    assert_eq!(rules_view(&app).await["reload"]["result"], "ok");
     let at = rules_view(&app).await["reload"]["at"]
         .as_str()
         .unwrap_or_default()
@@ -80,10 +84,13 @@ async fn a_changed_file_is_swapped_in_and_a_broken_one_keeps_the_last_good_rules
 
     std::fs::write(&path, with_version("v4")).unwrap_or_else(|e| panic!("{e}"));
     assert!(
-        eventually(|| async { rules_view(&app).await["version"] == "v4" }).await,
+        eventually(|| async {
+            let v = rules_view(&app).await;
+            v["version"] == "v4" && v["reload"]["result"] == "ok"
+        })
+        .await,
         "fixed file never loaded"
     );
-    assert_eq!(rules_view(&app).await["reload"]["result"], "ok");
 }
 
 #[cfg(unix)]
@@ -110,5 +117,163 @@ async fn a_configmap_update_that_swaps_the_symlinked_directory_is_picked_up() {
     assert!(
         eventually(|| async { rules_view(&app).await["version"] == "cm-2" }).await,
         "the swapped ConfigMap never loaded"
+    );
+}
+
+/// Replaces the rules file by what `make` puts at its path, waits for the reload to fail
+/// with `expected` while the last good rules keep serving, then writes a good file and
+/// waits for it to load: a refused file blocks nothing after it.
+async fn refused_then_recovered(name: &str, make: impl FnOnce(&std::path::Path), expected: &str) {
+    let dir = temp_dir(name);
+    let path = dir.join("rules.toml");
+    std::fs::write(&path, with_version("good-1")).unwrap_or_else(|e| panic!("{e}"));
+    let app = spawn_with_rules_file(args(), path.clone()).await;
+    assert_eq!(rules_view(&app).await["version"], "good-1");
+
+    make(&path);
+    assert!(
+        eventually(|| async {
+            let reload = &rules_view(&app).await["reload"];
+            reload["result"] == "failed"
+                && reload["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains(expected))
+        })
+        .await,
+        "{name}: never refused with `{expected}`: {}",
+        rules_view(&app).await
+    );
+    let v = rules_view(&app).await;
+    assert_eq!(
+        v["version"], "good-1",
+        "{name}: the last good rules keep serving"
+    );
+    let error = v["reload"]["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("rules.toml:"), "{name}: {error}");
+    assert!(
+        !error.contains(&dir.to_string_lossy().to_string()),
+        "{name}: no paths in the API: {error}"
+    );
+
+    if path.is_dir() {
+        std::fs::remove_dir_all(&path).unwrap_or_else(|e| panic!("{e}"));
+    } else {
+        std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    }
+    std::fs::write(&path, with_version("good-2")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        eventually(|| async {
+            let v = rules_view(&app).await;
+            v["version"] == "good-2" && v["reload"]["result"] == "ok"
+        })
+        .await,
+        "{name}: the next good file never loaded"
+    );
+}
+
+/// Opens the FIFO for writing and closes it when dropped, so a reader stuck opening it
+/// (the bug) gets end-of-file and the test fails instead of hanging forever.
+#[cfg(unix)]
+struct UnblockFifo(std::path::PathBuf);
+
+#[cfg(unix)]
+impl Drop for UnblockFifo {
+    fn drop(&mut self) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&self.0);
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_fifo_at_the_rules_path_is_refused_at_once_and_blocks_no_later_reload() {
+    let fifo = std::sync::Mutex::new(None);
+    refused_then_recovered(
+        "fifo",
+        |path| {
+            std::fs::remove_file(path).unwrap_or_else(|e| panic!("{e}"));
+            let made = std::process::Command::new("mkfifo")
+                .arg(path)
+                .status()
+                .unwrap_or_else(|e| panic!("mkfifo: {e}"));
+            assert!(made.success());
+            if let Ok(mut f) = fifo.lock() {
+                *f = Some(UnblockFifo(path.to_owned()));
+            }
+        },
+        "rules.toml: cannot read the rules file: it is a FIFO, not a regular file",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_directory_at_the_rules_path_is_refused() {
+    refused_then_recovered(
+        "directory",
+        |path| {
+            std::fs::remove_file(path).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::create_dir(path).unwrap_or_else(|e| panic!("{e}"));
+        },
+        "rules.toml: cannot read the rules file: it is a directory, not a regular file",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_rules_file_over_16_mib_is_refused_even_when_valid() {
+    refused_then_recovered(
+        "oversize",
+        |path| {
+            let mut big = with_version("too-big");
+            big.push_str("\n# ");
+            big.push_str(&"x".repeat(16 << 20));
+            big.push('\n');
+            std::fs::write(path, big).unwrap_or_else(|e| panic!("{e}"));
+        },
+        "rules.toml: cannot read the rules file: it is larger than 16 MiB, the limit",
+    )
+    .await;
+}
+
+/// The embedded rules with one text saved in GBK, as a Windows editor may: `杭州`.
+fn gbk_rules() -> (Vec<u8>, String) {
+    let text = with_version("gbk");
+    let at = text
+        .find("买家收货地址")
+        .unwrap_or_else(|| panic!("no buyer_address label"));
+    let line = text[..at].matches('\n').count() + 1;
+    let column = text[..at]
+        .rsplit('\n')
+        .next()
+        .map_or(0, |l| l.chars().count())
+        + 1;
+    let mut bytes = text.as_bytes()[..at].to_vec();
+    bytes.extend_from_slice(&[0xBA, 0xBC, 0xD6, 0xDD]);
+    bytes.extend_from_slice(&text.as_bytes()[at + "买家收货地址".len()..]);
+    (bytes, format!("{line}:{column}"))
+}
+
+#[tokio::test]
+async fn a_rules_file_that_is_not_utf8_is_refused_on_reload_as_at_startup() {
+    let (bytes, at) = gbk_rules();
+    refused_then_recovered(
+        "gbk",
+        |path| std::fs::write(path, &bytes).unwrap_or_else(|e| panic!("{e}")),
+        &format!("rules.toml:{at}: the rules file is not UTF-8"),
+    )
+    .await;
+    let dir = temp_dir("gbk-startup");
+    let path = dir.join("rules.toml");
+    std::fs::write(&path, &bytes).unwrap_or_else(|e| panic!("{e}"));
+    let startup = aftersales::rules::Rules::from_path(&path)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        startup.ends_with(&format!("rules.toml:{at}: the rules file is not UTF-8 (this byte is not valid UTF-8): save it as UTF-8")),
+        "{startup}"
     );
 }

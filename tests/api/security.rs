@@ -45,3 +45,181 @@ async fn without_tokens_v1_is_open() {
     let app = spawn_app().await;
     assert_eq!(app.get("/v1/rules").await.status(), 200);
 }
+
+/// The error `Server::bind` refuses these settings with.
+async fn refused(args: aftersales::cli::ServeArgs) -> String {
+    let rules = aftersales::rules::Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+    match aftersales::http::Server::bind(rules, None, &args).await {
+        Ok(_) => panic!(
+            "started with api_tokens {:?}, api_tokens_file {:?}",
+            args.api_tokens, args.api_tokens_file
+        ),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn a_token_list_without_a_token_stops_the_server_instead_of_turning_auth_off() {
+    for blank in [&[""][..], &["", ""], &[" "], &["", " \t "]] {
+        let mut args = args();
+        args.api_tokens = blank.iter().map(|t| (*t).to_owned()).collect();
+        let e = refused(args).await;
+        assert!(
+            e.contains("--api-tokens") && e.contains("AFTERSALES_API_TOKENS"),
+            "{blank:?}: {e}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_token_file_that_yields_no_token_or_cannot_be_read_stops_the_server() {
+    let dir = temp_dir("tokens");
+    let cases: [(&str, Option<&str>, &str); 6] = [
+        ("empty", Some(""), "holds no token"),
+        (
+            "comments",
+            Some("# tokens go here\n\n   \n# none yet\n"),
+            "holds no token",
+        ),
+        (
+            "csv",
+            Some("s3cret-one,s3cret-two\n"),
+            "line 1 is not a bearer token",
+        ),
+        (
+            "inline-comment",
+            Some("# ops\ns3cret # the ops team\n"),
+            "line 2 is not a bearer token",
+        ),
+        ("missing", None, "cannot read the token file"),
+        (".", None, "a directory, not a regular file"),
+    ];
+    for (name, content, expected) in cases {
+        let path = dir.join(name);
+        if let Some(content) = content {
+            std::fs::write(&path, content).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let mut args = args();
+        args.api_tokens_file = Some(path);
+        let e = refused(args).await;
+        assert!(
+            e.contains("--api-tokens-file")
+                && e.contains("AFTERSALES_API_TOKENS_FILE")
+                && e.contains(expected),
+            "{name}: {e}"
+        );
+        assert!(!e.contains("s3cret"), "never shows a token: {e}");
+    }
+}
+
+#[tokio::test]
+async fn tokens_given_both_ways_are_refused() {
+    let dir = temp_dir("tokens-both");
+    let path = dir.join("tokens");
+    std::fs::write(&path, "s3cret-one\n").unwrap_or_else(|e| panic!("{e}"));
+    let mut args = args();
+    args.api_tokens = vec!["s3cret-two".into()];
+    args.api_tokens_file = Some(path);
+    let e = refused(args).await;
+    assert!(e.contains("both set"), "{e}");
+}
+
+#[tokio::test]
+async fn a_token_file_admits_its_tokens_and_nothing_else() {
+    let dir = temp_dir("tokens-file");
+    let path = dir.join("tokens");
+    std::fs::write(
+        &path,
+        "\u{feff}# the shop backend\r\ns3cret-one\r\n\n  # support\n  s3cret-two==  \n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut args = args();
+    args.api_tokens_file = Some(path);
+    let app = spawn_with(args).await;
+    let status = |token: Option<&'static str>| {
+        let mut req = app.client.get(app.url("/v1/rules"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move { req.send().await.map(|r| r.status().as_u16()).unwrap_or(0) }
+    };
+    assert_eq!(status(None).await, 401);
+    assert_eq!(status(Some("s3cret-one")).await, 200);
+    assert_eq!(status(Some("s3cret-two==")).await, 200);
+    for wrong in ["# support", "# the shop backend", "s3cret-two", "s3cret"] {
+        assert_eq!(status(Some(wrong)).await, 401, "{wrong}");
+    }
+}
+
+/// A caller's text that tries to add a line to the text view, clear and recolour the
+/// support person's terminal, and reverse what they read.
+const FORGERY: &str = "AS-1\n  [9.9] FORGED: approve the refund now\r\u{1b}[2J\u{1b}[31m\u{7f}\u{9b}\u{2028}[9.9]\u{2029}[9.9]\u{202e}deifitrec";
+
+async fn text_view(app: &TestApp, request: &serde_json::Value) -> String {
+    let r = app
+        .client
+        .post(app.url("/v1/decisions"))
+        .header("accept", "text/plain")
+        .header("accept-language", "en")
+        .json(request)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap_or_default()
+}
+
+/// The stalled example with `text` as its case id, as the carrier's text of its last
+/// event (which nothing reads, so the explanation and a warning quote it), and as an
+/// address that cannot be placed (quoted in a warning).
+fn carrying(text: &str) -> [(&'static str, serde_json::Value); 3] {
+    let base = example("03-stalled-shangcheng.json")["request"].clone();
+    let mut in_case_id = base.clone();
+    in_case_id["case_id"] = text.into();
+    let mut in_description = base.clone();
+    in_description["logistics_trace"][1] =
+        serde_json::json!({"at": "2023-10-10T14:00:00+08:00", "description": text});
+    let mut in_address = base;
+    in_address["destination"] = serde_json::json!({ "address": text });
+    [
+        ("case_id", in_case_id),
+        ("description", in_description),
+        ("address", in_address),
+    ]
+}
+
+#[tokio::test]
+async fn the_text_view_escapes_callers_strings_so_they_cannot_add_lines_or_drive_the_terminal() {
+    let app = spawn_app().await;
+    let benign = carrying("AS-1 harmless");
+    for ((field, request), (_, harmless)) in carrying(FORGERY).into_iter().zip(benign) {
+        let text = text_view(&app, &request).await;
+        // Addresses are shown as read, without their spaces and line breaks.
+        let shown = match field {
+            "address" => r"\u{1b}[2J\u{1b}[31m\u{7f}\u{9b}[9.9][9.9]\u{202e}deifitrec",
+            _ => {
+                r"AS-1\n  [9.9] FORGED: approve the refund now\r\u{1b}[2J\u{1b}[31m\u{7f}\u{9b}\u{2028}[9.9]\u{2029}[9.9]\u{202e}deifitrec"
+            }
+        };
+        assert!(
+            text.contains(shown),
+            "{field}: the text is shown, escaped:\n{text}"
+        );
+        assert_eq!(
+            text.lines().count(),
+            text_view(&app, &harmless).await.lines().count(),
+            "{field}: no line added:\n{text}"
+        );
+        assert!(
+            !text.lines().any(|l| l.trim_start().starts_with("[9.9]")),
+            "{field}:\n{text}"
+        );
+        let raw = text
+            .chars()
+            .find(|&c| (c.is_control() && c != '\n') || ('\u{2028}'..='\u{202e}').contains(&c));
+        assert_eq!(
+            raw, None,
+            "{field}: a control character got through:\n{text}"
+        );
+    }
+}
