@@ -1,7 +1,8 @@
 //! Every layer, assembled in one place and in an order you can read.
 //!
 //! Outermost first, for every request:
-//! 1. request id: `x-request-id` kept or made (UUIDv7), so every log line has it;
+//! 1. request id: a caller's `x-request-id` kept if it is 1 to 128 visible ASCII
+//!    characters, else one made (UUIDv7), so every log line has a bounded one;
 //! 2. trace span (method, path, request id; the matched route is recorded inside);
 //! 3. request id echoed on the response;
 //! 4. metrics by matched route and status, and the latency histogram;
@@ -21,7 +22,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
@@ -61,6 +62,28 @@ impl MakeRequestId for MakeUuidV7 {
     }
 }
 
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A caller's request id is kept only when it is 1 to 128 visible ASCII characters
+/// (0x21 to 0x7E), sent once.
+pub fn acceptable_request_id(id: &[u8]) -> bool {
+    (1..=128).contains(&id.len()) && id.iter().all(|b| (0x21..=0x7e).contains(b))
+}
+
+/// Drops an unacceptable `x-request-id`, so the next layer makes one.
+async fn screen_request_id(mut req: Request, next: Next) -> Response {
+    let mut ids = req.headers().get_all(X_REQUEST_ID).iter();
+    let keep = match (ids.next(), ids.next()) {
+        (None, _) => true,
+        (Some(id), None) => acceptable_request_id(id.as_bytes()),
+        (Some(_), Some(_)) => false,
+    };
+    if !keep {
+        req.headers_mut().remove(X_REQUEST_ID);
+    }
+    next.run(req).await
+}
+
 /// Wraps the `/v1` routes: auth, then load shedding and the concurrency limit, then the timeout.
 pub fn api_layers(api: Router<AppState>, state: &AppState, limits: Limits) -> Router<AppState> {
     api.route_layer(
@@ -87,6 +110,7 @@ pub fn api_layers(api: Router<AppState>, state: &AppState, limits: Limits) -> Ro
 pub fn app_layers(app: Router<AppState>, limits: Limits) -> Router<AppState> {
     app.route_layer(middleware::from_fn(label_route)).layer(
         ServiceBuilder::new()
+            .layer(middleware::from_fn(screen_request_id))
             .layer(SetRequestIdLayer::x_request_id(MakeUuidV7))
             .layer(
                 TraceLayer::new_for_http()

@@ -31,6 +31,89 @@ async fn request_ids_are_echoed_or_made() {
 }
 
 #[tokio::test]
+async fn a_request_id_is_kept_only_if_it_is_1_to_128_visible_ascii_characters() {
+    let dir = temp_dir("request-ids");
+    let path = dir.join("decisions.jsonl");
+    let mut args = args();
+    args.decision_log = Some(path.to_string_lossy().into_owned());
+    let app = spawn_with(args).await;
+    let echoed = |r: &reqwest::Response| {
+        r.headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let longest = "a".repeat(128);
+    let kept = ["shop-42", "~!#$%&'*+-.^_`|", longest.as_str()];
+    let huge = "x".repeat(8 * 1024);
+    let too_long = "a".repeat(129);
+    let refused: [&[u8]; 6] = [
+        huge.as_bytes(),
+        too_long.as_bytes(),
+        b"has space",
+        b"tab\there",
+        "订单-1".as_bytes(),
+        b"",
+    ];
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    for id in kept {
+        let r = app
+            .client
+            .post(app.url("/v1/decisions"))
+            .header("x-request-id", id)
+            .json(&req)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200);
+        assert_eq!(echoed(&r), id);
+    }
+    for id in refused {
+        let value = reqwest::header::HeaderValue::from_bytes(id).unwrap_or_else(|e| panic!("{e}"));
+        let r = app
+            .client
+            .post(app.url("/v1/decisions"))
+            .header("x-request-id", value)
+            .json(&req)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200);
+        let made = echoed(&r);
+        assert!(
+            uuid::Uuid::parse_str(&made).is_ok_and(|u| u.get_version_num() == 7),
+            "a {}-byte id starting `{}` was kept as `{made:.40}`",
+            id.len(),
+            String::from_utf8_lossy(&id[..id.len().min(20)])
+        );
+    }
+    let twice = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "one")
+        .header("x-request-id", "two")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(echoed(&twice).len(), 36, "two ids: neither is kept");
+
+    let logged = std::fs::read_to_string(&path).unwrap_or_default();
+    let ids: Vec<String> = logged
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap_or_default()["request_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), kept.len() + refused.len());
+    assert_eq!(&ids[..kept.len()], kept);
+    assert!(ids.iter().all(|id| id.len() <= 128), "{ids:?}");
+}
+
+#[tokio::test]
 async fn metrics_count_requests_by_route_and_decisions_by_outcome() {
     let app = spawn_app().await;
     app.post_json("/v1/decisions", &example("04-rejected.json")["request"])
