@@ -186,4 +186,19 @@ pub struct ServeArgs {
         default_value_t = 20
     )]
     pub grace_seconds: u64,
+
+    /// Seconds a client has to send a request's headers (also how long an idle
+    /// keep-alive connection stays open); slower connections are closed.
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERSALES_HEADER_READ_TIMEOUT",
+        default_value_t = 10
+    )]
+    pub header_read_timeout: u64,
+
+    /// Open connections at most; at the cap the oldest connection not inside a request is
+    /// closed to make room. Default: the open-files limit less a reserve (at most 16384).
+    #[arg(long, global = true, env = "AFTERSALES_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
 }

@@ -132,3 +132,23 @@ async fn the_log_keeps_the_buyers_personal_data_out() {
     );
     assert_eq!(line["case_id"], "AS-9");
 }
+
+#[test]
+fn a_decision_log_that_cannot_be_opened_is_named_with_the_os_error() {
+    let missing = "/nonexistent-aftersales-dir/decisions.jsonl";
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aftersales"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--decision-log",
+            missing,
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains(missing), "{said}");
+    assert!(said.contains("No such file or directory"), "{said}");
+    assert!(!said.contains("cannot listen"), "{said}");
+}

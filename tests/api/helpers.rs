@@ -161,3 +161,40 @@ where
     }
     false
 }
+
+/// The real binary serving on a random loopback port, run by `sh -c SHELL_PREFIX` (for
+/// example `ulimit -n 256 &&`); its stdout is piped for the caller. Returns it with its
+/// address and the `serving` log line.
+pub fn spawn_binary(shell_prefix: &str, args: &[&str]) -> (std::process::Child, SocketAddr, Value) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{shell_prefix} exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_aftersales"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--drain-seconds", "0"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let serving = loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("the server stopped before serving"))
+            .unwrap_or_default();
+        let v: Value = serde_json::from_str(&line).unwrap_or_default();
+        if v["message"] == "serving" {
+            break v;
+        }
+    };
+    let addr = serving["addr"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Keep reading its logs so it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, addr, serving)
+}

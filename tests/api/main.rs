@@ -10,3 +10,4 @@ mod negotiation;
 mod operations;
 mod reload;
 mod security;
+mod slow_clients;

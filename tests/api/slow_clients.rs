@@ -1,0 +1,121 @@
+//! Slow and hostile clients: headers sent a byte at a time, connections by the hundred
+//! against a small open-files limit.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use crate::helpers::*;
+
+/// A connection that has sent the start of a request head and nothing more.
+fn half_a_head(addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")?;
+    Ok(s)
+}
+
+/// Sends one more header byte every 200 ms until the server closes the connection;
+/// returns how long it stayed open (None if still open after `give_up`).
+fn trickle_until_closed(mut s: TcpStream, give_up: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+    while started.elapsed() < give_up {
+        if s.write_all(b"X").is_err() {
+            return Some(started.elapsed());
+        }
+        let mut buf = [0u8; 512];
+        match s.read(&mut buf) {
+            Ok(0) => return Some(started.elapsed()),
+            Ok(_) => return Some(started.elapsed()),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => return Some(started.elapsed()),
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn a_connection_sending_its_headers_a_byte_at_a_time_is_closed_at_the_header_timeout() {
+    let mut args = args();
+    args.header_read_timeout = 1;
+    let app = spawn_with(args).await;
+    let addr = app.addr;
+    let open_for = tokio::task::spawn_blocking(move || {
+        let s = half_a_head(addr).unwrap_or_else(|e| panic!("{e}"));
+        trickle_until_closed(s, Duration::from_secs(15))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let open_for = open_for.unwrap_or_else(|| panic!("still open after 15 s"));
+    assert!(
+        open_for >= Duration::from_millis(900),
+        "closed before the timeout: {open_for:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_at_the_header_timeout() {
+    let mut args = args();
+    args.header_read_timeout = 1;
+    let app = spawn_with(args).await;
+    let addr = app.addr;
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+        let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        let _ = s.set_read_timeout(Some(Duration::from_secs(15)));
+        let mut all = Vec::new();
+        // The answer, then the end of the connection once it has idled for the timeout.
+        let _ = s.read_to_end(&mut all);
+        String::from_utf8_lossy(&all).into_owned()
+    })
+    .await
+    .unwrap_or_default();
+    assert!(closed.starts_with("HTTP/1.1 200"), "{closed}");
+}
+
+#[tokio::test]
+async fn with_more_slow_connections_than_file_descriptors_healthz_still_answers() {
+    // 256 descriptors: at most 192 connections. 400 connections sending half a head
+    // would exhaust the descriptors of a server without a cap, and hold them for good of
+    // one without a header timeout (here a long one, so it cannot be what saves us).
+    let (mut server, addr, serving) =
+        spawn_binary("ulimit -n 256 &&", &["--header-read-timeout", "120"]);
+    assert_eq!(serving["max_connections"], 192, "{serving}");
+    let slow = tokio::task::spawn_blocking(move || {
+        (0..400)
+            .filter_map(|_| half_a_head(addr).ok())
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    assert!(slow.len() >= 300, "only {} connections opened", slow.len());
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..5 {
+        let r = client.get(format!("http://{addr}/healthz")).send().await;
+        assert!(
+            r.as_ref().is_ok_and(|r| r.status() == 200),
+            "/healthz: {r:?}"
+        );
+    }
+    let metrics = client
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    let open: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("aftersales_connections_open "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    assert!(open <= 192.0, "{open} connections open: {metrics}");
+    drop(slow);
+    let _ = server.kill();
+    let _ = server.wait();
+}
