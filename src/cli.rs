@@ -129,7 +129,8 @@ pub struct ServeArgs {
     )]
     pub concurrency_limit: usize,
 
-    /// Seconds a request may take before it is answered 503.
+    /// Seconds a /v1 request's work (parse, decide, log) may take once its body is in;
+    /// past it the request is answered 503 and its work stops, leaving no decision-log line.
     #[arg(
         long,
         global = true,
@@ -160,7 +161,8 @@ pub struct ServeArgs {
     )]
     pub decision_log: Option<String>,
 
-    /// Decision-log lines held in memory before decisions wait for the writer.
+    /// Decision-log lines queued for the writer at most; more wait (each answer waits
+    /// until its lines are written anyway).
     #[arg(
         long,
         global = true,
@@ -201,4 +203,14 @@ pub struct ServeArgs {
     /// closed to make room. Default: the open-files limit less a reserve (at most 16384).
     #[arg(long, global = true, env = "AFTERSALES_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+
+    /// Seconds a /v1 request's body may take to arrive; slower is answered 408. The body is
+    /// read before the request takes one of the --concurrency-limit slots.
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERSALES_BODY_READ_TIMEOUT",
+        default_value_t = 10
+    )]
+    pub body_read_timeout: u64,
 }

@@ -151,6 +151,9 @@ impl Server {
             prometheus(),
             openapi::yaml(),
         );
+        if let Some(log) = state.decision_log() {
+            log.reopen_on(state.hangups());
+        }
         let open_files = serve::open_files_limit();
         let connections = serve::Options {
             max_connections: serve::max_connections(args.max_connections, open_files),
@@ -158,14 +161,7 @@ impl Server {
         };
         Ok(Server {
             listener,
-            router: app(
-                state.clone(),
-                Limits {
-                    concurrency: args.concurrency_limit.max(1),
-                    timeout: Duration::from_secs(args.request_timeout.max(1)),
-                    body: args.body_limit,
-                },
-            ),
+            router: app(state.clone(), Limits::from_args(args)),
             state,
             drain: Duration::from_secs(args.drain_seconds),
             grace: Duration::from_secs(args.grace_seconds),

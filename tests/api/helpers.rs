@@ -15,6 +15,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     pub finished: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// The server's state (to announce a hangup, as SIGHUP does).
+    pub state: aftersales::http::state::AppState,
 }
 
 pub fn args() -> ServeArgs {
@@ -53,6 +55,7 @@ async fn spawn_serving(args: ServeArgs, path: Option<std::path::PathBuf>) -> Tes
         .await
         .unwrap_or_else(|e| panic!("bind: {e}"));
     let addr = server.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let state = server.state();
     let (tx, rx) = oneshot::channel::<()>();
     let finished = tokio::spawn(server.run(async move {
         let _ = rx.await;
@@ -66,6 +69,7 @@ async fn spawn_serving(args: ServeArgs, path: Option<std::path::PathBuf>) -> Tes
             .unwrap_or_else(|e| panic!("{e}")),
         stop: Some(tx),
         finished: Some(finished),
+        state,
     }
 }
 
@@ -197,4 +201,19 @@ pub fn spawn_binary(shell_prefix: &str, args: &[&str]) -> (std::process::Child, 
     // Keep reading its logs so it never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
     (child, addr, serving)
+}
+
+/// A state with the embedded rules, for routers driven in process (no server).
+pub fn state_in_process() -> aftersales::http::state::AppState {
+    aftersales::http::state::AppState::new(
+        Rules::embedded().unwrap_or_else(|e| panic!("{e}")),
+        aftersales::http::state::StateConfig {
+            tokens: vec![],
+            body_limit: 1024,
+            batch_limit: 10,
+            decision_log: None,
+        },
+        aftersales::http::prometheus(),
+        String::new(),
+    )
 }

@@ -11,3 +11,4 @@ mod operations;
 mod reload;
 mod security;
 mod slow_clients;
+mod timeouts;

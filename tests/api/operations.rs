@@ -158,62 +158,30 @@ async fn the_server_serves_its_openapi_document() {
     );
 }
 
-/// Opens a request whose body never finishes: it holds a concurrency slot.
-fn hang_a_request(app: &TestApp) -> std::net::TcpStream {
-    let mut s = std::net::TcpStream::connect(app.addr).unwrap_or_else(|e| panic!("{e}"));
-    let _ = write!(
-        s,
-        "POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
-    );
-    s
-}
-
 #[tokio::test]
-async fn over_the_concurrency_limit_requests_are_shed_with_503_and_retry_after() {
+async fn a_body_that_arrives_too_slowly_is_answered_408() {
     let mut args = args();
-    args.concurrency_limit = 1;
-    let app = spawn_with(args).await;
-    let _held = hang_a_request(&app);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let r = app
-        .post_json(
-            "/v1/decisions",
-            &example("01-not-shipped-binjiang.json")["request"],
-        )
-        .await;
-    assert_eq!(r.status(), 503);
-    assert_eq!(
-        r.headers().get("retry-after").and_then(|v| v.to_str().ok()),
-        Some("1")
-    );
-    assert_eq!(content_type(&r), "application/problem+json");
-    assert_eq!(
-        app.get("/healthz").await.status(),
-        200,
-        "probes are not limited"
-    );
-}
-
-#[tokio::test]
-async fn a_request_over_the_timeout_is_answered_503() {
-    let mut args = args();
-    args.request_timeout = 1;
+    args.body_read_timeout = 1;
     let app = spawn_with(args).await;
     let addr = app.addr;
     let answer = tokio::task::spawn_blocking(move || {
         let mut s = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
         let _ = write!(s, "POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{");
-        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
-        let mut buf = vec![0u8; 2048];
-        let n = s.read(&mut buf).unwrap_or(0);
-        String::from_utf8_lossy(&buf[..n]).into_owned()
+        let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
     })
     .await
     .unwrap_or_default();
-    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
     assert!(
-        answer.contains("application/problem+json")
-            && answer.to_ascii_lowercase().contains("retry-after"),
+        answer.contains("urn:aftersales:problem:body-timeout"),
+        "{answer}"
+    );
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
         "{answer}"
     );
 }

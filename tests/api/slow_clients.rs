@@ -1,5 +1,5 @@
 //! Slow and hostile clients: headers sent a byte at a time, connections by the hundred
-//! against a small open-files limit.
+//! against a small open-files limit, bodies that trickle in.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -118,4 +118,38 @@ async fn with_more_slow_connections_than_file_descriptors_healthz_still_answers(
     drop(slow);
     let _ = server.kill();
     let _ = server.wait();
+}
+
+/// A POST whose body arrives one byte a second (until the connection is dropped).
+fn trickle_a_body(addr: SocketAddr) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let Ok(mut s) = TcpStream::connect(addr) else {
+            return;
+        };
+        let head = "POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n";
+        if s.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        for _ in 0..30 {
+            if s.write_all(b" ").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    })
+}
+
+#[tokio::test]
+async fn four_slow_bodies_do_not_lock_four_slots_out_of_fast_callers() {
+    let mut args = args();
+    args.concurrency_limit = 4;
+    let app = spawn_with(args).await;
+    let slow: Vec<_> = (0..4).map(|_| trickle_a_body(app.addr)).collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    for _ in 0..8 {
+        let r = app.post_json("/v1/decisions", &req).await;
+        assert_eq!(r.status(), 200, "a fast caller was refused");
+    }
+    assert!(slow.iter().all(|t| !t.is_finished()), "still sending");
 }
