@@ -10,7 +10,8 @@
 //! it, so no torn or joined line remains. While writing fails, `/readyz` answers 503 and
 //! the writer probes every second (a write, then a cut back: nothing stays in the file),
 //! so readiness comes back without traffic. On hangup (SIGHUP) the file is reopened at its
-//! path, as logrotate expects.
+//! path, as logrotate expects; a file deleted under the writer is made again at its path
+//! before the next write.
 //!
 //! Standard output (`-`), and a target that is not a regular file (a pipe, a device),
 //! cannot be cut back: after a short write the torn line is ended with a newline before
@@ -400,13 +401,19 @@ type Reopen<F> = Box<dyn Fn() -> io::Result<F> + Send>;
 
 /// A file that can be measured and cut back.
 trait LogFile: Write + Send + 'static {
-    fn len(&self) -> io::Result<u64>;
+    /// The length, and whether the file has been deleted (no name is left to it).
+    fn measure(&self) -> io::Result<(u64, bool)>;
     fn cut(&self, len: u64) -> io::Result<()>;
 }
 
 impl LogFile for File {
-    fn len(&self) -> io::Result<u64> {
-        Ok(self.metadata()?.len())
+    fn measure(&self) -> io::Result<(u64, bool)> {
+        let meta = self.metadata()?;
+        #[cfg(unix)]
+        let deleted = std::os::unix::fs::MetadataExt::nlink(&meta) == 0;
+        #[cfg(not(unix))]
+        let deleted = false;
+        Ok((meta.len(), deleted))
     }
 
     fn cut(&self, len: u64) -> io::Result<()> {
@@ -445,7 +452,13 @@ impl<F: LogFile> FileOut<F> {
     /// before the write.
     fn write_whole(&mut self, bytes: &[u8]) -> io::Result<u64> {
         self.repair()?;
-        let len = self.file.len()?;
+        let (mut len, deleted) = self.file.measure()?;
+        if deleted && self.reopen.is_some() {
+            // Deleted under us: a new file at the path rather than lines into the void.
+            self.reopen()?;
+            tracing::warn!("the decision log file was deleted; reopened at its path");
+            len = self.file.measure()?.0;
+        }
         if let Err(e) = self.file.write_all(bytes).and_then(|()| self.file.flush()) {
             if self.file.cut(len).is_err() {
                 self.cut_to = Some(len);
@@ -621,6 +634,7 @@ mod tests {
         data: Arc<Mutex<Vec<u8>>>,
         room: Arc<AtomicUsize>,
         cut_fails: Arc<AtomicBool>,
+        deleted: Arc<AtomicBool>,
     }
 
     impl Disk {
@@ -659,8 +673,9 @@ mod tests {
     }
 
     impl LogFile for Disk {
-        fn len(&self) -> io::Result<u64> {
-            Ok(self.data.lock().map(|d| d.len()).unwrap_or(0) as u64)
+        fn measure(&self) -> io::Result<(u64, bool)> {
+            let len = self.data.lock().map(|d| d.len()).unwrap_or(0) as u64;
+            Ok((len, self.deleted.load(Ordering::SeqCst)))
         }
 
         fn cut(&self, len: u64) -> io::Result<()> {
@@ -827,5 +842,22 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), 500);
+    }
+
+    #[test]
+    fn a_file_deleted_under_the_writer_is_reopened_at_its_path_before_writing() {
+        let old = Disk::with_room(1 << 20);
+        let new = Disk::with_room(1 << 20);
+        let reopened = new.clone();
+        let mut out = FileOut::new(old.clone(), Some(Box::new(move || Ok(reopened.clone()))));
+        assert!(out.append(&line(1)).is_ok());
+        old.deleted.store(true, Ordering::SeqCst);
+        assert!(out.append(&line(2)).is_ok());
+        assert_eq!(parsed(&old.text()).len(), 1);
+        assert_eq!(
+            parsed(&new.text()).len(),
+            1,
+            "the new line is in the new file"
+        );
     }
 }

@@ -179,6 +179,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Slot {
     }
 }
 
+/// Expires a slot when dropped, unless its work committed.
+struct ExpireOnDrop(Slot);
+
+impl Drop for ExpireOnDrop {
+    fn drop(&mut self) {
+        self.0.expire();
+    }
+}
+
 /// The matched route, passed out to the metrics layer.
 #[derive(Clone)]
 struct RouteLabel(String);
@@ -294,6 +303,8 @@ async fn take_a_slot(State(slots): State<Slots>, mut req: Request, next: Next) -
     };
     let slot = Slot::new(slots.timeout, Some(permit));
     req.extensions_mut().insert(slot.clone());
+    // A caller gone before the work committed (this future dropped) leaves nothing either.
+    let _abandoned = ExpireOnDrop(slot.clone());
     let work = next.run(req);
     let Some(deadline) = slot.deadline() else {
         return work.await;

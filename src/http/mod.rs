@@ -157,7 +157,8 @@ impl Server {
         let open_files = serve::open_files_limit();
         let connections = serve::Options {
             max_connections: serve::max_connections(args.max_connections, open_files),
-            header_read_timeout: Duration::from_secs(args.header_read_timeout.max(1)),
+            // hyper adds it to an Instant: a day at most, so that cannot overflow.
+            header_read_timeout: Duration::from_secs(args.header_read_timeout.clamp(1, 86_400)),
         };
         Ok(Server {
             listener,

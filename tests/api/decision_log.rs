@@ -262,6 +262,22 @@ async fn on_hangup_the_log_is_reopened_at_its_path() {
     assert_eq!(new[0]["decision_id"], second["decision_id"]);
 }
 
+#[tokio::test]
+async fn a_deleted_log_is_made_again_at_its_path_even_without_a_hangup() {
+    let dir = temp_dir("decision-log-deleted");
+    let path = dir.join("decisions.jsonl");
+    let mut args = args();
+    args.decision_log = Some(path.to_string_lossy().into_owned());
+    let app = spawn_with(args).await;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    assert_eq!(app.post_json("/v1/decisions", &req).await.status(), 200);
+    std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    let after = body(app.post_json("/v1/decisions", &req).await).await;
+    let logged = lines(&path);
+    assert_eq!(logged.len(), 1, "not written into the void");
+    assert_eq!(logged[0]["decision_id"], after["decision_id"]);
+}
+
 #[test]
 fn a_decision_log_that_cannot_be_opened_is_named_with_the_os_error() {
     let missing = "/nonexistent-aftersales-dir/decisions.jsonl";

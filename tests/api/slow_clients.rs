@@ -153,3 +153,27 @@ async fn four_slow_bodies_do_not_lock_four_slots_out_of_fast_callers() {
     }
     assert!(slow.iter().all(|t| !t.is_finished()), "still sending");
 }
+
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_is_413_without_a_length_to_go_by() {
+    let mut args = args();
+    args.body_limit = 1024;
+    let app = spawn_with(args).await;
+    let addr = app.addr;
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+        let head = "POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let _ = s.write_all(head.as_bytes());
+        for _ in 0..3 {
+            let _ = s.write_all(format!("200\r\n{}\r\n", " ".repeat(512)).as_bytes());
+        }
+        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+        let mut buf = vec![0u8; 4096];
+        let n = s.read(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    })
+    .await
+    .unwrap_or_default();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+}

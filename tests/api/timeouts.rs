@@ -100,6 +100,29 @@ async fn work_committed_before_the_deadline_is_answered_even_after_it() {
 }
 
 #[tokio::test]
+async fn work_whose_caller_is_gone_can_no_longer_commit() {
+    let (entered, mut inside) = tokio::sync::mpsc::unbounded_channel::<Slot>();
+    let hold = axum::routing::get(move |slot: Slot| {
+        let entered = entered.clone();
+        async move {
+            let _ = entered.send(slot);
+            std::future::pending::<()>().await;
+        }
+    });
+    let app = layered(hold, 4, 60);
+    let call = tokio::spawn(async move { call(&app).await });
+    let slot = inside
+        .recv()
+        .await
+        .unwrap_or_else(|| panic!("never entered"));
+    assert!(slot.live());
+    call.abort();
+    let _ = call.await;
+    assert!(!slot.live(), "the caller is gone");
+    assert!(!slot.commit(), "so nothing may be logged for it");
+}
+
+#[tokio::test]
 async fn past_its_deadline_work_can_no_longer_commit() {
     let slot = Slot::new(Duration::from_millis(1), None);
     std::thread::sleep(Duration::from_millis(5));
