@@ -28,6 +28,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt;
 
+/// How often, at the cap, another connection is asked to make room while none has yet.
+const MAKE_ROOM_AGAIN: Duration = Duration::from_millis(100);
 /// Connections at most, whatever the open-files limit.
 const MOST_CONNECTIONS: usize = 16_384;
 /// File descriptors kept for everything but connections (files, logs, the accept of a
@@ -240,7 +242,7 @@ pub async fn serve<A: Accept>(
     let (alive_tx, alive) = watch::channel(());
     let mut backoff = Backoff::default();
     tokio::pin!(stop);
-    loop {
+    'accepting: loop {
         let io = tokio::select! {
             accepted = listener.accept() => accepted,
             () = &mut stop => break,
@@ -264,16 +266,19 @@ pub async fn serve<A: Accept>(
         };
         let permit = match room.clone().try_acquire_owned() {
             Ok(permit) => permit,
-            Err(_) => {
+            Err(_) => loop {
+                // Again every so often: a connection asked to close may still be
+                // finishing a response.
                 open.make_room();
                 tokio::select! {
                     permit = room.clone().acquire_owned() => match permit {
-                        Ok(permit) => permit,
-                        Err(_) => break,
+                        Ok(permit) => break permit,
+                        Err(_) => break 'accepting,
                     },
-                    () = &mut stop => break,
+                    () = tokio::time::sleep(MAKE_ROOM_AGAIN) => {}
+                    () = &mut stop => break 'accepting,
                 }
-            }
+            },
         };
         let (id, conn) = open.add();
         metrics::gauge!("aftersales_connections_open").increment(1.0);

@@ -120,6 +120,52 @@ async fn with_more_slow_connections_than_file_descriptors_healthz_still_answers(
     let _ = server.wait();
 }
 
+/// Reads until the server closes the connection (true), or 10 s pass (false).
+fn closed_by_server(s: &mut TcpStream) -> bool {
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).is_ok()
+}
+
+#[tokio::test]
+async fn at_the_connection_cap_the_oldest_connection_not_in_a_request_makes_room() {
+    let mut args = args();
+    args.max_connections = Some(2);
+    args.header_read_timeout = 120;
+    let app = spawn_with(args).await;
+    let addr = app.addr;
+    let made_room = tokio::task::spawn_blocking(move || {
+        // The oldest: served once, now idle (keep-alive).
+        let mut idle = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+        let _ = idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut answer = [0u8; 12];
+        let _ = idle.read_exact(&mut answer);
+        assert!(answer.starts_with(b"HTTP/1.1 200"));
+        let mut slow = half_a_head(addr).unwrap_or_else(|e| panic!("{e}"));
+        std::thread::sleep(Duration::from_millis(200));
+        let mut probe = |n: usize| {
+            let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let mut answer = [0u8; 12];
+            let _ = s.read_exact(&mut answer);
+            assert!(answer.starts_with(b"HTTP/1.1 200"), "probe {n}");
+            s
+        };
+        let _first = probe(1);
+        let idle_closed = closed_by_server(&mut idle);
+        let _second = probe(2);
+        (idle_closed, closed_by_server(&mut slow))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        made_room,
+        (true, true),
+        "(the idle one, the slow one) closed"
+    );
+}
+
 /// A POST whose body arrives one byte a second (until the connection is dropped).
 fn trickle_a_body(addr: SocketAddr) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
