@@ -143,7 +143,7 @@ async fn at_the_connection_cap_the_oldest_connection_not_in_a_request_makes_room
         assert!(answer.starts_with(b"HTTP/1.1 200"));
         let mut slow = half_a_head(addr).unwrap_or_else(|e| panic!("{e}"));
         std::thread::sleep(Duration::from_millis(200));
-        let mut probe = |n: usize| {
+        let probe = |n: usize| {
             let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
             let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
             let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
