@@ -151,7 +151,8 @@ pub struct ServeArgs {
     )]
     pub concurrency_limit: usize,
 
-    /// Seconds a request may take before it is answered 503.
+    /// Seconds a /v1 request's work (parse, decide, log) may take once its body is in;
+    /// past it the request is answered 503 and its work stops, leaving no decision-log line.
     #[arg(
         long,
         global = true,
@@ -182,7 +183,8 @@ pub struct ServeArgs {
     )]
     pub decision_log: Option<String>,
 
-    /// Decision-log lines held in memory before decisions wait for the writer.
+    /// Decision-log lines queued for the writer at most; more wait (each answer waits
+    /// until its lines are written anyway).
     #[arg(
         long,
         global = true,
@@ -208,4 +210,29 @@ pub struct ServeArgs {
         default_value_t = 20
     )]
     pub grace_seconds: u64,
+
+    /// Seconds a client has to send a request's headers (also how long an idle
+    /// keep-alive connection stays open); slower connections are closed.
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERSALES_HEADER_READ_TIMEOUT",
+        default_value_t = 10
+    )]
+    pub header_read_timeout: u64,
+
+    /// Open connections at most; at the cap the oldest connection not inside a request is
+    /// closed to make room. Default: the open-files limit less a reserve (at most 16384).
+    #[arg(long, global = true, env = "AFTERSALES_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+
+    /// Seconds a /v1 request's body may take to arrive; slower is answered 408. The body is
+    /// read before the request takes one of the --concurrency-limit slots.
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERSALES_BODY_READ_TIMEOUT",
+        default_value_t = 10
+    )]
+    pub body_read_timeout: u64,
 }

@@ -402,7 +402,8 @@ fn every_serve_option_works_after_serve_as_before_it() {
         let flag = format!("--{long}");
         let mut given = vec![flag.clone()];
         if arg.get_action().takes_values() {
-            // A value of the right type: the default, a listed one, or any text.
+            // A value of the right type: the default, a listed one, or one that is a
+            // number, a path and a text at once.
             let value = arg
                 .get_default_values()
                 .first()
@@ -412,7 +413,7 @@ fn every_serve_option_works_after_serve_as_before_it() {
                         .first()
                         .map(|p| p.get_name().to_owned())
                 })
-                .unwrap_or_else(|| "x".to_owned());
+                .unwrap_or_else(|| "1".to_owned());
             given.push(value);
         }
         let after: Vec<&str> = ["aftersales", "serve"]

@@ -1,112 +1,556 @@
-//! The decision log: one JSON line per decision, for audits and analytics. Never dropped
-//! silently: a bounded buffer makes decisions wait when the writer falls behind
-//! (backpressure); a failed write is counted in `aftersales_decision_log_errors_total`;
-//! shutdown flushes everything decided before it.
+//! The decision log: the audit trail, one JSON line per decision delivered.
+//!
+//! Nothing lost. A decision is answered 200 only after its line is written (the write
+//! system call returned); a decision whose line cannot be written is not delivered (503
+//! `decision-log-unavailable` with `Retry-After`), and a batch's lines are written in one
+//! piece, all or none. The writer takes every request queued while it was busy and writes
+//! their lines with one call, then answers each (group commit), so waiting costs little.
+//!
+//! Whole lines only. In a file, a failed or short write is cut back to the length before
+//! it, so no torn or joined line remains. While writing fails, `/readyz` answers 503 and
+//! the writer probes every second (a write, then a cut back: nothing stays in the file),
+//! so readiness comes back without traffic. On hangup (SIGHUP) the file is reopened at its
+//! path, as logrotate expects; a file deleted under the writer is made again at its path
+//! before the next write.
+//!
+//! Standard output (`-`), and a target that is not a regular file (a pipe, a device),
+//! cannot be cut back: after a short write the torn line is ended with a newline before
+//! anything else is written (a reader sees one unparsable line, never two lines joined),
+//! and the probe writes an empty line.
 //!
 //! The buyer's personal data stays out: the input is logged as a fixed projection of the
 //! parsed case (times, statuses, ids), destinations cut to city level, and no free text
 //! (addresses, carrier lines, names, phone numbers, unknown fields).
 
-use serde_json::{Value, json};
-use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
-use tokio::sync::{mpsc, oneshot};
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
+use serde_json::{Value, json};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+
+use super::middleware::Slot;
+use super::problem::Problem;
 use crate::engine::{Case, Event, Place};
 use crate::geo::Area;
 use crate::render::DecisionView;
 use crate::rules::Rules;
 use crate::time;
 
+/// How often a failing log is probed.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// The `Retry-After` of a decision the log could not take.
+const RETRY_AFTER_SECONDS: u64 = 5;
+/// The probe's size: a write this big must succeed for the log to count as writable.
+const PROBE_BYTES: usize = 4096;
+/// At most this many bytes are gathered into one write.
+const GROUP_BYTES: usize = 4 << 20;
+
+/// Why lines were not written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotWritten {
+    /// The log cannot be written (a full disk, a closed pipe, the writer gone).
+    Unavailable,
+    /// The request's deadline came first: it has been answered 503 already.
+    Expired,
+}
+
+impl NotWritten {
+    /// The answer for a request whose lines were not written.
+    pub fn problem(self, slot: &Slot) -> Problem {
+        match self {
+            NotWritten::Unavailable => unavailable(),
+            NotWritten::Expired => slot.timed_out(),
+        }
+    }
+}
+
+/// 503: the decision log cannot be written, so nothing is delivered.
+pub fn unavailable() -> Problem {
+    Problem::unavailable(
+        "decision-log-unavailable",
+        "The decision log cannot be written",
+        "The decision could not be recorded in the audit log, so it is not delivered. Try again later.",
+        RETRY_AFTER_SECONDS,
+    )
+}
+
 enum Msg {
-    Line(String),
+    Lines {
+        bytes: Vec<u8>,
+        count: usize,
+        slot: Slot,
+        done: oneshot::Sender<Result<(), NotWritten>>,
+    },
     Flush(oneshot::Sender<()>),
+    Reopen,
 }
 
 /// A handle to the writer; cheap to clone.
 #[derive(Clone)]
 pub struct DecisionLog {
-    tx: mpsc::Sender<Msg>,
+    tx: mpsc::UnboundedSender<Msg>,
+    /// Lines queued for the writer (backpressure).
+    room: Arc<Semaphore>,
+    room_lines: u32,
+    writable: Arc<AtomicBool>,
 }
 
 impl DecisionLog {
     /// Opens `target` (a file, appended to, or `-` for stdout) with room for `capacity`
-    /// lines in flight, and starts the writer.
-    pub async fn open(target: &str, capacity: usize) -> std::io::Result<DecisionLog> {
-        let out: Box<dyn AsyncWrite + Unpin + Send> = if target == "-" {
-            Box::new(tokio::io::stdout())
+    /// lines queued, and starts the writer.
+    pub async fn open(target: &str, capacity: usize) -> io::Result<DecisionLog> {
+        let out: Box<dyn Out> = if target == "-" {
+            Box::new(StreamOut::new(io::stdout(), None))
         } else {
-            Box::new(
-                tokio::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(target)
-                    .await?,
-            )
+            let path = PathBuf::from(target);
+            let file = open_append(path.clone()).await?;
+            let reopen: Reopen<File> = Box::new(move || open_append_now(&path));
+            if file.metadata()?.is_file() {
+                Box::new(FileOut::new(file, Some(reopen)))
+            } else {
+                Box::new(StreamOut::new(file, Some(reopen)))
+            }
         };
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        tokio::spawn(write_all(rx, BufWriter::with_capacity(64 * 1024, out)));
-        Ok(DecisionLog { tx })
+        Ok(DecisionLog::start(out, capacity, PROBE_EVERY))
     }
 
-    /// Queues a line, waiting while the buffer is full.
-    pub async fn write(&self, line: String) {
-        if self.tx.send(Msg::Line(line)).await.is_err() {
-            metrics::counter!("aftersales_decision_log_errors_total").increment(1);
+    /// Starts a writer on `out`.
+    fn start(out: Box<dyn Out>, capacity: usize, probe_every: Duration) -> DecisionLog {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let writable = Arc::new(AtomicBool::new(true));
+        metrics::gauge!("aftersales_decision_log_failing").set(0.0);
+        tokio::spawn(write_lines(out, rx, writable.clone(), probe_every));
+        let room_lines =
+            u32::try_from(capacity.clamp(1, Semaphore::MAX_PERMITS)).unwrap_or(u32::MAX);
+        DecisionLog {
+            tx,
+            room: Arc::new(Semaphore::new(room_lines as usize)),
+            room_lines,
+            writable,
         }
     }
 
-    /// Queues a line from a blocking thread (a batch), waiting while the buffer is full.
-    pub fn blocking_write(&self, line: String) {
-        if self.tx.blocking_send(Msg::Line(line)).is_err() {
-            metrics::counter!("aftersales_decision_log_errors_total").increment(1);
-        }
+    /// Reopens the file at its path on every hangup from `hangups`.
+    pub fn reopen_on(&self, mut hangups: watch::Receiver<u64>) {
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            while hangups.changed().await.is_ok() {
+                if tx.send(Msg::Reopen).is_err() {
+                    break;
+                }
+            }
+        });
     }
 
-    /// Returns once every line queued before it is written and flushed.
+    /// Whether the last write (or probe) succeeded.
+    pub fn writable(&self) -> bool {
+        self.writable.load(Ordering::SeqCst)
+    }
+
+    /// Writes `count` lines (`bytes`, each ending in a newline) in one piece, committing
+    /// `slot` first; returns once they are written, or why they were not.
+    pub async fn commit(
+        &self,
+        bytes: Vec<u8>,
+        count: usize,
+        slot: &Slot,
+    ) -> Result<(), NotWritten> {
+        let wanted = u32::try_from(count)
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.room_lines);
+        let Ok(_room) = self.room.acquire_many(wanted).await else {
+            return Err(NotWritten::Unavailable);
+        };
+        let (done, written) = oneshot::channel();
+        let msg = Msg::Lines {
+            bytes,
+            count,
+            slot: slot.clone(),
+            done,
+        };
+        if self.tx.send(msg).is_err() {
+            count_failed(count);
+            return Err(NotWritten::Unavailable);
+        }
+        written.await.unwrap_or(Err(NotWritten::Unavailable))
+    }
+
+    /// Returns once every line queued before it has been handled.
     pub async fn flush(&self) {
         let (ack, done) = oneshot::channel();
-        if self.tx.send(Msg::Flush(ack)).await.is_ok() {
+        if self.tx.send(Msg::Flush(ack)).is_ok() {
             let _ = done.await;
         }
     }
 }
 
-async fn write_all(
-    mut rx: mpsc::Receiver<Msg>,
-    mut out: BufWriter<Box<dyn AsyncWrite + Unpin + Send>>,
+fn count_failed(lines: usize) {
+    metrics::counter!("aftersales_decision_log_errors_total").increment(lines as u64);
+}
+
+async fn open_append(path: PathBuf) -> io::Result<File> {
+    tokio::task::spawn_blocking(move || open_append_now(&path))
+        .await
+        .unwrap_or_else(|e| Err(io::Error::other(e)))
+}
+
+fn open_append_now(path: &std::path::Path) -> io::Result<File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+}
+
+/// The writer: takes what is queued, writes it in one call, answers each request.
+async fn write_lines(
+    mut out: Box<dyn Out>,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+    writable: Arc<AtomicBool>,
+    probe_every: Duration,
 ) {
-    while let Some(first) = rx.recv().await {
+    let mut health = Health { writable };
+    loop {
+        let first = if health.ok() {
+            rx.recv().await
+        } else {
+            match tokio::time::timeout(probe_every, rx.recv()).await {
+                Ok(msg) => msg,
+                Err(_) => {
+                    let Some((back, probed)) = blocking(out, |o| o.probe()).await else {
+                        return health.gone();
+                    };
+                    out = back;
+                    health.after(&probed, "probe");
+                    continue;
+                }
+            }
+        };
+        let Some(first) = first else { return };
+        let mut group = Group::default();
         let mut next = Some(first);
-        // Write whatever is already queued, then flush once: few syscalls under load,
-        // little delay when quiet.
         while let Some(msg) = next {
             match msg {
-                Msg::Line(line) => {
-                    let written = match out.write_all(line.as_bytes()).await {
-                        Ok(()) => out.write_all(b"\n").await,
-                        Err(e) => Err(e),
-                    };
-                    match written {
-                        Ok(()) => {
-                            metrics::counter!("aftersales_decision_log_records_total").increment(1)
-                        }
-                        Err(e) => {
-                            metrics::counter!("aftersales_decision_log_errors_total").increment(1);
-                            tracing::error!(error = %e, "decision log write failed");
-                        }
+                Msg::Lines {
+                    bytes,
+                    count,
+                    slot,
+                    done,
+                } => {
+                    // The commit point: from here the request is answered whatever the clock says.
+                    if slot.commit() {
+                        group.add(bytes, count, done);
+                    } else {
+                        let _ = done.send(Err(NotWritten::Expired));
                     }
                 }
                 Msg::Flush(ack) => {
-                    let _ = out.flush().await;
+                    let Some(back) = group.write(out, &mut health).await else {
+                        return health.gone();
+                    };
+                    out = back;
                     let _ = ack.send(());
                 }
+                Msg::Reopen => {
+                    let Some(back) = group.write(out, &mut health).await else {
+                        return health.gone();
+                    };
+                    let Some((back, reopened)) = blocking(back, |o| o.reopen()).await else {
+                        return health.gone();
+                    };
+                    out = back;
+                    match reopened {
+                        Ok(()) => tracing::info!("decision log reopened"),
+                        Err(e) => {
+                            health.failed();
+                            tracing::error!(error = %e, "decision log cannot be reopened");
+                        }
+                    }
+                }
             }
-            next = rx.try_recv().ok();
+            next = if group.bytes.len() < GROUP_BYTES {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
         }
-        if let Err(e) = out.flush().await {
-            metrics::counter!("aftersales_decision_log_errors_total").increment(1);
-            tracing::error!(error = %e, "decision log flush failed");
+        let Some(back) = group.write(out, &mut health).await else {
+            return health.gone();
+        };
+        out = back;
+    }
+}
+
+/// Lines of several requests, written in one call.
+#[derive(Default)]
+struct Group {
+    bytes: Vec<u8>,
+    lines: usize,
+    waiting: Vec<oneshot::Sender<Result<(), NotWritten>>>,
+}
+
+impl Group {
+    fn add(&mut self, bytes: Vec<u8>, count: usize, done: oneshot::Sender<Result<(), NotWritten>>) {
+        if self.bytes.is_empty() {
+            self.bytes = bytes;
+        } else {
+            self.bytes.extend_from_slice(&bytes);
         }
+        self.lines += count;
+        self.waiting.push(done);
+    }
+
+    /// Writes and answers the group; None when the writer is lost.
+    async fn write(&mut self, out: Box<dyn Out>, health: &mut Health) -> Option<Box<dyn Out>> {
+        if self.waiting.is_empty() {
+            return Some(out);
+        }
+        let Group {
+            bytes,
+            lines,
+            waiting,
+        } = std::mem::take(self);
+        let result = blocking(out, move |o| o.append(&bytes)).await;
+        let written = result.as_ref().is_some_and(|(_, r)| r.is_ok());
+        if written {
+            metrics::counter!("aftersales_decision_log_records_total").increment(lines as u64);
+        } else {
+            count_failed(lines);
+        }
+        let outcome = if written {
+            Ok(())
+        } else {
+            Err(NotWritten::Unavailable)
+        };
+        for done in waiting {
+            let _ = done.send(outcome);
+        }
+        let (out, appended) = result?;
+        health.after(&appended, "write");
+        Some(out)
+    }
+}
+
+/// Whether the log is writable, for `/readyz` and the metrics; logs each change once.
+struct Health {
+    writable: Arc<AtomicBool>,
+}
+
+impl Health {
+    fn ok(&self) -> bool {
+        self.writable.load(Ordering::SeqCst)
+    }
+
+    fn after(&mut self, result: &io::Result<()>, what: &str) {
+        match result {
+            Ok(()) if !self.ok() => {
+                self.writable.store(true, Ordering::SeqCst);
+                metrics::gauge!("aftersales_decision_log_failing").set(0.0);
+                tracing::info!(after = what, "decision log writable again");
+            }
+            Ok(()) => {}
+            Err(e) => {
+                if self.ok() {
+                    tracing::error!(error = %e, "decision log write failed; decisions are refused until it works again");
+                }
+                self.failed();
+            }
+        }
+    }
+
+    fn failed(&mut self) {
+        self.writable.store(false, Ordering::SeqCst);
+        metrics::gauge!("aftersales_decision_log_failing").set(1.0);
+    }
+
+    /// The writer is lost (a panic in a write): the log stays unwritable.
+    fn gone(mut self) {
+        tracing::error!("decision log writer stopped; decisions are refused");
+        self.failed();
+    }
+}
+
+/// Runs `f` on `out` off the async workers; None if it panicked (and `out` is lost).
+async fn blocking<T: Send + 'static>(
+    mut out: Box<dyn Out>,
+    f: impl FnOnce(&mut dyn Out) -> T + Send + 'static,
+) -> Option<(Box<dyn Out>, T)> {
+    tokio::task::spawn_blocking(move || {
+        let result = f(out.as_mut());
+        (out, result)
+    })
+    .await
+    .ok()
+}
+
+/// Where the lines go.
+trait Out: Send + 'static {
+    /// Writes `bytes` (whole lines), or fails leaving none of them behind where it can.
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// Checks that writing works, leaving nothing behind where it can.
+    fn probe(&mut self) -> io::Result<()>;
+    /// Opens the target again at its path (after the file was rotated away).
+    fn reopen(&mut self) -> io::Result<()>;
+}
+
+/// Opens the target again.
+type Reopen<F> = Box<dyn Fn() -> io::Result<F> + Send>;
+
+/// A file that can be measured and cut back.
+trait LogFile: Write + Send + 'static {
+    /// The length, and whether the file has been deleted (no name is left to it).
+    fn measure(&self) -> io::Result<(u64, bool)>;
+    fn cut(&self, len: u64) -> io::Result<()>;
+}
+
+impl LogFile for File {
+    fn measure(&self) -> io::Result<(u64, bool)> {
+        let meta = self.metadata()?;
+        #[cfg(unix)]
+        let deleted = std::os::unix::fs::MetadataExt::nlink(&meta) == 0;
+        #[cfg(not(unix))]
+        let deleted = false;
+        Ok((meta.len(), deleted))
+    }
+
+    fn cut(&self, len: u64) -> io::Result<()> {
+        self.set_len(len)
+    }
+}
+
+/// A regular file: a failed write is cut back to where it began.
+struct FileOut<F: LogFile> {
+    file: F,
+    reopen: Option<Reopen<F>>,
+    /// Set after a write failed and cutting back failed too: nothing is written until the
+    /// file is cut back to this length.
+    cut_to: Option<u64>,
+}
+
+impl<F: LogFile> FileOut<F> {
+    fn new(file: F, reopen: Option<Reopen<F>>) -> FileOut<F> {
+        FileOut {
+            file,
+            reopen,
+            cut_to: None,
+        }
+    }
+
+    /// Cuts back what a failed write left, if an earlier cut failed.
+    fn repair(&mut self) -> io::Result<()> {
+        if let Some(len) = self.cut_to {
+            self.file.cut(len)?;
+            self.cut_to = None;
+        }
+        Ok(())
+    }
+
+    /// Writes `bytes` whole, or cuts the file back to where it was; returns the length
+    /// before the write.
+    fn write_whole(&mut self, bytes: &[u8]) -> io::Result<u64> {
+        self.repair()?;
+        let (mut len, deleted) = self.file.measure()?;
+        if deleted && self.reopen.is_some() {
+            // Deleted under us: a new file at the path rather than lines into the void.
+            self.reopen()?;
+            tracing::warn!("the decision log file was deleted; reopened at its path");
+            len = self.file.measure()?.0;
+        }
+        if let Err(e) = self.file.write_all(bytes).and_then(|()| self.file.flush()) {
+            if self.file.cut(len).is_err() {
+                self.cut_to = Some(len);
+            }
+            return Err(e);
+        }
+        Ok(len)
+    }
+}
+
+impl<F: LogFile> Out for FileOut<F> {
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write_whole(bytes).map(|_| ())
+    }
+
+    fn probe(&mut self) -> io::Result<()> {
+        let len = self.write_whole(&[b'\n'; PROBE_BYTES])?;
+        if let Err(e) = self.file.cut(len) {
+            self.cut_to = Some(len);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn reopen(&mut self) -> io::Result<()> {
+        if let Some(reopen) = &self.reopen {
+            self.file = reopen()?;
+            self.cut_to = None;
+        }
+        Ok(())
+    }
+}
+
+/// Standard output, a pipe or a device: cannot be cut back.
+struct StreamOut<W: Write + Send + 'static> {
+    out: W,
+    reopen: Option<Reopen<W>>,
+    /// A line was written in part: it is ended before anything else is written.
+    torn: bool,
+}
+
+impl<W: Write + Send + 'static> StreamOut<W> {
+    fn new(out: W, reopen: Option<Reopen<W>>) -> StreamOut<W> {
+        StreamOut {
+            out,
+            reopen,
+            torn: false,
+        }
+    }
+
+    fn write_whole(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let mut written = 0;
+        while written < bytes.len() {
+            match self.out.write(&bytes[written..]) {
+                Ok(0) => {
+                    self.torn |= written > 0;
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.torn |= written > 0;
+                    return Err(e);
+                }
+            }
+        }
+        self.out.flush()
+    }
+}
+
+impl<W: Write + Send + 'static> Out for StreamOut<W> {
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.torn {
+            self.probe()?;
+        }
+        self.write_whole(bytes)
+    }
+
+    fn probe(&mut self) -> io::Result<()> {
+        // An empty line (which also ends a torn one): JSON-lines readers skip it.
+        let torn = std::mem::take(&mut self.torn);
+        let ended = self.write_whole(b"\n");
+        self.torn |= torn && ended.is_err();
+        ended
+    }
+
+    fn reopen(&mut self) -> io::Result<()> {
+        if let Some(reopen) = &self.reopen {
+            self.out = reopen()?;
+            self.torn = false;
+        }
+        Ok(())
     }
 }
 
@@ -173,5 +617,247 @@ fn city_level(place: &Place) -> Value {
     match area {
         Some(a) => json!({"adcode": format!("{:06}", a.code()), "name": g.describe(a)}),
         None => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    /// A disk of `room` bytes, in memory: a write past it is short, the next one fails
+    /// with ENOSPC, as on a full filesystem.
+    #[derive(Clone, Default)]
+    struct Disk {
+        data: Arc<Mutex<Vec<u8>>>,
+        room: Arc<AtomicUsize>,
+        cut_fails: Arc<AtomicBool>,
+        deleted: Arc<AtomicBool>,
+    }
+
+    impl Disk {
+        fn with_room(room: usize) -> Disk {
+            let disk = Disk::default();
+            disk.room.store(room, Ordering::SeqCst);
+            disk
+        }
+
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.data.lock().map(|d| d.clone()).unwrap_or_default())
+                .into_owned()
+        }
+
+        fn fill(&self) {
+            let used = self.data.lock().map(|d| d.len()).unwrap_or(0);
+            self.room.store(used, Ordering::SeqCst);
+        }
+    }
+
+    impl Write for Disk {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let mut data = self.data.lock().map_err(|_| io::Error::other("poisoned"))?;
+            let free = self.room.load(Ordering::SeqCst).saturating_sub(data.len());
+            if free == 0 {
+                return Err(io::Error::from_raw_os_error(28));
+            }
+            let n = free.min(buf.len());
+            data.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl LogFile for Disk {
+        fn measure(&self) -> io::Result<(u64, bool)> {
+            let len = self.data.lock().map(|d| d.len()).unwrap_or(0) as u64;
+            Ok((len, self.deleted.load(Ordering::SeqCst)))
+        }
+
+        fn cut(&self, len: u64) -> io::Result<()> {
+            if self.cut_fails.load(Ordering::SeqCst) {
+                return Err(io::Error::other("cannot cut"));
+            }
+            let mut data = self.data.lock().map_err(|_| io::Error::other("poisoned"))?;
+            data.truncate(len as usize);
+            Ok(())
+        }
+    }
+
+    fn line(n: usize) -> Vec<u8> {
+        format!("{{\"decision_id\":\"{n:032}\"}}\n").into_bytes()
+    }
+
+    fn parsed(text: &str) -> Vec<Value> {
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("`{l}`: {e}")))
+            .collect()
+    }
+
+    #[test]
+    fn a_failed_write_to_a_file_is_cut_back_so_lines_are_whole_or_absent() {
+        let disk = Disk::with_room(120);
+        let mut out = FileOut::new(disk.clone(), None);
+        assert!(out.append(&line(1)).is_ok());
+        assert!(out.append(&line(2)).is_ok());
+        let before = disk.text();
+        // Room for half of it: a short write, then ENOSPC.
+        let failed = out.append(&line(3));
+        assert_eq!(failed.map_err(|e| e.raw_os_error()), Err(Some(28)));
+        assert_eq!(disk.text(), before, "no torn line");
+        assert!(out.probe().is_err(), "still full");
+        assert_eq!(disk.text(), before);
+
+        disk.room.store(1 << 20, Ordering::SeqCst);
+        assert!(out.probe().is_ok());
+        assert_eq!(disk.text(), before, "the probe leaves nothing");
+        assert!(out.append(&line(3)).is_ok());
+        assert_eq!(parsed(&disk.text()).len(), 3);
+    }
+
+    #[test]
+    fn when_cutting_back_fails_nothing_is_written_until_it_succeeds() {
+        let disk = Disk::with_room(120);
+        let mut out = FileOut::new(disk.clone(), None);
+        assert!(out.append(&line(1)).is_ok());
+        assert!(out.append(&line(2)).is_ok());
+        disk.cut_fails.store(true, Ordering::SeqCst);
+        assert!(out.append(&line(3)).is_err());
+        let torn = disk.text();
+        disk.room.store(1 << 20, Ordering::SeqCst);
+        assert!(out.append(&line(4)).is_err(), "never after a torn line");
+        assert!(out.probe().is_err());
+        assert_eq!(disk.text(), torn);
+
+        disk.cut_fails.store(false, Ordering::SeqCst);
+        assert!(out.append(&line(4)).is_ok());
+        let ids: Vec<Value> = parsed(&disk.text())
+            .into_iter()
+            .map(|l| l["decision_id"].clone())
+            .collect();
+        assert_eq!(ids, [line_id(1), line_id(2), line_id(4)]);
+    }
+
+    fn line_id(n: usize) -> Value {
+        Value::String(format!("{n:032}"))
+    }
+
+    #[test]
+    fn a_torn_line_in_a_stream_is_ended_before_the_next_one() {
+        let disk = Disk::with_room(120);
+        let mut out = StreamOut::new(disk.clone(), None);
+        assert!(out.append(&line(1)).is_ok());
+        assert!(out.append(&line(2)).is_ok());
+        assert!(out.append(&line(3)).is_err());
+        disk.room.store(1 << 20, Ordering::SeqCst);
+        assert!(out.append(&line(4)).is_ok());
+        let text = disk.text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(
+            serde_json::from_str::<Value>(lines[2]).is_err(),
+            "the torn one"
+        );
+        assert_eq!(
+            serde_json::from_str::<Value>(lines[3]).unwrap_or_default()["decision_id"],
+            line_id(4),
+            "not joined to the torn one"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_writer_refuses_while_full_recovers_by_itself_and_keeps_batches_whole() {
+        let disk = Disk::with_room(1 << 20);
+        let log = DecisionLog::start(
+            Box::new(FileOut::new(disk.clone(), None)),
+            8,
+            Duration::from_millis(20),
+        );
+        let slot = Slot::unbounded();
+        assert_eq!(log.commit(line(1), 1, &slot).await, Ok(()));
+        assert!(
+            disk.text().contains(&format!("{:032}", 1)),
+            "written before the answer"
+        );
+        assert!(log.writable());
+
+        disk.fill();
+        let batch = [line(2), line(3), line(4)].concat();
+        assert_eq!(
+            log.commit(batch.clone(), 3, &slot).await,
+            Err(NotWritten::Unavailable)
+        );
+        assert!(!log.writable());
+        assert_eq!(parsed(&disk.text()).len(), 1, "all or nothing");
+
+        disk.room.store(1 << 20, Ordering::SeqCst);
+        let mut recovered = false;
+        for _ in 0..200 {
+            if log.writable() {
+                recovered = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(recovered, "the probe never saw the room");
+        assert_eq!(parsed(&disk.text()).len(), 1, "the probe leaves nothing");
+        assert_eq!(log.commit(batch, 3, &slot).await, Ok(()));
+        assert_eq!(parsed(&disk.text()).len(), 4);
+
+        let expired = Slot::unbounded();
+        assert!(expired.expire());
+        assert_eq!(
+            log.commit(line(5), 1, &expired).await,
+            Err(NotWritten::Expired)
+        );
+        log.flush().await;
+        assert_eq!(
+            parsed(&disk.text()).len(),
+            4,
+            "nothing of an expired request"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_commits_are_grouped_and_each_line_is_written_once() {
+        let disk = Disk::with_room(1 << 24);
+        let log = DecisionLog::start(Box::new(FileOut::new(disk.clone(), None)), 64, PROBE_EVERY);
+        let commits: Vec<_> = (0..500)
+            .map(|n| {
+                let log = log.clone();
+                tokio::spawn(async move { log.commit(line(n), 1, &Slot::unbounded()).await })
+            })
+            .collect();
+        for c in commits {
+            assert_eq!(c.await.ok(), Some(Ok(())));
+        }
+        let mut ids: Vec<String> = parsed(&disk.text())
+            .into_iter()
+            .map(|l| l["decision_id"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 500);
+    }
+
+    #[test]
+    fn a_file_deleted_under_the_writer_is_reopened_at_its_path_before_writing() {
+        let old = Disk::with_room(1 << 20);
+        let new = Disk::with_room(1 << 20);
+        let reopened = new.clone();
+        let mut out = FileOut::new(old.clone(), Some(Box::new(move || Ok(reopened.clone()))));
+        assert!(out.append(&line(1)).is_ok());
+        old.deleted.store(true, Ordering::SeqCst);
+        assert!(out.append(&line(2)).is_ok());
+        assert_eq!(parsed(&old.text()).len(), 1);
+        assert_eq!(
+            parsed(&new.text()).len(),
+            1,
+            "the new line is in the new file"
+        );
     }
 }

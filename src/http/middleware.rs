@@ -1,7 +1,8 @@
 //! Every layer, assembled in one place and in an order you can read.
 //!
 //! Outermost first, for every request:
-//! 1. request id: `x-request-id` kept or made (UUIDv7), so every log line has it;
+//! 1. request id: a caller's `x-request-id` kept if it is 1 to 128 visible ASCII
+//!    characters, else one made (UUIDv7), so every log line has a bounded one;
 //! 2. trace span (method, path, request id; the matched route is recorded inside);
 //! 3. request id echoed on the response;
 //! 4. metrics by matched route and status, and the latency histogram;
@@ -10,41 +11,182 @@
 //! 7. any bare error status from routing or a layer turned into problem+json;
 //! 8. body limit for the extractors.
 //!
-//! And on `/v1/*` only, outermost first: the bearer-token check, then load shedding over
-//! one concurrency limit shared by all `/v1` routes (503 + Retry-After at once instead of
-//! an unbounded queue), then the request timeout (503). Probes and metrics stay outside
-//! both, so an overloaded replica is not also killed by its liveness probe.
+//! And on `/v1/*` only, outermost first: the bearer-token check; then the body is read
+//! whole (413 over the limit, 408 past `--body-read-timeout`) *before* the request takes
+//! a slot, so slow senders cannot hold slots; then one of the `--concurrency-limit` slots
+//! shared by all `/v1` routes (503 + Retry-After at once when none is free, instead of an
+//! unbounded queue), with the request's deadline (`--request-timeout`, see [`Slot`]).
+//! Probes and metrics stay outside all of it, so an overloaded replica is not also killed
+//! by its liveness probe.
 
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
-use axum::error_handling::HandleErrorLayer;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::ServiceBuilder;
-use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::field::Empty;
 
 use super::auth::require_token;
 use super::problem::{PROBLEM_JSON, Problem};
 use super::state::AppState;
+use crate::cli::ServeArgs;
 
 /// Limits of the `/v1` routes.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// Requests worked on at once.
     pub concurrency: usize,
+    /// How long a request's work may take once its body is in.
     pub timeout: Duration,
+    /// Largest body, in bytes.
     pub body: usize,
+    /// How long a body may take to arrive.
+    pub body_read_timeout: Duration,
+}
+
+impl Limits {
+    /// The limits the command line sets.
+    pub fn from_args(args: &ServeArgs) -> Limits {
+        Limits {
+            concurrency: args.concurrency_limit.max(1),
+            timeout: Duration::from_secs(args.request_timeout.max(1)),
+            body: args.body_limit,
+            body_read_timeout: Duration::from_secs(args.body_read_timeout.max(1)),
+        }
+    }
+}
+
+/// One `/v1` request's share of the server: one of the `--concurrency-limit` slots, held
+/// until its work stops (even past its answer, so slots count work really running), and
+/// the deadline by which it is answered.
+///
+/// Exactly one of two things happens to a slot. Either the work *commits* before the
+/// deadline (the decision log took its lines, or there is no log and the answer is ready)
+/// and the answer is sent however long that takes; or the deadline passes first, the
+/// caller gets 503, and the work stops at its next check, leaving nothing behind.
+#[derive(Clone)]
+pub struct Slot(Arc<SlotInner>);
+
+struct SlotInner {
+    timeout: Duration,
+    deadline: Option<Instant>,
+    state: AtomicU8,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+const OPEN: u8 = 0;
+const COMMITTED: u8 = 1;
+const EXPIRED: u8 = 2;
+
+impl Slot {
+    /// A slot answered within `timeout` from now, holding `permit` until the last clone
+    /// is dropped.
+    pub fn new(timeout: Duration, permit: Option<OwnedSemaphorePermit>) -> Slot {
+        Slot(Arc::new(SlotInner {
+            timeout,
+            deadline: Instant::now().checked_add(timeout),
+            state: AtomicU8::new(OPEN),
+            _permit: permit,
+        }))
+    }
+
+    /// A slot without a deadline (for a route driven without the `/v1` layers).
+    pub fn unbounded() -> Slot {
+        Slot(Arc::new(SlotInner {
+            timeout: Duration::MAX,
+            deadline: None,
+            state: AtomicU8::new(OPEN),
+            _permit: None,
+        }))
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        self.0.deadline
+    }
+
+    /// The answer when the deadline passes before the work commits.
+    pub fn timed_out(&self) -> Problem {
+        Problem::unavailable(
+            "timeout",
+            "The request took too long",
+            format!(
+                "The request was not done within {} s; nothing was decided or logged. Try again shortly.",
+                self.0.timeout.as_secs()
+            ),
+            1,
+        )
+    }
+
+    /// Whether the work may go on: not expired, and its deadline not passed.
+    pub fn live(&self) -> bool {
+        self.0.state.load(Ordering::SeqCst) != EXPIRED
+            && self.0.deadline.is_none_or(|d| Instant::now() < d)
+    }
+
+    /// Commits the work: from now on the answer is sent, whenever it is ready. False
+    /// when the deadline came first (then the slot is expired and nothing may be kept).
+    pub fn commit(&self) -> bool {
+        if self.0.deadline.is_some_and(|d| Instant::now() >= d) {
+            self.expire();
+        }
+        match self
+            .0
+            .state
+            .compare_exchange(OPEN, COMMITTED, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => true,
+            Err(state) => state == COMMITTED,
+        }
+    }
+
+    /// Gives the work up: true unless it had committed already.
+    pub fn expire(&self) -> bool {
+        match self
+            .0
+            .state
+            .compare_exchange(OPEN, EXPIRED, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => true,
+            Err(state) => state == EXPIRED,
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Slot {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Slot, Infallible> {
+        Ok(parts
+            .extensions
+            .get::<Slot>()
+            .cloned()
+            .unwrap_or_else(Slot::unbounded))
+    }
+}
+
+/// Expires a slot when dropped, unless its work committed.
+struct ExpireOnDrop(Slot);
+
+impl Drop for ExpireOnDrop {
+    fn drop(&mut self) {
+        self.0.expire();
+    }
 }
 
 /// The matched route, passed out to the metrics layer.
@@ -62,32 +204,131 @@ impl MakeRequestId for MakeUuidV7 {
     }
 }
 
-/// Wraps the `/v1` routes: auth, then load shedding and the concurrency limit, then the timeout.
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A caller's request id is kept only when it is 1 to 128 visible ASCII characters
+/// (0x21 to 0x7E), sent once.
+pub fn acceptable_request_id(id: &[u8]) -> bool {
+    (1..=128).contains(&id.len()) && id.iter().all(|b| (0x21..=0x7e).contains(b))
+}
+
+/// Drops an unacceptable `x-request-id`, so the next layer makes one.
+async fn screen_request_id(mut req: Request, next: Next) -> Response {
+    let mut ids = req.headers().get_all(X_REQUEST_ID).iter();
+    let keep = match (ids.next(), ids.next()) {
+        (None, _) => true,
+        (Some(id), None) => acceptable_request_id(id.as_bytes()),
+        (Some(_), Some(_)) => false,
+    };
+    if !keep {
+        req.headers_mut().remove(X_REQUEST_ID);
+    }
+    next.run(req).await
+}
+
+/// How `/v1` bodies are read.
+#[derive(Debug, Clone, Copy)]
+struct BodyRead {
+    limit: usize,
+    timeout: Duration,
+}
+
+/// The `/v1` slots and the work's time limit.
+#[derive(Clone)]
+struct Slots {
+    free: Arc<Semaphore>,
+    timeout: Duration,
+}
+
+/// Wraps the `/v1` routes: auth, then the body read whole, then a slot with its deadline.
 pub fn api_layers(api: Router<AppState>, state: &AppState, limits: Limits) -> Router<AppState> {
-    api.route_layer(
-        ServiceBuilder::new()
-            .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-                Problem::unavailable(
-                    "overloaded",
-                    "The service is busy",
-                    "Too many requests are being served right now; try again shortly.",
-                    1,
-                )
-            }))
-            .load_shed()
-            .layer(GlobalConcurrencyLimitLayer::new(limits.concurrency))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::SERVICE_UNAVAILABLE,
-                limits.timeout,
-            )),
-    )
-    .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
+    let slots = Slots {
+        free: Arc::new(Semaphore::new(
+            limits.concurrency.min(Semaphore::MAX_PERMITS),
+        )),
+        timeout: limits.timeout,
+    };
+    let body = BodyRead {
+        limit: limits.body,
+        timeout: limits.body_read_timeout,
+    };
+    api.route_layer(middleware::from_fn_with_state(slots, take_a_slot))
+        .route_layer(middleware::from_fn_with_state(body, read_body))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
+}
+
+/// Reads the whole body (within the size limit and the body-read timeout) before the
+/// request takes a slot; the handler then reads it from memory.
+async fn read_body(State(read): State<BodyRead>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > read.limit as u64) {
+        return Problem::too_large(read.limit).into_response();
+    }
+    let collected = tokio::time::timeout(read.timeout, Limited::new(body, read.limit).collect());
+    let bytes = match collected.await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            return Problem::too_large(read.limit).into_response();
+        }
+        Ok(Err(_)) => {
+            return Problem::malformed_json("the body could not be read").into_response();
+        }
+        Err(_) => {
+            // The rest of the body may still come: this connection cannot be reused.
+            let mut res = Problem::body_timeout(read.timeout.as_secs()).into_response();
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return res;
+        }
+    };
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// Takes a free slot (or answers 503 at once) and answers 503 at the deadline unless the
+/// work has committed by then.
+async fn take_a_slot(State(slots): State<Slots>, mut req: Request, next: Next) -> Response {
+    let Ok(permit) = slots.free.clone().try_acquire_owned() else {
+        return Problem::unavailable(
+            "overloaded",
+            "The service is busy",
+            "Too many requests are being served right now; try again shortly.",
+            1,
+        )
+        .into_response();
+    };
+    let slot = Slot::new(slots.timeout, Some(permit));
+    req.extensions_mut().insert(slot.clone());
+    // A caller gone before the work committed (this future dropped) leaves nothing either.
+    let _abandoned = ExpireOnDrop(slot.clone());
+    let work = next.run(req);
+    let Some(deadline) = slot.deadline() else {
+        return work.await;
+    };
+    tokio::pin!(work);
+    tokio::select! {
+        biased;
+        res = &mut work => res,
+        () = tokio::time::sleep_until(deadline.into()) => {
+            if slot.expire() {
+                slot.timed_out().into_response()
+            } else {
+                work.await
+            }
+        }
+    }
 }
 
 /// Wraps the whole application.
 pub fn app_layers(app: Router<AppState>, limits: Limits) -> Router<AppState> {
     app.route_layer(middleware::from_fn(label_route)).layer(
         ServiceBuilder::new()
+            .layer(middleware::from_fn(screen_request_id))
             .layer(SetRequestIdLayer::x_request_id(MakeUuidV7))
             .layer(
                 TraceLayer::new_for_http()

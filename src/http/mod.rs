@@ -8,6 +8,7 @@ pub mod openapi;
 pub mod problem;
 pub mod reload;
 pub mod routes;
+pub mod serve;
 pub mod state;
 
 use std::future::Future;
@@ -71,6 +72,40 @@ pub fn app(state: AppState, limits: Limits) -> Router {
     middleware::app_layers(app, limits).with_state(state)
 }
 
+/// Why the server cannot start.
+#[derive(Debug)]
+pub enum StartError {
+    /// The listen address cannot be bound.
+    Listen { addr: SocketAddr, source: io::Error },
+    /// The decision log cannot be opened.
+    DecisionLog { target: String, source: io::Error },
+    /// The API token settings yield no token, or cannot be read (fail closed).
+    Tokens(auth::TokenError),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Listen { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            StartError::DecisionLog { target, source } => {
+                write!(f, "cannot open the decision log `{target}`: {source}")
+            }
+            StartError::Tokens(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Listen { source, .. } | StartError::DecisionLog { source, .. } => {
+                Some(source)
+            }
+            StartError::Tokens(e) => Some(e),
+        }
+    }
+}
+
 /// A bound server, not yet serving.
 pub struct Server {
     listener: TcpListener,
@@ -79,29 +114,40 @@ pub struct Server {
     drain: Duration,
     grace: Duration,
     rules_path: Option<PathBuf>,
+    connections: serve::Options,
 }
 
 impl Server {
-    /// Binds `args.listen` and builds the app around `rules`; `rules_path`, when given,
-    /// is reloaded on SIGHUP and on change.
+    /// Opens the decision log, binds `args.listen` and builds the app around `rules`;
+    /// `rules_path`, when given, is reloaded on SIGHUP and on change.
     pub async fn bind(
         rules: Rules,
         rules_path: Option<PathBuf>,
         args: &ServeArgs,
-    ) -> io::Result<Server> {
+    ) -> Result<Server, StartError> {
         // Before anything else: a token setting that yields no token must stop the
         // service, never serve /v1 without authentication.
-        let tokens =
-            auth::from_args(args).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let listener = TcpListener::bind(args.listen).await?;
-        // Built now, not on the first request.
-        crate::gazetteer();
+        let tokens = auth::from_args(args).map_err(StartError::Tokens)?;
         let decision_log = match &args.decision_log {
-            Some(target) => {
-                Some(decision_log::DecisionLog::open(target, args.decision_log_buffer).await?)
-            }
+            Some(target) => Some(
+                decision_log::DecisionLog::open(target, args.decision_log_buffer)
+                    .await
+                    .map_err(|source| StartError::DecisionLog {
+                        target: target.clone(),
+                        source,
+                    })?,
+            ),
             None => None,
         };
+        let listener =
+            TcpListener::bind(args.listen)
+                .await
+                .map_err(|source| StartError::Listen {
+                    addr: args.listen,
+                    source,
+                })?;
+        // Built now, not on the first request.
+        crate::gazetteer();
         let state = AppState::new(
             rules,
             StateConfig {
@@ -116,18 +162,23 @@ impl Server {
         if let Some(path) = &args.api_tokens_file {
             auth::reload_on_hangup(&state, path.clone());
         }
-        let limits = Limits {
-            concurrency: args.concurrency_limit.max(1),
-            timeout: Duration::from_secs(args.request_timeout.max(1)),
-            body: args.body_limit,
+        if let Some(log) = state.decision_log() {
+            log.reopen_on(state.hangups());
+        }
+        let open_files = serve::open_files_limit();
+        let connections = serve::Options {
+            max_connections: serve::max_connections(args.max_connections, open_files),
+            // hyper adds it to an Instant: a day at most, so that cannot overflow.
+            header_read_timeout: Duration::from_secs(args.header_read_timeout.clamp(1, 86_400)),
         };
         Ok(Server {
             listener,
-            router: app(state.clone(), limits),
+            router: app(state.clone(), Limits::from_args(args)),
             state,
             drain: Duration::from_secs(args.drain_seconds),
             grace: Duration::from_secs(args.grace_seconds),
             rules_path,
+            connections,
         })
     }
 
@@ -146,9 +197,14 @@ impl Server {
         self.state.clone()
     }
 
+    /// At most this many connections are open at once.
+    pub fn max_connections(&self) -> usize {
+        self.connections.max_connections
+    }
+
     /// Serves until `shutdown` completes, then: /readyz turns 503 at once, requests are
     /// still served for the drain delay, then the listener closes and in-flight
-    /// requests get the grace period to finish.
+    /// requests get the grace period to finish; the decision log is flushed last.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
         let Server {
             listener,
@@ -157,6 +213,7 @@ impl Server {
             drain,
             grace,
             rules_path,
+            connections,
         } = self;
         #[cfg(unix)]
         {
@@ -174,9 +231,7 @@ impl Server {
         }
         // Kept alive while serving: dropping the watcher stops the watch.
         let _watcher = rules_path.map(|path| reload::Reloader::new(path, state.clone()).spawn());
-        let stopped = std::sync::Arc::new(tokio::sync::Notify::new());
         let stop_accepting = {
-            let stopped = stopped.clone();
             let state = state.clone();
             async move {
                 shutdown.await;
@@ -187,22 +242,16 @@ impl Server {
                     grace_seconds = grace.as_secs(),
                     "no longer accepting; finishing in-flight requests"
                 );
-                stopped.notify_one();
             }
         };
-        let serve = axum::serve(listener, router).with_graceful_shutdown(stop_accepting);
-        let result = tokio::select! {
-            result = serve => result,
-            () = async { stopped.notified().await; tokio::time::sleep(grace).await } => {
-                tracing::warn!("grace period over; stopping with requests still in flight");
-                Ok(())
-            }
-        };
+        if !serve::serve(listener, router, connections, stop_accepting, grace).await {
+            tracing::warn!("grace period over; stopping with requests still in flight");
+        }
         // Every decision made before this point is in the log when `run` returns.
         if let Some(log) = state.decision_log() {
             log.flush().await;
         }
-        result
+        Ok(())
     }
 }
 
@@ -248,7 +297,7 @@ pub fn run(rules: Rules, rules_path: Option<PathBuf>, args: ServeArgs) -> ExitCo
         let server = match Server::bind(rules, rules_path, &args).await {
             Ok(s) => s,
             Err(e) => {
-                tracing::error!(listen = %args.listen, error = %e, "cannot listen");
+                tracing::error!(error = %e, "cannot start");
                 return ExitCode::FAILURE;
             }
         };
@@ -262,7 +311,8 @@ pub fn run(rules: Rules, rules_path: Option<PathBuf>, args: ServeArgs) -> ExitCo
             }
         });
         let addr = server.local_addr().map(|a| a.to_string()).unwrap_or_default();
-        tracing::info!(%addr, rules_version = %version, rules_checksum = %checksum, auth = server.state().auth_enabled(), "serving");
+        let max_connections = server.max_connections();
+        tracing::info!(%addr, rules_version = %version, rules_checksum = %checksum, auth = server.state().auth_enabled(), max_connections, "serving");
         match server.run(shutdown_signal()).await {
             Ok(()) => {
                 tracing::info!("stopped");

@@ -86,7 +86,8 @@ fn complete(mut doc: Value) -> Value {
         "TooLarge": problem_response("The body is larger than the limit (default 1 MiB).", false),
         "UnsupportedMediaType": problem_response("The body is not sent as `application/json`.", false),
         "Invalid": problem_response("Well-formed but invalid: `errors` lists every problem with its JSON pointer.", false),
-        "Unavailable": problem_response("Overloaded, timed out or draining: try again after `Retry-After` seconds.", true),
+        "RequestTimeout": problem_response("The body did not arrive in full within the body-read timeout (default 10 s).", false),
+        "Unavailable": problem_response("Overloaded, timed out, draining, or the decision log cannot be written: try again after `Retry-After` seconds.", true),
         "Internal": problem_response("An unexpected failure; nothing internal is revealed. Never expected.", false),
     });
     doc["components"]["securitySchemes"] = json!({"bearer": {"type": "http", "scheme": "bearer", "description": "Only when the server is started with API tokens."}});
@@ -103,6 +104,7 @@ fn complete(mut doc: Value) -> Value {
             };
             if method == "post" {
                 add(op, "400", "BadRequest");
+                add(op, "408", "RequestTimeout");
                 add(op, "413", "TooLarge");
                 add(op, "415", "UnsupportedMediaType");
                 add(op, "422", "Invalid");

@@ -103,6 +103,18 @@ impl Problem {
         )
     }
 
+    /// 408: the body did not arrive in full in time.
+    pub fn body_timeout(seconds: u64) -> Problem {
+        Problem::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body-timeout",
+            "The body arrived too slowly",
+            format!(
+                "The request body did not arrive in full within {seconds} s; nothing was decided."
+            ),
+        )
+    }
+
     /// 415.
     pub fn unsupported_media_type(got: Option<&str>) -> Problem {
         let detail = match got {

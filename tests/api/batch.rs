@@ -67,3 +67,60 @@ async fn a_batch_over_the_limit_or_without_items_is_422() {
     assert_eq!(r.status(), 200);
     assert_eq!(body(r).await["results"], json!([]));
 }
+
+#[tokio::test]
+async fn a_batch_body_is_an_object_with_only_items_and_each_key_once() {
+    let app = spawn_app().await;
+    let cases: [(&str, u16, &str); 6] = [
+        ("[]", 422, ""),
+        (r#"{"items": 5}"#, 422, "/items"),
+        (r#"{"items": [], "cases": []}"#, 422, "/cases"),
+        (r#"{"a/b~": 1, "items": []}"#, 422, "/a~1b~0"),
+        (r#"{"items": [], "items": []}"#, 400, "/items"),
+        (r#"{"items": [], "it\u0065ms": []}"#, 400, "/items"),
+    ];
+    for (raw, status, pointer) in cases {
+        let r = app
+            .client
+            .post(app.url("/v1/decisions/batch"))
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status().as_u16(), status, "{raw}");
+        assert_eq!(content_type(&r), "application/problem+json");
+        let p = body(r).await;
+        let pointers: Vec<&str> = p["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["pointer"].as_str())
+            .collect();
+        assert_eq!(pointers, [pointer], "{raw}: {p}");
+    }
+    let r = app
+        .client
+        .post(app.url("/v1/decisions/batch"))
+        .header("content-type", "application/json")
+        .body(r#"{"items": [1, "#)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 400, "not JSON");
+    let r = app
+        .client
+        .post(app.url("/v1/decisions/batch"))
+        .header("content-type", "application/json")
+        .body(" \n{\"items\": [1]}")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let v = body(r).await;
+    assert_eq!(v["results"][0]["status"], 422);
+    assert_eq!(
+        v["results"][0]["problem"]["errors"][0]["pointer"],
+        "/items/0"
+    );
+}

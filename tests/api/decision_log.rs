@@ -132,3 +132,200 @@ async fn the_log_keeps_the_buyers_personal_data_out() {
     );
     assert_eq!(line["case_id"], "AS-9");
 }
+
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn every_200_has_its_line_written_before_the_answer() {
+    let dir = temp_dir("decision-log-first");
+    let path = dir.join("decisions.jsonl");
+    let mut args = args();
+    args.decision_log = Some(path.to_string_lossy().into_owned());
+    let app = spawn_with(args).await;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    for round in 0..20 {
+        let single = body(app.post_json("/v1/decisions", &req).await).await;
+        let batch = body(
+            app.post_json(
+                "/v1/decisions/batch",
+                &json!({"items": [req.clone(), req.clone()]}),
+            )
+            .await,
+        )
+        .await;
+        // Read at once, while the server runs: the lines are there already.
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for id in [
+            &single["decision_id"],
+            &batch["results"][0]["decision"]["decision_id"],
+            &batch["results"][1]["decision"]["decision_id"],
+        ] {
+            let id = id
+                .as_str()
+                .unwrap_or_else(|| panic!("no id in round {round}"));
+            assert_eq!(text.matches(id).count(), 1, "{id} in round {round}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn when_the_log_cannot_be_written_decisions_are_503_and_readyz_fails() {
+    let mut args = args();
+    args.decision_log = Some("/dev/full".into());
+    let app = spawn_with(args).await;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    assert_eq!(
+        app.get("/readyz").await.status(),
+        200,
+        "ready until a write fails"
+    );
+
+    let r = app.post_json("/v1/decisions", &req).await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(
+        r.headers().get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("5")
+    );
+    assert_eq!(content_type(&r), "application/problem+json");
+    let p = body(r).await;
+    assert_eq!(p["type"], "urn:aftersales:problem:decision-log-unavailable");
+    assert!(p.get("decision_id").is_none());
+
+    let before = metric(
+        &app.get("/metrics").await.text().await.unwrap_or_default(),
+        "aftersales_decision_log_errors_total",
+    );
+    let r = app
+        .post_json(
+            "/v1/decisions/batch",
+            &json!({"items": [req.clone(), req.clone(), req.clone(), {"refund_type": "refund_only"}]}),
+        )
+        .await;
+    assert_eq!(r.status(), 503, "a batch is all or nothing");
+    let text = app.get("/metrics").await.text().await.unwrap_or_default();
+    assert_eq!(
+        metric(&text, "aftersales_decision_log_errors_total") - before,
+        3.0,
+        "counted per line: {text}"
+    );
+    assert_eq!(metric(&text, "aftersales_decision_log_failing"), 1.0);
+
+    let r = app.get("/readyz").await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(
+        body(r).await["type"],
+        "urn:aftersales:problem:decision-log-unavailable"
+    );
+    assert_eq!(
+        app.get("/healthz").await.status(),
+        200,
+        "alive all the same"
+    );
+    let r = app
+        .post_json("/v1/decisions", &json!({"refund_type": "refund_only"}))
+        .await;
+    assert_eq!(r.status(), 422, "an invalid request needs no line");
+}
+
+#[tokio::test]
+async fn on_hangup_the_log_is_reopened_at_its_path() {
+    let dir = temp_dir("decision-log-rotate");
+    let path = dir.join("decisions.jsonl");
+    let rotated = dir.join("decisions.jsonl.1");
+    let mut args = args();
+    args.decision_log = Some(path.to_string_lossy().into_owned());
+    let mut app = spawn_with(args).await;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let first = body(app.post_json("/v1/decisions", &req).await).await;
+
+    std::fs::rename(&path, &rotated).unwrap_or_else(|e| panic!("{e}"));
+    app.state.hangup();
+    assert!(
+        eventually(|| async { path.exists() }).await,
+        "not reopened at its path"
+    );
+    let second = body(app.post_json("/v1/decisions", &req).await).await;
+    app.stop();
+    if let Some(done) = app.finished.take() {
+        let _ = done.await;
+    }
+    let old = lines(&rotated);
+    let new = lines(&path);
+    assert_eq!(old.len(), 1);
+    assert_eq!(old[0]["decision_id"], first["decision_id"]);
+    assert_eq!(new.len(), 1, "new lines go to the new file");
+    assert_eq!(new[0]["decision_id"], second["decision_id"]);
+}
+
+#[tokio::test]
+async fn a_deleted_log_is_made_again_at_its_path_even_without_a_hangup() {
+    let dir = temp_dir("decision-log-deleted");
+    let path = dir.join("decisions.jsonl");
+    let mut args = args();
+    args.decision_log = Some(path.to_string_lossy().into_owned());
+    let app = spawn_with(args).await;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    assert_eq!(app.post_json("/v1/decisions", &req).await.status(), 200);
+    std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    let after = body(app.post_json("/v1/decisions", &req).await).await;
+    let logged = lines(&path);
+    assert_eq!(logged.len(), 1, "not written into the void");
+    assert_eq!(logged[0]["decision_id"], after["decision_id"]);
+}
+
+#[test]
+fn a_decision_log_that_cannot_be_opened_is_named_with_the_os_error() {
+    let missing = "/nonexistent-aftersales-dir/decisions.jsonl";
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aftersales"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--decision-log",
+            missing,
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains(missing), "{said}");
+    assert!(said.contains("No such file or directory"), "{said}");
+    assert!(!said.contains("cannot listen"), "{said}");
+}
+
+#[tokio::test]
+async fn on_stdout_each_answered_decision_is_one_line() {
+    use std::io::BufRead;
+    let (mut server, addr, _) = spawn_binary("", &["--decision-log", "-"]);
+    let stdout = server.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let client = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let r = client
+            .post(format!("http://{addr}/v1/decisions"))
+            .json(&req)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        ids.push(body(r).await["decision_id"].clone());
+    }
+    let logged = tokio::task::spawn_blocking(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .take(3)
+            .map(|l| serde_json::from_str::<Value>(&l.unwrap_or_default()).unwrap_or_default())
+            .map(|l| l["decision_id"].clone())
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(logged, ids);
+}

@@ -147,21 +147,9 @@ async fn a_body_that_is_not_an_object_is_422() {
 #[tokio::test]
 async fn a_panic_in_a_handler_is_a_500_problem_that_reveals_nothing() {
     use aftersales::http::middleware::{Limits, app_layers};
-    use aftersales::http::state::{AppState, StateConfig};
     use tower::ServiceExt;
 
-    let rules = aftersales::rules::Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
-    let state = AppState::new(
-        rules,
-        StateConfig {
-            tokens: None,
-            body_limit: 1024,
-            batch_limit: 10,
-            decision_log: None,
-        },
-        aftersales::http::prometheus(),
-        String::new(),
-    );
+    let state = state_in_process();
     let boom = axum::Router::new().route(
         "/boom",
         axum::routing::get(|| async {
@@ -176,6 +164,7 @@ async fn a_panic_in_a_handler_is_a_500_problem_that_reveals_nothing() {
         concurrency: 4,
         timeout: std::time::Duration::from_secs(5),
         body: 1024,
+        ..Limits::from_args(&aftersales::cli::ServeArgs::default())
     };
     let app = app_layers(boom, limits).with_state(state);
     let res = app

@@ -15,6 +15,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     pub finished: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// The server's state (to announce a hangup, as SIGHUP does).
+    pub state: aftersales::http::state::AppState,
 }
 
 pub fn args() -> ServeArgs {
@@ -53,6 +55,7 @@ async fn spawn_serving(args: ServeArgs, path: Option<std::path::PathBuf>) -> Tes
         .await
         .unwrap_or_else(|e| panic!("bind: {e}"));
     let addr = server.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let state = server.state();
     let (tx, rx) = oneshot::channel::<()>();
     let finished = tokio::spawn(server.run(async move {
         let _ = rx.await;
@@ -66,6 +69,7 @@ async fn spawn_serving(args: ServeArgs, path: Option<std::path::PathBuf>) -> Tes
             .unwrap_or_else(|e| panic!("{e}")),
         stop: Some(tx),
         finished: Some(finished),
+        state,
     }
 }
 
@@ -160,4 +164,56 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     false
+}
+
+/// The real binary serving on a random loopback port, run by `sh -c SHELL_PREFIX` (for
+/// example `ulimit -n 256 &&`); its stdout is piped for the caller. Returns it with its
+/// address and the `serving` log line.
+pub fn spawn_binary(shell_prefix: &str, args: &[&str]) -> (std::process::Child, SocketAddr, Value) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{shell_prefix} exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_aftersales"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--drain-seconds", "0"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let serving = loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("the server stopped before serving"))
+            .unwrap_or_default();
+        let v: Value = serde_json::from_str(&line).unwrap_or_default();
+        if v["message"] == "serving" {
+            break v;
+        }
+    };
+    let addr = serving["addr"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Keep reading its logs so it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, addr, serving)
+}
+
+/// A state with the embedded rules, for routers driven in process (no server).
+pub fn state_in_process() -> aftersales::http::state::AppState {
+    aftersales::http::state::AppState::new(
+        Rules::embedded().unwrap_or_else(|e| panic!("{e}")),
+        aftersales::http::state::StateConfig {
+            tokens: None,
+            body_limit: 1024,
+            batch_limit: 10,
+            decision_log: None,
+        },
+        aftersales::http::prometheus(),
+        String::new(),
+    )
 }

@@ -11,3 +11,5 @@ mod operations;
 mod reload;
 mod rules;
 mod security;
+mod slow_clients;
+mod timeouts;

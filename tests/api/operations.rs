@@ -31,6 +31,89 @@ async fn request_ids_are_echoed_or_made() {
 }
 
 #[tokio::test]
+async fn a_request_id_is_kept_only_if_it_is_1_to_128_visible_ascii_characters() {
+    let dir = temp_dir("request-ids");
+    let path = dir.join("decisions.jsonl");
+    let mut args = args();
+    args.decision_log = Some(path.to_string_lossy().into_owned());
+    let app = spawn_with(args).await;
+    let echoed = |r: &reqwest::Response| {
+        r.headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let longest = "a".repeat(128);
+    let kept = ["shop-42", "~!#$%&'*+-.^_`|", longest.as_str()];
+    let huge = "x".repeat(8 * 1024);
+    let too_long = "a".repeat(129);
+    let refused: [&[u8]; 6] = [
+        huge.as_bytes(),
+        too_long.as_bytes(),
+        b"has space",
+        b"tab\there",
+        "订单-1".as_bytes(),
+        b"",
+    ];
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    for id in kept {
+        let r = app
+            .client
+            .post(app.url("/v1/decisions"))
+            .header("x-request-id", id)
+            .json(&req)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200);
+        assert_eq!(echoed(&r), id);
+    }
+    for id in refused {
+        let value = reqwest::header::HeaderValue::from_bytes(id).unwrap_or_else(|e| panic!("{e}"));
+        let r = app
+            .client
+            .post(app.url("/v1/decisions"))
+            .header("x-request-id", value)
+            .json(&req)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200);
+        let made = echoed(&r);
+        assert!(
+            uuid::Uuid::parse_str(&made).is_ok_and(|u| u.get_version_num() == 7),
+            "a {}-byte id starting `{}` was kept as `{made:.40}`",
+            id.len(),
+            String::from_utf8_lossy(&id[..id.len().min(20)])
+        );
+    }
+    let twice = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "one")
+        .header("x-request-id", "two")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(echoed(&twice).len(), 36, "two ids: neither is kept");
+
+    let logged = std::fs::read_to_string(&path).unwrap_or_default();
+    let ids: Vec<String> = logged
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap_or_default()["request_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), kept.len() + refused.len());
+    assert_eq!(&ids[..kept.len()], kept);
+    assert!(ids.iter().all(|id| id.len() <= 128), "{ids:?}");
+}
+
+#[tokio::test]
 async fn metrics_count_requests_by_route_and_decisions_by_outcome() {
     let app = spawn_app().await;
     app.post_json("/v1/decisions", &example("04-rejected.json")["request"])
@@ -75,62 +158,30 @@ async fn the_server_serves_its_openapi_document() {
     );
 }
 
-/// Opens a request whose body never finishes: it holds a concurrency slot.
-fn hang_a_request(app: &TestApp) -> std::net::TcpStream {
-    let mut s = std::net::TcpStream::connect(app.addr).unwrap_or_else(|e| panic!("{e}"));
-    let _ = write!(
-        s,
-        "POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
-    );
-    s
-}
-
 #[tokio::test]
-async fn over_the_concurrency_limit_requests_are_shed_with_503_and_retry_after() {
+async fn a_body_that_arrives_too_slowly_is_answered_408() {
     let mut args = args();
-    args.concurrency_limit = 1;
-    let app = spawn_with(args).await;
-    let _held = hang_a_request(&app);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let r = app
-        .post_json(
-            "/v1/decisions",
-            &example("01-not-shipped-binjiang.json")["request"],
-        )
-        .await;
-    assert_eq!(r.status(), 503);
-    assert_eq!(
-        r.headers().get("retry-after").and_then(|v| v.to_str().ok()),
-        Some("1")
-    );
-    assert_eq!(content_type(&r), "application/problem+json");
-    assert_eq!(
-        app.get("/healthz").await.status(),
-        200,
-        "probes are not limited"
-    );
-}
-
-#[tokio::test]
-async fn a_request_over_the_timeout_is_answered_503() {
-    let mut args = args();
-    args.request_timeout = 1;
+    args.body_read_timeout = 1;
     let app = spawn_with(args).await;
     let addr = app.addr;
     let answer = tokio::task::spawn_blocking(move || {
         let mut s = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
         let _ = write!(s, "POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{");
-        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
-        let mut buf = vec![0u8; 2048];
-        let n = s.read(&mut buf).unwrap_or(0);
-        String::from_utf8_lossy(&buf[..n]).into_owned()
+        let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
     })
     .await
     .unwrap_or_default();
-    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
     assert!(
-        answer.contains("application/problem+json")
-            && answer.to_ascii_lowercase().contains("retry-after"),
+        answer.contains("urn:aftersales:problem:body-timeout"),
+        "{answer}"
+    );
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
         "{answer}"
     );
 }

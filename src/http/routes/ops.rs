@@ -32,7 +32,7 @@ pub async fn healthz() -> Response {
     )
 }
 
-/// Ready: rules loaded and not shutting down.
+/// Ready: rules loaded, not shutting down, and the decision log (if any) writable.
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -48,6 +48,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             5,
         )
         .into_response();
+    }
+    if state.decision_log().is_some_and(|log| !log.writable()) {
+        return crate::http::decision_log::unavailable().into_response();
     }
     let version = state.rules().rules.version.clone();
     json(

@@ -1,0 +1,426 @@
+//! The accept loop: ours, over hyper's HTTP/1 server, for what `axum::serve` does not
+//! offer.
+//!
+//! - A header-read timeout (`--header-read-timeout`): a connection that has not sent a
+//!   whole request head in time is closed, and so is a keep-alive connection idle that
+//!   long.
+//! - A cap on open connections (`--max-connections`, by default below the open-files
+//!   limit), so the process never runs out of file descriptors. At the cap a new
+//!   connection is still taken, and the oldest connection that is not inside a request
+//!   makes room: closed at once if it never sent a whole request head, else closed as soon
+//!   as it is idle. Slow or idle connections cannot lock out a health probe.
+//! - Accept errors back off (10 ms doubling to 1 s) instead of spinning.
+//! - Graceful stop: no more accepting; connections inside a request finish it, the others
+//!   close; up to a grace period.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tower::ServiceExt;
+
+/// How often, at the cap, another connection is asked to make room while none has yet.
+const MAKE_ROOM_AGAIN: Duration = Duration::from_millis(100);
+/// Connections at most, whatever the open-files limit.
+const MOST_CONNECTIONS: usize = 16_384;
+/// File descriptors kept for everything but connections (files, logs, the accept of a
+/// connection that makes another one close), unless an eighth of the limit is more.
+const FD_RESERVE: u64 = 64;
+
+/// How connections are served.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
+}
+
+/// The soft limit on open files, read from `/proc/self/limits` (None where there is no
+/// such file; `u64::MAX` when unlimited).
+pub fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    parse_open_files_limit(&limits)
+}
+
+fn parse_open_files_limit(limits: &str) -> Option<u64> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    let soft = line
+        .trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?;
+    if soft == "unlimited" {
+        Some(u64::MAX)
+    } else {
+        soft.parse().ok()
+    }
+}
+
+/// The most connections `open_files` descriptors allow: the limit less a reserve (64, or
+/// an eighth of the limit if more), never less than half of it; 1024 assumed when unknown.
+pub fn connections_within(open_files: Option<u64>) -> usize {
+    let limit = open_files.unwrap_or(1024);
+    let room = limit
+        .saturating_sub(FD_RESERVE.max(limit / 8))
+        .max(limit / 2)
+        .max(1);
+    usize::try_from(room).unwrap_or(usize::MAX)
+}
+
+/// `--max-connections` as asked, or the default; never above what the descriptors allow.
+pub fn max_connections(asked: Option<usize>, open_files: Option<u64>) -> usize {
+    let within = connections_within(open_files);
+    match asked {
+        None => within.min(MOST_CONNECTIONS),
+        Some(n) if n > within => {
+            tracing::warn!(
+                asked = n,
+                allowed = within,
+                open_files_limit = open_files,
+                "--max-connections is above what the open-files limit allows; using the lower value"
+            );
+            within
+        }
+        Some(n) => n.max(1),
+    }
+}
+
+/// Something connections are accepted from (a TCP listener; a fake in tests).
+pub trait Accept: Send + 'static {
+    type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    fn accept(&mut self) -> impl Future<Output = io::Result<Self::Io>> + Send;
+}
+
+impl Accept for TcpListener {
+    type Io = TcpStream;
+
+    async fn accept(&mut self) -> io::Result<TcpStream> {
+        let (stream, _) = TcpListener::accept(self).await?;
+        let _ = stream.set_nodelay(true);
+        Ok(stream)
+    }
+}
+
+/// Pauses after accept errors: none after an error of one connection (reset or aborted
+/// by its peer), growing pauses after errors of the process or the system (out of file
+/// descriptors or memory), so the loop never spins.
+#[derive(Debug, Default)]
+struct Backoff {
+    delay: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const MOST: Duration = Duration::from_secs(1);
+
+    fn after(&mut self, e: &io::Error) -> Option<Duration> {
+        use io::ErrorKind::*;
+        if matches!(
+            e.kind(),
+            ConnectionAborted | ConnectionReset | Interrupted | WouldBlock
+        ) {
+            return None;
+        }
+        self.delay = (self.delay * 2).clamp(Self::FIRST, Self::MOST);
+        Some(self.delay)
+    }
+
+    fn reset(&mut self) {
+        self.delay = Duration::ZERO;
+    }
+}
+
+/// One open connection, as the cap sees it.
+#[derive(Default)]
+struct Conn {
+    /// Requests being served on it now.
+    in_request: AtomicUsize,
+    /// Whether it ever delivered a whole request head.
+    served: AtomicBool,
+    /// Chosen to make room (or stopping): no longer a candidate.
+    closing: AtomicBool,
+    close: Notify,
+}
+
+/// The open connections, oldest first.
+#[derive(Default)]
+struct Open {
+    conns: Mutex<BTreeMap<u64, Arc<Conn>>>,
+    next: AtomicU64,
+}
+
+impl Open {
+    fn add(&self) -> (u64, Arc<Conn>) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let conn = Arc::new(Conn::default());
+        if let Ok(mut conns) = self.conns.lock() {
+            conns.insert(id, conn.clone());
+        }
+        (id, conn)
+    }
+
+    fn remove(&self, id: u64) {
+        if let Ok(mut conns) = self.conns.lock() {
+            conns.remove(&id);
+        }
+    }
+
+    /// Asks the oldest connection not inside a request to close; false when every one is.
+    fn make_room(&self) -> bool {
+        let Ok(conns) = self.conns.lock() else {
+            return false;
+        };
+        let victim = conns.values().find(|c| {
+            c.in_request.load(Ordering::SeqCst) == 0 && !c.closing.load(Ordering::SeqCst)
+        });
+        match victim {
+            Some(conn) => {
+                conn.closing.store(true, Ordering::SeqCst);
+                conn.close.notify_one();
+                metrics::counter!("aftersales_connections_evicted_total").increment(1);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// What a connection's task holds: its place under the cap, and its entry.
+struct Held {
+    _permit: OwnedSemaphorePermit,
+    open: Arc<Open>,
+    id: u64,
+    _alive: watch::Receiver<()>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.open.remove(self.id);
+        metrics::gauge!("aftersales_connections_open").decrement(1.0);
+    }
+}
+
+/// Marks a connection inside a request while a request is served.
+struct InRequest(Arc<Conn>);
+
+impl InRequest {
+    fn begin(conn: &Arc<Conn>) -> InRequest {
+        conn.served.store(true, Ordering::SeqCst);
+        conn.in_request.fetch_add(1, Ordering::SeqCst);
+        InRequest(conn.clone())
+    }
+}
+
+impl Drop for InRequest {
+    fn drop(&mut self) {
+        self.0.in_request.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Serves `router` on connections from `listener` until `stop` completes; then stops
+/// accepting, lets requests in progress finish (up to `grace`) and returns. False when
+/// the grace period ran out with requests still in progress.
+pub async fn serve<A: Accept>(
+    mut listener: A,
+    router: Router,
+    options: Options,
+    stop: impl Future<Output = ()> + Send,
+    grace: Duration,
+) -> bool {
+    let room = Arc::new(Semaphore::new(
+        options.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    ));
+    let open = Arc::new(Open::default());
+    let (stopping_tx, stopping) = watch::channel(false);
+    let (alive_tx, alive) = watch::channel(());
+    let mut backoff = Backoff::default();
+    tokio::pin!(stop);
+    'accepting: loop {
+        let io = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut stop => break,
+        };
+        let io = match io {
+            Ok(io) => {
+                backoff.reset();
+                io
+            }
+            Err(e) => {
+                metrics::counter!("aftersales_accept_errors_total").increment(1);
+                if let Some(pause) = backoff.after(&e) {
+                    tracing::warn!(error = %e, pause_ms = pause.as_millis() as u64, "accept failed; pausing");
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => {}
+                        () = &mut stop => break,
+                    }
+                }
+                continue;
+            }
+        };
+        let permit = match room.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => loop {
+                // Again every so often: a connection asked to close may still be
+                // finishing a response.
+                open.make_room();
+                tokio::select! {
+                    permit = room.clone().acquire_owned() => match permit {
+                        Ok(permit) => break permit,
+                        Err(_) => break 'accepting,
+                    },
+                    () = tokio::time::sleep(MAKE_ROOM_AGAIN) => {}
+                    () = &mut stop => break 'accepting,
+                }
+            },
+        };
+        let (id, conn) = open.add();
+        metrics::gauge!("aftersales_connections_open").increment(1.0);
+        let held = Held {
+            _permit: permit,
+            open: open.clone(),
+            id,
+            _alive: alive.clone(),
+        };
+        tokio::spawn(connection(
+            io,
+            router.clone(),
+            conn,
+            options.header_read_timeout,
+            stopping.clone(),
+            held,
+        ));
+    }
+    drop(listener);
+    drop(alive);
+    let _ = stopping_tx.send(true);
+    tokio::time::timeout(grace, alive_tx.closed()).await.is_ok()
+}
+
+/// Serves one connection until it ends, is asked to make room, or the server stops.
+async fn connection<I>(
+    io: I,
+    router: Router,
+    conn: Arc<Conn>,
+    header_read_timeout: Duration,
+    mut stopping: watch::Receiver<bool>,
+    held: Held,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = {
+        let conn = conn.clone();
+        hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+            let in_request = InRequest::begin(&conn);
+            let call = router.clone().oneshot(req);
+            async move {
+                let res = call.await;
+                drop(in_request);
+                res
+            }
+        })
+    };
+    let mut http1 = hyper::server::conn::http1::Builder::new();
+    http1
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    let http = http1.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(http);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            _ = http.as_mut() => break,
+            () = conn.close.notified(), if !closing => {}
+            _ = stopping.wait_for(|s| *s), if !closing => {}
+        }
+        // Asked to close: one that never sent a whole request head goes at once; any other
+        // finishes the request it is in (closing now if it is idle).
+        if !conn.served.load(Ordering::SeqCst) {
+            break;
+        }
+        closing = true;
+        http.as_mut().graceful_shutdown();
+    }
+    drop(held);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_files_limit_is_read_from_proc_limits() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units     \nMax cpu time              unlimited            unlimited            seconds   \nMax open files            256                  524288               files     \n";
+        assert_eq!(parse_open_files_limit(limits), Some(256));
+        let unlimited = limits.replace("256    ", "unlimited");
+        assert_eq!(parse_open_files_limit(&unlimited), Some(u64::MAX));
+        assert_eq!(parse_open_files_limit("nothing here"), None);
+    }
+
+    #[test]
+    fn connections_stay_below_the_open_files_limit() {
+        assert_eq!(connections_within(Some(256)), 192);
+        assert_eq!(connections_within(Some(1024)), 896);
+        assert_eq!(connections_within(Some(64)), 32);
+        assert_eq!(connections_within(Some(1)), 1);
+        assert_eq!(connections_within(None), 896);
+        assert_eq!(max_connections(None, Some(u64::MAX)), MOST_CONNECTIONS);
+        assert_eq!(max_connections(None, Some(256)), 192);
+        assert_eq!(max_connections(Some(1000), Some(256)), 192, "capped");
+        assert_eq!(max_connections(Some(100), Some(256)), 100);
+    }
+
+    #[test]
+    fn accept_errors_of_the_process_back_off_and_of_a_connection_do_not() {
+        let mut b = Backoff::default();
+        let emfile = io::Error::from_raw_os_error(24);
+        let pauses: Vec<u128> = (0..9)
+            .filter_map(|_| b.after(&emfile))
+            .map(|d| d.as_millis())
+            .collect();
+        assert_eq!(pauses, [10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+        assert_eq!(b.after(&io::ErrorKind::ConnectionAborted.into()), None);
+        b.reset();
+        assert_eq!(b.after(&emfile), Some(Backoff::FIRST));
+    }
+
+    /// Accepting fails every time, as when the process is out of file descriptors.
+    struct OutOfFiles(Arc<AtomicUsize>);
+
+    impl Accept for OutOfFiles {
+        type Io = tokio::io::DuplexStream;
+
+        async fn accept(&mut self) -> io::Result<Self::Io> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Err(io::Error::from_raw_os_error(24))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_accept_loop_does_not_spin_on_emfile() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let options = Options {
+            max_connections: 4,
+            header_read_timeout: Duration::from_secs(1),
+        };
+        let stop = tokio::time::sleep(Duration::from_secs(10));
+        let done = serve(
+            OutOfFiles(calls.clone()),
+            Router::new(),
+            options,
+            stop,
+            Duration::from_secs(1),
+        )
+        .await;
+        assert!(done);
+        let calls = calls.load(Ordering::SeqCst);
+        // 10 ms doubling to 1 s: about 16 tries in 10 s.
+        assert!((10..=20).contains(&calls), "{calls} accepts in 10 s");
+    }
+}

@@ -1,0 +1,225 @@
+//! Slow and hostile clients: headers sent a byte at a time, connections by the hundred
+//! against a small open-files limit, bodies that trickle in.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use crate::helpers::*;
+
+/// A connection that has sent the start of a request head and nothing more.
+fn half_a_head(addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")?;
+    Ok(s)
+}
+
+/// Sends one more header byte every 200 ms until the server closes the connection;
+/// returns how long it stayed open (None if still open after `give_up`).
+fn trickle_until_closed(mut s: TcpStream, give_up: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+    while started.elapsed() < give_up {
+        if s.write_all(b"X").is_err() {
+            return Some(started.elapsed());
+        }
+        let mut buf = [0u8; 512];
+        match s.read(&mut buf) {
+            Ok(0) => return Some(started.elapsed()),
+            Ok(_) => return Some(started.elapsed()),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => return Some(started.elapsed()),
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn a_connection_sending_its_headers_a_byte_at_a_time_is_closed_at_the_header_timeout() {
+    let mut args = args();
+    args.header_read_timeout = 1;
+    let app = spawn_with(args).await;
+    let addr = app.addr;
+    let open_for = tokio::task::spawn_blocking(move || {
+        let s = half_a_head(addr).unwrap_or_else(|e| panic!("{e}"));
+        trickle_until_closed(s, Duration::from_secs(15))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let open_for = open_for.unwrap_or_else(|| panic!("still open after 15 s"));
+    assert!(
+        open_for >= Duration::from_millis(900),
+        "closed before the timeout: {open_for:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_at_the_header_timeout() {
+    let mut args = args();
+    args.header_read_timeout = 1;
+    let app = spawn_with(args).await;
+    let addr = app.addr;
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+        let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        let _ = s.set_read_timeout(Some(Duration::from_secs(15)));
+        let mut all = Vec::new();
+        // The answer, then the end of the connection once it has idled for the timeout.
+        let _ = s.read_to_end(&mut all);
+        String::from_utf8_lossy(&all).into_owned()
+    })
+    .await
+    .unwrap_or_default();
+    assert!(closed.starts_with("HTTP/1.1 200"), "{closed}");
+}
+
+#[tokio::test]
+async fn with_more_slow_connections_than_file_descriptors_healthz_still_answers() {
+    // 256 descriptors: at most 192 connections. 400 connections sending half a head
+    // would exhaust the descriptors of a server without a cap, and hold them for good of
+    // one without a header timeout (here a long one, so it cannot be what saves us).
+    let (mut server, addr, serving) =
+        spawn_binary("ulimit -n 256 &&", &["--header-read-timeout", "120"]);
+    assert_eq!(serving["max_connections"], 192, "{serving}");
+    let slow = tokio::task::spawn_blocking(move || {
+        (0..400)
+            .filter_map(|_| half_a_head(addr).ok())
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    assert!(slow.len() >= 300, "only {} connections opened", slow.len());
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..5 {
+        let r = client.get(format!("http://{addr}/healthz")).send().await;
+        assert!(
+            r.as_ref().is_ok_and(|r| r.status() == 200),
+            "/healthz: {r:?}"
+        );
+    }
+    let metrics = client
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    let open: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("aftersales_connections_open "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    assert!(open <= 192.0, "{open} connections open: {metrics}");
+    drop(slow);
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+/// Reads until the server closes the connection (true), or 10 s pass (false).
+fn closed_by_server(s: &mut TcpStream) -> bool {
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).is_ok()
+}
+
+#[tokio::test]
+async fn at_the_connection_cap_the_oldest_connection_not_in_a_request_makes_room() {
+    let mut args = args();
+    args.max_connections = Some(2);
+    args.header_read_timeout = 120;
+    let app = spawn_with(args).await;
+    let addr = app.addr;
+    let made_room = tokio::task::spawn_blocking(move || {
+        // The oldest: served once, now idle (keep-alive).
+        let mut idle = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+        let _ = idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut answer = [0u8; 12];
+        let _ = idle.read_exact(&mut answer);
+        assert!(answer.starts_with(b"HTTP/1.1 200"));
+        let mut slow = half_a_head(addr).unwrap_or_else(|e| panic!("{e}"));
+        std::thread::sleep(Duration::from_millis(200));
+        let probe = |n: usize| {
+            let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let mut answer = [0u8; 12];
+            let _ = s.read_exact(&mut answer);
+            assert!(answer.starts_with(b"HTTP/1.1 200"), "probe {n}");
+            s
+        };
+        let _first = probe(1);
+        let idle_closed = closed_by_server(&mut idle);
+        let _second = probe(2);
+        (idle_closed, closed_by_server(&mut slow))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        made_room,
+        (true, true),
+        "(the idle one, the slow one) closed"
+    );
+}
+
+/// A POST whose body arrives one byte a second (until the connection is dropped).
+fn trickle_a_body(addr: SocketAddr) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let Ok(mut s) = TcpStream::connect(addr) else {
+            return;
+        };
+        let head = "POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n";
+        if s.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        for _ in 0..30 {
+            if s.write_all(b" ").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    })
+}
+
+#[tokio::test]
+async fn four_slow_bodies_do_not_lock_four_slots_out_of_fast_callers() {
+    let mut args = args();
+    args.concurrency_limit = 4;
+    let app = spawn_with(args).await;
+    let slow: Vec<_> = (0..4).map(|_| trickle_a_body(app.addr)).collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    for _ in 0..8 {
+        let r = app.post_json("/v1/decisions", &req).await;
+        assert_eq!(r.status(), 200, "a fast caller was refused");
+    }
+    assert!(slow.iter().all(|t| !t.is_finished()), "still sending");
+}
+
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_is_413_without_a_length_to_go_by() {
+    let mut args = args();
+    args.body_limit = 1024;
+    let app = spawn_with(args).await;
+    let addr = app.addr;
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+        let head = "POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let _ = s.write_all(head.as_bytes());
+        for _ in 0..3 {
+            let _ = s.write_all(format!("200\r\n{}\r\n", " ".repeat(512)).as_bytes());
+        }
+        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+        let mut buf = vec![0u8; 4096];
+        let n = s.read(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    })
+    .await
+    .unwrap_or_default();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+}
