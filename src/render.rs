@@ -9,28 +9,43 @@ use crate::engine::{Arg, Decision};
 use crate::rules::{DisruptionNotice, Lang, Rules, Template};
 use crate::time;
 
-/// The decision for one case (`POST /v1/decisions`).
+/// The decision for one case (`POST /v1/decisions`): what to do, by when, and why. Texts
+/// are in the caller's language (`Accept-Language` or `?lang=`); every time is RFC 3339
+/// with the rules' offset.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DecisionView {
-    /// Unique id of this decision (also in the logs).
+    /// Unique id of this decision (a UUIDv7; also in the logs and the decision log).
     #[schema(example = "0192f1c4-7a1e-7cc0-a6f5-3e1f5b2c9d10")]
     pub decision_id: String,
-    /// The shop's case id, echoed.
+    /// The shop's case id, echoed; null when the request had none.
+    #[schema(required = true, example = "AS-1003")]
     pub case_id: Option<String>,
     /// Version of the rules that decided.
+    #[schema(example = "2023-hangzhou-1")]
     pub rules_version: String,
-    /// The instant decided at (RFC 3339, policy offset).
-    #[schema(example = "2023-10-14T09:00:00+08:00")]
+    /// The instant decided at: the request's `as_of`, or the server's clock.
+    #[schema(format = DateTime, example = "2023-10-14T09:00:00+08:00")]
     pub as_of: String,
-    /// Whether the event policy applies (policy.md §4).
+    /// Whether the notice applies to the case: the request was filed in its impact
+    /// period, or the destination is in a control zone whose window the request or a
+    /// carrier event falls in. When false, the decision is `standard_process`.
     pub applies: bool,
+    /// Which situation of the notice the case is in.
     pub scenario: Scenario,
+    /// What to do with the request.
     pub decision: Outcome,
+    /// The notice that decided.
     pub event: EventView,
-    /// The other notices that also apply to the case, highest ranked first (policy.md
-    /// §10); empty when one notice is loaded.
+    /// The other notices that also apply to the case, highest ranked first; empty when
+    /// one notice is loaded. The deciding notice is the one whose controlled zone holds
+    /// the destination, then the one with the higher priority, then the later one.
     pub also_applies: Vec<NoticeRef>,
+    /// The control zone of the relevant destination (the buyer's address for refund
+    /// only, the merchant's return address for return and refund); null when it is in
+    /// none.
+    #[schema(required = true)]
     pub zone: Option<ZoneView>,
+    /// Deadlines, each with the time left.
     pub deadlines: Vec<DeadlineView>,
     /// What to do, in order.
     pub actions: Vec<ActionView>,
@@ -38,40 +53,54 @@ pub struct DecisionView {
     pub evidence: Vec<EvidenceView>,
     /// Why, by the notice's sections.
     pub explanation: Vec<ExplanationView>,
+    /// What the caller should know about the input or the case; empty when nothing.
     pub warnings: Vec<WarningView>,
 }
 
 /// The disruption notice that decided.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EventView {
+    /// The notice's id in the rules file.
     #[schema(example = "hangzhou-2023-asian-games")]
     pub id: String,
+    /// The notice's name, in the caller's language.
+    #[schema(example = "杭州亚运会和残奥会售后公告")]
     pub name: String,
-    /// Whether `requested_at` falls in the impact period.
+    /// Whether `requested_at` falls in the notice's impact period.
     pub in_impact_period: bool,
-    /// The phase containing `requested_at` (`asian_games`, `para_games`), or null.
-    #[schema(example = "asian_games")]
+    /// The id of the notice's phase containing `requested_at` (`asian_games`,
+    /// `para_games` in the 2023 notice; phases are data of the rules file), or null.
+    #[schema(required = true, example = "asian_games")]
     pub phase: Option<String>,
 }
 
 /// A notice, by id and name.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NoticeRef {
+    /// The notice's id in the rules file.
     #[schema(example = "harbin-2025-asian-winter-games")]
     pub id: String,
+    /// The notice's name, in the caller's language.
     pub name: String,
 }
 
 /// The control zone of the relevant destination.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ZoneView {
+    /// The zone's id in the rules file.
     #[schema(example = "hangzhou")]
     pub id: String,
+    /// The zone's name, in the caller's language.
+    #[schema(example = "杭州市")]
     pub name: String,
-    /// Whether the request or an event of the relevant shipment falls in the control window.
+    /// Whether the request or an event of the relevant shipment falls in the control
+    /// window (parcels then go through the security checks).
     pub controlled: bool,
+    /// Start of the control window (included).
+    #[schema(format = DateTime, example = "2023-09-16T00:00:00+08:00")]
     pub control_from: String,
-    /// End of the control window (exclusive); null when it lasts until further notice.
+    /// End of the control window (excluded); null when it lasts until further notice.
+    #[schema(required = true, format = DateTime, example = "2023-10-29T00:00:00+08:00")]
     pub control_until: Option<String>,
     /// True when the control window has no end yet (另行通知).
     pub control_until_further_notice: bool,
@@ -80,23 +109,31 @@ pub struct ZoneView {
 /// A deadline.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DeadlineView {
+    /// What the deadline is for.
     pub kind: DeadlineKind,
+    /// When it falls due.
+    #[schema(format = DateTime, example = "2023-10-15T14:00:00+08:00")]
     pub due_at: String,
-    /// Whole seconds from `as_of`; negative once past.
+    /// Whole seconds from `as_of` to `due_at`; negative once past.
+    #[schema(example = 104400)]
     pub remaining_seconds: i64,
+    /// True once `due_at` is past (at `as_of`).
     pub overdue: bool,
 }
 
 /// A step to take.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ActionView {
+    /// Which step (stable, for code).
     pub code: Action,
+    /// The step in words, in the caller's language (for people).
     pub text: String,
 }
 
 /// Evidence: any one of the codes satisfies it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EvidenceView {
+    /// Kinds of evidence, any one of which will do.
     pub one_of: Vec<Evidence>,
 }
 
@@ -106,14 +143,18 @@ pub struct ExplanationView {
     /// The notice's section, e.g. `3.1.3`.
     #[schema(example = "3.1.3")]
     pub rule: String,
+    /// Which reason (stable, for code).
     pub code: Finding,
+    /// The reason in words, with the case's times and places, in the caller's language.
     pub detail: String,
 }
 
 /// Something the caller should know.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WarningView {
+    /// Which warning (stable, for code).
     pub code: WarningCode,
+    /// The warning in words, in the caller's language.
     pub message: String,
 }
 

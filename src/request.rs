@@ -13,8 +13,12 @@ use crate::time::{self, Instant};
 /// One problem with a request: where (a JSON pointer) and what.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct FieldError {
-    /// JSON Pointer (RFC 6901) into the request, e.g. `/logistics_trace/2/at`.
+    /// JSON Pointer (RFC 6901) into the request, e.g. `/logistics_trace/2/at`; empty
+    /// for the request as a whole. In a batch, it starts with the item: `/items/3/…`.
+    #[schema(example = "/logistics_trace/2/at")]
     pub pointer: String,
+    /// What is wrong there and how to fix it.
+    #[schema(example = "is required: when the carrier recorded the event")]
     pub message: String,
 }
 

@@ -10,20 +10,26 @@ use crate::request::FieldError;
 /// The media type of every error.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// An RFC 9457 problem.
+/// An RFC 9457 problem: every error of this API, 404 and 405 included, in
+/// `application/problem+json`. Nothing internal (paths, panics) is ever in it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
-    /// A URI naming the kind of problem.
+    /// A URI naming the kind of problem (`urn:aftersales:problem:` and a slug); stable,
+    /// for code.
     #[serde(rename = "type")]
     #[schema(example = "urn:aftersales:problem:invalid-request")]
     pub type_: String,
     /// Short, the same for every problem of this type.
+    #[schema(example = "The request is invalid")]
     pub title: String,
     /// The HTTP status.
+    #[schema(example = 422)]
     pub status: u16,
     /// What went wrong here, in words a support person understands.
+    #[schema(example = "/requested_at is required: when the buyer filed the after-sales request")]
     pub detail: String,
-    /// For invalid input: every problem, each with a JSON pointer into the request.
+    /// For invalid input: every problem, each with a JSON pointer into the request;
+    /// absent otherwise.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     #[serde(skip)]

@@ -17,15 +17,18 @@ use crate::rules::Rules;
 /// The outcome of the last reload, for `/v1/rules`.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ReloadStatus {
-    /// `ok` or `failed`.
-    pub result: String,
+    /// How it went.
+    pub result: crate::codes::ReloadResult,
     /// When it was tried.
+    #[schema(format = DateTime)]
     pub at: String,
     /// What was wrong with the file, each problem at its line and column.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub error: Option<String>,
     /// Since when the last good rules have served despite a broken file.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, format = DateTime)]
     pub serving_since: Option<String>,
 }
 
@@ -96,7 +99,7 @@ impl Reloader {
                 metrics::counter!("aftersales_rules_reloads_total", "result" => "ok").increment(1);
                 metrics::gauge!("aftersales_rules_reload_failing").set(0.0);
                 self.state.set_reload_status(ReloadStatus {
-                    result: "ok".into(),
+                    result: crate::codes::ReloadResult::Ok,
                     at: self.now(),
                     error: None,
                     serving_since: None,
@@ -125,7 +128,7 @@ impl Reloader {
         let loaded = self.state.rules();
         tracing::error!(%error, serving_version = %loaded.rules.version, "rules reload failed; the last good rules keep serving");
         self.state.set_reload_status(ReloadStatus {
-            result: "failed".into(),
+            result: crate::codes::ReloadResult::Failed,
             at: self.now(),
             error: Some(error),
             serving_since: Some(crate::time::format(

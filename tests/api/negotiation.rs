@@ -111,3 +111,42 @@ async fn responses_are_gzipped_when_asked_for() {
         Some("gzip")
     );
 }
+
+#[tokio::test]
+async fn a_lang_the_rules_do_not_have_is_refused_on_every_endpoint_not_replaced() {
+    let app = spawn_app().await;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let batch = serde_json::json!({"items": [req.clone()]});
+    for lang in ["fr", "english", "EN", "en-US", ""] {
+        let q = format!("lang={lang}");
+        for r in [
+            app.post_json(&format!("/v1/decisions?{q}"), &req).await,
+            app.post_json(&format!("/v1/decisions/batch?{q}"), &batch)
+                .await,
+            app.get(&format!("/v1/rules?{q}")).await,
+            app.get(&format!("/v1/zones/resolve?adcode=330108&{q}"))
+                .await,
+        ] {
+            let url = r.url().to_string();
+            assert_eq!(r.status(), 422, "{url}");
+            let p = body(r).await;
+            assert_eq!(p["errors"][0]["pointer"], "/lang", "{url}: {p}");
+            let message = p["errors"][0]["message"].as_str().unwrap_or_default();
+            assert!(message.contains("zh-CN, en"), "{url}: {message}");
+        }
+    }
+    // Each of the rules' languages is taken as written; Accept-Language stays a
+    // preference whose unknown tags fall back.
+    for lang in ["zh-CN", "en"] {
+        let r = app.get(&format!("/v1/rules?lang={lang}")).await;
+        assert_eq!(r.status(), 200, "{lang}");
+    }
+    let r = app
+        .client
+        .get(app.url("/v1/rules"))
+        .header("accept-language", "fr")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+}

@@ -159,6 +159,52 @@ async fn the_server_serves_its_openapi_document() {
 }
 
 #[tokio::test]
+async fn the_openapi_document_comes_as_text_when_the_caller_prefers_it() {
+    let app = spawn_app().await;
+    for (accept, expected) in [
+        ("text/plain", "text/plain; charset=utf-8"),
+        (
+            "text/html,text/*;q=0.9,*/*;q=0.8",
+            "text/plain; charset=utf-8",
+        ),
+        ("application/yaml", "application/yaml"),
+        ("*/*", "application/yaml"),
+    ] {
+        let r = app
+            .client
+            .get(app.url("/openapi.yaml"))
+            .header("accept", accept)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(content_type(&r), expected, "{accept}");
+        assert_eq!(
+            r.text().await.unwrap_or_default(),
+            aftersales::http::openapi::yaml(),
+            "{accept}"
+        );
+    }
+}
+
+/// The document's examples are computed from the embedded rules; the server, asked the
+/// same, answers the same (but for the decision id).
+#[tokio::test]
+async fn the_documented_decision_example_is_what_the_server_answers() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value =
+        yaml_serde::from_str(&aftersales::http::openapi::yaml()).unwrap_or_else(|e| panic!("{e}"));
+    let mut example = doc["components"]["schemas"]["DecisionView"]["examples"][0].clone();
+    let request: serde_json::Value =
+        serde_json::from_str(include_str!("../../examples/stalled.json"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let mut answer = body(app.post_json("/v1/decisions", &request).await).await;
+    for v in [&mut example, &mut answer] {
+        v["decision_id"] = serde_json::Value::Null;
+    }
+    assert_eq!(answer, example);
+}
+
+#[tokio::test]
 async fn a_body_that_arrives_too_slowly_is_answered_408() {
     let mut args = args();
     args.body_read_timeout = 1;

@@ -19,6 +19,7 @@ use crate::http::decision_log::{self, DecisionLog, NotWritten};
 use crate::http::extract::{JsonBytes, Negotiated, OutputParams, negotiate};
 use crate::http::middleware::Slot;
 use crate::http::problem::Problem;
+use crate::http::routes::KnownLang;
 use crate::http::state::AppState;
 use crate::render::{DecisionView, summary};
 use crate::request::FieldError;
@@ -48,6 +49,7 @@ const CHUNK: usize = 32;
 )]
 pub async fn create_decision(
     State(state): State<AppState>,
+    _: KnownLang,
     slot: Slot,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -253,10 +255,11 @@ pub fn json<T: Serialize>(value: &T, pretty: bool) -> Response {
     }
 }
 
-/// The answer to a batch.
+/// The answer to a batch: one result per item, in order.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BatchView {
     /// Unique id of this batch (also in the logs of each decision).
+    #[schema(example = "0192f1c4-7a1e-7cc0-a6f5-3e1f5b2c9d0f")]
     pub batch_id: String,
     /// Decided items.
     pub succeeded: usize,
@@ -269,11 +272,18 @@ pub struct BatchView {
 /// One item's result: its `decision`, or the `problem` that kept it from one.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BatchResult {
-    /// 200, or the item's error status (422).
+    /// 200 when the item was decided, or the item's error status (422).
+    #[schema(example = 200)]
     pub status: u16,
+    /// The item's decision, exactly as `POST /v1/decisions` would answer it; absent
+    /// when the item was refused.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub decision: Option<DecisionView>,
+    /// Why the item was refused, its pointers starting with `/items/<index>`; absent
+    /// when it was decided.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub problem: Option<Problem>,
 }
 
@@ -291,6 +301,7 @@ pub struct BatchResult {
 )]
 pub async fn create_batch(
     State(state): State<AppState>,
+    _: KnownLang,
     slot: Slot,
     headers: HeaderMap,
     RawQuery(query): RawQuery,

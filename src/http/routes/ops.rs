@@ -1,11 +1,13 @@
 //! For the platform: liveness, readiness, metrics, and the API description.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::codes::HealthStatus;
+use crate::http::extract::negotiate;
 use crate::http::problem::Problem;
 use crate::http::routes::decisions::json;
 use crate::http::state::AppState;
@@ -13,10 +15,12 @@ use crate::http::state::AppState;
 /// A probe's answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// `ok` (alive) or `ready`.
-    pub status: String,
-    /// The version of the rules in force.
+    /// What the probe found.
+    pub status: HealthStatus,
+    /// The version of the rules in force (`/readyz` only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    #[schema(example = "2023-hangzhou-1")]
     pub rules_version: Option<String>,
 }
 
@@ -25,7 +29,7 @@ pub struct Health {
 pub async fn healthz() -> Response {
     json(
         &Health {
-            status: "ok".into(),
+            status: HealthStatus::Ok,
             rules_version: None,
         },
         false,
@@ -55,7 +59,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let version = state.rules().rules.version.clone();
     json(
         &Health {
-            status: "ready".into(),
+            status: HealthStatus::Ready,
             rules_version: Some(version),
         },
         false,
@@ -83,13 +87,19 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     get,
     path = "/openapi.yaml",
     tag = "operations",
-    responses((status = 200, description = "The OpenAPI 3.1 description of this API (this document).", body = serde_json::Value, content_type = "application/yaml")),
+    responses((status = 200, description = "The OpenAPI 3.1 description of this API (this document), as `application/yaml`; as `text/plain` when the request's `Accept` prefers it (a browser then shows it instead of downloading it).",
+        content((Object = "application/yaml"), (String = "text/plain")))),
 )]
-pub async fn openapi_yaml(State(state): State<AppState>) -> Response {
+pub async fn openapi_yaml(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let as_text = negotiate(&headers, None, &state.rules().rules).text;
     let mut r = state.openapi_yaml().to_owned().into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/yaml"),
+        HeaderValue::from_static(if as_text {
+            "text/plain; charset=utf-8"
+        } else {
+            "application/yaml"
+        }),
     );
     r
 }

@@ -6,33 +6,46 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::codes::WarningCode;
+use crate::codes::{AreaLevel, NoticeScope, RulesSource, WarningCode};
 use crate::engine::{Arg, Warning};
 use crate::geo::{Area, DestinationInput, Level};
 use crate::http::extract::{OutputParams, negotiate};
 use crate::http::problem::Problem;
+use crate::http::routes::KnownLang;
 use crate::http::routes::decisions::json;
 use crate::http::state::AppState;
 use crate::render::{WarningView, warning_message};
 use crate::request::FieldError;
-use crate::rules::{Window, ZoneMatch};
+use crate::rules::RulesWarningCode;
+use crate::rules::{Scope, Window, ZoneMatch};
 use crate::time;
 
 /// The loaded rules.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RulesView {
-    /// Set by the rules' author.
+    /// The rules' version, set by their author; every decision names it.
+    #[schema(example = "2023-hangzhou-1")]
     pub version: String,
-    /// `sha256:` and the digest of the rules file's bytes.
+    /// `sha256:` and the hex digest of the rules file's bytes.
+    #[schema(example = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
     pub checksum: String,
-    /// `embedded` or `file`.
-    pub source: String,
+    /// Where the rules came from.
+    pub source: RulesSource,
+    /// When these rules were loaded (at startup or by the last good reload).
+    #[schema(format = DateTime, example = "2023-10-14T09:00:00+08:00")]
     pub loaded_at: String,
+    /// The IANA time zone local times in requests are read in.
+    #[schema(example = "Asia/Shanghai")]
     pub time_zone: String,
+    /// The languages the texts are in (`?lang=`, `Accept-Language`); the first is the
+    /// default.
+    #[schema(example = json!(["zh-CN", "en"]))]
     pub languages: Vec<String>,
     /// The last reload of the rules file (null before any): when a file fails, the last
     /// good rules keep serving and the error is here.
+    #[schema(required = true)]
     pub reload: Option<crate::http::reload::ReloadStatus>,
+    /// The disruption notices, in the file's order.
     pub notices: Vec<NoticeView>,
     /// What the rules file's author should know (`aftersales rules check` prints the
     /// same): literal thresholds in texts, windows until further notice, …
@@ -41,68 +54,135 @@ pub struct RulesView {
     pub tests: Vec<String>,
 }
 
-/// A warning about the rules file (docs/rules.md lists the codes).
+/// A warning about the rules file.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RulesWarningView {
-    #[schema(example = "until_further_notice")]
-    pub code: String,
-    /// 1-based; 0 when the warning has no place in the file.
+    /// Which warning.
+    pub code: RulesWarningCode,
+    /// 1-based line in the rules file; 0 when the warning has no place in it.
     pub line: usize,
+    /// 1-based column; 0 when the warning has no place in the file.
     pub column: usize,
+    /// The warning in words.
     pub message: String,
 }
+
+impl utoipa::PartialSchema for RulesWarningCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let meaning = |code: RulesWarningCode| match code {
+            RulesWarningCode::LiteralThreshold => {
+                "A text of a notice says a number equal to one of its thresholds: write the placeholder (`{stall_after_hours}`), so the text follows the threshold."
+            }
+            RulesWarningCode::UntilFurtherNotice => {
+                "A window without `until` (until further notice, 另行通知)."
+            }
+            RulesWarningCode::RedundantCode => {
+                "An adcode or prefix inside a prefix the same zone already lists."
+            }
+            RulesWarningCode::CodeNotInTable => {
+                "An adcode or prefix that names no place of the division table."
+            }
+            RulesWarningCode::NoTests => "The file has no `[[test]]`.",
+        };
+        crate::codes::enum_schema(
+            "Why a rules file deserves a look (docs/rules.md in the repository explains each).",
+            RulesWarningCode::ALL
+                .iter()
+                .map(|c| (c.as_str(), meaning(*c).to_owned())),
+        )
+    }
+}
+
+impl utoipa::ToSchema for RulesWarningCode {}
 
 /// One disruption notice.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NoticeView {
+    /// The notice's id in the rules file.
+    #[schema(example = "hangzhou-2023-asian-games")]
     pub id: String,
+    /// The notice's name, in the caller's language.
     pub name: String,
+    /// Where the notice was published (a title or a URL); null when the file does not
+    /// say.
+    #[schema(required = true)]
     pub source: Option<String>,
+    /// The IANA time zone of the notice's times.
+    #[schema(example = "Asia/Shanghai")]
     pub time_zone: String,
-    /// `nationwide` (applies to every destination) or `zones` (only to destinations in
-    /// its zones).
-    #[schema(example = "nationwide")]
-    pub scope: String,
+    /// Which destinations the notice applies to.
+    pub scope: NoticeScope,
     /// Of several notices that apply, the higher priority decides (after the
     /// controlled zone, before the later start).
     pub priority: i64,
+    /// When requests are affected (影响时间周期).
     pub impact_period: WindowView,
+    /// Named parts of the impact period (e.g. the Asian Games and the Para Games).
     pub phases: Vec<PhaseView>,
+    /// The control zones (快递管控) and their windows.
     pub zones: Vec<ZoneRuleView>,
+    /// The numbers the decisions use.
     pub thresholds: ThresholdsView,
 }
 
 /// A half-open window: `from` included, `until` not.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WindowView {
+    /// Start (included).
+    #[schema(format = DateTime, example = "2023-09-11T00:00:00+08:00")]
     pub from: String,
-    /// Null when the window lasts until further notice.
+    /// End (excluded); null when the window lasts until further notice.
+    #[schema(required = true, format = DateTime, example = "2023-10-29T00:00:00+08:00")]
     pub until: Option<String>,
     /// True when the window has no end yet (另行通知).
     pub until_further_notice: bool,
 }
 
+/// A named part of a notice's impact period.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PhaseView {
+    /// The phase's id, as `event.phase` in a decision names it.
+    #[schema(example = "asian_games")]
     pub id: String,
+    /// The phase's name, in the caller's language.
     pub name: String,
+    /// When the phase runs.
     pub window: WindowView,
 }
 
+/// A control zone: the places whose parcels go through the extra security checks.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ZoneRuleView {
+    /// The zone's id, as `zone.id` in a decision names it.
+    #[schema(example = "hangzhou")]
     pub id: String,
+    /// The zone's name, in the caller's language.
     pub name: String,
+    /// Adcode prefixes the zone covers (`3301` is every district of Hangzhou).
+    #[schema(example = json!(["3301"]))]
     pub adcode_prefixes: Vec<String>,
+    /// Single adcodes the zone covers.
+    #[schema(example = json!(["330225"]))]
     pub adcodes: Vec<String>,
+    /// When the checks apply.
     pub control: WindowView,
 }
 
+/// The numbers the decisions use.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ThresholdsView {
+    /// A parcel without a new carrier movement for longer than this is stalled.
+    #[schema(example = 72)]
     pub stall_after_hours: i64,
+    /// A stalled parcel must be intercepted and refunded within this window.
+    #[schema(example = 48)]
     pub intercept_window_hours: i64,
+    /// The return refund countdown, when the request does not give its end.
+    #[schema(example = 24)]
     pub return_countdown_hours: i64,
+    /// Open refund requests at or above which the decision suggests the ATOM automatic
+    /// refund strategy.
+    #[schema(example = 50)]
     pub surge_open_refund_requests: u64,
 }
 
@@ -127,6 +207,7 @@ fn window(w: Window, tz: chrono_tz::Tz) -> WindowView {
 )]
 pub async fn get_rules(
     State(state): State<AppState>,
+    _: KnownLang,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -138,9 +219,9 @@ pub async fn get_rules(
         version: rules.version.clone(),
         checksum: rules.checksum.clone(),
         source: if rules.origin == crate::rules::EMBEDDED_NAME {
-            "embedded".into()
+            RulesSource::Embedded
         } else {
-            "file".into()
+            RulesSource::File
         },
         loaded_at: time::format(loaded.loaded_at, rules.time_zone),
         time_zone: rules.time_zone.name().to_owned(),
@@ -154,7 +235,10 @@ pub async fn get_rules(
                 name: n.name.get(lang).plain(),
                 source: n.source.clone(),
                 time_zone: n.time_zone.name().to_owned(),
-                scope: n.scope.as_str().to_owned(),
+                scope: match n.scope {
+                    Scope::Nationwide => NoticeScope::Nationwide,
+                    Scope::Zones => NoticeScope::Zones,
+                },
                 priority: n.priority,
                 impact_period: window(n.impact_period, n.time_zone),
                 phases: n
@@ -189,7 +273,7 @@ pub async fn get_rules(
             .load_warnings
             .iter()
             .map(|w| RulesWarningView {
-                code: w.code.as_str().to_owned(),
+                code: w.code,
                 line: w.line,
                 column: w.column,
                 message: w.message.clone(),
@@ -204,18 +288,27 @@ pub async fn get_rules(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ResolveParams {
-    /// 6-digit GB/T 2260 code, e.g. 330108.
-    #[param(pattern = r"^[1-9][0-9]{5}$")]
+    /// 6-digit GB/T 2260 code, e.g. 330108 (杭州市滨江区).
+    #[param(pattern = r"^[1-9][0-9]{5}$", example = "330108")]
     pub adcode: Option<String>,
+    /// Province name, e.g. 浙江省 (浙江 will do).
+    #[param(example = "浙江省")]
     pub province: Option<String>,
+    /// City name, e.g. 杭州市.
+    #[param(example = "杭州市")]
     pub city: Option<String>,
+    /// District or county name, e.g. 滨江区.
+    #[param(example = "滨江区")]
     pub district: Option<String>,
     /// Free-text address, read province → city → district.
+    #[param(example = "浙江省温州市鹿城区")]
     pub address: Option<String>,
-    /// The instant to check the control windows at (RFC 3339, local time, or epoch
-    /// milliseconds); default: now. Its pattern is set from `time::TIME_PATTERN`.
+    /// The instant to check the control windows at: RFC 3339 with an offset, a local
+    /// time (`2023-09-20 10:00:00`, read in the rules' time zone), or epoch
+    /// milliseconds; default: now.
+    #[param(example = "2023-09-20T10:00:00+08:00")]
     pub at: Option<String>,
-    /// Language of the names and warnings.
+    /// Language of the names and warnings (zh-CN or en); overrides Accept-Language.
     pub lang: Option<String>,
     /// Present (and not `false`): indented JSON.
     pub pretty: Option<String>,
@@ -225,32 +318,49 @@ pub struct ResolveParams {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResolveView {
     /// The place, as far as it could be read; null when nothing could.
+    #[schema(required = true)]
     pub area: Option<AreaView>,
     /// The instant the control windows were checked at.
+    #[schema(format = DateTime, example = "2023-09-20T10:00:00+08:00")]
     pub at: String,
     /// Each notice's zone covering the place.
     pub zones: Vec<ZoneHitView>,
+    /// What the caller should know about the address (unresolved, ambiguous, too coarse
+    /// for a zone, adcode and names disagreeing).
     pub warnings: Vec<WarningView>,
 }
 
+/// A place of the division table.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AreaView {
     /// 6 digits, zero-padded for a province or city.
+    #[schema(example = "330302")]
     pub adcode: String,
-    /// `province`, `city` or `district`.
-    pub level: String,
+    /// How precisely the place is known.
+    pub level: AreaLevel,
+    /// The place's full name, province to district.
+    #[schema(example = "浙江省温州市鹿城区")]
     pub name: String,
 }
 
+/// A notice's zone that covers the place.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ZoneHitView {
+    /// The notice's id.
+    #[schema(example = "hangzhou-2023-asian-games")]
     pub notice: String,
+    /// The zone's id.
+    #[schema(example = "co_host_venues")]
     pub zone: String,
+    /// The zone's name, in the caller's language.
     pub name: String,
     /// Whether `at` falls in the zone's control window.
     pub controlled: bool,
+    /// Start of the control window (included).
+    #[schema(format = DateTime, example = "2023-09-16T00:00:00+08:00")]
     pub control_from: String,
-    /// Null when the control window lasts until further notice.
+    /// End of the control window (excluded); null when it lasts until further notice.
+    #[schema(required = true, format = DateTime, example = "2023-10-09T00:00:00+08:00")]
     pub control_until: Option<String>,
     /// True when the control window has no end yet (另行通知).
     pub control_until_further_notice: bool,
@@ -266,6 +376,7 @@ pub struct ZoneHitView {
 )]
 pub async fn resolve_zone(
     State(state): State<AppState>,
+    _: KnownLang,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
     params: Result<Query<ResolveParams>, axum::extract::rejection::QueryRejection>,
@@ -383,7 +494,7 @@ pub async fn resolve_zone(
     let view = ResolveView {
         area: resolution.area.map(|a| AreaView {
             adcode: format!("{:06}", a.code()),
-            level: level(a).into(),
+            level: level(a),
             name: g.describe(a),
         }),
         at: time::format(at, rules.time_zone),
@@ -393,10 +504,10 @@ pub async fn resolve_zone(
     json(&view, how.pretty)
 }
 
-fn level(a: Area) -> &'static str {
+fn level(a: Area) -> AreaLevel {
     match a.level() {
-        Level::Province => "province",
-        Level::City => "city",
-        Level::District => "district",
+        Level::Province => AreaLevel::Province,
+        Level::City => AreaLevel::City,
+        Level::District => AreaLevel::District,
     }
 }

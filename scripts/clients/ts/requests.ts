@@ -1,0 +1,52 @@
+// Correct requests, typed by what openapi-typescript generates from openapi.yaml: this
+// file must compile with `tsc --noEmit --strict`. Each bad-*.ts file beside it is one
+// mistake that must not compile, on the line marked `// error expected`.
+import type { paths } from "../generated/schema";
+
+export type DecisionBody =
+  paths["/v1/decisions"]["post"]["requestBody"]["content"]["application/json"];
+export type BatchBody =
+  paths["/v1/decisions/batch"]["post"]["requestBody"]["content"]["application/json"];
+export type Decision =
+  paths["/v1/decisions"]["post"]["responses"][200]["content"]["application/json"];
+
+export const stalled: DecisionBody = {
+  case_id: "AS-1003",
+  refund_type: "refund_only",
+  requested_at: "2023-10-11T09:00:00+08:00",
+  as_of: 1697245200000,
+  order: { order_id: "KS-1003", shipped_at: "2023-10-09 20:00:00" },
+  destination: { province: "浙江省", city: "杭州市", district: "上城区" },
+  logistics_trace: [
+    { at: "2023-10-09T20:00:00+08:00", status: "collected" },
+    { at: "2023-10-10T14:00:00+08:00", description: "【杭州市】快件已到达杭州转运中心" },
+    { at: "2023-10-10T15:00:00+08:00", status: "kuaidi100:0", location: "杭州" },
+  ],
+};
+
+export const returnInCountdown: DecisionBody = {
+  refund_type: "return_and_refund",
+  requested_at: "2023-10-05T08:00:00+08:00",
+  order: { order_id: "KS-1005" },
+  destination: { adcode: 330106 },
+  return: {
+    destination: { address: "浙江省杭州市西湖区文三路1号" },
+    countdown_started_at: "2023-10-06T08:00:00+08:00",
+    trace: [{ at: "2023-10-06T09:00:00+08:00", status: "in_transit" }],
+  },
+  shop: { open_refund_requests: 12 },
+};
+
+export const kuaishou: DecisionBody = {
+  kuaishou_refund: { oid: 2023100912345, refundId: "KR-1", handlingWay: 10, submitTime: 1696986000000 },
+  destination: { adcode: "330102" },
+};
+
+export const batch: BatchBody = { items: [stalled, returnInCountdown, kuaishou] };
+
+// Reading an answer is typed as well: codes are unions of their values.
+export function firstStep(d: Decision): string {
+  const late = d.deadlines.filter((x) => x.overdue).map((x) => x.kind);
+  const kind: "intercept_and_refund_by" | "stalled_after" | "respond_by" | "platform_deadline" | undefined = late[0];
+  return d.actions[0]?.text ?? `${d.scenario} → ${d.decision} ${kind ?? ""}`;
+}
