@@ -2,8 +2,8 @@
 //! during a logistics disruption, and by when.
 //!
 //! The engine ([`engine::decide`]) is pure; rules are data ([`rules::Rules`]); requests
-//! become typed cases in one place ([`request::parse`]); HTTP and the command line are
-//! thin shells around them.
+//! become typed cases in one place ([`request::parse`], from the body's bytes); HTTP and
+//! the command line are thin shells around [`decide_json`].
 
 pub mod carriers;
 pub mod cli;
@@ -66,40 +66,11 @@ pub fn decide_json(
     lang: Lang,
     decision_id: String,
 ) -> Result<Decided, RequestError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| RequestError {
-        kind: RequestErrorKind::Malformed,
-        errors: vec![FieldError {
-            pointer: String::new(),
-            message: e.to_string(),
-        }],
-    })?;
-    decide_request(rules, &value, now, lang, decision_id).map_err(|errors| RequestError {
-        kind: RequestErrorKind::Invalid,
-        errors,
-    })
-}
-
-/// Parses a request, decides it (at its `as_of`, else `now`) and renders it in `lang`.
-pub fn decide_request(
-    rules: &Rules,
-    request: &Value,
-    now: Instant,
-    lang: Lang,
-    decision_id: String,
-) -> Result<Decided, Vec<FieldError>> {
     let ctx = ParseContext {
         rules,
         gazetteer: gazetteer(),
     };
-    // A Kuaishou refund detail is mapped onto the contract first.
-    let mapped = kuaishou::map(request)?;
-    let mut parsed = request::parse(&mapped.request, ctx)?;
-    if let Some(waybill) = mapped.waybill_without_trace {
-        parsed.case.notes.push(engine::Warning {
-            code: codes::WarningCode::ReturnTraceMissing,
-            args: vec![("waybill", engine::Arg::Text(waybill))],
-        });
-    }
+    let parsed = request::parse(body, ctx)?;
     let decision = engine::decide(rules, &parsed.case, parsed.as_of.unwrap_or(now));
     let view = render::decision_view(
         rules,
@@ -113,6 +84,20 @@ pub fn decide_request(
         decision,
         case: parsed.case,
     })
+}
+
+/// [`decide_json`] for a caller that holds a parsed JSON value (the batch route, until
+/// it splits its items as raw slices). A `Value` has already lost duplicated keys, so
+/// prefer [`decide_json`] on the bytes.
+pub fn decide_request(
+    rules: &Rules,
+    request: &Value,
+    now: Instant,
+    lang: Lang,
+    decision_id: String,
+) -> Result<Decided, Vec<FieldError>> {
+    let body = serde_json::to_vec(request).map_err(|e| vec![FieldError::new("", e.to_string())])?;
+    decide_json(rules, &body, now, lang, decision_id).map_err(|e| e.errors)
 }
 
 /// A new decision id: a UUIDv7, so ids sort by time.

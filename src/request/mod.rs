@@ -1,14 +1,34 @@
-//! From a request's JSON to a typed [`Case`], in one place ("parse, don't validate").
-//! Every problem is reported at once, each with a JSON pointer and words a support
-//! person understands; nothing here can panic on any input.
+//! From a request body's bytes to a typed [`Case`], in one place ("parse, don't
+//! validate"), in two steps:
+//!
+//! 1. `json` reads the bytes straight into the contract's typed structs ([`body`]),
+//!    with no `serde_json::Value` tree: a field of the wrong kind is kept as what it was,
+//!    a key an object has no field for is kept by name. Only broken JSON, trailing
+//!    characters or a duplicated key (anywhere) stop it: 400 ([`RequestErrorKind::Malformed`]).
+//! 2. `Parser` turns those structs into a case and reports every problem at once, each
+//!    with a JSON pointer and words a support person understands: 422
+//!    ([`RequestErrorKind::Invalid`]). Unknown keys of the contract's objects are problems;
+//!    the objects that mirror the Kuaishou platform ([`crate::kuaishou`]) ignore theirs.
+//!
+//! Nothing here can panic on any input.
 
-use serde_json::{Map, Value};
+pub mod body;
+pub(crate) mod json;
+mod schema;
+mod text;
 
 use crate::codes::{RefundType, Status, WarningCode};
 use crate::engine::{Arg, Case, Event, Order, Place, Return, Warning};
 use crate::geo::{DestinationInput, Gazetteer, PlaceIssue};
+use crate::kuaishou;
 use crate::rules::Rules;
 use crate::time::{self, Instant};
+use crate::{RequestError, RequestErrorKind};
+use json::{Json, Keys, Shaped};
+
+pub use schema::json_schemas;
+pub(crate) use schema::not_both;
+pub use text::TRACE_TEXT_PATTERN;
 
 /// One problem with a request: where (a JSON pointer) and what.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -16,6 +36,15 @@ pub struct FieldError {
     /// JSON Pointer (RFC 6901) into the request, e.g. `/logistics_trace/2/at`.
     pub pointer: String,
     pub message: String,
+}
+
+impl FieldError {
+    pub fn new(pointer: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            pointer: pointer.into(),
+            message: message.into(),
+        }
+    }
 }
 
 /// What parsing needs besides the request: where local times are, and the map.
@@ -33,20 +62,55 @@ pub struct ParsedRequest {
     pub as_of: Option<Instant>,
 }
 
-/// Parses one decision request.
-pub fn parse(value: &Value, ctx: ParseContext<'_>) -> Result<ParsedRequest, Vec<FieldError>> {
+/// Parses one decision request (or a Kuaishou body) from its JSON bytes.
+pub fn parse(body: &[u8], ctx: ParseContext<'_>) -> Result<ParsedRequest, RequestError> {
+    let request = json::read_body::<body::Request>(body).map_err(|e| malformed(body, &e))?;
     let mut p = Parser {
         ctx,
         errors: Vec::new(),
         notes: Vec::new(),
     };
-    let parsed = p.request(value);
-    match parsed {
+    match p.request(&request) {
         Some(r) if p.errors.is_empty() => Ok(r),
-        _ => Err(p.errors),
+        _ => Err(RequestError {
+            kind: RequestErrorKind::Invalid,
+            errors: p.errors,
+        }),
     }
 }
 
+/// A body that could not be read: broken JSON (where serde_json stopped) or a
+/// duplicated key (its pointer).
+fn malformed(body: &[u8], e: &serde_json::Error) -> RequestError {
+    let error = match e.is_data().then(|| json::find_duplicate(body)).flatten() {
+        Some(pointer) => FieldError::new(
+            pointer,
+            format!(
+                "appears twice in one object (line {}, column {}): each key may appear only once, so that every reader reads the same request",
+                e.line(),
+                e.column()
+            ),
+        ),
+        None => FieldError::new("", e.to_string()),
+    };
+    RequestError {
+        kind: RequestErrorKind::Malformed,
+        errors: vec![error],
+    }
+}
+
+/// Where a field is: its object's pointer and its key, joined only for a message (most
+/// fields have none, so most pointers are never built).
+#[derive(Debug, Clone, Copy)]
+struct At<'a>(&'a str, &'a str);
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.0, self.1)
+    }
+}
+
+/// Turns the read body into a case, collecting every problem.
 struct Parser<'a> {
     ctx: ParseContext<'a>,
     errors: Vec<FieldError>,
@@ -54,137 +118,218 @@ struct Parser<'a> {
     notes: Vec<Warning>,
 }
 
-/// Reads `null` as absent, so callers may send explicit nulls for optional fields.
-fn field<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
-    obj.get(key).filter(|v| !v.is_null())
+/// A field's value, with `null` read as absent (callers may send explicit nulls for
+/// optional fields).
+fn given<T>(v: &Option<T>) -> Option<&T>
+where
+    T: MaybeNull,
+{
+    v.as_ref().filter(|v| !v.is_null())
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+/// `null`, in both kinds of field.
+trait MaybeNull {
+    fn is_null(&self) -> bool;
+}
+
+impl MaybeNull for Json<'_> {
+    fn is_null(&self) -> bool {
+        Json::is_null(self)
+    }
+}
+
+impl<T> MaybeNull for Shaped<'_, T> {
+    fn is_null(&self) -> bool {
+        Shaped::is_null(self)
     }
 }
 
 impl Parser<'_> {
-    fn error(&mut self, pointer: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(FieldError {
-            pointer: pointer.into(),
-            message: message.into(),
-        });
+    fn error(&mut self, pointer: impl std::fmt::Display, message: impl Into<String>) {
+        self.errors
+            .push(FieldError::new(pointer.to_string(), message));
     }
 
-    fn missing(&mut self, ptr: String, what: &str) {
-        self.error(ptr, format!("is required: {what}"));
+    fn missing(&mut self, at: impl std::fmt::Display, what: &str) {
+        self.error(at, format!("is required: {what}"));
     }
 
-    fn object<'v>(&mut self, v: &'v Value, ptr: &str) -> Option<&'v Map<String, Value>> {
+    /// The expected object (or array), or an error naming what came instead.
+    fn shaped<'v, T>(&mut self, v: &'v Shaped<'_, T>, ptr: &str, what: &str) -> Option<&'v T> {
         match v {
-            Value::Object(o) => Some(o),
-            other => {
-                self.error(ptr, format!("must be an object, not {}", kind(other)));
+            Shaped::Expected(t) => Some(t),
+            Shaped::Other(other) => {
+                self.error(ptr, format!("must be {what}, not {}", other.kind()));
                 None
             }
+        }
+    }
+
+    fn object<'v, T>(&mut self, v: &'v Shaped<'_, T>, ptr: &str) -> Option<&'v T> {
+        self.shaped(v, ptr, "an object")
+    }
+
+    /// Keys of a contract object it has no field for: each is a problem, with the
+    /// nearest known key when one is close.
+    fn unknown(&mut self, keys: &Keys<'_>, ptr: &str, known: &[&str]) {
+        for key in keys.iter() {
+            let mut pointer = ptr.to_owned();
+            json::push_key(&mut pointer, key);
+            let message = match nearest(key, known) {
+                Some(k) => format!("is an unknown field; did you mean `{k}`?"),
+                None => format!(
+                    "is an unknown field: this object takes {}",
+                    known.join(", ")
+                ),
+            };
+            self.error(pointer, message);
         }
     }
 
     /// An optional string; `null` reads as absent.
-    fn string(&mut self, obj: &Map<String, Value>, key: &str, ptr: &str) -> Option<String> {
-        self.string_value(field(obj, key)?, &format!("{ptr}/{key}"))
+    fn string(&mut self, v: &Option<Json<'_>>, at: At<'_>) -> Option<String> {
+        self.string_value(given(v)?, at)
     }
 
     /// An optional string that may not be `null` (its presence means something).
-    fn present_string(&mut self, obj: &Map<String, Value>, key: &str, ptr: &str) -> Option<String> {
-        self.string_value(obj.get(key)?, &format!("{ptr}/{key}"))
+    fn present_string(&mut self, v: &Option<Json<'_>>, at: At<'_>) -> Option<String> {
+        self.string_value(v.as_ref()?, at)
     }
 
-    fn string_value(&mut self, v: &Value, pointer: &str) -> Option<String> {
+    fn string_value(&mut self, v: &Json<'_>, at: At<'_>) -> Option<String> {
         match v {
-            Value::String(s) => Some(s.clone()),
+            Json::String(s) => Some(s.as_ref().to_owned()),
             other => {
-                self.error(pointer, format!("must be a string, not {}", kind(other)));
+                self.error(at, format!("must be a string, not {}", other.kind()));
                 None
             }
         }
     }
 
-    fn time(&mut self, obj: &Map<String, Value>, key: &str, ptr: &str) -> Option<Instant> {
-        let pointer = format!("{ptr}/{key}");
-        let parsed = match field(obj, key)? {
-            Value::String(s) => {
+    /// An optional time; `null` reads as absent.
+    fn time(&mut self, v: &Option<Json<'_>>, at: At<'_>) -> Option<Instant> {
+        let parsed = match given(v)? {
+            Json::String(s) => {
                 time::parse(s, self.ctx.rules.time_zone).map_err(|e| format!("`{s}` {e}"))
             }
-            Value::Number(n) => match whole_number(n) {
+            Json::Number(n) => match whole_number(n) {
                 Some(ms) => time::from_epoch_millis(ms).map_err(|e| format!("{n} {e}")),
                 None => Err(format!("{n} is not whole epoch milliseconds")),
             },
             other => Err(format!(
                 "must be a time (RFC 3339 string, local time string or epoch milliseconds), not {}",
-                kind(other)
+                other.kind()
             )),
         };
-        parsed.map_err(|m| self.error(pointer, m)).ok()
+        parsed.map_err(|m| self.error(at, m)).ok()
     }
 
-    fn request(&mut self, v: &Value) -> Option<ParsedRequest> {
-        let obj = self.object(v, "")?;
-        let case_id = self.string(obj, "case_id", "");
-        let refund_type = match field(obj, "refund_type") {
-            None => {
-                self.missing("/refund_type".into(), "refund_only (仅退款) or return_and_refund (退货退款)");
-                None
-            }
-            Some(Value::String(s)) => RefundType::parse(s).or_else(|| {
-                self.error("/refund_type", format!("`{s}` is not a refund type: use refund_only (仅退款) or return_and_refund (退货退款)"));
-                None
-            }),
-            Some(other) => {
-                self.error("/refund_type", format!("must be a string, not {}", kind(other)));
-                None
-            }
-        };
-        let requested_at = self.time(obj, "requested_at", "");
-        if requested_at.is_none() && field(obj, "requested_at").is_none() {
-            self.missing(
-                "/requested_at".into(),
-                "when the buyer filed the after-sales request",
+    /// A required time: wrong, or missing.
+    fn required_time(&mut self, v: &Option<Json<'_>>, at: At<'_>, what: &str) -> Option<Instant> {
+        let t = self.time(v, at);
+        if given(v).is_none() {
+            self.missing(at, what);
+        }
+        t
+    }
+
+    fn request(&mut self, v: &Shaped<'_, body::Request<'_>>) -> Option<ParsedRequest> {
+        let r = self.object(v, "")?;
+        self.unknown(&r.unknown, "", body::Request::KEYS);
+        // A Kuaishou refund detail: the platform's values win over case_id, refund_type,
+        // requested_at and order.order_id sent beside it. `None` inside: it has problems.
+        let platform = r
+            .kuaishou_refund
+            .as_ref()
+            .map(|detail| kuaishou::read(detail, &r.kuaishou_order, &mut self.errors));
+        // Even `null`: the field exists only in a Kuaishou body.
+        if platform.is_none() && r.kuaishou_order.is_some() {
+            self.error(
+                "/kuaishou_order",
+                "is read only beside kuaishou_refund (the Kuaishou refund detail)",
             );
         }
-        let as_of = self.time(obj, "as_of", "");
-        let order = match field(obj, "order") {
-            Some(o) => self.order(o),
-            None => {
-                self.missing("/order".into(), "the order, with at least its order_id");
+        let (case_id, refund_type, requested_at) = match &platform {
+            Some(mapped) => (
+                mapped.as_ref().and_then(|m| m.case_id.clone()),
+                mapped.as_ref().map(|m| m.refund_type),
+                mapped.as_ref().map(|m| m.submitted_at),
+            ),
+            None => (
+                self.string(&r.case_id, At("", "case_id")),
+                self.refund_type(&r.refund_type),
+                self.required_time(
+                    &r.requested_at,
+                    At("", "requested_at"),
+                    "when the buyer filed the after-sales request",
+                ),
+            ),
+        };
+        let as_of = self.time(&r.as_of, At("", "as_of"));
+        let order = match (given(&r.order), &platform) {
+            (Some(o), _) => self.order(o, platform.as_ref()),
+            (None, Some(mapped)) => mapped.as_ref().map(|m| Order {
+                order_id: m.order_id.clone(),
+                placed_at: None,
+                shipped_at: None,
+            }),
+            (None, None) => {
+                self.missing("/order", "the order, with at least its order_id");
                 None
             }
         };
-        let destination = match field(obj, "destination") {
+        let destination = match given(&r.destination) {
             Some(d) => self.place(d, "/destination"),
             None => {
                 self.missing(
-                    "/destination".into(),
+                    "/destination",
                     "the buyer's address (adcode, province/city/district or address)",
                 );
                 None
             }
         };
-        let trace = self.trace(obj, "logistics_trace", "");
-        let return_ = match (refund_type, field(obj, "return")) {
-            (_, Some(r)) => self.return_(r),
-            (Some(RefundType::ReturnAndRefund), None) => {
-                self.missing(
-                    "/return".into(),
-                    "a return_and_refund case needs the return parcel (its trace and countdown)",
-                );
-                None
-            }
+        let mut trace = self.trace(
+            &r.logistics_trace,
+            &r.logistics_text,
+            "",
+            "logistics_trace",
+            "logistics_text",
+        );
+        if let (Some(Some(mapped)), Some(events)) = (&platform, trace.as_mut()) {
+            kuaishou::add_receipt(
+                mapped,
+                events,
+                r.logistics_text.as_ref().is_some_and(|t| !t.is_null()),
+            );
+        }
+        let return_ = match (refund_type, given(&r.return_)) {
+            (_, Some(v)) => self.return_(v, platform.as_ref()),
+            (Some(RefundType::ReturnAndRefund), None) => match &platform {
+                // The platform's detail stands for the return the body leaves out.
+                Some(mapped) => Some(Return {
+                    countdown_ends_at: mapped.as_ref().and_then(|m| m.expires_at),
+                    ..Return::default()
+                }),
+                None => {
+                    self.missing(
+                        "/return",
+                        "a return_and_refund case needs the return parcel (its trace and countdown)",
+                    );
+                    None
+                }
+            },
             _ => None,
         };
-        let open_refund_requests = self.shop(obj);
+        let open_refund_requests = self.shop(&r.shop);
+        if let (Some(Some(mapped)), Some(RefundType::ReturnAndRefund)) = (&platform, refund_type)
+            && let Some(waybill) = &mapped.waybill
+            && return_.as_ref().is_none_or(|r| r.trace.is_empty())
+        {
+            self.notes.push(Warning {
+                code: WarningCode::ReturnTraceMissing,
+                args: vec![("waybill", Arg::Text(waybill.clone()))],
+            });
+        }
         Some(ParsedRequest {
             case: Case {
                 case_id,
@@ -201,18 +346,54 @@ impl Parser<'_> {
         })
     }
 
-    fn order(&mut self, v: &Value) -> Option<Order> {
-        let obj = self.object(v, "/order")?;
-        let order_id = self.string(obj, "order_id", "/order");
-        match &order_id {
-            None if field(obj, "order_id").is_none() => {
-                self.missing("/order/order_id".into(), "the shop's order id")
+    fn refund_type(&mut self, v: &Option<Json<'_>>) -> Option<RefundType> {
+        const TYPES: &str = "refund_only (仅退款) or return_and_refund (退货退款)";
+        match given(v) {
+            None => {
+                self.missing("/refund_type", TYPES);
+                None
             }
-            Some(id) if id.is_empty() => self.error("/order/order_id", "must not be empty"),
-            _ => {}
+            Some(Json::String(s)) => RefundType::parse(s).or_else(|| {
+                self.error(
+                    "/refund_type",
+                    format!("`{s}` is not a refund type: use {TYPES}"),
+                );
+                None
+            }),
+            Some(other) => {
+                self.error(
+                    "/refund_type",
+                    format!("must be a string, not {}", other.kind()),
+                );
+                None
+            }
         }
-        let placed_at = self.time(obj, "placed_at", "/order");
-        let shipped_at = self.time(obj, "shipped_at", "/order");
+    }
+
+    /// The order; with a Kuaishou detail, its id comes from the platform.
+    fn order(
+        &mut self,
+        v: &Shaped<'_, body::Order<'_>>,
+        platform: Option<&Option<kuaishou::Mapped>>,
+    ) -> Option<Order> {
+        let o = self.object(v, "/order")?;
+        self.unknown(&o.unknown, "/order", body::Order::KEYS);
+        let order_id = match platform {
+            Some(mapped) => mapped.as_ref().map(|m| m.order_id.clone()),
+            None => {
+                let id = self.string(&o.order_id, At("/order", "order_id"));
+                match &id {
+                    None if given(&o.order_id).is_none() => {
+                        self.missing("/order/order_id", "the shop's order id")
+                    }
+                    Some(id) if id.is_empty() => self.error("/order/order_id", "must not be empty"),
+                    _ => {}
+                }
+                id
+            }
+        };
+        let placed_at = self.time(&o.placed_at, At("/order", "placed_at"));
+        let shipped_at = self.time(&o.shipped_at, At("/order", "shipped_at"));
         Some(Order {
             order_id: order_id?,
             placed_at,
@@ -220,37 +401,40 @@ impl Parser<'_> {
         })
     }
 
-    fn place(&mut self, v: &Value, ptr: &str) -> Option<Place> {
-        let obj = self.object(v, ptr)?;
+    fn place(&mut self, v: &Shaped<'_, body::Place<'_>>, ptr: &str) -> Option<Place> {
+        let p = self.object(v, ptr)?;
         let errors_before = self.errors.len();
-        let adcode = match obj.get("adcode") {
+        self.unknown(&p.unknown, ptr, body::Place::KEYS);
+        let adcode = match &p.adcode {
             None => None,
-            Some(Value::String(s)) if is_adcode(s) => Some(s.clone()),
-            Some(Value::Number(n))
+            Some(Json::String(s)) if is_adcode(s) => Some(s.as_ref().to_owned()),
+            Some(Json::Number(n))
                 if whole_number(n).is_some_and(|c| (100_000..=999_999).contains(&c)) =>
             {
                 whole_number(n).map(|c| c.to_string())
             }
             Some(other) => {
-                let shown = match other {
-                    Value::String(s) => format!("`{s}`"),
-                    v => v.to_string(),
-                };
-                self.error(format!("{ptr}/adcode"), format!("{shown} is not an adcode: use the 6-digit GB/T 2260 code, like 330108 for 杭州市滨江区"));
+                self.error(
+                    At(ptr, "adcode"),
+                    format!("{other} is not an adcode: use the 6-digit GB/T 2260 code, like 330108 for 杭州市滨江区"),
+                );
                 None
             }
         };
         let input = DestinationInput {
             adcode,
-            province: self.present_string(obj, "province", ptr),
-            city: self.present_string(obj, "city", ptr),
-            district: self.present_string(obj, "district", ptr),
-            address: self.present_string(obj, "address", ptr),
+            province: self.present_string(&p.province, At(ptr, "province")),
+            city: self.present_string(&p.city, At(ptr, "city")),
+            district: self.present_string(&p.district, At(ptr, "district")),
+            address: self.present_string(&p.address, At(ptr, "address")),
         };
         if self.errors.len() > errors_before {
             return None;
         }
-        if !DESTINATION_FIELDS.iter().any(|f| obj.contains_key(*f)) {
+        let given_any = [&p.adcode, &p.province, &p.city, &p.district, &p.address]
+            .iter()
+            .any(|f| f.is_some());
+        if !given_any {
             self.error(
                 ptr,
                 "needs at least one of adcode, province, city, district or address",
@@ -266,63 +450,82 @@ impl Parser<'_> {
         })
     }
 
-    fn trace(&mut self, obj: &Map<String, Value>, key: &str, ptr: &str) -> Option<Vec<Event>> {
-        let pointer = format!("{ptr}/{key}");
-        let items = match field(obj, key)? {
-            Value::Array(items) => items,
-            other => {
+    /// A trace, as an array of events (`array_key`) or as the text a person copied
+    /// (`text_key`), not both. `None` when it has problems.
+    fn trace(
+        &mut self,
+        events: &Option<Shaped<'_, body::Events<'_>>>,
+        text: &Option<Json<'_>>,
+        ptr: &str,
+        array_key: &str,
+        text_key: &str,
+    ) -> Option<Vec<Event>> {
+        let text_at = At(ptr, text_key);
+        match (given(events), given(text)) {
+            (None, None) => Some(Vec::new()),
+            (Some(_), Some(_)) => {
                 self.error(
-                    pointer,
-                    format!("must be an array of carrier events, not {}", kind(other)),
+                    text_at,
+                    format!("cannot be given with {array_key}: send the trace once, as events or as text"),
                 );
-                return None;
+                None
             }
-        };
-        let mut events = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            if let Some(e) = self.event(item, &format!("{pointer}/{i}")) {
-                events.push(e);
+            (Some(events), None) => {
+                let array_pointer = At(ptr, array_key).to_string();
+                let items = self.shaped(events, &array_pointer, "an array of carrier events")?;
+                let errors_before = self.errors.len();
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(e) = self.event(item, format!("{array_pointer}/{i}")) {
+                        out.push(e);
+                    }
+                }
+                (self.errors.len() == errors_before).then_some(out)
+            }
+            (None, Some(Json::String(t))) => text::events(
+                t,
+                &text_at.to_string(),
+                self.ctx.rules,
+                &mut self.errors,
+                &mut self.notes,
+            ),
+            (None, Some(other)) => {
+                self.error(
+                    text_at,
+                    format!(
+                        "must be a string (the trace as copied from a tracking page, one event a line), not {}",
+                        other.kind()
+                    ),
+                );
+                None
             }
         }
-        Some(events)
     }
 
-    fn event(&mut self, v: &Value, ptr: &str) -> Option<Event> {
-        let obj = self.object(v, ptr)?;
-        let at = self.time(obj, "at", ptr);
-        if at.is_none() && field(obj, "at").is_none() {
-            self.missing(format!("{ptr}/at"), "when the carrier recorded the event");
-        }
-        let description = self.present_string(obj, "description", ptr);
+    /// An event at `pointer` (which it keeps, for messages).
+    fn event(&mut self, v: &Shaped<'_, body::Event<'_>>, pointer: String) -> Option<Event> {
+        let ptr = pointer.as_str();
+        let e = self.object(v, ptr)?;
+        self.unknown(&e.unknown, ptr, body::Event::KEYS);
+        let at = self.required_time(&e.at, At(ptr, "at"), "when the carrier recorded the event");
+        let description = self.present_string(&e.description, At(ptr, "description"));
         // `location` is accepted and kept out of the decision.
-        let _ = self.string(obj, "location", ptr);
+        let _ = self.string(&e.location, At(ptr, "location"));
         // A status wins over the description; a provider code is read from its table,
         // carrier text from the rules' phrase table. The raw value is kept for the
         // explanation.
-        let (status, raw) = match obj.get("status") {
-            Some(Value::String(s)) => self.status(s, &format!("{ptr}/status"))?,
+        let (status, raw) = match &e.status {
+            Some(Json::String(s)) => self.status(s, At(ptr, "status"))?,
             Some(other) => {
                 self.error(
-                    format!("{ptr}/status"),
-                    format!("must be a string, not {}", kind(other)),
+                    At(ptr, "status"),
+                    format!("must be a string, not {}", other.kind()),
                 );
                 return None;
             }
             None => match &description {
-                Some(text) => match self.ctx.rules.read_description(text) {
-                    Some(status) => (status, Some(text.clone())),
-                    None => {
-                        self.notes.push(Warning {
-                            code: WarningCode::UnrecognizedDescription,
-                            args: vec![
-                                ("pointer", Arg::Text(ptr.to_owned())),
-                                ("description", Arg::Text(text.clone())),
-                            ],
-                        });
-                        (Status::InTransit, Some(text.clone()))
-                    }
-                },
-                None if obj.contains_key("description") => return None,
+                Some(text) => (self.read_description(text, ptr), Some(text.clone())),
+                None if e.description.is_some() => return None,
                 None => {
                     self.error(ptr, "needs a status (like in_transit or kuaidi100:3) or the carrier's description to read one from");
                     return None;
@@ -332,13 +535,19 @@ impl Parser<'_> {
         Some(Event {
             at: at?,
             status,
-            pointer: ptr.to_owned(),
+            pointer,
             raw,
         })
     }
 
+    /// Carrier text read with the rules' phrase table; text nothing matches is in
+    /// transit, with a warning naming the event.
+    fn read_description(&mut self, text: &str, pointer: &str) -> Status {
+        read_description(self.ctx.rules, text, pointer, &mut self.notes)
+    }
+
     /// A normalized status (`in_transit`) or a provider's code (`kuaidi100:14`).
-    fn status(&mut self, s: &str, pointer: &str) -> Option<(Status, Option<String>)> {
+    fn status(&mut self, s: &str, at: At<'_>) -> Option<(Status, Option<String>)> {
         if let Some(st) = Status::parse(s) {
             return Some((st, None));
         }
@@ -346,14 +555,14 @@ impl Parser<'_> {
             return match crate::carriers::lookup(scheme, code) {
                 Ok(p) => Some((p.status, Some(format!("{s} {}", p.meaning)))),
                 Err(e) => {
-                    self.error(pointer, e.to_string());
+                    self.error(at, e.to_string());
                     None
                 }
             };
         }
         let known: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
         self.error(
-            pointer,
+            at,
             format!(
                 "`{s}` is not a carrier status: use one of {}, or a provider code like kuaidi100:3",
                 known.join(", ")
@@ -362,15 +571,32 @@ impl Parser<'_> {
         None
     }
 
-    fn return_(&mut self, v: &Value) -> Option<Return> {
-        let obj = self.object(v, "/return")?;
-        let destination = match field(obj, "destination") {
-            Some(d) => Some(self.place(d, "/return/destination")?),
-            None => None,
-        };
-        let trace = self.trace(obj, "trace", "/return").unwrap_or_default();
-        let countdown_started_at = self.time(obj, "countdown_started_at", "/return");
-        let countdown_ends_at = self.time(obj, "countdown_ends_at", "/return");
+    /// The return; with a Kuaishou return_and_refund, the platform's deadline is the
+    /// countdown's end unless the body gives one.
+    fn return_(
+        &mut self,
+        v: &Shaped<'_, body::Return<'_>>,
+        platform: Option<&Option<kuaishou::Mapped>>,
+    ) -> Option<Return> {
+        let r = self.object(v, "/return")?;
+        self.unknown(&r.unknown, "/return", body::Return::KEYS);
+        // Read on after a destination with problems, so that all are reported.
+        let destination = given(&r.destination).map(|d| self.place(d, "/return/destination"));
+        let trace = self
+            .trace(&r.trace, &r.trace_text, "/return", "trace", "trace_text")
+            .unwrap_or_default();
+        let countdown_started_at = self.time(
+            &r.countdown_started_at,
+            At("/return", "countdown_started_at"),
+        );
+        let mut countdown_ends_at =
+            self.time(&r.countdown_ends_at, At("/return", "countdown_ends_at"));
+        if let Some(Some(mapped)) = platform
+            && mapped.refund_type == RefundType::ReturnAndRefund
+            && given(&r.countdown_ends_at).is_none()
+        {
+            countdown_ends_at = mapped.expires_at;
+        }
         if let (Some(s), Some(e)) = (countdown_started_at, countdown_ends_at)
             && e <= s
         {
@@ -380,6 +606,11 @@ impl Parser<'_> {
                 args: vec![("started_at", Arg::Time(s)), ("ends_at", Arg::Time(e))],
             });
         }
+        let destination = match destination {
+            Some(None) => return None,
+            Some(Some(place)) => Some(place),
+            None => None,
+        };
         Some(Return {
             destination,
             trace,
@@ -388,11 +619,12 @@ impl Parser<'_> {
         })
     }
 
-    fn shop(&mut self, obj: &Map<String, Value>) -> Option<u64> {
-        let shop = self.object(field(obj, "shop")?, "/shop")?;
-        let v = field(shop, "open_refund_requests")?;
+    fn shop(&mut self, v: &Option<Shaped<'_, body::Shop<'_>>>) -> Option<u64> {
+        let shop = self.object(given(v)?, "/shop")?;
+        self.unknown(&shop.unknown, "/shop", body::Shop::KEYS);
+        let v = given(&shop.open_refund_requests)?;
         let n = match v {
-            Value::Number(n) => whole_number(n)
+            Json::Number(n) => whole_number(n)
                 .and_then(|n| u64::try_from(n).ok())
                 .filter(|n| *n <= MAX_OPEN_REQUESTS),
             _ => None,
@@ -407,10 +639,77 @@ impl Parser<'_> {
     }
 }
 
+/// Carrier text read with the rules' phrase table; text nothing matches counts as in
+/// transit, with a warning naming where it was.
+fn read_description(rules: &Rules, text: &str, pointer: &str, notes: &mut Vec<Warning>) -> Status {
+    rules.read_description(text).unwrap_or_else(|| {
+        notes.push(Warning {
+            code: WarningCode::UnrecognizedDescription,
+            args: vec![
+                ("pointer", Arg::Text(pointer.to_owned())),
+                ("description", Arg::Text(text.to_owned())),
+            ],
+        });
+        Status::InTransit
+    })
+}
+
+/// The known key nearest to an unknown one, when it is close enough to be a slip: the
+/// same but for case, `_` or `-` (`refundType`), one or two edits away
+/// (`logistics_trase`, `stauts`), or the start of exactly one (`countdown_end`).
+fn nearest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
+    // A long key is not a slip of a short one (and comparing it would cost).
+    if key.len() > 64 {
+        return None;
+    }
+    let fold = |s: &str| -> Vec<char> {
+        s.chars()
+            .filter(|c| !matches!(c, '_' | '-'))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let key = fold(key);
+    let allowed = match key.len() {
+        0..=2 => 0,
+        3..=7 => 1,
+        _ => 2,
+    };
+    let close = known
+        .iter()
+        .map(|k| (*k, edit_distance(&key, &fold(k))))
+        .filter(|(_, d)| *d <= allowed)
+        .min_by_key(|(_, d)| *d)
+        .map(|(k, _)| k);
+    let mut starting = known
+        .iter()
+        .filter(|k| key.len() >= 4 && fold(k).starts_with(&key));
+    close.or(match (starting.next(), starting.next()) {
+        (Some(k), None) => Some(*k),
+        _ => None,
+    })
+}
+
+/// Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    // Three rows of the optimal-string-alignment table.
+    let mut before: Vec<usize> = Vec::new();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut row = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            row[j] = (prev[j] + 1).min(row[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                row[j] = row[j].min(before[j - 2] + 1);
+            }
+        }
+        before = std::mem::replace(&mut prev, row);
+    }
+    prev[b.len()]
+}
+
 /// The largest backlog accepted for the surge hint.
 pub const MAX_OPEN_REQUESTS: u64 = 1_000_000_000;
-
-const DESTINATION_FIELDS: [&str; 5] = ["adcode", "province", "city", "district", "address"];
 
 /// `^[1-9][0-9]{5}$`, exactly (the schema's pattern).
 pub(crate) fn is_adcode(s: &str) -> bool {
@@ -457,126 +756,4 @@ pub fn place_warning(issue: PlaceIssue) -> Warning {
             args: vec![("adcode", Arg::Text(adcode))],
         },
     }
-}
-
-/// The JSON Schemas (2020-12) of a request, keyed by component name. Written beside the
-/// parser because they must say exactly what it accepts: schemathesis checks both
-/// directions in CI (schema-valid input is decided, schema-invalid input is refused).
-pub fn json_schemas() -> Value {
-    let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
-    let nullable = |r: &str| serde_json::json!({"anyOf": [{"$ref": format!("#/components/schemas/{r}")}, {"type": "null"}]});
-    let place_fields = ["adcode", "province", "city", "district", "address"];
-    serde_json::json!({
-        "Time": {
-            "description": "An instant: RFC 3339 with an offset or Z (2023-10-11T09:00:00+08:00); a local time without offset (2023-10-11 09:00:00 or 2023-10-11T09:00), read in the policy's time zone; or Unix epoch milliseconds.",
-            "anyOf": [
-                {"type": "string", "pattern": time::TIME_PATTERN},
-                {"type": "integer", "minimum": time::EPOCH_MS_MIN, "maximum": time::EPOCH_MS_MAX}
-            ],
-            "examples": ["2023-10-11T09:00:00+08:00", "2023-10-11 09:00:00", 1696986000000i64]
-        },
-        "CarrierStatus": {
-            "description": "A normalized carrier status (policy.md §8), or a tracking provider's code written `scheme:code` (kuaidi100, cainiao, taobao; data/carriers/codes.csv).",
-            "type": "string",
-            "enum": statuses.iter().map(|s| s.to_string()).chain(crate::carriers::all_codes().iter().cloned()).collect::<Vec<_>>()
-        },
-        "CarrierEvent": {
-            "description": "One event of a carrier's trace. Needs a status, or the carrier's description to read one from.",
-            "type": "object",
-            "required": ["at"],
-            "properties": {
-                "at": {"$ref": "#/components/schemas/Time"},
-                "status": {"$ref": "#/components/schemas/CarrierStatus"},
-                "description": {"type": "string", "description": "The carrier's raw trace text."},
-                "location": {"type": ["string", "null"]}
-            },
-            "anyOf": [{"required": ["status"]}, {"required": ["description"]}]
-        },
-        "Destination": {
-            "description": "An address: any of an adcode, structured names, or free text (read province → city → district). When the adcode and the names disagree, the adcode wins and the response warns.",
-            "type": "object",
-            "properties": {
-                "adcode": {
-                    "description": "6-digit GB/T 2260 code, e.g. 330108 (杭州市滨江区).",
-                    "anyOf": [
-                        {"type": "string", "pattern": "^[1-9][0-9]{5}$"},
-                        {"type": "integer", "minimum": 100_000, "maximum": 999_999}
-                    ]
-                },
-                "province": {"type": "string", "examples": ["浙江省"]},
-                "city": {"type": "string", "examples": ["杭州市"]},
-                "district": {"type": "string", "examples": ["上城区"]},
-                "address": {"type": "string", "examples": ["浙江省杭州市上城区解放路100号"]}
-            },
-            "anyOf": place_fields.iter().map(|f| serde_json::json!({"required": [f]})).collect::<Vec<_>>()
-        },
-        "Order": {
-            "type": "object",
-            "required": ["order_id"],
-            "properties": {
-                "order_id": {"type": "string", "minLength": 1},
-                "placed_at": nullable("Time"),
-                "shipped_at": nullable("Time")
-            }
-        },
-        "Return": {
-            "description": "The buyer's return parcel (退货退款).",
-            "type": "object",
-            "properties": {
-                "destination": {"anyOf": [{"$ref": "#/components/schemas/Destination"}, {"type": "null"}], "description": "The merchant's return address: the returned parcel meets the checks there."},
-                "trace": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/CarrierEvent"}},
-                "countdown_started_at": nullable("Time"),
-                "countdown_ends_at": nullable("Time")
-            }
-        },
-        "Shop": {
-            "type": "object",
-            "properties": {
-                "open_refund_requests": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_OPEN_REQUESTS, "description": "The shop's open refund requests, for the ATOM surge hint."}
-            }
-        },
-        "DecisionRequest": {
-            "description": "One after-sales case.",
-            "type": "object",
-            "required": ["refund_type", "requested_at", "order", "destination"],
-            "properties": {
-                "case_id": {"type": ["string", "null"], "description": "The shop's case id, echoed back."},
-                "refund_type": {"type": "string", "enum": ["refund_only", "return_and_refund"], "description": "仅退款 or 退货退款."},
-                "requested_at": {"$ref": "#/components/schemas/Time"},
-                "as_of": {"anyOf": [{"$ref": "#/components/schemas/Time"}, {"type": "null"}], "description": "The instant to decide at; default: the server's clock."},
-                "order": {"$ref": "#/components/schemas/Order"},
-                "destination": {"$ref": "#/components/schemas/Destination"},
-                "logistics_trace": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/CarrierEvent"}, "description": "The forward shipment's events."},
-                "return": nullable("Return"),
-                "shop": nullable("Shop")
-            },
-            "not": {"required": ["kuaishou_refund"]},
-            "if": {"properties": {"refund_type": {"const": "return_and_refund"}}, "required": ["refund_type"]},
-            "then": {"required": ["return"], "properties": {"return": {"$ref": "#/components/schemas/Return"}}},
-            "example": {
-                "case_id": "AS-1003",
-                "refund_type": "refund_only",
-                "requested_at": "2023-10-11T09:00:00+08:00",
-                "as_of": "2023-10-14T09:00:00+08:00",
-                "order": {"order_id": "KS-1003"},
-                "destination": {"address": "浙江省杭州市上城区解放路100号"},
-                "logistics_trace": [
-                    {"at": "2023-10-09T20:00:00+08:00", "status": "collected"},
-                    {"at": "2023-10-10T14:00:00+08:00", "status": "in_transit"}
-                ]
-            }
-        },
-        "BatchRequest": {
-            "type": "object",
-            "required": ["items"],
-            "properties": {
-                "items": {
-                    "type": "array",
-                    "maxItems": 5000,
-                    "description": "Decision requests (see DecisionRequest). An invalid item gets its own problem in the results and never fails the others.",
-                    "items": {}
-                }
-            }
-        }
-    })
 }
