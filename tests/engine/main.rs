@@ -3,6 +3,7 @@
 
 mod examples;
 mod helpers;
+mod parsing;
 mod policy;
 mod properties;
 mod rules_file;
