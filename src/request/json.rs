@@ -229,6 +229,14 @@ impl<'de> Keys<'de> {
         Ok(())
     }
 
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|k| k.as_ref())
     }

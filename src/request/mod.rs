@@ -170,9 +170,16 @@ impl Parser<'_> {
     }
 
     /// Keys of a contract object it has no field for: each is a problem, with the
-    /// nearest known key when one is close.
+    /// nearest known key when one is close. Past the first few, they are only counted.
     fn unknown(&mut self, keys: &Keys<'_>, ptr: &str, known: &[&str]) {
-        for key in keys.iter() {
+        const LISTED: usize = 10;
+        if keys.len() > LISTED {
+            self.error(
+                ptr,
+                format!("has {} more unknown fields", keys.len() - LISTED),
+            );
+        }
+        for key in keys.iter().take(LISTED) {
             let mut pointer = ptr.to_owned();
             json::push_key(&mut pointer, key);
             let message = match nearest(key, known) {

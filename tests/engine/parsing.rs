@@ -292,6 +292,32 @@ fn unknown_fields_are_refused_at_every_level_with_a_hint() {
 }
 
 #[test]
+fn many_unknown_fields_are_listed_up_to_ten_and_counted() {
+    let mut s = stalled();
+    for i in 0..50_000 {
+        s["order"][format!("k{i}")] = json!(i);
+    }
+    let errors = invalid(&bytes(&s));
+    assert_eq!(errors.len(), 11);
+    assert_eq!(
+        errors[0],
+        (
+            "/order".to_owned(),
+            "has 49990 more unknown fields".to_owned()
+        )
+    );
+    let long = "x".repeat(100_000);
+    let mut s = stalled();
+    s[&long] = json!(1);
+    let errors = invalid(&bytes(&s));
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].1.contains("this object takes"),
+        "no hint for a key that long"
+    );
+}
+
+#[test]
 fn the_kuaishou_details_accept_fields_they_do_not_read() {
     let mut k = kuaishou_body();
     let plain = decide(&k);

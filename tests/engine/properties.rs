@@ -118,6 +118,22 @@ proptest! {
     }
 
     #[test]
+    fn mangled_bodies_are_refused_or_decided_without_panicking(edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<bool>()), 1..6)) {
+        let mut body = crate::helpers::bytes(&crate::helpers::refund_only(
+            "2023-10-11T09:00:00+08:00",
+            "2023-10-14T09:00:00+08:00",
+            &[("2023-10-10T14:00:00+08:00", "in_transit")],
+        ));
+        for (at, byte, insert) in edits {
+            let i = at % body.len();
+            if insert { body.insert(i, byte) } else { body[i] = byte }
+        }
+        if let Err(e) = aftersales::decide_json(rules(), &body, chrono::Utc::now(), Default::default(), "x".into()) {
+            prop_assert!(!e.errors.is_empty() && e.errors.iter().all(|e| !e.message.is_empty()));
+        }
+    }
+
+    #[test]
     fn arbitrary_json_is_refused_or_decided_without_panicking(v in arbitrary_json()) {
         let body = crate::helpers::bytes(&v);
         let _ = aftersales::decide_json(rules(), &body, chrono::Utc::now(), Default::default(), "x".into());
