@@ -114,7 +114,7 @@ fn millis(v: &Json<'_>) -> Option<Instant> {
 
 /// Reads the platform's detail (and checks the order detail beside it); every problem
 /// goes to `errors`, and `None` means there was one.
-pub fn read(
+pub(crate) fn read(
     detail: &Shaped<'_, RefundDetail<'_>>,
     order: &Option<Shaped<'_, OrderDetail<'_>>>,
     errors: &mut Vec<FieldError>,
@@ -266,7 +266,7 @@ pub fn read(
 /// `receiptStatus` 2: a `delivered` event at `submitTime`, unless the trace already has
 /// an event whose status is `delivered` (as written, not read from text or a provider
 /// code). `from_text`: the trace came as `logistics_text`.
-pub fn add_receipt(mapped: &Mapped, events: &mut Vec<Event>, from_text: bool) {
+pub(crate) fn add_receipt(mapped: &Mapped, events: &mut Vec<Event>, from_text: bool) {
     let has_delivered = events
         .iter()
         .any(|e| e.status == Status::Delivered && e.raw.is_none());

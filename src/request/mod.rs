@@ -1,7 +1,7 @@
 //! From a request body's bytes to a typed [`Case`], in one place ("parse, don't
 //! validate"), in two steps:
 //!
-//! 1. `json` reads the bytes straight into the contract's typed structs ([`body`]),
+//! 1. `json` reads the bytes straight into the contract's typed structs (`body`),
 //!    with no `serde_json::Value` tree: a field of the wrong kind is kept as what it was,
 //!    a key an object has no field for is kept by name. Only broken JSON, trailing
 //!    characters or a duplicated key (anywhere) stop it: 400 ([`RequestErrorKind::Malformed`]).
@@ -12,7 +12,7 @@
 //!
 //! Nothing here can panic on any input.
 
-pub mod body;
+pub(crate) mod body;
 pub(crate) mod json;
 mod schema;
 mod text;
