@@ -104,6 +104,24 @@ fn malformed(body: &[u8], e: &serde_json::Error) -> RequestError {
 #[derive(Debug, Clone, Copy)]
 struct At<'a>(&'a str, &'a str);
 
+impl At<'_> {
+    /// The pointer (the contract's keys need no escaping).
+    fn pointer(self) -> String {
+        [self.0, "/", self.1].concat()
+    }
+
+    /// The pointer of item `index` of the array at this field.
+    fn item(self, index: usize) -> String {
+        use std::fmt::Write as _;
+        let mut pointer = String::with_capacity(self.0.len() + self.1.len() + 8);
+        pointer.push_str(self.0);
+        pointer.push('/');
+        pointer.push_str(self.1);
+        let _ = write!(pointer, "/{index}");
+        pointer
+    }
+}
+
 impl std::fmt::Display for At<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.0, self.1)
@@ -155,11 +173,16 @@ impl Parser<'_> {
     }
 
     /// The expected object (or array), or an error naming what came instead.
-    fn shaped<'v, T>(&mut self, v: &'v Shaped<'_, T>, ptr: &str, what: &str) -> Option<&'v T> {
+    fn shaped<'v, T>(
+        &mut self,
+        v: &'v Shaped<'_, T>,
+        at: impl std::fmt::Display,
+        what: &str,
+    ) -> Option<&'v T> {
         match v {
             Shaped::Expected(t) => Some(t),
             Shaped::Other(other) => {
-                self.error(ptr, format!("must be {what}, not {}", other.kind()));
+                self.error(at, format!("must be {what}, not {}", other.kind()));
                 None
             }
         }
@@ -478,12 +501,12 @@ impl Parser<'_> {
                 None
             }
             (Some(events), None) => {
-                let array_pointer = At(ptr, array_key).to_string();
-                let items = self.shaped(events, &array_pointer, "an array of carrier events")?;
+                let array_at = At(ptr, array_key);
+                let items = self.shaped(events, array_at, "an array of carrier events")?;
                 let errors_before = self.errors.len();
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
-                    if let Some(e) = self.event(item, format!("{array_pointer}/{i}")) {
+                    if let Some(e) = self.event(item, array_at.item(i)) {
                         out.push(e);
                     }
                 }
@@ -491,7 +514,7 @@ impl Parser<'_> {
             }
             (None, Some(Json::String(t))) => text::events(
                 t,
-                &text_at.to_string(),
+                &text_at.pointer(),
                 self.ctx.rules,
                 &mut self.errors,
                 &mut self.notes,
