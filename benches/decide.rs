@@ -1,9 +1,12 @@
 //! The engine's cost: one typical decision (the stalled example), parsing excluded,
-//! against the embedded rules and against a generated rules file of ~3,000 zones; and
-//! the whole request path (parse, decide, render) for reference.
+//! against the embedded rules and against a generated rules file of ~3,000 zones; the
+//! parse alone (body bytes to a typed case, beside the bytes-to-`Value` step the old
+//! parser needed before its own walk); and the whole request path (`decide_json`: parse,
+//! decide, render).
 
 use std::hint::black_box;
 
+use aftersales::geo::DestinationInput;
 use aftersales::request::{ParseContext, parse};
 use aftersales::rules::{EMBEDDED_SOURCE, Rules};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -40,33 +43,59 @@ fn many_zones() -> Rules {
 
 fn bench(c: &mut Criterion) {
     let example: Value = serde_json::from_str(STALLED).unwrap_or(Value::Null);
-    let request = &example["request"];
+    // The request as a caller sends it (compact JSON).
+    let body = serde_json::to_vec(&example["request"]).unwrap_or_default();
     let embedded = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
     let large = many_zones();
     let zones: usize = large.notices.iter().map(|n| n.zones.len()).sum();
-    eprintln!("large rules: {zones} zones");
+    eprintln!("large rules: {zones} zones; body: {} bytes", body.len());
+    let ctx = |rules| ParseContext {
+        rules,
+        gazetteer: aftersales::gazetteer(),
+    };
 
     for (name, rules) in [
         ("decide/stalled/embedded", &embedded),
         ("decide/stalled/3000-zones", &large),
     ] {
-        let ctx = ParseContext {
-            rules,
-            gazetteer: aftersales::gazetteer(),
-        };
-        let parsed = parse(request, ctx).unwrap_or_else(|e| panic!("{e:?}"));
+        let parsed = parse(&body, ctx(rules)).unwrap_or_else(|e| panic!("{e:?}"));
         let as_of = parsed.as_of.unwrap_or_default();
         c.bench_function(name, |b| {
             b.iter(|| aftersales::engine::decide(black_box(rules), black_box(&parsed.case), as_of))
         });
     }
-    let text = request.to_string();
-    c.bench_function("pieces/body-to-json-value", |b| {
-        b.iter(|| serde_json::from_str::<Value>(black_box(&text)))
+
+    let mut parsing = c.benchmark_group("parse/stalled");
+    parsing.bench_function("bytes-to-case", |b| {
+        b.iter(|| parse(black_box(&body), ctx(&embedded)))
     });
-    let view = aftersales::decide_request(
+    // The same case with its destination as an adcode: the parse without reading an
+    // address.
+    let mut by_adcode = example["request"].clone();
+    by_adcode["destination"] = serde_json::json!({"adcode": "330102"});
+    let by_adcode = serde_json::to_vec(&by_adcode).unwrap_or_default();
+    parsing.bench_function("bytes-to-case/adcode", |b| {
+        b.iter(|| parse(black_box(&by_adcode), ctx(&embedded)))
+    });
+    // The first step of the old path (a `Value` tree, walked into a case after).
+    parsing.bench_function("bytes-to-json-value", |b| {
+        b.iter(|| serde_json::from_slice::<Value>(black_box(&body)))
+    });
+    // Part of bytes-to-case: placing the destination's free-text address.
+    let address = DestinationInput {
+        address: example["request"]["destination"]["address"]
+            .as_str()
+            .map(str::to_owned),
+        ..DestinationInput::default()
+    };
+    parsing.bench_function("resolve-address", |b| {
+        b.iter(|| aftersales::gazetteer().resolve(black_box(&address)))
+    });
+    parsing.finish();
+
+    let view = aftersales::decide_json(
         &embedded,
-        request,
+        &body,
         chrono::Utc::now(),
         Default::default(),
         String::new(),
@@ -76,11 +105,11 @@ fn bench(c: &mut Criterion) {
         b.iter(|| serde_json::to_vec(black_box(&view.as_ref().ok())))
     });
     c.bench_function("pieces/uuid-v7", |b| b.iter(aftersales::new_decision_id));
-    c.bench_function("request/stalled/parse+decide+render", |b| {
+    c.bench_function("request/stalled/decide_json", |b| {
         b.iter(|| {
-            aftersales::decide_request(
+            aftersales::decide_json(
                 &embedded,
-                black_box(request),
+                black_box(&body),
                 chrono::Utc::now(),
                 Default::default(),
                 String::new(),

@@ -1,46 +1,91 @@
 //! The Kuaishou open platform's refund detail (快手开放平台 售后单详情) as an alternative
-//! request body: `{"kuaishou_refund": {...}, "destination": {...}, ...}`. It is mapped
-//! onto the contract's fields before parsing, so it decides exactly as its clean
-//! equivalent. The platform's values win over `case_id`, `refund_type`, `requested_at`
-//! and `order.order_id` sent beside them.
+//! request body: `{"kuaishou_refund": {...}, "destination": {...}, ...}`, with the
+//! order detail beside it as `kuaishou_order` if the caller has it. Its values stand for
+//! the contract's fields (read by `request::parse` with the rest of the body), so it
+//! decides exactly as its clean equivalent. The platform's values win over `case_id`,
+//! `refund_type`, `requested_at` and `order.order_id` sent beside them. Both details
+//! mirror the platform: fields not read here are accepted and ignored.
 //!
 //! | platform field | contract field |
 //! | --- | --- |
 //! | `refundId` | `case_id` |
-//! | `oid` (or `orderId`) | `order.order_id` |
+//! | `oid` | `order.order_id` |
 //! | `handlingWay`: 1 退货退款, 10 仅退款 | `refund_type`: `return_and_refund`, `refund_only` |
 //! | `submitTime` (epoch ms) | `requested_at` |
 //! | `expireTime` (epoch ms, the refund timeout) | `return.countdown_ends_at`, unless the body gives one |
 //! | `receiptStatus`: 2 (buyer has the goods) | a `delivered` event at `submitTime`, unless the trace already shows one |
 //! | `expressNo` (the return waybill) | a warning when `return.trace` is missing |
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
+use crate::codes::{RefundType, Status};
+use crate::engine::Event;
 use crate::request::FieldError;
+use crate::request::json::{Json, Shaped, json_object};
+use crate::time::{self, Instant};
 
 /// The key that marks a Kuaishou body.
 pub const KEY: &str = "kuaishou_refund";
 
-/// `handlingWay` values and the refund types they are.
-const HANDLING_WAYS: [(i64, &str); 2] = [(1, "return_and_refund"), (10, "refund_only")];
+json_object! {
+    /// The refund detail (`open.seller.order.refund.detail`) as the platform returns it.
+    /// It mirrors the platform, so fields it does not read are accepted and ignored
+    /// (a duplicated key is still refused). To read another field, add it here and map
+    /// it in [`read`].
+    pub struct RefundDetail<'de> {
+        refund_id: Json<'de> = "refundId",
+        oid: Json<'de> = "oid",
+        handling_way: Json<'de> = "handlingWay",
+        submit_time: Json<'de> = "submitTime",
+        expire_time: Json<'de> = "expireTime",
+        receipt_status: Json<'de> = "receiptStatus",
+        express_no: Json<'de> = "expressNo",
+    }
+}
 
-/// What the mapping adds besides fields: the return waybill, when its trace is missing.
-#[derive(Debug, Default)]
+json_object! {
+    /// The order detail (`kuaishou_order`), as the platform returns it: accepted beside
+    /// the refund detail, none of its fields read yet (all are ignored, as in
+    /// [`RefundDetail`]).
+    pub struct OrderDetail<'de> {}
+}
+
+/// `handlingWay` values and the refund types they are.
+const HANDLING_WAYS: [(i64, RefundType); 2] = [
+    (1, RefundType::ReturnAndRefund),
+    (10, RefundType::RefundOnly),
+];
+
+/// The contract's values the platform's detail gives.
+#[derive(Debug, Clone)]
 pub struct Mapped {
-    pub request: Value,
-    pub waybill_without_trace: Option<String>,
+    /// `refundId`: the case id (none without it, whatever the body says).
+    pub case_id: Option<String>,
+    pub order_id: String,
+    pub refund_type: RefundType,
+    /// `submitTime`: the request's time.
+    pub submitted_at: Instant,
+    /// `expireTime`: the return countdown's end, unless the body gives one.
+    pub expires_at: Option<Instant>,
+    /// `receiptStatus` 2: the buyer has the goods.
+    pub received: bool,
+    /// `expressNo`: the return waybill.
+    pub waybill: Option<String>,
 }
 
 /// A whole JSON number (`2` or `2.0`, as JSON Schema counts integers).
-fn whole(v: &Value) -> Option<i64> {
-    v.as_number().and_then(crate::request::whole_number)
+fn whole(v: &Json<'_>) -> Option<i64> {
+    match v {
+        Json::Number(n) => crate::request::whole_number(n),
+        _ => None,
+    }
 }
 
 /// An id: a whole number of at least 0, or a non-empty string.
-fn id_text(v: &Value) -> Option<String> {
+fn id_text(v: &Json<'_>) -> Option<String> {
     match v {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => n.as_u64().map(|n| n.to_string()).or_else(|| {
+        Json::String(s) if !s.is_empty() => Some(s.as_ref().to_owned()),
+        Json::Number(n) => n.as_u64().map(|n| n.to_string()).or_else(|| {
             let f = n.as_f64()?;
             // A whole float inside u64's range is that integer, as JSON Schema reads it.
             (f.fract() == 0.0 && (0.0..18_446_744_073_709_551_615.0).contains(&f))
@@ -51,9 +96,9 @@ fn id_text(v: &Value) -> Option<String> {
 }
 
 /// Epoch milliseconds: a whole number, or a string of digits without leading zeros.
-fn millis(v: &Value) -> Option<i64> {
+fn millis(v: &Json<'_>) -> Option<Instant> {
     let ms = match v {
-        Value::String(s)
+        Json::String(s)
             if s == "0"
                 || (s.len() <= 14
                     && !s.starts_with('0')
@@ -61,38 +106,43 @@ fn millis(v: &Value) -> Option<i64> {
         {
             s.parse().ok()
         }
-        Value::Number(_) => whole(v),
+        Json::Number(_) => whole(v),
         _ => None,
     }?;
-    crate::time::from_epoch_millis(ms).ok().map(|_| ms)
+    time::from_epoch_millis(ms).ok()
 }
 
-/// Maps a Kuaishou body onto the contract; other bodies pass through untouched.
-pub fn map(body: &Value) -> Result<Mapped, Vec<FieldError>> {
-    let Some(refund) = body.get(KEY) else {
-        return Ok(Mapped {
-            request: body.clone(),
-            waybill_without_trace: None,
-        });
+/// Reads the platform's detail (and checks the order detail beside it); every problem
+/// goes to `errors`, and `None` means there was one.
+pub(crate) fn read(
+    detail: &Shaped<'_, RefundDetail<'_>>,
+    order: &Option<Shaped<'_, OrderDetail<'_>>>,
+    errors: &mut Vec<FieldError>,
+) -> Option<Mapped> {
+    let errors_before = errors.len();
+    if let Some(Shaped::Other(other)) = order
+        && !other.is_null()
+    {
+        errors.push(FieldError::new(
+            "/kuaishou_order",
+            format!(
+                "must be an object: the order detail as the Kuaishou open platform returns it, not {}",
+                other.kind()
+            ),
+        ));
+    }
+    let Shaped::Expected(r) = detail else {
+        errors.push(FieldError::new(
+            format!("/{KEY}"),
+            "must be an object: the refund detail as the Kuaishou open platform returns it",
+        ));
+        return None;
     };
-    let Value::Object(r) = refund else {
-        return Err(vec![FieldError {
-            pointer: format!("/{KEY}"),
-            message:
-                "must be an object: the refund detail as the Kuaishou open platform returns it"
-                    .into(),
-        }]);
-    };
-    let mut errors = Vec::new();
     let mut err = |field: &str, message: String| {
-        errors.push(FieldError {
-            pointer: format!("/{KEY}/{field}"),
-            message,
-        })
+        errors.push(FieldError::new(format!("/{KEY}/{field}"), message))
     };
-    let get = |k: &str| r.get(k);
 
-    let order_id = match get("oid") {
+    let order_id = match &r.oid {
         None => {
             err(
                 "oid",
@@ -108,7 +158,7 @@ pub fn map(body: &Value) -> Result<Mapped, Vec<FieldError>> {
             None
         }),
     };
-    let case_id = match get("refundId") {
+    let case_id = match &r.refund_id {
         None => None,
         Some(v) => id_text(v).or_else(|| {
             err(
@@ -118,7 +168,7 @@ pub fn map(body: &Value) -> Result<Mapped, Vec<FieldError>> {
             None
         }),
     };
-    let refund_type = match get("handlingWay") {
+    let refund_type = match &r.handling_way {
         None => {
             err(
                 "handlingWay",
@@ -128,8 +178,8 @@ pub fn map(body: &Value) -> Result<Mapped, Vec<FieldError>> {
         }
         Some(v) => {
             let way = match v {
-                Value::String(s) if s == "1" || s == "10" => s.parse().ok(),
-                Value::Number(_) => whole(v),
+                Json::String(s) if s == "1" || s == "10" => s.parse().ok(),
+                Json::Number(_) => whole(v),
                 _ => None,
             };
             match way.and_then(|w| HANDLING_WAYS.iter().find(|(n, _)| *n == w)) {
@@ -146,7 +196,7 @@ pub fn map(body: &Value) -> Result<Mapped, Vec<FieldError>> {
             }
         }
     };
-    let submit = match get("submitTime") {
+    let submitted_at = match &r.submit_time {
         None => {
             err(
                 "submitTime",
@@ -157,23 +207,23 @@ pub fn map(body: &Value) -> Result<Mapped, Vec<FieldError>> {
         Some(v) => millis(v).or_else(|| {
             err(
                 "submitTime",
-                format!("{v} is not epoch milliseconds between 1970 and 9999"),
+                format!("{v} is not epoch milliseconds between 1970 and 9999-12-30"),
             );
             None
         }),
     };
-    let expire = match get("expireTime") {
-        None | Some(Value::Null) => None,
+    let expires_at = match &r.expire_time {
+        None | Some(Json::Null) => None,
         Some(v) => millis(v).or_else(|| {
             err(
                 "expireTime",
-                format!("{v} is not epoch milliseconds between 1970 and 9999"),
+                format!("{v} is not epoch milliseconds between 1970 and 9999-12-30"),
             );
             None
         }),
     };
-    let received = match get("receiptStatus") {
-        None | Some(Value::Null) => false,
+    let received = match &r.receipt_status {
+        None | Some(Json::Null) => false,
         Some(v) => match whole(v) {
             Some(2) => true,
             Some(0 | 1) => false,
@@ -188,9 +238,9 @@ pub fn map(body: &Value) -> Result<Mapped, Vec<FieldError>> {
             }
         },
     };
-    let waybill = match get("expressNo") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
+    let waybill = match &r.express_no {
+        None | Some(Json::Null) => None,
+        Some(Json::String(s)) => Some(s.as_ref().to_owned()),
         Some(other) => {
             err(
                 "expressNo",
@@ -199,76 +249,42 @@ pub fn map(body: &Value) -> Result<Mapped, Vec<FieldError>> {
             None
         }
     };
-    for key in ["order", "return"] {
-        if let Some(v) = body.get(key)
-            && !(v.is_object() || v.is_null())
-        {
-            errors.push(FieldError {
-                pointer: format!("/{key}"),
-                message: format!("must be an object, not {v}"),
-            });
-        }
+    if errors.len() > errors_before {
+        return None;
     }
-    let (Some(order_id), Some(refund_type), Some(submit), true) =
-        (order_id, refund_type, submit, errors.is_empty())
-    else {
-        return Err(errors);
-    };
-
-    let mut out: Map<String, Value> = body.as_object().cloned().unwrap_or_default();
-    out.remove(KEY);
-    out.insert("refund_type".into(), json!(refund_type));
-    out.insert("requested_at".into(), json!(submit));
-    match case_id {
-        Some(id) => out.insert("case_id".into(), json!(id)),
-        None => out.remove("case_id"),
-    };
-    let mut order = out
-        .get("order")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    order.insert("order_id".into(), json!(order_id));
-    out.insert("order".into(), Value::Object(order));
-    if received {
-        let trace = out.entry("logistics_trace").or_insert_with(|| json!([]));
-        if trace.is_null() {
-            *trace = json!([]);
-        }
-        if let Some(events) = trace.as_array_mut()
-            && !events
-                .iter()
-                .any(|e| e.get("status").and_then(Value::as_str) == Some("delivered"))
-        {
-            events.push(json!({"at": submit, "status": "delivered", "description": "快手售后单：买家已收到货 (receiptStatus 2)"}));
-        }
-    }
-    let mut waybill_without_trace = None;
-    if refund_type == "return_and_refund" {
-        let mut ret = out
-            .get("return")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        // A countdown end sent in the body stays (and is validated as any other).
-        if let Some(ms) = expire
-            && ret.get("countdown_ends_at").is_none_or(Value::is_null)
-        {
-            ret.insert("countdown_ends_at".into(), json!(ms));
-        }
-        let has_trace = ret
-            .get("trace")
-            .and_then(Value::as_array)
-            .is_some_and(|t| !t.is_empty());
-        if !has_trace {
-            waybill_without_trace = waybill;
-        }
-        out.insert("return".into(), Value::Object(ret));
-    }
-    Ok(Mapped {
-        request: Value::Object(out),
-        waybill_without_trace,
+    Some(Mapped {
+        case_id,
+        order_id: order_id?,
+        refund_type: refund_type?,
+        submitted_at: submitted_at?,
+        expires_at,
+        received,
+        waybill,
     })
+}
+
+/// `receiptStatus` 2: a `delivered` event at `submitTime`, unless the trace already has
+/// an event whose status is `delivered` (as written, not read from text or a provider
+/// code). `from_text`: the trace came as `logistics_text`.
+pub(crate) fn add_receipt(mapped: &Mapped, events: &mut Vec<Event>, from_text: bool) {
+    let has_delivered = events
+        .iter()
+        .any(|e| e.status == Status::Delivered && e.raw.is_none());
+    if !mapped.received || has_delivered {
+        return;
+    }
+    let pointer = if from_text {
+        format!("/{KEY}/receiptStatus")
+    } else {
+        // Where it would sit in the body's array.
+        format!("/logistics_trace/{}", events.len())
+    };
+    events.push(Event {
+        at: mapped.submitted_at,
+        status: Status::Delivered,
+        pointer,
+        raw: None,
+    });
 }
 
 /// The JSON Schemas of the Kuaishou body.
@@ -278,9 +294,10 @@ pub fn json_schemas() -> Value {
         {"type": "integer", "minimum": crate::time::EPOCH_MS_MIN, "maximum": crate::time::EPOCH_MS_MAX},
         {"type": "string", "pattern": "^(?:0|[1-9][0-9]{0,13})$"}
     ]});
+    let ignored = json!({"description": "Ignored: the platform's value wins."});
     json!({
         "KuaishouRefund": {
-            "description": "The refund detail as the Kuaishou open platform returns it (camelCase); other fields are ignored.",
+            "description": "The refund detail as the Kuaishou open platform returns it (camelCase); other fields are accepted and ignored (a duplicated key is still refused).",
             "type": "object",
             "required": ["oid", "handlingWay", "submitTime"],
             "properties": {
@@ -293,22 +310,34 @@ pub fn json_schemas() -> Value {
                 "expressNo": {"description": "The return waybill.", "type": ["string", "null"]}
             }
         },
+        "KuaishouOrder": {
+            "description": "The order detail as the Kuaishou open platform returns it (camelCase), accepted beside kuaishou_refund; none of its fields is read yet, all are accepted (a duplicated key is still refused).",
+            "type": "object"
+        },
         "KuaishouRefundRequest": {
-            "description": "A case as the Kuaishou open platform describes it, with the destination and traces the platform's refund detail lacks. The platform's values win over case_id, refund_type, requested_at and order.order_id sent beside them; expireTime fills return.countdown_ends_at unless the body gives one.",
+            "description": "A case as the Kuaishou open platform describes it, with the destination and traces the platform's refund detail lacks. The platform's values win over case_id, refund_type, requested_at and order.order_id sent beside them; expireTime fills return.countdown_ends_at unless the body gives one. Other unknown fields are refused (422).",
             "type": "object",
+            "additionalProperties": false,
             "required": ["kuaishou_refund", "destination"],
             "properties": {
                 "kuaishou_refund": {"$ref": "#/components/schemas/KuaishouRefund"},
+                "kuaishou_order": {"anyOf": [{"$ref": "#/components/schemas/KuaishouOrder"}, {"type": "null"}]},
+                "case_id": ignored,
+                "refund_type": ignored,
+                "requested_at": ignored,
                 "as_of": {"anyOf": [{"$ref": "#/components/schemas/Time"}, {"type": "null"}]},
-                "order": {"type": ["object", "null"], "properties": {
+                "order": {"type": ["object", "null"], "additionalProperties": false, "properties": {
+                    "order_id": ignored,
                     "placed_at": {"anyOf": [{"$ref": "#/components/schemas/Time"}, {"type": "null"}]},
                     "shipped_at": {"anyOf": [{"$ref": "#/components/schemas/Time"}, {"type": "null"}]}
                 }},
                 "destination": {"$ref": "#/components/schemas/Destination"},
                 "logistics_trace": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/CarrierEvent"}},
+                "logistics_text": {"anyOf": [{"$ref": "#/components/schemas/TraceText"}, {"type": "null"}]},
                 "return": {"anyOf": [{"$ref": "#/components/schemas/Return"}, {"type": "null"}]},
                 "shop": {"anyOf": [{"$ref": "#/components/schemas/Shop"}, {"type": "null"}]}
-            }
+            },
+            "not": crate::request::not_both("logistics_trace", "logistics_text")
         }
     })
 }

@@ -2,8 +2,8 @@
 //! during a logistics disruption, and by when.
 //!
 //! The engine ([`engine::decide`]) is pure; rules are data ([`rules::Rules`]); requests
-//! become typed cases in one place ([`request::parse`]); HTTP and the command line are
-//! thin shells around them.
+//! become typed cases in one place ([`request::parse`], from the body's bytes); HTTP and
+//! the command line are thin shells around [`decide_json`].
 
 pub mod carriers;
 pub mod cli;
@@ -20,8 +20,6 @@ pub mod telemetry;
 pub mod time;
 
 use std::sync::OnceLock;
-
-use serde_json::Value;
 
 use crate::render::DecisionView;
 use crate::request::{FieldError, ParseContext};
@@ -67,40 +65,11 @@ pub fn decide_json(
     lang: Lang,
     decision_id: String,
 ) -> Result<Decided, RequestError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| RequestError {
-        kind: RequestErrorKind::Malformed,
-        errors: vec![FieldError {
-            pointer: String::new(),
-            message: e.to_string(),
-        }],
-    })?;
-    decide_request(rules, &value, now, lang, decision_id).map_err(|errors| RequestError {
-        kind: RequestErrorKind::Invalid,
-        errors,
-    })
-}
-
-/// Parses a request, decides it (at its `as_of`, else `now`) and renders it in `lang`.
-pub fn decide_request(
-    rules: &Rules,
-    request: &Value,
-    now: Instant,
-    lang: Lang,
-    decision_id: String,
-) -> Result<Decided, Vec<FieldError>> {
     let ctx = ParseContext {
         rules,
         gazetteer: gazetteer(),
     };
-    // A Kuaishou refund detail is mapped onto the contract first.
-    let mapped = kuaishou::map(request)?;
-    let mut parsed = request::parse(&mapped.request, ctx)?;
-    if let Some(waybill) = mapped.waybill_without_trace {
-        parsed.case.notes.push(engine::Warning {
-            code: codes::WarningCode::ReturnTraceMissing,
-            args: vec![("waybill", engine::Arg::Text(waybill))],
-        });
-    }
+    let parsed = request::parse(body, ctx)?;
     let decision = engine::decide(rules, &parsed.case, parsed.as_of.unwrap_or(now));
     let view = render::decision_view(
         rules,

@@ -1,8 +1,10 @@
 //! Instants as callers and rules authors write them, and as responses show them.
 //!
-//! Accepted forms: RFC 3339 with an offset or `Z`; a local date-time without offset
-//! (`2023-09-25 10:00:00`, `2023-09-25T10:00:00`, seconds optional) read in the policy's
-//! time zone; an integer of Unix epoch milliseconds.
+//! Accepted forms: RFC 3339 with an offset or `Z` (`T` and `Z` in either case); a local
+//! date-time without offset (`2023-09-25 10:00:00`, `2023-09-25T10:00:00`, seconds
+//! optional) read in the policy's time zone; an integer of Unix epoch milliseconds.
+//! Every form names an instant from 1970-01-01T00:00:00Z to 9999-12-30T23:59:59.999Z,
+//! so that every time a response shows is RFC 3339 with a four-digit year.
 
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -10,11 +12,14 @@ use chrono_tz::Tz;
 /// An instant on the UTC time line.
 pub type Instant = DateTime<Utc>;
 
-/// The earliest and latest epoch milliseconds accepted (years 1970 to 9999): anything
-/// outside is a mistake in the caller's units, not a real after-sales time.
+/// The earliest epoch milliseconds accepted: 1970-01-01T00:00:00Z. Earlier times are a
+/// mistake in the caller's units (or before any time zone's offset was whole minutes),
+/// not a real after-sales time.
 pub const EPOCH_MS_MIN: i64 = 0;
-/// See [`EPOCH_MS_MIN`].
-pub const EPOCH_MS_MAX: i64 = 253_402_300_799_999;
+/// The latest epoch milliseconds accepted: 9999-12-30T23:59:59.999Z. Shown in any time
+/// zone (offsets reach +14:00), every accepted instant still has a four-digit year, so
+/// every time a response carries is valid RFC 3339.
+pub const EPOCH_MS_MAX: i64 = 253_402_214_399_999;
 
 /// Why a time could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +28,7 @@ pub enum TimeError {
     Malformed,
     /// The local time does not exist in the time zone (a gap at a clock change).
     NonexistentLocal,
-    /// Epoch milliseconds outside 1970..=9999.
+    /// Outside 1970-01-01T00:00:00Z ..= 9999-12-30T23:59:59.999Z (see [`parse`]).
     OutOfRange,
 }
 
@@ -34,9 +39,13 @@ impl std::fmt::Display for TimeError {
                 "is not a time: use RFC 3339 (2023-09-25T10:00:00+08:00), a local time \
                  (2023-09-25 10:00:00) or Unix epoch milliseconds"
             }
-            TimeError::NonexistentLocal => "is a local time that does not exist in the policy's time zone",
+            TimeError::NonexistentLocal => {
+                "is a local time that does not exist in the policy's time zone"
+            }
             TimeError::OutOfRange => {
-                "is out of range: epoch milliseconds must be between 0 and 253402300799999 (years 1970 to 9999)"
+                "is out of range: times run from 1970-01-01T00:00:00Z to 9999-12-30T23:59:59Z \
+                 (epoch milliseconds 0 to 253402214399999); on those two days, write the time \
+                 in UTC (with Z)"
             }
         })
     }
@@ -50,21 +59,79 @@ pub fn from_epoch_millis(ms: i64) -> Result<Instant, TimeError> {
     DateTime::from_timestamp_millis(ms).ok_or(TimeError::OutOfRange)
 }
 
+// The grammar of time strings as regular-expression pieces, string literals so that
+// `concat!` can build the public patterns from them. A regular expression can only
+// compare digits, hence the enumerations; the property tests in tests/engine check that
+// the patterns and the parsers accept exactly the same strings.
+
+/// A calendar-valid date from 1970-01-02 to 9999-12-29: any year from 1971 to 9998,
+/// 1970 but its first day, 9999 but its last two days, and the leap days.
+macro_rules! inner_date_pattern {
+    () => {
+        concat!(
+            "(?:(?:197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-",
+            "(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))",
+            "|1970-(?:01-(?:0[2-9]|[12][0-9]|3[01])|(?:0[3578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])",
+            "|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))",
+            "|9999-(?:(?:0[13578]|10)-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)",
+            "|02-(?:0[1-9]|1[0-9]|2[0-8])|12-(?:0[1-9]|[12][0-9]))",
+            "|(?:19(?:7[26]|8[048]|9[26])|[2-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[3579][26])00)-02-29)",
+        )
+    };
+}
+pub(crate) use inner_date_pattern;
+
+/// Hours and minutes (a wall clock, no leap seconds).
+macro_rules! hour_minute_pattern {
+    () => {
+        "(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+    };
+}
+pub(crate) use hour_minute_pattern;
+
 /// The exact grammar of a time string, as a regular expression for the OpenAPI schema:
-/// a calendar-valid date (leap years included), `T` or a space, hours and minutes,
-/// optional seconds and fraction, and an optional `Z` or `±HH:MM` offset. [`parse`]
-/// accepts exactly these strings.
+/// a calendar-valid date, `T`, `t` or a space, hours and minutes, optional seconds and
+/// fraction, and an optional `Z`, `z` or `±HH:MM` offset. Dates run from 1970-01-02 to
+/// 9999-12-29; 1970-01-01 and 9999-12-30 only in UTC (`Z` or `±00:00`), so that every
+/// accepted string is inside the accepted range of instants whatever its offset or the
+/// policy's time zone. [`parse`] accepts exactly these strings.
 pub const TIME_PATTERN: &str = concat!(
-    r"^(?:[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)",
-    r"|02-(?:0[1-9]|1[0-9]|2[0-8]))|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)",
-    r"[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,9})?)?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?$",
+    "^(?:",
+    inner_date_pattern!(),
+    "[Tt ]",
+    hour_minute_pattern!(),
+    r"(?::[0-5][0-9](?:\.[0-9]{1,9})?)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?",
+    "|(?:1970-01-01|9999-12-30)[Tt ]",
+    hour_minute_pattern!(),
+    r"(?::[0-5][0-9](?:\.[0-9]{1,9})?)?(?:[Zz]|[+-]00:00))$",
 );
+
+/// The first and the last day, accepted only in UTC (see [`TIME_PATTERN`]).
+fn first_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN)
+}
+
+fn last_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(9999, 12, 30).unwrap_or(NaiveDate::MAX)
+}
+
+/// Whether a wall-clock date with this offset (`None`: local) is inside the range: see
+/// [`TIME_PATTERN`]. Any offset (up to ±23:59) or time zone keeps a date strictly
+/// between the first and the last day inside 1970-01-01T00:00Z ..= 9999-12-30T23:59Z.
+fn in_range(date: NaiveDate, offset: Option<i32>) -> bool {
+    let (first, last) = (first_day(), last_day());
+    (date > first && date < last) || ((date == first || date == last) && offset == Some(0))
+}
 
 /// Reads a time string: `2023-09-25T10:00:00+08:00`, `…Z`, or a local time
 /// (`2023-09-25 10:00:00`, `2023-09-25T10:00`) in `tz`. Strict: exactly
-/// [`TIME_PATTERN`], nothing trimmed.
+/// [`TIME_PATTERN`], nothing trimmed. Instants run from 1970-01-01T00:00:00Z to
+/// 9999-12-30T23:59:59.999999999Z.
 pub fn parse(s: &str, tz: Tz) -> Result<Instant, TimeError> {
     let (naive, offset) = parse_parts(s).ok_or(TimeError::Malformed)?;
+    if !in_range(naive.date(), offset) {
+        return Err(TimeError::OutOfRange);
+    }
     match offset {
         Some(minutes) => {
             let offset = chrono::FixedOffset::east_opt(minutes * 60).ok_or(TimeError::Malformed)?;
@@ -88,7 +155,11 @@ fn parse_parts(s: &str) -> Option<(NaiveDateTime, Option<i32>)> {
             .then(|| part.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
     };
     let at = |i: usize, c: u8| b.get(i) == Some(&c);
-    if !(at(4, b'-') && at(7, b'-') && (at(10, b'T') || at(10, b' ')) && at(13, b':')) {
+    if !(at(4, b'-')
+        && at(7, b'-')
+        && matches!(b.get(10), Some(b'T' | b't' | b' '))
+        && at(13, b':'))
+    {
         return None;
     }
     let date = NaiveDate::from_ymd_opt(i32::try_from(num(0, 4)?).ok()?, num(5, 2)?, num(8, 2)?)?;
@@ -114,7 +185,7 @@ fn parse_parts(s: &str) -> Option<(NaiveDateTime, Option<i32>)> {
     let time = chrono::NaiveTime::from_hms_nano_opt(hour, minute, second, nano)?;
     let offset = match &b[i..] {
         [] => None,
-        [b'Z'] => Some(0),
+        [b'Z' | b'z'] => Some(0),
         [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
             let (h, m) = (num(i + 1, 2)?, num(i + 4, 2)?);
             if h > 23 || m > 59 {
@@ -205,7 +276,11 @@ mod tests {
         assert_eq!(parse("2023-02-30 10:00:00", SH), Err(TimeError::Malformed));
         assert_eq!(parse("2023-09-25", SH), Err(TimeError::Malformed));
         assert_eq!(parse(" 2023-09-25 10:00:00", SH), Err(TimeError::Malformed));
-        assert_eq!(parse("2023-09-25t10:00:00z", SH), Err(TimeError::Malformed));
+        assert_eq!(parse("2023-09-25x10:00:00Z", SH), Err(TimeError::Malformed));
+        assert_eq!(
+            parse("2023-09-25T10:00:00Zz", SH),
+            Err(TimeError::Malformed)
+        );
         assert_eq!(parse("2023-09-25T10:00:60", SH), Err(TimeError::Malformed));
         assert_eq!(
             parse("2023-09-25T10:00:00+24:00", SH),
@@ -214,6 +289,74 @@ mod tests {
         assert_eq!(parse("2023-09-25T10:00:00.", SH), Err(TimeError::Malformed));
         assert_eq!(from_epoch_millis(-1), Err(TimeError::OutOfRange));
         assert_eq!(from_epoch_millis(i64::MAX), Err(TimeError::OutOfRange));
+    }
+
+    #[test]
+    fn a_lowercase_t_and_z_are_rfc_3339_too() {
+        let want = at("2023-09-25T02:00:00Z");
+        assert_eq!(parse("2023-09-25t02:00:00z", SH), Ok(want));
+        assert_eq!(parse("2023-09-25t10:00:00+08:00", SH), Ok(want));
+        assert_eq!(parse("2023-09-25t10:00", SH), Ok(want));
+    }
+
+    #[test]
+    fn instants_run_from_1970_to_9999_12_30_in_every_form() {
+        let first = at("1970-01-01T00:00:00Z");
+        let last = at("9999-12-30T23:59:59.999Z");
+        assert_eq!(parse("1970-01-01T00:00:00Z", SH), Ok(first));
+        assert_eq!(parse("1970-01-01T00:00:00+00:00", SH), Ok(first));
+        assert_eq!(from_epoch_millis(0), Ok(first));
+        assert_eq!(parse("9999-12-30T23:59:59.999Z", SH), Ok(last));
+        assert_eq!(from_epoch_millis(EPOCH_MS_MAX), Ok(last));
+        assert_eq!(
+            from_epoch_millis(EPOCH_MS_MAX + 1),
+            Err(TimeError::OutOfRange)
+        );
+        assert_eq!(from_epoch_millis(-1), Err(TimeError::OutOfRange));
+        for outside in [
+            "9999-12-31T16:00:00Z",
+            "0000-01-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "9999-12-31T00:00:00Z",
+            "1970-01-01T07:59:59+08:00",
+            // Inside the range as instants, but written on the first or last day with an
+            // offset or as a local time: the pattern cannot compare times with offsets.
+            "1970-01-01T10:00:00+08:00",
+            "1970-01-01 10:00:00",
+            "9999-12-30T10:00:00+08:00",
+            "9999-12-30 10:00",
+        ] {
+            assert_eq!(parse(outside, SH), Err(TimeError::OutOfRange), "{outside}");
+        }
+        for inside in [
+            "1970-01-02T00:00:00+23:59",
+            "9999-12-29T23:59:59.999999999-23:59",
+            "1970-01-02 00:00",
+            "9999-12-29 23:59:59",
+        ] {
+            let t = parse(inside, SH).unwrap_or_else(|e| panic!("{inside}: {e}"));
+            assert!(
+                t >= first && t <= at("9999-12-30T23:59:59.999999999Z"),
+                "{inside}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_accepted_instant_shows_with_four_digits_and_a_whole_minute_offset() {
+        let last = at("9999-12-30T23:59:59.999999999Z");
+        for tz in [
+            SH,
+            chrono_tz::Pacific::Kiritimati,
+            chrono_tz::Etc::GMTPlus12,
+        ] {
+            for t in [at("1970-01-01T00:00:00Z"), last] {
+                let shown = format(t, tz);
+                assert!(DateTime::parse_from_rfc3339(&shown).is_ok(), "{shown}");
+                assert!(shown.len() >= 25 && shown.as_bytes()[4] == b'-', "{shown}");
+            }
+        }
+        assert_eq!(format(last, SH), "9999-12-31T07:59:59.999999999+08:00");
     }
 
     #[test]

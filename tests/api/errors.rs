@@ -189,3 +189,86 @@ async fn a_panic_in_a_handler_is_a_500_problem_that_reveals_nothing() {
     let text = String::from_utf8_lossy(&bytes);
     assert!(!text.contains("secret") && !text.contains("src/"), "{text}");
 }
+
+async fn post_raw(app: &TestApp, body: String) -> reqwest::Response {
+    app.client
+        .post(app.url("/v1/decisions"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn a_duplicated_key_is_400_with_the_pointer_of_the_duplicate() {
+    let app = spawn_app().await;
+    let stalled = example("03-stalled-shangcheng.json")["request"].to_string();
+    for (from, to, pointer) in [
+        (
+            r#""refund_type":"refund_only""#,
+            r#""refund_type":"bogus","refund_type":"refund_only""#,
+            "/refund_type",
+        ),
+        (
+            r#""status":"in_transit""#,
+            r#""status":"in_transit","at":"2023-10-10T14:00:00+08:00""#,
+            "/logistics_trace/1/at",
+        ),
+    ] {
+        let body = stalled.replacen(from, to, 1);
+        assert_ne!(body, stalled);
+        let p = problem(post_raw(&app, body).await, 400).await;
+        assert_eq!(p["errors"][0]["pointer"], pointer, "{p}");
+        assert!(
+            p["detail"].as_str().is_some_and(|d| d.contains(pointer)),
+            "{p}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_field_is_422_naming_the_field_it_was_meant_to_be() {
+    let app = spawn_app().await;
+    let mut req = example("03-stalled-shangcheng.json")["request"].clone();
+    let trace = req
+        .as_object_mut()
+        .and_then(|o| o.remove("logistics_trace"))
+        .unwrap_or_default();
+    req["logistics_trase"] = trace;
+    let p = problem(app.post_json("/v1/decisions", &req).await, 422).await;
+    assert_eq!(p["errors"][0]["pointer"], "/logistics_trase");
+    assert!(
+        p["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("did you mean `logistics_trace`")),
+        "{p}"
+    );
+}
+
+#[tokio::test]
+async fn trailing_characters_after_the_body_are_400() {
+    let app = spawn_app().await;
+    let stalled = example("03-stalled-shangcheng.json")["request"].to_string();
+    let p = problem(post_raw(&app, format!("{stalled} {{}}")).await, 400).await;
+    assert!(
+        p["detail"].as_str().is_some_and(|d| d.contains("trailing")),
+        "{p}"
+    );
+}
+
+#[tokio::test]
+async fn a_time_outside_the_documented_range_is_422() {
+    let app = spawn_app().await;
+    for as_of in ["9999-12-31T16:00:00Z", "0000-01-01T00:00:00Z"] {
+        let mut req = example("03-stalled-shangcheng.json")["request"].clone();
+        req["as_of"] = json!(as_of);
+        let p = problem(app.post_json("/v1/decisions", &req).await, 422).await;
+        assert_eq!(p["errors"][0]["pointer"], "/as_of", "{p}");
+    }
+    let mut req = example("03-stalled-shangcheng.json")["request"].clone();
+    req["as_of"] = json!("9999-12-30T23:59:59Z");
+    let r = app.post_json("/v1/decisions", &req).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(body(r).await["as_of"], "9999-12-31T07:59:59+08:00");
+}

@@ -27,10 +27,20 @@ pub fn decide(request: &Value) -> Value {
 }
 
 pub fn decide_in(request: &Value, lang: &str) -> Value {
+    decide_bytes(&bytes(request), lang)
+}
+
+/// A request's JSON text, as a caller sends it.
+pub fn bytes(request: &Value) -> Vec<u8> {
+    serde_json::to_vec(request).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Decides a body, or fails the test with its errors.
+pub fn decide_bytes(body: &[u8], lang: &str) -> Value {
     let lang = rules().language(lang).unwrap_or(Lang(0));
-    match aftersales::decide_request(
+    match aftersales::decide_json(
         rules(),
-        request,
+        body,
         at("2000-01-01T00:00:00Z"),
         lang,
         "test".into(),
@@ -39,21 +49,38 @@ pub fn decide_in(request: &Value, lang: &str) -> Value {
             Ok(v) => v,
             Err(e) => panic!("view does not serialize: {e}"),
         },
-        Err(errors) => panic!("request refused: {errors:?}\n{request:#}"),
+        Err(e) => panic!(
+            "request refused: {:?}\n{}",
+            e.errors,
+            String::from_utf8_lossy(body)
+        ),
     }
 }
 
 /// The pointers of a refused request's errors.
 pub fn refused(request: &Value) -> Vec<String> {
-    match aftersales::decide_request(
+    refusal(&bytes(request))
+        .errors
+        .into_iter()
+        .map(|e| e.pointer)
+        .collect()
+}
+
+/// Why a body is refused; fails the test when it is decided.
+pub fn refusal(body: &[u8]) -> aftersales::RequestError {
+    match aftersales::decide_json(
         rules(),
-        request,
+        body,
         at("2000-01-01T00:00:00Z"),
         Lang(0),
         "test".into(),
     ) {
-        Ok(d) => panic!("request accepted: {:?}", d.view.scenario),
-        Err(errors) => errors.into_iter().map(|e| e.pointer).collect(),
+        Ok(d) => panic!(
+            "request accepted: {:?}\n{}",
+            d.view.scenario,
+            String::from_utf8_lossy(body)
+        ),
+        Err(e) => e,
     }
 }
 

@@ -4,6 +4,7 @@
 mod examples;
 mod helpers;
 mod notices;
+mod parsing;
 mod platform;
 mod policy;
 mod properties;

@@ -118,8 +118,25 @@ proptest! {
     }
 
     #[test]
+    fn mangled_bodies_are_refused_or_decided_without_panicking(edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<bool>()), 1..6)) {
+        let mut body = crate::helpers::bytes(&crate::helpers::refund_only(
+            "2023-10-11T09:00:00+08:00",
+            "2023-10-14T09:00:00+08:00",
+            &[("2023-10-10T14:00:00+08:00", "in_transit")],
+        ));
+        for (at, byte, insert) in edits {
+            let i = at % body.len();
+            if insert { body.insert(i, byte) } else { body[i] = byte }
+        }
+        if let Err(e) = aftersales::decide_json(rules(), &body, chrono::Utc::now(), Default::default(), "x".into()) {
+            prop_assert!(!e.errors.is_empty() && e.errors.iter().all(|e| !e.message.is_empty()));
+        }
+    }
+
+    #[test]
     fn arbitrary_json_is_refused_or_decided_without_panicking(v in arbitrary_json()) {
-        let _ = aftersales::decide_request(rules(), &v, chrono::Utc::now(), Default::default(), "x".into());
+        let body = crate::helpers::bytes(&v);
+        let _ = aftersales::decide_json(rules(), &body, chrono::Utc::now(), Default::default(), "x".into());
     }
 }
 
@@ -183,6 +200,90 @@ mod time_pattern {
         fn whatever_parses_matches_the_pattern(s in "[0-9]{4}-[0-9]{2}-[0-9]{2}[T t][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{0,10})?)?(Z|z|[+-][0-9]{2}:[0-9]{2})?") {
             let parsed = aftersales::time::parse(&s, chrono_tz::Asia::Shanghai).is_ok();
             prop_assert_eq!(parsed, pattern().is_match(&s), "{}", s);
+        }
+    }
+}
+
+/// At the ends of the accepted range (1970-01-01 and 9999-12-30, only in UTC), the
+/// pattern and the parser agree too.
+mod time_range {
+    use proptest::prelude::*;
+
+    static PATTERN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(aftersales::time::TIME_PATTERN).unwrap_or_else(|e| panic!("{e}"))
+    });
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn near_the_ends_of_the_range_the_pattern_and_the_parser_agree(s in "(1969|1970|1971|9998|9999|0000)-(01|02|12)-(01|02|28|29|30|31)[Tt ](00|07|08|15|16|23):(00|59)(:59(\\.999)?)?(Z|z|[+-](00|08|14|23):(00|59))?") {
+            let parsed = aftersales::time::parse(&s, chrono_tz::Asia::Shanghai);
+            prop_assert_eq!(parsed.is_ok(), PATTERN.is_match(&s), "{}: {:?}", s, parsed);
+            if let Ok(t) = parsed {
+                let first = chrono::DateTime::from_timestamp_millis(0).unwrap_or_default();
+                let last = chrono::DateTime::from_timestamp_millis(aftersales::time::EPOCH_MS_MAX).unwrap_or_default();
+                prop_assert!(t >= first && t < last + chrono::Duration::milliseconds(1), "{}", s);
+            }
+        }
+    }
+}
+
+/// The OpenAPI schema's pattern for a pasted trace and the parser accept the same texts.
+mod trace_text_pattern {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    static PATTERN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(aftersales::request::TRACE_TEXT_PATTERN).unwrap_or_else(|e| panic!("{e}"))
+    });
+
+    /// Whether the stalled case with this trace text is decided; refused only ever at
+    /// the text.
+    fn read(text: &str) -> bool {
+        let body = json!({
+            "refund_type": "refund_only",
+            "requested_at": "2023-10-11T09:00:00+08:00",
+            "as_of": "2023-10-14T09:00:00+08:00",
+            "order": {"order_id": "KS-1003"},
+            "destination": {"adcode": "330102"},
+            "logistics_text": text,
+        });
+        match aftersales::decide_json(
+            crate::helpers::rules(),
+            &crate::helpers::bytes(&body),
+            chrono::Utc::now(),
+            Default::default(),
+            String::new(),
+        ) {
+            Ok(_) => true,
+            Err(e) => {
+                assert!(
+                    e.errors.iter().all(|e| e.pointer == "/logistics_text"),
+                    "{:?}",
+                    e.errors
+                );
+                false
+            }
+        }
+    }
+
+    fn line() -> impl Strategy<Value = String> {
+        "[ \t\u{a0}]{0,2}((1970|2023|9999)-(0[1-9]|1[0-3])-(0[1-9]|[23][0-9])|10-10)?[ \t\u{3000}T]{0,2}(([01][0-9]|2[0-5]):[0-5][0-9](:[0-6][0-9])?)?[ \t]{0,2}(【杭州市】快件已到达|已揽收|x|:00)?[ \t]{0,1}"
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn every_text_the_pattern_generates_is_read(s in aftersales::request::TRACE_TEXT_PATTERN.trim_start_matches('^').trim_end_matches('$')) {
+            prop_assert!(read(&s), "{:?}", s);
+        }
+
+        #[test]
+        fn whatever_is_read_matches_the_pattern(lines in proptest::collection::vec((line(), prop_oneof![Just("\n"), Just("\r\n"), Just("\r"), Just("\n\n")]), 1..4)) {
+            let text: String = lines.iter().flat_map(|(l, end)| [l.as_str(), end]).collect();
+            prop_assert_eq!(read(&text), PATTERN.is_match(&text), "{:?}", text);
         }
     }
 }

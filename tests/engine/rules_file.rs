@@ -222,10 +222,15 @@ fn rules_show_prints_rules_that_load_again_and_decide_the_same() {
         &[("2023-10-10T14:00:00+08:00", "in_transit")],
     );
     let lang = again.language("en").unwrap_or_default();
-    let from_shown =
-        aftersales::decide_request(&again, &request, chrono::Utc::now(), lang, "x".into())
-            .map(|d| serde_json::to_value(d.view).unwrap_or_default())
-            .unwrap_or_default();
+    let from_shown = aftersales::decide_json(
+        &again,
+        &crate::helpers::bytes(&request),
+        chrono::Utc::now(),
+        lang,
+        "x".into(),
+    )
+    .map(|d| serde_json::to_value(d.view).unwrap_or_default())
+    .unwrap_or_default();
     let original = decide(&request);
     for key in [
         "scenario",

@@ -1,0 +1,551 @@
+//! Reading a body straight into the contract's typed structs, with serde and no
+//! `serde_json::Value` tree in between, leniently: a field of an unexpected kind is kept
+//! as what it was ([`Json`], for a precise message later), a key an object has no field
+//! for is kept by name ([`Keys`]); only broken JSON or a duplicated key stops the reading.
+//!
+//! Each object of the contract is declared with [`json_object!`]: its fields, each with
+//! its key. Nested objects and arrays are [`Shaped`]: the expected type, or what came
+//! instead.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::fmt::{self, Write as _};
+use std::marker::PhantomData;
+
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// A JSON value as found: scalars whole, arrays and objects only as their kind (their
+/// contents are read through, and checked for duplicated keys, but not kept).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json<'de> {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    String(Cow<'de, str>),
+    Array,
+    Object,
+}
+
+impl Json<'_> {
+    /// What kind of value it is, for messages like "must be a string, not a number".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Json::Null => "null",
+            Json::Bool(_) => "a boolean",
+            Json::Number(_) => "a number",
+            Json::String(_) => "a string",
+            Json::Array => "an array",
+            Json::Object => "an object",
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Json::Null)
+    }
+}
+
+/// The value as JSON text (arrays and objects abbreviated), for messages.
+impl fmt::Display for Json<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Json::Null => f.write_str("null"),
+            Json::Bool(b) => write!(f, "{b}"),
+            Json::Number(n) => write!(f, "{n}"),
+            Json::String(s) => match serde_json::to_string(s) {
+                Ok(quoted) => f.write_str(&quoted),
+                Err(_) => write!(f, "{s:?}"),
+            },
+            Json::Array => f.write_str("[…]"),
+            Json::Object => f.write_str("{…}"),
+        }
+    }
+}
+
+/// A value that should be a `T` (an object or an array of the contract), as found.
+#[derive(Debug)]
+pub enum Shaped<'de, T> {
+    Expected(T),
+    Other(Json<'de>),
+}
+
+impl<T> Shaped<'_, T> {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Shaped::Other(Json::Null))
+    }
+}
+
+/// How a type is read from a JSON object or array. The defaults read through the value
+/// (the type is not of that shape), so a type implements only the shape it is.
+pub trait Shape<'de>: Sized {
+    fn from_map<A: MapAccess<'de>>(map: A) -> Result<Option<Self>, A::Error> {
+        skip_map(map).map(|()| None)
+    }
+
+    fn from_seq<A: SeqAccess<'de>>(seq: A) -> Result<Option<Self>, A::Error> {
+        skip_seq(seq).map(|()| None)
+    }
+}
+
+/// An array of the contract (of events).
+impl<'de, T: Deserialize<'de>> Shape<'de> for Vec<T> {
+    fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Some(items))
+    }
+}
+
+/// No shape at all: what a [`Json`] is read as.
+#[derive(Debug)]
+pub enum Nothing {}
+
+impl Shape<'_> for Nothing {}
+
+impl<'de, T: Shape<'de>> Deserialize<'de> for Shaped<'de, T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValueVisitor(PhantomData))
+    }
+}
+
+impl<'de> Deserialize<'de> for Json<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Shaped::<'de, Nothing>::deserialize(d)? {
+            Shaped::Other(json) => Ok(json),
+            Shaped::Expected(nothing) => match nothing {},
+        }
+    }
+}
+
+struct ValueVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Shape<'de>> Visitor<'de> for ValueVisitor<T> {
+    type Value = Shaped<'de, T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Shaped::Other(Json::Null))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Shaped::Other(Json::Null))
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
+        Ok(Shaped::Other(Json::Bool(b)))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+        Ok(Shaped::Other(Json::Number(n.into())))
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+        Ok(Shaped::Other(Json::Number(n.into())))
+    }
+
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
+        // JSON has no NaN or infinity; serde_json refuses numbers beyond f64 itself.
+        serde_json::Number::from_f64(n)
+            .map(|n| Shaped::Other(Json::Number(n)))
+            .ok_or_else(|| E::custom("a number out of range"))
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Shaped::Other(Json::String(Cow::Borrowed(s))))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Shaped::Other(Json::String(Cow::Owned(s.to_owned()))))
+    }
+
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+        Ok(Shaped::Other(Json::String(Cow::Owned(s))))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Ok(T::from_seq(seq)?.map_or(Shaped::Other(Json::Array), Shaped::Expected))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Ok(T::from_map(map)?.map_or(Shaped::Other(Json::Object), Shaped::Expected))
+    }
+}
+
+fn skip_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+    while seq.next_element::<Json<'de>>()?.is_some() {}
+    Ok(())
+}
+
+/// Reads through an object, refusing a duplicated key in it or anywhere inside.
+fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+    let mut keys = Keys::default();
+    while let Some(Key(key)) = map.next_key()? {
+        keys.insert(key)?;
+        map.next_value::<Json<'de>>()?;
+    }
+    Ok(())
+}
+
+/// An object key, borrowed from the body unless it has escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Keys an object has no field for, each once (in key order).
+#[derive(Debug, Default)]
+pub struct Keys<'de>(BTreeSet<Cow<'de, str>>);
+
+impl<'de> Keys<'de> {
+    /// Adds a key; a key seen before is a duplicate, and stops the reading.
+    fn insert<E: de::Error>(&mut self, key: Cow<'de, str>) -> Result<(), E> {
+        if self.0.contains(key.as_ref()) {
+            return Err(duplicate(&key));
+        }
+        self.0.insert(key);
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|k| k.as_ref())
+    }
+}
+
+/// The error a duplicated key stops the reading with; [`find_duplicate`] then names it.
+fn duplicate<E: de::Error>(key: &str) -> E {
+    E::custom(format_args!("duplicate key `{key}`"))
+}
+
+/// An object of the contract, declared with [`json_object!`].
+pub trait Object<'de>: Default {
+    /// Reads the value of `key` into its field; `false` when there is no such field.
+    fn read_field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error>;
+
+    /// Where keys without a field go.
+    fn unknown_keys(&mut self) -> &mut Keys<'de>;
+}
+
+/// Reads an object's keys into its fields, and the others into its unknown keys.
+pub fn read_object<'de, T: Object<'de>, A: MapAccess<'de>>(mut map: A) -> Result<T, A::Error> {
+    let mut object = T::default();
+    while let Some(Key(key)) = map.next_key()? {
+        if !object.read_field(&key, &mut map)? {
+            object.unknown_keys().insert(key)?;
+            map.next_value::<Json<'de>>()?;
+        }
+    }
+    Ok(object)
+}
+
+/// Reads a field's value; a second value for it is a duplicated key.
+pub fn read_once<'de, V: Deserialize<'de>, A: MapAccess<'de>>(
+    slot: &mut Option<V>,
+    key: &str,
+    map: &mut A,
+) -> Result<(), A::Error> {
+    if slot.is_some() {
+        return Err(duplicate(key));
+    }
+    *slot = Some(map.next_value()?);
+    Ok(())
+}
+
+/// Declares a JSON object: a struct with one `Option` per field (`None`: the key is
+/// absent; `null` is `Some`, kept as found) and the keys it has no field for, read by
+/// [`read_object`]. Fields are [`Json`] (scalars, read by the parser) or [`Shaped`]
+/// (nested objects and arrays).
+macro_rules! json_object {
+    (
+        $(#[$attr:meta])*
+        pub struct $name:ident<$de:lifetime> {
+            $($(#[$field_attr:meta])* $field:ident: $ty:ty = $key:literal,)*
+        }
+    ) => {
+        $(#[$attr])*
+        #[derive(Debug, Default)]
+        pub struct $name<$de> {
+            $($(#[$field_attr])* pub $field: Option<$ty>,)*
+            /// Keys this object has no field for.
+            pub unknown: $crate::request::json::Keys<$de>,
+        }
+
+        impl $name<'_> {
+            /// The keys this object has fields for, for messages.
+            #[allow(dead_code)]
+            pub const KEYS: &'static [&'static str] = &[$($key),*];
+        }
+
+        impl<$de> $crate::request::json::Object<$de> for $name<$de> {
+            // An object without fields (a mirror whose fields are all ignored) reads none.
+            #[allow(unused_variables)]
+            fn read_field<A: serde::de::MapAccess<$de>>(
+                &mut self,
+                key: &str,
+                map: &mut A,
+            ) -> Result<bool, A::Error> {
+                match key {
+                    $($key => $crate::request::json::read_once(&mut self.$field, key, map).map(|()| true),)*
+                    _ => Ok(false),
+                }
+            }
+
+            fn unknown_keys(&mut self) -> &mut $crate::request::json::Keys<$de> {
+                &mut self.unknown
+            }
+        }
+
+        impl<$de> $crate::request::json::Shape<$de> for $name<$de> {
+            fn from_map<A: serde::de::MapAccess<$de>>(map: A) -> Result<Option<Self>, A::Error> {
+                $crate::request::json::read_object(map).map(Some)
+            }
+        }
+    };
+}
+pub(crate) use json_object;
+
+/// Reads a whole body: one JSON value, and nothing after it but whitespace.
+pub fn read_body<'de, T: Shape<'de>>(body: &'de [u8]) -> Result<Shaped<'de, T>, serde_json::Error> {
+    match std::str::from_utf8(body) {
+        // Checked once here, strings need no check of their own.
+        Ok(text) => read_all(serde_json::Deserializer::from_str(text)),
+        // serde_json says where the bytes stop being UTF-8.
+        Err(_) => read_all(serde_json::Deserializer::from_slice(body)),
+    }
+}
+
+fn read_all<'de, R: serde_json::de::Read<'de>, T: Shape<'de>>(
+    mut de: serde_json::Deserializer<R>,
+) -> Result<Shaped<'de, T>, serde_json::Error> {
+    let value = Shaped::deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+/// Appends `/key` to a JSON pointer, escaped as RFC 6901 says (`~` → `~0`, `/` → `~1`).
+pub fn push_key(pointer: &mut String, key: &str) {
+    pointer.push('/');
+    for c in key.chars() {
+        match c {
+            '~' => pointer.push_str("~0"),
+            '/' => pointer.push_str("~1"),
+            c => pointer.push(c),
+        }
+    }
+}
+
+/// The JSON pointer of the first duplicated key of `body`. The slow path: the fast
+/// reader stops at a duplicate without knowing where it is; this walks the body again,
+/// in the same order, keeping the pointer as it goes.
+pub fn find_duplicate(body: &[u8]) -> Option<String> {
+    let mut pointer = String::new();
+    let mut de = serde_json::Deserializer::from_slice(body);
+    match (Walk {
+        pointer: &mut pointer,
+    })
+    .deserialize(&mut de)
+    {
+        Err(e) if e.is_data() => Some(pointer),
+        _ => None,
+    }
+}
+
+/// Walks any JSON value, keeping its pointer; stops at a duplicated key.
+struct Walk<'p> {
+    pointer: &'p mut String,
+}
+
+impl<'de> DeserializeSeed<'de> for Walk<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        for i in 0.. {
+            let len = self.pointer.len();
+            let _ = write!(self.pointer, "/{i}");
+            let more = seq
+                .next_element_seed(Walk {
+                    pointer: &mut *self.pointer,
+                })?
+                .is_some();
+            self.pointer.truncate(len);
+            if !more {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut keys = Keys::default();
+        while let Some(Key(key)) = map.next_key()? {
+            let len = self.pointer.len();
+            push_key(self.pointer, &key);
+            keys.insert(key)?;
+            map.next_value_seed(Walk {
+                pointer: &mut *self.pointer,
+            })?;
+            self.pointer.truncate(len);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    json_object! {
+        /// A test object.
+        pub struct Pair<'de> {
+            a: Json<'de> = "a",
+            inner: Shaped<'de, Inner<'de>> = "inner",
+            list: Shaped<'de, Vec<Shaped<'de, Inner<'de>>>> = "list",
+        }
+    }
+
+    json_object! {
+        /// What a test object holds.
+        pub struct Inner<'de> {
+            a: Json<'de> = "a",
+            inner: Json<'de> = "inner",
+        }
+    }
+
+    fn read(body: &str) -> Result<Shaped<'_, Pair<'_>>, String> {
+        read_body::<Pair>(body.as_bytes()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn fields_of_any_kind_are_kept_as_found() {
+        let Ok(Shaped::Expected(p)) = read(r#"{"a": [1, {"x": 2}], "inner": 5, "zz": null}"#)
+        else {
+            panic!("not read");
+        };
+        assert_eq!(p.a, Some(Json::Array));
+        assert!(matches!(p.inner, Some(Shaped::Other(Json::Number(_)))));
+        assert_eq!(p.unknown.iter().collect::<Vec<_>>(), ["zz"]);
+        let Ok(Shaped::Expected(p)) = read(r#"{"a": "t\u00e9", "inner": {"a": null}}"#) else {
+            panic!("not read");
+        };
+        assert_eq!(p.a, Some(Json::String("té".into())));
+        assert!(matches!(
+            p.inner,
+            Some(Shaped::Expected(Inner {
+                a: Some(Json::Null),
+                ..
+            }))
+        ));
+        assert!(matches!(read("[1]"), Ok(Shaped::Other(Json::Array))));
+    }
+
+    #[test]
+    fn a_duplicated_key_anywhere_stops_the_reading_and_is_found() {
+        for (body, pointer) in [
+            (r#"{"a": 1, "a": 2}"#, "/a"),
+            (r#"{"a": 1, "\u0061": 2}"#, "/a"),
+            (r#"{"a": null, "a": null}"#, "/a"),
+            (r#"{"zz": 1, "zz": 2}"#, "/zz"),
+            (
+                r#"{"inner": {"inner": {"b/c": 1, "b/c": 1}}}"#,
+                "/inner/inner/b~1c",
+            ),
+            (
+                r#"{"list": [{}, {"a": {"x": [{"y": 1, "y": 1}]}}]}"#,
+                "/list/1/a/x/0/y",
+            ),
+            (r#"{"zz": {"m~": {"k": 1, "k": 2}}}"#, "/zz/m~0/k"),
+        ] {
+            let e = read(body).err().unwrap_or_default();
+            assert!(e.starts_with("duplicate key"), "{body}: {e}");
+            assert_eq!(
+                find_duplicate(body.as_bytes()).as_deref(),
+                Some(pointer),
+                "{body}"
+            );
+        }
+        assert_eq!(find_duplicate(br#"{"a": 1, "b": {"a": 1}}"#), None);
+        assert_eq!(find_duplicate(b"{\"a\": "), None);
+    }
+
+    #[test]
+    fn broken_json_and_trailing_characters_stop_the_reading() {
+        for body in [
+            "{\"a\": ",
+            "{} {}",
+            "{\"a\": 1e400}",
+            "{\"a\": \"\\ud800\"}",
+            "",
+            "nul",
+        ] {
+            assert!(read(body).is_err(), "{body}");
+        }
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(read(&format!("{{\"zz\": {deep}}}")).is_err(), "too deep");
+    }
+}

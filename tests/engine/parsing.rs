@@ -1,0 +1,744 @@
+//! Reading request bodies: duplicated keys (400), unknown fields (422), nulls, times at
+//! the ends of the range, traces pasted as text, and hostile bodies.
+
+use aftersales::RequestErrorKind::{Invalid, Malformed};
+use serde_json::{Value, json};
+
+use crate::helpers::{bytes, codes, decide, decide_bytes, refusal, refused};
+
+/// The stalled example (the README's first): Hangzhou 上城区, last news 2023-10-10 14:00.
+fn stalled() -> Value {
+    let example: Value = serde_json::from_str(include_str!(
+        "../fixtures/examples/03-stalled-shangcheng.json"
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    example["request"].clone()
+}
+
+fn return_case() -> Value {
+    json!({
+        "refund_type": "return_and_refund",
+        "requested_at": "2023-10-03T10:00:00+08:00",
+        "as_of": "2023-10-06T12:00:00+08:00",
+        "order": {"order_id": "O-2"},
+        "destination": {"address": "江苏省南京市鼓楼区中山路1号"},
+        "return": {
+            "destination": {"adcode": "330110"},
+            "trace": [{"at": "2023-10-05T11:00:00+08:00", "status": "in_transit"}],
+            "countdown_started_at": "2023-10-05T10:00:00+08:00"
+        }
+    })
+}
+
+fn kuaishou_body() -> Value {
+    json!({
+        "kuaishou_refund": {"refundId": 7001, "oid": "KS-1005", "handlingWay": 1, "submitTime": 1696298400000i64, "expireTime": 1696636800000i64, "expressNo": "YT1"},
+        "as_of": "2023-10-06T12:00:00+08:00",
+        "destination": {"adcode": "330102"},
+        "return": {"destination": {"adcode": "330110"}, "trace": [{"at": "2023-10-05T11:00:00+08:00", "status": "in_transit"}]}
+    })
+}
+
+/// Replaces the first `from` of a body's text by `to`.
+fn edited(body: &Value, from: &str, to: &str) -> Vec<u8> {
+    let text = body.to_string();
+    assert!(text.contains(from), "{from} not in {text}");
+    text.replacen(from, to, 1).into_bytes()
+}
+
+fn malformed_at(body: &[u8]) -> String {
+    let e = refusal(body);
+    assert_eq!(e.kind, Malformed, "{}", String::from_utf8_lossy(body));
+    assert_eq!(e.errors.len(), 1);
+    e.errors[0].pointer.clone()
+}
+
+fn invalid(body: &[u8]) -> Vec<(String, String)> {
+    let e = refusal(body);
+    assert_eq!(e.kind, Invalid, "{:?}", e.errors);
+    e.errors
+        .into_iter()
+        .map(|e| (e.pointer, e.message))
+        .collect()
+}
+
+// Duplicated keys --------------------------------------------------------------------
+
+#[test]
+fn a_duplicated_key_at_any_level_is_malformed_with_its_pointer() {
+    let s = stalled();
+    let r = return_case();
+    let k = kuaishou_body();
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            edited(
+                &s,
+                r#""refund_type":"refund_only""#,
+                r#""refund_type":"bogus","refund_type":"refund_only""#,
+            ),
+            "/refund_type",
+        ),
+        (
+            edited(
+                &s,
+                r#""case_id":"AS-1003""#,
+                r#""case_id":null,"case_id":null"#,
+            ),
+            "/case_id",
+        ),
+        (
+            edited(
+                &s,
+                r#""order_id":"KS-1003""#,
+                r#""order_id":"A","order_id":"B""#,
+            ),
+            "/order/order_id",
+        ),
+        (
+            edited(&s, r#""address":"#, r#""address":"x","address":"#),
+            "/destination/address",
+        ),
+        (
+            edited(
+                &s,
+                r#""at":"2023-10-10T14:00:00+08:00""#,
+                r#""at":1,"at":"2023-10-10T14:00:00+08:00""#,
+            ),
+            "/logistics_trace/1/at",
+        ),
+        (
+            edited(
+                &r,
+                r#""status":"in_transit""#,
+                r#""status":"delivered","status":"in_transit""#,
+            ),
+            "/return/trace/0/status",
+        ),
+        (
+            edited(
+                &r,
+                r#""adcode":"330110""#,
+                r#""adcode":"330110","adcode":"330110""#,
+            ),
+            "/return/destination/adcode",
+        ),
+        (
+            edited(
+                &s,
+                r#""case_id""#,
+                r#""shop":{"open_refund_requests":1,"open_refund_requests":2},"case_id""#,
+            ),
+            "/shop/open_refund_requests",
+        ),
+        // The same key spelt with an escape is the same key.
+        (
+            edited(
+                &s,
+                r#""case_id":"AS-1003""#,
+                r#""case_id":"A","case\u005fid":"B""#,
+            ),
+            "/case_id",
+        ),
+        // Unknown keys, twice.
+        (edited(&s, r#""case_id""#, r#""x":1,"x":2,"case_id""#), "/x"),
+        (
+            edited(&s, r#""case_id""#, r#""a/b~":1,"a/b~":2,"case_id""#),
+            "/a~1b~0",
+        ),
+        // Inside values no field reads.
+        (
+            edited(&s, r#""case_id""#, r#""x":[{"y":{"z":1,"z":2}}],"case_id""#),
+            "/x/0/y/z",
+        ),
+        // The Kuaishou mirrors ignore unknown fields but not duplicated ones.
+        (
+            edited(
+                &k,
+                r#""oid":"KS-1005""#,
+                r#""oid":"KS-1005","oid":"KS-1006""#,
+            ),
+            "/kuaishou_refund/oid",
+        ),
+        (
+            edited(&k, r#""oid""#, r#""refundFee":1,"refundFee":2,"oid""#),
+            "/kuaishou_refund/refundFee",
+        ),
+        (
+            edited(
+                &k,
+                r#""oid""#,
+                r#""extra":{"items":[{"sku":1,"sku":2}]},"oid""#,
+            ),
+            "/kuaishou_refund/extra/items/0/sku",
+        ),
+        (
+            edited(
+                &k,
+                r#""as_of""#,
+                r#""kuaishou_order":{"sendTime":1,"sendTime":2},"as_of""#,
+            ),
+            "/kuaishou_order/sendTime",
+        ),
+        (
+            edited(&k, r#""as_of""#, r#""kuaishou_refund":{},"as_of""#),
+            "/kuaishou_refund",
+        ),
+    ];
+    for (body, pointer) in cases {
+        assert_eq!(
+            malformed_at(&body),
+            pointer,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let e = refusal(&edited(
+        &s,
+        r#""refund_type":"refund_only""#,
+        r#""refund_type":"bogus","refund_type":"refund_only""#,
+    ));
+    assert!(
+        e.errors[0].message.contains("twice") && e.errors[0].message.contains("line 1"),
+        "{:?}",
+        e.errors
+    );
+}
+
+#[test]
+fn the_same_key_in_different_objects_is_no_duplicate() {
+    let mut r = return_case();
+    let want = decide(&r);
+    r["shop"] = json!({"open_refund_requests": 3});
+    r["case_id"] = json!("C");
+    r["return"]["trace"] = json!([
+        {"at": "2023-10-05T11:00:00+08:00", "status": "in_transit"},
+        {"at": "2023-10-05T12:00:00+08:00", "status": "in_transit"}
+    ]);
+    assert_eq!(decide(&r)["scenario"], want["scenario"]);
+}
+
+// Unknown fields ---------------------------------------------------------------------
+
+#[test]
+fn a_misspelt_field_is_refused_never_read_as_missing() {
+    let mut r = stalled();
+    let trace = r
+        .as_object_mut()
+        .and_then(|o| o.remove("logistics_trace"))
+        .unwrap_or_default();
+    r["logistics_trase"] = trace;
+    let errors = invalid(&bytes(&r));
+    assert_eq!(
+        errors,
+        [(
+            "/logistics_trase".to_owned(),
+            "is an unknown field; did you mean `logistics_trace`?".to_owned()
+        )]
+    );
+}
+
+#[test]
+fn unknown_fields_are_refused_at_every_level_with_a_hint() {
+    let mut r = return_case();
+    r["refundType"] = json!("refund_only");
+    r["order"]["shiped_at"] = json!("2023-10-01 10:00");
+    r["destination"]["cty"] = json!("南京");
+    r["return"]["countdown_end"] = json!(1);
+    r["return"]["destination"]["a/b"] = json!(1);
+    r["return"]["trace"][0]["stauts"] = json!("delivered");
+    r["shop"] = json!({"open_requests": 1});
+    r["buyer_phone"] = json!("13800001111");
+    let errors = invalid(&bytes(&r));
+    let mut got: Vec<&str> = errors.iter().map(|(p, _)| p.as_str()).collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "/buyer_phone",
+            "/destination/cty",
+            "/order/shiped_at",
+            "/refundType",
+            "/return/countdown_end",
+            "/return/destination/a~1b",
+            "/return/trace/0/stauts",
+            "/shop/open_requests",
+        ]
+    );
+    let message = |p: &str| {
+        errors
+            .iter()
+            .find(|(q, _)| q == p)
+            .map(|(_, m)| m.clone())
+            .unwrap_or_default()
+    };
+    for (pointer, hint) in [
+        ("/refundType", "`refund_type`"),
+        ("/order/shiped_at", "`shipped_at`"),
+        ("/destination/cty", "`city`"),
+        ("/return/trace/0/stauts", "`status`"),
+        ("/return/countdown_end", "`countdown_ends_at`"),
+    ] {
+        assert!(
+            message(pointer).contains(hint),
+            "{pointer}: {}",
+            message(pointer)
+        );
+    }
+    assert!(
+        message("/buyer_phone").contains("this object takes case_id, refund_type"),
+        "{}",
+        message("/buyer_phone")
+    );
+}
+
+#[test]
+fn many_unknown_fields_are_listed_up_to_ten_and_counted() {
+    let mut s = stalled();
+    for i in 0..50_000 {
+        s["order"][format!("k{i}")] = json!(i);
+    }
+    let errors = invalid(&bytes(&s));
+    assert_eq!(errors.len(), 11);
+    assert_eq!(
+        errors[0],
+        (
+            "/order".to_owned(),
+            "has 49990 more unknown fields".to_owned()
+        )
+    );
+    let long = "x".repeat(100_000);
+    let mut s = stalled();
+    s[&long] = json!(1);
+    let errors = invalid(&bytes(&s));
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].1.contains("this object takes"),
+        "no hint for a key that long"
+    );
+}
+
+#[test]
+fn the_kuaishou_details_accept_fields_they_do_not_read() {
+    let mut k = kuaishou_body();
+    let plain = decide(&k);
+    k["kuaishou_refund"]["refundFee"] = json!(1999);
+    k["kuaishou_refund"]["reason"] = json!({"code": 3, "desc": "不想要了", "tags": [1, 2]});
+    k["kuaishou_refund"]["negotiateStatus"] = json!(null);
+    k["kuaishou_order"] =
+        json!({"oid": 1, "sendTime": 1696200000000i64, "buyerAddress": {"x": [1]}});
+    let v = decide(&k);
+    for key in ["scenario", "decision", "deadlines", "warnings"] {
+        assert_eq!(v[key], plain[key], "{key}");
+    }
+    k["kuaishou_order"] = json!(null);
+    assert_eq!(decide(&k)["decision"], plain["decision"]);
+    k["kuaishou_order"] = json!([1]);
+    assert_eq!(refused(&k), ["/kuaishou_order"]);
+    // The rest of a Kuaishou body is the contract's: misspelt is refused.
+    k["kuaishou_order"] = json!({});
+    k["logistic_trace"] = json!([]);
+    assert_eq!(refused(&k), ["/logistic_trace"]);
+}
+
+#[test]
+fn a_kuaishou_order_without_the_refund_detail_is_refused() {
+    let mut s = stalled();
+    s["kuaishou_order"] = json!({"sendTime": 1696200000000i64});
+    assert_eq!(refused(&s), ["/kuaishou_order"]);
+    s["kuaishou_order"] = json!(null);
+    assert_eq!(refused(&s), ["/kuaishou_order"]);
+}
+
+#[test]
+fn kuaishou_problems_and_the_bodys_problems_are_reported_together() {
+    let mut k = kuaishou_body();
+    k["kuaishou_refund"]["handlingWay"] = json!(3);
+    k["destination"] = json!({"adcode": "33010"});
+    k["order"] = json!({"placed_at": "soon"});
+    let mut got = refused(&k);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "/destination/adcode",
+            "/kuaishou_refund/handlingWay",
+            "/order/placed_at"
+        ]
+    );
+    k["kuaishou_refund"] = json!("2123456789012");
+    assert!(refused(&k).contains(&"/kuaishou_refund".to_owned()));
+}
+
+#[test]
+fn a_kuaishou_body_ignores_what_the_platform_gives_whatever_its_shape() {
+    let mut k = kuaishou_body();
+    let plain = decide(&k);
+    k["case_id"] = json!(5);
+    k["refund_type"] = json!("bogus");
+    k["requested_at"] = json!({"x": 1});
+    k["order"] = json!({"order_id": null, "placed_at": "2023-10-01 10:00"});
+    let v = decide(&k);
+    assert_eq!(v["case_id"], "7001");
+    assert_eq!(v["decision"], plain["decision"]);
+}
+
+// Nulls ------------------------------------------------------------------------------
+
+#[test]
+fn null_is_accepted_for_every_optional_field() {
+    let mut s = stalled();
+    let want = decide(&s);
+    s["case_id"] = json!(null);
+    s["order"]["placed_at"] = json!(null);
+    s["order"]["shipped_at"] = json!(null);
+    s["logistics_text"] = json!(null);
+    s["return"] = json!(null);
+    s["shop"] = json!({"open_refund_requests": null});
+    s["logistics_trace"][0]["location"] = json!(null);
+    let v = decide(&s);
+    assert_eq!(v["decision"], want["decision"]);
+    assert_eq!(v["case_id"], Value::Null);
+    s["shop"] = json!(null);
+    s["logistics_trace"] = json!(null);
+    s["logistics_text"] = json!("2023-10-10 14:00 【杭州市】快件已到达 杭州转运中心");
+    assert_eq!(decide(&s)["scenario"], "stalled");
+
+    let mut r = return_case();
+    r["return"]["destination"] = json!(null);
+    r["return"]["trace_text"] = json!(null);
+    r["return"]["countdown_ends_at"] = json!(null);
+    decide(&r);
+    r["return"]["trace"] = json!(null);
+    r["return"]["countdown_started_at"] = json!(null);
+    assert_eq!(decide(&r)["scenario"], "return_not_shipped");
+}
+
+#[test]
+fn null_is_refused_where_presence_means_something() {
+    let mut s = stalled();
+    s["refund_type"] = json!(null);
+    s["requested_at"] = json!(null);
+    s["order"]["order_id"] = json!(null);
+    s["logistics_trace"][0]["status"] = json!(null);
+    s["logistics_trace"][1]["at"] = json!(null);
+    s["destination"]["address"] = json!(null);
+    let mut got = refused(&s);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "/destination/address",
+            "/logistics_trace/0/status",
+            "/logistics_trace/1/at",
+            "/order/order_id",
+            "/refund_type",
+            "/requested_at"
+        ]
+    );
+}
+
+// Hostile bodies ---------------------------------------------------------------------
+
+#[test]
+fn broken_json_is_malformed_with_its_position() {
+    let s = stalled().to_string();
+    for body in [
+        String::new(),
+        " ".into(),
+        "{".into(),
+        format!("{s} x"),
+        format!("{s}{s}"),
+        format!("\u{feff}{s}"),
+        s.replacen("AS-1003", "AS-\\ud800", 1),
+        s.replacen("\"AS-1003\"", "\"AS-1003", 1),
+        s.replacen("\"KS-1003\"", "1e400", 1),
+        s.replacen(",", ",,", 1),
+        s.replacen("refund_only", "refund\u{1}only", 1),
+    ] {
+        let e = refusal(body.as_bytes());
+        assert_eq!(e.kind, Malformed, "{body}");
+        assert!(
+            e.errors[0].pointer.is_empty() && e.errors[0].message.contains("line"),
+            "{:?}",
+            e.errors
+        );
+    }
+    let e = refusal(&[b'{', 0xff, b'}']);
+    assert_eq!(e.kind, Malformed);
+}
+
+#[test]
+fn whitespace_around_the_body_is_fine() {
+    let s = format!("\n\t {} \r\n", stalled());
+    assert_eq!(decide_bytes(s.as_bytes(), "en")["scenario"], "stalled");
+}
+
+#[test]
+fn deep_nesting_is_refused_without_overflowing_the_stack() {
+    let s = stalled();
+    for depth in [200, 100_000] {
+        let deep = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        for (from, to) in [
+            (r#""case_id":"AS-1003""#, format!(r#""case_id":{deep}"#)),
+            (r#""case_id":"AS-1003""#, format!(r#""x":{deep}"#)),
+            (r#""order_id":"KS-1003""#, format!(r#""order_id":{deep}"#)),
+        ] {
+            assert_eq!(refusal(&edited(&s, from, &to)).kind, Malformed);
+        }
+        assert_eq!(refusal(deep.as_bytes()).kind, Malformed);
+    }
+    // Shallow nesting where a string belongs is a plain wrong kind.
+    let body = edited(&s, r#""case_id":"AS-1003""#, r#""case_id":[[[{"a":[1]}]]]"#);
+    assert_eq!(
+        invalid(&body),
+        [(
+            "/case_id".to_owned(),
+            "must be a string, not an array".to_owned()
+        )]
+    );
+}
+
+#[test]
+fn odd_numbers_are_refused_with_their_pointer() {
+    let s = stalled();
+    for (value, pointer) in [
+        ("1e300", "/as_of"),
+        ("18446744073709551616", "/as_of"),
+        ("-1", "/as_of"),
+        ("1.5", "/as_of"),
+        ("253402214400000", "/as_of"),
+    ] {
+        let body = edited(
+            &s,
+            r#""as_of":"2023-10-14T09:00:00+08:00""#,
+            &format!(r#""as_of":{value}"#),
+        );
+        let errors = invalid(&body);
+        assert_eq!(errors.len(), 1, "{value}: {errors:?}");
+        assert_eq!(errors[0].0, pointer, "{value}");
+    }
+    // -0 and 1.0E3 are whole numbers, as JSON Schema counts them.
+    for value in ["-0", "1696986000000.0", "1.696986E12"] {
+        let body = edited(
+            &s,
+            r#""as_of":"2023-10-14T09:00:00+08:00""#,
+            &format!(r#""as_of":{value}"#),
+        );
+        decide_bytes(&body, "en");
+    }
+    let body = edited(
+        &s,
+        r#""address":"浙江省杭州市上城区解放路100号""#,
+        r#""adcode":1e20"#,
+    );
+    assert_eq!(invalid(&body)[0].0, "/destination/adcode");
+    let body = edited(
+        &s,
+        r#""case_id""#,
+        r#""shop":{"open_refund_requests":-0.0},"case_id""#,
+    );
+    decide_bytes(&body, "en");
+}
+
+#[test]
+fn strings_with_escapes_and_any_characters_are_read() {
+    let mut s = stalled();
+    s["case_id"] = json!("AS-\u{1F600}-\u{0}-\"-\\");
+    let v = decide(&s);
+    assert_eq!(v["case_id"], "AS-\u{1F600}-\u{0}-\"-\\");
+    let body = edited(&stalled(), "AS-1003", r"AS-\ud83d\ude00\n");
+    assert_eq!(decide_bytes(&body, "en")["case_id"], "AS-\u{1F600}\n");
+}
+
+// Times at the ends of the range -----------------------------------------------------
+
+#[test]
+fn times_outside_1970_to_9999_12_30_are_refused_in_every_form() {
+    for as_of in [
+        json!("9999-12-31T16:00:00Z"),
+        json!("0000-01-01T00:00:00Z"),
+        json!("1969-12-31T23:59:59Z"),
+        json!("1970-01-01 10:00:00"),
+        json!(-1),
+        json!(253_402_214_400_000i64),
+    ] {
+        let mut s = stalled();
+        s["as_of"] = as_of.clone();
+        let errors = invalid(&bytes(&s));
+        assert_eq!(errors.len(), 1, "{as_of}");
+        assert_eq!(errors[0].0, "/as_of");
+        assert!(errors[0].1.contains("out of range"), "{}", errors[0].1);
+    }
+}
+
+#[test]
+fn the_ends_of_the_range_are_decided_and_shown_with_four_digit_years() {
+    for (as_of, shown) in [
+        (
+            json!("9999-12-30T23:59:59.999Z"),
+            "9999-12-31T07:59:59.999+08:00",
+        ),
+        (
+            json!(253_402_214_399_999i64),
+            "9999-12-31T07:59:59.999+08:00",
+        ),
+        (json!("9999-12-29 23:59:59"), "9999-12-29T23:59:59+08:00"),
+        (json!("2023-10-14t01:00:00z"), "2023-10-14T09:00:00+08:00"),
+    ] {
+        let mut s = stalled();
+        s["as_of"] = as_of;
+        assert_eq!(decide(&s)["as_of"], shown);
+    }
+    let mut s = stalled();
+    s["requested_at"] = json!("1970-01-01T00:00:00Z");
+    s["logistics_trace"] = json!([{"at": 0, "status": "in_transit"}]);
+    let v = decide(&s);
+    assert_eq!(v["scenario"], "stalled");
+}
+
+// Traces pasted as text --------------------------------------------------------------
+
+const PASTED: &str = "2023-10-10 14:00:00 【杭州市】快件已到达 杭州转运中心\n\n2023-10-09 20:00\t【义乌市】圆通速递 浙江省金华市义乌市公司 已揽收\n";
+
+fn with_text(text: &str) -> Value {
+    let mut s = stalled();
+    s.as_object_mut().map(|o| o.remove("logistics_trace"));
+    s["logistics_text"] = json!(text);
+    s
+}
+
+#[test]
+fn a_pasted_trace_decides_as_its_events_do() {
+    let want = decide(&stalled());
+    let oldest_first = "2023-10-09 20:00:00   【义乌市】圆通速递 已揽收\r\n2023-10-10\u{3000}14:00\u{a0}【杭州市】快件已到达 杭州转运中心\r\n";
+    for text in [PASTED, oldest_first, &PASTED.replace('\n', "\r")] {
+        let v = decide(&with_text(text));
+        for key in ["scenario", "decision", "deadlines"] {
+            assert_eq!(v[key], want[key], "{key}: {text:?}");
+        }
+        let why = v["explanation"].to_string();
+        assert!(why.contains("/logistics_text line"), "{why}");
+    }
+}
+
+#[test]
+fn each_line_is_read_with_the_phrase_table() {
+    let text =
+        "2023-10-10 14:00 【杭州市】快件已签收，签收人：本人\n2023-10-09 20:00 您的快件已被扫描";
+    let v = decide(&with_text(text));
+    assert_eq!(v["scenario"], "delivered");
+    let warning = v["warnings"]
+        .as_array()
+        .and_then(|w| w.iter().find(|w| w["code"] == "unrecognized_description"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        warning["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("/logistics_text line 2")),
+        "{warning}"
+    );
+}
+
+#[test]
+fn a_line_without_a_readable_time_is_refused_with_its_number() {
+    let text = "2023-10-10 14:00 【杭州市】快件已到达\n\n快件已发往 杭州\n2023-10-09 20:00\n2023-02-30 10:00 已揽收\n10-09 20:00 已揽收\n1970-01-01 09:00 已揽收";
+    let errors = invalid(&bytes(&with_text(text)));
+    assert!(
+        errors.iter().all(|(p, _)| p == "/logistics_text"),
+        "{errors:?}"
+    );
+    let messages: Vec<&str> = errors.iter().map(|(_, m)| m.as_str()).collect();
+    assert_eq!(messages.len(), 5, "{messages:?}");
+    for (m, want) in messages.iter().zip([
+        "line 3 (`快件已发往 杭州`) does not start with a time",
+        "line 4 (`2023-10-09 20:00`) has a time but no text",
+        "line 5 (`2023-02-30 10:00 已揽收`) starts with `2023-02-30 10:00`, which is not a real date",
+        "line 6 (`10-09 20:00 已揽收`) does not start with a time",
+        "line 7 (`1970-01-01 09:00 已揽收`) starts with `1970-01-01 09:00`, which is out of range",
+    ]) {
+        assert!(m.starts_with(want), "{m}");
+    }
+}
+
+#[test]
+fn the_trace_is_given_once_as_events_or_as_text() {
+    let mut s = stalled();
+    s["logistics_text"] = json!(PASTED);
+    assert_eq!(refused(&s), ["/logistics_text"]);
+    let mut r = return_case();
+    r["return"]["trace_text"] = json!(PASTED);
+    assert_eq!(refused(&r), ["/return/trace_text"]);
+    let mut s = with_text(PASTED);
+    s["logistics_text"] = json!(["2023-10-10 14:00 x"]);
+    assert_eq!(refused(&s), ["/logistics_text"]);
+}
+
+#[test]
+fn the_return_trace_can_be_pasted_too() {
+    let mut r = return_case();
+    let want = decide(&r);
+    r["return"].as_object_mut().map(|o| o.remove("trace"));
+    r["return"]["trace_text"] =
+        json!("2023-10-05 11:00:00 【南京市】快件离开【南京转运中心】,发往【杭州转运中心】");
+    let v = decide(&r);
+    for key in ["scenario", "decision", "deadlines"] {
+        assert_eq!(v[key], want[key], "{key}");
+    }
+    r["return"]["trace_text"] = json!("11:00 已揽收");
+    assert_eq!(refused(&r), ["/return/trace_text"]);
+}
+
+#[test]
+fn a_blank_text_is_an_empty_trace() {
+    let mut s = stalled();
+    s.as_object_mut().map(|o| o.remove("logistics_trace"));
+    let want = decide(&s);
+    for text in ["", "\n\n", " \t\r\n\u{3000}"] {
+        assert_eq!(
+            decide(&with_text(text))["scenario"],
+            want["scenario"],
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
+fn ten_thousand_lines_are_read_and_ten_thousand_bad_ones_counted() {
+    let mut text = String::new();
+    for i in 0..10_000 {
+        let minute = i % 60;
+        let hour = (i / 60) % 24;
+        text.push_str(&format!(
+            "2023-10-0{} {hour:02}:{minute:02}:00 【杭州市】快件已到达 杭州转运中心\r\n",
+            1 + i / 1440
+        ));
+    }
+    let v = decide(&with_text(&text));
+    assert_eq!(v["scenario"], "stalled");
+    let bad = "快件已到达\n".repeat(10_000);
+    let errors = invalid(&bytes(&with_text(&bad)));
+    assert_eq!(errors.len(), 11, "ten lines listed, the rest counted");
+    assert!(errors[10].1.contains("9990 more lines"), "{}", errors[10].1);
+}
+
+#[test]
+fn a_kuaishou_receipt_joins_a_pasted_trace() {
+    let mut k = kuaishou_body();
+    k["kuaishou_refund"]["handlingWay"] = json!(10);
+    k["kuaishou_refund"]["receiptStatus"] = json!(2);
+    k.as_object_mut().map(|o| o.remove("return"));
+    k["logistics_text"] = json!("2023-10-02 10:00 【杭州市】快件已到达 杭州转运中心");
+    let v = decide(&k);
+    assert_eq!(v["scenario"], "delivered");
+}
+
+#[test]
+fn a_kuaishou_waybill_without_its_pasted_trace_is_warned_about() {
+    let mut k = kuaishou_body();
+    k["return"].as_object_mut().map(|o| o.remove("trace"));
+    k["return"]["trace_text"] = json!("");
+    assert!(codes(&decide(&k), "warnings").contains(&"return_trace_missing".to_owned()));
+    k["return"]["trace_text"] = json!("2023-10-05 11:00 已揽收");
+    assert!(!codes(&decide(&k), "warnings").contains(&"return_trace_missing".to_owned()));
+}
