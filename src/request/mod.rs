@@ -305,7 +305,7 @@ impl Parser<'_> {
             (None, Some(mapped)) => mapped.as_ref().map(|m| Order {
                 order_id: m.order_id.clone(),
                 placed_at: None,
-                shipped_at: None,
+                shipped_at: m.shipped_at,
             }),
             (None, None) => {
                 self.missing("/order", "the order, with at least its order_id");
@@ -329,19 +329,25 @@ impl Parser<'_> {
             "logistics_trace",
             "logistics_text",
         );
-        if let (Some(Some(mapped)), Some(events)) = (&platform, trace.as_mut()) {
-            kuaishou::add_receipt(
-                mapped,
-                events,
-                r.logistics_text.as_ref().is_some_and(|t| !t.is_null()),
-            );
+        // The order detail's signature time is the platform's record of the delivery
+        // (the buyer's `receiptStatus` claim is the engine's to weigh, not an event).
+        if let (Some(Some(mapped)), Some(events)) = (&platform, trace.as_mut())
+            && let Some(at) = mapped.received_at
+        {
+            events.push(Event {
+                at,
+                status: Status::Delivered,
+                pointer: kuaishou::RECEIVED_POINTER.to_owned(),
+                raw: Some("orderBaseInfo.recvTime (收货时间)".to_owned()),
+            });
         }
         let return_ = match (refund_type, given(&r.return_)) {
             (_, Some(v)) => self.return_(v, platform.as_ref()),
             (Some(RefundType::ReturnAndRefund), None) => match &platform {
                 // The platform's detail stands for the return the body leaves out.
                 Some(mapped) => Some(Return {
-                    countdown_ends_at: mapped.as_ref().and_then(|m| m.expires_at),
+                    destination: self.return_address(mapped.as_ref()),
+                    countdown_ends_at: mapped.as_ref().and_then(|m| m.countdown_ends_at),
                     ..Return::default()
                 }),
                 None => {
@@ -375,7 +381,7 @@ impl Parser<'_> {
                 return_,
                 open_refund_requests,
                 notes: std::mem::take(&mut self.notes),
-                platform: None,
+                platform: platform.flatten().map(|m| m.platform),
             },
             as_of,
         })
@@ -428,7 +434,11 @@ impl Parser<'_> {
             }
         };
         let placed_at = self.time(&o.placed_at, At("/order", "placed_at"));
-        let shipped_at = self.time(&o.shipped_at, At("/order", "shipped_at"));
+        let shipped_at = match platform {
+            // The order detail's sendTime, unless the body gives one.
+            Some(Some(mapped)) if given(&o.shipped_at).is_none() => mapped.shipped_at,
+            _ => self.time(&o.shipped_at, At("/order", "shipped_at")),
+        };
         Some(Order {
             order_id: order_id?,
             placed_at,
@@ -476,13 +486,17 @@ impl Parser<'_> {
             );
             return None;
         }
-        let resolution = self.ctx.gazetteer.resolve(&input);
-        let notes = resolution.issues.into_iter().map(place_warning).collect();
-        Some(Place {
+        Some(self.placed(&input))
+    }
+
+    /// A destination, placed on the map, with what the caller should know about it.
+    fn placed(&self, input: &DestinationInput) -> Place {
+        let resolution = self.ctx.gazetteer.resolve(input);
+        Place {
             area: resolution.area,
             label: resolution.area.map(|a| self.ctx.gazetteer.describe(a)),
-            notes,
-        })
+            notes: resolution.issues.into_iter().map(place_warning).collect(),
+        }
     }
 
     /// A trace, as an array of events (`array_key`) or as the text a person copied
@@ -627,10 +641,10 @@ impl Parser<'_> {
         let mut countdown_ends_at =
             self.time(&r.countdown_ends_at, At("/return", "countdown_ends_at"));
         if let Some(Some(mapped)) = platform
-            && mapped.refund_type == RefundType::ReturnAndRefund
             && given(&r.countdown_ends_at).is_none()
         {
-            countdown_ends_at = mapped.expires_at;
+            // policy.md §9: `expireTime` is the countdown's end only at status 40.
+            countdown_ends_at = mapped.countdown_ends_at;
         }
         if let (Some(s), Some(e)) = (countdown_started_at, countdown_ends_at)
             && e <= s
@@ -644,7 +658,7 @@ impl Parser<'_> {
         let destination = match destination {
             Some(None) => return None,
             Some(Some(place)) => Some(place),
-            None => None,
+            None => self.return_address(platform.and_then(Option::as_ref)),
         };
         Some(Return {
             destination,
@@ -652,6 +666,16 @@ impl Parser<'_> {
             countdown_started_at,
             countdown_ends_at,
         })
+    }
+
+    /// The platform's return address (`address`), placed, for a return whose body
+    /// gives no destination.
+    fn return_address(&self, mapped: Option<&kuaishou::Mapped>) -> Option<Place> {
+        let address = mapped?.return_address.clone()?;
+        Some(self.placed(&DestinationInput {
+            address: Some(address),
+            ..DestinationInput::default()
+        }))
     }
 
     fn shop(&mut self, v: &Option<Shaped<'_, body::Shop<'_>>>) -> Option<u64> {
