@@ -24,8 +24,8 @@
 //! | `kuaishou_order.orderBaseInfo.sendTime` | `order.shipped_at`, unless the body gives one |
 //! | `kuaishou_order.orderBaseInfo.recvTime` | a `delivered` event at that time in the forward trace |
 //!
-//! The platform's values win over `case_id`, `refund_type`, `requested_at` and
-//! `order.order_id` sent beside them (they say which refund it is); the body's own
+//! `case_id`, `refund_type`, `requested_at` and `order.order_id` come from the detail
+//! only: sent beside it they are refused (two values for one thing). The body's own
 //! `return.countdown_ends_at`, `return.destination` and `order.shipped_at` win over the
 //! platform's (they are what the caller knows better, or later).
 
@@ -613,56 +613,142 @@ pub(crate) fn read(
     })
 }
 
-/// The JSON Schemas of the Kuaishou body.
+/// A code's schema: one integer enum and one string enum of the same values (the
+/// platform sends numbers; shop systems often hold them as strings).
+fn code_schema(codes: &[(i64, &str)], description: &str, nullable: bool) -> Value {
+    let numbers: Vec<i64> = codes.iter().map(|(n, _)| *n).collect();
+    let strings: Vec<String> = numbers.iter().map(i64::to_string).collect();
+    let mut any_of = vec![
+        json!({"type": "integer", "enum": numbers}),
+        json!({"type": "string", "enum": strings}),
+    ];
+    if nullable {
+        any_of.push(json!({"type": "null"}));
+    }
+    json!({
+        "anyOf": any_of,
+        "description": format!("{description} As a number or its digits: {}.", listed(codes))
+    })
+}
+
+/// The JSON Schemas of the Kuaishou body. Only the fields the mapping reads are
+/// declared (each exactly as [`read`] accepts it); the rest of each platform object is
+/// accepted as it comes. Cross-field rules no schema can state (two spellings of one
+/// value must agree) are in the descriptions.
 pub fn json_schemas() -> Value {
-    let id = json!({"anyOf": [{"type": "integer", "minimum": 0, "maximum": u64::MAX}, {"type": "string", "minLength": 1}]});
-    let ms = json!({"anyOf": [
-        {"type": "integer", "minimum": crate::time::EPOCH_MS_MIN, "maximum": crate::time::EPOCH_MS_MAX},
-        {"type": "string", "pattern": "^(?:0|[1-9][0-9]{0,13})$"}
-    ]});
-    let ignored = json!({"description": "Ignored: the platform's value wins."});
+    let id = |description: &str, nullable: bool| {
+        let mut any_of = vec![
+            json!({"type": "integer", "minimum": 0, "maximum": u64::MAX}),
+            json!({"type": "string", "minLength": 1}),
+        ];
+        if nullable {
+            any_of.push(json!({"type": "null"}));
+        }
+        json!({"anyOf": any_of, "description": description})
+    };
+    // Epoch milliseconds, 0 (the platform's "none") included unless `from_one`.
+    let ms = |description: &str, from_one: bool| {
+        let (minimum, pattern) = if from_one {
+            (1, "^[1-9][0-9]{0,13}$")
+        } else {
+            (time::EPOCH_MS_MIN, "^(?:0|[1-9][0-9]{0,13})$")
+        };
+        let mut any_of = vec![
+            json!({"type": "integer", "minimum": minimum, "maximum": time::EPOCH_MS_MAX}),
+            json!({"type": "string", "pattern": pattern}),
+        ];
+        if !from_one {
+            any_of.push(json!({"type": "null"}));
+        }
+        json!({"anyOf": any_of, "description": description})
+    };
+    let ways: Vec<(i64, &str)> = HANDLING_WAYS.iter().map(|w| (w.0, w.1)).collect();
+    let waybill = json!({"type": ["string", "null"], "description": "The return parcel's waybill (快递单号); blank is none."});
+    let mut request = crate::request::case_properties();
+    for (key, schema) in [
+        (
+            "kuaishou_refund",
+            crate::request::reference(
+                "KuaishouRefund",
+                "The refund detail, as the platform returns it.",
+            ),
+        ),
+        (
+            "kuaishou_order",
+            crate::request::nullable("KuaishouOrder", "The order detail, if the caller has it."),
+        ),
+        (
+            "order",
+            json!({
+                "type": ["object", "null"],
+                "additionalProperties": false,
+                "description": "The order's times; its id comes from the refund detail (oid).",
+                "properties": {
+                    "placed_at": crate::request::nullable("Time", "When the order was placed."),
+                    "shipped_at": crate::request::nullable("Time", "When it was shipped; wins over the order detail's sendTime.")
+                }
+            }),
+        ),
+    ] {
+        request.insert(key.to_owned(), schema);
+    }
+    if let Some(Value::Object(r)) = request.get_mut("return") {
+        r.insert("description".into(), json!("The buyer's return parcel. For a return and refund without it, the refund detail stands for it: its address as the destination, its expireTime as the countdown's end at status 40."));
+    }
     json!({
         "KuaishouRefund": {
-            "description": "The refund detail as the Kuaishou open platform returns it (camelCase); other fields are accepted and ignored (a duplicated key is still refused).",
+            "description": "The refund detail (open.seller.order.refund.detail, its data) as the Kuaishou open platform returns it. The fields listed are read; every other field of the detail is accepted and ignored (a duplicated key is still refused). Two spellings from other sources are read too: `orderId` (push messages) for `oid`, and a top-level `expressNo` (flattened copies) for `logisticsInfo.expressNo`; when both spellings are given they must be the same, or the request is refused (422). Numbers may come as their digits in a string.",
             "type": "object",
-            "required": ["oid", "handlingWay", "submitTime"],
+            "additionalProperties": true,
+            "required": ["oid", "status", "handlingWay", "submitTime"],
             "properties": {
-                "refundId": id,
-                "oid": id,
-                "handlingWay": {"description": "1 退货退款 (return and refund), 10 仅退款 (refund only).", "enum": [1, 10, "1", "10"]},
-                "submitTime": ms,
-                "expireTime": {"description": "The refund timeout: the countdown's end.", "anyOf": [ms, {"type": "null"}]},
-                "receiptStatus": {"description": "0 unknown, 1 not received, 2 the buyer has the goods.", "enum": [0, 1, 2, null]},
-                "expressNo": {"description": "The return waybill.", "type": ["string", "null"]}
+                "refundId": id("售后单id, the after-sales id: the case id echoed back.", true),
+                "oid": id("订单id, the order id (push messages call it orderId).", false),
+                "status": code_schema(&STATUSES, "退款状态, the refund's state on the platform, which bounds the advice: closed at 50, 60 and 70 (standard process), the platform has stepped in at 20 to 22.", false),
+                "handlingWay": code_schema(&ways, "退款方式: 1 and 10 are the refunds the notice covers; an exchange, a re-send or a repair follows the standard process.", false),
+                "refundType": code_schema(&REFUND_TYPES, "退款类型: a refund the seller started follows the standard process.", true),
+                "specialRefundType": code_schema(&SPECIAL_REFUND_TYPES, "特殊退款类型: price protection follows the standard process.", true),
+                "negotiateStatus": code_schema(&NEGOTIATE_STATUSES, "协商状态: at 3 the merchant has already rejected, and is never advised to reject again.", true),
+                "receiptStatus": code_schema(&RECEIPT_STATUSES, "货物状态, the buyer's answer on applying: 2 is their claim to have the goods, counted as a delivery for a refund only whose trace shows none, and explained as their claim.", true),
+                "submitTime": ms("退货申请时间, when the buyer applied, in epoch milliseconds: the request's time.", true),
+                "expireTime": ms("超期时间, the platform's deadline for the merchant's current step, in epoch milliseconds (0: none): reported as a platform_deadline at every status, and the end of the return countdown at status 40 unless the body gives one.", false),
+                "address": {"type": ["string", "null"], "description": "卖家退货地址, the merchant's return address: the return's destination unless the body gives one; blank is none."},
+                "logisticsInfo": crate::request::nullable("KuaishouLogisticsInfo", "退货单物流信息, the return parcel.")
             }
         },
+        "KuaishouLogisticsInfo": {
+            "description": "The return parcel in the refund detail: its waybill is read (a warning names it when the request has no trace for it); expressCode and any other field are accepted and ignored.",
+            "type": "object",
+            "additionalProperties": true,
+            "properties": {"expressNo": waybill}
+        },
         "KuaishouOrder": {
-            "description": "The order detail as the Kuaishou open platform returns it (camelCase), accepted beside kuaishou_refund; none of its fields is read yet, all are accepted (a duplicated key is still refused).",
-            "type": "object"
+            "description": "The order detail (open.order.detail, its data) as the Kuaishou open platform returns it. Only orderBaseInfo is read; every other field is accepted and ignored (a duplicated key is still refused). sendTime and recvTime belong in orderBaseInfo: at this object's top they are refused, because there they mean orderBaseInfo was sent alone, or flattened.",
+            "type": "object",
+            "additionalProperties": true,
+            "properties": {
+                "orderBaseInfo": crate::request::nullable("KuaishouOrderBaseInfo", "订单基础信息, the order's base information.")
+            },
+            "not": {"anyOf": [
+                {"required": ["sendTime"], "properties": {"sendTime": {}}},
+                {"required": ["recvTime"], "properties": {"recvTime": {}}}
+            ]}
+        },
+        "KuaishouOrderBaseInfo": {
+            "description": "The order's base information. Its oid, when given, must be the refund's order (else 422); sendTime and recvTime are read; every other field is accepted and ignored.",
+            "type": "object",
+            "additionalProperties": true,
+            "properties": {
+                "sendTime": ms("发货时间, when the order was shipped, in epoch milliseconds (0: not yet): the order's shipped_at unless the body gives one.", false),
+                "recvTime": ms("收货时间, when the platform recorded the signature, in epoch milliseconds (0: none yet): a delivered event of the forward trace.", false)
+            }
         },
         "KuaishouRefundRequest": {
-            "description": "A case as the Kuaishou open platform describes it, with the destination and traces the platform's refund detail lacks. The platform's values win over case_id, refund_type, requested_at and order.order_id sent beside them; expireTime fills return.countdown_ends_at unless the body gives one. Other unknown fields are refused (422).",
+            "description": "A case as the Kuaishou open platform describes it, with the buyer's address and the traces the refund detail lacks. case_id, refund_type, requested_at and order.order_id come from the detail and are refused beside it; other unknown fields are refused too (422).",
             "type": "object",
             "additionalProperties": false,
             "required": ["kuaishou_refund", "destination"],
-            "properties": {
-                "kuaishou_refund": {"$ref": "#/components/schemas/KuaishouRefund"},
-                "kuaishou_order": {"anyOf": [{"$ref": "#/components/schemas/KuaishouOrder"}, {"type": "null"}]},
-                "case_id": ignored,
-                "refund_type": ignored,
-                "requested_at": ignored,
-                "as_of": {"anyOf": [{"$ref": "#/components/schemas/Time"}, {"type": "null"}]},
-                "order": {"type": ["object", "null"], "additionalProperties": false, "properties": {
-                    "order_id": ignored,
-                    "placed_at": {"anyOf": [{"$ref": "#/components/schemas/Time"}, {"type": "null"}]},
-                    "shipped_at": {"anyOf": [{"$ref": "#/components/schemas/Time"}, {"type": "null"}]}
-                }},
-                "destination": {"$ref": "#/components/schemas/Destination"},
-                "logistics_trace": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/CarrierEvent"}},
-                "logistics_text": {"anyOf": [{"$ref": "#/components/schemas/TraceText"}, {"type": "null"}]},
-                "return": {"anyOf": [{"$ref": "#/components/schemas/Return"}, {"type": "null"}]},
-                "shop": {"anyOf": [{"$ref": "#/components/schemas/Shop"}, {"type": "null"}]}
-            },
+            "properties": request,
             "not": crate::request::not_both("logistics_trace", "logistics_text")
         }
     })

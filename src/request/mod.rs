@@ -27,7 +27,7 @@ use crate::{RequestError, RequestErrorKind};
 use json::{Json, Keys, Shaped};
 
 pub use schema::json_schemas;
-pub(crate) use schema::not_both;
+pub(crate) use schema::{case_properties, not_both, nullable, reference};
 pub use text::TRACE_TEXT_PATTERN;
 
 /// One problem with a request: where (a JSON pointer) and what.
@@ -172,6 +172,14 @@ impl Parser<'_> {
             .push(FieldError::new(pointer.to_string(), message));
     }
 
+    /// A contract field a Kuaishou body gives through the refund detail's `from`.
+    fn given_by_platform(&mut self, pointer: &str, from: &str) {
+        self.error(
+            pointer,
+            format!("is given by kuaishou_refund.{from} in a Kuaishou body: leave it out, so that the case has one value for it"),
+        );
+    }
+
     fn missing(&mut self, at: impl std::fmt::Display, what: &str) {
         self.error(at, format!("is required: {what}"));
     }
@@ -270,8 +278,9 @@ impl Parser<'_> {
     fn request(&mut self, v: &Shaped<'_, body::Request<'_>>) -> Option<ParsedRequest> {
         let r = self.object(v, "")?;
         self.unknown(&r.unknown, "", body::Request::KEYS);
-        // A Kuaishou refund detail: the platform's values win over case_id, refund_type,
-        // requested_at and order.order_id sent beside it. `None` inside: it has problems.
+        // A Kuaishou refund detail gives case_id, refund_type, requested_at and
+        // order.order_id itself: sent beside it, they are refused (two values for one
+        // thing). `None` inside: it has problems.
         let platform = r
             .kuaishou_refund
             .as_ref()
@@ -284,11 +293,22 @@ impl Parser<'_> {
             );
         }
         let (case_id, refund_type, requested_at) = match &platform {
-            Some(mapped) => (
-                mapped.as_ref().and_then(|m| m.case_id.clone()),
-                mapped.as_ref().map(|m| m.refund_type),
-                mapped.as_ref().map(|m| m.submitted_at),
-            ),
+            Some(mapped) => {
+                for (value, key, from) in [
+                    (&r.case_id, "case_id", "refundId"),
+                    (&r.refund_type, "refund_type", "handlingWay"),
+                    (&r.requested_at, "requested_at", "submitTime"),
+                ] {
+                    if value.is_some() {
+                        self.given_by_platform(&["/", key].concat(), from);
+                    }
+                }
+                (
+                    mapped.as_ref().and_then(|m| m.case_id.clone()),
+                    mapped.as_ref().map(|m| m.refund_type),
+                    mapped.as_ref().map(|m| m.submitted_at),
+                )
+            }
             None => (
                 self.string(&r.case_id, At("", "case_id")),
                 self.refund_type(&r.refund_type),
@@ -420,7 +440,12 @@ impl Parser<'_> {
         let o = self.object(v, "/order")?;
         self.unknown(&o.unknown, "/order", body::Order::KEYS);
         let order_id = match platform {
-            Some(mapped) => mapped.as_ref().map(|m| m.order_id.clone()),
+            Some(mapped) => {
+                if o.order_id.is_some() {
+                    self.given_by_platform("/order/order_id", "oid");
+                }
+                mapped.as_ref().map(|m| m.order_id.clone())
+            }
             None => {
                 let id = self.string(&o.order_id, At("/order", "order_id"));
                 match &id {

@@ -369,16 +369,36 @@ fn kuaishou_problems_and_the_bodys_problems_are_reported_together() {
 }
 
 #[test]
-fn a_kuaishou_body_ignores_what_the_platform_gives_whatever_its_shape() {
+fn a_kuaishou_body_refuses_the_contract_fields_its_detail_gives() {
     let mut k = kuaishou_body();
-    let plain = decide(&k);
-    k["case_id"] = json!(5);
-    k["refund_type"] = json!("bogus");
-    k["requested_at"] = json!({"x": 1});
-    k["order"] = json!({"order_id": null, "placed_at": "2023-10-01 10:00"});
-    let v = decide(&k);
-    assert_eq!(v["case_id"], "7001");
-    assert_eq!(v["decision"], plain["decision"]);
+    k["case_id"] = json!("AS-1");
+    k["refund_type"] = json!("return_and_refund");
+    k["requested_at"] = json!(null);
+    k["order"] = json!({"order_id": "KS-1005", "placed_at": "2023-10-01 10:00"});
+    let errors = invalid(&bytes(&k));
+    let pointers: Vec<&str> = errors.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        pointers,
+        [
+            "/case_id",
+            "/refund_type",
+            "/requested_at",
+            "/order/order_id"
+        ]
+    );
+    assert!(
+        errors[0].1.contains("kuaishou_refund.refundId"),
+        "{errors:?}"
+    );
+    assert!(errors[3].1.contains("kuaishou_refund.oid"), "{errors:?}");
+    // The order's times are the body's to give.
+    if let Some(o) = k.as_object_mut() {
+        o.remove("case_id");
+        o.remove("refund_type");
+        o.remove("requested_at");
+    }
+    k["order"] = json!({"placed_at": "2023-10-01 10:00", "shipped_at": null});
+    assert_eq!(decide(&k)["case_id"], "7001");
 }
 
 // Nulls ------------------------------------------------------------------------------
