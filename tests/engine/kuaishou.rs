@@ -892,3 +892,102 @@ fn the_readme_example_still_decides_as_before() {
     assert_eq!(due(&v, "respond_by"), "2023-10-07T08:00:00+08:00");
     assert_eq!(due(&v, "platform_deadline"), "2023-10-07T08:00:00+08:00");
 }
+
+// Any detail at all ------------------------------------------------------------------
+
+mod any_detail {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use crate::helpers::{bytes, rules};
+
+    /// Values a shop system might put anywhere: right, wrong, of every kind.
+    fn value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(json!(null)),
+            Just(json!(true)),
+            Just(json!(-1)),
+            Just(json!(0)),
+            Just(json!("0")),
+            Just(json!(1)),
+            Just(json!(2)),
+            Just(json!(3)),
+            Just(json!(10)),
+            Just(json!("10")),
+            Just(json!(40)),
+            Just(json!("40")),
+            Just(json!(50)),
+            Just(json!(60)),
+            Just(json!(70)),
+            Just(json!(1e3)),
+            Just(json!(40.5)),
+            Just(json!(u64::MAX)),
+            Just(json!(super::SUBMIT)),
+            Just(json!(super::EXPIRE)),
+            Just(json!("")),
+            Just(json!("YT1")),
+            Just(json!(super::RETURN_ADDRESS)),
+            Just(json!({})),
+            Just(json!({"expressNo": "YT2", "sendTime": 1, "recvTime": super::EXPIRE})),
+            Just(json!([])),
+        ]
+    }
+
+    fn key() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "refundId",
+            "oid",
+            "orderId",
+            "status",
+            "handlingWay",
+            "refundType",
+            "specialRefundType",
+            "negotiateStatus",
+            "submitTime",
+            "expireTime",
+            "receiptStatus",
+            "address",
+            "logisticsInfo",
+            "expressNo",
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn any_detail_is_refused_at_its_pointers_or_decided_within_the_platforms_bounds(
+            edits in proptest::collection::vec((key(), value()), 1..8),
+            order in proptest::option::of(value()),
+        ) {
+            let mut body = super::return_and_refund(json!(40), super::on_its_way());
+            for (k, v) in &edits {
+                body["kuaishou_refund"][*k] = v.clone();
+            }
+            if let Some(o) = &order {
+                body["kuaishou_order"] = json!({"orderBaseInfo": o});
+            }
+            let detail = body["kuaishou_refund"].clone();
+            match aftersales::decide_json(rules(), &bytes(&body), chrono::Utc::now(), Default::default(), "x".into()) {
+                Err(e) => {
+                    prop_assert!(!e.errors.is_empty());
+                    for f in &e.errors {
+                        prop_assert!(!f.message.is_empty());
+                        prop_assert!(f.pointer.starts_with("/kuaishou_"), "{}: {}", f.pointer, f.message);
+                    }
+                }
+                Ok(d) => {
+                    let v = serde_json::to_value(&d.view).unwrap_or_default();
+                    let status = d.case.platform.as_ref().map(|p| p.status.code());
+                    prop_assert_eq!(status.map(i64::from), detail["status"].as_i64().or_else(|| detail["status"].as_str()?.parse().ok()));
+                    if matches!(status, Some(50 | 60 | 70)) {
+                        prop_assert_eq!(&v["decision"], "standard_process");
+                    }
+                    if d.case.platform.as_ref().is_some_and(|p| p.merchant_rejected) {
+                        prop_assert_ne!(&v["decision"], "reject_with_evidence");
+                    }
+                }
+            }
+        }
+    }
+}
