@@ -1,31 +1,47 @@
-//! The Kuaishou open platform's refund detail (快手开放平台 售后单详情) as an alternative
-//! request body: `{"kuaishou_refund": {...}, "destination": {...}, ...}`, with the
-//! order detail beside it as `kuaishou_order` if the caller has it. Its values stand for
-//! the contract's fields (read by `request::parse` with the rest of the body), so it
-//! decides exactly as its clean equivalent. The platform's values win over `case_id`,
-//! `refund_type`, `requested_at` and `order.order_id` sent beside them. Both details
-//! mirror the platform: fields not read here are accepted and ignored.
+//! The Kuaishou open platform's refund detail (快手开放平台 售后单详情,
+//! `open.seller.order.refund.detail`) as an alternative request body:
+//! `{"kuaishou_refund": {...}, "destination": {...}, ...}`, with the order detail
+//! (`open.order.detail`) beside it as `kuaishou_order` if the caller has it. Its values
+//! stand for the contract's fields (read by `request::parse` with the rest of the body),
+//! and its state becomes the case's [`PlatformRefund`] (policy.md §9). Both details mirror
+//! the platform: fields not read here are accepted and ignored. `docs/kuaishou-refund.md`
+//! has every field, with its sources.
 //!
-//! | platform field | contract field |
+//! | platform field | becomes |
 //! | --- | --- |
 //! | `refundId` | `case_id` |
-//! | `oid` | `order.order_id` |
-//! | `handlingWay`: 1 退货退款, 10 仅退款 | `refund_type`: `return_and_refund`, `refund_only` |
+//! | `oid`, or `orderId` (push messages) | `order.order_id` (both given: the same id) |
+//! | `status` (10 … 70) | `PlatformRefund::status` (required; an undocumented one is a 422) |
+//! | `handlingWay` 1 退货退款, 10 仅退款 | `refund_type` `return_and_refund`, `refund_only` |
+//! | `handlingWay` 3 换货, 4 补寄, 5 维修 | not covered (`standard_process`); `refund_type` `return_and_refund`, `refund_only`, `return_and_refund` |
+//! | `specialRefundType` 1 价保, `refundType` 2 卖家主动退款 | not covered (`standard_process`) |
 //! | `submitTime` (epoch ms) | `requested_at` |
-//! | `expireTime` (epoch ms, the refund timeout) | `return.countdown_ends_at`, unless the body gives one |
-//! | `receiptStatus`: 2 (buyer has the goods) | a `delivered` event at `submitTime`, unless the trace already shows one |
-//! | `expressNo` (the return waybill) | a warning when `return.trace` is missing |
+//! | `expireTime` (epoch ms; 0: none) | `PlatformRefund::deadline`; at `status` 40 also `return.countdown_ends_at`, unless the body gives one |
+//! | `negotiateStatus` 3 | `PlatformRefund::merchant_rejected` |
+//! | `receiptStatus` 2 | `PlatformRefund::buyer_claims_receipt` (the engine reads the claim) |
+//! | `address` (the merchant's return address) | `return.destination`, unless the body gives one |
+//! | `logisticsInfo.expressNo`, or a top-level `expressNo` | the return waybill, for a warning when its trace is missing (both given: the same) |
+//! | `kuaishou_order.orderBaseInfo.sendTime` | `order.shipped_at`, unless the body gives one |
+//! | `kuaishou_order.orderBaseInfo.recvTime` | a `delivered` event at that time in the forward trace |
+//!
+//! `case_id`, `refund_type`, `requested_at` and `order.order_id` come from the detail
+//! only: sent beside it they are refused (two values for one thing). The body's own
+//! `return.countdown_ends_at`, `return.destination` and `order.shipped_at` win over the
+//! platform's (they are what the caller knows better, or later).
 
 use serde_json::{Value, json};
 
-use crate::codes::{RefundType, Status};
-use crate::engine::Event;
+use crate::codes::RefundType;
+use crate::engine::{NotCovered, PlatformRefund, PlatformStatus};
 use crate::request::FieldError;
 use crate::request::json::{Json, Shaped, json_object};
 use crate::time::{self, Instant};
 
 /// The key that marks a Kuaishou body.
 pub const KEY: &str = "kuaishou_refund";
+
+/// The key of the order detail beside it.
+pub const ORDER_KEY: &str = "kuaishou_order";
 
 json_object! {
     /// The refund detail (`open.seller.order.refund.detail`) as the platform returns it.
@@ -35,48 +51,208 @@ json_object! {
     pub struct RefundDetail<'de> {
         refund_id: Json<'de> = "refundId",
         oid: Json<'de> = "oid",
+        /// What push messages call `oid`.
+        order_id: Json<'de> = "orderId",
+        status: Json<'de> = "status",
         handling_way: Json<'de> = "handlingWay",
+        refund_type: Json<'de> = "refundType",
+        special_refund_type: Json<'de> = "specialRefundType",
+        negotiate_status: Json<'de> = "negotiateStatus",
         submit_time: Json<'de> = "submitTime",
         expire_time: Json<'de> = "expireTime",
         receipt_status: Json<'de> = "receiptStatus",
+        address: Json<'de> = "address",
+        logistics_info: Shaped<'de, LogisticsInfo<'de>> = "logisticsInfo",
+        /// The return waybill as flattened bodies carry it (the detail nests it).
         express_no: Json<'de> = "expressNo",
     }
 }
 
 json_object! {
-    /// The order detail (`kuaishou_order`), as the platform returns it: accepted beside
-    /// the refund detail, none of its fields read yet (all are ignored, as in
-    /// [`RefundDetail`]).
-    pub struct OrderDetail<'de> {}
+    /// The return parcel (`MerchantLogisticsInfoView`): its waybill, and the carrier's
+    /// number (`expressCode`, accepted and not read).
+    pub struct LogisticsInfo<'de> {
+        express_no: Json<'de> = "expressNo",
+    }
 }
 
-/// `handlingWay` values and the refund types they are.
-const HANDLING_WAYS: [(i64, RefundType); 2] = [
-    (1, RefundType::ReturnAndRefund),
-    (10, RefundType::RefundOnly),
+json_object! {
+    /// The order detail (`kuaishou_order`: the `data` of `open.order.detail`), as the
+    /// platform returns it. Only `orderBaseInfo` is read; `sendTime` and `recvTime` at
+    /// its top are refused, because there they mean the caller sent `orderBaseInfo`
+    /// alone, or a flattened copy, whose other fields would go unread.
+    pub struct OrderDetail<'de> {
+        base_info: Shaped<'de, OrderBaseInfo<'de>> = "orderBaseInfo",
+        send_time: Json<'de> = "sendTime",
+        recv_time: Json<'de> = "recvTime",
+    }
+}
+
+json_object! {
+    /// The order's base information (`OrderDetailBaseInfo`).
+    pub struct OrderBaseInfo<'de> {
+        oid: Json<'de> = "oid",
+        send_time: Json<'de> = "sendTime",
+        recv_time: Json<'de> = "recvTime",
+    }
+}
+
+/// `handlingWay` (退款方式): the refund type it is decided as, and whether the notice
+/// covers it. An exchange and a repair bring the goods back (a return); a re-send only
+/// sends again (the forward parcel). Not-covered ways are decided as `standard_process`
+/// whatever their type; the type only classifies the scenario shown beside it.
+pub const HANDLING_WAYS: [(i64, &str, RefundType, Option<NotCovered>); 5] = [
+    (
+        1,
+        "退货退款, return and refund",
+        RefundType::ReturnAndRefund,
+        None,
+    ),
+    (10, "仅退款, refund only", RefundType::RefundOnly, None),
+    (
+        3,
+        "换货, exchange",
+        RefundType::ReturnAndRefund,
+        Some(NotCovered::Exchange),
+    ),
+    (
+        4,
+        "补寄, re-send",
+        RefundType::RefundOnly,
+        Some(NotCovered::Resend),
+    ),
+    (
+        5,
+        "维修, repair",
+        RefundType::ReturnAndRefund,
+        Some(NotCovered::Repair),
+    ),
 ];
 
-/// The contract's values the platform's detail gives.
+/// `status` (退款状态) and its words.
+pub const STATUSES: [(i64, &str); 11] = [
+    (10, "买家仅退款申请, the buyer applied for a refund only"),
+    (
+        11,
+        "买家退货退款申请, the buyer applied to return the goods",
+    ),
+    (
+        20,
+        "平台介入-买家仅退款申请, the platform stepped in (refund only)",
+    ),
+    (
+        21,
+        "平台介入-买家退货退款申请, the platform stepped in (return)",
+    ),
+    (
+        22,
+        "平台介入-已确认退货退款, the platform confirmed the return",
+    ),
+    (
+        30,
+        "商品回寄信息待买家更新, waiting for the buyer to send the return",
+    ),
+    (
+        40,
+        "商品回寄信息待卖家确认, the return is sent, waiting for the merchant",
+    ),
+    (
+        45,
+        "待买家确认收货, waiting for the buyer to confirm receipt",
+    ),
+    (50, "退款执行中, the refund is being paid"),
+    (60, "退款成功, refunded"),
+    (70, "退款失败, the refund failed"),
+];
+
+/// `negotiateStatus` (协商状态).
+pub const NEGOTIATE_STATUSES: [(i64, &str); 4] = [
+    (0, "未知状态, unknown"),
+    (1, "待商家处理, waiting for the merchant"),
+    (2, "商家同意, the merchant agreed"),
+    (
+        3,
+        "商家驳回，等待买家修改, the merchant rejected; the buyer may modify",
+    ),
+];
+
+/// `receiptStatus` (货物状态): the buyer's answer on applying.
+pub const RECEIPT_STATUSES: [(i64, &str); 3] = [
+    (0, "未知, unknown"),
+    (1, "未收到货, not received"),
+    (2, "已收到货, received (the buyer's claim)"),
+];
+
+/// `refundType` (退款类型).
+pub const REFUND_TYPES: [(i64, &str); 3] = [
+    (0, "未知, unknown"),
+    (1, "买家申请退款, the buyer applied"),
+    (2, "卖家主动退款, the seller started it"),
+];
+
+/// `specialRefundType` (特殊退款类型).
+pub const SPECIAL_REFUND_TYPES: [(i64, &str); 2] = [
+    (0, "非特殊退款, an ordinary refund"),
+    (1, "价保, price protection"),
+];
+
+/// The contract's values the platform's details give.
 #[derive(Debug, Clone)]
 pub struct Mapped {
     /// `refundId`: the case id (none without it, whatever the body says).
     pub case_id: Option<String>,
+    /// `oid` (or `orderId`).
     pub order_id: String,
+    /// From `handlingWay`.
     pub refund_type: RefundType,
     /// `submitTime`: the request's time.
     pub submitted_at: Instant,
-    /// `expireTime`: the return countdown's end, unless the body gives one.
-    pub expires_at: Option<Instant>,
-    /// `receiptStatus` 2: the buyer has the goods.
-    pub received: bool,
-    /// `expressNo`: the return waybill.
+    /// The platform's state of the refund.
+    pub platform: PlatformRefund,
+    /// `expireTime` at `status` 40: the return countdown's end, unless the body gives one.
+    pub countdown_ends_at: Option<Instant>,
+    /// `address`: the merchant's return address, unless the body gives one.
+    pub return_address: Option<String>,
+    /// `logisticsInfo.expressNo` (or `expressNo`): the return waybill.
     pub waybill: Option<String>,
+    /// `kuaishou_order.orderBaseInfo.sendTime`: the order's `shipped_at`, unless the
+    /// body gives one.
+    pub shipped_at: Option<Instant>,
+    /// `kuaishou_order.orderBaseInfo.recvTime`: the platform's record of the signature,
+    /// a `delivered` event of the forward trace.
+    pub received_at: Option<Instant>,
+}
+
+/// The pointer of the order detail's `recvTime`, where its `delivered` event comes from.
+pub const RECEIVED_POINTER: &str = "/kuaishou_order/orderBaseInfo/recvTime";
+
+/// A value given, `null` read as absent.
+fn given<'v, 'de>(v: &'v Option<Json<'de>>) -> Option<&'v Json<'de>> {
+    v.as_ref().filter(|v| !v.is_null())
 }
 
 /// A whole JSON number (`2` or `2.0`, as JSON Schema counts integers).
 fn whole(v: &Json<'_>) -> Option<i64> {
     match v {
         Json::Number(n) => crate::request::whole_number(n),
+        _ => None,
+    }
+}
+
+/// Digits without a leading zero (or `0` itself), at most `max` of them: a number
+/// written as a string, exactly as the number's JSON would be.
+fn digits(s: &str, max: usize) -> bool {
+    s == "0"
+        || ((1..=max).contains(&s.len())
+            && !s.starts_with('0')
+            && s.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A platform code: a whole number, or its digits as a string (`40` or `"40"`).
+fn code_value(v: &Json<'_>) -> Option<i64> {
+    match v {
+        Json::String(s) if digits(s, 4) => s.parse().ok(),
+        Json::Number(_) => whole(v),
         _ => None,
     }
 }
@@ -98,21 +274,180 @@ fn id_text(v: &Json<'_>) -> Option<String> {
 /// Epoch milliseconds: a whole number, or a string of digits without leading zeros.
 fn millis(v: &Json<'_>) -> Option<Instant> {
     let ms = match v {
-        Json::String(s)
-            if s == "0"
-                || (s.len() <= 14
-                    && !s.starts_with('0')
-                    && s.bytes().all(|b| b.is_ascii_digit())) =>
-        {
-            s.parse().ok()
-        }
+        Json::String(s) if digits(s, 14) => s.parse().ok(),
         Json::Number(_) => whole(v),
         _ => None,
     }?;
     time::from_epoch_millis(ms).ok()
 }
 
-/// Reads the platform's detail (and checks the order detail beside it); every problem
+/// `(1, "words")` as `1 (words)`, joined.
+fn listed(codes: &[(i64, &str)]) -> String {
+    codes
+        .iter()
+        .map(|(n, words)| format!("{n} ({words})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reads the fields of one platform object, each problem with its pointer.
+struct Fields<'e> {
+    errors: &'e mut Vec<FieldError>,
+    /// The object's pointer.
+    at: &'static str,
+}
+
+impl Fields<'_> {
+    fn err(&mut self, field: &str, message: impl Into<String>) {
+        self.errors
+            .push(FieldError::new(format!("{}/{field}", self.at), message));
+    }
+
+    /// An optional id; `null` reads as absent.
+    fn id(&mut self, v: &Option<Json<'_>>, field: &str, what: &str) -> Option<String> {
+        let v = given(v)?;
+        let id = id_text(v);
+        if id.is_none() {
+            self.err(
+                field,
+                format!("{v} is not {what}: a whole number or a non-empty string"),
+            );
+        }
+        id
+    }
+
+    /// An optional code of `known`; `null` reads as absent.
+    fn code(
+        &mut self,
+        v: &Option<Json<'_>>,
+        field: &str,
+        what: &str,
+        known: &[(i64, &str)],
+    ) -> Option<i64> {
+        let v = given(v)?;
+        let code = code_value(v).filter(|c| known.iter().any(|(k, _)| k == c));
+        if code.is_none() {
+            self.err(
+                field,
+                format!(
+                    "{v} is not {what} the platform documents: {} (a number, or its digits as a string)",
+                    listed(known)
+                ),
+            );
+        }
+        code
+    }
+
+    /// A required code: wrong, or missing.
+    fn required_code(
+        &mut self,
+        v: &Option<Json<'_>>,
+        field: &str,
+        what: &str,
+        known: &[(i64, &str)],
+    ) -> Option<i64> {
+        if given(v).is_none() {
+            self.err(
+                field,
+                format!("is required: {what}, one of {}", listed(known)),
+            );
+            return None;
+        }
+        self.code(v, field, what, known)
+    }
+
+    /// Optional epoch milliseconds; `null` and `0` (the platform's "none") read as
+    /// absent.
+    fn time(&mut self, v: &Option<Json<'_>>, field: &str) -> Option<Instant> {
+        let v = given(v)?;
+        if code_value(v) == Some(0) {
+            return None;
+        }
+        let t = millis(v);
+        if t.is_none() {
+            self.err(
+                field,
+                format!("{v} is not epoch milliseconds between 1970 and 9999-12-30"),
+            );
+        }
+        t
+    }
+
+    /// An optional string; `null` and blank read as absent (the platform sends `""`
+    /// for a value it does not have).
+    fn text(&mut self, v: &Option<Json<'_>>, field: &str, what: &str) -> Option<String> {
+        match given(v)? {
+            Json::String(s) => (!s.trim().is_empty()).then(|| s.as_ref().to_owned()),
+            other => {
+                self.err(
+                    field,
+                    format!("must be a string ({what}), not {}", other.kind()),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// What the order detail gives.
+#[derive(Debug, Default)]
+struct OrderFacts {
+    oid: Option<String>,
+    shipped_at: Option<Instant>,
+    received_at: Option<Instant>,
+}
+
+/// Reads the order detail beside the refund detail.
+fn read_order(order: &Shaped<'_, OrderDetail<'_>>, errors: &mut Vec<FieldError>) -> OrderFacts {
+    let o = match order {
+        Shaped::Expected(o) => o,
+        Shaped::Other(Json::Null) => return OrderFacts::default(),
+        Shaped::Other(other) => {
+            errors.push(FieldError::new(
+                format!("/{ORDER_KEY}"),
+                format!(
+                    "must be an object: the order detail (the data of open.order.detail) as the Kuaishou open platform returns it, not {}",
+                    other.kind()
+                ),
+            ));
+            return OrderFacts::default();
+        }
+    };
+    let mut top = Fields {
+        errors: &mut *errors,
+        at: "/kuaishou_order",
+    };
+    for (value, field) in [(&o.send_time, "sendTime"), (&o.recv_time, "recvTime")] {
+        if value.is_some() {
+            top.err(
+                field,
+                "is read inside orderBaseInfo: send the order detail (the data of open.order.detail) as the platform returns it, not its orderBaseInfo alone or a flattened copy",
+            );
+        }
+    }
+    let base = match &o.base_info {
+        None | Some(Shaped::Other(Json::Null)) => return OrderFacts::default(),
+        Some(Shaped::Expected(b)) => b,
+        Some(Shaped::Other(other)) => {
+            top.err(
+                "orderBaseInfo",
+                format!("must be an object, not {}", other.kind()),
+            );
+            return OrderFacts::default();
+        }
+    };
+    let mut f = Fields {
+        errors,
+        at: "/kuaishou_order/orderBaseInfo",
+    };
+    OrderFacts {
+        oid: f.id(&base.oid, "oid", "an order id"),
+        shipped_at: f.time(&base.send_time, "sendTime"),
+        received_at: f.time(&base.recv_time, "recvTime"),
+    }
+}
+
+/// Reads the platform's refund detail, and the order detail beside it; every problem
 /// goes to `errors`, and `None` means there was one.
 pub(crate) fn read(
     detail: &Shaped<'_, RefundDetail<'_>>,
@@ -120,17 +455,10 @@ pub(crate) fn read(
     errors: &mut Vec<FieldError>,
 ) -> Option<Mapped> {
     let errors_before = errors.len();
-    if let Some(Shaped::Other(other)) = order
-        && !other.is_null()
-    {
-        errors.push(FieldError::new(
-            "/kuaishou_order",
-            format!(
-                "must be an object: the order detail as the Kuaishou open platform returns it, not {}",
-                other.kind()
-            ),
-        ));
-    }
+    let order_facts = order
+        .as_ref()
+        .map(|o| read_order(o, errors))
+        .unwrap_or_default();
     let Shaped::Expected(r) = detail else {
         errors.push(FieldError::new(
             format!("/{KEY}"),
@@ -138,206 +466,330 @@ pub(crate) fn read(
         ));
         return None;
     };
-    let mut err = |field: &str, message: String| {
-        errors.push(FieldError::new(format!("/{KEY}/{field}"), message))
+    let mut f = Fields {
+        errors: &mut *errors,
+        at: "/kuaishou_refund",
     };
 
-    let order_id = match &r.oid {
-        None => {
-            err(
-                "oid",
-                "is required: the order id, a number or a string".into(),
+    // The order id: `oid` in the detail, `orderId` in push messages; both must agree.
+    let oid = f.id(&r.oid, "oid", "an order id");
+    let pushed = f.id(&r.order_id, "orderId", "an order id");
+    let order_id = match (oid, pushed) {
+        (Some(oid), Some(pushed)) if oid != pushed => {
+            f.err(
+                "orderId",
+                format!("`{pushed}` is not oid `{oid}`: both name the order, so they must be the same id (send one)"),
             );
             None
         }
-        Some(v) => id_text(v).or_else(|| {
-            err(
-                "oid",
-                format!("{v} is not an order id: a whole number or a non-empty string"),
-            );
-            None
-        }),
+        (oid, pushed) => oid.or(pushed),
     };
-    let case_id = match &r.refund_id {
-        None => None,
-        Some(v) => id_text(v).or_else(|| {
-            err(
-                "refundId",
-                format!("{v} is not a refund id: a whole number or a non-empty string"),
-            );
-            None
-        }),
-    };
-    let refund_type = match &r.handling_way {
+    if given(&r.oid).is_none() && given(&r.order_id).is_none() {
+        f.err(
+            "oid",
+            "is required: the order id, a number or a string (push messages call it orderId)",
+        );
+    }
+    if let (Some(ours), Some(theirs)) = (&order_id, &order_facts.oid)
+        && ours != theirs
+    {
+        f.errors.push(FieldError::new(
+            "/kuaishou_order/orderBaseInfo/oid",
+            format!("`{theirs}` is not the refund's order `{ours}`: the order detail must be the refund's own order"),
+        ));
+    }
+    let case_id = f.id(&r.refund_id, "refundId", "a refund id");
+
+    let status = f
+        .required_code(&r.status, "status", "a refund status", &STATUSES)
+        .and_then(PlatformStatus::from_code);
+    let ways: Vec<(i64, &str)> = HANDLING_WAYS.iter().map(|w| (w.0, w.1)).collect();
+    let way = f
+        .required_code(
+            &r.handling_way,
+            "handlingWay",
+            "a handling way (退款方式)",
+            &ways,
+        )
+        .and_then(|n| HANDLING_WAYS.iter().find(|w| w.0 == n));
+    let special = f.code(
+        &r.special_refund_type,
+        "specialRefundType",
+        "a special refund type",
+        &SPECIAL_REFUND_TYPES,
+    );
+    let refund_type = f.code(&r.refund_type, "refundType", "a refund type", &REFUND_TYPES);
+    let negotiate = f.code(
+        &r.negotiate_status,
+        "negotiateStatus",
+        "a negotiation status",
+        &NEGOTIATE_STATUSES,
+    );
+    let receipt = f.code(
+        &r.receipt_status,
+        "receiptStatus",
+        "a receipt status",
+        &RECEIPT_STATUSES,
+    );
+
+    let submitted_at = match given(&r.submit_time) {
         None => {
-            err(
-                "handlingWay",
-                "is required: 1 (退货退款, return and refund) or 10 (仅退款, refund only)".into(),
-            );
-            None
-        }
-        Some(v) => {
-            let way = match v {
-                Json::String(s) if s == "1" || s == "10" => s.parse().ok(),
-                Json::Number(_) => whole(v),
-                _ => None,
-            };
-            match way.and_then(|w| HANDLING_WAYS.iter().find(|(n, _)| *n == w)) {
-                Some((_, t)) => Some(*t),
-                None => {
-                    err(
-                        "handlingWay",
-                        format!(
-                            "{v} is not a refund this service decides: 1 (退货退款) or 10 (仅退款); exchanges and re-sends follow the standard process"
-                        ),
-                    );
-                    None
-                }
-            }
-        }
-    };
-    let submitted_at = match &r.submit_time {
-        None => {
-            err(
+            f.err(
                 "submitTime",
-                "is required: when the buyer filed the request, in epoch milliseconds".into(),
+                "is required: when the buyer filed the request, in epoch milliseconds",
             );
             None
         }
-        Some(v) => millis(v).or_else(|| {
-            err(
+        Some(v) if code_value(v) == Some(0) => {
+            f.err(
                 "submitTime",
-                format!("{v} is not epoch milliseconds between 1970 and 9999-12-30"),
+                "is 0, the platform's \"none\": the request needs when the buyer filed it, in epoch milliseconds",
             );
             None
-        }),
+        }
+        Some(_) => f.time(&r.submit_time, "submitTime"),
     };
-    let expires_at = match &r.expire_time {
-        None | Some(Json::Null) => None,
-        Some(v) => millis(v).or_else(|| {
-            err(
-                "expireTime",
-                format!("{v} is not epoch milliseconds between 1970 and 9999-12-30"),
+    let expires_at = f.time(&r.expire_time, "expireTime");
+    let return_address = f.text(&r.address, "address", "the merchant's return address");
+
+    // The return waybill: nested in the detail, flattened in some shop systems' copies.
+    let nested = match &r.logistics_info {
+        None | Some(Shaped::Other(Json::Null)) => None,
+        Some(Shaped::Expected(info)) => Fields {
+            errors: &mut *f.errors,
+            at: "/kuaishou_refund/logisticsInfo",
+        }
+        .text(&info.express_no, "expressNo", "the return waybill"),
+        Some(Shaped::Other(other)) => {
+            f.err(
+                "logisticsInfo",
+                format!(
+                    "must be an object (the return parcel: expressNo, expressCode), not {}",
+                    other.kind()
+                ),
             );
             None
-        }),
+        }
     };
-    let received = match &r.receipt_status {
-        None | Some(Json::Null) => false,
-        Some(v) => match whole(v) {
-            Some(2) => true,
-            Some(0 | 1) => false,
-            _ => {
-                err(
-                    "receiptStatus",
-                    format!(
-                        "{v} is not a receipt status: 0 (unknown), 1 (not received) or 2 (received)"
-                    ),
-                );
-                false
-            }
-        },
-    };
-    let waybill = match &r.express_no {
-        None | Some(Json::Null) => None,
-        Some(Json::String(s)) => Some(s.as_ref().to_owned()),
-        Some(other) => {
-            err(
+    let flat = f.text(&r.express_no, "expressNo", "the return waybill");
+    let waybill = match (nested, flat) {
+        (Some(nested), Some(flat)) if nested != flat => {
+            f.err(
                 "expressNo",
-                format!("must be a string (the return waybill), not {other}"),
+                format!("`{flat}` is not logisticsInfo.expressNo `{nested}`: both name the return parcel, so they must be the same waybill (send one)"),
             );
             None
         }
+        (nested, flat) => nested.or(flat),
     };
+
     if errors.len() > errors_before {
         return None;
     }
+    let (status, &(_, _, refund_type_of_way, way_not_covered)) = (status?, way?);
+    // The first reason that applies: the way, then the special type, then who started it.
+    let not_covered = way_not_covered
+        .or((special == Some(1)).then_some(NotCovered::PriceProtection))
+        .or((refund_type == Some(2)).then_some(NotCovered::SellerInitiated));
     Some(Mapped {
         case_id,
         order_id: order_id?,
-        refund_type: refund_type?,
+        refund_type: refund_type_of_way,
         submitted_at: submitted_at?,
-        expires_at,
-        received,
+        platform: PlatformRefund {
+            status,
+            merchant_rejected: negotiate == Some(3),
+            deadline: expires_at,
+            not_covered,
+            buyer_claims_receipt: receipt == Some(2),
+        },
+        // §9: only while the return is on its way is the platform's deadline also the
+        // end of the return countdown.
+        countdown_ends_at: expires_at.filter(|_| status == PlatformStatus::ReturnShipped),
+        return_address,
         waybill,
+        shipped_at: order_facts.shipped_at,
+        received_at: order_facts.received_at,
     })
 }
 
-/// `receiptStatus` 2: a `delivered` event at `submitTime`, unless the trace already has
-/// an event whose status is `delivered` (as written, not read from text or a provider
-/// code). `from_text`: the trace came as `logistics_text`.
-pub(crate) fn add_receipt(mapped: &Mapped, events: &mut Vec<Event>, from_text: bool) {
-    let has_delivered = events
-        .iter()
-        .any(|e| e.status == Status::Delivered && e.raw.is_none());
-    if !mapped.received || has_delivered {
-        return;
+/// A code's schema: one integer enum and one string enum of the same values (the
+/// platform sends numbers; shop systems often hold them as strings).
+fn code_schema(codes: &[(i64, &str)], description: &str, nullable: bool) -> Value {
+    let numbers: Vec<i64> = codes.iter().map(|(n, _)| *n).collect();
+    let strings: Vec<String> = numbers.iter().map(i64::to_string).collect();
+    let mut any_of = vec![
+        json!({"type": "integer", "enum": numbers}),
+        json!({"type": "string", "enum": strings}),
+    ];
+    if nullable {
+        any_of.push(json!({"type": "null"}));
     }
-    let pointer = if from_text {
-        format!("/{KEY}/receiptStatus")
-    } else {
-        // Where it would sit in the body's array.
-        format!("/logistics_trace/{}", events.len())
-    };
-    events.push(Event {
-        at: mapped.submitted_at,
-        status: Status::Delivered,
-        pointer,
-        raw: None,
-    });
+    json!({
+        "anyOf": any_of,
+        "description": format!("{description} As a number or its digits: {}.", listed(codes))
+    })
 }
 
-/// The JSON Schemas of the Kuaishou body.
+/// The JSON Schemas of the Kuaishou body. Only the fields the mapping reads are
+/// declared (each exactly as [`read`] accepts it); the rest of each platform object is
+/// accepted as it comes. Cross-field rules no schema can state (two spellings of one
+/// value must agree) are in the descriptions.
 pub fn json_schemas() -> Value {
-    let id = json!({"anyOf": [{"type": "integer", "minimum": 0, "maximum": u64::MAX}, {"type": "string", "minLength": 1}]});
-    let ms = json!({"anyOf": [
-        {"type": "integer", "minimum": crate::time::EPOCH_MS_MIN, "maximum": crate::time::EPOCH_MS_MAX},
-        {"type": "string", "pattern": "^(?:0|[1-9][0-9]{0,13})$"}
-    ]});
-    let ignored = json!({"description": "Ignored: the platform's value wins."});
+    let id = |description: &str, nullable: bool| {
+        let mut any_of = vec![
+            json!({"type": "integer", "minimum": 0, "maximum": u64::MAX}),
+            json!({"type": "string", "minLength": 1}),
+        ];
+        if nullable {
+            any_of.push(json!({"type": "null"}));
+        }
+        json!({"anyOf": any_of, "description": description})
+    };
+    // Epoch milliseconds, 0 (the platform's "none") included unless `from_one`.
+    let ms = |description: &str, from_one: bool| {
+        let (minimum, pattern) = if from_one {
+            (1, "^[1-9][0-9]{0,13}$")
+        } else {
+            (time::EPOCH_MS_MIN, "^(?:0|[1-9][0-9]{0,13})$")
+        };
+        let mut any_of = vec![
+            json!({"type": "integer", "minimum": minimum, "maximum": time::EPOCH_MS_MAX}),
+            json!({"type": "string", "pattern": pattern}),
+        ];
+        if !from_one {
+            any_of.push(json!({"type": "null"}));
+        }
+        json!({"anyOf": any_of, "description": description})
+    };
+    let ways: Vec<(i64, &str)> = HANDLING_WAYS.iter().map(|w| (w.0, w.1)).collect();
+    let waybill = json!({"type": ["string", "null"], "description": "The return parcel's waybill (快递单号); blank is none."});
+    let mut request = crate::request::case_properties();
+    for (key, schema) in [
+        (
+            "kuaishou_refund",
+            crate::request::reference(
+                "KuaishouRefund",
+                "The refund detail, as the platform returns it.",
+            ),
+        ),
+        (
+            "kuaishou_order",
+            crate::request::nullable("KuaishouOrder", "The order detail, if the caller has it."),
+        ),
+        (
+            "order",
+            json!({
+                "type": ["object", "null"],
+                "additionalProperties": false,
+                "description": "The order's times; its id comes from the refund detail (oid).",
+                "properties": {
+                    "placed_at": crate::request::nullable("Time", "When the order was placed."),
+                    "shipped_at": crate::request::nullable("Time", "When it was shipped; wins over the order detail's sendTime.")
+                }
+            }),
+        ),
+    ] {
+        request.insert(key.to_owned(), schema);
+    }
+    if let Some(Value::Object(r)) = request.get_mut("return") {
+        r.insert("description".into(), json!("The buyer's return parcel. For a return and refund without it, the refund detail stands for it: its address as the destination, its expireTime as the countdown's end at status 40."));
+    }
     json!({
         "KuaishouRefund": {
-            "description": "The refund detail as the Kuaishou open platform returns it (camelCase); other fields are accepted and ignored (a duplicated key is still refused).",
+            "description": "The refund detail (open.seller.order.refund.detail, its data) as the Kuaishou open platform returns it. The fields listed are read; every other field of the detail is accepted and ignored (a duplicated key is still refused). Two spellings from other sources are read too: `orderId` (push messages) for `oid`, and a top-level `expressNo` (flattened copies) for `logisticsInfo.expressNo`; when both spellings are given they must be the same, or the request is refused (422). Numbers may come as their digits in a string.",
             "type": "object",
-            "required": ["oid", "handlingWay", "submitTime"],
+            "additionalProperties": true,
+            "required": ["oid", "status", "handlingWay", "submitTime"],
             "properties": {
-                "refundId": id,
-                "oid": id,
-                "handlingWay": {"description": "1 退货退款 (return and refund), 10 仅退款 (refund only).", "enum": [1, 10, "1", "10"]},
-                "submitTime": ms,
-                "expireTime": {"description": "The refund timeout: the countdown's end.", "anyOf": [ms, {"type": "null"}]},
-                "receiptStatus": {"description": "0 unknown, 1 not received, 2 the buyer has the goods.", "enum": [0, 1, 2, null]},
-                "expressNo": {"description": "The return waybill.", "type": ["string", "null"]}
+                "refundId": id("售后单id, the after-sales id: the case id echoed back.", true),
+                "oid": id("订单id, the order id (push messages call it orderId).", false),
+                "status": code_schema(&STATUSES, "退款状态, the refund's state on the platform, which bounds the advice: closed at 50, 60 and 70 (standard process), the platform has stepped in at 20 to 22.", false),
+                "handlingWay": code_schema(&ways, "退款方式: 1 and 10 are the refunds the notice covers; an exchange, a re-send or a repair follows the standard process.", false),
+                "refundType": code_schema(&REFUND_TYPES, "退款类型: a refund the seller started follows the standard process.", true),
+                "specialRefundType": code_schema(&SPECIAL_REFUND_TYPES, "特殊退款类型: price protection follows the standard process.", true),
+                "negotiateStatus": code_schema(&NEGOTIATE_STATUSES, "协商状态: at 3 the merchant has already rejected, and is never advised to reject again.", true),
+                "receiptStatus": code_schema(&RECEIPT_STATUSES, "货物状态, the buyer's answer on applying: 2 is their claim to have the goods, counted as a delivery for a refund only whose trace shows none, and explained as their claim.", true),
+                "submitTime": ms("退货申请时间, when the buyer applied, in epoch milliseconds: the request's time.", true),
+                "expireTime": ms("超期时间, the platform's deadline for the merchant's current step, in epoch milliseconds (0: none): reported as a platform_deadline at every status, and the end of the return countdown at status 40 unless the body gives one.", false),
+                "address": {"type": ["string", "null"], "description": "卖家退货地址, the merchant's return address: the return's destination unless the body gives one; blank is none."},
+                "logisticsInfo": crate::request::nullable("KuaishouLogisticsInfo", "退货单物流信息, the return parcel.")
             }
         },
+        "KuaishouLogisticsInfo": {
+            "description": "The return parcel in the refund detail: its waybill is read (a warning names it when the request has no trace for it); expressCode and any other field are accepted and ignored.",
+            "type": "object",
+            "additionalProperties": true,
+            "properties": {"expressNo": waybill}
+        },
         "KuaishouOrder": {
-            "description": "The order detail as the Kuaishou open platform returns it (camelCase), accepted beside kuaishou_refund; none of its fields is read yet, all are accepted (a duplicated key is still refused).",
-            "type": "object"
+            "description": "The order detail (open.order.detail, its data) as the Kuaishou open platform returns it. Only orderBaseInfo is read; every other field is accepted and ignored (a duplicated key is still refused). sendTime and recvTime belong in orderBaseInfo: at this object's top they are refused, because there they mean orderBaseInfo was sent alone, or flattened.",
+            "type": "object",
+            "additionalProperties": true,
+            "properties": {
+                "orderBaseInfo": crate::request::nullable("KuaishouOrderBaseInfo", "订单基础信息, the order's base information.")
+            },
+            "not": {"anyOf": [
+                {"required": ["sendTime"], "properties": {"sendTime": {}}},
+                {"required": ["recvTime"], "properties": {"recvTime": {}}}
+            ]}
+        },
+        "KuaishouOrderBaseInfo": {
+            "description": "The order's base information. Its oid, when given, must be the refund's order (else 422); sendTime and recvTime are read; every other field is accepted and ignored.",
+            "type": "object",
+            "additionalProperties": true,
+            "properties": {
+                "sendTime": ms("发货时间, when the order was shipped, in epoch milliseconds (0: not yet): the order's shipped_at unless the body gives one.", false),
+                "recvTime": ms("收货时间, when the platform recorded the signature, in epoch milliseconds (0: none yet): a delivered event of the forward trace.", false)
+            }
         },
         "KuaishouRefundRequest": {
-            "description": "A case as the Kuaishou open platform describes it, with the destination and traces the platform's refund detail lacks. The platform's values win over case_id, refund_type, requested_at and order.order_id sent beside them; expireTime fills return.countdown_ends_at unless the body gives one. Other unknown fields are refused (422).",
+            "description": "A case as the Kuaishou open platform describes it, with the buyer's address and the traces the refund detail lacks. case_id, refund_type, requested_at and order.order_id come from the detail and are refused beside it; other unknown fields are refused too (422).",
             "type": "object",
             "additionalProperties": false,
             "required": ["kuaishou_refund", "destination"],
-            "properties": {
-                "kuaishou_refund": {"$ref": "#/components/schemas/KuaishouRefund"},
-                "kuaishou_order": {"anyOf": [{"$ref": "#/components/schemas/KuaishouOrder"}, {"type": "null"}]},
-                "case_id": ignored,
-                "refund_type": ignored,
-                "requested_at": ignored,
-                "as_of": {"anyOf": [{"$ref": "#/components/schemas/Time"}, {"type": "null"}]},
-                "order": {"type": ["object", "null"], "additionalProperties": false, "properties": {
-                    "order_id": ignored,
-                    "placed_at": {"anyOf": [{"$ref": "#/components/schemas/Time"}, {"type": "null"}]},
-                    "shipped_at": {"anyOf": [{"$ref": "#/components/schemas/Time"}, {"type": "null"}]}
-                }},
-                "destination": {"$ref": "#/components/schemas/Destination"},
-                "logistics_trace": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/CarrierEvent"}},
-                "logistics_text": {"anyOf": [{"$ref": "#/components/schemas/TraceText"}, {"type": "null"}]},
-                "return": {"anyOf": [{"$ref": "#/components/schemas/Return"}, {"type": "null"}]},
-                "shop": {"anyOf": [{"$ref": "#/components/schemas/Shop"}, {"type": "null"}]}
-            },
+            "properties": request,
             "not": crate::request::not_both("logistics_trace", "logistics_text")
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_table_is_the_engines_statuses() {
+        let ours: Vec<i64> = STATUSES.iter().map(|(n, _)| *n).collect();
+        let engine: Vec<i64> = PlatformStatus::ALL
+            .iter()
+            .map(|s| i64::from(s.code()))
+            .collect();
+        assert_eq!(ours, engine);
+    }
+
+    #[test]
+    fn codes_are_numbers_or_exactly_their_digits() {
+        let read = |text: &str| {
+            let v: Json<'_> = serde_json::from_str(text).unwrap_or(Json::Array);
+            code_value(&v)
+        };
+        for (text, want) in [
+            ("40", Some(40)),
+            ("40.0", Some(40)),
+            ("4e1", Some(40)),
+            ("\"40\"", Some(40)),
+            ("\"0\"", Some(0)),
+            ("-40", Some(-40)),
+            ("\"-40\"", None),
+            ("\"040\"", None),
+            ("\" 40\"", None),
+            ("\"40000\"", None),
+            ("40.5", None),
+            ("true", None),
+            ("null", None),
+        ] {
+            assert_eq!(read(text), want, "{text}");
+        }
+    }
 }

@@ -19,8 +19,9 @@
 //! and the probe writes an empty line.
 //!
 //! The buyer's personal data stays out: the input is logged as a fixed projection of the
-//! parsed case (times, statuses, ids), destinations cut to city level, and no free text
-//! (addresses, carrier lines, names, phone numbers, unknown fields).
+//! parsed case (times, statuses, ids, the platform's refund state as codes), destinations
+//! cut to city level, and no free text (addresses, carrier lines, names, phone numbers,
+//! waybills, unknown fields).
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -598,6 +599,15 @@ pub fn line(
                 "countdown_ends_at": r.countdown_ends_at.map(t),
             })),
             "open_refund_requests": case.open_refund_requests,
+            // policy.md §9: the platform's state changes decisions, so it is on record
+            // (codes and a time only; nothing the buyer wrote).
+            "platform": case.platform.as_ref().map(|p| json!({
+                "status": p.status.code(),
+                "merchant_rejected": p.merchant_rejected,
+                "deadline": p.deadline.map(t),
+                "not_covered": p.not_covered.map(|k| k.label().as_str()),
+                "buyer_claims_receipt": p.buyer_claims_receipt,
+            })),
         },
     })
     .to_string()

@@ -549,6 +549,113 @@ mod tests {
         assert!(missing.is_empty(), "undescribed: {missing:?}");
     }
 
+    /// Walks a schema and every schema inside it, with the keyword path that led there.
+    fn walk<'a>(
+        schema: &'a Json,
+        path: &mut Vec<String>,
+        visit: &mut dyn FnMut(&'a Json, &[String]),
+    ) {
+        visit(schema, path);
+        let Some(m) = schema.as_object() else {
+            return;
+        };
+        for (key, value) in m {
+            let children: Vec<(String, &Json)> = match key.as_str() {
+                "properties" => value
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (format!("properties/{k}"), v))
+                    .collect(),
+                "anyOf" | "oneOf" | "allOf" => value
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                    .map(|(i, v)| (format!("{key}/{i}"), v))
+                    .collect(),
+                "items" | "not" | "if" | "then" | "else" | "additionalProperties" => {
+                    vec![(key.clone(), value)]
+                }
+                _ => vec![],
+            };
+            for (step, child) in children {
+                path.push(step);
+                walk(child, path, visit);
+                path.pop();
+            }
+        }
+    }
+
+    #[test]
+    fn the_request_schemas_are_typed_and_described_for_client_generators() {
+        let doc = doc();
+        let request_side = request_side();
+        let mut problems = Vec::new();
+        for (name, schema) in schemas(&doc) {
+            let ours = request_side.contains(&name);
+            walk(&schema, &mut Vec::new(), &mut |s, path| {
+                let at = format!("{name}/{}", path.join("/"));
+                // Inside `not`, `if` and `then` a schema only constrains; it types nothing.
+                let constraint = path.iter().any(|p| p == "not" || p == "if" || p == "then");
+                let Some(m) = s.as_object() else {
+                    // `additionalProperties: false` (or `true` on a mirror) is a plain
+                    // switch every generator reads; elsewhere a boolean schema is refused.
+                    let switch = path.last().is_some_and(|p| p == "additionalProperties");
+                    if !switch && (s.as_bool() == Some(true) || !constraint) {
+                        problems.push(format!("{at}: a boolean schema"));
+                    }
+                    return;
+                };
+                if m.contains_key("enum") && !m.contains_key("type") {
+                    problems.push(format!("{at}: an enum without a type"));
+                }
+                let typed = ["type", "$ref", "anyOf", "oneOf", "allOf", "const"]
+                    .iter()
+                    .any(|k| m.contains_key(*k));
+                let in_combinator = path
+                    .last()
+                    .is_some_and(|p| p.starts_with("anyOf/") || p.starts_with("oneOf/"))
+                    || path.last().is_some_and(|p| p == "not");
+                if let Some(required) = m.get("required").and_then(Json::as_array) {
+                    for key in required.iter().filter_map(Json::as_str) {
+                        if m.get("properties").and_then(|p| p.get(key)).is_none() {
+                            problems.push(format!(
+                                "{at}: `{key}` is required with no property beside it"
+                            ));
+                        }
+                    }
+                }
+                if constraint || in_combinator && m.contains_key("required") {
+                    return;
+                }
+                if !typed && path.last().is_none_or(|p| p != "additionalProperties") {
+                    problems.push(format!("{at}: no type"));
+                }
+                let described = m
+                    .get("description")
+                    .and_then(Json::as_str)
+                    .is_some_and(|d| !d.is_empty());
+                let is_property = path.last().is_some_and(|p| p.starts_with("properties/"));
+                if ours && (path.is_empty() || is_property) && !described {
+                    problems.push(format!("{at}: no description"));
+                }
+            });
+        }
+        assert!(problems.is_empty(), "{problems:#?}");
+        let text = Json::Object(
+            schemas(&doc)
+                .into_iter()
+                .filter(|(name, _)| request_side.contains(name))
+                .collect(),
+        )
+        .to_string();
+        let internal =
+            regex::Regex::new(r"[a-z_]+::[A-Za-z_]|policy\.md|\.rs\b|\.csv\b|TIME_PATTERN")
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!internal.is_match(&text), "{:?}", internal.find(&text));
+    }
+
     #[test]
     fn every_value_of_every_code_says_what_it_means() {
         let doc = doc();

@@ -27,7 +27,7 @@ use crate::{RequestError, RequestErrorKind};
 use json::{Json, Keys, Shaped};
 
 pub use schema::json_schemas;
-pub(crate) use schema::not_both;
+pub(crate) use schema::{case_properties, not_both, nullable, reference};
 pub use text::TRACE_TEXT_PATTERN;
 
 /// One problem with a request: where (a JSON pointer) and what.
@@ -172,6 +172,14 @@ impl Parser<'_> {
             .push(FieldError::new(pointer.to_string(), message));
     }
 
+    /// A contract field a Kuaishou body gives through the refund detail's `from`.
+    fn given_by_platform(&mut self, pointer: &str, from: &str) {
+        self.error(
+            pointer,
+            format!("is given by kuaishou_refund.{from} in a Kuaishou body: leave it out, so that the case has one value for it"),
+        );
+    }
+
     fn missing(&mut self, at: impl std::fmt::Display, what: &str) {
         self.error(at, format!("is required: {what}"));
     }
@@ -270,8 +278,9 @@ impl Parser<'_> {
     fn request(&mut self, v: &Shaped<'_, body::Request<'_>>) -> Option<ParsedRequest> {
         let r = self.object(v, "")?;
         self.unknown(&r.unknown, "", body::Request::KEYS);
-        // A Kuaishou refund detail: the platform's values win over case_id, refund_type,
-        // requested_at and order.order_id sent beside it. `None` inside: it has problems.
+        // A Kuaishou refund detail gives case_id, refund_type, requested_at and
+        // order.order_id itself: sent beside it, they are refused (two values for one
+        // thing). `None` inside: it has problems.
         let platform = r
             .kuaishou_refund
             .as_ref()
@@ -284,11 +293,22 @@ impl Parser<'_> {
             );
         }
         let (case_id, refund_type, requested_at) = match &platform {
-            Some(mapped) => (
-                mapped.as_ref().and_then(|m| m.case_id.clone()),
-                mapped.as_ref().map(|m| m.refund_type),
-                mapped.as_ref().map(|m| m.submitted_at),
-            ),
+            Some(mapped) => {
+                for (value, key, from) in [
+                    (&r.case_id, "case_id", "refundId"),
+                    (&r.refund_type, "refund_type", "handlingWay"),
+                    (&r.requested_at, "requested_at", "submitTime"),
+                ] {
+                    if value.is_some() {
+                        self.given_by_platform(&["/", key].concat(), from);
+                    }
+                }
+                (
+                    mapped.as_ref().and_then(|m| m.case_id.clone()),
+                    mapped.as_ref().map(|m| m.refund_type),
+                    mapped.as_ref().map(|m| m.submitted_at),
+                )
+            }
             None => (
                 self.string(&r.case_id, At("", "case_id")),
                 self.refund_type(&r.refund_type),
@@ -305,7 +325,7 @@ impl Parser<'_> {
             (None, Some(mapped)) => mapped.as_ref().map(|m| Order {
                 order_id: m.order_id.clone(),
                 placed_at: None,
-                shipped_at: None,
+                shipped_at: m.shipped_at,
             }),
             (None, None) => {
                 self.missing("/order", "the order, with at least its order_id");
@@ -329,19 +349,25 @@ impl Parser<'_> {
             "logistics_trace",
             "logistics_text",
         );
-        if let (Some(Some(mapped)), Some(events)) = (&platform, trace.as_mut()) {
-            kuaishou::add_receipt(
-                mapped,
-                events,
-                r.logistics_text.as_ref().is_some_and(|t| !t.is_null()),
-            );
+        // The order detail's signature time is the platform's record of the delivery
+        // (the buyer's `receiptStatus` claim is the engine's to weigh, not an event).
+        if let (Some(Some(mapped)), Some(events)) = (&platform, trace.as_mut())
+            && let Some(at) = mapped.received_at
+        {
+            events.push(Event {
+                at,
+                status: Status::Delivered,
+                pointer: kuaishou::RECEIVED_POINTER.to_owned(),
+                raw: Some("orderBaseInfo.recvTime (收货时间)".to_owned()),
+            });
         }
         let return_ = match (refund_type, given(&r.return_)) {
             (_, Some(v)) => self.return_(v, platform.as_ref()),
             (Some(RefundType::ReturnAndRefund), None) => match &platform {
                 // The platform's detail stands for the return the body leaves out.
                 Some(mapped) => Some(Return {
-                    countdown_ends_at: mapped.as_ref().and_then(|m| m.expires_at),
+                    destination: self.return_address(mapped.as_ref()),
+                    countdown_ends_at: mapped.as_ref().and_then(|m| m.countdown_ends_at),
                     ..Return::default()
                 }),
                 None => {
@@ -375,7 +401,7 @@ impl Parser<'_> {
                 return_,
                 open_refund_requests,
                 notes: std::mem::take(&mut self.notes),
-                platform: None,
+                platform: platform.flatten().map(|m| m.platform),
             },
             as_of,
         })
@@ -414,7 +440,12 @@ impl Parser<'_> {
         let o = self.object(v, "/order")?;
         self.unknown(&o.unknown, "/order", body::Order::KEYS);
         let order_id = match platform {
-            Some(mapped) => mapped.as_ref().map(|m| m.order_id.clone()),
+            Some(mapped) => {
+                if o.order_id.is_some() {
+                    self.given_by_platform("/order/order_id", "oid");
+                }
+                mapped.as_ref().map(|m| m.order_id.clone())
+            }
             None => {
                 let id = self.string(&o.order_id, At("/order", "order_id"));
                 match &id {
@@ -428,7 +459,11 @@ impl Parser<'_> {
             }
         };
         let placed_at = self.time(&o.placed_at, At("/order", "placed_at"));
-        let shipped_at = self.time(&o.shipped_at, At("/order", "shipped_at"));
+        let shipped_at = match platform {
+            // The order detail's sendTime, unless the body gives one.
+            Some(Some(mapped)) if given(&o.shipped_at).is_none() => mapped.shipped_at,
+            _ => self.time(&o.shipped_at, At("/order", "shipped_at")),
+        };
         Some(Order {
             order_id: order_id?,
             placed_at,
@@ -476,13 +511,17 @@ impl Parser<'_> {
             );
             return None;
         }
-        let resolution = self.ctx.gazetteer.resolve(&input);
-        let notes = resolution.issues.into_iter().map(place_warning).collect();
-        Some(Place {
+        Some(self.placed(&input))
+    }
+
+    /// A destination, placed on the map, with what the caller should know about it.
+    fn placed(&self, input: &DestinationInput) -> Place {
+        let resolution = self.ctx.gazetteer.resolve(input);
+        Place {
             area: resolution.area,
             label: resolution.area.map(|a| self.ctx.gazetteer.describe(a)),
-            notes,
-        })
+            notes: resolution.issues.into_iter().map(place_warning).collect(),
+        }
     }
 
     /// A trace, as an array of events (`array_key`) or as the text a person copied
@@ -627,10 +666,10 @@ impl Parser<'_> {
         let mut countdown_ends_at =
             self.time(&r.countdown_ends_at, At("/return", "countdown_ends_at"));
         if let Some(Some(mapped)) = platform
-            && mapped.refund_type == RefundType::ReturnAndRefund
             && given(&r.countdown_ends_at).is_none()
         {
-            countdown_ends_at = mapped.expires_at;
+            // policy.md §9: `expireTime` is the countdown's end only at status 40.
+            countdown_ends_at = mapped.countdown_ends_at;
         }
         if let (Some(s), Some(e)) = (countdown_started_at, countdown_ends_at)
             && e <= s
@@ -644,7 +683,7 @@ impl Parser<'_> {
         let destination = match destination {
             Some(None) => return None,
             Some(Some(place)) => Some(place),
-            None => None,
+            None => self.return_address(platform.and_then(Option::as_ref)),
         };
         Some(Return {
             destination,
@@ -652,6 +691,16 @@ impl Parser<'_> {
             countdown_started_at,
             countdown_ends_at,
         })
+    }
+
+    /// The platform's return address (`address`), placed, for a return whose body
+    /// gives no destination.
+    fn return_address(&self, mapped: Option<&kuaishou::Mapped>) -> Option<Place> {
+        let address = mapped?.return_address.clone()?;
+        Some(self.placed(&DestinationInput {
+            address: Some(address),
+            ..DestinationInput::default()
+        }))
     }
 
     fn shop(&mut self, v: &Option<Shaped<'_, body::Shop<'_>>>) -> Option<u64> {

@@ -1,7 +1,13 @@
 //! The JSON Schemas of a request, kept beside the parser because they must say exactly
 //! what it accepts.
+//!
+//! They are written for the generators shop backends use as well as for validators, so:
+//! every schema has a `type` (a code that mixes integers and strings is an `anyOf` of one
+//! integer enum and one string enum); a `required` inside `anyOf`, `oneOf` or `not` has
+//! its properties beside it (`{}`, not `true`); every schema and property has a
+//! description, in the caller's words (no internal names).
 
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
 use super::{MAX_OPEN_REQUESTS, TRACE_TEXT_PATTERN};
 use crate::codes::Status;
@@ -9,10 +15,43 @@ use crate::time;
 
 /// The schema of an object where `a` and `b` are not both given (non-null).
 pub(crate) fn not_both(a: &str, b: &str) -> Value {
-    serde_json::json!({
+    json!({
         "required": [a, b],
         "properties": {a: {"not": {"type": "null"}}, b: {"not": {"type": "null"}}}
     })
+}
+
+/// A reference to a component, described where it is used.
+pub(crate) fn reference(name: &str, description: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}"), "description": description})
+}
+
+/// A component or `null` (the same as leaving the field out), described where it is used.
+pub(crate) fn nullable(name: &str, description: &str) -> Value {
+    json!({
+        "anyOf": [{"$ref": format!("#/components/schemas/{name}")}, {"type": "null"}],
+        "description": description
+    })
+}
+
+/// The fields a clean request and a Kuaishou body share: the decision instant, the
+/// buyer's address, the traces, the return and the shop.
+pub(crate) fn case_properties() -> Map<String, Value> {
+    let Value::Object(m) = json!({
+        "as_of": nullable("Time", "The instant to decide at; default: the server's clock."),
+        "destination": reference("Destination", "The buyer's address: the relevant destination of a refund only."),
+        "logistics_trace": {
+            "type": ["array", "null"],
+            "items": {"$ref": "#/components/schemas/CarrierEvent"},
+            "description": "The forward shipment's carrier events, in any order."
+        },
+        "logistics_text": nullable("TraceText", "Instead of logistics_trace: the forward shipment's trace as copied from a tracking page."),
+        "return": nullable("Return", "The buyer's return parcel; required for return_and_refund."),
+        "shop": nullable("Shop", "The shop's own state, for the ATOM surge hint.")
+    }) else {
+        return Map::new();
+    };
+    m
 }
 
 /// The JSON Schemas (2020-12) of a request, keyed by component name. Written beside the
@@ -20,9 +59,29 @@ pub(crate) fn not_both(a: &str, b: &str) -> Value {
 /// directions in CI (schema-valid input is decided, schema-invalid input is refused).
 pub fn json_schemas() -> Value {
     let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
-    let nullable = |r: &str| serde_json::json!({"anyOf": [{"$ref": format!("#/components/schemas/{r}")}, {"type": "null"}]});
-    let place_fields = ["adcode", "province", "city", "district", "address"];
-    serde_json::json!({
+    let time = |description: &str| nullable("Time", description);
+    let mut decision_request = case_properties();
+    for (key, schema) in [
+        (
+            "case_id",
+            json!({"type": ["string", "null"], "description": "The shop's after-sales case id, echoed back."}),
+        ),
+        (
+            "refund_type",
+            json!({"type": "string", "enum": ["refund_only", "return_and_refund"], "description": "refund_only (仅退款) or return_and_refund (退货退款)."}),
+        ),
+        (
+            "requested_at",
+            reference("Time", "When the buyer filed the after-sales request."),
+        ),
+        (
+            "order",
+            reference("Order", "The order the request is about."),
+        ),
+    ] {
+        decision_request.insert(key.to_owned(), schema);
+    }
+    json!({
         "Time": {
             "description": "An instant from 1970-01-01T00:00:00Z to 9999-12-30T23:59:59.999Z: RFC 3339 with an offset or Z (2023-10-11T09:00:00+08:00; T and Z in either case); a local time without offset (2023-10-11 09:00:00 or 2023-10-11T09:00), read in the policy's time zone; or Unix epoch milliseconds. On 1970-01-01 and 9999-12-30 only UTC strings (Z or +00:00) are accepted.",
             "anyOf": [
@@ -32,7 +91,7 @@ pub fn json_schemas() -> Value {
             "examples": ["2023-10-11T09:00:00+08:00", "2023-10-11 09:00:00", 1696986000000i64]
         },
         "CarrierStatus": {
-            "description": "A normalized carrier status (policy.md §8), or a tracking provider's code written `scheme:code` (kuaidi100, cainiao, taobao; data/carriers/codes.csv).",
+            "description": "A normalized carrier status, or a tracking provider's code written `scheme:code` (kuaidi100, cainiao and taobao codes, each standing for one normalized status).",
             "type": "string",
             "enum": statuses.iter().map(|s| s.to_string()).chain(crate::carriers::all_codes().iter().cloned()).collect::<Vec<_>>()
         },
@@ -42,31 +101,33 @@ pub fn json_schemas() -> Value {
             "additionalProperties": false,
             "required": ["at"],
             "properties": {
-                "at": {"$ref": "#/components/schemas/Time"},
-                "status": {"$ref": "#/components/schemas/CarrierStatus"},
-                "description": {"type": "string", "description": "The carrier's raw trace text."},
-                "location": {"type": ["string", "null"]}
+                "at": reference("Time", "When the carrier recorded the event."),
+                "status": reference("CarrierStatus", "The event's status; wins over `description`."),
+                "description": {"type": "string", "description": "The carrier's raw trace text, read with the rules' phrase table when there is no `status`."},
+                "location": {"type": ["string", "null"], "description": "Where it happened; kept out of the decision."}
             },
-            "anyOf": [{"required": ["status"]}, {"required": ["description"]}]
+            // Without a status, the description is required.
+            "if": {"properties": {"status": false}},
+            "then": {"required": ["description"], "properties": {"description": {"type": "string"}}}
         },
         "Destination": {
-            "description": "An address: any of an adcode, structured names, or free text (read province → city → district). When the adcode and the names disagree, the adcode wins and the response warns.",
+            "description": "An address, as at least one of: an adcode, structured names, or free text (read province → city → district). When the adcode and the names disagree, the adcode wins and the response warns.",
             "type": "object",
             "additionalProperties": false,
+            "minProperties": 1,
             "properties": {
                 "adcode": {
-                    "description": "6-digit GB/T 2260 code, e.g. 330108 (杭州市滨江区).",
+                    "description": "The 6-digit GB/T 2260 code, e.g. 330108 (杭州市滨江区), as a string or a number.",
                     "anyOf": [
                         {"type": "string", "pattern": "^[1-9][0-9]{5}$"},
                         {"type": "integer", "minimum": 100_000, "maximum": 999_999}
                     ]
                 },
-                "province": {"type": "string", "examples": ["浙江省"]},
-                "city": {"type": "string", "examples": ["杭州市"]},
-                "district": {"type": "string", "examples": ["上城区"]},
-                "address": {"type": "string", "examples": ["浙江省杭州市上城区解放路100号"]}
-            },
-            "anyOf": place_fields.iter().map(|f| serde_json::json!({"required": [f]})).collect::<Vec<_>>()
+                "province": {"type": "string", "description": "The province, with or without its suffix (浙江省, 浙江).", "examples": ["浙江省"]},
+                "city": {"type": "string", "description": "The city, with or without its suffix.", "examples": ["杭州市"]},
+                "district": {"type": "string", "description": "The district or county.", "examples": ["上城区"]},
+                "address": {"type": "string", "description": "A free-text address, read from its start.", "examples": ["浙江省杭州市上城区解放路100号"]}
+            }
         },
         "TraceText": {
             "description": "A carrier's trace as a person copies it from a tracking page: one event a line, its local time first (in the policy's time zone, with or without seconds; a date from 1970-01-02 to 9999-12-29), then spaces or a tab and the carrier's text, read as an event's description is. Newest or oldest first; blank lines anywhere.",
@@ -75,13 +136,14 @@ pub fn json_schemas() -> Value {
             "examples": ["2023-10-10 14:00:00 【杭州市】快件已到达 杭州转运中心\n2023-10-09 20:00:00 【义乌市】圆通速递 已揽收"]
         },
         "Order": {
+            "description": "The order the request is about.",
             "type": "object",
             "additionalProperties": false,
             "required": ["order_id"],
             "properties": {
-                "order_id": {"type": "string", "minLength": 1},
-                "placed_at": nullable("Time"),
-                "shipped_at": nullable("Time")
+                "order_id": {"type": "string", "minLength": 1, "description": "The shop's order id."},
+                "placed_at": time("When the order was placed."),
+                "shipped_at": time("When it was shipped; without carrier events, the parcel counts as collected then.")
             }
         },
         "Return": {
@@ -89,15 +151,16 @@ pub fn json_schemas() -> Value {
             "type": "object",
             "additionalProperties": false,
             "properties": {
-                "destination": {"anyOf": [{"$ref": "#/components/schemas/Destination"}, {"type": "null"}], "description": "The merchant's return address: the returned parcel meets the checks there."},
-                "trace": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/CarrierEvent"}},
-                "trace_text": {"anyOf": [{"$ref": "#/components/schemas/TraceText"}, {"type": "null"}], "description": "Instead of trace: the return parcel's trace as copied from a tracking page."},
-                "countdown_started_at": nullable("Time"),
-                "countdown_ends_at": nullable("Time")
+                "destination": nullable("Destination", "The merchant's return address: the returned parcel meets the checks there."),
+                "trace": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/CarrierEvent"}, "description": "The return parcel's carrier events, in any order."},
+                "trace_text": nullable("TraceText", "Instead of trace: the return parcel's trace as copied from a tracking page."),
+                "countdown_started_at": time("When the platform's refund countdown started."),
+                "countdown_ends_at": time("When the refund countdown ends; default: its start plus the rules' countdown.")
             },
             "not": not_both("trace", "trace_text")
         },
         "Shop": {
+            "description": "The shop's own state.",
             "type": "object",
             "additionalProperties": false,
             "properties": {
@@ -109,18 +172,7 @@ pub fn json_schemas() -> Value {
             "type": "object",
             "additionalProperties": false,
             "required": ["refund_type", "requested_at", "order", "destination"],
-            "properties": {
-                "case_id": {"type": ["string", "null"], "description": "The shop's case id, echoed back."},
-                "refund_type": {"type": "string", "enum": ["refund_only", "return_and_refund"], "description": "仅退款 or 退货退款."},
-                "requested_at": {"$ref": "#/components/schemas/Time"},
-                "as_of": {"anyOf": [{"$ref": "#/components/schemas/Time"}, {"type": "null"}], "description": "The instant to decide at; default: the server's clock."},
-                "order": {"$ref": "#/components/schemas/Order"},
-                "destination": {"$ref": "#/components/schemas/Destination"},
-                "logistics_trace": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/CarrierEvent"}, "description": "The forward shipment's events."},
-                "logistics_text": {"anyOf": [{"$ref": "#/components/schemas/TraceText"}, {"type": "null"}], "description": "Instead of logistics_trace: the forward shipment's trace as copied from a tracking page."},
-                "return": nullable("Return"),
-                "shop": nullable("Shop")
-            },
+            "properties": decision_request,
             "not": not_both("logistics_trace", "logistics_text"),
             "if": {"properties": {"refund_type": {"const": "return_and_refund"}}, "required": ["refund_type"]},
             "then": {"required": ["return"], "properties": {"return": {"$ref": "#/components/schemas/Return"}}},
@@ -138,14 +190,19 @@ pub fn json_schemas() -> Value {
             }
         },
         "BatchRequest": {
+            "description": "Many cases to decide in one call. Only `items` is taken.",
             "type": "object",
+            "additionalProperties": false,
             "required": ["items"],
             "properties": {
                 "items": {
                     "type": "array",
                     "maxItems": 5000,
-                    "description": "Decision requests (see DecisionRequest). An invalid item gets its own problem in the results and never fails the others.",
-                    "items": {}
+                    "description": "The requests, each as `POST /v1/decisions` takes it (up to the batch limit, default 5000). An invalid item gets its own problem in the results and never fails the others.",
+                    "items": {"oneOf": [
+                        {"$ref": "#/components/schemas/DecisionRequest"},
+                        {"$ref": "#/components/schemas/KuaishouRefundRequest"}
+                    ]}
                 }
             }
         }

@@ -328,3 +328,82 @@ async fn on_stdout_each_answered_decision_is_one_line() {
     let _ = server.wait();
     assert_eq!(logged, ids);
 }
+
+#[tokio::test]
+async fn the_platforms_refund_state_is_logged_as_codes_without_personal_data() {
+    let dir = temp_dir("decision-log-platform");
+    let path = dir.join("decisions.jsonl");
+    let mut args = args();
+    args.decision_log = Some(path.to_string_lossy().into_owned());
+    let mut app = spawn_with(args).await;
+    let rejected = json!({
+        "kuaishou_refund": {
+            "refundId": 2150361234567890u64, "oid": 2309281234567890u64, "status": 40,
+            "handlingWay": 10, "negotiateStatus": 3, "receiptStatus": 2,
+            "submitTime": 1696298400000u64, "expireTime": 1696393800000u64,
+            "buyerOpenId": "f19bd3a1c7e24c0d9a1b2c3d4e5f6a7b",
+            "refundDesc": "张三 13800001111 不想要了",
+            "address": "浙江省杭州市余杭区文一西路969号 李四 13900002222",
+            "logisticsInfo": {"expressNo": "YT7412345678901", "expressCode": 4},
+        },
+        "as_of": "2023-10-03T18:00:00+08:00",
+        "destination": {"adcode": "330102"},
+        "logistics_trace": [{"at": "2023-10-03T08:00:00+08:00", "status": "in_transit"}],
+    });
+    let mut exchange = rejected.clone();
+    exchange["kuaishou_refund"]["handlingWay"] = json!(3);
+    exchange["kuaishou_refund"]["negotiateStatus"] = json!(1);
+    exchange["kuaishou_refund"]["receiptStatus"] = json!(1);
+    exchange["kuaishou_refund"]["expireTime"] = json!(0);
+    let mut clean = example("03-stalled-shangcheng.json")["request"].clone();
+    clean["case_id"] = json!("clean");
+    for req in [&rejected, &exchange, &clean] {
+        assert_eq!(app.post_json("/v1/decisions", req).await.status(), 200);
+    }
+    app.stop();
+    if let Some(done) = app.finished.take() {
+        let _ = done.await;
+    }
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    for secret in [
+        "f19bd3a1",
+        "张三",
+        "李四",
+        "13800001111",
+        "13900002222",
+        "文一西路",
+        "YT7412345678901",
+    ] {
+        assert!(!text.contains(secret), "`{secret}` reached the log: {text}");
+    }
+    let logged = lines(&path);
+    assert_eq!(logged.len(), 3);
+    assert_eq!(
+        logged[0]["input"]["platform"],
+        json!({
+            "status": 40,
+            "merchant_rejected": true,
+            "deadline": "2023-10-04T12:30:00+08:00",
+            "not_covered": null,
+            "buyer_claims_receipt": true,
+        })
+    );
+    // The buyer's claim is the platform's state, not an event of the trace.
+    assert_eq!(
+        logged[0]["input"]["logistics_trace"],
+        json!([{"at": "2023-10-03T08:00:00+08:00", "status": "in_transit"}])
+    );
+    assert_eq!(
+        logged[1]["input"]["platform"],
+        json!({
+            "status": 40,
+            "merchant_rejected": false,
+            "deadline": null,
+            "not_covered": "exchange_request",
+            "buyer_claims_receipt": false,
+        })
+    );
+    assert_eq!(logged[1]["decision"], "standard_process");
+    assert_eq!(logged[2]["case_id"], "clean");
+    assert_eq!(logged[2]["input"]["platform"], Value::Null);
+}

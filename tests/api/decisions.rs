@@ -163,7 +163,7 @@ async fn carrier_text_provider_codes_and_kuaishou_bodies_decide_over_http() {
         assert_eq!(v["zone"]["id"], "hangzhou");
     }
     let ks = json!({
-        "kuaishou_refund": {"oid": 42, "handlingWay": 10, "submitTime": 1696122000000i64},
+        "kuaishou_refund": {"oid": 42, "status": 10, "handlingWay": 10, "submitTime": 1696122000000i64},
         "as_of": "2023-10-01T09:30:00+08:00",
         "destination": {"adcode": "330108"},
     });
@@ -181,7 +181,7 @@ async fn carrier_text_provider_codes_and_kuaishou_bodies_decide_over_http() {
         body(r).await["errors"][0]["pointer"],
         "/logistics_trace/0/status"
     );
-    let r = app.post_json("/v1/decisions", &json!({"kuaishou_refund": {"oid": 1, "handlingWay": 3, "submitTime": 0}, "destination": {"adcode": "330108"}})).await;
+    let r = app.post_json("/v1/decisions", &json!({"kuaishou_refund": {"oid": 1, "status": 10, "handlingWay": 2, "submitTime": 1}, "destination": {"adcode": "330108"}})).await;
     assert_eq!(r.status(), 422);
     assert_eq!(
         body(r).await["errors"][0]["pointer"],

@@ -3,6 +3,7 @@
 
 mod examples;
 mod helpers;
+mod kuaishou;
 mod notices;
 mod parsing;
 mod platform;

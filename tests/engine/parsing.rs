@@ -32,7 +32,7 @@ fn return_case() -> Value {
 
 fn kuaishou_body() -> Value {
     json!({
-        "kuaishou_refund": {"refundId": 7001, "oid": "KS-1005", "handlingWay": 1, "submitTime": 1696298400000i64, "expireTime": 1696636800000i64, "expressNo": "YT1"},
+        "kuaishou_refund": {"refundId": 7001, "oid": "KS-1005", "status": 40, "handlingWay": 1, "submitTime": 1696298400000i64, "expireTime": 1696636800000i64, "expressNo": "YT1"},
         "as_of": "2023-10-06T12:00:00+08:00",
         "destination": {"adcode": "330102"},
         "return": {"destination": {"adcode": "330110"}, "trace": [{"at": "2023-10-05T11:00:00+08:00", "status": "in_transit"}]}
@@ -324,8 +324,7 @@ fn the_kuaishou_details_accept_fields_they_do_not_read() {
     k["kuaishou_refund"]["refundFee"] = json!(1999);
     k["kuaishou_refund"]["reason"] = json!({"code": 3, "desc": "不想要了", "tags": [1, 2]});
     k["kuaishou_refund"]["negotiateStatus"] = json!(null);
-    k["kuaishou_order"] =
-        json!({"oid": 1, "sendTime": 1696200000000i64, "buyerAddress": {"x": [1]}});
+    k["kuaishou_order"] = json!({"orderBaseInfo": {"oid": "KS-1005", "payTime": 1696100000000i64, "buyerNick": "x"}, "orderAddress": {"x": [1]}});
     let v = decide(&k);
     for key in ["scenario", "decision", "deadlines", "warnings"] {
         assert_eq!(v[key], plain[key], "{key}");
@@ -352,7 +351,7 @@ fn a_kuaishou_order_without_the_refund_detail_is_refused() {
 #[test]
 fn kuaishou_problems_and_the_bodys_problems_are_reported_together() {
     let mut k = kuaishou_body();
-    k["kuaishou_refund"]["handlingWay"] = json!(3);
+    k["kuaishou_refund"]["handlingWay"] = json!(6);
     k["destination"] = json!({"adcode": "33010"});
     k["order"] = json!({"placed_at": "soon"});
     let mut got = refused(&k);
@@ -370,16 +369,36 @@ fn kuaishou_problems_and_the_bodys_problems_are_reported_together() {
 }
 
 #[test]
-fn a_kuaishou_body_ignores_what_the_platform_gives_whatever_its_shape() {
+fn a_kuaishou_body_refuses_the_contract_fields_its_detail_gives() {
     let mut k = kuaishou_body();
-    let plain = decide(&k);
-    k["case_id"] = json!(5);
-    k["refund_type"] = json!("bogus");
-    k["requested_at"] = json!({"x": 1});
-    k["order"] = json!({"order_id": null, "placed_at": "2023-10-01 10:00"});
-    let v = decide(&k);
-    assert_eq!(v["case_id"], "7001");
-    assert_eq!(v["decision"], plain["decision"]);
+    k["case_id"] = json!("AS-1");
+    k["refund_type"] = json!("return_and_refund");
+    k["requested_at"] = json!(null);
+    k["order"] = json!({"order_id": "KS-1005", "placed_at": "2023-10-01 10:00"});
+    let errors = invalid(&bytes(&k));
+    let pointers: Vec<&str> = errors.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        pointers,
+        [
+            "/case_id",
+            "/refund_type",
+            "/requested_at",
+            "/order/order_id"
+        ]
+    );
+    assert!(
+        errors[0].1.contains("kuaishou_refund.refundId"),
+        "{errors:?}"
+    );
+    assert!(errors[3].1.contains("kuaishou_refund.oid"), "{errors:?}");
+    // The order's times are the body's to give.
+    if let Some(o) = k.as_object_mut() {
+        o.remove("case_id");
+        o.remove("refund_type");
+        o.remove("requested_at");
+    }
+    k["order"] = json!({"placed_at": "2023-10-01 10:00", "shipped_at": null});
+    assert_eq!(decide(&k)["case_id"], "7001");
 }
 
 // Nulls ------------------------------------------------------------------------------

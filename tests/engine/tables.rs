@@ -251,10 +251,17 @@ fn a_kuaishou_refund_detail_decides_as_its_clean_equivalent() {
         .as_object_mut()
         .map(|r| r.remove("countdown_started_at"));
     let body = kuaishou(
-        json!({"refundId": 7001, "oid": "KS-1005", "handlingWay": 1, "submitTime": 1696298400000i64, "expireTime": 1696636800000i64}),
+        json!({"refundId": 7001, "oid": "KS-1005", "status": 40, "handlingWay": 1, "submitTime": 1696298400000i64, "expireTime": 1696636800000i64}),
         rest,
     );
-    let v = decide(&body);
+    let mut v = decide(&body);
+    // The platform's own deadline comes on top (policy.md §9), at expireTime.
+    let platform = v["deadlines"]
+        .as_array_mut()
+        .and_then(|d| d.pop())
+        .unwrap_or_default();
+    assert_eq!(platform["kind"], "platform_deadline");
+    assert_eq!(platform["due_at"], clean["deadlines"][0]["due_at"]);
     for key in [
         "scenario",
         "decision",
@@ -272,7 +279,7 @@ fn a_kuaishou_refund_detail_decides_as_its_clean_equivalent() {
 #[test]
 fn a_kuaishou_refund_only_with_goods_received_is_delivered() {
     let body = kuaishou(
-        json!({"oid": 1, "handlingWay": 10, "submitTime": 1696298400000i64, "receiptStatus": 2}),
+        json!({"oid": 1, "status": 10, "handlingWay": 10, "submitTime": 1696298400000i64, "receiptStatus": 2}),
         json!({"as_of": "2023-10-03T12:00:00+08:00", "destination": {"adcode": "330102"}}),
     );
     let v = decide(&body);
@@ -285,7 +292,7 @@ fn a_kuaishou_refund_only_with_goods_received_is_delivered() {
 #[test]
 fn a_kuaishou_return_waybill_without_its_trace_is_warned_about() {
     let body = kuaishou(
-        json!({"oid": 1, "handlingWay": "1", "submitTime": "1696298400000", "expressNo": "YT7412345678901"}),
+        json!({"oid": 1, "status": "11", "handlingWay": "1", "submitTime": "1696298400000", "expressNo": "YT7412345678901"}),
         json!({"as_of": "2023-10-03T12:00:00+08:00", "destination": {"adcode": "330102"}, "return": {"destination": {"adcode": "330110"}}}),
     );
     let v = decide(&body);
@@ -306,7 +313,7 @@ fn a_kuaishou_return_waybill_without_its_trace_is_warned_about() {
 #[test]
 fn bad_kuaishou_fields_are_refused_with_their_pointers() {
     let body = kuaishou(
-        json!({"handlingWay": 3, "submitTime": -5, "receiptStatus": "2", "refundId": ""}),
+        json!({"handlingWay": 2, "submitTime": -5, "receiptStatus": "02", "refundId": ""}),
         json!({"destination": {"adcode": "330102"}}),
     );
     let mut got = crate::helpers::refused(&body);
@@ -318,6 +325,7 @@ fn bad_kuaishou_fields_are_refused_with_their_pointers() {
             "/kuaishou_refund/oid",
             "/kuaishou_refund/receiptStatus",
             "/kuaishou_refund/refundId",
+            "/kuaishou_refund/status",
             "/kuaishou_refund/submitTime"
         ]
     );

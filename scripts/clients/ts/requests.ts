@@ -38,11 +38,32 @@ export const returnInCountdown: DecisionBody = {
 };
 
 export const kuaishou: DecisionBody = {
-  kuaishou_refund: { oid: 2023100912345, refundId: "KR-1", handlingWay: 10, submitTime: 1696986000000 },
+  kuaishou_refund: { oid: 2023100912345, refundId: "KR-1", status: 10, handlingWay: 10, submitTime: 1696986000000 },
   destination: { adcode: "330102" },
 };
 
-export const batch: BatchBody = { items: [stalled, returnInCountdown, kuaishou] };
+// The detail as the platform returns it (fields not read are typed as anything), codes
+// as digits too, and the order detail beside it.
+export const kuaishouReturn: DecisionBody = {
+  kuaishou_refund: {
+    refundId: 2150361234567890,
+    oid: "2309281234567890",
+    status: "40",
+    handlingWay: 1,
+    negotiateStatus: 1,
+    receiptStatus: null,
+    submitTime: "1696298400000",
+    expireTime: 1696393800000,
+    address: "浙江省杭州市余杭区五常街道文一西路969号",
+    logisticsInfo: { expressNo: "YT7412345678901", expressCode: 4 },
+    refundFee: 12900,
+  },
+  kuaishou_order: { orderBaseInfo: { sendTime: 1695974400000, recvTime: 0, status: 50 } },
+  destination: { address: "江苏省南京市鼓楼区中山路1号" },
+  return: { trace_text: "2023-10-03 12:00 【南京市】圆通速递 已揽收" },
+};
+
+export const batch: BatchBody = { items: [stalled, returnInCountdown, kuaishou, kuaishouReturn] };
 
 // Reading an answer is typed as well: codes are unions of their values.
 export function firstStep(d: Decision): string {
