@@ -83,17 +83,17 @@ impl RulesWarning {
 /// A TOML syntax error's message, with a fix when the mistake is a common one: the
 /// notice's "24时" written as a date-time (`T24:00:00`), which TOML cannot hold.
 pub(super) fn syntax_hint(source: &str, span: Option<Range<usize>>, message: &str) -> String {
-    let line = span
+    // The value the error points at, not its whole line: a line may hold a correct
+    // "2023-10-28 24:00" string beside the real mistake.
+    let token = span
         .and_then(|s| {
-            let start = source.get(..s.start)?.rfind('\n').map_or(0, |i| i + 1);
-            let end = source
-                .get(s.start..)?
-                .find('\n')
-                .map_or(source.len(), |i| s.start + i);
-            source.get(start..end)
+            let rest = source.get(s.start..)?;
+            rest.get(..rest.find([',', '}', ']', '\n', '#']).unwrap_or(rest.len()))
         })
         .unwrap_or_default();
-    if line.contains("T24:") || line.contains(" 24:") {
+    // A date-time starts with its year; a string holding "24:00" is already right.
+    let datetime = token.starts_with(|c: char| c.is_ascii_digit());
+    if datetime && ["T24:", "t24:", " 24:"].iter().any(|h| token.contains(h)) {
         format!(
             "{}: the end of a day (the notice's \"24时\") is no TOML time; write it as the string \"YYYY-MM-DD 24:00\" (like until = \"2023-10-28 24:00\", read in the time zone), or as the next day's T00:00:00",
             message.trim_end()

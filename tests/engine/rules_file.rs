@@ -736,6 +736,32 @@ fn an_hour_of_24_in_a_toml_date_time_suggests_the_string_form() {
 }
 
 #[test]
+fn a_syntax_error_beside_a_correct_24_00_gets_no_24_00_hint() {
+    // The line holds the recommended "2023-10-28 24:00"; the mistake is elsewhere on it.
+    let fine_end = "control = { from = 2023-09-16T00:00:00+08:00, until = \"2023-10-08 24:00\" }";
+    let line = "control = { from = 2023-09-16T00:00:00+08:00, until = 2023-10-09T00:00:00+08:00 }";
+    for (mistake, what) in [
+        (
+            fine_end.replace("+08:00", "+08:60"),
+            "an offset out of range",
+        ),
+        (fine_end.replace(", until", " until"), "a missing comma"),
+    ] {
+        let (_, e) = broken(line, &mistake);
+        assert_eq!(e.errors.len(), 1, "{what}: {e}");
+        assert!(
+            !e.errors[0].message.contains("24时"),
+            "{what} is not an hour of 24: {e}"
+        );
+    }
+    // A missing `]` on the line before one with "24:00": the error sits on that line.
+    let (_, e) = broken(
+        "  \"330702\", # 金华市婺城区\n]\ncontrol = { from = 2023-09-16T00:00:00+08:00, until = 2023-10-09T00:00:00+08:00 }",
+        "  \"330702\", # 金华市婺城区\ncontrol = { from = 2023-09-16T00:00:00+08:00, until = \"2023-10-08 24:00\" }",
+    );
+    assert!(!e.to_string().contains("24时"), "{e}");
+}
+#[test]
 fn the_adcode_hints_name_the_files_own_zones() {
     let harbin = include_str!("../fixtures/rules/harbin-2025.toml");
     let common = &EMBEDDED_SOURCE[..EMBEDDED_SOURCE.find("[[notice]]").unwrap_or(0)];
