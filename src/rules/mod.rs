@@ -889,14 +889,19 @@ impl Validator {
             control,
             seen: seen.as_slice(),
         };
+        // Codes another zone already holds at an overlapping time, with that zone's id.
+        let mut clashes: Vec<(&Spanned<String>, String)> = Vec::new();
         for p in &z.adcode_prefixes {
             let s = p.get_ref();
             let digits = s.chars().all(|c| c.is_ascii_digit()) && !s.starts_with('0');
             match (digits, s.len()) {
-                (true, 2) => self.claim(&mut index.province, p, s.parse().unwrap_or_default(), &zone),
+                (true, 2) => {
+                    let province: u32 = s.parse().unwrap_or_default();
+                    clashes.extend(self.claim(&mut index.province, p, province, &zone));
+                }
                 (true, 4) => {
                     let city: u32 = s.parse().unwrap_or_default();
-                    self.claim(&mut index.city, p, city, &zone);
+                    clashes.extend(self.claim(&mut index.city, p, city, &zone));
                     // A destination known only to the province is too coarse to place.
                     index.partial_province.entry(city / 100).or_insert(ix);
                 }
@@ -917,7 +922,7 @@ impl Validator {
                 && !s.starts_with('0')
             {
                 let code: u32 = s.parse().unwrap_or_default();
-                self.claim(&mut index.exact, c, code, &zone);
+                clashes.extend(self.claim(&mut index.exact, c, code, &zone));
                 index.partial_city.entry(code / 100).or_insert(ix);
                 index.partial_province.entry(code / 10_000).or_insert(ix);
             } else {
@@ -930,6 +935,7 @@ impl Validator {
                 );
             }
         }
+        self.clashes(&clashes);
         for (at, code, message) in lint::zone_codes(z) {
             self.warn(at, code, message);
         }
@@ -953,21 +959,22 @@ impl Validator {
     /// Gives `key` to a zone in one of the zone index's maps, unless the zone already
     /// has it, or another zone has it with a control window that overlaps this one's
     /// (one place may be in two zones only at different times: an early screening
-    /// period, then a strict one).
-    fn claim(
+    /// period, then a strict one). Returns the code and that other zone's id, for
+    /// [`Validator::clashes`].
+    fn claim<'c>(
         &mut self,
         map: &mut HashMap<u32, Vec<usize>>,
-        code: &Spanned<String>,
+        code: &'c Spanned<String>,
         key: u32,
         zone: &Claim<'_>,
-    ) {
+    ) -> Option<(&'c Spanned<String>, String)> {
         let holders = map.entry(key).or_default();
         if holders.contains(&zone.ix) {
             self.err(
                 code,
                 format!("`{}` is listed twice in this zone", code.get_ref()),
             );
-            return;
+            return None;
         }
         let clash = holders.iter().find_map(|&other| {
             let other = zone.seen.get(other)?;
@@ -976,15 +983,42 @@ impl Validator {
                 _ => None,
             }
         });
-        match clash {
-            Some(other) => self.err(
-                code,
-                format!(
-                    "`{}` is already covered by zone `{other}`, whose control window overlaps this zone's: one place may be in two zones of a notice only when their windows do not overlap",
-                    code.get_ref()
-                ),
-            ),
-            None => holders.push(zone.ix),
+        if clash.is_none() {
+            holders.push(zone.ix);
+        }
+        clash.map(|other| (code, other))
+    }
+
+    /// One error per zone that a zone's codes clash with, naming every shared code: the
+    /// mistake is one window (or one copied list), however many codes it touches.
+    fn clashes(&mut self, clashes: &[(&Spanned<String>, String)]) {
+        let mut others: Vec<&str> = Vec::new();
+        for (_, other) in clashes {
+            if !others.contains(&other.as_str()) {
+                others.push(other);
+            }
+        }
+        for other in others {
+            let codes: Vec<&Spanned<String>> = clashes
+                .iter()
+                .filter(|(_, o)| o == other)
+                .map(|(c, _)| *c)
+                .collect();
+            let names: Vec<String> = codes.iter().map(|c| format!("`{}`", c.get_ref())).collect();
+            let listed = match names.split_last() {
+                Some((last, rest)) if !rest.is_empty() => {
+                    format!("{} and {last} are", rest.join(", "))
+                }
+                _ => format!("{} is", names.concat()),
+            };
+            if let Some(first) = codes.first() {
+                self.err(
+                    first,
+                    format!(
+                        "{listed} already covered by zone `{other}`, whose control window overlaps this zone's: one place may be in two zones of a notice only when their windows do not overlap"
+                    ),
+                );
+            }
         }
     }
 

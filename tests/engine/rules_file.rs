@@ -481,6 +481,45 @@ fn one_prefix_in_two_zones_whose_windows_overlap_is_refused() {
     );
 }
 
+#[test]
+fn a_zone_whose_window_overlaps_another_with_the_same_codes_is_one_error_per_zone() {
+    // One mistake (the window, or the copied codes): one error for each zone it clashes
+    // with, naming every code they share, not one error per code.
+    let venues_end =
+        "control = { from = 2023-09-16T00:00:00+08:00, until = 2023-10-09T00:00:00+08:00 }\n";
+    let again = format!(
+        "{venues_end}\n[[notice.zones]]\nid = \"again\"\nname = {{ zh-CN = \"再次\", en = \"Again\" }}\n\
+         adcode_prefixes = [\"3301\"]\nadcodes = [\"330225\", \"330304\", \"330302\"]\n\
+         control = {{ from = \"2023-09-20 00:00\", until = \"2023-09-30 24:00\" }}\n"
+    );
+    assert!(EMBEDDED_SOURCE.contains(venues_end));
+    let source = EMBEDDED_SOURCE.replacen(venues_end, &again, 1);
+    let e = Rules::from_toml(&source, "again.toml")
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    let all = e.to_string();
+    assert_eq!(e.errors.len(), 2, "{all}");
+    assert_eq!(
+        (e.errors[0].line, e.errors[0].message.as_str()),
+        (
+            line_of(&source, "adcode_prefixes = [\"3301\"]\nadcodes"),
+            "`3301` is already covered by zone `hangzhou`, whose control window overlaps this zone's: one place may be in two zones of a notice only when their windows do not overlap"
+        ),
+        "{all}"
+    );
+    assert_eq!(
+        e.errors[1].line,
+        line_of(&source, "adcodes = [\"330225\", \"330304\""),
+        "{all}"
+    );
+    assert!(
+        e.errors[1].message.starts_with(
+            "`330225`, `330304` and `330302` are already covered by zone `co_host_venues`, whose control window overlaps this zone's"
+        ),
+        "{all}"
+    );
+}
+
 // Until further notice (item 4) -------------------------------------------------------
 
 #[test]
