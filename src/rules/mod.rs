@@ -1232,16 +1232,35 @@ impl Validator {
         args: &[&'static str],
     ) -> Option<Localized> {
         let mut out: Vec<Option<Template>> = vec![None; self.languages.len()];
+        let absent: Vec<String> = self
+            .languages
+            .iter()
+            .filter(|l| !texts.keys().any(|k| k.get_ref() == *l))
+            .cloned()
+            .collect();
+        let mut misspelt = false;
         for (lang, text) in texts {
             let Some(i) = self.languages.iter().position(|l| l == lang.get_ref()) else {
+                // The language it stands for is absent because of it: one error says both.
+                let meant = absent
+                    .iter()
+                    .find(|l| l.eq_ignore_ascii_case(lang.get_ref()));
+                let fix = match meant {
+                    Some(l) => format!(": write `{l}`"),
+                    None if !absent.is_empty() => {
+                        format!(", and the text has no {} translation", absent.join(", "))
+                    }
+                    None => String::new(),
+                };
                 self.err(
                     lang,
                     format!(
-                        "`{}` in {what} is not one of `languages` ({})",
+                        "`{}` in {what} is not one of `languages` ({}){fix}",
                         lang.get_ref(),
                         self.languages.join(", ")
                     ),
                 );
+                misspelt = true;
                 continue;
             };
             if text.get_ref().trim().is_empty() {
@@ -1256,13 +1275,11 @@ impl Validator {
                 Err(e) => self.err(text, format!("{what} ({}): {e}", lang.get_ref())),
             }
         }
-        // A text present but broken has its own error above: only absent ones here.
-        let absent: Vec<&str> = self
-            .languages
-            .iter()
-            .filter(|l| !texts.keys().any(|k| k.get_ref() == *l))
-            .map(String::as_str)
-            .collect();
+        // A text present but broken, or under a misspelt language, has its own error
+        // above: only absent ones here.
+        if misspelt {
+            return None;
+        }
         if !absent.is_empty() {
             let msg = format!("{what} has no {} translation", absent.join(", "));
             match at {

@@ -751,6 +751,29 @@ fn an_unknown_placeholder_is_one_error_not_also_a_missing_explanation() {
 }
 
 #[test]
+fn a_misspelt_language_is_one_error_not_also_a_missing_translation() {
+    let text = "en = \"Approve the refund to the buyer promptly.\"\n";
+    let (src, e) = broken(text, &text.replacen("en", "En", 1));
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert_eq!(
+        (e.errors[0].line, e.errors[0].column),
+        (line_of(&src, "En = \"Approve"), 1),
+        "{e}"
+    );
+    assert_eq!(
+        e.errors[0].message,
+        "`En` in actions.approve_refund_now is not one of `languages` (zh-CN, en): write `en`"
+    );
+    // A language the file does not have, in place of one it needs: still one error.
+    let (_, e) = broken(text, &text.replacen("en", "fr", 1));
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert_eq!(
+        e.errors[0].message,
+        "`fr` in actions.approve_refund_now is not one of `languages` (zh-CN, en), and the text has no en translation"
+    );
+}
+
+#[test]
 fn a_missing_translation_is_one_error_not_also_a_missing_action() {
     let (_, e) = broken(
         "[notice.actions.approve_refund_now]\nzh-CN = \"及时同意退款给买家。\"\nen = \"Approve the refund to the buyer promptly.\"\n",
