@@ -357,7 +357,7 @@ impl Rules {
             Some(r) if v.errors.is_empty() => r,
             _ => return Err(fail(v.errors)),
         };
-        let failures = file_tests::run(&rules, &v.tests);
+        let failures = file_tests::run(&rules, &v.tests, source);
         if !failures.is_empty() {
             return Err(fail(failures));
         }
@@ -632,14 +632,14 @@ impl Validator {
     ) -> Vec<file_tests::FileTest> {
         let mut out = Vec::new();
         let mut names = HashSet::new();
-        for t in &raw.tests {
+        for (index, t) in raw.tests.iter().enumerate() {
             if !names.insert(t.name.get_ref().trim().to_owned()) {
                 self.err(
                     &t.name,
                     format!("test name `{}` is used twice", t.name.get_ref()),
                 );
             }
-            match file_tests::FileTest::check(t, tz, notice_ids) {
+            match file_tests::FileTest::check(t, index, tz, notice_ids) {
                 Ok(test) => out.push(test),
                 Err(problems) => self.errors.extend(problems),
             }

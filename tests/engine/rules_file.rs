@@ -722,6 +722,73 @@ fn a_test_must_fix_its_instant_and_expect_something_known() {
 }
 
 #[test]
+fn a_test_request_the_api_refuses_is_one_error_at_the_refused_field() {
+    let line_col = |source: &str, needle: &str| {
+        let i = source.find(needle).unwrap_or_else(|| panic!("{needle}"));
+        let before = &source[..i];
+        (
+            before.matches('\n').count() + 1,
+            before
+                .rsplit('\n')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .count()
+                + 1,
+        )
+    };
+    // A misspelt field of the request: at the misspelt key.
+    let source = format!("{EMBEDDED_SOURCE}{A_TEST}scenario = \"stalled\"\n").replacen(
+        "destination = { adcode = \"330105\" }",
+        "destinaton = { adcode = \"330105\" }",
+        1,
+    );
+    let e = Rules::from_toml(&source, "t.toml")
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert_eq!(
+        (e.errors[0].line, e.errors[0].column),
+        line_col(&source, "destinaton ="),
+        "{e}"
+    );
+    assert!(
+        e.errors[0]
+            .message
+            .starts_with("test `my stalled case` failed: the request is refused: request/destinaton is an unknown field"),
+        "{e}"
+    );
+    // Inside an event of the trace, written as an inline table: at that key.
+    let source = format!("{EMBEDDED_SOURCE}{A_TEST}scenario = \"stalled\"\n").replacen(
+        "status = \"in_transit\" }]",
+        "staus = \"in_transit\" }]",
+        1,
+    );
+    let e = Rules::from_toml(&source, "t.toml")
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(
+        (e.errors[0].line, e.errors[0].column),
+        line_col(&source, "staus ="),
+        "{e}"
+    );
+    // A value the API cannot read: at that value's key.
+    let source = format!("{EMBEDDED_SOURCE}{A_TEST}scenario = \"stalled\"\n").replacen(
+        "requested_at = 2023-10-11T09:00:00+08:00",
+        "requested_at = 2023-10-11",
+        1,
+    );
+    let e = Rules::from_toml(&source, "t.toml")
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(
+        (e.errors[0].line, e.errors[0].column),
+        line_col(&source, "requested_at = 2023-10-11\n"),
+        "{e}"
+    );
+}
+
+#[test]
 fn a_file_without_tests_loads_with_a_warning() {
     let r = Rules::from_toml(&without_tests(EMBEDDED_SOURCE), "bare.toml")
         .unwrap_or_else(|e| panic!("{e}"));
