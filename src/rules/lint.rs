@@ -103,9 +103,10 @@ pub(super) fn syntax_hint(source: &str, span: Option<Range<usize>>, message: &st
     }
 }
 
-/// Numbers in a text equal to one of the notice's thresholds, with the threshold's
-/// name; each number once.
-pub(super) fn literal_thresholds(text: &str, t: &Thresholds) -> Vec<(u64, &'static str)> {
+/// Numbers in a text equal to one of the notice's thresholds, each once with the names
+/// of every threshold of that value. A number that is part of a date, a clock time or
+/// a section number (`2023-10-28`, `10月28日24时`, `24:00`, `3.1.3`) is none.
+pub(super) fn literal_thresholds(text: &str, t: &Thresholds) -> Vec<(u64, Vec<&'static str>)> {
     let named = [
         (
             u64::try_from(t.stall_after.num_hours()).unwrap_or(0),
@@ -121,13 +122,47 @@ pub(super) fn literal_thresholds(text: &str, t: &Thresholds) -> Vec<(u64, &'stat
         ),
         (t.surge_open_refund_requests, "surge_open_refund_requests"),
     ];
-    let mut found: Vec<(u64, &'static str)> = Vec::new();
-    for run in text.split(|c: char| !c.is_ascii_digit()) {
-        let Ok(n) = run.parse::<u64>() else { continue };
-        for &(value, name) in &named {
-            if n == value && !found.contains(&(n, name)) {
-                found.push((n, name));
-            }
+    let chars: Vec<char> = text.chars().collect();
+    let mut found: Vec<(u64, Vec<&'static str>)> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            i += 1;
+        }
+        let digit_at = |k: Option<usize>| {
+            k.and_then(|k| chars.get(k))
+                .is_some_and(char::is_ascii_digit)
+        };
+        let before = start.checked_sub(1).and_then(|k| chars.get(k)).copied();
+        let after = chars.get(i).copied();
+        // `-`, `.` and `/` join the parts of a date or a section number only between digits
+        // ("24-hour" is a duration).
+        let joined_before =
+            matches!(before, Some('-' | '.' | '/')) && digit_at(start.checked_sub(2));
+        let joined_after = matches!(after, Some('-' | '.' | '/')) && digit_at(Some(i + 1));
+        let clock = matches!(before, Some(':' | '：' | '月'))
+            || matches!(
+                after,
+                Some(':' | '：' | '时' | '点' | '月' | '日' | '号' | '年')
+            );
+        if joined_before || joined_after || clock {
+            continue;
+        }
+        let Ok(n) = chars[start..i].iter().collect::<String>().parse::<u64>() else {
+            continue;
+        };
+        let names: Vec<&'static str> = named
+            .iter()
+            .filter(|(value, _)| *value == n)
+            .map(|(_, name)| *name)
+            .collect();
+        if !names.is_empty() && !found.iter().any(|(m, _)| *m == n) {
+            found.push((n, names));
         }
     }
     found

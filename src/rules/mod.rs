@@ -832,13 +832,22 @@ impl Validator {
                         .flat_map(|(code, e)| e.text.values().map(move |t| (code, t))),
                 );
             for (code, text) in texts {
-                for (number, name) in lint::literal_thresholds(text.get_ref(), t) {
+                for (number, names) in lint::literal_thresholds(text.get_ref(), t) {
+                    let quoted = |open: &str, close: &str, sep: &str| {
+                        names
+                            .iter()
+                            .map(|n| format!("{open}{n}{close}"))
+                            .collect::<Vec<_>>()
+                            .join(sep)
+                    };
                     self.warn(
                         text,
                         RulesWarningCode::LiteralThreshold,
                         format!(
-                            "the text of `{}` says {number}, the notice's `{name}`: write `{{{name}}}`, so the words follow the threshold when it changes",
-                            code.get_ref()
+                            "the text of `{}` says {number}, the notice's {}: write {}, so the words follow the threshold when it changes",
+                            code.get_ref(),
+                            quoted("`", "`", " and "),
+                            quoted("`{", "}`", " or "),
                         ),
                     );
                 }

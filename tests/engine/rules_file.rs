@@ -399,6 +399,60 @@ fn every_threshold_is_a_placeholder_in_action_texts_and_a_literal_one_is_a_warni
     );
 }
 
+#[test]
+fn a_literal_number_is_one_warning_and_a_date_or_clock_time_is_none() {
+    // A typhoon notice: a 24-hour intercept window and the 24-hour countdown.
+    let typhoon = without_tests(EMBEDDED_SOURCE).replacen(
+        "intercept_window_hours = 48",
+        "intercept_window_hours = 24",
+        1,
+    );
+    let literal = |zh: &str, en: &str| {
+        let source = typhoon
+            .replacen(
+                "zh-CN = \"及时同意退款给买家。\"",
+                &format!("zh-CN = \"{zh}\""),
+                1,
+            )
+            .replacen(
+                "en = \"Approve the refund to the buyer promptly.\"",
+                &format!("en = \"{en}\""),
+                1,
+            );
+        let r = Rules::from_toml(&source, "typhoon.toml").unwrap_or_else(|e| panic!("{e}"));
+        r.load_warnings
+            .into_iter()
+            .filter(|w| w.code == RulesWarningCode::LiteralThreshold)
+            .map(|w| w.message)
+            .collect::<Vec<_>>()
+    };
+    // One number, two thresholds of that value: one warning naming both.
+    assert_eq!(
+        literal("24 小时内同意退款。", "Approve the refund within 24 hours."),
+        [
+            "the text of `approve_refund_now` says 24, the notice's `intercept_window_hours` and `return_countdown_hours`: write `{intercept_window_hours}` or `{return_countdown_hours}`, so the words follow the threshold when it changes",
+            "the text of `approve_refund_now` says 24, the notice's `intercept_window_hours` and `return_countdown_hours`: write `{intercept_window_hours}` or `{return_countdown_hours}`, so the words follow the threshold when it changes",
+        ]
+    );
+    // The notice's own dates and clock times are no thresholds.
+    assert_eq!(
+        literal(
+            "管控至9月26日24时（2023-09-24 24:00），请同意退款。",
+            "Controls last until 2023-09-24 24:00 (24:00 on 9/24); approve the refund.",
+        ),
+        Vec::<String>::new()
+    );
+    // A duration written next to its unit still is one.
+    assert_eq!(
+        literal(
+            "24小时内同意退款。",
+            "Within a 24-hour window, approve the refund."
+        )
+        .len(),
+        2
+    );
+}
+
 // One place, several windows (item 3) -------------------------------------------------
 
 const HANGZHOU_ZONE_END: &str =
