@@ -81,7 +81,8 @@ impl RulesWarning {
 }
 
 /// A TOML syntax error's message, with a fix when the mistake is a common one: the
-/// notice's "24时" written as a date-time (`T24:00:00`), which TOML cannot hold.
+/// notice's "24时" written as a date-time (`T24:00:00`), which TOML cannot hold; a
+/// notice written without the head of a rules file.
 pub(super) fn syntax_hint(source: &str, span: Option<Range<usize>>, message: &str) -> String {
     // The value the error points at, not its whole line: a line may hold a correct
     // "2023-10-28 24:00" string beside the real mistake.
@@ -96,6 +97,15 @@ pub(super) fn syntax_hint(source: &str, span: Option<Range<usize>>, message: &st
     if datetime && ["T24:", "t24:", " 24:"].iter().any(|h| token.contains(h)) {
         format!(
             "{}: the end of a day (the notice's \"24时\") is no TOML time; write it as the string \"YYYY-MM-DD 24:00\" (like until = \"2023-10-28 24:00\", read in the time zone), or as the next day's T00:00:00",
+            message.trim_end()
+        )
+    } else if ["version", "time_zone", "languages"]
+        .iter()
+        .any(|f| message.starts_with(&format!("missing field `{f}`")))
+    {
+        // A notice written alone, without the head every rules file has.
+        format!(
+            "{}: a rules file begins with `version`, `time_zone`, `languages`, `[labels]` and `[warnings]`, then its `[[notice]]`s; `aftersales rules init` prints a complete one to start from",
             message.trim_end()
         )
     } else {

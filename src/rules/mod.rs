@@ -348,6 +348,9 @@ impl Rules {
                 .collect(),
         };
         let raw: RawRules = toml::from_str(source).map_err(|e| {
+            if toml::from_str::<toml::Table>(source).is_ok_and(|t| t.is_empty()) {
+                return fail(vec![(None, "the file is empty: `aftersales rules init` prints a complete rules file to start from".into())]);
+            }
             let message = lint::syntax_hint(source, e.span(), e.message());
             fail(vec![(e.span(), message)])
         })?;
@@ -1226,7 +1229,10 @@ impl Validator {
             );
             match notice {
                 Some(n) => self.err(n, format!("notice `{}`: {msg}", n.get_ref())),
-                None => self.errors.push((None, msg)),
+                None => self.errors.push((
+                    None,
+                    format!("{msg} (`aftersales rules init` prints every one)"),
+                )),
             }
         }
         out.into_iter().collect()

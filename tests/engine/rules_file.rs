@@ -1074,3 +1074,43 @@ fn the_authoring_guide_documents_every_code_with_its_placeholders() {
         assert!(guide.contains(&format!("`{{{t}}}`")), "{t}");
     }
 }
+
+#[test]
+fn an_empty_or_partial_file_points_to_rules_init() {
+    let message = |source: &str| {
+        Rules::from_toml(source, "mine.toml")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| panic!("accepted"))
+    };
+    let empty = message("");
+    assert_eq!(
+        empty,
+        "mine.toml: the file is empty: `aftersales rules init` prints a complete rules file to start from"
+    );
+    assert_eq!(message("# my notice\n\n"), empty, "comments only");
+    // A notice alone (as the fixtures are, to be appended to a complete file).
+    let harbin = include_str!("../fixtures/rules/harbin-2025.toml");
+    let alone = message(harbin);
+    assert!(
+        alone.contains("missing field `version`")
+            && alone.contains("`version`, `time_zone`, `languages`, `[labels]` and `[warnings]`")
+            && alone.contains("`aftersales rules init`"),
+        "{alone}"
+    );
+    // The head without the words: one error per table, saying where they are.
+    let head = format!(
+        "version = \"x\"\ntime_zone = \"Asia/Shanghai\"\nlanguages = [\"zh-CN\", \"en\"]\n{harbin}"
+    );
+    let e = Rules::from_toml(&head, "mine.toml")
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(e.errors.len(), 2, "{e}");
+    for x in &e.errors {
+        assert!(
+            x.message
+                .ends_with("(`aftersales rules init` prints every one)"),
+            "{e}"
+        );
+    }
+}
