@@ -1073,6 +1073,22 @@ fn the_authoring_guide_documents_every_code_with_its_placeholders() {
     for t in THRESHOLD_ARGS {
         assert!(guide.contains(&format!("`{{{t}}}`")), "{t}");
     }
+    // Every label the file must give, in the labels section.
+    let labels = guide
+        .split("### Labels")
+        .nth(1)
+        .and_then(|s| s.split("\n#").next())
+        .unwrap_or_default();
+    let missing: Vec<&str> = aftersales::codes::Label::ALL
+        .iter()
+        .map(|l| l.as_str())
+        .chain(aftersales::codes::Status::ALL.iter().map(|s| s.as_str()))
+        .filter(|l| !labels.contains(&format!("`{l}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/rules.md's labels section lacks {missing:?}"
+    );
 }
 
 #[test]
