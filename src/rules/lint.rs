@@ -239,6 +239,19 @@ fn known(code: &str) -> bool {
     }
 }
 
+/// The place a 6-digit city code (`330200`) names when the city has districts, which an
+/// exact code in `adcodes` would never match; `None` for any other code (东莞市 441900,
+/// a city without districts, is its own county-level unit).
+pub(super) fn city_with_districts(code: &str) -> Option<String> {
+    if !well_formed(code, &[6]) || !code.ends_with("00") || code.ends_with("0000") {
+        return None;
+    }
+    let g = crate::gazetteer();
+    let n: u32 = code.parse().ok()?;
+    let has_districts = (1..100).any(|d| g.area_of_adcode(n + d).1);
+    has_districts.then(|| g.describe(g.area_of_adcode(n).0))
+}
+
 fn well_formed(code: &str, lengths: &[usize]) -> bool {
     lengths.contains(&code.len())
         && code.chars().all(|c| c.is_ascii_digit())

@@ -928,7 +928,15 @@ impl Validator {
         }
         for c in &z.adcodes {
             let s = c.get_ref();
-            if s.len() == 6
+            if let Some(place) = lint::city_with_districts(s) {
+                self.err(
+                    c,
+                    format!(
+                        "`{s}` is the code of {place}, a city with districts: in `adcodes` it matches none of them; to cover the whole city, put `{}` in `adcode_prefixes`",
+                        &s[..4]
+                    ),
+                );
+            } else if s.len() == 6
                 && s.chars().all(|c| c.is_ascii_digit())
                 && !s.ends_with("0000")
                 && !s.starts_with('0')

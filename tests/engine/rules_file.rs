@@ -98,6 +98,30 @@ fn malformed_adcodes_are_refused() {
 }
 
 #[test]
+fn a_city_code_in_adcodes_is_refused_for_its_districts_would_not_match() {
+    // GB/T 2260 writes 宁波市 as 330200: as an exact code it matches a destination known
+    // only as "宁波市", never 330203 海曙区, so the zone would silently miss the city.
+    let (src, e) = broken("\"330225\", # 宁波市象山县", "\"330200\", # 宁波市");
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert_eq!(
+        (e.errors[0].line, e.errors[0].column),
+        (line_of(&src, "\"330200\", # 宁波市"), 3),
+        "{e}"
+    );
+    assert_eq!(
+        e.errors[0].message,
+        "`330200` is the code of 浙江省宁波市, a city with districts: in `adcodes` it matches none of them; to cover the whole city, put `3302` in `adcode_prefixes`"
+    );
+    // A city without districts (东莞市 441900) is its own county-level unit.
+    let (_, e) = broken(
+        "\"330225\", # 宁波市象山县",
+        "\"441900\", # 东莞市\n  \"33022X\",",
+    );
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert!(e.errors[0].message.contains("33022X"), "{e}");
+}
+
+#[test]
 fn a_district_listed_twice_in_a_zone_is_refused() {
     let (_, e) = broken("\"330304\", # 温州市瓯海区", "\"330302\", # 温州市瓯海区");
     assert!(
