@@ -1135,11 +1135,13 @@ impl Validator {
         args: impl Fn(&str) -> Vec<&'static str>,
     ) -> Option<Vec<Localized>> {
         let mut out: Vec<Option<Localized>> = vec![None; codes.len()];
-        let mut given = vec![false; codes.len()];
+        let mut given: Vec<bool> = codes
+            .iter()
+            .map(|c| table.keys().any(|k| k.get_ref() == c))
+            .collect();
         for (code, texts) in table {
             match codes.iter().position(|c| c == code.get_ref()) {
                 Some(i) => {
-                    given[i] = true;
                     out[i] = self.localized(
                         texts,
                         &format!("{what}.{}", code.get_ref()),
@@ -1147,14 +1149,7 @@ impl Validator {
                         &args(code.get_ref()),
                     )
                 }
-                None => self.err(
-                    code,
-                    format!(
-                        "unknown code `{}` in `{what}`: known codes are {}",
-                        code.get_ref(),
-                        codes.join(", ")
-                    ),
-                ),
+                None => self.unknown_code(code, codes, &mut given, what),
             }
         }
         self.complete(out, &given, codes, what, notice)
@@ -1167,20 +1162,15 @@ impl Validator {
     ) -> Option<Vec<(String, Localized)>> {
         let codes: Vec<&str> = Finding::ALL.iter().map(|f| f.as_str()).collect();
         let mut out: Vec<Option<(String, Localized)>> = vec![None; codes.len()];
-        let mut given = vec![false; codes.len()];
+        let mut given: Vec<bool> = codes
+            .iter()
+            .map(|c| table.keys().any(|k| k.get_ref() == c))
+            .collect();
         for (code, e) in table {
             let Some(finding) = Finding::parse(code.get_ref()) else {
-                self.err(
-                    code,
-                    format!(
-                        "unknown code `{}` in `explanations`: known codes are {}",
-                        code.get_ref(),
-                        codes.join(", ")
-                    ),
-                );
+                self.unknown_code(code, &codes, &mut given, "explanations");
                 continue;
             };
-            given[finding.index()] = true;
             let section = e.section.get_ref();
             let well_formed = !section.is_empty()
                 && section
@@ -1208,6 +1198,41 @@ impl Validator {
             }
         }
         self.complete(out, &given, &codes, "explanations", Some(notice))
+    }
+
+    /// A code no table entry may have. When it is a slip of a code the table lacks
+    /// (`aprove_refund_now`), one error names the code meant, which is then not also
+    /// reported missing; otherwise the error lists the known codes.
+    fn unknown_code(
+        &mut self,
+        code: &Spanned<String>,
+        codes: &[&str],
+        given: &mut [bool],
+        what: &str,
+    ) {
+        let missing: Vec<&str> = codes
+            .iter()
+            .zip(given.iter())
+            .filter(|(_, given)| !**given)
+            .map(|(c, _)| *c)
+            .collect();
+        let meant = crate::request::nearest(code.get_ref(), &missing);
+        let message = match meant.and_then(|m| codes.iter().position(|c| *c == m)) {
+            Some(i) => {
+                given[i] = true;
+                format!(
+                    "unknown code `{}` in `{what}`: did you mean `{}`?",
+                    code.get_ref(),
+                    codes[i]
+                )
+            }
+            None => format!(
+                "unknown code `{}` in `{what}`: known codes are {}",
+                code.get_ref(),
+                codes.join(", ")
+            ),
+        };
+        self.err(code, message);
     }
 
     /// The table's entries in code order, or `None` (with an error naming the codes

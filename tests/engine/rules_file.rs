@@ -171,6 +171,51 @@ fn a_missing_translation_is_refused() {
 }
 
 #[test]
+fn a_misspelt_code_is_one_error_naming_the_code_meant() {
+    for (from, to, what, meant) in [
+        (
+            "[notice.actions.approve_refund_now]",
+            "[notice.actions.aprove_refund_now]",
+            "actions",
+            "approve_refund_now",
+        ),
+        (
+            "[notice.explanations.stalled]",
+            "[notice.explanations.stall]",
+            "explanations",
+            "stalled",
+        ),
+        (
+            "further_notice = {",
+            "further_notices = {",
+            "labels",
+            "further_notice",
+        ),
+        (
+            "[warnings.already_rejected]",
+            "[warnings.already_reject]",
+            "warnings",
+            "already_rejected",
+        ),
+    ] {
+        let (src, e) = broken(from, to);
+        assert_eq!(e.errors.len(), 1, "{to}: {e}");
+        let typo = to
+            .trim_start_matches('[')
+            .trim_end_matches([']', ' ', '=', '{'])
+            .rsplit('.')
+            .next()
+            .unwrap_or_default();
+        assert_eq!(
+            e.errors[0].message,
+            format!("unknown code `{typo}` in `{what}`: did you mean `{meant}`?"),
+            "{e}"
+        );
+        assert_eq!(e.errors[0].line, line_of(&src, to), "{e}");
+    }
+}
+
+#[test]
 fn unknown_codes_and_placeholders_are_refused() {
     let (_, e) = broken(
         "[notice.actions.approve_refund_now]",
