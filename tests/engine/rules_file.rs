@@ -846,8 +846,12 @@ fn a_test_must_fix_its_instant_and_expect_something_known() {
 
 #[test]
 fn a_test_request_the_api_refuses_is_one_error_at_the_refused_field() {
+    // In the test added after the shipped file.
     let line_col = |source: &str, needle: &str| {
-        let i = source.find(needle).unwrap_or_else(|| panic!("{needle}"));
+        let i = EMBEDDED_SOURCE.len()
+            + source[EMBEDDED_SOURCE.len()..]
+                .find(needle)
+                .unwrap_or_else(|| panic!("{needle}"));
         let before = &source[..i];
         (
             before.matches('\n').count() + 1,
@@ -860,55 +864,47 @@ fn a_test_request_the_api_refuses_is_one_error_at_the_refused_field() {
                 + 1,
         )
     };
-    // A misspelt field of the request: at the misspelt key.
-    let source = format!("{EMBEDDED_SOURCE}{A_TEST}scenario = \"stalled\"\n").replacen(
-        "destination = { adcode = \"330105\" }",
-        "destinaton = { adcode = \"330105\" }",
-        1,
-    );
-    let e = Rules::from_toml(&source, "t.toml")
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(e.errors.len(), 1, "{e}");
-    assert_eq!(
-        (e.errors[0].line, e.errors[0].column),
-        line_col(&source, "destinaton ="),
-        "{e}"
-    );
-    assert!(
-        e.errors[0]
-            .message
-            .starts_with("test `my stalled case` failed: the request is refused: request/destinaton is an unknown field"),
-        "{e}"
-    );
-    // Inside an event of the trace, written as an inline table: at that key.
-    let source = format!("{EMBEDDED_SOURCE}{A_TEST}scenario = \"stalled\"\n").replacen(
-        "status = \"in_transit\" }]",
-        "staus = \"in_transit\" }]",
-        1,
-    );
-    let e = Rules::from_toml(&source, "t.toml")
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(
-        (e.errors[0].line, e.errors[0].column),
-        line_col(&source, "staus ="),
-        "{e}"
-    );
-    // A value the API cannot read: at that value's key.
-    let source = format!("{EMBEDDED_SOURCE}{A_TEST}scenario = \"stalled\"\n").replacen(
-        "requested_at = 2023-10-11T09:00:00+08:00",
-        "requested_at = 2023-10-11",
-        1,
-    );
-    let e = Rules::from_toml(&source, "t.toml")
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(
-        (e.errors[0].line, e.errors[0].column),
-        line_col(&source, "requested_at = 2023-10-11\n"),
-        "{e}"
-    );
+    for (from, to, at, refused) in [
+        // A misspelt field of the request: at the misspelt key.
+        (
+            "destination = { adcode = \"330105\" }",
+            "destinaton = { adcode = \"330105\" }",
+            "destinaton =",
+            "request/destinaton is an unknown field",
+        ),
+        // Inside an event of the trace, written as an inline table: at that key.
+        (
+            "status = \"in_transit\" }]",
+            "staus = \"in_transit\" }]",
+            "staus =",
+            "request/logistics_trace/0/staus is an unknown field",
+        ),
+        // A value the API cannot read: at that value's key.
+        (
+            "requested_at = 2023-10-11T09:00:00+08:00",
+            "requested_at = 2023-10-11",
+            "requested_at = 2023-10-11\n",
+            "request/requested_at `2023-10-11` is not a time",
+        ),
+    ] {
+        let test = A_TEST.replacen(from, to, 1);
+        let source = format!("{EMBEDDED_SOURCE}{test}scenario = \"stalled\"\n");
+        let e = Rules::from_toml(&source, "t.toml")
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
+        assert_eq!(e.errors.len(), 1, "{e}");
+        assert_eq!(
+            (e.errors[0].line, e.errors[0].column),
+            line_col(&source, at),
+            "{e}"
+        );
+        assert!(
+            e.errors[0].message.starts_with(&format!(
+                "test `my stalled case` failed: the request is refused: {refused}"
+            )),
+            "{e}"
+        );
+    }
 }
 
 #[test]
