@@ -741,7 +741,7 @@ fn read_description(rules: &Rules, text: &str, pointer: &str, notes: &mut Vec<Wa
 /// The known key nearest to an unknown one, when it is close enough to be a slip: the
 /// same but for case, `_` or `-` (`refundType`), one or two edits away
 /// (`logistics_trase`, `stauts`), or the start of exactly one (`countdown_end`).
-fn nearest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
+pub(crate) fn nearest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
     // A long key is not a slip of a short one (and comparing it would cost).
     if key.len() > 64 {
         return None;

@@ -8,6 +8,7 @@ use std::ops::Range;
 use chrono_tz::Tz;
 use serde_json::Value;
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 use super::raw::RawTest;
 use super::{Lang, Rules};
@@ -21,6 +22,8 @@ type Problems = Vec<(Option<Range<usize>>, String)>;
 pub(super) struct FileTest {
     pub(super) name: String,
     span: Range<usize>,
+    /// Its position among the file's `[[test]]`s, to find its request's fields.
+    index: usize,
     /// The request, as the JSON body a caller would send.
     request: Value,
     expect: Expect,
@@ -41,7 +44,12 @@ struct Expect {
 
 impl FileTest {
     /// Reads a `[[test]]` table; every problem at its place.
-    pub(super) fn check(t: &RawTest, tz: Tz, notice_ids: &[&str]) -> Result<FileTest, Problems> {
+    pub(super) fn check(
+        t: &RawTest,
+        index: usize,
+        tz: Tz,
+        notice_ids: &[&str],
+    ) -> Result<FileTest, Problems> {
         let mut problems: Problems = Vec::new();
         let mut err = |at: Range<usize>, m: String| problems.push((Some(at), m));
         let name = t.name.get_ref().trim().to_owned();
@@ -165,6 +173,7 @@ impl FileTest {
             Some(request) if problems.is_empty() => Ok(FileTest {
                 name,
                 span: t.name.span(),
+                index,
                 request,
                 expect,
             }),
@@ -173,27 +182,79 @@ impl FileTest {
     }
 }
 
-/// Runs every test against `rules`; one error per failing test, naming it and what
-/// differed.
-pub(super) fn run(rules: &Rules, tests: &[FileTest]) -> Problems {
+/// Runs every test against `rules` (loaded from `source`); one error per failing test,
+/// naming it and what differed, at its name, or at the first field of its request the
+/// API refused.
+pub(super) fn run(rules: &Rules, tests: &[FileTest], source: &str) -> Problems {
+    let mut document = None;
     tests
         .iter()
         .filter_map(|t| {
-            let failure = differences(rules, t).join("; ");
-            (!failure.is_empty()).then(|| {
-                (
-                    Some(t.span.clone()),
-                    format!("test `{}` failed: {failure}", t.name),
-                )
-            })
+            let (failure, refused_at) = match differences(rules, t) {
+                Ok(diffs) => (diffs.join("; "), None),
+                Err((refused, pointer)) => (refused, Some(pointer)),
+            };
+            if failure.is_empty() {
+                return None;
+            }
+            let span = refused_at
+                .and_then(|p| {
+                    let document = document.get_or_insert_with(|| DeTable::parse(source).ok());
+                    field_span(document.as_ref()?, t.index, &p)
+                })
+                .unwrap_or_else(|| t.span.clone());
+            Some((Some(span), format!("test `{}` failed: {failure}", t.name)))
         })
         .collect()
 }
 
-fn differences(rules: &Rules, t: &FileTest) -> Vec<String> {
+/// Where in the file the field at a JSON pointer of the `index`th test's request is
+/// written: its key, or the nearest enclosing value the file has.
+fn field_span(
+    document: &Spanned<DeTable<'_>>,
+    index: usize,
+    pointer: &str,
+) -> Option<Range<usize>> {
+    let tests = document
+        .get_ref()
+        .iter()
+        .find(|(k, _)| k.get_ref() == "test")?
+        .1;
+    let DeValue::Array(tests) = tests.get_ref() else {
+        return None;
+    };
+    let DeValue::Table(test) = tests.get(index)?.get_ref() else {
+        return None;
+    };
+    let (key, mut value) = test.iter().find(|(k, _)| k.get_ref() == "request")?;
+    let mut span = key.span();
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        let next = match value.get_ref() {
+            DeValue::Table(t) => t
+                .iter()
+                .find(|(k, _)| k.get_ref() == segment.as_str())
+                .map(|(k, v)| (k.span(), v)),
+            DeValue::Array(a) => segment
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| a.get(i))
+                .map(|v| (v.span(), v)),
+            _ => None,
+        };
+        let Some((at, v)) = next else { break };
+        span = at;
+        value = v;
+    }
+    Some(span)
+}
+
+/// What differs from the test's expectations; or, when the API refuses its request,
+/// what the API says and the first field it refused (a JSON pointer).
+fn differences(rules: &Rules, t: &FileTest) -> Result<Vec<String>, (String, String)> {
     let body = match serde_json::to_vec(&t.request) {
         Ok(b) => b,
-        Err(e) => return vec![format!("the request cannot be written as JSON: {e}")],
+        Err(e) => return Ok(vec![format!("the request cannot be written as JSON: {e}")]),
     };
     // `as_of` is required, so the clock passed here is never read.
     let now = Instant::UNIX_EPOCH;
@@ -205,7 +266,15 @@ fn differences(rules: &Rules, t: &FileTest) -> Vec<String> {
                 .iter()
                 .map(|p| format!("{} {}", pointer(&p.pointer), p.message))
                 .collect();
-            return vec![format!("the request is refused: {}", problems.join(", "))];
+            let first = e
+                .errors
+                .first()
+                .map(|p| p.pointer.clone())
+                .unwrap_or_default();
+            return Err((
+                format!("the request is refused: {}", problems.join(", ")),
+                first,
+            ));
         }
     };
     let mut diffs = Vec::new();
@@ -276,7 +345,7 @@ fn differences(rules: &Rules, t: &FileTest) -> Vec<String> {
             }
         }
     }
-    diffs
+    Ok(diffs)
 }
 
 fn pointer(p: &str) -> String {

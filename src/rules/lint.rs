@@ -81,21 +81,31 @@ impl RulesWarning {
 }
 
 /// A TOML syntax error's message, with a fix when the mistake is a common one: the
-/// notice's "24时" written as a date-time (`T24:00:00`), which TOML cannot hold.
+/// notice's "24时" written as a date-time (`T24:00:00`), which TOML cannot hold; a
+/// notice written without the head of a rules file.
 pub(super) fn syntax_hint(source: &str, span: Option<Range<usize>>, message: &str) -> String {
-    let line = span
+    // The value the error points at, not its whole line: a line may hold a correct
+    // "2023-10-28 24:00" string beside the real mistake.
+    let token = span
         .and_then(|s| {
-            let start = source.get(..s.start)?.rfind('\n').map_or(0, |i| i + 1);
-            let end = source
-                .get(s.start..)?
-                .find('\n')
-                .map_or(source.len(), |i| s.start + i);
-            source.get(start..end)
+            let rest = source.get(s.start..)?;
+            rest.get(..rest.find([',', '}', ']', '\n', '#']).unwrap_or(rest.len()))
         })
         .unwrap_or_default();
-    if line.contains("T24:") || line.contains(" 24:") {
+    // A date-time starts with its year; a string holding "24:00" is already right.
+    let datetime = token.starts_with(|c: char| c.is_ascii_digit());
+    if datetime && ["T24:", "t24:", " 24:"].iter().any(|h| token.contains(h)) {
         format!(
             "{}: the end of a day (the notice's \"24时\") is no TOML time; write it as the string \"YYYY-MM-DD 24:00\" (like until = \"2023-10-28 24:00\", read in the time zone), or as the next day's T00:00:00",
+            message.trim_end()
+        )
+    } else if ["version", "time_zone", "languages"]
+        .iter()
+        .any(|f| message.starts_with(&format!("missing field `{f}`")))
+    {
+        // A notice written alone, without the head every rules file has.
+        format!(
+            "{}: a rules file begins with `version`, `time_zone`, `languages`, `[labels]` and `[warnings]`, then its `[[notice]]`s; `aftersales rules init` prints a complete one to start from",
             message.trim_end()
         )
     } else {
@@ -103,9 +113,10 @@ pub(super) fn syntax_hint(source: &str, span: Option<Range<usize>>, message: &st
     }
 }
 
-/// Numbers in a text equal to one of the notice's thresholds, with the threshold's
-/// name; each number once.
-pub(super) fn literal_thresholds(text: &str, t: &Thresholds) -> Vec<(u64, &'static str)> {
+/// Numbers in a text equal to one of the notice's thresholds, each once with the names
+/// of every threshold of that value. A number that is part of a date, a clock time or
+/// a section number (`2023-10-28`, `10月28日24时`, `24:00`, `3.1.3`) is none.
+pub(super) fn literal_thresholds(text: &str, t: &Thresholds) -> Vec<(u64, Vec<&'static str>)> {
     let named = [
         (
             u64::try_from(t.stall_after.num_hours()).unwrap_or(0),
@@ -121,13 +132,47 @@ pub(super) fn literal_thresholds(text: &str, t: &Thresholds) -> Vec<(u64, &'stat
         ),
         (t.surge_open_refund_requests, "surge_open_refund_requests"),
     ];
-    let mut found: Vec<(u64, &'static str)> = Vec::new();
-    for run in text.split(|c: char| !c.is_ascii_digit()) {
-        let Ok(n) = run.parse::<u64>() else { continue };
-        for &(value, name) in &named {
-            if n == value && !found.contains(&(n, name)) {
-                found.push((n, name));
-            }
+    let chars: Vec<char> = text.chars().collect();
+    let mut found: Vec<(u64, Vec<&'static str>)> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            i += 1;
+        }
+        let digit_at = |k: Option<usize>| {
+            k.and_then(|k| chars.get(k))
+                .is_some_and(char::is_ascii_digit)
+        };
+        let before = start.checked_sub(1).and_then(|k| chars.get(k)).copied();
+        let after = chars.get(i).copied();
+        // `-`, `.` and `/` join the parts of a date or a section number only between digits
+        // ("24-hour" is a duration).
+        let joined_before =
+            matches!(before, Some('-' | '.' | '/')) && digit_at(start.checked_sub(2));
+        let joined_after = matches!(after, Some('-' | '.' | '/')) && digit_at(Some(i + 1));
+        let clock = matches!(before, Some(':' | '：' | '月'))
+            || matches!(
+                after,
+                Some(':' | '：' | '时' | '点' | '月' | '日' | '号' | '年')
+            );
+        if joined_before || joined_after || clock {
+            continue;
+        }
+        let Ok(n) = chars[start..i].iter().collect::<String>().parse::<u64>() else {
+            continue;
+        };
+        let names: Vec<&'static str> = named
+            .iter()
+            .filter(|(value, _)| *value == n)
+            .map(|(_, name)| *name)
+            .collect();
+        if !names.is_empty() && !found.iter().any(|(m, _)| *m == n) {
+            found.push((n, names));
         }
     }
     found
@@ -192,6 +237,19 @@ fn known(code: &str) -> bool {
         6 => g.area_of_adcode(n).1,
         _ => false,
     }
+}
+
+/// The place a 6-digit city code (`330200`) names when the city has districts, which an
+/// exact code in `adcodes` would never match; `None` for any other code (东莞市 441900,
+/// a city without districts, is its own county-level unit).
+pub(super) fn city_with_districts(code: &str) -> Option<String> {
+    if !well_formed(code, &[6]) || !code.ends_with("00") || code.ends_with("0000") {
+        return None;
+    }
+    let g = crate::gazetteer();
+    let n: u32 = code.parse().ok()?;
+    let has_districts = (1..100).any(|d| g.area_of_adcode(n + d).1);
+    has_districts.then(|| g.describe(g.area_of_adcode(n).0))
 }
 
 fn well_formed(code: &str, lengths: &[usize]) -> bool {

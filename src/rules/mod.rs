@@ -348,6 +348,9 @@ impl Rules {
                 .collect(),
         };
         let raw: RawRules = toml::from_str(source).map_err(|e| {
+            if toml::from_str::<toml::Table>(source).is_ok_and(|t| t.is_empty()) {
+                return fail(vec![(None, "the file is empty: `aftersales rules init` prints a complete rules file to start from".into())]);
+            }
             let message = lint::syntax_hint(source, e.span(), e.message());
             fail(vec![(e.span(), message)])
         })?;
@@ -357,7 +360,7 @@ impl Rules {
             Some(r) if v.errors.is_empty() => r,
             _ => return Err(fail(v.errors)),
         };
-        let failures = file_tests::run(&rules, &v.tests);
+        let failures = file_tests::run(&rules, &v.tests, source);
         if !failures.is_empty() {
             return Err(fail(failures));
         }
@@ -632,14 +635,14 @@ impl Validator {
     ) -> Vec<file_tests::FileTest> {
         let mut out = Vec::new();
         let mut names = HashSet::new();
-        for t in &raw.tests {
+        for (index, t) in raw.tests.iter().enumerate() {
             if !names.insert(t.name.get_ref().trim().to_owned()) {
                 self.err(
                     &t.name,
                     format!("test name `{}` is used twice", t.name.get_ref()),
                 );
             }
-            match file_tests::FileTest::check(t, tz, notice_ids) {
+            match file_tests::FileTest::check(t, index, tz, notice_ids) {
                 Ok(test) => out.push(test),
                 Err(problems) => self.errors.extend(problems),
             }
@@ -832,13 +835,22 @@ impl Validator {
                         .flat_map(|(code, e)| e.text.values().map(move |t| (code, t))),
                 );
             for (code, text) in texts {
-                for (number, name) in lint::literal_thresholds(text.get_ref(), t) {
+                for (number, names) in lint::literal_thresholds(text.get_ref(), t) {
+                    let quoted = |open: &str, close: &str, sep: &str| {
+                        names
+                            .iter()
+                            .map(|n| format!("{open}{n}{close}"))
+                            .collect::<Vec<_>>()
+                            .join(sep)
+                    };
                     self.warn(
                         text,
                         RulesWarningCode::LiteralThreshold,
                         format!(
-                            "the text of `{}` says {number}, the notice's `{name}`: write `{{{name}}}`, so the words follow the threshold when it changes",
-                            code.get_ref()
+                            "the text of `{}` says {number}, the notice's {}: write {}, so the words follow the threshold when it changes",
+                            code.get_ref(),
+                            quoted("`", "`", " and "),
+                            quoted("`{", "}`", " or "),
                         ),
                     );
                 }
@@ -889,14 +901,19 @@ impl Validator {
             control,
             seen: seen.as_slice(),
         };
+        // Codes another zone already holds at an overlapping time, with that zone's id.
+        let mut clashes: Vec<(&Spanned<String>, String)> = Vec::new();
         for p in &z.adcode_prefixes {
             let s = p.get_ref();
             let digits = s.chars().all(|c| c.is_ascii_digit()) && !s.starts_with('0');
             match (digits, s.len()) {
-                (true, 2) => self.claim(&mut index.province, p, s.parse().unwrap_or_default(), &zone),
+                (true, 2) => {
+                    let province: u32 = s.parse().unwrap_or_default();
+                    clashes.extend(self.claim(&mut index.province, p, province, &zone));
+                }
                 (true, 4) => {
                     let city: u32 = s.parse().unwrap_or_default();
-                    self.claim(&mut index.city, p, city, &zone);
+                    clashes.extend(self.claim(&mut index.city, p, city, &zone));
                     // A destination known only to the province is too coarse to place.
                     index.partial_province.entry(city / 100).or_insert(ix);
                 }
@@ -911,13 +928,21 @@ impl Validator {
         }
         for c in &z.adcodes {
             let s = c.get_ref();
-            if s.len() == 6
+            if let Some(place) = lint::city_with_districts(s) {
+                self.err(
+                    c,
+                    format!(
+                        "`{s}` is the code of {place}, a city with districts: in `adcodes` it matches none of them; to cover the whole city, put `{}` in `adcode_prefixes`",
+                        &s[..4]
+                    ),
+                );
+            } else if s.len() == 6
                 && s.chars().all(|c| c.is_ascii_digit())
                 && !s.ends_with("0000")
                 && !s.starts_with('0')
             {
                 let code: u32 = s.parse().unwrap_or_default();
-                self.claim(&mut index.exact, c, code, &zone);
+                clashes.extend(self.claim(&mut index.exact, c, code, &zone));
                 index.partial_city.entry(code / 100).or_insert(ix);
                 index.partial_province.entry(code / 10_000).or_insert(ix);
             } else {
@@ -930,6 +955,7 @@ impl Validator {
                 );
             }
         }
+        self.clashes(&clashes);
         for (at, code, message) in lint::zone_codes(z) {
             self.warn(at, code, message);
         }
@@ -953,21 +979,22 @@ impl Validator {
     /// Gives `key` to a zone in one of the zone index's maps, unless the zone already
     /// has it, or another zone has it with a control window that overlaps this one's
     /// (one place may be in two zones only at different times: an early screening
-    /// period, then a strict one).
-    fn claim(
+    /// period, then a strict one). Returns the code and that other zone's id, for
+    /// [`Validator::clashes`].
+    fn claim<'c>(
         &mut self,
         map: &mut HashMap<u32, Vec<usize>>,
-        code: &Spanned<String>,
+        code: &'c Spanned<String>,
         key: u32,
         zone: &Claim<'_>,
-    ) {
+    ) -> Option<(&'c Spanned<String>, String)> {
         let holders = map.entry(key).or_default();
         if holders.contains(&zone.ix) {
             self.err(
                 code,
                 format!("`{}` is listed twice in this zone", code.get_ref()),
             );
-            return;
+            return None;
         }
         let clash = holders.iter().find_map(|&other| {
             let other = zone.seen.get(other)?;
@@ -976,15 +1003,42 @@ impl Validator {
                 _ => None,
             }
         });
-        match clash {
-            Some(other) => self.err(
-                code,
-                format!(
-                    "`{}` is already covered by zone `{other}`, whose control window overlaps this zone's: one place may be in two zones of a notice only when their windows do not overlap",
-                    code.get_ref()
-                ),
-            ),
-            None => holders.push(zone.ix),
+        if clash.is_none() {
+            holders.push(zone.ix);
+        }
+        clash.map(|other| (code, other))
+    }
+
+    /// One error per zone that a zone's codes clash with, naming every shared code: the
+    /// mistake is one window (or one copied list), however many codes it touches.
+    fn clashes(&mut self, clashes: &[(&Spanned<String>, String)]) {
+        let mut others: Vec<&str> = Vec::new();
+        for (_, other) in clashes {
+            if !others.contains(&other.as_str()) {
+                others.push(other);
+            }
+        }
+        for other in others {
+            let codes: Vec<&Spanned<String>> = clashes
+                .iter()
+                .filter(|(_, o)| o == other)
+                .map(|(c, _)| *c)
+                .collect();
+            let names: Vec<String> = codes.iter().map(|c| format!("`{}`", c.get_ref())).collect();
+            let listed = match names.split_last() {
+                Some((last, rest)) if !rest.is_empty() => {
+                    format!("{} and {last} are", rest.join(", "))
+                }
+                _ => format!("{} is", names.concat()),
+            };
+            if let Some(first) = codes.first() {
+                self.err(
+                    first,
+                    format!(
+                        "{listed} already covered by zone `{other}`, whose control window overlaps this zone's: one place may be in two zones of a notice only when their windows do not overlap"
+                    ),
+                );
+            }
         }
     }
 
@@ -1081,11 +1135,13 @@ impl Validator {
         args: impl Fn(&str) -> Vec<&'static str>,
     ) -> Option<Vec<Localized>> {
         let mut out: Vec<Option<Localized>> = vec![None; codes.len()];
-        let mut given = vec![false; codes.len()];
+        let mut given: Vec<bool> = codes
+            .iter()
+            .map(|c| table.keys().any(|k| k.get_ref() == c))
+            .collect();
         for (code, texts) in table {
             match codes.iter().position(|c| c == code.get_ref()) {
                 Some(i) => {
-                    given[i] = true;
                     out[i] = self.localized(
                         texts,
                         &format!("{what}.{}", code.get_ref()),
@@ -1093,14 +1149,7 @@ impl Validator {
                         &args(code.get_ref()),
                     )
                 }
-                None => self.err(
-                    code,
-                    format!(
-                        "unknown code `{}` in `{what}`: known codes are {}",
-                        code.get_ref(),
-                        codes.join(", ")
-                    ),
-                ),
+                None => self.unknown_code(code, codes, &mut given, what),
             }
         }
         self.complete(out, &given, codes, what, notice)
@@ -1113,20 +1162,15 @@ impl Validator {
     ) -> Option<Vec<(String, Localized)>> {
         let codes: Vec<&str> = Finding::ALL.iter().map(|f| f.as_str()).collect();
         let mut out: Vec<Option<(String, Localized)>> = vec![None; codes.len()];
-        let mut given = vec![false; codes.len()];
+        let mut given: Vec<bool> = codes
+            .iter()
+            .map(|c| table.keys().any(|k| k.get_ref() == c))
+            .collect();
         for (code, e) in table {
             let Some(finding) = Finding::parse(code.get_ref()) else {
-                self.err(
-                    code,
-                    format!(
-                        "unknown code `{}` in `explanations`: known codes are {}",
-                        code.get_ref(),
-                        codes.join(", ")
-                    ),
-                );
+                self.unknown_code(code, &codes, &mut given, "explanations");
                 continue;
             };
-            given[finding.index()] = true;
             let section = e.section.get_ref();
             let well_formed = !section.is_empty()
                 && section
@@ -1156,6 +1200,41 @@ impl Validator {
         self.complete(out, &given, &codes, "explanations", Some(notice))
     }
 
+    /// A code no table entry may have. When it is a slip of a code the table lacks
+    /// (`aprove_refund_now`), one error names the code meant, which is then not also
+    /// reported missing; otherwise the error lists the known codes.
+    fn unknown_code(
+        &mut self,
+        code: &Spanned<String>,
+        codes: &[&str],
+        given: &mut [bool],
+        what: &str,
+    ) {
+        let missing: Vec<&str> = codes
+            .iter()
+            .zip(given.iter())
+            .filter(|(_, given)| !**given)
+            .map(|(c, _)| *c)
+            .collect();
+        let meant = crate::request::nearest(code.get_ref(), &missing);
+        let message = match meant.and_then(|m| codes.iter().position(|c| *c == m)) {
+            Some(i) => {
+                given[i] = true;
+                format!(
+                    "unknown code `{}` in `{what}`: did you mean `{}`?",
+                    code.get_ref(),
+                    codes[i]
+                )
+            }
+            None => format!(
+                "unknown code `{}` in `{what}`: known codes are {}",
+                code.get_ref(),
+                codes.join(", ")
+            ),
+        };
+        self.err(code, message);
+    }
+
     /// The table's entries in code order, or `None` (with an error naming the codes
     /// nobody wrote) when one is missing or broken.
     fn complete<T>(
@@ -1183,7 +1262,10 @@ impl Validator {
             );
             match notice {
                 Some(n) => self.err(n, format!("notice `{}`: {msg}", n.get_ref())),
-                None => self.errors.push((None, msg)),
+                None => self.errors.push((
+                    None,
+                    format!("{msg} (`aftersales rules init` prints every one)"),
+                )),
             }
         }
         out.into_iter().collect()
@@ -1198,16 +1280,35 @@ impl Validator {
         args: &[&'static str],
     ) -> Option<Localized> {
         let mut out: Vec<Option<Template>> = vec![None; self.languages.len()];
+        let absent: Vec<String> = self
+            .languages
+            .iter()
+            .filter(|l| !texts.keys().any(|k| k.get_ref() == *l))
+            .cloned()
+            .collect();
+        let mut misspelt = false;
         for (lang, text) in texts {
             let Some(i) = self.languages.iter().position(|l| l == lang.get_ref()) else {
+                // The language it stands for is absent because of it: one error says both.
+                let meant = absent
+                    .iter()
+                    .find(|l| l.eq_ignore_ascii_case(lang.get_ref()));
+                let fix = match meant {
+                    Some(l) => format!(": write `{l}`"),
+                    None if !absent.is_empty() => {
+                        format!(", and the text has no {} translation", absent.join(", "))
+                    }
+                    None => String::new(),
+                };
                 self.err(
                     lang,
                     format!(
-                        "`{}` in {what} is not one of `languages` ({})",
+                        "`{}` in {what} is not one of `languages` ({}){fix}",
                         lang.get_ref(),
                         self.languages.join(", ")
                     ),
                 );
+                misspelt = true;
                 continue;
             };
             if text.get_ref().trim().is_empty() {
@@ -1222,13 +1323,11 @@ impl Validator {
                 Err(e) => self.err(text, format!("{what} ({}): {e}", lang.get_ref())),
             }
         }
-        // A text present but broken has its own error above: only absent ones here.
-        let absent: Vec<&str> = self
-            .languages
-            .iter()
-            .filter(|l| !texts.keys().any(|k| k.get_ref() == *l))
-            .map(String::as_str)
-            .collect();
+        // A text present but broken, or under a misspelt language, has its own error
+        // above: only absent ones here.
+        if misspelt {
+            return None;
+        }
         if !absent.is_empty() {
             let msg = format!("{what} has no {} translation", absent.join(", "));
             match at {

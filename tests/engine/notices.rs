@@ -262,3 +262,38 @@ fn two_city_notices_with_the_same_priority_and_start_clash_only_where_their_zone
         "{e}"
     );
 }
+
+#[test]
+fn a_carrier_event_in_a_city_notices_window_applies_it_after_its_impact_period_and_it_decides() {
+    // policy.md §4 and §10: a nationwide notice of higher priority in its impact period,
+    // and a city notice whose impact period is over but whose window the parcel met.
+    let a = nationwide("a", 5, "2025-02-01 00:00", "2025-02-28 24:00", "");
+    let b = nationwide(
+        "b",
+        0,
+        "2025-02-01 00:00",
+        "2025-02-15 24:00",
+        &zone("harbin", "2301", "2025-02-01 00:00", "2025-02-15 24:00"),
+    )
+    .replacen("priority = 0", "scope = \"zones\"\npriority = 0", 1);
+    let rules = load(&[EMBEDDED_SOURCE, &a, &b]);
+    let case = |event_at: &str| {
+        json!({
+            "refund_type": "refund_only",
+            "requested_at": "2025-02-20T10:00:00+08:00",
+            "as_of": "2025-02-20T12:00:00+08:00",
+            "order": {"order_id": "O"},
+            "destination": {"adcode": "230102"},
+            "logistics_trace": [{"at": event_at, "status": "security_check"}],
+        })
+    };
+    let met = decide_with(&rules, &case("2025-02-15T23:59:59+08:00"));
+    assert_eq!(met["event"]["id"], "b", "controlled beats the priority");
+    assert_eq!(met["event"]["in_impact_period"], false);
+    assert_eq!(met["zone"]["controlled"], true);
+    assert_eq!(ids(&met), ["a"]);
+    // The window is half-open: an event at its end is outside it.
+    let after = decide_with(&rules, &case("2025-02-16T00:00:00+08:00"));
+    assert_eq!(after["event"]["id"], "a");
+    assert_eq!(ids(&after), Vec::<String>::new());
+}

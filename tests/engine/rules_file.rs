@@ -98,6 +98,30 @@ fn malformed_adcodes_are_refused() {
 }
 
 #[test]
+fn a_city_code_in_adcodes_is_refused_for_its_districts_would_not_match() {
+    // GB/T 2260 writes 宁波市 as 330200: as an exact code it matches a destination known
+    // only as "宁波市", never 330203 海曙区, so the zone would silently miss the city.
+    let (src, e) = broken("\"330225\", # 宁波市象山县", "\"330200\", # 宁波市");
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert_eq!(
+        (e.errors[0].line, e.errors[0].column),
+        (line_of(&src, "\"330200\", # 宁波市"), 3),
+        "{e}"
+    );
+    assert_eq!(
+        e.errors[0].message,
+        "`330200` is the code of 浙江省宁波市, a city with districts: in `adcodes` it matches none of them; to cover the whole city, put `3302` in `adcode_prefixes`"
+    );
+    // A city without districts (东莞市 441900) is its own county-level unit.
+    let (_, e) = broken(
+        "\"330225\", # 宁波市象山县",
+        "\"441900\", # 东莞市\n  \"33022X\",",
+    );
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert!(e.errors[0].message.contains("33022X"), "{e}");
+}
+
+#[test]
 fn a_district_listed_twice_in_a_zone_is_refused() {
     let (_, e) = broken("\"330304\", # 温州市瓯海区", "\"330302\", # 温州市瓯海区");
     assert!(
@@ -144,6 +168,51 @@ fn a_missing_translation_is_refused() {
             .any(|x| x.line == line && x.message.contains("no en translation")),
         "{e}"
     );
+}
+
+#[test]
+fn a_misspelt_code_is_one_error_naming_the_code_meant() {
+    for (from, to, what, meant) in [
+        (
+            "[notice.actions.approve_refund_now]",
+            "[notice.actions.aprove_refund_now]",
+            "actions",
+            "approve_refund_now",
+        ),
+        (
+            "[notice.explanations.stalled]",
+            "[notice.explanations.stall]",
+            "explanations",
+            "stalled",
+        ),
+        (
+            "further_notice = {",
+            "further_notices = {",
+            "labels",
+            "further_notice",
+        ),
+        (
+            "[warnings.already_rejected]",
+            "[warnings.already_reject]",
+            "warnings",
+            "already_rejected",
+        ),
+    ] {
+        let (src, e) = broken(from, to);
+        assert_eq!(e.errors.len(), 1, "{to}: {e}");
+        let typo = to
+            .trim_start_matches('[')
+            .trim_end_matches([']', ' ', '=', '{'])
+            .rsplit('.')
+            .next()
+            .unwrap_or_default();
+        assert_eq!(
+            e.errors[0].message,
+            format!("unknown code `{typo}` in `{what}`: did you mean `{meant}`?"),
+            "{e}"
+        );
+        assert_eq!(e.errors[0].line, line_of(&src, to), "{e}");
+    }
 }
 
 #[test]
@@ -399,6 +468,60 @@ fn every_threshold_is_a_placeholder_in_action_texts_and_a_literal_one_is_a_warni
     );
 }
 
+#[test]
+fn a_literal_number_is_one_warning_and_a_date_or_clock_time_is_none() {
+    // A typhoon notice: a 24-hour intercept window and the 24-hour countdown.
+    let typhoon = without_tests(EMBEDDED_SOURCE).replacen(
+        "intercept_window_hours = 48",
+        "intercept_window_hours = 24",
+        1,
+    );
+    let literal = |zh: &str, en: &str| {
+        let source = typhoon
+            .replacen(
+                "zh-CN = \"及时同意退款给买家。\"",
+                &format!("zh-CN = \"{zh}\""),
+                1,
+            )
+            .replacen(
+                "en = \"Approve the refund to the buyer promptly.\"",
+                &format!("en = \"{en}\""),
+                1,
+            );
+        let r = Rules::from_toml(&source, "typhoon.toml").unwrap_or_else(|e| panic!("{e}"));
+        r.load_warnings
+            .into_iter()
+            .filter(|w| w.code == RulesWarningCode::LiteralThreshold)
+            .map(|w| w.message)
+            .collect::<Vec<_>>()
+    };
+    // One number, two thresholds of that value: one warning naming both.
+    assert_eq!(
+        literal("24 小时内同意退款。", "Approve the refund within 24 hours."),
+        [
+            "the text of `approve_refund_now` says 24, the notice's `intercept_window_hours` and `return_countdown_hours`: write `{intercept_window_hours}` or `{return_countdown_hours}`, so the words follow the threshold when it changes",
+            "the text of `approve_refund_now` says 24, the notice's `intercept_window_hours` and `return_countdown_hours`: write `{intercept_window_hours}` or `{return_countdown_hours}`, so the words follow the threshold when it changes",
+        ]
+    );
+    // The notice's own dates and clock times are no thresholds.
+    assert_eq!(
+        literal(
+            "管控至9月26日24时（2023-09-24 24:00），请同意退款。",
+            "Controls last until 2023-09-24 24:00 (24:00 on 9/24); approve the refund.",
+        ),
+        Vec::<String>::new()
+    );
+    // A duration written next to its unit still is one.
+    assert_eq!(
+        literal(
+            "24小时内同意退款。",
+            "Within a 24-hour window, approve the refund."
+        )
+        .len(),
+        2
+    );
+}
+
 // One place, several windows (item 3) -------------------------------------------------
 
 const HANGZHOU_ZONE_END: &str =
@@ -478,6 +601,45 @@ fn one_prefix_in_two_zones_whose_windows_overlap_is_refused() {
     assert!(
         e.contains("`3301` is already covered by zone `hangzhou`, whose control window overlaps this zone's"),
         "{e}"
+    );
+}
+
+#[test]
+fn a_zone_whose_window_overlaps_another_with_the_same_codes_is_one_error_per_zone() {
+    // One mistake (the window, or the copied codes): one error for each zone it clashes
+    // with, naming every code they share, not one error per code.
+    let venues_end =
+        "control = { from = 2023-09-16T00:00:00+08:00, until = 2023-10-09T00:00:00+08:00 }\n";
+    let again = format!(
+        "{venues_end}\n[[notice.zones]]\nid = \"again\"\nname = {{ zh-CN = \"再次\", en = \"Again\" }}\n\
+         adcode_prefixes = [\"3301\"]\nadcodes = [\"330225\", \"330304\", \"330302\"]\n\
+         control = {{ from = \"2023-09-20 00:00\", until = \"2023-09-30 24:00\" }}\n"
+    );
+    assert!(EMBEDDED_SOURCE.contains(venues_end));
+    let source = EMBEDDED_SOURCE.replacen(venues_end, &again, 1);
+    let e = Rules::from_toml(&source, "again.toml")
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    let all = e.to_string();
+    assert_eq!(e.errors.len(), 2, "{all}");
+    assert_eq!(
+        (e.errors[0].line, e.errors[0].message.as_str()),
+        (
+            line_of(&source, "adcode_prefixes = [\"3301\"]\nadcodes"),
+            "`3301` is already covered by zone `hangzhou`, whose control window overlaps this zone's: one place may be in two zones of a notice only when their windows do not overlap"
+        ),
+        "{all}"
+    );
+    assert_eq!(
+        e.errors[1].line,
+        line_of(&source, "adcodes = [\"330225\", \"330304\""),
+        "{all}"
+    );
+    assert!(
+        e.errors[1].message.starts_with(
+            "`330225`, `330304` and `330302` are already covered by zone `co_host_venues`, whose control window overlaps this zone's"
+        ),
+        "{all}"
     );
 }
 
@@ -683,6 +845,69 @@ fn a_test_must_fix_its_instant_and_expect_something_known() {
 }
 
 #[test]
+fn a_test_request_the_api_refuses_is_one_error_at_the_refused_field() {
+    // In the test added after the shipped file.
+    let line_col = |source: &str, needle: &str| {
+        let i = EMBEDDED_SOURCE.len()
+            + source[EMBEDDED_SOURCE.len()..]
+                .find(needle)
+                .unwrap_or_else(|| panic!("{needle}"));
+        let before = &source[..i];
+        (
+            before.matches('\n').count() + 1,
+            before
+                .rsplit('\n')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .count()
+                + 1,
+        )
+    };
+    for (from, to, at, refused) in [
+        // A misspelt field of the request: at the misspelt key.
+        (
+            "destination = { adcode = \"330105\" }",
+            "destinaton = { adcode = \"330105\" }",
+            "destinaton =",
+            "request/destinaton is an unknown field",
+        ),
+        // Inside an event of the trace, written as an inline table: at that key.
+        (
+            "status = \"in_transit\" }]",
+            "staus = \"in_transit\" }]",
+            "staus =",
+            "request/logistics_trace/0/staus is an unknown field",
+        ),
+        // A value the API cannot read: at that value's key.
+        (
+            "requested_at = 2023-10-11T09:00:00+08:00",
+            "requested_at = 2023-10-11",
+            "requested_at = 2023-10-11\n",
+            "request/requested_at `2023-10-11` is not a time",
+        ),
+    ] {
+        let test = A_TEST.replacen(from, to, 1);
+        let source = format!("{EMBEDDED_SOURCE}{test}scenario = \"stalled\"\n");
+        let e = Rules::from_toml(&source, "t.toml")
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
+        assert_eq!(e.errors.len(), 1, "{e}");
+        assert_eq!(
+            (e.errors[0].line, e.errors[0].column),
+            line_col(&source, at),
+            "{e}"
+        );
+        assert!(
+            e.errors[0].message.starts_with(&format!(
+                "test `my stalled case` failed: the request is refused: {refused}"
+            )),
+            "{e}"
+        );
+    }
+}
+
+#[test]
 fn a_file_without_tests_loads_with_a_warning() {
     let r = Rules::from_toml(&without_tests(EMBEDDED_SOURCE), "bare.toml")
         .unwrap_or_else(|e| panic!("{e}"));
@@ -712,6 +937,29 @@ fn an_unknown_placeholder_is_one_error_not_also_a_missing_explanation() {
 }
 
 #[test]
+fn a_misspelt_language_is_one_error_not_also_a_missing_translation() {
+    let text = "en = \"Approve the refund to the buyer promptly.\"\n";
+    let (src, e) = broken(text, &text.replacen("en", "En", 1));
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert_eq!(
+        (e.errors[0].line, e.errors[0].column),
+        (line_of(&src, "En = \"Approve"), 1),
+        "{e}"
+    );
+    assert_eq!(
+        e.errors[0].message,
+        "`En` in actions.approve_refund_now is not one of `languages` (zh-CN, en): write `en`"
+    );
+    // A language the file does not have, in place of one it needs: still one error.
+    let (_, e) = broken(text, &text.replacen("en", "fr", 1));
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert_eq!(
+        e.errors[0].message,
+        "`fr` in actions.approve_refund_now is not one of `languages` (zh-CN, en), and the text has no en translation"
+    );
+}
+
+#[test]
 fn a_missing_translation_is_one_error_not_also_a_missing_action() {
     let (_, e) = broken(
         "[notice.actions.approve_refund_now]\nzh-CN = \"及时同意退款给买家。\"\nen = \"Approve the refund to the buyer promptly.\"\n",
@@ -735,6 +983,32 @@ fn an_hour_of_24_in_a_toml_date_time_suggests_the_string_form() {
     );
 }
 
+#[test]
+fn a_syntax_error_beside_a_correct_24_00_gets_no_24_00_hint() {
+    // The line holds the recommended "2023-10-28 24:00"; the mistake is elsewhere on it.
+    let fine_end = "control = { from = 2023-09-16T00:00:00+08:00, until = \"2023-10-08 24:00\" }";
+    let line = "control = { from = 2023-09-16T00:00:00+08:00, until = 2023-10-09T00:00:00+08:00 }";
+    for (mistake, what) in [
+        (
+            fine_end.replace("+08:00", "+08:60"),
+            "an offset out of range",
+        ),
+        (fine_end.replace(", until", " until"), "a missing comma"),
+    ] {
+        let (_, e) = broken(line, &mistake);
+        assert_eq!(e.errors.len(), 1, "{what}: {e}");
+        assert!(
+            !e.errors[0].message.contains("24时"),
+            "{what} is not an hour of 24: {e}"
+        );
+    }
+    // A missing `]` on the line before one with "24:00": the error sits on that line.
+    let (_, e) = broken(
+        "  \"330702\", # 金华市婺城区\n]\ncontrol = { from = 2023-09-16T00:00:00+08:00, until = 2023-10-09T00:00:00+08:00 }",
+        "  \"330702\", # 金华市婺城区\ncontrol = { from = 2023-09-16T00:00:00+08:00, until = \"2023-10-08 24:00\" }",
+    );
+    assert!(!e.to_string().contains("24时"), "{e}");
+}
 #[test]
 fn the_adcode_hints_name_the_files_own_zones() {
     let harbin = include_str!("../fixtures/rules/harbin-2025.toml");
@@ -863,5 +1137,61 @@ fn the_authoring_guide_documents_every_code_with_its_placeholders() {
     );
     for t in THRESHOLD_ARGS {
         assert!(guide.contains(&format!("`{{{t}}}`")), "{t}");
+    }
+    // Every label the file must give, in the labels section.
+    let labels = guide
+        .split("### Labels")
+        .nth(1)
+        .and_then(|s| s.split("\n#").next())
+        .unwrap_or_default();
+    let missing: Vec<&str> = aftersales::codes::Label::ALL
+        .iter()
+        .map(|l| l.as_str())
+        .chain(aftersales::codes::Status::ALL.iter().map(|s| s.as_str()))
+        .filter(|l| !labels.contains(&format!("`{l}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/rules.md's labels section lacks {missing:?}"
+    );
+}
+
+#[test]
+fn an_empty_or_partial_file_points_to_rules_init() {
+    let message = |source: &str| {
+        Rules::from_toml(source, "mine.toml")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| panic!("accepted"))
+    };
+    let empty = message("");
+    assert_eq!(
+        empty,
+        "mine.toml: the file is empty: `aftersales rules init` prints a complete rules file to start from"
+    );
+    assert_eq!(message("# my notice\n\n"), empty, "comments only");
+    // A notice alone (as the fixtures are, to be appended to a complete file).
+    let harbin = include_str!("../fixtures/rules/harbin-2025.toml");
+    let alone = message(harbin);
+    assert!(
+        alone.contains("missing field `version`")
+            && alone.contains("`version`, `time_zone`, `languages`, `[labels]` and `[warnings]`")
+            && alone.contains("`aftersales rules init`"),
+        "{alone}"
+    );
+    // The head without the words: one error per table, saying where they are.
+    let head = format!(
+        "version = \"x\"\ntime_zone = \"Asia/Shanghai\"\nlanguages = [\"zh-CN\", \"en\"]\n{harbin}"
+    );
+    let e = Rules::from_toml(&head, "mine.toml")
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(e.errors.len(), 2, "{e}");
+    for x in &e.errors {
+        assert!(
+            x.message
+                .ends_with("(`aftersales rules init` prints every one)"),
+            "{e}"
+        );
     }
 }
