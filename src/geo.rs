@@ -568,7 +568,7 @@ impl Gazetteer {
             let after = &rest[end..];
             let accepted: Vec<Area> = candidates
                 .iter()
-                .filter(|r| !r.short || self.short_name_fits(r.area, after))
+                .filter(|r| !r.short || self.short_name_fits(r.area, after, within))
                 .map(|r| r.area)
                 .collect();
             match accepted.as_slice() {
@@ -582,12 +582,20 @@ impl Gazetteer {
 
     /// A short name (`杭州`) stands for the place only when what follows continues the
     /// address inside it (`杭州上城区`) or nothing follows: `杭州湾新区` is not Hangzhou.
-    fn short_name_fits(&self, area: Area, after: &str) -> bool {
+    /// A district's short name followed by more text also needs its own city (or, for a
+    /// municipality's district, its province) read before it (`温州鹿城五马街`): at the
+    /// start of an address, `滨江花园` or `钱塘江花园` is a housing estate that may be in
+    /// any city.
+    fn short_name_fits(&self, area: Area, after: &str, within: Option<Area>) -> bool {
         if after.is_empty() {
             return true;
         }
         match area {
-            Area::District(_) => !after.starts_with(NOT_AFTER_SHORT_NAME),
+            Area::District(code) => {
+                let parent = self.units.get(&code).map(|u| u.parent);
+                within.is_some_and(|w| parent == Some(w.code()))
+                    && !after.starts_with(NOT_AFTER_SHORT_NAME)
+            }
             Area::City(_) => matches!(
                 self.take(after, Level::District, Some(area)),
                 Take::Found(..)
