@@ -21,6 +21,7 @@
 //! | `receiptStatus` 2 | `PlatformRefund::buyer_claims_receipt` (the engine reads the claim) |
 //! | `address` (the merchant's return address) | `return.destination`, unless the body gives one |
 //! | `logisticsInfo.expressNo`, or a top-level `expressNo` | the return waybill, for a warning when its trace is missing (both given: the same) |
+//! | `kuaishou_order.orderBaseInfo` | required when `kuaishou_order` is given (else nothing would be read) |
 //! | `kuaishou_order.orderBaseInfo.sendTime` | `order.shipped_at`, unless the body gives one |
 //! | `kuaishou_order.orderBaseInfo.recvTime` | a `delivered` event at that time in the forward trace |
 //!
@@ -417,8 +418,10 @@ fn read_order(order: &Shaped<'_, OrderDetail<'_>>, errors: &mut Vec<FieldError>)
         errors: &mut *errors,
         at: "/kuaishou_order",
     };
+    let mut flattened = false;
     for (value, field) in [(&o.send_time, "sendTime"), (&o.recv_time, "recvTime")] {
         if value.is_some() {
+            flattened = true;
             top.err(
                 field,
                 "is read inside orderBaseInfo: send the order detail (the data of open.order.detail) as the platform returns it, not its orderBaseInfo alone or a flattened copy",
@@ -426,7 +429,17 @@ fn read_order(order: &Shaped<'_, OrderDetail<'_>>, errors: &mut Vec<FieldError>)
         }
     }
     let base = match &o.base_info {
-        None | Some(Shaped::Other(Json::Null)) => return OrderFacts::default(),
+        // Without it nothing is read: a shipment would go unseen, and the case become
+        // `not_shipped`. The platform always sends it, so it is missing by mistake (the
+        // whole response with `data` around it, a misspelt key, or flattened: said above).
+        None | Some(Shaped::Other(Json::Null)) if flattened => return OrderFacts::default(),
+        None | Some(Shaped::Other(Json::Null)) => {
+            top.err(
+                "orderBaseInfo",
+                "is required: sendTime and recvTime are read from it. Send the data of open.order.detail (not the whole response, with data around it), or leave kuaishou_order out",
+            );
+            return OrderFacts::default();
+        }
         Some(Shaped::Expected(b)) => b,
         Some(Shaped::Other(other)) => {
             top.err(
@@ -723,11 +736,12 @@ pub fn json_schemas() -> Value {
             "properties": {"expressNo": waybill}
         },
         "KuaishouOrder": {
-            "description": "The order detail (open.order.detail, its data) as the Kuaishou open platform returns it. Only orderBaseInfo is read; every other field is accepted and ignored (a duplicated key is still refused). sendTime and recvTime belong in orderBaseInfo: at this object's top they are refused, because there they mean orderBaseInfo was sent alone, or flattened.",
+            "description": "The order detail (open.order.detail, its data) as the Kuaishou open platform returns it. Only orderBaseInfo is read, and it is required (without it a shipment would go unseen); every other field is accepted and ignored (a duplicated key is still refused). sendTime and recvTime belong in orderBaseInfo: at this object's top they are refused, because there they mean orderBaseInfo was sent alone, or flattened.",
             "type": "object",
             "additionalProperties": true,
+            "required": ["orderBaseInfo"],
             "properties": {
-                "orderBaseInfo": crate::request::nullable("KuaishouOrderBaseInfo", "订单基础信息, the order's base information.")
+                "orderBaseInfo": crate::request::reference("KuaishouOrderBaseInfo", "订单基础信息, the order's base information.")
             },
             "not": {"anyOf": [
                 {"required": ["sendTime"], "properties": {"sendTime": {}}},

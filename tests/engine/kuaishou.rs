@@ -765,9 +765,37 @@ fn the_order_detail_must_be_the_refunds_order_and_shaped_as_the_platform_returns
         assert_eq!(refused(&body), [pointer], "{bad}");
     }
     // What it does not read, it accepts.
-    body["kuaishou_order"] =
-        json!({"orderBaseInfo": null, "orderItemInfo": {"x": [1, {"y": null}]}});
+    body["kuaishou_order"] = json!({
+        "orderBaseInfo": {"oid": 2_309_281_234_567_890i64, "remark": ""},
+        "orderItemInfo": {"x": [1, {"y": null}]}
+    });
     assert_eq!(decide(&body)["decision"], "intercept_and_refund");
+}
+
+#[test]
+fn an_order_detail_without_its_base_info_is_refused_not_read_as_never_shipped() {
+    // No trace: only the order detail says the parcel left (stalled since 09-29).
+    let mut body = refund_only(json!(10));
+    body.as_object_mut().map(|o| o.remove("logistics_trace"));
+    body["kuaishou_order"] = order_detail(1_695_974_400_000, 0);
+    assert_eq!(decide(&body)["scenario"], "stalled");
+    // The whole API response (`data` inside), a misspelt key, an empty object or a null
+    // `orderBaseInfo`: nothing would be read, so the case would be `not_shipped` and
+    // the answer `approve_refund`. Refused instead, at the field that is missing.
+    for bad in [
+        json!({"result": 1, "data": order_detail(1_695_974_400_000, 0)}),
+        json!({"orderbaseinfo": order_detail(1_695_974_400_000, 0)["orderBaseInfo"]}),
+        json!({}),
+        json!({"orderBaseInfo": null, "orderLogisticsInfo": []}),
+    ] {
+        body["kuaishou_order"] = bad.clone();
+        assert_eq!(refused(&body), ["/kuaishou_order/orderBaseInfo"], "{bad}");
+    }
+    let why = message_at(&body, "/kuaishou_order/orderBaseInfo");
+    assert!(why.contains("data"), "{why}");
+    // `kuaishou_order` itself may still be null: no order detail at all.
+    body["kuaishou_order"] = Value::Null;
+    assert_eq!(decide(&body)["scenario"], "not_shipped");
 }
 
 // Hostile values ------------------------------------------------------------------
