@@ -273,13 +273,19 @@ fn id_text(v: &Json<'_>) -> Option<String> {
 }
 
 /// Epoch milliseconds: a whole number, or a string of digits without leading zeros.
-fn millis(v: &Json<'_>) -> Option<Instant> {
+fn millis(v: &Json<'_>) -> Result<Instant, String> {
     let ms = match v {
         Json::String(s) if digits(s, 14) => s.parse().ok(),
         Json::Number(_) => whole(v),
         _ => None,
-    }?;
-    time::from_epoch_millis(ms).ok()
+    };
+    match ms.map(time::from_epoch_millis) {
+        Some(Ok(t)) => Ok(t),
+        Some(Err(e @ time::TimeError::EpochSeconds)) => Err(format!("{v} {e}")),
+        _ => Err(format!(
+            "{v} is not epoch milliseconds between 1973-03-03 and 9999-12-30"
+        )),
+    }
 }
 
 /// `(1, "words")` as `1 (words)`, joined.
@@ -364,14 +370,7 @@ impl Fields<'_> {
         if code_value(v) == Some(0) {
             return None;
         }
-        let t = millis(v);
-        if t.is_none() {
-            self.err(
-                field,
-                format!("{v} is not epoch milliseconds between 1970 and 9999-12-30"),
-            );
-        }
-        t
+        millis(v).map_err(|m| self.err(field, m)).ok()
     }
 
     /// An optional string; `null` and blank read as absent (the platform sends `""`
@@ -659,18 +658,23 @@ pub fn json_schemas() -> Value {
         }
         json!({"anyOf": any_of, "description": description})
     };
-    // Epoch milliseconds, 0 (the platform's "none") included unless `from_one`.
-    let ms = |description: &str, from_one: bool| {
-        let (minimum, pattern) = if from_one {
-            (1, "^[1-9][0-9]{0,13}$")
+    // Epoch milliseconds from 10^11 (smaller is epoch seconds), with 0 (the platform's
+    // "none") and null unless `required`.
+    let ms = |description: &str, required: bool| {
+        let integer = json!({"type": "integer", "minimum": time::EPOCH_MS_MIN, "maximum": time::EPOCH_MS_MAX});
+        let mut any_of = if required {
+            vec![
+                integer,
+                json!({"type": "string", "pattern": "^[1-9][0-9]{11,13}$"}),
+            ]
         } else {
-            (time::EPOCH_MS_MIN, "^(?:0|[1-9][0-9]{0,13})$")
+            vec![
+                integer,
+                json!({"type": "integer", "const": 0}),
+                json!({"type": "string", "pattern": "^(?:0|[1-9][0-9]{11,13})$"}),
+            ]
         };
-        let mut any_of = vec![
-            json!({"type": "integer", "minimum": minimum, "maximum": time::EPOCH_MS_MAX}),
-            json!({"type": "string", "pattern": pattern}),
-        ];
-        if !from_one {
+        if !required {
             any_of.push(json!({"type": "null"}));
         }
         json!({"anyOf": any_of, "description": description})

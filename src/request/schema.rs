@@ -83,7 +83,7 @@ pub fn json_schemas() -> Value {
     }
     json!({
         "Time": {
-            "description": "An instant from 1970-01-01T00:00:00Z to 9999-12-30T23:59:59.999Z: RFC 3339 with an offset or Z (2023-10-11T09:00:00+08:00; T and Z in either case); a local time without offset (2023-10-11 09:00:00 or 2023-10-11T09:00), read in the policy's time zone; or Unix epoch milliseconds. On 1970-01-01 and 9999-12-30 only UTC strings (Z or +00:00) are accepted.",
+            "description": "An instant from 1970-01-01T00:00:00Z to 9999-12-30T23:59:59.999Z: RFC 3339 with an offset or Z (2023-10-11T09:00:00+08:00; T and Z in either case); a local time without offset (2023-10-11 09:00:00 or 2023-10-11T09:00), read in the policy's time zone; or Unix epoch milliseconds, from 100000000000 (1973-03-03T09:46:40Z; a smaller integer is epoch seconds sent by mistake, refused). On 1970-01-01 and 9999-12-30 only UTC strings (Z or +00:00) are accepted.",
             "anyOf": [
                 {"type": "string", "pattern": time::TIME_PATTERN},
                 {"type": "integer", "minimum": time::EPOCH_MS_MIN, "maximum": time::EPOCH_MS_MAX}

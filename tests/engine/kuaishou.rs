@@ -492,6 +492,32 @@ fn expire_time_zero_or_null_is_no_deadline_and_a_bad_one_is_refused() {
 // Item 8: negotiateStatus ---------------------------------------------------------
 
 #[test]
+fn platform_times_in_epoch_seconds_are_refused_not_read_as_january_1970() {
+    // expireTime in seconds would be a deadline in January 1970: at status 40 the return
+    // countdown long over, and the answer standard_process instead of reject_with_evidence.
+    let mut body = return_and_refund(json!(40), on_its_way());
+    body["kuaishou_refund"]["expireTime"] = json!(EXPIRE / 1000);
+    assert!(
+        message_at(&body, "/kuaishou_refund/expireTime").contains("epoch seconds"),
+        "{:?}",
+        problems(&body)
+    );
+    body["kuaishou_refund"]["expireTime"] = json!((EXPIRE / 1000).to_string());
+    assert_eq!(refused(&body), ["/kuaishou_refund/expireTime"]);
+    let mut body = return_and_refund(json!(40), on_its_way());
+    body["kuaishou_refund"]["submitTime"] = json!(SUBMIT / 1000);
+    assert_eq!(refused(&body), ["/kuaishou_refund/submitTime"]);
+    // sendTime in seconds would make a parcel shipped yesterday stalled since 1970.
+    let mut body = refund_only(json!(10));
+    body["kuaishou_order"] = order_detail(1_696_150_000, 0);
+    assert_eq!(refused(&body), ["/kuaishou_order/orderBaseInfo/sendTime"]);
+    // 0 stays the platform's "none".
+    body["kuaishou_order"] = order_detail(0, 0);
+    body["kuaishou_refund"]["expireTime"] = json!(0);
+    assert_eq!(decide(&body)["scenario"], "in_transit");
+}
+
+#[test]
 fn negotiate_status_3_never_advises_rejecting_again() {
     let mut body = return_and_refund(json!(40), on_its_way());
     assert_eq!(decide(&body)["decision"], "reject_with_evidence");

@@ -526,6 +526,9 @@ fn odd_numbers_are_refused_with_their_pointer() {
         ("-1", "/as_of"),
         ("1.5", "/as_of"),
         ("253402214400000", "/as_of"),
+        // Whole, but below 10^11: epoch seconds (or nothing) rather than milliseconds.
+        ("-0", "/as_of"),
+        ("1696986000.0", "/as_of"),
     ] {
         let body = edited(
             &s,
@@ -536,8 +539,8 @@ fn odd_numbers_are_refused_with_their_pointer() {
         assert_eq!(errors.len(), 1, "{value}: {errors:?}");
         assert_eq!(errors[0].0, pointer, "{value}");
     }
-    // -0 and 1.0E3 are whole numbers, as JSON Schema counts them.
-    for value in ["-0", "1696986000000.0", "1.696986E12"] {
+    // 1696986000000.0 and 1.696986E12 are whole numbers, as JSON Schema counts them.
+    for value in ["1696986000000.0", "1.696986E12"] {
         let body = edited(
             &s,
             r#""as_of":"2023-10-14T09:00:00+08:00""#,
@@ -610,9 +613,34 @@ fn the_ends_of_the_range_are_decided_and_shown_with_four_digit_years() {
     }
     let mut s = stalled();
     s["requested_at"] = json!("1970-01-01T00:00:00Z");
-    s["logistics_trace"] = json!([{"at": 0, "status": "in_transit"}]);
+    s["logistics_trace"] = json!([{"at": "1970-01-01T00:00:00Z", "status": "in_transit"}]);
     let v = decide(&s);
     assert_eq!(v["scenario"], "stalled");
+    // The smallest integer read as epoch milliseconds: 1973-03-03T09:46:40Z.
+    s["logistics_trace"] = json!([{"at": 100_000_000_000i64, "status": "in_transit"}]);
+    assert_eq!(decide(&s)["scenario"], "stalled");
+}
+
+#[test]
+fn epoch_seconds_sent_for_milliseconds_are_refused_not_read_as_january_1970() {
+    // 2023-10-11 09:00 and 2023-10-10 14:00 in epoch *seconds*: read as milliseconds
+    // they fall in January 1970, so the request would be outside the impact period and
+    // the parcel stalled for 53 years. Every integer below 10^11 (1973-03-03 in ms;
+    // every second from 1970 to the year 5138) is refused with the likely mistake named.
+    let mut s = stalled();
+    s["requested_at"] = json!(1_696_986_000i64);
+    s["logistics_trace"][1]["at"] = json!(1_696_917_600i64);
+    s["as_of"] = json!(0);
+    let errors = invalid(&bytes(&s));
+    let pointers: Vec<&str> = errors.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        pointers,
+        ["/requested_at", "/as_of", "/logistics_trace/1/at"],
+        "{errors:?}"
+    );
+    for (_, m) in &errors {
+        assert!(m.contains("epoch seconds"), "{m}");
+    }
 }
 
 // Traces pasted as text --------------------------------------------------------------
