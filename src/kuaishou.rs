@@ -258,14 +258,20 @@ fn code_value(v: &Json<'_>) -> Option<i64> {
     }
 }
 
+/// Floats from here up (2^53) no longer hold every integer: `9007199254740993.0` reads
+/// as `…992`.
+const EXACT_FLOAT_LIMIT: f64 = 9_007_199_254_740_992.0;
+
 /// An id: a whole number of at least 0, or a non-empty string.
 fn id_text(v: &Json<'_>) -> Option<String> {
     match v {
         Json::String(s) if !s.is_empty() => Some(s.as_ref().to_owned()),
         Json::Number(n) => n.as_u64().map(|n| n.to_string()).or_else(|| {
             let f = n.as_f64()?;
-            // A whole float inside u64's range is that integer, as JSON Schema reads it.
-            (f.fract() == 0.0 && (0.0..18_446_744_073_709_551_615.0).contains(&f))
+            // A whole float is that integer, as JSON Schema reads it, while floats still
+            // hold every integer; past 2^53 its digits may not be the ones sent, and a
+            // wrong order id is worse than a refusal (integers are read exactly).
+            (f.fract() == 0.0 && (0.0..EXACT_FLOAT_LIMIT).contains(&f))
                 .then(|| format!("{}", f as u64))
         }),
         _ => None,
@@ -714,7 +720,7 @@ pub fn json_schemas() -> Value {
     }
     json!({
         "KuaishouRefund": {
-            "description": "The refund detail (open.seller.order.refund.detail, its data) as the Kuaishou open platform returns it. The fields listed are read; every other field of the detail is accepted and ignored (a duplicated key is still refused). Two spellings from other sources are read too: `orderId` (push messages) for `oid`, and a top-level `expressNo` (flattened copies) for `logisticsInfo.expressNo`; when both spellings are given they must be the same, or the request is refused (422). Numbers may come as their digits in a string.",
+            "description": "The refund detail (open.seller.order.refund.detail, its data) as the Kuaishou open platform returns it. The fields listed are read; every other field of the detail is accepted and ignored (a duplicated key is still refused). Two spellings from other sources are read too: `orderId` (push messages) for `oid`, and a top-level `expressNo` (flattened copies) for `logisticsInfo.expressNo`; when both spellings are given they must be the same, or the request is refused (422). Numbers may come as their digits in a string; an id written as a float (2.15e15, 2150361234567890.0) is read only below 2^53, where floats hold every integer.",
             "type": "object",
             "additionalProperties": true,
             "required": ["oid", "status", "handlingWay", "submitTime"],

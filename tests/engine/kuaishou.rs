@@ -853,6 +853,26 @@ fn ids_of_any_size_either_read_exactly_or_are_refused() {
         .replace("2150361234567890", "99999999999999999999999");
     let e = refusal(text.as_bytes());
     assert_eq!(e.errors[0].pointer, "/kuaishou_refund/refundId", "{e:?}");
+    // So is a float from 2^53 up: 9007199254740993.0 reads as ...992, another order.
+    let plain = String::from_utf8(bytes(&refund_only(json!(10)))).unwrap_or_default();
+    for (id, pointer) in [
+        ("9007199254740993.0", "/kuaishou_refund/refundId"),
+        ("9.007199254740993e15", "/kuaishou_refund/refundId"),
+    ] {
+        let text = plain.replace("2150361234567890", id);
+        let e = refusal(text.as_bytes());
+        assert_eq!(e.errors.len(), 1, "{id}: {e:?}");
+        assert_eq!(e.errors[0].pointer, pointer, "{id}");
+    }
+    let text = plain.replace("2309281234567890", "2.30928123456789e16");
+    let e = refusal(text.as_bytes());
+    assert_eq!(e.errors[0].pointer, "/kuaishou_refund/oid", "{e:?}");
+    // Below 2^53 a float is still exactly its integer.
+    let text = plain.replace("2150361234567890", "9007199254740991.0");
+    assert_eq!(
+        crate::helpers::decide_bytes(text.as_bytes(), "en")["case_id"],
+        "9007199254740991"
+    );
 }
 
 #[test]
