@@ -130,7 +130,7 @@ pub fn json_schemas() -> Value {
             }
         },
         "TraceText": {
-            "description": "A carrier's trace as a person copies it from a tracking page: one event a line, its local time first (in the policy's time zone, with or without seconds; a date from 1970-01-02 to 9999-12-29), then spaces or a tab and the carrier's text, read as an event's description is. Newest or oldest first; blank lines anywhere.",
+            "description": "A carrier's trace as a person copies it from a tracking page: one event a line, its local time first (in the policy's time zone, with or without seconds; a date from 1970-01-02 to 9999-12-29), then spaces or a tab and the carrier's text, read as an event's description is. Newest or oldest first; blank lines anywhere, but at least one event (with no trace, leave the field out).",
             "type": "string",
             "pattern": TRACE_TEXT_PATTERN,
             "examples": ["2023-10-10 14:00:00 【杭州市】快件已到达 杭州转运中心\n2023-10-09 20:00:00 【义乌市】圆通速递 已揽收"]

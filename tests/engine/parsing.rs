@@ -737,16 +737,45 @@ fn the_return_trace_can_be_pasted_too() {
 }
 
 #[test]
-fn a_blank_text_is_an_empty_trace() {
+fn a_text_without_an_event_is_refused_not_read_as_never_shipped() {
+    // A paste that came up empty would decide the case as not_shipped, and advise
+    // approving the refund of a parcel that may be on its way. With no trace, leave the
+    // field out (or null).
+    for text in ["", "\n\n", " \t\r\n\u{3000}"] {
+        let errors = invalid(&bytes(&with_text(text)));
+        assert_eq!(errors.len(), 1, "{text:?}: {errors:?}");
+        assert_eq!(errors[0].0, "/logistics_text");
+        assert!(errors[0].1.contains("no event"), "{}", errors[0].1);
+    }
+    let mut r = return_case();
+    r["return"].as_object_mut().map(|o| o.remove("trace"));
+    r["return"]["trace_text"] = json!("\r\n");
+    assert_eq!(refused(&r), ["/return/trace_text"]);
     let mut s = stalled();
     s.as_object_mut().map(|o| o.remove("logistics_trace"));
-    let want = decide(&s);
-    for text in ["", "\n\n", " \t\r\n\u{3000}"] {
-        assert_eq!(
-            decide(&with_text(text))["scenario"],
-            want["scenario"],
-            "{text:?}"
-        );
+    s["logistics_text"] = json!(null);
+    assert_eq!(decide(&s)["scenario"], "not_shipped");
+}
+
+#[test]
+fn unicode_line_ends_split_lines_and_invisible_marks_are_blanks() {
+    let want = decide(&with_text(PASTED));
+    // U+2028, U+2029 and NEL end lines (a page or an editor may give them): read as
+    // one line, the two events became one, the older one's words inside the newer's.
+    for end in ["\u{2028}", "\u{2029}", "\u{85}"] {
+        let v = decide(&with_text(&PASTED.replace('\n', end)));
+        for key in ["scenario", "decision", "deadlines"] {
+            assert_eq!(v[key], want[key], "{key}: {end:?}");
+        }
+        let why = v["explanation"].to_string();
+        assert!(!why.contains("圆通速递"), "read as one line: {why}");
+    }
+    // A byte-order mark (a file saved by Notepad, read with jq -Rs) and zero-width
+    // spaces (copied from a web page) are blanks, not part of the time.
+    let marked = format!("\u{feff}{}", PASTED.replace(' ', " \u{200b}"));
+    let v = decide(&with_text(&marked));
+    for key in ["scenario", "decision", "deadlines"] {
+        assert_eq!(v[key], want[key], "{key}");
     }
 }
 
@@ -784,7 +813,7 @@ fn a_kuaishou_receipt_joins_a_pasted_trace() {
 fn a_kuaishou_waybill_without_its_pasted_trace_is_warned_about() {
     let mut k = kuaishou_body();
     k["return"].as_object_mut().map(|o| o.remove("trace"));
-    k["return"]["trace_text"] = json!("");
+    k["return"]["trace_text"] = json!(null);
     assert!(codes(&decide(&k), "warnings").contains(&"return_trace_missing".to_owned()));
     k["return"]["trace_text"] = json!("2023-10-05 11:00 已揽收");
     assert!(!codes(&decide(&k), "warnings").contains(&"return_trace_missing".to_owned()));
