@@ -667,16 +667,20 @@ pub fn json_schemas() -> Value {
     // Epoch milliseconds from 10^11 (smaller is epoch seconds), with 0 (the platform's
     // "none") and null unless `required`.
     let ms = |description: &str, required: bool| {
-        let integer = json!({"type": "integer", "minimum": time::EPOCH_MS_MIN, "maximum": time::EPOCH_MS_MAX});
+        let description = format!(
+            "{description} From 100000000000 (1973-03-03): a smaller number is epoch seconds, refused."
+        );
         let mut any_of = if required {
             vec![
-                integer,
+                json!({"type": "integer", "minimum": time::EPOCH_MS_MIN, "maximum": time::EPOCH_MS_MAX}),
                 json!({"type": "string", "pattern": "^[1-9][0-9]{11,13}$"}),
             ]
         } else {
+            // One plain integer schema, looser than the reader (which refuses 1 to 10^11 - 1
+            // as epoch seconds): "0, or from 10^11" as two integer alternatives, or as an
+            // anyOf inside one, makes the generated Python client refuse every time but 0.
             vec![
-                integer,
-                json!({"type": "integer", "const": 0}),
+                json!({"type": "integer", "minimum": 0, "maximum": time::EPOCH_MS_MAX}),
                 json!({"type": "string", "pattern": "^(?:0|[1-9][0-9]{11,13})$"}),
             ]
         };
