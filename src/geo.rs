@@ -459,7 +459,20 @@ impl Gazetteer {
             match self.take(rest, level, area) {
                 Take::Found(a, len) => {
                     area = Some(a);
+                    let name = &rest[..len];
                     rest = &rest[len..];
+                    // 市辖区 (the table's grouping of a city's districts) written out:
+                    // `杭州市市辖区西湖区`, or `杭州 市辖区 西湖区` with its spaces gone,
+                    // where the 市 read with 杭州市 is the one of 市辖区.
+                    if a.level() != Level::District {
+                        if let Some(r) = rest.strip_prefix("市辖区") {
+                            rest = r;
+                        } else if name.ends_with('市')
+                            && let Some(r) = rest.strip_prefix("辖区")
+                        {
+                            rest = r;
+                        }
+                    }
                     if let Area::Province(p) = a {
                         rest = self.skip_city_alias(p, rest);
                     }
