@@ -16,7 +16,7 @@
 //! | `handlingWay` 3 换货, 4 补寄, 5 维修 | not covered (`standard_process`); `refund_type` `return_and_refund`, `refund_only`, `return_and_refund` |
 //! | `specialRefundType` 1 价保, `refundType` 2 卖家主动退款 | not covered (`standard_process`) |
 //! | `submitTime` (epoch ms) | `requested_at` |
-//! | `expireTime` (epoch ms; 0: none) | `PlatformRefund::deadline`; at `status` 40 also `return.countdown_ends_at`, unless the body gives one |
+//! | `expireTime` (epoch ms; 0: none) | `PlatformRefund::deadline`; at `status` 40 also `return.countdown_ends_at`, unless the body gives an earlier one |
 //! | `negotiateStatus` 3 | `PlatformRefund::merchant_rejected` |
 //! | `receiptStatus` 2 | `PlatformRefund::buyer_claims_receipt` (the engine reads the claim) |
 //! | `address` (the merchant's return address) | `return.destination`, unless the body gives one |
@@ -27,8 +27,10 @@
 //!
 //! `case_id`, `refund_type`, `requested_at` and `order.order_id` come from the detail
 //! only: sent beside it they are refused (two values for one thing). The body's own
-//! `return.countdown_ends_at`, `return.destination` and `order.shipped_at` win over the
-//! platform's (they are what the caller knows better, or later).
+//! `return.destination` and `order.shipped_at` win over the platform's (they are what
+//! the caller knows better, or later); so does `return.countdown_ends_at` when it is
+//! earlier than `expireTime` at status 40 (a later one would advise answering after the
+//! platform has refunded by itself).
 
 use serde_json::{Value, json};
 
@@ -210,7 +212,8 @@ pub struct Mapped {
     pub submitted_at: Instant,
     /// The platform's state of the refund.
     pub platform: PlatformRefund,
-    /// `expireTime` at `status` 40: the return countdown's end, unless the body gives one.
+    /// `expireTime` at `status` 40: the return countdown's end, unless the body gives an
+    /// earlier one.
     pub countdown_ends_at: Option<Instant>,
     /// `address`: the merchant's return address, unless the body gives one.
     pub return_address: Option<String>,
@@ -738,7 +741,7 @@ pub fn json_schemas() -> Value {
                 "negotiateStatus": code_schema(&NEGOTIATE_STATUSES, "协商状态: at 3 the merchant has already rejected, and is never advised to reject again.", true),
                 "receiptStatus": code_schema(&RECEIPT_STATUSES, "货物状态, the buyer's answer on applying: 2 is their claim to have the goods, counted as a delivery for a refund only whose trace shows none, and explained as their claim.", true),
                 "submitTime": ms("退货申请时间, when the buyer applied, in epoch milliseconds: the request's time.", true),
-                "expireTime": ms("超期时间, the platform's deadline for the merchant's current step, in epoch milliseconds (0: none): reported as a platform_deadline at every status, and the end of the return countdown at status 40 unless the body gives one.", false),
+                "expireTime": ms("超期时间, the platform's deadline for the merchant's current step, in epoch milliseconds (0: none): reported as a platform_deadline at every status, and the end of the return countdown at status 40 unless the body gives an earlier one.", false),
                 "address": {"type": ["string", "null"], "description": "卖家退货地址, the merchant's return address: the return's destination unless the body gives one; blank is none."},
                 "logisticsInfo": crate::request::nullable("KuaishouLogisticsInfo", "退货单物流信息, the return parcel.")
             }

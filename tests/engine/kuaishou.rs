@@ -467,6 +467,28 @@ fn at_status_40_the_bodys_own_countdown_wins_over_expire_time() {
 }
 
 #[test]
+fn at_status_40_a_body_countdown_ending_after_expire_time_is_cut_to_it() {
+    // At 40 the platform refunds by itself at expireTime: a respond_by a day later would
+    // have the merchant reject after the refund is gone.
+    let mut body = return_and_refund(json!(40), on_its_way());
+    body["return"]["countdown_ends_at"] = json!("2023-10-05T12:00:00+08:00");
+    let v = decide(&body);
+    assert_eq!(v["decision"], "reject_with_evidence");
+    assert_eq!(due(&v, "respond_by"), EXPIRE_AT, "{v}");
+    // Past expireTime the countdown is over, whatever the body says.
+    body["as_of"] = json!("2023-10-04T13:00:00+08:00");
+    let v = decide(&body);
+    assert_eq!(v["scenario"], "return_countdown_expired", "{v}");
+    // At other statuses expireTime is not the countdown: the body's stands.
+    let mut body = return_and_refund(json!(30), on_its_way());
+    body["return"]["countdown_ends_at"] = json!("2023-10-05T12:00:00+08:00");
+    assert_eq!(
+        due(&decide(&body), "respond_by"),
+        "2023-10-05T12:00:00+08:00"
+    );
+}
+
+#[test]
 fn expire_time_zero_or_null_is_no_deadline_and_a_bad_one_is_refused() {
     for none in [json!(0), json!("0"), json!(null)] {
         let mut body = return_and_refund(json!(40), on_its_way());
