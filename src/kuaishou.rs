@@ -679,11 +679,14 @@ pub fn json_schemas() -> Value {
                 json!({"type": "string", "pattern": "^[1-9][0-9]{11,13}$"}),
             ]
         } else {
-            // One plain integer schema, looser than the reader (which refuses 1 to 10^11 - 1
-            // as epoch seconds): "0, or from 10^11" as two integer alternatives, or as an
-            // anyOf inside one, makes the generated Python client refuse every time but 0.
+            // One integer schema, 0 or from 10^11 (1 to 10^11 - 1 is epoch seconds): as
+            // two integer alternatives, or an anyOf inside one, the generated Python
+            // client refuses every time but 0; a `not` it leaves to the server.
             vec![
-                json!({"type": "integer", "minimum": 0, "maximum": time::EPOCH_MS_MAX}),
+                json!({
+                    "type": "integer", "minimum": 0, "maximum": time::EPOCH_MS_MAX,
+                    "not": {"minimum": 1, "maximum": time::EPOCH_MS_MIN - 1}
+                }),
                 json!({"type": "string", "pattern": "^(?:0|[1-9][0-9]{11,13})$"}),
             ]
         };
