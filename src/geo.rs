@@ -459,7 +459,20 @@ impl Gazetteer {
             match self.take(rest, level, area) {
                 Take::Found(a, len) => {
                     area = Some(a);
+                    let name = &rest[..len];
                     rest = &rest[len..];
+                    // 市辖区 (the table's grouping of a city's districts) written out:
+                    // `杭州市市辖区西湖区`, or `杭州 市辖区 西湖区` with its spaces gone,
+                    // where the 市 read with 杭州市 is the one of 市辖区.
+                    if a.level() != Level::District {
+                        if let Some(r) = rest.strip_prefix("市辖区") {
+                            rest = r;
+                        } else if name.ends_with('市')
+                            && let Some(r) = rest.strip_prefix("辖区")
+                        {
+                            rest = r;
+                        }
+                    }
                     if let Area::Province(p) = a {
                         rest = self.skip_city_alias(p, rest);
                     }
@@ -568,7 +581,7 @@ impl Gazetteer {
             let after = &rest[end..];
             let accepted: Vec<Area> = candidates
                 .iter()
-                .filter(|r| !r.short || self.short_name_fits(r.area, after))
+                .filter(|r| !r.short || self.short_name_fits(r.area, after, within))
                 .map(|r| r.area)
                 .collect();
             match accepted.as_slice() {
@@ -582,12 +595,20 @@ impl Gazetteer {
 
     /// A short name (`杭州`) stands for the place only when what follows continues the
     /// address inside it (`杭州上城区`) or nothing follows: `杭州湾新区` is not Hangzhou.
-    fn short_name_fits(&self, area: Area, after: &str) -> bool {
+    /// A district's short name followed by more text also needs its own city (or, for a
+    /// municipality's district, its province) read before it (`温州鹿城五马街`): at the
+    /// start of an address, `滨江花园` or `钱塘江花园` is a housing estate that may be in
+    /// any city.
+    fn short_name_fits(&self, area: Area, after: &str, within: Option<Area>) -> bool {
         if after.is_empty() {
             return true;
         }
         match area {
-            Area::District(_) => !after.starts_with(NOT_AFTER_SHORT_NAME),
+            Area::District(code) => {
+                let parent = self.units.get(&code).map(|u| u.parent);
+                within.is_some_and(|w| parent == Some(w.code()))
+                    && !after.starts_with(NOT_AFTER_SHORT_NAME)
+            }
             Area::City(_) => matches!(
                 self.take(after, Level::District, Some(area)),
                 Take::Found(..)

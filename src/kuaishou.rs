@@ -16,18 +16,21 @@
 //! | `handlingWay` 3 换货, 4 补寄, 5 维修 | not covered (`standard_process`); `refund_type` `return_and_refund`, `refund_only`, `return_and_refund` |
 //! | `specialRefundType` 1 价保, `refundType` 2 卖家主动退款 | not covered (`standard_process`) |
 //! | `submitTime` (epoch ms) | `requested_at` |
-//! | `expireTime` (epoch ms; 0: none) | `PlatformRefund::deadline`; at `status` 40 also `return.countdown_ends_at`, unless the body gives one |
+//! | `expireTime` (epoch ms; 0: none) | `PlatformRefund::deadline`; at `status` 40 also `return.countdown_ends_at`, unless the body gives an earlier one |
 //! | `negotiateStatus` 3 | `PlatformRefund::merchant_rejected` |
 //! | `receiptStatus` 2 | `PlatformRefund::buyer_claims_receipt` (the engine reads the claim) |
 //! | `address` (the merchant's return address) | `return.destination`, unless the body gives one |
 //! | `logisticsInfo.expressNo`, or a top-level `expressNo` | the return waybill, for a warning when its trace is missing (both given: the same) |
+//! | `kuaishou_order.orderBaseInfo` | required when `kuaishou_order` is given (else nothing would be read) |
 //! | `kuaishou_order.orderBaseInfo.sendTime` | `order.shipped_at`, unless the body gives one |
 //! | `kuaishou_order.orderBaseInfo.recvTime` | a `delivered` event at that time in the forward trace |
 //!
 //! `case_id`, `refund_type`, `requested_at` and `order.order_id` come from the detail
 //! only: sent beside it they are refused (two values for one thing). The body's own
-//! `return.countdown_ends_at`, `return.destination` and `order.shipped_at` win over the
-//! platform's (they are what the caller knows better, or later).
+//! `return.destination` and `order.shipped_at` win over the platform's (they are what
+//! the caller knows better, or later); so does `return.countdown_ends_at` when it is
+//! earlier than `expireTime` at status 40 (a later one would advise answering after the
+//! platform has refunded by itself).
 
 use serde_json::{Value, json};
 
@@ -209,7 +212,8 @@ pub struct Mapped {
     pub submitted_at: Instant,
     /// The platform's state of the refund.
     pub platform: PlatformRefund,
-    /// `expireTime` at `status` 40: the return countdown's end, unless the body gives one.
+    /// `expireTime` at `status` 40: the return countdown's end, unless the body gives an
+    /// earlier one.
     pub countdown_ends_at: Option<Instant>,
     /// `address`: the merchant's return address, unless the body gives one.
     pub return_address: Option<String>,
@@ -257,14 +261,20 @@ fn code_value(v: &Json<'_>) -> Option<i64> {
     }
 }
 
+/// Floats from here up (2^53) no longer hold every integer: `9007199254740993.0` reads
+/// as `…992`.
+const EXACT_FLOAT_LIMIT: f64 = 9_007_199_254_740_992.0;
+
 /// An id: a whole number of at least 0, or a non-empty string.
 fn id_text(v: &Json<'_>) -> Option<String> {
     match v {
         Json::String(s) if !s.is_empty() => Some(s.as_ref().to_owned()),
         Json::Number(n) => n.as_u64().map(|n| n.to_string()).or_else(|| {
             let f = n.as_f64()?;
-            // A whole float inside u64's range is that integer, as JSON Schema reads it.
-            (f.fract() == 0.0 && (0.0..18_446_744_073_709_551_615.0).contains(&f))
+            // A whole float is that integer, as JSON Schema reads it, while floats still
+            // hold every integer; past 2^53 its digits may not be the ones sent, and a
+            // wrong order id is worse than a refusal (integers are read exactly).
+            (f.fract() == 0.0 && (0.0..EXACT_FLOAT_LIMIT).contains(&f))
                 .then(|| format!("{}", f as u64))
         }),
         _ => None,
@@ -272,13 +282,19 @@ fn id_text(v: &Json<'_>) -> Option<String> {
 }
 
 /// Epoch milliseconds: a whole number, or a string of digits without leading zeros.
-fn millis(v: &Json<'_>) -> Option<Instant> {
+fn millis(v: &Json<'_>) -> Result<Instant, String> {
     let ms = match v {
         Json::String(s) if digits(s, 14) => s.parse().ok(),
         Json::Number(_) => whole(v),
         _ => None,
-    }?;
-    time::from_epoch_millis(ms).ok()
+    };
+    match ms.map(time::from_epoch_millis) {
+        Some(Ok(t)) => Ok(t),
+        Some(Err(e @ time::TimeError::EpochSeconds)) => Err(format!("{v} {e}")),
+        _ => Err(format!(
+            "{v} is not epoch milliseconds between 1973-03-03 and 9999-12-30"
+        )),
+    }
 }
 
 /// `(1, "words")` as `1 (words)`, joined.
@@ -363,14 +379,7 @@ impl Fields<'_> {
         if code_value(v) == Some(0) {
             return None;
         }
-        let t = millis(v);
-        if t.is_none() {
-            self.err(
-                field,
-                format!("{v} is not epoch milliseconds between 1970 and 9999-12-30"),
-            );
-        }
-        t
+        millis(v).map_err(|m| self.err(field, m)).ok()
     }
 
     /// An optional string; `null` and blank read as absent (the platform sends `""`
@@ -417,8 +426,10 @@ fn read_order(order: &Shaped<'_, OrderDetail<'_>>, errors: &mut Vec<FieldError>)
         errors: &mut *errors,
         at: "/kuaishou_order",
     };
+    let mut flattened = false;
     for (value, field) in [(&o.send_time, "sendTime"), (&o.recv_time, "recvTime")] {
         if value.is_some() {
+            flattened = true;
             top.err(
                 field,
                 "is read inside orderBaseInfo: send the order detail (the data of open.order.detail) as the platform returns it, not its orderBaseInfo alone or a flattened copy",
@@ -426,7 +437,17 @@ fn read_order(order: &Shaped<'_, OrderDetail<'_>>, errors: &mut Vec<FieldError>)
         }
     }
     let base = match &o.base_info {
-        None | Some(Shaped::Other(Json::Null)) => return OrderFacts::default(),
+        // Without it nothing is read: a shipment would go unseen, and the case become
+        // `not_shipped`. The platform always sends it, so it is missing by mistake (the
+        // whole response with `data` around it, a misspelt key, or flattened: said above).
+        None | Some(Shaped::Other(Json::Null)) if flattened => return OrderFacts::default(),
+        None | Some(Shaped::Other(Json::Null)) => {
+            top.err(
+                "orderBaseInfo",
+                "is required: sendTime and recvTime are read from it. Send the data of open.order.detail (not the whole response, with data around it), or leave kuaishou_order out",
+            );
+            return OrderFacts::default();
+        }
         Some(Shaped::Expected(b)) => b,
         Some(Shaped::Other(other)) => {
             top.err(
@@ -646,18 +667,30 @@ pub fn json_schemas() -> Value {
         }
         json!({"anyOf": any_of, "description": description})
     };
-    // Epoch milliseconds, 0 (the platform's "none") included unless `from_one`.
-    let ms = |description: &str, from_one: bool| {
-        let (minimum, pattern) = if from_one {
-            (1, "^[1-9][0-9]{0,13}$")
+    // Epoch milliseconds from 10^11 (smaller is epoch seconds), with 0 (the platform's
+    // "none") and null unless `required`.
+    let ms = |description: &str, required: bool| {
+        let description = format!(
+            "{description} From 100000000000 (1973-03-03): a smaller number is epoch seconds, refused."
+        );
+        let mut any_of = if required {
+            vec![
+                json!({"type": "integer", "minimum": time::EPOCH_MS_MIN, "maximum": time::EPOCH_MS_MAX}),
+                json!({"type": "string", "pattern": "^[1-9][0-9]{11,13}$"}),
+            ]
         } else {
-            (time::EPOCH_MS_MIN, "^(?:0|[1-9][0-9]{0,13})$")
+            // One integer schema, 0 or from 10^11 (1 to 10^11 - 1 is epoch seconds): as
+            // two integer alternatives, or an anyOf inside one, the generated Python
+            // client refuses every time but 0; a `not` it leaves to the server.
+            vec![
+                json!({
+                    "type": "integer", "minimum": 0, "maximum": time::EPOCH_MS_MAX,
+                    "not": {"minimum": 1, "maximum": time::EPOCH_MS_MIN - 1}
+                }),
+                json!({"type": "string", "pattern": "^(?:0|[1-9][0-9]{11,13})$"}),
+            ]
         };
-        let mut any_of = vec![
-            json!({"type": "integer", "minimum": minimum, "maximum": time::EPOCH_MS_MAX}),
-            json!({"type": "string", "pattern": pattern}),
-        ];
-        if !from_one {
+        if !required {
             any_of.push(json!({"type": "null"}));
         }
         json!({"anyOf": any_of, "description": description})
@@ -697,7 +730,7 @@ pub fn json_schemas() -> Value {
     }
     json!({
         "KuaishouRefund": {
-            "description": "The refund detail (open.seller.order.refund.detail, its data) as the Kuaishou open platform returns it. The fields listed are read; every other field of the detail is accepted and ignored (a duplicated key is still refused). Two spellings from other sources are read too: `orderId` (push messages) for `oid`, and a top-level `expressNo` (flattened copies) for `logisticsInfo.expressNo`; when both spellings are given they must be the same, or the request is refused (422). Numbers may come as their digits in a string.",
+            "description": "The refund detail (open.seller.order.refund.detail, its data) as the Kuaishou open platform returns it. The fields listed are read; every other field of the detail is accepted and ignored (a duplicated key is still refused). Two spellings from other sources are read too: `orderId` (push messages) for `oid`, and a top-level `expressNo` (flattened copies) for `logisticsInfo.expressNo`; when both spellings are given they must be the same, or the request is refused (422). Numbers may come as their digits in a string; an id written as a float (2.15e15, 2150361234567890.0) is read only below 2^53, where floats hold every integer.",
             "type": "object",
             "additionalProperties": true,
             "required": ["oid", "status", "handlingWay", "submitTime"],
@@ -711,7 +744,7 @@ pub fn json_schemas() -> Value {
                 "negotiateStatus": code_schema(&NEGOTIATE_STATUSES, "协商状态: at 3 the merchant has already rejected, and is never advised to reject again.", true),
                 "receiptStatus": code_schema(&RECEIPT_STATUSES, "货物状态, the buyer's answer on applying: 2 is their claim to have the goods, counted as a delivery for a refund only whose trace shows none, and explained as their claim.", true),
                 "submitTime": ms("退货申请时间, when the buyer applied, in epoch milliseconds: the request's time.", true),
-                "expireTime": ms("超期时间, the platform's deadline for the merchant's current step, in epoch milliseconds (0: none): reported as a platform_deadline at every status, and the end of the return countdown at status 40 unless the body gives one.", false),
+                "expireTime": ms("超期时间, the platform's deadline for the merchant's current step, in epoch milliseconds (0: none): reported as a platform_deadline at every status, and the end of the return countdown at status 40 unless the body gives an earlier one.", false),
                 "address": {"type": ["string", "null"], "description": "卖家退货地址, the merchant's return address: the return's destination unless the body gives one; blank is none."},
                 "logisticsInfo": crate::request::nullable("KuaishouLogisticsInfo", "退货单物流信息, the return parcel.")
             }
@@ -723,11 +756,12 @@ pub fn json_schemas() -> Value {
             "properties": {"expressNo": waybill}
         },
         "KuaishouOrder": {
-            "description": "The order detail (open.order.detail, its data) as the Kuaishou open platform returns it. Only orderBaseInfo is read; every other field is accepted and ignored (a duplicated key is still refused). sendTime and recvTime belong in orderBaseInfo: at this object's top they are refused, because there they mean orderBaseInfo was sent alone, or flattened.",
+            "description": "The order detail (open.order.detail, its data) as the Kuaishou open platform returns it. Only orderBaseInfo is read, and it is required (without it a shipment would go unseen); every other field is accepted and ignored (a duplicated key is still refused). sendTime and recvTime belong in orderBaseInfo: at this object's top they are refused, because there they mean orderBaseInfo was sent alone, or flattened.",
             "type": "object",
             "additionalProperties": true,
+            "required": ["orderBaseInfo"],
             "properties": {
-                "orderBaseInfo": crate::request::nullable("KuaishouOrderBaseInfo", "订单基础信息, the order's base information.")
+                "orderBaseInfo": crate::request::reference("KuaishouOrderBaseInfo", "订单基础信息, the order's base information.")
             },
             "not": {"anyOf": [
                 {"required": ["sendTime"], "properties": {"sendTime": {}}},

@@ -4,7 +4,9 @@
 //! date-time without offset (`2023-09-25 10:00:00`, `2023-09-25T10:00:00`, seconds
 //! optional) read in the policy's time zone; an integer of Unix epoch milliseconds.
 //! Every form names an instant from 1970-01-01T00:00:00Z to 9999-12-30T23:59:59.999Z,
-//! so that every time a response shows is RFC 3339 with a four-digit year.
+//! so that every time a response shows is RFC 3339 with a four-digit year; an integer
+//! from 1973-03-03T09:46:40Z (10^11 ms) on, because a smaller one is epoch seconds sent
+//! by mistake.
 
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -12,10 +14,12 @@ use chrono_tz::Tz;
 /// An instant on the UTC time line.
 pub type Instant = DateTime<Utc>;
 
-/// The earliest epoch milliseconds accepted: 1970-01-01T00:00:00Z. Earlier times are a
-/// mistake in the caller's units (or before any time zone's offset was whole minutes),
-/// not a real after-sales time.
-pub const EPOCH_MS_MIN: i64 = 0;
+/// The earliest epoch milliseconds accepted: 1973-03-03T09:46:40Z (10^11). Every epoch
+/// *second* from 1970 to the year 5138 is below it, and read as milliseconds would put
+/// the time in January 1970 (a countdown long over, a parcel stalled for decades): a
+/// smaller integer is that mistake in the caller's units, refused as
+/// [`TimeError::EpochSeconds`], not a real after-sales time.
+pub const EPOCH_MS_MIN: i64 = 100_000_000_000;
 /// The latest epoch milliseconds accepted: 9999-12-30T23:59:59.999Z. Shown in any time
 /// zone (offsets reach +14:00), every accepted instant still has a four-digit year, so
 /// every time a response carries is valid RFC 3339.
@@ -30,6 +34,8 @@ pub enum TimeError {
     NonexistentLocal,
     /// Outside 1970-01-01T00:00:00Z ..= 9999-12-30T23:59:59.999Z (see [`parse`]).
     OutOfRange,
+    /// An integer from 0 to below [`EPOCH_MS_MIN`]: epoch seconds, not milliseconds.
+    EpochSeconds,
 }
 
 impl std::fmt::Display for TimeError {
@@ -44,8 +50,12 @@ impl std::fmt::Display for TimeError {
             }
             TimeError::OutOfRange => {
                 "is out of range: times run from 1970-01-01T00:00:00Z to 9999-12-30T23:59:59Z \
-                 (epoch milliseconds 0 to 253402214399999); on those two days, write the time \
-                 in UTC (with Z)"
+                 (epoch milliseconds 100000000000 to 253402214399999, from 1973-03-03); on \
+                 those two days, write the time in UTC (with Z)"
+            }
+            TimeError::EpochSeconds => {
+                "is below 100000000000, before 1973-03-03 as epoch milliseconds: it looks like \
+                 epoch seconds (multiply by 1000)"
             }
         })
     }
@@ -53,6 +63,9 @@ impl std::fmt::Display for TimeError {
 
 /// Reads epoch milliseconds.
 pub fn from_epoch_millis(ms: i64) -> Result<Instant, TimeError> {
+    if (0..EPOCH_MS_MIN).contains(&ms) {
+        return Err(TimeError::EpochSeconds);
+    }
     if !(EPOCH_MS_MIN..=EPOCH_MS_MAX).contains(&ms) {
         return Err(TimeError::OutOfRange);
     }
@@ -305,7 +318,15 @@ mod tests {
         let last = at("9999-12-30T23:59:59.999Z");
         assert_eq!(parse("1970-01-01T00:00:00Z", SH), Ok(first));
         assert_eq!(parse("1970-01-01T00:00:00+00:00", SH), Ok(first));
-        assert_eq!(from_epoch_millis(0), Ok(first));
+        assert_eq!(from_epoch_millis(0), Err(TimeError::EpochSeconds));
+        assert_eq!(
+            from_epoch_millis(EPOCH_MS_MIN - 1),
+            Err(TimeError::EpochSeconds)
+        );
+        assert_eq!(
+            from_epoch_millis(EPOCH_MS_MIN),
+            Ok(at("1973-03-03T09:46:40Z"))
+        );
         assert_eq!(parse("9999-12-30T23:59:59.999Z", SH), Ok(last));
         assert_eq!(from_epoch_millis(EPOCH_MS_MAX), Ok(last));
         assert_eq!(

@@ -11,7 +11,10 @@ an example, or a response the client cannot parse, fails the run.
   server would point at is missing), so it is never sent.
 - examples/*.json that are one request: the answer must agree with `aftersales decide`
   (the command line, no HTTP) on scenario, decision, deadlines, actions and warnings.
-- all of them again in one `POST /v1/decisions/batch`, through the typed batch models.
+- all of them again in one `POST /v1/decisions/batch`, through the typed batch models;
+- requests the typed models accept but the server refuses (a pasted trace with a header
+  line, epoch seconds for milliseconds): a typed 422 `Problem` whose `errors` are
+  `FieldError`s pointing at the field, as a shop backend reads them.
 """
 
 import argparse
@@ -44,10 +47,12 @@ from aftersales_client.models import (
     DecisionRequest,
     DecisionView,
     Evidence,
+    FieldError,
     Finding,
     KuaishouRefundRequest,
     Language,
     Outcome,
+    Problem,
     Scenario,
     WarningCode,
 )
@@ -272,6 +277,46 @@ else:
             fail(f"batch {name}", problem)
         check_expect(f"batch {name}", item.decision, expect)
     print(f"  ok   batch of {len(batch_expect)}: every item decided as on its own")
+
+# Refused by the server, read as a typed Problem (the typed models cannot know these).
+refusals = [
+    (
+        "a pasted trace with a header line",
+        {
+            "logistics_text": "物流详情\n2023-10-10 14:00 【杭州市】快件已到达 杭州转运中心"
+        },
+        "/logistics_text",
+        "line 1",
+    ),
+    (
+        "epoch seconds for milliseconds",
+        {"requested_at": 1696986000},
+        "/requested_at",
+        "epoch seconds",
+    ),
+]
+not_shipped = json.loads((ROOT / "examples/not-shipped.json").read_text())
+for name, change, pointer, words in refusals:
+    model = DecisionRequest.from_dict({**not_shipped, **change})
+    response = create_decision.sync_detailed(client=plain, body=model)
+    problem = response.parsed
+    if response.status_code != 422 or not isinstance(problem, Problem):
+        fail(
+            name, f"{response.status_code}: {response.content.decode(errors='replace')}"
+        )
+        continue
+    errors = problem.errors if isinstance(problem.errors, list) else []
+    if not (
+        problem.status == 422
+        and errors
+        and all(isinstance(e, FieldError) for e in errors)
+        and errors[0].pointer == pointer
+        and words in errors[0].message
+    ):
+        fail(name, f"the Problem is not as expected: {problem.to_dict()}")
+        continue
+    count += 1
+    print(f"  ok   {name}: 422 at {pointer}, typed")
 
 if failures:
     print(f"{len(failures)} problem(s) with {count} examples through the Python client")

@@ -228,17 +228,26 @@ pub(super) fn apply(d: &mut Decision, p: &PlatformRefund) {
         say(d, Finding::PlatformIntervened, warning, &status);
     }
 
-    // ¶3: already rejected, waiting for the buyer.
+    // ¶3: already rejected, waiting for the buyer. Closed or not covered, the warning
+    // stays but not the explanation, whose advice (refund at once on receipt) is for a
+    // request the notice decides.
     if p.merchant_rejected {
         if d.outcome == Outcome::RejectWithEvidence {
             after_rejection(d);
         }
-        say(
-            d,
-            Finding::AlreadyRejected,
-            WarningCode::AlreadyRejected,
-            &[],
-        );
+        if p.not_covered.is_some() || p.status.is_closed() {
+            d.warnings.push(Warning {
+                code: WarningCode::AlreadyRejected,
+                args: Vec::new(),
+            });
+        } else {
+            say(
+                d,
+                Finding::AlreadyRejected,
+                WarningCode::AlreadyRejected,
+                &[],
+            );
+        }
     }
 
     // ¶5: the platform's deadline, at every status (even where the notice does not

@@ -246,8 +246,9 @@ fn complete_operation(path: &str, method: &str, op: &mut Value) {
     if path == "/v1/zones/resolve" {
         add(op, "400", "BadRequest");
         add(op, "422", "Invalid");
-        // The same grammar as request times, or epoch milliseconds as digits.
-        let pattern = format!("^[0-9]{{1,14}}$|{}", crate::time::TIME_PATTERN);
+        // The same grammar as request times, or epoch milliseconds as digits: from 10^11
+        // (a smaller number is epoch seconds, refused), leading zeros allowed.
+        let pattern = format!("^0*[1-9][0-9]{{11,13}}$|{}", crate::time::TIME_PATTERN);
         for param in params(op) {
             if param["name"].as_str() == Some("at") {
                 param["schema"]["pattern"] = node(json!(pattern));

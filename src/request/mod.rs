@@ -666,10 +666,12 @@ impl Parser<'_> {
         let mut countdown_ends_at =
             self.time(&r.countdown_ends_at, At("/return", "countdown_ends_at"));
         if let Some(Some(mapped)) = platform
-            && given(&r.countdown_ends_at).is_none()
+            && let Some(expires) = mapped.countdown_ends_at
         {
-            // policy.md §9: `expireTime` is the countdown's end only at status 40.
-            countdown_ends_at = mapped.countdown_ends_at;
+            // policy.md §9: `expireTime` is the countdown's end only at status 40. The
+            // body's own end wins when it is earlier; a later one is cut to expireTime,
+            // when the platform refunds by itself (a later respond_by would come too late).
+            countdown_ends_at = Some(countdown_ends_at.map_or(expires, |own| own.min(expires)));
         }
         if let (Some(s), Some(e)) = (countdown_started_at, countdown_ends_at)
             && e <= s

@@ -10,61 +10,93 @@
 //! ```
 //!
 //! Newest or oldest first; spaces or tabs (also the no-break and ideographic spaces a web
-//! page gives) between the parts; blank lines anywhere; `\n`, `\r\n` or `\r` line ends.
+//! page gives, and the invisible zero-width space and byte-order mark) between the parts;
+//! blank lines anywhere; `\n`, `\r\n`, `\r` or Unicode's own line ends (U+0085, U+2028,
+//! U+2029). A text needs at least one event: an empty paste is a mistake, not a parcel
+//! that never left (with no trace, the field is left out).
 
 use super::FieldError;
 use crate::engine::{Event, Warning};
 use crate::rules::Rules;
 use crate::time::{self, Instant, hour_minute_pattern, inner_date_pattern};
 
-/// Spaces between a line's parts, as a regex class.
+/// Spaces between a line's parts, as a regex class (see [`is_blank`]).
 macro_rules! blank_pattern {
     () => {
-        "[ \\t\\u00a0\\u3000]"
+        "[ \\t\\u00a0\\u3000\\u200b\\ufeff]"
     };
 }
 
-/// One line: blank, or an event (a local time, spaces, text).
-macro_rules! line_pattern {
+/// The characters that end a line, as a regex class (see [`LINE_ENDS`]).
+macro_rules! line_end_pattern {
+    () => {
+        "[\\r\\n\\u0085\\u2028\\u2029]"
+    };
+}
+
+/// An event on a line: a local time, spaces, text.
+macro_rules! event_pattern {
     () => {
         concat!(
-            blank_pattern!(),
-            "*(?:",
             inner_date_pattern!(),
             blank_pattern!(),
             "+",
             hour_minute_pattern!(),
             "(?::[0-5][0-9])?",
             blank_pattern!(),
-            "+[^ \\t\\u00a0\\u3000\\r\\n][^\\r\\n]*)?"
+            "+[^ \\t\\u00a0\\u3000\\u200b\\ufeff\\r\\n\\u0085\\u2028\\u2029]",
+            "[^\\r\\n\\u0085\\u2028\\u2029]*"
         )
     };
 }
 
 /// The exact grammar of a trace text, as a regular expression for the OpenAPI schema:
 /// lines, each blank or a local time (a date from 1970-01-02 to 9999-12-29, hours,
-/// minutes, optional seconds) and text. `events` accepts exactly these strings.
-pub const TRACE_TEXT_PATTERN: &str =
-    concat!("^", line_pattern!(), "(?:[\\r\\n]", line_pattern!(), ")*$");
+/// minutes, optional seconds) and text, at least one of them an event. `events` accepts
+/// exactly these strings.
+pub const TRACE_TEXT_PATTERN: &str = concat!(
+    "^(?:",
+    blank_pattern!(),
+    "*",
+    line_end_pattern!(),
+    ")*",
+    blank_pattern!(),
+    "*",
+    event_pattern!(),
+    "(?:",
+    line_end_pattern!(),
+    blank_pattern!(),
+    "*(?:",
+    event_pattern!(),
+    ")?)*$"
+);
+
+/// The characters that end a line (`\r\n` is one end).
+const LINE_ENDS: [char; 5] = ['\r', '\n', '\u{85}', '\u{2028}', '\u{2029}'];
 
 /// At most this many bad lines are listed one by one; the rest are counted.
 const MAX_LINE_ERRORS: usize = 10;
 
+/// A space between a line's parts: also the zero-width space a web page may hold and the
+/// byte-order mark a file saved by Notepad starts with, both invisible.
 fn is_blank(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\u{a0}' | '\u{3000}')
+    matches!(
+        c,
+        ' ' | '\t' | '\u{a0}' | '\u{3000}' | '\u{200b}' | '\u{feff}'
+    )
 }
 
-/// The lines of a text, split at `\r\n`, `\n` or `\r`.
+/// The lines of a text, split at `\r\n` or any of [`LINE_ENDS`].
 fn lines(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
         let r = rest?;
-        match r.find(['\r', '\n']) {
+        match r.find(LINE_ENDS) {
             Some(i) => {
                 let end = if r[i..].starts_with("\r\n") {
                     i + 2
                 } else {
-                    i + 1
+                    i + r[i..].chars().next().map_or(1, char::len_utf8)
                 };
                 rest = Some(&r[end..]);
                 Some(&r[..i])
@@ -167,6 +199,13 @@ pub fn events(
     if bad > 0 {
         return None;
     }
+    if read.is_empty() {
+        errors.push(FieldError::new(
+            pointer,
+            "has no event: paste the trace's lines (each its time, then the carrier's text), or leave the field out when there is no trace",
+        ));
+        return None;
+    }
     // Tracking pages list the newest event first; events keep their page order among
     // equal times once oldest first.
     if read.first().map(|r| r.1) > read.last().map(|r| r.1) {
@@ -196,6 +235,8 @@ mod tests {
     fn lines_split_at_every_line_end() {
         let got: Vec<&str> = lines("a\r\nb\nc\rd\n").collect();
         assert_eq!(got, ["a", "b", "c", "d", ""]);
+        let got: Vec<&str> = lines("a\u{2028}b\u{85}c\u{2029}").collect();
+        assert_eq!(got, ["a", "b", "c", ""]);
         assert_eq!(lines("").collect::<Vec<_>>(), [""]);
     }
 

@@ -467,6 +467,28 @@ fn at_status_40_the_bodys_own_countdown_wins_over_expire_time() {
 }
 
 #[test]
+fn at_status_40_a_body_countdown_ending_after_expire_time_is_cut_to_it() {
+    // At 40 the platform refunds by itself at expireTime: a respond_by a day later would
+    // have the merchant reject after the refund is gone.
+    let mut body = return_and_refund(json!(40), on_its_way());
+    body["return"]["countdown_ends_at"] = json!("2023-10-05T12:00:00+08:00");
+    let v = decide(&body);
+    assert_eq!(v["decision"], "reject_with_evidence");
+    assert_eq!(due(&v, "respond_by"), EXPIRE_AT, "{v}");
+    // Past expireTime the countdown is over, whatever the body says.
+    body["as_of"] = json!("2023-10-04T13:00:00+08:00");
+    let v = decide(&body);
+    assert_eq!(v["scenario"], "return_countdown_expired", "{v}");
+    // At other statuses expireTime is not the countdown: the body's stands.
+    let mut body = return_and_refund(json!(30), on_its_way());
+    body["return"]["countdown_ends_at"] = json!("2023-10-05T12:00:00+08:00");
+    assert_eq!(
+        due(&decide(&body), "respond_by"),
+        "2023-10-05T12:00:00+08:00"
+    );
+}
+
+#[test]
 fn expire_time_zero_or_null_is_no_deadline_and_a_bad_one_is_refused() {
     for none in [json!(0), json!("0"), json!(null)] {
         let mut body = return_and_refund(json!(40), on_its_way());
@@ -490,6 +512,32 @@ fn expire_time_zero_or_null_is_no_deadline_and_a_bad_one_is_refused() {
 }
 
 // Item 8: negotiateStatus ---------------------------------------------------------
+
+#[test]
+fn platform_times_in_epoch_seconds_are_refused_not_read_as_january_1970() {
+    // expireTime in seconds would be a deadline in January 1970: at status 40 the return
+    // countdown long over, and the answer standard_process instead of reject_with_evidence.
+    let mut body = return_and_refund(json!(40), on_its_way());
+    body["kuaishou_refund"]["expireTime"] = json!(EXPIRE / 1000);
+    assert!(
+        message_at(&body, "/kuaishou_refund/expireTime").contains("epoch seconds"),
+        "{:?}",
+        problems(&body)
+    );
+    body["kuaishou_refund"]["expireTime"] = json!((EXPIRE / 1000).to_string());
+    assert_eq!(refused(&body), ["/kuaishou_refund/expireTime"]);
+    let mut body = return_and_refund(json!(40), on_its_way());
+    body["kuaishou_refund"]["submitTime"] = json!(SUBMIT / 1000);
+    assert_eq!(refused(&body), ["/kuaishou_refund/submitTime"]);
+    // sendTime in seconds would make a parcel shipped yesterday stalled since 1970.
+    let mut body = refund_only(json!(10));
+    body["kuaishou_order"] = order_detail(1_696_150_000, 0);
+    assert_eq!(refused(&body), ["/kuaishou_order/orderBaseInfo/sendTime"]);
+    // 0 stays the platform's "none".
+    body["kuaishou_order"] = order_detail(0, 0);
+    body["kuaishou_refund"]["expireTime"] = json!(0);
+    assert_eq!(decide(&body)["scenario"], "in_transit");
+}
 
 #[test]
 fn negotiate_status_3_never_advises_rejecting_again() {
@@ -765,9 +813,37 @@ fn the_order_detail_must_be_the_refunds_order_and_shaped_as_the_platform_returns
         assert_eq!(refused(&body), [pointer], "{bad}");
     }
     // What it does not read, it accepts.
-    body["kuaishou_order"] =
-        json!({"orderBaseInfo": null, "orderItemInfo": {"x": [1, {"y": null}]}});
+    body["kuaishou_order"] = json!({
+        "orderBaseInfo": {"oid": 2_309_281_234_567_890i64, "remark": ""},
+        "orderItemInfo": {"x": [1, {"y": null}]}
+    });
     assert_eq!(decide(&body)["decision"], "intercept_and_refund");
+}
+
+#[test]
+fn an_order_detail_without_its_base_info_is_refused_not_read_as_never_shipped() {
+    // No trace: only the order detail says the parcel left (stalled since 09-29).
+    let mut body = refund_only(json!(10));
+    body.as_object_mut().map(|o| o.remove("logistics_trace"));
+    body["kuaishou_order"] = order_detail(1_695_974_400_000, 0);
+    assert_eq!(decide(&body)["scenario"], "stalled");
+    // The whole API response (`data` inside), a misspelt key, an empty object or a null
+    // `orderBaseInfo`: nothing would be read, so the case would be `not_shipped` and
+    // the answer `approve_refund`. Refused instead, at the field that is missing.
+    for bad in [
+        json!({"result": 1, "data": order_detail(1_695_974_400_000, 0)}),
+        json!({"orderbaseinfo": order_detail(1_695_974_400_000, 0)["orderBaseInfo"]}),
+        json!({}),
+        json!({"orderBaseInfo": null, "orderLogisticsInfo": []}),
+    ] {
+        body["kuaishou_order"] = bad.clone();
+        assert_eq!(refused(&body), ["/kuaishou_order/orderBaseInfo"], "{bad}");
+    }
+    let why = message_at(&body, "/kuaishou_order/orderBaseInfo");
+    assert!(why.contains("data"), "{why}");
+    // `kuaishou_order` itself may still be null: no order detail at all.
+    body["kuaishou_order"] = Value::Null;
+    assert_eq!(decide(&body)["scenario"], "not_shipped");
 }
 
 // Hostile values ------------------------------------------------------------------
@@ -799,6 +875,26 @@ fn ids_of_any_size_either_read_exactly_or_are_refused() {
         .replace("2150361234567890", "99999999999999999999999");
     let e = refusal(text.as_bytes());
     assert_eq!(e.errors[0].pointer, "/kuaishou_refund/refundId", "{e:?}");
+    // So is a float from 2^53 up: 9007199254740993.0 reads as ...992, another order.
+    let plain = String::from_utf8(bytes(&refund_only(json!(10)))).unwrap_or_default();
+    for (id, pointer) in [
+        ("9007199254740993.0", "/kuaishou_refund/refundId"),
+        ("9.007199254740993e15", "/kuaishou_refund/refundId"),
+    ] {
+        let text = plain.replace("2150361234567890", id);
+        let e = refusal(text.as_bytes());
+        assert_eq!(e.errors.len(), 1, "{id}: {e:?}");
+        assert_eq!(e.errors[0].pointer, pointer, "{id}");
+    }
+    let text = plain.replace("2309281234567890", "2.30928123456789e16");
+    let e = refusal(text.as_bytes());
+    assert_eq!(e.errors[0].pointer, "/kuaishou_refund/oid", "{e:?}");
+    // Below 2^53 a float is still exactly its integer.
+    let text = plain.replace("2150361234567890", "9007199254740991.0");
+    assert_eq!(
+        crate::helpers::decide_bytes(text.as_bytes(), "en")["case_id"],
+        "9007199254740991"
+    );
 }
 
 #[test]

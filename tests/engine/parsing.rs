@@ -334,7 +334,7 @@ fn the_kuaishou_details_accept_fields_they_do_not_read() {
     k["kuaishou_order"] = json!([1]);
     assert_eq!(refused(&k), ["/kuaishou_order"]);
     // The rest of a Kuaishou body is the contract's: misspelt is refused.
-    k["kuaishou_order"] = json!({});
+    k["kuaishou_order"] = json!(null);
     k["logistic_trace"] = json!([]);
     assert_eq!(refused(&k), ["/logistic_trace"]);
 }
@@ -526,6 +526,9 @@ fn odd_numbers_are_refused_with_their_pointer() {
         ("-1", "/as_of"),
         ("1.5", "/as_of"),
         ("253402214400000", "/as_of"),
+        // Whole, but below 10^11: epoch seconds (or nothing) rather than milliseconds.
+        ("-0", "/as_of"),
+        ("1696986000.0", "/as_of"),
     ] {
         let body = edited(
             &s,
@@ -536,8 +539,8 @@ fn odd_numbers_are_refused_with_their_pointer() {
         assert_eq!(errors.len(), 1, "{value}: {errors:?}");
         assert_eq!(errors[0].0, pointer, "{value}");
     }
-    // -0 and 1.0E3 are whole numbers, as JSON Schema counts them.
-    for value in ["-0", "1696986000000.0", "1.696986E12"] {
+    // 1696986000000.0 and 1.696986E12 are whole numbers, as JSON Schema counts them.
+    for value in ["1696986000000.0", "1.696986E12"] {
         let body = edited(
             &s,
             r#""as_of":"2023-10-14T09:00:00+08:00""#,
@@ -610,9 +613,34 @@ fn the_ends_of_the_range_are_decided_and_shown_with_four_digit_years() {
     }
     let mut s = stalled();
     s["requested_at"] = json!("1970-01-01T00:00:00Z");
-    s["logistics_trace"] = json!([{"at": 0, "status": "in_transit"}]);
+    s["logistics_trace"] = json!([{"at": "1970-01-01T00:00:00Z", "status": "in_transit"}]);
     let v = decide(&s);
     assert_eq!(v["scenario"], "stalled");
+    // The smallest integer read as epoch milliseconds: 1973-03-03T09:46:40Z.
+    s["logistics_trace"] = json!([{"at": 100_000_000_000i64, "status": "in_transit"}]);
+    assert_eq!(decide(&s)["scenario"], "stalled");
+}
+
+#[test]
+fn epoch_seconds_sent_for_milliseconds_are_refused_not_read_as_january_1970() {
+    // 2023-10-11 09:00 and 2023-10-10 14:00 in epoch *seconds*: read as milliseconds
+    // they fall in January 1970, so the request would be outside the impact period and
+    // the parcel stalled for 53 years. Every integer below 10^11 (1973-03-03 in ms;
+    // every second from 1970 to the year 5138) is refused with the likely mistake named.
+    let mut s = stalled();
+    s["requested_at"] = json!(1_696_986_000i64);
+    s["logistics_trace"][1]["at"] = json!(1_696_917_600i64);
+    s["as_of"] = json!(0);
+    let errors = invalid(&bytes(&s));
+    let pointers: Vec<&str> = errors.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        pointers,
+        ["/requested_at", "/as_of", "/logistics_trace/1/at"],
+        "{errors:?}"
+    );
+    for (_, m) in &errors {
+        assert!(m.contains("epoch seconds"), "{m}");
+    }
 }
 
 // Traces pasted as text --------------------------------------------------------------
@@ -709,16 +737,45 @@ fn the_return_trace_can_be_pasted_too() {
 }
 
 #[test]
-fn a_blank_text_is_an_empty_trace() {
+fn a_text_without_an_event_is_refused_not_read_as_never_shipped() {
+    // A paste that came up empty would decide the case as not_shipped, and advise
+    // approving the refund of a parcel that may be on its way. With no trace, leave the
+    // field out (or null).
+    for text in ["", "\n\n", " \t\r\n\u{3000}"] {
+        let errors = invalid(&bytes(&with_text(text)));
+        assert_eq!(errors.len(), 1, "{text:?}: {errors:?}");
+        assert_eq!(errors[0].0, "/logistics_text");
+        assert!(errors[0].1.contains("no event"), "{}", errors[0].1);
+    }
+    let mut r = return_case();
+    r["return"].as_object_mut().map(|o| o.remove("trace"));
+    r["return"]["trace_text"] = json!("\r\n");
+    assert_eq!(refused(&r), ["/return/trace_text"]);
     let mut s = stalled();
     s.as_object_mut().map(|o| o.remove("logistics_trace"));
-    let want = decide(&s);
-    for text in ["", "\n\n", " \t\r\n\u{3000}"] {
-        assert_eq!(
-            decide(&with_text(text))["scenario"],
-            want["scenario"],
-            "{text:?}"
-        );
+    s["logistics_text"] = json!(null);
+    assert_eq!(decide(&s)["scenario"], "not_shipped");
+}
+
+#[test]
+fn unicode_line_ends_split_lines_and_invisible_marks_are_blanks() {
+    let want = decide(&with_text(PASTED));
+    // U+2028, U+2029 and NEL end lines (a page or an editor may give them): read as
+    // one line, the two events became one, the older one's words inside the newer's.
+    for end in ["\u{2028}", "\u{2029}", "\u{85}"] {
+        let v = decide(&with_text(&PASTED.replace('\n', end)));
+        for key in ["scenario", "decision", "deadlines"] {
+            assert_eq!(v[key], want[key], "{key}: {end:?}");
+        }
+        let why = v["explanation"].to_string();
+        assert!(!why.contains("圆通速递"), "read as one line: {why}");
+    }
+    // A byte-order mark (a file saved by Notepad, read with jq -Rs) and zero-width
+    // spaces (copied from a web page) are blanks, not part of the time.
+    let marked = format!("\u{feff}{}", PASTED.replace(' ', " \u{200b}"));
+    let v = decide(&with_text(&marked));
+    for key in ["scenario", "decision", "deadlines"] {
+        assert_eq!(v[key], want[key], "{key}");
     }
 }
 
@@ -756,7 +813,7 @@ fn a_kuaishou_receipt_joins_a_pasted_trace() {
 fn a_kuaishou_waybill_without_its_pasted_trace_is_warned_about() {
     let mut k = kuaishou_body();
     k["return"].as_object_mut().map(|o| o.remove("trace"));
-    k["return"]["trace_text"] = json!("");
+    k["return"]["trace_text"] = json!(null);
     assert!(codes(&decide(&k), "warnings").contains(&"return_trace_missing".to_owned()));
     k["return"]["trace_text"] = json!("2023-10-05 11:00 已揽收");
     assert!(!codes(&decide(&k), "warnings").contains(&"return_trace_missing".to_owned()));

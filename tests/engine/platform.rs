@@ -345,6 +345,27 @@ fn a_rejection_already_made_leaves_other_decisions_alone_with_a_warning() {
 }
 
 #[test]
+fn a_closed_or_uncovered_request_already_rejected_is_warned_about_but_not_told_to_refund() {
+    // already_rejected's explanation says to refund at once on receipt: advice for a
+    // request the notice decides, not for one refunded already (status 60) or an
+    // exchange (the standard process). The warning (do not reject again) stays.
+    let mut closed = platform(status(60));
+    closed.merchant_rejected = true;
+    let mut exchange = platform(status(40));
+    exchange.merchant_rejected = true;
+    exchange.not_covered = Some(NotCovered::Exchange);
+    for p in [closed, exchange] {
+        let v = decide(&with(return_undelivered(), p.clone()));
+        assert_eq!(v["decision"], "standard_process", "{p:?}");
+        assert!(
+            codes(&v, "warnings").contains(&"already_rejected".to_owned()),
+            "{p:?}"
+        );
+        assert_eq!(explanation(&v, "already_rejected"), "", "{p:?}");
+    }
+}
+
+#[test]
 fn an_intervened_refund_already_rejected_is_neither_rejected_again_nor_left_unanswered() {
     let mut p = platform(status(21));
     p.merchant_rejected = true;

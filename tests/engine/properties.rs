@@ -269,7 +269,7 @@ mod trace_text_pattern {
     }
 
     fn line() -> impl Strategy<Value = String> {
-        "[ \t\u{a0}]{0,2}((1970|2023|9999)-(0[1-9]|1[0-3])-(0[1-9]|[23][0-9])|10-10)?[ \t\u{3000}T]{0,2}(([01][0-9]|2[0-5]):[0-5][0-9](:[0-6][0-9])?)?[ \t]{0,2}(【杭州市】快件已到达|已揽收|x|:00)?[ \t]{0,1}"
+        "[ \t\u{a0}\u{feff}]{0,2}((1970|2023|9999)-(0[1-9]|1[0-3])-(0[1-9]|[23][0-9])|10-10)?[ \t\u{3000}\u{200b}T]{0,2}(([01][0-9]|2[0-5]):[0-5][0-9](:[0-6][0-9])?)?[ \t]{0,2}(【杭州市】快件已到达|已揽收|x|:00)?[ \t]{0,1}"
     }
 
     proptest! {
@@ -281,7 +281,7 @@ mod trace_text_pattern {
         }
 
         #[test]
-        fn whatever_is_read_matches_the_pattern(lines in proptest::collection::vec((line(), prop_oneof![Just("\n"), Just("\r\n"), Just("\r"), Just("\n\n")]), 1..4)) {
+        fn whatever_is_read_matches_the_pattern(lines in proptest::collection::vec((line(), prop_oneof![Just("\n"), Just("\r\n"), Just("\r"), Just("\n\n"), Just("\u{2028}"), Just("\u{85}")]), 1..4)) {
             let text: String = lines.iter().flat_map(|(l, end)| [l.as_str(), end]).collect();
             prop_assert_eq!(read(&text), PATTERN.is_match(&text), "{:?}", text);
         }
