@@ -24,6 +24,7 @@
 //! waybills, unknown fields).
 
 use std::fs::File;
+use std::future::Future;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -49,6 +50,9 @@ const RETRY_AFTER_SECONDS: u64 = 5;
 const PROBE_BYTES: usize = 4096;
 /// At most this many bytes are gathered into one write.
 const GROUP_BYTES: usize = 4 << 20;
+/// A write (or reopen) that has not returned after this long counts as failing until it
+/// returns: a pipe nobody reads, a hung disk.
+const STUCK_AFTER: Duration = Duration::from_secs(1);
 
 /// Why lines were not written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,7 +263,9 @@ async fn write_lines(
                     let Some(back) = group.write(out, &mut health).await else {
                         return health.gone();
                     };
-                    let Some((back, reopened)) = blocking(back, |o| o.reopen()).await else {
+                    let Some((back, reopened)) =
+                        watched(blocking(back, |o| o.reopen()), &mut health).await
+                    else {
                         return health.gone();
                     };
                     out = back;
@@ -314,7 +320,7 @@ impl Group {
             lines,
             waiting,
         } = std::mem::take(self);
-        let result = blocking(out, move |o| o.append(&bytes)).await;
+        let result = watched(blocking(out, move |o| o.append(&bytes)), health).await;
         let written = result.as_ref().is_some_and(|(_, r)| r.is_ok());
         if written {
             metrics::counter!("aftersales_decision_log_records_total").increment(lines as u64);
@@ -367,11 +373,34 @@ impl Health {
         metrics::gauge!("aftersales_decision_log_failing").set(1.0);
     }
 
+    /// A write has not returned for [`STUCK_AFTER`]: not ready until one succeeds.
+    fn stuck(&mut self) {
+        if self.ok() {
+            tracing::error!(
+                after_ms = STUCK_AFTER.as_millis() as u64,
+                "decision log write has not returned; decisions wait and /readyz is 503 until it does"
+            );
+        }
+        self.failed();
+    }
+
     /// The writer is lost (a panic in a write): the log stays unwritable.
     fn gone(mut self) {
         tracing::error!("decision log writer stopped; decisions are refused");
         self.failed();
     }
+}
+
+/// Awaits `work` (a write), marking the log failing while it takes longer than
+/// [`STUCK_AFTER`], so a write that never returns is seen in `/readyz`.
+async fn watched<T>(work: impl Future<Output = T>, health: &mut Health) -> T {
+    tokio::pin!(work);
+    tokio::select! {
+        done = &mut work => return done,
+        () = tokio::time::sleep(STUCK_AFTER) => {}
+    }
+    health.stuck();
+    work.await
 }
 
 /// Runs `f` on `out` off the async workers; None if it panicked (and `out` is lost).

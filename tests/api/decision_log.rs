@@ -407,3 +407,62 @@ async fn the_platforms_refund_state_is_logged_as_codes_without_personal_data() {
     assert_eq!(logged[2]["case_id"], "clean");
     assert_eq!(logged[2]["input"]["platform"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_write_to_stdout_that_never_returns_turns_readyz_503_until_it_does() {
+    use std::io::Read;
+    // Stdout is a pipe nobody reads: once its 64 KiB are full, the write blocks.
+    let (mut server, addr, _) = spawn_binary("", &["--decision-log", "-"]);
+    let mut stdout = server.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ready = |client: reqwest::Client| async move {
+        client
+            .get(format!("http://{addr}/readyz"))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    assert_eq!(ready(client.clone()).await, 200);
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let batch = json!({"items": vec![req; 400]});
+    let blocked = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .post(format!("http://{addr}/v1/decisions/batch"))
+                .json(&batch)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        })
+    };
+    assert!(
+        eventually(|| async { ready(client.clone()).await == 503 }).await,
+        "/readyz stayed 200 while the decision log's write did not return"
+    );
+    assert!(!blocked.is_finished(), "the batch waits for its lines");
+    // Someone reads again: the write returns, the batch is answered, readiness is back.
+    let drained = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = stdout.read_to_end(&mut all);
+        all
+    });
+    assert_eq!(blocked.await.unwrap_or(0), 200);
+    assert!(
+        eventually(|| async { ready(client.clone()).await == 200 }).await,
+        "/readyz did not come back once the write returned"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    let logged = drained.join().unwrap_or_default();
+    assert_eq!(
+        String::from_utf8_lossy(&logged).lines().count(),
+        400,
+        "each decision once"
+    );
+}
