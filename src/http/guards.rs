@@ -14,7 +14,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -28,14 +28,18 @@ pub struct WriteStall<I> {
     limit: Duration,
     /// Started when a write or flush first found the socket full; reset by any progress.
     stalled: Option<Pin<Box<Sleep>>>,
+    /// Whether a write is waiting for the client to take bytes, for the accept loop.
+    blocked: Arc<AtomicBool>,
 }
 
 impl<I> WriteStall<I> {
-    pub fn new(io: I, limit: Duration) -> WriteStall<I> {
+    /// Wraps `io`; `blocked` tells, at any moment, whether a write is waiting.
+    pub fn new(io: I, limit: Duration, blocked: Arc<AtomicBool>) -> WriteStall<I> {
         WriteStall {
             io,
             limit,
             stalled: None,
+            blocked,
         }
     }
 
@@ -45,6 +49,7 @@ impl<I> WriteStall<I> {
         cx: &mut Context<'_>,
         polled: Poll<io::Result<T>>,
     ) -> Poll<io::Result<T>> {
+        self.blocked.store(polled.is_pending(), Ordering::SeqCst);
         if polled.is_ready() {
             self.stalled = None;
             return polled;
@@ -190,11 +195,13 @@ mod tests {
     async fn a_write_that_makes_no_progress_fails_at_the_limit() {
         // A pipe of 64 bytes whose other end never reads.
         let (ours, _theirs) = tokio::io::duplex(64);
-        let mut io = WriteStall::new(ours, Duration::from_secs(10));
+        let blocked = Arc::new(AtomicBool::new(false));
+        let mut io = WriteStall::new(ours, Duration::from_secs(10), blocked.clone());
         let started = tokio::time::Instant::now();
         let e = io.write_all(&[b'x'; 1000]).await.err();
         assert_eq!(e.map(|e| e.kind()), Some(io::ErrorKind::TimedOut));
         assert_eq!(started.elapsed(), Duration::from_secs(10));
+        assert!(blocked.load(Ordering::SeqCst), "seen waiting");
     }
 
     #[tokio::test(start_paused = true)]
@@ -211,10 +218,15 @@ mod tests {
                 }
             }
         });
-        let mut io = WriteStall::new(ours, Duration::from_secs(10));
+        let blocked = Arc::new(AtomicBool::new(false));
+        let mut io = WriteStall::new(ours, Duration::from_secs(10), blocked.clone());
         // 16 bytes every 5 s: far slower than the limit in total, never stalled that long.
         let written = io.write_all(&[b'x'; 400]).await;
         assert!(written.is_ok(), "{written:?}");
+        assert!(
+            !blocked.load(Ordering::SeqCst),
+            "the last write went through"
+        );
         drop(io);
         assert_eq!(reader.await.unwrap_or_default(), 400);
     }

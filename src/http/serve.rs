@@ -153,6 +153,9 @@ struct Conn {
     in_request: AtomicUsize,
     /// Requests on it whose body is still arriving (see [`super::guards::Receiving`]).
     receiving: Arc<AtomicUsize>,
+    /// Whether an answer's write waits for the client to take bytes (see
+    /// [`super::guards::WriteStall`]).
+    blocked: Arc<AtomicBool>,
     /// Whether it ever delivered a whole request head.
     served: AtomicBool,
     /// Chosen to make room (or stopping): no longer a candidate.
@@ -183,16 +186,20 @@ impl Open {
         }
     }
 
-    /// Asks the oldest connection not inside a request to close, else the oldest still
-    /// receiving a request's body; false when every one is at work on a request.
+    /// Asks a connection to close, the oldest first of those that go at once: not inside
+    /// a request and not waiting for its client to take an answer; else still receiving a
+    /// request's body; else not inside a request (it gets a moment to finish its answer).
+    /// False when every one is at work on a request.
     fn make_room(&self) -> bool {
         let Ok(conns) = self.conns.lock() else {
             return false;
         };
         let candidates = || conns.values().filter(|c| !c.closing.load(Ordering::SeqCst));
+        let outside = |c: &&Arc<Conn>| c.in_request.load(Ordering::SeqCst) == 0;
         let victim = candidates()
-            .find(|c| c.in_request.load(Ordering::SeqCst) == 0)
-            .or_else(|| candidates().find(|c| c.receiving.load(Ordering::SeqCst) > 0));
+            .find(|c| outside(c) && !c.blocked.load(Ordering::SeqCst))
+            .or_else(|| candidates().find(|c| c.receiving.load(Ordering::SeqCst) > 0))
+            .or_else(|| candidates().find(outside));
         match victim {
             Some(conn) => {
                 conn.closing.store(true, Ordering::SeqCst);
@@ -344,7 +351,7 @@ async fn connection<I>(
     http1
         .timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout);
-    let io = WriteStall::new(io, header_read_timeout);
+    let io = WriteStall::new(io, header_read_timeout, conn.blocked.clone());
     let http = http1.serve_connection(TokioIo::new(io), service);
     tokio::pin!(http);
     let mut closing = false;
