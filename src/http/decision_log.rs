@@ -584,7 +584,8 @@ impl<W: Write + Send + 'static> Out for StreamOut<W> {
     }
 }
 
-/// One decision's log line.
+/// One decision's log line: JSON, with every character that is not visible text (see
+/// [`escape_invisible`]) written as a `\u` escape.
 pub fn line(
     view: &DecisionView,
     case: &Case,
@@ -602,7 +603,7 @@ pub fn line(
     };
     let mut sections: Vec<&str> = view.explanation.iter().map(|e| e.rule.as_str()).collect();
     sections.dedup();
-    json!({
+    let line = json!({
         "decision_id": view.decision_id,
         "request_id": request_id,
         "batch_id": batch_id,
@@ -639,7 +640,33 @@ pub fn line(
             })),
         },
     })
-    .to_string()
+    .to_string();
+    escape_invisible(line)
+}
+
+/// Writes, in serialized JSON, the characters JSON leaves as they are but readers act on
+/// as `\u` escapes: DEL and the C1 controls (CSI drives some terminals), the line and
+/// paragraph separators (a line break to many readers), the bidirectional controls
+/// (they reorder what `tail` shows) and the BOM. A caller's string (a case id) then cannot
+/// break a log line or disguise one, and parses to the same value. Such characters can
+/// only be inside the JSON's strings, where an escape means the same.
+fn escape_invisible(json: String) -> String {
+    fn invisible(c: char) -> bool {
+        matches!(c, '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{061c}' | '\u{200e}'
+            | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    }
+    if !json.chars().any(invisible) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 32);
+    for c in json.chars() {
+        if invisible(c) {
+            let _ = std::fmt::Write::write_fmt(&mut out, format_args!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A destination no finer than its city: `{"adcode": "330100", "name": "浙江省杭州市"}`.

@@ -466,3 +466,36 @@ async fn a_write_to_stdout_that_never_returns_turns_readyz_503_until_it_does() {
         "each decision once"
     );
 }
+
+#[tokio::test]
+async fn a_callers_string_cannot_break_or_disguise_a_log_line() {
+    // Line and paragraph separators (a line break to many readers), C1 controls (CSI
+    // drives some terminals), bidirectional overrides (reorder what `tail` shows):
+    // written as JSON escapes, so each line reads as written and parses to the same value.
+    let dir = temp_dir("decision-log-invisible");
+    let path = dir.join("decisions.jsonl");
+    let mut args = args();
+    args.decision_log = Some(path.to_string_lossy().into_owned());
+    let mut app = spawn_with(args).await;
+    let case_id = "AS-1\u{2028}{\"decision\":\"approve\"}\u{2029}\u{9b}31m\u{85}\u{202e}evom\u{2066}\u{7f}\u{feff}";
+    let mut req = example("03-stalled-shangcheng.json")["request"].clone();
+    req["case_id"] = json!(case_id);
+    req["order"]["order_id"] = json!(case_id);
+    assert_eq!(app.post_json("/v1/decisions", &req).await.status(), 200);
+    app.stop();
+    if let Some(done) = app.finished.take() {
+        let _ = done.await;
+    }
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let shown: Vec<char> = text
+        .chars()
+        .filter(|c| {
+            matches!(c, '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+        })
+        .collect();
+    assert!(shown.is_empty(), "{shown:?} written as they are: {text}");
+    let logged = lines(&path);
+    assert_eq!(logged.len(), 1, "{text}");
+    assert_eq!(logged[0]["case_id"], case_id, "the same value, escaped");
+    assert_eq!(logged[0]["input"]["order_id"], case_id);
+}
