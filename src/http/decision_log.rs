@@ -651,10 +651,6 @@ pub fn line(
 /// break a log line or disguise one, and parses to the same value. Such characters can
 /// only be inside the JSON's strings, where an escape means the same.
 fn escape_invisible(json: String) -> String {
-    fn invisible(c: char) -> bool {
-        matches!(c, '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{061c}' | '\u{200e}'
-            | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
-    }
     if !json.chars().any(invisible) {
         return json;
     }
@@ -667,6 +663,30 @@ fn escape_invisible(json: String) -> String {
         }
     }
     out
+}
+
+/// The characters [`escape_invisible`] escapes.
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{061c}' | '\u{200e}'
+        | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+/// A caller's string for the service log (whose JSON leaves those characters raw): each
+/// of them written as `\u{…}`, as the text view does.
+pub fn shown(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(invisible) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| {
+            if invisible(c) {
+                format!("\\u{{{:x}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// A destination no finer than its city: `{"adcode": "330100", "name": "浙江省杭州市"}`.

@@ -499,3 +499,33 @@ async fn a_callers_string_cannot_break_or_disguise_a_log_line() {
     assert_eq!(logged[0]["case_id"], case_id, "the same value, escaped");
     assert_eq!(logged[0]["input"]["order_id"], case_id);
 }
+
+#[tokio::test]
+async fn the_service_log_shows_a_callers_invisible_characters_as_escapes() {
+    // The JSON service log leaves C1, U+2028 and the bidi controls raw, as JSON may:
+    // the case id's are written as \u{…} there, as the text view writes them.
+    let (mut server, addr, _, logs) = spawn_binary_with_logs("", &[]);
+    let mut req = example("03-stalled-shangcheng.json")["request"].clone();
+    req["case_id"] = json!("AS-1\u{2028}\u{9b}31m\u{202e}evom");
+    let r = reqwest::Client::new()
+        .post(format!("http://{addr}/v1/decisions"))
+        .json(&req)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let decided = tokio::task::spawn_blocking(move || {
+        logs.iter()
+            .find(|l| l.contains("\"decided\""))
+            .unwrap_or_default()
+    })
+    .await
+    .unwrap_or_default();
+    let _ = server.kill();
+    let _ = server.wait();
+    let line: Value = serde_json::from_str(&decided).unwrap_or_default();
+    assert_eq!(
+        line["case_id"], "AS-1\\u{2028}\\u{9b}31m\\u{202e}evom",
+        "{decided}"
+    );
+}
