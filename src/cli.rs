@@ -212,7 +212,8 @@ pub struct ServeArgs {
     pub grace_seconds: u64,
 
     /// Seconds a client has to send a request's headers (also how long an idle
-    /// keep-alive connection stays open); slower connections are closed.
+    /// keep-alive connection stays open, and how long a client may take no byte of an
+    /// answer); slower connections are closed.
     #[arg(
         long,
         global = true,

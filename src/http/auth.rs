@@ -186,19 +186,22 @@ pub fn reload_on_hangup(state: &AppState, path: PathBuf) {
     });
 }
 
-/// `/v1/*` needs a valid bearer token when tokens are configured.
+/// `/v1/*` needs a valid bearer token, in one `Authorization` header, when tokens are
+/// configured.
 pub async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if !state.auth_enabled() {
         return next.run(req).await;
     }
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
+    // Exactly one header: with two, a proxy in front may have checked the other one.
+    let mut given = req.headers().get_all(header::AUTHORIZATION).iter();
+    let token = match (given.next(), given.next()) {
+        (Some(one), None) => Some(one),
+        _ => None,
+    };
+    let token = token.and_then(|v| v.to_str().ok()).and_then(|v| {
+        let (scheme, token) = v.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    });
     match token {
         Some(t) if state.token_ok(t) => next.run(req).await,
         _ => Problem::unauthorized().into_response(),

@@ -24,6 +24,7 @@
 //! waybills, unknown fields).
 
 use std::fs::File;
+use std::future::Future;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -49,6 +50,9 @@ const RETRY_AFTER_SECONDS: u64 = 5;
 const PROBE_BYTES: usize = 4096;
 /// At most this many bytes are gathered into one write.
 const GROUP_BYTES: usize = 4 << 20;
+/// A write (or reopen) that has not returned after this long counts as failing until it
+/// returns: a pipe nobody reads, a hung disk.
+const STUCK_AFTER: Duration = Duration::from_secs(1);
 
 /// Why lines were not written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,7 +263,9 @@ async fn write_lines(
                     let Some(back) = group.write(out, &mut health).await else {
                         return health.gone();
                     };
-                    let Some((back, reopened)) = blocking(back, |o| o.reopen()).await else {
+                    let Some((back, reopened)) =
+                        watched(blocking(back, |o| o.reopen()), &mut health).await
+                    else {
                         return health.gone();
                     };
                     out = back;
@@ -314,7 +320,7 @@ impl Group {
             lines,
             waiting,
         } = std::mem::take(self);
-        let result = blocking(out, move |o| o.append(&bytes)).await;
+        let result = watched(blocking(out, move |o| o.append(&bytes)), health).await;
         let written = result.as_ref().is_some_and(|(_, r)| r.is_ok());
         if written {
             metrics::counter!("aftersales_decision_log_records_total").increment(lines as u64);
@@ -367,11 +373,34 @@ impl Health {
         metrics::gauge!("aftersales_decision_log_failing").set(1.0);
     }
 
+    /// A write has not returned for [`STUCK_AFTER`]: not ready until one succeeds.
+    fn stuck(&mut self) {
+        if self.ok() {
+            tracing::error!(
+                after_ms = STUCK_AFTER.as_millis() as u64,
+                "decision log write has not returned; decisions wait and /readyz is 503 until it does"
+            );
+        }
+        self.failed();
+    }
+
     /// The writer is lost (a panic in a write): the log stays unwritable.
     fn gone(mut self) {
         tracing::error!("decision log writer stopped; decisions are refused");
         self.failed();
     }
+}
+
+/// Awaits `work` (a write), marking the log failing while it takes longer than
+/// [`STUCK_AFTER`], so a write that never returns is seen in `/readyz`.
+async fn watched<T>(work: impl Future<Output = T>, health: &mut Health) -> T {
+    tokio::pin!(work);
+    tokio::select! {
+        done = &mut work => return done,
+        () = tokio::time::sleep(STUCK_AFTER) => {}
+    }
+    health.stuck();
+    work.await
 }
 
 /// Runs `f` on `out` off the async workers; None if it panicked (and `out` is lost).
@@ -555,7 +584,8 @@ impl<W: Write + Send + 'static> Out for StreamOut<W> {
     }
 }
 
-/// One decision's log line.
+/// One decision's log line: JSON, with every character that is not visible text (see
+/// [`escape_invisible`]) written as a `\u` escape.
 pub fn line(
     view: &DecisionView,
     case: &Case,
@@ -573,7 +603,7 @@ pub fn line(
     };
     let mut sections: Vec<&str> = view.explanation.iter().map(|e| e.rule.as_str()).collect();
     sections.dedup();
-    json!({
+    let line = json!({
         "decision_id": view.decision_id,
         "request_id": request_id,
         "batch_id": batch_id,
@@ -610,7 +640,53 @@ pub fn line(
             })),
         },
     })
-    .to_string()
+    .to_string();
+    escape_invisible(line)
+}
+
+/// Writes, in serialized JSON, the characters JSON leaves as they are but readers act on
+/// as `\u` escapes: DEL and the C1 controls (CSI drives some terminals), the line and
+/// paragraph separators (a line break to many readers), the bidirectional controls
+/// (they reorder what `tail` shows) and the BOM. A caller's string (a case id) then cannot
+/// break a log line or disguise one, and parses to the same value. Such characters can
+/// only be inside the JSON's strings, where an escape means the same.
+fn escape_invisible(json: String) -> String {
+    if !json.chars().any(invisible) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 32);
+    for c in json.chars() {
+        if invisible(c) {
+            let _ = std::fmt::Write::write_fmt(&mut out, format_args!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The characters [`escape_invisible`] escapes.
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{061c}' | '\u{200e}'
+        | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+/// A caller's string for the service log (whose JSON leaves those characters raw): each
+/// of them written as `\u{…}`, as the text view does.
+pub fn shown(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(invisible) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| {
+            if invisible(c) {
+                format!("\\u{{{:x}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// A destination no finer than its city: `{"adcode": "330100", "name": "浙江省杭州市"}`.

@@ -28,7 +28,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -362,16 +362,33 @@ async fn label_route(matched: MatchedPath, req: Request, next: Next) -> Response
     res
 }
 
+/// The methods that are metric labels by name; any other is `other`, so a client inventing
+/// methods (any token is one) cannot add series without bound.
+static METHODS: [Method; 9] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::DELETE,
+    Method::PATCH,
+    Method::OPTIONS,
+    Method::CONNECT,
+    Method::TRACE,
+];
+
 async fn track_metrics(req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().to_string();
+    let method = METHODS
+        .iter()
+        .find(|m| *m == req.method())
+        .map_or("other", Method::as_str);
     let res = next.run(req).await;
     let route = res
         .extensions()
         .get::<RouteLabel>()
         .map_or_else(|| "unmatched".to_owned(), |r| r.0.clone());
     let status = res.status().as_u16().to_string();
-    metrics::counter!("aftersales_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
+    metrics::counter!("aftersales_http_requests_total", "method" => method, "route" => route.clone(), "status" => status).increment(1);
     metrics::histogram!("aftersales_http_request_duration_seconds", "method" => method, "route" => route).record(start.elapsed().as_secs_f64());
     res
 }

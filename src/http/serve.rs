@@ -8,7 +8,12 @@
 //!   limit), so the process never runs out of file descriptors. At the cap a new
 //!   connection is still taken, and the oldest connection that is not inside a request
 //!   makes room: closed at once if it never sent a whole request head, else closed as soon
-//!   as it is idle. Slow or idle connections cannot lock out a health probe.
+//!   as it is idle (or after [`FINISH_WHEN_MAKING_ROOM`] if its client does not take the
+//!   answer it is sending). When every connection is inside a request, the oldest one still
+//!   receiving its request's body makes room, closed at once. Slow, idle or non-reading
+//!   connections cannot lock out a health probe.
+//! - A write that makes no progress for the header-read timeout closes the connection
+//!   ([`super::guards::WriteStall`]): a client that never reads cannot keep one for good.
 //! - Accept errors back off (10 ms doubling to 1 s) instead of spinning.
 //! - Graceful stop: no more accepting; connections inside a request finish it, the others
 //!   close; up to a grace period.
@@ -28,8 +33,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt;
 
+use super::guards::{Receiving, WriteStall};
+
 /// How often, at the cap, another connection is asked to make room while none has yet.
 const MAKE_ROOM_AGAIN: Duration = Duration::from_millis(100);
+/// How long a connection asked to make room may take to finish sending an answer.
+const FINISH_WHEN_MAKING_ROOM: Duration = Duration::from_secs(1);
 /// Connections at most, whatever the open-files limit.
 const MOST_CONNECTIONS: usize = 16_384;
 /// File descriptors kept for everything but connections (files, logs, the accept of a
@@ -142,6 +151,11 @@ impl Backoff {
 struct Conn {
     /// Requests being served on it now.
     in_request: AtomicUsize,
+    /// Requests on it whose body is still arriving (see [`super::guards::Receiving`]).
+    receiving: Arc<AtomicUsize>,
+    /// Whether an answer's write waits for the client to take bytes (see
+    /// [`super::guards::WriteStall`]).
+    blocked: Arc<AtomicBool>,
     /// Whether it ever delivered a whole request head.
     served: AtomicBool,
     /// Chosen to make room (or stopping): no longer a candidate.
@@ -172,14 +186,20 @@ impl Open {
         }
     }
 
-    /// Asks the oldest connection not inside a request to close; false when every one is.
+    /// Asks a connection to close, the oldest first of those that go at once: not inside
+    /// a request and not waiting for its client to take an answer; else still receiving a
+    /// request's body; else not inside a request (it gets a moment to finish its answer).
+    /// False when every one is at work on a request.
     fn make_room(&self) -> bool {
         let Ok(conns) = self.conns.lock() else {
             return false;
         };
-        let victim = conns.values().find(|c| {
-            c.in_request.load(Ordering::SeqCst) == 0 && !c.closing.load(Ordering::SeqCst)
-        });
+        let candidates = || conns.values().filter(|c| !c.closing.load(Ordering::SeqCst));
+        let outside = |c: &&Arc<Conn>| c.in_request.load(Ordering::SeqCst) == 0;
+        let victim = candidates()
+            .find(|c| outside(c) && !c.blocked.load(Ordering::SeqCst))
+            .or_else(|| candidates().find(|c| c.receiving.load(Ordering::SeqCst) > 0))
+            .or_else(|| candidates().find(outside));
         match victim {
             Some(conn) => {
                 conn.closing.store(true, Ordering::SeqCst);
@@ -318,6 +338,7 @@ async fn connection<I>(
         let conn = conn.clone();
         hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             let in_request = InRequest::begin(&conn);
+            let req = req.map(|body| Receiving::new(body, &conn.receiving));
             let call = router.clone().oneshot(req);
             async move {
                 let res = call.await;
@@ -330,24 +351,49 @@ async fn connection<I>(
     http1
         .timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout);
+    let io = WriteStall::new(io, header_read_timeout, conn.blocked.clone());
     let http = http1.serve_connection(TokioIo::new(io), service);
     tokio::pin!(http);
     let mut closing = false;
+    // Set when asked to make room: by then the answer being sent must be taken.
+    let mut finish_by: Option<tokio::time::Instant> = None;
     loop {
-        tokio::select! {
+        let made_room = tokio::select! {
             _ = http.as_mut() => break,
-            () = conn.close.notified(), if !closing => {}
-            _ = stopping.wait_for(|s| *s), if !closing => {}
-        }
-        // Asked to close: one that never sent a whole request head goes at once; any other
+            () = conn.close.notified(), if !closing => true,
+            _ = stopping.wait_for(|s| *s), if !closing => false,
+            () = sleep_until(finish_by) => {
+                // Not in a request: still sending an answer its client does not take.
+                if conn.in_request.load(Ordering::SeqCst) == 0 {
+                    break;
+                }
+                finish_by = Some(tokio::time::Instant::now() + FINISH_WHEN_MAKING_ROOM);
+                continue;
+            }
+        };
+        // Asked to close: one that never sent a whole request head goes at once, and so
+        // does one making room while its request's body is still arriving; any other
         // finishes the request it is in (closing now if it is idle).
-        if !conn.served.load(Ordering::SeqCst) {
+        if !conn.served.load(Ordering::SeqCst)
+            || (made_room && conn.receiving.load(Ordering::SeqCst) > 0)
+        {
             break;
         }
         closing = true;
+        if made_room {
+            finish_by = Some(tokio::time::Instant::now() + FINISH_WHEN_MAKING_ROOM);
+        }
         http.as_mut().graceful_shutdown();
     }
     drop(held);
+}
+
+/// Sleeps until `at`; never wakes when there is none.
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 #[cfg(test)]

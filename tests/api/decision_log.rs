@@ -407,3 +407,125 @@ async fn the_platforms_refund_state_is_logged_as_codes_without_personal_data() {
     assert_eq!(logged[2]["case_id"], "clean");
     assert_eq!(logged[2]["input"]["platform"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_write_to_stdout_that_never_returns_turns_readyz_503_until_it_does() {
+    use std::io::Read;
+    // Stdout is a pipe nobody reads: once its 64 KiB are full, the write blocks.
+    let (mut server, addr, _) = spawn_binary("", &["--decision-log", "-"]);
+    let mut stdout = server.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ready = |client: reqwest::Client| async move {
+        client
+            .get(format!("http://{addr}/readyz"))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    assert_eq!(ready(client.clone()).await, 200);
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let batch = json!({"items": vec![req; 400]});
+    let blocked = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .post(format!("http://{addr}/v1/decisions/batch"))
+                .json(&batch)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        })
+    };
+    assert!(
+        eventually(|| async { ready(client.clone()).await == 503 }).await,
+        "/readyz stayed 200 while the decision log's write did not return"
+    );
+    assert!(!blocked.is_finished(), "the batch waits for its lines");
+    // Someone reads again: the write returns, the batch is answered, readiness is back.
+    let drained = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = stdout.read_to_end(&mut all);
+        all
+    });
+    assert_eq!(blocked.await.unwrap_or(0), 200);
+    assert!(
+        eventually(|| async { ready(client.clone()).await == 200 }).await,
+        "/readyz did not come back once the write returned"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    let logged = drained.join().unwrap_or_default();
+    assert_eq!(
+        String::from_utf8_lossy(&logged).lines().count(),
+        400,
+        "each decision once"
+    );
+}
+
+#[tokio::test]
+async fn a_callers_string_cannot_break_or_disguise_a_log_line() {
+    // Line and paragraph separators (a line break to many readers), C1 controls (CSI
+    // drives some terminals), bidirectional overrides (reorder what `tail` shows):
+    // written as JSON escapes, so each line reads as written and parses to the same value.
+    let dir = temp_dir("decision-log-invisible");
+    let path = dir.join("decisions.jsonl");
+    let mut args = args();
+    args.decision_log = Some(path.to_string_lossy().into_owned());
+    let mut app = spawn_with(args).await;
+    let case_id = "AS-1\u{2028}{\"decision\":\"approve\"}\u{2029}\u{9b}31m\u{85}\u{202e}evom\u{2066}\u{7f}\u{feff}";
+    let mut req = example("03-stalled-shangcheng.json")["request"].clone();
+    req["case_id"] = json!(case_id);
+    req["order"]["order_id"] = json!(case_id);
+    assert_eq!(app.post_json("/v1/decisions", &req).await.status(), 200);
+    app.stop();
+    if let Some(done) = app.finished.take() {
+        let _ = done.await;
+    }
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let shown: Vec<char> = text
+        .chars()
+        .filter(|c| {
+            matches!(c, '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+        })
+        .collect();
+    assert!(shown.is_empty(), "{shown:?} written as they are: {text}");
+    let logged = lines(&path);
+    assert_eq!(logged.len(), 1, "{text}");
+    assert_eq!(logged[0]["case_id"], case_id, "the same value, escaped");
+    assert_eq!(logged[0]["input"]["order_id"], case_id);
+}
+
+#[tokio::test]
+async fn the_service_log_shows_a_callers_invisible_characters_as_escapes() {
+    // The JSON service log leaves C1, U+2028 and the bidi controls raw, as JSON may:
+    // the case id's are written as \u{…} there, as the text view writes them.
+    let (mut server, addr, _, logs) = spawn_binary_with_logs("", &[]);
+    let mut req = example("03-stalled-shangcheng.json")["request"].clone();
+    req["case_id"] = json!("AS-1\u{2028}\u{9b}31m\u{202e}evom");
+    let r = reqwest::Client::new()
+        .post(format!("http://{addr}/v1/decisions"))
+        .json(&req)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let decided = tokio::task::spawn_blocking(move || {
+        logs.iter()
+            .find(|l| l.contains("\"decided\""))
+            .unwrap_or_default()
+    })
+    .await
+    .unwrap_or_default();
+    let _ = server.kill();
+    let _ = server.wait();
+    let line: Value = serde_json::from_str(&decided).unwrap_or_default();
+    assert_eq!(
+        line["case_id"], "AS-1\\u{2028}\\u{9b}31m\\u{202e}evom",
+        "{decided}"
+    );
+}

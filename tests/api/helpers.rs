@@ -170,6 +170,20 @@ where
 /// example `ulimit -n 256 &&`); its stdout is piped for the caller. Returns it with its
 /// address and the `serving` log line.
 pub fn spawn_binary(shell_prefix: &str, args: &[&str]) -> (std::process::Child, SocketAddr, Value) {
+    let (child, addr, serving, _) = spawn_binary_with_logs(shell_prefix, args);
+    (child, addr, serving)
+}
+
+/// As [`spawn_binary`], with the log lines written after `serving`, as they come.
+pub fn spawn_binary_with_logs(
+    shell_prefix: &str,
+    args: &[&str],
+) -> (
+    std::process::Child,
+    SocketAddr,
+    Value,
+    std::sync::mpsc::Receiver<String>,
+) {
     use std::io::BufRead;
     let mut child = std::process::Command::new("sh")
         .arg("-c")
@@ -199,8 +213,13 @@ pub fn spawn_binary(shell_prefix: &str, args: &[&str]) -> (std::process::Child, 
         .parse()
         .unwrap_or_else(|e| panic!("{e}"));
     // Keep reading its logs so it never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, addr, serving)
+    let (tx, logs) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, addr, serving, logs)
 }
 
 /// A state with the embedded rules, for routers driven in process (no server).

@@ -137,6 +137,32 @@ async fn metrics_count_requests_by_route_and_decisions_by_outcome() {
     );
 }
 
+#[tokio::test]
+async fn invented_methods_never_become_metric_labels() {
+    // Any token is a method to HTTP: as labels, each new one would add series to
+    // /metrics without bound (20,000 of them grew it to 46 MB).
+    let app = spawn_app().await;
+    for n in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("INVENTED{n}X").as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let r = app
+            .client
+            .request(method, app.url("/healthz"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 405);
+    }
+    let text = app.get("/metrics").await.text().await.unwrap_or_default();
+    assert!(!text.contains("INVENTED"), "{text}");
+    assert!(
+        text.contains(
+            r#"aftersales_http_requests_total{method="other",route="/healthz",status="405"}"#
+        ),
+        "{text}"
+    );
+}
+
 #[test]
 fn the_committed_openapi_yaml_is_the_generated_one() {
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))

@@ -41,6 +41,25 @@ async fn with_tokens_configured_v1_needs_a_valid_one() {
 }
 
 #[tokio::test]
+async fn two_authorization_headers_are_refused_whichever_comes_first() {
+    // A proxy in front may read the other one: two readers, two answers.
+    let mut args = args();
+    args.api_tokens = vec!["s3cret-one".into()];
+    let app = spawn_with(args).await;
+    for (first, second) in [("s3cret-one", "wrong"), ("wrong", "s3cret-one")] {
+        let r = app
+            .client
+            .get(app.url("/v1/rules"))
+            .header("authorization", format!("Bearer {first}"))
+            .header("authorization", format!("Bearer {second}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 401, "{first}, then {second}");
+    }
+}
+
+#[tokio::test]
 async fn without_tokens_v1_is_open() {
     let app = spawn_app().await;
     assert_eq!(app.get("/v1/rules").await.status(), 200);

@@ -223,3 +223,125 @@ async fn a_chunked_body_over_the_limit_is_413_without_a_length_to_go_by() {
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("application/problem+json"), "{answer}");
 }
+
+/// A connection with a small receive buffer that asks for the OpenAPI document (about
+/// 100 KB) `n` times in one go and never reads: the server's writes soon stall.
+async fn never_reading(addr: SocketAddr, n: usize) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap_or_else(|e| panic!("{e}"));
+    let _ = socket.set_recv_buffer_size(4096);
+    let mut s = socket.connect(addr).await.unwrap_or_else(|e| panic!("{e}"));
+    let ask = "GET /openapi.yaml HTTP/1.1\r\nHost: x\r\n\r\n".repeat(n);
+    s.write_all(ask.as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    s
+}
+
+/// Reads what the server still sends until it closes the connection; None if it is
+/// still open after 30 s.
+async fn read_until_closed(s: &mut tokio::net::TcpStream) -> Option<usize> {
+    use tokio::io::AsyncReadExt;
+    let mut total = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    let read_all = async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return total,
+                Ok(n) => total += n,
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), read_all)
+        .await
+        .ok()
+}
+
+#[tokio::test]
+async fn a_client_that_takes_none_of_its_answers_is_closed_once_the_writes_stall() {
+    // One second with no byte taken closes the connection; the 100 answers asked for
+    // (10 MB) cannot all have been sent by then, nor all sit in the socket buffers.
+    let mut args = args();
+    args.header_read_timeout = 1;
+    let app = spawn_with(args).await;
+    let document = app
+        .get("/openapi.yaml")
+        .await
+        .bytes()
+        .await
+        .map_or(0, |b| b.len());
+    assert!(document > 50_000, "{document} bytes");
+    let mut s = never_reading(app.addr, 100).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let got = read_until_closed(&mut s)
+        .await
+        .unwrap_or_else(|| panic!("still open"));
+    assert!(
+        got < 100 * document,
+        "all {got} bytes were sent: the stalled connection was kept open"
+    );
+}
+
+#[tokio::test]
+async fn at_the_cap_a_connection_whose_client_takes_no_answer_makes_room() {
+    // Long header and stall timeouts: only making room can let the probe in.
+    let mut args = args();
+    args.max_connections = Some(2);
+    args.header_read_timeout = 120;
+    let app = spawn_with(args).await;
+    let _stuck = [
+        never_reading(app.addr, 100).await,
+        never_reading(app.addr, 100).await,
+    ];
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let probe = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    for n in 0..3 {
+        let r = probe.get(app.url("/healthz")).send().await;
+        assert!(
+            r.as_ref().is_ok_and(|r| r.status() == 200),
+            "/healthz {n}: {r:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn at_the_cap_a_connection_still_receiving_its_body_makes_room() {
+    // Every connection is inside a request, sending its body (the body-read timeout is
+    // long): the oldest of them makes room, so the probe is served at once.
+    let mut args = args();
+    args.max_connections = Some(2);
+    args.header_read_timeout = 120;
+    args.body_read_timeout = 120;
+    let app = spawn_with(args).await;
+    let addr = app.addr;
+    let mut slow = tokio::task::spawn_blocking(move || {
+        (0..2)
+            .map(|_| {
+                let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+                let head = "POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{";
+                let _ = s.write_all(head.as_bytes());
+                s
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let probe = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = probe.get(app.url("/healthz")).send().await;
+    assert!(
+        r.as_ref().is_ok_and(|r| r.status() == 200),
+        "/healthz: {r:?}"
+    );
+    let oldest_closed = tokio::task::spawn_blocking(move || closed_by_server(&mut slow[0])).await;
+    assert!(
+        oldest_closed.unwrap_or(false),
+        "the oldest slow body made room"
+    );
+}

@@ -129,10 +129,11 @@ impl Delivered {
 
     fn count_and_trace(&self) {
         metrics::counter!("aftersales_decisions_total", "scenario" => self.scenario.as_str(), "decision" => self.decision.as_str()).increment(1);
+        let case_id = self.case_id.as_deref().map(decision_log::shown);
         tracing::info!(
             decision_id = %self.decision_id,
             batch_id = self.batch_id.as_deref(),
-            case_id = self.case_id.as_deref(),
+            case_id = case_id.as_deref(),
             rules_version = %self.rules_version,
             scenario = %self.scenario,
             decision = %self.decision,
