@@ -1,0 +1,83 @@
+//! Runs one piece of the request path N times, for counting its instructions with
+//! callgrind (repeatable on a busy machine, unlike a clock): see
+//! `scripts/evidence/instructions.sh`, which runs each piece with N = 0 and N = 1000 and
+//! prints the difference per call.
+//!
+//!   instructions PIECE N
+//!
+//! Under `cargo bench` (no piece named) it runs every piece once, as a smoke test.
+
+use std::hint::black_box;
+
+use aftersales::request::{ParseContext, parse};
+use aftersales::rules::Rules;
+
+const STALLED: &str = include_str!("../tests/fixtures/examples/03-stalled-shangcheng.json");
+
+/// The pieces, in the order of the path.
+const PIECES: [&str; 6] = [
+    "parse",
+    "parse-adcode",
+    "decide",
+    "decide_json",
+    "serialize",
+    "whole",
+];
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (pieces, n): (Vec<&str>, usize) = match args.as_slice() {
+        [piece, n] if PIECES.contains(&piece.as_str()) => {
+            (vec![piece.as_str()], n.parse().unwrap_or(0))
+        }
+        _ => (PIECES.to_vec(), 1),
+    };
+    let rules = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+    let example: serde_json::Value = serde_json::from_str(STALLED).unwrap_or_default();
+    let body = serde_json::to_vec(&example["request"]).unwrap_or_default();
+    let mut by_adcode = example["request"].clone();
+    by_adcode["destination"] = serde_json::json!({"adcode": "330102"});
+    let by_adcode = serde_json::to_vec(&by_adcode).unwrap_or_default();
+    let ctx = ParseContext {
+        rules: &rules,
+        gazetteer: aftersales::gazetteer(),
+    };
+    let now = chrono::Utc::now();
+    let lang = Default::default();
+    let parsed = parse(&body, ctx).unwrap_or_else(|e| panic!("{e:?}"));
+    let as_of = parsed.as_of.unwrap_or(now);
+    let decided = aftersales::decide_json(&rules, &body, now, lang, String::new())
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    for piece in pieces {
+        for _ in 0..n {
+            match piece {
+                "parse" => drop(black_box(parse(black_box(&body), ctx))),
+                "parse-adcode" => drop(black_box(parse(black_box(&by_adcode), ctx))),
+                "decide" => drop(black_box(aftersales::engine::decide(
+                    &rules,
+                    black_box(&parsed.case),
+                    as_of,
+                ))),
+                "decide_json" => drop(black_box(aftersales::decide_json(
+                    &rules,
+                    black_box(&body),
+                    now,
+                    lang,
+                    aftersales::new_decision_id(),
+                ))),
+                "serialize" => drop(black_box(serde_json::to_vec(black_box(&decided.view)))),
+                "whole" => {
+                    let d = aftersales::decide_json(
+                        &rules,
+                        black_box(&body),
+                        now,
+                        lang,
+                        aftersales::new_decision_id(),
+                    );
+                    drop(black_box(d.map(|d| serde_json::to_vec(&d.view))));
+                }
+                _ => {}
+            }
+        }
+    }
+}
