@@ -9,19 +9,23 @@
 
 use std::hint::black_box;
 
+use aftersales::render::View;
+use aftersales::render::json::write_decision;
 use aftersales::request::{ParseContext, parse};
 use aftersales::rules::Rules;
 
 const STALLED: &str = include_str!("../tests/fixtures/examples/03-stalled-shangcheng.json");
 
 /// The pieces, in the order of the path.
-const PIECES: [&str; 6] = [
+const PIECES: [&str; 8] = [
     "parse",
     "parse-adcode",
     "decide",
+    "render",
+    "whole",
+    "whole-compact",
     "decide_json",
     "serialize",
-    "whole",
 ];
 
 fn main() {
@@ -48,6 +52,11 @@ fn main() {
     let as_of = parsed.as_of.unwrap_or(now);
     let decided = aftersales::decide_json(&rules, &body, now, lang, String::new())
         .unwrap_or_else(|e| panic!("{e:?}"));
+    let json = |d: &aftersales::engine::Decision, view| {
+        let mut out = Vec::with_capacity(4096);
+        write_decision(&mut out, &rules, d, Some("AS-1003"), "id", lang, view);
+        out
+    };
     for piece in pieces {
         for _ in 0..n {
             match piece {
@@ -65,17 +74,32 @@ fn main() {
                     lang,
                     aftersales::new_decision_id(),
                 ))),
-                "serialize" => drop(black_box(serde_json::to_vec(black_box(&decided.view)))),
-                "whole" => {
-                    let d = aftersales::decide_json(
-                        &rules,
-                        black_box(&body),
-                        now,
-                        lang,
-                        aftersales::new_decision_id(),
-                    );
-                    drop(black_box(d.map(|d| serde_json::to_vec(&d.view))));
+                "render" => drop(black_box(json(&decided.decision, View::Full))),
+                // What the server does: parse, decide, write the JSON.
+                "whole" | "whole-compact" => {
+                    let view = if piece == "whole" {
+                        View::Full
+                    } else {
+                        View::Compact
+                    };
+                    let out =
+                        aftersales::decide_body(&rules, black_box(&body), now).map(|(case, d)| {
+                            let mut out = Vec::with_capacity(4096);
+                            write_decision(
+                                &mut out,
+                                &rules,
+                                &d,
+                                case.case_id.as_deref(),
+                                &aftersales::new_decision_id(),
+                                lang,
+                                view,
+                            );
+                            out
+                        });
+                    drop(black_box(out));
                 }
+                // The path before: a DecisionView, then serde.
+                "serialize" => drop(black_box(serde_json::to_vec(black_box(&decided.view)))),
                 _ => {}
             }
         }

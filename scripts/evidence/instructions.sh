@@ -6,12 +6,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 command -v valgrind >/dev/null || { echo "valgrind is missing: apt-get install valgrind" >&2; exit 1; }
-bin=$(cargo bench --bench instructions --no-run --message-format=json 2>/dev/null \
-  | python3 -c 'import json,sys
-for l in sys.stdin:
-    m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "instructions" and m.get("executable"):
-        print(m["executable"])')
+source scripts/evidence/bench-bin.sh
+bin=$(bench_bin instructions)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 count() { # count PIECE N: instructions of the whole run
@@ -19,7 +15,7 @@ count() { # count PIECE N: instructions of the whole run
     | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 pieces=("$@")
-[ ${#pieces[@]} -gt 0 ] || pieces=(parse parse-adcode decide decide_json serialize whole)
+[ ${#pieces[@]} -gt 0 ] || pieces=(parse parse-adcode decide render whole whole-compact decide_json serialize)
 for piece in "${pieces[@]}"; do
   base=$(count "$piece" 0)
   many=$(count "$piece" 1000)

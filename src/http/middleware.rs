@@ -96,8 +96,18 @@ struct SlotInner {
     deadline: Option<Instant>,
     state: AtomicU8,
     _permit: Option<OwnedSemaphorePermit>,
-    /// Turns for heavy work, shared by all slots.
-    heavy: Option<Arc<Semaphore>>,
+    /// Turns for heavy work and room for answers, shared by all slots.
+    shared: Option<Shared>,
+}
+
+/// What all slots share besides their number.
+#[derive(Clone)]
+struct Shared {
+    /// Turns at heavy work.
+    heavy: Arc<Semaphore>,
+    /// The answer budget, in KiB: a large answer holds its share until it has been sent.
+    answers: Arc<Semaphore>,
+    answers_kib: usize,
 }
 
 const OPEN: u8 = 0;
@@ -111,18 +121,18 @@ impl Slot {
         Slot::with_turns(timeout, permit, None)
     }
 
-    /// [`Slot::new`], taking turns at heavy work from `heavy`.
+    /// [`Slot::new`], sharing turns and the answer budget with the other slots.
     fn with_turns(
         timeout: Duration,
         permit: Option<OwnedSemaphorePermit>,
-        heavy: Option<Arc<Semaphore>>,
+        shared: Option<Shared>,
     ) -> Slot {
         Slot(Arc::new(SlotInner {
             timeout,
             deadline: Instant::now().checked_add(timeout),
             state: AtomicU8::new(OPEN),
             _permit: permit,
-            heavy,
+            shared,
         }))
     }
 
@@ -133,7 +143,7 @@ impl Slot {
             deadline: None,
             state: AtomicU8::new(OPEN),
             _permit: None,
-            heavy: None,
+            shared: None,
         }))
     }
 
@@ -141,8 +151,19 @@ impl Slot {
     /// as there are cores, so that the memory their answers take is bounded however many
     /// requests hold slots. Held until the work stops; the deadline runs meanwhile.
     pub async fn heavy_work(&self) -> Option<OwnedSemaphorePermit> {
-        let heavy = self.0.heavy.clone()?;
-        heavy.acquire_owned().await.ok()
+        let shared = self.0.shared.as_ref()?;
+        shared.heavy.clone().acquire_owned().await.ok()
+    }
+
+    /// Waits for room in the answer budget for an answer of `bytes` (all of the budget
+    /// for one larger than it), to be held until the answer has been sent: answers built
+    /// but not yet taken by their callers stay bounded, however slowly they read. The
+    /// deadline runs meanwhile.
+    pub async fn answer_room(&self, bytes: usize) -> Option<OwnedSemaphorePermit> {
+        let shared = self.0.shared.as_ref()?;
+        let wanted = kib(bytes).clamp(1, shared.answers_kib);
+        let wanted = u32::try_from(wanted).unwrap_or(u32::MAX);
+        shared.answers.clone().acquire_many_owned(wanted).await.ok()
     }
 
     pub fn deadline(&self) -> Option<Instant> {
@@ -278,19 +299,25 @@ fn kib(bytes: usize) -> usize {
 #[derive(Clone)]
 struct Slots {
     free: Arc<Semaphore>,
-    heavy: Arc<Semaphore>,
+    shared: Shared,
     timeout: Duration,
 }
 
 /// Wraps the `/v1` routes: auth, then the body read whole, then a slot with its deadline.
 pub fn api_layers(api: Router<AppState>, state: &AppState, limits: Limits) -> Router<AppState> {
+    // Answers get a budget as large as the bodies'.
+    let answers_kib = kib(limits.body_budget).clamp(1, u32::MAX as usize);
     let slots = Slots {
         free: Arc::new(Semaphore::new(
             limits.concurrency.min(Semaphore::MAX_PERMITS),
         )),
-        heavy: Arc::new(Semaphore::new(
-            limits.heavy_at_once.clamp(1, Semaphore::MAX_PERMITS),
-        )),
+        shared: Shared {
+            heavy: Arc::new(Semaphore::new(
+                limits.heavy_at_once.clamp(1, Semaphore::MAX_PERMITS),
+            )),
+            answers: Arc::new(Semaphore::new(answers_kib)),
+            answers_kib,
+        },
         timeout: limits.timeout,
     };
     let body = BodyRead {
@@ -430,7 +457,7 @@ async fn take_a_slot(State(slots): State<Slots>, mut req: Request, next: Next) -
         )
         .into_response();
     };
-    let slot = Slot::with_turns(slots.timeout, Some(permit), Some(slots.heavy.clone()));
+    let slot = Slot::with_turns(slots.timeout, Some(permit), Some(slots.shared.clone()));
     req.extensions_mut().insert(slot.clone());
     // A caller gone before the work committed (this future dropped) leaves nothing either.
     let _abandoned = ExpireOnDrop(slot.clone());

@@ -39,34 +39,32 @@ pub fn escape_into(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(&bytes[start..]);
 }
 
-/// The first byte at or after `from` that JSON escapes: `"`, `\` or below 0x20. Eight
-/// bytes per step: in a word, a byte below 0x20 (or equal to zero after xor-ing with
-/// the quote or the backslash) sets its top bit in `(x - 0x01..) & !x & 0x80..`.
+/// The first byte at or after `from` that JSON escapes: `"`, `\\` or below 0x20. Eight
+/// bytes per step: in a word `x`, `(x - 0x0101..) & !x & 0x8080..` is nonzero exactly
+/// when some byte of `x` is zero, so xor-ing with the quote and the backslash finds them,
+/// and subtracting 0x20 instead of 0x01 finds the control characters. Bytes of 0x80 and
+/// above (all of UTF-8's multi-byte characters) never match.
 fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let needs = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
-    let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        let below_space = x.wrapping_sub(ONES * 0x20) & !x;
-        let quote =
-            (x ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES) & !(x ^ (ONES * u64::from(b'"')));
-        let backslash =
-            (x ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES) & !(x ^ (ONES * u64::from(b'\\')));
-        if (below_space | quote | backslash) & HIGH != 0
-            && let Some(p) = chunk.iter().position(|&b| needs(b))
-        {
-            return Some(i + p);
+    const QUOTE: u64 = ONES * b'"' as u64;
+    const BACKSLASH: u64 = ONES * b'\\' as u64;
+    let needs = |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\';
+    let rest = bytes.get(from..)?;
+    let mut words = rest.chunks_exact(8);
+    let mut at = from;
+    for word in words.by_ref() {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+        let (q, b) = (x ^ QUOTE, x ^ BACKSLASH);
+        let hits =
+            (x.wrapping_sub(ONES * 0x20) | q.wrapping_sub(ONES) | b.wrapping_sub(ONES)) & !x & HIGH;
+        // `!x` stands for `!q` and `!b` too: their top bits are x's.
+        if hits != 0 {
+            return word.iter().position(needs).map(|p| at + p);
         }
-        i += 8;
+        at += 8;
     }
-    bytes[i.min(bytes.len())..]
-        .iter()
-        .position(|&b| needs(b))
-        .map(|p| i + p)
+    words.remainder().iter().position(needs).map(|p| at + p)
 }
 
 /// Compact JSON (as written here or by serde_json) indented as
@@ -174,7 +172,11 @@ impl<'a> Object<'a> {
     }
 
     fn time(&mut self, key: &str, t: &Rfc3339) {
-        self.str(key, t.as_str());
+        // Digits and punctuation: nothing to escape.
+        let out = self.key(key);
+        out.push(b'"');
+        out.extend_from_slice(t.as_bytes());
+        out.push(b'"');
     }
 
     fn end(self) {

@@ -72,6 +72,14 @@ impl Rfc3339 {
         }
     }
 
+    /// The text's bytes (ASCII).
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.other {
+            Some(s) => s.as_bytes(),
+            None => &self.bytes[..self.len],
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         match &self.other {
             Some(s) => s,
@@ -101,11 +109,13 @@ impl Writer {
     }
 
     /// `n` in exactly `width` decimal digits (zero-padded; `n` is below 10^width).
-    fn digits(&mut self, n: u32, width: u32) {
-        for place in (0..width).rev() {
-            let digit = n / 10u32.pow(place) % 10;
-            self.byte(b'0' + digit as u8);
+    fn digits(&mut self, mut n: u32, width: usize) {
+        let end = (self.len + width).min(self.bytes.len());
+        for slot in self.bytes[self.len..end].iter_mut().rev() {
+            *slot = b'0' + (n % 10) as u8;
+            n /= 10;
         }
+        self.len = end;
     }
 }
 

@@ -14,9 +14,11 @@ use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use http_body::Body as _;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserializer, Serialize};
 use serde_json::value::RawValue;
+use tokio::sync::OwnedSemaphorePermit;
 use utoipa::ToSchema;
 
 use crate::codes::{Outcome, Scenario};
@@ -96,15 +98,15 @@ pub async fn create_decision(
     } else {
         let heavy = slot.heavy_work().await;
         let working = slot.clone();
-        off_the_workers(move || {
-            let _heavy = heavy;
+        let prepared = off_the_workers(move || {
             // It may have waited for a thread past its deadline.
             if !working.live() {
                 return Err(working.timed_out().into());
             }
             decide_single(&loaded.rules, &body, how, logged.as_ref())
         })
-        .await
+        .await;
+        room_for_answer(&slot, prepared, heavy).await
     };
     match prepared {
         Ok(prepared) => deliver(log.as_ref(), &slot, &version, prepared).await,
@@ -457,7 +459,6 @@ pub async fn create_batch(
     let heavy = slot.heavy_work().await;
     let working = slot.clone();
     let prepared = off_the_workers(move || {
-        let _heavy = heavy;
         if !working.live() {
             return Err(working.timed_out().into());
         }
@@ -472,9 +473,55 @@ pub async fn create_batch(
         )
     })
     .await;
-    match prepared {
+    match room_for_answer(&slot, prepared, heavy).await {
         Ok(prepared) => deliver(log.as_ref(), &slot, &version, prepared).await,
         Err(Refused(answer)) => *answer,
+    }
+}
+
+/// Holds the turn at heavy work (`heavy`) until the answer has room in the answer
+/// budget, then gives the turn back: the answer keeps its room until it has been sent.
+async fn room_for_answer(
+    slot: &Slot,
+    prepared: Result<Prepared, Refused>,
+    heavy: Option<OwnedSemaphorePermit>,
+) -> Result<Prepared, Refused> {
+    let mut prepared = prepared?;
+    let bytes = prepared.response.body().size_hint().exact().unwrap_or(0);
+    let room = slot
+        .answer_room(usize::try_from(bytes).unwrap_or(usize::MAX))
+        .await;
+    drop(heavy);
+    if let Some(room) = room {
+        let body = std::mem::take(prepared.response.body_mut());
+        *prepared.response.body_mut() = Body::new(Holding { body, _room: room });
+    }
+    Ok(prepared)
+}
+
+/// A response body that holds `_room` until it is dropped (sent, or the caller gone).
+struct Holding {
+    body: Body,
+    _room: OwnedSemaphorePermit,
+}
+
+impl http_body::Body for Holding {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }
 
