@@ -239,6 +239,9 @@ impl Drop for ExpireOnDrop {
     }
 }
 
+/// The routes of the platform's probes, logged at debug.
+const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
 /// The matched route, passed out to the metrics layer.
 #[derive(Clone)]
 struct RouteLabel(String);
@@ -497,7 +500,15 @@ pub fn app_layers(app: Router<AppState>, limits: Limits) -> Router<AppState> {
                     })
                     .on_request(())
                     .on_response(|res: &Response, latency: Duration, _: &tracing::Span| {
-                        tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "served");
+                        let status = res.status().as_u16();
+                        let latency_ms = latency.as_secs_f64() * 1000.0;
+                        // Probes come every few seconds from the platform: debug, not info.
+                        let probe = res.extensions().get::<RouteLabel>().is_some_and(|r| PROBES.contains(&r.0.as_str()));
+                        if probe {
+                            tracing::debug!(status, latency_ms, "served");
+                        } else {
+                            tracing::info!(status, latency_ms, "served");
+                        }
                     }),
             )
             .layer(PropagateRequestIdLayer::x_request_id())

@@ -159,6 +159,11 @@ impl<'a> Object<'a> {
         string(self.key(key), value);
     }
 
+    /// A code's wire name (letters, digits and `_`: nothing to escape).
+    fn code(&mut self, key: &str, code: &'static str) {
+        code_into(self.key(key), code);
+    }
+
     fn opt_str(&mut self, key: &str, value: Option<&str>) {
         match value {
             Some(v) => self.str(key, v),
@@ -182,6 +187,14 @@ impl<'a> Object<'a> {
     fn end(self) {
         self.out.push(b'}');
     }
+}
+
+/// A code's wire name as a JSON string, unescaped: every wire name is a fixed lowercase
+/// identifier (see `codes.rs`; the test against serde's output covers each one used).
+fn code_into(out: &mut Vec<u8>, code: &'static str) {
+    out.push(b'"');
+    out.extend_from_slice(code.as_bytes());
+    out.push(b'"');
 }
 
 fn string(out: &mut Vec<u8>, value: &str) {
@@ -222,7 +235,6 @@ pub fn write_decision(
         render(&mut JsonText(out));
         out.push(b'"');
     };
-    let code = |out: &mut Vec<u8>, c: &str| string(out, c);
     let also: Vec<_> = d
         .also_applies
         .iter()
@@ -242,8 +254,8 @@ pub fn write_decision(
     o.str("rules_version", &rules.version);
     o.time("as_of", &Rfc3339::new(d.as_of, tz));
     o.bool("applies", d.applies);
-    o.str("scenario", d.scenario.as_str());
-    o.str("decision", d.outcome.as_str());
+    o.code("scenario", d.scenario.as_str());
+    o.code("decision", d.outcome.as_str());
     let mut e = Object::begin(o.key("event"));
     e.str("id", &notice.id);
     if view == View::Full {
@@ -259,7 +271,7 @@ pub fn write_decision(
             text(&mut a, "name", &|s| r.plain(s, n.name.get(lang)));
             a.end();
         }),
-        View::Compact => array(o.key("also_applies"), &also, |out, n| code(out, &n.id)),
+        View::Compact => array(o.key("also_applies"), &also, |out, n| string(out, &n.id)),
     }
     match zone {
         None => o.key("zone").extend_from_slice(b"null"),
@@ -283,7 +295,7 @@ pub fn write_decision(
     }
     array(o.key("deadlines"), &d.deadlines, |out, dl| {
         let mut x = Object::begin(out);
-        x.str("kind", dl.kind.as_str());
+        x.code("kind", dl.kind.as_str());
         x.time("due_at", &Rfc3339::new(dl.due_at, tz));
         out_int(x.key("remaining_seconds"), dl.remaining_seconds);
         x.bool("overdue", dl.overdue);
@@ -292,17 +304,19 @@ pub fn write_decision(
     match view {
         View::Full => array(o.key("actions"), &d.actions, |out, a| {
             let mut x = Object::begin(out);
-            x.str("code", a.as_str());
+            x.code("code", a.as_str());
             text(&mut x, "text", &|s| {
                 r.text(s, notice.action_text(*a, lang), &[])
             });
             x.end();
         }),
-        View::Compact => array(o.key("actions"), &d.actions, |out, a| code(out, a.as_str())),
+        View::Compact => array(o.key("actions"), &d.actions, |out, a| {
+            code_into(out, a.as_str())
+        }),
     }
     array(o.key("evidence"), &d.evidence, |out, any| {
         let mut x = Object::begin(out);
-        array(x.key("one_of"), any, |out, e| code(out, e.as_str()));
+        array(x.key("one_of"), any, |out, e| code_into(out, e.as_str()));
         x.end();
     });
     match view {
@@ -310,25 +324,25 @@ pub fn write_decision(
             let (section, template) = notice.explanation(e.finding, lang);
             let mut x = Object::begin(out);
             x.str("rule", section);
-            x.str("code", e.finding.as_str());
+            x.code("code", e.finding.as_str());
             text(&mut x, "detail", &|s| r.text(s, template, &e.args));
             x.end();
         }),
         View::Compact => array(o.key("explanation"), &d.explanation, |out, e| {
-            code(out, e.finding.as_str())
+            code_into(out, e.finding.as_str())
         }),
     }
     match view {
         View::Full => array(o.key("warnings"), &d.warnings, |out, w| {
             let mut x = Object::begin(out);
-            x.str("code", w.code.as_str());
+            x.code("code", w.code.as_str());
             text(&mut x, "message", &|s| {
                 r.text(s, rules.warning_text(w.code, lang), &w.args)
             });
             x.end();
         }),
         View::Compact => array(o.key("warnings"), &d.warnings, |out, w| {
-            code(out, w.code.as_str())
+            code_into(out, w.code.as_str())
         }),
     }
     o.end();

@@ -487,9 +487,11 @@ async fn room_for_answer(
     heavy: Option<OwnedSemaphorePermit>,
 ) -> Result<Prepared, Refused> {
     let mut prepared = prepared?;
+    // The log lines too, which live until the log has written them.
     let bytes = prepared.response.body().size_hint().exact().unwrap_or(0);
+    let bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
     let room = slot
-        .answer_room(usize::try_from(bytes).unwrap_or(usize::MAX))
+        .answer_room(bytes.saturating_add(prepared.lines.len()))
         .await;
     drop(heavy);
     if let Some(room) = room {
