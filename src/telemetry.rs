@@ -1,13 +1,13 @@
 //! Logging: JSON lines (default) or human-readable, filtered by `RUST_LOG`.
 //!
-//! Lines go to stderr from a thread of their own. A request's line is handed over, not
-//! written, on the request's path: a `write(2)` per line cost more than the rest of a
-//! `/healthz`. The thread writes every line waiting in one call, in order. At most
-//! [`QUEUE`] lines wait; past that a request waits for room (nothing is dropped).
-//! [`flush`] returns once every line logged before it is written.
+//! Lines go to stderr through one shared buffer: a request appends its line (a copy under
+//! a lock), and the buffer is written out when it holds [`BATCH_BYTES`], by whoever filled
+//! it, or every [`EVERY`] by a thread of its own, so a quiet server's lines still appear at
+//! once. A `write(2)` per line cost more than the rest of a `/healthz`; handing each line
+//! to a thread cost a wake-up each. [`flush`] writes out what is buffered (before the
+//! process exits).
 
 use std::io::Write;
-use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -16,10 +16,10 @@ use tracing_subscriber::fmt::MakeWriter;
 
 use crate::cli::LogFormat;
 
-/// Lines waiting for the writer thread at most.
-const QUEUE: usize = 16 * 1024;
-/// Bytes gathered into one write at most.
-const BATCH_BYTES: usize = 64 * 1024;
+/// Bytes buffered before they are written out by the request that filled the buffer.
+const BATCH_BYTES: usize = 32 * 1024;
+/// How often the buffer is written out anyway.
+const EVERY: Duration = Duration::from_millis(20);
 
 /// Installs the global subscriber; logs go to stderr.
 pub fn init(format: LogFormat) {
@@ -41,68 +41,39 @@ pub fn init(format: LogFormat) {
     };
 }
 
-/// Waits (a second at most) until every line logged so far is on stderr: before the
-/// process exits.
+/// Writes out every line logged so far (before the process exits).
 pub fn flush() {
-    let Some(queue) = QUEUE_TX.get() else {
+    write_out(buffer(), 0);
+}
+
+/// The shared buffer, and the thread that writes it out every [`EVERY`], started on
+/// first use.
+fn buffer() -> &'static Mutex<Vec<u8>> {
+    static BUFFER: OnceLock<Mutex<Vec<u8>>> = OnceLock::new();
+    BUFFER.get_or_init(|| {
+        // Without the thread (none could start), lines wait for the next full buffer
+        // or `flush`.
+        let _ = std::thread::Builder::new()
+            .name("log-writer".into())
+            .spawn(|| {
+                loop {
+                    std::thread::sleep(EVERY);
+                    write_out(buffer(), 0);
+                }
+            });
+        Mutex::new(Vec::with_capacity(BATCH_BYTES * 2))
+    })
+}
+
+/// Writes the buffer out if it holds more than `above` bytes.
+fn write_out(buffer: &Mutex<Vec<u8>>, above: usize) {
+    let Ok(mut lines) = buffer.lock() else {
         return;
     };
-    let (done, written) = mpsc::sync_channel(1);
-    if queue.send(Msg::Flush(done)).is_ok() {
-        let _ = written.recv_timeout(Duration::from_secs(1));
-    }
-}
-
-enum Msg {
-    Line(Vec<u8>),
-    Flush(SyncSender<()>),
-}
-
-static QUEUE_TX: OnceLock<SyncSender<Msg>> = OnceLock::new();
-
-/// The queue to the writer thread, started on first use; None if no thread can start
-/// (then lines are written on the spot).
-fn queue() -> Option<&'static SyncSender<Msg>> {
-    static STARTED: Mutex<bool> = Mutex::new(false);
-    if let Some(q) = QUEUE_TX.get() {
-        return Some(q);
-    }
-    let mut started = STARTED.lock().ok()?;
-    if !*started {
-        *started = true;
-        let (tx, rx) = mpsc::sync_channel(QUEUE);
-        let spawned = std::thread::Builder::new()
-            .name("log-writer".into())
-            .spawn(move || write_lines(rx, std::io::stderr()));
-        if spawned.is_ok() {
-            let _ = QUEUE_TX.set(tx);
-        }
-    }
-    QUEUE_TX.get()
-}
-
-fn write_lines(rx: Receiver<Msg>, mut out: impl Write) {
-    let mut batch = Vec::new();
-    let mut flushed = Vec::new();
-    while let Ok(first) = rx.recv() {
-        let mut next = Some(first);
-        while let Some(msg) = next {
-            match msg {
-                Msg::Line(line) => batch.extend_from_slice(&line),
-                Msg::Flush(done) => flushed.push(done),
-            }
-            next = if batch.len() < BATCH_BYTES {
-                rx.try_recv().ok()
-            } else {
-                None
-            };
-        }
+    if lines.len() > above {
         // Nowhere to report a failed write of the logs to.
-        let _ = out.write_all(&batch).and_then(|()| out.flush());
-        batch.clear();
-        for done in flushed.drain(..) {
-            let _ = done.send(());
-        }
+        let _ = std::io::stderr().write_all(&lines);
+        lines.clear();
     }
 }
 
@@ -117,7 +88,7 @@ impl<'a> MakeWriter<'a> for Stderr {
     }
 }
 
-/// One event's text, handed to the writer thread when complete.
+/// One event's text, put in the shared buffer when complete.
 struct Line(Vec<u8>);
 
 impl Write for Line {
@@ -136,59 +107,34 @@ impl Drop for Line {
         if self.0.is_empty() {
             return;
         }
-        let line = std::mem::take(&mut self.0);
-        match queue() {
-            Some(q) => {
-                if let Err(mpsc::SendError(Msg::Line(line))) = q.send(Msg::Line(line)) {
-                    let _ = std::io::stderr().write_all(&line);
-                }
+        let buffer = buffer();
+        let full = match buffer.lock() {
+            Ok(mut lines) => {
+                lines.extend_from_slice(&self.0);
+                lines.len() >= BATCH_BYTES
             }
-            None => {
-                let _ = std::io::stderr().write_all(&line);
-            }
+            Err(_) => return,
+        };
+        if full {
+            write_out(buffer, BATCH_BYTES - 1);
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
 
-    /// A sink that records every write call.
-    #[derive(Clone, Default)]
-    struct Calls(Arc<Mutex<Vec<Vec<u8>>>>);
-
-    impl Write for Calls {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            if let Ok(mut calls) = self.0.lock() {
-                calls.push(buf.to_vec());
-            }
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
-    fn waiting_lines_are_written_in_order_in_one_call_and_a_flush_waits_for_them() {
-        let (tx, rx) = mpsc::sync_channel(QUEUE);
-        for i in 0..100 {
-            let _ = tx.send(Msg::Line(format!("line {i}\n").into_bytes()));
+    fn a_line_waits_in_the_buffer_whole_until_it_is_written_out() {
+        let buffer = Mutex::new(Vec::new());
+        if let Ok(mut b) = buffer.lock() {
+            b.extend_from_slice(b"one line\n");
         }
-        let (done, written) = mpsc::sync_channel(1);
-        let _ = tx.send(Msg::Flush(done));
-        let calls = Calls::default();
-        let sink = calls.clone();
-        let writer = std::thread::spawn(move || write_lines(rx, sink));
-        assert!(written.recv_timeout(Duration::from_secs(5)).is_ok());
-        drop(tx);
-        let _ = writer.join();
-        let calls = calls.0.lock().map(|c| c.clone()).unwrap_or_default();
-        let text: String = (0..100).map(|i| format!("line {i}\n")).collect();
-        assert_eq!(calls, vec![text.into_bytes()]);
+        // Not above the threshold: it stays.
+        write_out(&buffer, 100);
+        assert_eq!(buffer.lock().map(|b| b.len()).unwrap_or(0), 9);
+        write_out(&buffer, 0);
+        assert_eq!(buffer.lock().map(|b| b.len()).unwrap_or(1), 0);
     }
 }

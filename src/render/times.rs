@@ -1,7 +1,7 @@
 //! Times as responses show them, written without a formatter: a decision shows a dozen,
 //! and chrono's general RFC 3339 writer cost ~550 instructions each.
 
-use chrono::{Offset, TimeZone};
+use chrono::{Datelike, Offset, TimeZone, Timelike};
 use chrono_tz::Tz;
 
 use crate::time::{self, Instant};
@@ -22,14 +22,11 @@ impl Rfc3339 {
 
     /// `t` in `tz`.
     pub fn new(t: Instant, tz: Tz) -> Rfc3339 {
-        let seconds = tz
-            .offset_from_utc_datetime(&t.naive_utc())
-            .fix()
-            .local_minus_utc();
-        let nanos = t.timestamp_subsec_nanos();
-        let local = t.timestamp() + i64::from(seconds);
-        let (year, month, day) = civil(local.div_euclid(86_400));
-        let of_day = local.rem_euclid(86_400) as u32;
+        let offset = tz.offset_from_utc_datetime(&t.naive_utc()).fix();
+        let seconds = offset.local_minus_utc();
+        let local = t.naive_utc() + offset;
+        let nanos = local.nanosecond();
+        let year = local.year();
         // A leap second, an offset in seconds (historic local mean times) or a year of
         // other than four digits: chrono's writer decides how those look.
         if nanos >= 1_000_000_000 || seconds % 60 != 0 || !(0..=9999).contains(&year) {
@@ -43,17 +40,17 @@ impl Rfc3339 {
             bytes: [0; Rfc3339::MOST],
             len: 0,
         };
-        w.digits(year.unsigned_abs() as u32, 4);
+        w.digits(year.unsigned_abs(), 4);
         w.byte(b'-');
-        w.digits(month, 2);
+        w.digits(local.month(), 2);
         w.byte(b'-');
-        w.digits(day, 2);
+        w.digits(local.day(), 2);
         w.byte(b'T');
-        w.digits(of_day / 3600, 2);
+        w.digits(local.hour(), 2);
         w.byte(b':');
-        w.digits(of_day / 60 % 60, 2);
+        w.digits(local.minute(), 2);
         w.byte(b':');
-        w.digits(of_day % 60, 2);
+        w.digits(local.second(), 2);
         if nanos != 0 {
             w.byte(b'.');
             if nanos.is_multiple_of(1_000_000) {
@@ -91,21 +88,6 @@ impl Rfc3339 {
             None => std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default(),
         }
     }
-}
-
-/// The proleptic Gregorian (year, month, day) of a day counted from 1970-01-01 (Howard
-/// Hinnant's `civil_from_days`).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 impl serde::Serialize for Rfc3339 {

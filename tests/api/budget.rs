@@ -73,3 +73,63 @@ async fn a_body_that_finds_the_budget_full_is_answered_503_and_one_that_finds_ro
         "blank body: 400, got {after}"
     );
 }
+
+/// A batch whose answer is about `items` × 2 KB.
+fn batch(items: usize) -> String {
+    let item: serde_json::Value =
+        serde_json::from_str(include_str!("../../examples/stalled.json")).unwrap_or_default();
+    serde_json::json!({"items": vec![item; items]}).to_string()
+}
+
+#[tokio::test]
+async fn an_answer_not_yet_taken_holds_its_room_and_the_next_large_answer_waits_for_it() {
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let mut args = args();
+    args.body_limit = 64 * 1024;
+    args.body_budget = 64 * 1024;
+    args.request_timeout = 1;
+    let rules = aftersales::rules::Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+    let server = aftersales::http::Server::bind(rules, None, &args)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let router = server.router();
+    let body = batch(40);
+    let call = |router: axum::Router| {
+        let body = body.clone();
+        async move {
+            let req = axum::http::Request::post("/v1/decisions/batch")
+                .header("content-type", "application/json")
+                .body(Body::from(body))
+                .unwrap_or_else(|e| panic!("{e}"));
+            router.oneshot(req).await.unwrap_or_else(|e| match e {})
+        }
+    };
+    // Answered, but its ~80 KB not read: it holds all of the 64 KiB answer budget.
+    let unread = call(router.clone()).await;
+    assert_eq!(unread.status(), 200);
+    let waiting = call(router.clone()).await;
+    assert_eq!(
+        waiting.status(),
+        503,
+        "no room until the first answer is sent"
+    );
+    let problem = waiting
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    assert!(String::from_utf8_lossy(&problem).contains("timeout"));
+    // Read to its end, the first answer frees its room.
+    let taken = unread
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    assert!(taken.len() > 64 * 1024, "{} bytes", taken.len());
+    assert_eq!(call(router).await.status(), 200);
+}

@@ -139,6 +139,8 @@ fn request_id(headers: &HeaderMap) -> Option<String> {
 /// Decided, not yet delivered: the answer, the decision-log lines, what to count.
 struct Prepared {
     response: Response,
+    /// The answer's size, in bytes.
+    answer_bytes: usize,
     /// One line per decision, each ending in a newline; empty without a decision log.
     lines: Vec<u8>,
     delivered: Delivered,
@@ -231,6 +233,7 @@ async fn deliver(
         response,
         lines,
         delivered,
+        ..
     } = prepared;
     let committed = match log {
         Some(log) if delivered.decisions > 0 => log.commit(lines, delivered.decisions, slot).await,
@@ -284,6 +287,7 @@ fn decide_single(
         write_one(&mut out, rules, &decision_id, &case, &decision, how);
         json_bytes(out, how.negotiated.pretty)
     };
+    let answer_bytes = usize::try_from(response.body().size_hint().lower()).unwrap_or(usize::MAX);
     let mut delivered = Delivered::default();
     delivered.add(&decision);
     delivered.single = Some(Single {
@@ -295,6 +299,7 @@ fn decide_single(
     });
     Ok(Prepared {
         response,
+        answer_bytes,
         lines,
         delivered,
     })
@@ -488,11 +493,8 @@ async fn room_for_answer(
 ) -> Result<Prepared, Refused> {
     let mut prepared = prepared?;
     // The log lines too, which live until the log has written them.
-    let bytes = prepared.response.body().size_hint().exact().unwrap_or(0);
-    let bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
-    let room = slot
-        .answer_room(bytes.saturating_add(prepared.lines.len()))
-        .await;
+    let bytes = prepared.answer_bytes.saturating_add(prepared.lines.len());
+    let room = slot.answer_room(bytes).await;
     drop(heavy);
     if let Some(room) = room {
         let body = std::mem::take(prepared.response.body_mut());
@@ -603,11 +605,11 @@ fn decide_batch(
     body.insert(0, Bytes::from(head));
     body.push(Bytes::from_static(b"]}"));
     delivered.batch = Some((batch_id, items.len()));
+    let answer_bytes = body.iter().map(Bytes::len).sum::<usize>();
     // Sent piece by piece, each freed once it is written to the socket.
     let response = if how.negotiated.pretty {
         json_bytes(body.concat(), true)
     } else {
-        let length = body.iter().map(Bytes::len).sum::<usize>();
         let pieces = futures_util::stream::iter(body.into_iter().map(Ok::<_, Infallible>));
         let mut r = Response::new(Body::from_stream(pieces));
         r.headers_mut().insert(
@@ -615,11 +617,12 @@ fn decide_batch(
             HeaderValue::from_static("application/json"),
         );
         r.headers_mut()
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(answer_bytes));
         r
     };
     Ok(Prepared {
         response,
+        answer_bytes,
         lines,
         delivered,
     })
