@@ -9,15 +9,21 @@
 
 use std::hint::black_box;
 
+use aftersales::cli::ServeArgs;
+use aftersales::http::Server;
 use aftersales::render::View;
 use aftersales::render::json::write_decision;
 use aftersales::request::{ParseContext, parse};
 use aftersales::rules::Rules;
+use axum::body::Body;
+use axum::http::Request;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
 
 const STALLED: &str = include_str!("../tests/fixtures/examples/03-stalled-shangcheng.json");
 
 /// The pieces, in the order of the path.
-const PIECES: [&str; 8] = [
+const PIECES: [&str; 11] = [
     "parse",
     "parse-adcode",
     "decide",
@@ -26,6 +32,9 @@ const PIECES: [&str; 8] = [
     "whole-compact",
     "decide_json",
     "serialize",
+    "http-healthz",
+    "http-decision",
+    "http-batch-1000",
 ];
 
 fn main() {
@@ -56,6 +65,39 @@ fn main() {
         let mut out = Vec::with_capacity(4096);
         write_decision(&mut out, &rules, d, Some("AS-1003"), "id", lang, view);
         out
+    };
+    // Through every layer of the server, in process (a runtime of one thread).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let serve = ServeArgs {
+        listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
+        ..ServeArgs::default()
+    };
+    let router = rt
+        .block_on(Server::bind(
+            Rules::embedded().unwrap_or_else(|e| panic!("{e}")),
+            None,
+            &serve,
+        ))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .router();
+    let batch = format!(
+        "{{\"items\":[{}]}}",
+        vec![String::from_utf8_lossy(&body); 1000].join(",")
+    );
+    let call = |method: &str, path: &str, body: Vec<u8>| {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap_or_default();
+        rt.block_on(async {
+            let res = router.clone().oneshot(req).await.unwrap_or_default();
+            res.into_body().collect().await.map(|b| b.to_bytes())
+        })
     };
     for piece in pieces {
         for _ in 0..n {
@@ -98,6 +140,13 @@ fn main() {
                         });
                     drop(black_box(out));
                 }
+                "http-healthz" => drop(black_box(call("GET", "/healthz", Vec::new()))),
+                "http-decision" => drop(black_box(call("POST", "/v1/decisions", body.clone()))),
+                "http-batch-1000" => drop(black_box(call(
+                    "POST",
+                    "/v1/decisions/batch",
+                    batch.clone().into_bytes(),
+                ))),
                 // The path before: a DecisionView, then serde.
                 "serialize" => drop(black_box(serde_json::to_vec(black_box(&decided.view)))),
                 _ => {}
