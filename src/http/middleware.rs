@@ -3,7 +3,8 @@
 //! Outermost first, for every request:
 //! 1. request id: a caller's `x-request-id` kept if it is 1 to 128 visible ASCII
 //!    characters, else one made (UUIDv7), so every log line has a bounded one;
-//! 2. trace span (method, path, request id; the matched route is recorded inside);
+//! 2. trace span (method, path, request id) and the request's one log line when it is
+//!    served (status, latency, the matched route, what a decision route decided);
 //! 3. request id echoed on the response;
 //! 4. metrics by matched route and status, and the latency histogram;
 //! 5. response compression (gzip, when asked for);
@@ -40,7 +41,6 @@ use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::trace::TraceLayer;
-use tracing::field::Empty;
 
 use super::auth::require_token;
 use super::problem::{PROBLEM_JSON, Problem};
@@ -492,24 +492,12 @@ pub fn app_layers(app: Router<AppState>, limits: Limits) -> Router<AppState> {
                 TraceLayer::new_for_http()
                     .make_span_with(|req: &Request| {
                         let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-                        // One line per request, when it is served: what a decision route
-                        // decided is recorded here (see `routes::decisions`).
-                        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id, route = Empty,
-                            decision_id = Empty, case_id = Empty, scenario = Empty, decision = Empty, applies = Empty,
-                            batch_id = Empty, items = Empty, succeeded = Empty, rules_version = Empty)
+                        // Nothing is recorded on the span later: the JSON formatter parses
+                        // and rewrites a span's fields at every record.
+                        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
                     })
                     .on_request(())
-                    .on_response(|res: &Response, latency: Duration, _: &tracing::Span| {
-                        let status = res.status().as_u16();
-                        let latency_ms = latency.as_secs_f64() * 1000.0;
-                        // Probes come every few seconds from the platform: debug, not info.
-                        let probe = res.extensions().get::<RouteLabel>().is_some_and(|r| PROBES.contains(&r.0.as_str()));
-                        if probe {
-                            tracing::debug!(status, latency_ms, "served");
-                        } else {
-                            tracing::info!(status, latency_ms, "served");
-                        }
-                    }),
+                    .on_response(|res: &Response, latency: Duration, _: &tracing::Span| served(res, latency)),
             )
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(middleware::from_fn(track_metrics))
@@ -523,10 +511,52 @@ pub fn app_layers(app: Router<AppState>, limits: Limits) -> Router<AppState> {
     )
 }
 
-/// Inside the router: names the matched route for the span and the metrics.
+/// The request's one log line, written when it is served: its status, latency and
+/// route, and what a decision route decided ([`DecisionFields`]).
+fn served(res: &Response, latency: Duration) {
+    let status = res.status().as_u16();
+    let latency_ms = latency.as_secs_f64() * 1000.0;
+    let route = res.extensions().get::<RouteLabel>().map(|r| r.0.as_str());
+    // Probes come every few seconds from the platform: debug, not info.
+    if route.is_some_and(|r| PROBES.contains(&r)) {
+        tracing::debug!(status, latency_ms, route, "served");
+        return;
+    }
+    let d = res.extensions().get::<DecisionFields>();
+    tracing::info!(
+        status,
+        latency_ms,
+        route,
+        decision_id = d.and_then(|d| d.decision_id.as_deref()),
+        case_id = d.and_then(|d| d.case_id.as_deref()),
+        scenario = d.and_then(|d| d.scenario),
+        decision = d.and_then(|d| d.decision),
+        applies = d.and_then(|d| d.applies),
+        batch_id = d.and_then(|d| d.batch_id.as_deref()),
+        items = d.and_then(|d| d.items),
+        succeeded = d.and_then(|d| d.succeeded),
+        rules_version = d.and_then(|d| d.rules_version.as_deref()),
+        "served"
+    );
+}
+
+/// What a decision route decided, put on its request's log line (a response extension).
+#[derive(Debug, Clone, Default)]
+pub struct DecisionFields {
+    pub decision_id: Option<String>,
+    pub case_id: Option<String>,
+    pub scenario: Option<&'static str>,
+    pub decision: Option<&'static str>,
+    pub applies: Option<bool>,
+    pub batch_id: Option<String>,
+    pub items: Option<u64>,
+    pub succeeded: Option<u64>,
+    pub rules_version: Option<String>,
+}
+
+/// Inside the router: names the matched route for the log line and the metrics.
 async fn label_route(matched: MatchedPath, req: Request, next: Next) -> Response {
     let route = matched.as_str().to_owned();
-    tracing::Span::current().record("route", route.as_str());
     let mut res = next.run(req).await;
     res.extensions_mut().insert(RouteLabel(route));
     res

@@ -27,7 +27,7 @@ use crate::http::decision_log::{self, DecisionLog, NotWritten, Origin};
 use crate::http::extract::{
     JsonBytes, Negotiated, OutputParams, ViewParams, negotiate, requested_view,
 };
-use crate::http::middleware::Slot;
+use crate::http::middleware::{DecisionFields, Slot};
 use crate::http::problem::Problem;
 use crate::http::routes::KnownLang;
 use crate::http::state::AppState;
@@ -179,28 +179,28 @@ impl Delivered {
         self.decisions += other.decisions;
     }
 
-    /// Counts the decisions, and puts what the request decided on its log line (the
-    /// request's span, written once when it is served).
-    fn count_and_record(&self, rules_version: &str) {
+    /// Counts the decisions; returns what the request decided, for its log line.
+    fn count(&self, rules_version: &str) -> DecisionFields {
         for ((scenario, decision), n) in &self.counts {
             metrics::counter!("aftersales_decisions_total", "scenario" => scenario.as_str(), "decision" => decision.as_str()).increment(*n);
         }
-        let span = tracing::Span::current();
-        span.record("rules_version", rules_version);
+        let mut fields = DecisionFields {
+            rules_version: Some(rules_version.to_owned()),
+            ..DecisionFields::default()
+        };
         if let Some(d) = &self.single {
-            span.record("decision_id", d.decision_id.as_str());
-            if let Some(case_id) = &d.case_id {
-                span.record("case_id", case_id.as_str());
-            }
-            span.record("scenario", d.scenario.as_str());
-            span.record("decision", d.decision.as_str());
-            span.record("applies", d.applies);
+            fields.decision_id = Some(d.decision_id.clone());
+            fields.case_id = d.case_id.clone();
+            fields.scenario = Some(d.scenario.as_str());
+            fields.decision = Some(d.decision.as_str());
+            fields.applies = Some(d.applies);
         }
         if let Some((batch_id, items)) = &self.batch {
-            span.record("batch_id", batch_id.as_str());
-            span.record("items", *items);
-            span.record("succeeded", self.decisions);
+            fields.batch_id = Some(batch_id.clone());
+            fields.items = Some(*items as u64);
+            fields.succeeded = Some(self.decisions as u64);
         }
+        fields
     }
 }
 
@@ -243,7 +243,10 @@ async fn deliver(
     if let Err(not_written) = committed {
         return not_written.problem(slot).into_response();
     }
-    delivered.count_and_record(rules_version);
+    let mut response = response;
+    response
+        .extensions_mut()
+        .insert(delivered.count(rules_version));
     response
 }
 
