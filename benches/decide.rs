@@ -7,6 +7,8 @@
 use std::hint::black_box;
 
 use aftersales::geo::DestinationInput;
+use aftersales::render::View;
+use aftersales::render::json::write_decision;
 use aftersales::request::{ParseContext, parse};
 use aftersales::rules::{EMBEDDED_SOURCE, Rules};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -105,6 +107,32 @@ fn bench(c: &mut Criterion) {
         b.iter(|| serde_json::to_vec(black_box(&view.as_ref().ok())))
     });
     c.bench_function("pieces/uuid-v7", |b| b.iter(aftersales::new_decision_id));
+    // The served path: parse, decide, write the JSON (full and compact view).
+    for (name, view) in [
+        ("request/stalled/whole", View::Full),
+        ("request/stalled/whole-compact", View::Compact),
+    ] {
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                aftersales::decide_body(&embedded, black_box(&body), chrono::Utc::now()).map(
+                    |(case, d)| {
+                        let mut out = Vec::with_capacity(4096);
+                        write_decision(
+                            &mut out,
+                            &embedded,
+                            &d,
+                            case.case_id.as_deref(),
+                            &aftersales::new_decision_id(),
+                            Default::default(),
+                            view,
+                        );
+                        out
+                    },
+                )
+            })
+        });
+    }
+    // The path before: a DecisionView (then serialised, pieces/serialize-view).
     c.bench_function("request/stalled/decide_json", |b| {
         b.iter(|| {
             aftersales::decide_json(

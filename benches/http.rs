@@ -1,5 +1,5 @@
 //! The server's own cost per request, in process (no network, no load generator):
-//! the whole router with every layer, for /healthz and for a decision.
+//! the whole router with every layer, for /healthz, a decision and a 1,000-item batch.
 
 use std::hint::black_box;
 
@@ -72,6 +72,31 @@ fn bench(c: &mut Criterion) {
     c.bench_function("http/decision/stalled", |b| {
         b.iter(|| call(post("application/json", &body)))
     });
+    c.bench_function("http/decision/stalled-compact", |b| {
+        b.iter(|| {
+            call(
+                Request::post("/v1/decisions?view=compact")
+                    .header("content-type", "application/json")
+                    .body(Body::from(body.clone()))
+                    .unwrap_or_default(),
+            )
+        })
+    });
+    // A batch of 1,000 stalled cases, decided on every core, through every layer.
+    let batch = format!("{{\"items\":[{}]}}", vec![body.as_str(); 1000].join(","));
+    let mut group = c.benchmark_group("http/batch");
+    group.sample_size(20);
+    group.bench_function("1000", |b| {
+        b.iter(|| {
+            call(
+                Request::post("/v1/decisions/batch")
+                    .header("content-type", "application/json")
+                    .body(Body::from(batch.clone()))
+                    .unwrap_or_default(),
+            )
+        })
+    });
+    group.finish();
 }
 
 criterion_group!(benches, bench);

@@ -236,4 +236,14 @@ pub struct ServeArgs {
         default_value_t = 10
     )]
     pub body_read_timeout: u64,
+
+    /// Bytes of /v1 request bodies held in memory at once, read or being worked on; a body
+    /// that finds no room within a second is answered 503. At least --body-limit.
+    #[arg(
+        long,
+        global = true,
+        env = "AFTERSALES_BODY_BUDGET",
+        default_value_t = 64 * 1024 * 1024
+    )]
+    pub body_budget: usize,
 }

@@ -65,24 +65,30 @@ pub fn decide_json(
     lang: Lang,
     decision_id: String,
 ) -> Result<Decided, RequestError> {
+    let (case, decision) = decide_body(rules, body, now)?;
+    let view = render::decision_view(rules, &decision, case.case_id.clone(), decision_id, lang);
+    Ok(Decided {
+        view,
+        decision,
+        case,
+    })
+}
+
+/// Parses a request body and decides it (at its `as_of`, else `now`), leaving the
+/// wording to the caller: the served path writes the decision straight to JSON
+/// ([`render::json::write_decision`]).
+pub fn decide_body(
+    rules: &Rules,
+    body: &[u8],
+    now: Instant,
+) -> Result<(engine::Case, engine::Decision), RequestError> {
     let ctx = ParseContext {
         rules,
         gazetteer: gazetteer(),
     };
     let parsed = request::parse(body, ctx)?;
     let decision = engine::decide(rules, &parsed.case, parsed.as_of.unwrap_or(now));
-    let view = render::decision_view(
-        rules,
-        &decision,
-        parsed.case.case_id.clone(),
-        decision_id,
-        lang,
-    );
-    Ok(Decided {
-        view,
-        decision,
-        case: parsed.case,
-    })
+    Ok((parsed.case, decision))
 }
 
 /// A new decision id: a UUIDv7, so ids sort by time.

@@ -4,10 +4,24 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub mod json;
+pub(crate) mod times;
+
 use crate::codes::{Action, DeadlineKind, Evidence, Finding, Outcome, Scenario, WarningCode};
 use crate::engine::{Arg, Decision};
-use crate::rules::{DisruptionNotice, Lang, Rules, Template};
-use crate::time;
+use crate::rules::{DisruptionNotice, Lang, Rules, Segment, Template};
+use times::Rfc3339;
+
+/// Which fields a decision is answered with (`?view=`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum View {
+    /// Everything, texts in the caller's language: [`DecisionView`].
+    #[default]
+    Full,
+    /// Ids, codes, times and flags, no rendered text: [`CompactDecisionView`], for
+    /// backends that keep their own words.
+    Compact,
+}
 
 /// The decision for one case (`POST /v1/decisions`): what to do, by when, and why. Texts
 /// are in the caller's language (`Accept-Language` or `?lang=`); every time is RFC 3339
@@ -158,6 +172,115 @@ pub struct WarningView {
     pub message: String,
 }
 
+/// Where rendered text goes: a `String`, or a JSON string being written
+/// ([`json::JsonText`], which escapes as it appends).
+pub trait Sink {
+    fn push(&mut self, text: &str);
+}
+
+impl Sink for String {
+    fn push(&mut self, text: &str) {
+        self.push_str(text);
+    }
+}
+
+/// The decision without its rendered texts (`?view=compact`), for backends that keep
+/// their own words: ids, codes, the deadlines, the zone and the notices by id. Where
+/// `DecisionView` has a list of objects with a code and a text (`actions`,
+/// `explanation`, `warnings`), this has the list of codes; `also_applies` is the list of
+/// notice ids. The rest is as in `DecisionView`, less the names and `in_impact_period`
+/// (the explanation's codes say it) and the zone's control window (`GET /v1/rules` has
+/// it).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CompactDecisionView {
+    /// Unique id of this decision (a UUIDv7; also in the logs and the decision log).
+    #[schema(example = "0192f1c4-7a1e-7cc0-a6f5-3e1f5b2c9d10")]
+    pub decision_id: String,
+    /// The shop's case id, echoed; null when the request had none.
+    #[schema(required = true, example = "AS-1003")]
+    pub case_id: Option<String>,
+    /// Version of the rules that decided.
+    #[schema(example = "2023-hangzhou-1")]
+    pub rules_version: String,
+    /// The instant decided at: the request's `as_of`, or the server's clock.
+    #[schema(format = DateTime, example = "2023-10-14T09:00:00+08:00")]
+    pub as_of: String,
+    /// Whether the notice applies to the case (as `DecisionView.applies`).
+    pub applies: bool,
+    /// Which situation of the notice the case is in.
+    pub scenario: Scenario,
+    /// What to do with the request.
+    pub decision: Outcome,
+    /// The notice that decided.
+    pub event: CompactEventView,
+    /// The ids of the other notices that also apply to the case, highest ranked first.
+    #[schema(example = json!([]))]
+    pub also_applies: Vec<String>,
+    /// The control zone of the relevant destination; null when it is in none.
+    #[schema(required = true)]
+    pub zone: Option<CompactZoneView>,
+    /// Deadlines, each with the time left.
+    pub deadlines: Vec<DeadlineView>,
+    /// What to do, in order.
+    pub actions: Vec<Action>,
+    /// Evidence to keep; each entry is satisfied by any one of its codes.
+    pub evidence: Vec<EvidenceView>,
+    /// Why: the findings, in the order of `DecisionView.explanation`.
+    pub explanation: Vec<Finding>,
+    /// What the caller should know; empty when nothing.
+    pub warnings: Vec<WarningCode>,
+}
+
+/// The notice that decided, by id.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CompactEventView {
+    /// The notice's id in the rules file.
+    #[schema(example = "hangzhou-2023-asian-games")]
+    pub id: String,
+    /// The id of the notice's phase containing `requested_at`, or null.
+    #[schema(required = true, example = "asian_games")]
+    pub phase: Option<String>,
+}
+
+/// The control zone of the relevant destination, by id.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CompactZoneView {
+    /// The zone's id in the rules file.
+    #[schema(example = "hangzhou")]
+    pub id: String,
+    /// Whether the request or an event of the relevant shipment falls in the control
+    /// window.
+    pub controlled: bool,
+}
+
+impl From<&DecisionView> for CompactDecisionView {
+    fn from(v: &DecisionView) -> CompactDecisionView {
+        CompactDecisionView {
+            decision_id: v.decision_id.clone(),
+            case_id: v.case_id.clone(),
+            rules_version: v.rules_version.clone(),
+            as_of: v.as_of.clone(),
+            applies: v.applies,
+            scenario: v.scenario,
+            decision: v.decision,
+            event: CompactEventView {
+                id: v.event.id.clone(),
+                phase: v.event.phase.clone(),
+            },
+            also_applies: v.also_applies.iter().map(|n| n.id.clone()).collect(),
+            zone: v.zone.as_ref().map(|z| CompactZoneView {
+                id: z.id.clone(),
+                controlled: z.controlled,
+            }),
+            deadlines: v.deadlines.clone(),
+            actions: v.actions.iter().map(|a| a.code).collect(),
+            evidence: v.evidence.clone(),
+            explanation: v.explanation.iter().map(|e| e.code).collect(),
+            warnings: v.warnings.iter().map(|w| w.code).collect(),
+        }
+    }
+}
+
 /// Puts the values into texts.
 struct Renderer<'a> {
     rules: &'a Rules,
@@ -165,38 +288,68 @@ struct Renderer<'a> {
     lang: Lang,
 }
 
-impl Renderer<'_> {
-    fn text(&self, t: &Template, args: &[(&'static str, Arg)]) -> String {
-        t.render(|name, out| {
-            let given = args.iter().find(|(n, _)| *n == name);
-            match (given, threshold(self.notice, name)) {
-                (Some((_, arg)), _) => self.arg(arg, out),
-                (None, Some(v)) => out.push_str(&v.to_string()),
-                // Visible rather than silently empty, so tests catch a missing value.
-                (None, None) => {
-                    out.push('{');
-                    out.push_str(name);
-                    out.push('}');
-                }
-            }
-        })
+impl<'a> Renderer<'a> {
+    /// Words `d` with its deciding notice.
+    fn new(rules: &'a Rules, d: &Decision, lang: Lang) -> Renderer<'a> {
+        Renderer {
+            rules,
+            notice: &rules.notices[d.notice.min(rules.notices.len().saturating_sub(1))],
+            lang,
+        }
     }
 
-    fn arg(&self, arg: &Arg, out: &mut String) {
+    /// `t` with its placeholders filled from `args` and the notice's thresholds.
+    fn text(&self, out: &mut impl Sink, t: &Template, args: &[(&'static str, Arg)]) {
+        for segment in &t.0 {
+            match segment {
+                Segment::Literal(l) => out.push(l),
+                Segment::Arg(name) => {
+                    let given = args.iter().find(|(n, _)| n == name);
+                    match (given, threshold(self.notice, name)) {
+                        (Some((_, arg)), _) => self.arg(out, arg),
+                        (None, Some(v)) => out.push(itoa::Buffer::new().format(v)),
+                        // Visible rather than silently empty, so tests catch a missing value.
+                        (None, None) => {
+                            out.push("{");
+                            out.push(name);
+                            out.push("}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A text without placeholders (a name, a label): its literal pieces.
+    fn plain(&self, out: &mut impl Sink, t: &Template) {
+        for segment in &t.0 {
+            if let Segment::Literal(l) = segment {
+                out.push(l);
+            }
+        }
+    }
+
+    fn string(&self, t: &Template, args: &[(&'static str, Arg)]) -> String {
+        let mut s = String::new();
+        self.text(&mut s, t, args);
+        s
+    }
+
+    fn arg(&self, out: &mut impl Sink, arg: &Arg) {
         match arg {
-            Arg::Time(t) => out.push_str(&time::format(*t, self.notice.time_zone)),
-            Arg::Int(n) => out.push_str(&n.to_string()),
-            Arg::Text(s) => out.push_str(s),
-            Arg::Label(l) => out.push_str(&self.rules.label(*l, self.lang).plain()),
-            Arg::Status(s) => out.push_str(&self.rules.status_label(*s, self.lang).plain()),
+            Arg::Time(t) => out.push(Rfc3339::new(*t, self.notice.time_zone).as_str()),
+            Arg::Int(n) => out.push(itoa::Buffer::new().format(*n)),
+            Arg::Text(s) => out.push(s),
+            Arg::Label(l) => self.plain(out, self.rules.label(*l, self.lang)),
+            Arg::Status(s) => self.plain(out, self.rules.status_label(*s, self.lang)),
             Arg::Zone(z) => {
                 if let Some(zone) = self.notice.zones.get(*z) {
-                    out.push_str(&zone.name.get(self.lang).plain());
+                    self.plain(out, zone.name.get(self.lang));
                 }
             }
             Arg::Phase(p) => {
                 if let Some(phase) = self.notice.phases.get(*p) {
-                    out.push_str(&phase.name.get(self.lang).plain());
+                    self.plain(out, phase.name.get(self.lang));
                 }
             }
         }
@@ -225,24 +378,26 @@ pub fn decision_view(
     decision_id: String,
     lang: Lang,
 ) -> DecisionView {
-    let notice = &rules.notices[d.notice.min(rules.notices.len().saturating_sub(1))];
-    let r = Renderer {
-        rules,
-        notice,
-        lang,
-    };
+    let r = Renderer::new(rules, d, lang);
+    let notice = r.notice;
     let tz = notice.time_zone;
+    let time = |t| Rfc3339::new(t, tz).as_str().to_owned();
+    let plain = |t: &Template| {
+        let mut s = String::new();
+        r.plain(&mut s, t);
+        s
+    };
     DecisionView {
         decision_id,
         case_id,
         rules_version: rules.version.clone(),
-        as_of: time::format(d.as_of, tz),
+        as_of: time(d.as_of),
         applies: d.applies,
         scenario: d.scenario,
         decision: d.outcome,
         event: EventView {
             id: notice.id.clone(),
-            name: notice.name.get(lang).plain(),
+            name: plain(notice.name.get(lang)),
             in_impact_period: d.in_impact_period,
             phase: d
                 .phase
@@ -255,17 +410,17 @@ pub fn decision_view(
             .filter_map(|&i| rules.notices.get(i))
             .map(|n| NoticeRef {
                 id: n.id.clone(),
-                name: n.name.get(lang).plain(),
+                name: plain(n.name.get(lang)),
             })
             .collect(),
         zone: d.zone.and_then(|z| {
             let zone = notice.zones.get(z.zone)?;
             Some(ZoneView {
                 id: zone.id.clone(),
-                name: zone.name.get(lang).plain(),
+                name: plain(zone.name.get(lang)),
                 controlled: z.controlled,
-                control_from: time::format(zone.control.from, tz),
-                control_until: zone.control.until.map(|u| time::format(u, tz)),
+                control_from: time(zone.control.from),
+                control_until: zone.control.until.map(time),
                 control_until_further_notice: zone.control.until.is_none(),
             })
         }),
@@ -274,7 +429,7 @@ pub fn decision_view(
             .iter()
             .map(|dl| DeadlineView {
                 kind: dl.kind,
-                due_at: time::format(dl.due_at, tz),
+                due_at: time(dl.due_at),
                 remaining_seconds: dl.remaining_seconds,
                 overdue: dl.overdue,
             })
@@ -284,7 +439,7 @@ pub fn decision_view(
             .iter()
             .map(|a| ActionView {
                 code: *a,
-                text: r.text(notice.action_text(*a, lang), &[]),
+                text: r.string(notice.action_text(*a, lang), &[]),
             })
             .collect(),
         evidence: d
@@ -300,7 +455,7 @@ pub fn decision_view(
                 ExplanationView {
                     rule: section.to_owned(),
                     code: e.finding,
-                    detail: r.text(text, &e.args),
+                    detail: r.string(text, &e.args),
                 }
             })
             .collect(),
@@ -309,7 +464,7 @@ pub fn decision_view(
             .iter()
             .map(|w| WarningView {
                 code: w.code,
-                message: r.text(rules.warning_text(w.code, lang), &w.args),
+                message: r.string(rules.warning_text(w.code, lang), &w.args),
             })
             .collect(),
     }
@@ -327,7 +482,7 @@ pub fn warning_message(
         notice,
         lang,
     }
-    .text(rules.warning_text(w.code, lang), &w.args)
+    .string(rules.warning_text(w.code, lang), &w.args)
 }
 
 /// A short readable summary: scenario, decision, deadlines with time left, numbered

@@ -31,15 +31,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde::Serialize;
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 use super::middleware::Slot;
 use super::problem::Problem;
-use crate::engine::{Case, Event, Place};
+use crate::codes::{Outcome, RefundType, Scenario, Status};
+use crate::engine::{Case, Decision, Event, Place};
 use crate::geo::Area;
-use crate::render::DecisionView;
-use crate::rules::Rules;
+use crate::render::times::Rfc3339;
+use crate::rules::{Lang, Rules};
 use crate::time;
 
 /// How often a failing log is probed.
@@ -584,64 +585,90 @@ impl<W: Write + Send + 'static> Out for StreamOut<W> {
     }
 }
 
-/// One decision's log line: JSON, with every character that is not visible text (see
-/// [`escape_invisible`]) written as a `\u` escape.
-pub fn line(
-    view: &DecisionView,
-    case: &Case,
+/// Where a decision came from, for its line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Origin<'a> {
+    pub request_id: Option<&'a str>,
+    pub batch_id: Option<&'a str>,
+}
+
+/// Appends one decision's line (and its newline) to `out`. Keys in alphabetical order.
+pub fn push_line(
+    out: &mut Vec<u8>,
     rules: &Rules,
-    request_id: Option<&str>,
-    batch_id: Option<&str>,
-) -> String {
+    decision_id: &str,
+    case: &Case,
+    d: &Decision,
+    origin: Origin,
+) {
+    let notice = &rules.notices[d.notice.min(rules.notices.len().saturating_sub(1))];
     let tz = rules.time_zone;
-    let t = |i: time::Instant| time::format(i, tz);
-    let events = |trace: &[Event]| -> Vec<Value> {
+    let t = |i: time::Instant| Rfc3339::new(i, tz);
+    let events = |trace: &[Event]| -> Vec<LoggedEvent> {
         trace
             .iter()
-            .map(|e| json!({"at": t(e.at), "status": e.status}))
+            .map(|e| LoggedEvent {
+                at: t(e.at),
+                status: e.status,
+            })
             .collect()
     };
-    let mut sections: Vec<&str> = view.explanation.iter().map(|e| e.rule.as_str()).collect();
+    let mut sections: Vec<&str> = d
+        .explanation
+        .iter()
+        .map(|e| notice.explanation(e.finding, Lang::default()).0)
+        .collect();
     sections.dedup();
-    let line = json!({
-        "decision_id": view.decision_id,
-        "request_id": request_id,
-        "batch_id": batch_id,
-        "rules_version": view.rules_version,
-        "rules_checksum": rules.checksum,
-        "as_of": view.as_of,
-        "case_id": view.case_id,
-        "applies": view.applies,
-        "scenario": view.scenario,
-        "decision": view.decision,
-        "sections": sections,
-        "input": {
-            "refund_type": case.refund_type,
-            "requested_at": t(case.requested_at),
-            "order_id": case.order.order_id,
-            "shipped_at": case.order.shipped_at.map(t),
-            "destination": city_level(&case.destination),
-            "logistics_trace": events(&case.trace),
-            "return": case.return_.as_ref().map(|r| json!({
-                "destination": r.destination.as_ref().map(city_level),
-                "trace": events(&r.trace),
-                "countdown_started_at": r.countdown_started_at.map(t),
-                "countdown_ends_at": r.countdown_ends_at.map(t),
-            })),
-            "open_refund_requests": case.open_refund_requests,
+    let line = Line {
+        applies: d.applies,
+        as_of: Rfc3339::new(d.as_of, notice.time_zone),
+        batch_id: origin.batch_id,
+        case_id: case.case_id.as_deref(),
+        decision: d.outcome,
+        decision_id,
+        input: Input {
+            destination: city_level(&case.destination),
+            logistics_trace: events(&case.trace),
+            open_refund_requests: case.open_refund_requests,
+            order_id: &case.order.order_id,
             // policy.md §9: the platform's state changes decisions, so it is on record
             // (codes and a time only; nothing the buyer wrote).
-            "platform": case.platform.as_ref().map(|p| json!({
-                "status": p.status.code(),
-                "merchant_rejected": p.merchant_rejected,
-                "deadline": p.deadline.map(t),
-                "not_covered": p.not_covered.map(|k| k.label().as_str()),
-                "buyer_claims_receipt": p.buyer_claims_receipt,
-            })),
+            platform: case.platform.as_ref().map(|p| LoggedPlatform {
+                buyer_claims_receipt: p.buyer_claims_receipt,
+                deadline: p.deadline.map(t),
+                merchant_rejected: p.merchant_rejected,
+                not_covered: p.not_covered.map(|k| k.label().as_str()),
+                status: p.status.code(),
+            }),
+            refund_type: case.refund_type,
+            requested_at: t(case.requested_at),
+            r#return: case.return_.as_ref().map(|r| LoggedReturn {
+                countdown_ends_at: r.countdown_ends_at.map(t),
+                countdown_started_at: r.countdown_started_at.map(t),
+                destination: r.destination.as_ref().and_then(city_level),
+                trace: events(&r.trace),
+            }),
+            shipped_at: case.order.shipped_at.map(t),
         },
-    })
-    .to_string();
-    escape_invisible(line)
+        request_id: origin.request_id,
+        rules_checksum: &rules.checksum,
+        rules_version: &rules.version,
+        scenario: d.scenario,
+        sections,
+    };
+    // Only strings, numbers and codes: serialising cannot fail.
+    let start = out.len();
+    let _ = serde_json::to_writer(&mut *out, &line);
+    // A caller's string (a case id) must not break or disguise the line.
+    if let Some(written) = out.get(start..)
+        && let Ok(text) = std::str::from_utf8(written)
+        && text.chars().any(invisible)
+    {
+        let escaped = escape_invisible(text.to_owned());
+        out.truncate(start);
+        out.extend_from_slice(escaped.as_bytes());
+    }
+    out.push(b'\n');
 }
 
 /// Writes, in serialized JSON, the characters JSON leaves as they are but readers act on
@@ -689,8 +716,66 @@ pub fn shown(s: &str) -> std::borrow::Cow<'_, str> {
         .into()
 }
 
+#[derive(Serialize)]
+struct Line<'a> {
+    applies: bool,
+    as_of: Rfc3339,
+    batch_id: Option<&'a str>,
+    case_id: Option<&'a str>,
+    decision: Outcome,
+    decision_id: &'a str,
+    input: Input<'a>,
+    request_id: Option<&'a str>,
+    rules_checksum: &'a str,
+    rules_version: &'a str,
+    scenario: Scenario,
+    sections: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Input<'a> {
+    destination: Option<CityLevel>,
+    logistics_trace: Vec<LoggedEvent>,
+    open_refund_requests: Option<u64>,
+    order_id: &'a str,
+    platform: Option<LoggedPlatform>,
+    refund_type: RefundType,
+    requested_at: Rfc3339,
+    r#return: Option<LoggedReturn>,
+    shipped_at: Option<Rfc3339>,
+}
+
+#[derive(Serialize)]
+struct LoggedPlatform {
+    buyer_claims_receipt: bool,
+    deadline: Option<Rfc3339>,
+    merchant_rejected: bool,
+    not_covered: Option<&'static str>,
+    status: u16,
+}
+
+#[derive(Serialize)]
+struct LoggedEvent {
+    at: Rfc3339,
+    status: Status,
+}
+
+#[derive(Serialize)]
+struct LoggedReturn {
+    countdown_ends_at: Option<Rfc3339>,
+    countdown_started_at: Option<Rfc3339>,
+    destination: Option<CityLevel>,
+    trace: Vec<LoggedEvent>,
+}
+
 /// A destination no finer than its city: `{"adcode": "330100", "name": "浙江省杭州市"}`.
-fn city_level(place: &Place) -> Value {
+#[derive(Serialize)]
+struct CityLevel {
+    adcode: String,
+    name: String,
+}
+
+fn city_level(place: &Place) -> Option<CityLevel> {
     let g = crate::gazetteer();
     let area = place.area.map(|a| match a {
         Area::District(code) => match g.area_of_adcode(code / 100 * 100) {
@@ -699,17 +784,19 @@ fn city_level(place: &Place) -> Value {
             (_, false) => Area::Province(code / 10_000 * 10_000),
         },
         other => other,
-    });
-    match area {
-        Some(a) => json!({"adcode": format!("{:06}", a.code()), "name": g.describe(a)}),
-        None => Value::Null,
-    }
+    })?;
+    Some(CityLevel {
+        adcode: format!("{:06}", area.code()),
+        name: g.describe(area),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
     use std::sync::atomic::AtomicUsize;
+
+    use serde_json::Value;
 
     use super::*;
 

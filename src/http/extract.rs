@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, header};
 
 use super::problem::Problem;
 use super::state::AppState;
+use crate::render::View;
 use crate::rules::{Lang, Rules};
 
 /// A JSON body's bytes: 415 without a JSON content type, 413 over the limit. Parsing is
@@ -57,6 +58,38 @@ pub struct OutputParams {
     pub lang: Option<String>,
     /// Present (and not `false`): indented JSON.
     pub pretty: Option<String>,
+}
+
+/// `?view=`, which the decision endpoints take besides [`OutputParams`].
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ViewParams {
+    /// `compact`: ids, codes, times and flags without the rendered texts (names,
+    /// `actions[].text`, `explanation[].detail`, `warnings[].message`), for backends that
+    /// keep their own words; `full` (the default): everything. Anything else is a 422.
+    pub view: Option<String>,
+}
+
+/// The view `?view=` asks for: 422 pointing at `/view` for anything but `full` or
+/// `compact`, never a silent default.
+pub fn requested_view(query: Option<&str>) -> Result<View, Problem> {
+    let mut view = View::Full;
+    for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if k != "view" {
+            continue;
+        }
+        view = match v.as_ref() {
+            "full" => View::Full,
+            "compact" => View::Compact,
+            other => {
+                return Err(Problem::invalid(vec![crate::request::FieldError {
+                    pointer: "/view".into(),
+                    message: format!("`{other}` is not a view: use `full` or `compact`"),
+                }]));
+            }
+        };
+    }
+    Ok(view)
 }
 
 /// How to answer: language of the texts, and JSON (pretty or not) or plain text.

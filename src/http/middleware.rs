@@ -3,7 +3,8 @@
 //! Outermost first, for every request:
 //! 1. request id: a caller's `x-request-id` kept if it is 1 to 128 visible ASCII
 //!    characters, else one made (UUIDv7), so every log line has a bounded one;
-//! 2. trace span (method, path, request id; the matched route is recorded inside);
+//! 2. trace span (method, path, request id) and the request's one log line when it is
+//!    served (status, latency, the matched route, what a decision route decided);
 //! 3. request id echoed on the response;
 //! 4. metrics by matched route and status, and the latency histogram;
 //! 5. response compression (gzip, when asked for);
@@ -25,7 +26,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, Method, header};
@@ -40,7 +41,6 @@ use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::trace::TraceLayer;
-use tracing::field::Empty;
 
 use super::auth::require_token;
 use super::problem::{PROBLEM_JSON, Problem};
@@ -58,6 +58,12 @@ pub struct Limits {
     pub body: usize,
     /// How long a body may take to arrive.
     pub body_read_timeout: Duration,
+    /// Bytes of `/v1` bodies held at once, being read or being worked on (never less than
+    /// one body at the limit).
+    pub body_budget: usize,
+    /// Requests whose work runs on the blocking pool at once (large bodies, batches);
+    /// the others wait for one of these, within their deadline.
+    pub heavy_at_once: usize,
 }
 
 impl Limits {
@@ -68,6 +74,8 @@ impl Limits {
             timeout: Duration::from_secs(args.request_timeout.max(1)),
             body: args.body_limit,
             body_read_timeout: Duration::from_secs(args.body_read_timeout.max(1)),
+            body_budget: args.body_budget.max(args.body_limit),
+            heavy_at_once: std::thread::available_parallelism().map_or(2, usize::from),
         }
     }
 }
@@ -88,6 +96,18 @@ struct SlotInner {
     deadline: Option<Instant>,
     state: AtomicU8,
     _permit: Option<OwnedSemaphorePermit>,
+    /// Turns for heavy work and room for answers, shared by all slots.
+    shared: Option<Shared>,
+}
+
+/// What all slots share besides their number.
+#[derive(Clone)]
+struct Shared {
+    /// Turns at heavy work.
+    heavy: Arc<Semaphore>,
+    /// The answer budget, in KiB: a large answer holds its share until it has been sent.
+    answers: Arc<Semaphore>,
+    answers_kib: usize,
 }
 
 const OPEN: u8 = 0;
@@ -98,11 +118,21 @@ impl Slot {
     /// A slot answered within `timeout` from now, holding `permit` until the last clone
     /// is dropped.
     pub fn new(timeout: Duration, permit: Option<OwnedSemaphorePermit>) -> Slot {
+        Slot::with_turns(timeout, permit, None)
+    }
+
+    /// [`Slot::new`], sharing turns and the answer budget with the other slots.
+    fn with_turns(
+        timeout: Duration,
+        permit: Option<OwnedSemaphorePermit>,
+        shared: Option<Shared>,
+    ) -> Slot {
         Slot(Arc::new(SlotInner {
             timeout,
             deadline: Instant::now().checked_add(timeout),
             state: AtomicU8::new(OPEN),
             _permit: permit,
+            shared,
         }))
     }
 
@@ -113,7 +143,27 @@ impl Slot {
             deadline: None,
             state: AtomicU8::new(OPEN),
             _permit: None,
+            shared: None,
         }))
+    }
+
+    /// Waits for a turn at heavy work (a large body, a batch): a few run at once, as many
+    /// as there are cores, so that the memory their answers take is bounded however many
+    /// requests hold slots. Held until the work stops; the deadline runs meanwhile.
+    pub async fn heavy_work(&self) -> Option<OwnedSemaphorePermit> {
+        let shared = self.0.shared.as_ref()?;
+        shared.heavy.clone().acquire_owned().await.ok()
+    }
+
+    /// Waits for room in the answer budget for an answer of `bytes` (all of the budget
+    /// for one larger than it), to be held until the answer has been sent: answers built
+    /// but not yet taken by their callers stay bounded, however slowly they read. The
+    /// deadline runs meanwhile.
+    pub async fn answer_room(&self, bytes: usize) -> Option<OwnedSemaphorePermit> {
+        let shared = self.0.shared.as_ref()?;
+        let wanted = kib(bytes).clamp(1, shared.answers_kib);
+        let wanted = u32::try_from(wanted).unwrap_or(u32::MAX);
+        shared.answers.clone().acquire_many_owned(wanted).await.ok()
     }
 
     pub fn deadline(&self) -> Option<Instant> {
@@ -189,6 +239,9 @@ impl Drop for ExpireOnDrop {
     }
 }
 
+/// The routes of the platform's probes, logged at debug.
+const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
 /// The matched route, passed out to the metrics layer.
 #[derive(Clone)]
 struct RouteLabel(String);
@@ -227,38 +280,63 @@ async fn screen_request_id(mut req: Request, next: Next) -> Response {
 }
 
 /// How `/v1` bodies are read.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct BodyRead {
     limit: usize,
     timeout: Duration,
+    /// The body budget, in KiB: a body holds its share from its first byte until the
+    /// last reference to it is dropped (its work done), so bodies in memory never exceed
+    /// `--body-budget`, whatever the number of connections.
+    budget: Arc<Semaphore>,
+}
+
+/// How long a body waits for room in the budget before it is answered 503.
+const BUDGET_WAIT: Duration = Duration::from_secs(1);
+
+/// Bytes as budget permits (KiB, rounded up).
+fn kib(bytes: usize) -> usize {
+    bytes.div_ceil(1024)
 }
 
 /// The `/v1` slots and the work's time limit.
 #[derive(Clone)]
 struct Slots {
     free: Arc<Semaphore>,
+    shared: Shared,
     timeout: Duration,
 }
 
 /// Wraps the `/v1` routes: auth, then the body read whole, then a slot with its deadline.
 pub fn api_layers(api: Router<AppState>, state: &AppState, limits: Limits) -> Router<AppState> {
+    // Answers get a budget as large as the bodies'.
+    let answers_kib = kib(limits.body_budget).clamp(1, u32::MAX as usize);
     let slots = Slots {
         free: Arc::new(Semaphore::new(
             limits.concurrency.min(Semaphore::MAX_PERMITS),
         )),
+        shared: Shared {
+            heavy: Arc::new(Semaphore::new(
+                limits.heavy_at_once.clamp(1, Semaphore::MAX_PERMITS),
+            )),
+            answers: Arc::new(Semaphore::new(answers_kib)),
+            answers_kib,
+        },
         timeout: limits.timeout,
     };
     let body = BodyRead {
         limit: limits.body,
         timeout: limits.body_read_timeout,
+        budget: Arc::new(Semaphore::new(
+            kib(limits.body_budget.max(limits.body)).min(Semaphore::MAX_PERMITS),
+        )),
     };
     api.route_layer(middleware::from_fn_with_state(slots, take_a_slot))
         .route_layer(middleware::from_fn_with_state(body, read_body))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
 }
 
-/// Reads the whole body (within the size limit and the body-read timeout) before the
-/// request takes a slot; the handler then reads it from memory.
+/// Reads the whole body (within the size limit, the body-read timeout and the body
+/// budget) before the request takes a slot; the handler then reads it from memory.
 async fn read_body(State(read): State<BodyRead>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let declared = parts
@@ -269,25 +347,105 @@ async fn read_body(State(read): State<BodyRead>, req: Request, next: Next) -> Re
     if declared.is_some_and(|n| n > read.limit as u64) {
         return Problem::too_large(read.limit).into_response();
     }
-    let collected = tokio::time::timeout(read.timeout, Limited::new(body, read.limit).collect());
+    let declared = declared.and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+    let collected = tokio::time::timeout(read.timeout, collect(body, declared, &read));
     let bytes = match collected.await {
-        Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return Problem::too_large(read.limit).into_response();
-        }
-        Ok(Err(_)) => {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(Unread::TooLarge)) => return Problem::too_large(read.limit).into_response(),
+        Ok(Err(Unread::Broken)) => {
             return Problem::malformed_json("the body could not be read").into_response();
         }
-        Err(_) => {
+        Ok(Err(Unread::NoRoom)) => {
             // The rest of the body may still come: this connection cannot be reused.
-            let mut res = Problem::body_timeout(read.timeout.as_secs()).into_response();
-            res.headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            return res;
+            return closing(Problem::unavailable(
+                "overloaded",
+                "The service is busy",
+                "Too many request bodies are held right now; try again shortly.",
+                1,
+            ));
         }
+        Err(_) => return closing(Problem::body_timeout(read.timeout.as_secs())),
     };
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// A problem whose connection is closed after it (the body was not read to its end).
+fn closing(problem: Problem) -> Response {
+    let mut res = problem.into_response();
+    res.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    res
+}
+
+/// Why a body was not read.
+enum Unread {
+    TooLarge,
+    Broken,
+    /// The body budget had no room for it.
+    NoRoom,
+}
+
+/// A body's bytes with their share of the budget, given back when the bytes are freed.
+struct Budgeted {
+    bytes: Vec<u8>,
+    _share: Option<OwnedSemaphorePermit>,
+}
+
+impl AsRef<[u8]> for Budgeted {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Reads `body` into one buffer (of `declared` bytes from the start when the length is
+/// known), taking budget for every KiB the buffer holds before it holds it.
+async fn collect(body: Body, declared: usize, read: &BodyRead) -> Result<Bytes, Unread> {
+    let mut share: Option<OwnedSemaphorePermit> = None;
+    let mut held = 0;
+    let mut bytes: Vec<u8> = Vec::new();
+    let mut reserve = async |bytes: &mut Vec<u8>, wanted: usize| -> Result<(), Unread> {
+        bytes.reserve_exact(wanted.saturating_sub(bytes.len()));
+        let need = kib(bytes.capacity()).saturating_sub(held);
+        if need == 0 {
+            return Ok(());
+        }
+        let more = u32::try_from(need).map_err(|_| Unread::NoRoom)?;
+        let more = tokio::time::timeout(BUDGET_WAIT, read.budget.clone().acquire_many_owned(more))
+            .await
+            .map_err(|_| Unread::NoRoom)?
+            .map_err(|_| Unread::NoRoom)?;
+        match &mut share {
+            Some(s) => s.merge(more),
+            None => share = Some(more),
+        }
+        held += need;
+        Ok(())
+    };
+    reserve(&mut bytes, declared).await?;
+    let mut body = Limited::new(body, read.limit);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            if e.downcast_ref::<LengthLimitError>().is_some() {
+                Unread::TooLarge
+            } else {
+                Unread::Broken
+            }
+        })?;
+        if let Ok(data) = frame.into_data() {
+            let wanted = bytes.len() + data.len();
+            if wanted > bytes.capacity() {
+                // Doubling, as a Vec grows, but never past the limit.
+                let room = wanted.max(bytes.capacity() * 2).min(read.limit);
+                reserve(&mut bytes, room).await?;
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from_owner(Budgeted {
+        bytes,
+        _share: share,
+    }))
 }
 
 /// Takes a free slot (or answers 503 at once) and answers 503 at the deadline unless the
@@ -302,7 +460,7 @@ async fn take_a_slot(State(slots): State<Slots>, mut req: Request, next: Next) -
         )
         .into_response();
     };
-    let slot = Slot::new(slots.timeout, Some(permit));
+    let slot = Slot::with_turns(slots.timeout, Some(permit), Some(slots.shared.clone()));
     req.extensions_mut().insert(slot.clone());
     // A caller gone before the work committed (this future dropped) leaves nothing either.
     let _abandoned = ExpireOnDrop(slot.clone());
@@ -334,12 +492,12 @@ pub fn app_layers(app: Router<AppState>, limits: Limits) -> Router<AppState> {
                 TraceLayer::new_for_http()
                     .make_span_with(|req: &Request| {
                         let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-                        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id, route = Empty)
+                        // Nothing is recorded on the span later: the JSON formatter parses
+                        // and rewrites a span's fields at every record.
+                        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
                     })
                     .on_request(())
-                    .on_response(|res: &Response, latency: Duration, _: &tracing::Span| {
-                        tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "served");
-                    }),
+                    .on_response(|res: &Response, latency: Duration, _: &tracing::Span| served(res, latency)),
             )
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(middleware::from_fn(track_metrics))
@@ -353,10 +511,52 @@ pub fn app_layers(app: Router<AppState>, limits: Limits) -> Router<AppState> {
     )
 }
 
-/// Inside the router: names the matched route for the span and the metrics.
+/// The request's one log line, written when it is served: its status, latency and
+/// route, and what a decision route decided ([`DecisionFields`]).
+fn served(res: &Response, latency: Duration) {
+    let status = res.status().as_u16();
+    let latency_ms = latency.as_secs_f64() * 1000.0;
+    let route = res.extensions().get::<RouteLabel>().map(|r| r.0.as_str());
+    // Probes come every few seconds from the platform: debug, not info.
+    if route.is_some_and(|r| PROBES.contains(&r)) {
+        tracing::debug!(status, latency_ms, route, "served");
+        return;
+    }
+    let d = res.extensions().get::<DecisionFields>();
+    tracing::info!(
+        status,
+        latency_ms,
+        route,
+        decision_id = d.and_then(|d| d.decision_id.as_deref()),
+        case_id = d.and_then(|d| d.case_id.as_deref()),
+        scenario = d.and_then(|d| d.scenario),
+        decision = d.and_then(|d| d.decision),
+        applies = d.and_then(|d| d.applies),
+        batch_id = d.and_then(|d| d.batch_id.as_deref()),
+        items = d.and_then(|d| d.items),
+        succeeded = d.and_then(|d| d.succeeded),
+        rules_version = d.and_then(|d| d.rules_version.as_deref()),
+        "served"
+    );
+}
+
+/// What a decision route decided, put on its request's log line (a response extension).
+#[derive(Debug, Clone, Default)]
+pub struct DecisionFields {
+    pub decision_id: Option<String>,
+    pub case_id: Option<String>,
+    pub scenario: Option<&'static str>,
+    pub decision: Option<&'static str>,
+    pub applies: Option<bool>,
+    pub batch_id: Option<String>,
+    pub items: Option<u64>,
+    pub succeeded: Option<u64>,
+    pub rules_version: Option<String>,
+}
+
+/// Inside the router: names the matched route for the log line and the metrics.
 async fn label_route(matched: MatchedPath, req: Request, next: Next) -> Response {
     let route = matched.as_str().to_owned();
-    tracing::Span::current().record("route", route.as_str());
     let mut res = next.run(req).await;
     res.extensions_mut().insert(RouteLabel(route));
     res

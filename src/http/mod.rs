@@ -292,7 +292,7 @@ pub fn run(rules: Rules, rules_path: Option<PathBuf>, args: ServeArgs) -> ExitCo
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         let version = rules.version.clone();
         let checksum = rules.checksum.clone();
         let server = match Server::bind(rules, rules_path, &args).await {
@@ -324,7 +324,10 @@ pub fn run(rules: Rules, rules_path: Option<PathBuf>, args: ServeArgs) -> ExitCo
                 ExitCode::FAILURE
             }
         }
-    })
+    });
+    // Every line logged, the last ones included, is out before the process exits.
+    crate::telemetry::flush();
+    code
 }
 
 /// `aftersales health`: exit 0 when `{url}/healthz` answers 200 (for HEALTHCHECK in an

@@ -10,9 +10,10 @@ use utoipa_axum::routes;
 use yaml_serde::{Mapping, Value};
 
 use super::problem::Problem;
-use super::routes::decisions::{BatchResult, BatchView};
+use super::routes::decisions::{BatchResult, BatchView, CompactBatchResult, CompactBatchView};
 use super::routes::{decisions, ops, rules};
 use super::state::AppState;
+use crate::render::CompactDecisionView;
 use crate::request::FieldError;
 use crate::rules::Rules;
 
@@ -23,7 +24,7 @@ use crate::rules::Rules;
         description = "Decides what a shop's support team does with an after-sales (refund) request during a logistics disruption, and by when. Rules: the Kuaishou shop notice for the 2023 Hangzhou Asian Games and Asian Para Games, or a rules file.\n\nEvery time in a response is RFC 3339 with the rules' offset (`+08:00`). Every error is `application/problem+json` (RFC 9457); invalid input lists each problem with a JSON pointer.",
         license(name = "MIT", identifier = "MIT"),
     ),
-    components(schemas(Problem, FieldError)),
+    components(schemas(Problem, FieldError, CompactDecisionView, CompactBatchView)),
     tags(
         (name = "decisions", description = "Decide after-sales cases."),
         (name = "rules", description = "What the service decides with."),
@@ -269,6 +270,24 @@ fn complete_operation(path: &str, method: &str, op: &mut Value) {
             param["schema"] = node(json!({"$ref": "#/components/schemas/Language"}));
         }
     }
+    for param in params(op) {
+        if param["name"].as_str() == Some("view") && param["in"].as_str() == Some("query") {
+            param["schema"] =
+                node(json!({"type": "string", "enum": ["full", "compact"], "default": "full"}));
+        }
+    }
+    // `?view=compact` answers the compact schema: either may come back.
+    if method == "post" && path.starts_with("/v1/decisions") {
+        let (full, compact) = if path.ends_with("/batch") {
+            ("BatchView", "CompactBatchView")
+        } else {
+            ("DecisionView", "CompactDecisionView")
+        };
+        op["responses"]["200"]["content"]["application/json"]["schema"] = node(json!({"anyOf": [
+            {"$ref": format!("#/components/schemas/{full}")},
+            {"$ref": format!("#/components/schemas/{compact}")},
+        ]}));
+    }
     if OPEN_PATHS.contains(&path) {
         op["security"] = node(json!([]));
     }
@@ -406,7 +425,8 @@ fn language_schema(rules: &Rules) -> Value {
 /// A decision id for the examples (the server makes a new UUIDv7 for every decision).
 const EXAMPLE_ID: &str = "0192f1c4-7a1e-7cc0-a6f5-3e1f5b2c9d10";
 
-/// The examples of `DecisionView`, `BatchView` and `Problem`: what the embedded rules
+/// The examples of `DecisionView`, `BatchView`, their compact forms and `Problem`: what
+/// the embedded rules
 /// answer to `examples/stalled.json` and to a request without `requested_at`, so they
 /// can never disagree with the server.
 fn add_examples(doc: &mut Value, rules: &Rules) {
@@ -445,11 +465,31 @@ fn add_examples(doc: &mut Value, rules: &Rules) {
             },
         ],
     };
+    let compact = CompactDecisionView::from(&decided.view);
+    let compact_batch = CompactBatchView {
+        batch_id: batch.batch_id.clone(),
+        succeeded: 1,
+        failed: 1,
+        results: vec![
+            CompactBatchResult {
+                status: 200,
+                decision: Some(compact.clone()),
+                problem: None,
+            },
+            CompactBatchResult {
+                status: 422,
+                decision: None,
+                problem: batch.results.get(1).and_then(|r| r.problem.clone()),
+            },
+        ],
+    };
     let schemas = &mut doc["components"]["schemas"];
     // Serialized straight to YAML, so fields keep their declaration order.
     for (name, example) in [
         ("DecisionView", yaml_serde::to_value(&decided.view)),
         ("BatchView", yaml_serde::to_value(&batch)),
+        ("CompactDecisionView", yaml_serde::to_value(&compact)),
+        ("CompactBatchView", yaml_serde::to_value(&compact_batch)),
         ("Problem", yaml_serde::to_value(Problem::invalid(errors))),
     ] {
         if let (Ok(example), Some(schema)) = (example, schemas.get_mut(name)) {

@@ -35,6 +35,10 @@ use tower::ServiceExt;
 
 use super::guards::{Receiving, WriteStall};
 
+/// The most a connection buffers of what it reads (a request head must fit; a body is
+/// read through it in pieces this size at most): a connection's memory stays bounded,
+/// whatever it sends. hyper's default lets one grow to 400 KiB.
+pub const READ_BUFFER_BYTES: usize = 16 * 1024;
 /// How often, at the cap, another connection is asked to make room while none has yet.
 const MAKE_ROOM_AGAIN: Duration = Duration::from_millis(100);
 /// How long a connection asked to make room may take to finish sending an answer.
@@ -350,7 +354,8 @@ async fn connection<I>(
     let mut http1 = hyper::server::conn::http1::Builder::new();
     http1
         .timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
+        .header_read_timeout(header_read_timeout)
+        .max_buf_size(READ_BUFFER_BYTES);
     let io = WriteStall::new(io, header_read_timeout, conn.blocked.clone());
     let http = http1.serve_connection(TokioIo::new(io), service);
     tokio::pin!(http);

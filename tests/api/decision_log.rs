@@ -515,8 +515,9 @@ async fn the_service_log_shows_a_callers_invisible_characters_as_escapes() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status(), 200);
     let decided = tokio::task::spawn_blocking(move || {
-        logs.iter()
-            .find(|l| l.contains("\"decided\""))
+        // Bounded: a line that never comes fails the test instead of hanging it.
+        std::iter::from_fn(|| logs.recv_timeout(std::time::Duration::from_secs(10)).ok())
+            .find(|l| l.contains("\"served\"") && l.contains("\"case_id\""))
             .unwrap_or_default()
     })
     .await

@@ -2,6 +2,8 @@
 //! Set TEST_LOG=1 to see the server's logs.
 
 mod batch;
+mod budget;
+mod compact;
 mod decision_log;
 mod decisions;
 mod errors;

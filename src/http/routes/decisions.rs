@@ -6,31 +6,53 @@
 //! whatever the clock says. Answer. A request answered 503 (past its deadline, or the log
 //! cannot be written) leaves no decision-log line and counts no decision.
 
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use http_body::Body as _;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserializer, Serialize};
 use serde_json::value::RawValue;
+use tokio::sync::OwnedSemaphorePermit;
 use utoipa::ToSchema;
 
 use crate::codes::{Outcome, Scenario};
-use crate::http::decision_log::{self, DecisionLog, NotWritten};
-use crate::http::extract::{JsonBytes, Negotiated, OutputParams, negotiate};
-use crate::http::middleware::Slot;
+use crate::engine::{Case, Decision};
+use crate::http::decision_log::{self, DecisionLog, NotWritten, Origin};
+use crate::http::extract::{
+    JsonBytes, Negotiated, OutputParams, ViewParams, negotiate, requested_view,
+};
+use crate::http::middleware::{DecisionFields, Slot};
 use crate::http::problem::Problem;
 use crate::http::routes::KnownLang;
 use crate::http::state::AppState;
-use crate::render::{DecisionView, summary};
+use crate::render::json::{pretty, write_decision};
+use crate::render::{CompactDecisionView, DecisionView, View, decision_view, summary};
 use crate::request::FieldError;
 use crate::rules::Rules;
-use crate::{Decided, RequestError, RequestErrorKind};
+use crate::{RequestError, RequestErrorKind};
 
 /// Bodies up to this size are decided on the async worker (well under a millisecond);
-/// larger ones on the blocking pool.
+/// larger ones on the blocking pool, one of the few heavy jobs run at once (see
+/// [`Slot::heavy_work`]).
 const DECIDE_INLINE_UP_TO: usize = 8 * 1024;
-/// Batch items decided between two looks at the deadline.
+/// Batch items decided between two looks at the deadline; also the unit a batch is
+/// shared out in between threads, and the pieces its answer is sent in.
 const CHUNK: usize = 32;
+/// Room for one decision's JSON (the stalled example is 2.6 KB in Chinese).
+const DECISION_BYTES: usize = 4096;
+
+/// How to answer: texts' language and format, and which view.
+#[derive(Debug, Clone, Copy)]
+struct How {
+    negotiated: Negotiated,
+    view: View,
+}
 
 /// Decides one case.
 #[utoipa::path(
@@ -41,9 +63,10 @@ const CHUNK: usize = 32;
     params(
         ("Accept-Language" = Option<String>, Header, description = "Language of the texts: zh-CN (default) or en."),
         OutputParams,
+        ViewParams,
     ),
     responses(
-        (status = 200, description = "The decision. `Accept: text/plain` gives a short readable summary instead.",
+        (status = 200, description = "The decision (`CompactDecisionView` with `?view=compact`). `Accept: text/plain` gives a short readable summary instead.",
             content((DecisionView = "application/json"), (String = "text/plain"))),
     ),
 )]
@@ -56,8 +79,16 @@ pub async fn create_decision(
     JsonBytes(body): JsonBytes,
 ) -> Response {
     let loaded = state.rules();
-    let how = negotiate(&headers, query.as_deref(), &loaded.rules);
+    let view = match requested_view(query.as_deref()) {
+        Ok(view) => view,
+        Err(problem) => return problem.into_response(),
+    };
+    let how = How {
+        negotiated: negotiate(&headers, query.as_deref(), &loaded.rules),
+        view,
+    };
     let log = state.decision_log().cloned();
+    let version = loaded.rules.version.clone();
     let logged = log.as_ref().map(|_| Logged {
         request_id: request_id(&headers),
         batch_id: None,
@@ -65,18 +96,20 @@ pub async fn create_decision(
     let prepared = if body.len() <= DECIDE_INLINE_UP_TO {
         decide_single(&loaded.rules, &body, how, logged.as_ref())
     } else {
+        let heavy = slot.heavy_work().await;
         let working = slot.clone();
-        off_the_workers(move || {
+        let prepared = off_the_workers(move || {
             // It may have waited for a thread past its deadline.
             if !working.live() {
                 return Err(working.timed_out().into());
             }
             decide_single(&loaded.rules, &body, how, logged.as_ref())
         })
-        .await
+        .await;
+        room_for_answer(&slot, prepared, heavy).await
     };
     match prepared {
-        Ok(prepared) => deliver(log.as_ref(), &slot, prepared).await,
+        Ok(prepared) => deliver(log.as_ref(), &slot, &version, prepared).await,
         Err(Refused(answer)) => *answer,
     }
 }
@@ -85,6 +118,15 @@ pub async fn create_decision(
 struct Logged {
     request_id: Option<String>,
     batch_id: Option<String>,
+}
+
+impl Logged {
+    fn origin(&self) -> Origin<'_> {
+        Origin {
+            request_id: self.request_id.as_deref(),
+            batch_id: self.batch_id.as_deref(),
+        }
+    }
 }
 
 fn request_id(headers: &HeaderMap) -> Option<String> {
@@ -97,49 +139,71 @@ fn request_id(headers: &HeaderMap) -> Option<String> {
 /// Decided, not yet delivered: the answer, the decision-log lines, what to count.
 struct Prepared {
     response: Response,
+    /// The answer's size, in bytes.
+    answer_bytes: usize,
     /// One line per decision, each ending in a newline; empty without a decision log.
     lines: Vec<u8>,
-    delivered: Vec<Delivered>,
+    delivered: Delivered,
+}
+
+/// What is counted and logged of a request's decisions once they are delivered.
+#[derive(Default)]
+struct Delivered {
+    /// Decisions by scenario and outcome.
+    counts: BTreeMap<(Scenario, Outcome), u64>,
+    decisions: usize,
+    /// The one decision of `POST /v1/decisions`.
+    single: Option<Single>,
+    /// A batch's id and its items.
     batch: Option<(String, usize)>,
 }
 
-/// What is counted and traced of a decision once it is delivered.
-struct Delivered {
+struct Single {
     decision_id: String,
     case_id: Option<String>,
-    rules_version: String,
     scenario: Scenario,
     decision: Outcome,
     applies: bool,
-    batch_id: Option<String>,
 }
 
 impl Delivered {
-    fn of(view: &DecisionView, batch_id: Option<&str>) -> Delivered {
-        Delivered {
-            decision_id: view.decision_id.clone(),
-            case_id: view.case_id.clone(),
-            rules_version: view.rules_version.clone(),
-            scenario: view.scenario,
-            decision: view.decision,
-            applies: view.applies,
-            batch_id: batch_id.map(str::to_owned),
-        }
+    fn add(&mut self, d: &Decision) {
+        *self.counts.entry((d.scenario, d.outcome)).or_default() += 1;
+        self.decisions += 1;
     }
 
-    fn count_and_trace(&self) {
-        metrics::counter!("aftersales_decisions_total", "scenario" => self.scenario.as_str(), "decision" => self.decision.as_str()).increment(1);
-        let case_id = self.case_id.as_deref().map(decision_log::shown);
-        tracing::info!(
-            decision_id = %self.decision_id,
-            batch_id = self.batch_id.as_deref(),
-            case_id = case_id.as_deref(),
-            rules_version = %self.rules_version,
-            scenario = %self.scenario,
-            decision = %self.decision,
-            applies = self.applies,
-            "decided"
-        );
+    fn merge(&mut self, other: Delivered) {
+        for (key, n) in other.counts {
+            *self.counts.entry(key).or_default() += n;
+        }
+        self.decisions += other.decisions;
+    }
+
+    /// Counts the decisions; returns what the request decided, for its log line.
+    fn count(&self, rules_version: &str) -> DecisionFields {
+        for ((scenario, decision), n) in &self.counts {
+            metrics::counter!("aftersales_decisions_total", "scenario" => scenario.as_str(), "decision" => decision.as_str()).increment(*n);
+        }
+        let mut fields = DecisionFields {
+            rules_version: Some(rules_version.to_owned()),
+            ..DecisionFields::default()
+        };
+        if let Some(d) = &self.single {
+            fields.decision_id = Some(d.decision_id.clone());
+            fields.case_id = d
+                .case_id
+                .as_deref()
+                .map(|c| decision_log::shown(c).into_owned());
+            fields.scenario = Some(d.scenario.as_str());
+            fields.decision = Some(d.decision.as_str());
+            fields.applies = Some(d.applies);
+        }
+        if let Some((batch_id, items)) = &self.batch {
+            fields.batch_id = Some(batch_id.clone());
+            fields.items = Some(*items as u64);
+            fields.succeeded = Some(self.decisions as u64);
+        }
+        fields
     }
 }
 
@@ -162,27 +226,30 @@ async fn off_the_workers(
 }
 
 /// Commits (the log takes the lines, or the slot alone) and answers.
-async fn deliver(log: Option<&DecisionLog>, slot: &Slot, prepared: Prepared) -> Response {
+async fn deliver(
+    log: Option<&DecisionLog>,
+    slot: &Slot,
+    rules_version: &str,
+    prepared: Prepared,
+) -> Response {
     let Prepared {
         response,
         lines,
         delivered,
-        batch,
+        ..
     } = prepared;
     let committed = match log {
-        Some(log) if !delivered.is_empty() => log.commit(lines, delivered.len(), slot).await,
+        Some(log) if delivered.decisions > 0 => log.commit(lines, delivered.decisions, slot).await,
         _ if slot.commit() => Ok(()),
         _ => Err(NotWritten::Expired),
     };
     if let Err(not_written) = committed {
         return not_written.problem(slot).into_response();
     }
-    for d in &delivered {
-        d.count_and_trace();
-    }
-    if let Some((batch_id, items)) = batch {
-        tracing::info!(batch_id = %batch_id, items, succeeded = delivered.len(), "batch decided");
-    }
+    let mut response = response;
+    response
+        .extensions_mut()
+        .insert(delivered.count(rules_version));
     response
 }
 
@@ -190,50 +257,92 @@ async fn deliver(log: Option<&DecisionLog>, slot: &Slot, prepared: Prepared) -> 
 fn decide_single(
     rules: &Rules,
     body: &[u8],
-    how: Negotiated,
+    how: How,
     log: Option<&Logged>,
 ) -> Result<Prepared, Refused> {
-    let decided = crate::decide_json(
-        rules,
-        body,
-        chrono::Utc::now(),
-        how.lang,
-        crate::new_decision_id(),
-    )
-    .map_err(Problem::from)?;
+    let (case, decision) =
+        crate::decide_body(rules, body, chrono::Utc::now()).map_err(Problem::from)?;
+    let decision_id = crate::new_decision_id();
     let mut lines = Vec::new();
     if let Some(log) = log {
-        push_line(&mut lines, rules, &decided, log);
+        decision_log::push_line(
+            &mut lines,
+            rules,
+            &decision_id,
+            &case,
+            &decision,
+            log.origin(),
+        );
     }
-    let delivered = vec![Delivered::of(&decided.view, None)];
-    let response = if how.text {
-        let mut r = summary(&decided.view).into_response();
+    let response = if how.negotiated.text {
+        let view = decision_view(
+            rules,
+            &decision,
+            case.case_id.clone(),
+            decision_id.clone(),
+            how.negotiated.lang,
+        );
+        let mut r = summary(&view).into_response();
         r.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
         r
     } else {
-        json(&decided.view, how.pretty)
+        let mut out = Vec::with_capacity(DECISION_BYTES);
+        write_one(&mut out, rules, &decision_id, &case, &decision, how);
+        json_bytes(out, how.negotiated.pretty)
     };
+    let answer_bytes = usize::try_from(response.body().size_hint().lower()).unwrap_or(usize::MAX);
+    let mut delivered = Delivered::default();
+    delivered.add(&decision);
+    delivered.single = Some(Single {
+        decision_id,
+        case_id: case.case_id,
+        scenario: decision.scenario,
+        decision: decision.outcome,
+        applies: decision.applies,
+    });
     Ok(Prepared {
         response,
+        answer_bytes,
         lines,
         delivered,
-        batch: None,
     })
 }
 
-fn push_line(lines: &mut Vec<u8>, rules: &Rules, decided: &Decided, log: &Logged) {
-    let line = decision_log::line(
-        &decided.view,
-        &decided.case,
+/// A decision's JSON, in the view asked for.
+fn write_one(
+    out: &mut Vec<u8>,
+    rules: &Rules,
+    decision_id: &str,
+    case: &Case,
+    d: &Decision,
+    how: How,
+) {
+    let lang = how.negotiated.lang;
+    write_decision(
+        out,
         rules,
-        log.request_id.as_deref(),
-        log.batch_id.as_deref(),
+        d,
+        case.case_id.as_deref(),
+        decision_id,
+        lang,
+        how.view,
     );
-    lines.extend_from_slice(line.as_bytes());
-    lines.push(b'\n');
+}
+
+/// JSON bytes as a response, indented on request.
+fn json_bytes(bytes: Vec<u8>, pretty_print: bool) -> Response {
+    let bytes = if pretty_print { pretty(&bytes) } else { bytes };
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response()
 }
 
 /// A JSON response, indented on request.
@@ -288,6 +397,38 @@ pub struct BatchResult {
     pub problem: Option<Problem>,
 }
 
+/// The answer to a batch with `?view=compact`: each decision without its texts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompactBatchView {
+    /// Unique id of this batch (also in the logs of each decision).
+    #[schema(example = "0192f1c4-7a1e-7cc0-a6f5-3e1f5b2c9d0f")]
+    pub batch_id: String,
+    /// Decided items.
+    pub succeeded: usize,
+    /// Refused items.
+    pub failed: usize,
+    /// One result per item, in the order of `items`.
+    pub results: Vec<CompactBatchResult>,
+}
+
+/// One item's result with `?view=compact`: its `decision`, or the `problem`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompactBatchResult {
+    /// 200 when the item was decided, or the item's error status (422).
+    #[schema(example = 200)]
+    pub status: u16,
+    /// The item's decision, as `POST /v1/decisions?view=compact` would answer it; absent
+    /// when the item was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub decision: Option<CompactDecisionView>,
+    /// Why the item was refused, its pointers starting with `/items/<index>`; absent
+    /// when it was decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub problem: Option<Problem>,
+}
+
 /// Decides many cases in one call; a bad item never fails the others.
 #[utoipa::path(
     post,
@@ -297,8 +438,9 @@ pub struct BatchResult {
     params(
         ("Accept-Language" = Option<String>, Header, description = "Language of the texts: zh-CN (default) or en."),
         OutputParams,
+        ViewParams,
     ),
-    responses((status = 200, description = "One result per item, in order.", body = BatchView)),
+    responses((status = 200, description = "One result per item, in order (`CompactBatchView` with `?view=compact`).", body = BatchView)),
 )]
 pub async fn create_batch(
     State(state): State<AppState>,
@@ -309,14 +451,23 @@ pub async fn create_batch(
     JsonBytes(body): JsonBytes,
 ) -> Response {
     let loaded = state.rules();
-    let how = negotiate(&headers, query.as_deref(), &loaded.rules);
+    let view = match requested_view(query.as_deref()) {
+        Ok(view) => view,
+        Err(problem) => return problem.into_response(),
+    };
+    let how = How {
+        negotiated: negotiate(&headers, query.as_deref(), &loaded.rules),
+        view,
+    };
     let log = state.decision_log().cloned();
+    let version = loaded.rules.version.clone();
     let batch_id = crate::new_decision_id();
     let logged = log.as_ref().map(|_| Logged {
         request_id: request_id(&headers),
         batch_id: Some(batch_id.clone()),
     });
     let limit = state.batch_limit();
+    let heavy = slot.heavy_work().await;
     let working = slot.clone();
     let prepared = off_the_workers(move || {
         if !working.live() {
@@ -333,77 +484,213 @@ pub async fn create_batch(
         )
     })
     .await;
-    match prepared {
-        Ok(prepared) => deliver(log.as_ref(), &slot, prepared).await,
+    match room_for_answer(&slot, prepared, heavy).await {
+        Ok(prepared) => deliver(log.as_ref(), &slot, &version, prepared).await,
         Err(Refused(answer)) => *answer,
     }
 }
 
-/// Decides the items in chunks, stopping as soon as the deadline has passed.
+/// Holds the turn at heavy work (`heavy`) until the answer has room in the answer
+/// budget, then gives the turn back: the answer keeps its room until it has been sent.
+async fn room_for_answer(
+    slot: &Slot,
+    prepared: Result<Prepared, Refused>,
+    heavy: Option<OwnedSemaphorePermit>,
+) -> Result<Prepared, Refused> {
+    let mut prepared = prepared?;
+    // The log lines too, which live until the log has written them.
+    let bytes = prepared.answer_bytes.saturating_add(prepared.lines.len());
+    let room = slot.answer_room(bytes).await;
+    drop(heavy);
+    if let Some(room) = room {
+        let body = std::mem::take(prepared.response.body_mut());
+        *prepared.response.body_mut() = Body::new(Holding { body, _room: room });
+    }
+    Ok(prepared)
+}
+
+/// A response body that holds `_room` until it is dropped (sent, or the caller gone).
+struct Holding {
+    body: Body,
+    _room: OwnedSemaphorePermit,
+}
+
+impl http_body::Body for Holding {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// A run of a batch's items, decided: their results (JSON, each followed by a comma
+/// but the batch's last), their log lines, what to count.
+#[derive(Default)]
+struct Decided {
+    results: Vec<u8>,
+    lines: Vec<u8>,
+    delivered: Delivered,
+}
+
+/// Decides the items on every core, a chunk at a time, stopping as soon as the deadline
+/// has passed; the answer is sent chunk by chunk as it was written.
 fn decide_batch(
     rules: &Rules,
     items: &[&RawValue],
-    how: Negotiated,
+    how: How,
     batch_id: String,
     log: Option<&Logged>,
     slot: &Slot,
 ) -> Result<Prepared, Refused> {
-    let expired = || Refused::from(slot.timed_out());
-    let mut results = Vec::with_capacity(items.len());
-    let mut delivered = Vec::new();
+    let chunks = items.len().div_ceil(CHUNK);
+    let next = AtomicUsize::new(0);
+    // Each thread takes the next chunk until none is left or the deadline passed.
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let chunk = next.fetch_add(1, Ordering::Relaxed);
+            if chunk >= chunks || !slot.live() {
+                return done;
+            }
+            let first = chunk * CHUNK;
+            let some = &items[first..items.len().min(first + CHUNK)];
+            done.push((
+                chunk,
+                decide_chunk(rules, some, first, items.len(), how, &batch_id, log),
+            ));
+        }
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(chunks);
+    let mut done: Vec<(usize, Decided)> = std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mut done = work();
+        for helper in helpers {
+            // A panic in a helper is a panic here: caught above as a 500.
+            match helper.join() {
+                Ok(more) => done.extend(more),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        done
+    });
+    if !slot.live() || done.len() < chunks {
+        return Err(slot.timed_out().into());
+    }
+    done.sort_unstable_by_key(|(chunk, _)| *chunk);
+    let mut delivered = Delivered::default();
     let mut lines = Vec::new();
-    for (chunk, some) in items.chunks(CHUNK).enumerate() {
-        if !slot.live() {
-            return Err(expired());
+    let mut body = Vec::with_capacity(chunks + 2);
+    for (_, d) in done {
+        delivered.merge(d.delivered);
+        if lines.is_empty() {
+            lines = d.lines;
+        } else {
+            lines.extend_from_slice(&d.lines);
         }
-        for (k, item) in some.iter().enumerate() {
-            let i = chunk * CHUNK + k;
-            let decided = crate::decide_json(
-                rules,
-                item.get().as_bytes(),
-                chrono::Utc::now(),
-                how.lang,
-                crate::new_decision_id(),
-            );
-            results.push(match decided {
-                Ok(decided) => {
-                    if let Some(log) = log {
-                        push_line(&mut lines, rules, &decided, log);
-                    }
-                    delivered.push(Delivered::of(&decided.view, Some(&batch_id)));
-                    BatchResult {
-                        status: 200,
-                        decision: Some(decided.view),
-                        problem: None,
-                    }
-                }
-                Err(e) => {
-                    let problem = Problem::from(at_item(i, e));
-                    BatchResult {
-                        status: problem.status,
-                        decision: None,
-                        problem: Some(problem),
-                    }
-                }
-            });
-        }
+        body.push(Bytes::from(d.results));
     }
-    if !slot.live() {
-        return Err(expired());
-    }
-    let items = results.len();
-    let view = BatchView {
-        batch_id: batch_id.clone(),
-        succeeded: delivered.len(),
-        failed: items - delivered.len(),
-        results,
+    let failed = items.len() - delivered.decisions;
+    let head = format!(
+        "{{\"batch_id\":\"{batch_id}\",\"succeeded\":{},\"failed\":{failed},\"results\":[",
+        delivered.decisions
+    );
+    body.insert(0, Bytes::from(head));
+    body.push(Bytes::from_static(b"]}"));
+    delivered.batch = Some((batch_id, items.len()));
+    let answer_bytes = body.iter().map(Bytes::len).sum::<usize>();
+    // Sent piece by piece, each freed once it is written to the socket.
+    let response = if how.negotiated.pretty {
+        json_bytes(body.concat(), true)
+    } else {
+        let pieces = futures_util::stream::iter(body.into_iter().map(Ok::<_, Infallible>));
+        let mut r = Response::new(Body::from_stream(pieces));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        r.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(answer_bytes));
+        r
     };
     Ok(Prepared {
-        response: json(&view, how.pretty),
+        response,
+        answer_bytes,
         lines,
         delivered,
-        batch: Some((batch_id, items)),
     })
+}
+
+/// Decides one chunk of a batch: `items`, the first being the batch's item `first` of
+/// `total`.
+fn decide_chunk(
+    rules: &Rules,
+    items: &[&RawValue],
+    first: usize,
+    total: usize,
+    how: How,
+    batch_id: &str,
+    log: Option<&Logged>,
+) -> Decided {
+    let mut d = Decided {
+        results: Vec::with_capacity(items.len() * DECISION_BYTES),
+        ..Decided::default()
+    };
+    let now = chrono::Utc::now();
+    for (k, item) in items.iter().enumerate() {
+        let i = first + k;
+        match crate::decide_body(rules, item.get().as_bytes(), now) {
+            Ok((case, decision)) => {
+                let decision_id = crate::new_decision_id();
+                if let Some(log) = log {
+                    let origin = Origin {
+                        batch_id: Some(batch_id),
+                        ..log.origin()
+                    };
+                    decision_log::push_line(
+                        &mut d.lines,
+                        rules,
+                        &decision_id,
+                        &case,
+                        &decision,
+                        origin,
+                    );
+                }
+                d.results
+                    .extend_from_slice(b"{\"status\":200,\"decision\":");
+                write_one(&mut d.results, rules, &decision_id, &case, &decision, how);
+                d.results.push(b'}');
+                d.delivered.add(&decision);
+            }
+            Err(e) => {
+                let problem = Problem::from(at_item(i, e));
+                let result = BatchResult {
+                    status: problem.status,
+                    decision: None,
+                    problem: Some(problem),
+                };
+                // Strings and numbers only: this cannot fail.
+                let _ = serde_json::to_writer(&mut d.results, &result);
+            }
+        }
+        if i + 1 < total {
+            d.results.push(b',');
+        }
+    }
+    d
 }
 
 /// An item's errors, with pointers from the batch's root.

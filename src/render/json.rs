@@ -1,0 +1,526 @@
+//! A decision written straight to JSON bytes, its texts rendered into the same buffer:
+//! what `serde_json::to_vec(&DecisionView)` gives, byte for byte (a test holds them
+//! together), without building the view's strings first. The served path's costs were
+//! the view's allocations and serde's escaping loop over two kilobytes of text, one byte
+//! at a time; here text is copied eight bytes at a time, and nothing is allocated but
+//! the buffer.
+
+use crate::engine::Decision;
+use crate::rules::{Lang, Rules};
+
+use super::{Renderer, Sink, View, times::Rfc3339};
+
+/// Appends `text` as the inside of a JSON string, escaped exactly as serde_json does:
+/// `"` and `\` with a backslash, `\b \t \n \f \r` by name, other control characters as
+/// `\u00XX`; everything else (DEL and all of Unicode included) as it is.
+pub fn escape_into(out: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    while let Some(at) = next_escape(bytes, start) {
+        out.extend_from_slice(&bytes[start..at]);
+        let b = bytes[at];
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\x08' => out.extend_from_slice(b"\\b"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\x0c' => out.extend_from_slice(b"\\f"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
+            }
+        }
+        start = at + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// The first byte at or after `from` that JSON escapes: `"`, `\\` or below 0x20. Eight
+/// bytes per step: in a word `x`, `(x - 0x0101..) & !x & 0x8080..` is nonzero exactly
+/// when some byte of `x` is zero, so xor-ing with the quote and the backslash finds them,
+/// and subtracting 0x20 instead of 0x01 finds the control characters. Bytes of 0x80 and
+/// above (all of UTF-8's multi-byte characters) never match.
+fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const QUOTE: u64 = ONES * b'"' as u64;
+    const BACKSLASH: u64 = ONES * b'\\' as u64;
+    let needs = |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\';
+    let rest = bytes.get(from..)?;
+    let mut words = rest.chunks_exact(8);
+    let mut at = from;
+    for word in words.by_ref() {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+        let (q, b) = (x ^ QUOTE, x ^ BACKSLASH);
+        let hits =
+            (x.wrapping_sub(ONES * 0x20) | q.wrapping_sub(ONES) | b.wrapping_sub(ONES)) & !x & HIGH;
+        // `!x` stands for `!q` and `!b` too: their top bits are x's.
+        if hits != 0 {
+            return word.iter().position(needs).map(|p| at + p);
+        }
+        at += 8;
+    }
+    words.remainder().iter().position(needs).map(|p| at + p)
+}
+
+/// Compact JSON (as written here or by serde_json) indented as
+/// `serde_json::to_vec_pretty` indents it: two spaces a level, `"key": value`, `[]` and
+/// `{}` when empty.
+pub fn pretty(compact: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(compact.len() + compact.len() / 2);
+    let mut depth = 0usize;
+    let newline = |out: &mut Vec<u8>, depth: usize| {
+        out.push(b'\n');
+        out.extend(std::iter::repeat_n(b' ', depth * 2));
+    };
+    let (mut in_string, mut escaped) = (false, false);
+    let mut bytes = compact.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
+        if in_string {
+            out.push(b);
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => {
+                in_string = true;
+                out.push(b);
+            }
+            b'{' | b'[' => {
+                out.push(b);
+                let close = if b == b'{' { b'}' } else { b']' };
+                if bytes.peek() == Some(&close) {
+                    bytes.next();
+                    out.push(close);
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(b);
+            }
+            b',' => {
+                out.push(b);
+                newline(&mut out, depth);
+            }
+            b':' => out.extend_from_slice(b": "),
+            _ => out.push(b),
+        }
+    }
+    out
+}
+
+/// Text appended into a JSON string (the caller writes the quotes).
+pub struct JsonText<'a>(pub &'a mut Vec<u8>);
+
+impl Sink for JsonText<'_> {
+    fn push(&mut self, text: &str) {
+        escape_into(self.0, text);
+    }
+}
+
+/// A JSON object written field by field, its keys plain (no escaping needed).
+struct Object<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> Object<'a> {
+    fn begin(out: &'a mut Vec<u8>) -> Object<'a> {
+        out.push(b'{');
+        Object { out, first: true }
+    }
+
+    /// Starts the field `key`, returning the buffer for its value.
+    fn key(&mut self, key: &str) -> &mut Vec<u8> {
+        if !std::mem::take(&mut self.first) {
+            self.out.push(b',');
+        }
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+
+    fn str(&mut self, key: &str, value: &str) {
+        string(self.key(key), value);
+    }
+
+    /// A code's wire name (letters, digits and `_`: nothing to escape).
+    fn code(&mut self, key: &str, code: &'static str) {
+        code_into(self.key(key), code);
+    }
+
+    fn opt_str(&mut self, key: &str, value: Option<&str>) {
+        match value {
+            Some(v) => self.str(key, v),
+            None => self.key(key).extend_from_slice(b"null"),
+        }
+    }
+
+    fn bool(&mut self, key: &str, value: bool) {
+        let v: &[u8] = if value { b"true" } else { b"false" };
+        self.key(key).extend_from_slice(v);
+    }
+
+    fn time(&mut self, key: &str, t: &Rfc3339) {
+        // Digits and punctuation: nothing to escape.
+        let out = self.key(key);
+        out.push(b'"');
+        out.extend_from_slice(t.as_bytes());
+        out.push(b'"');
+    }
+
+    fn end(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// A code's wire name as a JSON string, unescaped: every wire name is a fixed lowercase
+/// identifier (see `codes.rs`; the test against serde's output covers each one used).
+fn code_into(out: &mut Vec<u8>, code: &'static str) {
+    out.push(b'"');
+    out.extend_from_slice(code.as_bytes());
+    out.push(b'"');
+}
+
+fn string(out: &mut Vec<u8>, value: &str) {
+    out.push(b'"');
+    escape_into(out, value);
+    out.push(b'"');
+}
+
+/// `items` as a JSON array, each written by `write`.
+fn array<T>(out: &mut Vec<u8>, items: &[T], mut write: impl FnMut(&mut Vec<u8>, &T)) {
+    out.push(b'[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(out, item);
+    }
+    out.push(b']');
+}
+
+/// Appends the decision `d` as JSON: the `DecisionView` (or `CompactDecisionView`) that
+/// [`super::decision_view`] would build, as serde_json would write it.
+pub fn write_decision(
+    out: &mut Vec<u8>,
+    rules: &Rules,
+    d: &Decision,
+    case_id: Option<&str>,
+    decision_id: &str,
+    lang: Lang,
+    view: View,
+) {
+    let r = Renderer::new(rules, d, lang);
+    let (notice, tz) = (r.notice, r.notice.time_zone);
+    // A text of the rules or of the case, rendered into the buffer as a JSON string.
+    let text = |o: &mut Object, key: &str, render: &dyn Fn(&mut JsonText)| {
+        let out = o.key(key);
+        out.push(b'"');
+        render(&mut JsonText(out));
+        out.push(b'"');
+    };
+    let also: Vec<_> = d
+        .also_applies
+        .iter()
+        .filter_map(|&i| rules.notices.get(i))
+        .collect();
+    let zone = d
+        .zone
+        .and_then(|z| Some((notice.zones.get(z.zone)?, z.controlled)));
+    let phase = d
+        .phase
+        .and_then(|p| notice.phases.get(p))
+        .map(|p| p.id.as_str());
+
+    let mut o = Object::begin(out);
+    o.str("decision_id", decision_id);
+    o.opt_str("case_id", case_id);
+    o.str("rules_version", &rules.version);
+    o.time("as_of", &Rfc3339::new(d.as_of, tz));
+    o.bool("applies", d.applies);
+    o.code("scenario", d.scenario.as_str());
+    o.code("decision", d.outcome.as_str());
+    let mut e = Object::begin(o.key("event"));
+    e.str("id", &notice.id);
+    if view == View::Full {
+        text(&mut e, "name", &|s| r.plain(s, notice.name.get(lang)));
+        e.bool("in_impact_period", d.in_impact_period);
+    }
+    e.opt_str("phase", phase);
+    e.end();
+    match view {
+        View::Full => array(o.key("also_applies"), &also, |out, n| {
+            let mut a = Object::begin(out);
+            a.str("id", &n.id);
+            text(&mut a, "name", &|s| r.plain(s, n.name.get(lang)));
+            a.end();
+        }),
+        View::Compact => array(o.key("also_applies"), &also, |out, n| string(out, &n.id)),
+    }
+    match zone {
+        None => o.key("zone").extend_from_slice(b"null"),
+        Some((zone, controlled)) => {
+            let mut z = Object::begin(o.key("zone"));
+            z.str("id", &zone.id);
+            if view == View::Full {
+                text(&mut z, "name", &|s| r.plain(s, zone.name.get(lang)));
+            }
+            z.bool("controlled", controlled);
+            if view == View::Full {
+                z.time("control_from", &Rfc3339::new(zone.control.from, tz));
+                match zone.control.until {
+                    Some(until) => z.time("control_until", &Rfc3339::new(until, tz)),
+                    None => z.opt_str("control_until", None),
+                }
+                z.bool("control_until_further_notice", zone.control.until.is_none());
+            }
+            z.end();
+        }
+    }
+    array(o.key("deadlines"), &d.deadlines, |out, dl| {
+        let mut x = Object::begin(out);
+        x.code("kind", dl.kind.as_str());
+        x.time("due_at", &Rfc3339::new(dl.due_at, tz));
+        out_int(x.key("remaining_seconds"), dl.remaining_seconds);
+        x.bool("overdue", dl.overdue);
+        x.end();
+    });
+    match view {
+        View::Full => array(o.key("actions"), &d.actions, |out, a| {
+            let mut x = Object::begin(out);
+            x.code("code", a.as_str());
+            text(&mut x, "text", &|s| {
+                r.text(s, notice.action_text(*a, lang), &[])
+            });
+            x.end();
+        }),
+        View::Compact => array(o.key("actions"), &d.actions, |out, a| {
+            code_into(out, a.as_str())
+        }),
+    }
+    array(o.key("evidence"), &d.evidence, |out, any| {
+        let mut x = Object::begin(out);
+        array(x.key("one_of"), any, |out, e| code_into(out, e.as_str()));
+        x.end();
+    });
+    match view {
+        View::Full => array(o.key("explanation"), &d.explanation, |out, e| {
+            let (section, template) = notice.explanation(e.finding, lang);
+            let mut x = Object::begin(out);
+            x.str("rule", section);
+            x.code("code", e.finding.as_str());
+            text(&mut x, "detail", &|s| r.text(s, template, &e.args));
+            x.end();
+        }),
+        View::Compact => array(o.key("explanation"), &d.explanation, |out, e| {
+            code_into(out, e.finding.as_str())
+        }),
+    }
+    match view {
+        View::Full => array(o.key("warnings"), &d.warnings, |out, w| {
+            let mut x = Object::begin(out);
+            x.code("code", w.code.as_str());
+            text(&mut x, "message", &|s| {
+                r.text(s, rules.warning_text(w.code, lang), &w.args)
+            });
+            x.end();
+        }),
+        View::Compact => array(o.key("warnings"), &d.warnings, |out, w| {
+            code_into(out, w.code.as_str())
+        }),
+    }
+    o.end();
+}
+
+/// An integer in decimal.
+fn out_int(out: &mut Vec<u8>, n: i64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::render::CompactDecisionView;
+    use crate::rules::EMBEDDED_SOURCE;
+
+    /// Every request of the rules' own tests (a row of policy §5 and §6 each), the
+    /// example files, and requests whose strings need escaping.
+    fn requests(source: &str) -> Vec<Value> {
+        let file: toml::Table = toml::from_str(source).unwrap_or_default();
+        let mut all: Vec<Value> = file
+            .get("test")
+            .and_then(|t| t.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|t| Some(from_toml(t.get("request")?)))
+            .collect();
+        for example in [
+            include_str!("../../tests/fixtures/examples/01-not-shipped-binjiang.json"),
+            include_str!("../../tests/fixtures/examples/02-in-transit-wucheng.json"),
+            include_str!("../../tests/fixtures/examples/03-stalled-shangcheng.json"),
+            include_str!("../../tests/fixtures/examples/04-rejected.json"),
+            include_str!("../../tests/fixtures/examples/05-return-undelivered-in-countdown.json"),
+            include_str!("../../tests/fixtures/examples/06-return-received.json"),
+            include_str!("../../tests/fixtures/examples/07-outside-impact-period.json"),
+        ] {
+            let v: Value = serde_json::from_str(example).unwrap_or_default();
+            all.push(v["request"].clone());
+        }
+        for example in [
+            include_str!("../../examples/kuaishou-refund.json"),
+            include_str!("../../examples/kuaishou-refund-full-detail.json"),
+            include_str!("../../examples/return-in-countdown.json"),
+            include_str!("../../examples/not-shipped.json"),
+        ] {
+            all.push(serde_json::from_str(example).unwrap_or_default());
+        }
+        let stalled = all.iter().find(|r| r["case_id"] == "AS-1003").cloned();
+        if let Some(mut hostile) = stalled {
+            hostile["case_id"] = json!("a\"b\\c\u{1}\u{7f}\n\u{2028}🙂");
+            hostile["destination"] = json!({"address": "浙江\"省\"杭州市\t上城区\r\n"});
+            hostile["logistics_trace"][1] = json!({"at": "2023-10-10T14:00:00.123+08:00", "description": "【杭州市】\"到达\"\u{1b}[31m"});
+            all.push(hostile);
+        }
+        all
+    }
+
+    /// A TOML value as JSON, its date-times as strings.
+    fn from_toml(v: &toml::Value) -> Value {
+        match v {
+            toml::Value::String(s) => json!(s),
+            toml::Value::Integer(n) => json!(n),
+            toml::Value::Float(f) => json!(f),
+            toml::Value::Boolean(b) => json!(b),
+            toml::Value::Datetime(d) => json!(d.to_string()),
+            toml::Value::Array(a) => Value::Array(a.iter().map(from_toml).collect()),
+            toml::Value::Table(t) => {
+                Value::Object(t.iter().map(|(k, v)| (k.clone(), from_toml(v))).collect())
+            }
+        }
+    }
+
+    /// How many decisions were compared, and whether one had a control character to escape.
+    fn same_bytes_as_the_views(rules: &Rules, requests: &[Value]) -> (usize, bool) {
+        let mut checked = 0;
+        let mut escaped = false;
+        for request in requests {
+            let body = serde_json::to_vec(request).unwrap_or_default();
+            for lang in 0..rules.languages.len() {
+                let lang = Lang(lang);
+                let Ok(d) =
+                    crate::decide_json(rules, &body, chrono::Utc::now(), lang, "id\"1".into())
+                else {
+                    continue;
+                };
+                for view in [View::Full, View::Compact] {
+                    let mut written = Vec::new();
+                    write_decision(
+                        &mut written,
+                        rules,
+                        &d.decision,
+                        d.view.case_id.as_deref(),
+                        &d.view.decision_id,
+                        lang,
+                        view,
+                    );
+                    let serde = match view {
+                        View::Full => serde_json::to_vec(&d.view),
+                        View::Compact => serde_json::to_vec(&CompactDecisionView::from(&d.view)),
+                    }
+                    .unwrap_or_default();
+                    assert_eq!(
+                        String::from_utf8_lossy(&written),
+                        String::from_utf8_lossy(&serde),
+                        "{view:?} {request}"
+                    );
+                    let serde_pretty = match view {
+                        View::Full => serde_json::to_vec_pretty(&d.view),
+                        View::Compact => {
+                            serde_json::to_vec_pretty(&CompactDecisionView::from(&d.view))
+                        }
+                    }
+                    .unwrap_or_default();
+                    assert_eq!(
+                        String::from_utf8_lossy(&pretty(&written)),
+                        String::from_utf8_lossy(&serde_pretty),
+                        "pretty {view:?} {request}"
+                    );
+                    checked += 1;
+                    escaped |= written.windows(6).any(|w| w == b"\\u0001");
+                }
+            }
+        }
+        (checked, escaped)
+    }
+
+    #[test]
+    fn a_decision_is_written_exactly_as_serde_writes_its_view() {
+        let rules = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let (checked, escaped) = same_bytes_as_the_views(&rules, &requests(EMBEDDED_SOURCE));
+        assert!(
+            checked >= 100 && escaped,
+            "only {checked}, escaped: {escaped}"
+        );
+    }
+
+    #[test]
+    fn with_several_notices_too() {
+        let harbin = include_str!("../../tests/fixtures/rules/harbin-2025.toml");
+        let nationwide = include_str!("../../tests/fixtures/rules/nationwide-2025.toml");
+        let source = [EMBEDDED_SOURCE, harbin, nationwide].concat();
+        let rules = Rules::from_toml(&source, "several.toml").unwrap_or_else(|e| panic!("{e}"));
+        let (checked, _) = same_bytes_as_the_views(&rules, &requests(&source));
+        assert!(checked >= 100, "only {checked}");
+    }
+
+    fn escaped(text: &str) -> String {
+        let mut out = Vec::new();
+        escape_into(&mut out, text);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        for text in [
+            "",
+            "plain",
+            "杭州市上城区解放路100号",
+            "a\"b\\c",
+            "\u{0}\u{1}\u{8}\t\n\u{b}\u{c}\r\u{1f} \u{7f}\u{85}\u{2028}🙂",
+            "seven b\"",
+            "eight by\"",
+            "sixteen bytes..\"",
+            "\"\"\"\"\"\"\"\"\"\"",
+            "x\\y\\z\\0123456789abcdef\n",
+        ] {
+            let serde = serde_json::to_string(text).unwrap_or_default();
+            assert_eq!(format!("\"{}\"", escaped(text)), serde, "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_string_is_escaped_as_serde_json_escapes_it(text in ".{0,40}|[\\x00-\\x7f]{0,40}") {
+            let serde = serde_json::to_string(&text).unwrap_or_default();
+            proptest::prop_assert_eq!(format!("\"{}\"", escaped(&text)), serde);
+        }
+    }
+}

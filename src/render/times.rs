@@ -1,0 +1,185 @@
+//! Times as responses show them, written without a formatter: a decision shows a dozen,
+//! and chrono's general RFC 3339 writer cost ~550 instructions each.
+
+use chrono::{Datelike, Offset, TimeZone, Timelike};
+use chrono_tz::Tz;
+
+use crate::time::{self, Instant};
+
+/// An instant in RFC 3339, as [`time::format`] writes it (seconds, then as many
+/// fractional digits as needed: 3, 6 or 9; the zone's offset, `+00:00` for UTC), held
+/// on the stack.
+pub struct Rfc3339 {
+    bytes: [u8; Rfc3339::MOST],
+    len: usize,
+    /// What chrono wrote, for what the fast path leaves to it.
+    other: Option<String>,
+}
+
+impl Rfc3339 {
+    /// `2023-10-14T09:00:00.123456789+05:45`
+    const MOST: usize = 35;
+
+    /// `t` in `tz`.
+    pub fn new(t: Instant, tz: Tz) -> Rfc3339 {
+        let offset = tz.offset_from_utc_datetime(&t.naive_utc()).fix();
+        let seconds = offset.local_minus_utc();
+        let local = t.naive_utc() + offset;
+        let nanos = local.nanosecond();
+        let year = local.year();
+        // A leap second, an offset in seconds (historic local mean times) or a year of
+        // other than four digits: chrono's writer decides how those look.
+        if nanos >= 1_000_000_000 || seconds % 60 != 0 || !(0..=9999).contains(&year) {
+            return Rfc3339 {
+                bytes: [0; Rfc3339::MOST],
+                len: 0,
+                other: Some(time::format(t, tz)),
+            };
+        }
+        let mut w = Writer {
+            bytes: [0; Rfc3339::MOST],
+            len: 0,
+        };
+        w.digits(year.unsigned_abs(), 4);
+        w.byte(b'-');
+        w.digits(local.month(), 2);
+        w.byte(b'-');
+        w.digits(local.day(), 2);
+        w.byte(b'T');
+        w.digits(local.hour(), 2);
+        w.byte(b':');
+        w.digits(local.minute(), 2);
+        w.byte(b':');
+        w.digits(local.second(), 2);
+        if nanos != 0 {
+            w.byte(b'.');
+            if nanos.is_multiple_of(1_000_000) {
+                w.digits(nanos / 1_000_000, 3);
+            } else if nanos.is_multiple_of(1_000) {
+                w.digits(nanos / 1_000, 6);
+            } else {
+                w.digits(nanos, 9);
+            }
+        }
+        w.byte(if seconds < 0 { b'-' } else { b'+' });
+        let minutes = seconds.unsigned_abs() / 60;
+        w.digits(minutes / 60, 2);
+        w.byte(b':');
+        w.digits(minutes % 60, 2);
+        Rfc3339 {
+            bytes: w.bytes,
+            len: w.len,
+            other: None,
+        }
+    }
+
+    /// The text's bytes (ASCII).
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.other {
+            Some(s) => s.as_bytes(),
+            None => &self.bytes[..self.len],
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match &self.other {
+            Some(s) => s,
+            // Only ASCII digits and punctuation are written.
+            None => std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default(),
+        }
+    }
+}
+
+impl serde::Serialize for Rfc3339 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+struct Writer {
+    bytes: [u8; Rfc3339::MOST],
+    len: usize,
+}
+
+impl Writer {
+    fn byte(&mut self, b: u8) {
+        if let Some(slot) = self.bytes.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    /// `n` in exactly `width` decimal digits (zero-padded; `n` is below 10^width).
+    fn digits(&mut self, mut n: u32, width: usize) {
+        let end = (self.len + width).min(self.bytes.len());
+        for slot in self.bytes[self.len..end].iter_mut().rev() {
+            *slot = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        self.len = end;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Timelike, Utc};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const ZONES: [Tz; 7] = [
+        chrono_tz::Asia::Shanghai,
+        chrono_tz::UTC,
+        chrono_tz::America::New_York,
+        chrono_tz::Asia::Kolkata,
+        chrono_tz::Asia::Kathmandu,
+        chrono_tz::Pacific::Chatham,
+        chrono_tz::America::St_Johns,
+    ];
+
+    #[test]
+    fn times_read_as_chrono_writes_them() {
+        let at = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_default()
+        };
+        let sh = chrono_tz::Asia::Shanghai;
+        for (t, want) in [
+            ("2023-10-14T01:00:00Z", "2023-10-14T09:00:00+08:00"),
+            ("2023-10-14T01:00:00.5Z", "2023-10-14T09:00:00.500+08:00"),
+            (
+                "2023-10-14T01:00:00.000001Z",
+                "2023-10-14T09:00:00.000001+08:00",
+            ),
+            (
+                "2023-10-14T01:00:00.000000001Z",
+                "2023-10-14T09:00:00.000000001+08:00",
+            ),
+            ("1970-01-01T00:00:00Z", "1970-01-01T08:00:00+08:00"),
+            ("9999-12-30T23:59:59.999Z", "9999-12-31T07:59:59.999+08:00"),
+        ] {
+            assert_eq!(Rfc3339::new(at(t), sh).as_str(), want);
+            assert_eq!(Rfc3339::new(at(t), sh).as_str(), time::format(at(t), sh));
+        }
+        // Before 1901 Shanghai kept local mean time, +08:05:43: chrono writes that.
+        let lmt = at("1900-01-01T00:00:00Z");
+        assert_eq!(Rfc3339::new(lmt, sh).as_str(), time::format(lmt, sh));
+    }
+
+    proptest! {
+        #[test]
+        fn any_instant_in_any_zone_reads_as_chrono_writes_it(
+            ms in -2_208_988_800_000i64..253_402_300_799_999,
+            nanos in prop::sample::select(vec![0u32, 1, 1_000, 1_000_000, 123_456_789, 999_999_999]),
+            zone in 0..ZONES.len(),
+        ) {
+            let t = DateTime::from_timestamp_millis(ms).unwrap_or_default();
+            let t = t.with_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000 + nanos % 1_000_000)
+                .unwrap_or(t);
+            let tz = ZONES[zone];
+            let fast = Rfc3339::new(t, tz);
+            prop_assert_eq!(fast.as_str(), time::format(t, tz));
+        }
+    }
+}
