@@ -12,8 +12,10 @@ use crate::engine::{Arg, Decision};
 use crate::rules::{DisruptionNotice, Lang, Rules, Segment, Template};
 use times::Rfc3339;
 
-/// Which fields a decision is answered with (`?view=`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Which fields a decision is answered with (`?view=`); every answer names its view in
+/// its `view` field, so a typed client tells the two apart without guessing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum View {
     /// Everything, texts in the caller's language: [`DecisionView`].
     #[default]
@@ -21,6 +23,16 @@ pub enum View {
     /// Ids, codes, times and flags, no rendered text: [`CompactDecisionView`], for
     /// backends that keep their own words.
     Compact,
+}
+
+impl View {
+    /// The name callers see (`?view=` and the answer's `view`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            View::Full => "full",
+            View::Compact => "compact",
+        }
+    }
 }
 
 /// The decision for one case (`POST /v1/decisions`): what to do, by when, and why. Texts
@@ -69,6 +81,8 @@ pub struct DecisionView {
     pub explanation: Vec<ExplanationView>,
     /// What the caller should know about the input or the case; empty when nothing.
     pub warnings: Vec<WarningView>,
+    /// Always `full`: this view (`CompactDecisionView` says `compact`).
+    pub view: View,
 }
 
 /// The disruption notice that decided.
@@ -135,6 +149,19 @@ pub struct DeadlineView {
     pub overdue: bool,
 }
 
+/// A deadline in the compact view: `DeadlineView` less the countdown, which is `due_at`
+/// less the answer's `as_of` and stale once stored.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CompactDeadlineView {
+    /// What the deadline is for.
+    pub kind: DeadlineKind,
+    /// When it falls due.
+    #[schema(format = DateTime, example = "2023-10-15T14:00:00+08:00")]
+    pub due_at: String,
+    /// True once `due_at` is past (at `as_of`).
+    pub overdue: bool,
+}
+
 /// A step to take.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ActionView {
@@ -188,8 +215,9 @@ impl Sink for String {
 /// their own words: ids, codes, the deadlines, the zone and the notices by id. Where
 /// `DecisionView` has a list of objects with a code and a text (`actions`,
 /// `explanation`, `warnings`), this has the list of codes; `also_applies` is the list of
-/// notice ids. The rest is as in `DecisionView`, less the names and `in_impact_period`
-/// (the explanation's codes say it) and the zone's control window (`GET /v1/rules` has
+/// notice ids. The rest is as in `DecisionView`, less the names, `in_impact_period`
+/// (the explanation's codes say it), each deadline's `remaining_seconds` (`due_at` less
+/// `as_of`) and the zone's control window (`GET /v1/rules` has
 /// it).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CompactDecisionView {
@@ -219,8 +247,8 @@ pub struct CompactDecisionView {
     /// The control zone of the relevant destination; null when it is in none.
     #[schema(required = true)]
     pub zone: Option<CompactZoneView>,
-    /// Deadlines, each with the time left.
-    pub deadlines: Vec<DeadlineView>,
+    /// Deadlines: what each is for, when it falls due, whether it is past at `as_of`.
+    pub deadlines: Vec<CompactDeadlineView>,
     /// What to do, in order.
     pub actions: Vec<Action>,
     /// Evidence to keep; each entry is satisfied by any one of its codes.
@@ -229,6 +257,8 @@ pub struct CompactDecisionView {
     pub explanation: Vec<Finding>,
     /// What the caller should know; empty when nothing.
     pub warnings: Vec<WarningCode>,
+    /// Always `compact`: this view (`DecisionView` says `full`).
+    pub view: View,
 }
 
 /// The notice that decided, by id.
@@ -272,11 +302,20 @@ impl From<&DecisionView> for CompactDecisionView {
                 id: z.id.clone(),
                 controlled: z.controlled,
             }),
-            deadlines: v.deadlines.clone(),
+            deadlines: v
+                .deadlines
+                .iter()
+                .map(|d| CompactDeadlineView {
+                    kind: d.kind,
+                    due_at: d.due_at.clone(),
+                    overdue: d.overdue,
+                })
+                .collect(),
             actions: v.actions.iter().map(|a| a.code).collect(),
             evidence: v.evidence.clone(),
             explanation: v.explanation.iter().map(|e| e.code).collect(),
             warnings: v.warnings.iter().map(|w| w.code).collect(),
+            view: View::Compact,
         }
     }
 }
@@ -467,6 +506,7 @@ pub fn decision_view(
                 message: r.string(rules.warning_text(w.code, lang), &w.args),
             })
             .collect(),
+        view: View::Full,
     }
 }
 

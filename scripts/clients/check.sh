@@ -5,8 +5,9 @@
 #      the running server (decide_examples.py);
 #   3. openapi-typescript generates TypeScript types that accept correct requests under
 #      `tsc --noEmit --strict` (ts/requests.ts) and refuse a misspelt event field, a
-#      numeric destination, a batch item that is not a request and a Kuaishou refund
-#      status the platform does not document (ts/bad-*.ts), each on the line it marks;
+#      numeric destination, a batch item that is not a request, a Kuaishou refund status
+#      the platform does not document, and a text read from an answer not narrowed on its
+#      `view` (it may be the compact one) (ts/bad-*.ts), each on the line it marks;
 #   4. Redocly's recommended rules pass (redocly.yaml lists what is off, and why).
 # Every check runs even when one before it fails; the summary lists those that failed.
 #

@@ -43,6 +43,10 @@ from aftersales_client.models import (
     Action,
     BatchRequest,
     BatchView,
+    CompactBatchView,
+    CompactDecisionView,
+    CreateBatchView,
+    CreateDecisionView,
     DeadlineKind,
     DecisionRequest,
     DecisionView,
@@ -277,6 +281,41 @@ else:
             fail(f"batch {name}", problem)
         check_expect(f"batch {name}", item.decision, expect)
     print(f"  ok   batch of {len(batch_expect)}: every item decided as on its own")
+
+# The compact view comes back as the client's compact models (the answer's `view` tells
+# them apart), codes as enums, and agrees with the full view of the same case.
+stalled = json.loads((ROOT / "examples/stalled.json").read_text())
+full = decide(plain, "examples/stalled.json", stalled)
+response = create_decision.sync_detailed(
+    client=plain,
+    body=DecisionRequest.from_dict(stalled),
+    view=CreateDecisionView.COMPACT,
+)
+compact = response.parsed
+if not isinstance(compact, CompactDecisionView):
+    fail("compact", f"{response.status_code}: {response.content.decode(errors='replace')}")
+elif full is not None and (
+    compact.scenario != full.scenario
+    or compact.decision != full.decision
+    or compact.actions != [a.code for a in full.actions]
+    or not all(isinstance(a, Action) for a in compact.actions)
+):
+    fail("compact", f"compact {compact.to_dict()} disagrees with the full view")
+else:
+    count += 1
+    print(f"  ok   compact view: {compact.scenario.value} -> {compact.decision.value}, typed")
+response = create_batch.sync_detailed(
+    client=plain,
+    body=BatchRequest.from_dict({"items": [stalled]}),
+    view=CreateBatchView.COMPACT,
+)
+if not isinstance(response.parsed, CompactBatchView) or not all(
+    isinstance(r.decision, CompactDecisionView) for r in response.parsed.results
+):
+    fail("compact batch", f"{response.status_code}: {response.content.decode(errors='replace')}")
+else:
+    count += 1
+    print("  ok   compact batch: read as the compact models")
 
 # Refused by the server, read as a typed Problem (the typed models cannot know these).
 refusals = [

@@ -13,7 +13,7 @@ use super::problem::Problem;
 use super::routes::decisions::{BatchResult, BatchView, CompactBatchResult, CompactBatchView};
 use super::routes::{decisions, ops, rules};
 use super::state::AppState;
-use crate::render::CompactDecisionView;
+use crate::render::{CompactDecisionView, View};
 use crate::request::FieldError;
 use crate::rules::Rules;
 
@@ -276,17 +276,20 @@ fn complete_operation(path: &str, method: &str, op: &mut Value) {
                 node(json!({"type": "string", "enum": ["full", "compact"], "default": "full"}));
         }
     }
-    // `?view=compact` answers the compact schema: either may come back.
+    // `?view=compact` answers the compact schema; the answer's `view` says which came
+    // back, so generated clients narrow on it.
     if method == "post" && path.starts_with("/v1/decisions") {
         let (full, compact) = if path.ends_with("/batch") {
             ("BatchView", "CompactBatchView")
         } else {
             ("DecisionView", "CompactDecisionView")
         };
-        op["responses"]["200"]["content"]["application/json"]["schema"] = node(json!({"anyOf": [
-            {"$ref": format!("#/components/schemas/{full}")},
-            {"$ref": format!("#/components/schemas/{compact}")},
-        ]}));
+        let full = format!("#/components/schemas/{full}");
+        let compact = format!("#/components/schemas/{compact}");
+        op["responses"]["200"]["content"]["application/json"]["schema"] = node(json!({
+            "oneOf": [{"$ref": full}, {"$ref": compact}],
+            "discriminator": {"propertyName": "view", "mapping": {"full": full, "compact": compact}},
+        }));
     }
     if OPEN_PATHS.contains(&path) {
         op["security"] = node(json!([]));
@@ -452,6 +455,7 @@ fn add_examples(doc: &mut Value, rules: &Rules) {
         batch_id: "0192f1c4-7a1e-7cc0-a6f5-3e1f5b2c9d0f".into(),
         succeeded: 1,
         failed: 1,
+        view: View::Full,
         results: vec![
             BatchResult {
                 status: 200,
@@ -470,6 +474,7 @@ fn add_examples(doc: &mut Value, rules: &Rules) {
         batch_id: batch.batch_id.clone(),
         succeeded: 1,
         failed: 1,
+        view: View::Compact,
         results: vec![
             CompactBatchResult {
                 status: 200,
@@ -484,6 +489,28 @@ fn add_examples(doc: &mut Value, rules: &Rules) {
         ],
     };
     let schemas = &mut doc["components"]["schemas"];
+    // Each view's `view` is its one value: the discriminator of the 200 answers.
+    for (name, value) in [
+        ("DecisionView", View::Full),
+        ("BatchView", View::Full),
+        ("CompactDecisionView", View::Compact),
+        ("CompactBatchView", View::Compact),
+    ] {
+        if let Some(property) = schemas
+            .get_mut(name)
+            .and_then(|s| s.get_mut("properties"))
+            .and_then(|p| p.get_mut("view"))
+        {
+            let description = property.get("description").cloned();
+            *property = node(json!({"type": "string", "enum": [value.as_str()]}));
+            if let Some(description) = description {
+                property["description"] = description;
+            }
+        }
+    }
+    if let Some(schemas) = schemas.as_mapping_mut() {
+        schemas.remove("View");
+    }
     // Serialized straight to YAML, so fields keep their declaration order.
     for (name, example) in [
         ("DecisionView", yaml_serde::to_value(&decided.view)),

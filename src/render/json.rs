@@ -297,7 +297,9 @@ pub fn write_decision(
         let mut x = Object::begin(out);
         x.code("kind", dl.kind.as_str());
         x.time("due_at", &Rfc3339::new(dl.due_at, tz));
-        out_int(x.key("remaining_seconds"), dl.remaining_seconds);
+        if view == View::Full {
+            out_int(x.key("remaining_seconds"), dl.remaining_seconds);
+        }
         x.bool("overdue", dl.overdue);
         x.end();
     });
@@ -345,6 +347,7 @@ pub fn write_decision(
             code_into(out, w.code.as_str())
         }),
     }
+    o.code("view", view.as_str());
     o.end();
 }
 

@@ -45,6 +45,7 @@ async fn a_compact_decision_has_ids_codes_and_times_and_no_texts() {
         ".zone.name",
         ".actions[].text",
         ".explanation[].detail",
+        ".deadlines[].remaining_seconds",
     ] {
         assert!(!left.contains(&text.to_owned()), "{text} in {compact}");
     }
@@ -56,18 +57,28 @@ async fn a_compact_decision_has_ids_codes_and_times_and_no_texts() {
         ".zone.id",
         ".zone.controlled",
         ".deadlines[].due_at",
-        ".deadlines[].remaining_seconds",
+        ".deadlines[].overdue",
         ".actions",
         ".explanation",
     ] {
         assert!(left.contains(&kept.to_owned()), "{kept} missing: {compact}");
     }
+    // Each answer names its view, the discriminator a generated client narrows on.
+    assert_eq!(full["view"], "full");
+    assert_eq!(compact["view"], "compact");
     for (key, value) in compact.as_object().into_iter().flatten() {
-        if !matches!(value, Value::Object(_) | Value::Array(_)) && key != "decision_id" {
+        if !matches!(value, Value::Object(_) | Value::Array(_))
+            && !matches!(key.as_str(), "decision_id" | "view")
+        {
             assert_eq!(full[key], *value, "{key}");
         }
     }
-    assert_eq!(compact["deadlines"], full["deadlines"]);
+    // The full view's deadlines less the countdown (due_at less as_of).
+    let mut deadlines = full["deadlines"].clone();
+    for d in deadlines.as_array_mut().into_iter().flatten() {
+        d.as_object_mut().map(|d| d.remove("remaining_seconds"));
+    }
+    assert_eq!(compact["deadlines"], deadlines);
     let codes = |v: &Value, key: &str| -> Vec<Value> {
         v[key]
             .as_array()
@@ -117,6 +128,12 @@ async fn a_compact_batch_answers_each_item_as_a_compact_decision() {
     let compact = body(r).await;
     assert_eq!(compact["succeeded"], 2);
     assert_eq!(compact["failed"], 1);
+    assert_eq!(
+        (&full["view"], &compact["view"]),
+        (&json!("full"), &json!("compact"))
+    );
+    assert_eq!(full["results"][0]["decision"]["view"], "full");
+    assert_eq!(compact["results"][0]["decision"]["view"], "compact");
     let results = compact["results"].as_array().cloned().unwrap_or_default();
     assert_eq!(results.len(), 3);
     assert_eq!(results[1], full["results"][1], "problems are the same");

@@ -65,9 +65,11 @@ export const kuaishouReturn: DecisionBody = {
 
 export const batch: BatchBody = { items: [stalled, returnInCountdown, kuaishou, kuaishouReturn] };
 
-// Reading an answer is typed as well: codes are unions of their values.
+// Reading an answer is typed as well: codes are unions of their values, and the answer's
+// `view` tells the full view (texts) from the compact one (`?view=compact`, codes only).
 export function firstStep(d: Decision): string {
   const late = d.deadlines.filter((x) => x.overdue).map((x) => x.kind);
   const kind: "intercept_and_refund_by" | "stalled_after" | "respond_by" | "platform_deadline" | undefined = late[0];
-  return d.actions[0]?.text ?? `${d.scenario} → ${d.decision} ${kind ?? ""}`;
+  const first = d.view === "full" ? d.actions[0]?.text : d.actions[0];
+  return first ?? `${d.scenario} → ${d.decision} ${kind ?? ""}`;
 }

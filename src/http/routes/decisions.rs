@@ -375,6 +375,8 @@ pub struct BatchView {
     pub succeeded: usize,
     /// Refused items.
     pub failed: usize,
+    /// Always `full`: this view (`CompactBatchView` says `compact`).
+    pub view: View,
     /// One result per item, in the order of `items`.
     pub results: Vec<BatchResult>,
 }
@@ -407,6 +409,8 @@ pub struct CompactBatchView {
     pub succeeded: usize,
     /// Refused items.
     pub failed: usize,
+    /// Always `compact`: this view (`BatchView` says `full`).
+    pub view: View,
     /// One result per item, in the order of `items`.
     pub results: Vec<CompactBatchResult>,
 }
@@ -605,8 +609,9 @@ fn decide_batch(
     }
     let failed = items.len() - delivered.decisions;
     let head = format!(
-        "{{\"batch_id\":\"{batch_id}\",\"succeeded\":{},\"failed\":{failed},\"results\":[",
-        delivered.decisions
+        "{{\"batch_id\":\"{batch_id}\",\"succeeded\":{},\"failed\":{failed},\"view\":\"{}\",\"results\":[",
+        delivered.decisions,
+        how.view.as_str()
     );
     body.insert(0, Bytes::from(head));
     body.push(Bytes::from_static(b"]}"));
