@@ -1,16 +1,16 @@
 //! Every layer, assembled in one place and in an order you can read.
 //!
 //! Outermost first, for every request:
-//! 1. request id: a caller's `x-request-id` kept if it is 1 to 128 visible ASCII
-//!    characters, else one made (UUIDv7), so every log line has a bounded one;
+//! 1. the front ([`front`]): the request id (a caller's `x-request-id` kept if it is 1 to
+//!    128 visible ASCII characters, else one made, a UUIDv7), so every log line has a
+//!    bounded one, and echoed on the response; then, once answered, the metrics by
+//!    matched route and status, and the latency histogram;
 //! 2. trace span (method, path, request id) and the request's one log line when it is
 //!    served (status, latency, the matched route, what a decision route decided);
-//! 3. request id echoed on the response;
-//! 4. metrics by matched route and status, and the latency histogram;
-//! 5. response compression (gzip, when asked for);
-//! 6. panics caught and answered 500 problem+json (they must never happen);
-//! 7. any bare error status from routing or a layer turned into problem+json;
-//! 8. body limit for the extractors.
+//! 3. response compression (gzip, when asked for);
+//! 4. panics caught and answered 500 problem+json (they must never happen);
+//! 5. any bare error status from routing or a layer turned into problem+json;
+//! 6. body limit for the extractors.
 //!
 //! And on `/v1/*` only, outermost first: the bearer-token check; then the body is read
 //! whole (413 over the limit, 408 past `--body-read-timeout`) *before* the request takes
@@ -20,9 +20,10 @@
 //! Probes and metrics stay outside all of it, so an overloaded replica is not also killed
 //! by its liveness probe.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -37,9 +38,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
 use tower_http::trace::TraceLayer;
 
 use super::auth::require_token;
@@ -242,20 +240,9 @@ impl Drop for ExpireOnDrop {
 /// The routes of the platform's probes, logged at debug.
 const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
-/// The matched route, passed out to the metrics layer.
+/// The matched route, passed out to the front and the log line (shared, not copied).
 #[derive(Clone)]
-struct RouteLabel(String);
-
-#[derive(Clone, Copy)]
-struct MakeUuidV7;
-
-impl MakeRequestId for MakeUuidV7 {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
-            .ok()
-            .map(RequestId::new)
-    }
-}
+struct RouteLabel(MatchedPath);
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -263,20 +250,6 @@ const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// (0x21 to 0x7E), sent once.
 pub fn acceptable_request_id(id: &[u8]) -> bool {
     (1..=128).contains(&id.len()) && id.iter().all(|b| (0x21..=0x7e).contains(b))
-}
-
-/// Drops an unacceptable `x-request-id`, so the next layer makes one.
-async fn screen_request_id(mut req: Request, next: Next) -> Response {
-    let mut ids = req.headers().get_all(X_REQUEST_ID).iter();
-    let keep = match (ids.next(), ids.next()) {
-        (None, _) => true,
-        (Some(id), None) => acceptable_request_id(id.as_bytes()),
-        (Some(_), Some(_)) => false,
-    };
-    if !keep {
-        req.headers_mut().remove(X_REQUEST_ID);
-    }
-    next.run(req).await
 }
 
 /// How `/v1` bodies are read.
@@ -486,8 +459,7 @@ async fn take_a_slot(State(slots): State<Slots>, mut req: Request, next: Next) -
 pub fn app_layers(app: Router<AppState>, limits: Limits) -> Router<AppState> {
     app.route_layer(middleware::from_fn(label_route)).layer(
         ServiceBuilder::new()
-            .layer(middleware::from_fn(screen_request_id))
-            .layer(SetRequestIdLayer::x_request_id(MakeUuidV7))
+            .layer(middleware::from_fn_with_state(Arc::new(Meters::default()), front))
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(|req: &Request| {
@@ -497,10 +469,8 @@ pub fn app_layers(app: Router<AppState>, limits: Limits) -> Router<AppState> {
                         tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
                     })
                     .on_request(())
-                    .on_response(|res: &Response, latency: Duration, _: &tracing::Span| served(res, latency)),
+                    .on_response(|res: &axum::http::Response<_>, latency: Duration, _: &tracing::Span| served(res, latency)),
             )
-            .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(middleware::from_fn(track_metrics))
             .layer(CompressionLayer::new())
             .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
                 tracing::error!("a handler panicked");
@@ -513,7 +483,7 @@ pub fn app_layers(app: Router<AppState>, limits: Limits) -> Router<AppState> {
 
 /// The request's one log line, written when it is served: its status, latency and
 /// route, and what a decision route decided ([`DecisionFields`]).
-fn served(res: &Response, latency: Duration) {
+fn served<B>(res: &axum::http::Response<B>, latency: Duration) {
     let status = res.status().as_u16();
     let latency_ms = latency.as_secs_f64() * 1000.0;
     let route = res.extensions().get::<RouteLabel>().map(|r| r.0.as_str());
@@ -556,9 +526,8 @@ pub struct DecisionFields {
 
 /// Inside the router: names the matched route for the log line and the metrics.
 async fn label_route(matched: MatchedPath, req: Request, next: Next) -> Response {
-    let route = matched.as_str().to_owned();
     let mut res = next.run(req).await;
-    res.extensions_mut().insert(RouteLabel(route));
+    res.extensions_mut().insert(RouteLabel(matched));
     res
 }
 
@@ -576,21 +545,101 @@ static METHODS: [Method; 9] = [
     Method::TRACE,
 ];
 
-async fn track_metrics(req: Request, next: Next) -> Response {
+/// The front of every request: its id, kept or made, set on the request (for the span
+/// and the handlers) and echoed on the response unless the response has one; then the
+/// request counted by method, matched route and status, and its latency recorded.
+async fn front(State(meters): State<Arc<Meters>>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
+    let id = {
+        let mut ids = req.headers().get_all(X_REQUEST_ID).iter();
+        match (ids.next(), ids.next()) {
+            (Some(id), None) if acceptable_request_id(id.as_bytes()) => id.clone(),
+            _ => new_request_id(),
+        }
+    };
+    req.headers_mut().insert(X_REQUEST_ID, id.clone());
     let method = METHODS
         .iter()
-        .find(|m| *m == req.method())
-        .map_or("other", Method::as_str);
-    let res = next.run(req).await;
-    let route = res
-        .extensions()
-        .get::<RouteLabel>()
-        .map_or_else(|| "unmatched".to_owned(), |r| r.0.clone());
-    let status = res.status().as_u16().to_string();
-    metrics::counter!("aftersales_http_requests_total", "method" => method, "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!("aftersales_http_request_duration_seconds", "method" => method, "route" => route).record(start.elapsed().as_secs_f64());
+        .position(|m| m == req.method())
+        .unwrap_or(METHODS.len());
+    let mut res = next.run(req).await;
+    if !res.headers().contains_key(X_REQUEST_ID) {
+        res.headers_mut().insert(X_REQUEST_ID, id);
+    }
+    let route = res.extensions().get::<RouteLabel>().map(|r| r.0.as_str());
+    let (requests, latency) = meters.of(method, route, res.status().as_u16());
+    requests.increment(1);
+    latency.record(start.elapsed().as_secs_f64());
     res
+}
+
+/// A new request id: a UUIDv7, hyphenated.
+fn new_request_id() -> HeaderValue {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let text = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut text);
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("-"))
+}
+
+/// The request metrics' handles, by route, then method and status, looked up once each
+/// (the `metrics` macros build and hash their labels on every call). Bounded: methods are
+/// [`METHODS`] or `other`, routes are the router's or `unmatched`, statuses are ours.
+#[derive(Default)]
+struct Meters(Mutex<HashMap<Box<str>, Vec<Meter>>>);
+
+/// One method's and status's counter of requests and latency histogram.
+struct Meter {
+    method: usize,
+    status: u16,
+    requests: metrics::Counter,
+    latency: metrics::Histogram,
+}
+
+impl Meters {
+    /// The counter of requests and the latency histogram of `method` (an index in
+    /// [`METHODS`], or past its end for `other`), `route` (None when unmatched) and
+    /// `status`.
+    fn of(
+        &self,
+        method: usize,
+        route: Option<&str>,
+        status: u16,
+    ) -> (metrics::Counter, metrics::Histogram) {
+        let Ok(mut known) = self.0.lock() else {
+            return Self::register(method, route, status);
+        };
+        // No route is empty: "" stands for unmatched.
+        let meters = match known.get_mut(route.unwrap_or("")) {
+            Some(meters) => meters,
+            None => known.entry(route.unwrap_or("").into()).or_default(),
+        };
+        if let Some(m) = meters
+            .iter()
+            .find(|m| m.method == method && m.status == status)
+        {
+            return (m.requests.clone(), m.latency.clone());
+        }
+        let (requests, latency) = Self::register(method, route, status);
+        meters.push(Meter {
+            method,
+            status,
+            requests: requests.clone(),
+            latency: latency.clone(),
+        });
+        (requests, latency)
+    }
+
+    fn register(
+        method: usize,
+        route: Option<&str>,
+        status: u16,
+    ) -> (metrics::Counter, metrics::Histogram) {
+        let method = METHODS.get(method).map_or("other", Method::as_str);
+        let route = route.unwrap_or("unmatched").to_owned();
+        (
+            metrics::counter!("aftersales_http_requests_total", "method" => method, "route" => route.clone(), "status" => status.to_string()),
+            metrics::histogram!("aftersales_http_request_duration_seconds", "method" => method, "route" => route),
+        )
+    }
 }
 
 /// Error statuses made without a problem body (404, 405, a layer's 503 or 413) get one;
