@@ -8,6 +8,7 @@
 //! process exits).
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -21,6 +22,15 @@ const BATCH_BYTES: usize = 32 * 1024;
 /// How often the buffer is written out anyway.
 const EVERY: Duration = Duration::from_millis(20);
 
+/// Whether the installed subscriber writes JSON lines (see [`json`]).
+static JSON: AtomicBool = AtomicBool::new(false);
+
+/// Whether the logs are JSON lines, written by the subscriber this module installed:
+/// then a line written with [`write_line`] joins them, in the same buffer.
+pub fn json() -> bool {
+    JSON.load(Ordering::Relaxed)
+}
+
 /// Installs the global subscriber; logs go to stderr.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -30,15 +40,35 @@ pub fn init(format: LogFormat) {
         .with_env_filter(filter)
         .with_writer(Stderr)
         .with_ansi(ansi);
-    let _ = match format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init(),
-        LogFormat::Pretty => builder.try_init(),
+    match format {
+        LogFormat::Json => {
+            let installed = builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false)
+                .try_init();
+            JSON.store(installed.is_ok(), Ordering::Relaxed);
+        }
+        LogFormat::Pretty => {
+            let _ = builder.try_init();
+        }
+    }
+}
+
+/// Adds one whole line (ending in a newline) to the logs, as the subscriber adds its own.
+pub fn write_line(line: &[u8]) {
+    let buffer = buffer();
+    let full = match buffer.lock() {
+        Ok(mut lines) => {
+            lines.extend_from_slice(line);
+            lines.len() >= BATCH_BYTES
+        }
+        Err(_) => return,
     };
+    if full {
+        write_out(buffer, BATCH_BYTES - 1);
+    }
 }
 
 /// Writes out every line logged so far (before the process exits).
@@ -104,19 +134,8 @@ impl Write for Line {
 
 impl Drop for Line {
     fn drop(&mut self) {
-        if self.0.is_empty() {
-            return;
-        }
-        let buffer = buffer();
-        let full = match buffer.lock() {
-            Ok(mut lines) => {
-                lines.extend_from_slice(&self.0);
-                lines.len() >= BATCH_BYTES
-            }
-            Err(_) => return,
-        };
-        if full {
-            write_out(buffer, BATCH_BYTES - 1);
+        if !self.0.is_empty() {
+            write_line(&self.0);
         }
     }
 }

@@ -1,16 +1,16 @@
 //! Every layer, assembled in one place and in an order you can read.
 //!
 //! Outermost first, for every request:
-//! 1. the front ([`front`]): the request id (a caller's `x-request-id` kept if it is 1 to
-//!    128 visible ASCII characters, else one made, a UUIDv7), so every log line has a
-//!    bounded one, and echoed on the response; then, once answered, the metrics by
-//!    matched route and status, and the latency histogram;
-//! 2. trace span (method, path, request id) and the request's one log line when it is
-//!    served (status, latency, the matched route, what a decision route decided);
-//! 3. response compression (gzip, when asked for);
-//! 4. panics caught and answered 500 problem+json (they must never happen);
-//! 5. any bare error status from routing or a layer turned into problem+json;
-//! 6. body limit for the extractors.
+//! 1. the front ([`front`]), one function read top to bottom: the request id (a caller's
+//!    `x-request-id` kept if it is 1 to 128 visible ASCII characters, else one made, a
+//!    UUIDv7), so every log line has a bounded one; the request's trace span (method,
+//!    path, request id) while it is served; once answered, its one log line (status,
+//!    latency, the matched route, what a decision route decided), its id echoed on the
+//!    response, and the metrics by matched route and status, and the latency histogram;
+//! 2. response compression (gzip, when asked for);
+//! 3. panics caught and answered 500 problem+json (they must never happen);
+//! 4. any bare error status from routing or a layer turned into problem+json;
+//! 5. body limit for the extractors.
 //!
 //! And on `/v1/*` only, outermost first: the bearer-token check; then the body is read
 //! whole (413 over the limit, 408 past `--body-read-timeout`) *before* the request takes
@@ -22,6 +22,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,7 +31,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderName, HeaderValue, Method, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -38,7 +39,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
-use tower_http::trace::TraceLayer;
+use tracing::Instrument;
 
 use super::auth::require_token;
 use super::problem::{PROBLEM_JSON, Problem};
@@ -459,55 +460,199 @@ async fn take_a_slot(State(slots): State<Slots>, mut req: Request, next: Next) -
 pub fn app_layers(app: Router<AppState>, limits: Limits) -> Router<AppState> {
     app.route_layer(middleware::from_fn(label_route)).layer(
         ServiceBuilder::new()
-            .layer(middleware::from_fn_with_state(Arc::new(Meters::default()), front))
-            .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(|req: &Request| {
-                        let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-                        // Nothing is recorded on the span later: the JSON formatter parses
-                        // and rewrites a span's fields at every record.
-                        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-                    })
-                    .on_request(())
-                    .on_response(|res: &axum::http::Response<_>, latency: Duration, _: &tracing::Span| served(res, latency)),
-            )
+            .layer(middleware::from_fn_with_state(
+                Arc::new(Meters::default()),
+                front,
+            ))
             .layer(CompressionLayer::new())
-            .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
-                tracing::error!("a handler panicked");
-                Problem::internal().into_response()
-            }))
+            .layer(CatchPanicLayer::custom(
+                |_: Box<dyn std::any::Any + Send>| {
+                    tracing::error!("a handler panicked");
+                    Problem::internal().into_response()
+                },
+            ))
             .layer(middleware::from_fn(problem_for_bare_errors))
             .layer(DefaultBodyLimit::max(limits.body)),
     )
 }
 
-/// The request's one log line, written when it is served: its status, latency and
-/// route, and what a decision route decided ([`DecisionFields`]).
-fn served<B>(res: &axum::http::Response<B>, latency: Duration) {
-    let status = res.status().as_u16();
+/// What the request asked, as its span and its log line show it.
+struct Asked {
+    method: Method,
+    uri: Uri,
+    id: HeaderValue,
+}
+
+impl Asked {
+    fn id(&self) -> &str {
+        // Kept ids are visible ASCII, made ones too.
+        self.id.to_str().unwrap_or("")
+    }
+
+    /// The request's span: every line logged while it is served carries these.
+    fn span(&self) -> tracing::Span {
+        // Nothing is recorded on the span later: the JSON formatter parses and rewrites a
+        // span's fields at every record.
+        tracing::info_span!("request", method = %self.method, path = %self.uri.path(), request_id = %self.id())
+    }
+}
+
+/// The request's one log line, written when it is served (inside its span): its status,
+/// latency and route, and what a decision route decided ([`DecisionFields`]). Probes
+/// come every few seconds from the platform: their line is at debug, not info. A server
+/// error (5xx) also gets a `response failed` line at error.
+///
+/// With JSON logs, the line is written here ([`served_line`]), in the shape the JSON
+/// formatter gives the same event: formatting it field by field through `tracing` cost
+/// more than the rest of a `/healthz`.
+fn served(res: &Response, latency: Duration, asked: &Asked) {
+    let status = res.status();
     let latency_ms = latency.as_secs_f64() * 1000.0;
     let route = res.extensions().get::<RouteLabel>().map(|r| r.0.as_str());
-    // Probes come every few seconds from the platform: debug, not info.
-    if route.is_some_and(|r| PROBES.contains(&r)) {
-        tracing::debug!(status, latency_ms, route, "served");
-        return;
+    let probe = route.is_some_and(|r| PROBES.contains(&r));
+    let decided = res.extensions().get::<DecisionFields>().filter(|_| !probe);
+    if status.is_server_error() {
+        tracing::error!(
+            classification = %format_args!("Status code: {status}"),
+            latency = %format_args!("{} ms", latency.as_millis()),
+            "response failed"
+        );
     }
-    let d = res.extensions().get::<DecisionFields>();
-    tracing::info!(
-        status,
+    let line = Served {
+        status: status.as_u16(),
         latency_ms,
         route,
-        decision_id = d.and_then(|d| d.decision_id.as_deref()),
-        case_id = d.and_then(|d| d.case_id.as_deref()),
-        scenario = d.and_then(|d| d.scenario),
-        decision = d.and_then(|d| d.decision),
-        applies = d.and_then(|d| d.applies),
-        batch_id = d.and_then(|d| d.batch_id.as_deref()),
-        items = d.and_then(|d| d.items),
-        succeeded = d.and_then(|d| d.succeeded),
-        rules_version = d.and_then(|d| d.rules_version.as_deref()),
-        "served"
-    );
+        decided,
+    };
+    if crate::telemetry::json() {
+        let level = match probe {
+            true if tracing::enabled!(tracing::Level::DEBUG) => "DEBUG",
+            false if tracing::enabled!(tracing::Level::INFO) => "INFO",
+            _ => return,
+        };
+        let mut text = Vec::with_capacity(512);
+        served_line(&mut text, chrono::Utc::now(), level, &line, asked);
+        crate::telemetry::write_line(&text);
+    } else if probe {
+        line.debug();
+    } else {
+        line.info();
+    }
+}
+
+/// The fields of a served line.
+struct Served<'a> {
+    status: u16,
+    latency_ms: f64,
+    route: Option<&'a str>,
+    decided: Option<&'a DecisionFields>,
+}
+
+impl Served<'_> {
+    fn debug(&self) {
+        let Served {
+            status,
+            latency_ms,
+            route,
+            ..
+        } = *self;
+        tracing::debug!(status, latency_ms, route, "served");
+    }
+
+    fn info(&self) {
+        let Served {
+            status,
+            latency_ms,
+            route,
+            decided: d,
+        } = *self;
+        tracing::info!(
+            status,
+            latency_ms,
+            route,
+            decision_id = d.and_then(|d| d.decision_id.as_deref()),
+            case_id = d.and_then(|d| d.case_id.as_deref()),
+            scenario = d.and_then(|d| d.scenario),
+            decision = d.and_then(|d| d.decision),
+            applies = d.and_then(|d| d.applies),
+            batch_id = d.and_then(|d| d.batch_id.as_deref()),
+            items = d.and_then(|d| d.items),
+            succeeded = d.and_then(|d| d.succeeded),
+            rules_version = d.and_then(|d| d.rules_version.as_deref()),
+            "served"
+        );
+    }
+}
+
+/// Writes the served line as the JSON formatter would ([`crate::telemetry`]: flattened
+/// fields, absent ones left out, then the target and the current span), strings escaped
+/// by serde_json as it escapes them.
+fn served_line(
+    out: &mut Vec<u8>,
+    now: chrono::DateTime<chrono::Utc>,
+    level: &str,
+    line: &Served,
+    asked: &Asked,
+) {
+    let timestamp = now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let string = |out: &mut Vec<u8>, key: &str, value: &str| {
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
+        // Writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, value);
+    };
+    let number = |out: &mut Vec<u8>, key: &str, value: &dyn std::fmt::Display| {
+        let _ = write!(out, ",\"{key}\":{value}");
+    };
+    out.extend_from_slice(b"{\"timestamp\":\"");
+    out.extend_from_slice(timestamp.as_bytes());
+    out.extend_from_slice(b"\"");
+    string(out, "level", level);
+    string(out, "message", "served");
+    number(out, "status", &line.status);
+    out.extend_from_slice(b",\"latency_ms\":");
+    let _ = serde_json::to_writer(&mut *out, &line.latency_ms);
+    if let Some(route) = line.route {
+        string(out, "route", route);
+    }
+    if let Some(d) = line.decided {
+        let strings = [
+            ("decision_id", d.decision_id.as_deref()),
+            ("case_id", d.case_id.as_deref()),
+            ("scenario", d.scenario),
+            ("decision", d.decision),
+        ];
+        for (key, value) in strings {
+            if let Some(value) = value {
+                string(out, key, value);
+            }
+        }
+        if let Some(applies) = d.applies {
+            number(out, "applies", &applies);
+        }
+        if let Some(batch_id) = &d.batch_id {
+            string(out, "batch_id", batch_id);
+        }
+        for (key, value) in [("items", d.items), ("succeeded", d.succeeded)] {
+            if let Some(value) = value {
+                number(out, key, &value);
+            }
+        }
+        if let Some(version) = &d.rules_version {
+            string(out, "rules_version", version);
+        }
+    }
+    string(out, "target", module_path!());
+    out.extend_from_slice(b",\"span\":{");
+    // The first field without its comma.
+    let start = out.len();
+    string(out, "method", asked.method.as_str());
+    out.remove(start);
+    string(out, "path", asked.uri.path());
+    string(out, "request_id", asked.id());
+    string(out, "name", "request");
+    out.extend_from_slice(b"}}\n");
 }
 
 /// What a decision route decided, put on its request's log line (a response extension).
@@ -546,8 +691,10 @@ static METHODS: [Method; 9] = [
 ];
 
 /// The front of every request: its id, kept or made, set on the request (for the span
-/// and the handlers) and echoed on the response unless the response has one; then the
-/// request counted by method, matched route and status, and its latency recorded.
+/// and the handlers); the rest of the layers run inside the request's span; once
+/// answered, its log line ([`served`]), its id echoed on the response unless the response
+/// has one, and the request counted by method, matched route and status, and its latency
+/// recorded.
 async fn front(State(meters): State<Arc<Meters>>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
     let id = {
@@ -558,13 +705,20 @@ async fn front(State(meters): State<Arc<Meters>>, mut req: Request, next: Next) 
         }
     };
     req.headers_mut().insert(X_REQUEST_ID, id.clone());
+    let asked = Asked {
+        method: req.method().clone(),
+        uri: req.uri().clone(),
+        id,
+    };
     let method = METHODS
         .iter()
         .position(|m| m == req.method())
         .unwrap_or(METHODS.len());
-    let mut res = next.run(req).await;
+    let span = asked.span();
+    let mut res = next.run(req).instrument(span.clone()).await;
+    span.in_scope(|| served(&res, start.elapsed(), &asked));
     if !res.headers().contains_key(X_REQUEST_ID) {
-        res.headers_mut().insert(X_REQUEST_ID, id);
+        res.headers_mut().insert(X_REQUEST_ID, asked.id);
     }
     let route = res.extensions().get::<RouteLabel>().map(|r| r.0.as_str());
     let (requests, latency) = meters.of(method, route, res.status().as_u16());
@@ -663,4 +817,150 @@ async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
         parts.headers.insert(name, value.clone());
     }
     Response::from_parts(parts, Body::new(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a subscriber writes.
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut text) = self.0.lock() {
+                text.extend_from_slice(buf);
+            }
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The line the JSON formatter, set up as [`crate::telemetry::init`] sets it up,
+    /// writes for the same event.
+    fn by_the_formatter(line: &Served, asked: &Asked, probe: bool) -> String {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || writer.clone())
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            asked.span().in_scope(|| match probe {
+                true => line.debug(),
+                false => line.info(),
+            })
+        });
+        let text = capture.0.lock().map(|t| t.clone()).unwrap_or_default();
+        String::from_utf8(text).unwrap_or_default()
+    }
+
+    fn by_hand(line: &Served, asked: &Asked, level: &str) -> String {
+        let mut text = Vec::new();
+        served_line(&mut text, chrono::Utc::now(), level, line, asked);
+        String::from_utf8(text).unwrap_or_default()
+    }
+
+    /// The line's timestamp, and the rest of it.
+    fn timestamp(line: &str) -> (&str, &str) {
+        line.strip_prefix("{\"timestamp\":\"")
+            .and_then(|rest| rest.split_once('"'))
+            .unwrap_or_else(|| panic!("no timestamp first: {line}"))
+    }
+
+    fn asked(method: &str, uri: &str, id: &[u8]) -> Asked {
+        Asked {
+            method: Method::from_bytes(method.as_bytes()).unwrap_or_else(|e| panic!("{e}")),
+            uri: uri.parse().unwrap_or_else(|e| panic!("{e}")),
+            id: HeaderValue::from_bytes(id).unwrap_or_else(|e| panic!("{e}")),
+        }
+    }
+
+    #[test]
+    fn the_served_line_written_by_hand_is_the_one_the_json_formatter_writes() {
+        let hostile = "AS-1\"\\\u{1}\t\u{2028}\u{9b}31m\u{202e}evom\u{7f}\u{feff}令";
+        let decided = DecisionFields {
+            decision_id: Some("01a21858-af53-725a-a53d-a4733a2c5dc0".into()),
+            case_id: Some(hostile.into()),
+            scenario: Some("stalled"),
+            decision: Some("intercept_and_refund"),
+            applies: Some(true),
+            batch_id: Some(hostile.into()),
+            items: Some(1000),
+            succeeded: Some(0),
+            rules_version: Some("2023-hangzhou-1".into()),
+        };
+        let some = DecisionFields {
+            applies: Some(false),
+            rules_version: Some("v".into()),
+            ..DecisionFields::default()
+        };
+        let cases = [
+            (
+                Served {
+                    status: 200,
+                    latency_ms: 0.496_891_999_999_999_94,
+                    route: Some("/v1/decisions"),
+                    decided: Some(&decided),
+                },
+                asked("POST", "/v1/decisions?view=compact", b"abc\"\\{}"),
+                false,
+            ),
+            (
+                Served {
+                    status: 422,
+                    latency_ms: 12.0,
+                    route: Some("/v1/decisions/batch"),
+                    decided: Some(&some),
+                },
+                asked("POST", "/v1/decisions/batch", b"x"),
+                false,
+            ),
+            (
+                Served {
+                    status: 404,
+                    latency_ms: 1e-7,
+                    route: None,
+                    decided: None,
+                },
+                asked(
+                    "PURGE",
+                    "/no/%22such%5C/path",
+                    b"01a21858-aeda-762c-a801-ed8fdb1ba82f",
+                ),
+                false,
+            ),
+            (
+                Served {
+                    status: 200,
+                    latency_ms: 3.25,
+                    route: Some("/healthz"),
+                    decided: None,
+                },
+                asked("GET", "/healthz", b"probe"),
+                true,
+            ),
+        ];
+        for (line, asked, probe) in &cases {
+            let expected = by_the_formatter(line, asked, *probe);
+            let written = by_hand(line, asked, if *probe { "DEBUG" } else { "INFO" });
+            let (their_time, theirs) = timestamp(&expected);
+            let (our_time, ours) = timestamp(&written);
+            assert_eq!(ours, theirs, "\n{written}\n{expected}");
+            // The same format of time: microseconds, in UTC, written Z.
+            let parsed = chrono::DateTime::parse_from_rfc3339(their_time)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+            assert_eq!(parsed.as_deref(), Ok(their_time));
+            assert_eq!(our_time.len(), their_time.len(), "{our_time} {their_time}");
+            assert!(written.ends_with("}\n") && written.lines().count() == 1);
+        }
+    }
 }
