@@ -12,11 +12,12 @@
 //! 4. any bare error status from routing or a layer turned into problem+json;
 //! 5. body limit for the extractors.
 //!
-//! And on `/v1/*` only, outermost first: the bearer-token check; then the body is read
-//! whole (413 over the limit, 408 past `--body-read-timeout`) *before* the request takes
-//! a slot, so slow senders cannot hold slots; then one of the `--concurrency-limit` slots
-//! shared by all `/v1` routes (503 + Retry-After at once when none is free, instead of an
-//! unbounded queue), with the request's deadline (`--request-timeout`, see [`Slot`]).
+//! And on `/v1/*` only, in one layer ([`guard_api`]) and in this order: the bearer-token
+//! check; then the body is read whole (413 over the limit, 408 past
+//! `--body-read-timeout`) *before* the request takes a slot, so slow senders cannot hold
+//! slots; then one of the `--concurrency-limit` slots shared by all `/v1` routes (503 +
+//! Retry-After at once when none is free, instead of an unbounded queue), with the
+//! request's deadline (`--request-timeout`, see [`Slot`]).
 //! Probes and metrics stay outside all of it, so an overloaded replica is not also killed
 //! by its liveness probe.
 
@@ -41,7 +42,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tracing::Instrument;
 
-use super::auth::require_token;
+use super::auth::authorized;
 use super::problem::{PROBLEM_JSON, Problem};
 use super::state::AppState;
 use crate::cli::ServeArgs;
@@ -304,14 +305,39 @@ pub fn api_layers(api: Router<AppState>, state: &AppState, limits: Limits) -> Ro
             kib(limits.body_budget.max(limits.body)).min(Semaphore::MAX_PERMITS),
         )),
     };
-    api.route_layer(middleware::from_fn_with_state(slots, take_a_slot))
-        .route_layer(middleware::from_fn_with_state(body, read_body))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
+    let guard = Guard {
+        state: state.clone(),
+        body,
+        slots,
+    };
+    api.route_layer(middleware::from_fn_with_state(guard, guard_api))
+}
+
+/// What the `/v1` guard needs.
+#[derive(Clone)]
+struct Guard {
+    /// The tokens, in the state.
+    state: AppState,
+    body: BodyRead,
+    slots: Slots,
+}
+
+/// The `/v1` routes' one layer, in order: the bearer token (401), the body read whole,
+/// a slot with its deadline.
+async fn guard_api(State(guard): State<Guard>, req: Request, next: Next) -> Response {
+    if !authorized(&guard.state, req.headers()) {
+        return Problem::unauthorized().into_response();
+    }
+    let req = match read_body(&guard.body, req).await {
+        Ok(req) => req,
+        Err(refused) => return refused,
+    };
+    take_a_slot(&guard.slots, req, next).await
 }
 
 /// Reads the whole body (within the size limit, the body-read timeout and the body
 /// budget) before the request takes a slot; the handler then reads it from memory.
-async fn read_body(State(read): State<BodyRead>, req: Request, next: Next) -> Response {
+async fn read_body(read: &BodyRead, req: Request) -> Result<Request, Response> {
     let (parts, body) = req.into_parts();
     let declared = parts
         .headers
@@ -319,29 +345,28 @@ async fn read_body(State(read): State<BodyRead>, req: Request, next: Next) -> Re
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > read.limit as u64) {
-        return Problem::too_large(read.limit).into_response();
+        return Err(Problem::too_large(read.limit).into_response());
     }
     let declared = declared.and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
-    let collected = tokio::time::timeout(read.timeout, collect(body, declared, &read));
+    let collected = tokio::time::timeout(read.timeout, collect(body, declared, read));
     let bytes = match collected.await {
         Ok(Ok(bytes)) => bytes,
-        Ok(Err(Unread::TooLarge)) => return Problem::too_large(read.limit).into_response(),
+        Ok(Err(Unread::TooLarge)) => return Err(Problem::too_large(read.limit).into_response()),
         Ok(Err(Unread::Broken)) => {
-            return Problem::malformed_json("the body could not be read").into_response();
+            return Err(Problem::malformed_json("the body could not be read").into_response());
         }
         Ok(Err(Unread::NoRoom)) => {
             // The rest of the body may still come: this connection cannot be reused.
-            return closing(Problem::unavailable(
+            return Err(closing(Problem::unavailable(
                 "overloaded",
                 "The service is busy",
                 "Too many request bodies are held right now; try again shortly.",
                 1,
-            ));
+            )));
         }
-        Err(_) => return closing(Problem::body_timeout(read.timeout.as_secs())),
+        Err(_) => return Err(closing(Problem::body_timeout(read.timeout.as_secs()))),
     };
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
 /// A problem whose connection is closed after it (the body was not read to its end).
@@ -424,7 +449,7 @@ async fn collect(body: Body, declared: usize, read: &BodyRead) -> Result<Bytes, 
 
 /// Takes a free slot (or answers 503 at once) and answers 503 at the deadline unless the
 /// work has committed by then.
-async fn take_a_slot(State(slots): State<Slots>, mut req: Request, next: Next) -> Response {
+async fn take_a_slot(slots: &Slots, mut req: Request, next: Next) -> Response {
     let Ok(permit) = slots.free.clone().try_acquire_owned() else {
         return Problem::unavailable(
             "overloaded",
