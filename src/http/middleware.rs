@@ -988,4 +988,48 @@ mod tests {
             assert!(written.ends_with("}\n") && written.lines().count() == 1);
         }
     }
+
+    /// What `served` logs for a response of `status`, as the plain formatter writes it.
+    fn logged_for(status: u16) -> String {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let asked = asked("POST", "/v1/decisions", b"req-1");
+        let mut res = Response::new(Body::empty());
+        *res.status_mut() = axum::http::StatusCode::from_u16(status).unwrap_or_default();
+        tracing::subscriber::with_default(subscriber, || {
+            asked
+                .span()
+                .in_scope(|| served(&res, Duration::from_millis(7), &asked))
+        });
+        let text = capture.0.lock().map(|t| t.clone()).unwrap_or_default();
+        String::from_utf8(text).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_server_error_also_logs_response_failed_at_error_in_the_requests_span() {
+        let failed = logged_for(503);
+        let lines: Vec<&str> = failed.lines().collect();
+        assert_eq!(lines.len(), 2, "{failed}");
+        assert!(
+            lines[0].contains("ERROR")
+                && lines[0].contains("request_id=req-1")
+                && lines[0].contains("response failed")
+                && lines[0].contains("classification=Status code: 503 Service Unavailable")
+                && lines[0].contains("latency=7 ms"),
+            "{failed}"
+        );
+        assert!(
+            lines[1].contains("INFO")
+                && lines[1].contains("served")
+                && lines[1].contains("status=503")
+        );
+        let fine = logged_for(422);
+        assert_eq!(fine.lines().count(), 1, "{fine}");
+        assert!(!fine.contains("response failed"), "{fine}");
+    }
 }
