@@ -242,10 +242,6 @@ impl Drop for ExpireOnDrop {
 /// The routes of the platform's probes, logged at debug.
 const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
-/// The matched route, passed out to the front and the log line (shared, not copied).
-#[derive(Clone)]
-struct RouteLabel(MatchedPath);
-
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// A caller's request id is kept only when it is 1 to 128 visible ASCII characters
@@ -483,7 +479,7 @@ async fn take_a_slot(slots: &Slots, mut req: Request, next: Next) -> Response {
 
 /// Wraps the whole application.
 pub fn app_layers(app: Router<AppState>, limits: Limits) -> Router<AppState> {
-    app.route_layer(middleware::from_fn(label_route)).layer(
+    app.layer(
         ServiceBuilder::new()
             .layer(middleware::from_fn_with_state(
                 Arc::new(Meters::default()),
@@ -506,6 +502,9 @@ struct Asked {
     method: Method,
     uri: Uri,
     id: HeaderValue,
+    /// The route matched (none when no route matched): `Router::layer` wraps each route
+    /// once it is matched, and the fallback.
+    route: Option<MatchedPath>,
 }
 
 impl Asked {
@@ -533,7 +532,7 @@ impl Asked {
 fn served(res: &Response, latency: Duration, asked: &Asked) {
     let status = res.status();
     let latency_ms = latency.as_secs_f64() * 1000.0;
-    let route = res.extensions().get::<RouteLabel>().map(|r| r.0.as_str());
+    let route = asked.route.as_ref().map(MatchedPath::as_str);
     let probe = route.is_some_and(|r| PROBES.contains(&r));
     let decided = res.extensions().get::<DecisionFields>().filter(|_| !probe);
     if status.is_server_error() {
@@ -694,13 +693,6 @@ pub struct DecisionFields {
     pub rules_version: Option<String>,
 }
 
-/// Inside the router: names the matched route for the log line and the metrics.
-async fn label_route(matched: MatchedPath, req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    res.extensions_mut().insert(RouteLabel(matched));
-    res
-}
-
 /// The methods that are metric labels by name; any other is `other`, so a client inventing
 /// methods (any token is one) cannot add series without bound.
 static METHODS: [Method; 9] = [
@@ -734,6 +726,7 @@ async fn front(State(meters): State<Arc<Meters>>, mut req: Request, next: Next) 
         method: req.method().clone(),
         uri: req.uri().clone(),
         id,
+        route: req.extensions().get::<MatchedPath>().cloned(),
     };
     let method = METHODS
         .iter()
@@ -745,7 +738,7 @@ async fn front(State(meters): State<Arc<Meters>>, mut req: Request, next: Next) 
     if !res.headers().contains_key(X_REQUEST_ID) {
         res.headers_mut().insert(X_REQUEST_ID, asked.id);
     }
-    let route = res.extensions().get::<RouteLabel>().map(|r| r.0.as_str());
+    let route = asked.route.as_ref().map(MatchedPath::as_str);
     let (requests, latency) = meters.of(method, route, res.status().as_u16());
     requests.increment(1);
     latency.record(start.elapsed().as_secs_f64());
@@ -906,6 +899,7 @@ mod tests {
             method: Method::from_bytes(method.as_bytes()).unwrap_or_else(|e| panic!("{e}")),
             uri: uri.parse().unwrap_or_else(|e| panic!("{e}")),
             id: HeaderValue::from_bytes(id).unwrap_or_else(|e| panic!("{e}")),
+            route: None,
         }
     }
 
