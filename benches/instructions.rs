@@ -23,7 +23,7 @@ use tower::ServiceExt;
 const STALLED: &str = include_str!("../tests/fixtures/examples/03-stalled-shangcheng.json");
 
 /// The pieces, in the order of the path.
-const PIECES: [&str; 11] = [
+const PIECES: [&str; 13] = [
     "parse",
     "parse-adcode",
     "decide",
@@ -35,6 +35,9 @@ const PIECES: [&str; 11] = [
     "http-healthz",
     "http-decision",
     "http-batch-1000",
+    // The same with the service's JSON logs at info (its one line per request), as served.
+    "http-healthz-logged",
+    "http-decision-logged",
 ];
 
 fn main() {
@@ -45,6 +48,9 @@ fn main() {
         }
         _ => (PIECES.to_vec(), 1),
     };
+    if pieces.iter().any(|p| p.ends_with("-logged")) {
+        aftersales::telemetry::init(aftersales::cli::LogFormat::Json);
+    }
     let rules = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
     let example: serde_json::Value = serde_json::from_str(STALLED).unwrap_or_default();
     let body = serde_json::to_vec(&example["request"]).unwrap_or_default();
@@ -140,8 +146,12 @@ fn main() {
                         });
                     drop(black_box(out));
                 }
-                "http-healthz" => drop(black_box(call("GET", "/healthz", Vec::new()))),
-                "http-decision" => drop(black_box(call("POST", "/v1/decisions", body.clone()))),
+                "http-healthz" | "http-healthz-logged" => {
+                    drop(black_box(call("GET", "/healthz", Vec::new())))
+                }
+                "http-decision" | "http-decision-logged" => {
+                    drop(black_box(call("POST", "/v1/decisions", body.clone())))
+                }
                 "http-batch-1000" => drop(black_box(call(
                     "POST",
                     "/v1/decisions/batch",

@@ -8,11 +8,20 @@
 //! process exits).
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use std::borrow::Cow;
+use std::fmt;
+
+use serde_json::Value;
+use tracing::field::{Field, Visit};
+use tracing::span::Record;
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FormatFields, FormattedFields, MakeWriter};
 
 use crate::cli::LogFormat;
 
@@ -20,6 +29,15 @@ use crate::cli::LogFormat;
 const BATCH_BYTES: usize = 32 * 1024;
 /// How often the buffer is written out anyway.
 const EVERY: Duration = Duration::from_millis(20);
+
+/// Whether the installed subscriber writes JSON lines (see [`json`]).
+static JSON: AtomicBool = AtomicBool::new(false);
+
+/// Whether the logs are JSON lines, written by the subscriber this module installed:
+/// then a line written with [`write_line`] joins them, in the same buffer.
+pub fn json() -> bool {
+    JSON.load(Ordering::Relaxed)
+}
 
 /// Installs the global subscriber; logs go to stderr.
 pub fn init(format: LogFormat) {
@@ -30,15 +48,36 @@ pub fn init(format: LogFormat) {
         .with_env_filter(filter)
         .with_writer(Stderr)
         .with_ansi(ansi);
-    let _ = match format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init(),
-        LogFormat::Pretty => builder.try_init(),
+    match format {
+        LogFormat::Json => {
+            let installed = builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false)
+                .fmt_fields(SpanFields)
+                .try_init();
+            JSON.store(installed.is_ok(), Ordering::Relaxed);
+        }
+        LogFormat::Pretty => {
+            let _ = builder.try_init();
+        }
+    }
+}
+
+/// Adds one whole line (ending in a newline) to the logs, as the subscriber adds its own.
+pub fn write_line(line: &[u8]) {
+    let buffer = buffer();
+    let full = match buffer.lock() {
+        Ok(mut lines) => {
+            lines.extend_from_slice(line);
+            lines.len() >= BATCH_BYTES
+        }
+        Err(_) => return,
     };
+    if full {
+        write_out(buffer, BATCH_BYTES - 1);
+    }
 }
 
 /// Writes out every line logged so far (before the process exits).
@@ -104,20 +143,113 @@ impl Write for Line {
 
 impl Drop for Line {
     fn drop(&mut self) {
-        if self.0.is_empty() {
+        if !self.0.is_empty() {
+            write_line(&self.0);
+        }
+    }
+}
+
+/// A span's fields for the JSON logs, as the formatter's own `JsonFields` writes them (a
+/// JSON object, keys in order, the last value of a key kept: a line's `span` is the
+/// same), but in one write: `JsonFields` builds a map and writes it to the span's text
+/// token by token, which cost more than the rest of a `/healthz` on every request.
+pub struct SpanFields;
+
+/// A span's fields, as recorded.
+#[derive(Default)]
+struct Fields(Vec<(Cow<'static, str>, Value)>);
+
+impl Fields {
+    fn add(&mut self, field: &Field, value: Value) {
+        self.0.push((Cow::Borrowed(field.name()), value));
+    }
+
+    /// The JSON object, keys in order, the last value of each.
+    fn write(mut self, writer: &mut Writer<'_>) -> fmt::Result {
+        // Stable: of a key's values, the last recorded stays last.
+        self.0.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut text = Vec::with_capacity(128);
+        text.push(b'{');
+        let mut fields = self.0.iter().peekable();
+        while let Some((key, value)) = fields.next() {
+            if fields.peek().is_some_and(|(next, _)| next == key) {
+                continue;
+            }
+            if text.len() > 1 {
+                text.push(b',');
+            }
+            serde_json::to_writer(&mut text, key).map_err(|_| fmt::Error)?;
+            text.push(b':');
+            serde_json::to_writer(&mut text, value).map_err(|_| fmt::Error)?;
+        }
+        text.push(b'}');
+        writer.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl Visit for Fields {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.add(field, Value::from(value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.add(field, Value::from(value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.add(field, Value::from(value));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.add(field, Value::from(value));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.add(field, Value::from(value));
+    }
+
+    fn record_bytes(&mut self, field: &Field, value: &[u8]) {
+        self.add(field, Value::from(value));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        // As `JsonFields`: fields of the `log` bridge are left out, `r#` taken off.
+        let name = field.name();
+        if name.starts_with("log.") {
             return;
         }
-        let buffer = buffer();
-        let full = match buffer.lock() {
-            Ok(mut lines) => {
-                lines.extend_from_slice(&self.0);
-                lines.len() >= BATCH_BYTES
-            }
-            Err(_) => return,
-        };
-        if full {
-            write_out(buffer, BATCH_BYTES - 1);
+        let name = name.strip_prefix("r#").unwrap_or(name);
+        self.0
+            .push((Cow::Borrowed(name), Value::from(format!("{value:?}"))));
+    }
+}
+
+impl<'a> FormatFields<'a> for SpanFields {
+    fn format_fields<R: RecordFields>(&self, mut writer: Writer<'_>, fields: R) -> fmt::Result {
+        let mut recorded = Fields::default();
+        fields.record(&mut recorded);
+        recorded.write(&mut writer)
+    }
+
+    fn add_fields(
+        &self,
+        current: &'a mut FormattedFields<Self>,
+        fields: &Record<'_>,
+    ) -> fmt::Result {
+        let mut recorded = Fields::default();
+        if !current.is_empty() {
+            let before: serde_json::Map<String, Value> =
+                serde_json::from_str(current).map_err(|_| fmt::Error)?;
+            recorded.0 = before
+                .into_iter()
+                .map(|(k, v)| (Cow::Owned(k), v))
+                .collect();
         }
+        fields.record(&mut recorded);
+        let mut text = String::new();
+        recorded.write(&mut Writer::new(&mut text))?;
+        current.fields = text;
+        Ok(())
     }
 }
 
@@ -136,5 +268,84 @@ mod tests {
         assert_eq!(buffer.lock().map(|b| b.len()).unwrap_or(0), 9);
         write_out(&buffer, 0);
         assert_eq!(buffer.lock().map(|b| b.len()).unwrap_or(1), 0);
+    }
+
+    /// What a subscriber writes.
+    #[derive(Clone, Default)]
+    struct Capture(std::sync::Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut text) = self.0.lock() {
+                text.extend_from_slice(buf);
+            }
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Spans with every kind of field, recorded late, repeated, out of order.
+    fn events() {
+        let span = tracing::info_span!(
+            "request",
+            path = %"/a\"b\\c\u{1}\u{2028}",
+            method = %"POST",
+            r#type = "raw",
+            request_id = %"id\"\\",
+            late = tracing::field::Empty,
+            count = 3u64,
+            delta = -2i64,
+            ratio = 0.1f64,
+            on = true,
+            list = ?vec!["a\"", "b"],
+        );
+        span.in_scope(|| tracing::info!(status = 200u16, "served"));
+        span.record("late", "now");
+        span.record("count", 4u64);
+        span.in_scope(|| {
+            tracing::warn!(what = "after records", "again");
+            tracing::info_span!("inner", b = 1, a = %"x").in_scope(|| tracing::error!("inside"));
+        });
+        tracing::info_span!("empty").in_scope(|| tracing::info!("no fields"));
+    }
+
+    fn written(fields: bool) -> String {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let builder = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false);
+        match fields {
+            true => {
+                tracing::subscriber::with_default(builder.fmt_fields(SpanFields).finish(), events)
+            }
+            false => tracing::subscriber::with_default(builder.finish(), events),
+        }
+        let text = capture.0.lock().map(|t| t.clone()).unwrap_or_default();
+        String::from_utf8(text)
+            .unwrap_or_default()
+            .lines()
+            // Each line's timestamp left out.
+            .map(|l| {
+                l.split_once(",\"level\"")
+                    .map_or(l, |(_, rest)| rest)
+                    .to_owned()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn span_fields_are_written_as_the_json_formatter_writes_them() {
+        let theirs = written(false);
+        assert_eq!(theirs.lines().count(), 4, "{theirs}");
+        assert!(theirs.contains("\"late\":\"now\""), "{theirs}");
+        assert_eq!(written(true), theirs);
     }
 }

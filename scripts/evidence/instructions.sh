@@ -15,7 +15,7 @@ count() { # count PIECE N: instructions of the whole run
     | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 pieces=("$@")
-[ ${#pieces[@]} -gt 0 ] || pieces=(parse parse-adcode decide render whole whole-compact decide_json serialize http-healthz http-decision)
+[ ${#pieces[@]} -gt 0 ] || pieces=(parse parse-adcode decide render whole whole-compact decide_json serialize http-healthz http-decision http-healthz-logged http-decision-logged)
 for piece in "${pieces[@]}"; do
   base=$(count "$piece" 0)
   many=$(count "$piece" 1000)

@@ -8,14 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use axum::extract::{Request, State};
-use axum::http::header;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, header};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::problem::Problem;
 use super::state::AppState;
 use crate::cli::ServeArgs;
 
@@ -186,14 +182,14 @@ pub fn reload_on_hangup(state: &AppState, path: PathBuf) {
     });
 }
 
-/// `/v1/*` needs a valid bearer token, in one `Authorization` header, when tokens are
-/// configured.
-pub async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Whether a `/v1/*` request may go on: with tokens configured, it needs a valid bearer
+/// token, in one `Authorization` header (else 401, see [`super::middleware`]).
+pub fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
     if !state.auth_enabled() {
-        return next.run(req).await;
+        return true;
     }
     // Exactly one header: with two, a proxy in front may have checked the other one.
-    let mut given = req.headers().get_all(header::AUTHORIZATION).iter();
+    let mut given = headers.get_all(header::AUTHORIZATION).iter();
     let token = match (given.next(), given.next()) {
         (Some(one), None) => Some(one),
         _ => None,
@@ -202,10 +198,7 @@ pub async fn require_token(State(state): State<AppState>, req: Request, next: Ne
         let (scheme, token) = v.trim().split_once(' ')?;
         scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
     });
-    match token {
-        Some(t) if state.token_ok(t) => next.run(req).await,
-        _ => Problem::unauthorized().into_response(),
-    }
+    token.is_some_and(|t| state.token_ok(t))
 }
 
 #[cfg(test)]

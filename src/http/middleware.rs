@@ -1,35 +1,38 @@
 //! Every layer, assembled in one place and in an order you can read.
 //!
 //! Outermost first, for every request:
-//! 1. request id: a caller's `x-request-id` kept if it is 1 to 128 visible ASCII
-//!    characters, else one made (UUIDv7), so every log line has a bounded one;
-//! 2. trace span (method, path, request id) and the request's one log line when it is
-//!    served (status, latency, the matched route, what a decision route decided);
-//! 3. request id echoed on the response;
-//! 4. metrics by matched route and status, and the latency histogram;
-//! 5. response compression (gzip, when asked for);
-//! 6. panics caught and answered 500 problem+json (they must never happen);
-//! 7. any bare error status from routing or a layer turned into problem+json;
-//! 8. body limit for the extractors.
+//! 1. the front ([`front`]), one function read top to bottom: the request id (a caller's
+//!    `x-request-id` kept if it is 1 to 128 visible ASCII characters, else one made, a
+//!    UUIDv7), so every log line has a bounded one; the request's trace span (method,
+//!    path, request id) while it is served; once answered, its one log line (status,
+//!    latency, the matched route, what a decision route decided), its id echoed on the
+//!    response, and the metrics by matched route and status, and the latency histogram;
+//! 2. response compression (gzip, when asked for);
+//! 3. panics caught and answered 500 problem+json (they must never happen);
+//! 4. any bare error status from routing or a layer turned into problem+json;
+//! 5. body limit for the extractors.
 //!
-//! And on `/v1/*` only, outermost first: the bearer-token check; then the body is read
-//! whole (413 over the limit, 408 past `--body-read-timeout`) *before* the request takes
-//! a slot, so slow senders cannot hold slots; then one of the `--concurrency-limit` slots
-//! shared by all `/v1` routes (503 + Retry-After at once when none is free, instead of an
-//! unbounded queue), with the request's deadline (`--request-timeout`, see [`Slot`]).
+//! And on `/v1/*` only, in one layer ([`guard_api`]) and in this order: the bearer-token
+//! check; then the body is read whole (413 over the limit, 408 past
+//! `--body-read-timeout`) *before* the request takes a slot, so slow senders cannot hold
+//! slots; then one of the `--concurrency-limit` slots shared by all `/v1` routes (503 +
+//! Retry-After at once when none is free, instead of an unbounded queue), with the
+//! request's deadline (`--request-timeout`, see [`Slot`]).
 //! Probes and metrics stay outside all of it, so an overloaded replica is not also killed
 //! by its liveness probe.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderName, HeaderValue, Method, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -37,12 +40,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
-use tower_http::trace::TraceLayer;
+use tracing::Instrument;
 
-use super::auth::require_token;
+use super::auth::authorized;
 use super::problem::{PROBLEM_JSON, Problem};
 use super::state::AppState;
 use crate::cli::ServeArgs;
@@ -242,41 +242,12 @@ impl Drop for ExpireOnDrop {
 /// The routes of the platform's probes, logged at debug.
 const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
-/// The matched route, passed out to the metrics layer.
-#[derive(Clone)]
-struct RouteLabel(String);
-
-#[derive(Clone, Copy)]
-struct MakeUuidV7;
-
-impl MakeRequestId for MakeUuidV7 {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
-            .ok()
-            .map(RequestId::new)
-    }
-}
-
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// A caller's request id is kept only when it is 1 to 128 visible ASCII characters
 /// (0x21 to 0x7E), sent once.
 pub fn acceptable_request_id(id: &[u8]) -> bool {
     (1..=128).contains(&id.len()) && id.iter().all(|b| (0x21..=0x7e).contains(b))
-}
-
-/// Drops an unacceptable `x-request-id`, so the next layer makes one.
-async fn screen_request_id(mut req: Request, next: Next) -> Response {
-    let mut ids = req.headers().get_all(X_REQUEST_ID).iter();
-    let keep = match (ids.next(), ids.next()) {
-        (None, _) => true,
-        (Some(id), None) => acceptable_request_id(id.as_bytes()),
-        (Some(_), Some(_)) => false,
-    };
-    if !keep {
-        req.headers_mut().remove(X_REQUEST_ID);
-    }
-    next.run(req).await
 }
 
 /// How `/v1` bodies are read.
@@ -330,14 +301,39 @@ pub fn api_layers(api: Router<AppState>, state: &AppState, limits: Limits) -> Ro
             kib(limits.body_budget.max(limits.body)).min(Semaphore::MAX_PERMITS),
         )),
     };
-    api.route_layer(middleware::from_fn_with_state(slots, take_a_slot))
-        .route_layer(middleware::from_fn_with_state(body, read_body))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
+    let guard = Guard {
+        state: state.clone(),
+        body,
+        slots,
+    };
+    api.route_layer(middleware::from_fn_with_state(guard, guard_api))
+}
+
+/// What the `/v1` guard needs.
+#[derive(Clone)]
+struct Guard {
+    /// The tokens, in the state.
+    state: AppState,
+    body: BodyRead,
+    slots: Slots,
+}
+
+/// The `/v1` routes' one layer, in order: the bearer token (401), the body read whole,
+/// a slot with its deadline.
+async fn guard_api(State(guard): State<Guard>, req: Request, next: Next) -> Response {
+    if !authorized(&guard.state, req.headers()) {
+        return Problem::unauthorized().into_response();
+    }
+    let req = match read_body(&guard.body, req).await {
+        Ok(req) => req,
+        Err(refused) => return refused,
+    };
+    take_a_slot(&guard.slots, req, next).await
 }
 
 /// Reads the whole body (within the size limit, the body-read timeout and the body
 /// budget) before the request takes a slot; the handler then reads it from memory.
-async fn read_body(State(read): State<BodyRead>, req: Request, next: Next) -> Response {
+async fn read_body(read: &BodyRead, req: Request) -> Result<Request, Response> {
     let (parts, body) = req.into_parts();
     let declared = parts
         .headers
@@ -345,29 +341,28 @@ async fn read_body(State(read): State<BodyRead>, req: Request, next: Next) -> Re
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > read.limit as u64) {
-        return Problem::too_large(read.limit).into_response();
+        return Err(Problem::too_large(read.limit).into_response());
     }
     let declared = declared.and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
-    let collected = tokio::time::timeout(read.timeout, collect(body, declared, &read));
+    let collected = tokio::time::timeout(read.timeout, collect(body, declared, read));
     let bytes = match collected.await {
         Ok(Ok(bytes)) => bytes,
-        Ok(Err(Unread::TooLarge)) => return Problem::too_large(read.limit).into_response(),
+        Ok(Err(Unread::TooLarge)) => return Err(Problem::too_large(read.limit).into_response()),
         Ok(Err(Unread::Broken)) => {
-            return Problem::malformed_json("the body could not be read").into_response();
+            return Err(Problem::malformed_json("the body could not be read").into_response());
         }
         Ok(Err(Unread::NoRoom)) => {
             // The rest of the body may still come: this connection cannot be reused.
-            return closing(Problem::unavailable(
+            return Err(closing(Problem::unavailable(
                 "overloaded",
                 "The service is busy",
                 "Too many request bodies are held right now; try again shortly.",
                 1,
-            ));
+            )));
         }
-        Err(_) => return closing(Problem::body_timeout(read.timeout.as_secs())),
+        Err(_) => return Err(closing(Problem::body_timeout(read.timeout.as_secs()))),
     };
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
 /// A problem whose connection is closed after it (the body was not read to its end).
@@ -450,7 +445,7 @@ async fn collect(body: Body, declared: usize, read: &BodyRead) -> Result<Bytes, 
 
 /// Takes a free slot (or answers 503 at once) and answers 503 at the deadline unless the
 /// work has committed by then.
-async fn take_a_slot(State(slots): State<Slots>, mut req: Request, next: Next) -> Response {
+async fn take_a_slot(slots: &Slots, mut req: Request, next: Next) -> Response {
     let Ok(permit) = slots.free.clone().try_acquire_owned() else {
         return Problem::unavailable(
             "overloaded",
@@ -484,60 +479,204 @@ async fn take_a_slot(State(slots): State<Slots>, mut req: Request, next: Next) -
 
 /// Wraps the whole application.
 pub fn app_layers(app: Router<AppState>, limits: Limits) -> Router<AppState> {
-    app.route_layer(middleware::from_fn(label_route)).layer(
+    app.layer(
         ServiceBuilder::new()
-            .layer(middleware::from_fn(screen_request_id))
-            .layer(SetRequestIdLayer::x_request_id(MakeUuidV7))
-            .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(|req: &Request| {
-                        let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-                        // Nothing is recorded on the span later: the JSON formatter parses
-                        // and rewrites a span's fields at every record.
-                        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-                    })
-                    .on_request(())
-                    .on_response(|res: &Response, latency: Duration, _: &tracing::Span| served(res, latency)),
-            )
-            .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(middleware::from_fn(track_metrics))
+            .layer(middleware::from_fn_with_state(
+                Arc::new(Meters::default()),
+                front,
+            ))
             .layer(CompressionLayer::new())
-            .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
-                tracing::error!("a handler panicked");
-                Problem::internal().into_response()
-            }))
+            .layer(CatchPanicLayer::custom(
+                |_: Box<dyn std::any::Any + Send>| {
+                    tracing::error!("a handler panicked");
+                    Problem::internal().into_response()
+                },
+            ))
             .layer(middleware::from_fn(problem_for_bare_errors))
             .layer(DefaultBodyLimit::max(limits.body)),
     )
 }
 
-/// The request's one log line, written when it is served: its status, latency and
-/// route, and what a decision route decided ([`DecisionFields`]).
-fn served(res: &Response, latency: Duration) {
-    let status = res.status().as_u16();
-    let latency_ms = latency.as_secs_f64() * 1000.0;
-    let route = res.extensions().get::<RouteLabel>().map(|r| r.0.as_str());
-    // Probes come every few seconds from the platform: debug, not info.
-    if route.is_some_and(|r| PROBES.contains(&r)) {
-        tracing::debug!(status, latency_ms, route, "served");
-        return;
+/// What the request asked, as its span and its log line show it.
+struct Asked {
+    method: Method,
+    uri: Uri,
+    id: HeaderValue,
+    /// The route matched (none when no route matched): `Router::layer` wraps each route
+    /// once it is matched, and the fallback.
+    route: Option<MatchedPath>,
+}
+
+impl Asked {
+    fn id(&self) -> &str {
+        // Kept ids are visible ASCII, made ones too.
+        self.id.to_str().unwrap_or("")
     }
-    let d = res.extensions().get::<DecisionFields>();
-    tracing::info!(
-        status,
+
+    /// The request's span: every line logged while it is served carries these.
+    fn span(&self) -> tracing::Span {
+        // Nothing is recorded on the span later: the JSON formatter parses and rewrites a
+        // span's fields at every record.
+        tracing::info_span!("request", method = %self.method, path = %self.uri.path(), request_id = %self.id())
+    }
+}
+
+/// The request's one log line, written when it is served (inside its span): its status,
+/// latency and route, and what a decision route decided ([`DecisionFields`]). Probes
+/// come every few seconds from the platform: their line is at debug, not info. A server
+/// error (5xx) also gets a `response failed` line at error.
+///
+/// With JSON logs, the line is written here ([`served_line`]), in the shape the JSON
+/// formatter gives the same event: formatting it field by field through `tracing` cost
+/// more than the rest of a `/healthz`.
+fn served(res: &Response, latency: Duration, asked: &Asked) {
+    let status = res.status();
+    let latency_ms = latency.as_secs_f64() * 1000.0;
+    let route = asked.route.as_ref().map(MatchedPath::as_str);
+    let probe = route.is_some_and(|r| PROBES.contains(&r));
+    let decided = res.extensions().get::<DecisionFields>().filter(|_| !probe);
+    if status.is_server_error() {
+        tracing::error!(
+            classification = %format_args!("Status code: {status}"),
+            latency = %format_args!("{} ms", latency.as_millis()),
+            "response failed"
+        );
+    }
+    let line = Served {
+        status: status.as_u16(),
         latency_ms,
         route,
-        decision_id = d.and_then(|d| d.decision_id.as_deref()),
-        case_id = d.and_then(|d| d.case_id.as_deref()),
-        scenario = d.and_then(|d| d.scenario),
-        decision = d.and_then(|d| d.decision),
-        applies = d.and_then(|d| d.applies),
-        batch_id = d.and_then(|d| d.batch_id.as_deref()),
-        items = d.and_then(|d| d.items),
-        succeeded = d.and_then(|d| d.succeeded),
-        rules_version = d.and_then(|d| d.rules_version.as_deref()),
-        "served"
-    );
+        decided,
+    };
+    if crate::telemetry::json() {
+        let level = match probe {
+            true if tracing::enabled!(tracing::Level::DEBUG) => "DEBUG",
+            false if tracing::enabled!(tracing::Level::INFO) => "INFO",
+            _ => return,
+        };
+        let mut text = Vec::with_capacity(512);
+        served_line(&mut text, chrono::Utc::now(), level, &line, asked);
+        crate::telemetry::write_line(&text);
+    } else if probe {
+        line.debug();
+    } else {
+        line.info();
+    }
+}
+
+/// The fields of a served line.
+struct Served<'a> {
+    status: u16,
+    latency_ms: f64,
+    route: Option<&'a str>,
+    decided: Option<&'a DecisionFields>,
+}
+
+impl Served<'_> {
+    fn debug(&self) {
+        let Served {
+            status,
+            latency_ms,
+            route,
+            ..
+        } = *self;
+        tracing::debug!(status, latency_ms, route, "served");
+    }
+
+    fn info(&self) {
+        let Served {
+            status,
+            latency_ms,
+            route,
+            decided: d,
+        } = *self;
+        tracing::info!(
+            status,
+            latency_ms,
+            route,
+            decision_id = d.and_then(|d| d.decision_id.as_deref()),
+            case_id = d.and_then(|d| d.case_id.as_deref()),
+            scenario = d.and_then(|d| d.scenario),
+            decision = d.and_then(|d| d.decision),
+            applies = d.and_then(|d| d.applies),
+            batch_id = d.and_then(|d| d.batch_id.as_deref()),
+            items = d.and_then(|d| d.items),
+            succeeded = d.and_then(|d| d.succeeded),
+            rules_version = d.and_then(|d| d.rules_version.as_deref()),
+            "served"
+        );
+    }
+}
+
+/// Writes the served line as the JSON formatter would ([`crate::telemetry`]: flattened
+/// fields, absent ones left out, then the target and the current span), strings escaped
+/// by serde_json as it escapes them.
+fn served_line(
+    out: &mut Vec<u8>,
+    now: chrono::DateTime<chrono::Utc>,
+    level: &str,
+    line: &Served,
+    asked: &Asked,
+) {
+    let timestamp = now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let string = |out: &mut Vec<u8>, key: &str, value: &str| {
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
+        // Writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, value);
+    };
+    let number = |out: &mut Vec<u8>, key: &str, value: &dyn std::fmt::Display| {
+        let _ = write!(out, ",\"{key}\":{value}");
+    };
+    out.extend_from_slice(b"{\"timestamp\":\"");
+    out.extend_from_slice(timestamp.as_bytes());
+    out.extend_from_slice(b"\"");
+    string(out, "level", level);
+    string(out, "message", "served");
+    number(out, "status", &line.status);
+    out.extend_from_slice(b",\"latency_ms\":");
+    let _ = serde_json::to_writer(&mut *out, &line.latency_ms);
+    if let Some(route) = line.route {
+        string(out, "route", route);
+    }
+    if let Some(d) = line.decided {
+        let strings = [
+            ("decision_id", d.decision_id.as_deref()),
+            ("case_id", d.case_id.as_deref()),
+            ("scenario", d.scenario),
+            ("decision", d.decision),
+        ];
+        for (key, value) in strings {
+            if let Some(value) = value {
+                string(out, key, value);
+            }
+        }
+        if let Some(applies) = d.applies {
+            number(out, "applies", &applies);
+        }
+        if let Some(batch_id) = &d.batch_id {
+            string(out, "batch_id", batch_id);
+        }
+        for (key, value) in [("items", d.items), ("succeeded", d.succeeded)] {
+            if let Some(value) = value {
+                number(out, key, &value);
+            }
+        }
+        if let Some(version) = &d.rules_version {
+            string(out, "rules_version", version);
+        }
+    }
+    string(out, "target", module_path!());
+    out.extend_from_slice(b",\"span\":{");
+    // The first field without its comma.
+    let start = out.len();
+    string(out, "method", asked.method.as_str());
+    out.remove(start);
+    string(out, "path", asked.uri.path());
+    string(out, "request_id", asked.id());
+    string(out, "name", "request");
+    out.extend_from_slice(b"}}\n");
 }
 
 /// What a decision route decided, put on its request's log line (a response extension).
@@ -554,14 +693,6 @@ pub struct DecisionFields {
     pub rules_version: Option<String>,
 }
 
-/// Inside the router: names the matched route for the log line and the metrics.
-async fn label_route(matched: MatchedPath, req: Request, next: Next) -> Response {
-    let route = matched.as_str().to_owned();
-    let mut res = next.run(req).await;
-    res.extensions_mut().insert(RouteLabel(route));
-    res
-}
-
 /// The methods that are metric labels by name; any other is `other`, so a client inventing
 /// methods (any token is one) cannot add series without bound.
 static METHODS: [Method; 9] = [
@@ -576,21 +707,111 @@ static METHODS: [Method; 9] = [
     Method::TRACE,
 ];
 
-async fn track_metrics(req: Request, next: Next) -> Response {
+/// The front of every request: its id, kept or made, set on the request (for the span
+/// and the handlers); the rest of the layers run inside the request's span; once
+/// answered, its log line ([`served`]), its id echoed on the response unless the response
+/// has one, and the request counted by method, matched route and status, and its latency
+/// recorded.
+async fn front(State(meters): State<Arc<Meters>>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
+    let id = {
+        let mut ids = req.headers().get_all(X_REQUEST_ID).iter();
+        match (ids.next(), ids.next()) {
+            (Some(id), None) if acceptable_request_id(id.as_bytes()) => id.clone(),
+            _ => new_request_id(),
+        }
+    };
+    req.headers_mut().insert(X_REQUEST_ID, id.clone());
+    let asked = Asked {
+        method: req.method().clone(),
+        uri: req.uri().clone(),
+        id,
+        route: req.extensions().get::<MatchedPath>().cloned(),
+    };
     let method = METHODS
         .iter()
-        .find(|m| *m == req.method())
-        .map_or("other", Method::as_str);
-    let res = next.run(req).await;
-    let route = res
-        .extensions()
-        .get::<RouteLabel>()
-        .map_or_else(|| "unmatched".to_owned(), |r| r.0.clone());
-    let status = res.status().as_u16().to_string();
-    metrics::counter!("aftersales_http_requests_total", "method" => method, "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!("aftersales_http_request_duration_seconds", "method" => method, "route" => route).record(start.elapsed().as_secs_f64());
+        .position(|m| m == req.method())
+        .unwrap_or(METHODS.len());
+    let span = asked.span();
+    let mut res = next.run(req).instrument(span.clone()).await;
+    span.in_scope(|| served(&res, start.elapsed(), &asked));
+    if !res.headers().contains_key(X_REQUEST_ID) {
+        res.headers_mut().insert(X_REQUEST_ID, asked.id);
+    }
+    let route = asked.route.as_ref().map(MatchedPath::as_str);
+    let (requests, latency) = meters.of(method, route, res.status().as_u16());
+    requests.increment(1);
+    latency.record(start.elapsed().as_secs_f64());
     res
+}
+
+/// A new request id: a UUIDv7, hyphenated.
+fn new_request_id() -> HeaderValue {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let text = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut text);
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("-"))
+}
+
+/// The request metrics' handles, by route, then method and status, looked up once each
+/// (the `metrics` macros build and hash their labels on every call). Bounded: methods are
+/// [`METHODS`] or `other`, routes are the router's or `unmatched`, statuses are ours.
+#[derive(Default)]
+struct Meters(Mutex<HashMap<Box<str>, Vec<Meter>>>);
+
+/// One method's and status's counter of requests and latency histogram.
+struct Meter {
+    method: usize,
+    status: u16,
+    requests: metrics::Counter,
+    latency: metrics::Histogram,
+}
+
+impl Meters {
+    /// The counter of requests and the latency histogram of `method` (an index in
+    /// [`METHODS`], or past its end for `other`), `route` (None when unmatched) and
+    /// `status`.
+    fn of(
+        &self,
+        method: usize,
+        route: Option<&str>,
+        status: u16,
+    ) -> (metrics::Counter, metrics::Histogram) {
+        let Ok(mut known) = self.0.lock() else {
+            return Self::register(method, route, status);
+        };
+        // No route is empty: "" stands for unmatched.
+        let meters = match known.get_mut(route.unwrap_or("")) {
+            Some(meters) => meters,
+            None => known.entry(route.unwrap_or("").into()).or_default(),
+        };
+        if let Some(m) = meters
+            .iter()
+            .find(|m| m.method == method && m.status == status)
+        {
+            return (m.requests.clone(), m.latency.clone());
+        }
+        let (requests, latency) = Self::register(method, route, status);
+        meters.push(Meter {
+            method,
+            status,
+            requests: requests.clone(),
+            latency: latency.clone(),
+        });
+        (requests, latency)
+    }
+
+    fn register(
+        method: usize,
+        route: Option<&str>,
+        status: u16,
+    ) -> (metrics::Counter, metrics::Histogram) {
+        let method = METHODS.get(method).map_or("other", Method::as_str);
+        let route = route.unwrap_or("unmatched").to_owned();
+        (
+            metrics::counter!("aftersales_http_requests_total", "method" => method, "route" => route.clone(), "status" => status.to_string()),
+            metrics::histogram!("aftersales_http_request_duration_seconds", "method" => method, "route" => route),
+        )
+    }
 }
 
 /// Error statuses made without a problem body (404, 405, a layer's 503 or 413) get one;
@@ -614,4 +835,195 @@ async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
         parts.headers.insert(name, value.clone());
     }
     Response::from_parts(parts, Body::new(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a subscriber writes.
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut text) = self.0.lock() {
+                text.extend_from_slice(buf);
+            }
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The line the JSON formatter, set up as [`crate::telemetry::init`] sets it up,
+    /// writes for the same event.
+    fn by_the_formatter(line: &Served, asked: &Asked, probe: bool) -> String {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || writer.clone())
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            asked.span().in_scope(|| match probe {
+                true => line.debug(),
+                false => line.info(),
+            })
+        });
+        let text = capture.0.lock().map(|t| t.clone()).unwrap_or_default();
+        String::from_utf8(text).unwrap_or_default()
+    }
+
+    fn by_hand(line: &Served, asked: &Asked, level: &str) -> String {
+        let mut text = Vec::new();
+        served_line(&mut text, chrono::Utc::now(), level, line, asked);
+        String::from_utf8(text).unwrap_or_default()
+    }
+
+    /// The line's timestamp, and the rest of it.
+    fn timestamp(line: &str) -> (&str, &str) {
+        line.strip_prefix("{\"timestamp\":\"")
+            .and_then(|rest| rest.split_once('"'))
+            .unwrap_or_else(|| panic!("no timestamp first: {line}"))
+    }
+
+    fn asked(method: &str, uri: &str, id: &[u8]) -> Asked {
+        Asked {
+            method: Method::from_bytes(method.as_bytes()).unwrap_or_else(|e| panic!("{e}")),
+            uri: uri.parse().unwrap_or_else(|e| panic!("{e}")),
+            id: HeaderValue::from_bytes(id).unwrap_or_else(|e| panic!("{e}")),
+            route: None,
+        }
+    }
+
+    #[test]
+    fn the_served_line_written_by_hand_is_the_one_the_json_formatter_writes() {
+        let hostile = "AS-1\"\\\u{1}\t\u{2028}\u{9b}31m\u{202e}evom\u{7f}\u{feff}令";
+        let decided = DecisionFields {
+            decision_id: Some("01a21858-af53-725a-a53d-a4733a2c5dc0".into()),
+            case_id: Some(hostile.into()),
+            scenario: Some("stalled"),
+            decision: Some("intercept_and_refund"),
+            applies: Some(true),
+            batch_id: Some(hostile.into()),
+            items: Some(1000),
+            succeeded: Some(0),
+            rules_version: Some("2023-hangzhou-1".into()),
+        };
+        let some = DecisionFields {
+            applies: Some(false),
+            rules_version: Some("v".into()),
+            ..DecisionFields::default()
+        };
+        let cases = [
+            (
+                Served {
+                    status: 200,
+                    latency_ms: 0.496_891_999_999_999_94,
+                    route: Some("/v1/decisions"),
+                    decided: Some(&decided),
+                },
+                asked("POST", "/v1/decisions?view=compact", b"abc\"\\{}"),
+                false,
+            ),
+            (
+                Served {
+                    status: 422,
+                    latency_ms: 12.0,
+                    route: Some("/v1/decisions/batch"),
+                    decided: Some(&some),
+                },
+                asked("POST", "/v1/decisions/batch", b"x"),
+                false,
+            ),
+            (
+                Served {
+                    status: 404,
+                    latency_ms: 1e-7,
+                    route: None,
+                    decided: None,
+                },
+                asked(
+                    "PURGE",
+                    "/no/%22such%5C/path",
+                    b"01a21858-aeda-762c-a801-ed8fdb1ba82f",
+                ),
+                false,
+            ),
+            (
+                Served {
+                    status: 200,
+                    latency_ms: 3.25,
+                    route: Some("/healthz"),
+                    decided: None,
+                },
+                asked("GET", "/healthz", b"probe"),
+                true,
+            ),
+        ];
+        for (line, asked, probe) in &cases {
+            let expected = by_the_formatter(line, asked, *probe);
+            let written = by_hand(line, asked, if *probe { "DEBUG" } else { "INFO" });
+            let (their_time, theirs) = timestamp(&expected);
+            let (our_time, ours) = timestamp(&written);
+            assert_eq!(ours, theirs, "\n{written}\n{expected}");
+            // The same format of time: microseconds, in UTC, written Z.
+            let parsed = chrono::DateTime::parse_from_rfc3339(their_time)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+            assert_eq!(parsed.as_deref(), Ok(their_time));
+            assert_eq!(our_time.len(), their_time.len(), "{our_time} {their_time}");
+            assert!(written.ends_with("}\n") && written.lines().count() == 1);
+        }
+    }
+
+    /// What `served` logs for a response of `status`, as the plain formatter writes it.
+    fn logged_for(status: u16) -> String {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let asked = asked("POST", "/v1/decisions", b"req-1");
+        let mut res = Response::new(Body::empty());
+        *res.status_mut() = axum::http::StatusCode::from_u16(status).unwrap_or_default();
+        tracing::subscriber::with_default(subscriber, || {
+            asked
+                .span()
+                .in_scope(|| served(&res, Duration::from_millis(7), &asked))
+        });
+        let text = capture.0.lock().map(|t| t.clone()).unwrap_or_default();
+        String::from_utf8(text).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_server_error_also_logs_response_failed_at_error_in_the_requests_span() {
+        let failed = logged_for(503);
+        let lines: Vec<&str> = failed.lines().collect();
+        assert_eq!(lines.len(), 2, "{failed}");
+        assert!(
+            lines[0].contains("ERROR")
+                && lines[0].contains("request_id=req-1")
+                && lines[0].contains("response failed")
+                && lines[0].contains("classification=Status code: 503 Service Unavailable")
+                && lines[0].contains("latency=7 ms"),
+            "{failed}"
+        );
+        assert!(
+            lines[1].contains("INFO")
+                && lines[1].contains("served")
+                && lines[1].contains("status=503")
+        );
+        let fine = logged_for(422);
+        assert_eq!(fine.lines().count(), 1, "{fine}");
+        assert!(!fine.contains("response failed"), "{fine}");
+    }
 }
