@@ -396,28 +396,13 @@ impl AsRef<[u8]> for Budgeted {
 /// Reads `body` into one buffer (of `declared` bytes from the start when the length is
 /// known), taking budget for every KiB the buffer holds before it holds it.
 async fn collect(body: Body, declared: usize, read: &BodyRead) -> Result<Bytes, Unread> {
-    let mut share: Option<OwnedSemaphorePermit> = None;
-    let mut held = 0;
-    let mut bytes: Vec<u8> = Vec::new();
-    let mut reserve = async |bytes: &mut Vec<u8>, wanted: usize| -> Result<(), Unread> {
-        bytes.reserve_exact(wanted.saturating_sub(bytes.len()));
-        let need = kib(bytes.capacity()).saturating_sub(held);
-        if need == 0 {
-            return Ok(());
-        }
-        let more = u32::try_from(need).map_err(|_| Unread::NoRoom)?;
-        let more = tokio::time::timeout(BUDGET_WAIT, read.budget.clone().acquire_many_owned(more))
-            .await
-            .map_err(|_| Unread::NoRoom)?
-            .map_err(|_| Unread::NoRoom)?;
-        match &mut share {
-            Some(s) => s.merge(more),
-            None => share = Some(more),
-        }
-        held += need;
-        Ok(())
+    let mut share = Share {
+        read,
+        permit: None,
+        kib: 0,
     };
-    reserve(&mut bytes, declared).await?;
+    let mut bytes: Vec<u8> = Vec::new();
+    grow(&mut bytes, &mut share, declared).await?;
     let mut body = Limited::new(body, read.limit);
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
@@ -432,15 +417,58 @@ async fn collect(body: Body, declared: usize, read: &BodyRead) -> Result<Bytes, 
             if wanted > bytes.capacity() {
                 // Doubling, as a Vec grows, but never past the limit.
                 let room = wanted.max(bytes.capacity() * 2).min(read.limit);
-                reserve(&mut bytes, room).await?;
+                grow(&mut bytes, &mut share, room).await?;
             }
             bytes.extend_from_slice(&data);
         }
     }
     Ok(Bytes::from_owner(Budgeted {
         bytes,
-        _share: share,
+        _share: share.permit,
     }))
+}
+
+/// A body's share of the budget.
+struct Share<'a> {
+    read: &'a BodyRead,
+    permit: Option<OwnedSemaphorePermit>,
+    /// KiB held.
+    kib: usize,
+}
+
+impl Share<'_> {
+    /// Takes budget until the share covers `bytes` (503 when none comes in time).
+    async fn cover(&mut self, bytes: usize) -> Result<(), Unread> {
+        let need = kib(bytes).saturating_sub(self.kib);
+        if need == 0 {
+            return Ok(());
+        }
+        let more = u32::try_from(need).map_err(|_| Unread::NoRoom)?;
+        let budget = self.read.budget.clone();
+        let more = tokio::time::timeout(BUDGET_WAIT, budget.acquire_many_owned(more))
+            .await
+            .map_err(|_| Unread::NoRoom)?
+            .map_err(|_| Unread::NoRoom)?;
+        match &mut self.permit {
+            Some(s) => s.merge(more),
+            None => self.permit = Some(more),
+        }
+        self.kib += need;
+        Ok(())
+    }
+}
+
+/// Grows `bytes` to hold `wanted` bytes: the budget first, then the memory, so a body
+/// never holds memory the budget has not granted, and memory the allocator cannot give
+/// (a length declared past what the machine has, under a large `--body-limit`) is a 503,
+/// not an abort of the whole process.
+async fn grow(bytes: &mut Vec<u8>, share: &mut Share<'_>, wanted: usize) -> Result<(), Unread> {
+    share.cover(wanted).await?;
+    bytes
+        .try_reserve_exact(wanted.saturating_sub(bytes.len()))
+        .map_err(|_| Unread::NoRoom)?;
+    // The allocator may give more than asked.
+    share.cover(bytes.capacity()).await
 }
 
 /// Takes a free slot (or answers 503 at once) and answers 503 at the deadline unless the
@@ -981,6 +1009,28 @@ mod tests {
             assert_eq!(our_time.len(), their_time.len(), "{our_time} {their_time}");
             assert!(written.ends_with("}\n") && written.lines().count() == 1);
         }
+    }
+
+    /// A body declaring a length the machine cannot hold (under an operator's huge
+    /// `--body-limit`) is refused; it used to abort the whole process ("memory
+    /// allocation failed"), whatever the budget.
+    #[tokio::test]
+    async fn a_declared_length_the_memory_cannot_hold_is_refused_not_an_abort() {
+        // 1 TiB: within the budget's permits, past what an allocator without overcommit
+        // gives; where one gives it, the empty body is read as empty.
+        let huge = 1usize << 40;
+        let read = BodyRead {
+            limit: huge,
+            timeout: Duration::from_secs(5),
+            budget: Arc::new(Semaphore::new(kib(huge))),
+        };
+        match collect(Body::empty(), huge, &read).await {
+            Err(Unread::NoRoom) => {}
+            Ok(bytes) => assert!(bytes.is_empty()),
+            Err(_) => panic!("refused for another reason"),
+        }
+        // Whatever happened, the budget is whole again.
+        assert_eq!(read.budget.available_permits(), kib(huge));
     }
 
     /// What `served` logs for a response of `status`, as the plain formatter writes it.
