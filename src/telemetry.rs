@@ -1,14 +1,17 @@
 //! Logging: JSON lines (default) or human-readable, filtered by `RUST_LOG`.
 //!
 //! Lines go to stderr through one shared buffer: a request appends its line (a copy under
-//! a lock), and the buffer is written out when it holds [`BATCH_BYTES`], by whoever filled
-//! it, or every [`EVERY`] by a thread of its own, so a quiet server's lines still appear at
-//! once. A `write(2)` per line cost more than the rest of a `/healthz`; handing each line
-//! to a thread cost a wake-up each. [`flush`] writes out what is buffered (before the
-//! process exits).
+//! a lock), and a thread of its own writes the buffer out every [`EVERY`], or at once when
+//! it holds [`BATCH_BYTES`], so a quiet server's lines still appear at once. A `write(2)`
+//! per line cost more than the rest of a `/healthz`; handing each line to a thread cost a
+//! wake-up each. No request ever writes to stderr itself: when nothing reads stderr (a
+//! stuck log collector), the buffer fills to [`MAX_PENDING`] and later lines are dropped,
+//! counted in `aftersales_log_lines_dropped_total` and reported in a warning once stderr
+//! takes lines again, instead of every request (probes included) waiting on a pipe.
+//! [`flush`] writes out what is buffered (before the process exits).
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -25,8 +28,10 @@ use tracing_subscriber::fmt::{FormatFields, FormattedFields, MakeWriter};
 
 use crate::cli::LogFormat;
 
-/// Bytes buffered before they are written out by the request that filled the buffer.
+/// Bytes buffered before the writer is woken.
 const BATCH_BYTES: usize = 32 * 1024;
+/// Bytes buffered at most while stderr takes nothing; lines past it are dropped.
+const MAX_PENDING: usize = 4 * 1024 * 1024;
 /// How often the buffer is written out anyway.
 const EVERY: Duration = Duration::from_millis(20);
 
@@ -67,52 +72,93 @@ pub fn init(format: LogFormat) {
 
 /// Adds one whole line (ending in a newline) to the logs, as the subscriber adds its own.
 pub fn write_line(line: &[u8]) {
-    let buffer = buffer();
-    let full = match buffer.lock() {
-        Ok(mut lines) => {
+    let logs = logs();
+    let full = match logs.pending.lock() {
+        Ok(mut lines) if lines.len() + line.len() <= MAX_PENDING => {
             lines.extend_from_slice(line);
             lines.len() >= BATCH_BYTES
+        }
+        Ok(_) => {
+            logs.dropped.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("aftersales_log_lines_dropped_total").increment(1);
+            return;
         }
         Err(_) => return,
     };
     if full {
-        write_out(buffer, BATCH_BYTES - 1);
+        match &logs.writer {
+            Some(writer) => writer.unpark(),
+            // No thread could start: the request that filled the buffer writes it.
+            None => write_out(logs),
+        }
     }
 }
 
 /// Writes out every line logged so far (before the process exits).
 pub fn flush() {
-    write_out(buffer(), 0);
+    write_out(logs());
 }
 
-/// The shared buffer, and the thread that writes it out every [`EVERY`], started on
-/// first use.
-fn buffer() -> &'static Mutex<Vec<u8>> {
-    static BUFFER: OnceLock<Mutex<Vec<u8>>> = OnceLock::new();
-    BUFFER.get_or_init(|| {
-        // Without the thread (none could start), lines wait for the next full buffer
-        // or `flush`.
-        let _ = std::thread::Builder::new()
+/// The shared buffer and what writes it out.
+struct Logs {
+    /// Lines not yet written.
+    pending: Mutex<Vec<u8>>,
+    /// Held while writing to stderr, so two writes never interleave (the writer and
+    /// [`flush`]); never held with `pending`'s lock waiting on it.
+    output: Mutex<()>,
+    /// Lines dropped since the last report.
+    dropped: AtomicU64,
+    /// The thread that writes `pending` out every [`EVERY`], or when woken.
+    writer: Option<std::thread::Thread>,
+}
+
+/// The logs, and their writer thread, started on first use.
+fn logs() -> &'static Logs {
+    static LOGS: OnceLock<Logs> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let writer = std::thread::Builder::new()
             .name("log-writer".into())
             .spawn(|| {
                 loop {
-                    std::thread::sleep(EVERY);
-                    write_out(buffer(), 0);
+                    std::thread::park_timeout(EVERY);
+                    write_out(logs());
                 }
-            });
-        Mutex::new(Vec::with_capacity(BATCH_BYTES * 2))
+            })
+            .ok()
+            .map(|handle| handle.thread().clone());
+        Logs {
+            pending: Mutex::new(Vec::with_capacity(BATCH_BYTES * 2)),
+            output: Mutex::new(()),
+            dropped: AtomicU64::new(0),
+            writer,
+        }
     })
 }
 
-/// Writes the buffer out if it holds more than `above` bytes.
-fn write_out(buffer: &Mutex<Vec<u8>>, above: usize) {
-    let Ok(mut lines) = buffer.lock() else {
+/// Writes out what is pending: taken from the buffer under its lock, written without it,
+/// so requests keep logging (into the buffer) while stderr is slow.
+fn write_out(logs: &Logs) {
+    let Ok(writing) = logs.output.lock() else {
         return;
     };
-    if lines.len() > above {
+    let lines = match logs.pending.lock() {
+        Ok(mut pending) if !pending.is_empty() => {
+            std::mem::replace(&mut *pending, Vec::with_capacity(BATCH_BYTES * 2))
+        }
+        _ => Vec::new(),
+    };
+    if !lines.is_empty() {
         // Nowhere to report a failed write of the logs to.
         let _ = std::io::stderr().write_all(&lines);
-        lines.clear();
+    }
+    drop(writing);
+    // Reported once stderr took lines again, outside the lock (the warning is a line).
+    let dropped = logs.dropped.swap(0, Ordering::Relaxed);
+    if dropped > 0 {
+        tracing::warn!(
+            dropped,
+            "log lines dropped: stderr took none while the buffer was full"
+        );
     }
 }
 
@@ -258,16 +304,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_line_waits_in_the_buffer_whole_until_it_is_written_out() {
-        let buffer = Mutex::new(Vec::new());
-        if let Ok(mut b) = buffer.lock() {
-            b.extend_from_slice(b"one line\n");
-        }
-        // Not above the threshold: it stays.
-        write_out(&buffer, 100);
-        assert_eq!(buffer.lock().map(|b| b.len()).unwrap_or(0), 9);
-        write_out(&buffer, 0);
-        assert_eq!(buffer.lock().map(|b| b.len()).unwrap_or(1), 0);
+    fn writing_out_takes_every_pending_line_and_leaves_the_buffer_usable() {
+        let logs = Logs {
+            pending: Mutex::new(b"one line\n".to_vec()),
+            output: Mutex::new(()),
+            dropped: AtomicU64::new(0),
+            writer: None,
+        };
+        write_out(&logs);
+        assert_eq!(logs.pending.lock().map(|b| b.len()).unwrap_or(1), 0);
+        assert!(
+            logs.output.try_lock().is_ok(),
+            "the output lock is released"
+        );
     }
 
     /// What a subscriber writes.

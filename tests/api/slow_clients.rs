@@ -345,3 +345,84 @@ async fn at_the_cap_a_connection_still_receiving_its_body_makes_room() {
         "the oldest slow body made room"
     );
 }
+
+/// A log collector that stops reading stderr: the pipe fills, and requests (probes
+/// included) are still answered; the lines past the buffer are dropped and counted, and
+/// a warning says so once stderr takes lines again. It used to hang every request that
+/// logged, and so every request, after some 300 lines.
+#[tokio::test]
+async fn a_stderr_nobody_reads_never_stops_the_answers() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aftersales"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--drain-seconds", "0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let serving = loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("the server stopped before serving"))
+            .unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if v["message"] == "serving" {
+            break v;
+        }
+    };
+    let addr = serving["addr"].as_str().unwrap_or_default().to_owned();
+    // Nothing reads stderr from here on. With an 8,000-character case id each served
+    // line is ~8 KB: the pipe (64 KiB) fills after a few lines, the buffer (4 MiB) after
+    // some 520; 1,200 requests pass both.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut req = example("03-stalled-shangcheng.json")["request"].clone();
+    req["case_id"] = serde_json::json!("x".repeat(8000));
+    for i in 0..1200 {
+        let r = client
+            .post(format!("http://{addr}/v1/decisions"))
+            .json(&req)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request {i}: {e}"));
+        assert_eq!(r.status(), 200, "request {i}");
+    }
+    let health = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(health.status(), 200);
+    let metrics = client
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    let dropped: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("aftersales_log_lines_dropped_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0.0);
+    assert!(dropped > 0.0, "no line dropped: {metrics}");
+    // Reading again, the lines come, then the warning with the count.
+    let warned = tokio::task::spawn_blocking(move || {
+        lines
+            .map_while(Result::ok)
+            .take(20_000)
+            .find(|l| l.contains("log lines dropped"))
+    })
+    .await
+    .unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    let warned = warned.unwrap_or_else(|| panic!("no warning of the dropped lines"));
+    let v: serde_json::Value = serde_json::from_str(&warned).unwrap_or_default();
+    assert_eq!(v["level"], "WARN", "{warned}");
+    assert!(v["dropped"].as_u64().unwrap_or(0) > 0, "{warned}");
+}
