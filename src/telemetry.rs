@@ -299,6 +299,25 @@ impl<'a> FormatFields<'a> for SpanFields {
     }
 }
 
+/// A writer that keeps what a subscriber writes, for tests of log lines.
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub(crate) struct Capture(pub(crate) std::sync::Arc<Mutex<Vec<u8>>>);
+
+#[cfg(test)]
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut text) = self.0.lock() {
+            text.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,23 +336,6 @@ mod tests {
             logs.output.try_lock().is_ok(),
             "the output lock is released"
         );
-    }
-
-    /// What a subscriber writes.
-    #[derive(Clone, Default)]
-    struct Capture(std::sync::Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Capture {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            if let Ok(mut text) = self.0.lock() {
-                text.extend_from_slice(buf);
-            }
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
     }
 
     /// Spans with every kind of field, recorded late, repeated, out of order.

@@ -197,6 +197,21 @@ pub fn spawn_binary_with_logs(
         .unwrap_or_else(|e| panic!("{e}"));
     let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
     let mut lines = std::io::BufReader::new(stderr).lines();
+    let (addr, serving) = wait_for_serving(&mut lines);
+    // Keep reading its logs so it never blocks on a full pipe.
+    let (tx, logs) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, addr, serving, logs)
+}
+
+/// Reads a server's log lines up to its `serving` line: its address, and the line.
+pub fn wait_for_serving(
+    lines: &mut impl Iterator<Item = std::io::Result<String>>,
+) -> (SocketAddr, Value) {
     let serving = loop {
         let line = lines
             .next()
@@ -212,14 +227,14 @@ pub fn spawn_binary_with_logs(
         .unwrap_or_default()
         .parse()
         .unwrap_or_else(|e| panic!("{e}"));
-    // Keep reading its logs so it never blocks on a full pipe.
-    let (tx, logs) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    (child, addr, serving, logs)
+    (addr, serving)
+}
+
+/// The value of the unlabelled metric `name` in Prometheus text, if there.
+pub fn metric_value(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// A state with the embedded rules, for routers driven in process (no server).

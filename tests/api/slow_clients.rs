@@ -109,11 +109,7 @@ async fn with_more_slow_connections_than_file_descriptors_healthz_still_answers(
         .text()
         .await
         .unwrap_or_default();
-    let open: f64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("aftersales_connections_open "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(f64::NAN);
+    let open = metric_value(&metrics, "aftersales_connections_open").unwrap_or(f64::NAN);
     assert!(open <= 192.0, "{open} connections open: {metrics}");
     drop(slow);
     let _ = server.kill();
@@ -361,17 +357,7 @@ async fn a_stderr_nobody_reads_never_stops_the_answers() {
         .unwrap_or_else(|e| panic!("{e}"));
     let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
     let mut lines = std::io::BufReader::new(stderr).lines();
-    let serving = loop {
-        let line = lines
-            .next()
-            .unwrap_or_else(|| panic!("the server stopped before serving"))
-            .unwrap_or_default();
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-        if v["message"] == "serving" {
-            break v;
-        }
-    };
-    let addr = serving["addr"].as_str().unwrap_or_default().to_owned();
+    let (addr, _) = wait_for_serving(&mut lines);
     // Nothing reads stderr from here on. With an 8,000-character case id each served
     // line is ~8 KB: the pipe (64 KiB) fills after a few lines, the buffer (4 MiB) after
     // some 520; 1,200 requests pass both.
@@ -404,11 +390,7 @@ async fn a_stderr_nobody_reads_never_stops_the_answers() {
         .text()
         .await
         .unwrap_or_default();
-    let dropped: f64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("aftersales_log_lines_dropped_total "))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0.0);
+    let dropped = metric_value(&metrics, "aftersales_log_lines_dropped_total").unwrap_or(0.0);
     assert!(dropped > 0.0, "no line dropped: {metrics}");
     // Reading again, the lines come, then the warning with the count.
     let warned = tokio::task::spawn_blocking(move || {
