@@ -10,13 +10,7 @@ python3 -c "
 import json
 item = json.load(open('tests/fixtures/examples/03-stalled-shangcheng.json'))['request']
 print(json.dumps({'items': [item] * 1000}))" > "$work/batch.json"
-cat > "$work/batch.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local f = io.open("$work/batch.json")
-wrk.body = f:read("*a")
-f:close()
-LUA
+post_script "$work/batch.json" "$work/batch.lua"
 echo "batch: $(wc -c < "$work/batch.json") bytes, 1000 items"
 for view in full compact; do
   out=$(wrk -t1 -c1 -d"${secs}s" --latency -s "$work/batch.lua" "$url/v1/decisions/batch?view=$view")

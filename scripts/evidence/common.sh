@@ -20,15 +20,20 @@ start_server() {
   echo "the server did not become ready" >&2; cat "$work/server.log" >&2; exit 1
 }
 
-# The stalled example as a wrk POST script.
-python3 -c "import json; print(json.dumps(json.load(open('tests/fixtures/examples/03-stalled-shangcheng.json'))['request']))" > "$work/body.json"
-cat > "$work/post.lua" <<LUA
+# post_script BODY_FILE LUA_FILE: a wrk script that POSTs the JSON in BODY_FILE.
+post_script() {
+  cat > "$2" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-local f = io.open("$work/body.json")
+local f = io.open("$1")
 wrk.body = f:read("*a")
 f:close()
 LUA
+}
+
+# The stalled example as a wrk POST script.
+python3 -c "import json; print(json.dumps(json.load(open('tests/fixtures/examples/03-stalled-shangcheng.json'))['request']))" > "$work/body.json"
+post_script "$work/body.json" "$work/post.lua"
 
 # failures WRK_OUTPUT: non-2xx responses plus socket errors (0 when there were none).
 failures() {
