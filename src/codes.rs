@@ -408,6 +408,9 @@ codes! {
         CountdownInconsistent = "countdown_inconsistent",
         /// The return waybill is known but its trace was not sent.
         ReturnTraceMissing = "return_trace_missing",
+        /// Kuaishou status 40 says the return is sent, but the request has neither its
+        /// waybill nor its trace.
+        ReturnSentWithoutTrace = "return_sent_without_trace",
         /// Kuaishou status 50, 60 or 70: the refund is being paid or is over; do not approve
         /// or reject it again.
         RefundClosed = "refund_closed",

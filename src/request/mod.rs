@@ -18,7 +18,7 @@ mod schema;
 mod text;
 
 use crate::codes::{RefundType, Status, WarningCode};
-use crate::engine::{Arg, Case, Event, Order, Place, Return, Warning};
+use crate::engine::{Arg, Case, Event, Order, Place, PlatformStatus, Return, Warning};
 use crate::geo::{DestinationInput, Gazetteer, PlaceIssue};
 use crate::kuaishou;
 use crate::rules::Rules;
@@ -382,13 +382,21 @@ impl Parser<'_> {
         };
         let open_refund_requests = self.shop(&r.shop);
         if let (Some(Some(mapped)), Some(RefundType::ReturnAndRefund)) = (&platform, refund_type)
-            && let Some(waybill) = &mapped.waybill
             && return_.as_ref().is_none_or(|r| r.trace.is_empty())
         {
-            self.notes.push(Warning {
-                code: WarningCode::ReturnTraceMissing,
-                args: vec![("waybill", Arg::Text(waybill.clone()))],
-            });
+            // Without its trace the return reads as not shipped: say so when the platform
+            // knows better (a waybill, or status 40: the return is sent).
+            if let Some(waybill) = &mapped.waybill {
+                self.notes.push(Warning {
+                    code: WarningCode::ReturnTraceMissing,
+                    args: vec![("waybill", Arg::Text(waybill.clone()))],
+                });
+            } else if mapped.platform.status == PlatformStatus::ReturnShipped {
+                self.notes.push(Warning {
+                    code: WarningCode::ReturnSentWithoutTrace,
+                    args: vec![],
+                });
+            }
         }
         Some(ParsedRequest {
             case: Case {

@@ -131,7 +131,7 @@ pub fn warning_args(w: WarningCode) -> &'static [&'static str] {
         WarningCode::CountdownInconsistent => &["started_at", "ends_at"],
         WarningCode::ReturnTraceMissing => &["waybill"],
         WarningCode::RefundClosed | WarningCode::PlatformIntervened => &["status"],
-        WarningCode::AlreadyRejected => &[],
+        WarningCode::AlreadyRejected | WarningCode::ReturnSentWithoutTrace => &[],
     }
 }
 

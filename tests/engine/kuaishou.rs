@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{bytes, codes, deadline, decide, refusal, refused};
+use crate::helpers::{bytes, codes, deadline, decide, decide_in, refusal, refused};
 
 /// `submitTime`: 2023-10-03T10:00:00+08:00.
 const SUBMIT: i64 = 1_696_298_400_000;
@@ -392,6 +392,39 @@ fn the_return_waybill_is_read_from_logistics_info_or_a_flattened_express_no() {
     // With its trace, no warning.
     let v = decide(&return_and_refund(json!(40), on_its_way()));
     assert_eq!(waybill_warning(&v), None);
+}
+
+#[test]
+fn a_return_sent_at_status_40_without_waybill_or_trace_is_flagged_not_read_silently() {
+    let sent_warning =
+        |v: &Value| codes(v, "warnings").contains(&"return_sent_without_trace".to_owned());
+    let mut bare = return_and_refund(json!(40), json!([]));
+    bare["kuaishou_refund"]
+        .as_object_mut()
+        .map(|o| o.remove("logisticsInfo"));
+    bare.as_object_mut().map(|o| o.remove("return"));
+    let v = decide(&bare);
+    // The policy's row stands (no movement: the standard process), but the caller is told
+    // that the platform says the return is sent.
+    assert_eq!(v["scenario"], "return_not_shipped", "{v}");
+    assert!(sent_warning(&v), "{v}");
+    assert_eq!(waybill_warning(&v), None);
+    let zh = decide_in(&bare, "zh-CN");
+    assert!(sent_warning(&zh), "{zh}");
+
+    // With the waybill, the waybill's own warning instead; with a trace, neither.
+    let nested = return_and_refund(json!(40), json!([]));
+    let v = decide(&nested);
+    assert!(!sent_warning(&v) && waybill_warning(&v).is_some(), "{v}");
+    let mut traced = return_and_refund(json!(40), on_its_way());
+    traced["kuaishou_refund"]
+        .as_object_mut()
+        .map(|o| o.remove("logisticsInfo"));
+    assert!(!sent_warning(&decide(&traced)));
+    // Before the buyer sends it (status 30), no trace is what is expected.
+    let mut waiting = bare.clone();
+    waiting["kuaishou_refund"]["status"] = json!(30);
+    assert!(!sent_warning(&decide(&waiting)));
 }
 
 #[test]
