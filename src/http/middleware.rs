@@ -263,6 +263,9 @@ struct BodyRead {
 
 /// How long a body waits for room in the budget before it is answered 503.
 const BUDGET_WAIT: Duration = Duration::from_secs(1);
+/// A body's first buffer, taken before any of it has come: the most one read brings
+/// (hyper's read buffer).
+const FIRST_PIECE: usize = super::serve::READ_BUFFER_BYTES;
 
 /// Bytes as budget permits (KiB, rounded up).
 fn kib(bytes: usize) -> usize {
@@ -393,8 +396,10 @@ impl AsRef<[u8]> for Budgeted {
     }
 }
 
-/// Reads `body` into one buffer (of `declared` bytes from the start when the length is
-/// known), taking budget for every KiB the buffer holds before it holds it.
+/// Reads `body` into one buffer, taking budget for every KiB the buffer holds before it
+/// holds it. The buffer starts at [`FIRST_PIECE`] (or the declared length, when smaller)
+/// and doubles as bytes arrive, up to the declared length: a length announced is not
+/// budget taken, so headers that announce large bodies and send nothing hold little.
 async fn collect(body: Body, declared: usize, read: &BodyRead) -> Result<Bytes, Unread> {
     let mut share = Share {
         read,
@@ -402,7 +407,9 @@ async fn collect(body: Body, declared: usize, read: &BodyRead) -> Result<Bytes, 
         kib: 0,
     };
     let mut bytes: Vec<u8> = Vec::new();
-    grow(&mut bytes, &mut share, declared).await?;
+    grow(&mut bytes, &mut share, declared.min(FIRST_PIECE)).await?;
+    // The most the buffer is grown to: the declared length, while the body keeps to it.
+    let ceiling = if declared > 0 { declared } else { read.limit };
     let mut body = Limited::new(body, read.limit);
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
@@ -415,8 +422,12 @@ async fn collect(body: Body, declared: usize, read: &BodyRead) -> Result<Bytes, 
         if let Ok(data) = frame.into_data() {
             let wanted = bytes.len() + data.len();
             if wanted > bytes.capacity() {
-                // Doubling, as a Vec grows, but never past the limit.
-                let room = wanted.max(bytes.capacity() * 2).min(read.limit);
+                // Doubling, as a Vec grows, but never past the declared length or the
+                // limit.
+                let room = wanted
+                    .max(bytes.capacity() * 2)
+                    .min(ceiling.max(wanted))
+                    .min(read.limit);
                 grow(&mut bytes, &mut share, room).await?;
             }
             bytes.extend_from_slice(&data);

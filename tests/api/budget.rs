@@ -44,14 +44,16 @@ async fn a_body_that_finds_the_budget_full_is_answered_503_and_one_that_finds_ro
     args.body_budget = 100 * 1024;
     let app = spawn_with(args).await;
     let addr = app.addr;
-    // 60 KiB announced and half sent: the budget holds it, and room for 40 KiB more.
-    let holding = tokio::task::spawn_blocking(move || start_body(addr, 60 * 1024, 30 * 1024))
+    // 60 KiB announced and 50 KiB sent: the budget holds 60 KiB for it (the buffer grows
+    // to the declared length), and has room for 40 KiB more.
+    let holding = tokio::task::spawn_blocking(move || start_body(addr, 60 * 1024, 50 * 1024))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let refused = tokio::task::spawn_blocking(move || status_of(start_body(addr, 60 * 1024, 0)))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let refused =
+        tokio::task::spawn_blocking(move || status_of(start_body(addr, 60 * 1024, 60 * 1024)))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
     // A small one still fits beside the held one.
     let small = app
@@ -72,6 +74,33 @@ async fn a_body_that_finds_the_budget_full_is_answered_503_and_one_that_finds_ro
         after.starts_with("HTTP/1.1 400"),
         "blank body: 400, got {after}"
     );
+}
+
+#[tokio::test]
+async fn bodies_announced_but_not_sent_hold_only_a_first_piece_of_the_budget() {
+    let mut args = args();
+    args.body_limit = 64 * 1024;
+    args.body_budget = 100 * 1024;
+    let app = spawn_with(args).await;
+    let addr = app.addr;
+    // Two heads announcing the limit, and nothing after them. Were the announced length
+    // taken from the budget, the first would hold 64 KiB and the 40 KiB body below
+    // would find only 36 KiB free.
+    let mut heads = Vec::new();
+    for _ in 0..2 {
+        heads.push(
+            tokio::task::spawn_blocking(move || start_body(addr, 64 * 1024, 0))
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut case: serde_json::Value =
+        serde_json::from_str(include_str!("../../examples/stalled.json")).unwrap_or_default();
+    case["case_id"] = serde_json::json!("x".repeat(40 * 1024));
+    let res = app.post_json("/v1/decisions", &case).await;
+    assert_eq!(res.status(), 200);
+    drop(heads);
 }
 
 /// A batch whose answer is about `items` × 2 KB.
