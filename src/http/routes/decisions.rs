@@ -6,13 +6,14 @@
 //! whatever the clock says. Answer. A request answered 503 (past its deadline, or the log
 //! cannot be written) leaves no decision-log line and counts no decision.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use http_body::Body as _;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -25,12 +26,12 @@ use crate::codes::{Outcome, Scenario};
 use crate::engine::{Case, Decision};
 use crate::http::decision_log::{self, DecisionLog, NotWritten, Origin};
 use crate::http::extract::{
-    JsonBytes, Negotiated, OutputParams, ViewParams, negotiate, requested_view,
+    Negotiated, OutputParams, ViewParams, json_body, negotiate, requested_view,
 };
 use crate::http::middleware::{DecisionFields, Slot};
 use crate::http::problem::Problem;
-use crate::http::routes::KnownLang;
-use crate::http::state::AppState;
+use crate::http::routes::known_lang;
+use crate::http::state::{AppState, Loaded};
 use crate::render::json::{pretty, write_decision};
 use crate::render::{CompactDecisionView, DecisionView, View, decision_view, summary};
 use crate::request::FieldError;
@@ -70,47 +71,87 @@ struct How {
             content((DecisionView = "application/json"), (String = "text/plain"))),
     ),
 )]
-pub async fn create_decision(
-    State(state): State<AppState>,
-    _: KnownLang,
-    slot: Slot,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    JsonBytes(body): JsonBytes,
-) -> Response {
-    let loaded = state.rules();
-    let view = match requested_view(query.as_deref()) {
-        Ok(view) => view,
-        Err(problem) => return problem.into_response(),
-    };
-    let how = How {
-        negotiated: negotiate(&headers, query.as_deref(), &loaded.rules),
-        view,
-    };
+pub async fn create_decision(State(state): State<AppState>, asked: Asked) -> Response {
     let log = state.decision_log().cloned();
-    let version = loaded.rules.version.clone();
-    let logged = log.as_ref().map(|_| Logged {
-        request_id: request_id(&headers),
-        batch_id: None,
-    });
-    let prepared = if body.len() <= DECIDE_INLINE_UP_TO {
-        decide_single(&loaded.rules, &body, how, logged.as_ref())
+    let version = asked.loaded.rules.version.clone();
+    let slot = asked.slot.clone();
+    let prepared = if asked.body.len() <= DECIDE_INLINE_UP_TO {
+        decide_single(
+            &asked.loaded.rules,
+            &asked.body,
+            asked.how,
+            asked.logged.as_ref(),
+        )
     } else {
         let heavy = slot.heavy_work().await;
-        let working = slot.clone();
         let prepared = off_the_workers(move || {
             // It may have waited for a thread past its deadline.
-            if !working.live() {
-                return Err(working.timed_out().into());
+            if !asked.slot.live() {
+                return Err(asked.slot.timed_out().into());
             }
-            decide_single(&loaded.rules, &body, how, logged.as_ref())
+            decide_single(
+                &asked.loaded.rules,
+                &asked.body,
+                asked.how,
+                asked.logged.as_ref(),
+            )
         })
         .await;
         room_for_answer(&slot, prepared, heavy).await
     };
     match prepared {
-        Ok(prepared) => deliver(log.as_ref(), &slot, &version, prepared).await,
+        Ok(prepared) => deliver(log.as_ref(), &slot, version, prepared).await,
         Err(Refused(answer)) => *answer,
+    }
+}
+
+/// What a decision route reads of its request, read in place (nothing of its head is
+/// copied but the request id, and that only for the decision log). Refused in this
+/// order: an unknown `?lang=` (422, see [`KnownLang`](crate::http::routes::KnownLang)), a
+/// body that is not JSON (415, 413), an unknown `?view=` (422).
+pub struct Asked {
+    /// The rules the request is decided with, from start to end.
+    loaded: Arc<Loaded>,
+    how: How,
+    slot: Slot,
+    /// Where its decisions come from, when there is a decision log.
+    logged: Option<Logged>,
+    body: Bytes,
+}
+
+impl FromRequest<AppState> for Asked {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Asked, Problem> {
+        let loaded = state.rules();
+        let query = req.uri().query();
+        known_lang(query, &loaded.rules)?;
+        let view = requested_view(query);
+        let negotiated = negotiate(req.headers(), query, &loaded.rules);
+        let logged = state.decision_log().map(|_| Logged {
+            request_id: req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            batch_id: None,
+        });
+        let slot = req
+            .extensions()
+            .get::<Slot>()
+            .cloned()
+            .unwrap_or_else(Slot::unbounded);
+        let body = json_body(req, state).await?;
+        Ok(Asked {
+            how: How {
+                negotiated,
+                view: view?,
+            },
+            loaded,
+            slot,
+            logged,
+            body,
+        })
     }
 }
 
@@ -129,13 +170,6 @@ impl Logged {
     }
 }
 
-fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
-
 /// Decided, not yet delivered: the answer, the decision-log lines, what to count.
 struct Prepared {
     response: Response,
@@ -147,15 +181,45 @@ struct Prepared {
 }
 
 /// What is counted and logged of a request's decisions once they are delivered.
-#[derive(Default)]
 struct Delivered {
-    /// Decisions by scenario and outcome.
-    counts: BTreeMap<(Scenario, Outcome), u64>,
+    /// Decisions by scenario and outcome (see [`pair`]).
+    counts: [u64; PAIRS],
     decisions: usize,
     /// The one decision of `POST /v1/decisions`.
     single: Option<Single>,
     /// A batch's id and its items.
     batch: Option<(String, usize)>,
+}
+
+impl Default for Delivered {
+    fn default() -> Delivered {
+        Delivered {
+            counts: [0; PAIRS],
+            decisions: 0,
+            single: None,
+            batch: None,
+        }
+    }
+}
+
+/// Pairs of a scenario and an outcome.
+const PAIRS: usize = Scenario::ALL.len() * Outcome::ALL.len();
+
+/// A scenario's and an outcome's place among the [`PAIRS`].
+fn pair(scenario: Scenario, outcome: Outcome) -> usize {
+    scenario.index() * Outcome::ALL.len() + outcome.index()
+}
+
+/// `aftersales_decisions_total` of each pair, registered when it is first counted (the
+/// `metrics` macro builds and hashes the labels on every call).
+fn decisions_total(pair: usize) -> Option<metrics::Counter> {
+    static COUNTERS: [OnceLock<metrics::Counter>; PAIRS] = [const { OnceLock::new() }; PAIRS];
+    let scenario = Scenario::ALL.get(pair / Outcome::ALL.len())?;
+    let outcome = Outcome::ALL.get(pair % Outcome::ALL.len())?;
+    let counter = COUNTERS.get(pair)?.get_or_init(|| {
+        metrics::counter!("aftersales_decisions_total", "scenario" => scenario.as_str(), "decision" => outcome.as_str())
+    });
+    Some(counter.clone())
 }
 
 struct Single {
@@ -168,39 +232,41 @@ struct Single {
 
 impl Delivered {
     fn add(&mut self, d: &Decision) {
-        *self.counts.entry((d.scenario, d.outcome)).or_default() += 1;
+        self.counts[pair(d.scenario, d.outcome)] += 1;
         self.decisions += 1;
     }
 
     fn merge(&mut self, other: Delivered) {
-        for (key, n) in other.counts {
-            *self.counts.entry(key).or_default() += n;
+        for (count, more) in self.counts.iter_mut().zip(other.counts) {
+            *count += more;
         }
         self.decisions += other.decisions;
     }
 
     /// Counts the decisions; returns what the request decided, for its log line.
-    fn count(&self, rules_version: &str) -> DecisionFields {
-        for ((scenario, decision), n) in &self.counts {
-            metrics::counter!("aftersales_decisions_total", "scenario" => scenario.as_str(), "decision" => decision.as_str()).increment(*n);
+    fn count(self, rules_version: String) -> DecisionFields {
+        for (pair, &n) in self.counts.iter().enumerate() {
+            if let Some(counter) = decisions_total(pair).filter(|_| n > 0) {
+                counter.increment(n);
+            }
         }
         let mut fields = DecisionFields {
-            rules_version: Some(rules_version.to_owned()),
+            rules_version: Some(rules_version),
             ..DecisionFields::default()
         };
-        if let Some(d) = &self.single {
-            fields.decision_id = Some(d.decision_id.clone());
-            fields.case_id = d
-                .case_id
-                .as_deref()
-                .map(|c| decision_log::shown(c).into_owned());
+        if let Some(d) = self.single {
+            fields.case_id = d.case_id.map(|c| match decision_log::shown(&c) {
+                Cow::Borrowed(_) => c,
+                Cow::Owned(shown) => shown,
+            });
+            fields.decision_id = Some(d.decision_id);
             fields.scenario = Some(d.scenario.as_str());
             fields.decision = Some(d.decision.as_str());
             fields.applies = Some(d.applies);
         }
-        if let Some((batch_id, items)) = &self.batch {
-            fields.batch_id = Some(batch_id.clone());
-            fields.items = Some(*items as u64);
+        if let Some((batch_id, items)) = self.batch {
+            fields.batch_id = Some(batch_id);
+            fields.items = Some(items as u64);
             fields.succeeded = Some(self.decisions as u64);
         }
         fields
@@ -229,7 +295,7 @@ async fn off_the_workers(
 async fn deliver(
     log: Option<&DecisionLog>,
     slot: &Slot,
-    rules_version: &str,
+    rules_version: String,
     prepared: Prepared,
 ) -> Response {
     let Prepared {
@@ -446,50 +512,33 @@ pub struct CompactBatchResult {
     ),
     responses((status = 200, description = "One result per item, in order (`CompactBatchView` with `?view=compact`).", body = BatchView)),
 )]
-pub async fn create_batch(
-    State(state): State<AppState>,
-    _: KnownLang,
-    slot: Slot,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    JsonBytes(body): JsonBytes,
-) -> Response {
-    let loaded = state.rules();
-    let view = match requested_view(query.as_deref()) {
-        Ok(view) => view,
-        Err(problem) => return problem.into_response(),
-    };
-    let how = How {
-        negotiated: negotiate(&headers, query.as_deref(), &loaded.rules),
-        view,
-    };
+pub async fn create_batch(State(state): State<AppState>, mut asked: Asked) -> Response {
     let log = state.decision_log().cloned();
-    let version = loaded.rules.version.clone();
+    let version = asked.loaded.rules.version.clone();
     let batch_id = crate::new_decision_id();
-    let logged = log.as_ref().map(|_| Logged {
-        request_id: request_id(&headers),
-        batch_id: Some(batch_id.clone()),
-    });
+    if let Some(logged) = &mut asked.logged {
+        logged.batch_id = Some(batch_id.clone());
+    }
     let limit = state.batch_limit();
+    let slot = asked.slot.clone();
     let heavy = slot.heavy_work().await;
-    let working = slot.clone();
     let prepared = off_the_workers(move || {
-        if !working.live() {
-            return Err(working.timed_out().into());
+        if !asked.slot.live() {
+            return Err(asked.slot.timed_out().into());
         }
-        let items = batch_items(&body, limit)?;
+        let items = batch_items(&asked.body, limit)?;
         decide_batch(
-            &loaded.rules,
+            &asked.loaded.rules,
             &items,
-            how,
+            asked.how,
             batch_id,
-            logged.as_ref(),
-            &working,
+            asked.logged.as_ref(),
+            &asked.slot,
         )
     })
     .await;
     match room_for_answer(&slot, prepared, heavy).await {
-        Ok(prepared) => deliver(log.as_ref(), &slot, &version, prepared).await,
+        Ok(prepared) => deliver(log.as_ref(), &slot, version, prepared).await,
         Err(Refused(answer)) => *answer,
     }
 }
