@@ -245,8 +245,8 @@ impl Delivered {
 
     /// Counts the decisions; returns what the request decided, for its log line.
     fn count(self, rules_version: String) -> DecisionFields {
-        for (pair, &n) in self.counts.iter().enumerate() {
-            if let Some(counter) = decisions_total(pair).filter(|_| n > 0) {
+        for (pair, &n) in self.counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+            if let Some(counter) = decisions_total(pair) {
                 counter.increment(n);
             }
         }
