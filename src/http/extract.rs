@@ -2,8 +2,9 @@
 //! wants back (language, format).
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::Request;
 use axum::http::{HeaderMap, header};
+use http_body_util::{BodyExt, Collected, LengthLimitError, Limited};
 
 use super::problem::Problem;
 use super::state::AppState;
@@ -19,8 +20,10 @@ pub async fn json_body(req: Request, state: &AppState) -> Result<Bytes, Problem>
         return Err(Problem::unsupported_media_type(shown));
     }
     let limit = state.body_limit();
-    Bytes::from_request(req, state).await.map_err(|e| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+    // One piece, not copied, when the /v1 guard has read the body already.
+    let collected = Limited::new(req.into_body(), limit).collect().await;
+    collected.map(Collected::to_bytes).map_err(|e| {
+        if e.downcast_ref::<LengthLimitError>().is_some() {
             Problem::too_large(limit)
         } else {
             Problem::malformed_json("the body could not be read")
