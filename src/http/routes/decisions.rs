@@ -764,59 +764,34 @@ fn at_item(i: usize, e: RequestError) -> RequestError {
 
 /// A batch body's items, each left as raw JSON to be decided on its own: 400 when the
 /// body is not JSON or repeats a key, 422 when it is not `{"items": [...]}` (at most
-/// `limit` of them).
+/// `limit` of them). The body is read once: the items are found as it is checked.
 fn batch_items(body: &[u8], limit: usize) -> Result<Vec<&RawValue>, Problem> {
-    let invalid = |pointer: &str, message: String| {
-        Problem::invalid(vec![FieldError {
-            pointer: pointer.to_owned(),
-            message,
-        }])
-    };
     let first = body.iter().find(|b| !b" \t\r\n".contains(b));
     if first != Some(&b'{') {
         serde_json::from_slice::<IgnoredAny>(body).map_err(Problem::malformed_json)?;
         return Err(invalid("", "must be an object: {\"items\": [...]}".into()));
     }
     let mut de = serde_json::Deserializer::from_slice(body);
-    let fields = de
-        .deserialize_map(Fields)
+    let batch = de
+        .deserialize_map(Batch { limit })
         .map_err(Problem::malformed_json)?;
     de.end().map_err(Problem::malformed_json)?;
-    let mut items = None;
-    for (key, value) in fields {
-        let pointer = format!("/{}", key.replace('~', "~0").replace('/', "~1"));
-        if key != "items" {
-            return Err(invalid(
-                &pointer,
-                "is not a field of a batch: it takes only `items`".into(),
-            ));
-        }
-        if items.replace(value).is_some() {
-            return Err(Problem::from(RequestError {
-                kind: RequestErrorKind::Malformed,
-                errors: vec![FieldError {
-                    pointer,
-                    message: "is given more than once".into(),
-                }],
-            }));
-        }
+    // Refused for the first field that is wrong, then for what `items` is.
+    if let Some(problem) = batch.wrong_field {
+        return Err(problem);
     }
-    let Some(items) = items else {
+    let Some(items) = batch.items else {
         return Err(invalid(
             "/items",
             "is required: the decision requests to decide".into(),
         ));
     };
-    if !items.get().starts_with('[') {
+    let Some((kept, count)) = items else {
         return Err(invalid(
             "/items",
             "must be an array of decision requests".into(),
         ));
-    }
-    let mut de = serde_json::Deserializer::from_str(items.get());
-    let (kept, count) = Items { limit }
-        .deserialize(&mut de)
-        .map_err(Problem::malformed_json)?;
+    };
     if count > limit {
         return Err(invalid(
             "/items",
@@ -826,43 +801,92 @@ fn batch_items(body: &[u8], limit: usize) -> Result<Vec<&RawValue>, Problem> {
     Ok(kept)
 }
 
-/// An object's keys with their raw values, in order, repeats included.
-struct Fields;
+/// A 422 naming the field at `pointer`.
+fn invalid(pointer: &str, message: String) -> Problem {
+    Problem::invalid(vec![FieldError {
+        pointer: pointer.to_owned(),
+        message,
+    }])
+}
 
-impl<'de> Visitor<'de> for Fields {
-    type Value = Vec<(String, &'de RawValue)>;
+/// A batch object, read in one pass: its items (when `items` is an array, see [`Items`]),
+/// and the first of its fields that is not a lone `items`.
+struct Batch {
+    limit: usize,
+}
+
+/// What [`Batch`] found.
+struct BatchFound<'de> {
+    /// `items`, if present: its items when it is an array.
+    items: Option<Option<(Vec<&'de RawValue>, usize)>>,
+    wrong_field: Option<Problem>,
+}
+
+impl<'de> Visitor<'de> for Batch {
+    type Value = BatchFound<'de>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("an object")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut fields = Vec::new();
+        let mut found = BatchFound {
+            items: None,
+            wrong_field: None,
+        };
         while let Some(key) = map.next_key::<String>()? {
-            fields.push((key, map.next_value::<&RawValue>()?));
+            let wrong = if key != "items" {
+                Some(invalid(
+                    &pointer_to(&key),
+                    "is not a field of a batch: it takes only `items`".into(),
+                ))
+            } else if found.items.is_some() {
+                Some(Problem::from(RequestError {
+                    kind: RequestErrorKind::Malformed,
+                    errors: vec![FieldError {
+                        pointer: pointer_to(&key),
+                        message: "is given more than once".into(),
+                    }],
+                }))
+            } else {
+                None
+            };
+            match wrong {
+                Some(problem) => {
+                    map.next_value::<IgnoredAny>()?;
+                    found.wrong_field.get_or_insert(problem);
+                }
+                None => found.items = Some(map.next_value_seed(Items { limit: self.limit })?),
+            }
         }
-        Ok(fields)
+        Ok(found)
     }
 }
 
-/// An array's elements as raw JSON, the first `limit` kept, all counted.
+/// The JSON pointer to a top-level field.
+fn pointer_to(key: &str) -> String {
+    format!("/{}", key.replace('~', "~0").replace('/', "~1"))
+}
+
+/// An array's elements as raw JSON, the first `limit` kept, all counted; `None` for a
+/// value that is not an array.
 struct Items {
     limit: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for Items {
-    type Value = (Vec<&'de RawValue>, usize);
+    type Value = Option<(Vec<&'de RawValue>, usize)>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_seq(self)
+        d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for Items {
-    type Value = (Vec<&'de RawValue>, usize);
+    type Value = Option<(Vec<&'de RawValue>, usize)>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an array")
+        f.write_str("any JSON value")
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -875,9 +899,39 @@ impl<'de> Visitor<'de> for Items {
                 seq.next_element::<IgnoredAny>()?.map(|_| ())
             };
             if more.is_none() {
-                return Ok((kept, count));
+                return Ok(Some((kept, count)));
             }
             count += 1;
         }
+    }
+
+    // Anything else is read through and is not an array.
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
     }
 }
