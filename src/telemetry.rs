@@ -272,6 +272,12 @@ impl Visit for Fields {
 
 impl<'a> FormatFields<'a> for SpanFields {
     fn format_fields<R: RecordFields>(&self, mut writer: Writer<'_>, fields: R) -> fmt::Result {
+        // A request's span has a few text fields, named in order: written as recorded.
+        let mut in_order = InOrder::default();
+        fields.record(&mut in_order);
+        if let Some(text) = in_order.finish() {
+            return writer.write_str(&text);
+        }
         let mut recorded = Fields::default();
         fields.record(&mut recorded);
         recorded.write(&mut writer)
@@ -295,6 +301,150 @@ impl<'a> FormatFields<'a> for SpanFields {
         let mut text = String::new();
         recorded.write(&mut Writer::new(&mut text))?;
         current.fields = text;
+        Ok(())
+    }
+}
+
+/// A span's fields written as they are recorded, as [`Fields::write`] would write them,
+/// while they are all text and come in order of their names, each once; else nothing
+/// ([`InOrder::finish`] is `None`), and [`Fields`] sorts them.
+struct InOrder {
+    text: Vec<u8>,
+    last: Option<&'static str>,
+    ok: bool,
+}
+
+impl Default for InOrder {
+    fn default() -> InOrder {
+        InOrder {
+            text: Vec::with_capacity(128),
+            last: None,
+            ok: true,
+        }
+    }
+}
+
+impl InOrder {
+    /// Starts the field `name`: false when it does not come after the last one.
+    fn key(&mut self, name: &'static str) -> bool {
+        self.ok &= self.last.is_none_or(|last| last < name);
+        if !self.ok {
+            return false;
+        }
+        self.text
+            .push(if self.last.is_none() { b'{' } else { b',' });
+        self.last = Some(name);
+        json_string(&mut self.text, name);
+        self.text.push(b':');
+        true
+    }
+
+    fn finish(mut self) -> Option<String> {
+        if !self.ok {
+            return None;
+        }
+        if self.last.is_none() {
+            self.text.push(b'{');
+        }
+        self.text.push(b'}');
+        String::from_utf8(self.text).ok()
+    }
+}
+
+impl Visit for InOrder {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if self.key(field.name()) {
+            json_string(&mut self.text, value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        // As `Fields::record_debug`.
+        let name = field.name();
+        if name.starts_with("log.") {
+            return;
+        }
+        if self.key(name.strip_prefix("r#").unwrap_or(name)) {
+            self.text.push(b'"');
+            // Writing to a Vec cannot fail.
+            let _ = fmt::Write::write_fmt(&mut Escaping(&mut self.text), format_args!("{value:?}"));
+            self.text.push(b'"');
+        }
+    }
+
+    fn record_f64(&mut self, _: &Field, _: f64) {
+        self.ok = false;
+    }
+
+    fn record_i64(&mut self, _: &Field, _: i64) {
+        self.ok = false;
+    }
+
+    fn record_u64(&mut self, _: &Field, _: u64) {
+        self.ok = false;
+    }
+
+    fn record_bool(&mut self, _: &Field, _: bool) {
+        self.ok = false;
+    }
+
+    fn record_bytes(&mut self, _: &Field, _: &[u8]) {
+        self.ok = false;
+    }
+}
+
+/// Writes `text` as a JSON string, escaped as serde_json escapes it: quotes, backslashes
+/// and control characters; everything else as it is.
+pub fn json_string(out: &mut Vec<u8>, text: &str) {
+    out.push(b'"');
+    escape(out, text);
+    out.push(b'"');
+}
+
+/// `text` escaped as inside a JSON string (see [`json_string`]).
+fn escape(out: &mut Vec<u8>, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = text.as_bytes();
+    // Most text has nothing to escape: looked for in one pass over all of it (without
+    // stopping early, so the compiler checks many bytes at a time).
+    let special = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+    if !bytes.iter().fold(false, |any, &b| any | special(b)) {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..0x20 => &[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ],
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(short);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Text written through it is escaped as inside a JSON string.
+struct Escaping<'a>(&'a mut Vec<u8>);
+
+impl fmt::Write for Escaping<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        escape(self.0, s);
         Ok(())
     }
 }
@@ -364,6 +514,10 @@ mod tests {
     }
 
     fn written(fields: bool) -> String {
+        written_by(fields, events)
+    }
+
+    fn written_by(fields: bool, events: fn()) -> String {
         let capture = Capture::default();
         let writer = capture.clone();
         let builder = tracing_subscriber::fmt()
@@ -390,6 +544,49 @@ mod tests {
             })
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let every_ascii: String = (0u8..=0x7f).map(char::from).collect();
+        for text in [
+            every_ascii.as_str(),
+            "",
+            "plain",
+            "AS-1\"\\\u{1}\t\u{2028}\u{9b}31m\u{202e}evom\u{7f}\u{feff}令",
+        ] {
+            let mut ours = Vec::new();
+            json_string(&mut ours, text);
+            let theirs = serde_json::to_vec(text).unwrap_or_default();
+            assert_eq!(
+                String::from_utf8_lossy(&ours),
+                String::from_utf8_lossy(&theirs)
+            );
+        }
+    }
+
+    /// Spans whose fields all come in order, as a request's does.
+    fn in_order_events() {
+        let span = tracing::info_span!(
+            "request",
+            method = %"POST",
+            path = %"/a\"b\\c\u{1}\u{2028}",
+            request_id = %"id\"\\",
+        );
+        span.in_scope(|| tracing::info!(status = 200u16, "served"));
+        tracing::info_span!("typed", r#type = "raw", zone = ?Some("x\"y"))
+            .in_scope(|| tracing::info!("in order, once each"));
+        tracing::info_span!("twice", a = %"one", a = %"two")
+            .in_scope(|| tracing::info!("repeated"));
+        tracing::info_span!("numbers", a = %"x", b = 1u64).in_scope(|| tracing::info!("not text"));
+    }
+
+    #[test]
+    fn span_fields_in_order_are_written_as_the_json_formatter_writes_them() {
+        let theirs = written_by(false, in_order_events);
+        assert_eq!(theirs.lines().count(), 4, "{theirs}");
+        assert!(theirs.contains(r#""request_id":"id\"\\""#), "{theirs}");
+        assert_eq!(written_by(true, in_order_events), theirs);
     }
 
     #[test]

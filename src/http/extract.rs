@@ -2,51 +2,48 @@
 //! wants back (language, format).
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::Request;
 use axum::http::{HeaderMap, header};
+use http_body_util::{BodyExt, Collected, LengthLimitError, Limited};
 
 use super::problem::Problem;
 use super::state::AppState;
 use crate::render::View;
 use crate::rules::{Lang, Rules};
 
-/// A JSON body's bytes: 415 without a JSON content type, 413 over the limit. Parsing is
-/// the caller's (see [`crate::decide_json`]).
-pub struct JsonBytes(pub Bytes);
-
-impl FromRequest<AppState> for JsonBytes {
-    type Rejection = Problem;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Problem> {
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap_or("(not text)").to_owned());
-        if !content_type.as_deref().is_some_and(is_json) {
-            return Err(Problem::unsupported_media_type(content_type.as_deref()));
-        }
-        let limit = state.body_limit();
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                Problem::too_large(limit)
-            } else {
-                Problem::malformed_json("the body could not be read")
-            }
-        })?;
-        Ok(JsonBytes(bytes))
+/// The body of a request that must be JSON: 415 without a JSON content type, 413 over the
+/// limit, 400 when it cannot be read.
+pub async fn json_body(req: Request, state: &AppState) -> Result<Bytes, Problem> {
+    let content_type = req.headers().get(header::CONTENT_TYPE);
+    if !content_type.is_some_and(|ct| ct.to_str().is_ok_and(is_json)) {
+        let shown = content_type.map(|v| v.to_str().unwrap_or("(not text)"));
+        return Err(Problem::unsupported_media_type(shown));
     }
+    let limit = state.body_limit();
+    // One piece, not copied, when the /v1 guard has read the body already.
+    let collected = Limited::new(req.into_body(), limit).collect().await;
+    collected.map(Collected::to_bytes).map_err(|e| {
+        if e.downcast_ref::<LengthLimitError>().is_some() {
+            Problem::too_large(limit)
+        } else {
+            Problem::malformed_json("the body could not be read")
+        }
+    })
 }
 
-/// `application/json` or any `application/*+json`, parameters allowed.
+/// `application/json` or any `application/*+json`, parameters allowed, in any case.
 fn is_json(content_type: &str) -> bool {
     let essence = content_type
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+        .as_bytes();
+    let (kind, suffix) = (b"application/", b"+json");
+    essence.eq_ignore_ascii_case(b"application/json")
+        || (essence.len() >= kind.len() + suffix.len()
+            && essence[..kind.len()].eq_ignore_ascii_case(kind)
+            && essence[essence.len() - suffix.len()..].eq_ignore_ascii_case(suffix))
 }
 
 /// The query parameters every JSON endpoint takes (for the OpenAPI description; they
@@ -183,5 +180,9 @@ mod tests {
         assert!(is_json("application/problem+json"));
         assert!(!is_json("text/plain"));
         assert!(!is_json("application/x-www-form-urlencoded"));
+        assert!(is_json(" APPLICATION/VND.API+JSON ;q=1"));
+        assert!(!is_json("application/json5"));
+        assert!(!is_json("text/x+json"));
+        assert!(!is_json("application+json"));
     }
 }

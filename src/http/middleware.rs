@@ -4,13 +4,13 @@
 //! 1. the front ([`front`]), one function read top to bottom: the request id (a caller's
 //!    `x-request-id` kept if it is 1 to 128 visible ASCII characters, else one made, a
 //!    UUIDv7), so every log line has a bounded one; the request's trace span (method,
-//!    path, request id) while it is served; once answered, its one log line (status,
+//!    path, request id) while it is served; a panic caught and answered 500 problem+json
+//!    (it must never happen); any bare error status (from routing, a layer or an
+//!    extractor) turned into problem+json; once answered, its one log line (status,
 //!    latency, the matched route, what a decision route decided), its id echoed on the
 //!    response, and the metrics by matched route and status, and the latency histogram;
 //! 2. response compression (gzip, when asked for);
-//! 3. panics caught and answered 500 problem+json (they must never happen);
-//! 4. any bare error status from routing or a layer turned into problem+json;
-//! 5. body limit for the extractors.
+//! 3. body limit for the extractors.
 //!
 //! And on `/v1/*` only, in one layer ([`guard_api`]) and in this order: the bearer-token
 //! check; then the body is read whole (413 over the limit, 408 past
@@ -23,7 +23,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::io::Write;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,10 +35,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, Method, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tracing::Instrument;
 
@@ -516,7 +516,8 @@ async fn take_a_slot(slots: &Slots, mut req: Request, next: Next) -> Response {
     }
 }
 
-/// Wraps the whole application.
+/// Wraps the whole application: the front, then compression, then the body limit for
+/// the extractors.
 pub fn app_layers(app: Router<AppState>, limits: Limits) -> Router<AppState> {
     app.layer(
         ServiceBuilder::new()
@@ -525,13 +526,6 @@ pub fn app_layers(app: Router<AppState>, limits: Limits) -> Router<AppState> {
                 front,
             ))
             .layer(CompressionLayer::new())
-            .layer(CatchPanicLayer::custom(
-                |_: Box<dyn std::any::Any + Send>| {
-                    tracing::error!("a handler panicked");
-                    Problem::internal().into_response()
-                },
-            ))
-            .layer(middleware::from_fn(problem_for_bare_errors))
             .layer(DefaultBodyLimit::max(limits.body)),
     )
 }
@@ -657,24 +651,26 @@ fn served_line(
     line: &Served,
     asked: &Asked,
 ) {
-    let timestamp = now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let string = |out: &mut Vec<u8>, key: &str, value: &str| {
         out.extend_from_slice(b",\"");
         out.extend_from_slice(key.as_bytes());
         out.extend_from_slice(b"\":");
-        // Writing to a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, value);
+        crate::telemetry::json_string(out, value);
     };
-    let number = |out: &mut Vec<u8>, key: &str, value: &dyn std::fmt::Display| {
-        let _ = write!(out, ",\"{key}\":{value}");
+    let number = |out: &mut Vec<u8>, key: &str, value: u64| {
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
+        out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     };
     out.extend_from_slice(b"{\"timestamp\":\"");
-    out.extend_from_slice(timestamp.as_bytes());
+    timestamp(out, now);
     out.extend_from_slice(b"\"");
     string(out, "level", level);
     string(out, "message", "served");
-    number(out, "status", &line.status);
+    number(out, "status", u64::from(line.status));
     out.extend_from_slice(b",\"latency_ms\":");
+    // Writing to a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, &line.latency_ms);
     if let Some(route) = line.route {
         string(out, "route", route);
@@ -692,14 +688,15 @@ fn served_line(
             }
         }
         if let Some(applies) = d.applies {
-            number(out, "applies", &applies);
+            out.extend_from_slice(b",\"applies\":");
+            out.extend_from_slice(if applies { b"true" } else { b"false" });
         }
         if let Some(batch_id) = &d.batch_id {
             string(out, "batch_id", batch_id);
         }
         for (key, value) in [("items", d.items), ("succeeded", d.succeeded)] {
             if let Some(value) = value {
-                number(out, key, &value);
+                number(out, key, value);
             }
         }
         if let Some(version) = &d.rules_version {
@@ -716,6 +713,37 @@ fn served_line(
     string(out, "request_id", asked.id());
     string(out, "name", "request");
     out.extend_from_slice(b"}}\n");
+}
+
+/// `now` as the JSON formatter writes it: RFC 3339 in UTC, to the microsecond, with `Z`.
+fn timestamp(out: &mut Vec<u8>, now: chrono::DateTime<chrono::Utc>) {
+    use chrono::{Datelike, Timelike};
+    let now = now.naive_utc();
+    let year = u32::try_from(now.year()).unwrap_or(u32::MAX);
+    if year > 9999 || now.nanosecond() >= 1_000_000_000 {
+        // Outside four-digit years, or in a leap second: chrono's own way.
+        let text = now
+            .and_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        out.extend_from_slice(text.as_bytes());
+        return;
+    }
+    let parts = [
+        (year, 4, b'-'),
+        (now.month(), 2, b'-'),
+        (now.day(), 2, b'T'),
+        (now.hour(), 2, b':'),
+        (now.minute(), 2, b':'),
+        (now.second(), 2, b'.'),
+        (now.nanosecond() / 1000, 6, b'Z'),
+    ];
+    for (value, width, then) in parts {
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(value).as_bytes();
+        out.extend(std::iter::repeat_n(b'0', width - digits.len().min(width)));
+        out.extend_from_slice(digits);
+        out.push(then);
+    }
 }
 
 /// What a decision route decided, put on its request's log line (a response extension).
@@ -772,7 +800,18 @@ async fn front(State(meters): State<Arc<Meters>>, mut req: Request, next: Next) 
         .position(|m| m == req.method())
         .unwrap_or(METHODS.len());
     let span = asked.span();
-    let mut res = next.run(req).instrument(span.clone()).await;
+    // The rest of the layers and the handler, a panic among them caught.
+    let answered = AssertUnwindSafe(next.run(req))
+        .catch_unwind()
+        .instrument(span.clone())
+        .await;
+    let mut res = match answered {
+        Ok(res) => problem_for_bare_errors(res, asked.uri.path()),
+        Err(_) => span.in_scope(|| {
+            tracing::error!("a handler panicked");
+            Problem::internal().into_response()
+        }),
+    };
     span.in_scope(|| served(&res, start.elapsed(), &asked));
     if !res.headers().contains_key(X_REQUEST_ID) {
         res.headers_mut().insert(X_REQUEST_ID, asked.id);
@@ -853,11 +892,9 @@ impl Meters {
     }
 }
 
-/// Error statuses made without a problem body (404, 405, a layer's 503 or 413) get one;
-/// their headers (Allow, Retry-After) stay.
-async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_owned();
-    let res = next.run(req).await;
+/// An error status made without a problem body (a 405 or 413 from the router, an
+/// extractor's text) gets one; its headers (Allow, Retry-After) stay.
+fn problem_for_bare_errors(res: Response, path: &str) -> Response {
     let status = res.status();
     let is_problem = res
         .headers()
@@ -867,9 +904,11 @@ async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
         return res;
     }
     let (mut parts, _) = res.into_parts();
-    let problem = Problem::for_status(status, &path).into_response();
+    let problem = Problem::for_status(status, path).into_response();
     let (problem_parts, body) = problem.into_parts();
+    // The body it came with may have been compressed: the problem is not.
     parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_ENCODING);
     for (name, value) in &problem_parts.headers {
         parts.headers.insert(name, value.clone());
     }

@@ -71,23 +71,29 @@ async fn a_batch_over_the_limit_or_without_items_is_422() {
 #[tokio::test]
 async fn a_batch_body_is_an_object_with_only_items_and_each_key_once() {
     let app = spawn_app().await;
-    let cases: [(&str, u16, &str); 6] = [
+    let cases: [(&str, u16, &str); 11] = [
         ("[]", 422, ""),
         (r#"{"items": 5}"#, 422, "/items"),
+        (r#"{"items": null}"#, 422, "/items"),
+        (r#"{"items": {"a": [1, {"b": "c"}]}}"#, 422, "/items"),
+        // A wrong field is named first, wherever it is.
+        (r#"{"items": 5, "x": 1}"#, 422, "/x"),
+        (r#"{"x": 1, "items": "[]"}"#, 422, "/x"),
+        (r#"{"items": {"a": 1}, "items": []}"#, 400, "/items"),
         (r#"{"items": [], "cases": []}"#, 422, "/cases"),
         (r#"{"a/b~": 1, "items": []}"#, 422, "/a~1b~0"),
         (r#"{"items": [], "items": []}"#, 400, "/items"),
         (r#"{"items": [], "it\u0065ms": []}"#, 400, "/items"),
     ];
-    for (raw, status, pointer) in cases {
-        let r = app
-            .client
+    let post = |raw: &'static str| {
+        app.client
             .post(app.url("/v1/decisions/batch"))
             .header("content-type", "application/json")
             .body(raw)
             .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+    };
+    for (raw, status, pointer) in cases {
+        let r = post(raw).await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.status().as_u16(), status, "{raw}");
         assert_eq!(content_type(&r), "application/problem+json");
         let p = body(r).await;
@@ -99,21 +105,15 @@ async fn a_batch_body_is_an_object_with_only_items_and_each_key_once() {
             .collect();
         assert_eq!(pointers, [pointer], "{raw}: {p}");
     }
-    let r = app
-        .client
-        .post(app.url("/v1/decisions/batch"))
-        .header("content-type", "application/json")
-        .body(r#"{"items": [1, "#)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(r.status(), 400, "not JSON");
-    let r = app
-        .client
-        .post(app.url("/v1/decisions/batch"))
-        .header("content-type", "application/json")
-        .body(" \n{\"items\": [1]}")
-        .send()
+    for broken in [
+        r#"{"items": [1, "#,
+        r#"{"x": {"y": [}, "items": []}"#,
+        r#"{"items": 5, "x": [}"#,
+    ] {
+        let r = post(broken).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 400, "not JSON, whatever its fields: {broken}");
+    }
+    let r = post(" \n{\"items\": [1]}")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status(), 200);

@@ -272,3 +272,53 @@ async fn a_time_outside_the_documented_range_is_422() {
     assert_eq!(r.status(), 200);
     assert_eq!(body(r).await["as_of"], "9999-12-31T07:59:59+08:00");
 }
+
+#[tokio::test]
+async fn a_bare_error_is_a_problem_even_when_its_text_was_compressed() {
+    use aftersales::http::middleware::{Limits, app_layers};
+    use tower::ServiceExt;
+
+    // An error status with a text body (as an extractor's rejection has), long enough
+    // for the compression layer to gzip it when the caller accepts gzip.
+    let text = axum::Router::new().route(
+        "/text",
+        axum::routing::get(|| async {
+            (
+                axum::http::StatusCode::BAD_REQUEST,
+                "Failed to deserialize query string: a long enough explanation to compress",
+            )
+        }),
+    );
+    let app = app_layers(
+        text,
+        Limits::from_args(&aftersales::cli::ServeArgs::default()),
+    )
+    .with_state(state_in_process());
+    let res = app
+        .oneshot(
+            axum::http::Request::get("/text")
+                .header("accept-encoding", "gzip")
+                .body(axum::body::Body::empty())
+                .unwrap_or_default(),
+        )
+        .await
+        .unwrap_or_else(|e| match e {});
+    assert_eq!(res.status(), 400);
+    let header = |name: &str| {
+        res.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        header("content-type").as_deref(),
+        Some("application/problem+json")
+    );
+    assert_eq!(header("content-encoding"), None, "the problem is not gzip");
+    let bytes = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let p: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}: {bytes:?}"));
+    assert_eq!(p["status"], 400);
+}

@@ -131,6 +131,13 @@ async fn metrics_count_requests_by_route_and_decisions_by_outcome() {
         "raw paths never become labels: {text}"
     );
     assert!(text.contains(r#"aftersales_decisions_total{scenario="rejected_or_returned",decision="approve_refund"}"#), "{text}");
+    // A pair nothing decided (a refund-only scenario, a return's outcome) has no series.
+    assert!(
+        !text.contains(
+            r#"aftersales_decisions_total{scenario="not_shipped",decision="reject_with_evidence"}"#
+        ),
+        "{text}"
+    );
     assert!(
         text.contains("aftersales_http_request_duration_seconds_bucket"),
         "{text}"

@@ -6,13 +6,14 @@
 //! whatever the clock says. Answer. A request answered 503 (past its deadline, or the log
 //! cannot be written) leaves no decision-log line and counts no decision.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use http_body::Body as _;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -25,12 +26,12 @@ use crate::codes::{Outcome, Scenario};
 use crate::engine::{Case, Decision};
 use crate::http::decision_log::{self, DecisionLog, NotWritten, Origin};
 use crate::http::extract::{
-    JsonBytes, Negotiated, OutputParams, ViewParams, negotiate, requested_view,
+    Negotiated, OutputParams, ViewParams, json_body, negotiate, requested_view,
 };
 use crate::http::middleware::{DecisionFields, Slot};
 use crate::http::problem::Problem;
-use crate::http::routes::KnownLang;
-use crate::http::state::AppState;
+use crate::http::routes::known_lang;
+use crate::http::state::{AppState, Loaded};
 use crate::render::json::{pretty, write_decision};
 use crate::render::{CompactDecisionView, DecisionView, View, decision_view, summary};
 use crate::request::FieldError;
@@ -70,47 +71,87 @@ struct How {
             content((DecisionView = "application/json"), (String = "text/plain"))),
     ),
 )]
-pub async fn create_decision(
-    State(state): State<AppState>,
-    _: KnownLang,
-    slot: Slot,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    JsonBytes(body): JsonBytes,
-) -> Response {
-    let loaded = state.rules();
-    let view = match requested_view(query.as_deref()) {
-        Ok(view) => view,
-        Err(problem) => return problem.into_response(),
-    };
-    let how = How {
-        negotiated: negotiate(&headers, query.as_deref(), &loaded.rules),
-        view,
-    };
+pub async fn create_decision(State(state): State<AppState>, asked: Asked) -> Response {
     let log = state.decision_log().cloned();
-    let version = loaded.rules.version.clone();
-    let logged = log.as_ref().map(|_| Logged {
-        request_id: request_id(&headers),
-        batch_id: None,
-    });
-    let prepared = if body.len() <= DECIDE_INLINE_UP_TO {
-        decide_single(&loaded.rules, &body, how, logged.as_ref())
+    let version = asked.loaded.rules.version.clone();
+    let slot = asked.slot.clone();
+    let prepared = if asked.body.len() <= DECIDE_INLINE_UP_TO {
+        decide_single(
+            &asked.loaded.rules,
+            &asked.body,
+            asked.how,
+            asked.logged.as_ref(),
+        )
     } else {
         let heavy = slot.heavy_work().await;
-        let working = slot.clone();
         let prepared = off_the_workers(move || {
             // It may have waited for a thread past its deadline.
-            if !working.live() {
-                return Err(working.timed_out().into());
+            if !asked.slot.live() {
+                return Err(asked.slot.timed_out().into());
             }
-            decide_single(&loaded.rules, &body, how, logged.as_ref())
+            decide_single(
+                &asked.loaded.rules,
+                &asked.body,
+                asked.how,
+                asked.logged.as_ref(),
+            )
         })
         .await;
         room_for_answer(&slot, prepared, heavy).await
     };
     match prepared {
-        Ok(prepared) => deliver(log.as_ref(), &slot, &version, prepared).await,
+        Ok(prepared) => deliver(log.as_ref(), &slot, version, prepared).await,
         Err(Refused(answer)) => *answer,
+    }
+}
+
+/// What a decision route reads of its request, read in place (nothing of its head is
+/// copied but the request id, and that only for the decision log). Refused in this
+/// order: an unknown `?lang=` (422, see [`KnownLang`](crate::http::routes::KnownLang)), a
+/// body that is not JSON (415, 413), an unknown `?view=` (422).
+pub struct Asked {
+    /// The rules the request is decided with, from start to end.
+    loaded: Arc<Loaded>,
+    how: How,
+    slot: Slot,
+    /// Where its decisions come from, when there is a decision log.
+    logged: Option<Logged>,
+    body: Bytes,
+}
+
+impl FromRequest<AppState> for Asked {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Asked, Problem> {
+        let loaded = state.rules();
+        let query = req.uri().query();
+        known_lang(query, &loaded.rules)?;
+        let view = requested_view(query);
+        let negotiated = negotiate(req.headers(), query, &loaded.rules);
+        let logged = state.decision_log().map(|_| Logged {
+            request_id: req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            batch_id: None,
+        });
+        let slot = req
+            .extensions()
+            .get::<Slot>()
+            .cloned()
+            .unwrap_or_else(Slot::unbounded);
+        let body = json_body(req, state).await?;
+        Ok(Asked {
+            how: How {
+                negotiated,
+                view: view?,
+            },
+            loaded,
+            slot,
+            logged,
+            body,
+        })
     }
 }
 
@@ -129,13 +170,6 @@ impl Logged {
     }
 }
 
-fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
-
 /// Decided, not yet delivered: the answer, the decision-log lines, what to count.
 struct Prepared {
     response: Response,
@@ -147,15 +181,45 @@ struct Prepared {
 }
 
 /// What is counted and logged of a request's decisions once they are delivered.
-#[derive(Default)]
 struct Delivered {
-    /// Decisions by scenario and outcome.
-    counts: BTreeMap<(Scenario, Outcome), u64>,
+    /// Decisions by scenario and outcome (see [`pair`]).
+    counts: [u64; PAIRS],
     decisions: usize,
     /// The one decision of `POST /v1/decisions`.
     single: Option<Single>,
     /// A batch's id and its items.
     batch: Option<(String, usize)>,
+}
+
+impl Default for Delivered {
+    fn default() -> Delivered {
+        Delivered {
+            counts: [0; PAIRS],
+            decisions: 0,
+            single: None,
+            batch: None,
+        }
+    }
+}
+
+/// Pairs of a scenario and an outcome.
+const PAIRS: usize = Scenario::ALL.len() * Outcome::ALL.len();
+
+/// A scenario's and an outcome's place among the [`PAIRS`].
+fn pair(scenario: Scenario, outcome: Outcome) -> usize {
+    scenario.index() * Outcome::ALL.len() + outcome.index()
+}
+
+/// `aftersales_decisions_total` of each pair, registered when it is first counted (the
+/// `metrics` macro builds and hashes the labels on every call).
+fn decisions_total(pair: usize) -> Option<metrics::Counter> {
+    static COUNTERS: [OnceLock<metrics::Counter>; PAIRS] = [const { OnceLock::new() }; PAIRS];
+    let scenario = Scenario::ALL.get(pair / Outcome::ALL.len())?;
+    let outcome = Outcome::ALL.get(pair % Outcome::ALL.len())?;
+    let counter = COUNTERS.get(pair)?.get_or_init(|| {
+        metrics::counter!("aftersales_decisions_total", "scenario" => scenario.as_str(), "decision" => outcome.as_str())
+    });
+    Some(counter.clone())
 }
 
 struct Single {
@@ -168,39 +232,41 @@ struct Single {
 
 impl Delivered {
     fn add(&mut self, d: &Decision) {
-        *self.counts.entry((d.scenario, d.outcome)).or_default() += 1;
+        self.counts[pair(d.scenario, d.outcome)] += 1;
         self.decisions += 1;
     }
 
     fn merge(&mut self, other: Delivered) {
-        for (key, n) in other.counts {
-            *self.counts.entry(key).or_default() += n;
+        for (count, more) in self.counts.iter_mut().zip(other.counts) {
+            *count += more;
         }
         self.decisions += other.decisions;
     }
 
     /// Counts the decisions; returns what the request decided, for its log line.
-    fn count(&self, rules_version: &str) -> DecisionFields {
-        for ((scenario, decision), n) in &self.counts {
-            metrics::counter!("aftersales_decisions_total", "scenario" => scenario.as_str(), "decision" => decision.as_str()).increment(*n);
+    fn count(self, rules_version: String) -> DecisionFields {
+        for (pair, &n) in self.counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+            if let Some(counter) = decisions_total(pair) {
+                counter.increment(n);
+            }
         }
         let mut fields = DecisionFields {
-            rules_version: Some(rules_version.to_owned()),
+            rules_version: Some(rules_version),
             ..DecisionFields::default()
         };
-        if let Some(d) = &self.single {
-            fields.decision_id = Some(d.decision_id.clone());
-            fields.case_id = d
-                .case_id
-                .as_deref()
-                .map(|c| decision_log::shown(c).into_owned());
+        if let Some(d) = self.single {
+            fields.case_id = d.case_id.map(|c| match decision_log::shown(&c) {
+                Cow::Borrowed(_) => c,
+                Cow::Owned(shown) => shown,
+            });
+            fields.decision_id = Some(d.decision_id);
             fields.scenario = Some(d.scenario.as_str());
             fields.decision = Some(d.decision.as_str());
             fields.applies = Some(d.applies);
         }
-        if let Some((batch_id, items)) = &self.batch {
-            fields.batch_id = Some(batch_id.clone());
-            fields.items = Some(*items as u64);
+        if let Some((batch_id, items)) = self.batch {
+            fields.batch_id = Some(batch_id);
+            fields.items = Some(items as u64);
             fields.succeeded = Some(self.decisions as u64);
         }
         fields
@@ -229,7 +295,7 @@ async fn off_the_workers(
 async fn deliver(
     log: Option<&DecisionLog>,
     slot: &Slot,
-    rules_version: &str,
+    rules_version: String,
     prepared: Prepared,
 ) -> Response {
     let Prepared {
@@ -446,50 +512,33 @@ pub struct CompactBatchResult {
     ),
     responses((status = 200, description = "One result per item, in order (`CompactBatchView` with `?view=compact`).", body = BatchView)),
 )]
-pub async fn create_batch(
-    State(state): State<AppState>,
-    _: KnownLang,
-    slot: Slot,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    JsonBytes(body): JsonBytes,
-) -> Response {
-    let loaded = state.rules();
-    let view = match requested_view(query.as_deref()) {
-        Ok(view) => view,
-        Err(problem) => return problem.into_response(),
-    };
-    let how = How {
-        negotiated: negotiate(&headers, query.as_deref(), &loaded.rules),
-        view,
-    };
+pub async fn create_batch(State(state): State<AppState>, mut asked: Asked) -> Response {
     let log = state.decision_log().cloned();
-    let version = loaded.rules.version.clone();
+    let version = asked.loaded.rules.version.clone();
     let batch_id = crate::new_decision_id();
-    let logged = log.as_ref().map(|_| Logged {
-        request_id: request_id(&headers),
-        batch_id: Some(batch_id.clone()),
-    });
+    if let Some(logged) = &mut asked.logged {
+        logged.batch_id = Some(batch_id.clone());
+    }
     let limit = state.batch_limit();
+    let slot = asked.slot.clone();
     let heavy = slot.heavy_work().await;
-    let working = slot.clone();
     let prepared = off_the_workers(move || {
-        if !working.live() {
-            return Err(working.timed_out().into());
+        if !asked.slot.live() {
+            return Err(asked.slot.timed_out().into());
         }
-        let items = batch_items(&body, limit)?;
+        let items = batch_items(&asked.body, limit)?;
         decide_batch(
-            &loaded.rules,
+            &asked.loaded.rules,
             &items,
-            how,
+            asked.how,
             batch_id,
-            logged.as_ref(),
-            &working,
+            asked.logged.as_ref(),
+            &asked.slot,
         )
     })
     .await;
     match room_for_answer(&slot, prepared, heavy).await {
-        Ok(prepared) => deliver(log.as_ref(), &slot, &version, prepared).await,
+        Ok(prepared) => deliver(log.as_ref(), &slot, version, prepared).await,
         Err(Refused(answer)) => *answer,
     }
 }
@@ -715,59 +764,34 @@ fn at_item(i: usize, e: RequestError) -> RequestError {
 
 /// A batch body's items, each left as raw JSON to be decided on its own: 400 when the
 /// body is not JSON or repeats a key, 422 when it is not `{"items": [...]}` (at most
-/// `limit` of them).
+/// `limit` of them). The body is read once: the items are found as it is checked.
 fn batch_items(body: &[u8], limit: usize) -> Result<Vec<&RawValue>, Problem> {
-    let invalid = |pointer: &str, message: String| {
-        Problem::invalid(vec![FieldError {
-            pointer: pointer.to_owned(),
-            message,
-        }])
-    };
     let first = body.iter().find(|b| !b" \t\r\n".contains(b));
     if first != Some(&b'{') {
         serde_json::from_slice::<IgnoredAny>(body).map_err(Problem::malformed_json)?;
         return Err(invalid("", "must be an object: {\"items\": [...]}".into()));
     }
     let mut de = serde_json::Deserializer::from_slice(body);
-    let fields = de
-        .deserialize_map(Fields)
+    let batch = de
+        .deserialize_map(Batch { limit })
         .map_err(Problem::malformed_json)?;
     de.end().map_err(Problem::malformed_json)?;
-    let mut items = None;
-    for (key, value) in fields {
-        let pointer = format!("/{}", key.replace('~', "~0").replace('/', "~1"));
-        if key != "items" {
-            return Err(invalid(
-                &pointer,
-                "is not a field of a batch: it takes only `items`".into(),
-            ));
-        }
-        if items.replace(value).is_some() {
-            return Err(Problem::from(RequestError {
-                kind: RequestErrorKind::Malformed,
-                errors: vec![FieldError {
-                    pointer,
-                    message: "is given more than once".into(),
-                }],
-            }));
-        }
+    // Refused for the first field that is wrong, then for what `items` is.
+    if let Some(problem) = batch.wrong_field {
+        return Err(problem);
     }
-    let Some(items) = items else {
+    let Some(items) = batch.items else {
         return Err(invalid(
             "/items",
             "is required: the decision requests to decide".into(),
         ));
     };
-    if !items.get().starts_with('[') {
+    let Some((kept, count)) = items else {
         return Err(invalid(
             "/items",
             "must be an array of decision requests".into(),
         ));
-    }
-    let mut de = serde_json::Deserializer::from_str(items.get());
-    let (kept, count) = Items { limit }
-        .deserialize(&mut de)
-        .map_err(Problem::malformed_json)?;
+    };
     if count > limit {
         return Err(invalid(
             "/items",
@@ -777,43 +801,92 @@ fn batch_items(body: &[u8], limit: usize) -> Result<Vec<&RawValue>, Problem> {
     Ok(kept)
 }
 
-/// An object's keys with their raw values, in order, repeats included.
-struct Fields;
+/// A 422 naming the field at `pointer`.
+fn invalid(pointer: &str, message: String) -> Problem {
+    Problem::invalid(vec![FieldError {
+        pointer: pointer.to_owned(),
+        message,
+    }])
+}
 
-impl<'de> Visitor<'de> for Fields {
-    type Value = Vec<(String, &'de RawValue)>;
+/// A batch object, read in one pass: its items (when `items` is an array, see [`Items`]),
+/// and the first of its fields that is not a lone `items`.
+struct Batch {
+    limit: usize,
+}
+
+/// What [`Batch`] found.
+struct BatchFound<'de> {
+    /// `items`, if present: its items when it is an array.
+    items: Option<Option<(Vec<&'de RawValue>, usize)>>,
+    wrong_field: Option<Problem>,
+}
+
+impl<'de> Visitor<'de> for Batch {
+    type Value = BatchFound<'de>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("an object")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut fields = Vec::new();
+        let mut found = BatchFound {
+            items: None,
+            wrong_field: None,
+        };
         while let Some(key) = map.next_key::<String>()? {
-            fields.push((key, map.next_value::<&RawValue>()?));
+            let wrong = if key != "items" {
+                Some(invalid(
+                    &pointer_to(&key),
+                    "is not a field of a batch: it takes only `items`".into(),
+                ))
+            } else if found.items.is_some() {
+                Some(Problem::from(RequestError {
+                    kind: RequestErrorKind::Malformed,
+                    errors: vec![FieldError {
+                        pointer: pointer_to(&key),
+                        message: "is given more than once".into(),
+                    }],
+                }))
+            } else {
+                None
+            };
+            match wrong {
+                Some(problem) => {
+                    map.next_value::<IgnoredAny>()?;
+                    found.wrong_field.get_or_insert(problem);
+                }
+                None => found.items = Some(map.next_value_seed(Items { limit: self.limit })?),
+            }
         }
-        Ok(fields)
+        Ok(found)
     }
 }
 
-/// An array's elements as raw JSON, the first `limit` kept, all counted.
+/// The JSON pointer to a top-level field.
+fn pointer_to(key: &str) -> String {
+    format!("/{}", key.replace('~', "~0").replace('/', "~1"))
+}
+
+/// An array's elements as raw JSON, the first `limit` kept, all counted; `None` for a
+/// value that is not an array.
 struct Items {
     limit: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for Items {
-    type Value = (Vec<&'de RawValue>, usize);
+    type Value = Option<(Vec<&'de RawValue>, usize)>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_seq(self)
+        d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for Items {
-    type Value = (Vec<&'de RawValue>, usize);
+    type Value = Option<(Vec<&'de RawValue>, usize)>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an array")
+        f.write_str("any JSON value")
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -826,9 +899,39 @@ impl<'de> Visitor<'de> for Items {
                 seq.next_element::<IgnoredAny>()?.map(|_| ())
             };
             if more.is_none() {
-                return Ok((kept, count));
+                return Ok(Some((kept, count)));
             }
             count += 1;
         }
+    }
+
+    // Anything else is read through and is not an array.
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
     }
 }

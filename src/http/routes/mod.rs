@@ -10,6 +10,7 @@ use axum::http::request::Parts;
 use crate::http::problem::Problem;
 use crate::http::state::AppState;
 use crate::request::FieldError;
+use crate::rules::Rules;
 
 /// Refuses a `?lang=` that is not exactly one of the rules' languages (422 pointing at
 /// `/lang`), so a misspelt language never silently turns into the default one. Reading
@@ -21,23 +22,26 @@ impl FromRequestParts<AppState> for KnownLang {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let query = parts.uri.query().unwrap_or_default();
-        let loaded = state.rules();
-        let languages = &loaded.rules.languages;
-        let errors: Vec<FieldError> = form_urlencoded::parse(query.as_bytes())
-            .filter(|(k, v)| k == "lang" && !languages.iter().any(|l| l == v))
-            .map(|(_, v)| FieldError {
-                pointer: "/lang".into(),
-                message: format!(
-                    "`{v}` is not a language of the rules: use one of {}",
-                    languages.join(", ")
-                ),
-            })
-            .collect();
-        if errors.is_empty() {
-            Ok(KnownLang)
-        } else {
-            Err(Problem::invalid(errors))
-        }
+        known_lang(parts.uri.query(), &state.rules().rules).map(|()| KnownLang)
+    }
+}
+
+/// [`KnownLang`]'s check of a query against `rules`.
+pub fn known_lang(query: Option<&str>, rules: &Rules) -> Result<(), Problem> {
+    let languages = &rules.languages;
+    let errors: Vec<FieldError> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(k, v)| k == "lang" && !languages.iter().any(|l| l == v))
+        .map(|(_, v)| FieldError {
+            pointer: "/lang".into(),
+            message: format!(
+                "`{v}` is not a language of the rules: use one of {}",
+                languages.join(", ")
+            ),
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Problem::invalid(errors))
     }
 }
