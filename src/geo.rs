@@ -200,7 +200,7 @@ pub struct Gazetteer {
     names: HashMap<String, Vec<NameRef>>,
     longest_name: usize,
     /// Traditional → simplified, for the characters of place names and trace words.
-    simplified: HashMap<char, char>,
+    simplified: Simplified,
     /// By province code: names written at the city level that stand for no city of
     /// their own — a municipality's own name again (`北京市北京市朝阳区`) and the table's
     /// groupings (`市辖区`, `县`, `省直辖县级行政区划`). Longest first.
@@ -214,6 +214,38 @@ pub struct Gazetteer {
     parts: HashMap<u32, Vec<String>>,
 }
 
+/// Traditional characters and their simplified forms (a few hundred), with a bit per
+/// character of the Basic Multilingual Plane saying whether it is one of them: reading
+/// an address asks for every character, and almost none is.
+#[derive(Debug, Clone)]
+struct Simplified {
+    map: HashMap<char, char>,
+    /// Bit `c % 64` of word `c / 64`: `c` is a key of `map` (for `c` below U+10000).
+    keys: Vec<u64>,
+}
+
+impl Simplified {
+    fn new(pairs: impl Iterator<Item = (char, char)>) -> Simplified {
+        let map: HashMap<char, char> = pairs.collect();
+        let mut keys = vec![0u64; 0x1_0000 / 64];
+        for &c in map.keys() {
+            if let Some(word) = keys.get_mut(c as usize / 64) {
+                *word |= 1 << (c as usize % 64);
+            }
+        }
+        Simplified { map, keys }
+    }
+
+    /// The simplified form of `c`, or `c`.
+    fn get(&self, c: char) -> char {
+        let i = c as usize;
+        match self.keys.get(i / 64) {
+            Some(word) if word & (1 << (i % 64)) == 0 => c,
+            _ => self.map.get(&c).copied().unwrap_or(c),
+        }
+    }
+}
+
 /// What reading one level of a text found.
 enum Take {
     Found(Area, usize),
@@ -224,13 +256,11 @@ enum Take {
 impl Gazetteer {
     /// Builds the table from the CSVs compiled into the binary.
     pub fn embedded() -> Gazetteer {
-        let simplified = rows(TRADITIONAL)
-            .filter_map(|r| {
-                let mut t = r.first()?.chars();
-                let mut s = r.get(1)?.chars();
-                Some((t.next()?, s.next()?))
-            })
-            .collect();
+        let simplified = Simplified::new(rows(TRADITIONAL).filter_map(|r| {
+            let mut t = r.first()?.chars();
+            let mut s = r.get(1)?.chars();
+            Some((t.next()?, s.next()?))
+        }));
         let mut g = Gazetteer {
             units: HashMap::default(),
             names: HashMap::default(),
@@ -345,16 +375,13 @@ impl Gazetteer {
     /// `text` without white space or separators, traditional characters simplified:
     /// `溫州市 甌海區` → `温州市瓯海区`.
     pub fn simplify(&self, text: &str) -> String {
-        text.chars()
-            .filter(|c| !c.is_whitespace() && !matches!(c, ',' | '，' | '、' | '/' | '-' | '·'))
-            .map(|c| {
-                if c.is_ascii() {
-                    c
-                } else {
-                    self.simplified.get(&c).copied().unwrap_or(c)
-                }
-            })
-            .collect()
+        let mut out = String::with_capacity(text.len());
+        for c in text.chars() {
+            if !c.is_whitespace() && !matches!(c, ',' | '，' | '、' | '/' | '-' | '·') {
+                out.push(self.simplified.get(c));
+            }
+        }
+        out
     }
 
     /// The full name of an area: `浙江省杭州市上城区`.
@@ -694,6 +721,17 @@ mod tests {
 
     fn text(g: &Gazetteer, s: &str) -> Option<u32> {
         g.resolve_text(s, &mut Vec::new()).map(Area::code)
+    }
+
+    #[test]
+    fn the_simplified_table_s_bits_agree_with_its_map() {
+        let g = gazetteer();
+        assert!(g.simplified.map.len() > 400);
+        for c in (0..=0x10_ffff).filter_map(char::from_u32) {
+            let want = g.simplified.map.get(&c).copied().unwrap_or(c);
+            assert_eq!(g.simplified.get(c), want, "{c:?}");
+        }
+        assert_eq!(g.simplify("溫州市 甌海區, 𠀀"), "温州市瓯海区𠀀");
     }
 
     #[test]
