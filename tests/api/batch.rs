@@ -71,9 +71,16 @@ async fn a_batch_over_the_limit_or_without_items_is_422() {
 #[tokio::test]
 async fn a_batch_body_is_an_object_with_only_items_and_each_key_once() {
     let app = spawn_app().await;
-    let cases: [(&str, u16, &str); 6] = [
+    let cases: [(&str, u16, &str); 12] = [
         ("[]", 422, ""),
         (r#"{"items": 5}"#, 422, "/items"),
+        // Each kind of value that is not an array is read through and refused.
+        (r#"{"items": null}"#, 422, "/items"),
+        (r#"{"items": true}"#, 422, "/items"),
+        (r#"{"items": -1.5}"#, 422, "/items"),
+        (r#"{"items": "[]"}"#, 422, "/items"),
+        (r#"{"items": {"a": [1, {"b": 2}]}}"#, 422, "/items"),
+        (r#"{"items": {"a": 1}, "cases": []}"#, 422, "/cases"),
         (r#"{"items": [], "cases": []}"#, 422, "/cases"),
         (r#"{"a/b~": 1, "items": []}"#, 422, "/a~1b~0"),
         (r#"{"items": [], "items": []}"#, 400, "/items"),

@@ -728,9 +728,11 @@ fn batch_items(body: &[u8], limit: usize) -> Result<Vec<&RawValue>, Problem> {
         serde_json::from_slice::<IgnoredAny>(body).map_err(Problem::malformed_json)?;
         return Err(invalid("", "must be an object: {\"items\": [...]}".into()));
     }
+    // One pass: the items are split as the body is read, not captured whole and
+    // read again.
     let mut de = serde_json::Deserializer::from_slice(body);
     let fields = de
-        .deserialize_map(Fields)
+        .deserialize_map(Fields { limit })
         .map_err(Problem::malformed_json)?;
     de.end().map_err(Problem::malformed_json)?;
     let mut items = None;
@@ -758,16 +760,12 @@ fn batch_items(body: &[u8], limit: usize) -> Result<Vec<&RawValue>, Problem> {
             "is required: the decision requests to decide".into(),
         ));
     };
-    if !items.get().starts_with('[') {
+    let Some((kept, count)) = items else {
         return Err(invalid(
             "/items",
             "must be an array of decision requests".into(),
         ));
-    }
-    let mut de = serde_json::Deserializer::from_str(items.get());
-    let (kept, count) = Items { limit }
-        .deserialize(&mut de)
-        .map_err(Problem::malformed_json)?;
+    };
     if count > limit {
         return Err(invalid(
             "/items",
@@ -777,11 +775,18 @@ fn batch_items(body: &[u8], limit: usize) -> Result<Vec<&RawValue>, Problem> {
     Ok(kept)
 }
 
-/// An object's keys with their raw values, in order, repeats included.
-struct Fields;
+/// An array's elements as raw JSON, the first `limit` kept, all counted; `None` when
+/// the value is not an array.
+type ItemsValue<'de> = Option<(Vec<&'de RawValue>, usize)>;
+
+/// An object's keys in order, repeats included, each with its value when it is `items`
+/// (the others are refused by key).
+struct Fields {
+    limit: usize,
+}
 
 impl<'de> Visitor<'de> for Fields {
-    type Value = Vec<(String, &'de RawValue)>;
+    type Value = Vec<(String, ItemsValue<'de>)>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("an object")
@@ -790,30 +795,36 @@ impl<'de> Visitor<'de> for Fields {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut fields = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
-            fields.push((key, map.next_value::<&RawValue>()?));
+            let value = if key == "items" {
+                map.next_value_seed(Items { limit: self.limit })?
+            } else {
+                map.next_value::<IgnoredAny>()?;
+                None
+            };
+            fields.push((key, value));
         }
         Ok(fields)
     }
 }
 
-/// An array's elements as raw JSON, the first `limit` kept, all counted.
+/// The value of `items`, read as [`ItemsValue`].
 struct Items {
     limit: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for Items {
-    type Value = (Vec<&'de RawValue>, usize);
+    type Value = ItemsValue<'de>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_seq(self)
+        d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for Items {
-    type Value = (Vec<&'de RawValue>, usize);
+    type Value = ItemsValue<'de>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an array")
+        f.write_str("any JSON value")
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -826,9 +837,38 @@ impl<'de> Visitor<'de> for Items {
                 seq.next_element::<IgnoredAny>()?.map(|_| ())
             };
             if more.is_none() {
-                return Ok((kept, count));
+                return Ok(Some((kept, count)));
             }
             count += 1;
         }
+    }
+
+    // Not an array: read through, to be refused.
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        IgnoredAny.visit_map(map).map(|_| None)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
     }
 }
