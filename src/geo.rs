@@ -183,6 +183,9 @@ struct Unit {
     name: String,
     /// The code of the province or the (non-placeholder) city above; 0 for provinces.
     parent: u32,
+    /// With the names above it (`浙江省杭州市上城区`): what [`Gazetteer::describe`]
+    /// gives, joined once when the table is built.
+    full_name: String,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -344,6 +347,16 @@ impl Gazetteer {
                 g.add(Area::District(code), name, parent);
             }
         }
+        let full_names: Vec<(u32, String)> = g
+            .units
+            .keys()
+            .map(|&code| (code, g.join_names(code)))
+            .collect();
+        for (code, full_name) in full_names {
+            if let Some(unit) = g.units.get_mut(&code) {
+                unit.full_name = full_name;
+            }
+        }
         g
     }
 
@@ -353,6 +366,7 @@ impl Gazetteer {
             Unit {
                 name: name.to_owned(),
                 parent,
+                full_name: String::new(),
             },
         );
         let mut index = |n: &str, short: bool| {
@@ -386,14 +400,18 @@ impl Gazetteer {
 
     /// The full name of an area: `浙江省杭州市上城区`.
     pub fn describe(&self, area: Area) -> String {
+        match self.units.get(&area.code()) {
+            Some(unit) => unit.full_name.clone(),
+            None => format!("{:06}", area.code()),
+        }
+    }
+
+    /// The names from the province down to the unit `code`, joined.
+    fn join_names(&self, mut code: u32) -> String {
         let mut parts = Vec::new();
-        let mut code = area.code();
         while let Some(u) = self.units.get(&code) {
             parts.push(u.name.as_str());
             code = u.parent;
-        }
-        if parts.is_empty() {
-            return format!("{:06}", area.code());
         }
         parts.reverse();
         parts.concat()
@@ -607,6 +625,16 @@ impl Gazetteer {
         within: Option<Area>,
     ) -> impl Iterator<Item = NameRef> + '_ {
         let refs = self.names.get(name).map_or(&[][..], Vec::as_slice);
+        Self::fitting(refs, level, within)
+    }
+
+    /// The places among `refs` (a name's) at `level`, inside `within` when given: a full
+    /// name beats a short one spelled the same.
+    fn fitting(
+        refs: &[NameRef],
+        level: Level,
+        within: Option<Area>,
+    ) -> impl Iterator<Item = NameRef> + '_ {
         let fits = move |r: &&NameRef| {
             r.area.level() == level && within.is_none_or(|w| w.contains(r.area))
         };
@@ -642,16 +670,15 @@ impl Gazetteer {
         let Some(end) = ends.next() else {
             return Take::Nothing;
         };
-        if !self.names.contains_key(&rest[..end]) {
+        let Some(refs) = self.names.get(&rest[..end]) else {
             return Take::Nothing;
-        }
+        };
         let longer = self.take_longest(rest, ends, level, within);
         if !matches!(longer, Take::Nothing) {
             return longer;
         }
-        let (prefix, after) = rest.split_at(end);
-        let mut accepted = self
-            .named(prefix, level, within)
+        let after = &rest[end..];
+        let mut accepted = Self::fitting(refs, level, within)
             .filter(|r| !r.short || self.short_name_fits(r.area, after, within))
             .map(|r| r.area);
         match (accepted.next(), accepted.next()) {
@@ -721,6 +748,17 @@ mod tests {
 
     fn text(g: &Gazetteer, s: &str) -> Option<u32> {
         g.resolve_text(s, &mut Vec::new()).map(Area::code)
+    }
+
+    #[test]
+    fn an_area_is_described_by_its_names_from_the_province_down() {
+        let g = gazetteer();
+        assert_eq!(g.describe(Area::District(330102)), "浙江省杭州市上城区");
+        assert_eq!(g.describe(Area::City(330100)), "浙江省杭州市");
+        assert_eq!(g.describe(Area::Province(330000)), "浙江省");
+        // A municipality's district hangs from the province (its city is a grouping).
+        assert_eq!(g.describe(Area::District(110105)), "北京市朝阳区");
+        assert_eq!(g.describe(Area::District(990101)), "990101");
     }
 
     #[test]
