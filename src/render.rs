@@ -368,19 +368,18 @@ impl<'a> Renderer<'a> {
         for segment in &t.0 {
             match segment {
                 Segment::Literal(l) => out.push_literal(l),
-                Segment::Arg(name) => {
-                    let given = args.iter().find(|(n, _)| n == name);
-                    match (given, threshold(self.notice, name)) {
-                        (Some((_, arg)), _) => self.arg(out, arg),
-                        (None, Some(v)) => out.push_unescaped(itoa::Buffer::new().format(v)),
+                Segment::Arg(name) => match args.iter().find(|(n, _)| n == name) {
+                    Some((_, arg)) => self.arg(out, arg),
+                    None => match threshold(self.notice, name) {
+                        Some(v) => out.push_unescaped(itoa::Buffer::new().format(v)),
                         // Visible rather than silently empty, so tests catch a missing value.
-                        (None, None) => {
+                        None => {
                             out.push("{");
                             out.push(name);
                             out.push("}");
                         }
-                    }
-                }
+                    },
+                },
             }
         }
     }
