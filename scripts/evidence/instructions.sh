@@ -3,6 +3,9 @@
 # by callgrind: repeatable on a busy machine, where clocks are not. Each piece runs 1000
 # times, and only the calls are counted (callgrind's --toggle-collect on the bench's
 # `measured`): the setup, whose clock calibration varies from run to run, is left out.
+# Callgrind toggles per thread: a piece that works on other threads (http-batch-1000,
+# whose items are decided on every core) is undercounted; count it by the difference of
+# whole runs (valgrind --tool=callgrind BIN http-batch-1000 N, for N = 0 and 2).
 #   scripts/evidence/instructions.sh [PIECE...]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
