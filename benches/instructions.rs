@@ -1,7 +1,7 @@
 //! Runs one piece of the request path N times, for counting its instructions with
 //! callgrind (repeatable on a busy machine, unlike a clock): see
-//! `scripts/evidence/instructions.sh`, which runs each piece with N = 0 and N = 1000 and
-//! prints the difference per call.
+//! `scripts/evidence/instructions.sh`, which runs each piece N = 1000 times and counts
+//! only inside [`measured`].
 //!
 //!   instructions PIECE N
 //!
@@ -107,7 +107,7 @@ fn main() {
     };
     for piece in pieces {
         for _ in 0..n {
-            match piece {
+            measured(|| match piece {
                 "parse" => drop(black_box(parse(black_box(&body), ctx))),
                 "parse-adcode" => drop(black_box(parse(black_box(&by_adcode), ctx))),
                 "decide" => drop(black_box(aftersales::engine::decide(
@@ -160,7 +160,15 @@ fn main() {
                 // The path before: a DecisionView, then serde.
                 "serialize" => drop(black_box(serde_json::to_vec(black_box(&decided.view)))),
                 _ => {}
-            }
+            });
         }
     }
+}
+
+/// One call of a piece: what `scripts/evidence/instructions.sh` counts (callgrind's
+/// `--toggle-collect`), so that the setup (loading rules, building the router,
+/// calibrating clocks) adds nothing to the figures.
+#[inline(never)]
+fn measured(call: impl FnOnce()) {
+    call();
 }

@@ -183,6 +183,9 @@ struct Unit {
     name: String,
     /// The code of the province or the (non-placeholder) city above; 0 for provinces.
     parent: u32,
+    /// With the names above it (`浙江省杭州市上城区`): what [`Gazetteer::describe`]
+    /// gives, joined once when the table is built.
+    full_name: String,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -200,7 +203,7 @@ pub struct Gazetteer {
     names: HashMap<String, Vec<NameRef>>,
     longest_name: usize,
     /// Traditional → simplified, for the characters of place names and trace words.
-    simplified: HashMap<char, char>,
+    simplified: Simplified,
     /// By province code: names written at the city level that stand for no city of
     /// their own — a municipality's own name again (`北京市北京市朝阳区`) and the table's
     /// groupings (`市辖区`, `县`, `省直辖县级行政区划`). Longest first.
@@ -214,6 +217,38 @@ pub struct Gazetteer {
     parts: HashMap<u32, Vec<String>>,
 }
 
+/// Traditional characters and their simplified forms (a few hundred), with a bit per
+/// character of the Basic Multilingual Plane saying whether it is one of them: reading
+/// an address asks for every character, and almost none is.
+#[derive(Debug, Clone)]
+struct Simplified {
+    map: HashMap<char, char>,
+    /// Bit `c % 64` of word `c / 64`: `c` is a key of `map` (for `c` below U+10000).
+    keys: Vec<u64>,
+}
+
+impl Simplified {
+    fn new(pairs: impl Iterator<Item = (char, char)>) -> Simplified {
+        let map: HashMap<char, char> = pairs.collect();
+        let mut keys = vec![0u64; 0x1_0000 / 64];
+        for &c in map.keys() {
+            if let Some(word) = keys.get_mut(c as usize / 64) {
+                *word |= 1 << (c as usize % 64);
+            }
+        }
+        Simplified { map, keys }
+    }
+
+    /// The simplified form of `c`, or `c`.
+    fn get(&self, c: char) -> char {
+        let i = c as usize;
+        match self.keys.get(i / 64) {
+            Some(word) if word & (1 << (i % 64)) == 0 => c,
+            _ => self.map.get(&c).copied().unwrap_or(c),
+        }
+    }
+}
+
 /// What reading one level of a text found.
 enum Take {
     Found(Area, usize),
@@ -224,13 +259,11 @@ enum Take {
 impl Gazetteer {
     /// Builds the table from the CSVs compiled into the binary.
     pub fn embedded() -> Gazetteer {
-        let simplified = rows(TRADITIONAL)
-            .filter_map(|r| {
-                let mut t = r.first()?.chars();
-                let mut s = r.get(1)?.chars();
-                Some((t.next()?, s.next()?))
-            })
-            .collect();
+        let simplified = Simplified::new(rows(TRADITIONAL).filter_map(|r| {
+            let mut t = r.first()?.chars();
+            let mut s = r.get(1)?.chars();
+            Some((t.next()?, s.next()?))
+        }));
         let mut g = Gazetteer {
             units: HashMap::default(),
             names: HashMap::default(),
@@ -314,6 +347,16 @@ impl Gazetteer {
                 g.add(Area::District(code), name, parent);
             }
         }
+        let full_names: Vec<(u32, String)> = g
+            .units
+            .keys()
+            .map(|&code| (code, g.join_names(code)))
+            .collect();
+        for (code, full_name) in full_names {
+            if let Some(unit) = g.units.get_mut(&code) {
+                unit.full_name = full_name;
+            }
+        }
         g
     }
 
@@ -323,6 +366,7 @@ impl Gazetteer {
             Unit {
                 name: name.to_owned(),
                 parent,
+                full_name: String::new(),
             },
         );
         let mut index = |n: &str, short: bool| {
@@ -345,28 +389,29 @@ impl Gazetteer {
     /// `text` without white space or separators, traditional characters simplified:
     /// `溫州市 甌海區` → `温州市瓯海区`.
     pub fn simplify(&self, text: &str) -> String {
-        text.chars()
-            .filter(|c| !c.is_whitespace() && !matches!(c, ',' | '，' | '、' | '/' | '-' | '·'))
-            .map(|c| {
-                if c.is_ascii() {
-                    c
-                } else {
-                    self.simplified.get(&c).copied().unwrap_or(c)
-                }
-            })
-            .collect()
+        let mut out = String::with_capacity(text.len());
+        for c in text.chars() {
+            if !c.is_whitespace() && !matches!(c, ',' | '，' | '、' | '/' | '-' | '·') {
+                out.push(self.simplified.get(c));
+            }
+        }
+        out
     }
 
     /// The full name of an area: `浙江省杭州市上城区`.
     pub fn describe(&self, area: Area) -> String {
+        match self.units.get(&area.code()) {
+            Some(unit) => unit.full_name.clone(),
+            None => format!("{:06}", area.code()),
+        }
+    }
+
+    /// The names from the province down to the unit `code`, joined.
+    fn join_names(&self, mut code: u32) -> String {
         let mut parts = Vec::new();
-        let mut code = area.code();
         while let Some(u) = self.units.get(&code) {
             parts.push(u.name.as_str());
             code = u.parent;
-        }
-        if parts.is_empty() {
-            return format!("{:06}", area.code());
         }
         parts.reverse();
         parts.concat()
@@ -580,6 +625,16 @@ impl Gazetteer {
         within: Option<Area>,
     ) -> impl Iterator<Item = NameRef> + '_ {
         let refs = self.names.get(name).map_or(&[][..], Vec::as_slice);
+        Self::fitting(refs, level, within)
+    }
+
+    /// The places among `refs` (a name's) at `level`, inside `within` when given: a full
+    /// name beats a short one spelled the same.
+    fn fitting(
+        refs: &[NameRef],
+        level: Level,
+        within: Option<Area>,
+    ) -> impl Iterator<Item = NameRef> + '_ {
         let fits = move |r: &&NameRef| {
             r.area.level() == level && within.is_none_or(|w| w.contains(r.area))
         };
@@ -615,16 +670,15 @@ impl Gazetteer {
         let Some(end) = ends.next() else {
             return Take::Nothing;
         };
-        if !self.names.contains_key(&rest[..end]) {
+        let Some(refs) = self.names.get(&rest[..end]) else {
             return Take::Nothing;
-        }
+        };
         let longer = self.take_longest(rest, ends, level, within);
         if !matches!(longer, Take::Nothing) {
             return longer;
         }
-        let (prefix, after) = rest.split_at(end);
-        let mut accepted = self
-            .named(prefix, level, within)
+        let after = &rest[end..];
+        let mut accepted = Self::fitting(refs, level, within)
             .filter(|r| !r.short || self.short_name_fits(r.area, after, within))
             .map(|r| r.area);
         match (accepted.next(), accepted.next()) {
@@ -694,6 +748,28 @@ mod tests {
 
     fn text(g: &Gazetteer, s: &str) -> Option<u32> {
         g.resolve_text(s, &mut Vec::new()).map(Area::code)
+    }
+
+    #[test]
+    fn an_area_is_described_by_its_names_from_the_province_down() {
+        let g = gazetteer();
+        assert_eq!(g.describe(Area::District(330102)), "浙江省杭州市上城区");
+        assert_eq!(g.describe(Area::City(330100)), "浙江省杭州市");
+        assert_eq!(g.describe(Area::Province(330000)), "浙江省");
+        // A municipality's district hangs from the province (its city is a grouping).
+        assert_eq!(g.describe(Area::District(110105)), "北京市朝阳区");
+        assert_eq!(g.describe(Area::District(990101)), "990101");
+    }
+
+    #[test]
+    fn the_simplified_table_s_bits_agree_with_its_map() {
+        let g = gazetteer();
+        assert!(g.simplified.map.len() > 400);
+        for c in (0..=0x10_ffff).filter_map(char::from_u32) {
+            let want = g.simplified.map.get(&c).copied().unwrap_or(c);
+            assert_eq!(g.simplified.get(c), want, "{c:?}");
+        }
+        assert_eq!(g.simplify("溫州市 甌海區, 𠀀"), "温州市瓯海区𠀀");
     }
 
     #[test]

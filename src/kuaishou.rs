@@ -472,14 +472,11 @@ fn read_order(order: &Shaped<'_, OrderDetail<'_>>, errors: &mut Vec<FieldError>)
 /// goes to `errors`, and `None` means there was one.
 pub(crate) fn read(
     detail: &Shaped<'_, RefundDetail<'_>>,
-    order: &Option<Shaped<'_, OrderDetail<'_>>>,
+    order: Option<&Shaped<'_, OrderDetail<'_>>>,
     errors: &mut Vec<FieldError>,
 ) -> Option<Mapped> {
     let errors_before = errors.len();
-    let order_facts = order
-        .as_ref()
-        .map(|o| read_order(o, errors))
-        .unwrap_or_default();
+    let order_facts = order.map(|o| read_order(o, errors)).unwrap_or_default();
     let Shaped::Expected(r) = detail else {
         errors.push(FieldError::new(
             format!("/{KEY}"),

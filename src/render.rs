@@ -9,7 +9,8 @@ pub(crate) mod times;
 
 use crate::codes::{Action, DeadlineKind, Evidence, Finding, Outcome, Scenario, WarningCode};
 use crate::engine::{Arg, Decision};
-use crate::rules::{DisruptionNotice, Lang, Rules, Segment, Template};
+use crate::rules::{DisruptionNotice, Lang, Literal, Rules, Segment, Template};
+use crate::time::Instant;
 use times::Rfc3339;
 
 /// Which fields a decision is answered with (`?view=`); every answer names its view in
@@ -203,6 +204,26 @@ pub struct WarningView {
 /// ([`json::JsonText`], which escapes as it appends).
 pub trait Sink {
     fn push(&mut self, text: &str);
+
+    /// Text with nothing a JSON string escapes (see [`Literal::json_escapes`]): times,
+    /// numbers, most of the rules' words.
+    fn push_unescaped(&mut self, text: &str) {
+        self.push(text);
+    }
+
+    /// A time (ASCII digits and punctuation).
+    fn push_time(&mut self, t: &Rfc3339) {
+        self.push_unescaped(t.as_str());
+    }
+
+    /// A piece of a rules text, escaped only when it has something to escape.
+    fn push_literal(&mut self, l: &Literal) {
+        if l.json_escapes {
+            self.push(&l.text);
+        } else {
+            self.push_unescaped(&l.text);
+        }
+    }
 }
 
 impl Sink for String {
@@ -337,24 +358,28 @@ impl<'a> Renderer<'a> {
         }
     }
 
+    /// `t` in the notice's time zone.
+    fn time(&self, t: Instant) -> Rfc3339 {
+        Rfc3339::new(t, self.notice.time_zone)
+    }
+
     /// `t` with its placeholders filled from `args` and the notice's thresholds.
     fn text(&self, out: &mut impl Sink, t: &Template, args: &[(&'static str, Arg)]) {
         for segment in &t.0 {
             match segment {
-                Segment::Literal(l) => out.push(l),
-                Segment::Arg(name) => {
-                    let given = args.iter().find(|(n, _)| n == name);
-                    match (given, threshold(self.notice, name)) {
-                        (Some((_, arg)), _) => self.arg(out, arg),
-                        (None, Some(v)) => out.push(itoa::Buffer::new().format(v)),
+                Segment::Literal(l) => out.push_literal(l),
+                Segment::Arg(name) => match args.iter().find(|(n, _)| n == name) {
+                    Some((_, arg)) => self.arg(out, arg),
+                    None => match threshold(self.notice, name) {
+                        Some(v) => out.push_unescaped(itoa::Buffer::new().format(v)),
                         // Visible rather than silently empty, so tests catch a missing value.
-                        (None, None) => {
+                        None => {
                             out.push("{");
                             out.push(name);
                             out.push("}");
                         }
-                    }
-                }
+                    },
+                },
             }
         }
     }
@@ -363,7 +388,7 @@ impl<'a> Renderer<'a> {
     fn plain(&self, out: &mut impl Sink, t: &Template) {
         for segment in &t.0 {
             if let Segment::Literal(l) = segment {
-                out.push(l);
+                out.push_literal(l);
             }
         }
     }
@@ -376,8 +401,8 @@ impl<'a> Renderer<'a> {
 
     fn arg(&self, out: &mut impl Sink, arg: &Arg) {
         match arg {
-            Arg::Time(t) => out.push(Rfc3339::new(*t, self.notice.time_zone).as_str()),
-            Arg::Int(n) => out.push(itoa::Buffer::new().format(*n)),
+            Arg::Time(t) => out.push_time(&self.time(*t)),
+            Arg::Int(n) => out.push_unescaped(itoa::Buffer::new().format(*n)),
             Arg::Text(s) => out.push(s),
             Arg::Label(l) => self.plain(out, self.rules.label(*l, self.lang)),
             Arg::Status(s) => self.plain(out, self.rules.status_label(*s, self.lang)),

@@ -130,6 +130,14 @@ impl Sink for JsonText<'_> {
     fn push(&mut self, text: &str) {
         escape_into(self.0, text);
     }
+
+    fn push_unescaped(&mut self, text: &str) {
+        self.0.extend_from_slice(text.as_bytes());
+    }
+
+    fn push_time(&mut self, t: &Rfc3339) {
+        self.0.extend_from_slice(t.as_bytes());
+    }
 }
 
 /// A JSON object written field by field, its keys plain (no escaping needed).
@@ -227,7 +235,7 @@ pub fn write_decision(
     view: View,
 ) {
     let r = Renderer::new(rules, d, lang);
-    let (notice, tz) = (r.notice, r.notice.time_zone);
+    let notice = r.notice;
     // A text of the rules or of the case, rendered into the buffer as a JSON string.
     let text = |o: &mut Object, key: &str, render: &dyn Fn(&mut JsonText)| {
         let out = o.key(key);
@@ -252,7 +260,7 @@ pub fn write_decision(
     o.str("decision_id", decision_id);
     o.opt_str("case_id", case_id);
     o.str("rules_version", &rules.version);
-    o.time("as_of", &Rfc3339::new(d.as_of, tz));
+    o.time("as_of", &r.time(d.as_of));
     o.bool("applies", d.applies);
     o.code("scenario", d.scenario.as_str());
     o.code("decision", d.outcome.as_str());
@@ -283,9 +291,9 @@ pub fn write_decision(
             }
             z.bool("controlled", controlled);
             if view == View::Full {
-                z.time("control_from", &Rfc3339::new(zone.control.from, tz));
+                z.time("control_from", &r.time(zone.control.from));
                 match zone.control.until {
-                    Some(until) => z.time("control_until", &Rfc3339::new(until, tz)),
+                    Some(until) => z.time("control_until", &r.time(until)),
                     None => z.opt_str("control_until", None),
                 }
                 z.bool("control_until_further_notice", zone.control.until.is_none());
@@ -296,7 +304,7 @@ pub fn write_decision(
     array(o.key("deadlines"), &d.deadlines, |out, dl| {
         let mut x = Object::begin(out);
         x.code("kind", dl.kind.as_str());
-        x.time("due_at", &Rfc3339::new(dl.due_at, tz));
+        x.time("due_at", &r.time(dl.due_at));
         if view == View::Full {
             out_int(x.key("remaining_seconds"), dl.remaining_seconds);
         }

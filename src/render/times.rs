@@ -167,6 +167,38 @@ mod tests {
         assert_eq!(Rfc3339::new(lmt, sh).as_str(), time::format(lmt, sh));
     }
 
+    #[test]
+    fn edge_years_and_leap_days_read_as_chrono_writes_them() {
+        let at = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_else(|e| panic!("{s}: {e}"))
+        };
+        for t in [
+            "0000-01-01T00:00:00Z",
+            "0000-02-29T12:00:00Z",
+            "0001-01-01T00:00:00.001Z",
+            "1899-12-31T23:59:59Z",
+            "1900-02-28T23:59:59Z",
+            "1900-03-01T00:00:00Z",
+            "1969-12-31T23:59:59.999999999Z",
+            "1970-01-01T00:00:00Z",
+            "2000-02-29T23:59:59Z",
+            "2023-12-31T16:00:00Z",
+            "2100-02-28T23:59:59Z",
+            "2100-03-01T00:00:00Z",
+            "9999-12-31T23:59:59.999Z",
+        ] {
+            for tz in ZONES {
+                assert_eq!(
+                    Rfc3339::new(at(t), tz).as_str(),
+                    time::format(at(t), tz),
+                    "{t} in {tz}"
+                );
+            }
+        }
+    }
+
     proptest! {
         #[test]
         fn any_instant_in_any_zone_reads_as_chrono_writes_it(

@@ -16,10 +16,12 @@ json_object! {
         logistics_trace: Shaped<'de, Events<'de>> = "logistics_trace",
         /// The trace as a person copies it from a tracking page.
         logistics_text: Json<'de> = "logistics_text",
-        return_: Shaped<'de, Return<'de>> = "return",
+        // The larger objects a typical request leaves out, boxed: the struct is moved
+        // several times as it is read, and its size is what each move copies.
+        return_: Box<Shaped<'de, Return<'de>>> = "return",
         shop: Shaped<'de, Shop<'de>> = "shop",
-        kuaishou_refund: Shaped<'de, kuaishou::RefundDetail<'de>> = "kuaishou_refund",
-        kuaishou_order: Shaped<'de, kuaishou::OrderDetail<'de>> = "kuaishou_order",
+        kuaishou_refund: Box<Shaped<'de, kuaishou::RefundDetail<'de>>> = "kuaishou_refund",
+        kuaishou_order: Box<Shaped<'de, kuaishou::OrderDetail<'de>>> = "kuaishou_order",
     }
 }
 

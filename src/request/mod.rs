@@ -166,6 +166,12 @@ impl<T> MaybeNull for Shaped<'_, T> {
     }
 }
 
+impl<T: MaybeNull> MaybeNull for Box<T> {
+    fn is_null(&self) -> bool {
+        T::is_null(self)
+    }
+}
+
 impl Parser<'_> {
     fn error(&mut self, pointer: impl std::fmt::Display, message: impl Into<String>) {
         self.errors
@@ -284,7 +290,7 @@ impl Parser<'_> {
         let platform = r
             .kuaishou_refund
             .as_ref()
-            .map(|detail| kuaishou::read(detail, &r.kuaishou_order, &mut self.errors));
+            .map(|detail| kuaishou::read(detail, r.kuaishou_order.as_deref(), &mut self.errors));
         // Even `null`: the field exists only in a Kuaishou body.
         if platform.is_none() && r.kuaishou_order.is_some() {
             self.error(

@@ -17,7 +17,7 @@ use toml::Spanned;
 pub use lint::{RulesWarning, RulesWarningCode};
 pub use raw::RawRules;
 use raw::{RawExplanation, RawNotice, RawPhrase, RawText, RawThresholds, RawWindow, RawZone};
-pub use template::{Segment, THRESHOLD_ARGS, Template, finding_args, warning_args};
+pub use template::{Literal, Segment, THRESHOLD_ARGS, Template, finding_args, warning_args};
 
 use crate::codes::{Action, Finding, Label, Status, WarningCode};
 use crate::time::{self, Instant};

@@ -5,9 +5,28 @@ use crate::codes::{Finding, WarningCode};
 /// One piece of a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment {
-    Literal(String),
+    Literal(Literal),
     /// The value of the named argument.
     Arg(&'static str),
+}
+
+/// Text as written in the rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Literal {
+    pub text: String,
+    /// Whether it holds a character a JSON string escapes (`"`, `\` or a control
+    /// character): found once, at load, so that writing JSON copies the others as they
+    /// are.
+    pub json_escapes: bool,
+}
+
+impl Literal {
+    pub fn new(text: &str) -> Literal {
+        Literal {
+            text: text.to_owned(),
+            json_escapes: text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\'),
+        }
+    }
 }
 
 /// A parsed text.
@@ -24,7 +43,7 @@ impl Template {
                 return Err("a `}` without its `{`".into());
             }
             if open > 0 {
-                segments.push(Segment::Literal(rest[..open].to_owned()));
+                segments.push(Segment::Literal(Literal::new(&rest[..open])));
             }
             let after = &rest[open + 1..];
             let close = after.find('}').ok_or("a `{` without its `}`")?;
@@ -47,7 +66,7 @@ impl Template {
             rest = &after[close + 1..];
         }
         if !rest.is_empty() {
-            segments.push(Segment::Literal(rest.to_owned()));
+            segments.push(Segment::Literal(Literal::new(rest)));
         }
         Ok(Template(segments))
     }
@@ -62,7 +81,7 @@ impl Template {
         let mut out = String::new();
         for s in &self.0 {
             match s {
-                Segment::Literal(l) => out.push_str(l),
+                Segment::Literal(l) => out.push_str(&l.text),
                 Segment::Arg(a) => value(a, &mut out),
             }
         }
@@ -156,5 +175,19 @@ mod tests {
         );
         assert!(Template::parse("a { b", &[]).is_err());
         assert!(Template::parse("a } b", &[]).is_err());
+    }
+
+    #[test]
+    fn literals_know_whether_json_escapes_them() {
+        for (text, escapes) in [
+            ("截止 48 小时", false),
+            ("a \"quote\"", true),
+            ("back\\slash", true),
+            ("tab\there", true),
+            ("\u{1f}", true),
+            ("\u{7f} and é", false),
+        ] {
+            assert_eq!(Literal::new(text).json_escapes, escapes, "{text:?}");
+        }
     }
 }

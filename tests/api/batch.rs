@@ -71,14 +71,19 @@ async fn a_batch_over_the_limit_or_without_items_is_422() {
 #[tokio::test]
 async fn a_batch_body_is_an_object_with_only_items_and_each_key_once() {
     let app = spawn_app().await;
-    let cases: [(&str, u16, &str); 11] = [
+    let cases: [(&str, u16, &str); 15] = [
         ("[]", 422, ""),
         (r#"{"items": 5}"#, 422, "/items"),
+        // Each kind of value that is not an array is read through and refused.
         (r#"{"items": null}"#, 422, "/items"),
+        (r#"{"items": true}"#, 422, "/items"),
+        (r#"{"items": -1.5}"#, 422, "/items"),
+        (r#"{"items": "[]"}"#, 422, "/items"),
         (r#"{"items": {"a": [1, {"b": "c"}]}}"#, 422, "/items"),
         // A wrong field is named first, wherever it is.
         (r#"{"items": 5, "x": 1}"#, 422, "/x"),
         (r#"{"x": 1, "items": "[]"}"#, 422, "/x"),
+        (r#"{"items": {"a": 1}, "cases": []}"#, 422, "/cases"),
         (r#"{"items": {"a": 1}, "items": []}"#, 400, "/items"),
         (r#"{"items": [], "cases": []}"#, 422, "/cases"),
         (r#"{"a/b~": 1, "items": []}"#, 422, "/a~1b~0"),
