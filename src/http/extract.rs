@@ -63,19 +63,20 @@ pub struct OutputParams {
 pub struct ViewParams {
     /// `compact`: ids, codes, times and flags without the rendered texts (names,
     /// `actions[].text`, `explanation[].detail`, `warnings[].message`), for backends that
-    /// keep their own words; `full` (the default): everything. Anything else is a 422.
+    /// keep their own words; `full` (the default): everything. Anything else, or two
+    /// different views at once, is a 422.
     pub view: Option<String>,
 }
 
 /// The view `?view=` asks for: 422 pointing at `/view` for anything but `full` or
-/// `compact`, never a silent default.
+/// `compact`, or for two different views asked at once, never a silent default.
 pub fn requested_view(query: Option<&str>) -> Result<View, Problem> {
-    let mut view = View::Full;
+    let mut asked: Option<View> = None;
     for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         if k != "view" {
             continue;
         }
-        view = match v.as_ref() {
+        let view = match v.as_ref() {
             "full" => View::Full,
             "compact" => View::Compact,
             other => {
@@ -85,8 +86,15 @@ pub fn requested_view(query: Option<&str>) -> Result<View, Problem> {
                 }]));
             }
         };
+        if asked.is_some_and(|a| a != view) {
+            return Err(Problem::invalid(vec![crate::request::FieldError {
+                pointer: "/view".into(),
+                message: "is given twice with different views: give it once".into(),
+            }]));
+        }
+        asked = Some(view);
     }
-    Ok(view)
+    Ok(asked.unwrap_or(View::Full))
 }
 
 /// How to answer: language of the texts, and JSON (pretty or not) or plain text.

@@ -265,7 +265,7 @@ fn complete_operation(path: &str, method: &str, op: &mut Value) {
     for param in params(op) {
         if param["name"].as_str() == Some("lang") && param["in"].as_str() == Some("query") {
             param["description"] = node(json!(
-                "The language of the texts, exactly as the rules name it; wins over `Accept-Language`. Any other value is refused (422), never replaced by the default."
+                "The language of the texts, exactly as the rules name it; wins over `Accept-Language`. Any other value, or two different ones, is refused (422), never replaced by the default."
             ));
             param["schema"] = node(json!({"$ref": "#/components/schemas/Language"}));
         }

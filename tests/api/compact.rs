@@ -169,3 +169,28 @@ async fn an_unknown_view_is_a_422_not_the_full_view() {
     let r = app.post_json("/v1/decisions?view=full", &stalled()).await;
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test]
+async fn two_different_views_at_once_are_a_422_and_the_same_one_twice_is_that_view() {
+    let app = spawn_app().await;
+    for path in [
+        "/v1/decisions?view=compact&view=full",
+        "/v1/decisions?view=full&view=compact",
+        "/v1/decisions/batch?view=compact&pretty&view=full",
+    ] {
+        let r = app.post_json(path, &json!({"items": [stalled()]})).await;
+        assert_eq!(r.status(), 422, "{path}");
+        let problem = body(r).await;
+        assert_eq!(
+            problem["errors"][0]["pointer"], "/view",
+            "{path}: {problem}"
+        );
+        let message = problem["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("twice"), "{path}: {message}");
+    }
+    let r = app
+        .post_json("/v1/decisions?view=compact&view=compact", &stalled())
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(body(r).await["view"], "compact");
+}

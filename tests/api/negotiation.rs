@@ -150,3 +150,36 @@ async fn a_lang_the_rules_do_not_have_is_refused_on_every_endpoint_not_replaced(
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test]
+async fn two_different_langs_at_once_are_a_422_and_the_same_one_twice_is_that_language() {
+    let app = spawn_app().await;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let batch = serde_json::json!({"items": [req.clone()]});
+    let q = "lang=en&lang=zh-CN";
+    for r in [
+        app.post_json(&format!("/v1/decisions?{q}"), &req).await,
+        app.post_json(&format!("/v1/decisions/batch?{q}"), &batch)
+            .await,
+        app.get(&format!("/v1/rules?{q}")).await,
+        app.get(&format!("/v1/zones/resolve?adcode=330108&{q}"))
+            .await,
+    ] {
+        let url = r.url().to_string();
+        assert_eq!(r.status(), 422, "{url}");
+        let p = body(r).await;
+        assert_eq!(p["errors"][0]["pointer"], "/lang", "{url}: {p}");
+        let message = p["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("en, zh-CN"), "{url}: {message}");
+    }
+    let r = app.post_json("/v1/decisions?lang=en&lang=en", &req).await;
+    assert_eq!(r.status(), 200);
+    let v = body(r).await;
+    assert!(
+        v["event"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Hangzhou"),
+        "{v}"
+    );
+}

@@ -29,9 +29,14 @@ impl FromRequestParts<AppState> for KnownLang {
 /// [`KnownLang`]'s check of a query against `rules`.
 pub fn known_lang(query: Option<&str>, rules: &Rules) -> Result<(), Problem> {
     let languages = &rules.languages;
-    let errors: Vec<FieldError> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .filter(|(k, v)| k == "lang" && !languages.iter().any(|l| l == v))
-        .map(|(_, v)| FieldError {
+    let asked: Vec<_> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == "lang")
+        .map(|(_, v)| v)
+        .collect();
+    let mut errors: Vec<FieldError> = asked
+        .iter()
+        .filter(|v| !languages.iter().any(|l| l == v.as_ref()))
+        .map(|v| FieldError {
             pointer: "/lang".into(),
             message: format!(
                 "`{v}` is not a language of the rules: use one of {}",
@@ -39,6 +44,16 @@ pub fn known_lang(query: Option<&str>, rules: &Rules) -> Result<(), Problem> {
             ),
         })
         .collect();
+    // Two different languages: which one was meant is not for the service to guess.
+    if errors.is_empty() && asked.first().is_some_and(|f| asked.iter().any(|v| v != f)) {
+        errors.push(FieldError {
+            pointer: "/lang".into(),
+            message: format!(
+                "is given twice with different languages ({}): give it once",
+                asked.join(", ")
+            ),
+        });
+    }
     if errors.is_empty() {
         Ok(())
     } else {
