@@ -115,25 +115,8 @@ async fn responses_are_gzipped_when_asked_for() {
 #[tokio::test]
 async fn a_lang_the_rules_do_not_have_is_refused_on_every_endpoint_not_replaced() {
     let app = spawn_app().await;
-    let req = example("03-stalled-shangcheng.json")["request"].clone();
-    let batch = serde_json::json!({"items": [req.clone()]});
     for lang in ["fr", "english", "EN", "en-US", ""] {
-        let q = format!("lang={lang}");
-        for r in [
-            app.post_json(&format!("/v1/decisions?{q}"), &req).await,
-            app.post_json(&format!("/v1/decisions/batch?{q}"), &batch)
-                .await,
-            app.get(&format!("/v1/rules?{q}")).await,
-            app.get(&format!("/v1/zones/resolve?adcode=330108&{q}"))
-                .await,
-        ] {
-            let url = r.url().to_string();
-            assert_eq!(r.status(), 422, "{url}");
-            let p = body(r).await;
-            assert_eq!(p["errors"][0]["pointer"], "/lang", "{url}: {p}");
-            let message = p["errors"][0]["message"].as_str().unwrap_or_default();
-            assert!(message.contains("zh-CN, en"), "{url}: {message}");
-        }
+        refused_at_lang_everywhere(&app, &format!("lang={lang}"), "zh-CN, en").await;
     }
     // Each of the rules' languages is taken as written; Accept-Language stays a
     // preference whose unknown tags fall back.
@@ -155,23 +138,7 @@ async fn a_lang_the_rules_do_not_have_is_refused_on_every_endpoint_not_replaced(
 async fn two_different_langs_at_once_are_a_422_and_the_same_one_twice_is_that_language() {
     let app = spawn_app().await;
     let req = example("03-stalled-shangcheng.json")["request"].clone();
-    let batch = serde_json::json!({"items": [req.clone()]});
-    let q = "lang=en&lang=zh-CN";
-    for r in [
-        app.post_json(&format!("/v1/decisions?{q}"), &req).await,
-        app.post_json(&format!("/v1/decisions/batch?{q}"), &batch)
-            .await,
-        app.get(&format!("/v1/rules?{q}")).await,
-        app.get(&format!("/v1/zones/resolve?adcode=330108&{q}"))
-            .await,
-    ] {
-        let url = r.url().to_string();
-        assert_eq!(r.status(), 422, "{url}");
-        let p = body(r).await;
-        assert_eq!(p["errors"][0]["pointer"], "/lang", "{url}: {p}");
-        let message = p["errors"][0]["message"].as_str().unwrap_or_default();
-        assert!(message.contains("en, zh-CN"), "{url}: {message}");
-    }
+    refused_at_lang_everywhere(&app, "lang=en&lang=zh-CN", "en, zh-CN").await;
     let r = app.post_json("/v1/decisions?lang=en&lang=en", &req).await;
     assert_eq!(r.status(), 200);
     let v = body(r).await;
@@ -182,4 +149,26 @@ async fn two_different_langs_at_once_are_a_422_and_the_same_one_twice_is_that_la
             .starts_with("Hangzhou"),
         "{v}"
     );
+}
+
+/// Every endpoint that takes `?lang=` answers `query` with a 422 at `/lang` whose message
+/// holds `says`.
+async fn refused_at_lang_everywhere(app: &TestApp, query: &str, says: &str) {
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let batch = serde_json::json!({"items": [req.clone()]});
+    for r in [
+        app.post_json(&format!("/v1/decisions?{query}"), &req).await,
+        app.post_json(&format!("/v1/decisions/batch?{query}"), &batch)
+            .await,
+        app.get(&format!("/v1/rules?{query}")).await,
+        app.get(&format!("/v1/zones/resolve?adcode=330108&{query}"))
+            .await,
+    ] {
+        let url = r.url().to_string();
+        assert_eq!(r.status(), 422, "{url}");
+        let p = body(r).await;
+        assert_eq!(p["errors"][0]["pointer"], "/lang", "{url}: {p}");
+        let message = p["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{url}: {message}");
+    }
 }
