@@ -27,6 +27,7 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FormatFields, FormattedFields, MakeWriter};
 
 use crate::cli::LogFormat;
+use crate::render::json::escape_into;
 
 /// Bytes buffered before the writer is woken.
 const BATCH_BYTES: usize = 32 * 1024;
@@ -393,50 +394,12 @@ impl Visit for InOrder {
     }
 }
 
-/// Writes `text` as a JSON string, escaped as serde_json escapes it: quotes, backslashes
-/// and control characters; everything else as it is.
+/// Writes `text` as a JSON string, escaped as serde_json escapes it (see
+/// [`escape_into`]).
 pub fn json_string(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
-    escape(out, text);
+    escape_into(out, text);
     out.push(b'"');
-}
-
-/// `text` escaped as inside a JSON string (see [`json_string`]).
-fn escape(out: &mut Vec<u8>, text: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let bytes = text.as_bytes();
-    // Most text has nothing to escape: looked for in one pass over all of it (without
-    // stopping early, so the compiler checks many bytes at a time).
-    let special = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
-    if !bytes.iter().fold(false, |any, &b| any | special(b)) {
-        out.extend_from_slice(bytes);
-        return;
-    }
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let short: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..0x20 => &[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 0xf)],
-            ],
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(short);
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
 }
 
 /// Text written through it is escaped as inside a JSON string.
@@ -444,7 +407,7 @@ struct Escaping<'a>(&'a mut Vec<u8>);
 
 impl fmt::Write for Escaping<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        escape(self.0, s);
+        escape_into(self.0, s);
         Ok(())
     }
 }

@@ -87,10 +87,10 @@ pub fn requested_view(query: Option<&str>) -> Result<View, Problem> {
             }
         };
         if asked.is_some_and(|a| a != view) {
-            return Err(Problem::invalid(vec![crate::request::FieldError {
-                pointer: "/view".into(),
-                message: "is given twice with different views: give it once".into(),
-            }]));
+            return Err(Problem::invalid(vec![crate::request::FieldError::new(
+                "/view",
+                "is given twice with different views: give it once",
+            )]));
         }
         asked = Some(view);
     }

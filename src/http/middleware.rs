@@ -664,7 +664,7 @@ fn served_line(
         out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     };
     out.extend_from_slice(b"{\"timestamp\":\"");
-    timestamp(out, now);
+    out.extend_from_slice(crate::render::times::Rfc3339::utc_micros(now).as_bytes());
     out.extend_from_slice(b"\"");
     string(out, "level", level);
     string(out, "message", "served");
@@ -713,37 +713,6 @@ fn served_line(
     string(out, "request_id", asked.id());
     string(out, "name", "request");
     out.extend_from_slice(b"}}\n");
-}
-
-/// `now` as the JSON formatter writes it: RFC 3339 in UTC, to the microsecond, with `Z`.
-fn timestamp(out: &mut Vec<u8>, now: chrono::DateTime<chrono::Utc>) {
-    use chrono::{Datelike, Timelike};
-    let now = now.naive_utc();
-    let year = u32::try_from(now.year()).unwrap_or(u32::MAX);
-    if year > 9999 || now.nanosecond() >= 1_000_000_000 {
-        // Outside four-digit years, or in a leap second: chrono's own way.
-        let text = now
-            .and_utc()
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-        out.extend_from_slice(text.as_bytes());
-        return;
-    }
-    let parts = [
-        (year, 4, b'-'),
-        (now.month(), 2, b'-'),
-        (now.day(), 2, b'T'),
-        (now.hour(), 2, b':'),
-        (now.minute(), 2, b':'),
-        (now.second(), 2, b'.'),
-        (now.nanosecond() / 1000, 6, b'Z'),
-    ];
-    for (value, width, then) in parts {
-        let mut digits = itoa::Buffer::new();
-        let digits = digits.format(value).as_bytes();
-        out.extend(std::iter::repeat_n(b'0', width - digits.len().min(width)));
-        out.extend_from_slice(digits);
-        out.push(then);
-    }
 }
 
 /// What a decision route decided, put on its request's log line (a response extension).

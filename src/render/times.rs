@@ -73,6 +73,41 @@ impl Rfc3339 {
         }
     }
 
+    /// `t` as the service log's JSON formatter writes its timestamps: in UTC, to the
+    /// microsecond, with `Z` (`2023-10-14T01:00:00.123456Z`).
+    pub fn utc_micros(t: chrono::DateTime<chrono::Utc>) -> Rfc3339 {
+        let year = t.year();
+        // A leap second, or a year of other than four digits: chrono's own way.
+        if t.nanosecond() >= 1_000_000_000 || !(0..=9999).contains(&year) {
+            return Rfc3339 {
+                bytes: [0; Rfc3339::MOST],
+                len: 0,
+                other: Some(t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+            };
+        }
+        let mut w = Writer {
+            bytes: [0; Rfc3339::MOST],
+            len: 0,
+        };
+        for (value, width, then) in [
+            (year.unsigned_abs(), 4, b'-'),
+            (t.month(), 2, b'-'),
+            (t.day(), 2, b'T'),
+            (t.hour(), 2, b':'),
+            (t.minute(), 2, b':'),
+            (t.second(), 2, b'.'),
+            (t.nanosecond() / 1000, 6, b'Z'),
+        ] {
+            w.digits(value, width);
+            w.byte(then);
+        }
+        Rfc3339 {
+            bytes: w.bytes,
+            len: w.len,
+            other: None,
+        }
+    }
+
     /// The text's bytes (ASCII).
     pub fn as_bytes(&self) -> &[u8] {
         match &self.other {
@@ -196,6 +231,27 @@ mod tests {
                     "{t} in {tz}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn log_timestamps_read_as_chrono_writes_them() {
+        for t in [
+            "0000-02-29T12:00:00Z",
+            "1969-12-31T23:59:59.999999999Z",
+            "1970-01-01T00:00:00Z",
+            "2023-10-14T01:00:00.000001Z",
+            "2026-11-26T18:44:39.123456789Z",
+            "9999-12-31T23:59:59.999999Z",
+        ] {
+            let at = DateTime::parse_from_rfc3339(t)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_else(|e| panic!("{t}: {e}"));
+            assert_eq!(
+                Rfc3339::utc_micros(at).as_str(),
+                at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                "{t}"
+            );
         }
     }
 

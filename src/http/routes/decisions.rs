@@ -803,10 +803,7 @@ fn batch_items(body: &[u8], limit: usize) -> Result<Vec<&RawValue>, Problem> {
 
 /// A 422 naming the field at `pointer`.
 fn invalid(pointer: &str, message: String) -> Problem {
-    Problem::invalid(vec![FieldError {
-        pointer: pointer.to_owned(),
-        message,
-    }])
+    Problem::invalid(vec![FieldError::new(pointer, message)])
 }
 
 /// A batch object, read in one pass: its items (when `items` is an array, see [`Items`]),
@@ -843,10 +840,7 @@ impl<'de> Visitor<'de> for Batch {
             } else if found.items.is_some() {
                 Some(Problem::from(RequestError {
                     kind: RequestErrorKind::Malformed,
-                    errors: vec![FieldError {
-                        pointer: pointer_to(&key),
-                        message: "is given more than once".into(),
-                    }],
+                    errors: vec![FieldError::new(pointer_to(&key), "is given more than once")],
                 }))
             } else {
                 None
@@ -865,7 +859,9 @@ impl<'de> Visitor<'de> for Batch {
 
 /// The JSON pointer to a top-level field.
 fn pointer_to(key: &str) -> String {
-    format!("/{}", key.replace('~', "~0").replace('/', "~1"))
+    let mut pointer = String::new();
+    crate::request::json::push_key(&mut pointer, key);
+    pointer
 }
 
 /// An array's elements as raw JSON, the first `limit` kept, all counted; `None` for a
