@@ -230,6 +230,18 @@ pub fn wait_for_serving(
     (addr, serving)
 }
 
+/// The `/metrics` text of a server at `addr` (empty if it does not answer).
+pub async fn scrape_metrics(client: &reqwest::Client, addr: std::net::SocketAddr) -> String {
+    client
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default()
+}
+
 /// The value of the unlabelled metric `name` in Prometheus text, if there.
 pub fn metric_value(text: &str, name: &str) -> Option<f64> {
     text.lines()

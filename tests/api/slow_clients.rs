@@ -101,14 +101,7 @@ async fn with_more_slow_connections_than_file_descriptors_healthz_still_answers(
             "/healthz: {r:?}"
         );
     }
-    let metrics = client
-        .get(format!("http://{addr}/metrics"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let metrics = scrape_metrics(&client, addr).await;
     let open = metric_value(&metrics, "aftersales_connections_open").unwrap_or(f64::NAN);
     assert!(open <= 192.0, "{open} connections open: {metrics}");
     drop(slow);
@@ -382,14 +375,7 @@ async fn a_stderr_nobody_reads_never_stops_the_answers() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(health.status(), 200);
-    let metrics = client
-        .get(format!("http://{addr}/metrics"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let metrics = scrape_metrics(&client, addr).await;
     let dropped = metric_value(&metrics, "aftersales_log_lines_dropped_total").unwrap_or(0.0);
     assert!(dropped > 0.0, "no line dropped: {metrics}");
     // Reading again, the lines come, then the warning with the count.
