@@ -106,7 +106,7 @@ fn decide(rules: &Rules, args: &DecideArgs) -> ExitCode {
         aftersales::new_decision_id(),
     ) {
         Ok(d) if args.text => {
-            print!("{}", aftersales::render::summary(&d.view));
+            print!("{}", aftersales::render::summary(&d.view, rules, lang));
             ExitCode::SUCCESS
         }
         Ok(d) => match serde_json::to_string_pretty(&d.view) {
