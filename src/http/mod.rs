@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod decision_log;
 pub mod extract;
+pub mod framing;
 pub mod guards;
 pub mod middleware;
 pub mod openapi;
