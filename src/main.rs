@@ -14,10 +14,14 @@ fn main() -> ExitCode {
         None => Rules::embedded(),
     };
     match &cli.command {
-        None | Some(Command::Serve) => match rules() {
-            Ok(rules) => aftersales::http::run(rules, cli.rules.clone(), cli.serve.clone()),
-            Err(e) => fail(&e),
-        },
+        None | Some(Command::Serve) => {
+            // First: a SIGHUP while the rules load must not end the server.
+            aftersales::http::reload::catch_early_hangups();
+            match rules() {
+                Ok(rules) => aftersales::http::run(rules, cli.rules.clone(), cli.serve.clone()),
+                Err(e) => fail(&e),
+            }
+        }
         Some(Command::Decide(args)) => match rules() {
             Ok(rules) => decide(&rules, args),
             Err(e) => fail(&e),

@@ -226,6 +226,7 @@ impl Server {
                     tracing::warn!("cannot listen for SIGHUP; files are not re-read on hangup");
                     return;
                 };
+                reload::replay_early_hangup(&state);
                 while hup.recv().await.is_some() {
                     state.hangup();
                 }
