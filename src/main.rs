@@ -8,20 +8,21 @@ use aftersales::rules::Rules;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // First of all: a SIGHUP while the server starts (its rules load) must not end it.
+    aftersales::http::reload::catch_early_hangups();
     let cli = Cli::parse();
+    if !matches!(cli.command, None | Some(Command::Serve)) {
+        aftersales::http::reload::hangup_ends_the_process();
+    }
     let rules = || match &cli.rules {
         Some(path) => Rules::from_path(path),
         None => Rules::embedded(),
     };
     match &cli.command {
-        None | Some(Command::Serve) => {
-            // First: a SIGHUP while the rules load must not end the server.
-            aftersales::http::reload::catch_early_hangups();
-            match rules() {
-                Ok(rules) => aftersales::http::run(rules, cli.rules.clone(), cli.serve.clone()),
-                Err(e) => fail(&e),
-            }
-        }
+        None | Some(Command::Serve) => match rules() {
+            Ok(rules) => aftersales::http::run(rules, cli.rules.clone(), cli.serve.clone()),
+            Err(e) => fail(&e),
+        },
         Some(Command::Decide(args)) => match rules() {
             Ok(rules) => decide(&rules, args),
             Err(e) => fail(&e),

@@ -708,3 +708,35 @@ fn a_sighup_while_the_server_starts_does_not_end_it_and_is_replayed_as_a_reload(
     assert!(status.success(), "exit status {status:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Commands other than `serve` end on SIGHUP, as by default: only the server takes it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_command_other_than_serve_still_ends_on_sighup() {
+    use std::os::unix::process::ExitStatusExt;
+    // `decide` waits for its request on a standard input that never ends.
+    let child = Command::new(env!("CARGO_BIN_EXE_aftersales"))
+        .arg("decide")
+        .env_remove("AFTERSALES_RULES")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut child = KilledOnDrop(child);
+    let child = &mut child.0;
+    let pid = child.id().to_string();
+    let mut ended = None;
+    for _ in 0..200 {
+        if catches_sighup(child.id()) {
+            let _ = Command::new("kill").args(["-HUP", &pid]).status();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        ended = child.try_wait().ok().flatten();
+        if ended.is_some() {
+            break;
+        }
+    }
+    let status = ended.unwrap_or_else(|| panic!("`decide` did not end on SIGHUP"));
+    assert_eq!(status.signal(), Some(1), "{status:?}");
+}

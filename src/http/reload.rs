@@ -4,8 +4,9 @@
 //! started with. A broken file keeps the last good rules serving and is reported in
 //! `/v1/rules`, the logs and `aftersales_rules_reloads_total{result="error"}`.
 //!
-//! A SIGHUP never kills the server, however early it comes: `serve` takes it from its
-//! first line ([`catch_early_hangups`], before the rules load), and one that came before
+//! A SIGHUP does not kill the server while it starts: `main` takes it first thing
+//! ([`catch_early_hangups`], before the command line is read and the rules load; only the
+//! dynamic loader and Rust's own start-up come before), and one that came before
 //! the server listens for SIGHUP itself is replayed as one hangup once it does
 //! ([`replay_early_hangup`]): the files are re-read then, so a file changed between the
 //! first read and the start of the watch is not missed.
@@ -200,6 +201,20 @@ pub fn catch_early_hangups() {
             eprintln!(
                 "cannot take SIGHUP at startup ({e}): one before serving would stop the process"
             );
+        }
+    }
+}
+
+/// For the commands other than `serve`, which [`catch_early_hangups`] also covers (it
+/// runs before the command line is read): SIGHUP ends the process, as by default.
+pub fn hangup_ends_the_process() {
+    #[cfg(unix)]
+    {
+        let always = Arc::new(AtomicBool::new(true));
+        if let Err(e) =
+            signal_hook::flag::register_conditional_default(signal_hook::consts::SIGHUP, always)
+        {
+            eprintln!("cannot restore SIGHUP's default action ({e}): a SIGHUP is ignored");
         }
     }
 }
