@@ -8,7 +8,12 @@ use aftersales::rules::Rules;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // First of all: a SIGHUP while the server starts (its rules load) must not end it.
+    aftersales::http::reload::catch_early_hangups();
     let cli = Cli::parse();
+    if !matches!(cli.command, None | Some(Command::Serve)) {
+        aftersales::http::reload::hangup_ends_the_process();
+    }
     let rules = || match &cli.rules {
         Some(path) => Rules::from_path(path),
         None => Rules::embedded(),
@@ -106,7 +111,7 @@ fn decide(rules: &Rules, args: &DecideArgs) -> ExitCode {
         aftersales::new_decision_id(),
     ) {
         Ok(d) if args.text => {
-            print!("{}", aftersales::render::summary(&d.view));
+            print!("{}", aftersales::render::summary(&d.view, rules, lang));
             ExitCode::SUCCESS
         }
         Ok(d) => match serde_json::to_string_pretty(&d.view) {

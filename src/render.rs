@@ -9,7 +9,7 @@ pub(crate) mod times;
 
 use crate::codes::{Action, DeadlineKind, Evidence, Finding, Outcome, Scenario, WarningCode};
 use crate::engine::{Arg, Decision};
-use crate::rules::{DisruptionNotice, Lang, Literal, Rules, Segment, Template};
+use crate::rules::{DisruptionNotice, Lang, Literal, Rules, Segment, Template, TextWord};
 use crate::time::Instant;
 use times::Rfc3339;
 
@@ -557,74 +557,121 @@ pub fn warning_message(
 /// explanations and warnings), and it is read in terminals: every line goes through
 /// [`push_line`], which escapes what could add a line, move the cursor, recolour or
 /// reorder the text, so each line says only what the service wrote.
-pub fn summary(v: &DecisionView) -> String {
+pub fn summary(v: &DecisionView, rules: &Rules, lang: Lang) -> String {
+    let say = |w: TextWord, args: &[(&str, &str)]| words(rules, lang, w, args);
     let mut s = String::new();
-    let mut line = |args: std::fmt::Arguments| push_line(&mut s, &args.to_string());
-    let case = v
-        .case_id
-        .as_deref()
-        .map(|c| format!("case {c}: "))
-        .unwrap_or_default();
-    line(format_args!("{case}{} → {}", v.scenario, v.decision));
-    let applies = if v.applies {
-        "applies"
-    } else {
-        "does not apply"
-    };
-    line(format_args!(
-        "notice: {} ({applies}), as of {}",
-        v.event.name, v.as_of
+    let mut line = |text: String| push_line(&mut s, &text);
+    let (scenario, decision) = (v.scenario.as_str(), v.decision.as_str());
+    line(match v.case_id.as_deref() {
+        Some(case_id) => say(
+            TextWord::Case,
+            &[
+                ("case_id", case_id),
+                ("scenario", scenario),
+                ("decision", decision),
+            ],
+        ),
+        None => format!("{scenario} → {decision}"),
+    });
+    let applies = say(
+        if v.applies {
+            TextWord::Applies
+        } else {
+            TextWord::DoesNotApply
+        },
+        &[],
+    );
+    line(say(
+        TextWord::Notice,
+        &[
+            ("name", &v.event.name),
+            ("applies", &applies),
+            ("as_of", &v.as_of),
+        ],
     ));
     if !v.also_applies.is_empty() {
         let names: Vec<&str> = v.also_applies.iter().map(|n| n.name.as_str()).collect();
-        line(format_args!("also applies: {}", names.join("; ")));
+        line(say(TextWord::AlsoApplies, &[("names", &names.join("; "))]));
     }
     if let Some(z) = &v.zone {
-        let controlled = if z.controlled {
-            "controlled"
-        } else {
-            "not controlled"
-        };
+        let controlled = say(
+            if z.controlled {
+                TextWord::Controlled
+            } else {
+                TextWord::NotControlled
+            },
+            &[],
+        );
         let window = match &z.control_until {
-            Some(until) => format!("{} to {until}", z.control_from),
-            None => format!("{} until further notice", z.control_from),
+            Some(until) => say(
+                TextWord::Window,
+                &[("from", &z.control_from), ("until", until)],
+            ),
+            None => say(TextWord::WindowOpen, &[("from", &z.control_from)]),
         };
-        line(format_args!("zone: {} ({controlled}, {window})", z.name));
+        line(say(
+            TextWord::Zone,
+            &[
+                ("name", &z.name),
+                ("controlled", &controlled),
+                ("window", &window),
+            ],
+        ));
     }
     if !v.deadlines.is_empty() {
-        line(format_args!("deadlines:"));
+        line(say(TextWord::Deadlines, &[]));
         for d in &v.deadlines {
             let left = if d.overdue {
-                format!("OVERDUE by {}", duration(-d.remaining_seconds))
+                let time = duration(rules, lang, -d.remaining_seconds);
+                say(TextWord::Overdue, &[("duration", &time)])
             } else {
-                format!("{} left", duration(d.remaining_seconds))
+                let time = duration(rules, lang, d.remaining_seconds);
+                say(TextWord::Left, &[("duration", &time)])
             };
-            line(format_args!("  {}: {} ({left})", d.kind, d.due_at));
+            let kind = d.kind.as_str();
+            let due = say(
+                TextWord::Deadline,
+                &[("kind", kind), ("due_at", &d.due_at), ("left", &left)],
+            );
+            line(format!("  {due}"));
         }
     }
-    line(format_args!("actions:"));
+    line(say(TextWord::Actions, &[]));
     for (i, a) in v.actions.iter().enumerate() {
-        line(format_args!("  {}. {}", i + 1, a.text));
+        line(format!("  {}. {}", i + 1, a.text));
     }
     if !v.evidence.is_empty() {
-        line(format_args!("evidence:"));
+        line(say(TextWord::Evidence, &[]));
+        let or = format!(" {} ", say(TextWord::Or, &[]));
         for e in &v.evidence {
             let any: Vec<&str> = e.one_of.iter().map(|c| c.as_str()).collect();
-            line(format_args!("  - {}", any.join(" or ")));
+            line(format!("  - {}", any.join(&or)));
         }
     }
-    line(format_args!("why:"));
+    line(say(TextWord::Why, &[]));
     for e in &v.explanation {
-        line(format_args!("  [{}] {}", e.rule, e.detail));
+        line(format!("  [{}] {}", e.rule, e.detail));
     }
     if !v.warnings.is_empty() {
-        line(format_args!("warnings:"));
+        line(say(TextWord::Warnings, &[]));
         for w in &v.warnings {
-            line(format_args!("  ! {}", w.message));
+            line(format!("  ! {}", w.message));
         }
     }
-    line(format_args!("decision id: {}", v.decision_id));
+    line(say(
+        TextWord::DecisionId,
+        &[("decision_id", &v.decision_id)],
+    ));
     s
+}
+
+/// The text view's entry `w` in `lang`, its placeholders filled from `args`.
+fn words(rules: &Rules, lang: Lang, w: TextWord, args: &[(&str, &str)]) -> String {
+    rules.text_word(w, lang).render(|name, out| {
+        if let Some((_, value)) = args.iter().find(|(n, _)| *n == name) {
+            out.push_str(value);
+        }
+    })
 }
 
 /// Appends `text` and a line break, with every character that could break the line or
@@ -655,26 +702,42 @@ fn push_line(out: &mut String, text: &str) {
     out.push('\n');
 }
 
-/// `29h 0m`, `3d 4h`, `12m 5s`.
-fn duration(secs: i64) -> String {
+/// A time left at a glance, in the rules' words: `1d 5h`, `5h 7m`, `1m 5s` in English.
+fn duration(rules: &Rules, lang: Lang, secs: i64) -> String {
     let (d, h, m, s) = (
         secs / 86_400,
         secs % 86_400 / 3600,
         secs % 3600 / 60,
         secs % 60,
     );
+    let n = |v: i64| v.to_string();
     if d > 0 {
-        format!("{d}d {h}h")
+        words(
+            rules,
+            lang,
+            TextWord::Days,
+            &[("days", &n(d)), ("hours", &n(h))],
+        )
     } else if h > 0 {
-        format!("{h}h {m}m")
+        words(
+            rules,
+            lang,
+            TextWord::Hours,
+            &[("hours", &n(h)), ("minutes", &n(m))],
+        )
     } else {
-        format!("{m}m {s}s")
+        words(
+            rules,
+            lang,
+            TextWord::Minutes,
+            &[("minutes", &n(m)), ("seconds", &n(s))],
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{duration, push_line};
+    use super::*;
 
     #[test]
     fn a_line_stays_one_line_and_carries_no_terminal_or_bidi_control() {
@@ -689,10 +752,154 @@ mod tests {
         );
     }
 
+    /// A view with every part the text view writes: a case, notices also applying, a
+    /// zone until further notice, a deadline left and one overdue, evidence with
+    /// alternatives, warnings.
+    fn everything() -> DecisionView {
+        DecisionView {
+            decision_id: "d-1".into(),
+            case_id: Some("AS-1".into()),
+            rules_version: "v".into(),
+            as_of: "2023-10-14T09:00:00+08:00".into(),
+            applies: true,
+            scenario: Scenario::Stalled,
+            decision: Outcome::InterceptAndRefund,
+            event: EventView {
+                id: "n".into(),
+                name: "公告甲".into(),
+                in_impact_period: true,
+                phase: None,
+            },
+            also_applies: vec![NoticeRef {
+                id: "m".into(),
+                name: "公告乙".into(),
+            }],
+            zone: Some(ZoneView {
+                id: "z".into(),
+                name: "杭州市".into(),
+                controlled: true,
+                control_from: "2023-09-16T00:00:00+08:00".into(),
+                control_until: None,
+                control_until_further_notice: true,
+            }),
+            deadlines: vec![
+                DeadlineView {
+                    kind: DeadlineKind::InterceptAndRefundBy,
+                    due_at: "2023-10-15T14:00:00+08:00".into(),
+                    remaining_seconds: 104_400,
+                    overdue: false,
+                },
+                DeadlineView {
+                    kind: DeadlineKind::RespondBy,
+                    due_at: "2023-10-14T08:59:00+08:00".into(),
+                    remaining_seconds: -65,
+                    overdue: true,
+                },
+            ],
+            actions: vec![ActionView {
+                code: Action::ApproveRefundNow,
+                text: "甲".into(),
+            }],
+            evidence: vec![EvidenceView {
+                one_of: vec![
+                    Evidence::CourierSiteScreenshot,
+                    Evidence::LogisticsRedStampCertificate,
+                ],
+            }],
+            explanation: vec![ExplanationView {
+                rule: "3.1.3".into(),
+                code: Finding::Stalled,
+                detail: "乙".into(),
+            }],
+            warnings: vec![WarningView {
+                code: WarningCode::ReturnDestinationMissing,
+                message: "丙".into(),
+            }],
+            view: View::Full,
+        }
+    }
+
+    #[test]
+    fn the_text_view_speaks_the_callers_language() {
+        let rules = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let v = everything();
+        assert_eq!(
+            summary(&v, &rules, Lang(1)),
+            "case AS-1: stalled → intercept_and_refund
+notice: 公告甲 (applies), as of 2023-10-14T09:00:00+08:00
+also applies: 公告乙
+zone: 杭州市 (controlled, 2023-09-16T00:00:00+08:00 until further notice)
+deadlines:
+  intercept_and_refund_by: 2023-10-15T14:00:00+08:00 (1d 5h left)
+  respond_by: 2023-10-14T08:59:00+08:00 (OVERDUE by 1m 5s)
+actions:
+  1. 甲
+evidence:
+  - courier_site_screenshot or logistics_red_stamp_certificate
+why:
+  [3.1.3] 乙
+warnings:
+  ! 丙
+decision id: d-1
+"
+        );
+        let zh = summary(&v, &rules, Lang(0));
+        assert_eq!(
+            zh,
+            "售后单 AS-1：stalled → intercept_and_refund
+公告：公告甲（适用），判定时间 2023-10-14T09:00:00+08:00
+同时适用：公告乙
+管控区域：杭州市（管控中，2023-09-16T00:00:00+08:00 起，至另行通知）
+截止时间：
+  intercept_and_refund_by：2023-10-15T14:00:00+08:00（剩余 1天5小时）
+  respond_by：2023-10-14T08:59:00+08:00（已超时 1分5秒）
+操作：
+  1. 甲
+证据：
+  - courier_site_screenshot 或 logistics_red_stamp_certificate
+依据：
+  [3.1.3] 乙
+警告：
+  ! 丙
+决定编号：d-1
+"
+        );
+        // The same view without a case, not applying, outside its zone's control.
+        let v = DecisionView {
+            case_id: None,
+            applies: false,
+            zone: v.zone.map(|z| ZoneView {
+                controlled: false,
+                control_until: Some("2023-10-29T00:00:00+08:00".into()),
+                control_until_further_notice: false,
+                ..z
+            }),
+            ..v
+        };
+        let zh = summary(&v, &rules, Lang(0));
+        assert!(zh.starts_with("stalled → intercept_and_refund\n"), "{zh}");
+        assert!(zh.contains("（不适用）"), "{zh}");
+        assert!(
+            zh.contains("（未管控，2023-09-16T00:00:00+08:00 至 2023-10-29T00:00:00+08:00）"),
+            "{zh}"
+        );
+        let en = summary(&v, &rules, Lang(1));
+        assert!(en.contains(" (does not apply), "), "{en}");
+        assert!(
+            en.contains("(not controlled, 2023-09-16T00:00:00+08:00 to 2023-10-29T00:00:00+08:00)"),
+            "{en}"
+        );
+    }
+
     #[test]
     fn durations_read_at_a_glance() {
-        assert_eq!(duration(104_400), "1d 5h");
-        assert_eq!(duration(3_600 * 5 + 60 * 7), "5h 7m");
-        assert_eq!(duration(65), "1m 5s");
+        let rules = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let (zh, en) = (Lang(0), Lang(1));
+        assert_eq!(duration(&rules, en, 104_400), "1d 5h");
+        assert_eq!(duration(&rules, en, 3_600 * 5 + 60 * 7), "5h 7m");
+        assert_eq!(duration(&rules, en, 65), "1m 5s");
+        assert_eq!(duration(&rules, zh, 104_400), "1天5小时");
+        assert_eq!(duration(&rules, zh, 3_600 * 5 + 60 * 7), "5小时7分");
+        assert_eq!(duration(&rules, zh, 65), "1分5秒");
     }
 }

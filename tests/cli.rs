@@ -583,3 +583,160 @@ fn the_token_file_is_re_read_on_sighup_and_one_without_a_token_keeps_the_tokens_
     let exit = child.wait().unwrap_or_else(|e| panic!("{e}"));
     assert!(exit.success(), "{exit:?}");
 }
+
+/// Whether the process `pid` has a handler for SIGHUP (Linux: `SigCgt` in its status).
+#[cfg(target_os = "linux")]
+fn catches_sighup(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            let mask = s.lines().find_map(|l| l.strip_prefix("SigCgt:"))?;
+            u64::from_str_radix(mask.trim(), 16).ok()
+        })
+        .is_some_and(|mask| mask & 1 != 0)
+}
+
+/// A child process killed if the test fails, so that none is left behind (one waiting on
+/// a FIFO would wait for good).
+#[cfg(target_os = "linux")]
+struct KilledOnDrop(std::process::Child);
+
+#[cfg(target_os = "linux")]
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// A SIGHUP while the server starts (the rules loading, the decision log opening) does
+/// not end it: it is taken from the start and replayed as one reload once serving.
+/// The decision log is a FIFO nobody reads yet, so the server stays stopped at opening
+/// it, after the rules are loaded and before it serves, until the test lets it go on.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_sighup_while_the_server_starts_does_not_end_it_and_is_replayed_as_a_reload() {
+    let dir = std::env::temp_dir().join(format!("aftersales-early-hup-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::create_dir_all(&dir);
+    let rules = dir.join("rules.toml");
+    let fifo = dir.join("decisions.fifo");
+    let _ = std::fs::write(&rules, aftersales::rules::EMBEDDED_SOURCE);
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_aftersales"))
+        .args(["serve", "--drain-seconds", "0", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--rules")
+        .arg(&rules)
+        .arg("--decision-log")
+        .arg(&fifo)
+        .env_remove("AFTERSALES_RULES")
+        .env_remove("AFTERSALES_API_TOKENS")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut child = KilledOnDrop(child);
+    let child = &mut child.0;
+    let pid = child.id();
+    let hangup = || {
+        let _ = Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status();
+    };
+    // As soon as the process takes SIGHUP (the handler is its first act, before the
+    // rules load), several of them, while it cannot be serving yet.
+    let mut caught = false;
+    for _ in 0..20_000 {
+        if catches_sighup(pid) || child.try_wait().ok().flatten().is_some() {
+            caught = catches_sighup(pid);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    assert!(
+        caught,
+        "no SIGHUP handler while starting ({:?})",
+        child.try_wait()
+    );
+    for _ in 0..5 {
+        hangup();
+    }
+    assert!(
+        get(port, "/readyz").is_none(),
+        "serving before the decision log opened"
+    );
+    // Now let it open the log (and read what it writes, across reopenings).
+    {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            while let Ok(mut f) = std::fs::File::open(&fifo) {
+                let _ = std::io::copy(&mut f, &mut std::io::sink());
+            }
+        });
+    }
+    assert!(
+        wait_for(|| get(port, "/readyz").is_some_and(|(s, _)| s == 200)),
+        "never ready: {:?}",
+        child.try_wait()
+    );
+    assert_eq!(child.try_wait().ok().flatten(), None, "ended by a SIGHUP");
+    let reload_of = || {
+        get(port, "/v1/rules").map(|(_, b)| {
+            serde_json::from_str::<serde_json::Value>(&b).unwrap_or_default()["reload"].clone()
+        })
+    };
+    assert!(
+        wait_for(|| reload_of().is_some_and(|r| r["result"] == "ok")),
+        "the SIGHUPs taken while starting were not replayed as a reload: {:?}",
+        reload_of()
+    );
+    // And while serving, as ever.
+    for _ in 0..5 {
+        hangup();
+    }
+    assert_eq!(get(port, "/healthz").map(|(s, _)| s), Some(200));
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "exit status {status:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Commands other than `serve` end on SIGHUP, as by default: only the server takes it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_command_other_than_serve_still_ends_on_sighup() {
+    use std::os::unix::process::ExitStatusExt;
+    // `decide` waits for its request on a standard input that never ends.
+    let child = Command::new(env!("CARGO_BIN_EXE_aftersales"))
+        .arg("decide")
+        .env_remove("AFTERSALES_RULES")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut child = KilledOnDrop(child);
+    let child = &mut child.0;
+    let pid = child.id().to_string();
+    let mut ended = None;
+    for _ in 0..200 {
+        if catches_sighup(child.id()) {
+            let _ = Command::new("kill").args(["-HUP", &pid]).status();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        ended = child.try_wait().ok().flatten();
+        if ended.is_some() {
+            break;
+        }
+    }
+    let status = ended.unwrap_or_else(|| panic!("`decide` did not end on SIGHUP"));
+    assert_eq!(status.signal(), Some(1), "{status:?}");
+}

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod decision_log;
 pub mod extract;
+pub mod framing;
 pub mod guards;
 pub mod middleware;
 pub mod openapi;
@@ -225,6 +226,7 @@ impl Server {
                     tracing::warn!("cannot listen for SIGHUP; files are not re-read on hangup");
                     return;
                 };
+                reload::replay_early_hangup(&state);
                 while hup.recv().await.is_some() {
                     state.hangup();
                 }

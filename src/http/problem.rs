@@ -121,6 +121,17 @@ impl Problem {
         )
     }
 
+    /// 400 or 501: a body framed in a way this service does not read (see
+    /// [`super::framing`]).
+    pub fn transfer_coding(status: StatusCode, detail: String) -> Problem {
+        Problem::new(
+            status,
+            "transfer-coding",
+            "The body's transfer coding is refused",
+            detail,
+        )
+    }
+
     /// 415.
     pub fn unsupported_media_type(got: Option<&str>) -> Problem {
         let detail = match got {

@@ -3,9 +3,17 @@
 //! is validated first, then swapped in whole; requests in flight finish on the rules they
 //! started with. A broken file keeps the last good rules serving and is reported in
 //! `/v1/rules`, the logs and `aftersales_rules_reloads_total{result="error"}`.
+//!
+//! A SIGHUP does not kill the server while it starts: `main` takes it first thing
+//! ([`catch_early_hangups`], before the command line is read and the rules load; only the
+//! dynamic loader and Rust's own start-up come before), and one that came before
+//! the server listens for SIGHUP itself is replayed as one hangup once it does
+//! ([`replay_early_hangup`]): the files are re-read then, so a file changed between the
+//! first read and the start of the watch is not missed.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -146,6 +154,11 @@ impl Reloader {
         {
             let tx = tx.clone();
             let mut hangups = self.state.hangups();
+            // A hangup before this watch began (one taken while starting and replayed,
+            // see [`replay_early_hangup`]) still reloads.
+            if *hangups.borrow_and_update() != 0 {
+                let _ = tx.try_send(Trigger::Signal);
+            }
             tokio::spawn(async move {
                 while hangups.changed().await.is_ok() {
                     if tx.send(Trigger::Signal).await.is_err() {
@@ -168,6 +181,53 @@ impl Reloader {
             }
         });
         watcher
+    }
+}
+
+/// Set by every SIGHUP from [`catch_early_hangups`] on.
+static EARLY_HANGUP: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+/// Takes SIGHUP from now on, so that one arriving before the server listens for it (while
+/// the rules load and are tested, the port is bound, the logs are opened) does not end
+/// the process, as its default action would: `serve` calls it first. It only notes the
+/// signal, for [`replay_early_hangup`]; the server's own handler, installed later beside
+/// it, does the rest.
+pub fn catch_early_hangups() {
+    #[cfg(unix)]
+    {
+        let flag = EARLY_HANGUP.get_or_init(|| Arc::new(AtomicBool::new(false)));
+        if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGHUP, flag.clone()) {
+            // Logging is not set up yet.
+            eprintln!(
+                "cannot take SIGHUP at startup ({e}): one before serving would stop the process"
+            );
+        }
+    }
+}
+
+/// For the commands other than `serve`, which [`catch_early_hangups`] also covers (it
+/// runs before the command line is read): SIGHUP ends the process, as by default.
+pub fn hangup_ends_the_process() {
+    #[cfg(unix)]
+    {
+        let always = Arc::new(AtomicBool::new(true));
+        if let Err(e) =
+            signal_hook::flag::register_conditional_default(signal_hook::consts::SIGHUP, always)
+        {
+            eprintln!("cannot restore SIGHUP's default action ({e}): a SIGHUP is ignored");
+        }
+    }
+}
+
+/// Once the server's SIGHUP handler is installed: a SIGHUP taken before it (see
+/// [`catch_early_hangups`]) becomes one hangup of `state`, so files are re-read.
+pub fn replay_early_hangup(state: &AppState) {
+    if EARLY_HANGUP
+        .get()
+        .is_some_and(|f| f.swap(false, Ordering::SeqCst))
+    {
+        tracing::info!("SIGHUP received while starting: re-reading files now");
+        state.hangup();
     }
 }
 

@@ -105,7 +105,7 @@ pub(super) fn syntax_hint(source: &str, span: Option<Range<usize>>, message: &st
     {
         // A notice written alone, without the head every rules file has.
         format!(
-            "{}: a rules file begins with `version`, `time_zone`, `languages`, `[labels]` and `[warnings]`, then its `[[notice]]`s; `aftersales rules init` prints a complete one to start from",
+            "{}: a rules file begins with `version`, `time_zone`, `languages`, `[labels]`, `[warnings]` and `[text_view]`, then its `[[notice]]`s; `aftersales rules init` prints a complete one to start from",
             message.trim_end()
         )
     } else {

@@ -6,6 +6,7 @@ mod lint;
 mod overlap;
 mod raw;
 mod template;
+mod text_view;
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -18,6 +19,7 @@ pub use lint::{RulesWarning, RulesWarningCode};
 pub use raw::RawRules;
 use raw::{RawExplanation, RawNotice, RawPhrase, RawText, RawThresholds, RawWindow, RawZone};
 pub use template::{Literal, Segment, THRESHOLD_ARGS, Template, finding_args, warning_args};
+pub use text_view::TextWord;
 
 use crate::codes::{Action, Finding, Label, Status, WarningCode};
 use crate::time::{self, Instant};
@@ -281,6 +283,7 @@ pub struct Rules {
     pub tests: Vec<String>,
     labels: Vec<Localized>,
     warning_texts: Vec<Localized>,
+    text_view: Vec<Localized>,
     phrases: Vec<Phrase>,
     raw: RawRules,
 }
@@ -436,6 +439,11 @@ impl Rules {
         self.warning_texts[w.index()].get(lang)
     }
 
+    /// The words of the text view.
+    pub fn text_word(&self, w: TextWord, lang: Lang) -> &Template {
+        self.text_view[w.index()].get(lang)
+    }
+
     /// The effective rules in the rules-file format: loading it again gives the same rules.
     pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
         toml::to_string_pretty(&self.raw)
@@ -569,6 +577,13 @@ impl Validator {
         let warnings = self.code_table(&raw.warnings, &warning_codes, "warnings", None, |code| {
             WarningCode::parse(code).map_or(vec![], |w| template::warning_args(w).to_vec())
         });
+        let text_codes: Vec<&str> = TextWord::ALL.iter().map(|w| w.as_str()).collect();
+        let text_view = self.code_table(&raw.text_view, &text_codes, "text_view", None, |code| {
+            TextWord::ALL
+                .iter()
+                .find(|w| w.as_str() == code)
+                .map_or(vec![], |w| w.args().to_vec())
+        });
 
         let phrases = self.phrases(&raw.carrier_phrases);
 
@@ -621,6 +636,7 @@ impl Validator {
             tests: Vec::new(),
             labels: labels?,
             warning_texts: warnings?,
+            text_view: text_view?,
             phrases,
             raw: raw.clone(),
         };

@@ -20,6 +20,9 @@ pub struct RawRules {
     pub labels: BTreeMap<Spanned<String>, RawText>,
     #[serde(default)]
     pub warnings: BTreeMap<Spanned<String>, RawText>,
+    /// The words of the text view.
+    #[serde(default)]
+    pub text_view: BTreeMap<Spanned<String>, RawText>,
     /// How carrier trace text is read, in priority order.
     #[serde(default)]
     pub carrier_phrases: Vec<RawPhrase>,

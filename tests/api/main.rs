@@ -14,4 +14,5 @@ mod reload;
 mod rules;
 mod security;
 mod slow_clients;
+mod smuggling;
 mod timeouts;

@@ -29,6 +29,59 @@ async fn accept_text_plain_gives_a_readable_summary() {
 }
 
 #[tokio::test]
+async fn the_text_view_in_chinese_has_no_english_label() {
+    let app = spawn_app().await;
+    let english = [
+        "case ",
+        "notice:",
+        "applies",
+        "as of",
+        "zone:",
+        "controlled",
+        " to ",
+        "further notice",
+        "deadlines:",
+        " left",
+        "OVERDUE",
+        "actions:",
+        "evidence:",
+        " or ",
+        "why:",
+        "warnings:",
+        "decision id:",
+        "1d 5h",
+    ];
+    // Chinese by default, and when asked for.
+    for how in ["", "zh-CN", "zh"] {
+        let mut req = app
+            .client
+            .post(app.url("/v1/decisions"))
+            .header("accept", "text/plain")
+            .json(&example("03-stalled-shangcheng.json")["request"]);
+        if !how.is_empty() {
+            req = req.header("accept-language", how);
+        }
+        let r = req.send().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200, "{how}");
+        let text = r.text().await.unwrap_or_default();
+        for heading in [
+            "售后单 AS-1003：",
+            "（适用），判定时间 ",
+            "截止时间：",
+            "（剩余 1天5小时）",
+            "操作：",
+            "依据：",
+            "决定编号：",
+        ] {
+            assert!(text.contains(heading), "{how}: {heading} in {text}");
+        }
+        for word in english {
+            assert!(!text.contains(word), "{how}: `{word}` in {text}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn texts_follow_accept_language_with_chinese_by_default() {
     let app = spawn_app().await;
     let req = example("03-stalled-shangcheng.json")["request"].clone();

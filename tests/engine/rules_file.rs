@@ -1,6 +1,6 @@
 //! Loading rules files: every error found at once, each at its line and column.
 
-use aftersales::rules::{EMBEDDED_SOURCE, Lang, Rules, RulesErrors, RulesWarningCode};
+use aftersales::rules::{EMBEDDED_SOURCE, Lang, Rules, RulesErrors, RulesWarningCode, TextWord};
 
 use crate::helpers::{decide, refund_only};
 
@@ -700,11 +700,13 @@ fn a_window_without_until_lasts_until_further_notice_and_says_so() {
             2,
             "the impact period and the zone: {why:?}"
         );
-        let text = aftersales::render::summary(&d.view);
-        assert!(
-            text.contains("(controlled, 2023-09-16T00:00:00+08:00 until further notice)"),
-            "{text}"
-        );
+        let text = aftersales::render::summary(&d.view, &rules, lang);
+        let zone = if lang == Lang(0) {
+            "（管控中，2023-09-16T00:00:00+08:00 起，至另行通知）"
+        } else {
+            "(controlled, 2023-09-16T00:00:00+08:00 until further notice)"
+        };
+        assert!(text.contains(zone), "{text}");
     }
 }
 
@@ -1154,6 +1156,56 @@ fn the_authoring_guide_documents_every_code_with_its_placeholders() {
         missing.is_empty(),
         "docs/rules.md's labels section lacks {missing:?}"
     );
+    // Every word of the text view, with its placeholders, in its section.
+    let text_view = guide
+        .split("### The text view")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap_or_default();
+    for w in TextWord::ALL {
+        assert!(
+            text_view.contains(&format!("`{}`", w.as_str())),
+            "docs/rules.md's text view section lacks `{}`",
+            w.as_str()
+        );
+        for a in w.args() {
+            assert!(text_view.contains(&format!("`{{{a}}}`")), "{a}");
+        }
+    }
+}
+
+#[test]
+fn a_text_view_word_missing_in_one_language_or_at_all_is_refused_by_name() {
+    let (src, e) = broken(
+        "overdue = { zh-CN = \"已超时 {duration}\", en = ",
+        "overdue = { en = ",
+    );
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert_eq!(
+        e.errors[0].message, "text_view.overdue has no zh-CN translation",
+        "{e}"
+    );
+    assert_eq!(e.errors[0].line, line_of(&src, "overdue = { en = "), "{e}");
+    let line = EMBEDDED_SOURCE
+        .lines()
+        .find(|l| l.starts_with("decision_id = {"))
+        .unwrap_or_else(|| panic!("no decision_id in [text_view]"));
+    let (_, e) = broken(&format!("{line}\n"), "");
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert!(
+        e.errors[0]
+            .message
+            .starts_with("`text_view` lacks `decision_id`"),
+        "{e}"
+    );
+    // A placeholder the view does not supply is named, with the ones it does.
+    let (_, e) = broken("剩余 {duration}", "剩余 {hours}");
+    assert!(
+        e.to_string().contains(
+            "text_view.left (zh-CN): unknown placeholder `{hours}`: this text takes {duration}"
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -1175,7 +1227,9 @@ fn an_empty_or_partial_file_points_to_rules_init() {
     let alone = message(harbin);
     assert!(
         alone.contains("missing field `version`")
-            && alone.contains("`version`, `time_zone`, `languages`, `[labels]` and `[warnings]`")
+            && alone.contains(
+                "`version`, `time_zone`, `languages`, `[labels]`, `[warnings]` and `[text_view]`"
+            )
             && alone.contains("`aftersales rules init`"),
         "{alone}"
     );
@@ -1186,7 +1240,11 @@ fn an_empty_or_partial_file_points_to_rules_init() {
     let e = Rules::from_toml(&head, "mine.toml")
         .err()
         .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(e.errors.len(), 2, "{e}");
+    assert_eq!(e.errors.len(), 3, "labels, warnings, text_view: {e}");
+    assert!(
+        e.to_string().contains("`text_view` lacks `case`, `notice`"),
+        "{e}"
+    );
     for x in &e.errors {
         assert!(
             x.message

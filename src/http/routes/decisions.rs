@@ -348,7 +348,7 @@ fn decide_single(
             decision_id.clone(),
             how.negotiated.lang,
         );
-        let mut r = summary(&view).into_response();
+        let mut r = summary(&view, rules, how.negotiated.lang).into_response();
         r.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),

@@ -1,0 +1,135 @@
+//! How a request's body is framed, checked before anything else reads the request
+//! (request smuggling, RFC 9112 §6.1 and §6.3).
+//!
+//! hyper already refuses, with a bare 400 and the connection closed, before the service
+//! sees them: two different `Content-Length`s (or a list, `2, 2`), a `Content-Length`
+//! that is not digits, a `Transfer-Encoding` whose last coding is not `chunked`, and any
+//! `Transfer-Encoding` on HTTP/1.0. A request with both `Content-Length` and
+//! `Transfer-Encoding: chunked` it reads as chunked, drops the `Content-Length`, and
+//! closes the connection after answering (the MUST of §6.3): nothing sent after it is
+//! read as a request.
+//!
+//! What hyper lets through and this checks: a `Transfer-Encoding` that is more than one
+//! `chunked`. hyper decodes the chunks and hands on the rest as it is, so `gzip, chunked`
+//! would reach the JSON reader still compressed (and a body that happens to read as
+//! JSON would be decided on, a silent guess), and `chunked, chunked` (chunked applied
+//! twice, which no sender may do) would be read as one layer. Such a request is refused
+//! before its body is read, and its connection closed, since where its body ends is in
+//! doubt: 501 for a coding this service does not implement (as §6.1 asks), 400 for
+//! `chunked` given more than once.
+
+use std::convert::Infallible;
+use std::future::{Ready, ready};
+use std::task::{Context, Poll};
+
+use axum::Router;
+use axum::body::{Bytes, HttpBody};
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::future::Either;
+use tower::Service;
+
+use super::problem::Problem;
+
+/// The router, behind the framing check: a request whose framing is refused (see the
+/// module's text) is answered here, with `Connection: close`, and never reaches it.
+#[derive(Clone)]
+pub struct Framed(pub Router);
+
+impl<B> Service<Request<B>> for Framed
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future =
+        Either<Ready<Result<Response, Infallible>>, <Router as Service<Request<B>>>::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        <Router as Service<Request<B>>>::poll_ready(&mut self.0, cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        match refusal(req.headers()) {
+            Some(problem) => {
+                tracing::info!(status = problem.status, detail = %problem.detail, "request framing refused");
+                let mut r = problem.into_response();
+                r.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                Either::Left(ready(Ok(r)))
+            }
+            None => Either::Right(self.0.call(req)),
+        }
+    }
+}
+
+/// Why a request with these headers is refused, if it is.
+pub fn refusal(headers: &axum::http::HeaderMap) -> Option<Problem> {
+    let mut codings = Vec::new();
+    for value in headers.get_all(header::TRANSFER_ENCODING) {
+        let Ok(value) = value.to_str() else {
+            return Some(Problem::transfer_coding(
+                StatusCode::BAD_REQUEST,
+                "The Transfer-Encoding header is not readable text.".to_owned(),
+            ));
+        };
+        codings.extend(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_ascii_lowercase),
+        );
+    }
+    let foreign: Vec<&str> = codings
+        .iter()
+        .map(String::as_str)
+        .filter(|c| *c != "chunked")
+        .collect();
+    if !foreign.is_empty() {
+        return Some(Problem::transfer_coding(
+            StatusCode::NOT_IMPLEMENTED,
+            format!(
+                "Transfer-Encoding `{}` is not implemented: send the body as it is, with Content-Length or Transfer-Encoding: chunked alone.",
+                foreign.join(", ")
+            ),
+        ));
+    }
+    if codings.len() > 1 {
+        return Some(Problem::transfer_coding(
+            StatusCode::BAD_REQUEST,
+            "Transfer-Encoding names `chunked` more than once: a body is chunked once.".to_owned(),
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refusal;
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    fn with(values: &[&str]) -> Option<u16> {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(
+                header::TRANSFER_ENCODING,
+                HeaderValue::from_str(v).unwrap_or_else(|e| panic!("{e}")),
+            );
+        }
+        refusal(&h).map(|p| p.status)
+    }
+
+    #[test]
+    fn only_one_chunked_coding_passes() {
+        assert_eq!(with(&[]), None);
+        assert_eq!(with(&["chunked"]), None);
+        assert_eq!(with(&["Chunked "]), None);
+        assert_eq!(with(&["gzip, chunked"]), Some(501));
+        assert_eq!(with(&["x-custom, chunked"]), Some(501));
+        assert_eq!(with(&["gzip", "chunked"]), Some(501));
+        assert_eq!(with(&["chunked, chunked"]), Some(400));
+        assert_eq!(with(&["chunked", "chunked"]), Some(400));
+    }
+}

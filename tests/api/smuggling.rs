@@ -1,0 +1,166 @@
+//! Request smuggling (RFC 9112 §6.3): a request whose length can be read two ways is
+//! refused or ends its connection, so nothing after it on the connection is read as a
+//! request of its own.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use crate::helpers::*;
+
+/// Sends `head` (a request's head, without its blank line), `body` and then, on the
+/// same connection, a second request; returns all the server sent until it closed.
+fn send_then_another(addr: SocketAddr, head: &str, body: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    // It asks to close, so that every exchange ends with the server closing.
+    let next = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let all = format!("{head}\r\n\r\n{body}{next}");
+    s.write_all(all.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+async fn exchange(addr: SocketAddr, head: &str, body: &str) -> String {
+    let (head, body) = (head.to_owned(), body.to_owned());
+    tokio::task::spawn_blocking(move || send_then_another(addr, &head, &body))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+const POST: &str = "POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json";
+
+/// The answers' status lines, in order.
+fn statuses(got: &str) -> Vec<&str> {
+    got.match_indices("HTTP/1.1 ")
+        .filter_map(|(i, _)| got[i..].split("\r\n").next())
+        .collect()
+}
+
+/// The answer's head lines, lowercased, for header checks.
+fn has_header(got: &str, line: &str) -> bool {
+    got.split("\r\n").any(|l| l.eq_ignore_ascii_case(line))
+}
+
+#[tokio::test]
+async fn content_length_with_chunked_is_answered_once_and_the_connection_closed() {
+    let app = spawn_app().await;
+    // The length says 4 bytes (`0\r\n\r`), the chunks say the body is empty: read either
+    // way, what follows must never be answered as a request of its own. hyper reads it as
+    // chunked, drops the Content-Length and closes after answering (RFC 9112 §6.3).
+    for head in [
+        format!("{POST}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked"),
+        format!("{POST}\r\nTransfer-Encoding: chunked\r\nContent-Length: 4"),
+    ] {
+        let got = exchange(app.addr, &head, "0\r\n\r\n").await;
+        assert_eq!(
+            statuses(&got),
+            ["HTTP/1.1 400 Bad Request"],
+            "{head}\n{got}"
+        );
+        assert!(has_header(&got, "connection: close"), "{got}");
+        assert!(
+            got.contains("malformed-json"),
+            "the empty chunked body: {got}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_transfer_coding_besides_chunked_is_refused_unread_and_the_connection_closed() {
+    let app = spawn_app().await;
+    // hyper decodes the chunks and passes `gzip` on: `{}` would be read as JSON.
+    for (te, status, detail) in [
+        (
+            "Transfer-Encoding: gzip, chunked",
+            "HTTP/1.1 501 Not Implemented",
+            "Transfer-Encoding `gzip` is not implemented",
+        ),
+        (
+            "Transfer-Encoding: x-custom\r\nTransfer-Encoding: chunked",
+            "HTTP/1.1 501 Not Implemented",
+            "Transfer-Encoding `x-custom` is not implemented",
+        ),
+        (
+            "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked",
+            "HTTP/1.1 400 Bad Request",
+            "names `chunked` more than once",
+        ),
+        (
+            "Transfer-Encoding: chunked, chunked",
+            "HTTP/1.1 400 Bad Request",
+            "names `chunked` more than once",
+        ),
+    ] {
+        let head = format!("{POST}\r\n{te}");
+        let got = exchange(app.addr, &head, "2\r\n{}\r\n0\r\n\r\n").await;
+        assert_eq!(statuses(&got), [status], "{te}\n{got}");
+        assert!(has_header(&got, "connection: close"), "{got}");
+        assert!(
+            has_header(&got, "content-type: application/problem+json"),
+            "{got}"
+        );
+        assert!(
+            got.contains("urn:aftersales:problem:transfer-coding"),
+            "{got}"
+        );
+        assert!(got.contains(detail), "{got}");
+    }
+    // Chunked alone is read as ever, and the connection kept.
+    let head = format!("{POST}\r\nTransfer-Encoding: chunked");
+    let got = exchange(app.addr, &head, "2\r\n{}\r\n0\r\n\r\n").await;
+    assert_eq!(
+        statuses(&got),
+        ["HTTP/1.1 422 Unprocessable Entity", "HTTP/1.1 200 OK"],
+        "{got}"
+    );
+}
+
+/// What hyper refuses itself, before the service sees the request: a bare 400 (no
+/// problem+json: the service never runs), and the connection closed.
+#[tokio::test]
+async fn hyper_refuses_conflicting_lengths_and_unchunked_codings_itself() {
+    let app = spawn_app().await;
+    for (framing, body) in [
+        ("Content-Length: 2\r\nContent-Length: 3", "{}"),
+        ("Content-Length: 2, 3", "{}"),
+        ("Content-Length: 2, 2", "{}"),
+        ("Content-Length: +2", "{}"),
+        ("Transfer-Encoding: gzip", "{}"),
+        ("Transfer-Encoding: identity", "{}"),
+        ("Transfer-Encoding: chunked, gzip", "2\r\n{}\r\n0\r\n\r\n"),
+        (
+            "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip",
+            "2\r\n{}\r\n0\r\n\r\n",
+        ),
+    ] {
+        let head = format!("{POST}\r\n{framing}");
+        let got = exchange(app.addr, &head, body).await;
+        assert_eq!(
+            statuses(&got),
+            ["HTTP/1.1 400 Bad Request"],
+            "{framing}\n{got}"
+        );
+        assert!(has_header(&got, "connection: close"), "{framing}\n{got}");
+    }
+    // HTTP/1.0 has no chunked coding.
+    let head = "POST /v1/decisions HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked";
+    let got = exchange(app.addr, head, "2\r\n{}\r\n0\r\n\r\n").await;
+    assert_eq!(statuses(&got), ["HTTP/1.1 400 Bad Request"], "{got}");
+    // The same length twice is one length (RFC 9112 §6.3 allows it): read, and kept open.
+    let head = format!("{POST}\r\nContent-Length: 2\r\nContent-Length: 2");
+    let got = exchange(app.addr, &head, "{}").await;
+    assert_eq!(
+        statuses(&got),
+        ["HTTP/1.1 422 Unprocessable Entity", "HTTP/1.1 200 OK"],
+        "{got}"
+    );
+}
