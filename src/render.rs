@@ -1,6 +1,8 @@
 //! A decision as callers see it: JSON views with texts in the caller's language and
 //! times in the policy's offset, and a short plain-text summary for people with curl.
 
+use std::cell::RefCell;
+
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -346,21 +348,42 @@ struct Renderer<'a> {
     rules: &'a Rules,
     notice: &'a DisruptionNotice,
     lang: Lang,
+    /// Times already written: a decision shows the same few instants again and again (a
+    /// deadline in its field, its action and its explanation), and each costs a time-zone
+    /// lookup and a dozen digits.
+    written: RefCell<[Option<(Instant, Rfc3339)>; WRITTEN_TIMES]>,
 }
+
+/// The distinct instants [`Renderer::time`] remembers; a decision has fewer.
+const WRITTEN_TIMES: usize = 8;
 
 impl<'a> Renderer<'a> {
     /// Words `d` with its deciding notice.
     fn new(rules: &'a Rules, d: &Decision, lang: Lang) -> Renderer<'a> {
+        let notice = &rules.notices[d.notice.min(rules.notices.len().saturating_sub(1))];
+        Renderer::with_notice(rules, notice, lang)
+    }
+
+    fn with_notice(rules: &'a Rules, notice: &'a DisruptionNotice, lang: Lang) -> Renderer<'a> {
         Renderer {
             rules,
-            notice: &rules.notices[d.notice.min(rules.notices.len().saturating_sub(1))],
+            notice,
             lang,
+            written: RefCell::new([const { None }; WRITTEN_TIMES]),
         }
     }
 
     /// `t` in the notice's time zone.
     fn time(&self, t: Instant) -> Rfc3339 {
-        Rfc3339::new(t, self.notice.time_zone)
+        let mut written = self.written.borrow_mut();
+        if let Some((_, text)) = written.iter().flatten().find(|(at, _)| *at == t) {
+            return text.clone();
+        }
+        let text = Rfc3339::new(t, self.notice.time_zone);
+        if let Some(free) = written.iter_mut().find(|w| w.is_none()) {
+            *free = Some((t, text.clone()));
+        }
+        text
     }
 
     /// `t` with its placeholders filled from `args` and the notice's thresholds.
@@ -444,8 +467,7 @@ pub fn decision_view(
 ) -> DecisionView {
     let r = Renderer::new(rules, d, lang);
     let notice = r.notice;
-    let tz = notice.time_zone;
-    let time = |t| Rfc3339::new(t, tz).as_str().to_owned();
+    let time = |t| r.time(t).as_str().to_owned();
     let plain = |t: &Template| {
         let mut s = String::new();
         r.plain(&mut s, t);
@@ -542,12 +564,7 @@ pub fn warning_message(
     w: &crate::engine::Warning,
     lang: Lang,
 ) -> String {
-    Renderer {
-        rules,
-        notice,
-        lang,
-    }
-    .string(rules.warning_text(w.code, lang), &w.args)
+    Renderer::with_notice(rules, notice, lang).string(rules.warning_text(w.code, lang), &w.args)
 }
 
 /// A short readable summary: scenario, decision, deadlines with time left, numbered
