@@ -117,16 +117,14 @@ pub fn negotiate(headers: &HeaderMap, query: Option<&str>, rules: &Rules) -> Neg
             .map(|(_, v)| v.as_str())
     };
     let pretty = param("pretty").is_some_and(|v| !matches!(v, "false" | "0" | "no"));
-    let header_text = |name: header::HeaderName| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
+    // An absent header ranks nothing: it is not parsed.
+    let ranked_header = |name: header::HeaderName| -> Option<Vec<&str>> {
+        Some(ranked(headers.get(name)?.to_str().ok()?))
     };
     let lang = param("lang")
         .and_then(|l| rules.language(l))
         .or_else(|| {
-            ranked(header_text(header::ACCEPT_LANGUAGE))
+            ranked_header(header::ACCEPT_LANGUAGE)?
                 .into_iter()
                 .find_map(|tag| {
                     if tag == "*" {
@@ -137,12 +135,18 @@ pub fn negotiate(headers: &HeaderMap, query: Option<&str>, rules: &Rules) -> Neg
                 })
         })
         .unwrap_or_default();
-    let text = ranked(header_text(header::ACCEPT))
+    let text = ranked_header(header::ACCEPT)
         .into_iter()
-        .find_map(|m| match m.to_ascii_lowercase().as_str() {
-            "text/plain" | "text/*" => Some(true),
-            "application/json" | "application/*" | "*/*" => Some(false),
-            _ => None,
+        .flatten()
+        .find_map(|m| {
+            let any_of = |types: &[&str]| types.iter().any(|t| m.eq_ignore_ascii_case(t));
+            if any_of(&["text/plain", "text/*"]) {
+                Some(true)
+            } else if any_of(&["application/json", "application/*", "*/*"]) {
+                Some(false)
+            } else {
+                None
+            }
         })
         .unwrap_or(false);
     Negotiated { lang, text, pretty }
@@ -179,6 +183,38 @@ mod tests {
             ["application/json"]
         );
         assert!(ranked("").is_empty());
+    }
+
+    #[test]
+    fn accept_and_accept_language_choose_the_format_and_language_in_any_case() {
+        let rules = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let with = |pairs: &[(header::HeaderName, &[u8])]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                let value =
+                    header::HeaderValue::from_bytes(value).unwrap_or_else(|e| panic!("{e}"));
+                headers.append(name.clone(), value);
+            }
+            negotiate(&headers, None, &rules)
+        };
+        let none = with(&[]);
+        assert!(!none.text && !none.pretty && none.lang == Lang::default());
+        let text = with(&[(header::ACCEPT, b"application/json;q=0.5, TEXT/Plain;q=0.9")]);
+        assert!(text.text);
+        assert!(!with(&[(header::ACCEPT, b"*/*")]).text);
+        assert!(!with(&[(header::ACCEPT, b"image/png, Text/*;q=0")]).text);
+        // Not text: as if absent.
+        assert!(!with(&[(header::ACCEPT, b"text/plain\xff")]).text);
+        let en = rules.language("en");
+        assert!(en.is_some());
+        assert_eq!(
+            Some(with(&[(header::ACCEPT_LANGUAGE, b"fr, EN;q=0.8")]).lang),
+            en
+        );
+        assert_eq!(
+            with(&[(header::ACCEPT_LANGUAGE, b"fr")]).lang,
+            Lang::default()
+        );
     }
 
     #[test]
