@@ -373,17 +373,19 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    /// `t` in the notice's time zone.
-    fn time(&self, t: Instant) -> Rfc3339 {
-        let mut written = self.written.borrow_mut();
+    /// Hands `t`, written in the notice's time zone, to `write`.
+    fn with_time<R>(&self, t: Instant, write: impl FnOnce(&Rfc3339) -> R) -> R {
+        let Ok(mut written) = self.written.try_borrow_mut() else {
+            return write(&Rfc3339::new(t, self.notice.time_zone));
+        };
         if let Some((_, text)) = written.iter().flatten().find(|(at, _)| *at == t) {
-            return text.clone();
+            return write(text);
         }
         let text = Rfc3339::new(t, self.notice.time_zone);
-        if let Some(free) = written.iter_mut().find(|w| w.is_none()) {
-            *free = Some((t, text.clone()));
+        match written.iter_mut().find(|w| w.is_none()) {
+            Some(free) => write(&free.insert((t, text)).1),
+            None => write(&text),
         }
-        text
     }
 
     /// `t` with its placeholders filled from `args` and the notice's thresholds.
@@ -424,7 +426,7 @@ impl<'a> Renderer<'a> {
 
     fn arg(&self, out: &mut impl Sink, arg: &Arg) {
         match arg {
-            Arg::Time(t) => out.push_time(&self.time(*t)),
+            Arg::Time(t) => self.with_time(*t, |text| out.push_time(text)),
             Arg::Int(n) => out.push_unescaped(itoa::Buffer::new().format(*n)),
             Arg::Text(s) => out.push(s),
             Arg::Label(l) => self.plain(out, self.rules.label(*l, self.lang)),
@@ -467,7 +469,7 @@ pub fn decision_view(
 ) -> DecisionView {
     let r = Renderer::new(rules, d, lang);
     let notice = r.notice;
-    let time = |t| r.time(t).as_str().to_owned();
+    let time = |t| r.with_time(t, |text| text.as_str().to_owned());
     let plain = |t: &Template| {
         let mut s = String::new();
         r.plain(&mut s, t);
@@ -691,7 +693,36 @@ fn duration(secs: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{duration, push_line};
+    use super::{Renderer, Rfc3339, WRITTEN_TIMES, duration, push_line};
+    use crate::rules::Rules;
+
+    #[test]
+    fn times_written_again_or_past_the_memo_s_room_are_written_as_at_first() {
+        let rules = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let notice = &rules.notices[0];
+        let r = Renderer::with_notice(&rules, notice, Default::default());
+        let start = chrono::DateTime::from_timestamp(1_697_245_200, 0).unwrap_or_default();
+        let instants: Vec<_> = (0..3 * WRITTEN_TIMES as i64)
+            .map(|i| start + chrono::Duration::milliseconds(i * 3_600_123))
+            .collect();
+        for round in 0..2 {
+            for &t in &instants {
+                let written = r.with_time(t, |text| text.as_str().to_owned());
+                let fresh = Rfc3339::new(t, notice.time_zone);
+                assert_eq!(written, fresh.as_str(), "round {round}");
+            }
+        }
+        // Asked for while the memo is in use: written afresh, not a panic.
+        let nested = r.with_time(start, |outer| {
+            let inner = r.with_time(instants[1], |inner| inner.as_str().to_owned());
+            (outer.as_str().to_owned(), inner)
+        });
+        assert_eq!(nested.0, Rfc3339::new(start, notice.time_zone).as_str());
+        assert_eq!(
+            nested.1,
+            Rfc3339::new(instants[1], notice.time_zone).as_str()
+        );
+    }
 
     #[test]
     fn a_line_stays_one_line_and_carries_no_terminal_or_bidi_control() {
