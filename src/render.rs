@@ -1,6 +1,8 @@
 //! A decision as callers see it: JSON views with texts in the caller's language and
 //! times in the policy's offset, and a short plain-text summary for people with curl.
 
+use std::cell::RefCell;
+
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -346,21 +348,44 @@ struct Renderer<'a> {
     rules: &'a Rules,
     notice: &'a DisruptionNotice,
     lang: Lang,
+    /// Times already written: a decision shows the same few instants again and again (a
+    /// deadline in its field, its action and its explanation), and each costs a time-zone
+    /// lookup and a dozen digits.
+    written: RefCell<[Option<(Instant, Rfc3339)>; WRITTEN_TIMES]>,
 }
+
+/// The distinct instants [`Renderer::time`] remembers; a decision has fewer.
+const WRITTEN_TIMES: usize = 8;
 
 impl<'a> Renderer<'a> {
     /// Words `d` with its deciding notice.
     fn new(rules: &'a Rules, d: &Decision, lang: Lang) -> Renderer<'a> {
+        let notice = &rules.notices[d.notice.min(rules.notices.len().saturating_sub(1))];
+        Renderer::with_notice(rules, notice, lang)
+    }
+
+    fn with_notice(rules: &'a Rules, notice: &'a DisruptionNotice, lang: Lang) -> Renderer<'a> {
         Renderer {
             rules,
-            notice: &rules.notices[d.notice.min(rules.notices.len().saturating_sub(1))],
+            notice,
             lang,
+            written: RefCell::new([const { None }; WRITTEN_TIMES]),
         }
     }
 
-    /// `t` in the notice's time zone.
-    fn time(&self, t: Instant) -> Rfc3339 {
-        Rfc3339::new(t, self.notice.time_zone)
+    /// Hands `t`, written in the notice's time zone, to `write`.
+    fn with_time<R>(&self, t: Instant, write: impl FnOnce(&Rfc3339) -> R) -> R {
+        let Ok(mut written) = self.written.try_borrow_mut() else {
+            return write(&Rfc3339::new(t, self.notice.time_zone));
+        };
+        if let Some((_, text)) = written.iter().flatten().find(|(at, _)| *at == t) {
+            return write(text);
+        }
+        let text = Rfc3339::new(t, self.notice.time_zone);
+        match written.iter_mut().find(|w| w.is_none()) {
+            Some(free) => write(&free.insert((t, text)).1),
+            None => write(&text),
+        }
     }
 
     /// `t` with its placeholders filled from `args` and the notice's thresholds.
@@ -401,7 +426,7 @@ impl<'a> Renderer<'a> {
 
     fn arg(&self, out: &mut impl Sink, arg: &Arg) {
         match arg {
-            Arg::Time(t) => out.push_time(&self.time(*t)),
+            Arg::Time(t) => self.with_time(*t, |text| out.push_time(text)),
             Arg::Int(n) => out.push_unescaped(itoa::Buffer::new().format(*n)),
             Arg::Text(s) => out.push(s),
             Arg::Label(l) => self.plain(out, self.rules.label(*l, self.lang)),
@@ -444,8 +469,7 @@ pub fn decision_view(
 ) -> DecisionView {
     let r = Renderer::new(rules, d, lang);
     let notice = r.notice;
-    let tz = notice.time_zone;
-    let time = |t| Rfc3339::new(t, tz).as_str().to_owned();
+    let time = |t| r.with_time(t, |text| text.as_str().to_owned());
     let plain = |t: &Template| {
         let mut s = String::new();
         r.plain(&mut s, t);
@@ -542,12 +566,7 @@ pub fn warning_message(
     w: &crate::engine::Warning,
     lang: Lang,
 ) -> String {
-    Renderer {
-        rules,
-        notice,
-        lang,
-    }
-    .string(rules.warning_text(w.code, lang), &w.args)
+    Renderer::with_notice(rules, notice, lang).string(rules.warning_text(w.code, lang), &w.args)
 }
 
 /// A short readable summary: scenario, decision, deadlines with time left, numbered
@@ -738,6 +757,34 @@ fn duration(rules: &Rules, lang: Lang, secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_written_again_or_past_the_memo_s_room_are_written_as_at_first() {
+        let rules = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let notice = &rules.notices[0];
+        let r = Renderer::with_notice(&rules, notice, Default::default());
+        let start = chrono::DateTime::from_timestamp(1_697_245_200, 0).unwrap_or_default();
+        let instants: Vec<_> = (0..3 * WRITTEN_TIMES as i64)
+            .map(|i| start + chrono::Duration::milliseconds(i * 3_600_123))
+            .collect();
+        for round in 0..2 {
+            for &t in &instants {
+                let written = r.with_time(t, |text| text.as_str().to_owned());
+                let fresh = Rfc3339::new(t, notice.time_zone);
+                assert_eq!(written, fresh.as_str(), "round {round}");
+            }
+        }
+        // Asked for while the memo is in use: written afresh, not a panic.
+        let nested = r.with_time(start, |outer| {
+            let inner = r.with_time(instants[1], |inner| inner.as_str().to_owned());
+            (outer.as_str().to_owned(), inner)
+        });
+        assert_eq!(nested.0, Rfc3339::new(start, notice.time_zone).as_str());
+        assert_eq!(
+            nested.1,
+            Rfc3339::new(instants[1], notice.time_zone).as_str()
+        );
+    }
 
     #[test]
     fn a_line_stays_one_line_and_carries_no_terminal_or_bidi_control() {

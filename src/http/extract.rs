@@ -4,7 +4,8 @@
 use axum::body::Bytes;
 use axum::extract::Request;
 use axum::http::{HeaderMap, header};
-use http_body_util::{BodyExt, Collected, LengthLimitError, Limited};
+use http_body::Body as _;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::problem::Problem;
 use super::state::AppState;
@@ -20,16 +21,27 @@ pub async fn json_body(req: Request, state: &AppState) -> Result<Bytes, Problem>
         return Err(Problem::unsupported_media_type(shown));
     }
     let limit = state.body_limit();
-    // One piece, not copied, when the /v1 guard has read the body already.
-    let collected = Limited::new(req.into_body(), limit).collect().await;
-    collected.map(Collected::to_bytes).map_err(|e| {
+    let unread = |e: BoxError| {
         if e.downcast_ref::<LengthLimitError>().is_some() {
             Problem::too_large(limit)
         } else {
             Problem::malformed_json("the body could not be read")
         }
-    })
+    };
+    let mut body = Limited::new(req.into_body(), limit);
+    // The /v1 guard has read the body whole: it comes in one piece, taken as it is.
+    let first = match body.frame().await {
+        None => return Ok(Bytes::new()),
+        Some(frame) => frame.map_err(unread)?.into_data().unwrap_or_default(),
+    };
+    if body.is_end_stream() {
+        return Ok(first);
+    }
+    let rest = body.collect().await.map_err(unread)?.to_bytes();
+    Ok([first, rest].concat().into())
 }
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// `application/json` or any `application/*+json`, parameters allowed, in any case.
 fn is_json(content_type: &str) -> bool {
@@ -117,16 +129,14 @@ pub fn negotiate(headers: &HeaderMap, query: Option<&str>, rules: &Rules) -> Neg
             .map(|(_, v)| v.as_str())
     };
     let pretty = param("pretty").is_some_and(|v| !matches!(v, "false" | "0" | "no"));
-    let header_text = |name: header::HeaderName| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
+    // An absent header ranks nothing: it is not parsed.
+    let ranked_header = |name: header::HeaderName| -> Option<Vec<&str>> {
+        Some(ranked(headers.get(name)?.to_str().ok()?))
     };
     let lang = param("lang")
         .and_then(|l| rules.language(l))
         .or_else(|| {
-            ranked(header_text(header::ACCEPT_LANGUAGE))
+            ranked_header(header::ACCEPT_LANGUAGE)?
                 .into_iter()
                 .find_map(|tag| {
                     if tag == "*" {
@@ -137,12 +147,18 @@ pub fn negotiate(headers: &HeaderMap, query: Option<&str>, rules: &Rules) -> Neg
                 })
         })
         .unwrap_or_default();
-    let text = ranked(header_text(header::ACCEPT))
+    let text = ranked_header(header::ACCEPT)
         .into_iter()
-        .find_map(|m| match m.to_ascii_lowercase().as_str() {
-            "text/plain" | "text/*" => Some(true),
-            "application/json" | "application/*" | "*/*" => Some(false),
-            _ => None,
+        .flatten()
+        .find_map(|m| {
+            let any_of = |types: &[&str]| types.iter().any(|t| m.eq_ignore_ascii_case(t));
+            if any_of(&["text/plain", "text/*"]) {
+                Some(true)
+            } else if any_of(&["application/json", "application/*", "*/*"]) {
+                Some(false)
+            } else {
+                None
+            }
         })
         .unwrap_or(false);
     Negotiated { lang, text, pretty }
@@ -179,6 +195,93 @@ mod tests {
             ["application/json"]
         );
         assert!(ranked("").is_empty());
+    }
+
+    fn state(body_limit: usize) -> AppState {
+        let rules = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let config = crate::http::state::StateConfig {
+            tokens: None,
+            body_limit,
+            batch_limit: 10,
+            decision_log: None,
+        };
+        let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .build_recorder()
+            .handle();
+        AppState::new(rules, config, metrics, String::new())
+    }
+
+    fn request(body: axum::body::Body) -> Request {
+        let mut req = Request::new(body);
+        req.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+        req
+    }
+
+    /// A body in pieces, as a client sending it chunked does.
+    fn in_pieces(pieces: &[&'static str]) -> axum::body::Body {
+        let pieces: Vec<Result<Bytes, std::io::Error>> = pieces
+            .iter()
+            .map(|p| Ok(Bytes::from_static(p.as_bytes())))
+            .collect();
+        axum::body::Body::from_stream(futures_util::stream::iter(pieces))
+    }
+
+    #[tokio::test]
+    async fn a_body_in_one_piece_is_taken_as_it_is_and_pieces_are_gathered_within_the_limit() {
+        let state = state(7);
+        let whole = Bytes::from_static(b"{\"a\":1}");
+        let read = json_body(request(whole.clone().into()), &state).await;
+        assert!(
+            read.as_ref().is_ok_and(|b| b.as_ptr() == whole.as_ptr()),
+            "{read:?}"
+        );
+        let read = json_body(request(in_pieces(&["{\"a", "\":", "1}"])), &state).await;
+        assert_eq!(read.ok().as_deref(), Some(&b"{\"a\":1}"[..]));
+        let read = json_body(request(axum::body::Body::empty()), &state).await;
+        assert_eq!(read.ok().as_deref(), Some(&b""[..]));
+        for over in [
+            &["{\"a\":1} "][..],
+            &["{\"a\"", ":1} "],
+            &["{\"a\":1}", " "],
+        ] {
+            let refused = json_body(request(in_pieces(over)), &state).await;
+            assert_eq!(refused.err().map(|p| p.status), Some(413), "{over:?}");
+        }
+    }
+
+    #[test]
+    fn accept_and_accept_language_choose_the_format_and_language_in_any_case() {
+        let rules = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let with = |pairs: &[(header::HeaderName, &[u8])]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                let value =
+                    header::HeaderValue::from_bytes(value).unwrap_or_else(|e| panic!("{e}"));
+                headers.append(name.clone(), value);
+            }
+            negotiate(&headers, None, &rules)
+        };
+        let none = with(&[]);
+        assert!(!none.text && !none.pretty && none.lang == Lang::default());
+        let text = with(&[(header::ACCEPT, b"application/json;q=0.5, TEXT/Plain;q=0.9")]);
+        assert!(text.text);
+        assert!(!with(&[(header::ACCEPT, b"*/*")]).text);
+        assert!(!with(&[(header::ACCEPT, b"image/png, Text/*;q=0")]).text);
+        // Not text: as if absent.
+        assert!(!with(&[(header::ACCEPT, b"text/plain\xff")]).text);
+        let en = rules.language("en");
+        assert!(en.is_some());
+        assert_eq!(
+            Some(with(&[(header::ACCEPT_LANGUAGE, b"fr, EN;q=0.8")]).lang),
+            en
+        );
+        assert_eq!(
+            with(&[(header::ACCEPT_LANGUAGE, b"fr")]).lang,
+            Lang::default()
+        );
     }
 
     #[test]

@@ -323,23 +323,22 @@ struct Guard {
 
 /// The `/v1` routes' one layer, in order: the bearer token (401), the body read whole,
 /// a slot with its deadline.
-async fn guard_api(State(guard): State<Guard>, req: Request, next: Next) -> Response {
+async fn guard_api(State(guard): State<Guard>, mut req: Request, next: Next) -> Response {
     if !authorized(&guard.state, req.headers()) {
         return Problem::unauthorized().into_response();
     }
-    let req = match read_body(&guard.body, req).await {
-        Ok(req) => req,
-        Err(refused) => return refused,
-    };
+    if let Err(refused) = read_body(&guard.body, &mut req).await {
+        return refused;
+    }
     take_a_slot(&guard.slots, req, next).await
 }
 
 /// Reads the whole body (within the size limit, the body-read timeout and the body
-/// budget) before the request takes a slot; the handler then reads it from memory.
-async fn read_body(read: &BodyRead, req: Request) -> Result<Request, Response> {
-    let (parts, body) = req.into_parts();
-    let declared = parts
-        .headers
+/// budget) before the request takes a slot; the handler then reads it from memory. The
+/// request stays where it is: only its body is swapped.
+async fn read_body(read: &BodyRead, req: &mut Request) -> Result<(), Response> {
+    let declared = req
+        .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
@@ -347,6 +346,7 @@ async fn read_body(read: &BodyRead, req: Request) -> Result<Request, Response> {
         return Err(Problem::too_large(read.limit).into_response());
     }
     let declared = declared.and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+    let body = std::mem::take(req.body_mut());
     let collected = tokio::time::timeout(read.timeout, collect(body, declared, read));
     let bytes = match collected.await {
         Ok(Ok(bytes)) => bytes,
@@ -365,7 +365,8 @@ async fn read_body(read: &BodyRead, req: Request) -> Result<Request, Response> {
         }
         Err(_) => return Err(closing(Problem::body_timeout(read.timeout.as_secs()))),
     };
-    Ok(Request::from_parts(parts, Body::from(bytes)))
+    *req.body_mut() = Body::from(bytes);
+    Ok(())
 }
 
 /// A problem whose connection is closed after it (the body was not read to its end).

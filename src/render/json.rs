@@ -260,7 +260,7 @@ pub fn write_decision(
     o.str("decision_id", decision_id);
     o.opt_str("case_id", case_id);
     o.str("rules_version", &rules.version);
-    o.time("as_of", &r.time(d.as_of));
+    r.with_time(d.as_of, |t| o.time("as_of", t));
     o.bool("applies", d.applies);
     o.code("scenario", d.scenario.as_str());
     o.code("decision", d.outcome.as_str());
@@ -291,9 +291,9 @@ pub fn write_decision(
             }
             z.bool("controlled", controlled);
             if view == View::Full {
-                z.time("control_from", &r.time(zone.control.from));
+                r.with_time(zone.control.from, |t| z.time("control_from", t));
                 match zone.control.until {
-                    Some(until) => z.time("control_until", &r.time(until)),
+                    Some(until) => r.with_time(until, |t| z.time("control_until", t)),
                     None => z.opt_str("control_until", None),
                 }
                 z.bool("control_until_further_notice", zone.control.until.is_none());
@@ -304,7 +304,7 @@ pub fn write_decision(
     array(o.key("deadlines"), &d.deadlines, |out, dl| {
         let mut x = Object::begin(out);
         x.code("kind", dl.kind.as_str());
-        x.time("due_at", &r.time(dl.due_at));
+        r.with_time(dl.due_at, |t| x.time("due_at", t));
         if view == View::Full {
             out_int(x.key("remaining_seconds"), dl.remaining_seconds);
         }

@@ -116,12 +116,15 @@ impl At<'_> {
 
     /// The pointer of item `index` of the array at this field.
     fn item(self, index: usize) -> String {
-        use std::fmt::Write as _;
-        let mut pointer = String::with_capacity(self.0.len() + self.1.len() + 8);
+        // Without a formatter: every event of a trace keeps one (~250 instructions each).
+        let mut digits = itoa::Buffer::new();
+        let index = digits.format(index);
+        let mut pointer = String::with_capacity(self.0.len() + self.1.len() + index.len() + 2);
         pointer.push_str(self.0);
         pointer.push('/');
         pointer.push_str(self.1);
-        let _ = write!(pointer, "/{index}");
+        pointer.push('/');
+        pointer.push_str(index);
         pointer
     }
 }
@@ -855,5 +858,23 @@ pub fn place_warning(issue: PlaceIssue) -> Warning {
             code: WarningCode::UnknownAdcode,
             args: vec![("adcode", Arg::Text(adcode))],
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::At;
+
+    #[test]
+    fn an_item_s_pointer_is_its_array_s_pointer_and_its_index() {
+        assert_eq!(At("", "logistics_trace").item(0), "/logistics_trace/0");
+        assert_eq!(
+            At("/items/7/return", "trace").item(12),
+            "/items/7/return/trace/12"
+        );
+        assert_eq!(
+            At("/items/1", "logistics_trace").item(usize::MAX),
+            format!("/items/1/logistics_trace/{}", usize::MAX)
+        );
     }
 }

@@ -401,14 +401,14 @@ fn write_one(
 /// JSON bytes as a response, indented on request.
 fn json_bytes(bytes: Vec<u8>, pretty_print: bool) -> Response {
     let bytes = if pretty_print { pretty(&bytes) } else { bytes };
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        bytes,
-    )
-        .into_response()
+    // Built directly: `(headers, Vec<u8>)` would set `application/octet-stream` first,
+    // then replace it.
+    let mut res = Response::new(Body::from(bytes));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
 }
 
 /// A JSON response, indented on request.
