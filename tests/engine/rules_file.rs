@@ -1208,6 +1208,38 @@ fn a_text_view_word_missing_in_one_language_or_at_all_is_refused_by_name() {
     );
 }
 
+/// The text view's entries carry the decision's values: one that leaves out a
+/// placeholder would silently drop that value (a deadline without its time, a first line
+/// without the decision), so it is refused, naming what it lacks.
+#[test]
+fn a_text_view_word_leaving_out_a_value_is_refused_by_name() {
+    let (src, e) = broken(
+        "en = \"{kind}: {due_at} ({left})\"",
+        "en = \"{kind} ({left})\"",
+    );
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert_eq!(
+        e.errors[0].message,
+        "text_view.deadline (en) leaves out `{due_at}`: the text view would not show it",
+        "{e}"
+    );
+    assert_eq!(
+        e.errors[0].line,
+        line_of(&src, "en = \"{kind} ({left})\""),
+        "{e}"
+    );
+    let (_, e) = broken(
+        "zh-CN = \"售后单 {case_id}：{scenario} → {decision}\"",
+        "zh-CN = \"售后单 {case_id}\"",
+    );
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert_eq!(
+        e.errors[0].message,
+        "text_view.case (zh-CN) leaves out `{scenario}`, `{decision}`: the text view would not show them",
+        "{e}"
+    );
+}
+
 #[test]
 fn an_empty_or_partial_file_points_to_rules_init() {
     let message = |source: &str| {
