@@ -19,7 +19,7 @@ pub use lint::{RulesWarning, RulesWarningCode};
 pub use raw::RawRules;
 use raw::{RawExplanation, RawNotice, RawPhrase, RawText, RawThresholds, RawWindow, RawZone};
 pub use template::{Literal, Segment, THRESHOLD_ARGS, Template, finding_args, warning_args};
-pub use text_view::TextWord;
+pub use text_view::{TextWord, off_the_line};
 
 use crate::codes::{Action, Finding, Label, Status, WarningCode};
 use crate::time::{self, Instant};
@@ -1174,7 +1174,8 @@ impl Validator {
 
     /// Every placeholder of a `[text_view]` entry is the decision's value: a text that
     /// leaves one out would drop it from the view without a word (a deadline without its
-    /// time), so it is refused. Texts with an error of their own (empty, unknown
+    /// time), so it is refused; so is a text with a character the one-line view cannot
+    /// show as itself ([`off_the_line`]). Texts with an error of their own (empty, unknown
     /// placeholder, language not in `languages`) are left to it.
     fn text_view_shows_every_value(
         &mut self,
@@ -1186,6 +1187,18 @@ impl Validator {
             };
             for (lang, text) in texts {
                 if !self.languages.contains(lang.get_ref()) || text.get_ref().trim().is_empty() {
+                    continue;
+                }
+                if let Some(c) = text.get_ref().chars().find(|c| off_the_line(*c)) {
+                    self.err(
+                        text,
+                        format!(
+                            "text_view.{} ({}) holds U+{:04X}, which the text view cannot show on its line (it is one line per item, and would write it as an escape): take it out",
+                            code.get_ref(),
+                            lang.get_ref(),
+                            u32::from(c)
+                        ),
+                    );
                     continue;
                 }
                 let Ok(template) = Template::parse(text.get_ref(), word.args()) else {
