@@ -895,13 +895,13 @@ decision id: d-1
   respond_by：2023-10-14T08:59:00+08:00（已超时 1分5秒）
 操作：
   1. 甲
-证据：
+凭证：
   - courier_site_screenshot 或 logistics_red_stamp_certificate
 依据：
   [3.1.3] 乙
 警告：
   ! 丙
-决定编号：d-1
+判定编号：d-1
 "
         );
         // The same view without a case, not applying, outside its zone's control.
