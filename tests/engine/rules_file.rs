@@ -1274,6 +1274,19 @@ fn a_text_view_word_with_a_line_break_or_control_character_is_refused() {
     }
 }
 
+/// `{{` reads as an escape in many template languages; here it is not one, and the
+/// error says so rather than naming a placeholder `{{duration}`.
+#[test]
+fn a_doubled_brace_is_refused_as_no_escape() {
+    let (_, e) = broken("en = \"{duration} left\"", "en = \"{{duration}} left\"");
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert_eq!(
+        e.errors[0].message,
+        "text_view.left (en): `{{` is not an escape: a text cannot hold a literal `{` or `}`",
+        "{e}"
+    );
+}
+
 #[test]
 fn an_empty_or_partial_file_points_to_rules_init() {
     let message = |source: &str| {
