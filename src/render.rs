@@ -705,14 +705,7 @@ fn push_line(out: &mut String, text: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control()
-                || matches!(
-                    c,
-                    '\u{2028}' | '\u{2029}' | '\u{061c}' | '\u{200e}' | '\u{200f}'
-                )
-                || ('\u{202a}'..='\u{202e}').contains(&c)
-                || ('\u{2066}'..='\u{2069}').contains(&c) =>
-            {
+            c if crate::rules::off_the_line(c) => {
                 let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
             }
             c => out.push(c),
@@ -902,13 +895,13 @@ decision id: d-1
   respond_by：2023-10-14T08:59:00+08:00（已超时 1分5秒）
 操作：
   1. 甲
-证据：
+凭证：
   - courier_site_screenshot 或 logistics_red_stamp_certificate
 依据：
   [3.1.3] 乙
 警告：
   ! 丙
-决定编号：d-1
+判定编号：d-1
 "
         );
         // The same view without a case, not applying, outside its zone's control.

@@ -222,6 +222,10 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
 fn get_as(port: u16, path: &str, token: Option<&str>) -> Option<(u16, String)> {
     use std::io::{Read, Write as _};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    // A server that accepts and never answers fails the test instead of hanging it.
+    let limit = Some(std::time::Duration::from_secs(30));
+    s.set_read_timeout(limit).ok()?;
+    s.set_write_timeout(limit).ok()?;
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
@@ -241,13 +245,31 @@ fn get_as(port: u16, path: &str, token: Option<&str>) -> Option<(u16, String)> {
 }
 
 fn wait_for(mut check: impl FnMut() -> bool) -> bool {
-    for _ in 0..100 {
+    // Generous, for a busy machine: it only runs out when the test fails anyway.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
         if check() {
             return true;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     false
+}
+
+/// The child's exit status once it ends, waiting at most `secs` (none if it has not
+/// ended by then: the test fails rather than hangs).
+#[cfg(target_os = "linux")]
+fn ended_within(child: &mut std::process::Child, secs: u64) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().ok().flatten() {
+            return Some(status);
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 #[cfg(unix)]
@@ -704,7 +726,8 @@ fn a_sighup_while_the_server_starts_does_not_end_it_and_is_replayed_as_a_reload(
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();
-    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    let status =
+        ended_within(child, 60).unwrap_or_else(|| panic!("did not end within 60 s of SIGTERM"));
     assert!(status.success(), "exit status {status:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -727,7 +750,9 @@ fn a_command_other_than_serve_still_ends_on_sighup() {
     let child = &mut child.0;
     let pid = child.id().to_string();
     let mut ended = None;
-    for _ in 0..200 {
+    // Until it ends, or a minute (a busy machine may be slow to start it).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
         if catches_sighup(child.id()) {
             let _ = Command::new("kill").args(["-HUP", &pid]).status();
         }

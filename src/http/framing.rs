@@ -18,49 +18,28 @@
 //! doubt: 501 for a coding this service does not implement (as §6.1 asks), 400 for
 //! `chunked` given more than once.
 
-use std::convert::Infallible;
-use std::future::{Ready, ready};
-use std::task::{Context, Poll};
-
-use axum::Router;
-use axum::body::{Bytes, HttpBody};
-use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use futures_util::future::Either;
-use tower::Service;
 
 use super::problem::Problem;
 
-/// The router, behind the framing check: a request whose framing is refused (see the
-/// module's text) is answered here, with `Connection: close`, and never reaches it.
-#[derive(Clone)]
-pub struct Framed(pub Router);
-
-impl<B> Service<Request<B>> for Framed
-where
-    B: HttpBody<Data = Bytes> + Send + 'static,
-    B::Error: Into<axum::BoxError>,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future =
-        Either<Ready<Result<Response, Infallible>>, <Router as Service<Request<B>>>::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        <Router as Service<Request<B>>>::poll_ready(&mut self.0, cx)
-    }
-
-    fn call(&mut self, req: Request<B>) -> Self::Future {
-        match refusal(req.headers()) {
-            Some(problem) => {
-                tracing::info!(status = problem.status, detail = %problem.detail, "request framing refused");
-                let mut r = problem.into_response();
-                r.headers_mut()
-                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
-                Either::Left(ready(Ok(r)))
-            }
-            None => Either::Right(self.0.call(req)),
+/// The framing check, as the innermost layer around every route and fallback (see
+/// [`super::app`]): a refused request is answered here, with `Connection: close`, before
+/// anything reads its body. It sits inside the front layer, so the refusal carries its
+/// `x-request-id` and is counted and logged once, like every answer.
+pub async fn refuse_misframed(req: Request, next: Next) -> Response {
+    match refusal(req.headers()) {
+        Some(problem) => {
+            // The one `served` line says the status; this says why, at debug.
+            tracing::debug!(detail = %problem.detail, "request framing refused");
+            let mut r = problem.into_response();
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            r
         }
+        None => next.run(req).await,
     }
 }
 

@@ -343,7 +343,7 @@ async fn connection<I>(
         hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             let in_request = InRequest::begin(&conn);
             let req = req.map(|body| Receiving::new(body, &conn.receiving));
-            let call = super::framing::Framed(router.clone()).oneshot(req);
+            let call = router.clone().oneshot(req);
             async move {
                 let res = call.await;
                 drop(in_request);

@@ -19,7 +19,7 @@ pub use lint::{RulesWarning, RulesWarningCode};
 pub use raw::RawRules;
 use raw::{RawExplanation, RawNotice, RawPhrase, RawText, RawThresholds, RawWindow, RawZone};
 pub use template::{Literal, Segment, THRESHOLD_ARGS, Template, finding_args, warning_args};
-pub use text_view::TextWord;
+pub use text_view::{TextWord, off_the_line};
 
 use crate::codes::{Action, Finding, Label, Status, WarningCode};
 use crate::time::{self, Instant};
@@ -584,6 +584,7 @@ impl Validator {
                 .find(|w| w.as_str() == code)
                 .map_or(vec![], |w| w.args().to_vec())
         });
+        self.text_view_shows_every_value(&raw.text_view);
 
         let phrases = self.phrases(&raw.carrier_phrases);
 
@@ -1169,6 +1170,60 @@ impl Validator {
             }
         }
         self.complete(out, &given, codes, what, notice)
+    }
+
+    /// Every placeholder of a `[text_view]` entry is the decision's value: a text that
+    /// leaves one out would drop it from the view without a word (a deadline without its
+    /// time), so it is refused; so is a text with a character the one-line view cannot
+    /// show as itself ([`off_the_line`]). Texts with an error of their own (empty, unknown
+    /// placeholder, language not in `languages`) are left to it.
+    fn text_view_shows_every_value(
+        &mut self,
+        table: &std::collections::BTreeMap<Spanned<String>, RawText>,
+    ) {
+        for (code, texts) in table {
+            let Some(word) = TextWord::ALL.iter().find(|w| w.as_str() == code.get_ref()) else {
+                continue;
+            };
+            for (lang, text) in texts {
+                if !self.languages.contains(lang.get_ref()) || text.get_ref().trim().is_empty() {
+                    continue;
+                }
+                if let Some(c) = text.get_ref().chars().find(|c| off_the_line(*c)) {
+                    self.err(
+                        text,
+                        format!(
+                            "text_view.{} ({}) holds U+{:04X}, which the text view cannot show on its line (it is one line per item, and would write it as an escape): take it out",
+                            code.get_ref(),
+                            lang.get_ref(),
+                            u32::from(c)
+                        ),
+                    );
+                    continue;
+                }
+                let Ok(template) = Template::parse(text.get_ref(), word.args()) else {
+                    continue;
+                };
+                let left_out: Vec<String> = word
+                    .args()
+                    .iter()
+                    .filter(|a| !template.0.contains(&Segment::Arg(a)))
+                    .map(|a| format!("`{{{a}}}`"))
+                    .collect();
+                if !left_out.is_empty() {
+                    let them = if left_out.len() == 1 { "it" } else { "them" };
+                    self.err(
+                        text,
+                        format!(
+                            "text_view.{} ({}) leaves out {}: the text view would not show {them}",
+                            code.get_ref(),
+                            lang.get_ref(),
+                            left_out.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
     }
 
     fn explanations(

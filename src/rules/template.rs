@@ -46,6 +46,11 @@ impl Template {
                 segments.push(Segment::Literal(Literal::new(&rest[..open])));
             }
             let after = &rest[open + 1..];
+            if after.starts_with('{') {
+                return Err(
+                    "`{{` is not an escape: a text cannot hold a literal `{` or `}`".into(),
+                );
+            }
             let close = after.find('}').ok_or("a `{` without its `}`")?;
             let name = &after[..close];
             let Some(arg) = args.iter().find(|a| **a == name) else {

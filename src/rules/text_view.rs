@@ -142,6 +142,21 @@ impl TextWord {
     }
 }
 
+/// Whether `c` cannot be shown as itself on a line of the text view: it would end the
+/// line (line feed, carriage return, the line and paragraph separators), reach a
+/// terminal as a command (the other C0 and C1 controls, DEL: ESC starts terminal
+/// sequences) or reorder what is shown (the bidirectional controls). The view writes
+/// such a character as a visible escape; a rules file may not hold one in its words.
+pub fn off_the_line(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{061c}' | '\u{200e}' | '\u{200f}'
+        )
+        || ('\u{202a}'..='\u{202e}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::TextWord;

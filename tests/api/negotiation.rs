@@ -71,7 +71,7 @@ async fn the_text_view_in_chinese_has_no_english_label() {
             "（剩余 1天5小时）",
             "操作：",
             "依据：",
-            "决定编号：",
+            "判定编号：",
         ] {
             assert!(text.contains(heading), "{how}: {heading} in {text}");
         }

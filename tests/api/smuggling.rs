@@ -124,6 +124,50 @@ async fn a_transfer_coding_besides_chunked_is_refused_unread_and_the_connection_
     );
 }
 
+/// A refused framing is still a request the service answered: it passes the front layer
+/// like any other, so it carries its `x-request-id` (the caller's, echoed) and is counted
+/// and logged once, and the connection is still closed.
+#[tokio::test]
+async fn a_refused_framing_is_answered_with_its_request_id_through_the_front_layer() {
+    let app = spawn_app().await;
+    for (te, status) in [
+        (
+            "Transfer-Encoding: gzip, chunked",
+            "HTTP/1.1 501 Not Implemented",
+        ),
+        (
+            "Transfer-Encoding: chunked, chunked",
+            "HTTP/1.1 400 Bad Request",
+        ),
+    ] {
+        let head = format!("{POST}\r\nX-Request-Id: framing-probe-1\r\n{te}");
+        let got = exchange(app.addr, &head, "2\r\n{}\r\n0\r\n\r\n").await;
+        assert_eq!(statuses(&got), [status], "{te}\n{got}");
+        assert!(
+            has_header(&got, "x-request-id: framing-probe-1"),
+            "{te}\n{got}"
+        );
+        assert!(has_header(&got, "connection: close"), "{te}\n{got}");
+        // On a path no route matches, too (the fallback is behind the same check).
+        let head =
+            format!("POST /nowhere HTTP/1.1\r\nHost: x\r\nX-Request-Id: framing-probe-2\r\n{te}");
+        let got = exchange(app.addr, &head, "2\r\n{}\r\n0\r\n\r\n").await;
+        assert_eq!(statuses(&got), [status], "{te}\n{got}");
+        assert!(
+            has_header(&got, "x-request-id: framing-probe-2"),
+            "{te}\n{got}"
+        );
+        assert!(has_header(&got, "connection: close"), "{te}\n{got}");
+    }
+    let metrics = app.get("/metrics").await.text().await.unwrap_or_default();
+    assert!(
+        metrics.lines().any(
+            |l| l.starts_with("aftersales_http_requests_total") && l.contains("status=\"501\"")
+        ),
+        "the refusal is not counted:\n{metrics}"
+    );
+}
+
 /// What hyper refuses itself, before the service sees the request: a bare 400 (no
 /// problem+json: the service never runs), and the connection closed.
 #[tokio::test]

@@ -1208,6 +1208,85 @@ fn a_text_view_word_missing_in_one_language_or_at_all_is_refused_by_name() {
     );
 }
 
+/// The text view's entries carry the decision's values: one that leaves out a
+/// placeholder would silently drop that value (a deadline without its time, a first line
+/// without the decision), so it is refused, naming what it lacks.
+#[test]
+fn a_text_view_word_leaving_out_a_value_is_refused_by_name() {
+    let (src, e) = broken(
+        "en = \"{kind}: {due_at} ({left})\"",
+        "en = \"{kind} ({left})\"",
+    );
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert_eq!(
+        e.errors[0].message,
+        "text_view.deadline (en) leaves out `{due_at}`: the text view would not show it",
+        "{e}"
+    );
+    assert_eq!(
+        e.errors[0].line,
+        line_of(&src, "en = \"{kind} ({left})\""),
+        "{e}"
+    );
+    let (_, e) = broken(
+        "zh-CN = \"售后单 {case_id}：{scenario} → {decision}\"",
+        "zh-CN = \"售后单 {case_id}\"",
+    );
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert_eq!(
+        e.errors[0].message,
+        "text_view.case (zh-CN) leaves out `{scenario}`, `{decision}`: the text view would not show them",
+        "{e}"
+    );
+}
+
+/// The text view is one line per item: a line break, a control or a bidirectional
+/// character in its words can only be shown escaped (`\\n`, `\\u{202e}`), never as the
+/// author meant, so the file is refused, naming the character.
+#[test]
+fn a_text_view_word_with_a_line_break_or_control_character_is_refused() {
+    for (written, named) in [
+        ("\\n", "U+000A"),
+        ("\\r", "U+000D"),
+        ("\\t", "U+0009"),
+        ("\\u001b[31m", "U+001B"),
+        ("\\u0085", "U+0085"),
+        ("\\u2028", "U+2028"),
+        ("\\u202e", "U+202E"),
+        ("\\u2066", "U+2066"),
+    ] {
+        let (src, e) = broken(
+            "en = \"{duration} left\"",
+            &format!("en = \"{{duration}}{written} left\""),
+        );
+        assert_eq!(e.errors.len(), 1, "{written}: {e}");
+        assert!(
+            e.errors[0].message.starts_with(&format!(
+                "text_view.left (en) holds {named}, which the text view cannot show on its line"
+            )),
+            "{written}: {e}"
+        );
+        assert_eq!(
+            e.errors[0].line,
+            line_of(&src, &format!("{{duration}}{written} left")),
+            "{e}"
+        );
+    }
+}
+
+/// `{{` reads as an escape in many template languages; here it is not one, and the
+/// error says so rather than naming a placeholder `{{duration}`.
+#[test]
+fn a_doubled_brace_is_refused_as_no_escape() {
+    let (_, e) = broken("en = \"{duration} left\"", "en = \"{{duration}} left\"");
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert_eq!(
+        e.errors[0].message,
+        "text_view.left (en): `{{` is not an escape: a text cannot hold a literal `{` or `}`",
+        "{e}"
+    );
+}
+
 #[test]
 fn an_empty_or_partial_file_points_to_rules_init() {
     let message = |source: &str| {
