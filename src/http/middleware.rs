@@ -32,7 +32,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderName, HeaderValue, Method, Uri, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
@@ -40,12 +40,12 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
-use tracing::Instrument;
 
 use super::auth::authorized;
 use super::problem::{PROBLEM_JSON, Problem};
 use super::state::AppState;
 use crate::cli::ServeArgs;
+use crate::telemetry::{RequestFields, Scope};
 
 /// Limits of the `/v1` routes.
 #[derive(Debug, Clone, Copy)]
@@ -530,28 +530,12 @@ pub fn app_layers(app: Router<AppState>, limits: Limits) -> Router<AppState> {
     )
 }
 
-/// What the request asked, as its span and its log line show it.
+/// What the request asked, as its log lines show it.
 struct Asked {
-    method: Method,
-    uri: Uri,
-    id: HeaderValue,
+    request: Arc<RequestFields>,
     /// The route matched (none when no route matched): `Router::layer` wraps each route
     /// once it is matched, and the fallback.
     route: Option<MatchedPath>,
-}
-
-impl Asked {
-    fn id(&self) -> &str {
-        // Kept ids are visible ASCII, made ones too.
-        self.id.to_str().unwrap_or("")
-    }
-
-    /// The request's span: every line logged while it is served carries these.
-    fn span(&self) -> tracing::Span {
-        // Nothing is recorded on the span later: the JSON formatter parses and rewrites a
-        // span's fields at every record.
-        tracing::info_span!("request", method = %self.method, path = %self.uri.path(), request_id = %self.id())
-    }
 }
 
 /// The request's one log line, written when it is served (inside its span): its status,
@@ -704,15 +688,9 @@ fn served_line(
         }
     }
     string(out, "target", module_path!());
-    out.extend_from_slice(b",\"span\":{");
-    // The first field without its comma.
-    let start = out.len();
-    string(out, "method", asked.method.as_str());
-    out.remove(start);
-    string(out, "path", asked.uri.path());
-    string(out, "request_id", asked.id());
-    string(out, "name", "request");
-    out.extend_from_slice(b"}}\n");
+    out.push(b',');
+    asked.request.write_span(out);
+    out.extend_from_slice(b"}\n");
 }
 
 /// What a decision route decided, put on its request's log line (a response extension).
@@ -759,31 +737,33 @@ async fn front(State(meters): State<Arc<Meters>>, mut req: Request, next: Next) 
     };
     req.headers_mut().insert(X_REQUEST_ID, id.clone());
     let asked = Asked {
-        method: req.method().clone(),
-        uri: req.uri().clone(),
-        id,
+        request: Arc::new(RequestFields {
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            id,
+        }),
         route: req.extensions().get::<MatchedPath>().cloned(),
     };
     let method = METHODS
         .iter()
         .position(|m| m == req.method())
         .unwrap_or(METHODS.len());
-    let span = asked.span();
+    let scope = Scope::new(&asked.request);
     // The rest of the layers and the handler, a panic among them caught.
-    let answered = AssertUnwindSafe(next.run(req))
-        .catch_unwind()
-        .instrument(span.clone())
+    let answered = scope
+        .wrap(AssertUnwindSafe(next.run(req)).catch_unwind())
         .await;
     let mut res = match answered {
-        Ok(res) => problem_for_bare_errors(res, asked.uri.path()),
-        Err(_) => span.in_scope(|| {
+        Ok(res) => problem_for_bare_errors(res, asked.request.uri.path()),
+        Err(_) => scope.in_scope(|| {
             tracing::error!("a handler panicked");
             Problem::internal().into_response()
         }),
     };
-    span.in_scope(|| served(&res, start.elapsed(), &asked));
+    scope.in_scope(|| served(&res, start.elapsed(), &asked));
     if !res.headers().contains_key(X_REQUEST_ID) {
-        res.headers_mut().insert(X_REQUEST_ID, asked.id);
+        res.headers_mut()
+            .insert(X_REQUEST_ID, asked.request.id.clone());
     }
     let route = asked.route.as_ref().map(MatchedPath::as_str);
     let (requests, latency) = meters.of(method, route, res.status().as_u16());
@@ -903,7 +883,7 @@ mod tests {
             .with_span_list(false)
             .finish();
         tracing::subscriber::with_default(subscriber, || {
-            asked.span().in_scope(|| match probe {
+            asked.request.span().in_scope(|| match probe {
                 true => line.debug(),
                 false => line.info(),
             })
@@ -927,9 +907,11 @@ mod tests {
 
     fn asked(method: &str, uri: &str, id: &[u8]) -> Asked {
         Asked {
-            method: Method::from_bytes(method.as_bytes()).unwrap_or_else(|e| panic!("{e}")),
-            uri: uri.parse().unwrap_or_else(|e| panic!("{e}")),
-            id: HeaderValue::from_bytes(id).unwrap_or_else(|e| panic!("{e}")),
+            request: Arc::new(RequestFields {
+                method: Method::from_bytes(method.as_bytes()).unwrap_or_else(|e| panic!("{e}")),
+                uri: uri.parse().unwrap_or_else(|e| panic!("{e}")),
+                id: HeaderValue::from_bytes(id).unwrap_or_else(|e| panic!("{e}")),
+            }),
             route: None,
         }
     }
@@ -1050,6 +1032,7 @@ mod tests {
         *res.status_mut() = axum::http::StatusCode::from_u16(status).unwrap_or_default();
         tracing::subscriber::with_default(subscriber, || {
             asked
+                .request
                 .span()
                 .in_scope(|| served(&res, Duration::from_millis(7), &asked))
         });
