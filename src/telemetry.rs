@@ -141,7 +141,7 @@ impl Scope {
     }
 
     /// `work`, with the request's fields on every line logged while it runs.
-    pub fn wrap<F: Future>(&self, work: F) -> impl Future<Output = F::Output> {
+    pub fn wrap<F: Future>(&self, work: F) -> impl Future<Output = F::Output> + use<F> {
         match self {
             Scope::Local(request) => Either::Left(SERVING.scope(request.clone(), work)),
             Scope::Span(span) => Either::Right(work.instrument(span.clone())),

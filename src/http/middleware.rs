@@ -36,9 +36,11 @@ use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use std::task::{Context, Poll};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tower::ServiceBuilder;
+use tower::{Layer, Service, ServiceBuilder};
 use tower_http::compression::CompressionLayer;
 
 use super::auth::authorized;
@@ -521,21 +523,46 @@ async fn take_a_slot(slots: &Slots, mut req: Request, next: Next) -> Response {
 pub fn app_layers(app: Router<AppState>, limits: Limits) -> Router<AppState> {
     app.layer(
         ServiceBuilder::new()
-            .layer(middleware::from_fn_with_state(
-                Arc::new(Meters::default()),
-                front,
-            ))
+            .layer(FrontLayer::default())
             .layer(CompressionLayer::new())
             .layer(DefaultBodyLimit::max(limits.body)),
     )
 }
 
-/// What the request asked, as its log lines show it.
+/// What the request asked, as its log lines and metrics show it.
 struct Asked {
     request: Arc<RequestFields>,
     /// The route matched (none when no route matched): `Router::layer` wraps each route
     /// once it is matched, and the fallback.
     route: Option<MatchedPath>,
+    /// Its method, as an index in [`METHODS`] (past its end for any other).
+    method: usize,
+}
+
+impl Asked {
+    /// What `req` asks; its id (a caller's if acceptable, else a new one) set on it.
+    fn of(req: &mut Request) -> Asked {
+        let id = {
+            let mut ids = req.headers().get_all(X_REQUEST_ID).iter();
+            match (ids.next(), ids.next()) {
+                (Some(id), None) if acceptable_request_id(id.as_bytes()) => id.clone(),
+                _ => new_request_id(),
+            }
+        };
+        req.headers_mut().insert(X_REQUEST_ID, id.clone());
+        Asked {
+            request: Arc::new(RequestFields {
+                method: req.method().clone(),
+                uri: req.uri().clone(),
+                id,
+            }),
+            route: req.extensions().get::<MatchedPath>().cloned(),
+            method: METHODS
+                .iter()
+                .position(|m| m == req.method())
+                .unwrap_or(METHODS.len()),
+        }
+    }
 }
 
 /// The request's one log line, written when it is served (inside its span): its status,
@@ -721,55 +748,81 @@ static METHODS: [Method; 9] = [
     Method::TRACE,
 ];
 
-/// The front of every request: its id, kept or made, set on the request (for the span
-/// and the handlers); the rest of the layers run inside the request's span; once
-/// answered, its log line ([`served`]), its id echoed on the response unless the response
-/// has one, and the request counted by method, matched route and status, and its latency
-/// recorded.
-async fn front(State(meters): State<Arc<Meters>>, mut req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let id = {
-        let mut ids = req.headers().get_all(X_REQUEST_ID).iter();
-        match (ids.next(), ids.next()) {
-            (Some(id), None) if acceptable_request_id(id.as_bytes()) => id.clone(),
-            _ => new_request_id(),
+/// The front of every request ([`Front`]), as a layer: one per application, its meters
+/// shared by every route it wraps.
+#[derive(Clone, Default)]
+struct FrontLayer(Arc<Meters>);
+
+impl<S> Layer<S> for FrontLayer {
+    type Service = Front<S>;
+
+    fn layer(&self, inner: S) -> Front<S> {
+        Front {
+            inner,
+            meters: self.0.clone(),
         }
-    };
-    req.headers_mut().insert(X_REQUEST_ID, id.clone());
-    let asked = Asked {
-        request: Arc::new(RequestFields {
-            method: req.method().clone(),
-            uri: req.uri().clone(),
-            id,
-        }),
-        route: req.extensions().get::<MatchedPath>().cloned(),
-    };
-    let method = METHODS
-        .iter()
-        .position(|m| m == req.method())
-        .unwrap_or(METHODS.len());
-    let scope = Scope::new(&asked.request);
-    // The rest of the layers and the handler, a panic among them caught.
-    let answered = scope
-        .wrap(AssertUnwindSafe(next.run(req)).catch_unwind())
-        .await;
-    let mut res = match answered {
-        Ok(res) => problem_for_bare_errors(res, asked.request.uri.path()),
-        Err(_) => scope.in_scope(|| {
-            tracing::error!("a handler panicked");
-            Problem::internal().into_response()
-        }),
-    };
-    scope.in_scope(|| served(&res, start.elapsed(), &asked));
-    if !res.headers().contains_key(X_REQUEST_ID) {
-        res.headers_mut()
-            .insert(X_REQUEST_ID, asked.request.id.clone());
     }
-    let route = asked.route.as_ref().map(MatchedPath::as_str);
-    let (requests, latency) = meters.of(method, route, res.status().as_u16());
-    requests.increment(1);
-    latency.record(start.elapsed().as_secs_f64());
-    res
+}
+
+/// The front of every request: its id, kept or made, set on the request (for the log
+/// lines and the handlers); the rest of the layers run in the request's log [`Scope`];
+/// once answered, its log line ([`served`]), its id echoed on the response unless the
+/// response has one, and the request counted by method, matched route and status, and
+/// its latency recorded.
+///
+/// A tower service written out rather than `axum::middleware::from_fn`, which clones the
+/// layers under it, boxes them into a new route and calls through that, on every request.
+#[derive(Clone)]
+struct Front<S> {
+    inner: S,
+    meters: Arc<Meters>,
+}
+
+impl<S, B> Service<Request> for Front<S>
+where
+    S: Service<Request, Response = axum::http::Response<B>, Error = Infallible>,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let start = Instant::now();
+        let asked = Asked::of(&mut req);
+        let scope = Scope::new(&asked.request);
+        // The rest of the layers and the handler, a panic among them caught. (Calling
+        // the layers only makes their futures: the handler runs when they are polled.)
+        let answer = scope.wrap(AssertUnwindSafe(self.inner.call(req)).catch_unwind());
+        let meters = self.meters.clone();
+        Box::pin(async move {
+            let mut res = match answer.await {
+                Ok(Ok(res)) => {
+                    problem_for_bare_errors(res.map(Body::new), asked.request.uri.path())
+                }
+                Ok(Err(infallible)) => match infallible {},
+                Err(_) => scope.in_scope(|| {
+                    tracing::error!("a handler panicked");
+                    Problem::internal().into_response()
+                }),
+            };
+            scope.in_scope(|| served(&res, start.elapsed(), &asked));
+            if !res.headers().contains_key(X_REQUEST_ID) {
+                res.headers_mut()
+                    .insert(X_REQUEST_ID, asked.request.id.clone());
+            }
+            let route = asked.route.as_ref().map(MatchedPath::as_str);
+            let status = res.status().as_u16();
+            meters.count(asked.method, route, status, start.elapsed());
+            Ok(res)
+        })
+    }
 }
 
 /// A new request id: a UUIDv7, hyphenated.
@@ -794,37 +847,40 @@ struct Meter {
 }
 
 impl Meters {
-    /// The counter of requests and the latency histogram of `method` (an index in
-    /// [`METHODS`], or past its end for `other`), `route` (None when unmatched) and
-    /// `status`.
-    fn of(
-        &self,
-        method: usize,
-        route: Option<&str>,
-        status: u16,
-    ) -> (metrics::Counter, metrics::Histogram) {
+    /// Counts a request of `method` (an index in [`METHODS`], or past its end for
+    /// `other`), `route` (None when unmatched) answered `status`, and records its
+    /// latency.
+    fn count(&self, method: usize, route: Option<&str>, status: u16, latency: Duration) {
+        let seconds = latency.as_secs_f64();
         let Ok(mut known) = self.0.lock() else {
-            return Self::register(method, route, status);
+            let (requests, latency) = Self::register(method, route, status);
+            requests.increment(1);
+            latency.record(seconds);
+            return;
         };
         // No route is empty: "" stands for unmatched.
         let meters = match known.get_mut(route.unwrap_or("")) {
             Some(meters) => meters,
             None => known.entry(route.unwrap_or("").into()).or_default(),
         };
-        if let Some(m) = meters
+        let meter = match meters
             .iter()
-            .find(|m| m.method == method && m.status == status)
+            .position(|m| m.method == method && m.status == status)
         {
-            return (m.requests.clone(), m.latency.clone());
-        }
-        let (requests, latency) = Self::register(method, route, status);
-        meters.push(Meter {
-            method,
-            status,
-            requests: requests.clone(),
-            latency: latency.clone(),
-        });
-        (requests, latency)
+            Some(at) => &meters[at],
+            None => {
+                let (requests, latency) = Self::register(method, route, status);
+                meters.push(Meter {
+                    method,
+                    status,
+                    requests,
+                    latency,
+                });
+                &meters[meters.len() - 1]
+            }
+        };
+        meter.requests.increment(1);
+        meter.latency.record(seconds);
     }
 
     fn register(
@@ -913,6 +969,7 @@ mod tests {
                 id: HeaderValue::from_bytes(id).unwrap_or_else(|e| panic!("{e}")),
             }),
             route: None,
+            method: 0,
         }
     }
 
