@@ -542,14 +542,22 @@ struct Asked {
 impl Asked {
     /// What `req` asks; its id (a caller's if acceptable, else a new one) set on it.
     fn of(req: &mut Request) -> Asked {
-        let id = {
+        let kept = {
             let mut ids = req.headers().get_all(X_REQUEST_ID).iter();
             match (ids.next(), ids.next()) {
-                (Some(id), None) if acceptable_request_id(id.as_bytes()) => id.clone(),
-                _ => new_request_id(),
+                (Some(id), None) if acceptable_request_id(id.as_bytes()) => Some(id.clone()),
+                _ => None,
             }
         };
-        req.headers_mut().insert(X_REQUEST_ID, id.clone());
+        let id = match kept {
+            Some(id) => id,
+            None => {
+                let id = new_request_id();
+                // In place of any unacceptable one(s).
+                req.headers_mut().insert(X_REQUEST_ID, id.clone());
+                id
+            }
+        };
         Asked {
             request: Arc::new(RequestFields {
                 method: req.method().clone(),
@@ -1118,5 +1126,58 @@ mod tests {
         let fine = logged_for(422);
         assert_eq!(fine.lines().count(), 1, "{fine}");
         assert!(!fine.contains("response failed"), "{fine}");
+    }
+
+    /// A handler that panics: a 500 problem, with the request's id, and the front's work
+    /// done (counted, logged) as for any answer.
+    #[tokio::test]
+    async fn a_panicking_handler_is_answered_500_problem_with_the_request_id() {
+        use tower::ServiceExt;
+        let app: Router = Router::new()
+            .route(
+                "/boom",
+                axum::routing::get(|| async {
+                    if true {
+                        panic!("boom");
+                    }
+                    "never"
+                }),
+            )
+            .layer(FrontLayer::default());
+        let asked = |id: &'static str| {
+            Request::builder()
+                .uri("/boom")
+                .header(X_REQUEST_ID, id)
+                .body(Body::empty())
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        for _ in 0..2 {
+            let res = app
+                .clone()
+                .oneshot(asked("req-9"))
+                .await
+                .unwrap_or_else(|e| match e {});
+            assert_eq!(res.status(), 500);
+            assert_eq!(
+                res.headers()
+                    .get(header::CONTENT_TYPE)
+                    .map(|v| v.as_bytes()),
+                Some(PROBLEM_JSON.as_bytes())
+            );
+            assert_eq!(
+                res.headers().get(X_REQUEST_ID).map(|v| v.as_bytes()),
+                Some(&b"req-9"[..])
+            );
+        }
+        // An unacceptable id: a new one, on the request and the answer alike.
+        let res = app
+            .oneshot(asked("two words"))
+            .await
+            .unwrap_or_else(|e| match e {});
+        let made = res
+            .headers()
+            .get(X_REQUEST_ID)
+            .map(|v| v.as_bytes().to_vec());
+        assert_eq!(made.map(|m| m.len()), Some(36));
     }
 }
