@@ -10,21 +10,26 @@
 //! takes lines again, instead of every request (probes included) waiting on a pipe.
 //! [`flush`] writes out what is buffered (before the process exits).
 
+use std::future::Future;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use std::borrow::Cow;
 use std::fmt;
 
+use axum::http::{HeaderValue, Method, Uri};
+use futures_util::future::Either;
 use serde_json::Value;
 use tracing::field::{Field, Visit};
 use tracing::span::Record;
+use tracing::{Event, Instrument, Subscriber};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::field::RecordFields;
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FormatFields, FormattedFields, MakeWriter};
+use tracing_subscriber::fmt::format::{Format, Json, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields, MakeWriter};
+use tracing_subscriber::registry::LookupSpan;
 
 use crate::cli::LogFormat;
 use crate::render::json::escape_into;
@@ -57,17 +62,137 @@ pub fn init(format: LogFormat) {
     match format {
         LogFormat::Json => {
             let installed = builder
-                .json()
-                .flatten_event(true)
-                .with_current_span(true)
-                .with_span_list(false)
                 .fmt_fields(SpanFields)
+                .event_format(WithRequest(json_format()))
                 .try_init();
             JSON.store(installed.is_ok(), Ordering::Relaxed);
         }
         LogFormat::Pretty => {
             let _ = builder.try_init();
         }
+    }
+}
+
+/// The JSON lines' format: the event's fields flattened, then its target and its span.
+fn json_format() -> Format<Json> {
+    tracing_subscriber::fmt::format()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+}
+
+/// A request being served, as every line logged while it is served shows it: its
+/// `span`, as a tracing span named `request` with these fields would appear.
+pub struct RequestFields {
+    pub method: Method,
+    pub uri: Uri,
+    /// Visible ASCII (see `http::middleware`).
+    pub id: HeaderValue,
+}
+
+impl RequestFields {
+    pub fn id(&self) -> &str {
+        self.id.to_str().unwrap_or("")
+    }
+
+    /// The request's tracing span (the human-readable format shows it on each line).
+    pub fn span(&self) -> tracing::Span {
+        // Nothing is recorded on the span later: the JSON formatter parses and rewrites a
+        // span's fields at every record.
+        tracing::info_span!("request", method = %self.method, path = %self.uri.path(), request_id = %self.id())
+    }
+
+    /// Writes `"span":{..}`, as the JSON formatter writes [`RequestFields::span`] (its fields
+    /// as [`SpanFields`] writes them, then its name).
+    pub fn write_span(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"\"span\":{\"method\":");
+        json_string(out, self.method.as_str());
+        out.extend_from_slice(b",\"path\":");
+        json_string(out, self.uri.path());
+        out.extend_from_slice(b",\"request_id\":");
+        json_string(out, self.id());
+        out.extend_from_slice(b",\"name\":\"request\"}");
+    }
+}
+
+tokio::task_local! {
+    /// The request the current task serves, with JSON logs (see [`Scope`]).
+    static SERVING: Arc<RequestFields>;
+}
+
+/// Where the lines logged while a request is served get its fields from. With JSON logs,
+/// a task-local that the line's formatter reads ([`WithRequest`]); with the human format,
+/// the request's tracing span. A span per request cost a sixth of a `/healthz`: made, its
+/// fields formatted into a String, entered and left at every poll, closed, all of it for
+/// the rare line logged inside a request.
+pub enum Scope {
+    Local(Arc<RequestFields>),
+    Span(tracing::Span),
+}
+
+impl Scope {
+    pub fn new(request: &Arc<RequestFields>) -> Scope {
+        if json() {
+            Scope::Local(request.clone())
+        } else {
+            Scope::Span(request.span())
+        }
+    }
+
+    /// `work`, with the request's fields on every line logged while it runs.
+    pub fn wrap<F: Future>(&self, work: F) -> impl Future<Output = F::Output> + use<F> {
+        match self {
+            Scope::Local(request) => Either::Left(SERVING.scope(request.clone(), work)),
+            Scope::Span(span) => Either::Right(work.instrument(span.clone())),
+        }
+    }
+
+    /// `f`, with the request's fields on every line logged while it runs.
+    pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        match self {
+            Scope::Local(request) => SERVING.sync_scope(request.clone(), f),
+            Scope::Span(span) => span.in_scope(f),
+        }
+    }
+}
+
+/// The JSON formatter, and the request being served ([`Scope`]) as the line's `span`
+/// when no tracing span is current: the line is the one it would be inside the
+/// request's span.
+struct WithRequest(Format<Json>);
+
+impl<S, N> FormatEvent<S, N> for WithRequest
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'w> FormatFields<'w> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        // As the formatter picks the span it shows: the event's parent, else the current.
+        let serving = match event.parent().is_none() && ctx.lookup_current().is_none() {
+            true => SERVING.try_with(Arc::clone).ok(),
+            false => None,
+        };
+        let Some(request) = serving else {
+            return self.0.format_event(ctx, writer, event);
+        };
+        let mut line = String::with_capacity(256);
+        self.0.format_event(ctx, Writer::new(&mut line), event)?;
+        // The formatter ends a line with `}` and a newline: the span goes last inside.
+        let Some(fields) = line.strip_suffix("}\n") else {
+            return writer.write_str(&line);
+        };
+        let mut span = Vec::with_capacity(128);
+        request.write_span(&mut span);
+        writer.write_str(fields)?;
+        writer.write_char(',')?;
+        writer.write_str(std::str::from_utf8(&span).map_err(|_| fmt::Error)?)?;
+        writer.write_str("}\n")
     }
 }
 
@@ -558,5 +683,82 @@ mod tests {
         assert_eq!(theirs.lines().count(), 4, "{theirs}");
         assert!(theirs.contains("\"late\":\"now\""), "{theirs}");
         assert_eq!(written(true), theirs);
+    }
+
+    fn request() -> Arc<RequestFields> {
+        Arc::new(RequestFields {
+            method: Method::from_bytes(b"PURGE").unwrap_or_else(|e| panic!("{e}")),
+            uri: "/a%22b/\u{7e}c?x=1"
+                .parse()
+                .unwrap_or_else(|e| panic!("{e}")),
+            id: HeaderValue::from_static("id\"\\{}"),
+        })
+    }
+
+    /// What a request's handler might log: lines, a line in a span of its own, a line
+    /// with no parent (the formatter shows the current span all the same).
+    fn logged_by_a_handler() {
+        tracing::info!(status = 200u16, "served");
+        tracing::warn!(what = "x\"y", n = 3u64, "again");
+        tracing::info_span!("inner", b = 1, a = %"x").in_scope(|| tracing::error!("inside"));
+        tracing::info!(parent: None, "no parent");
+    }
+
+    /// The lines `logged_by_a_handler` writes, timestamps left out: inside the request's
+    /// [`Scope`] with the service's formatter (`ours`), or inside its tracing span with
+    /// the JSON formatter as it is.
+    fn logged_in_a_request(ours: bool) -> String {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let builder = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .fmt_fields(SpanFields);
+        let request = request();
+        if ours {
+            let subscriber = builder.event_format(WithRequest(json_format())).finish();
+            let scope = Scope::Local(request);
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"));
+            tracing::subscriber::with_default(subscriber, || {
+                scope.in_scope(logged_by_a_handler);
+                rt.block_on(scope.wrap(async {
+                    tokio::task::yield_now().await;
+                    logged_by_a_handler();
+                }));
+                tracing::info!("after the request");
+            });
+        } else {
+            let subscriber = builder.event_format(json_format()).finish();
+            tracing::subscriber::with_default(subscriber, || {
+                let span = request.span();
+                span.in_scope(logged_by_a_handler);
+                span.in_scope(logged_by_a_handler);
+                tracing::info!("after the request");
+            });
+        }
+        let text = capture.0.lock().map(|t| t.clone()).unwrap_or_default();
+        String::from_utf8(text)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                l.split_once(",\"level\"")
+                    .map_or(l, |(_, rest)| rest)
+                    .to_owned()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn lines_logged_in_a_request_carry_its_fields_as_inside_its_span() {
+        let theirs = logged_in_a_request(false);
+        assert_eq!(theirs.lines().count(), 9, "{theirs}");
+        assert_eq!(
+            theirs.matches(r#""span":{"method":"PURGE","path":"/a%22b/~c","request_id":"id\"\\{}","name":"request"}"#).count(),
+            6,
+            "{theirs}"
+        );
+        assert_eq!(logged_in_a_request(true), theirs);
     }
 }

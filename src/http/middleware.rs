@@ -32,20 +32,22 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderName, HeaderValue, Method, Uri, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use std::task::{Context, Poll};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tower::ServiceBuilder;
+use tower::{Layer, Service, ServiceBuilder};
 use tower_http::compression::CompressionLayer;
-use tracing::Instrument;
 
 use super::auth::authorized;
 use super::problem::{PROBLEM_JSON, Problem};
 use super::state::AppState;
 use crate::cli::ServeArgs;
+use crate::telemetry::{RequestFields, Scope};
 
 /// Limits of the `/v1` routes.
 #[derive(Debug, Clone, Copy)]
@@ -522,36 +524,53 @@ async fn take_a_slot(slots: &Slots, mut req: Request, next: Next) -> Response {
 pub fn app_layers(app: Router<AppState>, limits: Limits) -> Router<AppState> {
     app.layer(
         ServiceBuilder::new()
-            .layer(middleware::from_fn_with_state(
-                Arc::new(Meters::default()),
-                front,
-            ))
+            .layer(FrontLayer::default())
             .layer(CompressionLayer::new())
             .layer(DefaultBodyLimit::max(limits.body)),
     )
 }
 
-/// What the request asked, as its span and its log line show it.
+/// What the request asked, as its log lines and metrics show it.
 struct Asked {
-    method: Method,
-    uri: Uri,
-    id: HeaderValue,
+    request: Arc<RequestFields>,
     /// The route matched (none when no route matched): `Router::layer` wraps each route
     /// once it is matched, and the fallback.
     route: Option<MatchedPath>,
+    /// Its method, as an index in [`METHODS`] (past its end for any other).
+    method: usize,
 }
 
 impl Asked {
-    fn id(&self) -> &str {
-        // Kept ids are visible ASCII, made ones too.
-        self.id.to_str().unwrap_or("")
-    }
-
-    /// The request's span: every line logged while it is served carries these.
-    fn span(&self) -> tracing::Span {
-        // Nothing is recorded on the span later: the JSON formatter parses and rewrites a
-        // span's fields at every record.
-        tracing::info_span!("request", method = %self.method, path = %self.uri.path(), request_id = %self.id())
+    /// What `req` asks; its id (a caller's if acceptable, else a new one) set on it.
+    fn of(req: &mut Request) -> Asked {
+        let kept = {
+            let mut ids = req.headers().get_all(X_REQUEST_ID).iter();
+            match (ids.next(), ids.next()) {
+                (Some(id), None) if acceptable_request_id(id.as_bytes()) => Some(id.clone()),
+                _ => None,
+            }
+        };
+        let id = match kept {
+            Some(id) => id,
+            None => {
+                let id = new_request_id();
+                // In place of any unacceptable one(s).
+                req.headers_mut().insert(X_REQUEST_ID, id.clone());
+                id
+            }
+        };
+        Asked {
+            request: Arc::new(RequestFields {
+                method: req.method().clone(),
+                uri: req.uri().clone(),
+                id,
+            }),
+            route: req.extensions().get::<MatchedPath>().cloned(),
+            method: METHODS
+                .iter()
+                .position(|m| m == req.method())
+                .unwrap_or(METHODS.len()),
+        }
     }
 }
 
@@ -705,15 +724,9 @@ fn served_line(
         }
     }
     string(out, "target", module_path!());
-    out.extend_from_slice(b",\"span\":{");
-    // The first field without its comma.
-    let start = out.len();
-    string(out, "method", asked.method.as_str());
-    out.remove(start);
-    string(out, "path", asked.uri.path());
-    string(out, "request_id", asked.id());
-    string(out, "name", "request");
-    out.extend_from_slice(b"}}\n");
+    out.push(b',');
+    asked.request.write_span(out);
+    out.extend_from_slice(b"}\n");
 }
 
 /// What a decision route decided, put on its request's log line (a response extension).
@@ -744,53 +757,81 @@ static METHODS: [Method; 9] = [
     Method::TRACE,
 ];
 
-/// The front of every request: its id, kept or made, set on the request (for the span
-/// and the handlers); the rest of the layers run inside the request's span; once
-/// answered, its log line ([`served`]), its id echoed on the response unless the response
-/// has one, and the request counted by method, matched route and status, and its latency
-/// recorded.
-async fn front(State(meters): State<Arc<Meters>>, mut req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let id = {
-        let mut ids = req.headers().get_all(X_REQUEST_ID).iter();
-        match (ids.next(), ids.next()) {
-            (Some(id), None) if acceptable_request_id(id.as_bytes()) => id.clone(),
-            _ => new_request_id(),
+/// The front of every request ([`Front`]), as a layer: one per application, its meters
+/// shared by every route it wraps.
+#[derive(Clone, Default)]
+struct FrontLayer(Arc<Meters>);
+
+impl<S> Layer<S> for FrontLayer {
+    type Service = Front<S>;
+
+    fn layer(&self, inner: S) -> Front<S> {
+        Front {
+            inner,
+            meters: self.0.clone(),
         }
-    };
-    req.headers_mut().insert(X_REQUEST_ID, id.clone());
-    let asked = Asked {
-        method: req.method().clone(),
-        uri: req.uri().clone(),
-        id,
-        route: req.extensions().get::<MatchedPath>().cloned(),
-    };
-    let method = METHODS
-        .iter()
-        .position(|m| m == req.method())
-        .unwrap_or(METHODS.len());
-    let span = asked.span();
-    // The rest of the layers and the handler, a panic among them caught.
-    let answered = AssertUnwindSafe(next.run(req))
-        .catch_unwind()
-        .instrument(span.clone())
-        .await;
-    let mut res = match answered {
-        Ok(res) => problem_for_bare_errors(res, asked.uri.path()),
-        Err(_) => span.in_scope(|| {
-            tracing::error!("a handler panicked");
-            Problem::internal().into_response()
-        }),
-    };
-    span.in_scope(|| served(&res, start.elapsed(), &asked));
-    if !res.headers().contains_key(X_REQUEST_ID) {
-        res.headers_mut().insert(X_REQUEST_ID, asked.id);
     }
-    let route = asked.route.as_ref().map(MatchedPath::as_str);
-    let (requests, latency) = meters.of(method, route, res.status().as_u16());
-    requests.increment(1);
-    latency.record(start.elapsed().as_secs_f64());
-    res
+}
+
+/// The front of every request: its id, kept or made, set on the request (for the log
+/// lines and the handlers); the rest of the layers run in the request's log [`Scope`];
+/// once answered, its log line ([`served`]), its id echoed on the response unless the
+/// response has one, and the request counted by method, matched route and status, and
+/// its latency recorded.
+///
+/// A tower service written out rather than `axum::middleware::from_fn`, which clones the
+/// layers under it, boxes them into a new route and calls through that, on every request.
+#[derive(Clone)]
+struct Front<S> {
+    inner: S,
+    meters: Arc<Meters>,
+}
+
+impl<S, B> Service<Request> for Front<S>
+where
+    S: Service<Request, Response = axum::http::Response<B>, Error = Infallible>,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let start = Instant::now();
+        let asked = Asked::of(&mut req);
+        let scope = Scope::new(&asked.request);
+        // The rest of the layers and the handler, a panic among them caught. (Calling
+        // the layers only makes their futures: the handler runs when they are polled.)
+        let answer = scope.wrap(AssertUnwindSafe(self.inner.call(req)).catch_unwind());
+        let meters = self.meters.clone();
+        Box::pin(async move {
+            let mut res = match answer.await {
+                Ok(Ok(res)) => {
+                    problem_for_bare_errors(res.map(Body::new), asked.request.uri.path())
+                }
+                Ok(Err(infallible)) => match infallible {},
+                Err(_) => scope.in_scope(|| {
+                    tracing::error!("a handler panicked");
+                    Problem::internal().into_response()
+                }),
+            };
+            scope.in_scope(|| served(&res, start.elapsed(), &asked));
+            if !res.headers().contains_key(X_REQUEST_ID) {
+                res.headers_mut()
+                    .insert(X_REQUEST_ID, asked.request.id.clone());
+            }
+            let route = asked.route.as_ref().map(MatchedPath::as_str);
+            let status = res.status().as_u16();
+            meters.count(asked.method, route, status, start.elapsed());
+            Ok(res)
+        })
+    }
 }
 
 /// A new request id: a UUIDv7, hyphenated.
@@ -815,37 +856,40 @@ struct Meter {
 }
 
 impl Meters {
-    /// The counter of requests and the latency histogram of `method` (an index in
-    /// [`METHODS`], or past its end for `other`), `route` (None when unmatched) and
-    /// `status`.
-    fn of(
-        &self,
-        method: usize,
-        route: Option<&str>,
-        status: u16,
-    ) -> (metrics::Counter, metrics::Histogram) {
+    /// Counts a request of `method` (an index in [`METHODS`], or past its end for
+    /// `other`), `route` (None when unmatched) answered `status`, and records its
+    /// latency.
+    fn count(&self, method: usize, route: Option<&str>, status: u16, latency: Duration) {
+        let seconds = latency.as_secs_f64();
         let Ok(mut known) = self.0.lock() else {
-            return Self::register(method, route, status);
+            let (requests, latency) = Self::register(method, route, status);
+            requests.increment(1);
+            latency.record(seconds);
+            return;
         };
         // No route is empty: "" stands for unmatched.
         let meters = match known.get_mut(route.unwrap_or("")) {
             Some(meters) => meters,
             None => known.entry(route.unwrap_or("").into()).or_default(),
         };
-        if let Some(m) = meters
+        let meter = match meters
             .iter()
-            .find(|m| m.method == method && m.status == status)
+            .position(|m| m.method == method && m.status == status)
         {
-            return (m.requests.clone(), m.latency.clone());
-        }
-        let (requests, latency) = Self::register(method, route, status);
-        meters.push(Meter {
-            method,
-            status,
-            requests: requests.clone(),
-            latency: latency.clone(),
-        });
-        (requests, latency)
+            Some(at) => &meters[at],
+            None => {
+                let (requests, latency) = Self::register(method, route, status);
+                meters.push(Meter {
+                    method,
+                    status,
+                    requests,
+                    latency,
+                });
+                &meters[meters.len() - 1]
+            }
+        };
+        meter.requests.increment(1);
+        meter.latency.record(seconds);
     }
 
     fn register(
@@ -904,7 +948,7 @@ mod tests {
             .with_span_list(false)
             .finish();
         tracing::subscriber::with_default(subscriber, || {
-            asked.span().in_scope(|| match probe {
+            asked.request.span().in_scope(|| match probe {
                 true => line.debug(),
                 false => line.info(),
             })
@@ -928,10 +972,13 @@ mod tests {
 
     fn asked(method: &str, uri: &str, id: &[u8]) -> Asked {
         Asked {
-            method: Method::from_bytes(method.as_bytes()).unwrap_or_else(|e| panic!("{e}")),
-            uri: uri.parse().unwrap_or_else(|e| panic!("{e}")),
-            id: HeaderValue::from_bytes(id).unwrap_or_else(|e| panic!("{e}")),
+            request: Arc::new(RequestFields {
+                method: Method::from_bytes(method.as_bytes()).unwrap_or_else(|e| panic!("{e}")),
+                uri: uri.parse().unwrap_or_else(|e| panic!("{e}")),
+                id: HeaderValue::from_bytes(id).unwrap_or_else(|e| panic!("{e}")),
+            }),
             route: None,
+            method: 0,
         }
     }
 
@@ -1051,6 +1098,7 @@ mod tests {
         *res.status_mut() = axum::http::StatusCode::from_u16(status).unwrap_or_default();
         tracing::subscriber::with_default(subscriber, || {
             asked
+                .request
                 .span()
                 .in_scope(|| served(&res, Duration::from_millis(7), &asked))
         });
@@ -1079,5 +1127,58 @@ mod tests {
         let fine = logged_for(422);
         assert_eq!(fine.lines().count(), 1, "{fine}");
         assert!(!fine.contains("response failed"), "{fine}");
+    }
+
+    /// A handler that panics: a 500 problem, with the request's id, and the front's work
+    /// done (counted, logged) as for any answer.
+    #[tokio::test]
+    async fn a_panicking_handler_is_answered_500_problem_with_the_request_id() {
+        use tower::ServiceExt;
+        let app: Router = Router::new()
+            .route(
+                "/boom",
+                axum::routing::get(|| async {
+                    if true {
+                        panic!("boom");
+                    }
+                    "never"
+                }),
+            )
+            .layer(FrontLayer::default());
+        let asked = |id: &'static str| {
+            Request::builder()
+                .uri("/boom")
+                .header(X_REQUEST_ID, id)
+                .body(Body::empty())
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        for _ in 0..2 {
+            let res = app
+                .clone()
+                .oneshot(asked("req-9"))
+                .await
+                .unwrap_or_else(|e| match e {});
+            assert_eq!(res.status(), 500);
+            assert_eq!(
+                res.headers()
+                    .get(header::CONTENT_TYPE)
+                    .map(|v| v.as_bytes()),
+                Some(PROBLEM_JSON.as_bytes())
+            );
+            assert_eq!(
+                res.headers().get(X_REQUEST_ID).map(|v| v.as_bytes()),
+                Some(&b"req-9"[..])
+            );
+        }
+        // An unacceptable id: a new one, on the request and the answer alike.
+        let res = app
+            .oneshot(asked("two words"))
+            .await
+            .unwrap_or_else(|e| match e {});
+        let made = res
+            .headers()
+            .get(X_REQUEST_ID)
+            .map(|v| v.as_bytes().to_vec());
+        assert_eq!(made.map(|m| m.len()), Some(36));
     }
 }

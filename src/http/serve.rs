@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
@@ -150,8 +150,7 @@ impl Backoff {
     }
 }
 
-/// One open connection, as the cap sees it.
-#[derive(Default)]
+/// One open connection, as the cap and the header-read timeout see it.
 struct Conn {
     /// Requests being served on it now.
     in_request: AtomicUsize,
@@ -165,6 +164,39 @@ struct Conn {
     /// Chosen to make room (or stopping): no longer a candidate.
     closing: AtomicBool,
     close: Notify,
+    /// Requests on it whose answer is not yet all handed to the socket (see [`Answer`]).
+    answering: AtomicUsize,
+    /// When it last finished an answer, or was opened: nanoseconds after `opened`.
+    idle_since: AtomicU64,
+    opened: tokio::time::Instant,
+}
+
+impl Conn {
+    fn new() -> Conn {
+        Conn {
+            in_request: AtomicUsize::new(0),
+            receiving: Arc::default(),
+            blocked: Arc::default(),
+            served: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+            close: Notify::new(),
+            answering: AtomicUsize::new(0),
+            idle_since: AtomicU64::new(0),
+            opened: tokio::time::Instant::now(),
+        }
+    }
+
+    /// When the connection must have sent a whole request head, if it is waiting for
+    /// one (else `now` + `limit`: checked again then); None when that time has passed.
+    fn head_due(&self, limit: Duration) -> Option<tokio::time::Instant> {
+        let now = tokio::time::Instant::now();
+        if self.answering.load(Ordering::SeqCst) > 0 {
+            return Some(now + limit);
+        }
+        let since = Duration::from_nanos(self.idle_since.load(Ordering::SeqCst));
+        let due = self.opened + since + limit;
+        (due > now).then_some(due)
+    }
 }
 
 /// The open connections, oldest first.
@@ -177,7 +209,7 @@ struct Open {
 impl Open {
     fn add(&self) -> (u64, Arc<Conn>) {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let conn = Arc::new(Conn::default());
+        let conn = Arc::new(Conn::new());
         if let Ok(mut conns) = self.conns.lock() {
             conns.insert(id, conn.clone());
         }
@@ -245,6 +277,52 @@ impl InRequest {
 impl Drop for InRequest {
     fn drop(&mut self) {
         self.0.in_request.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A request from its head until its answer's body is all handed to the socket (hyper
+/// drops the body then): while one is, the connection is not waiting for a head.
+struct Answering(Arc<Conn>);
+
+impl Answering {
+    fn begin(conn: &Arc<Conn>) -> Answering {
+        conn.answering.fetch_add(1, Ordering::SeqCst);
+        Answering(conn.clone())
+    }
+}
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        let conn = &self.0;
+        let since = u64::try_from(conn.opened.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        conn.idle_since.store(since, Ordering::SeqCst);
+        conn.answering.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// An answer's body, and its request's [`Answering`] until the body is dropped.
+struct Answer<B> {
+    body: B,
+    _answering: Answering,
+}
+
+impl<B: hyper::body::Body + Unpin> hyper::body::Body for Answer<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<B::Data>, B::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -341,20 +419,27 @@ async fn connection<I>(
     let service = {
         let conn = conn.clone();
         hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+            let answering = Answering::begin(&conn);
             let in_request = InRequest::begin(&conn);
             let req = req.map(|body| Receiving::new(body, &conn.receiving));
             let call = router.clone().oneshot(req);
             async move {
                 let res = call.await;
                 drop(in_request);
-                res
+                res.map(|res| {
+                    res.map(|body| Answer {
+                        body,
+                        _answering: answering,
+                    })
+                })
             }
         })
     };
+    // The header-read timeout is ours (`head_due`): hyper's arms a timer for every
+    // request; ours is one per connection, moved on only when it fires.
     let mut http1 = hyper::server::conn::http1::Builder::new();
     http1
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout)
+        .header_read_timeout(None)
         .max_buf_size(READ_BUFFER_BYTES);
     let io = WriteStall::new(io, header_read_timeout, conn.blocked.clone());
     let http = http1.serve_connection(TokioIo::new(io), service);
@@ -362,9 +447,19 @@ async fn connection<I>(
     let mut closing = false;
     // Set when asked to make room: by then the answer being sent must be taken.
     let mut finish_by: Option<tokio::time::Instant> = None;
+    let head_timer = tokio::time::sleep(header_read_timeout);
+    tokio::pin!(head_timer);
     loop {
         let made_room = tokio::select! {
             _ = http.as_mut() => break,
+            () = head_timer.as_mut() => match conn.head_due(header_read_timeout) {
+                Some(due) => {
+                    head_timer.as_mut().reset(due);
+                    continue;
+                }
+                // No whole request head in time, or idle that long: closed.
+                None => break,
+            },
             () = conn.close.notified(), if !closing => true,
             _ = stopping.wait_for(|s| *s), if !closing => false,
             () = sleep_until(finish_by) => {
@@ -473,5 +568,58 @@ mod tests {
         let calls = calls.load(Ordering::SeqCst);
         // 10 ms doubling to 1 s: about 16 tries in 10 s.
         assert!((10..=20).contains(&calls), "{calls} accepts in 10 s");
+    }
+
+    /// An answer that takes longer than the header-read timeout to send (its body comes
+    /// slowly) is sent whole: a connection answering is not waiting for a head.
+    #[tokio::test]
+    async fn an_answer_slower_than_the_header_timeout_is_sent_whole() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let slow = || async {
+            let chunks = futures_util::stream::unfold(0u8, |n| async move {
+                if n == 5 {
+                    return None;
+                }
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                let chunk = axum::body::Bytes::from(vec![b'a' + n; 10]);
+                Some((Ok::<_, io::Error>(chunk), n + 1))
+            });
+            axum::body::Body::from_stream(chunks)
+        };
+        let router = Router::new().route("/slow", axum::routing::get(slow));
+        let options = Options {
+            max_connections: 4,
+            header_read_timeout: Duration::from_secs(1),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(
+            listener,
+            router,
+            options,
+            async {
+                let _ = stopped.await;
+            },
+            Duration::from_secs(1),
+        ));
+        let mut s = TcpStream::connect(addr)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        s.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        for n in 0..5u8 {
+            let chunk = String::from_utf8(vec![b'a' + n; 10]).unwrap_or_default();
+            assert!(answer.contains(&chunk), "chunk {n} missing: {answer}");
+        }
+        let _ = stop.send(());
+        assert!(server.await.unwrap_or(false));
     }
 }
