@@ -18,33 +18,28 @@
 //! doubt: 501 for a coding this service does not implement (as §6.1 asks), 400 for
 //! `chunked` given more than once.
 
-use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::problem::Problem;
 
-/// The framing check, as the innermost layer around every route and fallback (see
-/// [`super::app`]): a refused request is answered here, with `Connection: close`, before
-/// anything reads its body. It sits inside the front layer, so the refusal carries its
-/// `x-request-id` and is counted and logged once, like every answer.
-pub async fn refuse_misframed(req: Request, next: Next) -> Response {
-    match refusal(req.headers()) {
-        Some(problem) => {
-            // The one `served` line says the status; this says why, at debug.
-            tracing::debug!(detail = %problem.detail, "request framing refused");
-            let mut r = problem.into_response();
-            r.headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            r
-        }
-        None => next.run(req).await,
-    }
+/// The answer to a request whose framing is refused, or None: the front layer
+/// ([`super::middleware`]) asks first, before any layer or handler reads the body, so the
+/// refusal carries its `x-request-id` and is counted and logged once, like every answer,
+/// and its connection is closed (`Connection: close`), since where its body ends is in
+/// doubt.
+pub fn refused(headers: &HeaderMap) -> Option<Response> {
+    let problem = refusal(headers)?;
+    // The one `served` line says the status; this says why, at debug.
+    tracing::debug!(detail = %problem.detail, "request framing refused");
+    let mut r = problem.into_response();
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    Some(r)
 }
 
 /// Why a request with these headers is refused, if it is.
-pub fn refusal(headers: &axum::http::HeaderMap) -> Option<Problem> {
+pub fn refusal(headers: &HeaderMap) -> Option<Problem> {
     let mut codings = Vec::new();
     for value in headers.get_all(header::TRANSFER_ENCODING) {
         let Ok(value) = value.to_str() else {

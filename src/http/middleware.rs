@@ -1,14 +1,16 @@
 //! Every layer, assembled in one place and in an order you can read.
 //!
 //! Outermost first, for every request:
-//! 1. the front ([`front`]), one function read top to bottom: the request id (a caller's
+//! 1. the front ([`Front`]), one `call` read top to bottom: the request id (a caller's
 //!    `x-request-id` kept if it is 1 to 128 visible ASCII characters, else one made, a
-//!    UUIDv7), so every log line has a bounded one; the request's trace span (method,
-//!    path, request id) while it is served; a panic caught and answered 500 problem+json
-//!    (it must never happen); any bare error status (from routing, a layer or an
-//!    extractor) turned into problem+json; once answered, its one log line (status,
-//!    latency, the matched route, what a decision route decided), its id echoed on the
-//!    response, and the metrics by matched route and status, and the latency histogram;
+//!    UUIDv7), so every log line has a bounded one; a body whose framing is in doubt
+//!    refused before anything reads it ([`super::framing`]); the request's log scope
+//!    (method, path, request id on every line logged while it is served); a panic caught
+//!    and answered 500 problem+json (it must never happen); any bare error status (from
+//!    routing, a layer or an extractor) turned into problem+json; once answered, its one
+//!    log line (status, latency, the matched route, what a decision route decided), its
+//!    id echoed on the response, and the metrics by matched route and status, and the
+//!    latency histogram;
 //! 2. response compression (gzip, when asked for);
 //! 3. body limit for the extractors.
 //!
@@ -774,7 +776,9 @@ impl<S> Layer<S> for FrontLayer {
 }
 
 /// The front of every request: its id, kept or made, set on the request (for the log
-/// lines and the handlers); the rest of the layers run in the request's log [`Scope`];
+/// lines and the handlers); a request whose body's framing is in doubt refused
+/// ([`super::framing`]) before anything reads it; the rest of the layers run in the
+/// request's log [`Scope`];
 /// once answered, its log line ([`served`]), its id echoed on the response unless the
 /// response has one, and the request counted by method, matched route and status, and
 /// its latency recorded.
@@ -806,20 +810,28 @@ where
         let start = Instant::now();
         let asked = Asked::of(&mut req);
         let scope = Scope::new(&asked.request);
-        // The rest of the layers and the handler, a panic among them caught. (Calling
-        // the layers only makes their futures: the handler runs when they are polled.)
-        let answer = scope.wrap(AssertUnwindSafe(self.inner.call(req)).catch_unwind());
+        // A request whose body's framing is in doubt goes no further (see
+        // [`super::framing`]); the others to the rest of the layers and the handler, a
+        // panic among them caught. (Calling the layers only makes their futures: the
+        // handler runs when they are polled.)
+        let answer = match scope.in_scope(|| super::framing::refused(req.headers())) {
+            Some(refused) => Err(refused),
+            None => Ok(scope.wrap(AssertUnwindSafe(self.inner.call(req)).catch_unwind())),
+        };
         let meters = self.meters.clone();
         Box::pin(async move {
-            let mut res = match answer.await {
-                Ok(Ok(res)) => {
-                    problem_for_bare_errors(res.map(Body::new), asked.request.uri.path())
-                }
-                Ok(Err(infallible)) => match infallible {},
-                Err(_) => scope.in_scope(|| {
-                    tracing::error!("a handler panicked");
-                    Problem::internal().into_response()
-                }),
+            let mut res = match answer {
+                Err(refused) => refused,
+                Ok(answer) => match answer.await {
+                    Ok(Ok(res)) => {
+                        problem_for_bare_errors(res.map(Body::new), asked.request.uri.path())
+                    }
+                    Ok(Err(infallible)) => match infallible {},
+                    Err(_) => scope.in_scope(|| {
+                        tracing::error!("a handler panicked");
+                        Problem::internal().into_response()
+                    }),
+                },
             };
             scope.in_scope(|| served(&res, start.elapsed(), &asked));
             if !res.headers().contains_key(X_REQUEST_ID) {

@@ -71,8 +71,6 @@ pub fn app(state: AppState, limits: Limits) -> Router {
             Problem::for_status(axum::http::StatusCode::METHOD_NOT_ALLOWED, req.uri().path())
                 .into_response()
         });
-    // Innermost, so that a refused framing passes the front layer like any answer.
-    let app = app.layer(axum::middleware::from_fn(framing::refuse_misframed));
     middleware::app_layers(app, limits).with_state(state)
 }
 
