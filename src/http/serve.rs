@@ -21,14 +21,16 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt;
@@ -166,7 +168,8 @@ struct Conn {
     close: Notify,
     /// Requests on it whose answer is not yet all handed to the socket (see [`Answer`]).
     answering: AtomicUsize,
-    /// When it last finished an answer, or was opened: nanoseconds after `opened`.
+    /// When it last finished an answer or wrote to its socket ([`Written`]), or was
+    /// opened: nanoseconds after `opened`.
     idle_since: AtomicU64,
     opened: tokio::time::Instant,
 }
@@ -184,6 +187,12 @@ impl Conn {
             idle_since: AtomicU64::new(0),
             opened: tokio::time::Instant::now(),
         }
+    }
+
+    /// From now on, the connection waits for a request head (unless answering).
+    fn idle_now(&self) {
+        let since = u64::try_from(self.opened.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.idle_since.fetch_max(since, Ordering::SeqCst);
     }
 
     /// When the connection must have sent a whole request head, if it is waiting for
@@ -280,8 +289,9 @@ impl Drop for InRequest {
     }
 }
 
-/// A request from its head until its answer's body is all handed to the socket (hyper
-/// drops the body then): while one is, the connection is not waiting for a head.
+/// A request from its head until hyper has taken its answer's whole body (it drops the
+/// body then; the bytes it still holds are [`Written`] later): while one is, the
+/// connection is not waiting for a head.
 struct Answering(Arc<Conn>);
 
 impl Answering {
@@ -294,9 +304,69 @@ impl Answering {
 impl Drop for Answering {
     fn drop(&mut self) {
         let conn = &self.0;
-        let since = u64::try_from(conn.opened.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        conn.idle_since.store(since, Ordering::SeqCst);
+        conn.idle_now();
         conn.answering.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The socket, as hyper writes to it: each write or flush that goes through moves the
+/// connection's `idle_since` on. Hyper drops an answer's body once it has taken its last
+/// bytes, which may still wait in its buffer for a slow client: the connection is idle
+/// (waiting for a head) only from its last write on.
+struct Written<I> {
+    io: I,
+    conn: Arc<Conn>,
+}
+
+impl<I> Written<I> {
+    fn watch<T>(&self, polled: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if let Poll::Ready(Ok(_)) = &polled {
+            self.conn.idle_now();
+        }
+        polled
+    }
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Written<I> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Written<I> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.watch(polled)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.watch(polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.io).poll_flush(cx);
+        self.watch(polled)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 
@@ -441,6 +511,10 @@ async fn connection<I>(
     http1
         .header_read_timeout(None)
         .max_buf_size(READ_BUFFER_BYTES);
+    let io = Written {
+        io,
+        conn: conn.clone(),
+    };
     let io = WriteStall::new(io, header_read_timeout, conn.blocked.clone());
     let http = http1.serve_connection(TokioIo::new(io), service);
     tokio::pin!(http);
@@ -619,6 +693,54 @@ mod tests {
             let chunk = String::from_utf8(vec![b'a' + n; 10]).unwrap_or_default();
             assert!(answer.contains(&chunk), "chunk {n} missing: {answer}");
         }
+        let _ = stop.send(());
+        assert!(server.await.unwrap_or(false));
+    }
+    /// A large answer its client reads slowly, for longer than the header-read timeout
+    /// after the handler's body was all taken (hyper holds the rest in its buffer), is
+    /// sent whole: the connection is still answering until its last byte is written.
+    #[tokio::test]
+    async fn a_large_answer_read_slowly_is_sent_whole() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        const SIZE: usize = 32 << 20;
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let big = || async { vec![b'x'; SIZE] };
+        let router = Router::new().route("/big", axum::routing::get(big));
+        let options = Options {
+            max_connections: 4,
+            header_read_timeout: Duration::from_secs(1),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(
+            listener,
+            router,
+            options,
+            async {
+                let _ = stopped.await;
+            },
+            Duration::from_secs(1),
+        ));
+        let mut s = TcpStream::connect(addr)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        s.write_all(b"GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        // About 1 MiB every 100 ms: some progress well within the timeout each time,
+        // some 3 s in all.
+        let mut got = 0usize;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(got > SIZE, "{got} bytes of a {SIZE}-byte answer");
         let _ = stop.send(());
         assert!(server.await.unwrap_or(false));
     }
