@@ -168,7 +168,7 @@ struct Conn {
     close: Notify,
     /// Requests on it whose answer is not yet all handed to the socket (see [`Answer`]).
     answering: AtomicUsize,
-    /// When it last finished an answer or wrote to its socket ([`Written`]), or was
+    /// When it last finished an answer or wrote bytes to its socket ([`Written`]), or was
     /// opened: nanoseconds after `opened`.
     idle_since: AtomicU64,
     opened: tokio::time::Instant,
@@ -309,18 +309,19 @@ impl Drop for Answering {
     }
 }
 
-/// The socket, as hyper writes to it: each write or flush that goes through moves the
-/// connection's `idle_since` on. Hyper drops an answer's body once it has taken its last
-/// bytes, which may still wait in its buffer for a slow client: the connection is idle
-/// (waiting for a head) only from its last write on.
+/// The socket, as hyper writes to it: each write that takes bytes moves the connection's
+/// `idle_since` on. Hyper drops an answer's body once it has taken its last bytes, which
+/// may still wait in its buffer for a slow client: the connection is idle (waiting for a
+/// head) only from its last write on. Flushes do not count: hyper flushes at every poll,
+/// one woken by a byte of a head that never ends included.
 struct Written<I> {
     io: I,
     conn: Arc<Conn>,
 }
 
 impl<I> Written<I> {
-    fn watch<T>(&self, polled: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
-        if let Poll::Ready(Ok(_)) = &polled {
+    fn watch(&self, polled: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        if let Poll::Ready(Ok(1..)) = &polled {
             self.conn.idle_now();
         }
         polled
@@ -361,8 +362,7 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Written<I> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let polled = Pin::new(&mut self.io).poll_flush(cx);
-        self.watch(polled)
+        Pin::new(&mut self.io).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -696,6 +696,56 @@ mod tests {
         let _ = stop.send(());
         assert!(server.await.unwrap_or(false));
     }
+    /// A request head sent a byte at a time and never finished: the connection is closed
+    /// once the header-read timeout has passed, each byte notwithstanding.
+    #[tokio::test]
+    async fn a_head_trickling_in_is_closed_at_the_timeout() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let router = Router::new().route("/", axum::routing::get(|| async { "hi" }));
+        let options = Options {
+            max_connections: 4,
+            header_read_timeout: Duration::from_secs(1),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(
+            listener,
+            router,
+            options,
+            async {
+                let _ = stopped.await;
+            },
+            Duration::from_secs(1),
+        ));
+        let s = TcpStream::connect(addr)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (mut r, mut w) = s.into_split();
+        let trickle = tokio::spawn(async move {
+            let head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Long: ".iter().copied();
+            for byte in head.chain(std::iter::repeat(b'a')).take(200) {
+                if w.write_all(&[byte]).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        // Closed by the server (no answer: it never had a whole head) well before the
+        // client would have finished its 10 s trickle.
+        let mut answer = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(8), r.read_to_end(&mut answer)).await;
+        assert!(
+            closed.is_ok(),
+            "still open after 8 s of a 1 s header-read timeout"
+        );
+        trickle.abort();
+        let _ = stop.send(());
+        assert!(server.await.unwrap_or(false));
+    }
+
     /// A large answer its client reads slowly, for longer than the header-read timeout
     /// after the handler's body was all taken (hyper holds the rest in its buffer), is
     /// sent whole: the connection is still answering until its last byte is written.
