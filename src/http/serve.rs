@@ -525,6 +525,9 @@ async fn connection<I>(
     tokio::pin!(head_timer);
     loop {
         let made_room = tokio::select! {
+            // The connection first: a head that came in time is read (and its request
+            // begun) before a timer that fired meanwhile is looked at.
+            biased;
             _ = http.as_mut() => break,
             () = head_timer.as_mut() => match conn.head_due(header_read_timeout) {
                 Some(due) => {
@@ -793,5 +796,101 @@ mod tests {
         assert!(got > SIZE, "{got} bytes of a {SIZE}-byte answer");
         let _ = stop.send(());
         assert!(server.await.unwrap_or(false));
+    }
+    /// A socket whose bytes to read are there from the start, but which never wakes its
+    /// reader: only a timer does, as when a busy machine runs a connection's task late.
+    struct Unwoken {
+        head: Arc<Mutex<Vec<u8>>>,
+        out: Arc<Mutex<Vec<u8>>>,
+    }
+
+    impl AsyncRead for Unwoken {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let Ok(mut head) = self.head.lock() else {
+                return Poll::Ready(Err(io::Error::other("poisoned")));
+            };
+            if head.is_empty() {
+                return Poll::Pending;
+            }
+            let n = head.len().min(buf.remaining());
+            buf.put_slice(&head[..n]);
+            head.drain(..n);
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl AsyncWrite for Unwoken {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            if let Ok(mut out) = self.out.lock() {
+                out.extend_from_slice(buf);
+            }
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// A whole head that arrived in time is served even when the connection's task runs
+    /// only once the timeout has passed: the head is read before the timer is looked at.
+    #[tokio::test(start_paused = true)]
+    async fn a_head_in_time_is_served_when_its_task_runs_late() {
+        let limit = Duration::from_secs(1);
+        let router = Router::new().route("/", axum::routing::get(|| async { "hi" }));
+        let open = Arc::new(Open::default());
+        let room = Arc::new(Semaphore::new(64));
+        let (_alive_tx, alive) = watch::channel(());
+        let (_stop_tx, stopping) = watch::channel(false);
+        // Which of two ready branches `select!` takes first is left to chance unless
+        // told: many connections, so that chance cannot pass the test.
+        for n in 0..32 {
+            let out = Arc::new(Mutex::new(Vec::new()));
+            let head = Arc::new(Mutex::new(Vec::new()));
+            let io = Unwoken {
+                head: head.clone(),
+                out: out.clone(),
+            };
+            let (id, conn) = open.add();
+            let held = Held {
+                _permit: room
+                    .clone()
+                    .try_acquire_owned()
+                    .unwrap_or_else(|e| panic!("{e}")),
+                open: open.clone(),
+                id,
+                _alive: alive.clone(),
+            };
+            let task = tokio::spawn(connection(
+                io,
+                router.clone(),
+                conn,
+                limit,
+                stopping.clone(),
+                held,
+            ));
+            // The task reads nothing yet and arms its timer; then the head comes, in
+            // time, without waking it: the timer does, once it has passed.
+            tokio::task::yield_now().await;
+            if let Ok(mut head) = head.lock() {
+                head.extend_from_slice(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            }
+            let _ = task.await;
+            let out = out.lock().map(|o| o.clone()).unwrap_or_default();
+            let out = String::from_utf8_lossy(&out);
+            assert!(out.starts_with("HTTP/1.1 200"), "connection {n}: {out:?}");
+        }
     }
 }
