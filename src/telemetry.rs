@@ -100,7 +100,9 @@ impl RequestFields {
     pub fn span(&self) -> tracing::Span {
         // Nothing is recorded on the span later: the JSON formatter parses and rewrites a
         // span's fields at every record.
-        tracing::info_span!("request", method = %self.method, path = %self.uri.path(), request_id = %self.id())
+        // Its target is the one the span had when the front made it: `RUST_LOG` filters
+        // naming `aftersales::http` keep enabling it.
+        tracing::info_span!(target: "aftersales::http::middleware", "request", method = %self.method, path = %self.uri.path(), request_id = %self.id())
     }
 
     /// Writes `"span":{..}`, as the JSON formatter writes [`RequestFields::span`] (its fields
@@ -748,6 +750,30 @@ mod tests {
             })
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    /// With the human format, the request's fields come from its span: a filter that
+    /// enables the HTTP front at info (and little else) still shows them on a warning.
+    #[test]
+    fn the_request_span_is_enabled_by_filters_naming_the_http_front() {
+        for filter in ["info", "aftersales=debug", "warn,aftersales::http=info"] {
+            let capture = Capture::default();
+            let writer = capture.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .with_env_filter(EnvFilter::new(filter))
+                .finish();
+            tracing::subscriber::with_default(subscriber, || {
+                request().span().in_scope(|| tracing::warn!("careful"));
+            });
+            let text = capture.0.lock().map(|t| t.clone()).unwrap_or_default();
+            let text = String::from_utf8(text).unwrap_or_default();
+            assert!(
+                text.contains("request{method=PURGE path=/a%22b/~c") && text.contains("careful"),
+                "{filter}: {text}"
+            );
+        }
     }
 
     #[test]

@@ -814,9 +814,15 @@ where
         // [`super::framing`]); the others to the rest of the layers and the handler, a
         // panic among them caught. (Calling the layers only makes their futures: the
         // handler runs when they are polled.)
+        // A layer may panic when called, not only when polled: caught too.
         let answer = match scope.in_scope(|| super::framing::refused(req.headers())) {
             Some(refused) => Err(refused),
-            None => Ok(scope.wrap(AssertUnwindSafe(self.inner.call(req)).catch_unwind())),
+            None => match std::panic::catch_unwind(AssertUnwindSafe(|| {
+                scope.in_scope(|| self.inner.call(req))
+            })) {
+                Ok(called) => Ok(scope.wrap(AssertUnwindSafe(called).catch_unwind())),
+                Err(_) => Err(panicked(&scope)),
+            },
         };
         let meters = self.meters.clone();
         Box::pin(async move {
@@ -827,10 +833,7 @@ where
                         problem_for_bare_errors(res.map(Body::new), asked.request.uri.path())
                     }
                     Ok(Err(infallible)) => match infallible {},
-                    Err(_) => scope.in_scope(|| {
-                        tracing::error!("a handler panicked");
-                        Problem::internal().into_response()
-                    }),
+                    Err(_) => panicked(&scope),
                 },
             };
             scope.in_scope(|| served(&res, start.elapsed(), &asked));
@@ -844,6 +847,14 @@ where
             Ok(res)
         })
     }
+}
+
+/// The answer to a request whose handler (or a layer) panicked, logged in its scope.
+fn panicked(scope: &Scope) -> Response {
+    scope.in_scope(|| {
+        tracing::error!("a handler panicked");
+        Problem::internal().into_response()
+    })
 }
 
 /// A new request id: a UUIDv7, hyphenated.
@@ -980,6 +991,30 @@ mod tests {
         line.strip_prefix("{\"timestamp\":\"")
             .and_then(|rest| rest.split_once('"'))
             .unwrap_or_else(|| panic!("no timestamp first: {line}"))
+    }
+
+    /// A layer that panics when it is called (before any future is polled): the
+    /// request is answered 500 with its id, as when a handler panics.
+    #[tokio::test]
+    async fn a_panic_while_calling_the_layers_is_a_500_with_the_request_id() {
+        let inner = tower::service_fn(
+            |_: Request| -> std::future::Ready<Result<Response, Infallible>> { panic!("called") },
+        );
+        let mut front = FrontLayer::default().layer(inner);
+        let req = Request::builder()
+            .uri("/v1/decisions")
+            .header(X_REQUEST_ID, "abc")
+            .body(Body::empty())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let res = match front.call(req).await {
+            Ok(res) => res,
+            Err(infallible) => match infallible {},
+        };
+        assert_eq!(res.status(), 500);
+        assert_eq!(
+            res.headers().get(X_REQUEST_ID),
+            Some(&HeaderValue::from_static("abc"))
+        );
     }
 
     fn asked(method: &str, uri: &str, id: &[u8]) -> Asked {

@@ -21,14 +21,16 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt;
@@ -166,7 +168,8 @@ struct Conn {
     close: Notify,
     /// Requests on it whose answer is not yet all handed to the socket (see [`Answer`]).
     answering: AtomicUsize,
-    /// When it last finished an answer, or was opened: nanoseconds after `opened`.
+    /// When it last finished an answer or wrote bytes to its socket ([`Written`]), or was
+    /// opened: nanoseconds after `opened`.
     idle_since: AtomicU64,
     opened: tokio::time::Instant,
 }
@@ -184,6 +187,12 @@ impl Conn {
             idle_since: AtomicU64::new(0),
             opened: tokio::time::Instant::now(),
         }
+    }
+
+    /// From now on, the connection waits for a request head (unless answering).
+    fn idle_now(&self) {
+        let since = u64::try_from(self.opened.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.idle_since.fetch_max(since, Ordering::SeqCst);
     }
 
     /// When the connection must have sent a whole request head, if it is waiting for
@@ -280,8 +289,9 @@ impl Drop for InRequest {
     }
 }
 
-/// A request from its head until its answer's body is all handed to the socket (hyper
-/// drops the body then): while one is, the connection is not waiting for a head.
+/// A request from its head until hyper has taken its answer's whole body (it drops the
+/// body then; the bytes it still holds are [`Written`] later): while one is, the
+/// connection is not waiting for a head.
 struct Answering(Arc<Conn>);
 
 impl Answering {
@@ -294,9 +304,69 @@ impl Answering {
 impl Drop for Answering {
     fn drop(&mut self) {
         let conn = &self.0;
-        let since = u64::try_from(conn.opened.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        conn.idle_since.store(since, Ordering::SeqCst);
+        conn.idle_now();
         conn.answering.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The socket, as hyper writes to it: each write that takes bytes moves the connection's
+/// `idle_since` on. Hyper drops an answer's body once it has taken its last bytes, which
+/// may still wait in its buffer for a slow client: the connection is idle (waiting for a
+/// head) only from its last write on. Flushes do not count: hyper flushes at every poll,
+/// one woken by a byte of a head that never ends included.
+struct Written<I> {
+    io: I,
+    conn: Arc<Conn>,
+}
+
+impl<I> Written<I> {
+    fn watch(&self, polled: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        if let Poll::Ready(Ok(1..)) = &polled {
+            self.conn.idle_now();
+        }
+        polled
+    }
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Written<I> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Written<I> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.watch(polled)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.watch(polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 
@@ -441,6 +511,10 @@ async fn connection<I>(
     http1
         .header_read_timeout(None)
         .max_buf_size(READ_BUFFER_BYTES);
+    let io = Written {
+        io,
+        conn: conn.clone(),
+    };
     let io = WriteStall::new(io, header_read_timeout, conn.blocked.clone());
     let http = http1.serve_connection(TokioIo::new(io), service);
     tokio::pin!(http);
@@ -451,6 +525,9 @@ async fn connection<I>(
     tokio::pin!(head_timer);
     loop {
         let made_room = tokio::select! {
+            // The connection first: a head that came in time is read (and its request
+            // begun) before a timer that fired meanwhile is looked at.
+            biased;
             _ = http.as_mut() => break,
             () = head_timer.as_mut() => match conn.head_due(header_read_timeout) {
                 Some(due) => {
@@ -621,5 +698,199 @@ mod tests {
         }
         let _ = stop.send(());
         assert!(server.await.unwrap_or(false));
+    }
+    /// A request head sent a byte at a time and never finished: the connection is closed
+    /// once the header-read timeout has passed, each byte notwithstanding.
+    #[tokio::test]
+    async fn a_head_trickling_in_is_closed_at_the_timeout() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let router = Router::new().route("/", axum::routing::get(|| async { "hi" }));
+        let options = Options {
+            max_connections: 4,
+            header_read_timeout: Duration::from_secs(1),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(
+            listener,
+            router,
+            options,
+            async {
+                let _ = stopped.await;
+            },
+            Duration::from_secs(1),
+        ));
+        let s = TcpStream::connect(addr)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (mut r, mut w) = s.into_split();
+        let trickle = tokio::spawn(async move {
+            let head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Long: ".iter().copied();
+            for byte in head.chain(std::iter::repeat(b'a')).take(200) {
+                if w.write_all(&[byte]).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        // Closed by the server (no answer: it never had a whole head) well before the
+        // client would have finished its 10 s trickle.
+        let mut answer = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(8), r.read_to_end(&mut answer)).await;
+        assert!(
+            closed.is_ok(),
+            "still open after 8 s of a 1 s header-read timeout"
+        );
+        trickle.abort();
+        let _ = stop.send(());
+        assert!(server.await.unwrap_or(false));
+    }
+
+    /// A large answer its client reads slowly, for longer than the header-read timeout
+    /// after the handler's body was all taken (hyper holds the rest in its buffer), is
+    /// sent whole: the connection is still answering until its last byte is written.
+    #[tokio::test]
+    async fn a_large_answer_read_slowly_is_sent_whole() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        const SIZE: usize = 32 << 20;
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let big = || async { vec![b'x'; SIZE] };
+        let router = Router::new().route("/big", axum::routing::get(big));
+        let options = Options {
+            max_connections: 4,
+            header_read_timeout: Duration::from_secs(1),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(
+            listener,
+            router,
+            options,
+            async {
+                let _ = stopped.await;
+            },
+            Duration::from_secs(1),
+        ));
+        let mut s = TcpStream::connect(addr)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        s.write_all(b"GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        // About 1 MiB every 100 ms: some progress well within the timeout each time,
+        // some 3 s in all.
+        let mut got = 0usize;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(got > SIZE, "{got} bytes of a {SIZE}-byte answer");
+        let _ = stop.send(());
+        assert!(server.await.unwrap_or(false));
+    }
+    /// A socket whose bytes to read are there from the start, but which never wakes its
+    /// reader: only a timer does, as when a busy machine runs a connection's task late.
+    struct Unwoken {
+        head: Arc<Mutex<Vec<u8>>>,
+        out: Arc<Mutex<Vec<u8>>>,
+    }
+
+    impl AsyncRead for Unwoken {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let Ok(mut head) = self.head.lock() else {
+                return Poll::Ready(Err(io::Error::other("poisoned")));
+            };
+            if head.is_empty() {
+                return Poll::Pending;
+            }
+            let n = head.len().min(buf.remaining());
+            buf.put_slice(&head[..n]);
+            head.drain(..n);
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl AsyncWrite for Unwoken {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            if let Ok(mut out) = self.out.lock() {
+                out.extend_from_slice(buf);
+            }
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// A whole head that arrived in time is served even when the connection's task runs
+    /// only once the timeout has passed: the head is read before the timer is looked at.
+    #[tokio::test(start_paused = true)]
+    async fn a_head_in_time_is_served_when_its_task_runs_late() {
+        let limit = Duration::from_secs(1);
+        let router = Router::new().route("/", axum::routing::get(|| async { "hi" }));
+        let open = Arc::new(Open::default());
+        let room = Arc::new(Semaphore::new(64));
+        let (_alive_tx, alive) = watch::channel(());
+        let (_stop_tx, stopping) = watch::channel(false);
+        // Which of two ready branches `select!` takes first is left to chance unless
+        // told: many connections, so that chance cannot pass the test.
+        for n in 0..32 {
+            let out = Arc::new(Mutex::new(Vec::new()));
+            let head = Arc::new(Mutex::new(Vec::new()));
+            let io = Unwoken {
+                head: head.clone(),
+                out: out.clone(),
+            };
+            let (id, conn) = open.add();
+            let held = Held {
+                _permit: room
+                    .clone()
+                    .try_acquire_owned()
+                    .unwrap_or_else(|e| panic!("{e}")),
+                open: open.clone(),
+                id,
+                _alive: alive.clone(),
+            };
+            let task = tokio::spawn(connection(
+                io,
+                router.clone(),
+                conn,
+                limit,
+                stopping.clone(),
+                held,
+            ));
+            // The task reads nothing yet and arms its timer; then the head comes, in
+            // time, without waking it: the timer does, once it has passed.
+            tokio::task::yield_now().await;
+            if let Ok(mut head) = head.lock() {
+                head.extend_from_slice(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            }
+            let _ = task.await;
+            let out = out.lock().map(|o| o.clone()).unwrap_or_default();
+            let out = String::from_utf8_lossy(&out);
+            assert!(out.starts_with("HTTP/1.1 200"), "connection {n}: {out:?}");
+        }
     }
 }
