@@ -625,6 +625,37 @@ mod tests {
         }
     }
 
+    /// `router` served on a loopback port (4 connections at most, a 1 s header-read
+    /// timeout): its address, what stops it, and the serving task (true when it stopped
+    /// cleanly).
+    async fn on_loopback(
+        router: Router,
+    ) -> (
+        std::net::SocketAddr,
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<bool>,
+    ) {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let options = Options {
+            max_connections: 4,
+            header_read_timeout: Duration::from_secs(1),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(
+            listener,
+            router,
+            options,
+            async {
+                let _ = stopped.await;
+            },
+            Duration::from_secs(1),
+        ));
+        (addr, stop, server)
+    }
+
     #[tokio::test(start_paused = true)]
     async fn the_accept_loop_does_not_spin_on_emfile() {
         let calls = Arc::new(AtomicUsize::new(0));
@@ -652,10 +683,6 @@ mod tests {
     #[tokio::test]
     async fn an_answer_slower_than_the_header_timeout_is_sent_whole() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
         let slow = || async {
             let chunks = futures_util::stream::unfold(0u8, |n| async move {
                 if n == 5 {
@@ -668,20 +695,7 @@ mod tests {
             axum::body::Body::from_stream(chunks)
         };
         let router = Router::new().route("/slow", axum::routing::get(slow));
-        let options = Options {
-            max_connections: 4,
-            header_read_timeout: Duration::from_secs(1),
-        };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve(
-            listener,
-            router,
-            options,
-            async {
-                let _ = stopped.await;
-            },
-            Duration::from_secs(1),
-        ));
+        let (addr, stop, server) = on_loopback(router).await;
         let mut s = TcpStream::connect(addr)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -704,25 +718,8 @@ mod tests {
     #[tokio::test]
     async fn a_head_trickling_in_is_closed_at_the_timeout() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
         let router = Router::new().route("/", axum::routing::get(|| async { "hi" }));
-        let options = Options {
-            max_connections: 4,
-            header_read_timeout: Duration::from_secs(1),
-        };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve(
-            listener,
-            router,
-            options,
-            async {
-                let _ = stopped.await;
-            },
-            Duration::from_secs(1),
-        ));
+        let (addr, stop, server) = on_loopback(router).await;
         let s = TcpStream::connect(addr)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -756,26 +753,9 @@ mod tests {
     async fn a_large_answer_read_slowly_is_sent_whole() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         const SIZE: usize = 32 << 20;
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
         let big = || async { vec![b'x'; SIZE] };
         let router = Router::new().route("/big", axum::routing::get(big));
-        let options = Options {
-            max_connections: 4,
-            header_read_timeout: Duration::from_secs(1),
-        };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve(
-            listener,
-            router,
-            options,
-            async {
-                let _ = stopped.await;
-            },
-            Duration::from_secs(1),
-        ));
+        let (addr, stop, server) = on_loopback(router).await;
         let mut s = TcpStream::connect(addr)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
