@@ -545,6 +545,25 @@ impl fmt::Write for Escaping<'_> {
 pub(crate) struct Capture(pub(crate) std::sync::Arc<Mutex<Vec<u8>>>);
 
 #[cfg(test)]
+impl Capture {
+    /// The JSON lines written so far, each without its timestamp (what comes before
+    /// `,"level"`).
+    pub(crate) fn lines_without_timestamps(&self) -> String {
+        let text = self.0.lock().map(|t| t.clone()).unwrap_or_default();
+        String::from_utf8(text)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                l.split_once(",\"level\"")
+                    .map_or(l, |(_, rest)| rest)
+                    .to_owned()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+#[cfg(test)]
 impl Write for Capture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if let Ok(mut text) = self.0.lock() {
@@ -622,18 +641,7 @@ mod tests {
             }
             false => tracing::subscriber::with_default(builder.finish(), events),
         }
-        let text = capture.0.lock().map(|t| t.clone()).unwrap_or_default();
-        String::from_utf8(text)
-            .unwrap_or_default()
-            .lines()
-            // Each line's timestamp left out.
-            .map(|l| {
-                l.split_once(",\"level\"")
-                    .map_or(l, |(_, rest)| rest)
-                    .to_owned()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        capture.lines_without_timestamps()
     }
 
     #[test]
@@ -739,17 +747,7 @@ mod tests {
                 tracing::info!("after the request");
             });
         }
-        let text = capture.0.lock().map(|t| t.clone()).unwrap_or_default();
-        String::from_utf8(text)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| {
-                l.split_once(",\"level\"")
-                    .map_or(l, |(_, rest)| rest)
-                    .to_owned()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        capture.lines_without_timestamps()
     }
 
     /// With the human format, the request's fields come from its span: a filter that
