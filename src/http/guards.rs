@@ -22,25 +22,53 @@ use hyper::body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
+/// What a [`WriteStall`] tells, as its writes happen, to whoever keeps the connection.
+pub trait WriteWatch: Send + Sync {
+    /// Whether a write now waits for the client to take bytes.
+    fn waiting(&self, waiting: bool);
+    /// A write took bytes (flushes are not writes: hyper flushes at every poll).
+    fn wrote(&self) {}
+}
+
+/// Only whether a write waits.
+impl WriteWatch for AtomicBool {
+    fn waiting(&self, waiting: bool) {
+        self.store(waiting, Ordering::SeqCst);
+    }
+}
+
 /// A socket whose writes fail once they have made no progress for `limit`.
-pub struct WriteStall<I> {
+pub struct WriteStall<I, W = AtomicBool> {
     io: I,
     limit: Duration,
     /// Started when a write or flush first found the socket full; reset by any progress.
     stalled: Option<Pin<Box<Sleep>>>,
-    /// Whether a write is waiting for the client to take bytes, for the accept loop.
-    blocked: Arc<AtomicBool>,
+    /// Told whether a write waits for the client, and when bytes are written.
+    watch: Arc<W>,
 }
 
-impl<I> WriteStall<I> {
-    /// Wraps `io`; `blocked` tells, at any moment, whether a write is waiting.
-    pub fn new(io: I, limit: Duration, blocked: Arc<AtomicBool>) -> WriteStall<I> {
+impl<I, W: WriteWatch> WriteStall<I, W> {
+    /// Wraps `io`; `watch` is told, at any moment, whether a write is waiting, and of
+    /// every write that took bytes.
+    pub fn new(io: I, limit: Duration, watch: Arc<W>) -> WriteStall<I, W> {
         WriteStall {
             io,
             limit,
             stalled: None,
-            blocked,
+            watch,
         }
+    }
+
+    /// A write's result, told to the watch when it took bytes.
+    fn wrote(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        if let Poll::Ready(Ok(1..)) = &polled {
+            self.watch.wrote();
+        }
+        self.watch(cx, polled)
     }
 
     /// What a write that returned `polled` means, given how long writes have stalled.
@@ -49,7 +77,7 @@ impl<I> WriteStall<I> {
         cx: &mut Context<'_>,
         polled: Poll<io::Result<T>>,
     ) -> Poll<io::Result<T>> {
-        self.blocked.store(polled.is_pending(), Ordering::SeqCst);
+        self.watch.waiting(polled.is_pending());
         if polled.is_ready() {
             self.stalled = None;
             return polled;
@@ -68,7 +96,7 @@ impl<I> WriteStall<I> {
     }
 }
 
-impl<I: AsyncRead + Unpin> AsyncRead for WriteStall<I> {
+impl<I: AsyncRead + Unpin, W> AsyncRead for WriteStall<I, W> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -78,14 +106,14 @@ impl<I: AsyncRead + Unpin> AsyncRead for WriteStall<I> {
     }
 }
 
-impl<I: AsyncWrite + Unpin> AsyncWrite for WriteStall<I> {
+impl<I: AsyncWrite + Unpin, W: WriteWatch> AsyncWrite for WriteStall<I, W> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.io).poll_write(cx, buf);
-        self.watch(cx, polled)
+        self.wrote(cx, polled)
     }
 
     fn poll_write_vectored(
@@ -94,7 +122,7 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for WriteStall<I> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
-        self.watch(cx, polled)
+        self.wrote(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -21,21 +21,20 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+
 use std::time::Duration;
 
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt;
 
-use super::guards::{Receiving, WriteStall};
+use super::guards::{Receiving, WriteStall, WriteWatch};
 
 /// The most a connection buffers of what it reads (a request head must fit; a body is
 /// read through it in pieces this size at most): a connection's memory stays bounded,
@@ -160,7 +159,7 @@ struct Conn {
     receiving: Arc<AtomicUsize>,
     /// Whether an answer's write waits for the client to take bytes (see
     /// [`super::guards::WriteStall`]).
-    blocked: Arc<AtomicBool>,
+    blocked: AtomicBool,
     /// Whether it ever delivered a whole request head.
     served: AtomicBool,
     /// Chosen to make room (or stopping): no longer a candidate.
@@ -168,7 +167,7 @@ struct Conn {
     close: Notify,
     /// Requests on it whose answer is not yet all handed to the socket (see [`Answer`]).
     answering: AtomicUsize,
-    /// When it last finished an answer or wrote bytes to its socket ([`Written`]), or was
+    /// When it last finished an answer or wrote bytes to its socket ([`WriteWatch`]), or was
     /// opened: nanoseconds after `opened`.
     idle_since: AtomicU64,
     opened: tokio::time::Instant,
@@ -179,7 +178,7 @@ impl Conn {
         Conn {
             in_request: AtomicUsize::new(0),
             receiving: Arc::default(),
-            blocked: Arc::default(),
+            blocked: AtomicBool::new(false),
             served: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             close: Notify::new(),
@@ -205,6 +204,20 @@ impl Conn {
         let since = Duration::from_nanos(self.idle_since.load(Ordering::SeqCst));
         let due = self.opened + since + limit;
         (due > now).then_some(due)
+    }
+}
+
+/// What the connection's socket ([`WriteStall`]) tells: whether a write waits for the
+/// client; and each write that takes bytes, which moves `idle_since` on. hyper drops an
+/// answer's body once it has taken its last bytes, which may still wait in its buffer for
+/// a slow client: the connection is idle (waiting for a head) only from its last write on.
+impl WriteWatch for Conn {
+    fn waiting(&self, waiting: bool) {
+        self.blocked.store(waiting, Ordering::SeqCst);
+    }
+
+    fn wrote(&self) {
+        self.idle_now();
     }
 }
 
@@ -290,7 +303,7 @@ impl Drop for InRequest {
 }
 
 /// A request from its head until hyper has taken its answer's whole body (it drops the
-/// body then; the bytes it still holds are [`Written`] later): while one is, the
+/// body then; the bytes it still holds are written later, see [`WriteWatch`]): while one is, the
 /// connection is not waiting for a head.
 struct Answering(Arc<Conn>);
 
@@ -306,67 +319,6 @@ impl Drop for Answering {
         let conn = &self.0;
         conn.idle_now();
         conn.answering.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// The socket, as hyper writes to it: each write that takes bytes moves the connection's
-/// `idle_since` on. Hyper drops an answer's body once it has taken its last bytes, which
-/// may still wait in its buffer for a slow client: the connection is idle (waiting for a
-/// head) only from its last write on. Flushes do not count: hyper flushes at every poll,
-/// one woken by a byte of a head that never ends included.
-struct Written<I> {
-    io: I,
-    conn: Arc<Conn>,
-}
-
-impl<I> Written<I> {
-    fn watch(&self, polled: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
-        if let Poll::Ready(Ok(1..)) = &polled {
-            self.conn.idle_now();
-        }
-        polled
-    }
-}
-
-impl<I: AsyncRead + Unpin> AsyncRead for Written<I> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
-
-impl<I: AsyncWrite + Unpin> AsyncWrite for Written<I> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.io).poll_write(cx, buf);
-        self.watch(polled)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
-        self.watch(polled)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 
@@ -511,11 +463,7 @@ async fn connection<I>(
     http1
         .header_read_timeout(None)
         .max_buf_size(READ_BUFFER_BYTES);
-    let io = Written {
-        io,
-        conn: conn.clone(),
-    };
-    let io = WriteStall::new(io, header_read_timeout, conn.blocked.clone());
+    let io = WriteStall::new(io, header_read_timeout, conn.clone());
     let http = http1.serve_connection(TokioIo::new(io), service);
     tokio::pin!(http);
     let mut closing = false;
@@ -576,6 +524,9 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    use tokio::io::ReadBuf;
 
     #[test]
     fn the_open_files_limit_is_read_from_proc_limits() {
