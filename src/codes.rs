@@ -531,3 +531,52 @@ mod tests {
         );
     }
 }
+
+codes! {
+    /// One entry of `[text_view]`. Most are a whole line (or the part of a line) with the
+    /// decision's values as placeholders, so each language puts them in its own order.
+    pub enum TextWord {
+        /// The first line when the request names its case.
+        Case = "case",
+        /// The notice that decided, whether it applies, and the decision time.
+        Notice = "notice",
+        Applies = "applies",
+        DoesNotApply = "does_not_apply",
+        /// The other notices that apply too.
+        AlsoApplies = "also_applies",
+        /// The control zone of the destination.
+        Zone = "zone",
+        Controlled = "controlled",
+        NotControlled = "not_controlled",
+        /// A control window with an end.
+        Window = "window",
+        /// A control window until further notice.
+        WindowOpen = "window_open",
+        /// The heading above the deadlines.
+        Deadlines = "deadlines",
+        /// One deadline.
+        Deadline = "deadline",
+        /// The time left before a deadline.
+        Left = "left",
+        /// The time since a passed deadline.
+        Overdue = "overdue",
+        /// The heading above the numbered actions.
+        Actions = "actions",
+        /// The heading above the evidence to keep.
+        Evidence = "evidence",
+        /// Between the alternatives of one piece of evidence.
+        Or = "or",
+        /// The heading above the explanation.
+        Why = "why",
+        /// The heading above the warnings.
+        Warnings = "warnings",
+        /// The last line.
+        DecisionId = "decision_id",
+        /// A duration of a day or more.
+        Days = "days",
+        /// A duration of an hour or more.
+        Hours = "hours",
+        /// A duration under an hour.
+        Minutes = "minutes",
+    }
+}

@@ -579,10 +579,7 @@ impl Validator {
         });
         let text_codes: Vec<&str> = TextWord::ALL.iter().map(|w| w.as_str()).collect();
         let text_view = self.code_table(&raw.text_view, &text_codes, "text_view", None, |code| {
-            TextWord::ALL
-                .iter()
-                .find(|w| w.as_str() == code)
-                .map_or(vec![], |w| w.args().to_vec())
+            TextWord::parse(code).map_or(vec![], |w| w.args().to_vec())
         });
         self.text_view_shows_every_value(&raw.text_view);
 
@@ -1182,7 +1179,7 @@ impl Validator {
         table: &std::collections::BTreeMap<Spanned<String>, RawText>,
     ) {
         for (code, texts) in table {
-            let Some(word) = TextWord::ALL.iter().find(|w| w.as_str() == code.get_ref()) else {
+            let Some(word) = TextWord::parse(code.get_ref()) else {
                 continue;
             };
             for (lang, text) in texts {
