@@ -14,7 +14,7 @@
 //! 2. response compression (gzip, when asked for);
 //! 3. body limit for the extractors.
 //!
-//! And on `/v1/*` only, in one layer ([`guard_api`]) and in this order: the bearer-token
+//! And on `/v1/*` only, in one layer ([`Guarded`]) and in this order: the bearer-token
 //! check; then the body is read whole (413 over the limit, 408 past
 //! `--body-read-timeout`) *before* the request takes a slot, so slow senders cannot hold
 //! slots; then one of the `--concurrency-limit` slots shared by all `/v1` routes (503 +
@@ -32,10 +32,9 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, Method, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -308,16 +307,14 @@ pub fn api_layers(api: Router<AppState>, state: &AppState, limits: Limits) -> Ro
             kib(limits.body_budget.max(limits.body)).min(Semaphore::MAX_PERMITS),
         )),
     };
-    let guard = Guard {
+    api.route_layer(GuardLayer(Arc::new(Guard {
         state: state.clone(),
         body,
         slots,
-    };
-    api.route_layer(middleware::from_fn_with_state(guard, guard_api))
+    })))
 }
 
 /// What the `/v1` guard needs.
-#[derive(Clone)]
 struct Guard {
     /// The tokens, in the state.
     state: AppState,
@@ -325,16 +322,68 @@ struct Guard {
     slots: Slots,
 }
 
+/// The `/v1` guard ([`Guarded`]) as a layer, wrapped around each `/v1` route.
+#[derive(Clone)]
+struct GuardLayer(Arc<Guard>);
+
+impl<S> Layer<S> for GuardLayer {
+    type Service = Guarded<S>;
+
+    fn layer(&self, inner: S) -> Guarded<S> {
+        Guarded {
+            inner,
+            guard: self.0.clone(),
+        }
+    }
+}
+
 /// The `/v1` routes' one layer, in order: the bearer token (401), the body read whole,
-/// a slot with its deadline.
-async fn guard_api(State(guard): State<Guard>, mut req: Request, next: Next) -> Response {
+/// a slot with its deadline; then the route.
+///
+/// A tower service written out rather than `axum::middleware::from_fn`, which clones the
+/// route under it and boxes it anew (and its future) on every request.
+#[derive(Clone)]
+struct Guarded<S> {
+    inner: S,
+    guard: Arc<Guard>,
+}
+
+impl<S> Service<Request> for Guarded<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        // The route made ready goes with this request (it is called once the body is
+        // in); a clone of it stays for the next one.
+        let route = self.inner.clone();
+        let route = std::mem::replace(&mut self.inner, route);
+        let guard = self.guard.clone();
+        Box::pin(async move { Ok(guard_api(&guard, req, route).await) })
+    }
+}
+
+/// The guard's work for one request, in order: the bearer token (401), the body read
+/// whole, a slot with its deadline; then `route` is called.
+async fn guard_api<S>(guard: &Guard, mut req: Request, route: S) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
     if !authorized(&guard.state, req.headers()) {
         return Problem::unauthorized().into_response();
     }
     if let Err(refused) = read_body(&guard.body, &mut req).await {
         return refused;
     }
-    take_a_slot(&guard.slots, req, next).await
+    take_a_slot(&guard.slots, req, route).await
 }
 
 /// Reads the whole body (within the size limit, the body-read timeout and the body
@@ -489,7 +538,10 @@ async fn grow(bytes: &mut Vec<u8>, share: &mut Share<'_>, wanted: usize) -> Resu
 
 /// Takes a free slot (or answers 503 at once) and answers 503 at the deadline unless the
 /// work has committed by then.
-async fn take_a_slot(slots: &Slots, mut req: Request, next: Next) -> Response {
+async fn take_a_slot<S>(slots: &Slots, mut req: Request, mut route: S) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
     let Ok(permit) = slots.free.clone().try_acquire_owned() else {
         return Problem::unavailable(
             "overloaded",
@@ -503,7 +555,12 @@ async fn take_a_slot(slots: &Slots, mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(slot.clone());
     // A caller gone before the work committed (this future dropped) leaves nothing either.
     let _abandoned = ExpireOnDrop(slot.clone());
-    let work = next.run(req);
+    let work = async move {
+        match route.call(req).await {
+            Ok(res) => res,
+            Err(infallible) => match infallible {},
+        }
+    };
     let Some(deadline) = slot.deadline() else {
         return work.await;
     };
