@@ -742,11 +742,12 @@ fn served_line(
         out.extend_from_slice(b"\":");
         out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     };
+    // The level, message and target need no escaping: written as they are.
     out.extend_from_slice(b"{\"timestamp\":\"");
     out.extend_from_slice(crate::render::times::Rfc3339::utc_micros(now).as_bytes());
-    out.extend_from_slice(b"\"");
-    string(out, "level", level);
-    string(out, "message", "served");
+    out.extend_from_slice(b"\",\"level\":\"");
+    out.extend_from_slice(level.as_bytes());
+    out.extend_from_slice(b"\",\"message\":\"served\"");
     number(out, "status", u64::from(line.status));
     out.extend_from_slice(b",\"latency_ms\":");
     // Writing to a Vec cannot fail.
@@ -782,8 +783,7 @@ fn served_line(
             string(out, "rules_version", version);
         }
     }
-    string(out, "target", module_path!());
-    out.push(b',');
+    out.extend_from_slice(concat!(",\"target\":\"", module_path!(), "\",").as_bytes());
     asked.request.write_span(out);
     out.extend_from_slice(b"}\n");
 }
