@@ -11,8 +11,7 @@
 //!    log line (status, latency, the matched route, what a decision route decided), its
 //!    id echoed on the response, and the metrics by matched route and status, and the
 //!    latency histogram;
-//! 2. response compression (gzip, when asked for);
-//! 3. body limit for the extractors.
+//! 2. response compression (gzip, when asked for).
 //!
 //! And on `/v1/*` only, in one layer ([`Guarded`]) and in this order: the bearer-token
 //! check; then the body is read whole (413 over the limit, 408 past
@@ -32,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Request};
+use axum::extract::{FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
@@ -578,14 +577,16 @@ where
     }
 }
 
-/// Wraps the whole application: the front, then compression, then the body limit for
-/// the extractors.
-pub fn app_layers(app: Router<AppState>, limits: Limits) -> Router<AppState> {
+/// Wraps the whole application: the front, then compression.
+///
+/// No `DefaultBodyLimit`: no extractor of axum's reads a body here (the `/v1` guard
+/// reads it within `--body-limit`, and [`super::extract::json_body`] keeps to the same
+/// limit), and the layer cost an extension on every request.
+pub fn app_layers(app: Router<AppState>) -> Router<AppState> {
     app.layer(
         ServiceBuilder::new()
             .layer(FrontLayer::default())
-            .layer(CompressionLayer::new())
-            .layer(DefaultBodyLimit::max(limits.body)),
+            .layer(CompressionLayer::new()),
     )
 }
 
