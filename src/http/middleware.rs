@@ -508,11 +508,15 @@ impl Share<'_> {
             return Ok(());
         }
         let more = u32::try_from(need).map_err(|_| Unread::NoRoom)?;
-        let budget = self.read.budget.clone();
-        let more = tokio::time::timeout(BUDGET_WAIT, budget.acquire_many_owned(more))
-            .await
-            .map_err(|_| Unread::NoRoom)?
-            .map_err(|_| Unread::NoRoom)?;
+        let budget = &self.read.budget;
+        // Room now, as there nearly always is, takes no timer.
+        let more = match budget.clone().try_acquire_many_owned(more) {
+            Ok(more) => more,
+            Err(_) => tokio::time::timeout(BUDGET_WAIT, budget.clone().acquire_many_owned(more))
+                .await
+                .map_err(|_| Unread::NoRoom)?
+                .map_err(|_| Unread::NoRoom)?,
+        };
         match &mut self.permit {
             Some(s) => s.merge(more),
             None => self.permit = Some(more),
