@@ -22,7 +22,6 @@
 //! Probes and metrics stay outside all of it, so an overloaded replica is not also killed
 //! by its liveness probe.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -929,8 +928,9 @@ fn new_request_id() -> HeaderValue {
 /// The request metrics' handles, by route, then method and status, looked up once each
 /// (the `metrics` macros build and hash their labels on every call). Bounded: methods are
 /// [`METHODS`] or `other`, routes are the router's or `unmatched`, statuses are ours.
+/// The routes are a few: looked up one after the other, which costs less than hashing.
 #[derive(Default)]
-struct Meters(Mutex<HashMap<Box<str>, Vec<Meter>>>);
+struct Meters(Mutex<Vec<(Box<str>, Vec<Meter>)>>);
 
 /// One method's and status's counter of requests and latency histogram.
 struct Meter {
@@ -953,10 +953,15 @@ impl Meters {
             return;
         };
         // No route is empty: "" stands for unmatched.
-        let meters = match known.get_mut(route.unwrap_or("")) {
-            Some(meters) => meters,
-            None => known.entry(route.unwrap_or("").into()).or_default(),
+        let key = route.unwrap_or("");
+        let at = match known.iter().position(|(r, _)| **r == *key) {
+            Some(at) => at,
+            None => {
+                known.push((key.into(), Vec::new()));
+                known.len() - 1
+            }
         };
+        let meters = &mut known[at].1;
         let meter = match meters
             .iter()
             .position(|m| m.method == method && m.status == status)
