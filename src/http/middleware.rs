@@ -885,28 +885,58 @@ where
                 Err(_) => Err(panicked(&scope)),
             },
         };
-        let meters = self.meters.clone();
-        Box::pin(async move {
-            let mut res = match answer {
-                Err(refused) => refused,
-                Ok(answer) => match answer.await {
+        let done = Done {
+            start,
+            asked,
+            scope,
+            meters: self.meters.clone(),
+        };
+        // The inner future mapped rather than awaited in an async block, which would keep
+        // it twice (as captured and as awaited) in a future past what the allocator
+        // keeps at hand.
+        match answer {
+            Err(refused) => Box::pin(async move { Ok(done.answered(refused)) }),
+            Ok(answer) => Box::pin(answer.map(move |answered| {
+                let res = match answered {
                     Ok(Ok(res)) => {
-                        problem_for_bare_errors(res.map(Body::new), asked.request.uri.path())
+                        problem_for_bare_errors(res.map(Body::new), done.asked.request.uri.path())
                     }
                     Ok(Err(infallible)) => match infallible {},
-                    Err(_) => panicked(&scope),
-                },
-            };
-            scope.in_scope(|| served(&res, start.elapsed(), &asked));
-            if !res.headers().contains_key(X_REQUEST_ID) {
-                res.headers_mut()
-                    .insert(X_REQUEST_ID, asked.request.id.clone());
-            }
-            let route = asked.route.as_ref().map(MatchedPath::as_str);
-            let status = res.status().as_u16();
-            meters.count(asked.method, route, status, start.elapsed());
-            Ok(res)
-        })
+                    Err(_) => panicked(&done.scope),
+                };
+                Ok(done.answered(res))
+            })),
+        }
+    }
+}
+
+/// What the front does once a request is answered.
+struct Done {
+    start: Instant,
+    asked: Asked,
+    scope: Scope,
+    meters: Arc<Meters>,
+}
+
+impl Done {
+    /// The request's log line, its id echoed on `res` unless it has one, the request
+    /// counted and its latency recorded.
+    fn answered(self, mut res: Response) -> Response {
+        let Done {
+            start,
+            asked,
+            scope,
+            meters,
+        } = self;
+        scope.in_scope(|| served(&res, start.elapsed(), &asked));
+        if !res.headers().contains_key(X_REQUEST_ID) {
+            res.headers_mut()
+                .insert(X_REQUEST_ID, asked.request.id.clone());
+        }
+        let route = asked.route.as_ref().map(MatchedPath::as_str);
+        let status = res.status().as_u16();
+        meters.count(asked.method, route, status, start.elapsed());
+        res
     }
 }
 
