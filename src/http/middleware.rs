@@ -364,22 +364,21 @@ where
         // in); a clone of it stays for the next one.
         let route = self.inner.clone();
         let route = std::mem::replace(&mut self.inner, route);
-        let guard = self.guard.clone();
-        Box::pin(async move { Ok(guard_api(&guard, req, route).await) })
+        Box::pin(guard_api(self.guard.clone(), req, route))
     }
 }
 
 /// The guard's work for one request, in order: the bearer token (401), the body read
 /// whole, a slot with its deadline; then `route` is called.
-async fn guard_api<S>(guard: &Guard, mut req: Request, route: S) -> Response
+async fn guard_api<S>(guard: Arc<Guard>, mut req: Request, route: S) -> Result<Response, Infallible>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
     if !authorized(&guard.state, req.headers()) {
-        return Problem::unauthorized().into_response();
+        return Ok(Problem::unauthorized().into_response());
     }
     if let Err(refused) = read_body(&guard.body, &mut req).await {
-        return refused;
+        return Ok(refused);
     }
     take_a_slot(&guard.slots, req, route).await
 }
@@ -540,29 +539,29 @@ async fn grow(bytes: &mut Vec<u8>, share: &mut Share<'_>, wanted: usize) -> Resu
 
 /// Takes a free slot (or answers 503 at once) and answers 503 at the deadline unless the
 /// work has committed by then.
-async fn take_a_slot<S>(slots: &Slots, mut req: Request, mut route: S) -> Response
+async fn take_a_slot<S>(
+    slots: &Slots,
+    mut req: Request,
+    mut route: S,
+) -> Result<Response, Infallible>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
     let Ok(permit) = slots.free.clone().try_acquire_owned() else {
-        return Problem::unavailable(
+        return Ok(Problem::unavailable(
             "overloaded",
             "The service is busy",
             "Too many requests are being served right now; try again shortly.",
             1,
         )
-        .into_response();
+        .into_response());
     };
     let slot = Slot::with_turns(slots.timeout, Some(permit), Some(slots.shared.clone()));
     req.extensions_mut().insert(slot.clone());
     // A caller gone before the work committed (this future dropped) leaves nothing either.
     let _abandoned = ExpireOnDrop(slot.clone());
-    let work = async move {
-        match route.call(req).await {
-            Ok(res) => res,
-            Err(infallible) => match infallible {},
-        }
-    };
+    // Calling the route only makes its future: the handler runs when it is polled.
+    let work = route.call(req);
     let Some(deadline) = slot.deadline() else {
         return work.await;
     };
@@ -572,7 +571,7 @@ where
         res = &mut work => res,
         () = tokio::time::sleep_until(deadline.into()) => {
             if slot.expire() {
-                slot.timed_out().into_response()
+                Ok(slot.timed_out().into_response())
             } else {
                 work.await
             }
