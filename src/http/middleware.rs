@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, MatchedPath, Request};
+use axum::http::header::Entry;
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
@@ -605,21 +606,29 @@ struct Asked {
 impl Asked {
     /// What `req` asks; its id (a caller's if acceptable, else a new one) set on it.
     fn of(req: &mut Request) -> Asked {
-        let kept = {
-            let mut ids = req.headers().get_all(X_REQUEST_ID).iter();
-            match (ids.next(), ids.next()) {
-                (Some(id), None) if acceptable_request_id(id.as_bytes()) => Some(id.clone()),
-                _ => None,
+        // One look-up of the header, whether it is kept or set.
+        let id = match req.headers_mut().entry(X_REQUEST_ID) {
+            Entry::Occupied(mut given) => {
+                let kept = {
+                    let mut ids = given.iter();
+                    match (ids.next(), ids.next()) {
+                        (Some(id), None) if acceptable_request_id(id.as_bytes()) => {
+                            Some(id.clone())
+                        }
+                        _ => None,
+                    }
+                };
+                match kept {
+                    Some(id) => id,
+                    None => {
+                        let id = new_request_id();
+                        // In place of any unacceptable one(s).
+                        given.insert(id.clone());
+                        id
+                    }
+                }
             }
-        };
-        let id = match kept {
-            Some(id) => id,
-            None => {
-                let id = new_request_id();
-                // In place of any unacceptable one(s).
-                req.headers_mut().insert(X_REQUEST_ID, id.clone());
-                id
-            }
+            Entry::Vacant(none) => none.insert(new_request_id()).clone(),
         };
         Asked {
             request: Arc::new(RequestFields {
@@ -928,9 +937,8 @@ impl Done {
             meters,
         } = self;
         scope.in_scope(|| served(&res, start.elapsed(), &asked));
-        if !res.headers().contains_key(X_REQUEST_ID) {
-            res.headers_mut()
-                .insert(X_REQUEST_ID, asked.request.id.clone());
+        if let Entry::Vacant(none) = res.headers_mut().entry(X_REQUEST_ID) {
+            none.insert(asked.request.id.clone());
         }
         let route = asked.route.as_ref().map(MatchedPath::as_str);
         let status = res.status().as_u16();
