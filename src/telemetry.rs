@@ -108,9 +108,10 @@ impl RequestFields {
     /// Writes `"span":{..}`, as the JSON formatter writes [`RequestFields::span`] (its fields
     /// as [`SpanFields`] writes them, then its name).
     pub fn write_span(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"\"span\":{\"method\":");
-        json_string(out, self.method.as_str());
-        out.extend_from_slice(b",\"path\":");
+        // A method is a token (RFC 9110): nothing in it to escape.
+        out.extend_from_slice(b"\"span\":{\"method\":\"");
+        out.extend_from_slice(self.method.as_str().as_bytes());
+        out.extend_from_slice(b"\",\"path\":");
         json_string(out, self.uri.path());
         out.extend_from_slice(b",\"request_id\":");
         json_string(out, self.id());

@@ -11,10 +11,9 @@
 //!    log line (status, latency, the matched route, what a decision route decided), its
 //!    id echoed on the response, and the metrics by matched route and status, and the
 //!    latency histogram;
-//! 2. response compression (gzip, when asked for);
-//! 3. body limit for the extractors.
+//! 2. response compression (gzip, when asked for).
 //!
-//! And on `/v1/*` only, in one layer ([`guard_api`]) and in this order: the bearer-token
+//! And on `/v1/*` only, in one layer ([`Guarded`]) and in this order: the bearer-token
 //! check; then the body is read whole (413 over the limit, 408 past
 //! `--body-read-timeout`) *before* the request takes a slot, so slow senders cannot hold
 //! slots; then one of the `--concurrency-limit` slots shared by all `/v1` routes (503 +
@@ -23,7 +22,6 @@
 //! Probes and metrics stay outside all of it, so an overloaded replica is not also killed
 //! by its liveness probe.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -32,10 +30,10 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request};
+use axum::http::header::Entry;
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, Method, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -44,6 +42,7 @@ use std::task::{Context, Poll};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::{Layer, Service, ServiceBuilder};
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{Predicate, SizeAbove};
 
 use super::auth::authorized;
 use super::problem::{PROBLEM_JSON, Problem};
@@ -308,16 +307,14 @@ pub fn api_layers(api: Router<AppState>, state: &AppState, limits: Limits) -> Ro
             kib(limits.body_budget.max(limits.body)).min(Semaphore::MAX_PERMITS),
         )),
     };
-    let guard = Guard {
+    api.route_layer(GuardLayer(Arc::new(Guard {
         state: state.clone(),
         body,
         slots,
-    };
-    api.route_layer(middleware::from_fn_with_state(guard, guard_api))
+    })))
 }
 
 /// What the `/v1` guard needs.
-#[derive(Clone)]
 struct Guard {
     /// The tokens, in the state.
     state: AppState,
@@ -325,16 +322,67 @@ struct Guard {
     slots: Slots,
 }
 
+/// The `/v1` guard ([`Guarded`]) as a layer, wrapped around each `/v1` route.
+#[derive(Clone)]
+struct GuardLayer(Arc<Guard>);
+
+impl<S> Layer<S> for GuardLayer {
+    type Service = Guarded<S>;
+
+    fn layer(&self, inner: S) -> Guarded<S> {
+        Guarded {
+            inner,
+            guard: self.0.clone(),
+        }
+    }
+}
+
 /// The `/v1` routes' one layer, in order: the bearer token (401), the body read whole,
-/// a slot with its deadline.
-async fn guard_api(State(guard): State<Guard>, mut req: Request, next: Next) -> Response {
+/// a slot with its deadline; then the route.
+///
+/// A tower service written out rather than `axum::middleware::from_fn`, which clones the
+/// route under it and boxes it anew (and its future) on every request.
+#[derive(Clone)]
+struct Guarded<S> {
+    inner: S,
+    guard: Arc<Guard>,
+}
+
+impl<S> Service<Request> for Guarded<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        // The route made ready goes with this request (it is called once the body is
+        // in); a clone of it stays for the next one.
+        let route = self.inner.clone();
+        let route = std::mem::replace(&mut self.inner, route);
+        Box::pin(guard_api(self.guard.clone(), req, route))
+    }
+}
+
+/// The guard's work for one request, in order: the bearer token (401), the body read
+/// whole, a slot with its deadline; then `route` is called.
+async fn guard_api<S>(guard: Arc<Guard>, mut req: Request, route: S) -> Result<Response, Infallible>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
     if !authorized(&guard.state, req.headers()) {
-        return Problem::unauthorized().into_response();
+        return Ok(Problem::unauthorized().into_response());
     }
     if let Err(refused) = read_body(&guard.body, &mut req).await {
-        return refused;
+        return Ok(refused);
     }
-    take_a_slot(&guard.slots, req, next).await
+    take_a_slot(&guard.slots, req, route).await
 }
 
 /// Reads the whole body (within the size limit, the body-read timeout and the body
@@ -460,11 +508,15 @@ impl Share<'_> {
             return Ok(());
         }
         let more = u32::try_from(need).map_err(|_| Unread::NoRoom)?;
-        let budget = self.read.budget.clone();
-        let more = tokio::time::timeout(BUDGET_WAIT, budget.acquire_many_owned(more))
-            .await
-            .map_err(|_| Unread::NoRoom)?
-            .map_err(|_| Unread::NoRoom)?;
+        let budget = &self.read.budget;
+        // Room now, as there nearly always is, takes no timer.
+        let more = match budget.clone().try_acquire_many_owned(more) {
+            Ok(more) => more,
+            Err(_) => tokio::time::timeout(BUDGET_WAIT, budget.clone().acquire_many_owned(more))
+                .await
+                .map_err(|_| Unread::NoRoom)?
+                .map_err(|_| Unread::NoRoom)?,
+        };
         match &mut self.permit {
             Some(s) => s.merge(more),
             None => self.permit = Some(more),
@@ -489,21 +541,29 @@ async fn grow(bytes: &mut Vec<u8>, share: &mut Share<'_>, wanted: usize) -> Resu
 
 /// Takes a free slot (or answers 503 at once) and answers 503 at the deadline unless the
 /// work has committed by then.
-async fn take_a_slot(slots: &Slots, mut req: Request, next: Next) -> Response {
+async fn take_a_slot<S>(
+    slots: &Slots,
+    mut req: Request,
+    mut route: S,
+) -> Result<Response, Infallible>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
     let Ok(permit) = slots.free.clone().try_acquire_owned() else {
-        return Problem::unavailable(
+        return Ok(Problem::unavailable(
             "overloaded",
             "The service is busy",
             "Too many requests are being served right now; try again shortly.",
             1,
         )
-        .into_response();
+        .into_response());
     };
     let slot = Slot::with_turns(slots.timeout, Some(permit), Some(slots.shared.clone()));
     req.extensions_mut().insert(slot.clone());
     // A caller gone before the work committed (this future dropped) leaves nothing either.
     let _abandoned = ExpireOnDrop(slot.clone());
-    let work = next.run(req);
+    // Calling the route only makes its future: the handler runs when it is polled.
+    let work = route.call(req);
     let Some(deadline) = slot.deadline() else {
         return work.await;
     };
@@ -513,7 +573,7 @@ async fn take_a_slot(slots: &Slots, mut req: Request, next: Next) -> Response {
         res = &mut work => res,
         () = tokio::time::sleep_until(deadline.into()) => {
             if slot.expire() {
-                slot.timed_out().into_response()
+                Ok(slot.timed_out().into_response())
             } else {
                 work.await
             }
@@ -521,15 +581,46 @@ async fn take_a_slot(slots: &Slots, mut req: Request, next: Next) -> Response {
     }
 }
 
-/// Wraps the whole application: the front, then compression, then the body limit for
-/// the extractors.
-pub fn app_layers(app: Router<AppState>, limits: Limits) -> Router<AppState> {
+/// Wraps the whole application: the front, then compression.
+///
+/// No `DefaultBodyLimit`: no extractor of axum's reads a body here (the `/v1` guard
+/// reads it within `--body-limit`, and [`super::extract::json_body`] keeps to the same
+/// limit), and the layer cost an extension on every request.
+pub fn app_layers(app: Router<AppState>) -> Router<AppState> {
     app.layer(
         ServiceBuilder::new()
             .layer(FrontLayer::default())
-            .layer(CompressionLayer::new())
-            .layer(DefaultBodyLimit::max(limits.body)),
+            .layer(CompressionLayer::new().compress_when(Compressible)),
     )
+}
+
+/// When an answer is compressed: tower-http's `DefaultPredicate`, with the content type
+/// looked up once rather than once for each type it excludes (a third of the
+/// compression layer's cost). At least 32 bytes, and not gRPC (gRPC-Web is), not an
+/// image (SVG is), not an event stream.
+#[derive(Debug, Clone, Copy)]
+struct Compressible;
+
+/// The smallest answer compressed, in bytes (tower-http's default).
+const COMPRESSED_FROM: u16 = 32;
+
+impl Predicate for Compressible {
+    fn should_compress<B: http_body::Body>(&self, res: &axum::http::Response<B>) -> bool {
+        if !SizeAbove::new(COMPRESSED_FROM).should_compress(res) {
+            return false;
+        }
+        let content_type = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let not = |kind: &str, but: Option<&str>| {
+            but.is_some_and(|but| content_type.starts_with(but)) || !content_type.starts_with(kind)
+        };
+        not("application/grpc", Some("application/grpc-web"))
+            && not("image/", Some("image/svg+xml"))
+            && not("text/event-stream", None)
+    }
 }
 
 /// What the request asked, as its log lines and metrics show it.
@@ -545,21 +636,29 @@ struct Asked {
 impl Asked {
     /// What `req` asks; its id (a caller's if acceptable, else a new one) set on it.
     fn of(req: &mut Request) -> Asked {
-        let kept = {
-            let mut ids = req.headers().get_all(X_REQUEST_ID).iter();
-            match (ids.next(), ids.next()) {
-                (Some(id), None) if acceptable_request_id(id.as_bytes()) => Some(id.clone()),
-                _ => None,
+        // One look-up of the header, whether it is kept or set.
+        let id = match req.headers_mut().entry(X_REQUEST_ID) {
+            Entry::Occupied(mut given) => {
+                let kept = {
+                    let mut ids = given.iter();
+                    match (ids.next(), ids.next()) {
+                        (Some(id), None) if acceptable_request_id(id.as_bytes()) => {
+                            Some(id.clone())
+                        }
+                        _ => None,
+                    }
+                };
+                match kept {
+                    Some(id) => id,
+                    None => {
+                        let id = new_request_id();
+                        // In place of any unacceptable one(s).
+                        given.insert(id.clone());
+                        id
+                    }
+                }
             }
-        };
-        let id = match kept {
-            Some(id) => id,
-            None => {
-                let id = new_request_id();
-                // In place of any unacceptable one(s).
-                req.headers_mut().insert(X_REQUEST_ID, id.clone());
-                id
-            }
+            Entry::Vacant(none) => none.insert(new_request_id()).clone(),
         };
         Asked {
             request: Arc::new(RequestFields {
@@ -685,11 +784,12 @@ fn served_line(
         out.extend_from_slice(b"\":");
         out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     };
+    // The level, message and target need no escaping: written as they are.
     out.extend_from_slice(b"{\"timestamp\":\"");
     out.extend_from_slice(crate::render::times::Rfc3339::utc_micros(now).as_bytes());
-    out.extend_from_slice(b"\"");
-    string(out, "level", level);
-    string(out, "message", "served");
+    out.extend_from_slice(b"\",\"level\":\"");
+    out.extend_from_slice(level.as_bytes());
+    out.extend_from_slice(b"\",\"message\":\"served\"");
     number(out, "status", u64::from(line.status));
     out.extend_from_slice(b",\"latency_ms\":");
     // Writing to a Vec cannot fail.
@@ -725,8 +825,7 @@ fn served_line(
             string(out, "rules_version", version);
         }
     }
-    string(out, "target", module_path!());
-    out.push(b',');
+    out.extend_from_slice(concat!(",\"target\":\"", module_path!(), "\",").as_bytes());
     asked.request.write_span(out);
     out.extend_from_slice(b"}\n");
 }
@@ -824,28 +923,57 @@ where
                 Err(_) => Err(panicked(&scope)),
             },
         };
-        let meters = self.meters.clone();
-        Box::pin(async move {
-            let mut res = match answer {
-                Err(refused) => refused,
-                Ok(answer) => match answer.await {
+        let done = Done {
+            start,
+            asked,
+            scope,
+            meters: self.meters.clone(),
+        };
+        // The inner future mapped rather than awaited in an async block, which would keep
+        // it twice (as captured and as awaited) in a future past what the allocator
+        // keeps at hand.
+        match answer {
+            Err(refused) => Box::pin(async move { Ok(done.answered(refused)) }),
+            Ok(answer) => Box::pin(answer.map(move |answered| {
+                let res = match answered {
                     Ok(Ok(res)) => {
-                        problem_for_bare_errors(res.map(Body::new), asked.request.uri.path())
+                        problem_for_bare_errors(res.map(Body::new), done.asked.request.uri.path())
                     }
                     Ok(Err(infallible)) => match infallible {},
-                    Err(_) => panicked(&scope),
-                },
-            };
-            scope.in_scope(|| served(&res, start.elapsed(), &asked));
-            if !res.headers().contains_key(X_REQUEST_ID) {
-                res.headers_mut()
-                    .insert(X_REQUEST_ID, asked.request.id.clone());
-            }
-            let route = asked.route.as_ref().map(MatchedPath::as_str);
-            let status = res.status().as_u16();
-            meters.count(asked.method, route, status, start.elapsed());
-            Ok(res)
-        })
+                    Err(_) => panicked(&done.scope),
+                };
+                Ok(done.answered(res))
+            })),
+        }
+    }
+}
+
+/// What the front does once a request is answered.
+struct Done {
+    start: Instant,
+    asked: Asked,
+    scope: Scope,
+    meters: Arc<Meters>,
+}
+
+impl Done {
+    /// The request's log line, its id echoed on `res` unless it has one, the request
+    /// counted and its latency recorded.
+    fn answered(self, mut res: Response) -> Response {
+        let Done {
+            start,
+            asked,
+            scope,
+            meters,
+        } = self;
+        scope.in_scope(|| served(&res, start.elapsed(), &asked));
+        if let Entry::Vacant(none) = res.headers_mut().entry(X_REQUEST_ID) {
+            none.insert(asked.request.id.clone());
+        }
+        let route = asked.route.as_ref().map(MatchedPath::as_str);
+        let status = res.status().as_u16();
+        meters.count(asked.method, route, status, start.elapsed());
+        res
     }
 }
 
@@ -867,8 +995,9 @@ fn new_request_id() -> HeaderValue {
 /// The request metrics' handles, by route, then method and status, looked up once each
 /// (the `metrics` macros build and hash their labels on every call). Bounded: methods are
 /// [`METHODS`] or `other`, routes are the router's or `unmatched`, statuses are ours.
+/// The routes are a few: looked up one after the other, which costs less than hashing.
 #[derive(Default)]
-struct Meters(Mutex<HashMap<Box<str>, Vec<Meter>>>);
+struct Meters(Mutex<Vec<(Box<str>, Vec<Meter>)>>);
 
 /// One method's and status's counter of requests and latency histogram.
 struct Meter {
@@ -891,10 +1020,15 @@ impl Meters {
             return;
         };
         // No route is empty: "" stands for unmatched.
-        let meters = match known.get_mut(route.unwrap_or("")) {
-            Some(meters) => meters,
-            None => known.entry(route.unwrap_or("").into()).or_default(),
+        let key = route.unwrap_or("");
+        let at = match known.iter().position(|(r, _)| **r == *key) {
+            Some(at) => at,
+            None => {
+                known.push((key.into(), Vec::new()));
+                known.len() - 1
+            }
         };
+        let meters = &mut known[at].1;
         let meter = match meters
             .iter()
             .position(|m| m.method == method && m.status == status)
@@ -1106,6 +1240,59 @@ mod tests {
             assert_eq!(parsed.as_deref(), Ok(their_time));
             assert_eq!(our_time.len(), their_time.len(), "{our_time} {their_time}");
             assert!(written.ends_with("}\n") && written.lines().count() == 1);
+        }
+    }
+
+    /// [`Compressible`] decides as tower-http's default predicate does.
+    #[test]
+    fn compressible_is_the_default_predicate() {
+        use tower_http::compression::predicate::DefaultPredicate;
+        let types = [
+            None,
+            Some("application/json"),
+            Some("application/problem+json"),
+            Some("text/plain; charset=utf-8"),
+            Some("application/grpc"),
+            Some("application/grpc+proto"),
+            Some("application/grpc-web"),
+            Some("application/grpc-web+proto"),
+            Some("image/png"),
+            Some("image/svg+xml"),
+            Some("text/event-stream"),
+            Some("text/event-streams"),
+            Some("IMAGE/PNG"),
+        ];
+        for content_type in types {
+            for size in [0, 31, 32, 33, 4096] {
+                let mut res = Response::new(Body::from(vec![b'x'; size]));
+                if let Some(ct) = content_type {
+                    res.headers_mut()
+                        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+                }
+                assert_eq!(
+                    Compressible.should_compress(&res),
+                    DefaultPredicate::new().should_compress(&res),
+                    "{content_type:?} {size}"
+                );
+            }
+            // No size known but a declared length, then neither.
+            for length in [Some("10"), Some("100"), Some("x"), None] {
+                let stream = futures_util::stream::iter([Ok::<_, Infallible>(Bytes::new())]);
+                let mut res = Response::new(Body::from_stream(stream));
+                if let Some(ct) = content_type {
+                    res.headers_mut()
+                        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+                }
+                if let Some(length) = length {
+                    res.headers_mut()
+                        .insert(header::CONTENT_LENGTH, HeaderValue::from_static(length));
+                }
+                assert_eq!(
+                    Compressible.should_compress(&res),
+                    DefaultPredicate::new().should_compress(&res),
+                    "{content_type:?} {length:?}"
+                );
+            }
         }
     }
 

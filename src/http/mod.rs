@@ -71,7 +71,7 @@ pub fn app(state: AppState, limits: Limits) -> Router {
             Problem::for_status(axum::http::StatusCode::METHOD_NOT_ALLOWED, req.uri().path())
                 .into_response()
         });
-    middleware::app_layers(app, limits).with_state(state)
+    middleware::app_layers(app).with_state(state)
 }
 
 /// Why the server cannot start.

@@ -146,7 +146,7 @@ async fn a_body_that_is_not_an_object_is_422() {
 
 #[tokio::test]
 async fn a_panic_in_a_handler_is_a_500_problem_that_reveals_nothing() {
-    use aftersales::http::middleware::{Limits, app_layers};
+    use aftersales::http::middleware::app_layers;
     use tower::ServiceExt;
 
     let state = state_in_process();
@@ -160,13 +160,7 @@ async fn a_panic_in_a_handler_is_a_500_problem_that_reveals_nothing() {
             "unreachable"
         }),
     );
-    let limits = Limits {
-        concurrency: 4,
-        timeout: std::time::Duration::from_secs(5),
-        body: 1024,
-        ..Limits::from_args(&aftersales::cli::ServeArgs::default())
-    };
-    let app = app_layers(boom, limits).with_state(state);
+    let app = app_layers(boom).with_state(state);
     let res = app
         .oneshot(
             axum::http::Request::get("/boom")
@@ -275,7 +269,7 @@ async fn a_time_outside_the_documented_range_is_422() {
 
 #[tokio::test]
 async fn a_bare_error_is_a_problem_even_when_its_text_was_compressed() {
-    use aftersales::http::middleware::{Limits, app_layers};
+    use aftersales::http::middleware::app_layers;
     use tower::ServiceExt;
 
     // An error status with a text body (as an extractor's rejection has), long enough
@@ -289,11 +283,7 @@ async fn a_bare_error_is_a_problem_even_when_its_text_was_compressed() {
             )
         }),
     );
-    let app = app_layers(
-        text,
-        Limits::from_args(&aftersales::cli::ServeArgs::default()),
-    )
-    .with_state(state_in_process());
+    let app = app_layers(text).with_state(state_in_process());
     let res = app
         .oneshot(
             axum::http::Request::get("/text")
