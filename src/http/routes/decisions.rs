@@ -184,6 +184,9 @@ struct Prepared {
 struct Delivered {
     /// Decisions by scenario and outcome (see [`pair`]).
     counts: [u64; PAIRS],
+    /// The pairs counted above, a bit each: a request decides one pair or a few, and
+    /// counting them should not walk all [`PAIRS`].
+    decided: u128,
     decisions: usize,
     /// The one decision of `POST /v1/decisions`.
     single: Option<Single>,
@@ -195,6 +198,7 @@ impl Default for Delivered {
     fn default() -> Delivered {
         Delivered {
             counts: [0; PAIRS],
+            decided: 0,
             decisions: 0,
             single: None,
             batch: None,
@@ -204,6 +208,8 @@ impl Default for Delivered {
 
 /// Pairs of a scenario and an outcome.
 const PAIRS: usize = Scenario::ALL.len() * Outcome::ALL.len();
+// Each pair has its bit in `Delivered::decided`.
+const _: () = assert!(PAIRS <= u128::BITS as usize);
 
 /// A scenario's and an outcome's place among the [`PAIRS`].
 fn pair(scenario: Scenario, outcome: Outcome) -> usize {
@@ -232,7 +238,9 @@ struct Single {
 
 impl Delivered {
     fn add(&mut self, d: &Decision) {
-        self.counts[pair(d.scenario, d.outcome)] += 1;
+        let pair = pair(d.scenario, d.outcome);
+        self.counts[pair] += 1;
+        self.decided |= 1 << pair;
         self.decisions += 1;
     }
 
@@ -240,14 +248,18 @@ impl Delivered {
         for (count, more) in self.counts.iter_mut().zip(other.counts) {
             *count += more;
         }
+        self.decided |= other.decided;
         self.decisions += other.decisions;
     }
 
     /// Counts the decisions; returns what the request decided, for its log line.
     fn count(self, rules_version: String) -> DecisionFields {
-        for (pair, &n) in self.counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+        let mut decided = self.decided;
+        while decided != 0 {
+            let pair = decided.trailing_zeros() as usize;
+            decided &= decided - 1;
             if let Some(counter) = decisions_total(pair) {
-                counter.increment(n);
+                counter.increment(self.counts[pair]);
             }
         }
         let mut fields = DecisionFields {
@@ -929,5 +941,39 @@ impl<'de> Visitor<'de> for Items {
 
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pairs_counted_are_the_pairs_decided() {
+        let rules = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let (mut one, mut other) = (Delivered::default(), Delivered::default());
+        for (i, example) in [
+            include_str!("../../../tests/fixtures/examples/01-not-shipped-binjiang.json"),
+            include_str!("../../../tests/fixtures/examples/03-stalled-shangcheng.json"),
+            include_str!("../../../tests/fixtures/examples/04-rejected.json"),
+            include_str!("../../../tests/fixtures/examples/06-return-received.json"),
+            include_str!("../../../tests/fixtures/examples/03-stalled-shangcheng.json"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let v: serde_json::Value = serde_json::from_str(example).unwrap_or_default();
+            let body = serde_json::to_vec(&v["request"]).unwrap_or_default();
+            let (_, d) = crate::decide_body(&rules, &body, chrono::Utc::now())
+                .unwrap_or_else(|e| panic!("{e:?}"));
+            if i % 2 == 0 { &mut one } else { &mut other }.add(&d);
+        }
+        one.merge(other);
+        assert_eq!(one.decisions, 5);
+        assert_eq!(one.counts.iter().sum::<u64>(), 5);
+        assert_eq!(one.decided.count_ones(), 4);
+        for (pair, &n) in one.counts.iter().enumerate() {
+            assert_eq!(one.decided >> pair & 1 == 1, n > 0, "pair {pair}");
+        }
     }
 }
