@@ -93,5 +93,21 @@ pub fn decide_body(
 
 /// A new decision id: a UUIDv7, so ids sort by time.
 pub fn new_decision_id() -> String {
-    uuid::Uuid::now_v7().to_string()
+    // Encoded into a buffer: `to_string` goes through the formatter.
+    let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
+    uuid::Uuid::now_v7()
+        .hyphenated()
+        .encode_lower(&mut buf)
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decision_ids_are_uuids_v7_as_uuid_writes_them() {
+        let id = super::new_decision_id();
+        let parsed = uuid::Uuid::parse_str(&id).unwrap_or_else(|e| panic!("{id}: {e}"));
+        assert_eq!(parsed.get_version_num(), 7, "{id}");
+        assert_eq!(id, parsed.to_string());
+    }
 }
