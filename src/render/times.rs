@@ -9,6 +9,7 @@ use crate::time::{self, Instant};
 /// An instant in RFC 3339, as [`time::format`] writes it (seconds, then as many
 /// fractional digits as needed: 3, 6 or 9; the zone's offset, `+00:00` for UTC), held
 /// on the stack.
+#[derive(Debug, Clone)]
 pub struct Rfc3339 {
     bytes: [u8; Rfc3339::MOST],
     len: usize,

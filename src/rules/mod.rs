@@ -18,10 +18,13 @@ use toml::Spanned;
 pub use lint::{RulesWarning, RulesWarningCode};
 pub use raw::RawRules;
 use raw::{RawExplanation, RawNotice, RawPhrase, RawText, RawThresholds, RawWindow, RawZone};
-pub use template::{Literal, Segment, THRESHOLD_ARGS, Template, finding_args, warning_args};
+pub use template::{
+    Literal, Segment, THRESHOLD_ARGS, Template, Threshold, finding_args, warning_args,
+};
 pub use text_view::{TextWord, off_the_line};
 
 use crate::codes::{Action, Finding, Label, Status, WarningCode};
+use crate::render::times::Rfc3339;
 use crate::time::{self, Instant};
 
 /// The 2023 Hangzhou notice, compiled into the binary.
@@ -152,9 +155,19 @@ pub struct DisruptionNotice {
     actions: Vec<Localized>,
     explanations: Vec<(String, Localized)>,
     zone_index: ZoneIndex,
+    /// Its own instants (the ends of its impact period, phases and control windows) as
+    /// answers write them, sorted: written once here, since a decision shows several
+    /// and each costs a time-zone lookup.
+    written: Vec<(Instant, Rfc3339)>,
 }
 
 impl DisruptionNotice {
+    /// `t` as answers write it, when it is one of the notice's own instants.
+    pub(crate) fn written(&self, t: Instant) -> Option<&Rfc3339> {
+        let i = self.written.binary_search_by_key(&t, |(at, _)| *at).ok()?;
+        self.written.get(i).map(|(_, text)| text)
+    }
+
     /// The words of an action.
     pub fn action_text(&self, a: Action, lang: Lang) -> &Template {
         self.actions[a.index()].get(lang)
@@ -870,6 +883,20 @@ impl Validator {
                 }
             }
         }
+        let impact_period = impact?;
+        let windows = std::iter::once(impact_period)
+            .chain(phases.iter().map(|p| p.window))
+            .chain(zones.iter().map(|z| z.control));
+        let mut instants: Vec<Instant> = windows
+            .flat_map(|w| [Some(w.from), w.until])
+            .flatten()
+            .collect();
+        instants.sort_unstable();
+        instants.dedup();
+        let written = instants
+            .into_iter()
+            .map(|t| (t, Rfc3339::new(t, tz)))
+            .collect();
         Some(DisruptionNotice {
             id: n.id.get_ref().clone(),
             name: name?,
@@ -877,13 +904,14 @@ impl Validator {
             time_zone: tz,
             scope,
             priority,
-            impact_period: impact?,
+            impact_period,
             phases,
             zones,
             thresholds: thresholds?,
             actions: actions?,
             explanations: explanations?,
             zone_index: index,
+            written,
         })
     }
 
@@ -1204,7 +1232,7 @@ impl Validator {
                 let left_out: Vec<String> = word
                     .args()
                     .iter()
-                    .filter(|a| !template.0.contains(&Segment::Arg(a)))
+                    .filter(|a| !template.placeholders().any(|p| p == **a))
                     .map(|a| format!("`{{{a}}}`"))
                     .collect();
                 if !left_out.is_empty() {
