@@ -11,9 +11,7 @@ pub(crate) mod times;
 
 use crate::codes::{Action, DeadlineKind, Evidence, Finding, Outcome, Scenario, WarningCode};
 use crate::engine::{Arg, Decision};
-use crate::rules::{
-    DisruptionNotice, Lang, Literal, Rules, Segment, Template, TextWord, Threshold,
-};
+use crate::rules::{DisruptionNotice, Lang, Literal, Rules, Segment, Template, TextWord};
 use crate::time::Instant;
 use times::Rfc3339;
 
@@ -412,7 +410,8 @@ impl<'a> Renderer<'a> {
                         out.push("}");
                     }
                 },
-                Segment::Threshold(which) => match threshold(self.notice, *which) {
+                // Written in at load; kept for a text that was not.
+                Segment::Threshold(which) => match self.notice.thresholds.value(*which) {
                     Some(v) => out.push_unescaped(itoa::Buffer::new().format(v)),
                     None => {
                         out.push("{");
@@ -457,19 +456,6 @@ impl<'a> Renderer<'a> {
                 }
             }
         }
-    }
-}
-
-/// The value of a threshold placeholder (`{intercept_window_hours}`), which every text
-/// of a notice may use.
-fn threshold(n: &DisruptionNotice, which: Threshold) -> Option<u64> {
-    let t = n.thresholds;
-    let hours = |d: chrono::Duration| u64::try_from(d.num_hours()).ok();
-    match which {
-        Threshold::StallAfterHours => hours(t.stall_after),
-        Threshold::InterceptWindowHours => hours(t.intercept_window),
-        Threshold::ReturnCountdownHours => hours(t.return_countdown),
-        Threshold::SurgeOpenRefundRequests => Some(t.surge_open_refund_requests),
     }
 }
 

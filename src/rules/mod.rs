@@ -52,6 +52,16 @@ impl Localized {
         // Validation guarantees one text per language; fall back to the default anyway.
         self.0.get(lang.0).unwrap_or(&self.0[0])
     }
+
+    /// Every language's text with the thresholds `t` written in.
+    fn with_thresholds(&self, t: &Thresholds) -> Localized {
+        Localized(
+            self.0
+                .iter()
+                .map(|x| x.with_thresholds(|w| t.value(w)))
+                .collect(),
+        )
+    }
 }
 
 /// A half-open interval `[from, until)`; without `until` it lasts until further notice.
@@ -134,6 +144,19 @@ pub struct Thresholds {
     pub intercept_window: chrono::Duration,
     pub return_countdown: chrono::Duration,
     pub surge_open_refund_requests: u64,
+}
+
+impl Thresholds {
+    /// A threshold as its placeholder shows it: whole hours, or a count.
+    pub fn value(&self, which: Threshold) -> Option<u64> {
+        let hours = |d: chrono::Duration| u64::try_from(d.num_hours()).ok();
+        match which {
+            Threshold::StallAfterHours => hours(self.stall_after),
+            Threshold::InterceptWindowHours => hours(self.intercept_window),
+            Threshold::ReturnCountdownHours => hours(self.return_countdown),
+            Threshold::SurgeOpenRefundRequests => Some(self.surge_open_refund_requests),
+        }
+    }
 }
 
 /// One disruption notice.
@@ -883,6 +906,16 @@ impl Validator {
                 }
             }
         }
+        // The thresholds are constants of the notice: its texts have them written in.
+        let thresholds = thresholds?;
+        let actions = actions?
+            .iter()
+            .map(|a| a.with_thresholds(&thresholds))
+            .collect();
+        let explanations = explanations?
+            .iter()
+            .map(|(section, e)| (section.clone(), e.with_thresholds(&thresholds)))
+            .collect();
         let impact_period = impact?;
         let windows = std::iter::once(impact_period)
             .chain(phases.iter().map(|p| p.window))
@@ -907,9 +940,9 @@ impl Validator {
             impact_period,
             phases,
             zones,
-            thresholds: thresholds?,
-            actions: actions?,
-            explanations: explanations?,
+            thresholds,
+            actions,
+            explanations,
             zone_index: index,
             written,
         })

@@ -137,6 +137,28 @@ impl Template {
         out
     }
 
+    /// The text with the thresholds written in, from `value` (one without a value is
+    /// kept as a placeholder); neighbouring pieces of text become one.
+    pub fn with_thresholds(&self, value: impl Fn(Threshold) -> Option<u64>) -> Template {
+        let mut segments: Vec<Segment> = Vec::with_capacity(self.0.len());
+        for s in &self.0 {
+            let s = match s {
+                Segment::Threshold(t) => match value(*t) {
+                    Some(v) => Segment::Literal(Literal::new(&v.to_string())),
+                    None => s.clone(),
+                },
+                s => s.clone(),
+            };
+            match (segments.last_mut(), s) {
+                (Some(Segment::Literal(before)), Segment::Literal(l)) => {
+                    *before = Literal::new(&[before.text.as_str(), &l.text].concat());
+                }
+                (_, s) => segments.push(s),
+            }
+        }
+        Template(segments)
+    }
+
     /// The names of its placeholders, in the order they appear.
     pub fn placeholders(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.0.iter().filter_map(|s| match s {
@@ -245,6 +267,31 @@ mod tests {
         );
         let names: Vec<&str> = Threshold::ALL.iter().map(|t| t.name()).collect();
         assert_eq!(names, THRESHOLD_ARGS);
+    }
+
+    #[test]
+    fn thresholds_are_written_in_as_one_piece_of_text() {
+        let args: Vec<&'static str> = ["at"].iter().chain(THRESHOLD_ARGS).copied().collect();
+        let t = Template::parse(
+            "in {intercept_window_hours} h \"{at}\", {stall_after_hours}{surge_open_refund_requests}",
+            &args,
+        )
+        .unwrap_or(Template(vec![]));
+        let filled = t.with_thresholds(|t| match t {
+            Threshold::InterceptWindowHours => Some(48),
+            Threshold::StallAfterHours => Some(72),
+            _ => None,
+        });
+        assert_eq!(
+            filled.0,
+            vec![
+                Segment::Literal(Literal::new("in 48 h \"")),
+                Segment::Arg { name: "at", at: 0 },
+                Segment::Literal(Literal::new("\", 72")),
+                Segment::Threshold(Threshold::SurgeOpenRefundRequests),
+            ]
+        );
+        assert!(matches!(&filled.0[0], Segment::Literal(l) if l.json_escapes));
     }
 
     #[test]
