@@ -8,7 +8,7 @@ mod raw;
 mod template;
 mod text_view;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ops::Range;
 
 use chrono_tz::Tz;
@@ -286,6 +286,11 @@ pub enum ZoneMatch {
     /// In no zone.
     None,
 }
+
+/// A map of the zone index. foldhash: a few instructions a lookup where SipHash spends
+/// a hundred and fifty, and a decision looks up three; the maps' keys are the rules'
+/// own (a caller's code is only looked up).
+type HashMap<K, V> = foldhash::HashMap<K, V>;
 
 /// Codes to the zones covering them, in file order (several only when their control
 /// windows do not overlap).
