@@ -19,6 +19,7 @@ use http_body::Body as _;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserializer, Serialize};
 use serde_json::value::RawValue;
+use smallvec::SmallVec;
 use tokio::sync::OwnedSemaphorePermit;
 use utoipa::ToSchema;
 
@@ -181,12 +182,12 @@ struct Prepared {
 }
 
 /// What is counted and logged of a request's decisions once they are delivered.
+#[derive(Default)]
 struct Delivered {
-    /// Decisions by scenario and outcome (see [`pair`]).
-    counts: [u64; PAIRS],
-    /// The pairs counted above, a bit each: a request decides one pair or a few, and
-    /// counting them should not walk all [`PAIRS`].
-    decided: u128,
+    /// Decisions by scenario and outcome (see [`pair`]), the pairs decided only: a
+    /// request decides one pair or a few, and counting them should not walk all
+    /// [`PAIRS`] (nor carry them from move to move).
+    counts: SmallVec<[(usize, u64); 2]>,
     decisions: usize,
     /// The one decision of `POST /v1/decisions`.
     single: Option<Single>,
@@ -194,22 +195,8 @@ struct Delivered {
     batch: Option<(String, usize)>,
 }
 
-impl Default for Delivered {
-    fn default() -> Delivered {
-        Delivered {
-            counts: [0; PAIRS],
-            decided: 0,
-            decisions: 0,
-            single: None,
-            batch: None,
-        }
-    }
-}
-
 /// Pairs of a scenario and an outcome.
 const PAIRS: usize = Scenario::ALL.len() * Outcome::ALL.len();
-// Each pair has its bit in `Delivered::decided`.
-const _: () = assert!(PAIRS <= u128::BITS as usize);
 
 /// A scenario's and an outcome's place among the [`PAIRS`].
 fn pair(scenario: Scenario, outcome: Outcome) -> usize {
@@ -238,28 +225,29 @@ struct Single {
 
 impl Delivered {
     fn add(&mut self, d: &Decision) {
-        let pair = pair(d.scenario, d.outcome);
-        self.counts[pair] += 1;
-        self.decided |= 1 << pair;
+        self.count_pair(pair(d.scenario, d.outcome), 1);
         self.decisions += 1;
     }
 
-    fn merge(&mut self, other: Delivered) {
-        for (count, more) in self.counts.iter_mut().zip(other.counts) {
-            *count += more;
+    fn count_pair(&mut self, pair: usize, n: u64) {
+        match self.counts.iter_mut().find(|(p, _)| *p == pair) {
+            Some((_, count)) => *count += n,
+            None => self.counts.push((pair, n)),
         }
-        self.decided |= other.decided;
+    }
+
+    fn merge(&mut self, other: Delivered) {
+        for (pair, n) in other.counts {
+            self.count_pair(pair, n);
+        }
         self.decisions += other.decisions;
     }
 
     /// Counts the decisions; returns what the request decided, for its log line.
     fn count(self, rules_version: String) -> DecisionFields {
-        let mut decided = self.decided;
-        while decided != 0 {
-            let pair = decided.trailing_zeros() as usize;
-            decided &= decided - 1;
+        for &(pair, n) in &self.counts {
             if let Some(counter) = decisions_total(pair) {
-                counter.increment(self.counts[pair]);
+                counter.increment(n);
             }
         }
         let mut fields = DecisionFields {
@@ -970,10 +958,12 @@ mod tests {
         }
         one.merge(other);
         assert_eq!(one.decisions, 5);
-        assert_eq!(one.counts.iter().sum::<u64>(), 5);
-        assert_eq!(one.decided.count_ones(), 4);
-        for (pair, &n) in one.counts.iter().enumerate() {
-            assert_eq!(one.decided >> pair & 1 == 1, n > 0, "pair {pair}");
-        }
+        let stalled = pair(Scenario::Stalled, Outcome::InterceptAndRefund);
+        let mut counts = one.counts.to_vec();
+        counts.sort_unstable();
+        assert_eq!(counts.len(), 4, "{counts:?}");
+        assert_eq!(counts.iter().map(|(_, n)| n).sum::<u64>(), 5);
+        assert!(counts.contains(&(stalled, 2)), "{counts:?}");
+        assert!(counts.windows(2).all(|w| w[0].0 < w[1].0), "{counts:?}");
     }
 }
