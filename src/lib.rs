@@ -82,12 +82,21 @@ pub fn decide_body(
     body: &[u8],
     now: Instant,
 ) -> Result<(engine::Case, engine::Decision), RequestError> {
+    decide_body_at(rules, body, || now)
+}
+
+/// [`decide_body`], reading the clock (`now`) only for a request without `as_of`.
+pub fn decide_body_at(
+    rules: &Rules,
+    body: &[u8],
+    now: impl FnOnce() -> Instant,
+) -> Result<(engine::Case, engine::Decision), RequestError> {
     let ctx = ParseContext {
         rules,
         gazetteer: gazetteer(),
     };
     let parsed = request::parse(body, ctx)?;
-    let decision = engine::decide(rules, &parsed.case, parsed.as_of.unwrap_or(now));
+    let decision = engine::decide(rules, &parsed.case, parsed.as_of.unwrap_or_else(now));
     Ok((parsed.case, decision))
 }
 

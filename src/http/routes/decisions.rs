@@ -327,7 +327,7 @@ fn decide_single(
     log: Option<&Logged>,
 ) -> Result<Prepared, Refused> {
     let (case, decision) =
-        crate::decide_body(rules, body, chrono::Utc::now()).map_err(Problem::from)?;
+        crate::decide_body_at(rules, body, chrono::Utc::now).map_err(Problem::from)?;
     let decision_id = crate::new_decision_id();
     let mut lines = Vec::new();
     if let Some(log) = log {
