@@ -147,7 +147,9 @@ macro_rules! key {
     };
 }
 
-/// A JSON object written field by field, its keys plain (no escaping needed).
+/// A JSON object written field by field, its keys plain (no escaping needed). Its
+/// writers are inlined: a key's length is then a constant at each field, and copying it
+/// a few moves rather than a call.
 struct Object<'a> {
     out: &'a mut Vec<u8>,
     first: bool,
@@ -160,6 +162,7 @@ impl<'a> Object<'a> {
     }
 
     /// Starts a field, `key` written by [`key!`], returning the buffer for its value.
+    #[inline(always)]
     fn key(&mut self, key: &'static str) -> &mut Vec<u8> {
         if !std::mem::take(&mut self.first) {
             self.out.push(b',');
@@ -168,11 +171,13 @@ impl<'a> Object<'a> {
         self.out
     }
 
+    #[inline(always)]
     fn str(&mut self, key: &'static str, value: &str) {
         string(self.key(key), value);
     }
 
     /// A code's wire name (letters, digits and `_`: nothing to escape).
+    #[inline(always)]
     fn code(&mut self, key: &'static str, code: &'static str) {
         code_into(self.key(key), code);
     }
@@ -180,10 +185,12 @@ impl<'a> Object<'a> {
     /// An id or a section number of the rules: loading refuses any with a character
     /// to escape (ids are lowercase letters, digits, `_` and `-`; sections, digits and
     /// dots).
+    #[inline(always)]
     fn id(&mut self, key: &'static str, id: &str) {
         unescaped(self.key(key), id);
     }
 
+    #[inline(always)]
     fn opt_str(&mut self, key: &'static str, value: Option<&str>) {
         match value {
             Some(v) => self.str(key, v),
@@ -191,11 +198,13 @@ impl<'a> Object<'a> {
         }
     }
 
+    #[inline(always)]
     fn bool(&mut self, key: &'static str, value: bool) {
         let v: &[u8] = if value { b"true" } else { b"false" };
         self.key(key).extend_from_slice(v);
     }
 
+    #[inline(always)]
     fn time(&mut self, key: &'static str, t: &Rfc3339) {
         // Digits and punctuation: nothing to escape.
         let out = self.key(key);
@@ -211,11 +220,13 @@ impl<'a> Object<'a> {
 
 /// A code's wire name as a JSON string, unescaped: every wire name is a fixed lowercase
 /// identifier (see `codes.rs`; the test against serde's output covers each one used).
+#[inline(always)]
 fn code_into(out: &mut Vec<u8>, code: &'static str) {
     unescaped(out, code);
 }
 
 /// `text` as a JSON string, known to hold nothing to escape.
+#[inline(always)]
 fn unescaped(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
     out.extend_from_slice(text.as_bytes());
