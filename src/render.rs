@@ -399,7 +399,7 @@ impl<'a> Renderer<'a> {
                 // Where the text expects it, else wherever it is.
                 Segment::Arg { name, at } => match args
                     .get(*at)
-                    .filter(|(n, _)| n == name)
+                    .filter(|(n, _)| same_name(n, name))
                     .or_else(|| args.iter().find(|(n, _)| n == name))
                 {
                     Some((_, arg)) => self.arg(out, arg),
@@ -457,6 +457,12 @@ impl<'a> Renderer<'a> {
             }
         }
     }
+}
+
+/// Whether two argument names are the same. Mostly they are the same literal (the
+/// engine's and the text's argument list's): equal pointers, no byte compare.
+fn same_name(a: &'static str, b: &'static str) -> bool {
+    std::ptr::eq(a, b) || a == b
 }
 
 /// Renders a decision in `lang`.
