@@ -82,16 +82,41 @@ pub fn decide_body(
     body: &[u8],
     now: Instant,
 ) -> Result<(engine::Case, engine::Decision), RequestError> {
+    decide_body_at(rules, body, || now)
+}
+
+/// [`decide_body`], reading the clock (`now`) only for a request without `as_of`.
+pub fn decide_body_at(
+    rules: &Rules,
+    body: &[u8],
+    now: impl FnOnce() -> Instant,
+) -> Result<(engine::Case, engine::Decision), RequestError> {
     let ctx = ParseContext {
         rules,
         gazetteer: gazetteer(),
     };
     let parsed = request::parse(body, ctx)?;
-    let decision = engine::decide(rules, &parsed.case, parsed.as_of.unwrap_or(now));
+    let decision = engine::decide(rules, &parsed.case, parsed.as_of.unwrap_or_else(now));
     Ok((parsed.case, decision))
 }
 
 /// A new decision id: a UUIDv7, so ids sort by time.
 pub fn new_decision_id() -> String {
-    uuid::Uuid::now_v7().to_string()
+    // Encoded into a buffer: `to_string` goes through the formatter.
+    let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
+    uuid::Uuid::now_v7()
+        .hyphenated()
+        .encode_lower(&mut buf)
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decision_ids_are_uuids_v7_as_uuid_writes_them() {
+        let id = super::new_decision_id();
+        let parsed = uuid::Uuid::parse_str(&id).unwrap_or_else(|e| panic!("{id}: {e}"));
+        assert_eq!(parsed.get_version_num(), 7, "{id}");
+        assert_eq!(id, parsed.to_string());
+    }
 }

@@ -375,6 +375,9 @@ impl<'a> Renderer<'a> {
 
     /// Hands `t`, written in the notice's time zone, to `write`.
     fn with_time<R>(&self, t: Instant, write: impl FnOnce(&Rfc3339) -> R) -> R {
+        if let Some(text) = self.notice.written(t) {
+            return write(text);
+        }
         let Ok(mut written) = self.written.try_borrow_mut() else {
             return write(&Rfc3339::new(t, self.notice.time_zone));
         };
@@ -393,17 +396,28 @@ impl<'a> Renderer<'a> {
         for segment in &t.0 {
             match segment {
                 Segment::Literal(l) => out.push_literal(l),
-                Segment::Arg(name) => match args.iter().find(|(n, _)| n == name) {
+                // Where the text expects it, else wherever it is.
+                Segment::Arg { name, at } => match args
+                    .get(*at)
+                    .filter(|(n, _)| same_name(n, name))
+                    .or_else(|| args.iter().find(|(n, _)| n == name))
+                {
                     Some((_, arg)) => self.arg(out, arg),
-                    None => match threshold(self.notice, name) {
-                        Some(v) => out.push_unescaped(itoa::Buffer::new().format(v)),
-                        // Visible rather than silently empty, so tests catch a missing value.
-                        None => {
-                            out.push("{");
-                            out.push(name);
-                            out.push("}");
-                        }
-                    },
+                    // Visible rather than silently empty, so tests catch a missing value.
+                    None => {
+                        out.push("{");
+                        out.push(name);
+                        out.push("}");
+                    }
+                },
+                // Written in at load; kept for a text that was not.
+                Segment::Threshold(which) => match self.notice.thresholds.value(*which) {
+                    Some(v) => out.push_unescaped(itoa::Buffer::new().format(v)),
+                    None => {
+                        out.push("{");
+                        out.push(which.name());
+                        out.push("}");
+                    }
                 },
             }
         }
@@ -445,18 +459,10 @@ impl<'a> Renderer<'a> {
     }
 }
 
-/// The value of a threshold placeholder (`{intercept_window_hours}`), which every text
-/// of a notice may use.
-fn threshold(n: &DisruptionNotice, name: &str) -> Option<u64> {
-    let t = n.thresholds;
-    let hours = |d: chrono::Duration| u64::try_from(d.num_hours()).ok();
-    match name {
-        "stall_after_hours" => hours(t.stall_after),
-        "intercept_window_hours" => hours(t.intercept_window),
-        "return_countdown_hours" => hours(t.return_countdown),
-        "surge_open_refund_requests" => Some(t.surge_open_refund_requests),
-        _ => None,
-    }
+/// Whether two argument names are the same. Mostly they are the same literal (the
+/// engine's and the text's argument list's): equal pointers, no byte compare.
+fn same_name(a: &'static str, b: &'static str) -> bool {
+    std::ptr::eq(a, b) || a == b
 }
 
 /// Renders a decision in `lang`.
@@ -777,6 +783,33 @@ mod tests {
             nested.1,
             Rfc3339::new(instants[1], notice.time_zone).as_str()
         );
+    }
+
+    #[test]
+    fn a_notice_s_own_instants_are_written_at_load_as_chrono_writes_them() {
+        let harbin = include_str!("../tests/fixtures/rules/harbin-2025.toml");
+        let nationwide = include_str!("../tests/fixtures/rules/nationwide-2025.toml");
+        let source = [crate::rules::EMBEDDED_SOURCE, harbin, nationwide].concat();
+        let rules = Rules::from_toml(&source, "several.toml").unwrap_or_else(|e| panic!("{e}"));
+        let mut seen = 0;
+        for n in &rules.notices {
+            let windows = std::iter::once(n.impact_period)
+                .chain(n.phases.iter().map(|p| p.window))
+                .chain(n.zones.iter().map(|z| z.control));
+            for t in windows.flat_map(|w| [Some(w.from), w.until]).flatten() {
+                let written = n.written(t).map(|w| w.as_str().to_owned());
+                assert_eq!(
+                    written,
+                    Some(crate::time::format(t, n.time_zone)),
+                    "{}",
+                    n.id
+                );
+                seen += 1;
+            }
+            let other = n.impact_period.from + chrono::Duration::seconds(1);
+            assert!(n.written(other).is_none(), "{}", n.id);
+        }
+        assert!(seen >= 10, "{seen}");
     }
 
     #[test]

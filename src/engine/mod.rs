@@ -4,6 +4,8 @@
 mod case;
 mod platform;
 
+use smallvec::{SmallVec, smallvec};
+
 pub use case::{Case, Event, Order, Place, Return};
 pub use platform::{NotCovered, PlatformRefund, PlatformStatus};
 
@@ -39,8 +41,16 @@ pub struct Warning {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
     pub finding: Finding,
-    pub args: Vec<(&'static str, Arg)>,
+    /// In the order of [`crate::rules::finding_args`], where the text looks first.
+    pub args: Args,
 }
+
+/// The values of an explanation, held inline: no finding takes more than
+/// [`MOST_ARGS`], so a decision's explanations cost no allocation each.
+pub type Args = SmallVec<[(&'static str, Arg); MOST_ARGS]>;
+
+/// The most values an explanation takes (`zone_controlled`'s).
+pub const MOST_ARGS: usize = 6;
 
 /// A deadline, measured from `as_of`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,10 +87,11 @@ pub struct Decision {
     pub scenario: Scenario,
     pub outcome: Outcome,
     pub zone: Option<ZoneVerdict>,
-    pub deadlines: Vec<Deadline>,
-    pub actions: Vec<Action>,
+    // The short lists are held inline (a decision has a few of each at most).
+    pub deadlines: SmallVec<[Deadline; 2]>,
+    pub actions: SmallVec<[Action; 6]>,
     /// Each entry is satisfied by any one of its codes.
-    pub evidence: Vec<&'static [Evidence]>,
+    pub evidence: SmallVec<[&'static [Evidence]; 2]>,
     pub explanation: Vec<Explanation>,
     pub warnings: Vec<Warning>,
 }
@@ -135,15 +146,13 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
 
     // policy.md §9: the buyer's claim of receipt counts as the delivery it claims.
     let claim = platform::claimed_receipt(case);
-    let mut movements: Vec<&Event> = events
+    // Of two events at the same instant, the later one in the trace is newer (and
+    // `max_by_key` gives the last of equals).
+    let head = events
         .iter()
         .chain(claim.as_ref())
         .filter(|e| !e.status.is_interception())
-        .collect();
-    // Stable: of two events at the same instant, the later one in the trace is newer.
-    movements.sort_by_key(|e| e.at);
-    let head = movements
-        .last()
+        .max_by_key(|e| e.at)
         .map(|e| Head {
             at: e.at,
             status: e.status,
@@ -165,7 +174,7 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
         .filter(|e| e.status == Status::InterceptFailed)
         .map(|e| e.at);
 
-    let assessments: Vec<Assessment> = rules
+    let assessments: SmallVec<[Assessment; 4]> = rules
         .notices
         .iter()
         .map(|n| assess(n, case, place, events, head))
@@ -187,10 +196,11 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
         scenario: Scenario::NotShipped,
         outcome: Outcome::StandardProcess,
         zone: assessment.zone,
-        deadlines: Vec::new(),
-        actions: Vec::new(),
-        evidence: Vec::new(),
-        explanation: Vec::new(),
+        deadlines: SmallVec::new(),
+        actions: SmallVec::new(),
+        evidence: SmallVec::new(),
+        // Room for the usual few: the context's three, the scenario's, how the head was read.
+        explanation: Vec::with_capacity(8),
         warnings: Vec::new(),
     };
     explain_context(&mut d, notice, case, assessment, place_label);
@@ -209,14 +219,14 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
     {
         d.explanation.push(Explanation {
             finding: Finding::BuyerClaimedReceipt,
-            args: vec![("at", Arg::Time(e.at))],
+            args: smallvec![("at", Arg::Time(e.at))],
         });
     } else if let Some(e) = head.and_then(|h| h.event)
         && let Some(raw) = &e.raw
     {
         d.explanation.push(Explanation {
             finding: Finding::StatusRead,
-            args: vec![
+            args: smallvec![
                 ("pointer", Arg::Text(e.pointer.clone())),
                 ("raw", Arg::Text(raw.clone())),
                 ("status", Arg::Status(e.status)),
@@ -230,12 +240,12 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
         if assessment.scope == Scope::Zones && assessment.zone.is_none() {
             d.explanation.push(Explanation {
                 finding: Finding::OutsideScope,
-                args: vec![("destination", Arg::Label(place_label))],
+                args: smallvec![("destination", Arg::Label(place_label))],
             });
         }
         d.explanation.push(Explanation {
             finding: Finding::NotApplicable,
-            args: vec![],
+            args: smallvec![],
         });
     }
     // policy.md §9: the platform's own state bounds what the notice can advise.
@@ -245,7 +255,7 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
     if d.outcome == Outcome::RejectWithEvidence {
         d.explanation.push(Explanation {
             finding: Finding::NeverRejectStraightAway,
-            args: vec![],
+            args: smallvec![],
         });
     }
     d
@@ -266,9 +276,9 @@ fn standard_only(case: &Case, as_of: Instant) -> Decision {
         },
         outcome: Outcome::StandardProcess,
         zone: None,
-        deadlines: vec![],
-        actions: vec![Action::FollowStandardProcess],
-        evidence: vec![],
+        deadlines: smallvec![],
+        actions: smallvec![Action::FollowStandardProcess],
+        evidence: smallvec![],
         explanation: vec![],
         warnings: vec![],
     }
@@ -279,7 +289,7 @@ fn standard_only(case: &Case, as_of: Instant) -> Decision {
 fn to_standard_process(d: &mut Decision) {
     d.outcome = Outcome::StandardProcess;
     d.deadlines.clear();
-    d.actions = vec![Action::FollowStandardProcess];
+    d.actions = smallvec![Action::FollowStandardProcess];
     d.evidence.clear();
     d.explanation
         .retain(|e| is_context(e.finding) || e.finding == Finding::NotApplicable);
@@ -361,7 +371,7 @@ fn until(w: Window) -> Arg {
 /// the one whose impact period is nearest the request (of equals, one whose scope
 /// covers the destination): its explanation says why it does not apply.
 fn rank(rules: &Rules, assessments: &[Assessment], requested_at: Instant) -> (usize, Vec<usize>) {
-    let mut applying: Vec<usize> = (0..assessments.len())
+    let mut applying: SmallVec<[usize; 4]> = (0..assessments.len())
         .filter(|&i| assessments[i].applies())
         .collect();
     // Stable, highest first.
@@ -401,7 +411,7 @@ fn explain_context(
         } else {
             Finding::OutsideImpactPeriod
         },
-        args: vec![
+        args: smallvec![
             ("requested_at", Arg::Time(case.requested_at)),
             ("from", Arg::Time(impact.from)),
             ("until", until(impact)),
@@ -411,7 +421,7 @@ fn explain_context(
         let w = n.phases[p].window;
         d.explanation.push(Explanation {
             finding: Finding::InPhase,
-            args: vec![
+            args: smallvec![
                 ("phase", Arg::Phase(p)),
                 ("from", Arg::Time(w.from)),
                 ("until", until(w)),
@@ -424,7 +434,7 @@ fn explain_context(
             let w = n.zones[z.zone].control;
             Explanation {
                 finding: Finding::ZoneControlled,
-                args: vec![
+                args: smallvec![
                     destination,
                     ("zone", Arg::Zone(z.zone)),
                     ("what", Arg::Label(what)),
@@ -438,7 +448,7 @@ fn explain_context(
             let w = n.zones[z.zone].control;
             Explanation {
                 finding: Finding::ZoneNotControlled,
-                args: vec![
+                args: smallvec![
                     destination,
                     ("zone", Arg::Zone(z.zone)),
                     ("from", Arg::Time(w.from)),
@@ -448,7 +458,7 @@ fn explain_context(
         }
         (None, _) => Explanation {
             finding: Finding::NoZone,
-            args: vec![destination],
+            args: smallvec![destination],
         },
     };
     d.explanation.push(explanation);
@@ -535,7 +545,7 @@ fn refund_only_rows(
         d.actions.push(Action::ApproveRefundNow);
         d.explanation.push(Explanation {
             finding: Finding::NotShipped,
-            args: vec![],
+            args: smallvec![],
         });
         if let Some(open) = case
             .open_refund_requests
@@ -544,7 +554,7 @@ fn refund_only_rows(
             d.actions.push(Action::EnableAtomPreShipmentRefund);
             d.explanation.push(Explanation {
                 finding: Finding::Surge,
-                args: vec![
+                args: smallvec![
                     ("open", Arg::Int(i64::try_from(open).unwrap_or(i64::MAX))),
                     (
                         "surge",
@@ -555,8 +565,8 @@ fn refund_only_rows(
         }
         return;
     };
-    let head_args = || {
-        vec![
+    let head_args = || -> Args {
+        smallvec![
             ("status", Arg::Status(head.status)),
             ("at", Arg::Time(head.at)),
         ]
@@ -577,7 +587,7 @@ fn refund_only_rows(
             d.actions.extend([contact, Action::FollowStandardProcess]);
             d.explanation.push(Explanation {
                 finding: Finding::Delivered,
-                args: vec![("at", Arg::Time(head.at))],
+                args: smallvec![("at", Arg::Time(head.at))],
             });
         }
         _ => {
@@ -598,7 +608,7 @@ fn refund_only_rows(
                 });
                 d.explanation.push(Explanation {
                     finding: Finding::InterceptWindow,
-                    args: vec![
+                    args: smallvec![
                         ("window_hours", hours(t.intercept_window)),
                         ("stall_hours", hours(t.stall_after)),
                         ("stalled_at", Arg::Time(stalled_at)),
@@ -612,7 +622,7 @@ fn refund_only_rows(
                     d.evidence.push(INTERCEPT_FAILURE_PROOF);
                     d.explanation.push(Explanation {
                         finding: Finding::InterceptFailedStalled,
-                        args: vec![("at", Arg::Time(failed_at))],
+                        args: smallvec![("at", Arg::Time(failed_at))],
                     });
                 } else {
                     d.outcome = Outcome::InterceptAndRefund;
@@ -638,7 +648,7 @@ fn refund_only_rows(
                     ]);
                     d.explanation.push(Explanation {
                         finding: Finding::InterceptFailedInTransit,
-                        args: vec![("at", Arg::Time(failed_at))],
+                        args: smallvec![("at", Arg::Time(failed_at))],
                     });
                 } else {
                     d.outcome = Outcome::InterceptAndRefund;
@@ -668,7 +678,7 @@ fn return_rows(d: &mut Decision, n: &DisruptionNotice, case: &Case, head: Option
         d.actions.push(Action::FollowStandardProcess);
         d.explanation.push(Explanation {
             finding: Finding::ReturnNotShipped,
-            args: vec![],
+            args: smallvec![],
         });
         return;
     };
@@ -680,7 +690,7 @@ fn return_rows(d: &mut Decision, n: &DisruptionNotice, case: &Case, head: Option
             d.actions.push(Action::ApproveRefundOnReceipt);
             d.explanation.push(Explanation {
                 finding: Finding::ReturnReceived,
-                args: vec![("at", Arg::Time(head.at))],
+                args: smallvec![("at", Arg::Time(head.at))],
             });
         }
         Status::Rejected | Status::Returning | Status::Returned => {
@@ -689,7 +699,7 @@ fn return_rows(d: &mut Decision, n: &DisruptionNotice, case: &Case, head: Option
             d.actions.push(Action::FollowStandardProcess);
             d.explanation.push(Explanation {
                 finding: Finding::ReturnFailed,
-                args: vec![status, ("at", Arg::Time(head.at))],
+                args: smallvec![status, ("at", Arg::Time(head.at))],
             });
         }
         _ => match (countdown_end, running) {
@@ -699,7 +709,7 @@ fn return_rows(d: &mut Decision, n: &DisruptionNotice, case: &Case, head: Option
                 d.actions.push(Action::FollowStandardProcess);
                 d.explanation.push(Explanation {
                     finding: Finding::ReturnCountdownExpired,
-                    args: vec![
+                    args: smallvec![
                         ("countdown_hours", hours(t.return_countdown)),
                         ("ends_at", Arg::Time(end)),
                     ],
@@ -722,7 +732,7 @@ fn return_rows(d: &mut Decision, n: &DisruptionNotice, case: &Case, head: Option
                 d.evidence.push(RETURN_TRACKING);
                 d.explanation.push(Explanation {
                     finding: Finding::ReturnUndeliveredInCountdown,
-                    args: vec![("ends_at", Arg::Time(end)), status],
+                    args: smallvec![("ends_at", Arg::Time(end)), status],
                 });
             }
             _ => {
@@ -739,7 +749,7 @@ fn return_rows(d: &mut Decision, n: &DisruptionNotice, case: &Case, head: Option
                 ]);
                 d.explanation.push(Explanation {
                     finding: Finding::ReturnInTransit,
-                    args: vec![status],
+                    args: smallvec![status],
                 });
             }
         },

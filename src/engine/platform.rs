@@ -16,6 +16,8 @@
 //! The buyer's own claim of receipt (`receiptStatus` 2) is read before the rows, as the
 //! delivery it claims ([`claimed_receipt`]), and explained as a claim.
 
+use smallvec::smallvec;
+
 use crate::codes::{
     Action, DeadlineKind, Finding, Label, Outcome, RefundType, Status, WarningCode,
 };
@@ -213,7 +215,7 @@ pub(super) fn apply(d: &mut Decision, p: &PlatformRefund) {
     if let Some(kind) = p.not_covered {
         d.explanation.push(Explanation {
             finding: Finding::RefundNotCovered,
-            args: vec![("kind", Arg::Label(kind.label()))],
+            args: smallvec![("kind", Arg::Label(kind.label()))],
         });
     }
     if p.status.is_closed() {
@@ -257,7 +259,7 @@ pub(super) fn apply(d: &mut Decision, p: &PlatformRefund) {
             .push(deadline(DeadlineKind::PlatformDeadline, due, d.as_of));
         d.explanation.push(Explanation {
             finding: Finding::PlatformDeadline,
-            args: vec![
+            args: smallvec![
                 ("due_at", Arg::Time(due)),
                 ("status", Arg::Label(p.status.label())),
                 ("at_expiry", Arg::Label(p.status.at_expiry())),
@@ -270,7 +272,7 @@ pub(super) fn apply(d: &mut Decision, p: &PlatformRefund) {
 fn say(d: &mut Decision, finding: Finding, warning: WarningCode, args: &[(&'static str, Arg)]) {
     d.explanation.push(Explanation {
         finding,
-        args: args.to_vec(),
+        args: args.iter().cloned().collect(),
     });
     d.warnings.push(Warning {
         code: warning,
@@ -288,7 +290,7 @@ fn say(d: &mut Decision, finding: Finding, warning: WarningCode, args: &[(&'stat
 fn after_rejection(d: &mut Decision) {
     d.outcome = Outcome::AwaitReturn;
     d.deadlines.retain(|x| x.kind != DeadlineKind::RespondBy);
-    d.actions = vec![
+    d.actions = smallvec![
         Action::DoNotRejectAgain,
         Action::GuideBuyerContactCourier,
         Action::WatchReturnAfterRejection,

@@ -140,7 +140,16 @@ impl Sink for JsonText<'_> {
     }
 }
 
-/// A JSON object written field by field, its keys plain (no escaping needed).
+/// A field's name as written: `"name":`, one piece (see [`Object::key`]).
+macro_rules! key {
+    ($name:literal) => {
+        concat!("\"", $name, "\":")
+    };
+}
+
+/// A JSON object written field by field, its keys plain (no escaping needed). Its
+/// writers are inlined: a key's length is then a constant at each field, and copying it
+/// a few moves rather than a call.
 struct Object<'a> {
     out: &'a mut Vec<u8>,
     first: bool,
@@ -152,39 +161,51 @@ impl<'a> Object<'a> {
         Object { out, first: true }
     }
 
-    /// Starts the field `key`, returning the buffer for its value.
-    fn key(&mut self, key: &str) -> &mut Vec<u8> {
+    /// Starts a field, `key` written by [`key!`], returning the buffer for its value.
+    #[inline(always)]
+    fn key(&mut self, key: &'static str) -> &mut Vec<u8> {
         if !std::mem::take(&mut self.first) {
             self.out.push(b',');
         }
-        self.out.push(b'"');
         self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\":");
         self.out
     }
 
-    fn str(&mut self, key: &str, value: &str) {
+    #[inline(always)]
+    fn str(&mut self, key: &'static str, value: &str) {
         string(self.key(key), value);
     }
 
     /// A code's wire name (letters, digits and `_`: nothing to escape).
-    fn code(&mut self, key: &str, code: &'static str) {
+    #[inline(always)]
+    fn code(&mut self, key: &'static str, code: &'static str) {
         code_into(self.key(key), code);
     }
 
-    fn opt_str(&mut self, key: &str, value: Option<&str>) {
+    /// An id or a section number of the rules: loading refuses any with a character
+    /// to escape (ids are lowercase letters, digits, `_` and `-`; sections, digits and
+    /// dots).
+    #[inline(always)]
+    fn id(&mut self, key: &'static str, id: &str) {
+        unescaped(self.key(key), id);
+    }
+
+    #[inline(always)]
+    fn opt_str(&mut self, key: &'static str, value: Option<&str>) {
         match value {
             Some(v) => self.str(key, v),
             None => self.key(key).extend_from_slice(b"null"),
         }
     }
 
-    fn bool(&mut self, key: &str, value: bool) {
+    #[inline(always)]
+    fn bool(&mut self, key: &'static str, value: bool) {
         let v: &[u8] = if value { b"true" } else { b"false" };
         self.key(key).extend_from_slice(v);
     }
 
-    fn time(&mut self, key: &str, t: &Rfc3339) {
+    #[inline(always)]
+    fn time(&mut self, key: &'static str, t: &Rfc3339) {
         // Digits and punctuation: nothing to escape.
         let out = self.key(key);
         out.push(b'"');
@@ -199,9 +220,16 @@ impl<'a> Object<'a> {
 
 /// A code's wire name as a JSON string, unescaped: every wire name is a fixed lowercase
 /// identifier (see `codes.rs`; the test against serde's output covers each one used).
+#[inline(always)]
 fn code_into(out: &mut Vec<u8>, code: &'static str) {
+    unescaped(out, code);
+}
+
+/// `text` as a JSON string, known to hold nothing to escape.
+#[inline(always)]
+fn unescaped(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
-    out.extend_from_slice(code.as_bytes());
+    out.extend_from_slice(text.as_bytes());
     out.push(b'"');
 }
 
@@ -237,7 +265,7 @@ pub fn write_decision(
     let r = Renderer::new(rules, d, lang);
     let notice = r.notice;
     // A text of the rules or of the case, rendered into the buffer as a JSON string.
-    let text = |o: &mut Object, key: &str, render: &dyn Fn(&mut JsonText)| {
+    let text = |o: &mut Object, key: &'static str, render: &dyn Fn(&mut JsonText)| {
         let out = o.key(key);
         out.push(b'"');
         render(&mut JsonText(out));
@@ -257,105 +285,115 @@ pub fn write_decision(
         .map(|p| p.id.as_str());
 
     let mut o = Object::begin(out);
-    o.str("decision_id", decision_id);
-    o.opt_str("case_id", case_id);
-    o.str("rules_version", &rules.version);
-    r.with_time(d.as_of, |t| o.time("as_of", t));
-    o.bool("applies", d.applies);
-    o.code("scenario", d.scenario.as_str());
-    o.code("decision", d.outcome.as_str());
-    let mut e = Object::begin(o.key("event"));
-    e.str("id", &notice.id);
+    o.str(key!("decision_id"), decision_id);
+    o.opt_str(key!("case_id"), case_id);
+    o.str(key!("rules_version"), &rules.version);
+    r.with_time(d.as_of, |t| o.time(key!("as_of"), t));
+    o.bool(key!("applies"), d.applies);
+    o.code(key!("scenario"), d.scenario.as_str());
+    o.code(key!("decision"), d.outcome.as_str());
+    let mut e = Object::begin(o.key(key!("event")));
+    e.id(key!("id"), &notice.id);
     if view == View::Full {
-        text(&mut e, "name", &|s| r.plain(s, notice.name.get(lang)));
-        e.bool("in_impact_period", d.in_impact_period);
+        text(&mut e, key!("name"), &|s| r.plain(s, notice.name.get(lang)));
+        e.bool(key!("in_impact_period"), d.in_impact_period);
     }
-    e.opt_str("phase", phase);
+    match phase {
+        Some(phase) => e.id(key!("phase"), phase),
+        None => e.opt_str(key!("phase"), None),
+    }
     e.end();
     match view {
-        View::Full => array(o.key("also_applies"), &also, |out, n| {
+        View::Full => array(o.key(key!("also_applies")), &also, |out, n| {
             let mut a = Object::begin(out);
-            a.str("id", &n.id);
-            text(&mut a, "name", &|s| r.plain(s, n.name.get(lang)));
+            a.id(key!("id"), &n.id);
+            text(&mut a, key!("name"), &|s| r.plain(s, n.name.get(lang)));
             a.end();
         }),
-        View::Compact => array(o.key("also_applies"), &also, |out, n| string(out, &n.id)),
+        View::Compact => array(o.key(key!("also_applies")), &also, |out, n| {
+            unescaped(out, &n.id)
+        }),
     }
     match zone {
-        None => o.key("zone").extend_from_slice(b"null"),
+        None => o.key(key!("zone")).extend_from_slice(b"null"),
         Some((zone, controlled)) => {
-            let mut z = Object::begin(o.key("zone"));
-            z.str("id", &zone.id);
+            let mut z = Object::begin(o.key(key!("zone")));
+            z.id(key!("id"), &zone.id);
             if view == View::Full {
-                text(&mut z, "name", &|s| r.plain(s, zone.name.get(lang)));
+                text(&mut z, key!("name"), &|s| r.plain(s, zone.name.get(lang)));
             }
-            z.bool("controlled", controlled);
+            z.bool(key!("controlled"), controlled);
             if view == View::Full {
-                r.with_time(zone.control.from, |t| z.time("control_from", t));
+                r.with_time(zone.control.from, |t| z.time(key!("control_from"), t));
                 match zone.control.until {
-                    Some(until) => r.with_time(until, |t| z.time("control_until", t)),
-                    None => z.opt_str("control_until", None),
+                    Some(until) => r.with_time(until, |t| z.time(key!("control_until"), t)),
+                    None => z.opt_str(key!("control_until"), None),
                 }
-                z.bool("control_until_further_notice", zone.control.until.is_none());
+                z.bool(
+                    key!("control_until_further_notice"),
+                    zone.control.until.is_none(),
+                );
             }
             z.end();
         }
     }
-    array(o.key("deadlines"), &d.deadlines, |out, dl| {
+    array(o.key(key!("deadlines")), &d.deadlines, |out, dl| {
         let mut x = Object::begin(out);
-        x.code("kind", dl.kind.as_str());
-        r.with_time(dl.due_at, |t| x.time("due_at", t));
+        x.code(key!("kind"), dl.kind.as_str());
+        r.with_time(dl.due_at, |t| x.time(key!("due_at"), t));
         if view == View::Full {
-            out_int(x.key("remaining_seconds"), dl.remaining_seconds);
+            out_int(x.key(key!("remaining_seconds")), dl.remaining_seconds);
         }
-        x.bool("overdue", dl.overdue);
+        x.bool(key!("overdue"), dl.overdue);
         x.end();
     });
     match view {
-        View::Full => array(o.key("actions"), &d.actions, |out, a| {
+        View::Full => array(o.key(key!("actions")), &d.actions, |out, a| {
             let mut x = Object::begin(out);
-            x.code("code", a.as_str());
-            text(&mut x, "text", &|s| {
+            x.code(key!("code"), a.as_str());
+            text(&mut x, key!("text"), &|s| {
                 r.text(s, notice.action_text(*a, lang), &[])
             });
             x.end();
         }),
-        View::Compact => array(o.key("actions"), &d.actions, |out, a| {
+        View::Compact => array(o.key(key!("actions")), &d.actions, |out, a| {
             code_into(out, a.as_str())
         }),
     }
-    array(o.key("evidence"), &d.evidence, |out, any| {
+    array(o.key(key!("evidence")), &d.evidence, |out, any| {
         let mut x = Object::begin(out);
-        array(x.key("one_of"), any, |out, e| code_into(out, e.as_str()));
+        array(x.key(key!("one_of")), any, |out, e| {
+            code_into(out, e.as_str())
+        });
         x.end();
     });
     match view {
-        View::Full => array(o.key("explanation"), &d.explanation, |out, e| {
+        View::Full => array(o.key(key!("explanation")), &d.explanation, |out, e| {
             let (section, template) = notice.explanation(e.finding, lang);
             let mut x = Object::begin(out);
-            x.str("rule", section);
-            x.code("code", e.finding.as_str());
-            text(&mut x, "detail", &|s| r.text(s, template, &e.args));
+            x.id(key!("rule"), section);
+            x.code(key!("code"), e.finding.as_str());
+            text(&mut x, key!("detail"), &|s| r.text(s, template, &e.args));
             x.end();
         }),
-        View::Compact => array(o.key("explanation"), &d.explanation, |out, e| {
+        View::Compact => array(o.key(key!("explanation")), &d.explanation, |out, e| {
             code_into(out, e.finding.as_str())
         }),
     }
     match view {
-        View::Full => array(o.key("warnings"), &d.warnings, |out, w| {
+        View::Full => array(o.key(key!("warnings")), &d.warnings, |out, w| {
             let mut x = Object::begin(out);
-            x.code("code", w.code.as_str());
-            text(&mut x, "message", &|s| {
+            x.code(key!("code"), w.code.as_str());
+            text(&mut x, key!("message"), &|s| {
                 r.text(s, rules.warning_text(w.code, lang), &w.args)
             });
             x.end();
         }),
-        View::Compact => array(o.key("warnings"), &d.warnings, |out, w| {
+        View::Compact => array(o.key(key!("warnings")), &d.warnings, |out, w| {
             code_into(out, w.code.as_str())
         }),
     }
-    o.code("view", view.as_str());
+    o.code(key!("view"), view.as_str());
     o.end();
 }
 
@@ -370,7 +408,7 @@ mod tests {
 
     use super::*;
     use crate::render::CompactDecisionView;
-    use crate::rules::EMBEDDED_SOURCE;
+    use crate::rules::{EMBEDDED_SOURCE, finding_args, warning_args};
 
     /// Every request of the rules' own tests (a row of policy §5 and §6 each), the
     /// example files, and requests whose strings need escaping.
@@ -441,6 +479,15 @@ mod tests {
                 else {
                     continue;
                 };
+                // Each value where its text looks first (see `Segment::Arg`).
+                for e in &d.decision.explanation {
+                    let names: Vec<&str> = e.args.iter().map(|(n, _)| *n).collect();
+                    assert_eq!(names, finding_args(&e.finding), "{request}");
+                }
+                for w in &d.decision.warnings {
+                    let names: Vec<&str> = w.args.iter().map(|(n, _)| *n).collect();
+                    assert_eq!(names, warning_args(w.code), "{request}");
+                }
                 for view in [View::Full, View::Compact] {
                     let mut written = Vec::new();
                     write_decision(

@@ -9,6 +9,7 @@ use crate::time::{self, Instant};
 /// An instant in RFC 3339, as [`time::format`] writes it (seconds, then as many
 /// fractional digits as needed: 3, 6 or 9; the zone's offset, `+00:00` for UTC), held
 /// on the stack.
+#[derive(Debug, Clone)]
 pub struct Rfc3339 {
     bytes: [u8; Rfc3339::MOST],
     len: usize,
@@ -144,16 +145,30 @@ impl Writer {
         }
     }
 
-    /// `n` in exactly `width` decimal digits (zero-padded; `n` is below 10^width).
+    /// `n` in exactly `width` decimal digits (zero-padded; `n` is below 10^width), two
+    /// at a time.
     fn digits(&mut self, mut n: u32, width: usize) {
         let end = (self.len + width).min(self.bytes.len());
-        for slot in self.bytes[self.len..end].iter_mut().rev() {
+        let mut slots = self.bytes[self.len..end].rchunks_exact_mut(2);
+        for pair in slots.by_ref() {
+            let i = (n % 100) as usize * 2;
+            pair.copy_from_slice(&TWO_DIGITS[i..i + 2]);
+            n /= 100;
+        }
+        if let [slot] = slots.into_remainder() {
             *slot = b'0' + (n % 10) as u8;
-            n /= 10;
         }
         self.len = end;
     }
 }
+
+/// `00` to `99`.
+const TWO_DIGITS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@ mod raw;
 mod template;
 mod text_view;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ops::Range;
 
 use chrono_tz::Tz;
@@ -18,10 +18,13 @@ use toml::Spanned;
 pub use lint::{RulesWarning, RulesWarningCode};
 pub use raw::RawRules;
 use raw::{RawExplanation, RawNotice, RawPhrase, RawText, RawThresholds, RawWindow, RawZone};
-pub use template::{Literal, Segment, THRESHOLD_ARGS, Template, finding_args, warning_args};
+pub use template::{
+    Literal, Segment, THRESHOLD_ARGS, Template, Threshold, finding_args, warning_args,
+};
 pub use text_view::{TextWord, off_the_line};
 
 use crate::codes::{Action, Finding, Label, Status, WarningCode};
+use crate::render::times::Rfc3339;
 use crate::time::{self, Instant};
 
 /// The 2023 Hangzhou notice, compiled into the binary.
@@ -48,6 +51,16 @@ impl Localized {
     pub fn get(&self, lang: Lang) -> &Template {
         // Validation guarantees one text per language; fall back to the default anyway.
         self.0.get(lang.0).unwrap_or(&self.0[0])
+    }
+
+    /// Every language's text with the thresholds `t` written in.
+    fn with_thresholds(&self, t: &Thresholds) -> Localized {
+        Localized(
+            self.0
+                .iter()
+                .map(|x| x.with_thresholds(|w| t.value(w)))
+                .collect(),
+        )
     }
 }
 
@@ -133,6 +146,19 @@ pub struct Thresholds {
     pub surge_open_refund_requests: u64,
 }
 
+impl Thresholds {
+    /// A threshold as its placeholder shows it: whole hours, or a count.
+    pub fn value(&self, which: Threshold) -> Option<u64> {
+        let hours = |d: chrono::Duration| u64::try_from(d.num_hours()).ok();
+        match which {
+            Threshold::StallAfterHours => hours(self.stall_after),
+            Threshold::InterceptWindowHours => hours(self.intercept_window),
+            Threshold::ReturnCountdownHours => hours(self.return_countdown),
+            Threshold::SurgeOpenRefundRequests => Some(self.surge_open_refund_requests),
+        }
+    }
+}
+
 /// One disruption notice.
 #[derive(Debug, Clone)]
 pub struct DisruptionNotice {
@@ -152,9 +178,19 @@ pub struct DisruptionNotice {
     actions: Vec<Localized>,
     explanations: Vec<(String, Localized)>,
     zone_index: ZoneIndex,
+    /// Its own instants (the ends of its impact period, phases and control windows) as
+    /// answers write them, sorted: written once here, since a decision shows several
+    /// and each costs a time-zone lookup.
+    written: Vec<(Instant, Rfc3339)>,
 }
 
 impl DisruptionNotice {
+    /// `t` as answers write it, when it is one of the notice's own instants.
+    pub(crate) fn written(&self, t: Instant) -> Option<&Rfc3339> {
+        let i = self.written.binary_search_by_key(&t, |(at, _)| *at).ok()?;
+        self.written.get(i).map(|(_, text)| text)
+    }
+
     /// The words of an action.
     pub fn action_text(&self, a: Action, lang: Lang) -> &Template {
         self.actions[a.index()].get(lang)
@@ -250,6 +286,11 @@ pub enum ZoneMatch {
     /// In no zone.
     None,
 }
+
+/// A map of the zone index. foldhash: a few instructions a lookup where SipHash spends
+/// a hundred and fifty, and a decision looks up three; the maps' keys are the rules'
+/// own (a caller's code is only looked up).
+type HashMap<K, V> = foldhash::HashMap<K, V>;
 
 /// Codes to the zones covering them, in file order (several only when their control
 /// windows do not overlap).
@@ -870,6 +911,30 @@ impl Validator {
                 }
             }
         }
+        // The thresholds are constants of the notice: its texts have them written in.
+        let thresholds = thresholds?;
+        let actions = actions?
+            .iter()
+            .map(|a| a.with_thresholds(&thresholds))
+            .collect();
+        let explanations = explanations?
+            .iter()
+            .map(|(section, e)| (section.clone(), e.with_thresholds(&thresholds)))
+            .collect();
+        let impact_period = impact?;
+        let windows = std::iter::once(impact_period)
+            .chain(phases.iter().map(|p| p.window))
+            .chain(zones.iter().map(|z| z.control));
+        let mut instants: Vec<Instant> = windows
+            .flat_map(|w| [Some(w.from), w.until])
+            .flatten()
+            .collect();
+        instants.sort_unstable();
+        instants.dedup();
+        let written = instants
+            .into_iter()
+            .map(|t| (t, Rfc3339::new(t, tz)))
+            .collect();
         Some(DisruptionNotice {
             id: n.id.get_ref().clone(),
             name: name?,
@@ -877,13 +942,14 @@ impl Validator {
             time_zone: tz,
             scope,
             priority,
-            impact_period: impact?,
+            impact_period,
             phases,
             zones,
-            thresholds: thresholds?,
-            actions: actions?,
-            explanations: explanations?,
+            thresholds,
+            actions,
+            explanations,
             zone_index: index,
+            written,
         })
     }
 
@@ -1204,7 +1270,7 @@ impl Validator {
                 let left_out: Vec<String> = word
                     .args()
                     .iter()
-                    .filter(|a| !template.0.contains(&Segment::Arg(a)))
+                    .filter(|a| !template.placeholders().any(|p| p == **a))
                     .map(|a| format!("`{{{a}}}`"))
                     .collect();
                 if !left_out.is_empty() {

@@ -85,7 +85,7 @@ fn tie(a: &DisruptionNotice, b: &DisruptionNotice) -> Option<Tie> {
 fn covering(n: &DisruptionNotice, place: Place) -> Vec<Window> {
     let ix: &ZoneIndex = &n.zone_index;
     let mut zones: Vec<usize> = Vec::new();
-    let mut add = |m: &std::collections::HashMap<u32, Vec<usize>>, k: u32| {
+    let mut add = |m: &super::HashMap<u32, Vec<usize>>, k: u32| {
         zones.extend(m.get(&k).into_iter().flatten());
     };
     match place {

@@ -6,8 +6,48 @@ use crate::codes::{Finding, WarningCode};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment {
     Literal(Literal),
-    /// The value of the named argument.
-    Arg(&'static str),
+    /// The value of the argument `name`, the text's argument number `at` (in the order
+    /// of [`finding_args`], [`warning_args`], ..., which is the order the values come
+    /// in): found when the text is parsed, so that rendering it does not look for it by
+    /// name.
+    Arg {
+        name: &'static str,
+        at: usize,
+    },
+    /// One of the notice's thresholds ([`THRESHOLD_ARGS`]).
+    Threshold(Threshold),
+}
+
+/// A threshold of the notice, as a text shows it (a whole number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threshold {
+    StallAfterHours,
+    InterceptWindowHours,
+    ReturnCountdownHours,
+    SurgeOpenRefundRequests,
+}
+
+impl Threshold {
+    const ALL: [Threshold; 4] = [
+        Threshold::StallAfterHours,
+        Threshold::InterceptWindowHours,
+        Threshold::ReturnCountdownHours,
+        Threshold::SurgeOpenRefundRequests,
+    ];
+
+    fn parse(name: &str) -> Option<Threshold> {
+        Threshold::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// Its placeholder's name (one of [`THRESHOLD_ARGS`]).
+    pub fn name(self) -> &'static str {
+        match self {
+            Threshold::StallAfterHours => "stall_after_hours",
+            Threshold::InterceptWindowHours => "intercept_window_hours",
+            Threshold::ReturnCountdownHours => "return_countdown_hours",
+            Threshold::SurgeOpenRefundRequests => "surge_open_refund_requests",
+        }
+    }
 }
 
 /// Text as written in the rules.
@@ -53,7 +93,7 @@ impl Template {
             }
             let close = after.find('}').ok_or("a `{` without its `}`")?;
             let name = &after[..close];
-            let Some(arg) = args.iter().find(|a| **a == name) else {
+            let Some(at) = args.iter().position(|a| *a == name) else {
                 let known = if args.is_empty() {
                     "this text takes none".to_owned()
                 } else {
@@ -67,7 +107,10 @@ impl Template {
                 };
                 return Err(format!("unknown placeholder `{{{name}}}`: {known}"));
             };
-            segments.push(Segment::Arg(arg));
+            segments.push(match Threshold::parse(name) {
+                Some(t) => Segment::Threshold(t),
+                None => Segment::Arg { name: args[at], at },
+            });
             rest = &after[close + 1..];
         }
         if !rest.is_empty() {
@@ -87,10 +130,42 @@ impl Template {
         for s in &self.0 {
             match s {
                 Segment::Literal(l) => out.push_str(&l.text),
-                Segment::Arg(a) => value(a, &mut out),
+                Segment::Arg { name, .. } => value(name, &mut out),
+                Segment::Threshold(t) => value(t.name(), &mut out),
             }
         }
         out
+    }
+
+    /// The text with the thresholds written in, from `value` (one without a value is
+    /// kept as a placeholder); neighbouring pieces of text become one.
+    pub fn with_thresholds(&self, value: impl Fn(Threshold) -> Option<u64>) -> Template {
+        let mut segments: Vec<Segment> = Vec::with_capacity(self.0.len());
+        for s in &self.0 {
+            let s = match s {
+                Segment::Threshold(t) => match value(*t) {
+                    Some(v) => Segment::Literal(Literal::new(&v.to_string())),
+                    None => s.clone(),
+                },
+                s => s.clone(),
+            };
+            match (segments.last_mut(), s) {
+                (Some(Segment::Literal(before)), Segment::Literal(l)) => {
+                    *before = Literal::new(&[before.text.as_str(), &l.text].concat());
+                }
+                (_, s) => segments.push(s),
+            }
+        }
+        Template(segments)
+    }
+
+    /// The names of its placeholders, in the order they appear.
+    pub fn placeholders(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.0.iter().filter_map(|s| match s {
+            Segment::Literal(_) => None,
+            Segment::Arg { name, .. } => Some(*name),
+            Segment::Threshold(t) => Some(t.name()),
+        })
     }
 }
 
@@ -170,6 +245,53 @@ mod tests {
         let out =
             t.render(|name, out| out.push_str(if name == "due_at" { "tomorrow" } else { "48" }));
         assert_eq!(out, "due tomorrow, 48 h");
+    }
+
+    #[test]
+    fn placeholders_are_found_at_parse_time() {
+        let args = ["at", "due_at"].iter().chain(THRESHOLD_ARGS);
+        let args: Vec<&'static str> = args.copied().collect();
+        let t = Template::parse("{due_at} {at} {intercept_window_hours}", &args);
+        assert_eq!(
+            t.map(|t| t.0),
+            Ok(vec![
+                Segment::Arg {
+                    name: "due_at",
+                    at: 1
+                },
+                Segment::Literal(Literal::new(" ")),
+                Segment::Arg { name: "at", at: 0 },
+                Segment::Literal(Literal::new(" ")),
+                Segment::Threshold(Threshold::InterceptWindowHours),
+            ])
+        );
+        let names: Vec<&str> = Threshold::ALL.iter().map(|t| t.name()).collect();
+        assert_eq!(names, THRESHOLD_ARGS);
+    }
+
+    #[test]
+    fn thresholds_are_written_in_as_one_piece_of_text() {
+        let args: Vec<&'static str> = ["at"].iter().chain(THRESHOLD_ARGS).copied().collect();
+        let t = Template::parse(
+            "in {intercept_window_hours} h \"{at}\", {stall_after_hours}{surge_open_refund_requests}",
+            &args,
+        )
+        .unwrap_or(Template(vec![]));
+        let filled = t.with_thresholds(|t| match t {
+            Threshold::InterceptWindowHours => Some(48),
+            Threshold::StallAfterHours => Some(72),
+            _ => None,
+        });
+        assert_eq!(
+            filled.0,
+            vec![
+                Segment::Literal(Literal::new("in 48 h \"")),
+                Segment::Arg { name: "at", at: 0 },
+                Segment::Literal(Literal::new("\", 72")),
+                Segment::Threshold(Threshold::SurgeOpenRefundRequests),
+            ]
+        );
+        assert!(matches!(&filled.0[0], Segment::Literal(l) if l.json_escapes));
     }
 
     #[test]

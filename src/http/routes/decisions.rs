@@ -19,6 +19,7 @@ use http_body::Body as _;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserializer, Serialize};
 use serde_json::value::RawValue;
+use smallvec::SmallVec;
 use tokio::sync::OwnedSemaphorePermit;
 use utoipa::ToSchema;
 
@@ -181,25 +182,17 @@ struct Prepared {
 }
 
 /// What is counted and logged of a request's decisions once they are delivered.
+#[derive(Default)]
 struct Delivered {
-    /// Decisions by scenario and outcome (see [`pair`]).
-    counts: [u64; PAIRS],
+    /// Decisions by scenario and outcome (see [`pair`]), the pairs decided only: a
+    /// request decides one pair or a few, and counting them should not walk all
+    /// [`PAIRS`] (nor carry them from move to move).
+    counts: SmallVec<[(usize, u64); 2]>,
     decisions: usize,
     /// The one decision of `POST /v1/decisions`.
     single: Option<Single>,
     /// A batch's id and its items.
     batch: Option<(String, usize)>,
-}
-
-impl Default for Delivered {
-    fn default() -> Delivered {
-        Delivered {
-            counts: [0; PAIRS],
-            decisions: 0,
-            single: None,
-            batch: None,
-        }
-    }
 }
 
 /// Pairs of a scenario and an outcome.
@@ -232,20 +225,27 @@ struct Single {
 
 impl Delivered {
     fn add(&mut self, d: &Decision) {
-        self.counts[pair(d.scenario, d.outcome)] += 1;
+        self.count_pair(pair(d.scenario, d.outcome), 1);
         self.decisions += 1;
     }
 
+    fn count_pair(&mut self, pair: usize, n: u64) {
+        match self.counts.iter_mut().find(|(p, _)| *p == pair) {
+            Some((_, count)) => *count += n,
+            None => self.counts.push((pair, n)),
+        }
+    }
+
     fn merge(&mut self, other: Delivered) {
-        for (count, more) in self.counts.iter_mut().zip(other.counts) {
-            *count += more;
+        for (pair, n) in other.counts {
+            self.count_pair(pair, n);
         }
         self.decisions += other.decisions;
     }
 
     /// Counts the decisions; returns what the request decided, for its log line.
     fn count(self, rules_version: String) -> DecisionFields {
-        for (pair, &n) in self.counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+        for &(pair, n) in &self.counts {
             if let Some(counter) = decisions_total(pair) {
                 counter.increment(n);
             }
@@ -327,7 +327,7 @@ fn decide_single(
     log: Option<&Logged>,
 ) -> Result<Prepared, Refused> {
     let (case, decision) =
-        crate::decide_body(rules, body, chrono::Utc::now()).map_err(Problem::from)?;
+        crate::decide_body_at(rules, body, chrono::Utc::now).map_err(Problem::from)?;
     let decision_id = crate::new_decision_id();
     let mut lines = Vec::new();
     if let Some(log) = log {
@@ -929,5 +929,41 @@ impl<'de> Visitor<'de> for Items {
 
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pairs_counted_are_the_pairs_decided() {
+        let rules = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let (mut one, mut other) = (Delivered::default(), Delivered::default());
+        for (i, example) in [
+            include_str!("../../../tests/fixtures/examples/01-not-shipped-binjiang.json"),
+            include_str!("../../../tests/fixtures/examples/03-stalled-shangcheng.json"),
+            include_str!("../../../tests/fixtures/examples/04-rejected.json"),
+            include_str!("../../../tests/fixtures/examples/06-return-received.json"),
+            include_str!("../../../tests/fixtures/examples/03-stalled-shangcheng.json"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let v: serde_json::Value = serde_json::from_str(example).unwrap_or_default();
+            let body = serde_json::to_vec(&v["request"]).unwrap_or_default();
+            let (_, d) = crate::decide_body(&rules, &body, chrono::Utc::now())
+                .unwrap_or_else(|e| panic!("{e:?}"));
+            if i % 2 == 0 { &mut one } else { &mut other }.add(&d);
+        }
+        one.merge(other);
+        assert_eq!(one.decisions, 5);
+        let stalled = pair(Scenario::Stalled, Outcome::InterceptAndRefund);
+        let mut counts = one.counts.to_vec();
+        counts.sort_unstable();
+        assert_eq!(counts.len(), 4, "{counts:?}");
+        assert_eq!(counts.iter().map(|(_, n)| n).sum::<u64>(), 5);
+        assert!(counts.contains(&(stalled, 2)), "{counts:?}");
+        assert!(counts.windows(2).all(|w| w[0].0 < w[1].0), "{counts:?}");
     }
 }
