@@ -8,6 +8,7 @@
 // foldhash: a few instructions per key where the standard SipHash spends a hundred; reading
 // an address looks up a dozen prefixes. The keys are the table's own, never a caller's.
 use foldhash::HashMap;
+use std::borrow::Cow;
 
 const PROVINCES: &str = include_str!("../data/admin-divisions/provinces.csv");
 const CITIES: &str = include_str!("../data/admin-divisions/cities.csv");
@@ -225,6 +226,15 @@ struct Simplified {
     map: HashMap<char, char>,
     /// Bit `c % 64` of word `c / 64`: `c` is a key of `map` (for `c` below U+10000).
     keys: Vec<u64>,
+    /// The same bits for the characters [`Gazetteer::simplify`] drops or changes: the
+    /// keys of `map`, white space and separators. Most texts have none, and are read
+    /// as they are.
+    touched: Vec<u64>,
+}
+
+/// Characters `simplify` drops besides white space.
+fn is_separator(c: char) -> bool {
+    matches!(c, ',' | '，' | '、' | '/' | '-' | '·')
 }
 
 impl Simplified {
@@ -232,11 +242,15 @@ impl Simplified {
         let map: HashMap<char, char> = pairs.collect();
         let mut keys = vec![0u64; 0x1_0000 / 64];
         for &c in map.keys() {
-            if let Some(word) = keys.get_mut(c as usize / 64) {
-                *word |= 1 << (c as usize % 64);
+            set_bit(&mut keys, c);
+        }
+        let mut touched = keys.clone();
+        for c in (0..0x1_0000).filter_map(char::from_u32) {
+            if c.is_whitespace() || is_separator(c) {
+                set_bit(&mut touched, c);
             }
         }
-        Simplified { map, keys }
+        Simplified { map, keys, touched }
     }
 
     /// The simplified form of `c`, or `c`.
@@ -246,6 +260,23 @@ impl Simplified {
             Some(word) if word & (1 << (i % 64)) == 0 => c,
             _ => self.map.get(&c).copied().unwrap_or(c),
         }
+    }
+
+    /// Whether simplifying drops or changes `c`.
+    fn touches(&self, c: char) -> bool {
+        let i = c as usize;
+        match self.touched.get(i / 64) {
+            Some(word) => word & (1 << (i % 64)) != 0,
+            // Beyond the plane: no white space or separator there, maybe a key.
+            None => self.map.contains_key(&c),
+        }
+    }
+}
+
+/// Sets bit `c % 64` of word `c / 64`, for `c` below U+10000.
+fn set_bit(bits: &mut [u64], c: char) {
+    if let Some(word) = bits.get_mut(c as usize / 64) {
+        *word |= 1 << (c as usize % 64);
     }
 }
 
@@ -389,13 +420,23 @@ impl Gazetteer {
     /// `text` without white space or separators, traditional characters simplified:
     /// `溫州市 甌海區` → `温州市瓯海区`.
     pub fn simplify(&self, text: &str) -> String {
+        self.simplified(text).into_owned()
+    }
+
+    /// [`Gazetteer::simplify`], borrowing `text` when it has nothing to simplify (most
+    /// addresses): no copy.
+    pub fn simplified<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let Some(first) = text.find(|c| self.simplified.touches(c)) else {
+            return Cow::Borrowed(text);
+        };
         let mut out = String::with_capacity(text.len());
-        for c in text.chars() {
-            if !c.is_whitespace() && !matches!(c, ',' | '，' | '、' | '/' | '-' | '·') {
+        out.push_str(&text[..first]);
+        for c in text[first..].chars() {
+            if !c.is_whitespace() && !is_separator(c) {
                 out.push(self.simplified.get(c));
             }
         }
-        out
+        Cow::Owned(out)
     }
 
     /// The full name of an area: `浙江省杭州市上城区`.
@@ -478,7 +519,7 @@ impl Gazetteer {
         ];
         let mut area: Option<Area> = None;
         for (field, level) in fields {
-            let Some(text) = field.map(|f| self.simplify(f)).filter(|t| !t.is_empty()) else {
+            let Some(text) = field.map(|f| self.simplified(f)).filter(|t| !t.is_empty()) else {
                 continue;
             };
             if let Some(Area::Province(p)) = area
@@ -499,8 +540,10 @@ impl Gazetteer {
             }
             match found.as_slice() {
                 [one] => area = Some(*one),
-                [] => issues.push(PlaceIssue::Unresolved { text }),
-                many => issues.push(self.ambiguous(text, many)),
+                [] => issues.push(PlaceIssue::Unresolved {
+                    text: text.into_owned(),
+                }),
+                many => issues.push(self.ambiguous(text.into_owned(), many)),
             }
         }
         area
@@ -508,8 +551,8 @@ impl Gazetteer {
 
     /// Reads free text from its start, level by level.
     pub fn resolve_text(&self, text: &str, issues: &mut Vec<PlaceIssue>) -> Option<Area> {
-        let text = self.simplify(text);
-        let mut rest = text.as_str();
+        let text = self.simplified(text);
+        let mut rest = text.as_ref();
         for prefix in ["中华人民共和国", "中国"] {
             rest = rest.strip_prefix(prefix).unwrap_or(rest);
         }
@@ -537,14 +580,16 @@ impl Gazetteer {
                     }
                 }
                 Take::Ambiguous(many) => {
-                    issues.push(self.ambiguous(text.clone(), &many));
+                    issues.push(self.ambiguous(text.into_owned(), &many));
                     return area;
                 }
                 Take::Nothing => {}
             }
         }
         if area.is_none() && !text.is_empty() {
-            issues.push(PlaceIssue::Unresolved { text });
+            issues.push(PlaceIssue::Unresolved {
+                text: text.into_owned(),
+            });
         }
         area
     }
@@ -770,6 +815,33 @@ mod tests {
             assert_eq!(g.simplified.get(c), want, "{c:?}");
         }
         assert_eq!(g.simplify("溫州市 甌海區, 𠀀"), "温州市瓯海区𠀀");
+    }
+
+    #[test]
+    fn a_text_is_simplified_as_each_of_its_characters_says() {
+        let g = gazetteer();
+        // The slow definition, character by character, for every character.
+        let slow = |text: &str| -> String {
+            text.chars()
+                .filter(|c| !c.is_whitespace() && !is_separator(*c))
+                .map(|c| g.simplified.map.get(&c).copied().unwrap_or(c))
+                .collect()
+        };
+        for c in (0..=0x10_ffff).filter_map(char::from_u32) {
+            let text = format!("浙江{c}杭州");
+            assert_eq!(g.simplified(&text), slow(&text), "{c:?}");
+            assert_eq!(
+                g.simplified.touches(c),
+                slow(&c.to_string()) != c.to_string(),
+                "{c:?}"
+            );
+        }
+        // Nothing to do: the text itself, not a copy.
+        assert!(matches!(
+            g.simplified("浙江省杭州市上城区解放路100号"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(g.simplified("溫州 甌海區"), "温州瓯海区");
     }
 
     #[test]
