@@ -189,6 +189,16 @@ struct Unit {
     full_name: String,
 }
 
+/// What a name (or a prefix of names) stands for.
+#[derive(Debug, Clone, Default)]
+struct Named {
+    /// The places of that name; none for a mere prefix.
+    refs: Vec<NameRef>,
+    /// Whether a longer name starts with it: if not, reading a text need not look up
+    /// its longer prefixes.
+    longer: bool,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct NameRef {
     area: Area,
@@ -201,7 +211,7 @@ pub struct Gazetteer {
     units: HashMap<u32, Unit>,
     /// Every name, and every prefix of a name (of two characters or more) with no places
     /// of its own.
-    names: HashMap<String, Vec<NameRef>>,
+    names: HashMap<String, Named>,
     longest_name: usize,
     /// Traditional → simplified, for the characters of place names and trace words.
     simplified: Simplified,
@@ -405,10 +415,11 @@ impl Gazetteer {
             self.names
                 .entry(n.to_owned())
                 .or_default()
+                .refs
                 .push(NameRef { area, short });
             // Its prefixes too, naming nothing by themselves: `take` stops where none is.
             for (end, _) in n.char_indices().skip(2) {
-                self.names.entry(n[..end].to_owned()).or_default();
+                self.names.entry(n[..end].to_owned()).or_default().longer = true;
             }
         };
         index(name, false);
@@ -669,7 +680,7 @@ impl Gazetteer {
         level: Level,
         within: Option<Area>,
     ) -> impl Iterator<Item = NameRef> + '_ {
-        let refs = self.names.get(name).map_or(&[][..], Vec::as_slice);
+        let refs = self.names.get(name).map_or(&[][..], |n| n.refs.as_slice());
         Self::fitting(refs, level, within)
     }
 
@@ -702,9 +713,9 @@ impl Gazetteer {
     }
 
     /// [`Gazetteer::take`] among the prefixes `rest[..end]` for `end` in `ends`, longer
-    /// ones first. Every prefix of a name is in the index, so the walk stops at the first
-    /// prefix that begins no name: reading `浙江省杭州市…` looks up three prefixes, not
-    /// fifteen.
+    /// ones first. Every prefix of a name is in the index, knowing whether it begins a
+    /// longer one, so the walk stops at the first prefix that begins no longer name:
+    /// reading `浙江省杭州市…` looks up two prefixes (`浙江`, `浙江省`), not fifteen.
     fn take_longest(
         &self,
         rest: &str,
@@ -715,15 +726,19 @@ impl Gazetteer {
         let Some(end) = ends.next() else {
             return Take::Nothing;
         };
-        let Some(refs) = self.names.get(&rest[..end]) else {
+        let Some(named) = self.names.get(&rest[..end]) else {
             return Take::Nothing;
         };
-        let longer = self.take_longest(rest, ends, level, within);
+        let longer = if named.longer {
+            self.take_longest(rest, ends, level, within)
+        } else {
+            Take::Nothing
+        };
         if !matches!(longer, Take::Nothing) {
             return longer;
         }
         let after = &rest[end..];
-        let mut accepted = Self::fitting(refs, level, within)
+        let mut accepted = Self::fitting(&named.refs, level, within)
             .filter(|r| !r.short || self.short_name_fits(r.area, after, within))
             .map(|r| r.area);
         match (accepted.next(), accepted.next()) {
