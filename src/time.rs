@@ -119,20 +119,22 @@ pub const TIME_PATTERN: &str = concat!(
     r"(?::[0-5][0-9](?:\.[0-9]{1,9})?)?(?:[Zz]|[+-]00:00))$",
 );
 
-/// The first and the last day, accepted only in UTC (see [`TIME_PATTERN`]).
-fn first_day() -> NaiveDate {
-    NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN)
-}
-
-fn last_day() -> NaiveDate {
-    NaiveDate::from_ymd_opt(9999, 12, 30).unwrap_or(NaiveDate::MAX)
-}
+/// The first and the last day, accepted only in UTC (see [`TIME_PATTERN`]); constants,
+/// not dates built for every time read.
+const FIRST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+const LAST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 30) {
+    Some(d) => d,
+    None => NaiveDate::MAX,
+};
 
 /// Whether a wall-clock date with this offset (`None`: local) is inside the range: see
 /// [`TIME_PATTERN`]. Any offset (up to ±23:59) or time zone keeps a date strictly
 /// between the first and the last day inside 1970-01-01T00:00Z ..= 9999-12-30T23:59Z.
 fn in_range(date: NaiveDate, offset: Option<i32>) -> bool {
-    let (first, last) = (first_day(), last_day());
+    let (first, last) = (FIRST_DAY, LAST_DAY);
     (date > first && date < last) || ((date == first || date == last) && offset == Some(0))
 }
 
@@ -146,14 +148,11 @@ pub fn parse(s: &str, tz: Tz) -> Result<Instant, TimeError> {
         return Err(TimeError::OutOfRange);
     }
     match offset {
-        Some(minutes) => {
-            let offset = chrono::FixedOffset::east_opt(minutes * 60).ok_or(TimeError::Malformed)?;
-            offset
-                .from_local_datetime(&naive)
-                .single()
-                .map(|t| t.with_timezone(&Utc))
-                .ok_or(TimeError::Malformed)
-        }
+        // The wall clock less its offset (at most 23:59, so a valid fixed offset): UTC.
+        Some(minutes) => naive
+            .checked_sub_signed(chrono::TimeDelta::minutes(i64::from(minutes)))
+            .map(|utc| utc.and_utc())
+            .ok_or(TimeError::Malformed),
         None => local_to_instant(naive, tz),
     }
 }
