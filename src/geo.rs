@@ -704,11 +704,12 @@ impl Gazetteer {
     /// The longest name of `level` (inside `within`) that `rest` starts with.
     fn take(&self, rest: &str, level: Level, within: Option<Area>) -> Take {
         // Prefixes of at least two characters and at most `longest_name`.
-        let ends = rest
+        let mut ends = rest
             .char_indices()
             .map(|(i, c)| i + c.len_utf8())
-            .take(self.longest_name)
-            .skip(1);
+            .take(self.longest_name);
+        // Not `skip(1)`, whose first step is a call of its own.
+        ends.next();
         self.take_longest(rest, ends, level, within)
     }
 

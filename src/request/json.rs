@@ -139,9 +139,9 @@ impl<'de> Deserialize<'de> for Json<'de> {
     }
 }
 
-/// Reads a value into a slot, where it stays: the contract's larger objects are not
-/// moved as they come back through serde's layers (the top level, some 600 bytes, was
-/// copied nine times on its way out).
+/// Reads a value into a slot, where it stays: the contract's larger objects (the top
+/// level is some 600 bytes) are not copied at every layer of serde they come back
+/// through (the visitor, serde_json's `deserialize_any`, `next_value`).
 struct Fill<'s, 'de, T>(&'s mut Option<Shaped<'de, T>>);
 
 impl<'de, T> Fill<'_, 'de, T> {
