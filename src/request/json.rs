@@ -111,13 +111,15 @@ impl<'de, T: Deserialize<'de>> Shape<'de> for Vec<T> {
     }
 }
 
-/// No shape at all: what a [`Json`] is read as.
-#[derive(Debug)]
-pub enum Nothing {}
-
-impl Shape<'_> for Nothing {}
-
 impl<'de, T: Shape<'de>> Deserialize<'de> for Shaped<'de, T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut slot = None;
+        Fill(&mut slot).deserialize(d)?;
+        slot.ok_or_else(unfilled)
+    }
+}
+
+impl<'de> Deserialize<'de> for Json<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut slot = None;
         Fill(&mut slot).deserialize(d)?;
@@ -130,28 +132,64 @@ fn unfilled<E: de::Error>() -> E {
     E::custom("a value was read but not kept")
 }
 
-impl<'de> Deserialize<'de> for Json<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Shaped::<'de, Nothing>::deserialize(d)? {
-            Shaped::Other(json) => Ok(json),
-            Shaped::Expected(nothing) => match nothing {},
-        }
+/// Where [`Fill`] puts a value: a field's `Option`, of a scalar ([`Json`]) or of a
+/// shape ([`Shaped`]).
+trait Slot<'de> {
+    /// A scalar, or the kind of an array or object the slot has no shape for.
+    fn put(&mut self, json: Json<'de>);
+
+    fn read_map<A: MapAccess<'de>>(&mut self, map: A) -> Result<(), A::Error>;
+
+    fn read_seq<A: SeqAccess<'de>>(&mut self, seq: A) -> Result<(), A::Error>;
+}
+
+/// A scalar field: arrays and objects are read through and kept as their kind.
+impl<'de> Slot<'de> for Option<Json<'de>> {
+    fn put(&mut self, json: Json<'de>) {
+        *self = Some(json);
+    }
+
+    fn read_map<A: MapAccess<'de>>(&mut self, map: A) -> Result<(), A::Error> {
+        skip_map(map)?;
+        self.put(Json::Object);
+        Ok(())
+    }
+
+    fn read_seq<A: SeqAccess<'de>>(&mut self, seq: A) -> Result<(), A::Error> {
+        skip_seq(seq)?;
+        self.put(Json::Array);
+        Ok(())
+    }
+}
+
+impl<'de, T: Shape<'de>> Slot<'de> for Option<Shaped<'de, T>> {
+    fn put(&mut self, json: Json<'de>) {
+        *self = Some(Shaped::Other(json));
+    }
+
+    fn read_map<A: MapAccess<'de>>(&mut self, map: A) -> Result<(), A::Error> {
+        T::read_map(self, map)
+    }
+
+    fn read_seq<A: SeqAccess<'de>>(&mut self, seq: A) -> Result<(), A::Error> {
+        T::read_seq(self, seq)
     }
 }
 
 /// Reads a value into a slot, where it stays: the contract's larger objects (the top
 /// level is some 600 bytes) are not copied at every layer of serde they come back
-/// through (the visitor, serde_json's `deserialize_any`, `next_value`).
-struct Fill<'s, 'de, T>(&'s mut Option<Shaped<'de, T>>);
+/// through (the visitor, serde_json's `deserialize_any`, `next_value`), and a scalar
+/// field is written once.
+struct Fill<'s, S>(&'s mut S);
 
-impl<'de, T> Fill<'_, 'de, T> {
+impl<'de, S: Slot<'de>> Fill<'_, S> {
     fn put<E>(self, json: Json<'de>) -> Result<(), E> {
-        *self.0 = Some(Shaped::Other(json));
+        self.0.put(json);
         Ok(())
     }
 }
 
-impl<'de, T: Shape<'de>> DeserializeSeed<'de> for Fill<'_, 'de, T> {
+impl<'de, S: Slot<'de>> DeserializeSeed<'de> for Fill<'_, S> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -159,7 +197,7 @@ impl<'de, T: Shape<'de>> DeserializeSeed<'de> for Fill<'_, 'de, T> {
     }
 }
 
-impl<'de, T: Shape<'de>> Visitor<'de> for Fill<'_, 'de, T> {
+impl<'de, S: Slot<'de>> Visitor<'de> for Fill<'_, S> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -207,11 +245,11 @@ impl<'de, T: Shape<'de>> Visitor<'de> for Fill<'_, 'de, T> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        T::read_seq(self.0, seq)
+        self.0.read_seq(seq)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        T::read_map(self.0, map)
+        self.0.read_map(map)
     }
 }
 
@@ -310,16 +348,15 @@ pub fn read_object<'de, T: Object<'de>, A: MapAccess<'de>>(
     Ok(())
 }
 
-/// A field of an object: a scalar ([`Json`]), read and kept; a nested object or array
-/// ([`Shaped`]), read into its slot; or one of those boxed.
+/// A field of an object: a scalar ([`Json`]) or a nested object or array ([`Shaped`]),
+/// each read into its slot; or one of those boxed (read, then boxed).
 pub trait Field<'de>: Sized {
     fn read<A: MapAccess<'de>>(slot: &mut Option<Self>, map: &mut A) -> Result<(), A::Error>;
 }
 
 impl<'de> Field<'de> for Json<'de> {
     fn read<A: MapAccess<'de>>(slot: &mut Option<Self>, map: &mut A) -> Result<(), A::Error> {
-        *slot = Some(map.next_value()?);
-        Ok(())
+        map.next_value_seed(Fill(slot))
     }
 }
 
