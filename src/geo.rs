@@ -861,6 +861,24 @@ mod tests {
     }
 
     #[test]
+    fn a_name_is_marked_longer_exactly_when_a_longer_name_starts_with_it() {
+        let g = gazetteer();
+        // Every prefix of a name is indexed, so a longer name starting with `k` means
+        // one of exactly one more character: `k` is that one's prefix.
+        let extended: foldhash::HashSet<&str> = g
+            .names
+            .keys()
+            .filter_map(|k| k.char_indices().last().map(|(i, _)| &k[..i]))
+            .collect();
+        for (k, named) in &g.names {
+            assert_eq!(named.longer, extended.contains(k.as_str()), "{k}");
+            for (end, _) in k.char_indices().skip(2) {
+                assert!(g.names.contains_key(&k[..end]), "{k}: prefix {}", &k[..end]);
+            }
+        }
+    }
+
+    #[test]
     fn free_text_is_read_province_city_district() {
         let g = Gazetteer::embedded();
         assert_eq!(text(&g, "浙江省杭州市上城区解放路100号"), Some(330102));
