@@ -160,12 +160,7 @@ pub fn parse(s: &str, tz: Tz) -> Result<Instant, TimeError> {
 /// Splits a time string into its wall-clock part and its offset in minutes.
 fn parse_parts(s: &str) -> Option<(NaiveDateTime, Option<i32>)> {
     let b = s.as_bytes();
-    let num = |from: usize, len: usize| -> Option<u32> {
-        let part = b.get(from..from + len)?;
-        part.iter()
-            .all(u8::is_ascii_digit)
-            .then(|| part.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
-    };
+    let two = |i: usize| two_digits(b, i);
     let at = |i: usize, c: u8| b.get(i) == Some(&c);
     if !(at(4, b'-')
         && at(7, b'-')
@@ -174,19 +169,23 @@ fn parse_parts(s: &str) -> Option<(NaiveDateTime, Option<i32>)> {
     {
         return None;
     }
-    let date = NaiveDate::from_ymd_opt(i32::try_from(num(0, 4)?).ok()?, num(5, 2)?, num(8, 2)?)?;
-    let (hour, minute) = (num(11, 2)?, num(14, 2)?);
+    let year = i32::try_from(two(0)? * 100 + two(2)?).ok()?;
+    let date = NaiveDate::from_ymd_opt(year, two(5)?, two(8)?)?;
+    let (hour, minute) = (two(11)?, two(14)?);
     let mut i = 16;
     let (mut second, mut nano) = (0, 0);
     if at(i, b':') {
-        second = num(i + 1, 2)?;
+        second = two(i + 1)?;
         i += 3;
         if at(i, b'.') {
             let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
             if !(1..=9).contains(&digits) {
                 return None;
             }
-            nano = num(i + 1, digits)? * 10u32.pow(9 - u32::try_from(digits).ok()?);
+            let fraction = b[i + 1..i + 1 + digits]
+                .iter()
+                .fold(0, |n, d| n * 10 + u32::from(d - b'0'));
+            nano = fraction * 10u32.pow(9 - u32::try_from(digits).ok()?);
             i += 1 + digits;
         }
     }
@@ -199,7 +198,7 @@ fn parse_parts(s: &str) -> Option<(NaiveDateTime, Option<i32>)> {
         [] => None,
         [b'Z' | b'z'] => Some(0),
         [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
-            let (h, m) = (num(i + 1, 2)?, num(i + 4, 2)?);
+            let (h, m) = (two(i + 1)?, two(i + 4)?);
             if h > 23 || m > 59 {
                 return None;
             }
@@ -209,6 +208,16 @@ fn parse_parts(s: &str) -> Option<(NaiveDateTime, Option<i32>)> {
         _ => return None,
     };
     Some((date.and_time(time), offset))
+}
+
+/// The number the two ASCII digits at `b[i]` spell (most fields of a time): no loop.
+fn two_digits(b: &[u8], i: usize) -> Option<u32> {
+    match *b.get(i..i.checked_add(2)?)? {
+        [h, l] if h.is_ascii_digit() && l.is_ascii_digit() => {
+            Some(u32::from(h - b'0') * 10 + u32::from(l - b'0'))
+        }
+        _ => None,
+    }
 }
 
 /// Like [`parse`], but also accepts the notices' "24:00" (the end of that day), as in
@@ -301,6 +310,18 @@ mod tests {
         assert_eq!(parse("2023-09-25T10:00:00.", SH), Err(TimeError::Malformed));
         assert_eq!(from_epoch_millis(-1), Err(TimeError::OutOfRange));
         assert_eq!(from_epoch_millis(i64::MAX), Err(TimeError::OutOfRange));
+    }
+
+    #[test]
+    fn a_time_with_any_digit_replaced_by_another_character_is_refused() {
+        let good = "2023-09-25T10:00:00.125+08:00";
+        assert!(parse(good, SH).is_ok());
+        for (i, c) in good.char_indices().filter(|(_, c)| c.is_ascii_digit()) {
+            for other in ['a', '/', ':', ' ', '\u{0660}'] {
+                let bad = format!("{}{other}{}", &good[..i], &good[i + c.len_utf8()..]);
+                assert_eq!(parse(&bad, SH), Err(TimeError::Malformed), "{bad}");
+            }
+        }
     }
 
     #[test]
