@@ -189,16 +189,6 @@ struct Unit {
     full_name: String,
 }
 
-/// What a name (or a prefix of names) stands for.
-#[derive(Debug, Clone, Default)]
-struct Named {
-    /// The places of that name; none for a mere prefix.
-    refs: Vec<NameRef>,
-    /// Whether a longer name starts with it: if not, reading a text need not look up
-    /// its longer prefixes.
-    longer: bool,
-}
-
 #[derive(Debug, Clone, Copy)]
 struct NameRef {
     area: Area,
@@ -209,10 +199,12 @@ struct NameRef {
 #[derive(Debug, Clone)]
 pub struct Gazetteer {
     units: HashMap<u32, Unit>,
-    /// Every name, and every prefix of a name (of two characters or more) with no places
-    /// of its own.
-    names: HashMap<String, Named>,
-    longest_name: usize,
+    /// Every name, with its places.
+    names: HashMap<String, Vec<NameRef>>,
+    /// The same names (of two characters or more) by their first two characters,
+    /// longest first: reading a text looks up its first two characters once, then
+    /// compares the few names that begin with them.
+    by_start: HashMap<[char; 2], Vec<(String, Vec<NameRef>)>>,
     /// Traditional → simplified, for the characters of place names and trace words.
     simplified: Simplified,
     /// By province code: names written at the city level that stand for no city of
@@ -308,7 +300,7 @@ impl Gazetteer {
         let mut g = Gazetteer {
             units: HashMap::default(),
             names: HashMap::default(),
-            longest_name: 0,
+            by_start: HashMap::default(),
             simplified,
             city_aliases: HashMap::default(),
             without_cities: Vec::new(),
@@ -398,6 +390,16 @@ impl Gazetteer {
                 unit.full_name = full_name;
             }
         }
+        for (name, refs) in &g.names {
+            let mut chars = name.chars();
+            if let (Some(a), Some(b)) = (chars.next(), chars.next()) {
+                let starting = g.by_start.entry([a, b]).or_default();
+                starting.push((name.clone(), refs.clone()));
+            }
+        }
+        for starting in g.by_start.values_mut() {
+            starting.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
+        }
         g
     }
 
@@ -411,16 +413,10 @@ impl Gazetteer {
             },
         );
         let mut index = |n: &str, short: bool| {
-            self.longest_name = self.longest_name.max(n.chars().count());
             self.names
                 .entry(n.to_owned())
                 .or_default()
-                .refs
                 .push(NameRef { area, short });
-            // Its prefixes too, naming nothing by themselves: `take` stops where none is.
-            for (end, _) in n.char_indices().skip(2) {
-                self.names.entry(n[..end].to_owned()).or_default().longer = true;
-            }
         };
         index(name, false);
         if let Some(short) = short_name(name) {
@@ -680,7 +676,7 @@ impl Gazetteer {
         level: Level,
         within: Option<Area>,
     ) -> impl Iterator<Item = NameRef> + '_ {
-        let refs = self.names.get(name).map_or(&[][..], |n| n.refs.as_slice());
+        let refs = self.names.get(name).map_or(&[][..], Vec::as_slice);
         Self::fitting(refs, level, within)
     }
 
@@ -701,52 +697,32 @@ impl Gazetteer {
             .copied()
     }
 
-    /// The longest name of `level` (inside `within`) that `rest` starts with.
+    /// The longest name of `level` (inside `within`) that `rest` starts with: of the
+    /// names `rest` starts with, longest first, the first with a place that fits.
     fn take(&self, rest: &str, level: Level, within: Option<Area>) -> Take {
-        // Prefixes of at least two characters and at most `longest_name`.
-        let mut ends = rest
-            .char_indices()
-            .map(|(i, c)| i + c.len_utf8())
-            .take(self.longest_name);
-        // Not `skip(1)`, whose first step is a call of its own.
-        ends.next();
-        self.take_longest(rest, ends, level, within)
-    }
-
-    /// [`Gazetteer::take`] among the prefixes `rest[..end]` for `end` in `ends`, longer
-    /// ones first. Every prefix of a name is in the index, knowing whether it begins a
-    /// longer one, so the walk stops at the first prefix that begins no longer name:
-    /// reading `浙江省杭州市…` looks up two prefixes (`浙江`, `浙江省`), not fifteen.
-    fn take_longest(
-        &self,
-        rest: &str,
-        mut ends: impl Iterator<Item = usize>,
-        level: Level,
-        within: Option<Area>,
-    ) -> Take {
-        let Some(end) = ends.next() else {
+        let mut chars = rest.chars();
+        let (Some(a), Some(b)) = (chars.next(), chars.next()) else {
             return Take::Nothing;
         };
-        let Some(named) = self.names.get(&rest[..end]) else {
+        let Some(starting) = self.by_start.get(&[a, b]) else {
             return Take::Nothing;
         };
-        let longer = if named.longer {
-            self.take_longest(rest, ends, level, within)
-        } else {
-            Take::Nothing
-        };
-        if !matches!(longer, Take::Nothing) {
-            return longer;
+        for (name, refs) in starting {
+            let Some(after) = rest.strip_prefix(name.as_str()) else {
+                continue;
+            };
+            let mut accepted = Self::fitting(refs, level, within)
+                .filter(|r| !r.short || self.short_name_fits(r.area, after, within))
+                .map(|r| r.area);
+            match (accepted.next(), accepted.next()) {
+                (None, _) => {}
+                (Some(one), None) => return Take::Found(one, name.len()),
+                (Some(a), Some(b)) => {
+                    return Take::Ambiguous([a, b].into_iter().chain(accepted).collect());
+                }
+            }
         }
-        let after = &rest[end..];
-        let mut accepted = Self::fitting(&named.refs, level, within)
-            .filter(|r| !r.short || self.short_name_fits(r.area, after, within))
-            .map(|r| r.area);
-        match (accepted.next(), accepted.next()) {
-            (None, _) => Take::Nothing,
-            (Some(one), None) => Take::Found(one, end),
-            (Some(a), Some(b)) => Take::Ambiguous([a, b].into_iter().chain(accepted).collect()),
-        }
+        Take::Nothing
     }
 
     /// A short name (`杭州`) stands for the place only when what follows continues the
@@ -861,21 +837,21 @@ mod tests {
     }
 
     #[test]
-    fn a_name_is_marked_longer_exactly_when_a_longer_name_starts_with_it() {
+    fn the_names_by_their_start_are_the_names_longest_first() {
         let g = gazetteer();
-        // Every prefix of a name is indexed, so a longer name starting with `k` means
-        // one of exactly one more character: `k` is that one's prefix.
-        let extended: foldhash::HashSet<&str> = g
-            .names
-            .keys()
-            .filter_map(|k| k.char_indices().last().map(|(i, _)| &k[..i]))
-            .collect();
-        for (k, named) in &g.names {
-            assert_eq!(named.longer, extended.contains(k.as_str()), "{k}");
-            for (end, _) in k.char_indices().skip(2) {
-                assert!(g.names.contains_key(&k[..end]), "{k}: prefix {}", &k[..end]);
+        let mut count = 0;
+        for ([a, b], starting) in &g.by_start {
+            for pair in starting.windows(2) {
+                assert!(pair[0].0.len() >= pair[1].0.len(), "{a}{b}");
             }
+            for (name, refs) in starting {
+                assert!(name.starts_with([*a, *b].iter().collect::<String>().as_str()));
+                assert_eq!(g.names.get(name).map(Vec::len), Some(refs.len()), "{name}");
+            }
+            count += starting.len();
         }
+        let long_enough = g.names.keys().filter(|n| n.chars().nth(1).is_some());
+        assert_eq!(count, long_enough.count());
     }
 
     #[test]
