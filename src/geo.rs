@@ -8,6 +8,7 @@
 // foldhash: a few instructions per key where the standard SipHash spends a hundred; reading
 // an address looks up a dozen prefixes. The keys are the table's own, never a caller's.
 use foldhash::HashMap;
+use std::borrow::Cow;
 
 const PROVINCES: &str = include_str!("../data/admin-divisions/provinces.csv");
 const CITIES: &str = include_str!("../data/admin-divisions/cities.csv");
@@ -198,10 +199,12 @@ struct NameRef {
 #[derive(Debug, Clone)]
 pub struct Gazetteer {
     units: HashMap<u32, Unit>,
-    /// Every name, and every prefix of a name (of two characters or more) with no places
-    /// of its own.
+    /// Every name, with its places.
     names: HashMap<String, Vec<NameRef>>,
-    longest_name: usize,
+    /// The same names (of two characters or more) by their first two characters,
+    /// longest first: reading a text looks up its first two characters once, then
+    /// compares the few names that begin with them.
+    by_start: HashMap<[char; 2], Vec<(String, Vec<NameRef>)>>,
     /// Traditional → simplified, for the characters of place names and trace words.
     simplified: Simplified,
     /// By province code: names written at the city level that stand for no city of
@@ -225,6 +228,15 @@ struct Simplified {
     map: HashMap<char, char>,
     /// Bit `c % 64` of word `c / 64`: `c` is a key of `map` (for `c` below U+10000).
     keys: Vec<u64>,
+    /// The same bits for the characters [`Gazetteer::simplify`] drops or changes: the
+    /// keys of `map`, white space and separators. Most texts have none, and are read
+    /// as they are.
+    touched: Vec<u64>,
+}
+
+/// Characters `simplify` drops besides white space.
+fn is_separator(c: char) -> bool {
+    matches!(c, ',' | '，' | '、' | '/' | '-' | '·')
 }
 
 impl Simplified {
@@ -232,11 +244,15 @@ impl Simplified {
         let map: HashMap<char, char> = pairs.collect();
         let mut keys = vec![0u64; 0x1_0000 / 64];
         for &c in map.keys() {
-            if let Some(word) = keys.get_mut(c as usize / 64) {
-                *word |= 1 << (c as usize % 64);
+            set_bit(&mut keys, c);
+        }
+        let mut touched = keys.clone();
+        for c in (0..0x1_0000).filter_map(char::from_u32) {
+            if c.is_whitespace() || is_separator(c) {
+                set_bit(&mut touched, c);
             }
         }
-        Simplified { map, keys }
+        Simplified { map, keys, touched }
     }
 
     /// The simplified form of `c`, or `c`.
@@ -246,6 +262,23 @@ impl Simplified {
             Some(word) if word & (1 << (i % 64)) == 0 => c,
             _ => self.map.get(&c).copied().unwrap_or(c),
         }
+    }
+
+    /// Whether simplifying drops or changes `c`.
+    fn touches(&self, c: char) -> bool {
+        let i = c as usize;
+        match self.touched.get(i / 64) {
+            Some(word) => word & (1 << (i % 64)) != 0,
+            // Beyond the plane: no white space or separator there, maybe a key.
+            None => self.map.contains_key(&c),
+        }
+    }
+}
+
+/// Sets bit `c % 64` of word `c / 64`, for `c` below U+10000.
+fn set_bit(bits: &mut [u64], c: char) {
+    if let Some(word) = bits.get_mut(c as usize / 64) {
+        *word |= 1 << (c as usize % 64);
     }
 }
 
@@ -267,7 +300,7 @@ impl Gazetteer {
         let mut g = Gazetteer {
             units: HashMap::default(),
             names: HashMap::default(),
-            longest_name: 0,
+            by_start: HashMap::default(),
             simplified,
             city_aliases: HashMap::default(),
             without_cities: Vec::new(),
@@ -357,6 +390,16 @@ impl Gazetteer {
                 unit.full_name = full_name;
             }
         }
+        for (name, refs) in &g.names {
+            let mut chars = name.chars();
+            if let (Some(a), Some(b)) = (chars.next(), chars.next()) {
+                let starting = g.by_start.entry([a, b]).or_default();
+                starting.push((name.clone(), refs.clone()));
+            }
+        }
+        for starting in g.by_start.values_mut() {
+            starting.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
+        }
         g
     }
 
@@ -370,15 +413,10 @@ impl Gazetteer {
             },
         );
         let mut index = |n: &str, short: bool| {
-            self.longest_name = self.longest_name.max(n.chars().count());
             self.names
                 .entry(n.to_owned())
                 .or_default()
                 .push(NameRef { area, short });
-            // Its prefixes too, naming nothing by themselves: `take` stops where none is.
-            for (end, _) in n.char_indices().skip(2) {
-                self.names.entry(n[..end].to_owned()).or_default();
-            }
         };
         index(name, false);
         if let Some(short) = short_name(name) {
@@ -389,13 +427,23 @@ impl Gazetteer {
     /// `text` without white space or separators, traditional characters simplified:
     /// `溫州市 甌海區` → `温州市瓯海区`.
     pub fn simplify(&self, text: &str) -> String {
+        self.simplified(text).into_owned()
+    }
+
+    /// [`Gazetteer::simplify`], borrowing `text` when it has nothing to simplify (most
+    /// addresses): no copy.
+    pub fn simplified<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let Some(first) = text.find(|c| self.simplified.touches(c)) else {
+            return Cow::Borrowed(text);
+        };
         let mut out = String::with_capacity(text.len());
-        for c in text.chars() {
-            if !c.is_whitespace() && !matches!(c, ',' | '，' | '、' | '/' | '-' | '·') {
+        out.push_str(&text[..first]);
+        for c in text[first..].chars() {
+            if !c.is_whitespace() && !is_separator(c) {
                 out.push(self.simplified.get(c));
             }
         }
-        out
+        Cow::Owned(out)
     }
 
     /// The full name of an area: `浙江省杭州市上城区`.
@@ -478,7 +526,7 @@ impl Gazetteer {
         ];
         let mut area: Option<Area> = None;
         for (field, level) in fields {
-            let Some(text) = field.map(|f| self.simplify(f)).filter(|t| !t.is_empty()) else {
+            let Some(text) = field.map(|f| self.simplified(f)).filter(|t| !t.is_empty()) else {
                 continue;
             };
             if let Some(Area::Province(p)) = area
@@ -499,8 +547,10 @@ impl Gazetteer {
             }
             match found.as_slice() {
                 [one] => area = Some(*one),
-                [] => issues.push(PlaceIssue::Unresolved { text }),
-                many => issues.push(self.ambiguous(text, many)),
+                [] => issues.push(PlaceIssue::Unresolved {
+                    text: text.into_owned(),
+                }),
+                many => issues.push(self.ambiguous(text.into_owned(), many)),
             }
         }
         area
@@ -508,8 +558,8 @@ impl Gazetteer {
 
     /// Reads free text from its start, level by level.
     pub fn resolve_text(&self, text: &str, issues: &mut Vec<PlaceIssue>) -> Option<Area> {
-        let text = self.simplify(text);
-        let mut rest = text.as_str();
+        let text = self.simplified(text);
+        let mut rest = text.as_ref();
         for prefix in ["中华人民共和国", "中国"] {
             rest = rest.strip_prefix(prefix).unwrap_or(rest);
         }
@@ -537,14 +587,16 @@ impl Gazetteer {
                     }
                 }
                 Take::Ambiguous(many) => {
-                    issues.push(self.ambiguous(text.clone(), &many));
+                    issues.push(self.ambiguous(text.into_owned(), &many));
                     return area;
                 }
                 Take::Nothing => {}
             }
         }
         if area.is_none() && !text.is_empty() {
-            issues.push(PlaceIssue::Unresolved { text });
+            issues.push(PlaceIssue::Unresolved {
+                text: text.into_owned(),
+            });
         }
         area
     }
@@ -645,47 +697,32 @@ impl Gazetteer {
             .copied()
     }
 
-    /// The longest name of `level` (inside `within`) that `rest` starts with.
+    /// The longest name of `level` (inside `within`) that `rest` starts with: of the
+    /// names `rest` starts with, longest first, the first with a place that fits.
     fn take(&self, rest: &str, level: Level, within: Option<Area>) -> Take {
-        // Prefixes of at least two characters and at most `longest_name`.
-        let ends = rest
-            .char_indices()
-            .map(|(i, c)| i + c.len_utf8())
-            .take(self.longest_name)
-            .skip(1);
-        self.take_longest(rest, ends, level, within)
-    }
-
-    /// [`Gazetteer::take`] among the prefixes `rest[..end]` for `end` in `ends`, longer
-    /// ones first. Every prefix of a name is in the index, so the walk stops at the first
-    /// prefix that begins no name: reading `浙江省杭州市…` looks up three prefixes, not
-    /// fifteen.
-    fn take_longest(
-        &self,
-        rest: &str,
-        mut ends: impl Iterator<Item = usize>,
-        level: Level,
-        within: Option<Area>,
-    ) -> Take {
-        let Some(end) = ends.next() else {
+        let mut chars = rest.chars();
+        let (Some(a), Some(b)) = (chars.next(), chars.next()) else {
             return Take::Nothing;
         };
-        let Some(refs) = self.names.get(&rest[..end]) else {
+        let Some(starting) = self.by_start.get(&[a, b]) else {
             return Take::Nothing;
         };
-        let longer = self.take_longest(rest, ends, level, within);
-        if !matches!(longer, Take::Nothing) {
-            return longer;
+        for (name, refs) in starting {
+            let Some(after) = rest.strip_prefix(name.as_str()) else {
+                continue;
+            };
+            let mut accepted = Self::fitting(refs, level, within)
+                .filter(|r| !r.short || self.short_name_fits(r.area, after, within))
+                .map(|r| r.area);
+            match (accepted.next(), accepted.next()) {
+                (None, _) => {}
+                (Some(one), None) => return Take::Found(one, name.len()),
+                (Some(a), Some(b)) => {
+                    return Take::Ambiguous([a, b].into_iter().chain(accepted).collect());
+                }
+            }
         }
-        let after = &rest[end..];
-        let mut accepted = Self::fitting(refs, level, within)
-            .filter(|r| !r.short || self.short_name_fits(r.area, after, within))
-            .map(|r| r.area);
-        match (accepted.next(), accepted.next()) {
-            (None, _) => Take::Nothing,
-            (Some(one), None) => Take::Found(one, end),
-            (Some(a), Some(b)) => Take::Ambiguous([a, b].into_iter().chain(accepted).collect()),
-        }
+        Take::Nothing
     }
 
     /// A short name (`杭州`) stands for the place only when what follows continues the
@@ -770,6 +807,51 @@ mod tests {
             assert_eq!(g.simplified.get(c), want, "{c:?}");
         }
         assert_eq!(g.simplify("溫州市 甌海區, 𠀀"), "温州市瓯海区𠀀");
+    }
+
+    #[test]
+    fn a_text_is_simplified_as_each_of_its_characters_says() {
+        let g = gazetteer();
+        // The slow definition, character by character, for every character.
+        let slow = |text: &str| -> String {
+            text.chars()
+                .filter(|c| !c.is_whitespace() && !is_separator(*c))
+                .map(|c| g.simplified.map.get(&c).copied().unwrap_or(c))
+                .collect()
+        };
+        for c in (0..=0x10_ffff).filter_map(char::from_u32) {
+            let text = format!("浙江{c}杭州");
+            assert_eq!(g.simplified(&text), slow(&text), "{c:?}");
+            assert_eq!(
+                g.simplified.touches(c),
+                slow(&c.to_string()) != c.to_string(),
+                "{c:?}"
+            );
+        }
+        // Nothing to do: the text itself, not a copy.
+        assert!(matches!(
+            g.simplified("浙江省杭州市上城区解放路100号"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(g.simplified("溫州 甌海區"), "温州瓯海区");
+    }
+
+    #[test]
+    fn the_names_by_their_start_are_the_names_longest_first() {
+        let g = gazetteer();
+        let mut count = 0;
+        for ([a, b], starting) in &g.by_start {
+            for pair in starting.windows(2) {
+                assert!(pair[0].0.len() >= pair[1].0.len(), "{a}{b}");
+            }
+            for (name, refs) in starting {
+                assert!(name.starts_with([*a, *b].iter().collect::<String>().as_str()));
+                assert_eq!(g.names.get(name).map(Vec::len), Some(refs.len()), "{name}");
+            }
+            count += starting.len();
+        }
+        let long_enough = g.names.keys().filter(|n| n.chars().nth(1).is_some());
+        assert_eq!(count, long_enough.count());
     }
 
     #[test]

@@ -119,20 +119,22 @@ pub const TIME_PATTERN: &str = concat!(
     r"(?::[0-5][0-9](?:\.[0-9]{1,9})?)?(?:[Zz]|[+-]00:00))$",
 );
 
-/// The first and the last day, accepted only in UTC (see [`TIME_PATTERN`]).
-fn first_day() -> NaiveDate {
-    NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN)
-}
-
-fn last_day() -> NaiveDate {
-    NaiveDate::from_ymd_opt(9999, 12, 30).unwrap_or(NaiveDate::MAX)
-}
+/// The first and the last day, accepted only in UTC (see [`TIME_PATTERN`]); constants,
+/// not dates built for every time read.
+const FIRST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+const LAST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 30) {
+    Some(d) => d,
+    None => NaiveDate::MAX,
+};
 
 /// Whether a wall-clock date with this offset (`None`: local) is inside the range: see
 /// [`TIME_PATTERN`]. Any offset (up to ±23:59) or time zone keeps a date strictly
 /// between the first and the last day inside 1970-01-01T00:00Z ..= 9999-12-30T23:59Z.
 fn in_range(date: NaiveDate, offset: Option<i32>) -> bool {
-    let (first, last) = (first_day(), last_day());
+    let (first, last) = (FIRST_DAY, LAST_DAY);
     (date > first && date < last) || ((date == first || date == last) && offset == Some(0))
 }
 
@@ -146,14 +148,11 @@ pub fn parse(s: &str, tz: Tz) -> Result<Instant, TimeError> {
         return Err(TimeError::OutOfRange);
     }
     match offset {
-        Some(minutes) => {
-            let offset = chrono::FixedOffset::east_opt(minutes * 60).ok_or(TimeError::Malformed)?;
-            offset
-                .from_local_datetime(&naive)
-                .single()
-                .map(|t| t.with_timezone(&Utc))
-                .ok_or(TimeError::Malformed)
-        }
+        // The wall clock less its offset (at most 23:59, so a valid fixed offset): UTC.
+        Some(minutes) => naive
+            .checked_sub_signed(chrono::TimeDelta::minutes(i64::from(minutes)))
+            .map(|utc| utc.and_utc())
+            .ok_or(TimeError::Malformed),
         None => local_to_instant(naive, tz),
     }
 }
@@ -161,12 +160,7 @@ pub fn parse(s: &str, tz: Tz) -> Result<Instant, TimeError> {
 /// Splits a time string into its wall-clock part and its offset in minutes.
 fn parse_parts(s: &str) -> Option<(NaiveDateTime, Option<i32>)> {
     let b = s.as_bytes();
-    let num = |from: usize, len: usize| -> Option<u32> {
-        let part = b.get(from..from + len)?;
-        part.iter()
-            .all(u8::is_ascii_digit)
-            .then(|| part.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
-    };
+    let two = |i: usize| two_digits(b, i);
     let at = |i: usize, c: u8| b.get(i) == Some(&c);
     if !(at(4, b'-')
         && at(7, b'-')
@@ -175,19 +169,23 @@ fn parse_parts(s: &str) -> Option<(NaiveDateTime, Option<i32>)> {
     {
         return None;
     }
-    let date = NaiveDate::from_ymd_opt(i32::try_from(num(0, 4)?).ok()?, num(5, 2)?, num(8, 2)?)?;
-    let (hour, minute) = (num(11, 2)?, num(14, 2)?);
+    let year = i32::try_from(two(0)? * 100 + two(2)?).ok()?;
+    let date = NaiveDate::from_ymd_opt(year, two(5)?, two(8)?)?;
+    let (hour, minute) = (two(11)?, two(14)?);
     let mut i = 16;
     let (mut second, mut nano) = (0, 0);
     if at(i, b':') {
-        second = num(i + 1, 2)?;
+        second = two(i + 1)?;
         i += 3;
         if at(i, b'.') {
             let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
             if !(1..=9).contains(&digits) {
                 return None;
             }
-            nano = num(i + 1, digits)? * 10u32.pow(9 - u32::try_from(digits).ok()?);
+            let fraction = b[i + 1..i + 1 + digits]
+                .iter()
+                .fold(0, |n, d| n * 10 + u32::from(d - b'0'));
+            nano = fraction * 10u32.pow(9 - u32::try_from(digits).ok()?);
             i += 1 + digits;
         }
     }
@@ -200,7 +198,7 @@ fn parse_parts(s: &str) -> Option<(NaiveDateTime, Option<i32>)> {
         [] => None,
         [b'Z' | b'z'] => Some(0),
         [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
-            let (h, m) = (num(i + 1, 2)?, num(i + 4, 2)?);
+            let (h, m) = (two(i + 1)?, two(i + 4)?);
             if h > 23 || m > 59 {
                 return None;
             }
@@ -210,6 +208,16 @@ fn parse_parts(s: &str) -> Option<(NaiveDateTime, Option<i32>)> {
         _ => return None,
     };
     Some((date.and_time(time), offset))
+}
+
+/// The number the two ASCII digits at `b[i]` spell (most fields of a time): no loop.
+fn two_digits(b: &[u8], i: usize) -> Option<u32> {
+    match *b.get(i..i.checked_add(2)?)? {
+        [h, l] if h.is_ascii_digit() && l.is_ascii_digit() => {
+            Some(u32::from(h - b'0') * 10 + u32::from(l - b'0'))
+        }
+        _ => None,
+    }
 }
 
 /// Like [`parse`], but also accepts the notices' "24:00" (the end of that day), as in
@@ -302,6 +310,18 @@ mod tests {
         assert_eq!(parse("2023-09-25T10:00:00.", SH), Err(TimeError::Malformed));
         assert_eq!(from_epoch_millis(-1), Err(TimeError::OutOfRange));
         assert_eq!(from_epoch_millis(i64::MAX), Err(TimeError::OutOfRange));
+    }
+
+    #[test]
+    fn a_time_with_any_digit_replaced_by_another_character_is_refused() {
+        let good = "2023-09-25T10:00:00.125+08:00";
+        assert!(parse(good, SH).is_ok());
+        for (i, c) in good.char_indices().filter(|(_, c)| c.is_ascii_digit()) {
+            for other in ['a', '/', ':', ' ', '\u{0660}'] {
+                let bad = format!("{}{other}{}", &good[..i], &good[i + c.len_utf8()..]);
+                assert_eq!(parse(&bad, SH), Err(TimeError::Malformed), "{bad}");
+            }
+        }
     }
 
     #[test]

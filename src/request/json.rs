@@ -10,7 +10,6 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt::{self, Write as _};
-use std::marker::PhantomData;
 
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
@@ -74,104 +73,183 @@ impl<T> Shaped<'_, T> {
     }
 }
 
-/// How a type is read from a JSON object or array. The defaults read through the value
-/// (the type is not of that shape), so a type implements only the shape it is.
+/// How a type is read from a JSON object or array, into the slot of the field that holds
+/// it. The defaults read through the value (the type is not of that shape: the slot gets
+/// the value's kind), so a type implements only the shape it is.
 pub trait Shape<'de>: Sized {
-    fn from_map<A: MapAccess<'de>>(map: A) -> Result<Option<Self>, A::Error> {
-        skip_map(map).map(|()| None)
+    fn read_map<A: MapAccess<'de>>(
+        slot: &mut Option<Shaped<'de, Self>>,
+        map: A,
+    ) -> Result<(), A::Error> {
+        skip_map(map)?;
+        *slot = Some(Shaped::Other(Json::Object));
+        Ok(())
     }
 
-    fn from_seq<A: SeqAccess<'de>>(seq: A) -> Result<Option<Self>, A::Error> {
-        skip_seq(seq).map(|()| None)
+    fn read_seq<A: SeqAccess<'de>>(
+        slot: &mut Option<Shaped<'de, Self>>,
+        seq: A,
+    ) -> Result<(), A::Error> {
+        skip_seq(seq)?;
+        *slot = Some(Shaped::Other(Json::Array));
+        Ok(())
     }
 }
 
 /// An array of the contract (of events).
 impl<'de, T: Deserialize<'de>> Shape<'de> for Vec<T> {
-    fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
+    fn read_seq<A: SeqAccess<'de>>(
+        slot: &mut Option<Shaped<'de, Self>>,
+        mut seq: A,
+    ) -> Result<(), A::Error> {
         let mut items = Vec::new();
         while let Some(item) = seq.next_element()? {
             items.push(item);
         }
-        Ok(Some(items))
+        *slot = Some(Shaped::Expected(items));
+        Ok(())
     }
 }
 
-/// No shape at all: what a [`Json`] is read as.
-#[derive(Debug)]
-pub enum Nothing {}
-
-impl Shape<'_> for Nothing {}
-
 impl<'de, T: Shape<'de>> Deserialize<'de> for Shaped<'de, T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ValueVisitor(PhantomData))
+        let mut slot = None;
+        Fill(&mut slot).deserialize(d)?;
+        slot.ok_or_else(unfilled)
     }
 }
 
 impl<'de> Deserialize<'de> for Json<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Shaped::<'de, Nothing>::deserialize(d)? {
-            Shaped::Other(json) => Ok(json),
-            Shaped::Expected(nothing) => match nothing {},
-        }
+        let mut slot = None;
+        Fill(&mut slot).deserialize(d)?;
+        slot.ok_or_else(unfilled)
     }
 }
 
-struct ValueVisitor<T>(PhantomData<T>);
+/// [`Fill`] fills its slot whenever it returns `Ok`: this error is never seen.
+fn unfilled<E: de::Error>() -> E {
+    E::custom("a value was read but not kept")
+}
 
-impl<'de, T: Shape<'de>> Visitor<'de> for ValueVisitor<T> {
-    type Value = Shaped<'de, T>;
+/// Where [`Fill`] puts a value: a field's `Option`, of a scalar ([`Json`]) or of a
+/// shape ([`Shaped`]).
+trait Slot<'de> {
+    /// A scalar, or the kind of an array or object the slot has no shape for.
+    fn put(&mut self, json: Json<'de>);
+
+    fn read_map<A: MapAccess<'de>>(&mut self, map: A) -> Result<(), A::Error>;
+
+    fn read_seq<A: SeqAccess<'de>>(&mut self, seq: A) -> Result<(), A::Error>;
+}
+
+/// A scalar field: arrays and objects are read through and kept as their kind.
+impl<'de> Slot<'de> for Option<Json<'de>> {
+    fn put(&mut self, json: Json<'de>) {
+        *self = Some(json);
+    }
+
+    fn read_map<A: MapAccess<'de>>(&mut self, map: A) -> Result<(), A::Error> {
+        skip_map(map)?;
+        self.put(Json::Object);
+        Ok(())
+    }
+
+    fn read_seq<A: SeqAccess<'de>>(&mut self, seq: A) -> Result<(), A::Error> {
+        skip_seq(seq)?;
+        self.put(Json::Array);
+        Ok(())
+    }
+}
+
+impl<'de, T: Shape<'de>> Slot<'de> for Option<Shaped<'de, T>> {
+    fn put(&mut self, json: Json<'de>) {
+        *self = Some(Shaped::Other(json));
+    }
+
+    fn read_map<A: MapAccess<'de>>(&mut self, map: A) -> Result<(), A::Error> {
+        T::read_map(self, map)
+    }
+
+    fn read_seq<A: SeqAccess<'de>>(&mut self, seq: A) -> Result<(), A::Error> {
+        T::read_seq(self, seq)
+    }
+}
+
+/// Reads a value into a slot, where it stays: the contract's larger objects (the top
+/// level is some 600 bytes) are not copied at every layer of serde they come back
+/// through (the visitor, serde_json's `deserialize_any`, `next_value`), and a scalar
+/// field is written once.
+struct Fill<'s, S>(&'s mut S);
+
+impl<'de, S: Slot<'de>> Fill<'_, S> {
+    fn put<E>(self, json: Json<'de>) -> Result<(), E> {
+        self.0.put(json);
+        Ok(())
+    }
+}
+
+impl<'de, S: Slot<'de>> DeserializeSeed<'de> for Fill<'_, S> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, S: Slot<'de>> Visitor<'de> for Fill<'_, S> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Shaped::Other(Json::Null))
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.put(Json::Null)
     }
 
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Shaped::Other(Json::Null))
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.put(Json::Null)
     }
 
-    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
-        Ok(Shaped::Other(Json::Bool(b)))
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<(), E> {
+        self.put(Json::Bool(b))
     }
 
-    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
-        Ok(Shaped::Other(Json::Number(n.into())))
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<(), E> {
+        self.put(Json::Number(n.into()))
     }
 
-    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
-        Ok(Shaped::Other(Json::Number(n.into())))
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<(), E> {
+        self.put(Json::Number(n.into()))
     }
 
-    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<(), E> {
         // JSON has no NaN or infinity; serde_json refuses numbers beyond f64 itself.
-        serde_json::Number::from_f64(n)
-            .map(|n| Shaped::Other(Json::Number(n)))
-            .ok_or_else(|| E::custom("a number out of range"))
+        match serde_json::Number::from_f64(n) {
+            Some(n) => self.put(Json::Number(n)),
+            None => Err(E::custom("a number out of range")),
+        }
     }
 
-    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
-        Ok(Shaped::Other(Json::String(Cow::Borrowed(s))))
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<(), E> {
+        self.put(Json::String(Cow::Borrowed(s)))
     }
 
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-        Ok(Shaped::Other(Json::String(Cow::Owned(s.to_owned()))))
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<(), E> {
+        self.put(Json::String(Cow::Owned(s.to_owned())))
     }
 
-    fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
-        Ok(Shaped::Other(Json::String(Cow::Owned(s))))
+    fn visit_string<E: de::Error>(self, s: String) -> Result<(), E> {
+        self.put(Json::String(Cow::Owned(s)))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Ok(T::from_seq(seq)?.map_or(Shaped::Other(Json::Array), Shaped::Expected))
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        self.0.read_seq(seq)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Ok(T::from_map(map)?.map_or(Shaped::Other(Json::Object), Shaped::Expected))
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.0.read_map(map)
     }
 }
 
@@ -257,28 +335,54 @@ pub trait Object<'de>: Default {
 }
 
 /// Reads an object's keys into its fields, and the others into its unknown keys.
-pub fn read_object<'de, T: Object<'de>, A: MapAccess<'de>>(mut map: A) -> Result<T, A::Error> {
-    let mut object = T::default();
+pub fn read_object<'de, T: Object<'de>, A: MapAccess<'de>>(
+    object: &mut T,
+    mut map: A,
+) -> Result<(), A::Error> {
     while let Some(Key(key)) = map.next_key()? {
         if !object.read_field(&key, &mut map)? {
             object.unknown_keys().insert(key)?;
             map.next_value::<Json<'de>>()?;
         }
     }
-    Ok(object)
+    Ok(())
+}
+
+/// A field of an object: a scalar ([`Json`]) or a nested object or array ([`Shaped`]),
+/// each read into its slot; or one of those boxed (read, then boxed).
+pub trait Field<'de>: Sized {
+    fn read<A: MapAccess<'de>>(slot: &mut Option<Self>, map: &mut A) -> Result<(), A::Error>;
+}
+
+impl<'de> Field<'de> for Json<'de> {
+    fn read<A: MapAccess<'de>>(slot: &mut Option<Self>, map: &mut A) -> Result<(), A::Error> {
+        map.next_value_seed(Fill(slot))
+    }
+}
+
+impl<'de, T: Shape<'de>> Field<'de> for Shaped<'de, T> {
+    fn read<A: MapAccess<'de>>(slot: &mut Option<Self>, map: &mut A) -> Result<(), A::Error> {
+        map.next_value_seed(Fill(slot))
+    }
+}
+
+impl<'de, F: Deserialize<'de>> Field<'de> for Box<F> {
+    fn read<A: MapAccess<'de>>(slot: &mut Option<Self>, map: &mut A) -> Result<(), A::Error> {
+        *slot = Some(map.next_value()?);
+        Ok(())
+    }
 }
 
 /// Reads a field's value; a second value for it is a duplicated key.
-pub fn read_once<'de, V: Deserialize<'de>, A: MapAccess<'de>>(
-    slot: &mut Option<V>,
+pub fn read_once<'de, F: Field<'de>, A: MapAccess<'de>>(
+    slot: &mut Option<F>,
     key: &str,
     map: &mut A,
 ) -> Result<(), A::Error> {
     if slot.is_some() {
         return Err(duplicate(key));
     }
-    *slot = Some(map.next_value()?);
-    Ok(())
+    F::read(slot, map)
 }
 
 /// Declares a JSON object: a struct with one `Option` per field (`None`: the key is
@@ -326,8 +430,14 @@ macro_rules! json_object {
         }
 
         impl<$de> $crate::request::json::Shape<$de> for $name<$de> {
-            fn from_map<A: serde::de::MapAccess<$de>>(map: A) -> Result<Option<Self>, A::Error> {
-                $crate::request::json::read_object(map).map(Some)
+            fn read_map<A: serde::de::MapAccess<$de>>(
+                slot: &mut Option<$crate::request::json::Shaped<$de, Self>>,
+                map: A,
+            ) -> Result<(), A::Error> {
+                let mut object = Self::default();
+                $crate::request::json::read_object(&mut object, map)?;
+                *slot = Some($crate::request::json::Shaped::Expected(object));
+                Ok(())
             }
         }
     };
@@ -347,9 +457,10 @@ pub fn read_body<'de, T: Shape<'de>>(body: &'de [u8]) -> Result<Shaped<'de, T>, 
 fn read_all<'de, R: serde_json::de::Read<'de>, T: Shape<'de>>(
     mut de: serde_json::Deserializer<R>,
 ) -> Result<Shaped<'de, T>, serde_json::Error> {
-    let value = Shaped::deserialize(&mut de)?;
+    let mut slot = None;
+    Fill(&mut slot).deserialize(&mut de)?;
     de.end()?;
-    Ok(value)
+    slot.ok_or_else(unfilled)
 }
 
 /// Appends `/key` to a JSON pointer, escaped as RFC 6901 says (`~` → `~0`, `/` → `~1`).

@@ -217,6 +217,10 @@ impl Parser<'_> {
     /// nearest known key when one is close. Past the first few, they are only counted.
     fn unknown(&mut self, keys: &Keys<'_>, ptr: &str, known: &[&str]) {
         const LISTED: usize = 10;
+        // The usual case, without setting up an iteration of the set.
+        if keys.is_empty() {
+            return;
+        }
         if keys.len() > LISTED {
             self.error(
                 ptr,
