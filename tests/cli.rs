@@ -29,6 +29,33 @@ fn example_request(name: &str) -> String {
     ex["request"].to_string()
 }
 
+/// A new, empty directory of this test's own, removed when dropped (a panic included): a
+/// reused process id finds no file a previous run left behind.
+struct FreshDir(std::path::PathBuf);
+
+impl std::ops::Deref for FreshDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for FreshDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn fresh_dir(name: &str) -> FreshDir {
+    let dir = std::env::temp_dir().join(format!(
+        "aftersales-{name}-{}-{}",
+        std::process::id(),
+        uuid::Uuid::now_v7()
+    ));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    FreshDir(dir)
+}
+
 fn temp_file(name: &str, content: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("aftersales-cli-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
@@ -275,8 +302,7 @@ fn ended_within(child: &mut std::process::Child, secs: u64) -> Option<std::proce
 #[cfg(unix)]
 #[test]
 fn the_server_reloads_on_sighup_and_on_sigterm_drains_flushes_and_exits_0() {
-    let dir = std::env::temp_dir().join(format!("aftersales-signals-{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&dir);
+    let dir = fresh_dir("signals");
     let rules = dir.join("rules.toml");
     let log = dir.join("decisions.jsonl");
     let _ = std::fs::write(&rules, aftersales::rules::EMBEDDED_SOURCE);
@@ -377,9 +403,7 @@ fn run_briefly(args: &[&str], env: &[(&str, &str)]) -> (Option<std::process::Exi
 
 #[test]
 fn rules_check_refuses_a_fifo_at_once_and_a_file_not_in_utf8() {
-    let dir = std::env::temp_dir().join(format!("aftersales-cli-fifo-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let _ = std::fs::create_dir_all(&dir);
+    let dir = fresh_dir("cli-fifo");
     let fifo = dir.join("rules.toml");
     let made = Command::new("mkfifo").arg(&fifo).status();
     assert!(made.is_ok_and(|s| s.success()), "mkfifo");
@@ -526,8 +550,7 @@ fn blank_token_settings_stop_the_server_at_startup_naming_the_flag_and_the_varia
 #[test]
 fn the_token_file_is_re_read_on_sighup_and_one_without_a_token_keeps_the_tokens_in_force() {
     use std::io::BufRead;
-    let dir = std::env::temp_dir().join(format!("aftersales-token-hup-{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&dir);
+    let dir = fresh_dir("token-hup");
     let tokens = dir.join("tokens");
     let write = |text: &str| std::fs::write(&tokens, text).unwrap_or_else(|e| panic!("{e}"));
     write("# the shop backend\nfirst-token\n");
@@ -640,9 +663,7 @@ impl Drop for KilledOnDrop {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_sighup_while_the_server_starts_does_not_end_it_and_is_replayed_as_a_reload() {
-    let dir = std::env::temp_dir().join(format!("aftersales-early-hup-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let _ = std::fs::create_dir_all(&dir);
+    let dir = fresh_dir("early-hup");
     let rules = dir.join("rules.toml");
     let fifo = dir.join("decisions.fifo");
     let _ = std::fs::write(&rules, aftersales::rules::EMBEDDED_SOURCE);
@@ -729,7 +750,6 @@ fn a_sighup_while_the_server_starts_does_not_end_it_and_is_replayed_as_a_reload(
     let status =
         ended_within(child, 60).unwrap_or_else(|| panic!("did not end within 60 s of SIGTERM"));
     assert!(status.success(), "exit status {status:?}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Commands other than `serve` end on SIGHUP, as by default: only the server takes it.
