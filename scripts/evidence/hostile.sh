@@ -5,7 +5,7 @@
 # (SKIP for the full disk where a tmpfs cannot be mounted), and exits 1 if any failed.
 #   1. slow headers: 400 connections sending one header byte a second, at ulimit -n 256;
 #   2. slow bodies: four bodies sent at 1 byte/s against --concurrency-limit 4;
-#   3. timeout: a 200 MB batch (seconds of work) against --request-timeout 1, timed from
+#   3. timeout: a 350 MB batch (seconds of work) against --request-timeout 1, timed from
 #      the body's end;
 #   4. full disk: the decision log on a 64 KB tmpfs, filled, then freed;
 #   5. hogs at the connection cap (ulimit -n 128): clients that never read their answers,
@@ -180,11 +180,11 @@ def slow_bodies(n=4, fast=200):
         print(f"slow_{i}={answers[i][0]} after_s={answers[i][1]:.1f}")
 
 
-# Events per batch item: about 1 MB of batch per event, enough that deciding it takes
-# seconds (about 2 s here; 120 events, 1.4 s, left too little work past the 1 s timeout
-# once deciding got faster), so that a slot freed within moments of the 503 shows the
-# work stopped.
-BATCH_EVENTS = 200
+# Events per batch item: about 0.7 MB of batch per event (UTF-8, as callers send it),
+# enough that deciding it takes seconds (about 2 s here; 200 events, 1.05 s, left too
+# little work past the 1 s timeout once parsing got faster), so that a slot freed within
+# moments of the 503 shows the work stopped.
+BATCH_EVENTS = 500
 
 
 def hogs(n_silent=80, n_slow=80, seconds=15):
@@ -245,7 +245,7 @@ def heavy_batch(items, events):
          "description": "【杭州市】快件已到达 杭州转运中心，正发往下一站"}
         for i in range(events)
     ]
-    return json.dumps({"items": [item] * items}).encode()
+    return json.dumps({"items": [item] * items}, ensure_ascii=False).encode()
 
 
 def timeout_batch(log):
@@ -377,11 +377,11 @@ ok=0
 if [ "$(val "$out" fast_200)" = "$(val "$out" fast_total)" ] && [ "$(grep -c '^slow_[0-9]=408' <<<"$out")" = 4 ]; then ok=1; fi
 verdict "slow bodies (every fast caller 200, the slow ones 408 at the 10 s body-read timeout)" $ok
 
-echo "== 3. timeout: a 200 MB batch, --request-timeout 1, --concurrency-limit 1"
-start untimed 1024 --body-limit 268435456 --request-timeout 120
+echo "== 3. timeout: a 350 MB batch, --request-timeout 1, --concurrency-limit 1"
+start untimed 1024 --body-limit 536870912 --request-timeout 120
 untimed=$(probe 120 untimed "$port"); echo "$untimed"
 stop
-start timeout 1024 --body-limit 268435456 --request-timeout 1 --concurrency-limit 1 \
+start timeout 1024 --body-limit 536870912 --request-timeout 1 --concurrency-limit 1 \
   --decision-log "$work/timeout.jsonl"
 out=$(probe 60 timeout "$port" "$work/timeout.jsonl"); echo "$out"
 stop
