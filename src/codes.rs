@@ -533,6 +533,21 @@ mod tests {
 }
 
 codes! {
+    /// A threshold of a notice, as its texts show it (a whole number): each is a
+    /// placeholder every text of the notice may use, written in when the rules load.
+    pub enum Threshold {
+        /// `stall_after`, in whole hours.
+        StallAfterHours = "stall_after_hours",
+        /// `intercept_window`, in whole hours.
+        InterceptWindowHours = "intercept_window_hours",
+        /// `return_countdown`, in whole hours.
+        ReturnCountdownHours = "return_countdown_hours",
+        /// `surge_open_refund_requests`.
+        SurgeOpenRefundRequests = "surge_open_refund_requests",
+    }
+}
+
+codes! {
     /// One entry of `[text_view]`. Most are a whole line (or the part of a line) with the
     /// decision's values as placeholders, so each language puts them in its own order.
     pub enum TextWord {

@@ -415,7 +415,7 @@ impl<'a> Renderer<'a> {
                     Some(v) => out.push_unescaped(itoa::Buffer::new().format(v)),
                     None => {
                         out.push("{");
-                        out.push(which.name());
+                        out.push(which.as_str());
                         out.push("}");
                     }
                 },

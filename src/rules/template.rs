@@ -1,5 +1,6 @@
 //! Texts with `{placeholders}`, parsed once at load time so rendering only concatenates.
 
+pub use crate::codes::Threshold;
 use crate::codes::{Finding, WarningCode};
 
 /// One piece of a text.
@@ -16,38 +17,6 @@ pub enum Segment {
     },
     /// One of the notice's thresholds ([`THRESHOLD_ARGS`]).
     Threshold(Threshold),
-}
-
-/// A threshold of the notice, as a text shows it (a whole number).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Threshold {
-    StallAfterHours,
-    InterceptWindowHours,
-    ReturnCountdownHours,
-    SurgeOpenRefundRequests,
-}
-
-impl Threshold {
-    const ALL: [Threshold; 4] = [
-        Threshold::StallAfterHours,
-        Threshold::InterceptWindowHours,
-        Threshold::ReturnCountdownHours,
-        Threshold::SurgeOpenRefundRequests,
-    ];
-
-    fn parse(name: &str) -> Option<Threshold> {
-        Threshold::ALL.into_iter().find(|t| t.name() == name)
-    }
-
-    /// Its placeholder's name (one of [`THRESHOLD_ARGS`]).
-    pub fn name(self) -> &'static str {
-        match self {
-            Threshold::StallAfterHours => "stall_after_hours",
-            Threshold::InterceptWindowHours => "intercept_window_hours",
-            Threshold::ReturnCountdownHours => "return_countdown_hours",
-            Threshold::SurgeOpenRefundRequests => "surge_open_refund_requests",
-        }
-    }
 }
 
 /// Text as written in the rules.
@@ -131,7 +100,7 @@ impl Template {
             match s {
                 Segment::Literal(l) => out.push_str(&l.text),
                 Segment::Arg { name, .. } => value(name, &mut out),
-                Segment::Threshold(t) => value(t.name(), &mut out),
+                Segment::Threshold(t) => value(t.as_str(), &mut out),
             }
         }
         out
@@ -164,7 +133,7 @@ impl Template {
         self.0.iter().filter_map(|s| match s {
             Segment::Literal(_) => None,
             Segment::Arg { name, .. } => Some(*name),
-            Segment::Threshold(t) => Some(t.name()),
+            Segment::Threshold(t) => Some(t.as_str()),
         })
     }
 }
@@ -207,12 +176,16 @@ pub fn finding_args(f: &Finding) -> &'static [&'static str] {
 
 /// The notice's thresholds, which every text of a notice (actions and explanations) may
 /// use besides its own placeholders.
-pub const THRESHOLD_ARGS: &[&str] = &[
-    "stall_after_hours",
-    "intercept_window_hours",
-    "return_countdown_hours",
-    "surge_open_refund_requests",
-];
+/// Their names: [`Threshold`]'s wire names, in its order.
+pub const THRESHOLD_ARGS: &[&str] = &{
+    let mut names = [""; Threshold::ALL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = Threshold::ALL[i].as_str();
+        i += 1;
+    }
+    names
+};
 
 /// The placeholders supplied for each warning.
 pub fn warning_args(w: WarningCode) -> &'static [&'static str] {
@@ -265,7 +238,7 @@ mod tests {
                 Segment::Threshold(Threshold::InterceptWindowHours),
             ])
         );
-        let names: Vec<&str> = Threshold::ALL.iter().map(|t| t.name()).collect();
+        let names: Vec<&str> = Threshold::ALL.iter().map(|t| t.as_str()).collect();
         assert_eq!(names, THRESHOLD_ARGS);
     }
 
