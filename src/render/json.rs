@@ -179,7 +179,7 @@ impl<'a> Object<'a> {
     /// A code's wire name (letters, digits and `_`: nothing to escape).
     #[inline(always)]
     fn code(&mut self, key: &'static str, code: &'static str) {
-        code_into(self.key(key), code);
+        unescaped(self.key(key), code);
     }
 
     /// An id or a section number of the rules: loading refuses any with a character
@@ -218,14 +218,9 @@ impl<'a> Object<'a> {
     }
 }
 
-/// A code's wire name as a JSON string, unescaped: every wire name is a fixed lowercase
-/// identifier (see `codes.rs`; the test against serde's output covers each one used).
-#[inline(always)]
-fn code_into(out: &mut Vec<u8>, code: &'static str) {
-    unescaped(out, code);
-}
-
-/// `text` as a JSON string, known to hold nothing to escape.
+/// `text` as a JSON string, known to hold nothing to escape: a code's wire name (every
+/// one is a fixed lowercase identifier, see `codes.rs`; the test against serde's output
+/// covers each one used), or an id of the rules (see [`Object::id`]).
 #[inline(always)]
 fn unescaped(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
@@ -357,13 +352,13 @@ pub fn write_decision(
             x.end();
         }),
         View::Compact => array(o.key(key!("actions")), &d.actions, |out, a| {
-            code_into(out, a.as_str())
+            unescaped(out, a.as_str())
         }),
     }
     array(o.key(key!("evidence")), &d.evidence, |out, any| {
         let mut x = Object::begin(out);
         array(x.key(key!("one_of")), any, |out, e| {
-            code_into(out, e.as_str())
+            unescaped(out, e.as_str())
         });
         x.end();
     });
@@ -377,7 +372,7 @@ pub fn write_decision(
             x.end();
         }),
         View::Compact => array(o.key(key!("explanation")), &d.explanation, |out, e| {
-            code_into(out, e.finding.as_str())
+            unescaped(out, e.finding.as_str())
         }),
     }
     match view {
@@ -390,7 +385,7 @@ pub fn write_decision(
             x.end();
         }),
         View::Compact => array(o.key(key!("warnings")), &d.warnings, |out, w| {
-            code_into(out, w.code.as_str())
+            unescaped(out, w.code.as_str())
         }),
     }
     o.code(key!("view"), view.as_str());
