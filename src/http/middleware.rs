@@ -21,6 +21,10 @@
 //! request's deadline (`--request-timeout`, see [`Slot`]).
 //! Probes and metrics stay outside all of it, so an overloaded replica is not also killed
 //! by its liveness probe.
+//!
+//! The layers wrap each handler and each fallback ([`Layers`]), not the router: the answer
+//! leaves them before axum's route adds `Allow` and `Content-Length` (in that order, after
+//! the request id) and empties the body of a HEAD, as around a layered router.
 
 use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
@@ -40,7 +44,7 @@ use futures_util::future::BoxFuture;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use std::task::{Context, Poll};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tower::{Layer, Service, ServiceBuilder};
+use tower::{Layer, Service};
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{Predicate, SizeAbove};
 
@@ -283,8 +287,56 @@ struct Slots {
     timeout: Duration,
 }
 
-/// Wraps the `/v1` routes: auth, then the body read whole, then a slot with its deadline.
+/// Every layer, to put around each handler and fallback of the application rather than
+/// around its router: `Router::layer` and `route_layer` box each route once more for each
+/// call, so a request went through three boxed routes (each cloned, called and its future
+/// boxed) where one does, the one axum makes of the layered handler.
+#[derive(Clone)]
+pub struct Layers {
+    front: FrontLayer,
+    guard: GuardLayer,
+}
+
+/// The layers of every request, outermost first: the front, then compression.
+pub type EveryLayers = (FrontLayer, CompressionLayer<Compressible>);
+/// The layers of a `/v1` request, outermost first: those of every request, then the guard.
+pub type ApiLayers = (FrontLayer, CompressionLayer<Compressible>, GuardLayer);
+
+impl Layers {
+    /// One front (its meters shared by every route) and one `/v1` guard (its slots and
+    /// budgets shared by every `/v1` route).
+    pub fn new(state: &AppState, limits: Limits) -> Layers {
+        Layers {
+            front: FrontLayer::default(),
+            guard: guard(state, limits),
+        }
+    }
+
+    /// Around every handler and fallback.
+    pub fn every(&self) -> EveryLayers {
+        around_every(self.front.clone())
+    }
+
+    /// Around each `/v1` handler.
+    pub fn api(&self) -> ApiLayers {
+        let (front, compression) = self.every();
+        (front, compression, self.guard.clone())
+    }
+}
+
+fn around_every(front: FrontLayer) -> EveryLayers {
+    (front, CompressionLayer::new().compress_when(Compressible))
+}
+
+/// Wraps the routes of `api`, a router built by hand (the application puts the guard
+/// around each handler, see [`Layers`]): auth, then the body read whole, then a slot with
+/// its deadline.
 pub fn api_layers(api: Router<AppState>, state: &AppState, limits: Limits) -> Router<AppState> {
+    api.route_layer(guard(state, limits))
+}
+
+/// The `/v1` guard, its slots and budgets as `limits` sets them.
+fn guard(state: &AppState, limits: Limits) -> GuardLayer {
     // Answers get a budget as large as the bodies'.
     let answers_kib = kib(limits.body_budget).clamp(1, u32::MAX as usize);
     let slots = Slots {
@@ -307,11 +359,11 @@ pub fn api_layers(api: Router<AppState>, state: &AppState, limits: Limits) -> Ro
             kib(limits.body_budget.max(limits.body)).min(Semaphore::MAX_PERMITS),
         )),
     };
-    api.route_layer(GuardLayer(Arc::new(Guard {
+    GuardLayer(Arc::new(Guard {
         state: state.clone(),
         body,
         slots,
-    })))
+    }))
 }
 
 /// What the `/v1` guard needs.
@@ -322,9 +374,9 @@ struct Guard {
     slots: Slots,
 }
 
-/// The `/v1` guard ([`Guarded`]) as a layer, wrapped around each `/v1` route.
+/// The `/v1` guard ([`Guarded`]) as a layer, wrapped around each `/v1` handler.
 #[derive(Clone)]
-struct GuardLayer(Arc<Guard>);
+pub struct GuardLayer(Arc<Guard>);
 
 impl<S> Layer<S> for GuardLayer {
     type Service = Guarded<S>;
@@ -343,7 +395,7 @@ impl<S> Layer<S> for GuardLayer {
 /// A tower service written out rather than `axum::middleware::from_fn`, which clones the
 /// route under it and boxes it anew (and its future) on every request.
 #[derive(Clone)]
-struct Guarded<S> {
+pub struct Guarded<S> {
     inner: S,
     guard: Arc<Guard>,
 }
@@ -581,17 +633,14 @@ where
     }
 }
 
-/// Wraps the whole application: the front, then compression.
+/// Wraps every route of `app`, a router built by hand (the application puts these layers
+/// around each handler, see [`Layers`]): the front, then compression.
 ///
 /// No `DefaultBodyLimit`: no extractor of axum's reads a body here (the `/v1` guard
 /// reads it within `--body-limit`, and [`super::extract::json_body`] keeps to the same
 /// limit), and the layer cost an extension on every request.
 pub fn app_layers(app: Router<AppState>) -> Router<AppState> {
-    app.layer(
-        ServiceBuilder::new()
-            .layer(FrontLayer::default())
-            .layer(CompressionLayer::new().compress_when(Compressible)),
-    )
+    app.layer(around_every(FrontLayer::default()))
 }
 
 /// When an answer is compressed: tower-http's `DefaultPredicate`, with the content type
@@ -599,7 +648,7 @@ pub fn app_layers(app: Router<AppState>) -> Router<AppState> {
 /// compression layer's cost). At least 32 bytes, and not gRPC (gRPC-Web is), not an
 /// image (SVG is), not an event stream.
 #[derive(Debug, Clone, Copy)]
-struct Compressible;
+pub struct Compressible;
 
 /// The smallest answer compressed, in bytes (tower-http's default).
 const COMPRESSED_FROM: u16 = 32;
@@ -626,8 +675,8 @@ impl Predicate for Compressible {
 /// What the request asked, as its log lines and metrics show it.
 struct Asked {
     request: Arc<RequestFields>,
-    /// The route matched (none when no route matched): `Router::layer` wraps each route
-    /// once it is matched, and the fallback.
+    /// The route matched (none when no route matched): the layers wrap each handler, run
+    /// once its route is matched, and the fallbacks.
     route: Option<MatchedPath>,
     /// Its method, as an index in [`METHODS`] (past its end for any other).
     method: usize,
@@ -861,7 +910,7 @@ static METHODS: [Method; 9] = [
 /// The front of every request ([`Front`]), as a layer: one per application, its meters
 /// shared by every route it wraps.
 #[derive(Clone, Default)]
-struct FrontLayer(Arc<Meters>);
+pub struct FrontLayer(Arc<Meters>);
 
 impl<S> Layer<S> for FrontLayer {
     type Service = Front<S>;
@@ -885,7 +934,7 @@ impl<S> Layer<S> for FrontLayer {
 /// A tower service written out rather than `axum::middleware::from_fn`, which clones the
 /// layers under it, boxes them into a new route and calls through that, on every request.
 #[derive(Clone)]
-struct Front<S> {
+pub struct Front<S> {
     inner: S,
     meters: Arc<Meters>,
 }

@@ -23,13 +23,14 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::response::IntoResponse;
+use axum::handler::Handler;
+use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
 use crate::rules::Rules;
-use middleware::Limits;
+use middleware::{Layers, Limits};
 use problem::Problem;
 use state::{AppState, StateConfig};
 
@@ -57,21 +58,29 @@ pub fn prometheus() -> PrometheusHandle {
         .clone()
 }
 
-/// The application: routes, state and every layer.
+/// The application: routes, state and every layer, put around each handler and fallback
+/// (see [`Layers`]).
 pub fn app(state: AppState, limits: Limits) -> Router {
-    let (api, _) = openapi::api_router().split_for_parts();
-    let (ops, _) = openapi::ops_router().split_for_parts();
-    let app = Router::new()
-        .merge(middleware::api_layers(api, &state, limits))
+    let layers = Layers::new(&state, limits);
+    let (api, _) = openapi::api_router(Some(&layers)).split_for_parts();
+    let (ops, _) = openapi::ops_router(Some(&layers)).split_for_parts();
+    Router::new()
+        .merge(api)
         .merge(ops)
-        .fallback(|req: Request| async move {
-            Problem::for_status(axum::http::StatusCode::NOT_FOUND, req.uri().path())
-        })
-        .method_not_allowed_fallback(|req: Request| async move {
-            Problem::for_status(axum::http::StatusCode::METHOD_NOT_ALLOWED, req.uri().path())
-                .into_response()
-        });
-    middleware::app_layers(app).with_state(state)
+        .fallback(not_found.layer(layers.every()))
+        .method_not_allowed_fallback(method_not_allowed.layer(layers.every()))
+        .with_state(state)
+}
+
+/// No route has the request's path.
+async fn not_found(req: Request) -> Problem {
+    Problem::for_status(axum::http::StatusCode::NOT_FOUND, req.uri().path())
+}
+
+/// A route has the request's path, not its method.
+async fn method_not_allowed(req: Request) -> Response {
+    Problem::for_status(axum::http::StatusCode::METHOD_NOT_ALLOWED, req.uri().path())
+        .into_response()
 }
 
 /// Why the server cannot start.

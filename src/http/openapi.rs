@@ -3,12 +3,16 @@
 
 mod yaml;
 
+use axum::handler::Handler;
+use axum::routing::MethodFilter;
 use serde_json::json;
 use utoipa::OpenApi;
+use utoipa::openapi::path::Paths;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use yaml_serde::{Mapping, Value};
 
+use super::middleware::Layers;
 use super::problem::Problem;
 use super::routes::decisions::{BatchResult, BatchView, CompactBatchResult, CompactBatchView};
 use super::routes::{decisions, ops, rules};
@@ -33,29 +37,67 @@ use crate::rules::Rules;
 )]
 struct ApiDoc;
 
-/// The `/v1` routes with their OpenAPI paths.
-pub fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(decisions::create_decision))
-        .routes(routes!(decisions::create_batch))
-        .routes(routes!(rules::get_rules))
-        .routes(routes!(rules::resolve_zone))
+/// `routes!($handler)`, the handler put behind `$layers` (an `Option` of a layer: none
+/// for the document alone) on the methods its `#[utoipa::path]` declares.
+macro_rules! behind {
+    ($layers:expr, $handler:path) => {{
+        let (schemas, paths, router) = routes!($handler);
+        let router = match ($layers, declared_methods(&paths)) {
+            (Some(layers), Some(methods)) => axum::routing::on(methods, $handler.layer(layers)),
+            // None declared (there is one at least): no method served, none unguarded.
+            (Some(_), None) => axum::routing::MethodRouter::new(),
+            (None, _) => router,
+        };
+        (schemas, paths, router)
+    }};
 }
 
-/// The operations routes (probes, metrics, this document).
-pub fn ops_router() -> OpenApiRouter<AppState> {
+/// The methods `paths` (one handler's) declare.
+fn declared_methods(paths: &Paths) -> Option<MethodFilter> {
+    let declared = paths.paths.values().flat_map(|item| {
+        [
+            (&item.get, MethodFilter::GET),
+            (&item.put, MethodFilter::PUT),
+            (&item.post, MethodFilter::POST),
+            (&item.delete, MethodFilter::DELETE),
+            (&item.options, MethodFilter::OPTIONS),
+            (&item.head, MethodFilter::HEAD),
+            (&item.patch, MethodFilter::PATCH),
+            (&item.trace, MethodFilter::TRACE),
+        ]
+    });
+    declared
+        .filter_map(|(operation, method)| operation.as_ref().map(|_| method))
+        .reduce(MethodFilter::or)
+}
+
+/// The `/v1` routes with their OpenAPI paths, each handler behind `layers` (the app's;
+/// none for the document alone).
+pub fn api_router(layers: Option<&Layers>) -> OpenApiRouter<AppState> {
+    let layers = || layers.map(Layers::api);
     OpenApiRouter::new()
-        .routes(routes!(ops::healthz))
-        .routes(routes!(ops::readyz))
-        .routes(routes!(ops::metrics))
-        .routes(routes!(ops::openapi_yaml))
+        .routes(behind!(layers(), decisions::create_decision))
+        .routes(behind!(layers(), decisions::create_batch))
+        .routes(behind!(layers(), rules::get_rules))
+        .routes(behind!(layers(), rules::resolve_zone))
+}
+
+/// The operations routes (probes, metrics, this document), each handler behind `layers`
+/// (the app's; none for the document alone).
+pub fn ops_router(layers: Option<&Layers>) -> OpenApiRouter<AppState> {
+    let layers = || layers.map(Layers::every);
+    OpenApiRouter::new()
+        .routes(behind!(layers(), ops::healthz))
+        .routes(behind!(layers(), ops::readyz))
+        .routes(behind!(layers(), ops::metrics))
+        .routes(behind!(layers(), ops::openapi_yaml))
 }
 
 /// The whole document as YAML.
 pub fn yaml() -> String {
     let (_, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(api_router())
-        .merge(ops_router())
+        .merge(api_router(None))
+        .merge(ops_router(None))
         .split_for_parts();
     let doc = yaml_serde::to_value(&api).unwrap_or(Value::Null);
     yaml::to_string(&complete(doc))

@@ -242,3 +242,80 @@ async fn the_text_view_escapes_callers_strings_so_they_cannot_add_lines_or_drive
         );
     }
 }
+
+/// Every route the document lists, on the method it lists, is behind the front (the
+/// request id echoed, the request counted under its route) and every `/v1` one behind the
+/// guard (401 without a token); so are the answers for an unknown path and a method a
+/// route does not take. The layers are put around each handler, one by one: none left out.
+#[tokio::test]
+async fn every_documented_route_is_behind_the_front_and_every_v1_route_behind_the_guard() {
+    let mut args = args();
+    args.api_tokens = vec!["s3cret-one".into()];
+    let app = spawn_with(args).await;
+    let doc = app
+        .get("/openapi.yaml")
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    // `  /path:` then `    method:`, in the document's `paths`.
+    let mut routes = Vec::new();
+    let mut lines = doc.lines().skip_while(|l| *l != "paths:").skip(1);
+    while let Some(line) = lines.next() {
+        let Some(path) = line.strip_prefix("  /").and_then(|p| p.strip_suffix(':')) else {
+            if !line.starts_with(' ') {
+                break;
+            }
+            continue;
+        };
+        let method = lines
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .trim_end_matches(':');
+        routes.push((method.to_uppercase(), format!("/{path}")));
+    }
+    assert_eq!(routes.len(), 8, "{routes:?}");
+    let asked = routes
+        .iter()
+        .map(|(m, p)| (m.as_str(), p.as_str()))
+        .chain([("GET", "/no/such/route"), ("DELETE", "/v1/decisions")]);
+    for (i, (method, path)) in asked.enumerate() {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or_default();
+        let id = format!("route-{i}");
+        let r = app
+            .client
+            .request(method.clone(), app.url(path))
+            .header("x-request-id", &id)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let status = r.status().as_u16();
+        let expected = match path {
+            "/no/such/route" => 404,
+            _ if method == reqwest::Method::DELETE => 405,
+            _ if path.starts_with("/v1/") => 401,
+            _ => 200,
+        };
+        assert_eq!(status, expected, "{method} {path}");
+        let echoed = r
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(echoed, Some(id.as_str()), "{method} {path}");
+    }
+    let metrics = app.get("/metrics").await.text().await.unwrap_or_default();
+    for (method, path) in &routes {
+        let status = if path.starts_with("/v1/") { 401 } else { 200 };
+        let series = format!(
+            "aftersales_http_requests_total{{method=\"{method}\",route=\"{path}\",status=\"{status}\"}}"
+        );
+        assert!(metrics.contains(&series), "{series}\n{metrics}");
+    }
+    for series in [
+        r#"{method="GET",route="unmatched",status="404"}"#,
+        r#"{method="DELETE",route="/v1/decisions",status="405"}"#,
+    ] {
+        assert!(metrics.contains(series), "{series}\n{metrics}");
+    }
+}
