@@ -27,6 +27,7 @@
 //! the request id) and empties the body of a HEAD, as around a layered router.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
@@ -424,17 +425,38 @@ where
 
 /// The guard's work for one request, in order: the bearer token (401), the body read
 /// whole, a slot with its deadline; then `route` is called.
-async fn guard_api<S>(guard: Arc<Guard>, mut req: Request, route: S) -> Result<Response, Infallible>
+///
+/// Its future is boxed for every request, and kept under 1 KiB, where the allocator
+/// serves it from its per-thread cache: a function returning an `async` block (an
+/// `async fn`'s future holds its arguments twice, the 240-byte request among them), the
+/// slot taken in a plain function, the rare waits boxed apart ([`Share::cover`]).
+fn guard_api<S>(
+    guard: Arc<Guard>,
+    mut req: Request,
+    route: S,
+) -> impl Future<Output = Result<Response, Infallible>>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
-    if !authorized(&guard.state, req.headers()) {
-        return Ok(Problem::unauthorized().into_response());
+    let authorized = authorized(&guard.state, req.headers());
+    async move {
+        if !authorized {
+            return Ok(Problem::unauthorized().into_response());
+        }
+        if let Err(refused) = read_body(&guard.body, &mut req).await {
+            return Ok(refused);
+        }
+        match take_a_slot(&guard.slots, req, route) {
+            Some((slot, work)) => within_deadline(slot, work).await,
+            None => Ok(Problem::unavailable(
+                "overloaded",
+                "The service is busy",
+                "Too many requests are being served right now; try again shortly.",
+                1,
+            )
+            .into_response()),
+        }
     }
-    if let Err(refused) = read_body(&guard.body, &mut req).await {
-        return Ok(refused);
-    }
-    take_a_slot(&guard.slots, req, route).await
 }
 
 /// Reads the whole body (within the size limit, the body-read timeout and the body
@@ -561,13 +583,17 @@ impl Share<'_> {
         }
         let more = u32::try_from(need).map_err(|_| Unread::NoRoom)?;
         let budget = &self.read.budget;
-        // Room now, as there nearly always is, takes no timer.
+        // Room now, as there nearly always is, takes no timer. The wait for room is boxed:
+        // its timer and wait would otherwise enlarge every body read's future.
         let more = match budget.clone().try_acquire_many_owned(more) {
             Ok(more) => more,
-            Err(_) => tokio::time::timeout(BUDGET_WAIT, budget.clone().acquire_many_owned(more))
-                .await
-                .map_err(|_| Unread::NoRoom)?
-                .map_err(|_| Unread::NoRoom)?,
+            Err(_) => Box::pin(tokio::time::timeout(
+                BUDGET_WAIT,
+                budget.clone().acquire_many_owned(more),
+            ))
+            .await
+            .map_err(|_| Unread::NoRoom)?
+            .map_err(|_| Unread::NoRoom)?,
         };
         match &mut self.permit {
             Some(s) => s.merge(more),
@@ -591,31 +617,27 @@ async fn grow(bytes: &mut Vec<u8>, share: &mut Share<'_>, wanted: usize) -> Resu
     share.cover(bytes.capacity()).await
 }
 
-/// Takes a free slot (or answers 503 at once) and answers 503 at the deadline unless the
-/// work has committed by then.
-async fn take_a_slot<S>(
-    slots: &Slots,
-    mut req: Request,
-    mut route: S,
-) -> Result<Response, Infallible>
+/// Takes a free slot and calls `route` with it: the work, to be done [`within_deadline`].
+/// None when no slot is free (then the request is answered 503 at once).
+fn take_a_slot<S>(slots: &Slots, mut req: Request, mut route: S) -> Option<(Slot, S::Future)>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
-    let Ok(permit) = slots.free.clone().try_acquire_owned() else {
-        return Ok(Problem::unavailable(
-            "overloaded",
-            "The service is busy",
-            "Too many requests are being served right now; try again shortly.",
-            1,
-        )
-        .into_response());
-    };
+    let permit = slots.free.clone().try_acquire_owned().ok()?;
     let slot = Slot::with_turns(slots.timeout, Some(permit), Some(slots.shared.clone()));
     req.extensions_mut().insert(slot.clone());
+    // Calling the route only makes its future: the handler runs when it is polled.
+    Some((slot, route.call(req)))
+}
+
+/// Does `work`, answering 503 at the slot's deadline unless the work has committed by
+/// then.
+async fn within_deadline<F>(slot: Slot, work: F) -> Result<Response, Infallible>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
     // A caller gone before the work committed (this future dropped) leaves nothing either.
     let _abandoned = ExpireOnDrop(slot.clone());
-    // Calling the route only makes its future: the handler runs when it is polled.
-    let work = route.call(req);
     let Some(deadline) = slot.deadline() else {
         return work.await;
     };
