@@ -1,6 +1,8 @@
 //! Reading requests: a JSON body whose every failure is a problem, and what the caller
 //! wants back (language, format).
 
+use std::future::Future;
+
 use axum::body::Bytes;
 use axum::extract::Request;
 use axum::http::{HeaderMap, header};
@@ -14,31 +16,47 @@ use crate::rules::{Lang, Rules};
 
 /// The body of a request that must be JSON: 415 without a JSON content type, 413 over the
 /// limit, 400 when it cannot be read.
-pub async fn json_body(req: Request, state: &AppState) -> Result<Bytes, Problem> {
+///
+/// The content type is looked at now; the future returned holds the body alone (an
+/// `async fn`'s would hold the whole request, twice, in a future boxed for every
+/// request), the rare refusal boxed.
+pub fn json_body(
+    req: Request,
+    state: &AppState,
+) -> impl Future<Output = Result<Bytes, Problem>> + use<> {
     let content_type = req.headers().get(header::CONTENT_TYPE);
-    if !content_type.is_some_and(|ct| ct.to_str().is_ok_and(is_json)) {
-        let shown = content_type.map(|v| v.to_str().unwrap_or("(not text)"));
-        return Err(Problem::unsupported_media_type(shown));
-    }
-    let limit = state.body_limit();
-    let unread = |e: BoxError| {
-        if e.downcast_ref::<LengthLimitError>().is_some() {
-            Problem::too_large(limit)
-        } else {
-            Problem::malformed_json("the body could not be read")
+    let refused = match content_type.is_some_and(|ct| ct.to_str().is_ok_and(is_json)) {
+        true => None,
+        false => {
+            let shown = content_type.map(|v| v.to_str().unwrap_or("(not text)"));
+            Some(Box::new(Problem::unsupported_media_type(shown)))
         }
     };
-    let mut body = Limited::new(req.into_body(), limit);
-    // The /v1 guard has read the body whole: it comes in one piece, taken as it is.
-    let first = match body.frame().await {
-        None => return Ok(Bytes::new()),
-        Some(frame) => frame.map_err(unread)?.into_data().unwrap_or_default(),
-    };
-    if body.is_end_stream() {
-        return Ok(first);
+    let limit = state.body_limit();
+    let body = req.into_body();
+    async move {
+        if let Some(refused) = refused {
+            return Err(*refused);
+        }
+        let unread = |e: BoxError| {
+            if e.downcast_ref::<LengthLimitError>().is_some() {
+                Problem::too_large(limit)
+            } else {
+                Problem::malformed_json("the body could not be read")
+            }
+        };
+        let mut body = Limited::new(body, limit);
+        // The /v1 guard has read the body whole: it comes in one piece, taken as it is.
+        let first = match body.frame().await {
+            None => return Ok(Bytes::new()),
+            Some(frame) => frame.map_err(unread)?.into_data().unwrap_or_default(),
+        };
+        if body.is_end_stream() {
+            return Ok(first);
+        }
+        let rest = body.collect().await.map_err(unread)?.to_bytes();
+        Ok([first, rest].concat().into())
     }
-    let rest = body.collect().await.map_err(unread)?.to_bytes();
-    Ok([first, rest].concat().into())
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

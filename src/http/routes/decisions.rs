@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::convert::Infallible;
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -72,38 +73,57 @@ struct How {
             content((DecisionView = "application/json"), (String = "text/plain"))),
     ),
 )]
-pub async fn create_decision(State(state): State<AppState>, asked: Asked) -> Response {
+pub fn create_decision(
+    State(state): State<AppState>,
+    asked: Asked,
+) -> impl Future<Output = Response> {
+    // A function returning an `async` block, not an `async fn`: its future (boxed for every
+    // request, with [`Asked`]'s and [`deliver`]'s inside it) would hold `asked` twice.
     let log = state.decision_log().cloned();
     let version = asked.loaded.rules.version.clone();
     let slot = asked.slot.clone();
-    let prepared = if asked.body.len() <= DECIDE_INLINE_UP_TO {
+    async move {
+        // In a block of its own: what was prepared is not kept beside its delivery.
+        let delivering = {
+            let prepared = if asked.body.len() <= DECIDE_INLINE_UP_TO {
+                decide_single(
+                    &asked.loaded.rules,
+                    &asked.body,
+                    asked.how,
+                    asked.logged.as_ref(),
+                )
+            } else {
+                // Boxed apart: its waits would otherwise enlarge every decision's future.
+                Box::pin(decide_heavy(asked)).await
+            };
+            match prepared {
+                Ok(prepared) => deliver(log.as_ref(), &slot, version, prepared),
+                Err(Refused(answer)) => return *answer,
+            }
+        };
+        delivering.await
+    }
+}
+
+/// A large body's decision: on the blocking pool, one of the few heavy jobs run at once,
+/// its answer holding room in the answer budget.
+async fn decide_heavy(asked: Asked) -> Result<Prepared, Refused> {
+    let slot = asked.slot.clone();
+    let heavy = slot.heavy_work().await;
+    let prepared = off_the_workers(move || {
+        // It may have waited for a thread past its deadline.
+        if !asked.slot.live() {
+            return Err(asked.slot.timed_out().into());
+        }
         decide_single(
             &asked.loaded.rules,
             &asked.body,
             asked.how,
             asked.logged.as_ref(),
         )
-    } else {
-        let heavy = slot.heavy_work().await;
-        let prepared = off_the_workers(move || {
-            // It may have waited for a thread past its deadline.
-            if !asked.slot.live() {
-                return Err(asked.slot.timed_out().into());
-            }
-            decide_single(
-                &asked.loaded.rules,
-                &asked.body,
-                asked.how,
-                asked.logged.as_ref(),
-            )
-        })
-        .await;
-        room_for_answer(&slot, prepared, heavy).await
-    };
-    match prepared {
-        Ok(prepared) => deliver(log.as_ref(), &slot, version, prepared).await,
-        Err(Refused(answer)) => *answer,
-    }
+    })
+    .await;
+    room_for_answer(&slot, prepared, heavy).await
 }
 
 /// What a decision route reads of its request, read in place (nothing of its head is
@@ -123,11 +143,17 @@ pub struct Asked {
 impl FromRequest<AppState> for Asked {
     type Rejection = Problem;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Asked, Problem> {
+    /// Not an `async fn`, whose future (boxed with the handler's for every request) would
+    /// hold the request twice, and the head's checks across the body's read: those are
+    /// made now, the refusals that must wait for the body's boxed.
+    fn from_request(
+        req: Request,
+        state: &AppState,
+    ) -> impl Future<Output = Result<Asked, Problem>> + Send {
         let loaded = state.rules();
         let query = req.uri().query();
-        known_lang(query, &loaded.rules)?;
-        let view = requested_view(query);
+        let lang = known_lang(query, &loaded.rules).map_err(Box::new);
+        let view = requested_view(query).map_err(Box::new);
         let negotiated = negotiate(req.headers(), query, &loaded.rules);
         let logged = state.decision_log().map(|_| Logged {
             request_id: req
@@ -142,17 +168,21 @@ impl FromRequest<AppState> for Asked {
             .get::<Slot>()
             .cloned()
             .unwrap_or_else(Slot::unbounded);
-        let body = json_body(req, state).await?;
-        Ok(Asked {
-            how: How {
-                negotiated,
-                view: view?,
-            },
-            loaded,
-            slot,
-            logged,
-            body,
-        })
+        let body = json_body(req, state);
+        async move {
+            lang.map_err(|refused| *refused)?;
+            let body = body.await?;
+            Ok(Asked {
+                how: How {
+                    negotiated,
+                    view: view.map_err(|refused| *refused)?,
+                },
+                loaded,
+                slot,
+                logged,
+                body,
+            })
+        }
     }
 }
 
@@ -292,31 +322,42 @@ async fn off_the_workers(
 }
 
 /// Commits (the log takes the lines, or the slot alone) and answers.
-async fn deliver(
-    log: Option<&DecisionLog>,
-    slot: &Slot,
+///
+/// The commit is begun here, and the future returned holds what `prepared` answers
+/// once: an `async fn`'s future would hold it twice (as its argument and taken apart).
+fn deliver<'a>(
+    log: Option<&'a DecisionLog>,
+    slot: &'a Slot,
     rules_version: String,
     prepared: Prepared,
-) -> Response {
+) -> impl Future<Output = Response> + 'a {
     let Prepared {
-        response,
+        mut response,
         lines,
         delivered,
         ..
     } = prepared;
-    let committed = match log {
-        Some(log) if delivered.decisions > 0 => log.commit(lines, delivered.decisions, slot).await,
-        _ if slot.commit() => Ok(()),
-        _ => Err(NotWritten::Expired),
+    // Boxed: only with a decision log, and the future returned is boxed for every request.
+    let commit = match log {
+        Some(log) if delivered.decisions > 0 => {
+            Some(Box::pin(log.commit(lines, delivered.decisions, slot)))
+        }
+        _ => None,
     };
-    if let Err(not_written) = committed {
-        return not_written.problem(slot).into_response();
+    async move {
+        let committed = match commit {
+            Some(commit) => commit.await,
+            None if slot.commit() => Ok(()),
+            None => Err(NotWritten::Expired),
+        };
+        if let Err(not_written) = committed {
+            return not_written.problem(slot).into_response();
+        }
+        response
+            .extensions_mut()
+            .insert(delivered.count(rules_version));
+        response
     }
-    let mut response = response;
-    response
-        .extensions_mut()
-        .insert(delivered.count(rules_version));
-    response
 }
 
 /// One decision, made and rendered (JSON or text), with its log line.
