@@ -458,11 +458,15 @@ async fn connection<I>(
         })
     };
     // The header-read timeout is ours (`head_due`): hyper's arms a timer for every
-    // request; ours is one per connection, moved on only when it fires.
+    // request; ours is one per connection, moved on only when it fires. An answer's head
+    // and body are copied into one buffer and written at once, rather than queued and
+    // written as pieces: fewer instructions for the small answers this mostly sends
+    // (0.46k of a /healthz's 18.9k), and the buffer keeps to the same bound.
     let mut http1 = hyper::server::conn::http1::Builder::new();
     http1
         .header_read_timeout(None)
-        .max_buf_size(READ_BUFFER_BYTES);
+        .max_buf_size(READ_BUFFER_BYTES)
+        .writev(false);
     let io = WriteStall::new(io, header_read_timeout, conn.clone());
     let http = http1.serve_connection(TokioIo::new(io), service);
     tokio::pin!(http);
