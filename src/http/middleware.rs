@@ -709,7 +709,7 @@ fn served(res: &Response, latency: Duration, asked: &Asked) {
             _ => return,
         };
         let mut text = Vec::with_capacity(512);
-        served_line(&mut text, chrono::Utc::now(), level, &line, asked);
+        served_line(&mut text, std::time::SystemTime::now(), level, &line, asked);
         crate::telemetry::write_line(&text);
     } else if probe {
         line.debug();
@@ -767,7 +767,7 @@ impl Served<'_> {
 /// by serde_json as it escapes them.
 fn served_line(
     out: &mut Vec<u8>,
-    now: chrono::DateTime<chrono::Utc>,
+    now: std::time::SystemTime,
     level: &str,
     line: &Served,
     asked: &Asked,
@@ -786,7 +786,7 @@ fn served_line(
     };
     // The level, message and target need no escaping: written as they are.
     out.extend_from_slice(b"{\"timestamp\":\"");
-    out.extend_from_slice(crate::render::times::Rfc3339::utc_micros(now).as_bytes());
+    crate::telemetry::write_timestamp(out, now);
     out.extend_from_slice(b"\",\"level\":\"");
     out.extend_from_slice(level.as_bytes());
     out.extend_from_slice(b"\",\"message\":\"served\"");
@@ -1116,7 +1116,7 @@ mod tests {
 
     fn by_hand(line: &Served, asked: &Asked, level: &str) -> String {
         let mut text = Vec::new();
-        served_line(&mut text, chrono::Utc::now(), level, line, asked);
+        served_line(&mut text, std::time::SystemTime::now(), level, line, asked);
         String::from_utf8(text).unwrap_or_default()
     }
 
