@@ -916,11 +916,12 @@ where
         // [`super::framing`]); the others to the rest of the layers and the handler, a
         // panic among them caught. (Calling the layers only makes their futures: the
         // handler runs when they are polled.)
-        // A layer may panic when called, not only when polled: caught too.
+        // A layer may panic when called, not only when polled: caught too. (The answer
+        // given already, refused or a panic, is rare: boxed, it keeps the result small.)
         let called = scope.in_scope(|| match super::framing::refused(req.headers()) {
-            Some(refused) => Err(refused),
+            Some(refused) => Err(Box::new(refused)),
             None => std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(req)))
-                .map_err(|_| panicked()),
+                .map_err(|_| Box::new(panicked())),
         });
         let answer = called.map(|called| scope.wrap(AssertUnwindSafe(called).catch_unwind()));
         let done = Done {
@@ -933,7 +934,7 @@ where
         // it twice (as captured and as awaited) in a future past what the allocator
         // keeps at hand.
         match answer {
-            Err(refused) => Box::pin(async move { Ok(done.answered(refused)) }),
+            Err(refused) => Box::pin(async move { Ok(done.answered(*refused)) }),
             Ok(answer) => Box::pin(answer.map(move |answered| {
                 let res = match answered {
                     Ok(Ok(res)) => {
