@@ -10,11 +10,12 @@
 //! takes lines again, instead of every request (probes included) waiting on a pipe.
 //! [`flush`] writes out what is buffered (before the process exits).
 
+use std::cell::Cell;
 use std::future::Future;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use std::borrow::Cow;
 use std::fmt;
@@ -33,6 +34,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::cli::LogFormat;
 use crate::render::json::escape_into;
+use crate::render::times::Rfc3339;
 
 /// Bytes buffered before the writer is woken.
 const BATCH_BYTES: usize = 32 * 1024;
@@ -530,6 +532,39 @@ pub fn json_string(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
 }
 
+/// Writes `now` as the JSON formatter writes its timestamps, in UTC to the microsecond
+/// with `Z` (as [`Rfc3339::utc_micros`]): `2023-10-14T01:00:00.123456Z`. The text up to
+/// the second is made once a second on each thread, and only the microseconds written
+/// into it the other times: made whole each time, it cost more than the rest of the line.
+pub fn write_timestamp(out: &mut Vec<u8>, now: SystemTime) {
+    /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`: where the microseconds are in it.
+    const MICROS: std::ops::Range<usize> = 20..26;
+    thread_local! {
+        /// The last second written on this thread (seconds since the epoch), as text.
+        static LAST: Cell<(u64, [u8; 27])> = const { Cell::new((u64::MAX, [0; 27])) };
+    }
+    let Ok(since) = now.duration_since(UNIX_EPOCH) else {
+        out.extend_from_slice(Rfc3339::utc_micros(now.into()).as_bytes());
+        return;
+    };
+    let (second, mut text) = LAST.get();
+    if second != since.as_secs() {
+        let whole = Rfc3339::utc_micros(now.into());
+        out.extend_from_slice(whole.as_bytes());
+        // Years of other than four digits are not kept: chrono writes those.
+        if let Ok(text) = whole.as_bytes().try_into() {
+            LAST.set((since.as_secs(), text));
+        }
+        return;
+    }
+    let mut micros = since.subsec_micros();
+    for at in MICROS.rev() {
+        text[at] = b'0' + (micros % 10) as u8;
+        micros /= 10;
+    }
+    out.extend_from_slice(&text);
+}
+
 /// Text written through it is escaped as inside a JSON string.
 struct Escaping<'a>(&'a mut Vec<u8>);
 
@@ -596,6 +631,47 @@ mod tests {
             logs.output.try_lock().is_ok(),
             "the output lock is released"
         );
+    }
+
+    /// Timestamps written from the second kept are the ones written whole: within a
+    /// second, across seconds, back in time, before the epoch, past year 9999.
+    #[test]
+    fn timestamps_are_written_as_whole_ones_are() {
+        let at = |secs: u64, micros: u64| {
+            UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(micros)
+        };
+        let day = 1_697_245_200; // 2023-10-14T01:00:00Z
+        let mut times = vec![
+            at(day, 0),
+            at(day, 1),
+            at(day, 999_999),
+            at(day, 123_456),
+            at(day + 1, 7),
+            at(day + 1, 7),
+            at(day, 500_000),
+            at(day + 86_399, 999_999),
+            at(day + 86_400, 0),
+            at(0, 0),
+            at(0, 10),
+            at(253_402_300_799, 999_999), // 9999-12-31T23:59:59
+            at(253_402_300_800, 1),       // 10000-01-01
+            at(253_402_300_800, 2),
+            UNIX_EPOCH - Duration::from_micros(1_500_001),
+            UNIX_EPOCH - Duration::from_micros(1_500_000),
+            at(day, 42),
+            UNIX_EPOCH + Duration::from_nanos(day * 1_000_000_000 + 1_999),
+        ];
+        times.push(SystemTime::now());
+        for t in times {
+            let mut ours = Vec::new();
+            write_timestamp(&mut ours, t);
+            let whole = Rfc3339::utc_micros(t.into());
+            assert_eq!(
+                String::from_utf8_lossy(&ours),
+                String::from_utf8_lossy(whole.as_bytes()),
+                "{t:?}"
+            );
+        }
     }
 
     /// Spans with every kind of field, recorded late, repeated, out of order.

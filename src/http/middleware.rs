@@ -777,19 +777,22 @@ impl Asked {
 ///
 /// With JSON logs, the line is written here ([`served_line`]), in the shape the JSON
 /// formatter gives the same event: formatting it field by field through `tracing` cost
-/// more than the rest of a `/healthz`.
-fn served(res: &Response, latency: Duration, asked: &Asked) {
+/// more than the rest of a `/healthz`. It needs no `scope` then: only the lines logged
+/// through `tracing` are logged in it.
+fn served(res: &Response, latency: Duration, asked: &Asked, scope: &Scope) {
     let status = res.status();
     let latency_ms = latency.as_secs_f64() * 1000.0;
     let route = asked.route.as_ref().map(MatchedPath::as_str);
     let probe = route.is_some_and(|r| PROBES.contains(&r));
     let decided = res.extensions().get::<DecisionFields>().filter(|_| !probe);
     if status.is_server_error() {
-        tracing::error!(
-            classification = %format_args!("Status code: {status}"),
-            latency = %format_args!("{} ms", latency.as_millis()),
-            "response failed"
-        );
+        scope.in_scope(|| {
+            tracing::error!(
+                classification = %format_args!("Status code: {status}"),
+                latency = %format_args!("{} ms", latency.as_millis()),
+                "response failed"
+            )
+        });
     }
     let line = Served {
         status: status.as_u16(),
@@ -804,12 +807,12 @@ fn served(res: &Response, latency: Duration, asked: &Asked) {
             _ => return,
         };
         let mut text = Vec::with_capacity(512);
-        served_line(&mut text, chrono::Utc::now(), level, &line, asked);
+        served_line(&mut text, std::time::SystemTime::now(), level, &line, asked);
         crate::telemetry::write_line(&text);
     } else if probe {
-        line.debug();
+        scope.in_scope(|| line.debug());
     } else {
-        line.info();
+        scope.in_scope(|| line.info());
     }
 }
 
@@ -862,7 +865,7 @@ impl Served<'_> {
 /// by serde_json as it escapes them.
 fn served_line(
     out: &mut Vec<u8>,
-    now: chrono::DateTime<chrono::Utc>,
+    now: std::time::SystemTime,
     level: &str,
     line: &Served,
     asked: &Asked,
@@ -881,7 +884,7 @@ fn served_line(
     };
     // The level, message and target need no escaping: written as they are.
     out.extend_from_slice(b"{\"timestamp\":\"");
-    out.extend_from_slice(crate::render::times::Rfc3339::utc_micros(now).as_bytes());
+    crate::telemetry::write_timestamp(out, now);
     out.extend_from_slice(b"\",\"level\":\"");
     out.extend_from_slice(level.as_bytes());
     out.extend_from_slice(b"\",\"message\":\"served\"");
@@ -1008,16 +1011,14 @@ where
         // [`super::framing`]); the others to the rest of the layers and the handler, a
         // panic among them caught. (Calling the layers only makes their futures: the
         // handler runs when they are polled.)
-        // A layer may panic when called, not only when polled: caught too.
-        let answer = match scope.in_scope(|| super::framing::refused(req.headers())) {
-            Some(refused) => Err(refused),
-            None => match std::panic::catch_unwind(AssertUnwindSafe(|| {
-                scope.in_scope(|| self.inner.call(req))
-            })) {
-                Ok(called) => Ok(scope.wrap(AssertUnwindSafe(called).catch_unwind())),
-                Err(_) => Err(panicked(&scope)),
-            },
-        };
+        // A layer may panic when called, not only when polled: caught too. (The answer
+        // given already, refused or a panic, is rare: boxed, it keeps the result small.)
+        let called = scope.in_scope(|| match super::framing::refused(req.headers()) {
+            Some(refused) => Err(Box::new(refused)),
+            None => std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(req)))
+                .map_err(|_| Box::new(panicked())),
+        });
+        let answer = called.map(|called| scope.wrap(AssertUnwindSafe(called).catch_unwind()));
         let done = Done {
             start,
             asked,
@@ -1028,14 +1029,14 @@ where
         // it twice (as captured and as awaited) in a future past what the allocator
         // keeps at hand.
         match answer {
-            Err(refused) => Box::pin(async move { Ok(done.answered(refused)) }),
+            Err(refused) => Box::pin(async move { Ok(done.answered(*refused)) }),
             Ok(answer) => Box::pin(answer.map(move |answered| {
                 let res = match answered {
                     Ok(Ok(res)) => {
                         problem_for_bare_errors(res.map(Body::new), done.asked.request.uri.path())
                     }
                     Ok(Err(infallible)) => match infallible {},
-                    Err(_) => panicked(&done.scope),
+                    Err(_) => done.scope.in_scope(panicked),
                 };
                 Ok(done.answered(res))
             })),
@@ -1061,30 +1062,33 @@ impl Done {
             scope,
             meters,
         } = self;
-        scope.in_scope(|| served(&res, start.elapsed(), &asked));
+        let latency = start.elapsed();
+        served(&res, latency, &asked, &scope);
         if let Entry::Vacant(none) = res.headers_mut().entry(X_REQUEST_ID) {
             none.insert(asked.request.id.clone());
         }
         let route = asked.route.as_ref().map(MatchedPath::as_str);
         let status = res.status().as_u16();
-        meters.count(asked.method, route, status, start.elapsed());
+        meters.count(asked.method, route, status, latency);
         res
     }
 }
 
-/// The answer to a request whose handler (or a layer) panicked, logged in its scope.
-fn panicked(scope: &Scope) -> Response {
-    scope.in_scope(|| {
-        tracing::error!("a handler panicked");
-        Problem::internal().into_response()
-    })
+/// The answer to a request whose handler (or a layer) panicked, logged (in the
+/// request's scope, where it is called).
+fn panicked() -> Response {
+    tracing::error!("a handler panicked");
+    Problem::internal().into_response()
 }
 
-/// A new request id: a UUIDv7, hyphenated.
+/// A new request id: a UUIDv7, hyphenated. Its bytes are in one allocation that the
+/// request's header, its log fields and the answer's header share (a `HeaderValue` made
+/// from text allocates once more when it is first cloned).
 fn new_request_id() -> HeaderValue {
     let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    let text = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut text);
-    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("-"))
+    uuid::Uuid::now_v7().hyphenated().encode_lower(&mut text);
+    HeaderValue::from_maybe_shared(Bytes::from_owner(text))
+        .unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
 /// The request metrics' handles, by route, then method and status, looked up once each
@@ -1211,7 +1215,7 @@ mod tests {
 
     fn by_hand(line: &Served, asked: &Asked, level: &str) -> String {
         let mut text = Vec::new();
-        served_line(&mut text, chrono::Utc::now(), level, line, asked);
+        served_line(&mut text, std::time::SystemTime::now(), level, line, asked);
         String::from_utf8(text).unwrap_or_default()
     }
 
@@ -1222,10 +1226,38 @@ mod tests {
             .unwrap_or_else(|| panic!("no timestamp first: {line}"))
     }
 
+    /// The lines logged on this thread from now until the guard is dropped (every test
+    /// that makes Front log a panic keeps one: a callsite first hit where no subscriber
+    /// wants it would be left off everywhere).
+    fn capture_logs() -> (Capture, tracing::subscriber::DefaultGuard) {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        (
+            capture.clone(),
+            tracing::subscriber::set_default(subscriber),
+        )
+    }
+
+    /// The lines `capture` holds that contain `text`.
+    fn logged_lines(capture: &Capture, text: &str) -> Vec<String> {
+        let all = capture.0.lock().map(|t| t.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&all)
+            .lines()
+            .filter(|l| l.contains(text))
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// A layer that panics when it is called (before any future is polled): the
-    /// request is answered 500 with its id, as when a handler panics.
+    /// request is answered 500 with its id, as when a handler panics, and the panic
+    /// logged in the request's scope.
     #[tokio::test]
     async fn a_panic_while_calling_the_layers_is_a_500_with_the_request_id() {
+        let (capture, _logging) = capture_logs();
         let inner = tower::service_fn(
             |_: Request| -> std::future::Ready<Result<Response, Infallible>> { panic!("called") },
         );
@@ -1244,6 +1276,23 @@ mod tests {
             res.headers().get(X_REQUEST_ID),
             Some(&HeaderValue::from_static("abc"))
         );
+        let logged = logged_lines(&capture, "a handler panicked");
+        assert_eq!(logged.len(), 1, "{logged:?}");
+        assert!(
+            logged[0].contains("request{method=GET path=/v1/decisions request_id=abc}"),
+            "{logged:?}"
+        );
+    }
+
+    #[test]
+    fn a_new_request_id_is_a_hyphenated_lowercase_uuid_v7() {
+        let id = new_request_id();
+        let text = id.to_str().unwrap_or_default();
+        let parsed = uuid::Uuid::parse_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(parsed.get_version_num(), 7);
+        assert_eq!(parsed.hyphenated().to_string(), text);
+        assert_eq!(id.clone().to_str().ok(), Some(text));
+        assert_ne!(new_request_id(), id);
     }
 
     fn asked(method: &str, uri: &str, id: &[u8]) -> Asked {
@@ -1426,10 +1475,8 @@ mod tests {
         let mut res = Response::new(Body::empty());
         *res.status_mut() = axum::http::StatusCode::from_u16(status).unwrap_or_default();
         tracing::subscriber::with_default(subscriber, || {
-            asked
-                .request
-                .span()
-                .in_scope(|| served(&res, Duration::from_millis(7), &asked))
+            let scope = Scope::Span(asked.request.span());
+            served(&res, Duration::from_millis(7), &asked, &scope)
         });
         let text = capture.0.lock().map(|t| t.clone()).unwrap_or_default();
         String::from_utf8(text).unwrap_or_default()
@@ -1459,10 +1506,11 @@ mod tests {
     }
 
     /// A handler that panics: a 500 problem, with the request's id, and the front's work
-    /// done (counted, logged) as for any answer.
+    /// done (counted, logged) as for any answer; the panic logged in the request's scope.
     #[tokio::test]
     async fn a_panicking_handler_is_answered_500_problem_with_the_request_id() {
         use tower::ServiceExt;
+        let (capture, _logging) = capture_logs();
         let app: Router = Router::new()
             .route(
                 "/boom",
@@ -1508,6 +1556,13 @@ mod tests {
             .headers()
             .get(X_REQUEST_ID)
             .map(|v| v.as_bytes().to_vec());
-        assert_eq!(made.map(|m| m.len()), Some(36));
+        assert_eq!(made.as_ref().map(|m| m.len()), Some(36));
+        let logged = logged_lines(&capture, "a handler panicked");
+        assert_eq!(logged.len(), 3, "{logged:?}");
+        let made = String::from_utf8(made.unwrap_or_default()).unwrap_or_default();
+        for (line, id) in logged.iter().zip(["req-9", "req-9", made.as_str()]) {
+            let scope = format!("request{{method=GET path=/boom request_id={id}}}");
+            assert!(line.contains(&scope), "{line}");
+        }
     }
 }
