@@ -1204,6 +1204,7 @@ mod tests {
             .with_span_list(false)
             .finish();
         tracing::subscriber::with_default(subscriber, || {
+            settle_interest();
             asked.request.span().in_scope(|| match probe {
                 true => line.debug(),
                 false => line.info(),
@@ -1236,10 +1237,19 @@ mod tests {
             .with_ansi(false)
             .with_writer(move || writer.clone())
             .finish();
-        (
-            capture.clone(),
-            tracing::subscriber::set_default(subscriber),
-        )
+        let guard = tracing::subscriber::set_default(subscriber);
+        settle_interest();
+        (capture.clone(), guard)
+    }
+
+    /// Tests run on many threads, each with its own subscriber, while tracing caches
+    /// each callsite's interest process-wide. A callsite first reached on a thread with
+    /// no subscriber, while another thread registers its own, can be cached as never
+    /// interesting, and a test then misses its lines (seen once in a run of all tests).
+    /// Recomputing every callsite's interest once this thread's subscriber is in place
+    /// counts it in.
+    fn settle_interest() {
+        tracing::callsite::rebuild_interest_cache();
     }
 
     /// The lines `capture` holds that contain `text`.
@@ -1475,6 +1485,7 @@ mod tests {
         let mut res = Response::new(Body::empty());
         *res.status_mut() = axum::http::StatusCode::from_u16(status).unwrap_or_default();
         tracing::subscriber::with_default(subscriber, || {
+            settle_interest();
             let scope = Scope::Span(asked.request.span());
             served(&res, Duration::from_millis(7), &asked, &scope)
         });
