@@ -23,8 +23,11 @@ use tower::ServiceExt;
 const STALLED: &str = include_str!("../tests/fixtures/examples/03-stalled-shangcheng.json");
 
 /// The pieces, in the order of the path.
-const PIECES: [&str; 13] = [
+const PIECES: [&str; 14] = [
     "parse",
+    // The same body as Python's `json.dumps` sends it (the server benchmarks' client):
+    // every non-ASCII character as a `\uXXXX` escape.
+    "parse-ascii",
     "parse-adcode",
     "decide",
     "render",
@@ -54,6 +57,7 @@ fn main() {
     let rules = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
     let example: serde_json::Value = serde_json::from_str(STALLED).unwrap_or_default();
     let body = serde_json::to_vec(&example["request"]).unwrap_or_default();
+    let ascii = ascii_escaped(&body);
     let mut by_adcode = example["request"].clone();
     by_adcode["destination"] = serde_json::json!({"adcode": "330102"});
     let by_adcode = serde_json::to_vec(&by_adcode).unwrap_or_default();
@@ -109,6 +113,7 @@ fn main() {
         for _ in 0..n {
             measured(|| match piece {
                 "parse" => drop(black_box(parse(black_box(&body), ctx))),
+                "parse-ascii" => drop(black_box(parse(black_box(&ascii), ctx))),
                 "parse-adcode" => drop(black_box(parse(black_box(&by_adcode), ctx))),
                 "decide" => drop(black_box(aftersales::engine::decide(
                     &rules,
@@ -163,6 +168,22 @@ fn main() {
             });
         }
     }
+}
+
+/// JSON text with every non-ASCII character written as `\uXXXX` (UTF-16), as Python's
+/// `json.dumps` writes it by default.
+fn ascii_escaped(json: &[u8]) -> Vec<u8> {
+    let mut out = String::new();
+    for c in String::from_utf8_lossy(json).chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out.into_bytes()
 }
 
 /// One call of a piece: what `scripts/evidence/instructions.sh` counts (callgrind's

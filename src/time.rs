@@ -149,8 +149,10 @@ pub fn parse(s: &str, tz: Tz) -> Result<Instant, TimeError> {
     }
     match offset {
         // The wall clock less its offset (at most 23:59, so a valid fixed offset): UTC.
-        Some(minutes) => naive
-            .checked_sub_signed(chrono::TimeDelta::minutes(i64::from(minutes)))
+        // As an offset, not a duration: seconds within a day, and the day's neighbour
+        // when it wraps (a duration goes through nanoseconds and days).
+        Some(minutes) => chrono::FixedOffset::east_opt(minutes * 60)
+            .and_then(|offset| naive.checked_sub_offset(offset))
             .map(|utc| utc.and_utc())
             .ok_or(TimeError::Malformed),
         None => local_to_instant(naive, tz),

@@ -52,6 +52,14 @@ pub type Args = SmallVec<[(&'static str, Arg); MOST_ARGS]>;
 /// The most values an explanation takes (`zone_controlled`'s).
 pub const MOST_ARGS: usize = 6;
 
+/// Room for a decision's usual explanations (the context's two or three, the
+/// scenario's, how the head was read): more are rarer than another allocation.
+const EXPLANATIONS: usize = 4;
+
+// Their allocation is one glibc serves from its per-thread cache (requests up to 1032
+// bytes); a larger one takes ~500 instructions more, and as many to free.
+const _: () = assert!(EXPLANATIONS * size_of::<Explanation>() <= 1032);
+
 /// A deadline, measured from `as_of`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadline {
@@ -199,8 +207,7 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
         deadlines: SmallVec::new(),
         actions: SmallVec::new(),
         evidence: SmallVec::new(),
-        // Room for the usual few: the context's three, the scenario's, how the head was read.
-        explanation: Vec::with_capacity(8),
+        explanation: Vec::with_capacity(EXPLANATIONS),
         warnings: Vec::new(),
     };
     explain_context(&mut d, notice, case, assessment, place_label);

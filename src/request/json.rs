@@ -444,14 +444,87 @@ macro_rules! json_object {
 }
 pub(crate) use json_object;
 
-/// Reads a whole body: one JSON value, and nothing after it but whitespace.
-pub fn read_body<'de, T: Shape<'de>>(body: &'de [u8]) -> Result<Shaped<'de, T>, serde_json::Error> {
+/// Reads a whole body: one JSON value, and nothing after it but whitespace. A body with
+/// non-ASCII characters written as `\u` escapes is read from its copy with them decoded
+/// ([`decode_non_ascii`]), kept in `decoded`; an error is the one the body as sent
+/// gives, with its line and column.
+pub fn read_body<'de, T: Shape<'de>>(
+    body: &'de [u8],
+    decoded: &'de mut Option<String>,
+) -> Result<Shaped<'de, T>, serde_json::Error> {
+    let read = |text| read_all(serde_json::Deserializer::from_str(text));
     match std::str::from_utf8(body) {
         // Checked once here, strings need no check of their own.
-        Ok(text) => read_all(serde_json::Deserializer::from_str(text)),
+        Ok(text) => match decode_non_ascii(text) {
+            Some(copy) => read(decoded.insert(copy).as_str()).or_else(|_| read(text)),
+            None => read(text),
+        },
         // serde_json says where the bytes stop being UTF-8.
         Err(_) => read_all(serde_json::Deserializer::from_slice(body)),
     }
+}
+
+/// `text` with each `\uXXXX` escape of a character from U+0080 on written as the
+/// character itself; `None` when it has none.
+///
+/// JSON writers that keep their output ASCII (Python's `json.dumps`, by default) send
+/// every Chinese character so, and serde_json decodes each through a scratch buffer it
+/// grows from empty: ~250 instructions a character, and the string is then copied out
+/// of the buffer. Decoded here in one pass, the string is read as it is, borrowed.
+///
+/// The copy reads exactly as the text: in valid JSON a backslash is only ever inside a
+/// string, where each escape is the backslash and the character after it (`\\u4e2d` is
+/// an escaped backslash, then text), and this reads escapes the same way, left to right;
+/// the character decoded is the one serde_json would have decoded. Surrogates (half of
+/// a character) and ASCII (`\u0022` is a quote) stay escaped, for serde_json. In broken
+/// JSON the copy is broken too, and the caller reports the text's own error.
+fn decode_non_ascii(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let next_backslash = |from: usize| Some(from + memchr::memchr(b'\\', bytes.get(from..)?)?);
+    let mut out = String::new();
+    // Copied up to `done`; `at`, a backslash that starts an escape.
+    let mut done = 0;
+    let mut at = next_backslash(0)?;
+    loop {
+        if let Some(c) = non_ascii_escape(&bytes[at..]) {
+            if out.capacity() == 0 {
+                out.reserve(text.len());
+            }
+            out.push_str(&text[done..at]);
+            out.push(c);
+            at += 6;
+            // A Chinese text is a run of escapes.
+            while let Some(c) = non_ascii_escape(&bytes[at..]) {
+                out.push(c);
+                at += 6;
+            }
+            done = at;
+        } else {
+            // Another escape, kept: the backslash and the character it escapes.
+            at += 2;
+        }
+        match next_backslash(at) {
+            Some(next) => at = next,
+            None => break,
+        }
+    }
+    // Escapes, but none to decode: the text is read as it is.
+    if out.capacity() == 0 {
+        return None;
+    }
+    out.push_str(&text[done..]);
+    Some(out)
+}
+
+/// The character of a `\uXXXX` escape at the start of `s`, when it is a character of
+/// U+0080 or above (surrogates are not characters).
+fn non_ascii_escape(s: &[u8]) -> Option<char> {
+    let [b'\\', b'u', a, b, c, d, ..] = *s else {
+        return None;
+    };
+    let hex = |digit: u8| char::from(digit).to_digit(16);
+    let n = hex(a)? << 12 | hex(b)? << 8 | hex(c)? << 4 | hex(d)?;
+    char::from_u32(n).filter(|c| !c.is_ascii())
 }
 
 fn read_all<'de, R: serde_json::de::Read<'de>, T: Shape<'de>>(
@@ -589,7 +662,91 @@ mod tests {
     }
 
     fn read(body: &str) -> Result<Shaped<'_, Pair<'_>>, String> {
-        read_body::<Pair>(body.as_bytes()).map_err(|e| e.to_string())
+        // The decoded copy lives as long as the test.
+        let decoded = Box::leak(Box::new(None));
+        read_body::<Pair>(body.as_bytes(), decoded).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn non_ascii_escapes_are_decoded_to_what_serde_json_reads() {
+        for text in [
+            r#"{"a": "\u6d59\u6c5f\u7701 100\u53f7", "\u4e2d": 1}"#,
+            r#"{"a": "caf\u00e9 \u00E9\u00e9", "b": "\u0080\uffff"}"#,
+            // Kept: ASCII, surrogates, an escaped backslash before `u`, other escapes.
+            r#"{"a": "\u0022\u005c\u0041\u001f", "b": "\ud83d\ude00"}"#,
+            r#"{"a": "\\u4e2d \\\u4e2d \"\u4e2d\" \n\t\/"}"#,
+            r#"{"a": "\u4E2d\u4e2"}"#,
+            r#"["\u4e2d", "\u+4e2", "\u4e2d\u4e2d\u4e2d", "x\u4e2dy"]"#,
+        ] {
+            let decoded = decode_non_ascii(text).unwrap_or_else(|| text.to_owned());
+            // The same value; or broken both ways (where, the reader takes from `text`).
+            let value = |t: &str| serde_json::from_str::<serde_json::Value>(t).ok();
+            assert_eq!(value(&decoded), value(text), "{text} as {decoded}");
+        }
+        assert_eq!(
+            decode_non_ascii(r#"["\u6d59\u6c5f 100\u53f7", "\\u4e2d\ud83d\ude00"]"#).as_deref(),
+            Some(r#"["浙江 100号", "\\u4e2d\ud83d\ude00"]"#)
+        );
+        assert_eq!(decode_non_ascii(r#"{"a": "plain \n \u0041"}"#), None);
+        assert_eq!(decode_non_ascii(r#"{"a": "中"}"#), None);
+    }
+
+    #[test]
+    fn every_short_mix_of_escapes_reads_as_serde_json_reads_it() {
+        const PIECES: [&str; 11] = [
+            r"\u4e2d", r"\\", r#"\""#, r"\ud83d", r"\ude00", "a", r"\u00E9", r"\u0041", "\"", "中",
+            r"\",
+        ];
+        let mut inside = vec![String::new()];
+        for _ in 0..4 {
+            inside = inside
+                .iter()
+                .flat_map(|s| PIECES.iter().map(move |p| format!("{s}{p}")))
+                .collect();
+            for s in &inside {
+                let body = format!(r#"{{"a": "{s}"}}"#);
+                let expected = serde_json::from_str::<serde_json::Value>(&body);
+                match (read(&body), expected) {
+                    (Ok(Shaped::Expected(p)), Ok(v)) => {
+                        assert_eq!(
+                            p.a.map(|a| a.to_string()),
+                            Some(v["a"].to_string()),
+                            "{body}"
+                        );
+                    }
+                    (Err(got), Err(e)) => assert_eq!(got, e.to_string(), "{body}"),
+                    (got, expected) => panic!("{body}: {got:?} but serde_json: {expected:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn broken_json_with_escapes_is_reported_where_the_body_as_sent_breaks() {
+        for body in [
+            "{\"a\": \"\\u4e2d\\u6587\",\n \"b\": }",
+            "{\"a\": \"\\u4e2d\\u6587",
+            "{\"a\": \"\\ud800\\u4e2d\"}",
+            "{\"a\": 1} \\u4e2d",
+            "\\u4e2d",
+            "{\"a\": [\"\\u4e2d\", 1e999]}",
+        ] {
+            let expected = serde_json::from_str::<de::IgnoredAny>(body)
+                .map(|_| ())
+                .map_err(|e| (e.line(), e.column()));
+            let got = read(body).map(|_| ());
+            assert!(got.is_err(), "{body}");
+            if let Err((line, column)) = expected {
+                let got = got.err().unwrap_or_default();
+                assert!(
+                    got.ends_with(&format!("at line {line} column {column}")),
+                    "{body}: {got}"
+                );
+            }
+        }
+        // A duplicate, after the escaped key's six bytes (three decoded).
+        let got = read(r#"{"\u4e2d": 1, "中": 2}"#).err().unwrap_or_default();
+        assert_eq!(got, "duplicate key `中` at line 1 column 19");
     }
 
     #[test]

@@ -68,7 +68,9 @@ pub struct ParsedRequest {
 
 /// Parses one decision request (or a Kuaishou body) from its JSON bytes.
 pub fn parse(body: &[u8], ctx: ParseContext<'_>) -> Result<ParsedRequest, RequestError> {
-    let request = json::read_body::<body::Request>(body).map_err(|e| malformed(body, &e))?;
+    let mut decoded = None;
+    let request =
+        json::read_body::<body::Request>(body, &mut decoded).map_err(|e| malformed(body, &e))?;
     let mut p = Parser {
         ctx,
         errors: Vec::new(),
