@@ -307,12 +307,7 @@ pub type EveryLayers = (
     CompressionLayer<Compressible>,
 );
 /// The layers of a `/v1` request, outermost first: those of every request, then the guard.
-pub type ApiLayers = (
-    FrontLayer,
-    MapResponseLayer<BoxedBody>,
-    CompressionLayer<Compressible>,
-    GuardLayer,
-);
+pub type ApiLayers = (EveryLayers, GuardLayer);
 /// [`boxed_body`].
 pub type BoxedBody = fn(axum::http::Response<CompressionBody<Body>>) -> Response;
 
@@ -340,8 +335,7 @@ impl Layers {
 
     /// Around each `/v1` handler.
     pub fn api(&self) -> ApiLayers {
-        let (front, boxed, compression) = self.every();
-        (front, boxed, compression, self.guard.clone())
+        (self.every(), self.guard.clone())
     }
 }
 
