@@ -258,23 +258,21 @@ async fn every_documented_route_is_behind_the_front_and_every_v1_route_behind_th
         .text()
         .await
         .unwrap_or_default();
-    // `  /path:` then `    method:`, in the document's `paths`.
-    let mut routes = Vec::new();
-    let mut lines = doc.lines().skip_while(|l| *l != "paths:").skip(1);
-    while let Some(line) = lines.next() {
-        let Some(path) = line.strip_prefix("  /").and_then(|p| p.strip_suffix(':')) else {
-            if !line.starts_with(' ') {
-                break;
-            }
-            continue;
-        };
-        let method = lines
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .trim_end_matches(':');
-        routes.push((method.to_uppercase(), format!("/{path}")));
-    }
+    let doc: serde_json::Value = yaml_serde::from_str(&doc).unwrap_or_else(|e| panic!("{e}"));
+    let methods = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+    let routes: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(path, item)| {
+            let declared = item.as_object().into_iter().flat_map(|i| i.keys());
+            declared
+                .filter(|m| methods.contains(&m.as_str()))
+                .map(move |m| (m.to_uppercase(), path.clone()))
+        })
+        .collect();
     assert_eq!(routes.len(), 8, "{routes:?}");
     let asked = routes
         .iter()
