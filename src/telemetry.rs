@@ -34,7 +34,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::cli::LogFormat;
 use crate::render::json::escape_into;
-use crate::render::times::Rfc3339;
+use crate::render::times::{Rfc3339, write_digits};
 
 /// Bytes buffered before the writer is woken.
 const BATCH_BYTES: usize = 32 * 1024;
@@ -557,11 +557,7 @@ pub fn write_timestamp(out: &mut Vec<u8>, now: SystemTime) {
         }
         return;
     }
-    let mut micros = since.subsec_micros();
-    for at in MICROS.rev() {
-        text[at] = b'0' + (micros % 10) as u8;
-        micros /= 10;
-    }
+    write_digits(&mut text[MICROS], since.subsec_micros());
     out.extend_from_slice(&text);
 }
 

@@ -147,18 +147,24 @@ impl Writer {
 
     /// `n` in exactly `width` decimal digits (zero-padded; `n` is below 10^width), two
     /// at a time.
-    fn digits(&mut self, mut n: u32, width: usize) {
+    fn digits(&mut self, n: u32, width: usize) {
         let end = (self.len + width).min(self.bytes.len());
-        let mut slots = self.bytes[self.len..end].rchunks_exact_mut(2);
-        for pair in slots.by_ref() {
-            let i = (n % 100) as usize * 2;
-            pair.copy_from_slice(&TWO_DIGITS[i..i + 2]);
-            n /= 100;
-        }
-        if let [slot] = slots.into_remainder() {
-            *slot = b'0' + (n % 10) as u8;
-        }
+        write_digits(&mut self.bytes[self.len..end], n);
         self.len = end;
+    }
+}
+
+/// `n` in exactly as many decimal digits as `slots` has bytes (zero-padded; the digits
+/// above are dropped), two at a time.
+pub fn write_digits(slots: &mut [u8], mut n: u32) {
+    let mut slots = slots.rchunks_exact_mut(2);
+    for pair in slots.by_ref() {
+        let i = (n % 100) as usize * 2;
+        pair.copy_from_slice(&TWO_DIGITS[i..i + 2]);
+        n /= 100;
+    }
+    if let [slot] = slots.into_remainder() {
+        *slot = b'0' + (n % 10) as u8;
     }
 }
 
