@@ -6,6 +6,17 @@
 //! piece, all or none. The writer takes every request queued while it was busy and writes
 //! their lines with one call, then answers each (group commit), so waiting costs little.
 //!
+//! Bounded waits. A request waits for its lines' write at most until its deadline (the
+//! slot's, else [`WAIT_WITHOUT_DEADLINE`]); a write that has not returned by then (a pipe
+//! nobody reads, a hung disk) is refused with the same 503, and the decision is not
+//! delivered. A write cannot be taken back, so its lines may still reach the log later:
+//! when such a write returns, one error event gives the count of *late* lines and the
+//! ids of the requests refused, and `aftersales_decision_log_late_total` counts the lines.
+//! Each line carries its `request_id`, and the service log's `served` line of that request
+//! shows the 503: an auditor drops the late lines by matching the two. At shutdown
+//! [`DecisionLog::flush_by`] waits for the lines queued until a deadline, then says how
+//! many were not confirmed written.
+//!
 //! Whole lines only. In a file, a failed or short write is cut back to the length before
 //! it, so no torn or joined line remains. While writing fails, `/readyz` answers 503 and
 //! the writer probes every second (a write, then a cut back: nothing stays in the file),
@@ -28,11 +39,12 @@ use std::future::Future;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio::time::Instant;
 
 use super::middleware::Slot;
 use super::problem::Problem;
@@ -54,6 +66,12 @@ const GROUP_BYTES: usize = 4 << 20;
 /// A write (or reopen) that has not returned after this long counts as failing until it
 /// returns: a pipe nobody reads, a hung disk.
 const STUCK_AFTER: Duration = Duration::from_secs(1);
+/// How long a request whose slot has no deadline (a route driven without the `/v1`
+/// layers, a `--request-timeout` past what a clock can hold) waits for its lines' write:
+/// the longest `--request-timeout` one would sensibly set.
+pub const WAIT_WITHOUT_DEADLINE: Duration = Duration::from_secs(30);
+/// At most this many request ids are named in the event about late lines.
+const LATE_IDS_NAMED: usize = 32;
 
 /// Why lines were not written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +80,9 @@ pub enum NotWritten {
     Unavailable,
     /// The request's deadline came first: it has been answered 503 already.
     Expired,
+    /// The writer took the lines but the write had not returned by the request's
+    /// deadline: refused, though the lines may still reach the log (late).
+    NotReturned,
 }
 
 impl NotWritten {
@@ -70,8 +91,19 @@ impl NotWritten {
         match self {
             NotWritten::Unavailable => unavailable(),
             NotWritten::Expired => slot.timed_out(),
+            NotWritten::NotReturned => not_returned(),
         }
     }
+}
+
+/// 503: the decision log's write did not return in time, so nothing is delivered.
+fn not_returned() -> Problem {
+    Problem::unavailable(
+        "decision-log-unavailable",
+        "The decision log cannot be written",
+        "The decision log's write did not return within the request's time, so the decision is not delivered. Its line may still reach the log later, with this request's id; it is not a delivered decision. Try again later.",
+        RETRY_AFTER_SECONDS,
+    )
 }
 
 /// 503: the decision log cannot be written, so nothing is delivered.
@@ -89,10 +121,56 @@ enum Msg {
         bytes: Vec<u8>,
         count: usize,
         slot: Slot,
-        done: oneshot::Sender<Result<(), NotWritten>>,
+        answer: Answer,
     },
     Flush(oneshot::Sender<()>),
     Reopen,
+}
+
+/// How a request waiting for its lines is answered: by the writer once the write
+/// returned, or by the request itself at its deadline, whichever comes first.
+struct Answer {
+    done: oneshot::Sender<Result<(), NotWritten>>,
+    state: Arc<AtomicU8>,
+}
+
+const WAITING: u8 = 0;
+const ANSWERED: u8 = 1;
+const REFUSED: u8 = 2;
+
+impl Answer {
+    /// The writer's answer; false when the request was refused first (its lines are late).
+    fn give(self, outcome: Result<(), NotWritten>) -> bool {
+        if self
+            .state
+            .compare_exchange(WAITING, ANSWERED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return false;
+        }
+        let _ = self.done.send(outcome);
+        true
+    }
+}
+
+/// Lines handed to the writer and not yet written or given up (for the shutdown report).
+#[derive(Default)]
+struct Counts {
+    /// Queued or being written.
+    unconfirmed: AtomicUsize,
+    /// In the write under way.
+    writing: AtomicUsize,
+    /// Written after their requests were refused.
+    late: AtomicUsize,
+}
+
+/// Lines not confirmed written when the flush's deadline came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unconfirmed {
+    /// Lines queued or in the write (each refused, or to be refused, with a 503).
+    pub lines: usize,
+    /// Of those, the lines in a write that has not returned (they may still reach the log).
+    pub writing: usize,
 }
 
 /// A handle to the writer; cheap to clone.
@@ -103,6 +181,9 @@ pub struct DecisionLog {
     room: Arc<Semaphore>,
     room_lines: u32,
     writable: Arc<AtomicBool>,
+    counts: Arc<Counts>,
+    /// How long a request without a deadline waits for its write.
+    wait_without_deadline: Duration,
 }
 
 impl DecisionLog {
@@ -128,8 +209,19 @@ impl DecisionLog {
     fn start(out: Box<dyn Out>, capacity: usize, probe_every: Duration) -> DecisionLog {
         let (tx, rx) = mpsc::unbounded_channel();
         let writable = Arc::new(AtomicBool::new(true));
+        let counts = Arc::new(Counts::default());
         metrics::gauge!("aftersales_decision_log_failing").set(0.0);
-        tokio::spawn(write_lines(out, rx, writable.clone(), probe_every));
+        // Shown at 0 from the start, so an alert on it has a series to watch.
+        metrics::counter!("aftersales_decision_log_late_total").increment(0);
+        tokio::spawn(write_lines(
+            out,
+            rx,
+            Health {
+                writable: writable.clone(),
+                counts: counts.clone(),
+            },
+            probe_every,
+        ));
         let room_lines =
             u32::try_from(capacity.clamp(1, Semaphore::MAX_PERMITS)).unwrap_or(u32::MAX);
         DecisionLog {
@@ -137,6 +229,8 @@ impl DecisionLog {
             room: Arc::new(Semaphore::new(room_lines as usize)),
             room_lines,
             writable,
+            counts,
+            wait_without_deadline: WAIT_WITHOUT_DEADLINE,
         }
     }
 
@@ -157,39 +251,94 @@ impl DecisionLog {
         self.writable.load(Ordering::SeqCst)
     }
 
+    /// Lines written after their requests were refused, since the start.
+    pub fn late_lines(&self) -> usize {
+        self.counts.late.load(Ordering::SeqCst)
+    }
+
     /// Writes `count` lines (`bytes`, each ending in a newline) in one piece, committing
-    /// `slot` first; returns once they are written, or why they were not.
+    /// `slot` first; returns once they are written, or why they were not. Waits at most
+    /// until the slot's deadline (or [`WAIT_WITHOUT_DEADLINE`]): a write that has not
+    /// returned by then is [`NotWritten::NotReturned`].
     pub async fn commit(
         &self,
         bytes: Vec<u8>,
         count: usize,
         slot: &Slot,
     ) -> Result<(), NotWritten> {
+        let until = slot
+            .deadline()
+            .map(Instant::from_std)
+            .unwrap_or_else(|| Instant::now() + self.wait_without_deadline);
         let wanted = u32::try_from(count)
             .unwrap_or(u32::MAX)
             .clamp(1, self.room_lines);
-        let Ok(_room) = self.room.acquire_many(wanted).await else {
-            return Err(NotWritten::Unavailable);
+        let room = tokio::time::timeout_at(until, self.room.acquire_many(wanted)).await;
+        let Ok(Ok(_room)) = room else {
+            // No room by the deadline: the writer never took these lines.
+            return Err(match room {
+                Err(_) if slot.expire() => NotWritten::Expired,
+                _ => NotWritten::Unavailable,
+            });
         };
         let (done, written) = oneshot::channel();
+        let state = Arc::new(AtomicU8::new(WAITING));
         let msg = Msg::Lines {
             bytes,
             count,
             slot: slot.clone(),
-            done,
+            answer: Answer {
+                done,
+                state: state.clone(),
+            },
         };
+        self.counts.unconfirmed.fetch_add(count, Ordering::SeqCst);
         if self.tx.send(msg).is_err() {
+            self.counts.unconfirmed.fetch_sub(count, Ordering::SeqCst);
             count_failed(count);
             return Err(NotWritten::Unavailable);
         }
+        tokio::pin!(written);
+        if let Ok(answer) = tokio::time::timeout_at(until, &mut written).await {
+            return answer.unwrap_or(Err(NotWritten::Unavailable));
+        }
+        // The deadline. Lines the writer has not taken yet are given up with the slot
+        // (it will not write them); taken ones are refused unless answered meanwhile.
+        if slot.expire() {
+            return Err(NotWritten::Expired);
+        }
+        let refused = state
+            .compare_exchange(WAITING, REFUSED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok();
+        if refused {
+            return Err(NotWritten::NotReturned);
+        }
+        // Answered just now: the answer is on its way.
         written.await.unwrap_or(Err(NotWritten::Unavailable))
     }
 
     /// Returns once every line queued before it has been handled.
     pub async fn flush(&self) {
+        self.flushed().await;
+    }
+
+    /// [`DecisionLog::flush`]; false when the writer is gone.
+    async fn flushed(&self) -> bool {
         let (ack, done) = oneshot::channel();
-        if self.tx.send(Msg::Flush(ack)).is_ok() {
-            let _ = done.await;
+        self.tx.send(Msg::Flush(ack)).is_ok() && done.await.is_ok()
+    }
+
+    /// [`DecisionLog::flush`], waiting no later than `deadline`: then the lines not
+    /// confirmed written (queued behind a write that has not returned, or in it).
+    pub async fn flush_by(&self, deadline: std::time::Instant) -> Result<(), Unconfirmed> {
+        let flushed = tokio::time::timeout_at(Instant::from_std(deadline), self.flushed()).await;
+        match flushed {
+            Ok(true) => Ok(()),
+            // The deadline came first, or the writer is gone (the lines it held are lost).
+            _ => Err(Unconfirmed {
+                lines: self.counts.unconfirmed.load(Ordering::SeqCst),
+                writing: self.counts.writing.load(Ordering::SeqCst),
+            }),
         }
     }
 }
@@ -215,10 +364,9 @@ fn open_append_now(path: &std::path::Path) -> io::Result<File> {
 async fn write_lines(
     mut out: Box<dyn Out>,
     mut rx: mpsc::UnboundedReceiver<Msg>,
-    writable: Arc<AtomicBool>,
+    mut health: Health,
     probe_every: Duration,
 ) {
-    let mut health = Health { writable };
     loop {
         let first = if health.ok() {
             rx.recv().await
@@ -244,13 +392,15 @@ async fn write_lines(
                     bytes,
                     count,
                     slot,
-                    done,
+                    answer,
                 } => {
-                    // The commit point: from here the request is answered whatever the clock says.
+                    // The commit point: from here the request is answered once the write
+                    // returns, or refused at its deadline if it has not (its lines late).
                     if slot.commit() {
-                        group.add(bytes, count, done);
+                        group.add(bytes, count, answer);
                     } else {
-                        let _ = done.send(Err(NotWritten::Expired));
+                        health.counts.unconfirmed.fetch_sub(count, Ordering::SeqCst);
+                        answer.give(Err(NotWritten::Expired));
                     }
                 }
                 Msg::Flush(ack) => {
@@ -297,18 +447,20 @@ async fn write_lines(
 struct Group {
     bytes: Vec<u8>,
     lines: usize,
-    waiting: Vec<oneshot::Sender<Result<(), NotWritten>>>,
+    /// Each request's answer, its line count and where its lines begin in `bytes`.
+    waiting: Vec<(Answer, usize, usize)>,
 }
 
 impl Group {
-    fn add(&mut self, bytes: Vec<u8>, count: usize, done: oneshot::Sender<Result<(), NotWritten>>) {
+    fn add(&mut self, bytes: Vec<u8>, count: usize, answer: Answer) {
+        let start = self.bytes.len();
         if self.bytes.is_empty() {
             self.bytes = bytes;
         } else {
             self.bytes.extend_from_slice(&bytes);
         }
         self.lines += count;
-        self.waiting.push(done);
+        self.waiting.push((answer, count, start));
     }
 
     /// Writes and answers the group; None when the writer is lost.
@@ -321,8 +473,18 @@ impl Group {
             lines,
             waiting,
         } = std::mem::take(self);
-        let result = watched(blocking(out, move |o| o.append(&bytes)), health).await;
-        let written = result.as_ref().is_some_and(|(_, r)| r.is_ok());
+        health.counts.writing.store(lines, Ordering::SeqCst);
+        let result = watched(
+            blocking(out, move |o| {
+                let appended = o.append(&bytes);
+                (appended, bytes)
+            }),
+            health,
+        )
+        .await;
+        health.counts.writing.store(0, Ordering::SeqCst);
+        health.counts.unconfirmed.fetch_sub(lines, Ordering::SeqCst);
+        let written = result.as_ref().is_some_and(|(_, (r, _))| r.is_ok());
         if written {
             metrics::counter!("aftersales_decision_log_records_total").increment(lines as u64);
         } else {
@@ -333,18 +495,71 @@ impl Group {
         } else {
             Err(NotWritten::Unavailable)
         };
-        for done in waiting {
-            let _ = done.send(outcome);
+        let mut late = Late::default();
+        for (answer, count, start) in waiting {
+            if !answer.give(outcome) && written {
+                let bytes = result.as_ref().map(|(_, (_, b))| b.as_slice());
+                late.add(count, bytes.and_then(|b| b.get(start..)));
+            }
         }
-        let (out, appended) = result?;
+        late.report(health);
+        let (out, (appended, _)) = result?;
         health.after(&appended, "write");
         Some(out)
     }
 }
 
+/// Lines written after their requests were refused 503 (the write returned past their
+/// deadline): in the log, yet not delivered decisions.
+#[derive(Default)]
+struct Late {
+    lines: usize,
+    requests: usize,
+    request_ids: Vec<String>,
+}
+
+impl Late {
+    /// A refused request's `count` lines, which begin `bytes`.
+    fn add(&mut self, count: usize, bytes: Option<&[u8]>) {
+        self.lines += count;
+        self.requests += 1;
+        if self.request_ids.len() < LATE_IDS_NAMED
+            && let Some(id) = bytes.and_then(request_id)
+        {
+            self.request_ids.push(id);
+        }
+    }
+
+    fn report(self, health: &Health) {
+        if self.lines == 0 {
+            return;
+        }
+        health.counts.late.fetch_add(self.lines, Ordering::SeqCst);
+        metrics::counter!("aftersales_decision_log_late_total").increment(self.lines as u64);
+        tracing::error!(
+            lines = self.lines,
+            requests = self.requests,
+            request_ids = ?self.request_ids,
+            "decision log lines written after their requests were refused 503 (the write returned past their deadline): they are not delivered decisions; match them by request_id"
+        );
+    }
+}
+
+/// The `request_id` of the first line of `bytes` (the lines of one request share it).
+fn request_id(bytes: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Ided {
+        request_id: Option<String>,
+    }
+    let line = bytes.split(|&b| b == b'\n').next()?;
+    let id = serde_json::from_slice::<Ided>(line).ok()?.request_id?;
+    Some(shown(&id).into_owned())
+}
+
 /// Whether the log is writable, for `/readyz` and the metrics; logs each change once.
 struct Health {
     writable: Arc<AtomicBool>,
+    counts: Arc<Counts>,
 }
 
 impl Health {
@@ -379,7 +594,7 @@ impl Health {
         if self.ok() {
             tracing::error!(
                 after_ms = STUCK_AFTER.as_millis() as u64,
-                "decision log write has not returned; decisions wait and /readyz is 503 until it does"
+                "decision log write has not returned; /readyz is 503 until it does, and decisions waiting for it are refused 503 at their deadline"
             );
         }
         self.failed();
@@ -1015,6 +1230,228 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), 500);
+    }
+
+    /// A target whose writes do not return until it opens (a pipe nobody reads), then
+    /// land on a disk.
+    #[derive(Clone, Default)]
+    struct Gate {
+        open: Arc<(Mutex<bool>, std::sync::Condvar)>,
+        entered: Arc<AtomicBool>,
+        disk: Disk,
+    }
+
+    impl Gate {
+        fn new() -> Gate {
+            Gate {
+                disk: Disk::with_room(1 << 20),
+                ..Gate::default()
+            }
+        }
+
+        fn open(&self) {
+            let (open, changed) = &*self.open;
+            if let Ok(mut open) = open.lock() {
+                *open = true;
+            }
+            changed.notify_all();
+        }
+
+        fn pass(&self) {
+            self.entered.store(true, Ordering::SeqCst);
+            let (open, changed) = &*self.open;
+            let Ok(mut guard) = open.lock() else { return };
+            while !*guard {
+                match changed.wait(guard) {
+                    Ok(g) => guard = g,
+                    Err(_) => return,
+                }
+            }
+        }
+
+        /// Waits (up to 10 s) until a write is blocked in it.
+        async fn entered(&self) -> bool {
+            for _ in 0..1000 {
+                if self.entered.load(Ordering::SeqCst) {
+                    return true;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            false
+        }
+    }
+
+    impl Out for Gate {
+        fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+            self.pass();
+            self.disk.write_all(bytes)
+        }
+
+        fn probe(&mut self) -> io::Result<()> {
+            self.pass();
+            Ok(())
+        }
+
+        fn reopen(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Opens the gate when the test ends, failed or not: the runtime's drop waits for the
+    /// blocked write.
+    struct OpensAtEnd(Gate);
+
+    impl Drop for OpensAtEnd {
+        fn drop(&mut self) {
+            self.0.open();
+        }
+    }
+
+    fn line_of(request_id: &str, n: usize) -> Vec<u8> {
+        format!("{{\"decision_id\":\"{n:032}\",\"request_id\":\"{request_id}\"}}\n").into_bytes()
+    }
+
+    /// `commit`, failing the test rather than hanging it.
+    async fn bounded_commit(
+        log: &DecisionLog,
+        bytes: Vec<u8>,
+        count: usize,
+        slot: &Slot,
+    ) -> Option<Result<(), NotWritten>> {
+        tokio::time::timeout(Duration::from_secs(20), log.commit(bytes, count, slot))
+            .await
+            .ok()
+    }
+
+    #[tokio::test]
+    async fn a_committed_request_whose_write_does_not_return_is_refused_at_its_deadline_and_its_line_counted_late()
+     {
+        let gate = Gate::new();
+        let _opens = OpensAtEnd(gate.clone());
+        let log = DecisionLog::start(Box::new(gate.clone()), 8, PROBE_EVERY);
+        let slot = Slot::new(Duration::from_millis(300), None);
+        let refused = bounded_commit(&log, line_of("req-1", 1), 1, &slot).await;
+        assert_eq!(
+            refused,
+            Some(Err(NotWritten::NotReturned)),
+            "refused at its deadline, not left waiting for the write"
+        );
+        assert!(!slot.expire(), "the writer had taken its line");
+        assert_eq!(log.late_lines(), 0);
+        assert!(gate.disk.text().is_empty());
+
+        // The reader is back: the write returns, after its request was refused.
+        gate.open();
+        log.flush().await;
+        assert_eq!(log.late_lines(), 1, "counted late");
+        let logged = parsed(&gate.disk.text());
+        assert_eq!(logged.len(), 1, "the line is in the log");
+        assert_eq!(logged[0]["request_id"], "req-1", "to match with the 503");
+
+        let healthy = Slot::new(Duration::from_secs(60), None);
+        assert_eq!(
+            bounded_commit(&log, line_of("req-2", 2), 1, &healthy).await,
+            Some(Ok(()))
+        );
+        assert_eq!(log.late_lines(), 1, "a line written in time is not late");
+    }
+
+    #[tokio::test]
+    async fn behind_a_write_that_does_not_return_lines_are_given_up_and_the_flush_says_how_many_are_unconfirmed()
+     {
+        let gate = Gate::new();
+        let _opens = OpensAtEnd(gate.clone());
+        let log = DecisionLog::start(Box::new(gate.clone()), 8, PROBE_EVERY);
+        let batch = [
+            line_of("batch", 1),
+            line_of("batch", 2),
+            line_of("batch", 3),
+        ]
+        .concat();
+        let in_write = {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let slot = Slot::new(Duration::from_millis(500), None);
+                bounded_commit(&log, batch, 3, &slot).await
+            })
+        };
+        assert!(gate.entered().await, "the batch's write never began");
+        let queued = Slot::new(Duration::from_millis(300), None);
+        assert_eq!(
+            bounded_commit(&log, line_of("queued", 4), 1, &queued).await,
+            Some(Err(NotWritten::Expired)),
+            "never taken by the writer: a timeout, nothing to be logged"
+        );
+        assert_eq!(
+            in_write.await.ok().flatten(),
+            Some(Err(NotWritten::NotReturned))
+        );
+        let by = std::time::Instant::now() + Duration::from_millis(200);
+        assert_eq!(
+            tokio::time::timeout(Duration::from_secs(20), log.flush_by(by))
+                .await
+                .ok(),
+            Some(Err(Unconfirmed {
+                lines: 4,
+                writing: 3
+            })),
+            "the flush gives up at its deadline"
+        );
+
+        gate.open();
+        log.flush().await;
+        assert_eq!(log.late_lines(), 3, "the batch, all of it, late");
+        let ids: Vec<Value> = parsed(&gate.disk.text())
+            .into_iter()
+            .map(|l| l["request_id"].clone())
+            .collect();
+        assert_eq!(
+            ids,
+            ["batch", "batch", "batch"],
+            "nothing of the given-up line"
+        );
+        let by = std::time::Instant::now() + Duration::from_secs(20);
+        assert_eq!(log.flush_by(by).await, Ok(()), "all handled");
+    }
+
+    #[tokio::test]
+    async fn without_a_deadline_a_request_waits_for_its_write_a_bounded_time() {
+        let gate = Gate::new();
+        let _opens = OpensAtEnd(gate.clone());
+        let log = DecisionLog {
+            wait_without_deadline: Duration::from_millis(300),
+            ..DecisionLog::start(Box::new(gate.clone()), 8, PROBE_EVERY)
+        };
+        let slot = Slot::unbounded();
+        assert_eq!(
+            bounded_commit(&log, line_of("unbounded", 1), 1, &slot).await,
+            Some(Err(NotWritten::NotReturned))
+        );
+        gate.open();
+        log.flush().await;
+        assert_eq!(log.late_lines(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_healthy_writer_is_flushed_by_the_deadline() {
+        let disk = Disk::with_room(1 << 20);
+        let log = DecisionLog::start(Box::new(FileOut::new(disk.clone(), None)), 8, PROBE_EVERY);
+        for n in 0..5 {
+            let slot = Slot::new(Duration::from_secs(60), None);
+            assert_eq!(log.commit(line(n), 1, &slot).await, Ok(()));
+        }
+        let by = std::time::Instant::now() + Duration::from_secs(20);
+        assert_eq!(log.flush_by(by).await, Ok(()));
+        assert_eq!(parsed(&disk.text()).len(), 5);
+        assert_eq!(log.late_lines(), 0);
+    }
+
+    #[test]
+    fn the_late_event_names_the_request_of_the_first_line() {
+        let lines = [line_of("req-7", 1), line_of("req-7", 2)].concat();
+        assert_eq!(request_id(&lines).as_deref(), Some("req-7"));
+        assert_eq!(request_id(&line(1)), None, "a line without one");
+        assert_eq!(request_id(b"not json\n"), None);
     }
 
     #[test]

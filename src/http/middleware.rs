@@ -95,8 +95,10 @@ impl Limits {
 ///
 /// Exactly one of two things happens to a slot. Either the work *commits* before the
 /// deadline (the decision log took its lines, or there is no log and the answer is ready)
-/// and the answer is sent however long that takes; or the deadline passes first, the
-/// caller gets 503, and the work stops at its next check, leaving nothing behind.
+/// and the answer is sent however long that takes (the decision log's wait for its write
+/// is bounded by the deadline itself, see [`super::decision_log`]); or the deadline
+/// passes first, the caller gets 503, and the work stops at its next check, leaving
+/// nothing behind.
 #[derive(Clone)]
 pub struct Slot(Arc<SlotInner>);
 
