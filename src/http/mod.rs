@@ -18,8 +18,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::Request;
@@ -33,6 +33,16 @@ use crate::rules::Rules;
 use middleware::{Layers, Limits};
 use problem::Problem;
 use state::{AppState, StateConfig};
+
+/// The least the final flush of the decision log is given, even when the grace period is
+/// over: a healthy writer takes milliseconds, and a write that has not returned after
+/// this long counts as stuck (as `/readyz` sees it).
+const FLUSH_AT_LEAST: Duration = Duration::from_secs(1);
+/// How long, at exit, the tokio runtime waits for work on its blocking threads (a write
+/// of the decision log that has not returned is abandoned, not waited for).
+const RUNTIME_EXIT_WAIT: Duration = Duration::from_secs(1);
+/// How long, at exit, the service log's last lines may take to reach stderr.
+const LOG_EXIT_WAIT: Duration = Duration::from_secs(2);
 
 /// The latency histogram's buckets, in seconds.
 const LATENCY_BUCKETS: [f64; 12] = [
@@ -215,7 +225,9 @@ impl Server {
 
     /// Serves until `shutdown` completes, then: /readyz turns 503 at once, requests are
     /// still served for the drain delay, then the listener closes and in-flight
-    /// requests get the grace period to finish; the decision log is flushed last.
+    /// requests get the grace period to finish; the decision log is flushed last, waiting
+    /// for what is left of the grace period (at least [`FLUSH_AT_LEAST`]). An error when
+    /// lines were not confirmed written by then (a write that does not return).
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
         let Server {
             listener,
@@ -243,13 +255,16 @@ impl Server {
         }
         // Kept alive while serving: dropping the watcher stops the watch.
         let _watcher = rules_path.map(|path| reload::Reloader::new(path, state.clone()).spawn());
+        let grace_ends = Arc::new(OnceLock::new());
         let stop_accepting = {
             let state = state.clone();
+            let grace_ends = grace_ends.clone();
             async move {
                 shutdown.await;
                 state.set_draining();
                 tracing::info!(drain_seconds = drain.as_secs(), "shutting down: draining");
                 tokio::time::sleep(drain).await;
+                let _ = grace_ends.set(Instant::now().checked_add(grace));
                 tracing::info!(
                     grace_seconds = grace.as_secs(),
                     "no longer accepting; finishing in-flight requests"
@@ -259,9 +274,29 @@ impl Server {
         if !serve::serve(listener, router, connections, stop_accepting, grace).await {
             tracing::warn!("grace period over; stopping with requests still in flight");
         }
-        // Every decision made before this point is in the log when `run` returns.
+        // Every decision made before this point is in the log when `run` returns, or the
+        // lines not confirmed are counted and `run` fails.
         if let Some(log) = state.decision_log() {
-            log.flush().await;
+            let at_least = Instant::now() + FLUSH_AT_LEAST;
+            let by = match grace_ends.get() {
+                Some(Some(ends)) => (*ends).max(at_least),
+                Some(None) => Instant::now() + decision_log::WAIT_WITHOUT_DEADLINE,
+                None => at_least,
+            };
+            if let Err(unconfirmed) = log.flush_by(by).await {
+                tracing::error!(
+                    unconfirmed_lines = unconfirmed.lines,
+                    in_write = unconfirmed.writing,
+                    "decision log not flushed by the end of the grace period: lines not confirmed written (their requests were refused 503 or got no answer; those in the write may still reach the log)"
+                );
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "{} decision log line(s) not confirmed written",
+                        unconfirmed.lines
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -289,7 +324,9 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// `aftersales serve`: runs until SIGTERM/SIGINT, exits 0 after a clean drain.
+/// `aftersales serve`: runs until SIGTERM/SIGINT, exits 0 after a clean drain; non-zero
+/// when decision-log lines were not confirmed written, or the service log's last lines did
+/// not reach stderr. Exits even while a write of either never returns.
 pub fn run(rules: Rules, rules_path: Option<PathBuf>, args: ServeArgs) -> ExitCode {
     crate::telemetry::init(args.log_format);
     rules.log_warnings();
@@ -336,9 +373,29 @@ pub fn run(rules: Rules, rules_path: Option<PathBuf>, args: ServeArgs) -> ExitCo
             }
         }
     });
-    // Every line logged, the last ones included, is out before the process exits.
-    crate::telemetry::flush();
+    // Not the runtime's drop, which waits for its blocking threads without end: one may be
+    // in a write that never returns, and `run` has already said what is unconfirmed.
+    runtime.shutdown_timeout(RUNTIME_EXIT_WAIT);
+    // Every line logged, the last ones included, is out before the process exits, or the
+    // exit says it is not (stderr taking nothing: no one reads it).
+    if !flush_logs_within(LOG_EXIT_WAIT) {
+        return ExitCode::FAILURE;
+    }
     code
+}
+
+/// Writes the service log's pending lines out, waiting at most `wait` (on a thread of its
+/// own, left behind if stderr never takes them); false if they were not written by then.
+fn flush_logs_within(wait: Duration) -> bool {
+    let (done, flushed) = std::sync::mpsc::channel();
+    let flushing = std::thread::Builder::new()
+        .name("log-exit-flush".into())
+        .spawn(move || {
+            crate::telemetry::flush();
+            let _ = done.send(());
+        });
+    // No thread to bound the write with: not flushed rather than perhaps never exiting.
+    flushing.is_ok() && flushed.recv_timeout(wait).is_ok()
 }
 
 /// `aftersales health`: exit 0 when `{url}/healthz` answers 200 (for HEALTHCHECK in an
