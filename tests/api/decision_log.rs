@@ -411,8 +411,10 @@ async fn the_platforms_refund_state_is_logged_as_codes_without_personal_data() {
 #[tokio::test]
 async fn a_write_to_stdout_that_never_returns_turns_readyz_503_until_it_does() {
     use std::io::Read;
-    // Stdout is a pipe nobody reads: once its 64 KiB are full, the write blocks.
-    let (mut server, addr, _) = spawn_binary("", &["--decision-log", "-"]);
+    // Stdout is a pipe nobody reads: once its 64 KiB are full, the write blocks. The
+    // deadline is far: the batch waits for its write (a bounded wait, see below).
+    let (mut server, addr, _) =
+        spawn_binary("", &["--decision-log", "-", "--request-timeout", "60"]);
     let mut stdout = server.stdout.take().unwrap_or_else(|| panic!("no stdout"));
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(60))
@@ -528,5 +530,236 @@ async fn the_service_log_shows_a_callers_invisible_characters_as_escapes() {
     assert_eq!(
         line["case_id"], "AS-1\\u{2028}\\u{9b}31m\\u{202e}evom",
         "{decided}"
+    );
+}
+
+/// A server child killed if the test fails, so that none is left behind (one blocked on
+/// a full pipe would stay for good).
+struct KilledOnDrop(std::process::Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Sends SIGTERM to `server` and waits up to 30 s (a bound, not a timing) for it to exit.
+async fn terminated(server: &mut KilledOnDrop) -> Option<std::process::ExitStatus> {
+    let pid = server.0.id().to_string();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
+    for _ in 0..300 {
+        if let Some(status) = server.0.try_wait().ok().flatten() {
+            return Some(status);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    None
+}
+
+/// A batch of 400 decisions (about 300 KB of log lines: more than a pipe holds), with
+/// `request_id`; its status and body.
+async fn post_big_batch(addr: std::net::SocketAddr, request_id: &str) -> (u16, Value, String) {
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let r = reqwest::Client::new()
+        .post(format!("http://{addr}/v1/decisions/batch"))
+        .header("x-request-id", request_id)
+        .timeout(std::time::Duration::from_secs(30))
+        .json(&json!({"items": vec![req; 400]}))
+        .send()
+        .await;
+    let Ok(r) = r else {
+        return (0, Value::Null, String::new());
+    };
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (status, body(r).await, retry)
+}
+
+/// The first log line (within 10 s each) containing `needle`, parsed.
+async fn logged(logs: std::sync::mpsc::Receiver<String>, needle: &'static str) -> Value {
+    tokio::task::spawn_blocking(move || {
+        std::iter::from_fn(|| logs.recv_timeout(std::time::Duration::from_secs(10)).ok())
+            .find(|l| l.contains(needle))
+            .and_then(|l| serde_json::from_str(&l).ok())
+            .unwrap_or_default()
+    })
+    .await
+    .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_decision_whose_log_write_does_not_return_is_refused_503_at_its_deadline() {
+    // Stdout is a pipe the test never reads: the batch's write fills it and blocks.
+    let (server, addr, _, _logs) =
+        spawn_binary_with_logs("", &["--decision-log", "-", "--request-timeout", "1"]);
+    let mut server = KilledOnDrop(server);
+    let _unread = server.0.stdout.take();
+    let (status, problem, retry) = post_big_batch(addr, "stuck-batch").await;
+    assert_eq!(
+        status, 503,
+        "answered by its deadline, not left waiting: {problem}"
+    );
+    assert_eq!(
+        problem["type"],
+        "urn:aftersales:problem:decision-log-unavailable"
+    );
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("did not return")),
+        "{problem}"
+    );
+    assert_eq!(retry, "5");
+}
+
+#[tokio::test]
+async fn lines_written_after_their_request_was_refused_are_counted_late_and_named() {
+    use std::io::Read;
+    let (server, addr, _, logs) =
+        spawn_binary_with_logs("", &["--decision-log", "-", "--request-timeout", "1"]);
+    let mut server = KilledOnDrop(server);
+    let mut stdout = server
+        .0
+        .stdout
+        .take()
+        .unwrap_or_else(|| panic!("no stdout"));
+    let (status, _, _) = post_big_batch(addr, "late-batch").await;
+    assert_eq!(status, 503);
+    // The reader is back after the deadline: the write returns, the lines are late.
+    let drained = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = stdout.read_to_end(&mut all);
+        all
+    });
+    let event = logged(logs, "written after their requests were refused").await;
+    assert_eq!(event["level"], "ERROR", "{event}");
+    assert_eq!(event["lines"], 400, "{event}");
+    assert_eq!(event["requests"], 1, "{event}");
+    assert!(
+        event["request_ids"]
+            .as_str()
+            .is_some_and(|ids| ids.contains("late-batch")),
+        "{event}"
+    );
+    let client = reqwest::Client::new();
+    let metrics = scrape_metrics(&client, addr).await;
+    assert_eq!(
+        metric_value(&metrics, "aftersales_decision_log_late_total"),
+        Some(400.0),
+        "{metrics}"
+    );
+    drop(server);
+    let text = String::from_utf8_lossy(&drained.join().unwrap_or_default()).into_owned();
+    let ids: Vec<Value> = text
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_default()["request_id"].clone())
+        .collect();
+    assert_eq!(ids.len(), 400, "the whole batch, late");
+    assert!(
+        ids.iter().all(|id| id == "late-batch"),
+        "each line names the request answered 503"
+    );
+}
+
+#[tokio::test]
+async fn on_sigterm_a_server_whose_log_write_never_returns_exits_non_zero() {
+    let (server, addr, _, logs) = spawn_binary_with_logs(
+        "",
+        &[
+            "--decision-log",
+            "-",
+            "--request-timeout",
+            "1",
+            "--grace-seconds",
+            "1",
+        ],
+    );
+    let mut server = KilledOnDrop(server);
+    let _unread = server.0.stdout.take();
+    let (status, _, _) = post_big_batch(addr, "before-sigterm").await;
+    assert_eq!(status, 503);
+    let exit = terminated(&mut server).await;
+    let exit = exit.unwrap_or_else(|| panic!("still running 30 s after SIGTERM"));
+    assert!(
+        !exit.success(),
+        "{exit:?}: the lines were not confirmed written"
+    );
+    let event = logged(logs, "decision log not flushed").await;
+    assert_eq!(event["level"], "ERROR", "{event}");
+    assert_eq!(event["in_write"], 400, "{event}");
+}
+
+#[tokio::test]
+async fn on_sigterm_a_server_whose_log_is_read_flushes_it_and_exits_0() {
+    use std::io::Read;
+    let (server, addr, _) = spawn_binary("", &["--decision-log", "-"]);
+    let mut server = KilledOnDrop(server);
+    let mut stdout = server
+        .0
+        .stdout
+        .take()
+        .unwrap_or_else(|| panic!("no stdout"));
+    let drained = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = stdout.read_to_end(&mut all);
+        all
+    });
+    let (status, _, _) = post_big_batch(addr, "healthy").await;
+    assert_eq!(status, 200);
+    let exit = terminated(&mut server).await;
+    let exit = exit.unwrap_or_else(|| panic!("still running 30 s after SIGTERM"));
+    assert!(exit.success(), "{exit:?}");
+    let text = String::from_utf8_lossy(&drained.join().unwrap_or_default()).into_owned();
+    assert_eq!(text.lines().count(), 400, "every line out before exit");
+}
+
+#[tokio::test]
+async fn on_sigterm_a_server_whose_service_log_is_never_read_exits_non_zero() {
+    // Stderr is a pipe nobody reads: the service log's last lines cannot be written.
+    let mut server = KilledOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_aftersales"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--drain-seconds", "0"])
+            .args(["--grace-seconds", "1", "--log-format", "json"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let stderr = server
+        .0
+        .stderr
+        .take()
+        .unwrap_or_else(|| panic!("no stderr"));
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let (addr, _) = wait_for_serving(&mut lines);
+    // From here nobody reads it; enough lines to fill the pipe (about 300 bytes each).
+    let _unread = lines;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let client = reqwest::Client::new();
+    for _ in 0..400 {
+        let r = client
+            .post(format!("http://{addr}/v1/decisions"))
+            .json(&req)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200, "answers never wait on stderr");
+    }
+    let exit = terminated(&mut server).await;
+    let exit = exit.unwrap_or_else(|| panic!("still running 30 s after SIGTERM"));
+    assert!(
+        !exit.success(),
+        "{exit:?}: its last log lines were not written"
     );
 }
