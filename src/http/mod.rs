@@ -149,6 +149,8 @@ impl Server {
         // Before anything else: a token setting that yields no token must stop the
         // service, never serve /v1 without authentication.
         let tokens = auth::from_args(args).map_err(StartError::Tokens)?;
+        // The recorder before the decision log, whose metrics start at 0 when it opens.
+        let metrics = prometheus();
         let decision_log = match &args.decision_log {
             Some(target) => Some(
                 decision_log::DecisionLog::open(target, args.decision_log_buffer)
@@ -177,7 +179,7 @@ impl Server {
                 batch_limit: args.batch_limit,
                 decision_log,
             },
-            prometheus(),
+            metrics,
             openapi::yaml(),
         );
         if let Some(path) = &args.api_tokens_file {

@@ -633,6 +633,15 @@ async fn lines_written_after_their_request_was_refused_are_counted_late_and_name
         .stdout
         .take()
         .unwrap_or_else(|| panic!("no stdout"));
+    let client = reqwest::Client::new();
+    assert_eq!(
+        metric_value(
+            &scrape_metrics(&client, addr).await,
+            "aftersales_decision_log_late_total"
+        ),
+        Some(0.0),
+        "shown from the start, so an alert has a series to watch"
+    );
     let (status, _, _) = post_big_batch(addr, "late-batch").await;
     assert_eq!(status, 503);
     // The reader is back after the deadline: the write returns, the lines are late.
@@ -651,7 +660,6 @@ async fn lines_written_after_their_request_was_refused_are_counted_late_and_name
             .is_some_and(|ids| ids.contains("late-batch")),
         "{event}"
     );
-    let client = reqwest::Client::new();
     let metrics = scrape_metrics(&client, addr).await;
     assert_eq!(
         metric_value(&metrics, "aftersales_decision_log_late_total"),
