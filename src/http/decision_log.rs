@@ -43,7 +43,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::middleware::Slot;
@@ -132,6 +132,10 @@ enum Msg {
 struct Answer {
     done: oneshot::Sender<Result<(), NotWritten>>,
     state: Arc<AtomicU8>,
+    /// The request's room in the queue, held until its lines are written or given up,
+    /// not only while the request waits: a refused request's lines still queued behind a
+    /// stuck write count against `--decision-log-buffer`, so memory stays bounded.
+    _room: OwnedSemaphorePermit,
 }
 
 const WAITING: u8 = 0;
@@ -273,8 +277,9 @@ impl DecisionLog {
         let wanted = u32::try_from(count)
             .unwrap_or(u32::MAX)
             .clamp(1, self.room_lines);
-        let room = tokio::time::timeout_at(until, self.room.acquire_many(wanted)).await;
-        let Ok(Ok(_room)) = room else {
+        let room =
+            tokio::time::timeout_at(until, self.room.clone().acquire_many_owned(wanted)).await;
+        let Ok(Ok(room)) = room else {
             // No room by the deadline: the writer never took these lines.
             return Err(match room {
                 Err(_) if slot.expire() => NotWritten::Expired,
@@ -290,6 +295,7 @@ impl DecisionLog {
             answer: Answer {
                 done,
                 state: state.clone(),
+                _room: room,
             },
         };
         self.counts.unconfirmed.fetch_add(count, Ordering::SeqCst);
@@ -1354,6 +1360,40 @@ mod tests {
             Some(Ok(()))
         );
         assert_eq!(log.late_lines(), 1, "a line written in time is not late");
+    }
+
+    #[tokio::test]
+    async fn refused_requests_keep_their_room_until_the_writer_lets_go_of_their_lines() {
+        let gate = Gate::new();
+        let _opens = OpensAtEnd(gate.clone());
+        let log = DecisionLog::start(Box::new(gate.clone()), 2, PROBE_EVERY);
+        let in_write = Slot::new(Duration::from_millis(300), None);
+        assert_eq!(
+            bounded_commit(&log, line_of("in-write", 1), 1, &in_write).await,
+            Some(Err(NotWritten::NotReturned))
+        );
+        let queued = Slot::new(Duration::from_millis(300), None);
+        assert_eq!(
+            bounded_commit(&log, line_of("queued", 2), 1, &queued).await,
+            Some(Err(NotWritten::Expired))
+        );
+        // Both requests were answered, but their lines are still held (one in the stuck
+        // write, one queued behind it): the queue stays full, so refused requests cannot
+        // pile up lines in memory while the write does not return.
+        assert_eq!(log.room.available_permits(), 0, "room given back too early");
+        let third = Slot::new(Duration::from_millis(200), None);
+        assert_eq!(
+            bounded_commit(&log, line_of("third", 3), 1, &third).await,
+            Some(Err(NotWritten::Expired)),
+            "no room: refused at its deadline"
+        );
+        gate.open();
+        log.flush().await;
+        assert_eq!(
+            log.room.available_permits(),
+            2,
+            "room back once the write returned"
+        );
     }
 
     #[tokio::test]
