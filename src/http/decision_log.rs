@@ -13,7 +13,11 @@
 //! when such a write returns, one error event gives the count of *late* lines and the
 //! ids of the requests refused, and `aftersales_decision_log_late_total` counts the lines.
 //! Each line carries its `request_id`, and the service log's `served` line of that request
-//! shows the 503: an auditor drops the late lines by matching the two. At shutdown
+//! shows the 503: an auditor drops the late lines by matching the two. A request whose
+//! caller hangs up while its lines are in such a write is counted late the same way (it
+//! has no `served` line). A request that gives up before the writer took its lines takes
+//! them back: they are never written, and its memory and concurrency slot are freed at
+//! once; their room in the queue is held until the writer lets go of them. At shutdown
 //! [`DecisionLog::flush_by`] waits for the lines queued until a deadline, then says how
 //! many were not confirmed written.
 //!
@@ -27,7 +31,10 @@
 //! Standard output (`-`), and a target that is not a regular file (a pipe, a device),
 //! cannot be cut back: after a short write the torn line is ended with a newline before
 //! anything else is written (a reader sees one unparsable line, never two lines joined),
-//! and the probe writes an empty line.
+//! and the probe writes an empty line. Whole lines a short write left before it failed
+//! are of requests answered 503: they are counted late, as above. Standard output is
+//! written without std's line buffer, which would keep a torn line's rest and complete it
+//! later.
 //!
 //! The buyer's personal data stays out: the input is logged as a fixed projection of the
 //! parsed case (times, statuses, ids, the platform's refund state as codes), destinations
@@ -117,12 +124,7 @@ pub fn unavailable() -> Problem {
 }
 
 enum Msg {
-    Lines {
-        bytes: Vec<u8>,
-        count: usize,
-        slot: Slot,
-        answer: Answer,
-    },
+    Lines { count: usize, answer: Answer },
     Flush(oneshot::Sender<()>),
     Reopen,
 }
@@ -131,7 +133,7 @@ enum Msg {
 /// returned, or by the request itself at its deadline, whichever comes first.
 struct Answer {
     done: oneshot::Sender<Result<(), NotWritten>>,
-    state: Arc<AtomicU8>,
+    pending: Arc<Pending>,
     /// The request's room in the queue, held until its lines are written or given up,
     /// not only while the request waits: a refused request's lines still queued behind a
     /// stuck write count against `--decision-log-buffer`, so memory stays bounded.
@@ -142,10 +144,78 @@ const WAITING: u8 = 0;
 const ANSWERED: u8 = 1;
 const REFUSED: u8 = 2;
 
+/// What a request and the writer share about its lines.
+struct Pending {
+    /// [`WAITING`] until the writer answers ([`ANSWERED`]) or the request stops waiting
+    /// for a write it is in ([`REFUSED`]: its deadline passed, or its caller hung up).
+    state: AtomicU8,
+    /// The lines and the request's slot until the writer takes them, or the request takes
+    /// them back when it gives up first: then its memory and its slot (the concurrency
+    /// permit) are freed at once, not when a stuck writer comes to them.
+    lines: std::sync::Mutex<Option<(Vec<u8>, Slot)>>,
+}
+
+impl Pending {
+    fn take(&self) -> Option<(Vec<u8>, Slot)> {
+        // A lock poisoned by a panic elsewhere: the lines are still there to take.
+        match self.lines.lock() {
+            Ok(mut lines) => lines.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        }
+    }
+}
+
+/// A request waiting for its lines; if it stops waiting before the writer answered (its
+/// deadline, or its caller hung up and the future was dropped), it gives them up: lines
+/// not yet taken are never written, lines in a write count as late when it returns.
+struct Waiting<'a> {
+    pending: &'a Pending,
+    slot: &'a Slot,
+    settled: bool,
+}
+
+/// How a request that stopped waiting left its lines.
+enum GaveUp {
+    /// Not taken by the writer (it will not write them).
+    Expired,
+    /// In a write that has not returned (late if it does).
+    Refused,
+    /// Answered by the writer just now.
+    Answered,
+}
+
+impl Waiting<'_> {
+    fn give_up(&mut self) -> GaveUp {
+        self.settled = true;
+        if self.slot.expire() {
+            drop(self.pending.take());
+            return GaveUp::Expired;
+        }
+        match self.pending.state.compare_exchange(
+            WAITING,
+            REFUSED,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        ) {
+            Ok(_) => GaveUp::Refused,
+            Err(_) => GaveUp::Answered,
+        }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.give_up();
+        }
+    }
+}
+
 impl Answer {
     /// The writer's answer; false when the request was refused first (its lines are late).
     fn give(self, outcome: Result<(), NotWritten>) -> bool {
         if self
+            .pending
             .state
             .compare_exchange(WAITING, ANSWERED, Ordering::SeqCst, Ordering::SeqCst)
             .is_err()
@@ -195,7 +265,7 @@ impl DecisionLog {
     /// lines queued, and starts the writer.
     pub async fn open(target: &str, capacity: usize) -> io::Result<DecisionLog> {
         let out: Box<dyn Out> = if target == "-" {
-            Box::new(StreamOut::new(io::stdout(), None))
+            Box::new(StreamOut::new(unbuffered_stdout()?, None))
         } else {
             let path = PathBuf::from(target);
             let file = open_append(path.clone()).await?;
@@ -287,14 +357,15 @@ impl DecisionLog {
             });
         };
         let (done, written) = oneshot::channel();
-        let state = Arc::new(AtomicU8::new(WAITING));
+        let pending = Arc::new(Pending {
+            state: AtomicU8::new(WAITING),
+            lines: std::sync::Mutex::new(Some((bytes, slot.clone()))),
+        });
         let msg = Msg::Lines {
-            bytes,
             count,
-            slot: slot.clone(),
             answer: Answer {
                 done,
-                state: state.clone(),
+                pending: pending.clone(),
                 _room: room,
             },
         };
@@ -304,23 +375,24 @@ impl DecisionLog {
             count_failed(count);
             return Err(NotWritten::Unavailable);
         }
+        let mut waiting = Waiting {
+            pending: &pending,
+            slot,
+            settled: false,
+        };
         tokio::pin!(written);
         if let Ok(answer) = tokio::time::timeout_at(until, &mut written).await {
+            waiting.settled = true;
             return answer.unwrap_or(Err(NotWritten::Unavailable));
         }
         // The deadline. Lines the writer has not taken yet are given up with the slot
         // (it will not write them); taken ones are refused unless answered meanwhile.
-        if slot.expire() {
-            return Err(NotWritten::Expired);
+        match waiting.give_up() {
+            GaveUp::Expired => Err(NotWritten::Expired),
+            GaveUp::Refused => Err(NotWritten::NotReturned),
+            // Answered just now: the answer is on its way.
+            GaveUp::Answered => written.await.unwrap_or(Err(NotWritten::Unavailable)),
         }
-        let refused = state
-            .compare_exchange(WAITING, REFUSED, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok();
-        if refused {
-            return Err(NotWritten::NotReturned);
-        }
-        // Answered just now: the answer is on its way.
-        written.await.unwrap_or(Err(NotWritten::Unavailable))
     }
 
     /// Returns once every line queued before it has been handled.
@@ -351,6 +423,21 @@ impl DecisionLog {
 
 fn count_failed(lines: usize) {
     metrics::counter!("aftersales_decision_log_errors_total").increment(lines as u64);
+}
+
+/// Standard output without std's line buffer: after a short write that buffer keeps the
+/// rest of the line and writes it out before anything else, completing a line the writer
+/// counted as torn (so a refused request's line would appear whole). Writes to this
+/// handle go straight to the descriptor; what is not written is not written.
+#[cfg(unix)]
+fn unbuffered_stdout() -> io::Result<File> {
+    use std::os::fd::AsFd;
+    Ok(File::from(io::stdout().as_fd().try_clone_to_owned()?))
+}
+
+#[cfg(not(unix))]
+fn unbuffered_stdout() -> io::Result<io::Stdout> {
+    Ok(io::stdout())
 }
 
 async fn open_append(path: PathBuf) -> io::Result<File> {
@@ -394,15 +481,14 @@ async fn write_lines(
         let mut next = Some(first);
         while let Some(msg) = next {
             match msg {
-                Msg::Lines {
-                    bytes,
-                    count,
-                    slot,
-                    answer,
-                } => {
+                Msg::Lines { count, answer } => {
                     // The commit point: from here the request is answered once the write
                     // returns, or refused at its deadline if it has not (its lines late).
-                    if slot.commit() {
+                    // Lines their request took back were given up (their slot expired).
+                    let taken = answer.pending.take();
+                    if let Some((bytes, slot)) = taken
+                        && slot.commit()
+                    {
                         group.add(bytes, count, answer);
                     } else {
                         health.counts.unconfirmed.fetch_sub(count, Ordering::SeqCst);
@@ -483,40 +569,58 @@ impl Group {
         let result = watched(
             blocking(out, move |o| {
                 let appended = o.append(&bytes);
-                (appended, bytes)
+                let kept = if appended.is_err() { o.kept() } else { 0 };
+                (appended, kept, bytes)
             }),
             health,
         )
         .await;
         health.counts.writing.store(0, Ordering::SeqCst);
         health.counts.unconfirmed.fetch_sub(lines, Ordering::SeqCst);
-        let written = result.as_ref().is_some_and(|(_, (r, _))| r.is_ok());
-        if written {
-            metrics::counter!("aftersales_decision_log_records_total").increment(lines as u64);
-        } else {
-            count_failed(lines);
-        }
+        let written = result.as_ref().is_some_and(|(_, (r, _, _))| r.is_ok());
         let outcome = if written {
             Ok(())
         } else {
             Err(NotWritten::Unavailable)
         };
+        // What reached the log: all of it, or (a stream's short write) what it kept.
+        let (logged, kept) = match &result {
+            Some((_, (_, kept, bytes))) => {
+                (bytes.as_slice(), if written { bytes.len() } else { *kept })
+            }
+            None => (&[][..], 0),
+        };
         let mut late = Late::default();
         for (answer, count, start) in waiting {
-            if !answer.give(outcome) && written {
-                let bytes = result.as_ref().map(|(_, (_, b))| b.as_slice());
-                late.add(count, bytes.and_then(|b| b.get(start..)));
+            let answered = answer.give(outcome);
+            let mine = logged.get(start..).unwrap_or_default();
+            if written && !answered {
+                late.add(count, mine);
+            } else if !written {
+                // Refused, yet whole lines of it stayed in the log before the write failed.
+                let kept_here = logged.get(start..kept.max(start)).unwrap_or_default();
+                let whole = kept_here.iter().filter(|&&b| b == b'\n').count().min(count);
+                if whole > 0 {
+                    late.add(whole, mine);
+                }
             }
         }
+        // Lines in the log count as records (late ones too), the others as errors.
+        let recorded = if written { lines } else { late.lines };
+        metrics::counter!("aftersales_decision_log_records_total").increment(recorded as u64);
+        if recorded < lines {
+            count_failed(lines - recorded);
+        }
         late.report(health);
-        let (out, (appended, _)) = result?;
+        let (out, (appended, _, _)) = result?;
         health.after(&appended, "write");
         Some(out)
     }
 }
 
-/// Lines written after their requests were refused 503 (the write returned past their
-/// deadline): in the log, yet not delivered decisions.
+/// Lines written after their requests stopped waiting for them (the write returned past
+/// their deadline, so they were refused 503, or their callers hung up meanwhile): in the
+/// log, yet not delivered decisions.
 #[derive(Default)]
 struct Late {
     lines: usize,
@@ -526,11 +630,11 @@ struct Late {
 
 impl Late {
     /// A refused request's `count` lines, which begin `bytes`.
-    fn add(&mut self, count: usize, bytes: Option<&[u8]>) {
+    fn add(&mut self, count: usize, bytes: &[u8]) {
         self.lines += count;
         self.requests += 1;
         if self.request_ids.len() < LATE_IDS_NAMED
-            && let Some(id) = bytes.and_then(request_id)
+            && let Some(id) = request_id(bytes)
         {
             self.request_ids.push(id);
         }
@@ -546,7 +650,7 @@ impl Late {
             lines = self.lines,
             requests = self.requests,
             request_ids = ?self.request_ids,
-            "decision log lines written after their requests were refused 503 (the write returned past their deadline): they are not delivered decisions; match them by request_id"
+            "decision log lines written after their requests were refused 503 (the write returned past their deadline, or failed after a short write) or their callers hung up: they are not delivered decisions; match them by request_id"
         );
     }
 }
@@ -642,6 +746,11 @@ async fn blocking<T: Send + 'static>(
 trait Out: Send + 'static {
     /// Writes `bytes` (whole lines), or fails leaving none of them behind where it can.
     fn append(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// After a failed [`Out::append`]: how many of its bytes stayed where nothing can
+    /// take them back (a stream after a short write; a file is cut back, so none).
+    fn kept(&self) -> usize {
+        0
+    }
     /// Checks that writing works, leaving nothing behind where it can.
     fn probe(&mut self) -> io::Result<()>;
     /// Opens the target again at its path (after the file was rotated away).
@@ -750,6 +859,8 @@ struct StreamOut<W: Write + Send + 'static> {
     reopen: Option<Reopen<W>>,
     /// A line was written in part: it is ended before anything else is written.
     torn: bool,
+    /// Bytes of the last failed write that were written (they stay).
+    kept: usize,
 }
 
 impl<W: Write + Send + 'static> StreamOut<W> {
@@ -758,21 +869,25 @@ impl<W: Write + Send + 'static> StreamOut<W> {
             out,
             reopen,
             torn: false,
+            kept: 0,
         }
     }
 
     fn write_whole(&mut self, bytes: &[u8]) -> io::Result<()> {
         let mut written = 0;
+        self.kept = 0;
         while written < bytes.len() {
             match self.out.write(&bytes[written..]) {
                 Ok(0) => {
                     self.torn |= written > 0;
+                    self.kept = written;
                     return Err(io::ErrorKind::WriteZero.into());
                 }
                 Ok(n) => written += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.torn |= written > 0;
+                    self.kept = written;
                     return Err(e);
                 }
             }
@@ -787,6 +902,10 @@ impl<W: Write + Send + 'static> Out for StreamOut<W> {
             self.probe()?;
         }
         self.write_whole(bytes)
+    }
+
+    fn kept(&self) -> usize {
+        self.kept
     }
 
     fn probe(&mut self) -> io::Result<()> {
@@ -1360,6 +1479,82 @@ mod tests {
             Some(Ok(()))
         );
         assert_eq!(log.late_lines(), 1, "a line written in time is not late");
+    }
+
+    #[tokio::test]
+    async fn a_request_whose_caller_hangs_up_during_its_write_is_counted_late_and_named() {
+        let gate = Gate::new();
+        let _opens = OpensAtEnd(gate.clone());
+        let log = DecisionLog::start(Box::new(gate.clone()), 8, PROBE_EVERY);
+        let in_write = {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let slot = Slot::new(Duration::from_secs(60), None);
+                log.commit(line_of("gone", 1), 1, &slot).await
+            })
+        };
+        assert!(gate.entered().await, "the write never began");
+        // The caller hangs up: hyper drops the request's future, mid-wait.
+        in_write.abort();
+        assert!(in_write.await.is_err_and(|e| e.is_cancelled()));
+        gate.open();
+        log.flush().await;
+        let logged = parsed(&gate.disk.text());
+        assert_eq!(logged.len(), 1, "a write cannot be taken back");
+        assert_eq!(log.late_lines(), 1, "in the log but never delivered: late");
+    }
+
+    #[tokio::test]
+    async fn a_request_that_gives_up_before_the_writer_takes_its_lines_frees_its_slot_at_once() {
+        let gate = Gate::new();
+        let _opens = OpensAtEnd(gate.clone());
+        let log = DecisionLog::start(Box::new(gate.clone()), 8, PROBE_EVERY);
+        let first = Slot::new(Duration::from_millis(300), None);
+        assert_eq!(
+            bounded_commit(&log, line_of("in-write", 1), 1, &first).await,
+            Some(Err(NotWritten::NotReturned))
+        );
+        // The concurrency limit's permit lives in the slot.
+        let limit = Arc::new(Semaphore::new(2));
+        let permit = limit.clone().try_acquire_owned().ok();
+        let queued = Slot::new(Duration::from_millis(200), permit);
+        assert_eq!(
+            bounded_commit(&log, line_of("queued", 2), 1, &queued).await,
+            Some(Err(NotWritten::Expired))
+        );
+        drop(queued);
+        assert_eq!(
+            limit.available_permits(),
+            2,
+            "the slot is freed at its deadline, not when the stuck writer comes to its lines"
+        );
+        let hung_up = {
+            let log = log.clone();
+            let permit = limit.clone().try_acquire_owned().ok();
+            tokio::spawn(async move {
+                let slot = Slot::new(Duration::from_secs(60), permit);
+                log.commit(line_of("hung-up", 3), 1, &slot).await
+            })
+        };
+        while limit.available_permits() == 2 {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        hung_up.abort();
+        let _ = hung_up.await;
+        assert_eq!(
+            limit.available_permits(),
+            2,
+            "freed when its caller hung up"
+        );
+        gate.open();
+        log.flush().await;
+        let ids: Vec<_> = parsed(&gate.disk.text())
+            .iter()
+            .map(|l| l["request_id"].clone())
+            .collect();
+        assert_eq!(ids, ["in-write"], "lines given up are never written");
+        assert_eq!(log.late_lines(), 1);
     }
 
     #[tokio::test]

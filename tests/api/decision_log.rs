@@ -771,3 +771,87 @@ async fn on_sigterm_a_server_whose_service_log_is_never_read_exits_non_zero() {
         "{exit:?}: its last log lines were not written"
     );
 }
+
+#[tokio::test]
+async fn a_refused_batch_on_stdout_never_completes_its_line_after_a_short_write() {
+    // Stdout is a regular file with a size limit (a full disk, in effect): the write that
+    // crosses it is short, the rest fails. Then the limit is lifted, as space comes back.
+    let file = temp_dir("short-stdout").join("stdout.jsonl");
+    let prefix = format!("trap '' XFSZ; ulimit -S -f 40; exec >'{}';", file.display());
+    let (server, addr, _) = spawn_binary(&prefix, &["--decision-log", "-"]);
+    let server = KilledOnDrop(server);
+    let client = reqwest::Client::new();
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let post = |id: String| {
+        client
+            .post(format!("http://{addr}/v1/decisions/batch"))
+            .header("x-request-id", id)
+            .json(&json!({"items": vec![req.clone(); 3]}))
+            .send()
+    };
+    let mut answered = Vec::new();
+    let mut refused = None;
+    for n in 0..200 {
+        let id = format!("b{n}");
+        let r = post(id.clone()).await.unwrap_or_else(|e| panic!("{e}"));
+        match r.status().as_u16() {
+            200 => answered.push(id),
+            503 => {
+                refused = Some(id);
+                break;
+            }
+            s => panic!("{s}"),
+        }
+    }
+    let refused = refused.unwrap_or_else(|| panic!("the size limit was never reached"));
+    let lifted = std::process::Command::new("prlimit")
+        .args(["--pid", &server.0.id().to_string(), "--fsize=unlimited:"])
+        .status()
+        .unwrap_or_else(|e| panic!("prlimit: {e}"));
+    assert!(lifted.success());
+    // Ready again once the probe's write succeeds; then one more batch.
+    let mut ready = false;
+    for _ in 0..100 {
+        let r = client.get(format!("http://{addr}/readyz")).send().await;
+        if r.is_ok_and(|r| r.status() == 200) {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ready, "never ready again");
+    let after = post("after".into()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(after.status(), 200);
+    answered.push("after".into());
+
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let mut whole: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|l| l["request_id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let metrics = client
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    // The write that failed was short: whole lines of the refused batch may have stayed
+    // (a stream cannot be cut back), but only as counted late lines, never completed later.
+    let kept = whole.iter().filter(|id| **id == refused).count();
+    assert_eq!(
+        metric(&metrics, "aftersales_decision_log_late_total"),
+        kept as f64,
+        "{refused} was answered 503: its {kept} whole line(s) in the log must be counted late"
+    );
+    whole.retain(|id| *id != refused);
+    let mut expected: Vec<String> = answered
+        .iter()
+        .flat_map(|id| std::iter::repeat_n(id.clone(), 3))
+        .collect();
+    expected.sort();
+    whole.sort();
+    assert_eq!(whole, expected, "exactly the 200s' lines, whole");
+}
