@@ -38,17 +38,16 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, MatchedPath, Request};
 use axum::http::header::Entry;
 use axum::http::request::Parts;
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, Either, Map};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use std::task::{Context, Poll};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tower::util::MapResponseLayer;
 use tower::{Layer, Service};
 use tower_http::compression::predicate::{Predicate, SizeAbove};
-use tower_http::compression::{CompressionBody, CompressionLayer};
+use tower_http::compression::{self, Compression, CompressionBody, CompressionLayer};
 
 use super::auth::authorized;
 use super::problem::{PROBLEM_JSON, Problem};
@@ -299,18 +298,10 @@ pub struct Layers {
     guard: GuardLayer,
 }
 
-/// The layers of every request, outermost first: the front, then compression (its body
-/// boxed as it comes out, see [`boxed_body`]).
-pub type EveryLayers = (
-    FrontLayer,
-    MapResponseLayer<BoxedBody>,
-    CompressionLayer<Compressible>,
-);
+/// The layers of every request, outermost first: the front, then compression ([`Compress`]).
+pub type EveryLayers = (FrontLayer, CompressLayer);
 /// The layers of a `/v1` request, outermost first: those of every request, then the guard.
 pub type ApiLayers = (EveryLayers, GuardLayer);
-/// [`boxed_body`].
-pub type BoxedBody = fn(axum::http::Response<CompressionBody<Body>>) -> Response;
-
 /// The answer's body boxed as soon as compression has made it, as the front would box it
 /// (into the same [`Body`]): an answer with compression's body is 440 bytes, and was moved
 /// whole through each future above it; one with a boxed body is 128.
@@ -340,11 +331,7 @@ impl Layers {
 }
 
 fn around_every(front: FrontLayer) -> EveryLayers {
-    (
-        front,
-        MapResponseLayer::new(boxed_body),
-        CompressionLayer::new().compress_when(Compressible),
-    )
+    (front, CompressLayer)
 }
 
 /// Wraps the routes of `api`, a router built by hand (the application puts the guard
@@ -710,6 +697,103 @@ impl Predicate for Compressible {
             && not("image/", Some("image/svg+xml"))
             && not("text/event-stream", None)
     }
+}
+
+/// Response compression, around each handler: tower-http's ([`Compression`]: gzip when
+/// the caller accepts it, for [`Compressible`] answers), its body boxed as it comes out
+/// ([`boxed_body`]). A request that accepts no encoding (no `Accept-Encoding`, or
+/// `identity` alone, as most callers send) goes around it: tower-http would take the
+/// header apart (more than the rest of compression costs) only to pass the answer
+/// through unchanged, in a body of its own, boxed again. Its answer gets what tower-http
+/// adds then, and nothing more: `Vary` ([`vary_on_accept_encoding`]).
+#[derive(Debug, Clone, Copy)]
+pub struct CompressLayer;
+
+impl<S> Layer<S> for CompressLayer {
+    type Service = Compress<S>;
+
+    fn layer(&self, inner: S) -> Compress<S> {
+        Compress(
+            CompressionLayer::new()
+                .compress_when(Compressible)
+                .layer(inner),
+        )
+    }
+}
+
+/// [`CompressLayer`]'s service.
+#[derive(Clone)]
+pub struct Compress<S>(Compression<S, Compressible>);
+
+/// An answer, as every layer gives it.
+type Answered = Result<Response, Infallible>;
+/// An answer as tower-http's compression gives it.
+type CompressedAnswer = Result<axum::http::Response<CompressionBody<Body>>, Infallible>;
+
+impl<S> Service<Request> for Compress<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<
+        Map<S::Future, fn(Answered) -> Answered>,
+        Map<compression::ResponseFuture<S::Future, Compressible>, fn(CompressedAnswer) -> Answered>,
+    >;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        if accepts_no_encoding(req.headers()) {
+            let uncompressed: fn(Answered) -> Answered = |res| res.map(vary_on_accept_encoding);
+            Either::Left(self.0.get_mut().call(req).map(uncompressed))
+        } else {
+            let compressed: fn(CompressedAnswer) -> Answered = |res| res.map(boxed_body);
+            Either::Right(self.0.call(req).map(compressed))
+        }
+    }
+}
+
+/// Whether a request's `Accept-Encoding` leaves tower-http nothing to choose but no
+/// encoding: none, or `identity` alone. (Any other, `identity;q=1` and `gzip;q=0`
+/// included, is for tower-http to read.)
+fn accepts_no_encoding(headers: &HeaderMap) -> bool {
+    let mut accepted = headers.get_all(header::ACCEPT_ENCODING).iter();
+    match (accepted.next(), accepted.next()) {
+        (None, _) => true,
+        (Some(one), None) => one.as_bytes().eq_ignore_ascii_case(b"identity"),
+        _ => false,
+    }
+}
+
+/// What tower-http's compression adds to an answer it leaves uncompressed, for a caller
+/// that accepts no encoding: an answer it would have compressed for another caller (not
+/// compressed already, not a range, [`Compressible`]) says that it varies with
+/// `Accept-Encoding`, unless it says so already.
+fn vary_on_accept_encoding(mut res: Response) -> Response {
+    let headers = res.headers();
+    let compressible = !headers.contains_key(header::CONTENT_ENCODING)
+        && !headers.contains_key(header::CONTENT_RANGE)
+        && Compressible.should_compress(&res);
+    let names_accept_encoding = |value: &HeaderValue| {
+        let needle = header::ACCEPT_ENCODING.as_str().as_bytes();
+        value
+            .as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    };
+    if compressible
+        && !headers
+            .get_all(header::VARY)
+            .iter()
+            .any(names_accept_encoding)
+    {
+        res.headers_mut()
+            .append(header::VARY, HeaderValue::from(header::ACCEPT_ENCODING));
+    }
+    res
 }
 
 /// What the request asked, as its log lines and metrics show it.
@@ -1440,6 +1524,101 @@ mod tests {
                     DefaultPredicate::new().should_compress(&res),
                     "{content_type:?} {length:?}"
                 );
+            }
+        }
+    }
+
+    /// Around [`CompressLayer`] and around tower-http's compression alone, the same
+    /// answers (headers in order, body, its size), whatever the caller accepts: a request
+    /// that accepts no encoding goes around tower-http's, and gets what it would add.
+    #[tokio::test]
+    async fn compress_layer_answers_as_tower_https_compression() {
+        use tower::ServiceExt;
+        let answers: [(&[(HeaderName, &str)], usize); 9] = [
+            (&[(header::CONTENT_TYPE, "application/json")], 100),
+            (&[(header::CONTENT_TYPE, "application/json")], 31),
+            (&[(header::CONTENT_TYPE, "image/png")], 100),
+            (&[], 100),
+            (
+                &[
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::VARY, "Origin, Accept-Encoding"),
+                ],
+                100,
+            ),
+            (
+                &[
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::VARY, "origin"),
+                    (header::VARY, "accept"),
+                ],
+                100,
+            ),
+            (
+                &[
+                    (header::CONTENT_TYPE, "text/plain"),
+                    (header::CONTENT_ENCODING, "br"),
+                ],
+                100,
+            ),
+            (
+                &[
+                    (header::CONTENT_TYPE, "text/plain"),
+                    (header::CONTENT_RANGE, "bytes 0-99/200"),
+                ],
+                100,
+            ),
+            (&[(header::CONTENT_TYPE, "application/problem+json")], 4096),
+        ];
+        let accepts: [&[&str]; 9] = [
+            &[],
+            &["identity"],
+            &["IDENTITY"],
+            &["identity;q=1"],
+            &["gzip"],
+            &["gzip;q=0"],
+            &["identity", "gzip"],
+            &["br, gzip;q=0.5"],
+            &["*"],
+        ];
+        for (headers, size) in answers {
+            let answer = move || {
+                let mut res = Response::new(Body::from(vec![b'x'; size]));
+                for (name, value) in headers {
+                    res.headers_mut()
+                        .append(name, HeaderValue::from_static(value));
+                }
+                res
+            };
+            let handler =
+                tower::service_fn(move |_: Request| async move { Ok::<_, Infallible>(answer()) });
+            for accept in accepts {
+                let request = || {
+                    let mut req = Request::new(Body::empty());
+                    for value in accept {
+                        req.headers_mut()
+                            .append(header::ACCEPT_ENCODING, HeaderValue::from_static(value));
+                    }
+                    req
+                };
+                let ours = CompressLayer.layer(handler).oneshot(request()).await;
+                let theirs = CompressionLayer::new()
+                    .compress_when(Compressible)
+                    .layer(handler)
+                    .oneshot(request())
+                    .await;
+                let (Ok(ours), Ok(theirs)) = (ours, theirs);
+                let shown = format!("{headers:?} {size} {accept:?}");
+                let ours_headers: Vec<_> = ours.headers().iter().collect();
+                let theirs_headers: Vec<_> = theirs.headers().iter().collect();
+                assert_eq!(ours_headers, theirs_headers, "{shown}");
+                assert_eq!(ours.status(), theirs.status(), "{shown}");
+                let ours_size = http_body::Body::size_hint(ours.body());
+                let theirs_size = http_body::Body::size_hint(theirs.body());
+                assert_eq!(ours_size.exact(), theirs_size.exact(), "{shown}");
+                let ours = ours.into_body().collect().await.map(|b| b.to_bytes());
+                let theirs = theirs.into_body().collect().await.map(|b| b.to_bytes());
+                assert_eq!(ours.ok(), theirs.ok(), "{shown}");
             }
         }
     }
