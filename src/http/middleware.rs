@@ -954,6 +954,21 @@ fn served_line(
         out.extend_from_slice(b"\":");
         crate::telemetry::json_string(out, value);
     };
+    // Our own words (a route's template, a code, an id made here): nothing to escape in
+    // them, written as they are.
+    let plain = |out: &mut Vec<u8>, key: &str, value: &str| {
+        debug_assert!(
+            value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/_-{}".contains(&b)),
+            "{value}"
+        );
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":\"");
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+    };
     let number = |out: &mut Vec<u8>, key: &str, value: u64| {
         out.extend_from_slice(b",\"");
         out.extend_from_slice(key.as_bytes());
@@ -971,18 +986,18 @@ fn served_line(
     // Writing to a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, &line.latency_ms);
     if let Some(route) = line.route {
-        string(out, "route", route);
+        plain(out, "route", route);
     }
     if let Some(d) = line.decided {
-        let strings = [
-            ("decision_id", d.decision_id.as_deref()),
-            ("case_id", d.case_id.as_deref()),
-            ("scenario", d.scenario),
-            ("decision", d.decision),
-        ];
-        for (key, value) in strings {
+        if let Some(decision_id) = &d.decision_id {
+            plain(out, "decision_id", decision_id);
+        }
+        if let Some(case_id) = &d.case_id {
+            string(out, "case_id", case_id);
+        }
+        for (key, value) in [("scenario", d.scenario), ("decision", d.decision)] {
             if let Some(value) = value {
-                string(out, key, value);
+                plain(out, key, value);
             }
         }
         if let Some(applies) = d.applies {
@@ -1009,9 +1024,12 @@ fn served_line(
 /// What a decision route decided, put on its request's log line (a response extension).
 #[derive(Debug, Clone, Default)]
 pub struct DecisionFields {
+    /// Made here ([`crate::new_decision_id`]): written into the line as it is.
     pub decision_id: Option<String>,
     pub case_id: Option<String>,
+    /// A code ([`crate::codes`]): written into the line as it is.
     pub scenario: Option<&'static str>,
+    /// A code ([`crate::codes`]): written into the line as it is.
     pub decision: Option<&'static str>,
     pub applies: Option<bool>,
     pub batch_id: Option<String>,
