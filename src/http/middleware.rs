@@ -230,12 +230,44 @@ impl<S: Send + Sync> FromRequestParts<S> for Slot {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Slot, Infallible> {
-        Ok(parts
-            .extensions
-            .get::<Slot>()
-            .cloned()
-            .unwrap_or_else(Slot::unbounded))
+        Ok(Exchange::slot_of(parts.extensions.get::<Arc<Exchange>>()))
     }
+}
+
+/// What the front, the `/v1` guard and the route share about one `/v1` request: the one
+/// extension the layers put on it. An extension is an allocation and an entry in a hash
+/// map, and an answer's first one a map of its own: the slot was one on the request, and
+/// what a decision route decided one on its answer.
+///
+/// Each part is set once and read once, never at the same time: behind a plain lock (a
+/// `OnceLock` costs more to set than the extension did).
+#[derive(Default)]
+pub struct Exchange {
+    /// Set by the guard.
+    slot: Mutex<Option<Slot>>,
+    /// Set by a decision route, for the request's served line.
+    decided: Mutex<Option<DecisionFields>>,
+}
+
+impl Exchange {
+    /// The slot of the request `exchange` is on (an unbounded one without the `/v1` layers).
+    pub fn slot_of(exchange: Option<&Arc<Exchange>>) -> Slot {
+        exchange
+            .and_then(|e| held(&e.slot).clone())
+            .unwrap_or_else(Slot::unbounded)
+    }
+
+    /// Puts what a decision route decided on the request's served line.
+    pub fn decided(&self, fields: DecisionFields) {
+        *held(&self.decided) = Some(fields);
+    }
+}
+
+/// What `lock` holds (nothing panics while holding one of [`Exchange`]'s, and its parts
+/// are whole whatever happened).
+fn held<T>(lock: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    lock.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Expires a slot when dropped, unless its work committed.
@@ -324,9 +356,14 @@ impl Layers {
         around_every(self.front.clone())
     }
 
-    /// Around each `/v1` handler.
+    /// Around each `/v1` handler: its front shares an [`Exchange`] with the guard and the
+    /// route.
     pub fn api(&self) -> ApiLayers {
-        (self.every(), self.guard.clone())
+        let front = FrontLayer {
+            exchange: true,
+            ..self.front.clone()
+        };
+        (around_every(front), self.guard.clone())
     }
 }
 
@@ -630,7 +667,11 @@ where
 {
     let permit = slots.free.clone().try_acquire_owned().ok()?;
     let slot = Slot::with_turns(slots.timeout, Some(permit), Some(slots.shared.clone()));
-    req.extensions_mut().insert(slot.clone());
+    // On the front's exchange, or on one of its own when there is no front.
+    let exchange = req
+        .extensions_mut()
+        .get_or_insert_default::<Arc<Exchange>>();
+    *held(&exchange.slot) = Some(slot.clone());
     // Calling the route only makes its future: the handler runs when it is polled.
     Some((slot, route.call(req)))
 }
@@ -857,12 +898,18 @@ impl Asked {
 /// formatter gives the same event: formatting it field by field through `tracing` cost
 /// more than the rest of a `/healthz`. It needs no `scope` then: only the lines logged
 /// through `tracing` are logged in it.
-fn served(res: &Response, latency: Duration, asked: &Asked, scope: &Scope) {
+fn served(
+    res: &Response,
+    latency: Duration,
+    asked: &Asked,
+    decided: Option<&DecisionFields>,
+    scope: &Scope,
+) {
     let status = res.status();
     let latency_ms = latency.as_secs_f64() * 1000.0;
     let route = asked.route.as_ref().map(MatchedPath::as_str);
     let probe = route.is_some_and(|r| PROBES.contains(&r));
-    let decided = res.extensions().get::<DecisionFields>().filter(|_| !probe);
+    let decided = decided.filter(|_| !probe);
     if status.is_server_error() {
         scope.in_scope(|| {
             tracing::error!(
@@ -1021,7 +1068,7 @@ fn served_line(
     out.extend_from_slice(b"}\n");
 }
 
-/// What a decision route decided, put on its request's log line (a response extension).
+/// What a decision route decided, put on its request's log line (see [`Exchange`]).
 #[derive(Debug, Clone, Default)]
 pub struct DecisionFields {
     /// Made here ([`crate::new_decision_id`]): written into the line as it is.
@@ -1055,7 +1102,11 @@ static METHODS: [Method; 9] = [
 /// The front of every request ([`Front`]), as a layer: one per application, its meters
 /// shared by every route it wraps.
 #[derive(Clone, Default)]
-pub struct FrontLayer(Arc<Meters>);
+pub struct FrontLayer {
+    meters: Arc<Meters>,
+    /// Whether its requests get an [`Exchange`] (those of the `/v1` routes).
+    exchange: bool,
+}
 
 impl<S> Layer<S> for FrontLayer {
     type Service = Front<S>;
@@ -1063,7 +1114,8 @@ impl<S> Layer<S> for FrontLayer {
     fn layer(&self, inner: S) -> Front<S> {
         Front {
             inner,
-            meters: self.0.clone(),
+            meters: self.meters.clone(),
+            exchange: self.exchange,
         }
     }
 }
@@ -1082,6 +1134,7 @@ impl<S> Layer<S> for FrontLayer {
 pub struct Front<S> {
     inner: S,
     meters: Arc<Meters>,
+    exchange: bool,
 }
 
 impl<S, B> Service<Request> for Front<S>
@@ -1102,6 +1155,11 @@ where
     fn call(&mut self, mut req: Request) -> Self::Future {
         let start = Instant::now();
         let asked = Asked::of(&mut req);
+        let exchange = self.exchange.then(|| {
+            let exchange = Arc::new(Exchange::default());
+            req.extensions_mut().insert(exchange.clone());
+            exchange
+        });
         let scope = Scope::new(&asked.request);
         // A request whose body's framing is in doubt goes no further (see
         // [`super::framing`]); the others to the rest of the layers and the handler, a
@@ -1118,6 +1176,7 @@ where
         let done = Done {
             start,
             asked,
+            exchange,
             scope,
             meters: self.meters.clone(),
         };
@@ -1144,6 +1203,7 @@ where
 struct Done {
     start: Instant,
     asked: Asked,
+    exchange: Option<Arc<Exchange>>,
     scope: Scope,
     meters: Arc<Meters>,
 }
@@ -1155,11 +1215,13 @@ impl Done {
         let Done {
             start,
             asked,
+            exchange,
             scope,
             meters,
         } = self;
         let latency = start.elapsed();
-        served(&res, latency, &asked, &scope);
+        let decided = exchange.and_then(|e| held(&e.decided).take());
+        served(&res, latency, &asked, decided.as_ref(), &scope);
         if let Entry::Vacant(none) = res.headers_mut().entry(X_REQUEST_ID) {
             none.insert(asked.request.id.clone());
         }
@@ -1678,7 +1740,7 @@ mod tests {
         tracing::subscriber::with_default(subscriber, || {
             settle_interest();
             let scope = Scope::Span(asked.request.span());
-            served(&res, Duration::from_millis(7), &asked, &scope)
+            served(&res, Duration::from_millis(7), &asked, None, &scope)
         });
         let text = capture.0.lock().map(|t| t.clone()).unwrap_or_default();
         String::from_utf8(text).unwrap_or_default()
