@@ -1324,11 +1324,13 @@ impl Meters {
 /// extractor's text) gets one; its headers (Allow, Retry-After) stay.
 fn problem_for_bare_errors(res: Response, path: &str) -> Response {
     let status = res.status();
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|ct| ct.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+    // The status first: the content type is looked up for errors alone.
+    let is_problem = || {
+        res.headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|ct| ct.as_bytes().starts_with(PROBLEM_JSON.as_bytes()))
+    };
+    if !(status.is_client_error() || status.is_server_error()) || is_problem() {
         return res;
     }
     let (mut parts, _) = res.into_parts();
