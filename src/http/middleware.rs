@@ -723,21 +723,27 @@ const COMPRESSED_FROM: u16 = 32;
 
 impl Predicate for Compressible {
     fn should_compress<B: http_body::Body>(&self, res: &axum::http::Response<B>) -> bool {
-        if !SizeAbove::new(COMPRESSED_FROM).should_compress(res) {
-            return false;
-        }
-        let content_type = res
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        let not = |kind: &str, but: Option<&str>| {
-            but.is_some_and(|but| content_type.starts_with(but)) || !content_type.starts_with(kind)
-        };
-        not("application/grpc", Some("application/grpc-web"))
-            && not("image/", Some("image/svg+xml"))
-            && not("text/event-stream", None)
+        compressible(res, res.headers().get(header::CONTENT_TYPE))
     }
+}
+
+/// [`Compressible`]'s decision on `res`, its content type `content_type` (its first).
+fn compressible<B: http_body::Body>(
+    res: &axum::http::Response<B>,
+    content_type: Option<&HeaderValue>,
+) -> bool {
+    if !SizeAbove::new(COMPRESSED_FROM).should_compress(res) {
+        return false;
+    }
+    let content_type = content_type
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let not = |kind: &str, but: Option<&str>| {
+        but.is_some_and(|but| content_type.starts_with(but)) || !content_type.starts_with(kind)
+    };
+    not("application/grpc", Some("application/grpc-web"))
+        && not("image/", Some("image/svg+xml"))
+        && not("text/event-stream", None)
 }
 
 /// Response compression, around each handler: tower-http's ([`Compression`]: gzip when
@@ -814,10 +820,6 @@ fn accepts_no_encoding(headers: &HeaderMap) -> bool {
 /// compressed already, not a range, [`Compressible`]) says that it varies with
 /// `Accept-Encoding`, unless it says so already.
 fn vary_on_accept_encoding(mut res: Response) -> Response {
-    let headers = res.headers();
-    let compressible = !headers.contains_key(header::CONTENT_ENCODING)
-        && !headers.contains_key(header::CONTENT_RANGE)
-        && Compressible.should_compress(&res);
     let names_accept_encoding = |value: &HeaderValue| {
         let needle = header::ACCEPT_ENCODING.as_str().as_bytes();
         value
@@ -825,12 +827,19 @@ fn vary_on_accept_encoding(mut res: Response) -> Response {
             .windows(needle.len())
             .any(|w| w.eq_ignore_ascii_case(needle))
     };
-    if compressible
-        && !headers
-            .get_all(header::VARY)
-            .iter()
-            .any(names_accept_encoding)
-    {
+    // One walk over the answer's few headers (one or two), not a look-up for each of
+    // the four.
+    let (mut encoded, mut varies, mut content_type) = (false, false, None);
+    for (name, value) in res.headers() {
+        if name == header::CONTENT_ENCODING || name == header::CONTENT_RANGE {
+            encoded = true;
+        } else if name == header::VARY {
+            varies = varies || names_accept_encoding(value);
+        } else if name == header::CONTENT_TYPE {
+            content_type = content_type.or(Some(value));
+        }
+    }
+    if !encoded && !varies && compressible(&res, content_type) {
         res.headers_mut()
             .append(header::VARY, HeaderValue::from(header::ACCEPT_ENCODING));
     }
@@ -1616,7 +1625,7 @@ mod tests {
     #[tokio::test]
     async fn compress_layer_answers_as_tower_https_compression() {
         use tower::ServiceExt;
-        let answers: [(&[(HeaderName, &str)], usize); 9] = [
+        let answers: [(&[(HeaderName, &str)], usize); 11] = [
             (&[(header::CONTENT_TYPE, "application/json")], 100),
             (&[(header::CONTENT_TYPE, "application/json")], 31),
             (&[(header::CONTENT_TYPE, "image/png")], 100),
@@ -1651,6 +1660,21 @@ mod tests {
                 100,
             ),
             (&[(header::CONTENT_TYPE, "application/problem+json")], 4096),
+            // The first content type counts.
+            (
+                &[
+                    (header::CONTENT_TYPE, "image/png"),
+                    (header::CONTENT_TYPE, "application/json"),
+                ],
+                100,
+            ),
+            (
+                &[
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::CONTENT_TYPE, "image/png"),
+                ],
+                100,
+            ),
         ];
         let accepts: [&[&str]; 9] = [
             &[],
