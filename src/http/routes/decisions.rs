@@ -322,7 +322,8 @@ async fn off_the_workers(
         .unwrap_or_else(|_| Err(Problem::internal().into()))
 }
 
-/// Commits (the log takes the lines, or the slot alone) and answers.
+/// Commits (the log takes the lines, or the slot alone) and answers; what was decided
+/// goes on the request's log line through `exchange` (none without the front).
 ///
 /// The commit is begun here, and the future returned holds what `prepared` answers
 /// once: an `async fn`'s future would hold it twice (as its argument and taken apart).
