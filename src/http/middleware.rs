@@ -38,17 +38,16 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, MatchedPath, Request};
 use axum::http::header::Entry;
 use axum::http::request::Parts;
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, Either, Map};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use std::task::{Context, Poll};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tower::util::MapResponseLayer;
 use tower::{Layer, Service};
 use tower_http::compression::predicate::{Predicate, SizeAbove};
-use tower_http::compression::{CompressionBody, CompressionLayer};
+use tower_http::compression::{self, Compression, CompressionBody, CompressionLayer};
 
 use super::auth::authorized;
 use super::problem::{PROBLEM_JSON, Problem};
@@ -233,12 +232,44 @@ impl<S: Send + Sync> FromRequestParts<S> for Slot {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Slot, Infallible> {
-        Ok(parts
-            .extensions
-            .get::<Slot>()
-            .cloned()
-            .unwrap_or_else(Slot::unbounded))
+        Ok(Exchange::slot_of(parts.extensions.get::<Arc<Exchange>>()))
     }
+}
+
+/// What the front, the `/v1` guard and the route share about one `/v1` request: the one
+/// extension the layers put on it. An extension is an allocation and an entry in a hash
+/// map, and an answer's first one a map of its own: the slot was one on the request, and
+/// what a decision route decided one on its answer.
+///
+/// Each part is set once and read once, never at the same time: behind a plain lock (a
+/// `OnceLock` costs more to set than the extension did).
+#[derive(Default)]
+pub struct Exchange {
+    /// Set by the guard.
+    slot: Mutex<Option<Slot>>,
+    /// Set by a decision route, for the request's served line.
+    decided: Mutex<Option<DecisionFields>>,
+}
+
+impl Exchange {
+    /// The slot of the request `exchange` is on (an unbounded one without the `/v1` layers).
+    pub fn slot_of(exchange: Option<&Arc<Exchange>>) -> Slot {
+        exchange
+            .and_then(|e| held(&e.slot).clone())
+            .unwrap_or_else(Slot::unbounded)
+    }
+
+    /// Puts what a decision route decided on the request's served line.
+    pub fn decided(&self, fields: DecisionFields) {
+        *held(&self.decided) = Some(fields);
+    }
+}
+
+/// What `lock` holds (nothing panics while holding one of [`Exchange`]'s, and its parts
+/// are whole whatever happened).
+fn held<T>(lock: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    lock.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Expires a slot when dropped, unless its work committed.
@@ -301,18 +332,10 @@ pub struct Layers {
     guard: GuardLayer,
 }
 
-/// The layers of every request, outermost first: the front, then compression (its body
-/// boxed as it comes out, see [`boxed_body`]).
-pub type EveryLayers = (
-    FrontLayer,
-    MapResponseLayer<BoxedBody>,
-    CompressionLayer<Compressible>,
-);
+/// The layers of every request, outermost first: the front, then compression ([`Compress`]).
+pub type EveryLayers = (FrontLayer, CompressLayer);
 /// The layers of a `/v1` request, outermost first: those of every request, then the guard.
 pub type ApiLayers = (EveryLayers, GuardLayer);
-/// [`boxed_body`].
-pub type BoxedBody = fn(axum::http::Response<CompressionBody<Body>>) -> Response;
-
 /// The answer's body boxed as soon as compression has made it, as the front would box it
 /// (into the same [`Body`]): an answer with compression's body is 440 bytes, and was moved
 /// whole through each future above it; one with a boxed body is 128.
@@ -335,18 +358,19 @@ impl Layers {
         around_every(self.front.clone())
     }
 
-    /// Around each `/v1` handler.
+    /// Around each `/v1` handler: its front shares an [`Exchange`] with the guard and the
+    /// route.
     pub fn api(&self) -> ApiLayers {
-        (self.every(), self.guard.clone())
+        let front = FrontLayer {
+            exchange: true,
+            ..self.front.clone()
+        };
+        (around_every(front), self.guard.clone())
     }
 }
 
 fn around_every(front: FrontLayer) -> EveryLayers {
-    (
-        front,
-        MapResponseLayer::new(boxed_body),
-        CompressionLayer::new().compress_when(Compressible),
-    )
+    (front, CompressLayer)
 }
 
 /// Wraps the routes of `api`, a router built by hand (the application puts the guard
@@ -645,7 +669,11 @@ where
 {
     let permit = slots.free.clone().try_acquire_owned().ok()?;
     let slot = Slot::with_turns(slots.timeout, Some(permit), Some(slots.shared.clone()));
-    req.extensions_mut().insert(slot.clone());
+    // On the front's exchange, or on one of its own when there is no front.
+    let exchange = req
+        .extensions_mut()
+        .get_or_insert_default::<Arc<Exchange>>();
+    *held(&exchange.slot) = Some(slot.clone());
     // Calling the route only makes its future: the handler runs when it is polled.
     Some((slot, route.call(req)))
 }
@@ -697,21 +725,127 @@ const COMPRESSED_FROM: u16 = 32;
 
 impl Predicate for Compressible {
     fn should_compress<B: http_body::Body>(&self, res: &axum::http::Response<B>) -> bool {
-        if !SizeAbove::new(COMPRESSED_FROM).should_compress(res) {
-            return false;
-        }
-        let content_type = res
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        let not = |kind: &str, but: Option<&str>| {
-            but.is_some_and(|but| content_type.starts_with(but)) || !content_type.starts_with(kind)
-        };
-        not("application/grpc", Some("application/grpc-web"))
-            && not("image/", Some("image/svg+xml"))
-            && not("text/event-stream", None)
+        compressible(res, res.headers().get(header::CONTENT_TYPE))
     }
+}
+
+/// [`Compressible`]'s decision on `res`, its content type `content_type` (its first).
+fn compressible<B: http_body::Body>(
+    res: &axum::http::Response<B>,
+    content_type: Option<&HeaderValue>,
+) -> bool {
+    if !SizeAbove::new(COMPRESSED_FROM).should_compress(res) {
+        return false;
+    }
+    let content_type = content_type
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let not = |kind: &str, but: Option<&str>| {
+        but.is_some_and(|but| content_type.starts_with(but)) || !content_type.starts_with(kind)
+    };
+    not("application/grpc", Some("application/grpc-web"))
+        && not("image/", Some("image/svg+xml"))
+        && not("text/event-stream", None)
+}
+
+/// Response compression, around each handler: tower-http's ([`Compression`]: gzip when
+/// the caller accepts it, for [`Compressible`] answers), its body boxed as it comes out
+/// ([`boxed_body`]). A request that accepts no encoding (no `Accept-Encoding`, or
+/// `identity` alone, as most callers send) goes around it: tower-http would take the
+/// header apart (more than the rest of compression costs) only to pass the answer
+/// through unchanged, in a body of its own, boxed again. Its answer gets what tower-http
+/// adds then, and nothing more: `Vary` ([`vary_on_accept_encoding`]).
+#[derive(Debug, Clone, Copy)]
+pub struct CompressLayer;
+
+impl<S> Layer<S> for CompressLayer {
+    type Service = Compress<S>;
+
+    fn layer(&self, inner: S) -> Compress<S> {
+        Compress(
+            CompressionLayer::new()
+                .compress_when(Compressible)
+                .layer(inner),
+        )
+    }
+}
+
+/// [`CompressLayer`]'s service.
+#[derive(Clone)]
+pub struct Compress<S>(Compression<S, Compressible>);
+
+/// An answer, as every layer gives it.
+type Answered = Result<Response, Infallible>;
+/// An answer as tower-http's compression gives it.
+type CompressedAnswer = Result<axum::http::Response<CompressionBody<Body>>, Infallible>;
+
+impl<S> Service<Request> for Compress<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<
+        Map<S::Future, fn(Answered) -> Answered>,
+        Map<compression::ResponseFuture<S::Future, Compressible>, fn(CompressedAnswer) -> Answered>,
+    >;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        if accepts_no_encoding(req.headers()) {
+            let uncompressed: fn(Answered) -> Answered = |res| res.map(vary_on_accept_encoding);
+            Either::Left(self.0.get_mut().call(req).map(uncompressed))
+        } else {
+            let compressed: fn(CompressedAnswer) -> Answered = |res| res.map(boxed_body);
+            Either::Right(self.0.call(req).map(compressed))
+        }
+    }
+}
+
+/// Whether a request's `Accept-Encoding` leaves tower-http nothing to choose but no
+/// encoding: none, or `identity` alone. (Any other, `identity;q=1` and `gzip;q=0`
+/// included, is for tower-http to read.)
+fn accepts_no_encoding(headers: &HeaderMap) -> bool {
+    let mut accepted = headers.get_all(header::ACCEPT_ENCODING).iter();
+    match (accepted.next(), accepted.next()) {
+        (None, _) => true,
+        (Some(one), None) => one.as_bytes().eq_ignore_ascii_case(b"identity"),
+        _ => false,
+    }
+}
+
+/// What tower-http's compression adds to an answer it leaves uncompressed, for a caller
+/// that accepts no encoding: an answer it would have compressed for another caller (not
+/// compressed already, not a range, [`Compressible`]) says that it varies with
+/// `Accept-Encoding`, unless it says so already.
+fn vary_on_accept_encoding(mut res: Response) -> Response {
+    let names_accept_encoding = |value: &HeaderValue| {
+        let needle = header::ACCEPT_ENCODING.as_str().as_bytes();
+        value
+            .as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    };
+    // One walk over the answer's few headers (one or two), not a look-up for each of
+    // the four.
+    let (mut encoded, mut varies, mut content_type) = (false, false, None);
+    for (name, value) in res.headers() {
+        if name == header::CONTENT_ENCODING || name == header::CONTENT_RANGE {
+            encoded = true;
+        } else if name == header::VARY {
+            varies = varies || names_accept_encoding(value);
+        } else if name == header::CONTENT_TYPE {
+            content_type = content_type.or(Some(value));
+        }
+    }
+    if !encoded && !varies && compressible(&res, content_type) {
+        res.headers_mut()
+            .append(header::VARY, HeaderValue::from(header::ACCEPT_ENCODING));
+    }
+    res
 }
 
 /// What the request asked, as its log lines and metrics show it.
@@ -775,12 +909,18 @@ impl Asked {
 /// formatter gives the same event: formatting it field by field through `tracing` cost
 /// more than the rest of a `/healthz`. It needs no `scope` then: only the lines logged
 /// through `tracing` are logged in it.
-fn served(res: &Response, latency: Duration, asked: &Asked, scope: &Scope) {
+fn served(
+    res: &Response,
+    latency: Duration,
+    asked: &Asked,
+    decided: Option<&DecisionFields>,
+    scope: &Scope,
+) {
     let status = res.status();
     let latency_ms = latency.as_secs_f64() * 1000.0;
     let route = asked.route.as_ref().map(MatchedPath::as_str);
     let probe = route.is_some_and(|r| PROBES.contains(&r));
-    let decided = res.extensions().get::<DecisionFields>().filter(|_| !probe);
+    let decided = decided.filter(|_| !probe);
     if status.is_server_error() {
         scope.in_scope(|| {
             tracing::error!(
@@ -872,6 +1012,21 @@ fn served_line(
         out.extend_from_slice(b"\":");
         crate::telemetry::json_string(out, value);
     };
+    // Our own words (a route's template, a code, an id made here): nothing to escape in
+    // them, written as they are.
+    let plain = |out: &mut Vec<u8>, key: &str, value: &str| {
+        debug_assert!(
+            value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/_-{}".contains(&b)),
+            "{value}"
+        );
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":\"");
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+    };
     let number = |out: &mut Vec<u8>, key: &str, value: u64| {
         out.extend_from_slice(b",\"");
         out.extend_from_slice(key.as_bytes());
@@ -889,18 +1044,18 @@ fn served_line(
     // Writing to a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, &line.latency_ms);
     if let Some(route) = line.route {
-        string(out, "route", route);
+        plain(out, "route", route);
     }
     if let Some(d) = line.decided {
-        let strings = [
-            ("decision_id", d.decision_id.as_deref()),
-            ("case_id", d.case_id.as_deref()),
-            ("scenario", d.scenario),
-            ("decision", d.decision),
-        ];
-        for (key, value) in strings {
+        if let Some(decision_id) = &d.decision_id {
+            plain(out, "decision_id", decision_id);
+        }
+        if let Some(case_id) = &d.case_id {
+            string(out, "case_id", case_id);
+        }
+        for (key, value) in [("scenario", d.scenario), ("decision", d.decision)] {
             if let Some(value) = value {
-                string(out, key, value);
+                plain(out, key, value);
             }
         }
         if let Some(applies) = d.applies {
@@ -924,12 +1079,15 @@ fn served_line(
     out.extend_from_slice(b"}\n");
 }
 
-/// What a decision route decided, put on its request's log line (a response extension).
+/// What a decision route decided, put on its request's log line (see [`Exchange`]).
 #[derive(Debug, Clone, Default)]
 pub struct DecisionFields {
+    /// Made here ([`crate::new_decision_id`]): written into the line as it is.
     pub decision_id: Option<String>,
     pub case_id: Option<String>,
+    /// A code ([`crate::codes`]): written into the line as it is.
     pub scenario: Option<&'static str>,
+    /// A code ([`crate::codes`]): written into the line as it is.
     pub decision: Option<&'static str>,
     pub applies: Option<bool>,
     pub batch_id: Option<String>,
@@ -955,7 +1113,11 @@ static METHODS: [Method; 9] = [
 /// The front of every request ([`Front`]), as a layer: one per application, its meters
 /// shared by every route it wraps.
 #[derive(Clone, Default)]
-pub struct FrontLayer(Arc<Meters>);
+pub struct FrontLayer {
+    meters: Arc<Meters>,
+    /// Whether its requests get an [`Exchange`] (those of the `/v1` routes).
+    exchange: bool,
+}
 
 impl<S> Layer<S> for FrontLayer {
     type Service = Front<S>;
@@ -963,7 +1125,8 @@ impl<S> Layer<S> for FrontLayer {
     fn layer(&self, inner: S) -> Front<S> {
         Front {
             inner,
-            meters: self.0.clone(),
+            meters: self.meters.clone(),
+            exchange: self.exchange,
         }
     }
 }
@@ -982,6 +1145,7 @@ impl<S> Layer<S> for FrontLayer {
 pub struct Front<S> {
     inner: S,
     meters: Arc<Meters>,
+    exchange: bool,
 }
 
 impl<S, B> Service<Request> for Front<S>
@@ -1002,6 +1166,11 @@ where
     fn call(&mut self, mut req: Request) -> Self::Future {
         let start = Instant::now();
         let asked = Asked::of(&mut req);
+        let exchange = self.exchange.then(|| {
+            let exchange = Arc::new(Exchange::default());
+            req.extensions_mut().insert(exchange.clone());
+            exchange
+        });
         let scope = Scope::new(&asked.request);
         // A request whose body's framing is in doubt goes no further (see
         // [`super::framing`]); the others to the rest of the layers and the handler, a
@@ -1018,6 +1187,7 @@ where
         let done = Done {
             start,
             asked,
+            exchange,
             scope,
             meters: self.meters.clone(),
         };
@@ -1044,6 +1214,7 @@ where
 struct Done {
     start: Instant,
     asked: Asked,
+    exchange: Option<Arc<Exchange>>,
     scope: Scope,
     meters: Arc<Meters>,
 }
@@ -1055,11 +1226,13 @@ impl Done {
         let Done {
             start,
             asked,
+            exchange,
             scope,
             meters,
         } = self;
         let latency = start.elapsed();
-        served(&res, latency, &asked, &scope);
+        let decided = exchange.and_then(|e| held(&e.decided).take());
+        served(&res, latency, &asked, decided.as_ref(), &scope);
         if let Entry::Vacant(none) = res.headers_mut().entry(X_REQUEST_ID) {
             none.insert(asked.request.id.clone());
         }
@@ -1162,11 +1335,13 @@ impl Meters {
 /// extractor's text) gets one; its headers (Allow, Retry-After) stay.
 fn problem_for_bare_errors(res: Response, path: &str) -> Response {
     let status = res.status();
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|ct| ct.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+    // The status first: the content type is looked up for errors alone.
+    let is_problem = || {
+        res.headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|ct| ct.as_bytes().starts_with(PROBLEM_JSON.as_bytes()))
+    };
+    if !(status.is_client_error() || status.is_server_error()) || is_problem() {
         return res;
     }
     let (mut parts, _) = res.into_parts();
@@ -1446,6 +1621,116 @@ mod tests {
         }
     }
 
+    /// Around [`CompressLayer`] and around tower-http's compression alone, the same
+    /// answers (headers in order, body, its size), whatever the caller accepts: a request
+    /// that accepts no encoding goes around tower-http's, and gets what it would add.
+    #[tokio::test]
+    async fn compress_layer_answers_as_tower_https_compression() {
+        use tower::ServiceExt;
+        let answers: [(&[(HeaderName, &str)], usize); 11] = [
+            (&[(header::CONTENT_TYPE, "application/json")], 100),
+            (&[(header::CONTENT_TYPE, "application/json")], 31),
+            (&[(header::CONTENT_TYPE, "image/png")], 100),
+            (&[], 100),
+            (
+                &[
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::VARY, "Origin, Accept-Encoding"),
+                ],
+                100,
+            ),
+            (
+                &[
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::VARY, "origin"),
+                    (header::VARY, "accept"),
+                ],
+                100,
+            ),
+            (
+                &[
+                    (header::CONTENT_TYPE, "text/plain"),
+                    (header::CONTENT_ENCODING, "br"),
+                ],
+                100,
+            ),
+            (
+                &[
+                    (header::CONTENT_TYPE, "text/plain"),
+                    (header::CONTENT_RANGE, "bytes 0-99/200"),
+                ],
+                100,
+            ),
+            (&[(header::CONTENT_TYPE, "application/problem+json")], 4096),
+            // The first content type counts.
+            (
+                &[
+                    (header::CONTENT_TYPE, "image/png"),
+                    (header::CONTENT_TYPE, "application/json"),
+                ],
+                100,
+            ),
+            (
+                &[
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::CONTENT_TYPE, "image/png"),
+                ],
+                100,
+            ),
+        ];
+        let accepts: [&[&str]; 9] = [
+            &[],
+            &["identity"],
+            &["IDENTITY"],
+            &["identity;q=1"],
+            &["gzip"],
+            &["gzip;q=0"],
+            &["identity", "gzip"],
+            &["br, gzip;q=0.5"],
+            &["*"],
+        ];
+        for (headers, size) in answers {
+            let answer = move || {
+                let mut res = Response::new(Body::from(vec![b'x'; size]));
+                for (name, value) in headers {
+                    res.headers_mut()
+                        .append(name, HeaderValue::from_static(value));
+                }
+                res
+            };
+            let handler =
+                tower::service_fn(move |_: Request| async move { Ok::<_, Infallible>(answer()) });
+            for accept in accepts {
+                let request = || {
+                    let mut req = Request::new(Body::empty());
+                    for value in accept {
+                        req.headers_mut()
+                            .append(header::ACCEPT_ENCODING, HeaderValue::from_static(value));
+                    }
+                    req
+                };
+                let ours = CompressLayer.layer(handler).oneshot(request()).await;
+                let theirs = CompressionLayer::new()
+                    .compress_when(Compressible)
+                    .layer(handler)
+                    .oneshot(request())
+                    .await;
+                let (Ok(ours), Ok(theirs)) = (ours, theirs);
+                let shown = format!("{headers:?} {size} {accept:?}");
+                let ours_headers: Vec<_> = ours.headers().iter().collect();
+                let theirs_headers: Vec<_> = theirs.headers().iter().collect();
+                assert_eq!(ours_headers, theirs_headers, "{shown}");
+                assert_eq!(ours.status(), theirs.status(), "{shown}");
+                let ours_size = http_body::Body::size_hint(ours.body());
+                let theirs_size = http_body::Body::size_hint(theirs.body());
+                assert_eq!(ours_size.exact(), theirs_size.exact(), "{shown}");
+                let ours = ours.into_body().collect().await.map(|b| b.to_bytes());
+                let theirs = theirs.into_body().collect().await.map(|b| b.to_bytes());
+                assert_eq!(ours.ok(), theirs.ok(), "{shown}");
+            }
+        }
+    }
+
     /// A body declaring a length the machine cannot hold (under an operator's huge
     /// `--body-limit`) is refused; it used to abort the whole process ("memory
     /// allocation failed"), whatever the budget.
@@ -1483,7 +1768,7 @@ mod tests {
         tracing::subscriber::with_default(subscriber, || {
             settle_interest();
             let scope = Scope::Span(asked.request.span());
-            served(&res, Duration::from_millis(7), &asked, &scope)
+            served(&res, Duration::from_millis(7), &asked, None, &scope)
         });
         let text = capture.0.lock().map(|t| t.clone()).unwrap_or_default();
         String::from_utf8(text).unwrap_or_default()

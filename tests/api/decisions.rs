@@ -188,3 +188,106 @@ async fn carrier_text_provider_codes_and_kuaishou_bodies_decide_over_http() {
         "/kuaishou_refund/handlingWay"
     );
 }
+
+/// A decision's and a batch's served lines say what they decided, in the formatter's
+/// order: the fields travel from the route to the front's line (see
+/// `middleware::Exchange`), and a probe's line has none.
+#[tokio::test]
+async fn the_served_lines_say_what_a_decision_and_a_batch_decided() {
+    let (mut server, addr, _, logs) = spawn_binary_with_logs("", &[]);
+    let mut req = example("03-stalled-shangcheng.json")["request"].clone();
+    req["case_id"] = json!("AS-\"7\"");
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: &Value| {
+        client
+            .post(format!("http://{addr}{path}"))
+            .header("x-request-id", "front-1")
+            .json(body)
+            .send()
+    };
+    let decided: Value = post("/v1/decisions", &req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let batch = json!({"items": [req.clone(), {"case_id": "bad"}]});
+    let batch_status = post("/v1/decisions/batch", &batch)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .status();
+    assert_eq!(batch_status, 200);
+    let served = tokio::task::spawn_blocking(move || {
+        // Bounded: lines that never come fail the test instead of hanging it.
+        std::iter::from_fn(|| logs.recv_timeout(std::time::Duration::from_secs(10)).ok())
+            .filter(|l| l.contains("\"served\""))
+            .take(2)
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(served.len(), 2, "{served:?}");
+    // The line's keys in the order written (those of the span but its name, too).
+    let keys = |line: &str| -> Vec<String> {
+        let v: Value = serde_json::from_str(line).unwrap_or_default();
+        let mut keys: Vec<(usize, String)> = v
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| {
+                (
+                    line.find(&format!("\"{k}\":")).unwrap_or(usize::MAX),
+                    k.clone(),
+                )
+            })
+            .collect();
+        keys.sort();
+        keys.into_iter().map(|(_, k)| k).collect()
+    };
+    // Every served line's keys, around what was decided.
+    let around = |decided: &[&str]| -> Vec<String> {
+        let head = [
+            "timestamp",
+            "level",
+            "message",
+            "status",
+            "latency_ms",
+            "route",
+        ];
+        let tail = ["target", "span"];
+        head.iter()
+            .chain(decided)
+            .chain(&tail)
+            .map(|k| (*k).to_owned())
+            .collect()
+    };
+    let single: Value = serde_json::from_str(&served[0]).unwrap_or_default();
+    let decision_keys = [
+        "decision_id",
+        "case_id",
+        "scenario",
+        "decision",
+        "applies",
+        "rules_version",
+    ];
+    assert_eq!(keys(&served[0]), around(&decision_keys), "{}", served[0]);
+    assert_eq!(single["route"], "/v1/decisions");
+    assert_eq!(single["decision_id"], decided["decision_id"]);
+    assert_eq!(single["case_id"], "AS-\"7\"");
+    assert_eq!(single["scenario"], decided["scenario"]);
+    assert_eq!(single["decision"], decided["decision"]);
+    assert_eq!(single["applies"], decided["applies"]);
+    assert_eq!(single["rules_version"], decided["rules_version"]);
+    assert_eq!(single["span"]["request_id"], "front-1");
+    let batch: Value = serde_json::from_str(&served[1]).unwrap_or_default();
+    let batch_keys = ["batch_id", "items", "succeeded", "rules_version"];
+    assert_eq!(keys(&served[1]), around(&batch_keys), "{}", served[1]);
+    assert_eq!(batch["route"], "/v1/decisions/batch");
+    assert_eq!(
+        (batch["items"].as_u64(), batch["succeeded"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(batch["rules_version"], decided["rules_version"]);
+}

@@ -30,7 +30,7 @@ use crate::http::decision_log::{self, DecisionLog, NotWritten, Origin};
 use crate::http::extract::{
     Negotiated, OutputParams, ViewParams, json_body, negotiate, requested_view,
 };
-use crate::http::middleware::{DecisionFields, Slot};
+use crate::http::middleware::{DecisionFields, Exchange, Slot};
 use crate::http::problem::Problem;
 use crate::http::routes::known_lang;
 use crate::http::state::{AppState, Loaded};
@@ -75,13 +75,14 @@ struct How {
 )]
 pub fn create_decision(
     State(state): State<AppState>,
-    asked: Asked,
+    mut asked: Asked,
 ) -> impl Future<Output = Response> {
     // A function returning an `async` block, not an `async fn`: its future (boxed for every
     // request, with [`Asked`]'s and [`deliver`]'s inside it) would hold `asked` twice.
     let log = state.decision_log().cloned();
     let version = asked.loaded.rules.version.clone();
     let slot = asked.slot.clone();
+    let exchange = asked.exchange.take();
     async move {
         // In a block of its own: what was prepared is not kept beside its delivery.
         let delivering = {
@@ -97,7 +98,7 @@ pub fn create_decision(
                 Box::pin(decide_heavy(asked)).await
             };
             match prepared {
-                Ok(prepared) => deliver(log.as_ref(), &slot, version, prepared),
+                Ok(prepared) => deliver(log.as_ref(), &slot, exchange, version, prepared),
                 Err(Refused(answer)) => return *answer,
             }
         };
@@ -135,6 +136,8 @@ pub struct Asked {
     loaded: Arc<Loaded>,
     how: How,
     slot: Slot,
+    /// Where what was decided goes for the request's log line (none without the front).
+    exchange: Option<Arc<Exchange>>,
     /// Where its decisions come from, when there is a decision log.
     logged: Option<Logged>,
     body: Bytes,
@@ -163,11 +166,8 @@ impl FromRequest<AppState> for Asked {
                 .map(str::to_owned),
             batch_id: None,
         });
-        let slot = req
-            .extensions()
-            .get::<Slot>()
-            .cloned()
-            .unwrap_or_else(Slot::unbounded);
+        let exchange = req.extensions().get::<Arc<Exchange>>().cloned();
+        let slot = Exchange::slot_of(exchange.as_ref());
         let body = json_body(req, state);
         async move {
             lang.map_err(|refused| *refused)?;
@@ -179,6 +179,7 @@ impl FromRequest<AppState> for Asked {
                 },
                 loaded,
                 slot,
+                exchange,
                 logged,
                 body,
             })
@@ -321,18 +322,20 @@ async fn off_the_workers(
         .unwrap_or_else(|_| Err(Problem::internal().into()))
 }
 
-/// Commits (the log takes the lines, or the slot alone) and answers.
+/// Commits (the log takes the lines, or the slot alone) and answers; what was decided
+/// goes on the request's log line through `exchange` (none without the front).
 ///
 /// The commit is begun here, and the future returned holds what `prepared` answers
 /// once: an `async fn`'s future would hold it twice (as its argument and taken apart).
 fn deliver<'a>(
     log: Option<&'a DecisionLog>,
     slot: &'a Slot,
+    exchange: Option<Arc<Exchange>>,
     rules_version: String,
     prepared: Prepared,
 ) -> impl Future<Output = Response> + 'a {
     let Prepared {
-        mut response,
+        response,
         lines,
         delivered,
         ..
@@ -353,9 +356,10 @@ fn deliver<'a>(
         if let Err(not_written) = committed {
             return not_written.problem(slot).into_response();
         }
-        response
-            .extensions_mut()
-            .insert(delivered.count(rules_version));
+        let decided = delivered.count(rules_version);
+        if let Some(exchange) = exchange {
+            exchange.decided(decided);
+        }
         response
     }
 }
@@ -562,6 +566,7 @@ pub async fn create_batch(State(state): State<AppState>, mut asked: Asked) -> Re
     }
     let limit = state.batch_limit();
     let slot = asked.slot.clone();
+    let exchange = asked.exchange.take();
     let heavy = slot.heavy_work().await;
     let prepared = off_the_workers(move || {
         if !asked.slot.live() {
@@ -579,7 +584,7 @@ pub async fn create_batch(State(state): State<AppState>, mut asked: Asked) -> Re
     })
     .await;
     match room_for_answer(&slot, prepared, heavy).await {
-        Ok(prepared) => deliver(log.as_ref(), &slot, version, prepared).await,
+        Ok(prepared) => deliver(log.as_ref(), &slot, exchange, version, prepared).await,
         Err(Refused(answer)) => *answer,
     }
 }

@@ -2,6 +2,7 @@
 
 use std::sync::LazyLock;
 
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -38,14 +39,14 @@ pub async fn healthz() -> Response {
         .unwrap_or_default()
     });
     let alive: &'static [u8] = &ALIVE;
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        alive,
-    )
-        .into_response()
+    // Built directly: `(headers, &[u8])` would set `application/octet-stream` first, then
+    // replace it.
+    let mut res = Response::new(Body::from(alive));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
 }
 
 /// Ready: rules loaded, not shutting down, and the decision log (if any) writable.
