@@ -202,9 +202,9 @@ pub struct Gazetteer {
     /// Every name, with its places.
     names: HashMap<String, Vec<NameRef>>,
     /// The same names (of two characters or more) by their first two characters,
-    /// longest first: reading a text looks up its first two characters once, then
-    /// compares the few names that begin with them (their places are in `names`).
-    by_start: HashMap<[char; 2], Vec<String>>,
+    /// longest first, each with its places again: reading a text looks up its first two
+    /// characters once, then compares the few names that begin with them.
+    by_start: HashMap<[char; 2], Vec<(String, Vec<NameRef>)>>,
     /// Traditional → simplified, for the characters of place names and trace words.
     simplified: Simplified,
     /// By province code: names written at the city level that stand for no city of
@@ -390,14 +390,17 @@ impl Gazetteer {
                 unit.full_name = full_name;
             }
         }
-        for name in g.names.keys() {
+        for (name, refs) in &g.names {
             let mut chars = name.chars();
             if let (Some(a), Some(b)) = (chars.next(), chars.next()) {
-                g.by_start.entry([a, b]).or_default().push(name.clone());
+                g.by_start
+                    .entry([a, b])
+                    .or_default()
+                    .push((name.clone(), refs.clone()));
             }
         }
         for starting in g.by_start.values_mut() {
-            starting.sort_by_key(|name| std::cmp::Reverse(name.len()));
+            starting.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
         }
         g
     }
@@ -706,12 +709,11 @@ impl Gazetteer {
         let Some(starting) = self.by_start.get(&[a, b]) else {
             return Take::Nothing;
         };
-        for name in starting {
+        for (name, refs) in starting {
             let Some(after) = rest.strip_prefix(name.as_str()) else {
                 continue;
             };
-            let mut accepted = self
-                .named(name, level, within)
+            let mut accepted = Self::fitting(refs, level, within)
                 .filter(|r| !r.short || self.short_name_fits(r.area, after, within))
                 .map(|r| r.area);
             match (accepted.next(), accepted.next()) {
@@ -842,11 +844,17 @@ mod tests {
         let mut count = 0;
         for ([a, b], starting) in &g.by_start {
             for pair in starting.windows(2) {
-                assert!(pair[0].len() >= pair[1].len(), "{a}{b}");
+                assert!(pair[0].0.len() >= pair[1].0.len(), "{a}{b}");
             }
-            for name in starting {
+            for (name, refs) in starting {
                 assert!(name.starts_with([*a, *b].iter().collect::<String>().as_str()));
-                assert!(g.names.contains_key(name), "{name}");
+                let places =
+                    |refs: &[NameRef]| refs.iter().map(|r| (r.area, r.short)).collect::<Vec<_>>();
+                assert_eq!(
+                    g.names.get(name).map(|r| places(r)),
+                    Some(places(refs)),
+                    "{name}"
+                );
             }
             count += starting.len();
         }

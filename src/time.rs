@@ -213,6 +213,8 @@ fn parse_parts(s: &str) -> Option<(NaiveDateTime, Option<i32>)> {
 }
 
 /// The number the two ASCII digits at `b[i]` spell (most fields of a time): no loop.
+/// Always inlined: a call costs more than its few instructions.
+#[inline(always)]
 fn two_digits(b: &[u8], i: usize) -> Option<u32> {
     match *b.get(i..i.checked_add(2)?)? {
         [h, l] if h.is_ascii_digit() && l.is_ascii_digit() => {

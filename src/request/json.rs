@@ -293,30 +293,32 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
-/// Keys an object has no field for, each once (in key order).
+/// Keys an object has no field for, each once (in key order). The set is made for the
+/// first such key: most objects have none, and an empty set still costs its drop.
 #[derive(Debug, Default)]
-pub struct Keys<'de>(BTreeSet<Cow<'de, str>>);
+pub struct Keys<'de>(Option<BTreeSet<Cow<'de, str>>>);
 
 impl<'de> Keys<'de> {
     /// Adds a key; a key seen before is a duplicate, and stops the reading.
     fn insert<E: de::Error>(&mut self, key: Cow<'de, str>) -> Result<(), E> {
-        if self.0.contains(key.as_ref()) {
+        let keys = self.0.get_or_insert_default();
+        if keys.contains(key.as_ref()) {
             return Err(duplicate(&key));
         }
-        self.0.insert(key);
+        keys.insert(key);
         Ok(())
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.0.as_ref().map_or(0, BTreeSet::len)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|k| k.as_ref())
+        self.0.iter().flatten().map(|k| k.as_ref())
     }
 }
 
