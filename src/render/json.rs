@@ -384,9 +384,9 @@ fn zone_head(z: &mut Object, r: &Renderer, zone: &ControlZone) {
 
 /// A zone's control window, the fields after `controlled` (full view), and the end.
 fn zone_window(mut z: Object, r: &Renderer, zone: &ControlZone) {
-    r.with_time(zone.control.from, |t| z.time(key!("control_from"), t));
+    r.with_notice_time(zone.control.from, |t| z.time(key!("control_from"), t));
     match zone.control.until {
-        Some(until) => r.with_time(until, |t| z.time(key!("control_until"), t)),
+        Some(until) => r.with_notice_time(until, |t| z.time(key!("control_until"), t)),
         None => z.opt_str(key!("control_until"), None),
     }
     z.bool(
