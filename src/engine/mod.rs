@@ -604,15 +604,16 @@ fn refund_only_rows(
         }
         _ => {
             let stalled_at = head.at + t.stall_after;
+            let unmoved_for = d.as_of - head.at;
             // "More than 72 h": exactly 72 h is still in transit.
-            if d.as_of - head.at > t.stall_after {
+            if unmoved_for > t.stall_after {
                 d.scenario = Scenario::Stalled;
                 // The window opens once the request exists and the stall has lasted.
                 let due = case.requested_at.max(stalled_at) + t.intercept_window;
                 d.deadlines
                     .push(deadline(DeadlineKind::InterceptAndRefundBy, due, d.as_of));
                 let mut args = head_args();
-                args.push(("hours", Arg::Int((d.as_of - head.at).num_hours())));
+                args.push(("hours", Arg::Int(unmoved_for.num_hours())));
                 args.push(("stall_hours", hours(t.stall_after)));
                 d.explanation.push(Explanation {
                     finding: Finding::Stalled,
