@@ -286,6 +286,9 @@ fn text(o: &mut Object, key: &'static str, render: impl FnOnce(&mut JsonText)) {
     out.push(b'"');
 }
 
+/// JSON written at load, for answers to copy.
+type Piece = Box<[u8]>;
+
 /// What a notice's full answers hold that depends only on the notice and the language:
 /// written once, when the rules load, by the writers an answer would use
 /// ([`event_head`], [`zone_head`], [`zone_window`], [`action`], [`explanation_head`]),
@@ -295,22 +298,22 @@ pub struct NoticeJson {
     /// By language ([`Lang`]).
     langs: Vec<LangJson>,
     /// By finding ([`Finding::index`]): [`explanation_head`].
-    explanations: Vec<Box<[u8]>>,
+    explanations: Vec<Piece>,
 }
 
 #[derive(Debug, Clone, Default)]
 struct LangJson {
-    event: Box<[u8]>,
+    event: Piece,
     /// By zone: [`zone_head`] and [`zone_window`].
-    zones: Vec<(Box<[u8]>, Box<[u8]>)>,
+    zones: Vec<(Piece, Piece)>,
     /// By action ([`Action::index`]).
-    actions: Vec<Box<[u8]>>,
+    actions: Vec<Piece>,
 }
 
 impl NoticeJson {
     /// Writes the pieces of `notice` (one of `rules`' notices) in each language.
     pub fn new(rules: &Rules, notice: &DisruptionNotice) -> NoticeJson {
-        fn piece(write: impl FnOnce(&mut Vec<u8>)) -> Box<[u8]> {
+        fn piece(write: impl FnOnce(&mut Vec<u8>)) -> Piece {
             let mut out = Vec::new();
             write(&mut out);
             out.into()
