@@ -373,11 +373,17 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    /// Hands `t`, written in the notice's time zone, to `write`.
-    fn with_time<R>(&self, t: Instant, write: impl FnOnce(&Rfc3339) -> R) -> R {
-        if let Some(text) = self.notice.written(t) {
-            return write(text);
+    /// Hands `t`, an instant the notice states, written in its time zone, to `write`:
+    /// as loading wrote it.
+    fn with_notice_time<R>(&self, t: Instant, write: impl FnOnce(&Rfc3339) -> R) -> R {
+        match self.notice.written(t) {
+            Some(text) => write(text),
+            None => self.with_time(t, write),
         }
+    }
+
+    /// Hands `t`, an instant of the case, written in the notice's time zone, to `write`.
+    fn with_time<R>(&self, t: Instant, write: impl FnOnce(&Rfc3339) -> R) -> R {
         let Ok(mut written) = self.written.try_borrow_mut() else {
             return write(&Rfc3339::new(t, self.notice.time_zone));
         };
@@ -441,6 +447,7 @@ impl<'a> Renderer<'a> {
     fn arg(&self, out: &mut impl Sink, arg: &Arg) {
         match arg {
             Arg::Time(t) => self.with_time(*t, |text| out.push_time(text)),
+            Arg::NoticeTime(t) => self.with_notice_time(*t, |text| out.push_time(text)),
             Arg::Int(n) => out.push_unescaped(itoa::Buffer::new().format(*n)),
             Arg::Text(s) => out.push(s),
             Arg::Label(l) => self.plain(out, self.rules.label(*l, self.lang)),
@@ -476,6 +483,7 @@ pub fn decision_view(
     let r = Renderer::new(rules, d, lang);
     let notice = r.notice;
     let time = |t| r.with_time(t, |text| text.as_str().to_owned());
+    let notice_time = |t| r.with_notice_time(t, |text| text.as_str().to_owned());
     let plain = |t: &Template| {
         let mut s = String::new();
         r.plain(&mut s, t);
@@ -513,8 +521,8 @@ pub fn decision_view(
                 id: zone.id.clone(),
                 name: plain(zone.name.get(lang)),
                 controlled: z.controlled,
-                control_from: time(zone.control.from),
-                control_until: zone.control.until.map(time),
+                control_from: notice_time(zone.control.from),
+                control_until: zone.control.until.map(notice_time),
                 control_until_further_notice: zone.control.until.is_none(),
             })
         }),

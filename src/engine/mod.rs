@@ -19,7 +19,11 @@ use crate::time::{self, Instant};
 /// A value put into an explanation's or a warning's text.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Arg {
+    /// An instant of the case (a request's, a carrier event's, a deadline).
     Time(Instant),
+    /// An instant the deciding notice states (an end of its impact period, of a phase or
+    /// of a zone's control window), which loading wrote once.
+    NoticeTime(Instant),
     Int(i64),
     Text(String),
     Label(Label),
@@ -367,7 +371,8 @@ fn assess(
 
 /// The end of a window for a text: its time, or "until further notice".
 fn until(w: Window) -> Arg {
-    w.until.map_or(Arg::Label(Label::FurtherNotice), Arg::Time)
+    w.until
+        .map_or(Arg::Label(Label::FurtherNotice), Arg::NoticeTime)
 }
 
 /// The deciding notice and the others that apply (policy.md §10). Of the notices that
@@ -420,7 +425,7 @@ fn explain_context(
         },
         args: smallvec![
             ("requested_at", Arg::Time(case.requested_at)),
-            ("from", Arg::Time(impact.from)),
+            ("from", Arg::NoticeTime(impact.from)),
             ("until", until(impact)),
         ],
     });
@@ -430,7 +435,7 @@ fn explain_context(
             finding: Finding::InPhase,
             args: smallvec![
                 ("phase", Arg::Phase(p)),
-                ("from", Arg::Time(w.from)),
+                ("from", Arg::NoticeTime(w.from)),
                 ("until", until(w)),
             ],
         });
@@ -446,7 +451,7 @@ fn explain_context(
                     ("zone", Arg::Zone(z.zone)),
                     ("what", Arg::Label(what)),
                     ("at", Arg::Time(at)),
-                    ("from", Arg::Time(w.from)),
+                    ("from", Arg::NoticeTime(w.from)),
                     ("until", until(w)),
                 ],
             }
@@ -458,7 +463,7 @@ fn explain_context(
                 args: smallvec![
                     destination,
                     ("zone", Arg::Zone(z.zone)),
-                    ("from", Arg::Time(w.from)),
+                    ("from", Arg::NoticeTime(w.from)),
                     ("until", until(w)),
                 ],
             }
@@ -599,15 +604,16 @@ fn refund_only_rows(
         }
         _ => {
             let stalled_at = head.at + t.stall_after;
+            let unmoved_for = d.as_of - head.at;
             // "More than 72 h": exactly 72 h is still in transit.
-            if d.as_of - head.at > t.stall_after {
+            if unmoved_for > t.stall_after {
                 d.scenario = Scenario::Stalled;
                 // The window opens once the request exists and the stall has lasted.
                 let due = case.requested_at.max(stalled_at) + t.intercept_window;
                 d.deadlines
                     .push(deadline(DeadlineKind::InterceptAndRefundBy, due, d.as_of));
                 let mut args = head_args();
-                args.push(("hours", Arg::Int((d.as_of - head.at).num_hours())));
+                args.push(("hours", Arg::Int(unmoved_for.num_hours())));
                 args.push(("stall_hours", hours(t.stall_after)));
                 d.explanation.push(Explanation {
                     finding: Finding::Stalled,

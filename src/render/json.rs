@@ -5,8 +5,9 @@
 //! at a time; here text is copied eight bytes at a time, and nothing is allocated but
 //! the buffer.
 
+use crate::codes::{Action, Finding};
 use crate::engine::Decision;
-use crate::rules::{Lang, Rules};
+use crate::rules::{ControlZone, DisruptionNotice, Lang, Rules};
 
 use super::{Renderer, Sink, View, times::Rfc3339};
 
@@ -161,6 +162,36 @@ impl<'a> Object<'a> {
         Object { out, first: true }
     }
 
+    /// An object begun with the fields that loading wrote into `written` (see
+    /// [`NoticeJson`]), copied; without them, begun and written by `head`, the writer
+    /// that wrote them.
+    fn begin_with(
+        out: &'a mut Vec<u8>,
+        written: Option<&[u8]>,
+        head: impl FnOnce(&mut Object),
+    ) -> Object<'a> {
+        match written {
+            Some(written) => {
+                out.extend_from_slice(written);
+                Object { out, first: false }
+            }
+            None => {
+                let mut o = Object::begin(out);
+                head(&mut o);
+                o
+            }
+        }
+    }
+
+    /// Ends the object with the fields (and the `}`) that loading wrote into `written`,
+    /// copied; without them, with those that `tail` writes.
+    fn end_with(self, written: Option<&[u8]>, tail: impl FnOnce(Object)) {
+        match written {
+            Some(written) => self.out.extend_from_slice(written),
+            None => tail(self),
+        }
+    }
+
     /// Starts a field, `key` written by [`key!`], returning the buffer for its value.
     #[inline(always)]
     fn key(&mut self, key: &'static str) -> &mut Vec<u8> {
@@ -246,6 +277,145 @@ fn array<T>(out: &mut Vec<u8>, items: &[T], mut write: impl FnMut(&mut Vec<u8>, 
     out.push(b']');
 }
 
+/// A text of the rules or of the case, rendered into the buffer as a JSON string.
+#[inline(always)]
+fn text(o: &mut Object, key: &'static str, render: impl FnOnce(&mut JsonText)) {
+    let out = o.key(key);
+    out.push(b'"');
+    render(&mut JsonText(out));
+    out.push(b'"');
+}
+
+/// JSON written at load, for answers to copy.
+type Piece = Box<[u8]>;
+
+/// What a notice's full answers hold that depends only on the notice and the language:
+/// written once, when the rules load, by the writers an answer would use
+/// ([`event_head`], [`zone_head`], [`zone_window`], [`action`], [`explanation_head`]),
+/// and copied into each answer.
+#[derive(Debug, Clone, Default)]
+pub struct NoticeJson {
+    /// By language ([`Lang`]).
+    langs: Vec<LangJson>,
+    /// By finding ([`Finding::index`]): [`explanation_head`].
+    explanations: Vec<Piece>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct LangJson {
+    event: Piece,
+    /// By zone: [`zone_head`] and [`zone_window`].
+    zones: Vec<(Piece, Piece)>,
+    /// By action ([`Action::index`]).
+    actions: Vec<Piece>,
+}
+
+impl NoticeJson {
+    /// Writes the pieces of `notice` (one of `rules`' notices) in each language.
+    pub fn new(rules: &Rules, notice: &DisruptionNotice) -> NoticeJson {
+        fn piece(write: impl FnOnce(&mut Vec<u8>)) -> Piece {
+            let mut out = Vec::new();
+            write(&mut out);
+            out.into()
+        }
+        let langs = (0..rules.languages.len())
+            .map(|lang| {
+                let r = Renderer::with_notice(rules, notice, Lang(lang));
+                LangJson {
+                    event: piece(|out| event_head(&mut Object::begin(out), &r)),
+                    zones: notice
+                        .zones
+                        .iter()
+                        .map(|zone| {
+                            let head = piece(|out| zone_head(&mut Object::begin(out), &r, zone));
+                            let window =
+                                piece(|out| zone_window(Object { out, first: false }, &r, zone));
+                            (head, window)
+                        })
+                        .collect(),
+                    actions: Action::ALL
+                        .iter()
+                        .map(|&a| piece(|out| action(out, &r, a)))
+                        .collect(),
+                }
+            })
+            .collect();
+        let explanations = Finding::ALL
+            .iter()
+            .map(|&f| piece(|out| explanation_head(&mut Object::begin(out), notice, f)))
+            .collect();
+        NoticeJson {
+            langs,
+            explanations,
+        }
+    }
+
+    /// In `lang`, or in the default language (as [`crate::rules::Localized::get`]).
+    fn lang(&self, lang: Lang) -> Option<&LangJson> {
+        self.langs.get(lang.0).or(self.langs.first())
+    }
+
+    fn event(&self, lang: Lang) -> Option<&[u8]> {
+        Some(&self.lang(lang)?.event)
+    }
+
+    fn zone(&self, lang: Lang, zone: usize) -> Option<(&[u8], &[u8])> {
+        let (head, window) = self.lang(lang)?.zones.get(zone)?;
+        Some((head, window))
+    }
+
+    fn action(&self, lang: Lang, a: Action) -> Option<&[u8]> {
+        self.lang(lang)?.actions.get(a.index()).map(|a| &a[..])
+    }
+
+    fn explanation(&self, f: Finding) -> Option<&[u8]> {
+        self.explanations.get(f.index()).map(|x| &x[..])
+    }
+}
+
+/// The deciding notice's id and name (full view).
+fn event_head(e: &mut Object, r: &Renderer) {
+    e.id(key!("id"), &r.notice.id);
+    text(e, key!("name"), |s| r.plain(s, r.notice.name.get(r.lang)));
+}
+
+/// A zone's id and name (full view).
+fn zone_head(z: &mut Object, r: &Renderer, zone: &ControlZone) {
+    z.id(key!("id"), &zone.id);
+    text(z, key!("name"), |s| r.plain(s, zone.name.get(r.lang)));
+}
+
+/// A zone's control window, the fields after `controlled` (full view), and the end.
+fn zone_window(mut z: Object, r: &Renderer, zone: &ControlZone) {
+    r.with_notice_time(zone.control.from, |t| z.time(key!("control_from"), t));
+    match zone.control.until {
+        Some(until) => r.with_notice_time(until, |t| z.time(key!("control_until"), t)),
+        None => z.opt_str(key!("control_until"), None),
+    }
+    z.bool(
+        key!("control_until_further_notice"),
+        zone.control.until.is_none(),
+    );
+    z.end();
+}
+
+/// An action with its text (full view).
+fn action(out: &mut Vec<u8>, r: &Renderer, a: Action) {
+    let mut x = Object::begin(out);
+    x.code(key!("code"), a.as_str());
+    text(&mut x, key!("text"), |s| {
+        r.text(s, r.notice.action_text(a, r.lang), &[])
+    });
+    x.end();
+}
+
+/// An explanation's section and code (full view): the same in every language.
+fn explanation_head(x: &mut Object, notice: &DisruptionNotice, f: Finding) {
+    let (section, _) = notice.explanation(f, Lang::default());
+    x.id(key!("rule"), section);
+    x.code(key!("code"), f.as_str());
+}
+
 /// Appends the decision `d` as JSON: the `DecisionView` (or `CompactDecisionView`) that
 /// [`super::decision_view`] would build, as serde_json would write it.
 pub fn write_decision(
@@ -259,13 +429,7 @@ pub fn write_decision(
 ) {
     let r = Renderer::new(rules, d, lang);
     let notice = r.notice;
-    // A text of the rules or of the case, rendered into the buffer as a JSON string.
-    let text = |o: &mut Object, key: &'static str, render: &dyn Fn(&mut JsonText)| {
-        let out = o.key(key);
-        out.push(b'"');
-        render(&mut JsonText(out));
-        out.push(b'"');
-    };
+    let written = &notice.json;
     let also: Vec<_> = d
         .also_applies
         .iter()
@@ -273,7 +437,7 @@ pub fn write_decision(
         .collect();
     let zone = d
         .zone
-        .and_then(|z| Some((notice.zones.get(z.zone)?, z.controlled)));
+        .and_then(|z| Some((z.zone, notice.zones.get(z.zone)?, z.controlled)));
     let phase = d
         .phase
         .and_then(|p| notice.phases.get(p))
@@ -287,12 +451,19 @@ pub fn write_decision(
     o.bool(key!("applies"), d.applies);
     o.code(key!("scenario"), d.scenario.as_str());
     o.code(key!("decision"), d.outcome.as_str());
-    let mut e = Object::begin(o.key(key!("event")));
-    e.id(key!("id"), &notice.id);
-    if view == View::Full {
-        text(&mut e, key!("name"), &|s| r.plain(s, notice.name.get(lang)));
-        e.bool(key!("in_impact_period"), d.in_impact_period);
-    }
+    let out = o.key(key!("event"));
+    let mut e = match view {
+        View::Full => {
+            let mut e = Object::begin_with(out, written.event(lang), |e| event_head(e, &r));
+            e.bool(key!("in_impact_period"), d.in_impact_period);
+            e
+        }
+        View::Compact => {
+            let mut e = Object::begin(out);
+            e.id(key!("id"), &notice.id);
+            e
+        }
+    };
     match phase {
         Some(phase) => e.id(key!("phase"), phase),
         None => e.opt_str(key!("phase"), None),
@@ -302,7 +473,7 @@ pub fn write_decision(
         View::Full => array(o.key(key!("also_applies")), &also, |out, n| {
             let mut a = Object::begin(out);
             a.id(key!("id"), &n.id);
-            text(&mut a, key!("name"), &|s| r.plain(s, n.name.get(lang)));
+            text(&mut a, key!("name"), |s| r.plain(s, n.name.get(lang)));
             a.end();
         }),
         View::Compact => array(o.key(key!("also_applies")), &also, |out, n| {
@@ -311,25 +482,22 @@ pub fn write_decision(
     }
     match zone {
         None => o.key(key!("zone")).extend_from_slice(b"null"),
-        Some((zone, controlled)) => {
-            let mut z = Object::begin(o.key(key!("zone")));
-            z.id(key!("id"), &zone.id);
-            if view == View::Full {
-                text(&mut z, key!("name"), &|s| r.plain(s, zone.name.get(lang)));
-            }
-            z.bool(key!("controlled"), controlled);
-            if view == View::Full {
-                r.with_time(zone.control.from, |t| z.time(key!("control_from"), t));
-                match zone.control.until {
-                    Some(until) => r.with_time(until, |t| z.time(key!("control_until"), t)),
-                    None => z.opt_str(key!("control_until"), None),
+        Some((at, zone, controlled)) => {
+            let out = o.key(key!("zone"));
+            match view {
+                View::Full => {
+                    let (head, window) = written.zone(lang, at).unzip();
+                    let mut z = Object::begin_with(out, head, |z| zone_head(z, &r, zone));
+                    z.bool(key!("controlled"), controlled);
+                    z.end_with(window, |z| zone_window(z, &r, zone));
                 }
-                z.bool(
-                    key!("control_until_further_notice"),
-                    zone.control.until.is_none(),
-                );
+                View::Compact => {
+                    let mut z = Object::begin(out);
+                    z.id(key!("id"), &zone.id);
+                    z.bool(key!("controlled"), controlled);
+                    z.end();
+                }
             }
-            z.end();
         }
     }
     array(o.key(key!("deadlines")), &d.deadlines, |out, dl| {
@@ -343,13 +511,11 @@ pub fn write_decision(
         x.end();
     });
     match view {
-        View::Full => array(o.key(key!("actions")), &d.actions, |out, a| {
-            let mut x = Object::begin(out);
-            x.code(key!("code"), a.as_str());
-            text(&mut x, key!("text"), &|s| {
-                r.text(s, notice.action_text(*a, lang), &[])
-            });
-            x.end();
+        View::Full => array(o.key(key!("actions")), &d.actions, |out, &a| match written
+            .action(lang, a)
+        {
+            Some(written) => out.extend_from_slice(written),
+            None => action(out, &r, a),
         }),
         View::Compact => array(o.key(key!("actions")), &d.actions, |out, a| {
             unescaped(out, a.as_str())
@@ -364,11 +530,11 @@ pub fn write_decision(
     });
     match view {
         View::Full => array(o.key(key!("explanation")), &d.explanation, |out, e| {
-            let (section, template) = notice.explanation(e.finding, lang);
-            let mut x = Object::begin(out);
-            x.id(key!("rule"), section);
-            x.code(key!("code"), e.finding.as_str());
-            text(&mut x, key!("detail"), &|s| r.text(s, template, &e.args));
+            let (_, template) = notice.explanation(e.finding, lang);
+            let mut x = Object::begin_with(out, written.explanation(e.finding), |x| {
+                explanation_head(x, notice, e.finding)
+            });
+            text(&mut x, key!("detail"), |s| r.text(s, template, &e.args));
             x.end();
         }),
         View::Compact => array(o.key(key!("explanation")), &d.explanation, |out, e| {
@@ -379,7 +545,7 @@ pub fn write_decision(
         View::Full => array(o.key(key!("warnings")), &d.warnings, |out, w| {
             let mut x = Object::begin(out);
             x.code(key!("code"), w.code.as_str());
-            text(&mut x, key!("message"), &|s| {
+            text(&mut x, key!("message"), |s| {
                 r.text(s, rules.warning_text(w.code, lang), &w.args)
             });
             x.end();
@@ -465,6 +631,10 @@ mod tests {
     fn same_bytes_as_the_views(rules: &Rules, requests: &[Value]) -> (usize, bool) {
         let mut checked = 0;
         let mut escaped = false;
+        let mut bare = rules.clone();
+        for n in &mut bare.notices {
+            n.json = NoticeJson::default();
+        }
         for request in requests {
             let body = serde_json::to_vec(request).unwrap_or_default();
             for lang in 0..rules.languages.len() {
@@ -493,6 +663,22 @@ mod tests {
                         &d.view.decision_id,
                         lang,
                         view,
+                    );
+                    // Without the pieces written at load: each written now, the same.
+                    let mut unwritten = Vec::new();
+                    write_decision(
+                        &mut unwritten,
+                        &bare,
+                        &d.decision,
+                        d.view.case_id.as_deref(),
+                        &d.view.decision_id,
+                        lang,
+                        view,
+                    );
+                    assert_eq!(
+                        String::from_utf8_lossy(&written),
+                        String::from_utf8_lossy(&unwritten),
+                        "{view:?} without the pieces {request}"
                     );
                     let serde = match view {
                         View::Full => serde_json::to_vec(&d.view),

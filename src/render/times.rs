@@ -37,39 +37,35 @@ impl Rfc3339 {
                 other: Some(time::format(t, tz)),
             };
         }
-        let mut w = Writer {
-            bytes: [0; Rfc3339::MOST],
-            len: 0,
+        let mut bytes = [0; Rfc3339::MOST];
+        let (date_time, rest) = bytes.split_at_mut(19);
+        write_date_time(date_time, &local);
+        let fraction: &mut [u8] = if nanos == 0 {
+            &mut []
+        } else if nanos.is_multiple_of(1_000_000) {
+            write_digits(&mut rest[1..4], nanos / 1_000_000);
+            &mut rest[..4]
+        } else if nanos.is_multiple_of(1_000) {
+            write_digits(&mut rest[1..7], nanos / 1_000);
+            &mut rest[..7]
+        } else {
+            write_digits(&mut rest[1..10], nanos);
+            &mut rest[..10]
         };
-        w.digits(year.unsigned_abs(), 4);
-        w.byte(b'-');
-        w.digits(local.month(), 2);
-        w.byte(b'-');
-        w.digits(local.day(), 2);
-        w.byte(b'T');
-        w.digits(local.hour(), 2);
-        w.byte(b':');
-        w.digits(local.minute(), 2);
-        w.byte(b':');
-        w.digits(local.second(), 2);
-        if nanos != 0 {
-            w.byte(b'.');
-            if nanos.is_multiple_of(1_000_000) {
-                w.digits(nanos / 1_000_000, 3);
-            } else if nanos.is_multiple_of(1_000) {
-                w.digits(nanos / 1_000, 6);
-            } else {
-                w.digits(nanos, 9);
-            }
+        if let Some(dot) = fraction.first_mut() {
+            *dot = b'.';
         }
-        w.byte(if seconds < 0 { b'-' } else { b'+' });
+        let len = 19 + fraction.len();
+        // `+08:00`
+        let zone = &mut bytes[len..len + 6];
+        zone[0] = if seconds < 0 { b'-' } else { b'+' };
         let minutes = seconds.unsigned_abs() / 60;
-        w.digits(minutes / 60, 2);
-        w.byte(b':');
-        w.digits(minutes % 60, 2);
+        write_digits(&mut zone[1..3], minutes / 60);
+        zone[3] = b':';
+        write_digits(&mut zone[4..6], minutes % 60);
         Rfc3339 {
-            bytes: w.bytes,
-            len: w.len,
+            bytes,
+            len: len + 6,
             other: None,
         }
     }
@@ -86,25 +82,16 @@ impl Rfc3339 {
                 other: Some(t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
             };
         }
-        let mut w = Writer {
-            bytes: [0; Rfc3339::MOST],
-            len: 0,
-        };
-        for (value, width, then) in [
-            (year.unsigned_abs(), 4, b'-'),
-            (t.month(), 2, b'-'),
-            (t.day(), 2, b'T'),
-            (t.hour(), 2, b':'),
-            (t.minute(), 2, b':'),
-            (t.second(), 2, b'.'),
-            (t.nanosecond() / 1000, 6, b'Z'),
-        ] {
-            w.digits(value, width);
-            w.byte(then);
-        }
+        let mut bytes = [0; Rfc3339::MOST];
+        let (date_time, rest) = bytes.split_at_mut(19);
+        write_date_time(date_time, &t.naive_utc());
+        // `.123456Z`
+        rest[0] = b'.';
+        write_digits(&mut rest[1..7], t.nanosecond() / 1000);
+        rest[7] = b'Z';
         Rfc3339 {
-            bytes: w.bytes,
-            len: w.len,
+            bytes,
+            len: 27,
             other: None,
         }
     }
@@ -132,30 +119,24 @@ impl serde::Serialize for Rfc3339 {
     }
 }
 
-struct Writer {
-    bytes: [u8; Rfc3339::MOST],
-    len: usize,
-}
-
-impl Writer {
-    fn byte(&mut self, b: u8) {
-        if let Some(slot) = self.bytes.get_mut(self.len) {
-            *slot = b;
-            self.len += 1;
-        }
-    }
-
-    /// `n` in exactly `width` decimal digits (zero-padded; `n` is below 10^width), two
-    /// at a time.
-    fn digits(&mut self, n: u32, width: usize) {
-        let end = (self.len + width).min(self.bytes.len());
-        write_digits(&mut self.bytes[self.len..end], n);
-        self.len = end;
-    }
+/// `2023-10-14T09:00:00`: `t`'s date and time to the second into `out`'s 19 bytes (the
+/// year has four digits: the callers leave other years to chrono).
+fn write_date_time(out: &mut [u8], t: &chrono::NaiveDateTime) {
+    let Some(out) = out.first_chunk_mut::<19>() else {
+        return;
+    };
+    *out = *b"0000-00-00T00:00:00";
+    write_digits(&mut out[0..4], t.year().unsigned_abs());
+    write_digits(&mut out[5..7], t.month());
+    write_digits(&mut out[8..10], t.day());
+    write_digits(&mut out[11..13], t.hour());
+    write_digits(&mut out[14..16], t.minute());
+    write_digits(&mut out[17..19], t.second());
 }
 
 /// `n` in exactly as many decimal digits as `slots` has bytes (zero-padded; the digits
 /// above are dropped), two at a time.
+#[inline]
 pub fn write_digits(slots: &mut [u8], mut n: u32) {
     let mut slots = slots.rchunks_exact_mut(2);
     for pair in slots.by_ref() {

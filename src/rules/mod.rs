@@ -24,6 +24,7 @@ pub use template::{
 pub use text_view::{TextWord, off_the_line};
 
 use crate::codes::{Action, Finding, Label, Status, WarningCode};
+use crate::render::json::NoticeJson;
 use crate::render::times::Rfc3339;
 use crate::time::{self, Instant};
 
@@ -182,6 +183,9 @@ pub struct DisruptionNotice {
     /// answers write them, sorted: written once here, since a decision shows several
     /// and each costs a time-zone lookup.
     written: Vec<(Instant, Rfc3339)>,
+    /// What its full answers copy rather than write: filled once the rules are valid
+    /// ([`Rules::from_toml`]).
+    pub(crate) json: NoticeJson,
 }
 
 impl DisruptionNotice {
@@ -404,6 +408,14 @@ impl Rules {
             Some(r) if v.errors.is_empty() => r,
             _ => return Err(fail(v.errors)),
         };
+        let json: Vec<NoticeJson> = rules
+            .notices
+            .iter()
+            .map(|n| NoticeJson::new(&rules, n))
+            .collect();
+        for (n, json) in rules.notices.iter_mut().zip(json) {
+            n.json = json;
+        }
         let failures = file_tests::run(&rules, &v.tests, source);
         if !failures.is_empty() {
             return Err(fail(failures));
@@ -950,6 +962,7 @@ impl Validator {
             explanations,
             zone_index: index,
             written,
+            json: NoticeJson::default(),
         })
     }
 
