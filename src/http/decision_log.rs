@@ -285,8 +285,14 @@ impl DecisionLog {
         let writable = Arc::new(AtomicBool::new(true));
         let counts = Arc::new(Counts::default());
         metrics::gauge!("aftersales_decision_log_failing").set(0.0);
-        // Shown at 0 from the start, so an alert on it has a series to watch.
-        metrics::counter!("aftersales_decision_log_late_total").increment(0);
+        // Shown at 0 from the start, so an alert on them has a series to watch.
+        for counter in [
+            "aftersales_decision_log_late_total",
+            "aftersales_decision_log_records_total",
+            "aftersales_decision_log_errors_total",
+        ] {
+            metrics::counter!(counter).increment(0);
+        }
         tokio::spawn(write_lines(
             out,
             rx,

@@ -62,7 +62,10 @@ pub fn prometheus() -> PrometheusHandle {
                 .unwrap_or_else(|_| PrometheusBuilder::new());
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
-            let _ = metrics::set_global_recorder(recorder);
+            if metrics::set_global_recorder(recorder).is_ok() {
+                // Shown at 0 from the start, so an alert on it has a series to watch.
+                metrics::counter!("aftersales_log_lines_dropped_total").increment(0);
+            }
             handle
         })
         .clone()

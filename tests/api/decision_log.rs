@@ -634,14 +634,19 @@ async fn lines_written_after_their_request_was_refused_are_counted_late_and_name
         .take()
         .unwrap_or_else(|| panic!("no stdout"));
     let client = reqwest::Client::new();
-    assert_eq!(
-        metric_value(
-            &scrape_metrics(&client, addr).await,
-            "aftersales_decision_log_late_total"
-        ),
-        Some(0.0),
-        "shown from the start, so an alert has a series to watch"
-    );
+    let at_start = scrape_metrics(&client, addr).await;
+    for series in [
+        "aftersales_decision_log_late_total",
+        "aftersales_decision_log_records_total",
+        "aftersales_decision_log_errors_total",
+        "aftersales_log_lines_dropped_total",
+    ] {
+        assert_eq!(
+            metric_value(&at_start, series),
+            Some(0.0),
+            "{series} shown from the start, so an alert has a series to watch"
+        );
+    }
     let (status, _, _) = post_big_batch(addr, "late-batch").await;
     assert_eq!(status, 503);
     // The reader is back after the deadline: the write returns, the lines are late.
