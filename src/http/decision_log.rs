@@ -15,7 +15,8 @@
 //! Each line carries its `request_id`, and the service log's `served` line of that request
 //! shows the 503: an auditor drops the late lines by matching the two. A request whose
 //! caller hangs up while its lines are in such a write is counted late the same way (it
-//! has no `served` line). A request that gives up before the writer took its lines takes
+//! has no `served` line), and so is one whose caller hangs up after the write but before
+//! its answer went out. A request that gives up before the writer took its lines takes
 //! them back: they are never written, and its memory and concurrency slot are freed at
 //! once; their room in the queue is held until the writer lets go of them. At shutdown
 //! [`DecisionLog::flush_by`] waits for the lines queued until a deadline, then says how
@@ -141,13 +142,15 @@ struct Answer {
 }
 
 const WAITING: u8 = 0;
-const ANSWERED: u8 = 1;
-const REFUSED: u8 = 2;
+const WRITTEN: u8 = 1;
+const FAILED: u8 = 2;
+const REFUSED: u8 = 3;
 
 /// What a request and the writer share about its lines.
 struct Pending {
-    /// [`WAITING`] until the writer answers ([`ANSWERED`]) or the request stops waiting
-    /// for a write it is in ([`REFUSED`]: its deadline passed, or its caller hung up).
+    /// [`WAITING`] until the writer answers ([`WRITTEN`] or [`FAILED`]) or the request
+    /// stops waiting for a write it is in ([`REFUSED`]: its deadline passed, or its
+    /// caller hung up).
     state: AtomicU8,
     /// The lines and the request's slot until the writer takes them, or the request takes
     /// them back when it gives up first: then its memory and its slot (the concurrency
@@ -167,10 +170,15 @@ impl Pending {
 
 /// A request waiting for its lines; if it stops waiting before the writer answered (its
 /// deadline, or its caller hung up and the future was dropped), it gives them up: lines
-/// not yet taken are never written, lines in a write count as late when it returns.
+/// not yet taken are never written, lines in a write count as late when it returns. If
+/// the caller hangs up after the write and before the answer went out, the lines are
+/// counted late at once.
 struct Waiting<'a> {
     pending: &'a Pending,
     slot: &'a Slot,
+    count: usize,
+    counts: &'a Counts,
+    /// The request returned its answer (or its refusal): nothing left to give up.
     settled: bool,
 }
 
@@ -186,7 +194,6 @@ enum GaveUp {
 
 impl Waiting<'_> {
     fn give_up(&mut self) -> GaveUp {
-        self.settled = true;
         if self.slot.expire() {
             drop(self.pending.take());
             return GaveUp::Expired;
@@ -205,8 +212,22 @@ impl Waiting<'_> {
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        if !self.settled {
-            self.give_up();
+        if self.settled {
+            return;
+        }
+        let gave_up = self.give_up();
+        if matches!(gave_up, GaveUp::Answered)
+            && self.pending.state.load(Ordering::SeqCst) == WRITTEN
+        {
+            // Written, and the caller hung up before its answer went out: in the log, not
+            // delivered, and without a `served` line.
+            self.counts.late.fetch_add(self.count, Ordering::SeqCst);
+            metrics::counter!("aftersales_decision_log_late_total").increment(self.count as u64);
+            tracing::error!(
+                lines = self.count,
+                requests = 1,
+                "decision log lines written for a request whose caller hung up before its answer went out: not a delivered decision; its request has no served line"
+            );
         }
     }
 }
@@ -214,10 +235,11 @@ impl Drop for Waiting<'_> {
 impl Answer {
     /// The writer's answer; false when the request was refused first (its lines are late).
     fn give(self, outcome: Result<(), NotWritten>) -> bool {
+        let answered = if outcome.is_ok() { WRITTEN } else { FAILED };
         if self
             .pending
             .state
-            .compare_exchange(WAITING, ANSWERED, Ordering::SeqCst, Ordering::SeqCst)
+            .compare_exchange(WAITING, answered, Ordering::SeqCst, Ordering::SeqCst)
             .is_err()
         {
             return false;
@@ -384,6 +406,8 @@ impl DecisionLog {
         let mut waiting = Waiting {
             pending: &pending,
             slot,
+            count,
+            counts: &self.counts,
             settled: false,
         };
         tokio::pin!(written);
@@ -393,12 +417,14 @@ impl DecisionLog {
         }
         // The deadline. Lines the writer has not taken yet are given up with the slot
         // (it will not write them); taken ones are refused unless answered meanwhile.
-        match waiting.give_up() {
+        let answer = match waiting.give_up() {
             GaveUp::Expired => Err(NotWritten::Expired),
             GaveUp::Refused => Err(NotWritten::NotReturned),
             // Answered just now: the answer is on its way.
             GaveUp::Answered => written.await.unwrap_or(Err(NotWritten::Unavailable)),
-        }
+        };
+        waiting.settled = true;
+        answer
     }
 
     /// Returns once every line queued before it has been handled.
@@ -1508,6 +1534,34 @@ mod tests {
         let logged = parsed(&gate.disk.text());
         assert_eq!(logged.len(), 1, "a write cannot be taken back");
         assert_eq!(log.late_lines(), 1, "in the log but never delivered: late");
+    }
+
+    #[tokio::test]
+    async fn a_request_whose_caller_hangs_up_after_its_write_before_its_answer_is_counted_late() {
+        let gate = Gate::new();
+        let _opens = OpensAtEnd(gate.clone());
+        let log = DecisionLog::start(Box::new(gate.clone()), 8, PROBE_EVERY);
+        let slot = Slot::new(Duration::from_secs(60), None);
+        let mut commit = Box::pin(log.commit(line_of("gone-after", 1), 1, &slot));
+        // Polled once: the lines are queued; the write begins and blocks.
+        let first =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(commit.as_mut().poll(cx))).await;
+        assert!(first.is_pending());
+        assert!(gate.entered().await, "the write never began");
+        gate.open();
+        // The writer has written and answered once the flush behind it is done; the
+        // request has not run since, and its caller hangs up now.
+        log.flush().await;
+        assert_eq!(log.late_lines(), 0);
+        drop(commit);
+        assert_eq!(parsed(&gate.disk.text()).len(), 1, "the line is in the log");
+        assert_eq!(log.late_lines(), 1, "in the log, never delivered: late");
+
+        // One that returns its answer is not late.
+        let healthy = Slot::new(Duration::from_secs(60), None);
+        let answered = bounded_commit(&log, line_of("kept", 2), 1, &healthy).await;
+        assert_eq!(answered, Some(Ok(())));
+        assert_eq!(log.late_lines(), 1);
     }
 
     #[tokio::test]
