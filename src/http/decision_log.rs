@@ -223,7 +223,8 @@ impl Drop for Waiting<'_> {
             // delivered, and without a `served` line.
             self.counts.late.fetch_add(self.count, Ordering::SeqCst);
             metrics::counter!("aftersales_decision_log_late_total").increment(self.count as u64);
-            tracing::error!(
+            // A warning: the caller's doing, not a fault of the log.
+            tracing::warn!(
                 lines = self.count,
                 requests = 1,
                 "decision log lines written for a request whose caller hung up before its answer went out: not a delivered decision; its request has no served line"
