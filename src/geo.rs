@@ -9,6 +9,7 @@
 // an address looks up a dozen prefixes. The keys are the table's own, never a caller's.
 use foldhash::HashMap;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 const PROVINCES: &str = include_str!("../data/admin-divisions/provinces.csv");
 const CITIES: &str = include_str!("../data/admin-divisions/cities.csv");
@@ -184,9 +185,10 @@ struct Unit {
     name: String,
     /// The code of the province or the (non-placeholder) city above; 0 for provinces.
     parent: u32,
-    /// With the names above it (`浙江省杭州市上城区`): what [`Gazetteer::describe`]
-    /// gives, joined once when the table is built.
-    full_name: String,
+    /// With the names above it (`浙江省杭州市上城区`): what [`Gazetteer::label`]
+    /// gives, joined once when the table is built (and shared, not copied, by each case
+    /// placed there).
+    full_name: Arc<str>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -380,10 +382,10 @@ impl Gazetteer {
                 g.add(Area::District(code), name, parent);
             }
         }
-        let full_names: Vec<(u32, String)> = g
+        let full_names: Vec<(u32, Arc<str>)> = g
             .units
             .keys()
-            .map(|&code| (code, g.join_names(code)))
+            .map(|&code| (code, g.join_names(code).into()))
             .collect();
         for (code, full_name) in full_names {
             if let Some(unit) = g.units.get_mut(&code) {
@@ -411,7 +413,7 @@ impl Gazetteer {
             Unit {
                 name: name.to_owned(),
                 parent,
-                full_name: String::new(),
+                full_name: Arc::from(""),
             },
         );
         let mut index = |n: &str, short: bool| {
@@ -450,9 +452,14 @@ impl Gazetteer {
 
     /// The full name of an area: `浙江省杭州市上城区`.
     pub fn describe(&self, area: Area) -> String {
+        self.label(area).to_string()
+    }
+
+    /// [`Self::describe`], shared with the table (a case keeps one for its messages).
+    pub fn label(&self, area: Area) -> Arc<str> {
         match self.units.get(&area.code()) {
-            Some(unit) => unit.full_name.clone(),
-            None => format!("{:06}", area.code()),
+            Some(unit) => Arc::clone(&unit.full_name),
+            None => format!("{:06}", area.code()).into(),
         }
     }
 
@@ -798,6 +805,15 @@ mod tests {
         // A municipality's district hangs from the province (its city is a grouping).
         assert_eq!(g.describe(Area::District(110105)), "北京市朝阳区");
         assert_eq!(g.describe(Area::District(990101)), "990101");
+    }
+
+    #[test]
+    fn a_label_is_the_description_shared_with_the_table() {
+        let g = gazetteer();
+        let shangcheng = Area::District(330102);
+        assert_eq!(&*g.label(shangcheng), "浙江省杭州市上城区");
+        assert!(Arc::ptr_eq(&g.label(shangcheng), &g.label(shangcheng)));
+        assert_eq!(&*g.label(Area::District(990101)), "990101");
     }
 
     #[test]
