@@ -153,6 +153,30 @@ pub struct DestinationInput {
     pub address: Option<String>,
 }
 
+impl DestinationInput {
+    /// The input, borrowed, as [`Gazetteer::resolve_ref`] reads it.
+    pub fn borrowed(&self) -> DestinationRef<'_> {
+        DestinationRef {
+            adcode: self.adcode.as_deref(),
+            province: self.province.as_deref(),
+            city: self.city.as_deref(),
+            district: self.district.as_deref(),
+            address: self.address.as_deref(),
+        }
+    }
+}
+
+/// What a caller wrote for a destination, borrowed from the request (a parsed request
+/// keeps only the place, so its words need no copy).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DestinationRef<'a> {
+    pub adcode: Option<&'a str>,
+    pub province: Option<&'a str>,
+    pub city: Option<&'a str>,
+    pub district: Option<&'a str>,
+    pub address: Option<&'a str>,
+}
+
 /// Something worth telling the caller about their destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlaceIssue {
@@ -490,8 +514,13 @@ impl Gazetteer {
     /// text; the most specific area that agrees with the adcode (or, without one,
     /// with the first given) wins, and disagreements are reported.
     pub fn resolve(&self, input: &DestinationInput) -> Resolution {
+        self.resolve_ref(input.borrowed())
+    }
+
+    /// [`Self::resolve`], of a borrowed input.
+    pub fn resolve_ref(&self, input: DestinationRef<'_>) -> Resolution {
         let mut issues = Vec::new();
-        let from_adcode = input.adcode.as_deref().and_then(|a| {
+        let from_adcode = input.adcode.and_then(|a| {
             let code: u32 = a.trim().parse().ok()?;
             let (area, known) = self.area_of_adcode(code);
             if !known {
@@ -504,7 +533,6 @@ impl Gazetteer {
         let from_names = self.resolve_names(input, &mut issues);
         let from_text = input
             .address
-            .as_deref()
             .and_then(|t| self.resolve_text(t, &mut issues));
 
         let mut area: Option<Area> = None;
@@ -525,13 +553,13 @@ impl Gazetteer {
 
     fn resolve_names(
         &self,
-        input: &DestinationInput,
+        input: DestinationRef<'_>,
         issues: &mut Vec<PlaceIssue>,
     ) -> Option<Area> {
         let fields = [
-            (input.province.as_deref(), Level::Province),
-            (input.city.as_deref(), Level::City),
-            (input.district.as_deref(), Level::District),
+            (input.province, Level::Province),
+            (input.city, Level::City),
+            (input.district, Level::District),
         ];
         let mut area: Option<Area> = None;
         for (field, level) in fields {

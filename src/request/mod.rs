@@ -23,7 +23,7 @@ use crate::codes::{RefundType, Status, WarningCode};
 use crate::engine::{
     Arg, Case, Event, EventPointer, Order, Place, PlatformStatus, Return, Warning,
 };
-use crate::geo::{DestinationInput, Gazetteer, PlaceIssue};
+use crate::geo::{DestinationRef, Gazetteer, PlaceIssue};
 use crate::kuaishou;
 use crate::rules::Rules;
 use crate::time::{self, Instant};
@@ -249,8 +249,25 @@ impl Parser<'_> {
     }
 
     fn string_value(&mut self, v: &Json<'_>, at: At<'_, impl Display + Copy>) -> Option<String> {
+        self.str_value(v, at).map(str::to_owned)
+    }
+
+    /// [`Self::present_string`], borrowed from the request.
+    fn present_str<'v>(
+        &mut self,
+        v: &'v Option<Json<'_>>,
+        at: At<'_, impl Display + Copy>,
+    ) -> Option<&'v str> {
+        self.str_value(v.as_ref()?, at)
+    }
+
+    fn str_value<'v>(
+        &mut self,
+        v: &'v Json<'_>,
+        at: At<'_, impl Display + Copy>,
+    ) -> Option<&'v str> {
         match v {
-            Json::String(s) => Some(s.as_ref().to_owned()),
+            Json::String(s) => Some(s.as_ref()),
             other => {
                 self.error(at, format!("must be a string, not {}", other.kind()));
                 None
@@ -498,13 +515,15 @@ impl Parser<'_> {
         let p = self.object(v, ptr)?;
         let errors_before = self.errors.len();
         self.unknown(&p.unknown, ptr, body::Place::KEYS);
+        // The digits of an adcode sent as a number.
+        let mut digits = itoa::Buffer::new();
         let adcode = match &p.adcode {
             None => None,
-            Some(Json::String(s)) if is_adcode(s) => Some(s.as_ref().to_owned()),
+            Some(Json::String(s)) if is_adcode(s) => Some(s.as_ref()),
             Some(Json::Number(n))
                 if whole_number(n).is_some_and(|c| (100_000..=999_999).contains(&c)) =>
             {
-                whole_number(n).map(|c| c.to_string())
+                whole_number(n).map(|c| digits.format(c))
             }
             Some(other) => {
                 self.error(
@@ -514,12 +533,12 @@ impl Parser<'_> {
                 None
             }
         };
-        let input = DestinationInput {
+        let input = DestinationRef {
             adcode,
-            province: self.present_string(&p.province, At(ptr, "province")),
-            city: self.present_string(&p.city, At(ptr, "city")),
-            district: self.present_string(&p.district, At(ptr, "district")),
-            address: self.present_string(&p.address, At(ptr, "address")),
+            province: self.present_str(&p.province, At(ptr, "province")),
+            city: self.present_str(&p.city, At(ptr, "city")),
+            district: self.present_str(&p.district, At(ptr, "district")),
+            address: self.present_str(&p.address, At(ptr, "address")),
         };
         if self.errors.len() > errors_before {
             return None;
@@ -534,12 +553,12 @@ impl Parser<'_> {
             );
             return None;
         }
-        Some(self.placed(&input))
+        Some(self.placed(input))
     }
 
     /// A destination, placed on the map, with what the caller should know about it.
-    fn placed(&self, input: &DestinationInput) -> Place {
-        let resolution = self.ctx.gazetteer.resolve(input);
+    fn placed(&self, input: DestinationRef<'_>) -> Place {
+        let resolution = self.ctx.gazetteer.resolve_ref(input);
         Place {
             area: resolution.area,
             label: resolution.area.map(|a| self.ctx.gazetteer.label(a)),
@@ -730,10 +749,10 @@ impl Parser<'_> {
     /// The platform's return address (`address`), placed, for a return whose body
     /// gives no destination.
     fn return_address(&self, mapped: Option<&kuaishou::Mapped>) -> Option<Place> {
-        let address = mapped?.return_address.clone()?;
-        Some(self.placed(&DestinationInput {
+        let address = mapped?.return_address.as_deref()?;
+        Some(self.placed(DestinationRef {
             address: Some(address),
-            ..DestinationInput::default()
+            ..DestinationRef::default()
         }))
     }
 
