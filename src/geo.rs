@@ -9,6 +9,7 @@
 // an address looks up a dozen prefixes. The keys are the table's own, never a caller's.
 use foldhash::HashMap;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 const PROVINCES: &str = include_str!("../data/admin-divisions/provinces.csv");
 const CITIES: &str = include_str!("../data/admin-divisions/cities.csv");
@@ -152,6 +153,30 @@ pub struct DestinationInput {
     pub address: Option<String>,
 }
 
+impl DestinationInput {
+    /// The input, borrowed, as [`Gazetteer::resolve_ref`] reads it.
+    pub fn borrowed(&self) -> DestinationRef<'_> {
+        DestinationRef {
+            adcode: self.adcode.as_deref(),
+            province: self.province.as_deref(),
+            city: self.city.as_deref(),
+            district: self.district.as_deref(),
+            address: self.address.as_deref(),
+        }
+    }
+}
+
+/// What a caller wrote for a destination, borrowed from the request (a parsed request
+/// keeps only the place, so its words need no copy).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DestinationRef<'a> {
+    pub adcode: Option<&'a str>,
+    pub province: Option<&'a str>,
+    pub city: Option<&'a str>,
+    pub district: Option<&'a str>,
+    pub address: Option<&'a str>,
+}
+
 /// Something worth telling the caller about their destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlaceIssue {
@@ -184,9 +209,10 @@ struct Unit {
     name: String,
     /// The code of the province or the (non-placeholder) city above; 0 for provinces.
     parent: u32,
-    /// With the names above it (`浙江省杭州市上城区`): what [`Gazetteer::describe`]
-    /// gives, joined once when the table is built.
-    full_name: String,
+    /// With the names above it (`浙江省杭州市上城区`): what [`Gazetteer::label`]
+    /// gives, joined once when the table is built (and shared, not copied, by each case
+    /// placed there).
+    full_name: Arc<str>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -380,10 +406,10 @@ impl Gazetteer {
                 g.add(Area::District(code), name, parent);
             }
         }
-        let full_names: Vec<(u32, String)> = g
+        let full_names: Vec<(u32, Arc<str>)> = g
             .units
             .keys()
-            .map(|&code| (code, g.join_names(code)))
+            .map(|&code| (code, g.join_names(code).into()))
             .collect();
         for (code, full_name) in full_names {
             if let Some(unit) = g.units.get_mut(&code) {
@@ -411,7 +437,7 @@ impl Gazetteer {
             Unit {
                 name: name.to_owned(),
                 parent,
-                full_name: String::new(),
+                full_name: Arc::from(""),
             },
         );
         let mut index = |n: &str, short: bool| {
@@ -450,9 +476,14 @@ impl Gazetteer {
 
     /// The full name of an area: `浙江省杭州市上城区`.
     pub fn describe(&self, area: Area) -> String {
+        self.label(area).to_string()
+    }
+
+    /// [`Self::describe`], shared with the table (a case keeps one for its messages).
+    pub fn label(&self, area: Area) -> Arc<str> {
         match self.units.get(&area.code()) {
-            Some(unit) => unit.full_name.clone(),
-            None => format!("{:06}", area.code()),
+            Some(unit) => Arc::clone(&unit.full_name),
+            None => format!("{:06}", area.code()).into(),
         }
     }
 
@@ -483,8 +514,13 @@ impl Gazetteer {
     /// text; the most specific area that agrees with the adcode (or, without one,
     /// with the first given) wins, and disagreements are reported.
     pub fn resolve(&self, input: &DestinationInput) -> Resolution {
+        self.resolve_ref(input.borrowed())
+    }
+
+    /// [`Self::resolve`], of a borrowed input.
+    pub fn resolve_ref(&self, input: DestinationRef<'_>) -> Resolution {
         let mut issues = Vec::new();
-        let from_adcode = input.adcode.as_deref().and_then(|a| {
+        let from_adcode = input.adcode.and_then(|a| {
             let code: u32 = a.trim().parse().ok()?;
             let (area, known) = self.area_of_adcode(code);
             if !known {
@@ -497,7 +533,6 @@ impl Gazetteer {
         let from_names = self.resolve_names(input, &mut issues);
         let from_text = input
             .address
-            .as_deref()
             .and_then(|t| self.resolve_text(t, &mut issues));
 
         let mut area: Option<Area> = None;
@@ -518,13 +553,13 @@ impl Gazetteer {
 
     fn resolve_names(
         &self,
-        input: &DestinationInput,
+        input: DestinationRef<'_>,
         issues: &mut Vec<PlaceIssue>,
     ) -> Option<Area> {
         let fields = [
-            (input.province.as_deref(), Level::Province),
-            (input.city.as_deref(), Level::City),
-            (input.district.as_deref(), Level::District),
+            (input.province, Level::Province),
+            (input.city, Level::City),
+            (input.district, Level::District),
         ];
         let mut area: Option<Area> = None;
         for (field, level) in fields {
@@ -798,6 +833,15 @@ mod tests {
         // A municipality's district hangs from the province (its city is a grouping).
         assert_eq!(g.describe(Area::District(110105)), "北京市朝阳区");
         assert_eq!(g.describe(Area::District(990101)), "990101");
+    }
+
+    #[test]
+    fn a_label_is_the_description_shared_with_the_table() {
+        let g = gazetteer();
+        let shangcheng = Area::District(330102);
+        assert_eq!(&*g.label(shangcheng), "浙江省杭州市上城区");
+        assert!(Arc::ptr_eq(&g.label(shangcheng), &g.label(shangcheng)));
+        assert_eq!(&*g.label(Area::District(990101)), "990101");
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! A case as the engine sees it: times resolved, statuses normalized, destinations
 //! placed. Built by `request::parse`; the engine never re-checks strings.
 
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
 use crate::codes::{RefundType, Status};
 use crate::geo::Area;
 use crate::time::Instant;
@@ -41,8 +45,8 @@ pub struct Order {
 #[derive(Debug, Clone, Default)]
 pub struct Place {
     pub area: Option<Area>,
-    /// The place in words, for messages (`浙江省杭州市上城区`).
-    pub label: Option<String>,
+    /// The place in words, for messages (`浙江省杭州市上城区`), shared with the map.
+    pub label: Option<Arc<str>>,
     pub notes: Vec<Warning>,
 }
 
@@ -52,10 +56,46 @@ pub struct Event {
     pub at: Instant,
     pub status: Status,
     /// Where the event sits in the request (`/logistics_trace/1`), for messages.
-    pub pointer: String,
+    pub pointer: EventPointer,
     /// What the caller sent when it was not a normalized status: a provider code with
     /// its meaning, or the carrier's text.
     pub raw: Option<String>,
+}
+
+/// Where an event sits in the request, written out only when a message names it: most
+/// events are never named, and an item's pointer built for each cost an allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventPointer {
+    /// Item `index` of the array at `key` of the object at `object`
+    /// (`/logistics_trace/1`: `""`, `logistics_trace`, 1).
+    Item {
+        object: &'static str,
+        key: &'static str,
+        index: usize,
+    },
+    /// Any other place: a line of a pasted trace, the platform's record of a delivery.
+    Other(Cow<'static, str>),
+}
+
+impl From<&'static str> for EventPointer {
+    fn from(pointer: &'static str) -> EventPointer {
+        EventPointer::Other(Cow::Borrowed(pointer))
+    }
+}
+
+impl From<String> for EventPointer {
+    fn from(pointer: String) -> EventPointer {
+        EventPointer::Other(Cow::Owned(pointer))
+    }
+}
+
+impl fmt::Display for EventPointer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventPointer::Item { object, key, index } => write!(f, "{object}/{key}/{index}"),
+            EventPointer::Other(pointer) => f.write_str(pointer),
+        }
+    }
 }
 
 /// The buyer's return parcel.

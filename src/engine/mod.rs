@@ -6,7 +6,7 @@ mod platform;
 
 use smallvec::{SmallVec, smallvec};
 
-pub use case::{Case, Event, Order, Place, Return};
+pub use case::{Case, Event, EventPointer, Order, Place, Return};
 pub use platform::{NotCovered, PlatformRefund, PlatformStatus};
 
 use crate::codes::{
@@ -238,7 +238,7 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
         d.explanation.push(Explanation {
             finding: Finding::StatusRead,
             args: smallvec![
-                ("pointer", Arg::Text(e.pointer.clone())),
+                ("pointer", Arg::Text(e.pointer.to_string())),
                 ("raw", Arg::Text(raw.clone())),
                 ("status", Arg::Status(e.status)),
             ],
@@ -496,10 +496,13 @@ fn warn_about_input(
         });
     }
     if let Some(z) = a.partly {
-        let label = place.and_then(|p| p.label.clone()).unwrap_or_default();
+        let label = place.and_then(|p| p.label.as_deref()).unwrap_or_default();
         d.warnings.push(Warning {
             code: WarningCode::DestinationTooCoarse,
-            args: vec![("place", Arg::Text(label)), ("zone", Arg::Zone(z))],
+            args: vec![
+                ("place", Arg::Text(label.to_owned())),
+                ("zone", Arg::Zone(z)),
+            ],
         });
     }
     if case.requested_at > d.as_of {
@@ -515,7 +518,7 @@ fn warn_about_input(
         d.warnings.push(Warning {
             code: WarningCode::EventAfterAsOf,
             args: vec![
-                ("pointer", Arg::Text(e.pointer.clone())),
+                ("pointer", Arg::Text(e.pointer.to_string())),
                 ("at", Arg::Time(e.at)),
                 ("as_of", Arg::Time(d.as_of)),
             ],

@@ -193,7 +193,7 @@ pub(super) fn claimed_receipt(case: &Case) -> Option<Event> {
     (claims && case.refund_type == RefundType::RefundOnly && !delivered).then(|| Event {
         at: case.requested_at,
         status: Status::Delivered,
-        pointer: String::new(),
+        pointer: "".into(),
         raw: None,
     })
 }

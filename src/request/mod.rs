@@ -12,14 +12,18 @@
 //!
 //! Nothing here can panic on any input.
 
+use std::fmt::Display;
+
 pub(crate) mod body;
 pub(crate) mod json;
 mod schema;
 mod text;
 
 use crate::codes::{RefundType, Status, WarningCode};
-use crate::engine::{Arg, Case, Event, Order, Place, PlatformStatus, Return, Warning};
-use crate::geo::{DestinationInput, Gazetteer, PlaceIssue};
+use crate::engine::{
+    Arg, Case, Event, EventPointer, Order, Place, PlatformStatus, Return, Warning,
+};
+use crate::geo::{DestinationRef, Gazetteer, PlaceIssue};
 use crate::kuaishou;
 use crate::rules::Rules;
 use crate::time::{self, Instant};
@@ -106,32 +110,19 @@ fn malformed(body: &[u8], e: &serde_json::Error) -> RequestError {
 }
 
 /// Where a field is: its object's pointer and its key, joined only for a message (most
-/// fields have none, so most pointers are never built).
+/// fields have none, so most pointers are never built). The object is a pointer, or an
+/// event's [`EventPointer`].
 #[derive(Debug, Clone, Copy)]
-struct At<'a>(&'a str, &'a str);
+struct At<'a, P = &'a str>(P, &'a str);
 
 impl At<'_> {
     /// The pointer (the contract's keys need no escaping).
     fn pointer(self) -> String {
         [self.0, "/", self.1].concat()
     }
-
-    /// The pointer of item `index` of the array at this field.
-    fn item(self, index: usize) -> String {
-        // Without a formatter: every event of a trace keeps one (~250 instructions each).
-        let mut digits = itoa::Buffer::new();
-        let index = digits.format(index);
-        let mut pointer = String::with_capacity(self.0.len() + self.1.len() + index.len() + 2);
-        pointer.push_str(self.0);
-        pointer.push('/');
-        pointer.push_str(self.1);
-        pointer.push('/');
-        pointer.push_str(index);
-        pointer
-    }
 }
 
-impl std::fmt::Display for At<'_> {
+impl<P: std::fmt::Display> std::fmt::Display for At<'_, P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.0, self.1)
     }
@@ -211,13 +202,13 @@ impl Parser<'_> {
         }
     }
 
-    fn object<'v, T>(&mut self, v: &'v Shaped<'_, T>, ptr: &str) -> Option<&'v T> {
+    fn object<'v, T>(&mut self, v: &'v Shaped<'_, T>, ptr: impl Display) -> Option<&'v T> {
         self.shaped(v, ptr, "an object")
     }
 
     /// Keys of a contract object it has no field for: each is a problem, with the
     /// nearest known key when one is close. Past the first few, they are only counted.
-    fn unknown(&mut self, keys: &Keys<'_>, ptr: &str, known: &[&str]) {
+    fn unknown(&mut self, keys: &Keys<'_>, ptr: impl Display + Copy, known: &[&str]) {
         const LISTED: usize = 10;
         // The usual case, without setting up an iteration of the set.
         if keys.is_empty() {
@@ -230,7 +221,7 @@ impl Parser<'_> {
             );
         }
         for key in keys.iter().take(LISTED) {
-            let mut pointer = ptr.to_owned();
+            let mut pointer = ptr.to_string();
             json::push_key(&mut pointer, key);
             let message = match nearest(key, known) {
                 Some(k) => format!("is an unknown field; did you mean `{k}`?"),
@@ -244,18 +235,39 @@ impl Parser<'_> {
     }
 
     /// An optional string; `null` reads as absent.
-    fn string(&mut self, v: &Option<Json<'_>>, at: At<'_>) -> Option<String> {
+    fn string(&mut self, v: &Option<Json<'_>>, at: At<'_, impl Display + Copy>) -> Option<String> {
         self.string_value(given(v)?, at)
     }
 
     /// An optional string that may not be `null` (its presence means something).
-    fn present_string(&mut self, v: &Option<Json<'_>>, at: At<'_>) -> Option<String> {
+    fn present_string(
+        &mut self,
+        v: &Option<Json<'_>>,
+        at: At<'_, impl Display + Copy>,
+    ) -> Option<String> {
         self.string_value(v.as_ref()?, at)
     }
 
-    fn string_value(&mut self, v: &Json<'_>, at: At<'_>) -> Option<String> {
+    fn string_value(&mut self, v: &Json<'_>, at: At<'_, impl Display + Copy>) -> Option<String> {
+        self.str_value(v, at).map(str::to_owned)
+    }
+
+    /// [`Self::present_string`], borrowed from the request.
+    fn present_str<'v>(
+        &mut self,
+        v: &'v Option<Json<'_>>,
+        at: At<'_, impl Display + Copy>,
+    ) -> Option<&'v str> {
+        self.str_value(v.as_ref()?, at)
+    }
+
+    fn str_value<'v>(
+        &mut self,
+        v: &'v Json<'_>,
+        at: At<'_, impl Display + Copy>,
+    ) -> Option<&'v str> {
         match v {
-            Json::String(s) => Some(s.as_ref().to_owned()),
+            Json::String(s) => Some(s.as_ref()),
             other => {
                 self.error(at, format!("must be a string, not {}", other.kind()));
                 None
@@ -264,7 +276,7 @@ impl Parser<'_> {
     }
 
     /// An optional time; `null` reads as absent.
-    fn time(&mut self, v: &Option<Json<'_>>, at: At<'_>) -> Option<Instant> {
+    fn time(&mut self, v: &Option<Json<'_>>, at: At<'_, impl Display + Copy>) -> Option<Instant> {
         let parsed = match given(v)? {
             Json::String(s) => {
                 time::parse(s, self.ctx.rules.time_zone).map_err(|e| format!("`{s}` {e}"))
@@ -282,7 +294,12 @@ impl Parser<'_> {
     }
 
     /// A required time: wrong, or missing.
-    fn required_time(&mut self, v: &Option<Json<'_>>, at: At<'_>, what: &str) -> Option<Instant> {
+    fn required_time(
+        &mut self,
+        v: &Option<Json<'_>>,
+        at: At<'_, impl Display + Copy>,
+        what: &str,
+    ) -> Option<Instant> {
         let t = self.time(v, at);
         if given(v).is_none() {
             self.missing(at, what);
@@ -372,7 +389,7 @@ impl Parser<'_> {
             events.push(Event {
                 at,
                 status: Status::Delivered,
-                pointer: kuaishou::RECEIVED_POINTER.to_owned(),
+                pointer: kuaishou::RECEIVED_POINTER.into(),
                 raw: Some("orderBaseInfo.recvTime (收货时间)".to_owned()),
             });
         }
@@ -498,13 +515,15 @@ impl Parser<'_> {
         let p = self.object(v, ptr)?;
         let errors_before = self.errors.len();
         self.unknown(&p.unknown, ptr, body::Place::KEYS);
+        // The digits of an adcode sent as a number.
+        let mut digits = itoa::Buffer::new();
         let adcode = match &p.adcode {
             None => None,
-            Some(Json::String(s)) if is_adcode(s) => Some(s.as_ref().to_owned()),
+            Some(Json::String(s)) if is_adcode(s) => Some(s.as_ref()),
             Some(Json::Number(n))
                 if whole_number(n).is_some_and(|c| (100_000..=999_999).contains(&c)) =>
             {
-                whole_number(n).map(|c| c.to_string())
+                whole_number(n).map(|c| digits.format(c))
             }
             Some(other) => {
                 self.error(
@@ -514,12 +533,12 @@ impl Parser<'_> {
                 None
             }
         };
-        let input = DestinationInput {
+        let input = DestinationRef {
             adcode,
-            province: self.present_string(&p.province, At(ptr, "province")),
-            city: self.present_string(&p.city, At(ptr, "city")),
-            district: self.present_string(&p.district, At(ptr, "district")),
-            address: self.present_string(&p.address, At(ptr, "address")),
+            province: self.present_str(&p.province, At(ptr, "province")),
+            city: self.present_str(&p.city, At(ptr, "city")),
+            district: self.present_str(&p.district, At(ptr, "district")),
+            address: self.present_str(&p.address, At(ptr, "address")),
         };
         if self.errors.len() > errors_before {
             return None;
@@ -534,15 +553,15 @@ impl Parser<'_> {
             );
             return None;
         }
-        Some(self.placed(&input))
+        Some(self.placed(input))
     }
 
     /// A destination, placed on the map, with what the caller should know about it.
-    fn placed(&self, input: &DestinationInput) -> Place {
-        let resolution = self.ctx.gazetteer.resolve(input);
+    fn placed(&self, input: DestinationRef<'_>) -> Place {
+        let resolution = self.ctx.gazetteer.resolve_ref(input);
         Place {
             area: resolution.area,
-            label: resolution.area.map(|a| self.ctx.gazetteer.describe(a)),
+            label: resolution.area.map(|a| self.ctx.gazetteer.label(a)),
             notes: resolution.issues.into_iter().map(place_warning).collect(),
         }
     }
@@ -553,8 +572,8 @@ impl Parser<'_> {
         &mut self,
         events: &Option<Shaped<'_, body::Events<'_>>>,
         text: &Option<Json<'_>>,
-        ptr: &str,
-        array_key: &str,
+        ptr: &'static str,
+        array_key: &'static str,
         text_key: &str,
     ) -> Option<Vec<Event>> {
         let text_at = At(ptr, text_key);
@@ -573,7 +592,12 @@ impl Parser<'_> {
                 let errors_before = self.errors.len();
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
-                    if let Some(e) = self.event(item, array_at.item(i)) {
+                    let pointer = EventPointer::Item {
+                        object: ptr,
+                        key: array_key,
+                        index: i,
+                    };
+                    if let Some(e) = self.event(item, pointer) {
                         out.push(e);
                     }
                 }
@@ -600,8 +624,8 @@ impl Parser<'_> {
     }
 
     /// An event at `pointer` (which it keeps, for messages).
-    fn event(&mut self, v: &Shaped<'_, body::Event<'_>>, pointer: String) -> Option<Event> {
-        let ptr = pointer.as_str();
+    fn event(&mut self, v: &Shaped<'_, body::Event<'_>>, pointer: EventPointer) -> Option<Event> {
+        let ptr = &pointer;
         let e = self.object(v, ptr)?;
         self.unknown(&e.unknown, ptr, body::Event::KEYS);
         let at = self.required_time(&e.at, At(ptr, "at"), "when the carrier recorded the event");
@@ -639,12 +663,16 @@ impl Parser<'_> {
 
     /// Carrier text read with the rules' phrase table; text nothing matches is in
     /// transit, with a warning naming the event.
-    fn read_description(&mut self, text: &str, pointer: &str) -> Status {
+    fn read_description(&mut self, text: &str, pointer: impl Display) -> Status {
         read_description(self.ctx.rules, text, pointer, &mut self.notes)
     }
 
     /// A normalized status (`in_transit`) or a provider's code (`kuaidi100:14`).
-    fn status(&mut self, s: &str, at: At<'_>) -> Option<(Status, Option<String>)> {
+    fn status(
+        &mut self,
+        s: &str,
+        at: At<'_, impl Display + Copy>,
+    ) -> Option<(Status, Option<String>)> {
         if let Some(st) = Status::parse(s) {
             return Some((st, None));
         }
@@ -721,10 +749,10 @@ impl Parser<'_> {
     /// The platform's return address (`address`), placed, for a return whose body
     /// gives no destination.
     fn return_address(&self, mapped: Option<&kuaishou::Mapped>) -> Option<Place> {
-        let address = mapped?.return_address.clone()?;
-        Some(self.placed(&DestinationInput {
+        let address = mapped?.return_address.as_deref()?;
+        Some(self.placed(DestinationRef {
             address: Some(address),
-            ..DestinationInput::default()
+            ..DestinationRef::default()
         }))
     }
 
@@ -750,12 +778,17 @@ impl Parser<'_> {
 
 /// Carrier text read with the rules' phrase table; text nothing matches counts as in
 /// transit, with a warning naming where it was.
-fn read_description(rules: &Rules, text: &str, pointer: &str, notes: &mut Vec<Warning>) -> Status {
+fn read_description(
+    rules: &Rules,
+    text: &str,
+    pointer: impl Display,
+    notes: &mut Vec<Warning>,
+) -> Status {
     rules.read_description(text).unwrap_or_else(|| {
         notes.push(Warning {
             code: WarningCode::UnrecognizedDescription,
             args: vec![
-                ("pointer", Arg::Text(pointer.to_owned())),
+                ("pointer", Arg::Text(pointer.to_string())),
                 ("description", Arg::Text(text.to_owned())),
             ],
         });
@@ -870,17 +903,28 @@ pub fn place_warning(issue: PlaceIssue) -> Warning {
 #[cfg(test)]
 mod tests {
     use super::At;
+    use crate::engine::EventPointer;
 
     #[test]
     fn an_item_s_pointer_is_its_array_s_pointer_and_its_index() {
-        assert_eq!(At("", "logistics_trace").item(0), "/logistics_trace/0");
+        let item = |object, key, index| EventPointer::Item { object, key, index }.to_string();
+        assert_eq!(item("", "logistics_trace", 0), "/logistics_trace/0");
+        assert_eq!(item("/return", "trace", 12), "/return/trace/12");
         assert_eq!(
-            At("/items/7/return", "trace").item(12),
-            "/items/7/return/trace/12"
+            item("/return", "trace", usize::MAX),
+            format!("/return/trace/{}", usize::MAX)
         );
-        assert_eq!(
-            At("/items/1", "logistics_trace").item(usize::MAX),
-            format!("/items/1/logistics_trace/{}", usize::MAX)
-        );
+    }
+
+    #[test]
+    fn a_field_of_an_event_is_named_after_the_event_s_pointer() {
+        let event = EventPointer::Item {
+            object: "",
+            key: "logistics_trace",
+            index: 3,
+        };
+        assert_eq!(At(&event, "at").to_string(), "/logistics_trace/3/at");
+        assert_eq!(At("/order", "order_id").to_string(), "/order/order_id");
+        assert_eq!(At("/order", "order_id").pointer(), "/order/order_id");
     }
 }

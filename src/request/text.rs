@@ -219,7 +219,7 @@ pub fn events(
                 Event {
                     at,
                     status,
-                    pointer,
+                    pointer: pointer.into(),
                     raw: Some(text),
                 }
             })

@@ -18,7 +18,7 @@ const EXPIRES: &str = "2023-10-04T10:00:00+08:00";
 fn hangzhou(code: u32) -> Place {
     Place {
         area: Some(Area::District(code)),
-        label: Some(format!("{code}")),
+        label: Some(format!("{code}").into()),
         notes: vec![],
     }
 }
