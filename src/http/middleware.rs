@@ -942,14 +942,35 @@ fn served(
             false if tracing::enabled!(tracing::Level::INFO) => "INFO",
             _ => return,
         };
-        let mut text = Vec::with_capacity(512);
-        served_line(&mut text, std::time::SystemTime::now(), level, &line, asked);
-        crate::telemetry::write_line(&text);
+        in_line_buffer(|text| {
+            served_line(text, std::time::SystemTime::now(), level, &line, asked);
+            crate::telemetry::write_line(text);
+        });
     } else if probe {
         scope.in_scope(|| line.debug());
     } else {
         scope.in_scope(|| line.info());
     }
+}
+
+/// What a served line usually takes at most (one with a long case or batch id takes
+/// more, and its buffer is given back).
+const LINE_BYTES: usize = 1024;
+
+thread_local! {
+    /// A thread's buffer for its served lines ([`in_line_buffer`]).
+    static LINE: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(LINE_BYTES));
+}
+
+/// Calls `write` with this thread's line buffer, empty (a line took an allocation of its
+/// own); emptied after, and given back past [`LINE_BYTES`].
+fn in_line_buffer(write: impl FnOnce(&mut Vec<u8>)) {
+    LINE.with_borrow_mut(|text| {
+        text.clear();
+        write(text);
+        text.clear();
+        text.shrink_to(LINE_BYTES);
+    });
 }
 
 /// The fields of a served line.
@@ -1006,31 +1027,32 @@ fn served_line(
     line: &Served,
     asked: &Asked,
 ) {
-    let string = |out: &mut Vec<u8>, key: &str, value: &str| {
-        out.extend_from_slice(b",\"");
-        out.extend_from_slice(key.as_bytes());
-        out.extend_from_slice(b"\":");
+    // Each field's `,"key":` is one piece of text, written at once.
+    macro_rules! key {
+        ($key:literal) => {
+            concat!(",\"", $key, "\":").as_bytes()
+        };
+    }
+    let string = |out: &mut Vec<u8>, key: &[u8], value: &str| {
+        out.extend_from_slice(key);
         crate::telemetry::json_string(out, value);
     };
     // Our own words (a route's template, a code, an id made here): nothing to escape in
     // them, written as they are.
-    let plain = |out: &mut Vec<u8>, key: &str, value: &str| {
+    let plain = |out: &mut Vec<u8>, key: &[u8], value: &str| {
         debug_assert!(
             value
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"/_-{}".contains(&b)),
             "{value}"
         );
-        out.extend_from_slice(b",\"");
-        out.extend_from_slice(key.as_bytes());
-        out.extend_from_slice(b"\":\"");
+        out.extend_from_slice(key);
+        out.push(b'"');
         out.extend_from_slice(value.as_bytes());
         out.push(b'"');
     };
-    let number = |out: &mut Vec<u8>, key: &str, value: u64| {
-        out.extend_from_slice(b",\"");
-        out.extend_from_slice(key.as_bytes());
-        out.extend_from_slice(b"\":");
+    let number = |out: &mut Vec<u8>, key: &[u8], value: u64| {
+        out.extend_from_slice(key);
         out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     };
     // The level, message and target need no escaping: written as they are.
@@ -1039,39 +1061,42 @@ fn served_line(
     out.extend_from_slice(b"\",\"level\":\"");
     out.extend_from_slice(level.as_bytes());
     out.extend_from_slice(b"\",\"message\":\"served\"");
-    number(out, "status", u64::from(line.status));
-    out.extend_from_slice(b",\"latency_ms\":");
+    number(out, key!("status"), u64::from(line.status));
+    out.extend_from_slice(key!("latency_ms"));
     // Writing to a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, &line.latency_ms);
     if let Some(route) = line.route {
-        plain(out, "route", route);
+        plain(out, key!("route"), route);
     }
     if let Some(d) = line.decided {
         if let Some(decision_id) = &d.decision_id {
-            plain(out, "decision_id", decision_id);
+            plain(out, key!("decision_id"), decision_id);
         }
         if let Some(case_id) = &d.case_id {
-            string(out, "case_id", case_id);
+            string(out, key!("case_id"), case_id);
         }
-        for (key, value) in [("scenario", d.scenario), ("decision", d.decision)] {
+        for (key, value) in [
+            (key!("scenario"), d.scenario),
+            (key!("decision"), d.decision),
+        ] {
             if let Some(value) = value {
                 plain(out, key, value);
             }
         }
         if let Some(applies) = d.applies {
-            out.extend_from_slice(b",\"applies\":");
+            out.extend_from_slice(key!("applies"));
             out.extend_from_slice(if applies { b"true" } else { b"false" });
         }
         if let Some(batch_id) = &d.batch_id {
-            string(out, "batch_id", batch_id);
+            string(out, key!("batch_id"), batch_id);
         }
-        for (key, value) in [("items", d.items), ("succeeded", d.succeeded)] {
+        for (key, value) in [(key!("items"), d.items), (key!("succeeded"), d.succeeded)] {
             if let Some(value) = value {
                 number(out, key, value);
             }
         }
         if let Some(version) = &d.rules_version {
-            string(out, "rules_version", version);
+            string(out, key!("rules_version"), version);
         }
     }
     out.extend_from_slice(concat!(",\"target\":\"", module_path!(), "\",").as_bytes());
@@ -1751,6 +1776,17 @@ mod tests {
         }
         // Whatever happened, the budget is whole again.
         assert_eq!(read.budget.available_permits(), kib(huge));
+    }
+
+    #[test]
+    fn the_line_buffer_is_empty_for_each_line_and_a_long_lines_room_is_given_back() {
+        in_line_buffer(|text| text.extend_from_slice(&[b'x'; 5000]));
+        in_line_buffer(|text| {
+            assert!(text.is_empty());
+            assert!(text.capacity() <= LINE_BYTES, "{}", text.capacity());
+            text.extend_from_slice(b"short\n");
+        });
+        in_line_buffer(|text| assert!(text.is_empty()));
     }
 
     /// What `served` logs for a response of `status`, as the plain formatter writes it.
