@@ -215,6 +215,11 @@ impl Slot {
         }
     }
 
+    /// Whether the work has committed: its answer is sent, whenever it is ready.
+    fn committed(&self) -> bool {
+        self.0.state.load(Ordering::SeqCst) == COMMITTED
+    }
+
     /// Gives the work up: true unless it had committed already.
     pub fn expire(&self) -> bool {
         match self
@@ -491,7 +496,7 @@ where
             return Ok(refused);
         }
         match take_a_slot(&guard.slots, req, route) {
-            Some((slot, work)) => within_deadline(slot, work).await,
+            Some(work) => work.await,
             None => Ok(Problem::unavailable(
                 "overloaded",
                 "The service is busy",
@@ -661,9 +666,13 @@ async fn grow(bytes: &mut Vec<u8>, share: &mut Share<'_>, wanted: usize) -> Resu
     share.cover(bytes.capacity()).await
 }
 
-/// Takes a free slot and calls `route` with it: the work, to be done [`within_deadline`].
+/// Takes a free slot and calls `route` with it: the work, to be done [`WithinDeadline`].
 /// None when no slot is free (then the request is answered 503 at once).
-fn take_a_slot<S>(slots: &Slots, mut req: Request, mut route: S) -> Option<(Slot, S::Future)>
+fn take_a_slot<S>(
+    slots: &Slots,
+    mut req: Request,
+    mut route: S,
+) -> Option<WithinDeadline<S::Future>>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
@@ -675,31 +684,67 @@ where
         .get_or_insert_default::<Arc<Exchange>>();
     *held(&exchange.slot) = Some(slot.clone());
     // Calling the route only makes its future: the handler runs when it is polled.
-    Some((slot, route.call(req)))
+    Some(WithinDeadline {
+        work: route.call(req),
+        timer: None,
+        slot: ExpireOnDrop(slot),
+    })
 }
 
-/// Does `work`, answering 503 at the slot's deadline unless the work has committed by
-/// then.
-async fn within_deadline<F>(slot: Slot, work: F) -> Result<Response, Infallible>
+pin_project_lite::pin_project! {
+    /// Does `work`, answering 503 at the slot's deadline unless the work has committed
+    /// by then.
+    ///
+    /// A future written out rather than an `async fn` around `tokio::select!`, which made
+    /// the timer (the runtime's handle cloned, a timer entry made and dropped) before it
+    /// first polled the work: here the timer is made only when the work has to wait,
+    /// and work done at its first poll (a decision without a decision log) takes none.
+    struct WithinDeadline<F> {
+        #[pin]
+        work: F,
+        // Set when the work first waits (none without a deadline, or once the deadline
+        // has passed with the work committed: its answer is then awaited however long
+        // it takes).
+        #[pin]
+        timer: Option<tokio::time::Sleep>,
+        // A caller gone before the work committed (this future dropped) leaves nothing
+        // either.
+        slot: ExpireOnDrop,
+    }
+}
+
+impl<F> Future for WithinDeadline<F>
 where
     F: Future<Output = Result<Response, Infallible>>,
 {
-    // A caller gone before the work committed (this future dropped) leaves nothing either.
-    let _abandoned = ExpireOnDrop(slot.clone());
-    let Some(deadline) = slot.deadline() else {
-        return work.await;
-    };
-    tokio::pin!(work);
-    tokio::select! {
-        biased;
-        res = &mut work => res,
-        () = tokio::time::sleep_until(deadline.into()) => {
-            if slot.expire() {
-                Ok(slot.timed_out().into_response())
-            } else {
-                work.await
-            }
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if let Poll::Ready(res) = this.work.poll(cx) {
+            return Poll::Ready(res);
         }
+        let slot = &this.slot.0;
+        if this.timer.is_none() {
+            let Some(deadline) = slot.deadline() else {
+                return Poll::Pending;
+            };
+            if slot.committed() {
+                return Poll::Pending;
+            }
+            this.timer
+                .set(Some(tokio::time::sleep_until(deadline.into())));
+        }
+        if let Some(timer) = this.timer.as_mut().as_pin_mut()
+            && timer.poll(cx).is_ready()
+        {
+            if slot.expire() {
+                return Poll::Ready(Ok(slot.timed_out().into_response()));
+            }
+            // Committed before its deadline: its answer comes whenever it is ready.
+            this.timer.set(None);
+        }
+        Poll::Pending
     }
 }
 
@@ -1385,6 +1430,7 @@ fn problem_for_bare_errors(res: Response, path: &str) -> Response {
 mod tests {
     use super::*;
     use crate::telemetry::Capture;
+    use axum::http::StatusCode;
 
     /// The line the JSON formatter, set up as [`crate::telemetry::init`] sets it up,
     /// writes for the same event.
@@ -1787,6 +1833,55 @@ mod tests {
             text.extend_from_slice(b"short\n");
         });
         in_line_buffer(|text| assert!(text.is_empty()));
+    }
+
+    /// Work that waits `wait`, committing its slot first when `commits`, then answers 200.
+    fn work_on(
+        slot: &Slot,
+        wait: Duration,
+        commits: bool,
+    ) -> WithinDeadline<impl Future<Output = Result<Response, Infallible>>> {
+        let held = slot.clone();
+        WithinDeadline {
+            work: async move {
+                if commits {
+                    assert!(held.commit());
+                }
+                tokio::time::sleep(wait).await;
+                Ok(StatusCode::OK.into_response())
+            },
+            timer: None,
+            slot: ExpireOnDrop(slot.clone()),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn work_past_its_deadline_is_answered_503_and_its_slot_expired() {
+        let slot = Slot::new(Duration::from_secs(2), None);
+        let Ok(res) = work_on(&slot, Duration::from_secs(5), false).await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!slot.commit(), "expired");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn work_committed_before_its_deadline_is_answered_however_long_it_takes() {
+        let slot = Slot::new(Duration::from_secs(2), None);
+        let started = tokio::time::Instant::now();
+        let Ok(res) = work_on(&slot, Duration::from_secs(5), true).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(started.elapsed(), Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn work_within_its_deadline_is_answered_and_work_dropped_unanswered_expires() {
+        let slot = Slot::new(Duration::from_secs(2), None);
+        let Ok(res) = work_on(&slot, Duration::from_secs(1), false).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        // Done but never committed (no route here commits): the slot was given up on drop.
+        assert!(!slot.commit());
+        let slot = Slot::unbounded();
+        let Ok(res) = work_on(&slot, Duration::from_secs(3600), false).await;
+        assert_eq!(res.status(), StatusCode::OK);
     }
 
     /// What `served` logs for a response of `status`, as the plain formatter writes it.
