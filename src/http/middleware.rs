@@ -215,6 +215,11 @@ impl Slot {
         }
     }
 
+    /// Whether the work has committed: its answer is sent, whenever it is ready.
+    fn committed(&self) -> bool {
+        self.0.state.load(Ordering::SeqCst) == COMMITTED
+    }
+
     /// Gives the work up: true unless it had committed already.
     pub fn expire(&self) -> bool {
         match self
@@ -491,7 +496,7 @@ where
             return Ok(refused);
         }
         match take_a_slot(&guard.slots, req, route) {
-            Some((slot, work)) => within_deadline(slot, work).await,
+            Some(work) => work.await,
             None => Ok(Problem::unavailable(
                 "overloaded",
                 "The service is busy",
@@ -661,9 +666,13 @@ async fn grow(bytes: &mut Vec<u8>, share: &mut Share<'_>, wanted: usize) -> Resu
     share.cover(bytes.capacity()).await
 }
 
-/// Takes a free slot and calls `route` with it: the work, to be done [`within_deadline`].
+/// Takes a free slot and calls `route` with it: the work, to be done [`WithinDeadline`].
 /// None when no slot is free (then the request is answered 503 at once).
-fn take_a_slot<S>(slots: &Slots, mut req: Request, mut route: S) -> Option<(Slot, S::Future)>
+fn take_a_slot<S>(
+    slots: &Slots,
+    mut req: Request,
+    mut route: S,
+) -> Option<WithinDeadline<S::Future>>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
@@ -675,31 +684,67 @@ where
         .get_or_insert_default::<Arc<Exchange>>();
     *held(&exchange.slot) = Some(slot.clone());
     // Calling the route only makes its future: the handler runs when it is polled.
-    Some((slot, route.call(req)))
+    Some(WithinDeadline {
+        work: route.call(req),
+        timer: None,
+        slot: ExpireOnDrop(slot),
+    })
 }
 
-/// Does `work`, answering 503 at the slot's deadline unless the work has committed by
-/// then.
-async fn within_deadline<F>(slot: Slot, work: F) -> Result<Response, Infallible>
+pin_project_lite::pin_project! {
+    /// Does `work`, answering 503 at the slot's deadline unless the work has committed
+    /// by then.
+    ///
+    /// A future written out rather than an `async fn` around `tokio::select!`, which made
+    /// the timer (the runtime's handle cloned, a timer entry made and dropped) before it
+    /// first polled the work: here the timer is made only when the work has to wait,
+    /// and work done at its first poll (a decision without a decision log) takes none.
+    struct WithinDeadline<F> {
+        #[pin]
+        work: F,
+        // Set when the work first waits (none without a deadline, or once the deadline
+        // has passed with the work committed: its answer is then awaited however long
+        // it takes).
+        #[pin]
+        timer: Option<tokio::time::Sleep>,
+        // A caller gone before the work committed (this future dropped) leaves nothing
+        // either.
+        slot: ExpireOnDrop,
+    }
+}
+
+impl<F> Future for WithinDeadline<F>
 where
     F: Future<Output = Result<Response, Infallible>>,
 {
-    // A caller gone before the work committed (this future dropped) leaves nothing either.
-    let _abandoned = ExpireOnDrop(slot.clone());
-    let Some(deadline) = slot.deadline() else {
-        return work.await;
-    };
-    tokio::pin!(work);
-    tokio::select! {
-        biased;
-        res = &mut work => res,
-        () = tokio::time::sleep_until(deadline.into()) => {
-            if slot.expire() {
-                Ok(slot.timed_out().into_response())
-            } else {
-                work.await
-            }
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if let Poll::Ready(res) = this.work.poll(cx) {
+            return Poll::Ready(res);
         }
+        let slot = &this.slot.0;
+        if this.timer.is_none() {
+            let Some(deadline) = slot.deadline() else {
+                return Poll::Pending;
+            };
+            if slot.committed() {
+                return Poll::Pending;
+            }
+            this.timer
+                .set(Some(tokio::time::sleep_until(deadline.into())));
+        }
+        if let Some(timer) = this.timer.as_mut().as_pin_mut()
+            && timer.poll(cx).is_ready()
+        {
+            if slot.expire() {
+                return Poll::Ready(Ok(slot.timed_out().into_response()));
+            }
+            // Committed before its deadline: its answer comes whenever it is ready.
+            this.timer.set(None);
+        }
+        Poll::Pending
     }
 }
 
@@ -942,14 +987,35 @@ fn served(
             false if tracing::enabled!(tracing::Level::INFO) => "INFO",
             _ => return,
         };
-        let mut text = Vec::with_capacity(512);
-        served_line(&mut text, std::time::SystemTime::now(), level, &line, asked);
-        crate::telemetry::write_line(&text);
+        in_line_buffer(|text| {
+            served_line(text, std::time::SystemTime::now(), level, &line, asked);
+            crate::telemetry::write_line(text);
+        });
     } else if probe {
         scope.in_scope(|| line.debug());
     } else {
         scope.in_scope(|| line.info());
     }
+}
+
+/// What a served line usually takes at most (one with a long case or batch id takes
+/// more, and its buffer is given back).
+const LINE_BYTES: usize = 1024;
+
+thread_local! {
+    /// A thread's buffer for its served lines ([`in_line_buffer`]).
+    static LINE: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(LINE_BYTES));
+}
+
+/// Calls `write` with this thread's line buffer, empty (a line took an allocation of its
+/// own); emptied after, and given back past [`LINE_BYTES`].
+fn in_line_buffer(write: impl FnOnce(&mut Vec<u8>)) {
+    LINE.with_borrow_mut(|text| {
+        text.clear();
+        write(text);
+        text.clear();
+        text.shrink_to(LINE_BYTES);
+    });
 }
 
 /// The fields of a served line.
@@ -1006,31 +1072,32 @@ fn served_line(
     line: &Served,
     asked: &Asked,
 ) {
-    let string = |out: &mut Vec<u8>, key: &str, value: &str| {
-        out.extend_from_slice(b",\"");
-        out.extend_from_slice(key.as_bytes());
-        out.extend_from_slice(b"\":");
+    // Each field's `,"key":` is one piece of text, written at once.
+    macro_rules! key {
+        ($key:literal) => {
+            concat!(",\"", $key, "\":").as_bytes()
+        };
+    }
+    let string = |out: &mut Vec<u8>, key: &[u8], value: &str| {
+        out.extend_from_slice(key);
         crate::telemetry::json_string(out, value);
     };
     // Our own words (a route's template, a code, an id made here): nothing to escape in
     // them, written as they are.
-    let plain = |out: &mut Vec<u8>, key: &str, value: &str| {
+    let plain = |out: &mut Vec<u8>, key: &[u8], value: &str| {
         debug_assert!(
             value
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"/_-{}".contains(&b)),
             "{value}"
         );
-        out.extend_from_slice(b",\"");
-        out.extend_from_slice(key.as_bytes());
-        out.extend_from_slice(b"\":\"");
+        out.extend_from_slice(key);
+        out.push(b'"');
         out.extend_from_slice(value.as_bytes());
         out.push(b'"');
     };
-    let number = |out: &mut Vec<u8>, key: &str, value: u64| {
-        out.extend_from_slice(b",\"");
-        out.extend_from_slice(key.as_bytes());
-        out.extend_from_slice(b"\":");
+    let number = |out: &mut Vec<u8>, key: &[u8], value: u64| {
+        out.extend_from_slice(key);
         out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     };
     // The level, message and target need no escaping: written as they are.
@@ -1039,39 +1106,42 @@ fn served_line(
     out.extend_from_slice(b"\",\"level\":\"");
     out.extend_from_slice(level.as_bytes());
     out.extend_from_slice(b"\",\"message\":\"served\"");
-    number(out, "status", u64::from(line.status));
-    out.extend_from_slice(b",\"latency_ms\":");
+    number(out, key!("status"), u64::from(line.status));
+    out.extend_from_slice(key!("latency_ms"));
     // Writing to a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, &line.latency_ms);
     if let Some(route) = line.route {
-        plain(out, "route", route);
+        plain(out, key!("route"), route);
     }
     if let Some(d) = line.decided {
         if let Some(decision_id) = &d.decision_id {
-            plain(out, "decision_id", decision_id);
+            plain(out, key!("decision_id"), decision_id);
         }
         if let Some(case_id) = &d.case_id {
-            string(out, "case_id", case_id);
+            string(out, key!("case_id"), case_id);
         }
-        for (key, value) in [("scenario", d.scenario), ("decision", d.decision)] {
+        for (key, value) in [
+            (key!("scenario"), d.scenario),
+            (key!("decision"), d.decision),
+        ] {
             if let Some(value) = value {
                 plain(out, key, value);
             }
         }
         if let Some(applies) = d.applies {
-            out.extend_from_slice(b",\"applies\":");
+            out.extend_from_slice(key!("applies"));
             out.extend_from_slice(if applies { b"true" } else { b"false" });
         }
         if let Some(batch_id) = &d.batch_id {
-            string(out, "batch_id", batch_id);
+            string(out, key!("batch_id"), batch_id);
         }
-        for (key, value) in [("items", d.items), ("succeeded", d.succeeded)] {
+        for (key, value) in [(key!("items"), d.items), (key!("succeeded"), d.succeeded)] {
             if let Some(value) = value {
                 number(out, key, value);
             }
         }
         if let Some(version) = &d.rules_version {
-            string(out, "rules_version", version);
+            string(out, key!("rules_version"), version);
         }
     }
     out.extend_from_slice(concat!(",\"target\":\"", module_path!(), "\",").as_bytes());
@@ -1360,6 +1430,7 @@ fn problem_for_bare_errors(res: Response, path: &str) -> Response {
 mod tests {
     use super::*;
     use crate::telemetry::Capture;
+    use axum::http::StatusCode;
 
     /// The line the JSON formatter, set up as [`crate::telemetry::init`] sets it up,
     /// writes for the same event.
@@ -1751,6 +1822,66 @@ mod tests {
         }
         // Whatever happened, the budget is whole again.
         assert_eq!(read.budget.available_permits(), kib(huge));
+    }
+
+    #[test]
+    fn the_line_buffer_is_empty_for_each_line_and_a_long_lines_room_is_given_back() {
+        in_line_buffer(|text| text.extend_from_slice(&[b'x'; 5000]));
+        in_line_buffer(|text| {
+            assert!(text.is_empty());
+            assert!(text.capacity() <= LINE_BYTES, "{}", text.capacity());
+            text.extend_from_slice(b"short\n");
+        });
+        in_line_buffer(|text| assert!(text.is_empty()));
+    }
+
+    /// Work that waits `wait`, committing its slot first when `commits`, then answers 200.
+    fn work_on(
+        slot: &Slot,
+        wait: Duration,
+        commits: bool,
+    ) -> WithinDeadline<impl Future<Output = Result<Response, Infallible>>> {
+        let held = slot.clone();
+        WithinDeadline {
+            work: async move {
+                if commits {
+                    assert!(held.commit());
+                }
+                tokio::time::sleep(wait).await;
+                Ok(StatusCode::OK.into_response())
+            },
+            timer: None,
+            slot: ExpireOnDrop(slot.clone()),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn work_past_its_deadline_is_answered_503_and_its_slot_expired() {
+        let slot = Slot::new(Duration::from_secs(2), None);
+        let Ok(res) = work_on(&slot, Duration::from_secs(5), false).await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!slot.commit(), "expired");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn work_committed_before_its_deadline_is_answered_however_long_it_takes() {
+        let slot = Slot::new(Duration::from_secs(2), None);
+        let started = tokio::time::Instant::now();
+        let Ok(res) = work_on(&slot, Duration::from_secs(5), true).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(started.elapsed(), Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn work_within_its_deadline_is_answered_and_work_dropped_unanswered_expires() {
+        let slot = Slot::new(Duration::from_secs(2), None);
+        let Ok(res) = work_on(&slot, Duration::from_secs(1), false).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        // Done but never committed (no route here commits): the slot was given up on drop.
+        assert!(!slot.commit());
+        let slot = Slot::unbounded();
+        let Ok(res) = work_on(&slot, Duration::from_secs(3600), false).await;
+        assert_eq!(res.status(), StatusCode::OK);
     }
 
     /// What `served` logs for a response of `status`, as the plain formatter writes it.
