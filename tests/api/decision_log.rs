@@ -835,14 +835,7 @@ async fn a_refused_batch_on_stdout_never_completes_its_line_after_a_short_write(
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .map(|l| l["request_id"].as_str().unwrap_or_default().to_owned())
         .collect();
-    let metrics = client
-        .get(format!("http://{addr}/metrics"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let metrics = scrape_metrics(&client, addr).await;
     // The write that failed was short: whole lines of the refused batch may have stayed
     // (a stream cannot be cut back), but only as counted late lines, never completed later.
     let kept = whole.iter().filter(|id| **id == refused).count();
