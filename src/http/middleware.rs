@@ -1082,15 +1082,16 @@ fn served_line(
         out.extend_from_slice(key);
         crate::telemetry::json_string(out, value);
     };
-    // Our own words (a route's template, a code, an id made here): nothing to escape in
-    // them, written as they are.
+    // Our own words (a route's template, a code, an id made here): as a rule nothing to
+    // escape in them, so they are written as they are once a quick look finds nothing
+    // that JSON escapes (else escaped like any other string).
     let plain = |out: &mut Vec<u8>, key: &[u8], value: &str| {
-        debug_assert!(
-            value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"/_-{}".contains(&b)),
-            "{value}"
-        );
+        if !value
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+        {
+            return string(out, key, value);
+        }
         out.extend_from_slice(key);
         out.push(b'"');
         out.extend_from_slice(value.as_bytes());
@@ -1578,6 +1579,13 @@ mod tests {
             rules_version: Some("v".into()),
             ..DecisionFields::default()
         };
+        // Fields written as they are when nothing in them needs escaping: escaped else.
+        let odd = DecisionFields {
+            decision_id: Some("id \"quoted\" \\ \u{1}".into()),
+            scenario: Some("a\u{7f}b"),
+            decision: Some("令"),
+            ..DecisionFields::default()
+        };
         let cases = [
             (
                 Served {
@@ -1597,6 +1605,16 @@ mod tests {
                     decided: Some(&some),
                 },
                 asked("POST", "/v1/decisions/batch", b"x"),
+                false,
+            ),
+            (
+                Served {
+                    status: 200,
+                    latency_ms: 0.25,
+                    route: Some("/openapi.yaml"),
+                    decided: Some(&odd),
+                },
+                asked("GET", "/openapi.yaml", b"doc"),
                 false,
             ),
             (
