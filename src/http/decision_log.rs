@@ -11,17 +11,20 @@
 //! nobody reads, a hung disk) is refused with the same 503, and the decision is not
 //! delivered. A write cannot be taken back, so its lines may still reach the log later:
 //! when such a write returns, one error event gives the count of *late* lines and the
-//! ids of the requests refused, and `aftersales_decision_log_late_total` counts the lines.
-//! Each line carries its `request_id`, and the service log's `served` line of that request
-//! shows the 503: an auditor drops the late lines by matching the two. A request whose
-//! caller hangs up while its lines are in such a write is counted late the same way (it
-//! has no `served` line), and so is one whose caller hangs up after the write but before
-//! its answer went out. A request that gives up before the writer took its lines takes
-//! them back: they are never written, and its memory and concurrency slot are freed at
-//! once; their room in the queue is held until the writer lets go of them. At shutdown
-//! [`DecisionLog::flush_by`] waits for the lines queued until a deadline, then says how
-//! many were not confirmed written.
+//! request and decision (or batch) ids of the requests refused, and
+//! `aftersales_decision_log_late_total` counts the lines. Late too: the lines of a
+//! request whose caller hangs up while they are in the write, or after the write but
+//! before the handler returned its answer (a warning of its own, without ids), and whole
+//! lines a short write on a stream left before it failed. The rule for an auditor: a line
+//! is a delivered decision when its `decision_id` (or `batch_id`) is on a `served` line
+//! with status 200 (ids this service makes; a caller may reuse a request id).
 //!
+//! A request that gives up before the writer took its lines takes them back: they are
+//! never written, and its memory and concurrency slot are freed at once; their room in
+//! the queue is held until the writer lets go of them. At shutdown
+//! [`DecisionLog::close_by`] closes the log (lines sent later are refused) and waits for
+//! the lines queued until a deadline, then says how many were not confirmed written.
+
 //! Whole lines only. In a file, a failed or short write is cut back to the length before
 //! it, so no torn or joined line remains. While writing fails, `/readyz` answers 503 and
 //! the writer probes every second (a write, then a cut back: nothing stays in the file),
@@ -125,8 +128,13 @@ pub fn unavailable() -> Problem {
 }
 
 enum Msg {
-    Lines { count: usize, answer: Answer },
+    Lines {
+        count: usize,
+        answer: Answer,
+    },
     Flush(oneshot::Sender<()>),
+    /// A flush, after which nothing more is written (lines sent later are refused).
+    Close(oneshot::Sender<()>),
     Reopen,
 }
 
@@ -195,7 +203,11 @@ enum GaveUp {
 impl Waiting<'_> {
     fn give_up(&mut self) -> GaveUp {
         if self.slot.expire() {
-            drop(self.pending.take());
+            if self.pending.take().is_some() {
+                self.counts
+                    .unconfirmed
+                    .fetch_sub(self.count, Ordering::SeqCst);
+            }
             return GaveUp::Expired;
         }
         match self.pending.state.compare_exchange(
@@ -221,8 +233,7 @@ impl Drop for Waiting<'_> {
         {
             // Written, and the caller hung up before its answer went out: in the log, not
             // delivered, and without a `served` line.
-            self.counts.late.fetch_add(self.count, Ordering::SeqCst);
-            metrics::counter!("aftersales_decision_log_late_total").increment(self.count as u64);
+            self.counts.add_late(self.count);
             // A warning: the caller's doing, not a fault of the log.
             tracing::warn!(
                 lines = self.count,
@@ -259,6 +270,14 @@ struct Counts {
     writing: AtomicUsize,
     /// Written after their requests were refused.
     late: AtomicUsize,
+}
+
+impl Counts {
+    /// Lines in the log that are not delivered decisions.
+    fn add_late(&self, lines: usize) {
+        self.late.fetch_add(lines, Ordering::SeqCst);
+        metrics::counter!("aftersales_decision_log_late_total").increment(lines as u64);
+    }
 }
 
 /// Lines not confirmed written when the flush's deadline came.
@@ -439,10 +458,16 @@ impl DecisionLog {
         self.tx.send(Msg::Flush(ack)).is_ok() && done.await.is_ok()
     }
 
-    /// [`DecisionLog::flush`], waiting no later than `deadline`: then the lines not
-    /// confirmed written (queued behind a write that has not returned, or in it).
-    pub async fn flush_by(&self, deadline: std::time::Instant) -> Result<(), Unconfirmed> {
-        let flushed = tokio::time::timeout_at(Instant::from_std(deadline), self.flushed()).await;
+    /// Closes the log (at shutdown): the lines queued before are written, lines sent later
+    /// are refused (503 `decision-log-unavailable`), so none is queued behind the final
+    /// flush. Waits no later than `deadline`: then the lines not confirmed written (queued
+    /// behind a write that has not returned, or in it; not those taken back).
+    pub async fn close_by(&self, deadline: std::time::Instant) -> Result<(), Unconfirmed> {
+        let closed = async {
+            let (ack, done) = oneshot::channel();
+            self.tx.send(Msg::Close(ack)).is_ok() && done.await.is_ok()
+        };
+        let flushed = tokio::time::timeout_at(Instant::from_std(deadline), closed).await;
         match flushed {
             Ok(true) => Ok(()),
             // The deadline came first, or the writer is gone (the lines it held are lost).
@@ -493,6 +518,8 @@ async fn write_lines(
     mut health: Health,
     probe_every: Duration,
 ) {
+    // After a close (the final flush at shutdown), lines sent later are refused.
+    let mut closed = false;
     loop {
         let first = if health.ok() {
             rx.recv().await
@@ -518,15 +545,35 @@ async fn write_lines(
                     // The commit point: from here the request is answered once the write
                     // returns, or refused at its deadline if it has not (its lines late).
                     // Lines their request took back were given up (their slot expired).
-                    let taken = answer.pending.take();
-                    if let Some((bytes, slot)) = taken
-                        && slot.commit()
-                    {
-                        group.add(bytes, count, answer);
-                    } else {
-                        health.counts.unconfirmed.fetch_sub(count, Ordering::SeqCst);
-                        answer.give(Err(NotWritten::Expired));
+                    // Whoever takes the lines (the writer here, or the request giving up)
+                    // takes them off the unconfirmed count.
+                    match answer.pending.take() {
+                        Some((bytes, slot)) if !closed && slot.commit() => {
+                            group.add(bytes, count, answer);
+                        }
+                        Some(_) => {
+                            health.counts.unconfirmed.fetch_sub(count, Ordering::SeqCst);
+                            // Closed: nothing more is written (the log is unavailable).
+                            // Else the slot's deadline came first.
+                            let refused = if closed {
+                                NotWritten::Unavailable
+                            } else {
+                                NotWritten::Expired
+                            };
+                            answer.give(Err(refused));
+                        }
+                        None => {
+                            answer.give(Err(NotWritten::Expired));
+                        }
                     }
+                }
+                Msg::Close(ack) => {
+                    let Some(back) = group.write(out, &mut health).await else {
+                        return health.gone();
+                    };
+                    out = back;
+                    closed = true;
+                    let _ = ack.send(());
                 }
                 Msg::Flush(ack) => {
                     let Some(back) = group.write(out, &mut health).await else {
@@ -659,6 +706,9 @@ struct Late {
     lines: usize,
     requests: usize,
     request_ids: Vec<String>,
+    /// Each request's `batch_id`, or its `decision_id`: ids this service made, which the
+    /// `served` line of a delivered request carries (a caller may reuse a request id).
+    decision_ids: Vec<String>,
 }
 
 impl Late {
@@ -666,10 +716,12 @@ impl Late {
     fn add(&mut self, count: usize, bytes: &[u8]) {
         self.lines += count;
         self.requests += 1;
-        if self.request_ids.len() < LATE_IDS_NAMED
-            && let Some(id) = request_id(bytes)
-        {
-            self.request_ids.push(id);
+        if self.requests <= LATE_IDS_NAMED {
+            let ids = ids_of(bytes);
+            self.request_ids
+                .extend(ids.request_id.as_deref().map(shown_id));
+            self.decision_ids
+                .extend(ids.batch_id.or(ids.decision_id).as_deref().map(shown_id));
         }
     }
 
@@ -677,26 +729,33 @@ impl Late {
         if self.lines == 0 {
             return;
         }
-        health.counts.late.fetch_add(self.lines, Ordering::SeqCst);
-        metrics::counter!("aftersales_decision_log_late_total").increment(self.lines as u64);
+        health.counts.add_late(self.lines);
         tracing::error!(
             lines = self.lines,
             requests = self.requests,
             request_ids = ?self.request_ids,
-            "decision log lines written after their requests were refused 503 (the write returned past their deadline, or failed after a short write) or their callers hung up: they are not delivered decisions; match them by request_id"
+            decision_ids = ?self.decision_ids,
+            "decision log lines written after their requests were refused 503 (the write returned past their deadline, or failed after a short write) or their callers hung up: they are not delivered decisions; a line is delivered when its decision_id (or batch_id) is on a served line with status 200"
         );
     }
 }
 
-/// The `request_id` of the first line of `bytes` (the lines of one request share it).
-fn request_id(bytes: &[u8]) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Ided {
-        request_id: Option<String>,
-    }
-    let line = bytes.split(|&b| b == b'\n').next()?;
-    let id = serde_json::from_slice::<Ided>(line).ok()?.request_id?;
-    Some(shown(&id).into_owned())
+/// The ids of a request's lines (all its lines share them).
+#[derive(Deserialize, Default)]
+struct Ids {
+    request_id: Option<String>,
+    decision_id: Option<String>,
+    batch_id: Option<String>,
+}
+
+/// The ids on the first line of `bytes`.
+fn ids_of(bytes: &[u8]) -> Ids {
+    let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    serde_json::from_slice(line).unwrap_or_default()
+}
+
+fn shown_id(id: &str) -> String {
+    shown(id).into_owned()
 }
 
 /// Whether the log is writable, for `/readyz` and the metrics; logs each change once.
@@ -1684,11 +1743,12 @@ mod tests {
         );
         let by = std::time::Instant::now() + Duration::from_millis(200);
         assert_eq!(
-            tokio::time::timeout(Duration::from_secs(20), log.flush_by(by))
+            tokio::time::timeout(Duration::from_secs(20), log.close_by(by))
                 .await
                 .ok(),
+            // The batch in the write; not the line its request took back.
             Some(Err(Unconfirmed {
-                lines: 4,
+                lines: 3,
                 writing: 3
             })),
             "the flush gives up at its deadline"
@@ -1707,7 +1767,7 @@ mod tests {
             "nothing of the given-up line"
         );
         let by = std::time::Instant::now() + Duration::from_secs(20);
-        assert_eq!(log.flush_by(by).await, Ok(()), "all handled");
+        assert_eq!(log.close_by(by).await, Ok(()), "all handled");
     }
 
     #[tokio::test]
@@ -1737,17 +1797,75 @@ mod tests {
             assert_eq!(log.commit(line(n), 1, &slot).await, Ok(()));
         }
         let by = std::time::Instant::now() + Duration::from_secs(20);
-        assert_eq!(log.flush_by(by).await, Ok(()));
+        assert_eq!(log.close_by(by).await, Ok(()));
         assert_eq!(parsed(&disk.text()).len(), 5);
         assert_eq!(log.late_lines(), 0);
     }
 
     #[test]
-    fn the_late_event_names_the_request_of_the_first_line() {
+    fn the_late_event_names_the_request_and_the_decision_of_the_first_line() {
         let lines = [line_of("req-7", 1), line_of("req-7", 2)].concat();
-        assert_eq!(request_id(&lines).as_deref(), Some("req-7"));
-        assert_eq!(request_id(&line(1)), None, "a line without one");
-        assert_eq!(request_id(b"not json\n"), None);
+        let mut late = Late::default();
+        late.add(2, &lines);
+        assert_eq!(late.request_ids, ["req-7"]);
+        assert_eq!(late.decision_ids, [format!("{:032}", 1)]);
+        let batch = b"{\"batch_id\":\"b-1\",\"decision_id\":\"d-1\",\"request_id\":\"r\"}\n";
+        late.add(1, batch);
+        assert_eq!(
+            late.decision_ids[1], "b-1",
+            "a batch is named by its batch id"
+        );
+        late.add(1, b"not json\n");
+        assert_eq!(
+            (late.lines, late.requests, late.request_ids.len()),
+            (4, 3, 2)
+        );
+        assert!(ids_of(&line(1)).request_id.is_none(), "a line without one");
+    }
+
+    #[tokio::test]
+    async fn once_closed_the_log_refuses_lines_and_counts_no_line_taken_back() {
+        let gate = Gate::new();
+        let _opens = OpensAtEnd(gate.clone());
+        let log = DecisionLog::start(Box::new(gate.clone()), 8, PROBE_EVERY);
+        let in_write = {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let slot = Slot::new(Duration::from_secs(60), None);
+                log.commit(line_of("in-write", 1), 1, &slot).await
+            })
+        };
+        assert!(gate.entered().await, "the write never began");
+        // Queued behind the stuck write, and taken back at its deadline.
+        let queued = Slot::new(Duration::from_millis(200), None);
+        assert_eq!(
+            bounded_commit(&log, line_of("queued", 2), 1, &queued).await,
+            Some(Err(NotWritten::Expired))
+        );
+        let by = std::time::Instant::now() + Duration::from_millis(300);
+        assert_eq!(
+            log.close_by(by).await,
+            Err(Unconfirmed {
+                lines: 1,
+                writing: 1
+            }),
+            "the line taken back is not one that may still be written"
+        );
+        gate.open();
+        assert_eq!(in_write.await.ok(), Some(Ok(())));
+        log.flush().await;
+        // Closed: a line sent now is refused, never written.
+        let late_comer = Slot::new(Duration::from_secs(60), None);
+        assert_eq!(
+            bounded_commit(&log, line_of("after-close", 3), 1, &late_comer).await,
+            Some(Err(NotWritten::Unavailable))
+        );
+        log.flush().await;
+        let ids: Vec<_> = parsed(&gate.disk.text())
+            .iter()
+            .map(|l| l["request_id"].clone())
+            .collect();
+        assert_eq!(ids, ["in-write"]);
     }
 
     #[test]

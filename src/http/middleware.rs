@@ -94,10 +94,11 @@ impl Limits {
 ///
 /// Exactly one of two things happens to a slot. Either the work *commits* before the
 /// deadline (the decision log took its lines, or there is no log and the answer is ready)
-/// and the answer is sent however long that takes (the decision log's wait for its write
-/// is bounded by the deadline itself, see [`super::decision_log`]); or the deadline
-/// passes first, the caller gets 503, and the work stops at its next check, leaving
-/// nothing behind.
+/// and its answer is what the commit brings: the decision once its lines are written, or
+/// a 503 `decision-log-unavailable` when the write has not returned by the deadline (its
+/// lines then counted late, see [`super::decision_log`]); or the deadline passes first,
+/// the caller gets 503 `timeout`, and the work stops at its next check, leaving nothing
+/// behind.
 #[derive(Clone)]
 pub struct Slot(Arc<SlotInner>);
 
@@ -246,8 +247,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Slot {
 /// map, and an answer's first one a map of its own: the slot was one on the request, and
 /// what a decision route decided one on its answer.
 ///
-/// Each part is set once and read once, never at the same time: behind a plain lock (a
-/// `OnceLock` costs more to set than the extension did).
+/// Each part is set once, then read (the slot by the route's extractors, the decided
+/// fields by the front), never at the same time: behind a plain lock (a `OnceLock` costs
+/// more to set than the extension did).
 #[derive(Default)]
 pub struct Exchange {
     /// Set by the guard.

@@ -288,7 +288,7 @@ impl Server {
                 Some(None) => Instant::now() + decision_log::WAIT_WITHOUT_DEADLINE,
                 None => at_least,
             };
-            if let Err(unconfirmed) = log.flush_by(by).await {
+            if let Err(unconfirmed) = log.close_by(by).await {
                 tracing::error!(
                     unconfirmed_lines = unconfirmed.lines,
                     in_write = unconfirmed.writing,

@@ -17,6 +17,10 @@ pub struct Rfc3339 {
     other: Option<String>,
 }
 
+// The longest written by hand: a date and time (19), nine fractional digits with their
+// dot (10) and an offset (6). The writers index the buffer up to it.
+const _: () = assert!(Rfc3339::MOST >= 19 + 10 + 6);
+
 impl Rfc3339 {
     /// `2023-10-14T09:00:00.123456789+05:45`
     const MOST: usize = 35;

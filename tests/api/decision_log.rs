@@ -678,6 +678,18 @@ async fn lines_written_after_their_request_was_refused_are_counted_late_and_name
         .filter(|l| !l.is_empty())
         .map(|l| serde_json::from_str::<Value>(l).unwrap_or_default()["request_id"].clone())
         .collect();
+    // Named by the batch id this service made, which no served 200 line carries.
+    let batch_id = text
+        .lines()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok())
+        .and_then(|l| l["batch_id"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no batch_id in the lines"));
+    assert!(
+        event["decision_ids"]
+            .as_str()
+            .is_some_and(|ids| ids.contains(&batch_id)),
+        "{event}"
+    );
     assert_eq!(ids.len(), 400, "the whole batch, late");
     assert!(
         ids.iter().all(|id| id == "late-batch"),
