@@ -1528,6 +1528,30 @@ mod tests {
         format!("{{\"decision_id\":\"{n:032}\",\"request_id\":\"{request_id}\"}}\n").into_bytes()
     }
 
+    /// A log whose writer is stuck in the write of `id`'s line (a request with 60 s to
+    /// wait), with that request's task; the gate opens when the test ends.
+    async fn stuck_in_write(
+        id: &'static str,
+    ) -> (
+        Gate,
+        OpensAtEnd,
+        DecisionLog,
+        tokio::task::JoinHandle<Result<(), NotWritten>>,
+    ) {
+        let gate = Gate::new();
+        let opens = OpensAtEnd(gate.clone());
+        let log = DecisionLog::start(Box::new(gate.clone()), 8, PROBE_EVERY);
+        let in_write = {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let slot = Slot::new(Duration::from_secs(60), None);
+                log.commit(line_of(id, 1), 1, &slot).await
+            })
+        };
+        assert!(gate.entered().await, "the write never began");
+        (gate, opens, log, in_write)
+    }
+
     /// `commit`, failing the test rather than hanging it.
     async fn bounded_commit(
         log: &DecisionLog,
@@ -1575,17 +1599,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_whose_caller_hangs_up_during_its_write_is_counted_late_and_named() {
-        let gate = Gate::new();
-        let _opens = OpensAtEnd(gate.clone());
-        let log = DecisionLog::start(Box::new(gate.clone()), 8, PROBE_EVERY);
-        let in_write = {
-            let log = log.clone();
-            tokio::spawn(async move {
-                let slot = Slot::new(Duration::from_secs(60), None);
-                log.commit(line_of("gone", 1), 1, &slot).await
-            })
-        };
-        assert!(gate.entered().await, "the write never began");
+        let (gate, _opens, log, in_write) = stuck_in_write("gone").await;
         // The caller hangs up: hyper drops the request's future, mid-wait.
         in_write.abort();
         assert!(in_write.await.is_err_and(|e| e.is_cancelled()));
@@ -1825,17 +1839,7 @@ mod tests {
 
     #[tokio::test]
     async fn once_closed_the_log_refuses_lines_and_counts_no_line_taken_back() {
-        let gate = Gate::new();
-        let _opens = OpensAtEnd(gate.clone());
-        let log = DecisionLog::start(Box::new(gate.clone()), 8, PROBE_EVERY);
-        let in_write = {
-            let log = log.clone();
-            tokio::spawn(async move {
-                let slot = Slot::new(Duration::from_secs(60), None);
-                log.commit(line_of("in-write", 1), 1, &slot).await
-            })
-        };
-        assert!(gate.entered().await, "the write never began");
+        let (gate, _opens, log, in_write) = stuck_in_write("in-write").await;
         // Queued behind the stuck write, and taken back at its deadline.
         let queued = Slot::new(Duration::from_millis(200), None);
         assert_eq!(
