@@ -132,9 +132,12 @@ enum Msg {
         count: usize,
         answer: Answer,
     },
-    Flush(oneshot::Sender<()>),
-    /// A flush, after which nothing more is written (lines sent later are refused).
-    Close(oneshot::Sender<()>),
+    /// Answered once the lines queued before it are handled; with `close`, nothing more is
+    /// written after it (lines sent later are refused).
+    Flush {
+        ack: oneshot::Sender<()>,
+        close: bool,
+    },
     Reopen,
 }
 
@@ -449,13 +452,14 @@ impl DecisionLog {
 
     /// Returns once every line queued before it has been handled.
     pub async fn flush(&self) {
-        self.flushed().await;
+        self.flushed(false).await;
     }
 
-    /// [`DecisionLog::flush`]; false when the writer is gone.
-    async fn flushed(&self) -> bool {
+    /// [`DecisionLog::flush`], closing the log with it if `close`; false when the writer is
+    /// gone.
+    async fn flushed(&self, close: bool) -> bool {
         let (ack, done) = oneshot::channel();
-        self.tx.send(Msg::Flush(ack)).is_ok() && done.await.is_ok()
+        self.tx.send(Msg::Flush { ack, close }).is_ok() && done.await.is_ok()
     }
 
     /// Closes the log (at shutdown): the lines queued before are written, lines sent later
@@ -463,11 +467,8 @@ impl DecisionLog {
     /// flush. Waits no later than `deadline`: then the lines not confirmed written (queued
     /// behind a write that has not returned, or in it; not those taken back).
     pub async fn close_by(&self, deadline: std::time::Instant) -> Result<(), Unconfirmed> {
-        let closed = async {
-            let (ack, done) = oneshot::channel();
-            self.tx.send(Msg::Close(ack)).is_ok() && done.await.is_ok()
-        };
-        let flushed = tokio::time::timeout_at(Instant::from_std(deadline), closed).await;
+        let flushed =
+            tokio::time::timeout_at(Instant::from_std(deadline), self.flushed(true)).await;
         match flushed {
             Ok(true) => Ok(()),
             // The deadline came first, or the writer is gone (the lines it held are lost).
@@ -567,19 +568,12 @@ async fn write_lines(
                         }
                     }
                 }
-                Msg::Close(ack) => {
+                Msg::Flush { ack, close } => {
                     let Some(back) = group.write(out, &mut health).await else {
                         return health.gone();
                     };
                     out = back;
-                    closed = true;
-                    let _ = ack.send(());
-                }
-                Msg::Flush(ack) => {
-                    let Some(back) = group.write(out, &mut health).await else {
-                        return health.gone();
-                    };
-                    out = back;
+                    closed |= close;
                     let _ = ack.send(());
                 }
                 Msg::Reopen => {
