@@ -306,12 +306,7 @@ async fn on_stdout_each_answered_decision_is_one_line() {
     let client = reqwest::Client::new();
     let mut ids = Vec::new();
     for _ in 0..3 {
-        let r = client
-            .post(format!("http://{addr}/v1/decisions"))
-            .json(&req)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let r = post_decision(&client, addr, &req).await;
         ids.push(body(r).await["decision_id"].clone());
     }
     let logged = tokio::task::spawn_blocking(move || {
@@ -509,12 +504,7 @@ async fn the_service_log_shows_a_callers_invisible_characters_as_escapes() {
     let (mut server, addr, _, logs) = spawn_binary_with_logs("", &[]);
     let mut req = example("03-stalled-shangcheng.json")["request"].clone();
     req["case_id"] = json!("AS-1\u{2028}\u{9b}31m\u{202e}evom");
-    let r = reqwest::Client::new()
-        .post(format!("http://{addr}/v1/decisions"))
-        .json(&req)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = post_decision(&reqwest::Client::new(), addr, &req).await;
     assert_eq!(r.status(), 200);
     let decided = tokio::task::spawn_blocking(move || {
         // Bounded: a line that never comes fails the test instead of hanging it.
@@ -773,12 +763,7 @@ async fn on_sigterm_a_server_whose_service_log_is_never_read_exits_non_zero() {
     let req = example("03-stalled-shangcheng.json")["request"].clone();
     let client = reqwest::Client::new();
     for _ in 0..400 {
-        let r = client
-            .post(format!("http://{addr}/v1/decisions"))
-            .json(&req)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let r = post_decision(&client, addr, &req).await;
         assert_eq!(r.status(), 200, "answers never wait on stderr");
     }
     let exit = terminated(&mut server).await;
@@ -827,15 +812,11 @@ async fn a_refused_batch_on_stdout_never_completes_its_line_after_a_short_write(
         .unwrap_or_else(|e| panic!("prlimit: {e}"));
     assert!(lifted.success());
     // Ready again once the probe's write succeeds; then one more batch.
-    let mut ready = false;
-    for _ in 0..100 {
+    let ready = eventually(|| async {
         let r = client.get(format!("http://{addr}/readyz")).send().await;
-        if r.is_ok_and(|r| r.status() == 200) {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+        r.is_ok_and(|r| r.status() == 200)
+    })
+    .await;
     assert!(ready, "never ready again");
     let after = post("after".into()).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(after.status(), 200);

@@ -230,6 +230,21 @@ pub fn wait_for_serving(
     (addr, serving)
 }
 
+/// POST `req` to `/v1/decisions` of a server at `addr`; its answer (the test fails if
+/// none comes).
+pub async fn post_decision(
+    client: &reqwest::Client,
+    addr: std::net::SocketAddr,
+    req: &Value,
+) -> reqwest::Response {
+    client
+        .post(format!("http://{addr}/v1/decisions"))
+        .json(req)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// The `/metrics` text of a server at `addr` (empty if it does not answer).
 pub async fn scrape_metrics(client: &reqwest::Client, addr: std::net::SocketAddr) -> String {
     client

@@ -361,12 +361,7 @@ async fn a_stderr_nobody_reads_never_stops_the_answers() {
     let mut req = example("03-stalled-shangcheng.json")["request"].clone();
     req["case_id"] = serde_json::json!("x".repeat(8000));
     for i in 0..1200 {
-        let r = client
-            .post(format!("http://{addr}/v1/decisions"))
-            .json(&req)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("request {i}: {e}"));
+        let r = post_decision(&client, addr, &req).await;
         assert_eq!(r.status(), 200, "request {i}");
     }
     let health = client
