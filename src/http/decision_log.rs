@@ -314,10 +314,12 @@ impl DecisionLog {
         } else {
             let path = PathBuf::from(target);
             let file = open_append(path.clone()).await?;
-            let reopen: Reopen<File> = Box::new(move || open_append_now(&path));
-            if file.metadata()?.is_file() {
-                Box::new(FileOut::new(file, Some(reopen)))
+            let regular = file.metadata()?.is_file();
+            let reopen: Reopen<File> = Box::new(move || reopen_at(&path, regular));
+            if regular {
+                Box::new(FileOut::new(file, Some(reopen)).at(target))
             } else {
+                // A FIFO (with a reader), a device: written as a stream.
                 Box::new(StreamOut::new(file, Some(reopen)))
             }
         };
@@ -505,11 +507,57 @@ async fn open_append(path: PathBuf) -> io::Result<File> {
         .unwrap_or_else(|e| Err(io::Error::other(e)))
 }
 
+/// Opens `path` for appending (a regular file is made if nothing is there), never waiting:
+/// a FIFO nobody has open for reading is an error ("no reader"), at startup and on reopen
+/// alike, where a plain open would wait for a reader for good. The file is opened
+/// non-blocking, then made blocking again: a write to a pipe whose reader is slow waits,
+/// as one to stdout does (watched, and bounded for each request by its deadline).
 fn open_append_now(path: &std::path::Path) -> io::Result<File> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+        // O_NOCTTY: a terminal at the path never becomes the process's terminal.
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+        let file = match options.open(path) {
+            Err(e)
+                if e.raw_os_error() == Some(libc::ENXIO)
+                    && std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo()) =>
+            {
+                return Err(io::Error::new(
+                    e.kind(),
+                    "it is a FIFO with no reader (start its reader first)",
+                ));
+            }
+            opened => opened?,
+        };
+        let flags = rustix::fs::fcntl_getfl(&file)?;
+        rustix::fs::fcntl_setfl(&file, flags - rustix::fs::OFlags::NONBLOCK)?;
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    options.open(path)
+}
+
+/// Opens the log at `path` again (on hangup, or once its file was deleted), as the kind
+/// it was when it opened: a regular file, cut back after a failed write, or a stream. A
+/// FIFO or a device put where a regular file was (or the other way round) is refused, and
+/// the one opened before is kept.
+fn reopen_at(path: &std::path::Path, regular: bool) -> io::Result<File> {
+    let file = open_append_now(path)?;
+    if file.metadata()?.is_file() != regular {
+        let was = if regular {
+            "a regular file"
+        } else {
+            "not a regular file"
+        };
+        return Err(io::Error::other(format!(
+            "{} is now of another kind than when the log opened ({was}); the one opened before is kept",
+            path.display()
+        )));
+    }
+    Ok(file)
 }
 
 /// The writer: takes what is queued, writes it in one call, answers each request.
@@ -587,7 +635,10 @@ async fn write_lines(
                     };
                     out = back;
                     match reopened {
-                        Ok(()) => tracing::info!("decision log reopened"),
+                        Ok(Reopened::Clean) => tracing::info!("decision log reopened"),
+                        // Said by the target (which knows its path); not ready until a
+                        // write or a probe works.
+                        Ok(Reopened::Failing) => health.failed(),
                         Err(e) => {
                             health.failed();
                             tracing::error!(error = %e, "decision log cannot be reopened");
@@ -840,7 +891,17 @@ trait Out: Send + 'static {
     /// Checks that writing works, leaving nothing behind where it can.
     fn probe(&mut self) -> io::Result<()>;
     /// Opens the target again at its path (after the file was rotated away).
-    fn reopen(&mut self) -> io::Result<()>;
+    fn reopen(&mut self) -> io::Result<Reopened>;
+}
+
+/// How a reopen left the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reopened {
+    Clean,
+    /// Reopened, but a failed write's torn end is still in a file (owed a cut back before
+    /// the next write, or left in the file rotated away): an error event said where, and
+    /// the log counts as failing until a write or a probe works.
+    Failing,
 }
 
 /// Opens the target again.
@@ -851,6 +912,8 @@ trait LogFile: Write + Send + 'static {
     /// The length, and whether the file has been deleted (no name is left to it).
     fn measure(&self) -> io::Result<(u64, bool)>;
     fn cut(&self, len: u64) -> io::Result<()>;
+    /// Whether `other` is this very file (on one device, one inode).
+    fn same_file(&self, other: &Self) -> io::Result<bool>;
 }
 
 impl LogFile for File {
@@ -866,6 +929,18 @@ impl LogFile for File {
     fn cut(&self, len: u64) -> io::Result<()> {
         self.set_len(len)
     }
+
+    #[cfg(unix)]
+    fn same_file(&self, other: &File) -> io::Result<bool> {
+        use std::os::unix::fs::MetadataExt;
+        let (mine, theirs) = (self.metadata()?, other.metadata()?);
+        Ok(mine.dev() == theirs.dev() && mine.ino() == theirs.ino())
+    }
+
+    #[cfg(not(unix))]
+    fn same_file(&self, _: &File) -> io::Result<bool> {
+        Err(io::Error::other("cannot tell whether two files are one"))
+    }
 }
 
 /// A regular file: a failed write is cut back to where it began.
@@ -875,6 +950,8 @@ struct FileOut<F: LogFile> {
     /// Set after a write failed and cutting back failed too: nothing is written until the
     /// file is cut back to this length.
     cut_to: Option<u64>,
+    /// The file's path, for the events that name it.
+    path: String,
 }
 
 impl<F: LogFile> FileOut<F> {
@@ -883,6 +960,15 @@ impl<F: LogFile> FileOut<F> {
             file,
             reopen,
             cut_to: None,
+            path: String::new(),
+        }
+    }
+
+    /// Named `path` in the events about it.
+    fn at(self, path: &str) -> FileOut<F> {
+        FileOut {
+            path: path.to_owned(),
+            ..self
         }
     }
 
@@ -898,13 +984,17 @@ impl<F: LogFile> FileOut<F> {
     /// Writes `bytes` whole, or cuts the file back to where it was; returns the length
     /// before the write.
     fn write_whole(&mut self, bytes: &[u8]) -> io::Result<u64> {
-        self.repair()?;
         let (mut len, deleted) = self.file.measure()?;
         if deleted && self.reopen.is_some() {
-            // Deleted under us: a new file at the path rather than lines into the void.
-            self.reopen()?;
+            // Deleted under us: a new file at the path rather than lines into the void (a
+            // cut back the deleted file still owed goes with it).
+            self.switch()?;
             tracing::warn!("the decision log file was deleted; reopened at its path");
             len = self.file.measure()?.0;
+        }
+        if let Some(cut) = self.cut_to {
+            self.repair()?;
+            len = cut;
         }
         if let Err(e) = self.file.write_all(bytes).and_then(|()| self.file.flush()) {
             if self.file.cut(len).is_err() {
@@ -930,12 +1020,58 @@ impl<F: LogFile> Out for FileOut<F> {
         Ok(())
     }
 
-    fn reopen(&mut self) -> io::Result<()> {
-        if let Some(reopen) = &self.reopen {
-            self.file = reopen()?;
-            self.cut_to = None;
+    fn reopen(&mut self) -> io::Result<Reopened> {
+        self.switch()
+    }
+}
+
+impl<F: LogFile> FileOut<F> {
+    /// Opens the file at its path again and writes there from now on. A cut back still
+    /// owed (a write failed and cutting it back failed too) is tried on the old file first.
+    /// If it fails again: when the path names the same file (no rotation), it stays owed,
+    /// so nothing is written after the torn end until it is cut; when the old file was
+    /// rotated away, its torn end stays there, and an error event names the file and
+    /// where the torn end begins. Either way the log counts as failing until a write or a
+    /// probe works. When it cannot be told whether the two are one file, nothing changes
+    /// (an error: the old file is kept, and its cut still owed).
+    fn switch(&mut self) -> io::Result<Reopened> {
+        if self.reopen.is_none() {
+            return Ok(Reopened::Clean);
         }
-        Ok(())
+        let repaired = self.repair();
+        let Some(reopen) = &self.reopen else {
+            return Ok(Reopened::Clean);
+        };
+        let file = reopen()?;
+        let (Err(error), Some(len)) = (repaired, self.cut_to) else {
+            self.file = file;
+            return Ok(Reopened::Clean);
+        };
+        let same = self.file.same_file(&file)?;
+        // A deleted file's torn end is gone with it.
+        let deleted = !same && self.file.measure().is_ok_and(|(_, deleted)| deleted);
+        self.file = file;
+        if deleted {
+            self.cut_to = None;
+            return Ok(Reopened::Clean);
+        }
+        if same {
+            tracing::error!(
+                path = %self.path,
+                length = len,
+                error = %error,
+                "decision log reopened, but the torn end of a failed write is still in it past this length and cannot be cut back: nothing is written until it is"
+            );
+        } else {
+            self.cut_to = None;
+            tracing::error!(
+                path = %self.path,
+                length = len,
+                error = %error,
+                "decision log reopened, but the file rotated away from its path keeps the torn end of a failed write past this length: cutting it back failed; the lines before it are whole, the bytes after it are no line"
+            );
+        }
+        Ok(Reopened::Failing)
     }
 }
 
@@ -1002,12 +1138,12 @@ impl<W: Write + Send + 'static> Out for StreamOut<W> {
         ended
     }
 
-    fn reopen(&mut self) -> io::Result<()> {
+    fn reopen(&mut self) -> io::Result<Reopened> {
         if let Some(reopen) = &self.reopen {
             self.out = reopen()?;
             self.torn = false;
         }
-        Ok(())
+        Ok(Reopened::Clean)
     }
 }
 
@@ -1285,6 +1421,10 @@ mod tests {
             data.truncate(len as usize);
             Ok(())
         }
+
+        fn same_file(&self, other: &Disk) -> io::Result<bool> {
+            Ok(Arc::ptr_eq(&self.data, &other.data))
+        }
     }
 
     fn line(n: usize) -> Vec<u8> {
@@ -1503,8 +1643,8 @@ mod tests {
             Ok(())
         }
 
-        fn reopen(&mut self) -> io::Result<()> {
-            Ok(())
+        fn reopen(&mut self) -> io::Result<Reopened> {
+            Ok(Reopened::Clean)
         }
     }
 
@@ -1881,5 +2021,162 @@ mod tests {
             1,
             "the new line is in the new file"
         );
+    }
+
+    /// A file whose write failed and whose cut back failed too: its torn end is owed a cut.
+    fn torn(disk: &Disk, out: &mut FileOut<Disk>) -> String {
+        assert!(out.append(&line(1)).is_ok());
+        let whole = disk.text();
+        disk.room.store(whole.len() + 10, Ordering::SeqCst);
+        disk.cut_fails.store(true, Ordering::SeqCst);
+        assert!(out.append(&line(2)).is_err());
+        assert_ne!(disk.text(), whole, "a torn end");
+        disk.room.store(1 << 20, Ordering::SeqCst);
+        whole
+    }
+
+    #[test]
+    fn a_reopen_onto_the_same_file_keeps_the_cut_back_a_failed_write_owes() {
+        let disk = Disk::with_room(1 << 20);
+        let same = disk.clone();
+        let mut out = FileOut::new(disk.clone(), Some(Box::new(move || Ok(same.clone()))));
+        let whole = torn(&disk, &mut out);
+        // A hangup with no rotation: the path names the same file.
+        assert_eq!(
+            out.reopen().ok(),
+            Some(Reopened::Failing),
+            "said, not silent"
+        );
+        assert!(out.append(&line(3)).is_err(), "never after a torn end");
+        assert_eq!(disk.text(), whole.clone() + &disk.text()[whole.len()..]);
+        disk.cut_fails.store(false, Ordering::SeqCst);
+        assert!(out.append(&line(3)).is_ok());
+        let ids: Vec<Value> = parsed(&disk.text())
+            .into_iter()
+            .map(|l| l["decision_id"].clone())
+            .collect();
+        assert_eq!(ids, [line_id(1), line_id(3)], "no torn or joined line");
+    }
+
+    #[test]
+    fn a_reopen_after_a_rotation_cuts_the_old_file_back_first() {
+        let old = Disk::with_room(1 << 20);
+        let new = Disk::with_room(1 << 20);
+        let reopened = new.clone();
+        let mut out = FileOut::new(old.clone(), Some(Box::new(move || Ok(reopened.clone()))));
+        let whole = torn(&old, &mut out);
+        // Cutting back works again by the time of the hangup (after logrotate's rename).
+        old.cut_fails.store(false, Ordering::SeqCst);
+        assert_eq!(out.reopen().ok(), Some(Reopened::Clean));
+        assert_eq!(old.text(), whole, "the rotated file ends with whole lines");
+        assert!(out.append(&line(3)).is_ok());
+        assert_eq!(parsed(&new.text()).len(), 1);
+    }
+
+    #[test]
+    fn a_torn_end_left_in_the_rotated_file_is_reported_and_the_new_file_is_written() {
+        let old = Disk::with_room(1 << 20);
+        let new = Disk::with_room(1 << 20);
+        let reopened = new.clone();
+        let mut out = FileOut::new(old.clone(), Some(Box::new(move || Ok(reopened.clone()))))
+            .at("decisions.jsonl");
+        let _ = torn(&old, &mut out);
+        assert_eq!(
+            out.reopen().ok(),
+            Some(Reopened::Failing),
+            "the torn end it could not cut back is said, not forgotten"
+        );
+        // The new file owes no cut (cutting it to the old file's length would destroy it).
+        assert!(out.append(&line(3)).is_ok());
+        assert_eq!(parsed(&new.text()).len(), 1);
+    }
+
+    #[test]
+    fn a_deleted_file_that_owes_a_cut_back_is_replaced_and_written_again() {
+        let old = Disk::with_room(1 << 20);
+        let new = Disk::with_room(1 << 20);
+        let reopened = new.clone();
+        let mut out = FileOut::new(old.clone(), Some(Box::new(move || Ok(reopened.clone()))));
+        let _ = torn(&old, &mut out);
+        old.deleted.store(true, Ordering::SeqCst);
+        assert!(out.append(&line(3)).is_ok(), "its torn end went with it");
+        assert_eq!(parsed(&new.text()).len(), 1);
+        assert_eq!(out.reopen().ok(), Some(Reopened::Clean));
+    }
+
+    #[tokio::test]
+    async fn a_hangup_that_leaves_a_torn_end_behind_turns_the_log_not_ready() {
+        let old = Disk::with_room(1 << 20);
+        let new = Disk::with_room(1 << 20);
+        let reopened = new.clone();
+        let out = FileOut::new(old.clone(), Some(Box::new(move || Ok(reopened.clone()))));
+        // Probes an hour apart: the state after the hangup is the hangup's.
+        let log = DecisionLog::start(Box::new(out), 8, Duration::from_secs(3600));
+        let slot = Slot::new(Duration::from_secs(60), None);
+        assert_eq!(log.commit(line(1), 1, &slot).await, Ok(()));
+        old.room.store(old.text().len() + 10, Ordering::SeqCst);
+        old.cut_fails.store(true, Ordering::SeqCst);
+        assert_eq!(
+            log.commit(line(2), 1, &slot).await,
+            Err(NotWritten::Unavailable)
+        );
+        // A write to the new file would make it ready again; a hangup alone does not.
+        let (hangup, hangups) = watch::channel(0u64);
+        log.reopen_on(hangups);
+        assert!(!log.writable());
+        let _ = hangup.send(1);
+        let mut reopened = false;
+        for _ in 0..500 {
+            // Held by the reopen, the test, and now the writer.
+            if Arc::strong_count(&new.data) > 2 {
+                reopened = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(reopened, "never reopened");
+        log.flush().await;
+        assert!(!log.writable(), "the torn end left behind is not healthy");
+        assert_eq!(log.commit(line(3), 1, &slot).await, Ok(()));
+        assert!(log.writable());
+        assert_eq!(parsed(&new.text()).len(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_opened_without_waiting_and_written_blocking_once_it_has_a_reader() {
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = std::env::temp_dir().join(format!("aftersales-dl-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let fifo = dir.join("decisions.fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        let refused = open_append_now(&fifo).err().map(|e| e.to_string());
+        assert_eq!(
+            refused.as_deref(),
+            Some("it is a FIFO with no reader (start its reader first)")
+        );
+        let _reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let file = open_append_now(&fifo).unwrap_or_else(|e| panic!("{e}"));
+        let flags = rustix::fs::fcntl_getfl(&file).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !flags.contains(rustix::fs::OFlags::NONBLOCK),
+            "a slow reader must make a write wait, not fail"
+        );
+        // On reopen, a FIFO where a regular file was (or the other way round) is refused.
+        assert!(reopen_at(&fifo, false).is_ok());
+        let refused = reopen_at(&fifo, true).err().map(|e| e.to_string());
+        assert!(
+            refused.is_some_and(|e| e.contains("of another kind")),
+            "a FIFO cannot be cut back"
+        );
+        let regular = dir.join("decisions.jsonl");
+        assert!(reopen_at(&regular, true).is_ok());
+        assert!(reopen_at(&regular, false).is_err());
     }
 }

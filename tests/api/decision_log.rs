@@ -846,3 +846,135 @@ async fn a_refused_batch_on_stdout_never_completes_its_line_after_a_short_write(
     whole.sort();
     assert_eq!(whole, expected, "exactly the 200s' lines, whole");
 }
+
+/// Makes a FIFO at `path`.
+fn mkfifo(path: &std::path::Path) {
+    let made = std::process::Command::new("mkfifo").arg(path).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+}
+
+/// Opens `fifo` for reading at once (a reader from now on), and reads it on a thread of
+/// its own until the returned flag is set: then it closes its end, as a reader that was
+/// killed. Gives back what it read.
+fn read_fifo(
+    fifo: &std::path::Path,
+) -> (
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<String>,
+) {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Non-blocking, or the open would wait for a writer.
+    let mut end = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(fifo)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut buf = [0u8; 65536];
+        while !stopped.load(std::sync::atomic::Ordering::SeqCst) {
+            match end.read(&mut buf) {
+                Ok(n) if n > 0 => all.extend_from_slice(&buf[..n]),
+                _ => std::thread::sleep(std::time::Duration::from_millis(10)),
+            }
+        }
+        // What is in the pipe when it stops is read too.
+        while let Ok(n @ 1..) = end.read(&mut buf) {
+            all.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&all).into_owned()
+    });
+    (stop, reader)
+}
+
+#[test]
+fn a_fifo_with_no_reader_as_the_decision_log_stops_the_start_at_once_naming_it() {
+    let fifo = temp_dir("decision-log-fifo-unread").join("decisions.fifo");
+    mkfifo(&fifo);
+    let mut server = KilledOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_aftersales"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--decision-log"])
+            .arg(&fifo)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    // A bound (a minute), not a timing: before, it waited in the open for good.
+    let mut exit = None;
+    for _ in 0..600 {
+        exit = server.0.try_wait().ok().flatten();
+        if exit.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let exit = exit.unwrap_or_else(|| panic!("still opening the FIFO after a minute"));
+    assert!(!exit.success());
+    let mut said = String::new();
+    if let Some(mut stderr) = server.0.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut said);
+    }
+    assert!(said.contains(&*fifo.to_string_lossy()), "{said}");
+    assert!(said.contains("no reader"), "{said}");
+}
+
+#[tokio::test]
+async fn a_fifo_with_a_reader_is_a_stream_and_a_hangup_with_no_reader_never_hangs_the_writer() {
+    let fifo = temp_dir("decision-log-fifo").join("decisions.fifo");
+    mkfifo(&fifo);
+    let (stop, reader) = read_fifo(&fifo);
+    let (server, addr, _, logs) =
+        spawn_binary_with_logs("", &["--decision-log", &fifo.to_string_lossy()]);
+    let server = KilledOnDrop(server);
+    let pid = server.0.id().to_string();
+    let client = reqwest::Client::new();
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let first = body(post_decision(&client, addr, &req).await).await;
+    assert!(first["decision_id"].is_string(), "{first}");
+
+    // The reader is killed: writes fail (a closed pipe), a hangup finds no reader.
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let read = reader.join().unwrap_or_default();
+    assert_eq!(read.lines().count(), 1, "{read}");
+    assert!(read.contains(first["decision_id"].as_str().unwrap_or("?")));
+    assert_eq!(post_decision(&client, addr, &req).await.status(), 503);
+    let _ = std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status();
+    let event = logged(logs, "decision log cannot be reopened").await;
+    assert!(
+        event["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no reader"),
+        "the reopen waited for a reader instead of failing: {event}"
+    );
+    assert_eq!(post_decision(&client, addr, &req).await.status(), 503);
+
+    // A reader again, and a hangup: the log works again, as a stream.
+    let (stop, reader) = read_fifo(&fifo);
+    let _ = std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status();
+    let ready = eventually(|| async {
+        let r = client.get(format!("http://{addr}/readyz")).send().await;
+        r.is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    assert!(ready, "never ready again");
+    let again = body(post_decision(&client, addr, &req).await).await;
+    assert!(again["decision_id"].is_string(), "{again}");
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let read = reader.join().unwrap_or_default();
+    let lines: Vec<Value> = read
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
+        .collect();
+    assert_eq!(lines.len(), 1, "{read}");
+    assert_eq!(lines[0]["decision_id"], again["decision_id"]);
+}
