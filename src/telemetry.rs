@@ -225,10 +225,23 @@ pub fn write_line(line: &[u8]) {
     }
 }
 
-/// Writes out every line logged so far (before the process exits).
-pub fn flush() {
+/// Writes out every line logged so far (before the process exits); false when that
+/// failed ([`flushed`]).
+pub fn flush() -> bool {
     write_out(logs());
+    flushed()
 }
+
+/// Whether the last write of the logs to stderr did not fail (an error such as EPIPE,
+/// EIO or a full disk lost its lines; lines dropped while stderr took nothing are not
+/// counted here). At exit, false means the last lines are lost: the exit says so.
+pub fn flushed() -> bool {
+    !WRITE_FAILED.load(Ordering::SeqCst)
+}
+
+/// Whether the last write to stderr failed (see [`flushed`]); apart from [`Logs`] so that
+/// asking does not start the writer.
+static WRITE_FAILED: AtomicBool = AtomicBool::new(false);
 
 /// The shared buffer and what writes it out.
 struct Logs {
@@ -239,6 +252,11 @@ struct Logs {
     output: Mutex<()>,
     /// Lines dropped since the last report.
     dropped: AtomicU64,
+    /// Lines lost to failed writes (an error from stderr) since the last report.
+    lost: AtomicU64,
+    /// A write failed part way: its line is ended before anything else is written, so the
+    /// next line is not joined to it. Under `output`'s lock.
+    torn: AtomicBool,
     /// The thread that writes `pending` out every [`EVERY`], or when woken.
     writer: Option<std::thread::Thread>,
 }
@@ -261,6 +279,8 @@ fn logs() -> &'static Logs {
             pending: Mutex::new(Vec::with_capacity(BATCH_BYTES * 2)),
             output: Mutex::new(()),
             dropped: AtomicU64::new(0),
+            lost: AtomicU64::new(0),
+            torn: AtomicBool::new(false),
             writer,
         }
     })
@@ -278,12 +298,31 @@ fn write_out(logs: &Logs) {
         }
         _ => Vec::new(),
     };
+    let mut lost = 0;
     if !lines.is_empty() {
-        // Nowhere to report a failed write of the logs to.
-        let _ = std::io::stderr().write_all(&lines);
+        let torn = logs.torn.swap(false, Ordering::SeqCst);
+        let (written, result) = write_all(&mut std::io::stderr(), torn, &lines);
+        WRITE_FAILED.store(result.is_err(), Ordering::SeqCst);
+        if result.is_err() {
+            // Counted (the lines the write did not finish), and said once stderr takes
+            // lines again; the exit code says it if no write works after this one.
+            let rest = lines.get(written..).unwrap_or_default();
+            lost = memchr::memchr_iter(b'\n', rest).count() as u64;
+            // Nothing written: still as torn as before (at worst an empty line follows).
+            let torn_now = match written.checked_sub(1) {
+                Some(last) => lines.get(last) != Some(&b'\n'),
+                None => torn,
+            };
+            logs.torn.store(torn_now, Ordering::SeqCst);
+            logs.lost.fetch_add(lost, Ordering::Relaxed);
+            metrics::counter!("aftersales_log_lines_dropped_total").increment(lost);
+        }
     }
     drop(writing);
     // Reported once stderr took lines again, outside the lock (the warning is a line).
+    if lost > 0 || !flushed() {
+        return;
+    }
     let dropped = logs.dropped.swap(0, Ordering::Relaxed);
     if dropped > 0 {
         tracing::warn!(
@@ -291,6 +330,28 @@ fn write_out(logs: &Logs) {
             "log lines dropped: stderr took none while the buffer was full"
         );
     }
+    let lost = logs.lost.swap(0, Ordering::Relaxed);
+    if lost > 0 {
+        tracing::warn!(lost, "log lines lost: writing them to stderr failed");
+    }
+}
+
+/// Writes `lines` to `out`, after a newline that ends a line torn before when `torn`:
+/// how many bytes of `lines` were written, and whether all were.
+fn write_all(out: &mut impl Write, torn: bool, lines: &[u8]) -> (usize, std::io::Result<()>) {
+    if torn && let Err(e) = out.write_all(b"\n") {
+        return (0, Err(e));
+    }
+    let mut written = 0;
+    while written < lines.len() {
+        match out.write(&lines[written..]) {
+            Ok(0) => return (written, Err(std::io::ErrorKind::WriteZero.into())),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return (written, Err(e)),
+        }
+    }
+    (written, Ok(()))
 }
 
 /// What the subscriber writes each event with.
@@ -619,6 +680,8 @@ mod tests {
             pending: Mutex::new(b"one line\n".to_vec()),
             output: Mutex::new(()),
             dropped: AtomicU64::new(0),
+            lost: AtomicU64::new(0),
+            torn: AtomicBool::new(false),
             writer: None,
         };
         write_out(&logs);
@@ -626,6 +689,39 @@ mod tests {
         assert!(
             logs.output.try_lock().is_ok(),
             "the output lock is released"
+        );
+    }
+
+    /// Takes `room` bytes, then fails (EPIPE).
+    struct Closing(Vec<u8>, usize);
+
+    impl Write for Closing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.1.saturating_sub(self.0.len()));
+            if n == 0 {
+                return Err(std::io::ErrorKind::BrokenPipe.into());
+            }
+            self.0.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failed_write_says_how_far_it_got_and_a_torn_line_is_ended_first() {
+        let mut out = Closing(Vec::new(), 12);
+        let (written, result) = write_all(&mut out, false, b"one line\ntwo line\n");
+        assert_eq!(written, 12);
+        assert!(result.is_err(), "a failure is not a success");
+        out.1 = 64;
+        let (written, result) = write_all(&mut out, true, b"three\n");
+        assert_eq!((written, result.is_ok()), (6, true));
+        assert_eq!(
+            out.0, b"one line\ntwo\nthree\n",
+            "not joined to the torn one"
         );
     }
 

@@ -978,3 +978,89 @@ async fn a_fifo_with_a_reader_is_a_stream_and_a_hangup_with_no_reader_never_hang
     assert_eq!(lines.len(), 1, "{read}");
     assert_eq!(lines[0]["decision_id"], again["decision_id"]);
 }
+
+#[tokio::test]
+async fn on_sigterm_a_server_whose_service_log_reader_is_gone_exits_non_zero() {
+    // Stderr is a pipe whose reader closed it: every write of the service log fails
+    // (EPIPE), which is not a block: the final flush fails at once.
+    let mut server = KilledOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_aftersales"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--drain-seconds", "0"])
+            .args(["--grace-seconds", "1", "--log-format", "json"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let stderr = server
+        .0
+        .stderr
+        .take()
+        .unwrap_or_else(|| panic!("no stderr"));
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let (addr, _) = wait_for_serving(&mut lines);
+    drop(lines);
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let r = post_decision(&reqwest::Client::new(), addr, &req).await;
+    assert_eq!(r.status(), 200, "answers never wait on stderr");
+    let exit = terminated(&mut server).await;
+    let exit = exit.unwrap_or_else(|| panic!("still running 30 s after SIGTERM"));
+    assert!(
+        !exit.success(),
+        "{exit:?}: its last log lines were not written"
+    );
+}
+
+#[tokio::test]
+async fn on_sigterm_a_server_whose_service_log_file_is_full_exits_non_zero() {
+    // Stderr is a file with a size limit (a full disk, in effect).
+    let file = temp_dir("full-stderr").join("stderr.log");
+    let mut server = KilledOnDrop(
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "trap '' XFSZ; ulimit -S -f 40; exec 2>'{}'; exec \"$0\" \"$@\"",
+                file.display()
+            ))
+            .arg(env!("CARGO_BIN_EXE_aftersales"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--drain-seconds", "0"])
+            .args(["--grace-seconds", "1", "--log-format", "json"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let mut serving = None;
+    for _ in 0..600 {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let mut lines = text
+            .lines()
+            .map(|l| Ok(l.to_owned()))
+            .chain(std::iter::once(Err(std::io::Error::other("not yet"))));
+        if text.contains("\"serving\"") {
+            serving = Some(wait_for_serving(&mut lines).0);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let addr = serving.unwrap_or_else(|| panic!("never served"));
+    let client = reqwest::Client::new();
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let limit = 40 * 512;
+    for _ in 0..1000 {
+        let r = post_decision(&client, addr, &req).await;
+        assert_eq!(r.status(), 200, "answers never wait on stderr");
+        if std::fs::metadata(&file).is_ok_and(|m| m.len() >= limit) {
+            break;
+        }
+    }
+    assert!(
+        std::fs::metadata(&file).is_ok_and(|m| m.len() >= limit),
+        "the size limit was never reached"
+    );
+    let exit = terminated(&mut server).await;
+    let exit = exit.unwrap_or_else(|| panic!("still running 30 s after SIGTERM"));
+    assert!(
+        !exit.success(),
+        "{exit:?}: its last log lines were not written"
+    );
+}
