@@ -319,8 +319,10 @@ impl DecisionLog {
             if regular {
                 Box::new(FileOut::new(file, Some(reopen)).at(target))
             } else {
-                // A FIFO (with a reader), a device: written as a stream.
-                Box::new(StreamOut::new(file, Some(reopen)))
+                // A FIFO (with a reader), a device: written as a stream, which begins with
+                // a newline: a line another process left torn in it (stopped while its
+                // write was stuck) is ended, never joined to the first one here.
+                Box::new(StreamOut::new(file, Some(reopen)).ending_torn())
             }
         };
         Ok(DecisionLog::start(out, capacity, PROBE_EVERY))
@@ -518,9 +520,25 @@ fn open_append_now(path: &std::path::Path) -> io::Result<File> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+        // A regular file (or none yet) is opened for reading too, so that a torn end a
+        // stopped process left can be seen ([`LogFile::ends_torn`]); never a FIFO, which
+        // would then have a reader (this process), so one with none could not be told.
+        let regular = match std::fs::metadata(path) {
+            Ok(meta) => meta.is_file(),
+            Err(e) => e.kind() == io::ErrorKind::NotFound,
+        };
         // O_NOCTTY: a terminal at the path never becomes the process's terminal.
-        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
-        let file = match options.open(path) {
+        options
+            .read(regular)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+        let opened = match options.open(path) {
+            // A file this process may write but not read: written without the look.
+            Err(e) if regular && e.kind() == io::ErrorKind::PermissionDenied => {
+                options.read(false).open(path)
+            }
+            opened => opened,
+        };
+        let file = match opened {
             Err(e)
                 if e.raw_os_error() == Some(libc::ENXIO)
                     && std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo()) =>
@@ -532,6 +550,11 @@ fn open_append_now(path: &std::path::Path) -> io::Result<File> {
             }
             opened => opened?,
         };
+        if regular && !file.metadata()?.is_file() {
+            return Err(io::Error::other(
+                "it was replaced by a FIFO or a device while it was being opened",
+            ));
+        }
         let flags = rustix::fs::fcntl_getfl(&file)?;
         rustix::fs::fcntl_setfl(&file, flags - rustix::fs::OFlags::NONBLOCK)?;
         Ok(file)
@@ -914,6 +937,8 @@ trait LogFile: Write + Send + 'static {
     fn cut(&self, len: u64) -> io::Result<()>;
     /// Whether `other` is this very file (on one device, one inode).
     fn same_file(&self, other: &Self) -> io::Result<bool>;
+    /// Whether the file, `len` bytes long, ends in a torn line (not in a newline).
+    fn ends_torn(&self, len: u64) -> io::Result<bool>;
 }
 
 impl LogFile for File {
@@ -941,6 +966,21 @@ impl LogFile for File {
     fn same_file(&self, _: &File) -> io::Result<bool> {
         Err(io::Error::other("cannot tell whether two files are one"))
     }
+
+    #[cfg(unix)]
+    fn ends_torn(&self, len: u64) -> io::Result<bool> {
+        let Some(last) = len.checked_sub(1) else {
+            return Ok(false);
+        };
+        let mut byte = [0u8];
+        std::os::unix::fs::FileExt::read_exact_at(self, &mut byte, last)?;
+        Ok(byte[0] != b'\n')
+    }
+
+    #[cfg(not(unix))]
+    fn ends_torn(&self, _: u64) -> io::Result<bool> {
+        Ok(false)
+    }
 }
 
 /// A regular file: a failed write is cut back to where it began.
@@ -952,6 +992,9 @@ struct FileOut<F: LogFile> {
     cut_to: Option<u64>,
     /// The file's path, for the events that name it.
     path: String,
+    /// The file was opened (or cut back after a probe) since its end was last looked at:
+    /// a torn line at its end (a process stopped in a write) is ended by the next write.
+    look_at_end: bool,
 }
 
 impl<F: LogFile> FileOut<F> {
@@ -961,6 +1004,7 @@ impl<F: LogFile> FileOut<F> {
             reopen,
             cut_to: None,
             path: String::new(),
+            look_at_end: true,
         }
     }
 
@@ -982,8 +1026,9 @@ impl<F: LogFile> FileOut<F> {
     }
 
     /// Writes `bytes` whole, or cuts the file back to where it was; returns the length
-    /// before the write.
-    fn write_whole(&mut self, bytes: &[u8]) -> io::Result<u64> {
+    /// before the write. A torn line the file was found to end in (its last byte is not a
+    /// newline) is ended first, in the same whole-or-nothing way.
+    fn write_whole(&mut self, bytes: &[u8], probing: bool) -> io::Result<u64> {
         let (mut len, deleted) = self.file.measure()?;
         if deleted && self.reopen.is_some() {
             // Deleted under us: a new file at the path rather than lines into the void (a
@@ -996,11 +1041,31 @@ impl<F: LogFile> FileOut<F> {
             self.repair()?;
             len = cut;
         }
-        if let Err(e) = self.file.write_all(bytes).and_then(|()| self.file.flush()) {
+        // A file that cannot be read (opened write-only) is taken to end in a whole line.
+        let end_torn =
+            std::mem::take(&mut self.look_at_end) && self.file.ends_torn(len).unwrap_or(false);
+        let ended = if end_torn {
+            self.file.write_all(b"\n")
+        } else {
+            Ok(())
+        };
+        let written = ended
+            .and_then(|()| self.file.write_all(bytes))
+            .and_then(|()| self.file.flush());
+        if let Err(e) = written {
             if self.file.cut(len).is_err() {
                 self.cut_to = Some(len);
             }
+            self.look_at_end |= end_torn;
             return Err(e);
+        }
+        // Said once, by the write that stays (a probe's is cut back).
+        if end_torn && !probing {
+            tracing::error!(
+                path = %self.path,
+                length = len,
+                "the decision log file ended in a torn line (a write cut short: a process stopped while its write was stuck, or killed in it); it is ended with a newline before the next line, so none is joined to it. The torn line is no delivered decision"
+            );
         }
         Ok(len)
     }
@@ -1008,15 +1073,17 @@ impl<F: LogFile> FileOut<F> {
 
 impl<F: LogFile> Out for FileOut<F> {
     fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.write_whole(bytes).map(|_| ())
+        self.write_whole(bytes, false).map(|_| ())
     }
 
     fn probe(&mut self) -> io::Result<()> {
-        let len = self.write_whole(&[b'\n'; PROBE_BYTES])?;
+        let len = self.write_whole(&[b'\n'; PROBE_BYTES], true)?;
         if let Err(e) = self.file.cut(len) {
             self.cut_to = Some(len);
             return Err(e);
         }
+        // A torn end the probe's write ended is back: the next write ends it again.
+        self.look_at_end = true;
         Ok(())
     }
 
@@ -1045,12 +1112,14 @@ impl<F: LogFile> FileOut<F> {
         let file = reopen()?;
         let (Err(error), Some(len)) = (repaired, self.cut_to) else {
             self.file = file;
+            self.look_at_end = true;
             return Ok(Reopened::Clean);
         };
         let same = self.file.same_file(&file)?;
         // A deleted file's torn end is gone with it.
         let deleted = !same && self.file.measure().is_ok_and(|(_, deleted)| deleted);
         self.file = file;
+        self.look_at_end = true;
         if deleted {
             self.cut_to = None;
             return Ok(Reopened::Clean);
@@ -1093,6 +1162,11 @@ impl<W: Write + Send + 'static> StreamOut<W> {
             torn: false,
             kept: 0,
         }
+    }
+
+    /// Begins with a newline (the stream may end in a line torn by another writer).
+    fn ending_torn(self) -> StreamOut<W> {
+        StreamOut { torn: true, ..self }
     }
 
     fn write_whole(&mut self, bytes: &[u8]) -> io::Result<()> {
@@ -1141,7 +1215,9 @@ impl<W: Write + Send + 'static> Out for StreamOut<W> {
     fn reopen(&mut self) -> io::Result<Reopened> {
         if let Some(reopen) = &self.reopen {
             self.out = reopen()?;
-            self.torn = false;
+            // The same FIFO (the reader kept), or one another process wrote to: a torn
+            // line, ours or its, is ended first (at worst, an empty line).
+            self.torn = true;
         }
         Ok(Reopened::Clean)
     }
@@ -1424,6 +1500,14 @@ mod tests {
 
         fn same_file(&self, other: &Disk) -> io::Result<bool> {
             Ok(Arc::ptr_eq(&self.data, &other.data))
+        }
+
+        fn ends_torn(&self, len: u64) -> io::Result<bool> {
+            let data = self.data.lock().map_err(|_| io::Error::other("poisoned"))?;
+            let last = usize::try_from(len).ok().and_then(|l| l.checked_sub(1));
+            Ok(last
+                .and_then(|at| data.get(at))
+                .is_some_and(|&b| b != b'\n'))
         }
     }
 
@@ -2178,5 +2262,86 @@ mod tests {
         let regular = dir.join("decisions.jsonl");
         assert!(reopen_at(&regular, true).is_ok());
         assert!(reopen_at(&regular, false).is_err());
+    }
+
+    #[test]
+    fn a_torn_end_a_stopped_process_left_is_ended_before_the_first_line_whole_or_not_at_all() {
+        // The previous process stopped in a write: half a line at the end of the file.
+        let disk = Disk::with_room(1 << 20);
+        let half = &line(1)[..20];
+        let mut before = line(0);
+        before.extend_from_slice(half);
+        disk.data
+            .lock()
+            .map(|mut d| d.extend_from_slice(&before))
+            .ok();
+        let healthy = Disk::with_room(1 << 20);
+        healthy
+            .data
+            .lock()
+            .map(|mut d| d.extend_from_slice(&before))
+            .ok();
+        let mut first = FileOut::new(healthy.clone(), None);
+        assert!(first.append(&line(2)).is_ok());
+        let text = healthy.text();
+        assert_eq!(
+            text.lines()
+                .last()
+                .map(|l| serde_json::from_str::<Value>(l).is_ok()),
+            Some(true),
+            "the first line is not joined to the torn one: {text}"
+        );
+        let mut out = FileOut::new(disk.clone(), None);
+        // The disk is full: neither the newline nor the line stays.
+        disk.fill();
+        assert!(out.append(&line(2)).is_err());
+        assert!(out.probe().is_err());
+        assert_eq!(disk.text().as_bytes(), before.as_slice());
+        disk.room.store(1 << 20, Ordering::SeqCst);
+        assert!(out.probe().is_ok());
+        assert_eq!(
+            disk.text().as_bytes(),
+            before.as_slice(),
+            "the probe leaves nothing"
+        );
+        assert!(out.append(&line(2)).is_ok());
+        assert!(out.append(&line(3)).is_ok());
+        let text = disk.text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(
+            serde_json::from_str::<Value>(lines[1]).is_err(),
+            "the torn one"
+        );
+        let ids: Vec<Value> = [lines[0], lines[2], lines[3]]
+            .iter()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap_or_default()["decision_id"].clone())
+            .collect();
+        assert_eq!(
+            ids,
+            [line_id(0), line_id(2), line_id(3)],
+            "none joined to it"
+        );
+    }
+
+    #[test]
+    fn a_stream_reopened_ends_a_torn_line_before_its_next_one() {
+        // A FIFO whose reader stays: the reopened end writes into the same pipe.
+        let disk = Disk::with_room(120);
+        let same = disk.clone();
+        let mut out = StreamOut::new(disk.clone(), Some(Box::new(move || Ok(same.clone()))));
+        assert!(out.append(&line(1)).is_ok());
+        assert!(out.append(&line(2)).is_ok());
+        assert!(out.append(&line(3)).is_err(), "a short write: a torn line");
+        disk.room.store(1 << 20, Ordering::SeqCst);
+        assert_eq!(out.reopen().ok(), Some(Reopened::Clean));
+        assert!(out.append(&line(4)).is_ok());
+        let text = disk.text();
+        let last = text.lines().last().unwrap_or_default();
+        assert_eq!(
+            serde_json::from_str::<Value>(last).unwrap_or_default()["decision_id"],
+            line_id(4),
+            "not joined to the torn one: {text}"
+        );
     }
 }

@@ -939,7 +939,8 @@ async fn a_fifo_with_a_reader_is_a_stream_and_a_hangup_with_no_reader_never_hang
     // The reader is killed: writes fail (a closed pipe), a hangup finds no reader.
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let read = reader.join().unwrap_or_default();
-    assert_eq!(read.lines().count(), 1, "{read}");
+    // The stream begins with a newline (an empty line, which readers skip).
+    assert_eq!(read.lines().filter(|l| !l.is_empty()).count(), 1, "{read}");
     assert!(read.contains(first["decision_id"].as_str().unwrap_or("?")));
     assert_eq!(post_decision(&client, addr, &req).await.status(), 503);
     let _ = std::process::Command::new("kill")
@@ -1062,5 +1063,26 @@ async fn on_sigterm_a_server_whose_service_log_file_is_full_exits_non_zero() {
     assert!(
         !exit.success(),
         "{exit:?}: its last log lines were not written"
+    );
+}
+
+#[tokio::test]
+async fn a_torn_line_left_at_the_end_of_the_log_by_a_stopped_process_is_ended_before_the_next() {
+    // A process stopped while its write was stuck (or was killed in it): half a line.
+    let dir = temp_dir("decision-log-torn-end");
+    let path = dir.join("decisions.jsonl");
+    std::fs::write(&path, "{\"decision_id\":\"whole\"}\n{\"decision_id\":\"to")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut args = args();
+    args.decision_log = Some(path.to_string_lossy().into_owned());
+    let app = spawn_with(args).await;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let decided = body(app.post_json("/v1/decisions", &req).await).await;
+    let logged = lines(&path);
+    assert_eq!(logged.len(), 3, "{logged:?}");
+    assert_eq!(logged[1], Value::Null, "the torn line, on its own");
+    assert_eq!(
+        logged[2]["decision_id"], decided["decision_id"],
+        "not joined to the torn one"
     );
 }
