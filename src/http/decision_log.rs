@@ -29,8 +29,13 @@
 //! it, so no torn or joined line remains. While writing fails, `/readyz` answers 503 and
 //! the writer probes every second (a write, then a cut back: nothing stays in the file),
 //! so readiness comes back without traffic. On hangup (SIGHUP) the file is reopened at its
-//! path, as logrotate expects; a file deleted under the writer is made again at its path
-//! before the next write.
+//! path, as logrotate expects, and a cut back still owed is not forgotten (see
+//! `FileOut::switch`); a file deleted under the writer is made again at its path before
+//! the next write. A torn line found at the end of a file when it is opened (a process
+//! stopped in a write) is ended with a newline by the first write.
+//!
+//! Opening never waits: a FIFO with no reader is an error (at startup, the service does
+//! not start), not an open that waits for a reader for good.
 //!
 //! Standard output (`-`), and a target that is not a regular file (a pipe, a device),
 //! cannot be cut back: after a short write the torn line is ended with a newline before
