@@ -344,6 +344,7 @@ impl DecisionLog {
             "aftersales_decision_log_late_total",
             "aftersales_decision_log_records_total",
             "aftersales_decision_log_errors_total",
+            "aftersales_decision_log_torn_total",
         ] {
             metrics::counter!(counter).increment(0);
         }
@@ -491,6 +492,12 @@ impl DecisionLog {
 
 fn count_failed(lines: usize) {
     metrics::counter!("aftersales_decision_log_errors_total").increment(lines as u64);
+}
+
+/// A torn line stays in a log file: left in a file rotated away (cutting it back failed),
+/// or found at its end when it was opened (a process stopped in a write).
+fn count_torn() {
+    metrics::counter!("aftersales_decision_log_torn_total").increment(1);
 }
 
 /// Standard output without std's line buffer: after a short write that buffer keeps the
@@ -1066,6 +1073,7 @@ impl<F: LogFile> FileOut<F> {
         }
         // Said once, by the write that stays (a probe's is cut back).
         if end_torn && !probing {
+            count_torn();
             tracing::error!(
                 path = %self.path,
                 length = len,
@@ -1138,6 +1146,7 @@ impl<F: LogFile> FileOut<F> {
             );
         } else {
             self.cut_to = None;
+            count_torn();
             tracing::error!(
                 path = %self.path,
                 length = len,

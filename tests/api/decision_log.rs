@@ -1085,4 +1085,9 @@ async fn a_torn_line_left_at_the_end_of_the_log_by_a_stopped_process_is_ended_be
         logged[2]["decision_id"], decided["decision_id"],
         "not joined to the torn one"
     );
+    let metrics = app.get("/metrics").await.text().await.unwrap_or_default();
+    assert!(
+        metric(&metrics, "aftersales_decision_log_torn_total") >= 1.0,
+        "counted, for an alert"
+    );
 }
