@@ -663,6 +663,33 @@ mod tests {
         assert_eq!(b.after(&emfile), Some(Backoff::FIRST));
     }
 
+    /// Counts the wakes of a task.
+    #[derive(Default)]
+    struct Wakes(AtomicUsize);
+
+    impl Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn the_signals_are_polled_again_only_once_one_has_woken_the_task() {
+        let wakes = Arc::new(Wakes::default());
+        let task = Waker::from(wakes.clone());
+        let cx = Context::from_waker(&task);
+        let signals = Signals::new();
+        signals.poll_again();
+        assert!(signals.woke(&cx).is_some(), "polled at first");
+        assert!(signals.woke(&cx).is_none(), "not polled again unwoken");
+        // A signal fires: the task is woken, and its next poll polls the signals.
+        let fired = signals.woke.clone();
+        Waker::from(fired).wake();
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "the task woken");
+        assert!(signals.woke(&cx).is_some(), "polled once woken");
+        assert!(signals.woke(&cx).is_none(), "and not again");
+    }
+
     /// Accepting fails every time, as when the process is out of file descriptors.
     struct OutOfFiles(Arc<AtomicUsize>);
 
