@@ -353,6 +353,8 @@ struct Slots {
 pub struct Layers {
     front: FrontLayer,
     guard: GuardLayer,
+    /// The state the handlers are given.
+    state: AppState,
 }
 
 /// The layers of every request, outermost first: the front, then compression ([`Compress`]).
@@ -373,7 +375,13 @@ impl Layers {
         Layers {
             front: FrontLayer::default(),
             guard: guard(state, limits),
+            state: state.clone(),
         }
+    }
+
+    /// The state the handlers are given.
+    pub fn state(&self) -> AppState {
+        self.state.clone()
     }
 
     /// Around every handler and fallback.
