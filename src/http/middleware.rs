@@ -537,11 +537,9 @@ where
 /// budget) before the request takes a slot; the handler then reads it from memory. The
 /// request stays where it is: only its body is swapped.
 async fn read_body(read: &BodyRead, req: &mut Request) -> Result<(), Response> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    // The length the body declares, as hyper read it from `Content-Length` (none when
+    // chunked): not looked up and parsed again.
+    let declared = http_body::Body::size_hint(req.body()).exact();
     if declared.is_some_and(|n| n > read.limit as u64) {
         return Err(Problem::too_large(read.limit).into_response());
     }
