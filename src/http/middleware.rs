@@ -256,8 +256,8 @@ tokio::task_local! {
     /// The slot of the `/v1` request being served: set by the guard around the route's
     /// work, read by the route's extractors. A task-local rather than an extension on the
     /// request: an extension is an allocation, an entry hashed into a map, looked up, and
-    /// dropped with the map (~0.5k instructions a request); a task-local is set and reset
-    /// at each poll of the work (about once a request).
+    /// dropped with the map; a task-local is set and reset at each poll of the work
+    /// (about once a request): 0.27k instructions less a decision, with [`EXCHANGE`].
     static SLOT: Slot;
     /// Where a `/v1` route puts what it decided, for the request's served line (see
     /// [`Exchange`]): set by the front around the rest of the layers.

@@ -570,10 +570,10 @@ enum Signal {
 }
 
 /// Whether a connection's signals (its timers, a request to close it) woke its task since
-/// they were last polled. hyper wakes the task twice or more for each request: polling
-/// every timer and wait at each wake cost ~500 instructions a request. The signals are
-/// polled with a waker of their own, which notes that one of them woke the task, then
-/// wakes it.
+/// they were last polled. hyper wakes the task once or twice for each request (twice
+/// when it has a body): polling every timer and wait at each wake cost 0.36k
+/// instructions a /healthz and 0.8k a decision. The signals are polled with a waker of
+/// their own, which notes that one of them woke the task, then wakes it.
 struct Signals {
     woke: Arc<Woke>,
     waker: Waker,
