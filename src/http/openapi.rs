@@ -37,13 +37,20 @@ use crate::rules::Rules;
 )]
 struct ApiDoc;
 
-/// `routes!($handler)`, the handler put behind `$layers` (an `Option` of a layer: none
-/// for the document alone) on the methods its `#[utoipa::path]` declares.
+/// `routes!($handler)`, the handler put behind `$layers` (an `Option` of a layer and the
+/// state: none for the document alone) on the methods its `#[utoipa::path]` declares.
+///
+/// The layers are put around the handler once, as a service: `Handler::layer` put them
+/// around it anew for every request (each layer made, the service built, a future of its
+/// own around the whole).
 macro_rules! behind {
     ($layers:expr, $handler:path) => {{
         let (schemas, paths, router) = routes!($handler);
         let router = match ($layers, declared_methods(&paths)) {
-            (Some(layers), Some(methods)) => axum::routing::on(methods, $handler.layer(layers)),
+            (Some((layers, state)), Some(methods)) => axum::routing::on_service(
+                methods,
+                tower::Layer::layer(&layers, $handler.with_state(state)),
+            ),
             // None declared (there is one at least): no method served, none unguarded.
             (Some(_), None) => axum::routing::MethodRouter::new(),
             (None, _) => router,
@@ -74,7 +81,7 @@ fn declared_methods(paths: &Paths) -> Option<MethodFilter> {
 /// The `/v1` routes with their OpenAPI paths, each handler behind `layers` (the app's;
 /// none for the document alone).
 pub fn api_router(layers: Option<&Layers>) -> OpenApiRouter<AppState> {
-    let layers = || layers.map(Layers::api);
+    let layers = || layers.map(|l| (l.api(), l.state()));
     OpenApiRouter::new()
         .routes(behind!(layers(), decisions::create_decision))
         .routes(behind!(layers(), decisions::create_batch))
@@ -85,7 +92,7 @@ pub fn api_router(layers: Option<&Layers>) -> OpenApiRouter<AppState> {
 /// The operations routes (probes, metrics, this document), each handler behind `layers`
 /// (the app's; none for the document alone).
 pub fn ops_router(layers: Option<&Layers>) -> OpenApiRouter<AppState> {
-    let layers = || layers.map(Layers::every);
+    let layers = || layers.map(|l| (l.every(), l.state()));
     OpenApiRouter::new()
         .routes(behind!(layers(), ops::healthz))
         .routes(behind!(layers(), ops::readyz))

@@ -166,8 +166,8 @@ impl FromRequest<AppState> for Asked {
                 .map(str::to_owned),
             batch_id: None,
         });
-        let exchange = req.extensions().get::<Arc<Exchange>>().cloned();
-        let slot = Exchange::slot_of(exchange.as_ref());
+        let exchange = Exchange::current();
+        let slot = Slot::current();
         let body = json_body(req, state);
         async move {
             lang.map_err(|refused| *refused)?;
