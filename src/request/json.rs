@@ -524,10 +524,30 @@ fn non_ascii_escape(s: &[u8]) -> Option<char> {
     let [b'\\', b'u', a, b, c, d, ..] = *s else {
         return None;
     };
-    let hex = |digit: u8| char::from(digit).to_digit(16);
-    let n = hex(a)? << 12 | hex(b)? << 8 | hex(c)? << 4 | hex(d)?;
+    let [a, b, c, d] = [a, b, c, d].map(|digit| HEX_VALUE[usize::from(digit)]);
+    // One test for the four digits (a Chinese text is a run of escapes).
+    if (a | b | c | d) & NOT_HEX != 0 {
+        return None;
+    }
+    let n = u32::from(a) << 12 | u32::from(b) << 8 | u32::from(c) << 4 | u32::from(d);
     char::from_u32(n).filter(|c| !c.is_ascii())
 }
+
+/// In [`HEX_VALUE`], the value of a byte that is not a hex digit (a bit no digit's value has).
+const NOT_HEX: u8 = 0x10;
+
+/// The value of each byte as a hex digit (`0`-`9`, `a`-`f`, `A`-`F`), else [`NOT_HEX`].
+const HEX_VALUE: [u8; 256] = {
+    let mut values = [NOT_HEX; 256];
+    let mut digit = 0;
+    while digit < 16 {
+        let [lower, upper] = [b"0123456789abcdef"[digit], b"0123456789ABCDEF"[digit]];
+        values[lower as usize] = digit as u8;
+        values[upper as usize] = digit as u8;
+        digit += 1;
+    }
+    values
+};
 
 fn read_all<'de, R: serde_json::de::Read<'de>, T: Shape<'de>>(
     mut de: serde_json::Deserializer<R>,
@@ -679,6 +699,8 @@ mod tests {
             r#"{"a": "\\u4e2d \\\u4e2d \"\u4e2d\" \n\t\/"}"#,
             r#"{"a": "\u4E2d\u4e2"}"#,
             r#"["\u4e2d", "\u+4e2", "\u4e2d\u4e2d\u4e2d", "x\u4e2dy"]"#,
+            // Bytes next to the hex digits' ranges are not digits.
+            r#"["\u4e2g", "\u4e2G", "\u4e2/", "\u4e2:", "\u4e2@", "\u4e2`", "\u00Ff\uFFFF"]"#,
         ] {
             let decoded = decode_non_ascii(text).unwrap_or_else(|| text.to_owned());
             // The same value; or broken both ways (where, the reader takes from `text`).
