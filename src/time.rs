@@ -159,69 +159,63 @@ pub fn parse(s: &str, tz: Tz) -> Result<Instant, TimeError> {
     }
 }
 
-/// Splits a time string into its wall-clock part and its offset in minutes.
+/// Splits a time string into its wall-clock part and its offset in minutes. Each part is
+/// matched against its shape whole (one length check, no index beyond it): the date,
+/// the hour and minute, the optional seconds and fraction, the optional offset.
 fn parse_parts(s: &str) -> Option<(NaiveDateTime, Option<i32>)> {
-    let b = s.as_bytes();
-    let two = |i: usize| two_digits(b, i);
-    let at = |i: usize, c: u8| b.get(i) == Some(&c);
-    if !(at(4, b'-')
-        && at(7, b'-')
-        && matches!(b.get(10), Some(b'T' | b't' | b' '))
-        && at(13, b':'))
-    {
+    let (date, rest) = s.as_bytes().split_first_chunk::<10>()?;
+    let [y0, y1, y2, y3, b'-', mo0, mo1, b'-', d0, d1] = *date else {
         return None;
-    }
-    let year = i32::try_from(two(0)? * 100 + two(2)?).ok()?;
-    let date = NaiveDate::from_ymd_opt(year, two(5)?, two(8)?)?;
-    let (hour, minute) = (two(11)?, two(14)?);
-    let mut i = 16;
-    let (mut second, mut nano) = (0, 0);
-    if at(i, b':') {
-        second = two(i + 1)?;
-        i += 3;
-        if at(i, b'.') {
-            let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+    };
+    let (clock, rest) = rest.split_first_chunk::<6>()?;
+    let [b'T' | b't' | b' ', h0, h1, b':', mi0, mi1] = *clock else {
+        return None;
+    };
+    let year = i32::try_from(number([y0, y1, y2, y3])?).ok()?;
+    let date = NaiveDate::from_ymd_opt(year, number([mo0, mo1])?, number([d0, d1])?)?;
+    let (hour, minute) = (number([h0, h1])?, number([mi0, mi1])?);
+    let (second, nano, rest) = match *rest {
+        [b':', s0, s1, b'.', ref rest @ ..] => {
+            let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
             if !(1..=9).contains(&digits) {
                 return None;
             }
-            let fraction = b[i + 1..i + 1 + digits]
-                .iter()
-                .fold(0, |n, d| n * 10 + u32::from(d - b'0'));
-            nano = fraction * 10u32.pow(9 - u32::try_from(digits).ok()?);
-            i += 1 + digits;
+            let (fraction, rest) = rest.split_at(digits);
+            let fraction = fraction.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0'));
+            let nano = fraction * 10u32.pow(9 - u32::try_from(digits).ok()?);
+            (number([s0, s1])?, nano, rest)
         }
-    }
+        [b':', s0, s1, ref rest @ ..] => (number([s0, s1])?, 0, rest),
+        ref rest => (0, 0, rest),
+    };
     // No leap seconds: the schema's pattern allows seconds up to 59.
     if second > 59 {
         return None;
     }
     let time = chrono::NaiveTime::from_hms_nano_opt(hour, minute, second, nano)?;
-    let offset = match &b[i..] {
+    let offset = match *rest {
         [] => None,
         [b'Z' | b'z'] => Some(0),
-        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
-            let (h, m) = (two(i + 1)?, two(i + 4)?);
+        [sign @ (b'+' | b'-'), h0, h1, b':', m0, m1] => {
+            let (h, m) = (number([h0, h1])?, number([m0, m1])?);
             if h > 23 || m > 59 {
                 return None;
             }
             let minutes = i32::try_from(h * 60 + m).ok()?;
-            Some(if *sign == b'-' { -minutes } else { minutes })
+            Some(if sign == b'-' { -minutes } else { minutes })
         }
         _ => return None,
     };
     Some((date.and_time(time), offset))
 }
 
-/// The number the two ASCII digits at `b[i]` spell (most fields of a time): no loop.
-/// Always inlined: a call costs more than its few instructions.
+/// The number the ASCII digits spell (each field of a time: 2 or 4 digits, no loop
+/// left after inlining). Always inlined: a call costs more than its few instructions.
 #[inline(always)]
-fn two_digits(b: &[u8], i: usize) -> Option<u32> {
-    match *b.get(i..i.checked_add(2)?)? {
-        [h, l] if h.is_ascii_digit() && l.is_ascii_digit() => {
-            Some(u32::from(h - b'0') * 10 + u32::from(l - b'0'))
-        }
-        _ => None,
-    }
+fn number<const N: usize>(digits: [u8; N]) -> Option<u32> {
+    digits.iter().try_fold(0, |n, &d| {
+        d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+    })
 }
 
 /// Like [`parse`], but also accepts the notices' "24:00" (the end of that day), as in
@@ -325,6 +319,48 @@ mod tests {
                 let bad = format!("{}{other}{}", &good[..i], &good[i + c.len_utf8()..]);
                 assert_eq!(parse(&bad, SH), Err(TimeError::Malformed), "{bad}");
             }
+        }
+    }
+
+    #[test]
+    fn every_cut_and_every_one_character_change_of_a_time_reads_as_the_pattern_says() {
+        let pattern = regex::Regex::new(TIME_PATTERN).unwrap_or_else(|e| panic!("{e}"));
+        let mut strings = Vec::new();
+        for good in [
+            "2023-09-25T10:00:00+08:00",
+            "2023-09-25 10:00:00",
+            "2023-09-25t10:00z",
+            "2024-02-29T23:59:59.123456789-23:59",
+            "1970-01-01T00:00:00.5Z",
+        ] {
+            let chars: Vec<char> = good.chars().collect();
+            for i in 0..=chars.len() {
+                strings.push(chars[..i].iter().collect::<String>());
+                for other in "09:-+.TtZz x\u{0660}\u{FF10}中".chars() {
+                    let mut changed = chars.clone();
+                    changed.insert(i, other);
+                    strings.push(changed.iter().collect());
+                    if i < chars.len() {
+                        changed.remove(i + 1);
+                        strings.push(changed.iter().collect());
+                    }
+                }
+            }
+        }
+        // Leap seconds, ten fraction digits, offsets past a day or an hour.
+        strings.extend(
+            [
+                "2023-09-25T23:59:60Z",
+                "2023-09-25T10:00:00.1234567890Z",
+                "2023-09-25T10:00:00+24:00",
+                "2023-09-25T10:00:00+08:60",
+                "2023-09-25T10:00:00+0800",
+                "2023-09-25T24:00:00Z",
+            ]
+            .map(String::from),
+        );
+        for s in strings {
+            assert_eq!(parse(&s, SH).is_ok(), pattern.is_match(&s), "{s:?}");
         }
     }
 

@@ -350,6 +350,19 @@ pub fn read_object<'de, T: Object<'de>, A: MapAccess<'de>>(
     Ok(())
 }
 
+/// [`read_object`] in the slot of the field that holds the object, where it stays: not
+/// read aside and moved there after (the top level is some 500 bytes).
+pub fn read_object_in<'de, T: Object<'de>, A: MapAccess<'de>>(
+    slot: &mut Option<Shaped<'de, T>>,
+    map: A,
+) -> Result<(), A::Error> {
+    match slot.insert(Shaped::Expected(T::default())) {
+        Shaped::Expected(object) => read_object(object, map),
+        // Never: the slot was just given its object.
+        Shaped::Other(_) => Ok(()),
+    }
+}
+
 /// A field of an object: a scalar ([`Json`]) or a nested object or array ([`Shaped`]),
 /// each read into its slot; or one of those boxed (read, then boxed).
 pub trait Field<'de>: Sized {
@@ -436,10 +449,7 @@ macro_rules! json_object {
                 slot: &mut Option<$crate::request::json::Shaped<$de, Self>>,
                 map: A,
             ) -> Result<(), A::Error> {
-                let mut object = Self::default();
-                $crate::request::json::read_object(&mut object, map)?;
-                *slot = Some($crate::request::json::Shaped::Expected(object));
-                Ok(())
+                $crate::request::json::read_object_in(slot, map)
             }
         }
     };
@@ -449,21 +459,24 @@ pub(crate) use json_object;
 /// Reads a whole body: one JSON value, and nothing after it but whitespace. A body with
 /// non-ASCII characters written as `\u` escapes is read from its copy with them decoded
 /// ([`decode_non_ascii`]), kept in `decoded`; an error is the one the body as sent
-/// gives, with its line and column.
-pub fn read_body<'de, T: Shape<'de>>(
+/// gives, with its line and column. The value is read into `slot` (where it stays: the
+/// top level is some 500 bytes), and lent from there.
+pub fn read_body<'de, 's, T: Shape<'de>>(
     body: &'de [u8],
     decoded: &'de mut Option<String>,
-) -> Result<Shaped<'de, T>, serde_json::Error> {
-    let read = |text| read_all(serde_json::Deserializer::from_str(text));
+    slot: &'s mut Option<Shaped<'de, T>>,
+) -> Result<&'s Shaped<'de, T>, serde_json::Error> {
+    let read = |text, slot: &mut _| read_all(serde_json::Deserializer::from_str(text), slot);
     match std::str::from_utf8(body) {
         // Checked once here, strings need no check of their own.
         Ok(text) => match decode_non_ascii(text) {
-            Some(copy) => read(decoded.insert(copy).as_str()).or_else(|_| read(text)),
-            None => read(text),
+            Some(copy) => read(decoded.insert(copy).as_str(), slot).or_else(|_| read(text, slot)),
+            None => read(text, slot),
         },
         // serde_json says where the bytes stop being UTF-8.
-        Err(_) => read_all(serde_json::Deserializer::from_slice(body)),
-    }
+        Err(_) => read_all(serde_json::Deserializer::from_slice(body), slot),
+    }?;
+    slot.as_ref().ok_or_else(unfilled)
 }
 
 /// `text` with each `\uXXXX` escape of a character from U+0080 on written as the
@@ -524,18 +537,39 @@ fn non_ascii_escape(s: &[u8]) -> Option<char> {
     let [b'\\', b'u', a, b, c, d, ..] = *s else {
         return None;
     };
-    let hex = |digit: u8| char::from(digit).to_digit(16);
-    let n = hex(a)? << 12 | hex(b)? << 8 | hex(c)? << 4 | hex(d)?;
+    let [a, b, c, d] = [a, b, c, d].map(|digit| HEX_VALUE[usize::from(digit)]);
+    // One test for the four digits (a Chinese text is a run of escapes).
+    if (a | b | c | d) & NOT_HEX != 0 {
+        return None;
+    }
+    let n = u32::from(a) << 12 | u32::from(b) << 8 | u32::from(c) << 4 | u32::from(d);
     char::from_u32(n).filter(|c| !c.is_ascii())
 }
 
+/// In [`HEX_VALUE`], the value of a byte that is not a hex digit (a bit no digit's value has).
+const NOT_HEX: u8 = 0x10;
+
+/// The value of each byte as a hex digit (`0`-`9`, `a`-`f`, `A`-`F`), else [`NOT_HEX`].
+const HEX_VALUE: [u8; 256] = {
+    let mut values = [NOT_HEX; 256];
+    let mut digit = 0;
+    while digit < 16 {
+        let [lower, upper] = [b"0123456789abcdef"[digit], b"0123456789ABCDEF"[digit]];
+        values[lower as usize] = digit as u8;
+        values[upper as usize] = digit as u8;
+        digit += 1;
+    }
+    values
+};
+
+/// Reads one value into `slot` (emptied first), and nothing after it but whitespace.
 fn read_all<'de, R: serde_json::de::Read<'de>, T: Shape<'de>>(
     mut de: serde_json::Deserializer<R>,
-) -> Result<Shaped<'de, T>, serde_json::Error> {
-    let mut slot = None;
-    Fill(&mut slot).deserialize(&mut de)?;
-    de.end()?;
-    slot.ok_or_else(unfilled)
+    slot: &mut Option<Shaped<'de, T>>,
+) -> Result<(), serde_json::Error> {
+    *slot = None;
+    Fill(slot).deserialize(&mut de)?;
+    de.end()
 }
 
 /// Appends `/key` to a JSON pointer, escaped as RFC 6901 says (`~` → `~0`, `/` → `~1`).
@@ -666,7 +700,11 @@ mod tests {
     fn read(body: &str) -> Result<Shaped<'_, Pair<'_>>, String> {
         // The decoded copy lives as long as the test.
         let decoded = Box::leak(Box::new(None));
-        read_body::<Pair>(body.as_bytes(), decoded).map_err(|e| e.to_string())
+        let slot = Box::leak(Box::new(None));
+        match read_body::<Pair>(body.as_bytes(), decoded, slot) {
+            Ok(_) => slot.take().ok_or_else(|| "not kept".to_owned()),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     #[test]
@@ -679,6 +717,8 @@ mod tests {
             r#"{"a": "\\u4e2d \\\u4e2d \"\u4e2d\" \n\t\/"}"#,
             r#"{"a": "\u4E2d\u4e2"}"#,
             r#"["\u4e2d", "\u+4e2", "\u4e2d\u4e2d\u4e2d", "x\u4e2dy"]"#,
+            // Bytes next to the hex digits' ranges are not digits.
+            r#"["\u4e2g", "\u4e2G", "\u4e2/", "\u4e2:", "\u4e2@", "\u4e2`", "\u00Ff\uFFFF"]"#,
         ] {
             let decoded = decode_non_ascii(text).unwrap_or_else(|| text.to_owned());
             // The same value; or broken both ways (where, the reader takes from `text`).

@@ -72,15 +72,15 @@ pub struct ParsedRequest {
 
 /// Parses one decision request (or a Kuaishou body) from its JSON bytes.
 pub fn parse(body: &[u8], ctx: ParseContext<'_>) -> Result<ParsedRequest, RequestError> {
-    let mut decoded = None;
-    let request =
-        json::read_body::<body::Request>(body, &mut decoded).map_err(|e| malformed(body, &e))?;
+    let (mut decoded, mut request) = (None, None);
+    let request = json::read_body::<body::Request>(body, &mut decoded, &mut request)
+        .map_err(|e| malformed(body, &e))?;
     let mut p = Parser {
         ctx,
         errors: Vec::new(),
         notes: Vec::new(),
     };
-    match p.request(&request) {
+    match p.request(request) {
         Some(r) if p.errors.is_empty() => Ok(r),
         _ => Err(RequestError {
             kind: RequestErrorKind::Invalid,
