@@ -16,8 +16,18 @@ use super::{Renderer, Sink, View, times::Rfc3339};
 /// `\u00XX`; everything else (DEL and all of Unicode included) as it is.
 pub fn escape_into(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
-    let mut start = 0;
-    while let Some(at) = next_escape(bytes, start) {
+    // Mostly nothing to escape: one look and one copy, with no loop to set up.
+    match next_escape(bytes, 0) {
+        None => out.extend_from_slice(bytes),
+        Some(at) => escape_from(out, bytes, at),
+    }
+}
+
+/// [`escape_into`] for `bytes` with something to escape at `at`.
+#[inline(never)]
+fn escape_from(out: &mut Vec<u8>, bytes: &[u8], first: usize) {
+    let (mut start, mut next) = (0, Some(first));
+    while let Some(at) = next {
         out.extend_from_slice(&bytes[start..at]);
         let b = bytes[at];
         match b {
@@ -36,6 +46,7 @@ pub fn escape_into(out: &mut Vec<u8>, text: &str) {
             }
         }
         start = at + 1;
+        next = next_escape(bytes, start);
     }
     out.extend_from_slice(&bytes[start..]);
 }
@@ -44,6 +55,7 @@ pub fn escape_into(out: &mut Vec<u8>, text: &str) {
 /// bytes per step; the few left at the end are checked in the last eight bytes (some
 /// again: they had none), or, in a string shorter than eight, padded with spaces (which
 /// need no escape), so that the end or a short string (a case id) is one step too.
+#[inline(always)]
 fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
     let rest = bytes.get(from..)?;
     let mut words = rest.chunks_exact(8);
@@ -161,10 +173,11 @@ impl Sink for JsonText<'_> {
     }
 }
 
-/// A field's name as written: `"name":`, one piece (see [`Object::key`]).
+/// A field's name as written after another field: `,"name":`, one piece (see
+/// [`Object::key`], which leaves out the comma for the first).
 macro_rules! key {
     ($name:literal) => {
-        concat!("\"", $name, "\":")
+        concat!(",\"", $name, "\":")
     };
 }
 
@@ -212,13 +225,17 @@ impl<'a> Object<'a> {
         }
     }
 
-    /// Starts a field, `key` written by [`key!`], returning the buffer for its value.
+    /// Starts a field, `key` written by [`key!`] (without its comma for the first
+    /// field), returning the buffer for its value. One copy, of a length known where
+    /// the field is written.
     #[inline(always)]
     fn key(&mut self, key: &'static str) -> &mut Vec<u8> {
-        if !std::mem::take(&mut self.first) {
-            self.out.push(b',');
+        let key = key.as_bytes();
+        if std::mem::take(&mut self.first) {
+            self.out.extend_from_slice(&key[1..]);
+        } else {
+            self.out.extend_from_slice(key);
         }
-        self.out.extend_from_slice(key.as_bytes());
         self.out
     }
 
