@@ -16,8 +16,18 @@ use super::{Renderer, Sink, View, times::Rfc3339};
 /// `\u00XX`; everything else (DEL and all of Unicode included) as it is.
 pub fn escape_into(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
-    let mut start = 0;
-    while let Some(at) = next_escape(bytes, start) {
+    // Mostly nothing to escape: one look and one copy, with no loop to set up.
+    match next_escape(bytes, 0) {
+        None => out.extend_from_slice(bytes),
+        Some(at) => escape_from(out, bytes, at),
+    }
+}
+
+/// [`escape_into`] for `bytes` with something to escape at `at`.
+#[inline(never)]
+fn escape_from(out: &mut Vec<u8>, bytes: &[u8], first: usize) {
+    let (mut start, mut next) = (0, Some(first));
+    while let Some(at) = next {
         out.extend_from_slice(&bytes[start..at]);
         let b = bytes[at];
         match b {
@@ -36,36 +46,58 @@ pub fn escape_into(out: &mut Vec<u8>, text: &str) {
             }
         }
         start = at + 1;
+        next = next_escape(bytes, start);
     }
     out.extend_from_slice(&bytes[start..]);
 }
 
 /// The first byte at or after `from` that JSON escapes: `"`, `\\` or below 0x20. Eight
-/// bytes per step: in a word `x`, `(x - 0x0101..) & !x & 0x8080..` is nonzero exactly
-/// when some byte of `x` is zero, so xor-ing with the quote and the backslash finds them,
-/// and subtracting 0x20 instead of 0x01 finds the control characters. Bytes of 0x80 and
-/// above (all of UTF-8's multi-byte characters) never match.
+/// bytes per step; the few left at the end are checked in the last eight bytes (some
+/// again: they had none), or, in a string shorter than eight, padded with spaces (which
+/// need no escape), so that the end or a short string (a case id) is one step too.
+#[inline(always)]
 fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    const QUOTE: u64 = ONES * b'"' as u64;
-    const BACKSLASH: u64 = ONES * b'\\' as u64;
-    let needs = |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\';
     let rest = bytes.get(from..)?;
     let mut words = rest.chunks_exact(8);
     let mut at = from;
     for word in words.by_ref() {
-        let x = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
-        let (q, b) = (x ^ QUOTE, x ^ BACKSLASH);
-        let hits =
-            (x.wrapping_sub(ONES * 0x20) | q.wrapping_sub(ONES) | b.wrapping_sub(ONES)) & !x & HIGH;
-        // `!x` stands for `!q` and `!b` too: their top bits are x's.
-        if hits != 0 {
-            return word.iter().position(needs).map(|p| at + p);
+        if let Some(i) = first_escape(u64::from_le_bytes(word.try_into().unwrap_or([0; 8]))) {
+            return Some(at + i);
         }
         at += 8;
     }
-    words.remainder().iter().position(needs).map(|p| at + p)
+    let tail = words.remainder();
+    if tail.is_empty() {
+        return None;
+    }
+    let (last, starts) = match rest.last_chunk::<8>() {
+        Some(last) => (*last, from + rest.len() - 8),
+        None => {
+            let mut last = [b' '; 8];
+            last[..tail.len()].copy_from_slice(tail);
+            (last, at)
+        }
+    };
+    first_escape(u64::from_le_bytes(last)).map(|i| starts + i)
+}
+
+/// Which of the eight bytes of `x` (little-endian: the first is the lowest) comes first
+/// among those JSON escapes. In a word `x`, `(x - 0x0101..) & !x & 0x8080..` has the top
+/// bit of each byte that is zero set, and none below the first of them (a borrow only
+/// runs upwards from a zero byte); xor-ing with the quote and the backslash finds them,
+/// and subtracting 0x20 instead of 0x01 finds the control characters. Bytes of 0x80 and
+/// above (all of UTF-8's multi-byte characters) never match: `!x` clears their top bit.
+#[inline(always)]
+fn first_escape(x: u64) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const QUOTE: u64 = ONES * b'"' as u64;
+    const BACKSLASH: u64 = ONES * b'\\' as u64;
+    let (q, b) = (x ^ QUOTE, x ^ BACKSLASH);
+    // `!x` stands for `!q` and `!b` too: their top bits are x's.
+    let hits =
+        (x.wrapping_sub(ONES * 0x20) | q.wrapping_sub(ONES) | b.wrapping_sub(ONES)) & !x & HIGH;
+    (hits != 0).then(|| hits.trailing_zeros() as usize / 8)
 }
 
 /// Compact JSON (as written here or by serde_json) indented as
@@ -141,10 +173,11 @@ impl Sink for JsonText<'_> {
     }
 }
 
-/// A field's name as written: `"name":`, one piece (see [`Object::key`]).
+/// A field's name as written after another field: `,"name":`, one piece (see
+/// [`Object::key`], which leaves out the comma for the first).
 macro_rules! key {
     ($name:literal) => {
-        concat!("\"", $name, "\":")
+        concat!(",\"", $name, "\":")
     };
 }
 
@@ -192,13 +225,17 @@ impl<'a> Object<'a> {
         }
     }
 
-    /// Starts a field, `key` written by [`key!`], returning the buffer for its value.
+    /// Starts a field, `key` written by [`key!`] (without its comma for the first
+    /// field), returning the buffer for its value. One copy, of a length known where
+    /// the field is written.
     #[inline(always)]
     fn key(&mut self, key: &'static str) -> &mut Vec<u8> {
-        if !std::mem::take(&mut self.first) {
-            self.out.push(b',');
+        let key = key.as_bytes();
+        if std::mem::take(&mut self.first) {
+            self.out.extend_from_slice(&key[1..]);
+        } else {
+            self.out.extend_from_slice(key);
         }
-        self.out.extend_from_slice(key.as_bytes());
         self.out
     }
 
@@ -752,6 +789,27 @@ mod tests {
         ] {
             let serde = serde_json::to_string(text).unwrap_or_default();
             assert_eq!(format!("\"{}\"", escaped(text)), serde, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn each_ascii_byte_at_each_place_of_a_word_and_its_tail_is_escaped_as_serde_does() {
+        // Lengths across two words and a tail; the byte among plain letters, and after
+        // a quote (a second byte to escape in the same word).
+        for len in 1..=19 {
+            for at in 0..len {
+                for b in 0u8..0x80 {
+                    let mut text = vec![b'a'; len];
+                    text[at] = b;
+                    let mut quoted = text.clone();
+                    quoted[0] = b'"';
+                    for text in [text, quoted] {
+                        let text = String::from_utf8(text).unwrap_or_default();
+                        let serde = serde_json::to_string(&text).unwrap_or_default();
+                        assert_eq!(format!("\"{}\"", escaped(&text)), serde, "{text:?}");
+                    }
+                }
+            }
         }
     }
 
