@@ -278,6 +278,8 @@ struct Counts {
     writing: AtomicUsize,
     /// Written after their requests were refused.
     late: AtomicUsize,
+    /// Closed with torn bytes owed a cut back still in the file.
+    torn_left: AtomicBool,
 }
 
 impl Counts {
@@ -384,6 +386,12 @@ impl DecisionLog {
     /// Whether the last write (or probe) succeeded.
     pub fn writable(&self) -> bool {
         self.writable.load(Ordering::SeqCst)
+    }
+
+    /// Whether the log was closed with the torn bytes of a failed write still in its file
+    /// (cutting them back failed): the process should exit non-zero.
+    pub fn closed_torn(&self) -> bool {
+        self.counts.torn_left.load(Ordering::SeqCst)
     }
 
     /// Lines written after their requests were refused, since the start.
@@ -652,9 +660,23 @@ async fn write_lines(
                     }
                 }
                 Msg::Flush { ack, close } => {
-                    let Some(back) = group.write(out, &mut health).await else {
+                    let Some(mut back) = group.write(out, &mut health).await else {
                         return health.gone();
                     };
+                    if close && !closed {
+                        let Some((again, owed)) = blocking(back, |o| o.owed_cut()).await else {
+                            return health.gone();
+                        };
+                        back = again;
+                        if let Some((path, length)) = owed {
+                            health.counts.torn_left.store(true, Ordering::SeqCst);
+                            tracing::error!(
+                                path = %path,
+                                length = length,
+                                "decision log closed with the torn bytes of a failed write still in its file past this length: cutting them back failed; the lines before are whole, the bytes after are no line"
+                            );
+                        }
+                    }
                     out = back;
                     closed |= close;
                     let _ = ack.send(());
@@ -927,6 +949,11 @@ trait Out: Send + 'static {
     fn probe(&mut self) -> io::Result<()>;
     /// Opens the target again at its path (after the file was rotated away).
     fn reopen(&mut self) -> io::Result<Reopened>;
+    /// At the close: tries a cut back still owed once more; the length the file was to be
+    /// cut back to if it is still owed (torn bytes are left past it), with the path.
+    fn owed_cut(&mut self) -> Option<(String, u64)> {
+        None
+    }
 }
 
 /// How a reopen left the log.
@@ -1007,6 +1034,8 @@ struct FileOut<F: LogFile> {
     /// The file was opened (or cut back after a probe) since its end was last looked at:
     /// a torn line at its end (a process stopped in a write) is ended by the next write.
     look_at_end: bool,
+    /// The error of the last cut back that failed (said once per change).
+    cut_error: Option<String>,
 }
 
 impl<F: LogFile> FileOut<F> {
@@ -1017,6 +1046,7 @@ impl<F: LogFile> FileOut<F> {
             cut_to: None,
             path: String::new(),
             look_at_end: true,
+            cut_error: None,
         }
     }
 
@@ -1031,10 +1061,53 @@ impl<F: LogFile> FileOut<F> {
     /// Cuts back what a failed write left, if an earlier cut failed.
     fn repair(&mut self) -> io::Result<()> {
         if let Some(len) = self.cut_to {
-            self.file.cut(len)?;
+            self.cut_back(len)?;
             self.cut_to = None;
         }
         Ok(())
+    }
+
+    /// Cuts the file back to `len`, never longer: a file already shorter was truncated
+    /// under the writer (`copytruncate`, or an operator): nothing of it is ours to cut,
+    /// and extending it would fill it with NUL bytes. Then the cut is dropped and said,
+    /// and the next write looks at the end again (a torn piece of the failed write may
+    /// be all that is in it). A cut that fails is said once per change of its error.
+    fn cut_back(&mut self, len: u64) -> io::Result<()> {
+        let cut = self.file.measure().and_then(|(now, _)| {
+            if now > len {
+                self.file.cut(len)
+            } else {
+                if now < len {
+                    self.look_at_end = true;
+                    tracing::warn!(
+                        path = %self.path,
+                        cut_length = len,
+                        length = now,
+                        "the decision log file was truncated under the writer (copytruncate?): it is shorter than the length a failed write was to be cut back to; the cut is dropped, the file is not extended, and a torn piece of the failed write may be at its end (the next line begins with a newline)"
+                    );
+                }
+                Ok(())
+            }
+        });
+        match &cut {
+            Ok(()) if self.cut_error.take().is_some() => {
+                tracing::info!(path = %self.path, length = len, "decision log file cut back after a failed write: it ends in whole lines again");
+            }
+            Ok(()) => {}
+            Err(e) => {
+                let error = e.to_string();
+                if self.cut_error.as_deref() != Some(error.as_str()) {
+                    tracing::error!(
+                        path = %self.path,
+                        length = len,
+                        error = %error,
+                        "decision log file cannot be cut back after a failed write: the bytes past this length are torn (no line); nothing is written, and decisions are refused 503, until the cut works"
+                    );
+                    self.cut_error = Some(error);
+                }
+            }
+        }
+        cut
     }
 
     /// Writes `bytes` whole, or cuts the file back to where it was; returns the length
@@ -1053,9 +1126,11 @@ impl<F: LogFile> FileOut<F> {
             self.repair()?;
             len = cut;
         }
-        // A file that cannot be read (opened write-only) is taken to end in a whole line.
+        // A file whose last byte cannot be read (opened write-only, a read error) and
+        // that is not empty may end torn: it is given the newline anyway (at worst an
+        // empty line, which readers skip), so no line is ever joined to a torn one.
         let end_torn =
-            std::mem::take(&mut self.look_at_end) && self.file.ends_torn(len).unwrap_or(false);
+            std::mem::take(&mut self.look_at_end) && self.file.ends_torn(len).unwrap_or(len > 0);
         let ended = if end_torn {
             self.file.write_all(b"\n")
         } else {
@@ -1065,7 +1140,7 @@ impl<F: LogFile> FileOut<F> {
             .and_then(|()| self.file.write_all(bytes))
             .and_then(|()| self.file.flush());
         if let Err(e) = written {
-            if self.file.cut(len).is_err() {
+            if self.cut_back(len).is_err() {
                 self.cut_to = Some(len);
             }
             self.look_at_end |= end_torn;
@@ -1091,7 +1166,7 @@ impl<F: LogFile> Out for FileOut<F> {
 
     fn probe(&mut self) -> io::Result<()> {
         let len = self.write_whole(&[b'\n'; PROBE_BYTES], true)?;
-        if let Err(e) = self.file.cut(len) {
+        if let Err(e) = self.cut_back(len) {
             self.cut_to = Some(len);
             return Err(e);
         }
@@ -1102,6 +1177,11 @@ impl<F: LogFile> Out for FileOut<F> {
 
     fn reopen(&mut self) -> io::Result<Reopened> {
         self.switch()
+    }
+
+    fn owed_cut(&mut self) -> Option<(String, u64)> {
+        let _ = self.repair();
+        self.cut_to.map(|len| (self.path.clone(), len))
     }
 }
 
@@ -1460,6 +1540,8 @@ mod tests {
         room: Arc<AtomicUsize>,
         cut_fails: Arc<AtomicBool>,
         deleted: Arc<AtomicBool>,
+        /// Opened write-only: its last byte cannot be read.
+        unreadable: Arc<AtomicBool>,
     }
 
     impl Disk {
@@ -1508,7 +1590,8 @@ mod tests {
                 return Err(io::Error::other("cannot cut"));
             }
             let mut data = self.data.lock().map_err(|_| io::Error::other("poisoned"))?;
-            data.truncate(len as usize);
+            // As ftruncate: a longer length extends the file with NUL bytes.
+            data.resize(len as usize, 0);
             Ok(())
         }
 
@@ -1517,6 +1600,9 @@ mod tests {
         }
 
         fn ends_torn(&self, len: u64) -> io::Result<bool> {
+            if self.unreadable.load(Ordering::SeqCst) {
+                return Err(io::Error::from_raw_os_error(libc::EBADF));
+            }
             let data = self.data.lock().map_err(|_| io::Error::other("poisoned"))?;
             let last = usize::try_from(len).ok().and_then(|l| l.checked_sub(1));
             Ok(last
@@ -2357,5 +2443,86 @@ mod tests {
             line_id(4),
             "not joined to the torn one: {text}"
         );
+    }
+
+    #[test]
+    fn an_owed_cut_never_extends_a_file_truncated_under_the_writer() {
+        let disk = Disk::with_room(1 << 20);
+        let mut out = FileOut::new(disk.clone(), None).at("decisions.jsonl");
+        let _ = torn(&disk, &mut out);
+        // copytruncate: the file is emptied under the writer while the cut is owed.
+        disk.data.lock().map(|mut d| d.clear()).ok();
+        disk.cut_fails.store(false, Ordering::SeqCst);
+        assert!(out.append(&line(3)).is_ok());
+        let text = disk.text();
+        assert!(
+            !text.contains('\0'),
+            "never extended with NUL bytes: {text:?}"
+        );
+        assert_eq!(parsed(&text).len(), 1, "{text:?}");
+        assert_eq!(out.cut_to, None, "the owed cut is dropped");
+    }
+
+    #[tokio::test]
+    async fn a_log_closed_with_a_cut_still_owed_says_so() {
+        let disk = Disk::with_room(1 << 20);
+        let out = FileOut::new(disk.clone(), None).at("decisions.jsonl");
+        let log = DecisionLog::start(Box::new(out), 8, Duration::from_secs(3600));
+        let slot = Slot::new(Duration::from_secs(60), None);
+        assert_eq!(log.commit(line(1), 1, &slot).await, Ok(()));
+        disk.room.store(disk.text().len() + 10, Ordering::SeqCst);
+        disk.cut_fails.store(true, Ordering::SeqCst);
+        assert_eq!(
+            log.commit(line(2), 1, &slot).await,
+            Err(NotWritten::Unavailable)
+        );
+        let by = std::time::Instant::now() + Duration::from_secs(20);
+        assert_eq!(log.close_by(by).await, Ok(()));
+        assert!(log.closed_torn(), "torn bytes left: the exit must say so");
+    }
+
+    #[tokio::test]
+    async fn a_cut_that_works_at_the_close_leaves_nothing_owed() {
+        let disk = Disk::with_room(1 << 20);
+        let out = FileOut::new(disk.clone(), None);
+        let log = DecisionLog::start(Box::new(out), 8, Duration::from_secs(3600));
+        let slot = Slot::new(Duration::from_secs(60), None);
+        assert_eq!(log.commit(line(1), 1, &slot).await, Ok(()));
+        let whole = disk.text();
+        disk.room.store(whole.len() + 10, Ordering::SeqCst);
+        disk.cut_fails.store(true, Ordering::SeqCst);
+        assert!(log.commit(line(2), 1, &slot).await.is_err());
+        disk.cut_fails.store(false, Ordering::SeqCst);
+        let by = std::time::Instant::now() + Duration::from_secs(20);
+        assert_eq!(log.close_by(by).await, Ok(()));
+        assert!(!log.closed_torn());
+        assert_eq!(disk.text(), whole);
+    }
+
+    #[test]
+    fn a_file_whose_end_cannot_be_read_is_given_a_newline_before_the_first_line() {
+        let disk = Disk::with_room(1 << 20);
+        let mut torn = line(0);
+        torn.extend_from_slice(&line(1)[..20]);
+        disk.data
+            .lock()
+            .map(|mut d| d.extend_from_slice(&torn))
+            .ok();
+        disk.unreadable.store(true, Ordering::SeqCst);
+        let mut out = FileOut::new(disk.clone(), None);
+        assert!(out.append(&line(2)).is_ok());
+        let text = disk.text();
+        let last = text.lines().last().unwrap_or_default();
+        assert_eq!(
+            serde_json::from_str::<Value>(last).unwrap_or_default()["decision_id"],
+            line_id(2),
+            "not joined to the torn line: {text}"
+        );
+        // An empty file needs no newline.
+        let empty = Disk::with_room(1 << 20);
+        empty.unreadable.store(true, Ordering::SeqCst);
+        let mut out = FileOut::new(empty.clone(), None);
+        assert!(out.append(&line(2)).is_ok());
+        assert_eq!(empty.text().as_bytes(), line(2).as_slice());
     }
 }
