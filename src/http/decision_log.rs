@@ -317,11 +317,19 @@ impl DecisionLog {
     /// lines queued, and starts the writer.
     pub async fn open(target: &str, capacity: usize) -> io::Result<DecisionLog> {
         let out: Box<dyn Out> = if target == "-" {
-            Box::new(StreamOut::new(unbuffered_stdout()?, None))
+            let stdout = unbuffered_stdout()?;
+            refuse_dev_null(&stdout)?;
+            let torn = stdout_ends_torn(&stdout);
+            let out = StreamOut::new(stdout, None);
+            Box::new(if torn { out.ending_torn() } else { out })
         } else {
             let path = PathBuf::from(target);
             let file = open_append(path.clone()).await?;
+            refuse_dev_null(&file)?;
             let regular = file.metadata()?.is_file();
+            if regular {
+                file.lock_writer()?;
+            }
             let reopen: Reopen<File> = Box::new(move || reopen_at(&path, regular));
             if regular {
                 Box::new(FileOut::new(file, Some(reopen)).at(target))
@@ -329,7 +337,7 @@ impl DecisionLog {
                 // A FIFO (with a reader), a device: written as a stream, which begins with
                 // a newline: a line another process left torn in it (stopped while its
                 // write was stuck) is ended, never joined to the first one here.
-                Box::new(StreamOut::new(file, Some(reopen)).ending_torn())
+                Box::new(StreamOut::new(file, Some(reopen)).ending_torn().at(target))
             }
         };
         Ok(DecisionLog::start(out, capacity, PROBE_EVERY))
@@ -523,6 +531,46 @@ fn unbuffered_stdout() -> io::Result<io::Stdout> {
     Ok(io::stdout())
 }
 
+/// Refuses `/dev/null` (the same device), where every line would be lost while decisions
+/// are answered 200 (a process started with stdout closed has it there): a caller who
+/// wants no decision log leaves out `--decision-log`.
+#[cfg(unix)]
+fn refuse_dev_null(file: &File) -> io::Result<()> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let meta = file.metadata()?;
+    let null = std::fs::metadata("/dev/null");
+    if meta.file_type().is_char_device()
+        && null.is_ok_and(|n| n.file_type().is_char_device() && n.rdev() == meta.rdev())
+    {
+        return Err(io::Error::other(
+            "it is /dev/null, where every line would be lost while decisions are answered 200; to run without a decision log, leave out --decision-log",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_dev_null<T>(_: &T) -> io::Result<()> {
+    Ok(())
+}
+
+/// Whether standard output is a regular file (`>> file`, systemd's `append:`) that may
+/// end in a torn line a stopped process left: its last byte is not a newline, or it
+/// cannot be read (stdout is mostly write-only) and the file is not empty. Then the first
+/// write begins with a newline, so no line is joined to a torn one.
+#[cfg(unix)]
+fn stdout_ends_torn(stdout: &File) -> bool {
+    match stdout.metadata() {
+        Ok(meta) if meta.is_file() => stdout.ends_torn(meta.len()).unwrap_or(meta.len() > 0),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn stdout_ends_torn<W>(_: &W) -> bool {
+    false
+}
+
 async fn open_append(path: PathBuf) -> io::Result<File> {
     tokio::task::spawn_blocking(move || open_append_now(&path))
         .await
@@ -698,7 +746,11 @@ async fn write_lines(
                         Ok(Reopened::Failing) => health.failed(),
                         Err(e) => {
                             health.failed();
-                            tracing::error!(error = %e, "decision log cannot be reopened");
+                            tracing::error!(
+                                path = %out.path(),
+                                error = %e,
+                                "decision log cannot be reopened at its path: lines go on to the file opened before (renamed or not, they are kept), and the reopen is tried again before each write and probe until it works"
+                            );
                         }
                     }
                 }
@@ -954,6 +1006,10 @@ trait Out: Send + 'static {
     fn owed_cut(&mut self) -> Option<(String, u64)> {
         None
     }
+    /// The path the target was opened at, for events (`-` for standard output).
+    fn path(&self) -> &str {
+        "-"
+    }
 }
 
 /// How a reopen left the log.
@@ -978,6 +1034,12 @@ trait LogFile: Write + Send + 'static {
     fn same_file(&self, other: &Self) -> io::Result<bool>;
     /// Whether the file, `len` bytes long, ends in a torn line (not in a newline).
     fn ends_torn(&self, len: u64) -> io::Result<bool>;
+    /// Takes the advisory lock that says this process writes the file (one file, one
+    /// writer: another's cut back would remove this one's lines); an error if another
+    /// process holds it.
+    fn lock_writer(&self) -> io::Result<()>;
+    /// The file's device and inode (`dev:ino`), to name a file that has no path any more.
+    fn identity(&self) -> String;
 }
 
 impl LogFile for File {
@@ -1020,6 +1082,37 @@ impl LogFile for File {
     fn ends_torn(&self, _: u64) -> io::Result<bool> {
         Ok(false)
     }
+
+    #[cfg(unix)]
+    fn lock_writer(&self) -> io::Result<()> {
+        use rustix::fs::{FlockOperation, flock};
+        match flock(self, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(()),
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "another process writes it (it holds the file's lock): one file, one writer",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn lock_writer(&self) -> io::Result<()> {
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    fn identity(&self) -> String {
+        use std::os::unix::fs::MetadataExt;
+        self.metadata()
+            .map(|m| format!("{}:{}", m.dev(), m.ino()))
+            .unwrap_or_default()
+    }
+
+    #[cfg(not(unix))]
+    fn identity(&self) -> String {
+        String::new()
+    }
 }
 
 /// A regular file: a failed write is cut back to where it began.
@@ -1036,6 +1129,10 @@ struct FileOut<F: LogFile> {
     look_at_end: bool,
     /// The error of the last cut back that failed (said once per change).
     cut_error: Option<String>,
+    /// Reopens at the path that failed since the last one that worked (on hangup): the
+    /// file opened before is written meanwhile, and the reopen tried again before each
+    /// write and probe.
+    reopen_failures: u64,
 }
 
 impl<F: LogFile> FileOut<F> {
@@ -1047,6 +1144,7 @@ impl<F: LogFile> FileOut<F> {
             path: String::new(),
             look_at_end: true,
             cut_error: None,
+            reopen_failures: 0,
         }
     }
 
@@ -1114,6 +1212,7 @@ impl<F: LogFile> FileOut<F> {
     /// before the write. A torn line the file was found to end in (its last byte is not a
     /// newline) is ended first, in the same whole-or-nothing way.
     fn write_whole(&mut self, bytes: &[u8], probing: bool) -> io::Result<u64> {
+        self.retry_reopen();
         let (mut len, deleted) = self.file.measure()?;
         if deleted && self.reopen.is_some() {
             // Deleted under us: a new file at the path rather than lines into the void (a
@@ -1176,7 +1275,16 @@ impl<F: LogFile> Out for FileOut<F> {
     }
 
     fn reopen(&mut self) -> io::Result<Reopened> {
-        self.switch()
+        let reopened = self.switch();
+        match &reopened {
+            Ok(_) => self.reopen_failures = 0,
+            Err(_) => self.reopen_failures += 1,
+        }
+        reopened
+    }
+
+    fn path(&self) -> &str {
+        &self.path
     }
 
     fn owed_cut(&mut self) -> Option<(String, u64)> {
@@ -1186,6 +1294,25 @@ impl<F: LogFile> Out for FileOut<F> {
 }
 
 impl<F: LogFile> FileOut<F> {
+    /// After a reopen on hangup failed: tries it again (the file opened before is written
+    /// until it works); one event when it does.
+    fn retry_reopen(&mut self) {
+        if self.reopen_failures == 0 {
+            return;
+        }
+        match self.switch() {
+            Ok(_) => {
+                tracing::info!(
+                    path = %self.path,
+                    failed_tries = self.reopen_failures,
+                    "decision log reopened at its path after its reopen failed; lines go to the file at the path again"
+                );
+                self.reopen_failures = 0;
+            }
+            Err(_) => self.reopen_failures += 1,
+        }
+    }
+
     /// Opens the file at its path again and writes there from now on. A cut back still
     /// owed (a write failed and cutting it back failed too) is tried on the old file first.
     /// If it fails again: when the path names the same file (no rotation), it stays owed,
@@ -1203,37 +1330,49 @@ impl<F: LogFile> FileOut<F> {
             return Ok(Reopened::Clean);
         };
         let file = reopen()?;
+        let same = self.file.same_file(&file)?;
+        if same {
+            // No rotation: the file opened before (which holds the lock) is kept.
+            drop(file);
+            self.look_at_end = true;
+            return match (repaired, self.cut_to) {
+                (Err(error), Some(len)) => {
+                    tracing::error!(
+                        path = %self.path,
+                        length = len,
+                        error = %error,
+                        "decision log reopened, but the torn end of a failed write is still in it past this length and cannot be cut back: nothing is written until it is"
+                    );
+                    Ok(Reopened::Failing)
+                }
+                _ => Ok(Reopened::Clean),
+            };
+        }
+        file.lock_writer()?;
         let (Err(error), Some(len)) = (repaired, self.cut_to) else {
             self.file = file;
             self.look_at_end = true;
             return Ok(Reopened::Clean);
         };
-        let same = self.file.same_file(&file)?;
         // A deleted file's torn end is gone with it.
-        let deleted = !same && self.file.measure().is_ok_and(|(_, deleted)| deleted);
-        self.file = file;
+        let deleted = self.file.measure().is_ok_and(|(_, deleted)| deleted);
+        let old = std::mem::replace(&mut self.file, file);
         self.look_at_end = true;
+        self.cut_to = None;
+        self.cut_error = None;
         if deleted {
-            self.cut_to = None;
             return Ok(Reopened::Clean);
         }
-        if same {
-            tracing::error!(
-                path = %self.path,
-                length = len,
-                error = %error,
-                "decision log reopened, but the torn end of a failed write is still in it past this length and cannot be cut back: nothing is written until it is"
-            );
-        } else {
-            self.cut_to = None;
-            count_torn();
-            tracing::error!(
-                path = %self.path,
-                length = len,
-                error = %error,
-                "decision log reopened, but the file rotated away from its path keeps the torn end of a failed write past this length: cutting it back failed; the lines before it are whole, the bytes after it are no line"
-            );
-        }
+        count_torn();
+        // Named as the file rotated away from the path (and by device and inode): the
+        // path names the new file now, which holds no torn bytes.
+        tracing::error!(
+            rotated_from = %self.path,
+            file = %old.identity(),
+            torn_from = len,
+            error = %error,
+            "decision log reopened, but the file rotated away from its path (the old file, named by device:inode) keeps the torn end of a failed write past torn_from bytes: cutting it back failed; the lines before it are whole, the bytes after it are no line. The new file at the path is whole"
+        );
         Ok(Reopened::Failing)
     }
 }
@@ -1246,6 +1385,8 @@ struct StreamOut<W: Write + Send + 'static> {
     torn: bool,
     /// Bytes of the last failed write that were written (they stay).
     kept: usize,
+    /// The path it was opened at, for events (`-` for standard output).
+    path: String,
 }
 
 impl<W: Write + Send + 'static> StreamOut<W> {
@@ -1255,6 +1396,15 @@ impl<W: Write + Send + 'static> StreamOut<W> {
             reopen,
             torn: false,
             kept: 0,
+            path: "-".to_owned(),
+        }
+    }
+
+    /// Named `path` in the events about it.
+    fn at(self, path: &str) -> StreamOut<W> {
+        StreamOut {
+            path: path.to_owned(),
+            ..self
         }
     }
 
@@ -1296,6 +1446,10 @@ impl<W: Write + Send + 'static> Out for StreamOut<W> {
 
     fn kept(&self) -> usize {
         self.kept
+    }
+
+    fn path(&self) -> &str {
+        &self.path
     }
 
     fn probe(&mut self) -> io::Result<()> {
@@ -1597,6 +1751,14 @@ mod tests {
 
         fn same_file(&self, other: &Disk) -> io::Result<bool> {
             Ok(Arc::ptr_eq(&self.data, &other.data))
+        }
+
+        fn lock_writer(&self) -> io::Result<()> {
+            Ok(())
+        }
+
+        fn identity(&self) -> String {
+            "disk".to_owned()
         }
 
         fn ends_torn(&self, len: u64) -> io::Result<bool> {
@@ -2330,9 +2492,8 @@ mod tests {
     #[test]
     fn a_fifo_is_opened_without_waiting_and_written_blocking_once_it_has_a_reader() {
         use std::os::unix::fs::OpenOptionsExt;
-        let dir = std::env::temp_dir().join(format!("aftersales-dl-fifo-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let temp = TempDir::new("fifo");
+        let dir = temp.0.clone();
         let fifo = dir.join("decisions.fifo");
         let made = std::process::Command::new("mkfifo").arg(&fifo).status();
         assert!(made.is_ok_and(|s| s.success()), "mkfifo");
@@ -2524,5 +2685,234 @@ mod tests {
         let mut out = FileOut::new(empty.clone(), None);
         assert!(out.append(&line(2)).is_ok());
         assert_eq!(empty.text().as_bytes(), line(2).as_slice());
+    }
+
+    /// The events `f` emits, as JSON objects (fields flattened).
+    fn events_of(f: impl FnOnce()) -> Vec<Value> {
+        #[derive(Clone, Default)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl Write for Sink {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.0
+                    .lock()
+                    .map(|mut b| b.extend_from_slice(buf))
+                    .map_err(|_| io::Error::other("poisoned"))?;
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .json()
+            .flatten_event(true)
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let text = sink.0.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&text)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_default())
+            .collect()
+    }
+
+    #[test]
+    fn a_cut_dropped_because_the_file_was_truncated_is_said_with_its_lengths() {
+        let disk = Disk::with_room(1 << 20);
+        let mut out = FileOut::new(disk.clone(), None).at("decisions.jsonl");
+        let _ = torn(&disk, &mut out);
+        disk.data.lock().map(|mut d| d.truncate(3)).ok();
+        disk.cut_fails.store(false, Ordering::SeqCst);
+        let events = events_of(|| assert!(out.append(&line(3)).is_ok()));
+        let said = events
+            .iter()
+            .find(|e| {
+                e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("truncated"))
+            })
+            .unwrap_or_else(|| panic!("not said: {events:?}"));
+        assert_eq!(said["path"], "decisions.jsonl");
+        assert_eq!(said["length"], 3);
+        assert!(said["cut_length"].as_u64().is_some_and(|l| l > 3), "{said}");
+        assert!(
+            !events
+                .iter()
+                .any(|e| e["message"].as_str().is_some_and(|m| m.contains("stopped"))),
+            "no process is blamed: {events:?}"
+        );
+    }
+
+    #[test]
+    fn a_failed_cut_back_is_said_once_per_error_with_the_path_and_length() {
+        let disk = Disk::with_room(1 << 20);
+        let mut out = FileOut::new(disk.clone(), None).at("decisions.jsonl");
+        let events = events_of(|| {
+            let _ = torn(&disk, &mut out);
+            for _ in 0..5 {
+                assert!(out.probe().is_err());
+                assert!(out.append(&line(3)).is_err());
+            }
+            disk.cut_fails.store(false, Ordering::SeqCst);
+            assert!(out.append(&line(3)).is_ok());
+        });
+        let failed: Vec<&Value> = events
+            .iter()
+            .filter(|e| {
+                e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("cannot be cut back"))
+            })
+            .collect();
+        assert_eq!(failed.len(), 1, "{events:?}");
+        assert_eq!(failed[0]["path"], "decisions.jsonl");
+        assert_eq!(failed[0]["error"], "cannot cut");
+        assert!(failed[0]["length"].as_u64().is_some());
+        assert!(
+            events.iter().any(|e| e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("cut back after"))),
+            "the recovery is said: {events:?}"
+        );
+    }
+
+    #[test]
+    fn the_torn_end_left_in_a_rotated_file_is_named_by_what_it_was_rotated_from() {
+        let old = Disk::with_room(1 << 20);
+        let new = Disk::with_room(1 << 20);
+        let reopened = new.clone();
+        let mut out = FileOut::new(old.clone(), Some(Box::new(move || Ok(reopened.clone()))))
+            .at("decisions.jsonl");
+        let _ = torn(&old, &mut out);
+        let events = events_of(|| assert_eq!(out.reopen().ok(), Some(Reopened::Failing)));
+        let said = events
+            .iter()
+            .find(|e| {
+                e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("rotated away"))
+            })
+            .unwrap_or_else(|| panic!("not said: {events:?}"));
+        assert_eq!(said["rotated_from"], "decisions.jsonl");
+        assert_eq!(said["file"], "disk");
+        assert!(
+            said.get("path").is_none(),
+            "the path names the new file: {said}"
+        );
+    }
+
+    #[test]
+    fn a_failed_reopen_keeps_the_old_file_and_is_retried_until_it_works() {
+        let old = Disk::with_room(1 << 20);
+        let new = Disk::with_room(1 << 20);
+        let reopened = new.clone();
+        let fails = Arc::new(AtomicBool::new(true));
+        let failing = fails.clone();
+        let mut out = FileOut::new(
+            old.clone(),
+            Some(Box::new(move || {
+                if failing.load(Ordering::SeqCst) {
+                    Err(io::Error::other("no room for a new file"))
+                } else {
+                    Ok(reopened.clone())
+                }
+            })),
+        )
+        .at("decisions.jsonl");
+        assert!(out.reopen().is_err());
+        assert!(out.append(&line(1)).is_ok(), "the old file is written");
+        assert!(out.probe().is_ok());
+        assert_eq!(parsed(&old.text()).len(), 1);
+        fails.store(false, Ordering::SeqCst);
+        let events = events_of(|| assert!(out.append(&line(2)).is_ok()));
+        assert_eq!(parsed(&new.text()).len(), 1, "reopened before the write");
+        assert_eq!(parsed(&old.text()).len(), 1);
+        let said: Vec<&Value> = events
+            .iter()
+            .filter(|e| {
+                e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("reopened at its path"))
+            })
+            .collect();
+        assert_eq!(said.len(), 1, "{events:?}");
+        assert_eq!(said[0]["path"], "decisions.jsonl");
+        assert_eq!(said[0]["failed_tries"], 3);
+        let events = events_of(|| assert!(out.append(&line(3)).is_ok()));
+        assert!(events.is_empty(), "said once: {events:?}");
+    }
+
+    /// A directory under the system's temporary one, removed when dropped.
+    struct TempDir(std::path::PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> TempDir {
+            let dir = std::env::temp_dir().join(format!(
+                "aftersales-dl-{name}-{}-{}",
+                std::process::id(),
+                uuid::Uuid::now_v7()
+            ));
+            std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn one_file_has_one_writer_and_a_reopen_onto_the_same_file_keeps_the_lock() {
+        let dir = TempDir::new("lock");
+        let path = dir.0.join("decisions.jsonl");
+        let first = open_append_now(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(first.lock_writer().is_ok());
+        let second = open_append_now(&path).unwrap_or_else(|e| panic!("{e}"));
+        let refused = second.lock_writer().err().map(|e| e.to_string());
+        assert!(
+            refused
+                .as_deref()
+                .is_some_and(|e| e.contains("another process writes it")),
+            "{refused:?}"
+        );
+        // A hangup without a rotation: the path names the locked file; it is kept.
+        let at = path.clone();
+        let mut out = FileOut::new(first, Some(Box::new(move || reopen_at(&at, true))));
+        assert_eq!(out.reopen().ok(), Some(Reopened::Clean));
+        assert!(out.append(&line(1)).is_ok());
+        // Rotated: the new file is locked by this writer, and nobody else can take it.
+        let rotated = dir.0.join("decisions.jsonl.1");
+        std::fs::rename(&path, &rotated).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out.reopen().ok(), Some(Reopened::Clean));
+        let other = open_append_now(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            other.lock_writer().is_err(),
+            "the new file is this writer's"
+        );
+        // Another process holds the new file: the reopen fails, the old file is written.
+        drop(other);
+        drop(out);
+        let mut out = FileOut::new(
+            open_append_now(&rotated).unwrap_or_else(|e| panic!("{e}")),
+            Some(Box::new({
+                let at = path.clone();
+                move || reopen_at(&at, true)
+            })),
+        );
+        let holder = open_append_now(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(holder.lock_writer().is_ok());
+        assert!(out.reopen().is_err(), "held by another");
+        assert!(out.append(&line(2)).is_ok());
+        assert_eq!(
+            std::fs::read_to_string(&rotated)
+                .map(|t| t.lines().count())
+                .ok(),
+            Some(2)
+        );
     }
 }
