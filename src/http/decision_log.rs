@@ -1129,6 +1129,8 @@ struct FileOut<F: LogFile> {
     look_at_end: bool,
     /// The error of the last cut back that failed (said once per change).
     cut_error: Option<String>,
+    /// The file was found truncated under the writer since its end was last looked at.
+    truncated: bool,
     /// Reopens at the path that failed since the last one that worked (on hangup): the
     /// file opened before is written meanwhile, and the reopen tried again before each
     /// write and probe.
@@ -1144,6 +1146,7 @@ impl<F: LogFile> FileOut<F> {
             path: String::new(),
             look_at_end: true,
             cut_error: None,
+            truncated: false,
             reopen_failures: 0,
         }
     }
@@ -1177,6 +1180,7 @@ impl<F: LogFile> FileOut<F> {
             } else {
                 if now < len {
                     self.look_at_end = true;
+                    self.truncated = true;
                     tracing::warn!(
                         path = %self.path,
                         cut_length = len,
@@ -1221,9 +1225,10 @@ impl<F: LogFile> FileOut<F> {
             tracing::warn!("the decision log file was deleted; reopened at its path");
             len = self.file.measure()?.0;
         }
-        if let Some(cut) = self.cut_to {
+        if self.cut_to.is_some() {
             self.repair()?;
-            len = cut;
+            // Measured again: a file truncated under the writer is shorter than the cut.
+            len = self.file.measure()?.0;
         }
         // A file whose last byte cannot be read (opened write-only, a read error) and
         // that is not empty may end torn: it is given the newline anyway (at worst an
@@ -1246,13 +1251,23 @@ impl<F: LogFile> FileOut<F> {
             return Err(e);
         }
         // Said once, by the write that stays (a probe's is cut back).
-        if end_torn && !probing {
+        if end_torn && !probing && std::mem::take(&mut self.truncated) {
+            count_torn();
+            tracing::error!(
+                path = %self.path,
+                length = len,
+                "the decision log file, truncated under the writer (copytruncate?), ends in a torn line; it is ended with a newline before the next line, so none is joined to it. The torn line is no delivered decision"
+            );
+        } else if end_torn && !probing {
             count_torn();
             tracing::error!(
                 path = %self.path,
                 length = len,
                 "the decision log file ended in a torn line (a write cut short: a process stopped while its write was stuck, or killed in it); it is ended with a newline before the next line, so none is joined to it. The torn line is no delivered decision"
             );
+        }
+        if !probing {
+            self.truncated = false;
         }
         Ok(len)
     }
@@ -2614,6 +2629,13 @@ mod tests {
         // copytruncate: the file is emptied under the writer while the cut is owed.
         disk.data.lock().map(|mut d| d.clear()).ok();
         disk.cut_fails.store(false, Ordering::SeqCst);
+        // The probe (once space is freed) comes first, and leaves nothing.
+        assert!(out.probe().is_ok());
+        assert_eq!(
+            disk.text(),
+            "",
+            "the probe is cut back to the file's real length"
+        );
         assert!(out.append(&line(3)).is_ok());
         let text = disk.text();
         assert!(
