@@ -1181,6 +1181,8 @@ impl<F: LogFile> FileOut<F> {
                 if now < len {
                     self.look_at_end = true;
                     self.truncated = true;
+                    // Nothing was cut: the recovery is not said as a cut back.
+                    self.cut_error = None;
                     tracing::warn!(
                         path = %self.path,
                         cut_length = len,
