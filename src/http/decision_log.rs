@@ -34,11 +34,22 @@
 //! the next write. A torn line found at the end of a file when it is opened (a process
 //! stopped in a write) is ended with a newline by the first write.
 //!
+//! A cut back never makes a file longer: one found shorter than the cut was truncated
+//! under the writer (copytruncate), so the cut is dropped and said. A cut back that fails
+//! is said once per error, and one still owed when the log closes makes the process exit
+//! 1. A file whose last byte cannot be read, if not empty, gets the newline anyway. A
+//! reopen that fails keeps the file opened before and is tried again before each write
+//! and probe until it works.
+//!
 //! Opening never waits: a FIFO with no reader is an error (at startup, the service does
-//! not start), not an open that waits for a reader for good.
+//! not start), not an open that waits for a reader for good. One file, one writer: a
+//! regular file is locked (`flock`, exclusive, non-blocking) when opened and reopened, and
+//! a second process on it does not start. `/dev/null` (a path, or standard output there)
+//! is refused: every line would be lost while decisions are answered 200.
 //!
 //! Standard output (`-`), and a target that is not a regular file (a pipe, a device),
-//! cannot be cut back: after a short write the torn line is ended with a newline before
+//! cannot be cut back (standard output that is a regular file has its end looked at as a
+//! path's is, when opened): after a short write the torn line is ended with a newline before
 //! anything else is written (a reader sees one unparsable line, never two lines joined),
 //! and the probe writes an empty line. Whole lines a short write left before it failed
 //! are of requests answered 503: they are counted late, as above. Standard output is
