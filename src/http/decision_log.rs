@@ -36,10 +36,10 @@
 //!
 //! A cut back never makes a file longer: one found shorter than the cut was truncated
 //! under the writer (copytruncate), so the cut is dropped and said. A cut back that fails
-//! is said once per error, and one still owed when the log closes makes the process exit
-//! 1. A file whose last byte cannot be read, if not empty, gets the newline anyway. A
-//! reopen that fails keeps the file opened before and is tried again before each write
-//! and probe until it works.
+//! is said once per error, and one still owed when the log closes makes the process's
+//! exit code 1. A file whose last byte cannot be read, if not empty, gets the newline
+//! anyway. A reopen that fails keeps the file opened before and is tried again before
+//! each write and probe until it works.
 //!
 //! Opening never waits: a FIFO with no reader is an error (at startup, the service does
 //! not start), not an open that waits for a reader for good. One file, one writer: a
