@@ -543,19 +543,24 @@ fn unbuffered_stdout() -> io::Result<io::Stdout> {
 }
 
 /// Refuses `/dev/null` (the same device), where every line would be lost while decisions
-/// are answered 200 (a process started with stdout closed has it there): a caller who
-/// wants no decision log leaves out `--decision-log`.
+/// are answered 200 (a process started with stdout closed has it there), and the other
+/// devices that take every write and keep nothing (`/dev/zero`, `/dev/random`,
+/// `/dev/urandom`): a caller who wants no decision log leaves out `--decision-log`.
 #[cfg(unix)]
 fn refuse_dev_null(file: &File) -> io::Result<()> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let meta = file.metadata()?;
-    let null = std::fs::metadata("/dev/null");
-    if meta.file_type().is_char_device()
-        && null.is_ok_and(|n| n.file_type().is_char_device() && n.rdev() == meta.rdev())
-    {
-        return Err(io::Error::other(
-            "it is /dev/null, where every line would be lost while decisions are answered 200; to run without a decision log, leave out --decision-log",
-        ));
+    if !meta.file_type().is_char_device() {
+        return Ok(());
+    }
+    for sink in ["/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"] {
+        let same = std::fs::metadata(sink)
+            .is_ok_and(|n| n.file_type().is_char_device() && n.rdev() == meta.rdev());
+        if same {
+            return Err(io::Error::other(format!(
+                "it is {sink}, where every line would be lost while decisions are answered 200; to run without a decision log, leave out --decision-log"
+            )));
+        }
     }
     Ok(())
 }
