@@ -1420,6 +1420,9 @@ struct StreamOut<W: Write + Send + 'static> {
     kept: usize,
     /// The path it was opened at, for events (`-` for standard output).
     path: String,
+    /// Reopens that failed since the last one that worked: tried again before each write
+    /// and probe (the stream opened before is written meanwhile).
+    reopen_failures: u64,
 }
 
 impl<W: Write + Send + 'static> StreamOut<W> {
@@ -1430,6 +1433,22 @@ impl<W: Write + Send + 'static> StreamOut<W> {
             torn: false,
             kept: 0,
             path: "-".to_owned(),
+            reopen_failures: 0,
+        }
+    }
+
+    /// After a reopen on hangup failed: tries it again; one event when it works.
+    fn retry_reopen(&mut self) {
+        if self.reopen_failures == 0 {
+            return;
+        }
+        let failures = self.reopen_failures;
+        if self.reopen().is_ok() {
+            tracing::info!(
+                path = %self.path,
+                failed_tries = failures,
+                "decision log reopened at its path after its reopen failed; lines go to the file at the path again"
+            );
         }
     }
 
@@ -1471,6 +1490,7 @@ impl<W: Write + Send + 'static> StreamOut<W> {
 
 impl<W: Write + Send + 'static> Out for StreamOut<W> {
     fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.retry_reopen();
         if self.torn {
             self.probe()?;
         }
@@ -1486,6 +1506,7 @@ impl<W: Write + Send + 'static> Out for StreamOut<W> {
     }
 
     fn probe(&mut self) -> io::Result<()> {
+        self.retry_reopen();
         // An empty line (which also ends a torn one): JSON-lines readers skip it.
         let torn = std::mem::take(&mut self.torn);
         let ended = self.write_whole(b"\n");
@@ -1495,7 +1516,8 @@ impl<W: Write + Send + 'static> Out for StreamOut<W> {
 
     fn reopen(&mut self) -> io::Result<Reopened> {
         if let Some(reopen) = &self.reopen {
-            self.out = reopen()?;
+            self.out = reopen().inspect_err(|_| self.reopen_failures += 1)?;
+            self.reopen_failures = 0;
             // The same FIFO (the reader kept), or one another process wrote to: a torn
             // line, ours or its, is ended first (at worst, an empty line).
             self.torn = true;
@@ -2953,6 +2975,36 @@ mod tests {
                 .map(|t| t.lines().count())
                 .ok(),
             Some(2)
+        );
+    }
+
+    #[test]
+    fn a_stream_whose_reopen_failed_is_reopened_at_the_next_write() {
+        let old = Disk::with_room(1 << 20);
+        let new = Disk::with_room(1 << 20);
+        let reopened = new.clone();
+        let fails = Arc::new(AtomicBool::new(true));
+        let failing = fails.clone();
+        let mut out = StreamOut::new(
+            old.clone(),
+            Some(Box::new(move || {
+                if failing.load(Ordering::SeqCst) {
+                    Err(io::Error::other("a FIFO with no reader"))
+                } else {
+                    Ok(reopened.clone())
+                }
+            })),
+        );
+        assert!(out.reopen().is_err());
+        assert!(out.append(&line(1)).is_ok(), "the stream opened before");
+        fails.store(false, Ordering::SeqCst);
+        assert!(out.append(&line(2)).is_ok());
+        assert_eq!(parsed(&old.text()).len(), 1);
+        assert_eq!(
+            new.text().lines().filter(|l| !l.is_empty()).count(),
+            1,
+            "reopened before the write: {:?}",
+            new.text()
         );
     }
 }
