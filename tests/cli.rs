@@ -784,3 +784,127 @@ fn a_command_other_than_serve_still_ends_on_sighup() {
     let status = ended.unwrap_or_else(|| panic!("`decide` did not end on SIGHUP"));
     assert_eq!(status.signal(), Some(1), "{status:?}");
 }
+
+/// POSTs one decision over plain HTTP/1.1; the status code.
+fn post_decision(port: u16) -> Option<String> {
+    use std::io::Read;
+    let body = example_request("01-not-shipped-binjiang.json");
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(s, "POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.get(9..12).map(str::to_owned)
+}
+
+/// A decision log on /dev/null (a path, or `-` with stdout there, as when the service is
+/// started with stdout closed) would answer 200 with every line lost: refused at start.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_decision_log_on_dev_null_is_refused_at_startup() {
+    for target in ["/dev/null", "-", "/dev/zero"] {
+        // run_briefly gives the process /dev/null as its stdout.
+        let (status, stderr) = run_briefly(
+            &["serve", "--listen", "127.0.0.1:0", "--decision-log", target],
+            &[("RUST_LOG", "warn")],
+        );
+        assert!(
+            status.is_some_and(|s| !s.success()),
+            "{target}: {status:?} {stderr}"
+        );
+        assert!(
+            stderr.contains("/dev/") && stderr.contains("leave out --decision-log"),
+            "{target}: {stderr}"
+        );
+    }
+}
+
+/// A second process on the same decision log file would cut back the first one's lines:
+/// it does not start.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_second_process_on_one_decision_log_file_is_refused() {
+    let dir = fresh_dir("one-writer");
+    let log = dir.join("decisions.jsonl");
+    let log_arg = log.to_string_lossy().into_owned();
+    let port = free_port();
+    let first = Command::new(env!("CARGO_BIN_EXE_aftersales"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--decision-log", &log_arg])
+        .env_remove("AFTERSALES_RULES")
+        .env_remove("AFTERSALES_API_TOKENS")
+        .env_remove("AFTERSALES_API_TOKENS_FILE")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _first = KilledOnDrop(first);
+    assert!(
+        wait_for(|| get(port, "/readyz").is_some_and(|(s, _)| s == 200)),
+        "never ready"
+    );
+    let (status, stderr) = run_briefly(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--decision-log",
+            &log_arg,
+        ],
+        &[("RUST_LOG", "warn")],
+    );
+    assert!(status.is_some_and(|s| !s.success()), "{status:?} {stderr}");
+    assert!(stderr.contains("another process writes it"), "{stderr}");
+    assert_eq!(
+        post_decision(port).as_deref(),
+        Some("200"),
+        "the first serves on"
+    );
+}
+
+/// `--decision-log -` with stdout appended to a regular file (`>> file`, systemd's
+/// `append:`) that ends in a torn line: the first line is not joined to it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_decision_log_on_stdout_appended_to_a_file_ends_a_torn_line_first() {
+    let dir = fresh_dir("stdout-append");
+    let log = dir.join("decisions.jsonl");
+    let _ = std::fs::write(&log, "{\"decision_id\":\"whole\"}\n{\"decision_id\":\"to");
+    // As a shell's `>>`: write-only, appending (the last byte cannot be read back).
+    let stdout = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_aftersales"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--decision-log", "-", "--drain-seconds", "0"])
+        .env_remove("AFTERSALES_RULES")
+        .env_remove("AFTERSALES_API_TOKENS")
+        .env_remove("AFTERSALES_API_TOKENS_FILE")
+        .env("RUST_LOG", "warn")
+        .stdout(stdout)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut child = KilledOnDrop(child);
+    assert!(
+        wait_for(|| get(port, "/readyz").is_some_and(|(s, _)| s == 200)),
+        "never ready"
+    );
+    assert_eq!(post_decision(port).as_deref(), Some("200"));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status();
+    let status = ended_within(&mut child.0, 60).unwrap_or_else(|| panic!("did not end"));
+    assert!(status.success(), "{status:?}");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let last = text.lines().last().unwrap_or_default();
+    let parsed: serde_json::Value = serde_json::from_str(last).unwrap_or_default();
+    assert!(
+        parsed["decision_id"]
+            .as_str()
+            .is_some_and(|id| id.len() > 10),
+        "the decision's line is whole, not joined to the torn one: {text:?}"
+    );
+}

@@ -34,11 +34,22 @@
 //! the next write. A torn line found at the end of a file when it is opened (a process
 //! stopped in a write) is ended with a newline by the first write.
 //!
+//! A cut back never makes a file longer: one found shorter than the cut was truncated
+//! under the writer (copytruncate), so the cut is dropped and said. A cut back that fails
+//! is said once per error, and one still owed when the log closes makes the process's
+//! exit code 1. A file whose last byte cannot be read, if not empty, gets the newline
+//! anyway. A reopen that fails keeps the file opened before and is tried again before
+//! each write and probe until it works.
+//!
 //! Opening never waits: a FIFO with no reader is an error (at startup, the service does
-//! not start), not an open that waits for a reader for good.
+//! not start), not an open that waits for a reader for good. One file, one writer: a
+//! regular file is locked (`flock`, exclusive, non-blocking) when opened and reopened, and
+//! a second process on it does not start. `/dev/null` (a path, or standard output there)
+//! is refused: every line would be lost while decisions are answered 200.
 //!
 //! Standard output (`-`), and a target that is not a regular file (a pipe, a device),
-//! cannot be cut back: after a short write the torn line is ended with a newline before
+//! cannot be cut back (standard output that is a regular file has its end looked at as a
+//! path's is, when opened): after a short write the torn line is ended with a newline before
 //! anything else is written (a reader sees one unparsable line, never two lines joined),
 //! and the probe writes an empty line. Whole lines a short write left before it failed
 //! are of requests answered 503: they are counted late, as above. Standard output is
@@ -278,6 +289,8 @@ struct Counts {
     writing: AtomicUsize,
     /// Written after their requests were refused.
     late: AtomicUsize,
+    /// Closed with torn bytes owed a cut back still in the file.
+    torn_left: AtomicBool,
 }
 
 impl Counts {
@@ -315,11 +328,19 @@ impl DecisionLog {
     /// lines queued, and starts the writer.
     pub async fn open(target: &str, capacity: usize) -> io::Result<DecisionLog> {
         let out: Box<dyn Out> = if target == "-" {
-            Box::new(StreamOut::new(unbuffered_stdout()?, None))
+            let stdout = unbuffered_stdout()?;
+            refuse_dev_null(&stdout)?;
+            let torn = stdout_ends_torn(&stdout);
+            let out = StreamOut::new(stdout, None);
+            Box::new(if torn { out.ending_torn() } else { out })
         } else {
             let path = PathBuf::from(target);
             let file = open_append(path.clone()).await?;
+            refuse_dev_null(&file)?;
             let regular = file.metadata()?.is_file();
+            if regular {
+                file.lock_writer()?;
+            }
             let reopen: Reopen<File> = Box::new(move || reopen_at(&path, regular));
             if regular {
                 Box::new(FileOut::new(file, Some(reopen)).at(target))
@@ -327,7 +348,7 @@ impl DecisionLog {
                 // A FIFO (with a reader), a device: written as a stream, which begins with
                 // a newline: a line another process left torn in it (stopped while its
                 // write was stuck) is ended, never joined to the first one here.
-                Box::new(StreamOut::new(file, Some(reopen)).ending_torn())
+                Box::new(StreamOut::new(file, Some(reopen)).ending_torn().at(target))
             }
         };
         Ok(DecisionLog::start(out, capacity, PROBE_EVERY))
@@ -384,6 +405,12 @@ impl DecisionLog {
     /// Whether the last write (or probe) succeeded.
     pub fn writable(&self) -> bool {
         self.writable.load(Ordering::SeqCst)
+    }
+
+    /// Whether the log was closed with the torn bytes of a failed write still in its file
+    /// (cutting them back failed): the process should exit non-zero.
+    pub fn closed_torn(&self) -> bool {
+        self.counts.torn_left.load(Ordering::SeqCst)
     }
 
     /// Lines written after their requests were refused, since the start.
@@ -513,6 +540,51 @@ fn unbuffered_stdout() -> io::Result<File> {
 #[cfg(not(unix))]
 fn unbuffered_stdout() -> io::Result<io::Stdout> {
     Ok(io::stdout())
+}
+
+/// Refuses `/dev/null` (the same device), where every line would be lost while decisions
+/// are answered 200 (a process started with stdout closed has it there), and the other
+/// devices that take every write and keep nothing (`/dev/zero`, `/dev/random`,
+/// `/dev/urandom`): a caller who wants no decision log leaves out `--decision-log`.
+#[cfg(unix)]
+fn refuse_dev_null(file: &File) -> io::Result<()> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let meta = file.metadata()?;
+    if !meta.file_type().is_char_device() {
+        return Ok(());
+    }
+    for sink in ["/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"] {
+        let same = std::fs::metadata(sink)
+            .is_ok_and(|n| n.file_type().is_char_device() && n.rdev() == meta.rdev());
+        if same {
+            return Err(io::Error::other(format!(
+                "it is {sink}, where every line would be lost while decisions are answered 200; to run without a decision log, leave out --decision-log"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_dev_null<T>(_: &T) -> io::Result<()> {
+    Ok(())
+}
+
+/// Whether standard output is a regular file (`>> file`, systemd's `append:`) that may
+/// end in a torn line a stopped process left: its last byte is not a newline, or it
+/// cannot be read (stdout is mostly write-only) and the file is not empty. Then the first
+/// write begins with a newline, so no line is joined to a torn one.
+#[cfg(unix)]
+fn stdout_ends_torn(stdout: &File) -> bool {
+    match stdout.metadata() {
+        Ok(meta) if meta.is_file() => stdout.ends_torn(meta.len()).unwrap_or(meta.len() > 0),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn stdout_ends_torn<W>(_: &W) -> bool {
+    false
 }
 
 async fn open_append(path: PathBuf) -> io::Result<File> {
@@ -652,9 +724,23 @@ async fn write_lines(
                     }
                 }
                 Msg::Flush { ack, close } => {
-                    let Some(back) = group.write(out, &mut health).await else {
+                    let Some(mut back) = group.write(out, &mut health).await else {
                         return health.gone();
                     };
+                    if close && !closed {
+                        let Some((again, owed)) = blocking(back, |o| o.owed_cut()).await else {
+                            return health.gone();
+                        };
+                        back = again;
+                        if let Some((path, length)) = owed {
+                            health.counts.torn_left.store(true, Ordering::SeqCst);
+                            tracing::error!(
+                                path = %path,
+                                length = length,
+                                "decision log closed with the torn bytes of a failed write still in its file past this length: cutting them back failed; the lines before are whole, the bytes after are no line"
+                            );
+                        }
+                    }
                     out = back;
                     closed |= close;
                     let _ = ack.send(());
@@ -676,7 +762,11 @@ async fn write_lines(
                         Ok(Reopened::Failing) => health.failed(),
                         Err(e) => {
                             health.failed();
-                            tracing::error!(error = %e, "decision log cannot be reopened");
+                            tracing::error!(
+                                path = %out.path(),
+                                error = %e,
+                                "decision log cannot be reopened at its path: lines go on to the file opened before (renamed or not, they are kept), and the reopen is tried again before each write and probe until it works"
+                            );
                         }
                     }
                 }
@@ -927,6 +1017,15 @@ trait Out: Send + 'static {
     fn probe(&mut self) -> io::Result<()>;
     /// Opens the target again at its path (after the file was rotated away).
     fn reopen(&mut self) -> io::Result<Reopened>;
+    /// At the close: tries a cut back still owed once more; the length the file was to be
+    /// cut back to if it is still owed (torn bytes are left past it), with the path.
+    fn owed_cut(&mut self) -> Option<(String, u64)> {
+        None
+    }
+    /// The path the target was opened at, for events (`-` for standard output).
+    fn path(&self) -> &str {
+        "-"
+    }
 }
 
 /// How a reopen left the log.
@@ -951,6 +1050,12 @@ trait LogFile: Write + Send + 'static {
     fn same_file(&self, other: &Self) -> io::Result<bool>;
     /// Whether the file, `len` bytes long, ends in a torn line (not in a newline).
     fn ends_torn(&self, len: u64) -> io::Result<bool>;
+    /// Takes the advisory lock that says this process writes the file (one file, one
+    /// writer: another's cut back would remove this one's lines); an error if another
+    /// process holds it.
+    fn lock_writer(&self) -> io::Result<()>;
+    /// The file's device and inode (`dev:ino`), to name a file that has no path any more.
+    fn identity(&self) -> String;
 }
 
 impl LogFile for File {
@@ -993,6 +1098,37 @@ impl LogFile for File {
     fn ends_torn(&self, _: u64) -> io::Result<bool> {
         Ok(false)
     }
+
+    #[cfg(unix)]
+    fn lock_writer(&self) -> io::Result<()> {
+        use rustix::fs::{FlockOperation, flock};
+        match flock(self, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(()),
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "another process writes it (it holds the file's lock): one file, one writer",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn lock_writer(&self) -> io::Result<()> {
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    fn identity(&self) -> String {
+        use std::os::unix::fs::MetadataExt;
+        self.metadata()
+            .map(|m| format!("{}:{}", m.dev(), m.ino()))
+            .unwrap_or_default()
+    }
+
+    #[cfg(not(unix))]
+    fn identity(&self) -> String {
+        String::new()
+    }
 }
 
 /// A regular file: a failed write is cut back to where it began.
@@ -1007,6 +1143,14 @@ struct FileOut<F: LogFile> {
     /// The file was opened (or cut back after a probe) since its end was last looked at:
     /// a torn line at its end (a process stopped in a write) is ended by the next write.
     look_at_end: bool,
+    /// The error of the last cut back that failed (said once per change).
+    cut_error: Option<String>,
+    /// The file was found truncated under the writer since its end was last looked at.
+    truncated: bool,
+    /// Reopens at the path that failed since the last one that worked (on hangup): the
+    /// file opened before is written meanwhile, and the reopen tried again before each
+    /// write and probe.
+    reopen_failures: u64,
 }
 
 impl<F: LogFile> FileOut<F> {
@@ -1017,6 +1161,9 @@ impl<F: LogFile> FileOut<F> {
             cut_to: None,
             path: String::new(),
             look_at_end: true,
+            cut_error: None,
+            truncated: false,
+            reopen_failures: 0,
         }
     }
 
@@ -1031,16 +1178,63 @@ impl<F: LogFile> FileOut<F> {
     /// Cuts back what a failed write left, if an earlier cut failed.
     fn repair(&mut self) -> io::Result<()> {
         if let Some(len) = self.cut_to {
-            self.file.cut(len)?;
+            self.cut_back(len)?;
             self.cut_to = None;
         }
         Ok(())
+    }
+
+    /// Cuts the file back to `len`, never longer: a file already shorter was truncated
+    /// under the writer (`copytruncate`, or an operator): nothing of it is ours to cut,
+    /// and extending it would fill it with NUL bytes. Then the cut is dropped and said,
+    /// and the next write looks at the end again (a torn piece of the failed write may
+    /// be all that is in it). A cut that fails is said once per change of its error.
+    fn cut_back(&mut self, len: u64) -> io::Result<()> {
+        let cut = self.file.measure().and_then(|(now, _)| {
+            if now > len {
+                self.file.cut(len)
+            } else {
+                if now < len {
+                    self.look_at_end = true;
+                    self.truncated = true;
+                    // Nothing was cut: the recovery is not said as a cut back.
+                    self.cut_error = None;
+                    tracing::warn!(
+                        path = %self.path,
+                        cut_length = len,
+                        length = now,
+                        "the decision log file was truncated under the writer (copytruncate?): it is shorter than the length a failed write was to be cut back to; the cut is dropped, the file is not extended, and a torn piece of the failed write may be at its end (the next line begins with a newline)"
+                    );
+                }
+                Ok(())
+            }
+        });
+        match &cut {
+            Ok(()) if self.cut_error.take().is_some() => {
+                tracing::info!(path = %self.path, length = len, "decision log file cut back after a failed write: it ends in whole lines again");
+            }
+            Ok(()) => {}
+            Err(e) => {
+                let error = e.to_string();
+                if self.cut_error.as_deref() != Some(error.as_str()) {
+                    tracing::error!(
+                        path = %self.path,
+                        length = len,
+                        error = %error,
+                        "decision log file cannot be cut back after a failed write: the bytes past this length are torn (no line); nothing is written, and decisions are refused 503, until the cut works"
+                    );
+                    self.cut_error = Some(error);
+                }
+            }
+        }
+        cut
     }
 
     /// Writes `bytes` whole, or cuts the file back to where it was; returns the length
     /// before the write. A torn line the file was found to end in (its last byte is not a
     /// newline) is ended first, in the same whole-or-nothing way.
     fn write_whole(&mut self, bytes: &[u8], probing: bool) -> io::Result<u64> {
+        self.retry_reopen();
         let (mut len, deleted) = self.file.measure()?;
         if deleted && self.reopen.is_some() {
             // Deleted under us: a new file at the path rather than lines into the void (a
@@ -1049,13 +1243,16 @@ impl<F: LogFile> FileOut<F> {
             tracing::warn!("the decision log file was deleted; reopened at its path");
             len = self.file.measure()?.0;
         }
-        if let Some(cut) = self.cut_to {
+        if self.cut_to.is_some() {
             self.repair()?;
-            len = cut;
+            // Measured again: a file truncated under the writer is shorter than the cut.
+            len = self.file.measure()?.0;
         }
-        // A file that cannot be read (opened write-only) is taken to end in a whole line.
+        // A file whose last byte cannot be read (opened write-only, a read error) and
+        // that is not empty may end torn: it is given the newline anyway (at worst an
+        // empty line, which readers skip), so no line is ever joined to a torn one.
         let end_torn =
-            std::mem::take(&mut self.look_at_end) && self.file.ends_torn(len).unwrap_or(false);
+            std::mem::take(&mut self.look_at_end) && self.file.ends_torn(len).unwrap_or(len > 0);
         let ended = if end_torn {
             self.file.write_all(b"\n")
         } else {
@@ -1065,20 +1262,30 @@ impl<F: LogFile> FileOut<F> {
             .and_then(|()| self.file.write_all(bytes))
             .and_then(|()| self.file.flush());
         if let Err(e) = written {
-            if self.file.cut(len).is_err() {
+            if self.cut_back(len).is_err() {
                 self.cut_to = Some(len);
             }
             self.look_at_end |= end_torn;
             return Err(e);
         }
         // Said once, by the write that stays (a probe's is cut back).
-        if end_torn && !probing {
+        if end_torn && !probing && std::mem::take(&mut self.truncated) {
+            count_torn();
+            tracing::error!(
+                path = %self.path,
+                length = len,
+                "the decision log file, truncated under the writer (copytruncate?), ends in a torn line; it is ended with a newline before the next line, so none is joined to it. The torn line is no delivered decision"
+            );
+        } else if end_torn && !probing {
             count_torn();
             tracing::error!(
                 path = %self.path,
                 length = len,
                 "the decision log file ended in a torn line (a write cut short: a process stopped while its write was stuck, or killed in it); it is ended with a newline before the next line, so none is joined to it. The torn line is no delivered decision"
             );
+        }
+        if !probing {
+            self.truncated = false;
         }
         Ok(len)
     }
@@ -1091,7 +1298,7 @@ impl<F: LogFile> Out for FileOut<F> {
 
     fn probe(&mut self) -> io::Result<()> {
         let len = self.write_whole(&[b'\n'; PROBE_BYTES], true)?;
-        if let Err(e) = self.file.cut(len) {
+        if let Err(e) = self.cut_back(len) {
             self.cut_to = Some(len);
             return Err(e);
         }
@@ -1101,11 +1308,44 @@ impl<F: LogFile> Out for FileOut<F> {
     }
 
     fn reopen(&mut self) -> io::Result<Reopened> {
-        self.switch()
+        let reopened = self.switch();
+        match &reopened {
+            Ok(_) => self.reopen_failures = 0,
+            Err(_) => self.reopen_failures += 1,
+        }
+        reopened
+    }
+
+    fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn owed_cut(&mut self) -> Option<(String, u64)> {
+        let _ = self.repair();
+        self.cut_to.map(|len| (self.path.clone(), len))
     }
 }
 
 impl<F: LogFile> FileOut<F> {
+    /// After a reopen on hangup failed: tries it again (the file opened before is written
+    /// until it works); one event when it does.
+    fn retry_reopen(&mut self) {
+        if self.reopen_failures == 0 {
+            return;
+        }
+        match self.switch() {
+            Ok(_) => {
+                tracing::info!(
+                    path = %self.path,
+                    failed_tries = self.reopen_failures,
+                    "decision log reopened at its path after its reopen failed; lines go to the file at the path again"
+                );
+                self.reopen_failures = 0;
+            }
+            Err(_) => self.reopen_failures += 1,
+        }
+    }
+
     /// Opens the file at its path again and writes there from now on. A cut back still
     /// owed (a write failed and cutting it back failed too) is tried on the old file first.
     /// If it fails again: when the path names the same file (no rotation), it stays owed,
@@ -1123,37 +1363,49 @@ impl<F: LogFile> FileOut<F> {
             return Ok(Reopened::Clean);
         };
         let file = reopen()?;
+        let same = self.file.same_file(&file)?;
+        if same {
+            // No rotation: the file opened before (which holds the lock) is kept.
+            drop(file);
+            self.look_at_end = true;
+            return match (repaired, self.cut_to) {
+                (Err(error), Some(len)) => {
+                    tracing::error!(
+                        path = %self.path,
+                        length = len,
+                        error = %error,
+                        "decision log reopened, but the torn end of a failed write is still in it past this length and cannot be cut back: nothing is written until it is"
+                    );
+                    Ok(Reopened::Failing)
+                }
+                _ => Ok(Reopened::Clean),
+            };
+        }
+        file.lock_writer()?;
         let (Err(error), Some(len)) = (repaired, self.cut_to) else {
             self.file = file;
             self.look_at_end = true;
             return Ok(Reopened::Clean);
         };
-        let same = self.file.same_file(&file)?;
         // A deleted file's torn end is gone with it.
-        let deleted = !same && self.file.measure().is_ok_and(|(_, deleted)| deleted);
-        self.file = file;
+        let deleted = self.file.measure().is_ok_and(|(_, deleted)| deleted);
+        let old = std::mem::replace(&mut self.file, file);
         self.look_at_end = true;
+        self.cut_to = None;
+        self.cut_error = None;
         if deleted {
-            self.cut_to = None;
             return Ok(Reopened::Clean);
         }
-        if same {
-            tracing::error!(
-                path = %self.path,
-                length = len,
-                error = %error,
-                "decision log reopened, but the torn end of a failed write is still in it past this length and cannot be cut back: nothing is written until it is"
-            );
-        } else {
-            self.cut_to = None;
-            count_torn();
-            tracing::error!(
-                path = %self.path,
-                length = len,
-                error = %error,
-                "decision log reopened, but the file rotated away from its path keeps the torn end of a failed write past this length: cutting it back failed; the lines before it are whole, the bytes after it are no line"
-            );
-        }
+        count_torn();
+        // Named as the file rotated away from the path (and by device and inode): the
+        // path names the new file now, which holds no torn bytes.
+        tracing::error!(
+            rotated_from = %self.path,
+            file = %old.identity(),
+            torn_from = len,
+            error = %error,
+            "decision log reopened, but the file rotated away from its path (the old file, named by device:inode) keeps the torn end of a failed write past torn_from bytes: cutting it back failed; the lines before it are whole, the bytes after it are no line. The new file at the path is whole"
+        );
         Ok(Reopened::Failing)
     }
 }
@@ -1166,6 +1418,11 @@ struct StreamOut<W: Write + Send + 'static> {
     torn: bool,
     /// Bytes of the last failed write that were written (they stay).
     kept: usize,
+    /// The path it was opened at, for events (`-` for standard output).
+    path: String,
+    /// Reopens that failed since the last one that worked: tried again before each write
+    /// and probe (the stream opened before is written meanwhile).
+    reopen_failures: u64,
 }
 
 impl<W: Write + Send + 'static> StreamOut<W> {
@@ -1175,6 +1432,31 @@ impl<W: Write + Send + 'static> StreamOut<W> {
             reopen,
             torn: false,
             kept: 0,
+            path: "-".to_owned(),
+            reopen_failures: 0,
+        }
+    }
+
+    /// After a reopen on hangup failed: tries it again; one event when it works.
+    fn retry_reopen(&mut self) {
+        if self.reopen_failures == 0 {
+            return;
+        }
+        let failures = self.reopen_failures;
+        if self.reopen().is_ok() {
+            tracing::info!(
+                path = %self.path,
+                failed_tries = failures,
+                "decision log reopened at its path after its reopen failed; lines go to the file at the path again"
+            );
+        }
+    }
+
+    /// Named `path` in the events about it.
+    fn at(self, path: &str) -> StreamOut<W> {
+        StreamOut {
+            path: path.to_owned(),
+            ..self
         }
     }
 
@@ -1208,6 +1490,7 @@ impl<W: Write + Send + 'static> StreamOut<W> {
 
 impl<W: Write + Send + 'static> Out for StreamOut<W> {
     fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.retry_reopen();
         if self.torn {
             self.probe()?;
         }
@@ -1218,7 +1501,12 @@ impl<W: Write + Send + 'static> Out for StreamOut<W> {
         self.kept
     }
 
+    fn path(&self) -> &str {
+        &self.path
+    }
+
     fn probe(&mut self) -> io::Result<()> {
+        self.retry_reopen();
         // An empty line (which also ends a torn one): JSON-lines readers skip it.
         let torn = std::mem::take(&mut self.torn);
         let ended = self.write_whole(b"\n");
@@ -1228,7 +1516,8 @@ impl<W: Write + Send + 'static> Out for StreamOut<W> {
 
     fn reopen(&mut self) -> io::Result<Reopened> {
         if let Some(reopen) = &self.reopen {
-            self.out = reopen()?;
+            self.out = reopen().inspect_err(|_| self.reopen_failures += 1)?;
+            self.reopen_failures = 0;
             // The same FIFO (the reader kept), or one another process wrote to: a torn
             // line, ours or its, is ended first (at worst, an empty line).
             self.torn = true;
@@ -1460,6 +1749,8 @@ mod tests {
         room: Arc<AtomicUsize>,
         cut_fails: Arc<AtomicBool>,
         deleted: Arc<AtomicBool>,
+        /// Opened write-only: its last byte cannot be read.
+        unreadable: Arc<AtomicBool>,
     }
 
     impl Disk {
@@ -1508,7 +1799,8 @@ mod tests {
                 return Err(io::Error::other("cannot cut"));
             }
             let mut data = self.data.lock().map_err(|_| io::Error::other("poisoned"))?;
-            data.truncate(len as usize);
+            // As ftruncate: a longer length extends the file with NUL bytes.
+            data.resize(len as usize, 0);
             Ok(())
         }
 
@@ -1516,7 +1808,18 @@ mod tests {
             Ok(Arc::ptr_eq(&self.data, &other.data))
         }
 
+        fn lock_writer(&self) -> io::Result<()> {
+            Ok(())
+        }
+
+        fn identity(&self) -> String {
+            "disk".to_owned()
+        }
+
         fn ends_torn(&self, len: u64) -> io::Result<bool> {
+            if self.unreadable.load(Ordering::SeqCst) {
+                return Err(io::Error::from_raw_os_error(libc::EBADF));
+            }
             let data = self.data.lock().map_err(|_| io::Error::other("poisoned"))?;
             let last = usize::try_from(len).ok().and_then(|l| l.checked_sub(1));
             Ok(last
@@ -2244,9 +2547,8 @@ mod tests {
     #[test]
     fn a_fifo_is_opened_without_waiting_and_written_blocking_once_it_has_a_reader() {
         use std::os::unix::fs::OpenOptionsExt;
-        let dir = std::env::temp_dir().join(format!("aftersales-dl-fifo-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let temp = TempDir::new("fifo");
+        let dir = temp.0.clone();
         let fifo = dir.join("decisions.fifo");
         let made = std::process::Command::new("mkfifo").arg(&fifo).status();
         assert!(made.is_ok_and(|s| s.success()), "mkfifo");
@@ -2356,6 +2658,353 @@ mod tests {
             serde_json::from_str::<Value>(last).unwrap_or_default()["decision_id"],
             line_id(4),
             "not joined to the torn one: {text}"
+        );
+    }
+
+    #[test]
+    fn an_owed_cut_never_extends_a_file_truncated_under_the_writer() {
+        let disk = Disk::with_room(1 << 20);
+        let mut out = FileOut::new(disk.clone(), None).at("decisions.jsonl");
+        let _ = torn(&disk, &mut out);
+        // copytruncate: the file is emptied under the writer while the cut is owed.
+        disk.data.lock().map(|mut d| d.clear()).ok();
+        disk.cut_fails.store(false, Ordering::SeqCst);
+        // The probe (once space is freed) comes first, and leaves nothing.
+        assert!(out.probe().is_ok());
+        assert_eq!(
+            disk.text(),
+            "",
+            "the probe is cut back to the file's real length"
+        );
+        assert!(out.append(&line(3)).is_ok());
+        let text = disk.text();
+        assert!(
+            !text.contains('\0'),
+            "never extended with NUL bytes: {text:?}"
+        );
+        assert_eq!(parsed(&text).len(), 1, "{text:?}");
+        assert_eq!(out.cut_to, None, "the owed cut is dropped");
+    }
+
+    #[tokio::test]
+    async fn a_log_closed_with_a_cut_still_owed_says_so() {
+        let disk = Disk::with_room(1 << 20);
+        let out = FileOut::new(disk.clone(), None).at("decisions.jsonl");
+        let log = DecisionLog::start(Box::new(out), 8, Duration::from_secs(3600));
+        let slot = Slot::new(Duration::from_secs(60), None);
+        assert_eq!(log.commit(line(1), 1, &slot).await, Ok(()));
+        disk.room.store(disk.text().len() + 10, Ordering::SeqCst);
+        disk.cut_fails.store(true, Ordering::SeqCst);
+        assert_eq!(
+            log.commit(line(2), 1, &slot).await,
+            Err(NotWritten::Unavailable)
+        );
+        let by = std::time::Instant::now() + Duration::from_secs(20);
+        assert_eq!(log.close_by(by).await, Ok(()));
+        assert!(log.closed_torn(), "torn bytes left: the exit must say so");
+    }
+
+    #[tokio::test]
+    async fn a_cut_that_works_at_the_close_leaves_nothing_owed() {
+        let disk = Disk::with_room(1 << 20);
+        let out = FileOut::new(disk.clone(), None);
+        let log = DecisionLog::start(Box::new(out), 8, Duration::from_secs(3600));
+        let slot = Slot::new(Duration::from_secs(60), None);
+        assert_eq!(log.commit(line(1), 1, &slot).await, Ok(()));
+        let whole = disk.text();
+        disk.room.store(whole.len() + 10, Ordering::SeqCst);
+        disk.cut_fails.store(true, Ordering::SeqCst);
+        assert!(log.commit(line(2), 1, &slot).await.is_err());
+        disk.cut_fails.store(false, Ordering::SeqCst);
+        let by = std::time::Instant::now() + Duration::from_secs(20);
+        assert_eq!(log.close_by(by).await, Ok(()));
+        assert!(!log.closed_torn());
+        assert_eq!(disk.text(), whole);
+    }
+
+    #[test]
+    fn a_file_whose_end_cannot_be_read_is_given_a_newline_before_the_first_line() {
+        let disk = Disk::with_room(1 << 20);
+        let mut torn = line(0);
+        torn.extend_from_slice(&line(1)[..20]);
+        disk.data
+            .lock()
+            .map(|mut d| d.extend_from_slice(&torn))
+            .ok();
+        disk.unreadable.store(true, Ordering::SeqCst);
+        let mut out = FileOut::new(disk.clone(), None);
+        assert!(out.append(&line(2)).is_ok());
+        let text = disk.text();
+        let last = text.lines().last().unwrap_or_default();
+        assert_eq!(
+            serde_json::from_str::<Value>(last).unwrap_or_default()["decision_id"],
+            line_id(2),
+            "not joined to the torn line: {text}"
+        );
+        // An empty file needs no newline.
+        let empty = Disk::with_room(1 << 20);
+        empty.unreadable.store(true, Ordering::SeqCst);
+        let mut out = FileOut::new(empty.clone(), None);
+        assert!(out.append(&line(2)).is_ok());
+        assert_eq!(empty.text().as_bytes(), line(2).as_slice());
+    }
+
+    /// The events `f` emits, as JSON objects (fields flattened).
+    fn events_of(f: impl FnOnce()) -> Vec<Value> {
+        #[derive(Clone, Default)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl Write for Sink {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.0
+                    .lock()
+                    .map(|mut b| b.extend_from_slice(buf))
+                    .map_err(|_| io::Error::other("poisoned"))?;
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .json()
+            .flatten_event(true)
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let text = sink.0.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&text)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_default())
+            .collect()
+    }
+
+    #[test]
+    fn a_cut_dropped_because_the_file_was_truncated_is_said_with_its_lengths() {
+        let disk = Disk::with_room(1 << 20);
+        let mut out = FileOut::new(disk.clone(), None).at("decisions.jsonl");
+        let _ = torn(&disk, &mut out);
+        disk.data.lock().map(|mut d| d.truncate(3)).ok();
+        disk.cut_fails.store(false, Ordering::SeqCst);
+        let events = events_of(|| assert!(out.append(&line(3)).is_ok()));
+        let said = events
+            .iter()
+            .find(|e| {
+                e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("truncated"))
+            })
+            .unwrap_or_else(|| panic!("not said: {events:?}"));
+        assert_eq!(said["path"], "decisions.jsonl");
+        assert_eq!(said["length"], 3);
+        assert!(said["cut_length"].as_u64().is_some_and(|l| l > 3), "{said}");
+        assert!(
+            !events
+                .iter()
+                .any(|e| e["message"].as_str().is_some_and(|m| m.contains("stopped"))),
+            "no process is blamed: {events:?}"
+        );
+    }
+
+    #[test]
+    fn a_failed_cut_back_is_said_once_per_error_with_the_path_and_length() {
+        let disk = Disk::with_room(1 << 20);
+        let mut out = FileOut::new(disk.clone(), None).at("decisions.jsonl");
+        let events = events_of(|| {
+            let _ = torn(&disk, &mut out);
+            for _ in 0..5 {
+                assert!(out.probe().is_err());
+                assert!(out.append(&line(3)).is_err());
+            }
+            disk.cut_fails.store(false, Ordering::SeqCst);
+            assert!(out.append(&line(3)).is_ok());
+        });
+        let failed: Vec<&Value> = events
+            .iter()
+            .filter(|e| {
+                e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("cannot be cut back"))
+            })
+            .collect();
+        assert_eq!(failed.len(), 1, "{events:?}");
+        assert_eq!(failed[0]["path"], "decisions.jsonl");
+        assert_eq!(failed[0]["error"], "cannot cut");
+        assert!(failed[0]["length"].as_u64().is_some());
+        assert!(
+            events.iter().any(|e| e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("cut back after"))),
+            "the recovery is said: {events:?}"
+        );
+    }
+
+    #[test]
+    fn the_torn_end_left_in_a_rotated_file_is_named_by_what_it_was_rotated_from() {
+        let old = Disk::with_room(1 << 20);
+        let new = Disk::with_room(1 << 20);
+        let reopened = new.clone();
+        let mut out = FileOut::new(old.clone(), Some(Box::new(move || Ok(reopened.clone()))))
+            .at("decisions.jsonl");
+        let _ = torn(&old, &mut out);
+        let events = events_of(|| assert_eq!(out.reopen().ok(), Some(Reopened::Failing)));
+        let said = events
+            .iter()
+            .find(|e| {
+                e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("rotated away"))
+            })
+            .unwrap_or_else(|| panic!("not said: {events:?}"));
+        assert_eq!(said["rotated_from"], "decisions.jsonl");
+        assert_eq!(said["file"], "disk");
+        assert!(
+            said.get("path").is_none(),
+            "the path names the new file: {said}"
+        );
+    }
+
+    #[test]
+    fn a_failed_reopen_keeps_the_old_file_and_is_retried_until_it_works() {
+        let old = Disk::with_room(1 << 20);
+        let new = Disk::with_room(1 << 20);
+        let reopened = new.clone();
+        let fails = Arc::new(AtomicBool::new(true));
+        let failing = fails.clone();
+        let mut out = FileOut::new(
+            old.clone(),
+            Some(Box::new(move || {
+                if failing.load(Ordering::SeqCst) {
+                    Err(io::Error::other("no room for a new file"))
+                } else {
+                    Ok(reopened.clone())
+                }
+            })),
+        )
+        .at("decisions.jsonl");
+        assert!(out.reopen().is_err());
+        assert!(out.append(&line(1)).is_ok(), "the old file is written");
+        assert!(out.probe().is_ok());
+        assert_eq!(parsed(&old.text()).len(), 1);
+        fails.store(false, Ordering::SeqCst);
+        let events = events_of(|| assert!(out.append(&line(2)).is_ok()));
+        assert_eq!(parsed(&new.text()).len(), 1, "reopened before the write");
+        assert_eq!(parsed(&old.text()).len(), 1);
+        let said: Vec<&Value> = events
+            .iter()
+            .filter(|e| {
+                e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("reopened at its path"))
+            })
+            .collect();
+        assert_eq!(said.len(), 1, "{events:?}");
+        assert_eq!(said[0]["path"], "decisions.jsonl");
+        assert_eq!(said[0]["failed_tries"], 3);
+        let events = events_of(|| assert!(out.append(&line(3)).is_ok()));
+        assert!(events.is_empty(), "said once: {events:?}");
+    }
+
+    /// A directory under the system's temporary one, removed when dropped.
+    struct TempDir(std::path::PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> TempDir {
+            let dir = std::env::temp_dir().join(format!(
+                "aftersales-dl-{name}-{}-{}",
+                std::process::id(),
+                uuid::Uuid::now_v7()
+            ));
+            std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn one_file_has_one_writer_and_a_reopen_onto_the_same_file_keeps_the_lock() {
+        let dir = TempDir::new("lock");
+        let path = dir.0.join("decisions.jsonl");
+        let first = open_append_now(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(first.lock_writer().is_ok());
+        let second = open_append_now(&path).unwrap_or_else(|e| panic!("{e}"));
+        let refused = second.lock_writer().err().map(|e| e.to_string());
+        assert!(
+            refused
+                .as_deref()
+                .is_some_and(|e| e.contains("another process writes it")),
+            "{refused:?}"
+        );
+        // A hangup without a rotation: the path names the locked file; it is kept.
+        let at = path.clone();
+        let mut out = FileOut::new(first, Some(Box::new(move || reopen_at(&at, true))));
+        assert_eq!(out.reopen().ok(), Some(Reopened::Clean));
+        assert!(out.append(&line(1)).is_ok());
+        // Rotated: the new file is locked by this writer, and nobody else can take it.
+        let rotated = dir.0.join("decisions.jsonl.1");
+        std::fs::rename(&path, &rotated).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out.reopen().ok(), Some(Reopened::Clean));
+        let other = open_append_now(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            other.lock_writer().is_err(),
+            "the new file is this writer's"
+        );
+        // Another process holds the new file: the reopen fails, the old file is written.
+        drop(other);
+        drop(out);
+        let mut out = FileOut::new(
+            open_append_now(&rotated).unwrap_or_else(|e| panic!("{e}")),
+            Some(Box::new({
+                let at = path.clone();
+                move || reopen_at(&at, true)
+            })),
+        );
+        let holder = open_append_now(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(holder.lock_writer().is_ok());
+        assert!(out.reopen().is_err(), "held by another");
+        assert!(out.append(&line(2)).is_ok());
+        assert_eq!(
+            std::fs::read_to_string(&rotated)
+                .map(|t| t.lines().count())
+                .ok(),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn a_stream_whose_reopen_failed_is_reopened_at_the_next_write() {
+        let old = Disk::with_room(1 << 20);
+        let new = Disk::with_room(1 << 20);
+        let reopened = new.clone();
+        let fails = Arc::new(AtomicBool::new(true));
+        let failing = fails.clone();
+        let mut out = StreamOut::new(
+            old.clone(),
+            Some(Box::new(move || {
+                if failing.load(Ordering::SeqCst) {
+                    Err(io::Error::other("a FIFO with no reader"))
+                } else {
+                    Ok(reopened.clone())
+                }
+            })),
+        );
+        assert!(out.reopen().is_err());
+        assert!(out.append(&line(1)).is_ok(), "the stream opened before");
+        fails.store(false, Ordering::SeqCst);
+        assert!(out.append(&line(2)).is_ok());
+        assert_eq!(parsed(&old.text()).len(), 1);
+        assert_eq!(
+            new.text().lines().filter(|l| !l.is_empty()).count(),
+            1,
+            "reopened before the write: {:?}",
+            new.text()
         );
     }
 }

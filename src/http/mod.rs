@@ -302,6 +302,11 @@ impl Server {
                     ),
                 ));
             }
+            if log.closed_torn() {
+                return Err(io::Error::other(
+                    "the decision log file keeps the torn bytes of a failed write",
+                ));
+            }
         }
         Ok(())
     }
