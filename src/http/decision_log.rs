@@ -2820,14 +2820,7 @@ mod tests {
             disk.cut_fails.store(false, Ordering::SeqCst);
             assert!(out.append(&line(3)).is_ok());
         });
-        let failed: Vec<&Value> = events
-            .iter()
-            .filter(|e| {
-                e["message"]
-                    .as_str()
-                    .is_some_and(|m| m.contains("cannot be cut back"))
-            })
-            .collect();
+        let failed = saying(&events, "cannot be cut back");
         assert_eq!(failed.len(), 1, "{events:?}");
         assert_eq!(failed[0]["path"], "decisions.jsonl");
         assert_eq!(failed[0]["error"], "cannot cut");
@@ -2869,20 +2862,9 @@ mod tests {
     fn a_failed_reopen_keeps_the_old_file_and_is_retried_until_it_works() {
         let old = Disk::with_room(1 << 20);
         let new = Disk::with_room(1 << 20);
-        let reopened = new.clone();
         let fails = Arc::new(AtomicBool::new(true));
-        let failing = fails.clone();
-        let mut out = FileOut::new(
-            old.clone(),
-            Some(Box::new(move || {
-                if failing.load(Ordering::SeqCst) {
-                    Err(io::Error::other("no room for a new file"))
-                } else {
-                    Ok(reopened.clone())
-                }
-            })),
-        )
-        .at("decisions.jsonl");
+        let mut out =
+            FileOut::new(old.clone(), Some(failing_while(&fails, &new))).at("decisions.jsonl");
         assert!(out.reopen().is_err());
         assert!(out.append(&line(1)).is_ok(), "the old file is written");
         assert!(out.probe().is_ok());
@@ -2891,19 +2873,32 @@ mod tests {
         let events = events_of(|| assert!(out.append(&line(2)).is_ok()));
         assert_eq!(parsed(&new.text()).len(), 1, "reopened before the write");
         assert_eq!(parsed(&old.text()).len(), 1);
-        let said: Vec<&Value> = events
-            .iter()
-            .filter(|e| {
-                e["message"]
-                    .as_str()
-                    .is_some_and(|m| m.contains("reopened at its path"))
-            })
-            .collect();
+        let said = saying(&events, "reopened at its path");
         assert_eq!(said.len(), 1, "{events:?}");
         assert_eq!(said[0]["path"], "decisions.jsonl");
         assert_eq!(said[0]["failed_tries"], 3);
         let events = events_of(|| assert!(out.append(&line(3)).is_ok()));
         assert!(events.is_empty(), "said once: {events:?}");
+    }
+
+    /// The events among `events` whose message says `words`.
+    fn saying<'a>(events: &'a [Value], words: &str) -> Vec<&'a Value> {
+        events
+            .iter()
+            .filter(|e| e["message"].as_str().is_some_and(|m| m.contains(words)))
+            .collect()
+    }
+
+    /// A reopen that fails while `fails` is set, then opens `new`.
+    fn failing_while(fails: &Arc<AtomicBool>, new: &Disk) -> Reopen<Disk> {
+        let (fails, new) = (fails.clone(), new.clone());
+        Box::new(move || {
+            if fails.load(Ordering::SeqCst) {
+                Err(io::Error::other("no new file at the path"))
+            } else {
+                Ok(new.clone())
+            }
+        })
     }
 
     /// A directory under the system's temporary one, removed when dropped.
@@ -2982,19 +2977,8 @@ mod tests {
     fn a_stream_whose_reopen_failed_is_reopened_at_the_next_write() {
         let old = Disk::with_room(1 << 20);
         let new = Disk::with_room(1 << 20);
-        let reopened = new.clone();
         let fails = Arc::new(AtomicBool::new(true));
-        let failing = fails.clone();
-        let mut out = StreamOut::new(
-            old.clone(),
-            Some(Box::new(move || {
-                if failing.load(Ordering::SeqCst) {
-                    Err(io::Error::other("a FIFO with no reader"))
-                } else {
-                    Ok(reopened.clone())
-                }
-            })),
-        );
+        let mut out = StreamOut::new(old.clone(), Some(failing_while(&fails, &new)));
         assert!(out.reopen().is_err());
         assert!(out.append(&line(1)).is_ok(), "the stream opened before");
         fails.store(false, Ordering::SeqCst);

@@ -537,6 +537,32 @@ impl Drop for KilledOnDrop {
 }
 
 /// Sends SIGTERM to `server` and waits up to 30 s (a bound, not a timing) for it to exit.
+/// The real server, its stderr (JSON logs) a pipe the test holds, drain 0 s, grace 1 s:
+/// the server, its log lines after the `serving` one, and its address.
+fn serving_with_stderr_piped() -> (
+    KilledOnDrop,
+    std::io::Lines<std::io::BufReader<std::process::ChildStderr>>,
+    std::net::SocketAddr,
+) {
+    let mut server = KilledOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_aftersales"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--drain-seconds", "0"])
+            .args(["--grace-seconds", "1", "--log-format", "json"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let stderr = server
+        .0
+        .stderr
+        .take()
+        .unwrap_or_else(|| panic!("no stderr"));
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let (addr, _) = wait_for_serving(&mut lines);
+    (server, lines, addr)
+}
+
 async fn terminated(server: &mut KilledOnDrop) -> Option<std::process::ExitStatus> {
     let pid = server.0.id().to_string();
     let _ = std::process::Command::new("kill")
@@ -742,22 +768,7 @@ async fn on_sigterm_a_server_whose_log_is_read_flushes_it_and_exits_0() {
 #[tokio::test]
 async fn on_sigterm_a_server_whose_service_log_is_never_read_exits_non_zero() {
     // Stderr is a pipe nobody reads: the service log's last lines cannot be written.
-    let mut server = KilledOnDrop(
-        std::process::Command::new(env!("CARGO_BIN_EXE_aftersales"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--drain-seconds", "0"])
-            .args(["--grace-seconds", "1", "--log-format", "json"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}")),
-    );
-    let stderr = server
-        .0
-        .stderr
-        .take()
-        .unwrap_or_else(|| panic!("no stderr"));
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
-    let (addr, _) = wait_for_serving(&mut lines);
+    let (mut server, lines, addr) = serving_with_stderr_piped();
     // From here nobody reads it; enough lines to fill the pipe (about 300 bytes each).
     let _unread = lines;
     let req = example("03-stalled-shangcheng.json")["request"].clone();
@@ -984,22 +995,7 @@ async fn a_fifo_with_a_reader_is_a_stream_and_a_hangup_with_no_reader_never_hang
 async fn on_sigterm_a_server_whose_service_log_reader_is_gone_exits_non_zero() {
     // Stderr is a pipe whose reader closed it: every write of the service log fails
     // (EPIPE), which is not a block: the final flush fails at once.
-    let mut server = KilledOnDrop(
-        std::process::Command::new(env!("CARGO_BIN_EXE_aftersales"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--drain-seconds", "0"])
-            .args(["--grace-seconds", "1", "--log-format", "json"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}")),
-    );
-    let stderr = server
-        .0
-        .stderr
-        .take()
-        .unwrap_or_else(|| panic!("no stderr"));
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
-    let (addr, _) = wait_for_serving(&mut lines);
+    let (mut server, lines, addr) = serving_with_stderr_piped();
     drop(lines);
     let req = example("03-stalled-shangcheng.json")["request"].clone();
     let r = post_decision(&reqwest::Client::new(), addr, &req).await;
