@@ -1765,6 +1765,16 @@ mod tests {
                 .into_owned()
         }
 
+        /// A disk with room to spare that holds `bytes` already.
+        fn holding(bytes: &[u8]) -> Disk {
+            let disk = Disk::with_room(1 << 20);
+            disk.data
+                .lock()
+                .map(|mut d| d.extend_from_slice(bytes))
+                .ok();
+            disk
+        }
+
         fn fill(&self) {
             let used = self.data.lock().map(|d| d.len()).unwrap_or(0);
             self.room.store(used, Ordering::SeqCst);
@@ -2400,19 +2410,12 @@ mod tests {
             Some(Err(NotWritten::Unavailable))
         );
         log.flush().await;
-        let ids: Vec<_> = parsed(&gate.disk.text())
-            .iter()
-            .map(|l| l["request_id"].clone())
-            .collect();
-        assert_eq!(ids, ["in-write"]);
+        assert_eq!(values_of(&gate.disk.text(), "request_id"), ["in-write"]);
     }
 
     #[test]
     fn a_file_deleted_under_the_writer_is_reopened_at_its_path_before_writing() {
-        let old = Disk::with_room(1 << 20);
-        let new = Disk::with_room(1 << 20);
-        let reopened = new.clone();
-        let mut out = FileOut::new(old.clone(), Some(Box::new(move || Ok(reopened.clone()))));
+        let (old, new, mut out) = rotating();
         assert!(out.append(&line(1)).is_ok());
         old.deleted.store(true, Ordering::SeqCst);
         assert!(out.append(&line(2)).is_ok());
@@ -2439,8 +2442,7 @@ mod tests {
     #[test]
     fn a_reopen_onto_the_same_file_keeps_the_cut_back_a_failed_write_owes() {
         let disk = Disk::with_room(1 << 20);
-        let same = disk.clone();
-        let mut out = FileOut::new(disk.clone(), Some(Box::new(move || Ok(same.clone()))));
+        let mut out = FileOut::new(disk.clone(), Some(reopening(&disk)));
         let whole = torn(&disk, &mut out);
         // A hangup with no rotation: the path names the same file.
         assert_eq!(
@@ -2452,19 +2454,16 @@ mod tests {
         assert_eq!(disk.text(), whole.clone() + &disk.text()[whole.len()..]);
         disk.cut_fails.store(false, Ordering::SeqCst);
         assert!(out.append(&line(3)).is_ok());
-        let ids: Vec<Value> = parsed(&disk.text())
-            .into_iter()
-            .map(|l| l["decision_id"].clone())
-            .collect();
-        assert_eq!(ids, [line_id(1), line_id(3)], "no torn or joined line");
+        assert_eq!(
+            values_of(&disk.text(), "decision_id"),
+            [line_id(1), line_id(3)],
+            "no torn or joined line"
+        );
     }
 
     #[test]
     fn a_reopen_after_a_rotation_cuts_the_old_file_back_first() {
-        let old = Disk::with_room(1 << 20);
-        let new = Disk::with_room(1 << 20);
-        let reopened = new.clone();
-        let mut out = FileOut::new(old.clone(), Some(Box::new(move || Ok(reopened.clone()))));
+        let (old, new, mut out) = rotating();
         let whole = torn(&old, &mut out);
         // Cutting back works again by the time of the hangup (after logrotate's rename).
         old.cut_fails.store(false, Ordering::SeqCst);
@@ -2476,11 +2475,8 @@ mod tests {
 
     #[test]
     fn a_torn_end_left_in_the_rotated_file_is_reported_and_the_new_file_is_written() {
-        let old = Disk::with_room(1 << 20);
-        let new = Disk::with_room(1 << 20);
-        let reopened = new.clone();
-        let mut out = FileOut::new(old.clone(), Some(Box::new(move || Ok(reopened.clone()))))
-            .at("decisions.jsonl");
+        let (old, new, out) = rotating();
+        let mut out = out.at("decisions.jsonl");
         let _ = torn(&old, &mut out);
         assert_eq!(
             out.reopen().ok(),
@@ -2494,10 +2490,7 @@ mod tests {
 
     #[test]
     fn a_deleted_file_that_owes_a_cut_back_is_replaced_and_written_again() {
-        let old = Disk::with_room(1 << 20);
-        let new = Disk::with_room(1 << 20);
-        let reopened = new.clone();
-        let mut out = FileOut::new(old.clone(), Some(Box::new(move || Ok(reopened.clone()))));
+        let (old, new, mut out) = rotating();
         let _ = torn(&old, &mut out);
         old.deleted.store(true, Ordering::SeqCst);
         assert!(out.append(&line(3)).is_ok(), "its torn end went with it");
@@ -2507,20 +2500,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_hangup_that_leaves_a_torn_end_behind_turns_the_log_not_ready() {
-        let old = Disk::with_room(1 << 20);
-        let new = Disk::with_room(1 << 20);
-        let reopened = new.clone();
-        let out = FileOut::new(old.clone(), Some(Box::new(move || Ok(reopened.clone()))));
+        let (old, new, out) = rotating();
         // Probes an hour apart: the state after the hangup is the hangup's.
-        let log = DecisionLog::start(Box::new(out), 8, Duration::from_secs(3600));
-        let slot = Slot::new(Duration::from_secs(60), None);
-        assert_eq!(log.commit(line(1), 1, &slot).await, Ok(()));
-        old.room.store(old.text().len() + 10, Ordering::SeqCst);
-        old.cut_fails.store(true, Ordering::SeqCst);
-        assert_eq!(
-            log.commit(line(2), 1, &slot).await,
-            Err(NotWritten::Unavailable)
-        );
+        let (log, slot, _) = torn_log(&old, out).await;
         // A write to the new file would make it ready again; a hangup alone does not.
         let (hangup, hangups) = watch::channel(0u64);
         log.reopen_on(hangups);
@@ -2583,20 +2565,11 @@ mod tests {
     #[test]
     fn a_torn_end_a_stopped_process_left_is_ended_before_the_first_line_whole_or_not_at_all() {
         // The previous process stopped in a write: half a line at the end of the file.
-        let disk = Disk::with_room(1 << 20);
         let half = &line(1)[..20];
         let mut before = line(0);
         before.extend_from_slice(half);
-        disk.data
-            .lock()
-            .map(|mut d| d.extend_from_slice(&before))
-            .ok();
-        let healthy = Disk::with_room(1 << 20);
-        healthy
-            .data
-            .lock()
-            .map(|mut d| d.extend_from_slice(&before))
-            .ok();
+        let disk = Disk::holding(&before);
+        let healthy = Disk::holding(&before);
         let mut first = FileOut::new(healthy.clone(), None);
         assert!(first.append(&line(2)).is_ok());
         let text = healthy.text();
@@ -2644,8 +2617,7 @@ mod tests {
     fn a_stream_reopened_ends_a_torn_line_before_its_next_one() {
         // A FIFO whose reader stays: the reopened end writes into the same pipe.
         let disk = Disk::with_room(120);
-        let same = disk.clone();
-        let mut out = StreamOut::new(disk.clone(), Some(Box::new(move || Ok(same.clone()))));
+        let mut out = StreamOut::new(disk.clone(), Some(reopening(&disk)));
         assert!(out.append(&line(1)).is_ok());
         assert!(out.append(&line(2)).is_ok());
         assert!(out.append(&line(3)).is_err(), "a short write: a torn line");
@@ -2653,9 +2625,8 @@ mod tests {
         assert_eq!(out.reopen().ok(), Some(Reopened::Clean));
         assert!(out.append(&line(4)).is_ok());
         let text = disk.text();
-        let last = text.lines().last().unwrap_or_default();
         assert_eq!(
-            serde_json::from_str::<Value>(last).unwrap_or_default()["decision_id"],
+            last_id(&text),
             line_id(4),
             "not joined to the torn one: {text}"
         );
@@ -2690,15 +2661,7 @@ mod tests {
     async fn a_log_closed_with_a_cut_still_owed_says_so() {
         let disk = Disk::with_room(1 << 20);
         let out = FileOut::new(disk.clone(), None).at("decisions.jsonl");
-        let log = DecisionLog::start(Box::new(out), 8, Duration::from_secs(3600));
-        let slot = Slot::new(Duration::from_secs(60), None);
-        assert_eq!(log.commit(line(1), 1, &slot).await, Ok(()));
-        disk.room.store(disk.text().len() + 10, Ordering::SeqCst);
-        disk.cut_fails.store(true, Ordering::SeqCst);
-        assert_eq!(
-            log.commit(line(2), 1, &slot).await,
-            Err(NotWritten::Unavailable)
-        );
+        let (log, _, _) = torn_log(&disk, out).await;
         let by = std::time::Instant::now() + Duration::from_secs(20);
         assert_eq!(log.close_by(by).await, Ok(()));
         assert!(log.closed_torn(), "torn bytes left: the exit must say so");
@@ -2708,13 +2671,7 @@ mod tests {
     async fn a_cut_that_works_at_the_close_leaves_nothing_owed() {
         let disk = Disk::with_room(1 << 20);
         let out = FileOut::new(disk.clone(), None);
-        let log = DecisionLog::start(Box::new(out), 8, Duration::from_secs(3600));
-        let slot = Slot::new(Duration::from_secs(60), None);
-        assert_eq!(log.commit(line(1), 1, &slot).await, Ok(()));
-        let whole = disk.text();
-        disk.room.store(whole.len() + 10, Ordering::SeqCst);
-        disk.cut_fails.store(true, Ordering::SeqCst);
-        assert!(log.commit(line(2), 1, &slot).await.is_err());
+        let (log, _, whole) = torn_log(&disk, out).await;
         disk.cut_fails.store(false, Ordering::SeqCst);
         let by = std::time::Instant::now() + Duration::from_secs(20);
         assert_eq!(log.close_by(by).await, Ok(()));
@@ -2724,20 +2681,15 @@ mod tests {
 
     #[test]
     fn a_file_whose_end_cannot_be_read_is_given_a_newline_before_the_first_line() {
-        let disk = Disk::with_room(1 << 20);
         let mut torn = line(0);
         torn.extend_from_slice(&line(1)[..20]);
-        disk.data
-            .lock()
-            .map(|mut d| d.extend_from_slice(&torn))
-            .ok();
+        let disk = Disk::holding(&torn);
         disk.unreadable.store(true, Ordering::SeqCst);
         let mut out = FileOut::new(disk.clone(), None);
         assert!(out.append(&line(2)).is_ok());
         let text = disk.text();
-        let last = text.lines().last().unwrap_or_default();
         assert_eq!(
-            serde_json::from_str::<Value>(last).unwrap_or_default()["decision_id"],
+            last_id(&text),
             line_id(2),
             "not joined to the torn line: {text}"
         );
@@ -2788,21 +2740,12 @@ mod tests {
         disk.data.lock().map(|mut d| d.truncate(3)).ok();
         disk.cut_fails.store(false, Ordering::SeqCst);
         let events = events_of(|| assert!(out.append(&line(3)).is_ok()));
-        let said = events
-            .iter()
-            .find(|e| {
-                e["message"]
-                    .as_str()
-                    .is_some_and(|m| m.contains("truncated"))
-            })
-            .unwrap_or_else(|| panic!("not said: {events:?}"));
+        let said = first_saying(&events, "truncated");
         assert_eq!(said["path"], "decisions.jsonl");
         assert_eq!(said["length"], 3);
         assert!(said["cut_length"].as_u64().is_some_and(|l| l > 3), "{said}");
         assert!(
-            !events
-                .iter()
-                .any(|e| e["message"].as_str().is_some_and(|m| m.contains("stopped"))),
+            saying(&events, "stopped").is_empty(),
             "no process is blamed: {events:?}"
         );
     }
@@ -2826,30 +2769,18 @@ mod tests {
         assert_eq!(failed[0]["error"], "cannot cut");
         assert!(failed[0]["length"].as_u64().is_some());
         assert!(
-            events.iter().any(|e| e["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("cut back after"))),
+            !saying(&events, "cut back after").is_empty(),
             "the recovery is said: {events:?}"
         );
     }
 
     #[test]
     fn the_torn_end_left_in_a_rotated_file_is_named_by_what_it_was_rotated_from() {
-        let old = Disk::with_room(1 << 20);
-        let new = Disk::with_room(1 << 20);
-        let reopened = new.clone();
-        let mut out = FileOut::new(old.clone(), Some(Box::new(move || Ok(reopened.clone()))))
-            .at("decisions.jsonl");
+        let (old, _new, out) = rotating();
+        let mut out = out.at("decisions.jsonl");
         let _ = torn(&old, &mut out);
         let events = events_of(|| assert_eq!(out.reopen().ok(), Some(Reopened::Failing)));
-        let said = events
-            .iter()
-            .find(|e| {
-                e["message"]
-                    .as_str()
-                    .is_some_and(|m| m.contains("rotated away"))
-            })
-            .unwrap_or_else(|| panic!("not said: {events:?}"));
+        let said = first_saying(&events, "rotated away");
         assert_eq!(said["rotated_from"], "decisions.jsonl");
         assert_eq!(said["file"], "disk");
         assert!(
@@ -2899,6 +2830,56 @@ mod tests {
                 Ok(new.clone())
             }
         })
+    }
+
+    /// The first event among `events` whose message says `words`.
+    fn first_saying<'a>(events: &'a [Value], words: &str) -> &'a Value {
+        saying(events, words)
+            .first()
+            .copied()
+            .unwrap_or_else(|| panic!("not said: {events:?}"))
+    }
+
+    /// A reopen that opens `to` (the same file, or what now stands at its path).
+    fn reopening(to: &Disk) -> Reopen<Disk> {
+        let to = to.clone();
+        Box::new(move || Ok(to.clone()))
+    }
+
+    /// An old file, the new one logrotate leaves at its path, and a writer of the old one
+    /// that reopens onto the new one.
+    fn rotating() -> (Disk, Disk, FileOut<Disk>) {
+        let old = Disk::with_room(1 << 20);
+        let new = Disk::with_room(1 << 20);
+        let out = FileOut::new(old.clone(), Some(reopening(&new)));
+        (old, new, out)
+    }
+
+    /// A log writing `out` (onto `disk`), probing an hour apart, whose first line is
+    /// written and whose second tore and could not be cut back; with the text before it.
+    async fn torn_log(disk: &Disk, out: FileOut<Disk>) -> (DecisionLog, Slot, String) {
+        let log = DecisionLog::start(Box::new(out), 8, Duration::from_secs(3600));
+        let slot = Slot::new(Duration::from_secs(60), None);
+        assert_eq!(log.commit(line(1), 1, &slot).await, Ok(()));
+        let whole = disk.text();
+        disk.room.store(whole.len() + 10, Ordering::SeqCst);
+        disk.cut_fails.store(true, Ordering::SeqCst);
+        assert_eq!(
+            log.commit(line(2), 1, &slot).await,
+            Err(NotWritten::Unavailable)
+        );
+        (log, slot, whole)
+    }
+
+    /// The `field` of each line of `text`.
+    fn values_of(text: &str, field: &str) -> Vec<Value> {
+        parsed(text).into_iter().map(|l| l[field].clone()).collect()
+    }
+
+    /// The decision id of the last line of `text` (null when it is not JSON).
+    fn last_id(text: &str) -> Value {
+        let last = text.lines().last().unwrap_or_default();
+        serde_json::from_str::<Value>(last).unwrap_or_default()["decision_id"].clone()
     }
 
     /// A directory under the system's temporary one, removed when dropped.
