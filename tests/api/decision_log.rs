@@ -536,7 +536,6 @@ impl Drop for KilledOnDrop {
     }
 }
 
-/// Sends SIGTERM to `server` and waits up to 30 s (a bound, not a timing) for it to exit.
 /// The real server, its stderr (JSON logs) a pipe the test holds, drain 0 s, grace 1 s:
 /// the server, its log lines after the `serving` one, and its address.
 fn serving_with_stderr_piped() -> (
@@ -563,18 +562,48 @@ fn serving_with_stderr_piped() -> (
     (server, lines, addr)
 }
 
-async fn terminated(server: &mut KilledOnDrop) -> Option<std::process::ExitStatus> {
+/// Sends SIGTERM to `server` and waits up to 30 s (a bound, not a timing) for it to exit.
+async fn terminated(server: &mut KilledOnDrop) -> std::process::ExitStatus {
     let pid = server.0.id().to_string();
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status();
     for _ in 0..300 {
         if let Some(status) = server.0.try_wait().ok().flatten() {
-            return Some(status);
+            return status;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    None
+    panic!("still running 30 s after SIGTERM")
+}
+
+/// Sends SIGTERM to `server`, whose last service log lines cannot be written: it must
+/// exit non-zero, as it could not keep that promise.
+async fn fails_its_exit_for_unwritten_logs(server: &mut KilledOnDrop) {
+    let exit = terminated(server).await;
+    assert!(
+        !exit.success(),
+        "{exit:?}: its last log lines were not written"
+    );
+}
+
+/// Posts `req` to `addr`: a 200, as answers never wait on the service log (stderr).
+async fn answered_not_waiting_on_stderr(
+    client: &reqwest::Client,
+    addr: std::net::SocketAddr,
+    req: &Value,
+) {
+    let r = post_decision(client, addr, req).await;
+    assert_eq!(r.status(), 200, "answers never wait on stderr");
+}
+
+/// Whether `/readyz` at `addr` comes back 200 within `eventually`'s bound.
+async fn ready_again(client: &reqwest::Client, addr: std::net::SocketAddr) -> bool {
+    eventually(|| async {
+        let r = client.get(format!("http://{addr}/readyz")).send().await;
+        r.is_ok_and(|r| r.status() == 200)
+    })
+    .await
 }
 
 /// A batch of 400 decisions (about 300 KB of log lines: more than a pipe holds), with
@@ -731,7 +760,6 @@ async fn on_sigterm_a_server_whose_log_write_never_returns_exits_non_zero() {
     let (status, _, _) = post_big_batch(addr, "before-sigterm").await;
     assert_eq!(status, 503);
     let exit = terminated(&mut server).await;
-    let exit = exit.unwrap_or_else(|| panic!("still running 30 s after SIGTERM"));
     assert!(
         !exit.success(),
         "{exit:?}: the lines were not confirmed written"
@@ -759,7 +787,6 @@ async fn on_sigterm_a_server_whose_log_is_read_flushes_it_and_exits_0() {
     let (status, _, _) = post_big_batch(addr, "healthy").await;
     assert_eq!(status, 200);
     let exit = terminated(&mut server).await;
-    let exit = exit.unwrap_or_else(|| panic!("still running 30 s after SIGTERM"));
     assert!(exit.success(), "{exit:?}");
     let text = String::from_utf8_lossy(&drained.join().unwrap_or_default()).into_owned();
     assert_eq!(text.lines().count(), 400, "every line out before exit");
@@ -774,15 +801,9 @@ async fn on_sigterm_a_server_whose_service_log_is_never_read_exits_non_zero() {
     let req = example("03-stalled-shangcheng.json")["request"].clone();
     let client = reqwest::Client::new();
     for _ in 0..400 {
-        let r = post_decision(&client, addr, &req).await;
-        assert_eq!(r.status(), 200, "answers never wait on stderr");
+        answered_not_waiting_on_stderr(&client, addr, &req).await;
     }
-    let exit = terminated(&mut server).await;
-    let exit = exit.unwrap_or_else(|| panic!("still running 30 s after SIGTERM"));
-    assert!(
-        !exit.success(),
-        "{exit:?}: its last log lines were not written"
-    );
+    fails_its_exit_for_unwritten_logs(&mut server).await;
 }
 
 #[tokio::test]
@@ -823,12 +844,7 @@ async fn a_refused_batch_on_stdout_never_completes_its_line_after_a_short_write(
         .unwrap_or_else(|e| panic!("prlimit: {e}"));
     assert!(lifted.success());
     // Ready again once the probe's write succeeds; then one more batch.
-    let ready = eventually(|| async {
-        let r = client.get(format!("http://{addr}/readyz")).send().await;
-        r.is_ok_and(|r| r.status() == 200)
-    })
-    .await;
-    assert!(ready, "never ready again");
+    assert!(ready_again(&client, addr).await, "never ready again");
     let after = post("after".into()).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(after.status(), 200);
     answered.push("after".into());
@@ -972,12 +988,7 @@ async fn a_fifo_with_a_reader_is_a_stream_and_a_hangup_with_no_reader_never_hang
     let _ = std::process::Command::new("kill")
         .args(["-HUP", &pid])
         .status();
-    let ready = eventually(|| async {
-        let r = client.get(format!("http://{addr}/readyz")).send().await;
-        r.is_ok_and(|r| r.status() == 200)
-    })
-    .await;
-    assert!(ready, "never ready again");
+    assert!(ready_again(&client, addr).await, "never ready again");
     let again = body(post_decision(&client, addr, &req).await).await;
     assert!(again["decision_id"].is_string(), "{again}");
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -998,14 +1009,8 @@ async fn on_sigterm_a_server_whose_service_log_reader_is_gone_exits_non_zero() {
     let (mut server, lines, addr) = serving_with_stderr_piped();
     drop(lines);
     let req = example("03-stalled-shangcheng.json")["request"].clone();
-    let r = post_decision(&reqwest::Client::new(), addr, &req).await;
-    assert_eq!(r.status(), 200, "answers never wait on stderr");
-    let exit = terminated(&mut server).await;
-    let exit = exit.unwrap_or_else(|| panic!("still running 30 s after SIGTERM"));
-    assert!(
-        !exit.success(),
-        "{exit:?}: its last log lines were not written"
-    );
+    answered_not_waiting_on_stderr(&reqwest::Client::new(), addr, &req).await;
+    fails_its_exit_for_unwritten_logs(&mut server).await;
 }
 
 #[tokio::test]
@@ -1044,8 +1049,7 @@ async fn on_sigterm_a_server_whose_service_log_file_is_full_exits_non_zero() {
     let req = example("03-stalled-shangcheng.json")["request"].clone();
     let limit = 40 * 512;
     for _ in 0..1000 {
-        let r = post_decision(&client, addr, &req).await;
-        assert_eq!(r.status(), 200, "answers never wait on stderr");
+        answered_not_waiting_on_stderr(&client, addr, &req).await;
         if std::fs::metadata(&file).is_ok_and(|m| m.len() >= limit) {
             break;
         }
@@ -1054,12 +1058,7 @@ async fn on_sigterm_a_server_whose_service_log_file_is_full_exits_non_zero() {
         std::fs::metadata(&file).is_ok_and(|m| m.len() >= limit),
         "the size limit was never reached"
     );
-    let exit = terminated(&mut server).await;
-    let exit = exit.unwrap_or_else(|| panic!("still running 30 s after SIGTERM"));
-    assert!(
-        !exit.success(),
-        "{exit:?}: its last log lines were not written"
-    );
+    fails_its_exit_for_unwritten_logs(&mut server).await;
 }
 
 #[tokio::test]
