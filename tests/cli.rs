@@ -343,23 +343,14 @@ fn the_server_reloads_on_sighup_and_on_sigterm_drains_flushes_and_exits_0() {
     );
 
     // A decision, then SIGTERM: not ready at once, still serving during the drain.
-    let post = |port: u16| {
-        use std::io::{Read, Write as _};
-        let body = example_request("01-not-shipped-binjiang.json");
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-        write!(s, "POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        out.get(9..12).map(str::to_owned)
-    };
-    assert_eq!(post(port).as_deref(), Some("200"));
+    assert_eq!(post_decision(port).as_deref(), Some("200"));
     let _ = Command::new("kill").args(["-TERM", &pid]).status();
     assert!(
         wait_for(|| get(port, "/readyz").is_some_and(|(s, _)| s == 503)),
         "still ready after SIGTERM"
     );
     assert_eq!(
-        post(port).as_deref(),
+        post_decision(port).as_deref(),
         Some("200"),
         "served during the drain"
     );
@@ -796,6 +787,54 @@ fn post_decision(port: u16) -> Option<String> {
     out.get(9..12).map(str::to_owned)
 }
 
+/// The server on a free port with `args` after `serve`, its stdout `stdout`, warnings
+/// only, and no rules or tokens from the environment; once ready, and its port.
+#[cfg(target_os = "linux")]
+fn serving_ready(args: &[&str], stdout: impl Into<Stdio>) -> (KilledOnDrop, u16) {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_aftersales"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .env_remove("AFTERSALES_RULES")
+        .env_remove("AFTERSALES_API_TOKENS")
+        .env_remove("AFTERSALES_API_TOKENS_FILE")
+        .env("RUST_LOG", "warn")
+        .stdout(stdout)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let child = KilledOnDrop(child);
+    assert!(
+        wait_for(|| get(port, "/readyz").is_some_and(|(s, _)| s == 200)),
+        "never ready"
+    );
+    (child, port)
+}
+
+/// A fresh directory for the test `name` (removed when dropped), and a decision log's
+/// path in it.
+#[cfg(target_os = "linux")]
+fn fresh_decision_log(name: &str) -> (FreshDir, std::path::PathBuf) {
+    let dir = fresh_dir(name);
+    let log = dir.join("decisions.jsonl");
+    (dir, log)
+}
+
+/// Runs the server (briefly) with the decision log `target`: it must fail to start; its
+/// standard error.
+#[cfg(target_os = "linux")]
+fn refused_at_start_on(target: &str) -> String {
+    let (status, stderr) = run_briefly(
+        &["serve", "--listen", "127.0.0.1:0", "--decision-log", target],
+        &[("RUST_LOG", "warn")],
+    );
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "{target}: {status:?} {stderr}"
+    );
+    stderr
+}
+
 /// A decision log on /dev/null (a path, or `-` with stdout there, as when the service is
 /// started with stdout closed) would answer 200 with every line lost: refused at start.
 #[cfg(target_os = "linux")]
@@ -803,14 +842,7 @@ fn post_decision(port: u16) -> Option<String> {
 fn a_decision_log_on_dev_null_is_refused_at_startup() {
     for target in ["/dev/null", "-", "/dev/zero"] {
         // run_briefly gives the process /dev/null as its stdout.
-        let (status, stderr) = run_briefly(
-            &["serve", "--listen", "127.0.0.1:0", "--decision-log", target],
-            &[("RUST_LOG", "warn")],
-        );
-        assert!(
-            status.is_some_and(|s| !s.success()),
-            "{target}: {status:?} {stderr}"
-        );
+        let stderr = refused_at_start_on(target);
         assert!(
             stderr.contains("/dev/") && stderr.contains("leave out --decision-log"),
             "{target}: {stderr}"
@@ -823,37 +855,10 @@ fn a_decision_log_on_dev_null_is_refused_at_startup() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_second_process_on_one_decision_log_file_is_refused() {
-    let dir = fresh_dir("one-writer");
-    let log = dir.join("decisions.jsonl");
+    let (_dir, log) = fresh_decision_log("one-writer");
     let log_arg = log.to_string_lossy().into_owned();
-    let port = free_port();
-    let first = Command::new(env!("CARGO_BIN_EXE_aftersales"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--decision-log", &log_arg])
-        .env_remove("AFTERSALES_RULES")
-        .env_remove("AFTERSALES_API_TOKENS")
-        .env_remove("AFTERSALES_API_TOKENS_FILE")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let _first = KilledOnDrop(first);
-    assert!(
-        wait_for(|| get(port, "/readyz").is_some_and(|(s, _)| s == 200)),
-        "never ready"
-    );
-    let (status, stderr) = run_briefly(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--decision-log",
-            &log_arg,
-        ],
-        &[("RUST_LOG", "warn")],
-    );
-    assert!(status.is_some_and(|s| !s.success()), "{status:?} {stderr}");
+    let (_first, port) = serving_ready(&["--decision-log", &log_arg], Stdio::null());
+    let stderr = refused_at_start_on(&log_arg);
     assert!(stderr.contains("another process writes it"), "{stderr}");
     assert_eq!(
         post_decision(port).as_deref(),
@@ -867,31 +872,14 @@ fn a_second_process_on_one_decision_log_file_is_refused() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_decision_log_on_stdout_appended_to_a_file_ends_a_torn_line_first() {
-    let dir = fresh_dir("stdout-append");
-    let log = dir.join("decisions.jsonl");
+    let (_dir, log) = fresh_decision_log("stdout-append");
     let _ = std::fs::write(&log, "{\"decision_id\":\"whole\"}\n{\"decision_id\":\"to");
     // As a shell's `>>`: write-only, appending (the last byte cannot be read back).
     let stdout = std::fs::OpenOptions::new()
         .append(true)
         .open(&log)
         .unwrap_or_else(|e| panic!("{e}"));
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_aftersales"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--decision-log", "-", "--drain-seconds", "0"])
-        .env_remove("AFTERSALES_RULES")
-        .env_remove("AFTERSALES_API_TOKENS")
-        .env_remove("AFTERSALES_API_TOKENS_FILE")
-        .env("RUST_LOG", "warn")
-        .stdout(stdout)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut child = KilledOnDrop(child);
-    assert!(
-        wait_for(|| get(port, "/readyz").is_some_and(|(s, _)| s == 200)),
-        "never ready"
-    );
+    let (mut child, port) = serving_ready(&["--decision-log", "-", "--drain-seconds", "0"], stdout);
     assert_eq!(post_decision(port).as_deref(), Some("200"));
     let _ = Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])
