@@ -213,6 +213,32 @@ async fn a_chunked_body_over_the_limit_is_413_without_a_length_to_go_by() {
     assert!(answer.contains("application/problem+json"), "{answer}");
 }
 
+/// Review (rev9): a declared `Content-Length` over the limit is refused 413 from the head
+/// alone, before any of the body is sent (the guard reads the length from the body's size
+/// hint, through every body wrapper in between: without it, this waits out the body-read
+/// timeout and answers 408).
+#[tokio::test]
+async fn a_declared_length_over_the_limit_is_413_before_any_of_the_body_comes() {
+    let mut args = args();
+    args.body_limit = 1024;
+    args.body_read_timeout = 30;
+    let app = spawn_with(args).await;
+    let addr = app.addr;
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+        let head = "POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1025\r\n\r\n";
+        let _ = s.write_all(head.as_bytes());
+        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+        let mut buf = vec![0u8; 4096];
+        let n = s.read(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    })
+    .await
+    .unwrap_or_default();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+}
+
 /// A connection with a small receive buffer that asks for the OpenAPI document (about
 /// 100 KB) `n` times in one go and never reads: the server's writes soon stall.
 async fn never_reading(addr: SocketAddr, n: usize) -> tokio::net::TcpStream {
