@@ -236,19 +236,22 @@ impl Slot {
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Slot {
-    type Rejection = Infallible;
+    type Rejection = Problem;
 
-    async fn from_request_parts(_: &mut Parts, _: &S) -> Result<Slot, Infallible> {
-        Ok(Slot::current())
+    async fn from_request_parts(_: &mut Parts, _: &S) -> Result<Slot, Problem> {
+        Slot::current()
     }
 }
 
 impl Slot {
-    /// The slot of the request being served (see [`SLOT`]); an unbounded one outside the
-    /// `/v1` guard.
-    pub fn current() -> Slot {
-        SLOT.try_with(Slot::clone)
-            .unwrap_or_else(|_| Slot::unbounded())
+    /// The slot of the request being served (see [`SLOT`]). Outside the `/v1` guard there
+    /// is none, and a route that runs there is a wiring fault: refused (500, an error
+    /// event), never run without its deadline and its bound.
+    pub fn current() -> Result<Slot, Problem> {
+        SLOT.try_with(Slot::clone).map_err(|_| {
+            tracing::error!("a /v1 route ran outside the guard that gives it its slot: refused");
+            Problem::internal()
+        })
     }
 }
 

@@ -498,22 +498,22 @@ async fn connection<I>(
             if http.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(Signal::Ended);
             }
-            let Some(cx) = &mut signals.woke(cx) else {
+            let Some(signals_cx) = &mut signals.context_if_woken(cx) else {
                 return Poll::Pending;
             };
-            if head_timer.as_mut().poll(cx).is_ready() {
+            if head_timer.as_mut().poll(signals_cx).is_ready() {
                 return Poll::Ready(Signal::HeadDue);
             }
             if !closing {
-                if close.as_mut().poll(cx).is_ready() {
+                if close.as_mut().poll(signals_cx).is_ready() {
                     return Poll::Ready(Signal::Close { made_room: true });
                 }
-                if stop.as_mut().poll(cx).is_ready() {
+                if stop.as_mut().poll(signals_cx).is_ready() {
                     return Poll::Ready(Signal::Close { made_room: false });
                 }
             }
             if let Some(finish) = &mut finish_by
-                && finish.as_mut().poll(cx).is_ready()
+                && finish.as_mut().poll(signals_cx).is_ready()
             {
                 return Poll::Ready(Signal::FinishDue);
             }
@@ -612,7 +612,7 @@ impl Signals {
 
     /// The context to poll the signals in, when one of them woke the task (`cx`'s) since
     /// they were last polled (or [`Signals::poll_again`] asked).
-    fn woke(&self, cx: &Context<'_>) -> Option<Context<'_>> {
+    fn context_if_woken(&self, cx: &Context<'_>) -> Option<Context<'_>> {
         // The task's waker first: a signal that fires from now on wakes it.
         self.woke.task.register(cx.waker());
         self.woke
@@ -680,14 +680,17 @@ mod tests {
         let cx = Context::from_waker(&task);
         let signals = Signals::new();
         signals.poll_again();
-        assert!(signals.woke(&cx).is_some(), "polled at first");
-        assert!(signals.woke(&cx).is_none(), "not polled again unwoken");
+        assert!(signals.context_if_woken(&cx).is_some(), "polled at first");
+        assert!(
+            signals.context_if_woken(&cx).is_none(),
+            "not polled again unwoken"
+        );
         // A signal fires: the task is woken, and its next poll polls the signals.
         let fired = signals.woke.clone();
         Waker::from(fired).wake();
         assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "the task woken");
-        assert!(signals.woke(&cx).is_some(), "polled once woken");
-        assert!(signals.woke(&cx).is_none(), "and not again");
+        assert!(signals.context_if_woken(&cx).is_some(), "polled once woken");
+        assert!(signals.context_if_woken(&cx).is_none(), "and not again");
     }
 
     /// Accepting fails every time, as when the process is out of file descriptors.

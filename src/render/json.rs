@@ -231,6 +231,7 @@ impl<'a> Object<'a> {
     #[inline(always)]
     fn key(&mut self, key: &'static str) -> &mut Vec<u8> {
         let key = key.as_bytes();
+        debug_assert!(key.starts_with(b",\""), "a key made by key!: {key:?}");
         if std::mem::take(&mut self.first) {
             self.out.extend_from_slice(&key[1..]);
         } else {

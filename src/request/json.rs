@@ -177,7 +177,7 @@ impl<'de, T: Shape<'de>> Slot<'de> for Option<Shaped<'de, T>> {
 }
 
 /// Reads a value into a slot, where it stays: the contract's larger objects (the top
-/// level is some 600 bytes) are not copied at every layer of serde they come back
+/// level is some 500 bytes) are not copied at every layer of serde they come back
 /// through (the visitor, serde_json's `deserialize_any`, `next_value`), and a scalar
 /// field is written once.
 struct Fill<'s, S>(&'s mut S);

@@ -221,3 +221,15 @@ async fn a_large_single_request_is_decided_as_a_small_one_is() {
     assert_eq!(large["decision"], small["decision"]);
     assert!(large["decision_id"].is_string());
 }
+
+/// A route that takes a slot but runs outside the `/v1` guard is a wiring fault: refused
+/// with a 500, never run without its deadline and its bound.
+#[tokio::test]
+async fn a_route_outside_the_guard_gets_no_slot_and_is_refused() {
+    let unguarded = axum::routing::get(|_: Slot| async { "ran without a deadline" });
+    let app = Router::new()
+        .route("/v1/test", unguarded)
+        .with_state(state_in_process());
+    let (status, problem, _) = call(&app).await;
+    assert_eq!(status, 500, "{problem}");
+}

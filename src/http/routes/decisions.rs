@@ -178,7 +178,7 @@ impl FromRequest<AppState> for Asked {
                     view: view.map_err(|refused| *refused)?,
                 },
                 loaded,
-                slot,
+                slot: slot?,
                 exchange,
                 logged,
                 body,
