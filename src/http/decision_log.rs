@@ -329,14 +329,22 @@ impl DecisionLog {
     pub async fn open(target: &str, capacity: usize) -> io::Result<DecisionLog> {
         let out: Box<dyn Out> = if target == "-" {
             let stdout = unbuffered_stdout()?;
-            refuse_dev_null(&stdout)?;
+            refuse_device(&stdout)?;
+            refuse_stderr(&stdout)?;
+            // One file, one writer: as for a path (another's cut back would remove this
+            // one's lines).
+            #[cfg(unix)]
+            if stdout.metadata()?.is_file() {
+                stdout.lock_writer()?;
+            }
             let torn = stdout_ends_torn(&stdout);
             let out = StreamOut::new(stdout, None);
             Box::new(if torn { out.ending_torn() } else { out })
         } else {
             let path = PathBuf::from(target);
             let file = open_append(path.clone()).await?;
-            refuse_dev_null(&file)?;
+            refuse_device(&file)?;
+            refuse_stderr(&file)?;
             let regular = file.metadata()?.is_file();
             if regular {
                 file.lock_writer()?;
@@ -542,31 +550,70 @@ fn unbuffered_stdout() -> io::Result<io::Stdout> {
     Ok(io::stdout())
 }
 
-/// Refuses `/dev/null` (the same device), where every line would be lost while decisions
-/// are answered 200 (a process started with stdout closed has it there), and the other
-/// devices that take every write and keep nothing (`/dev/zero`, `/dev/random`,
-/// `/dev/urandom`): a caller who wants no decision log leaves out `--decision-log`.
+/// Refuses a target of a kind that may lose or cut lines while decisions are answered
+/// 200: a regular file, a FIFO, a socket or a terminal is accepted; any other character
+/// or block device (`/dev/null`, `/dev/zero`, `/dev/kmsg`, a disk) is refused, at start
+/// and at reopen alike. `/dev/full` is the one device let through: every write to it
+/// fails, which the writer sees (503), so no line is lost silently. A caller who wants no
+/// decision log leaves out `--decision-log`.
 #[cfg(unix)]
-fn refuse_dev_null(file: &File) -> io::Result<()> {
+fn refuse_device(file: &File) -> io::Result<()> {
+    use std::io::IsTerminal;
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let meta = file.metadata()?;
-    if !meta.file_type().is_char_device() {
+    let kind = meta.file_type();
+    if kind.is_file() || kind.is_fifo() || kind.is_socket() {
         return Ok(());
     }
-    for sink in ["/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"] {
-        let same = std::fs::metadata(sink)
-            .is_ok_and(|n| n.file_type().is_char_device() && n.rdev() == meta.rdev());
-        if same {
-            return Err(io::Error::other(format!(
-                "it is {sink}, where every line would be lost while decisions are answered 200; to run without a decision log, leave out --decision-log"
-            )));
-        }
+    let device_at = |path: &str| {
+        std::fs::metadata(path).is_ok_and(|n| {
+            n.file_type().is_char_device() == kind.is_char_device() && n.rdev() == meta.rdev()
+        })
+    };
+    if kind.is_char_device() && (file.is_terminal() || device_at("/dev/full")) {
+        return Ok(());
+    }
+    let named = [
+        "/dev/null",
+        "/dev/zero",
+        "/dev/random",
+        "/dev/urandom",
+        "/dev/kmsg",
+    ]
+    .into_iter()
+    .find(|sink| device_at(sink))
+    .map(|sink| format!("{sink}, a device"))
+    .unwrap_or_else(|| "a /dev/ device".to_owned());
+    Err(io::Error::other(format!(
+        "it is {named} (not a regular file, a FIFO, a socket or a terminal), where lines may be lost or cut while decisions are answered 200; to run without a decision log, leave out --decision-log"
+    )))
+}
+
+#[cfg(not(unix))]
+fn refuse_device<T>(_: &T) -> io::Result<()> {
+    Ok(())
+}
+
+/// Refuses a target that is the very file standard error is (`/dev/stderr`, `2>&1` to a
+/// file) when that is a regular file: cutting back a failed write would erase the events
+/// written after it, and events would sit between the lines. A pipe shared with stderr
+/// is never cut back: allowed.
+#[cfg(unix)]
+fn refuse_stderr(file: &File) -> io::Result<()> {
+    use std::os::fd::AsFd;
+    let Ok(stderr) = io::stderr().as_fd().try_clone_to_owned().map(File::from) else {
+        return Ok(());
+    };
+    if file.metadata()?.is_file() && file.same_file(&stderr).unwrap_or(false) {
+        return Err(io::Error::other(
+            "it is the file standard error is written to (a regular file): cutting back a failed write would erase the events after it; give the decision log a file of its own",
+        ));
     }
     Ok(())
 }
 
 #[cfg(not(unix))]
-fn refuse_dev_null<T>(_: &T) -> io::Result<()> {
+fn refuse_stderr<T>(_: &T) -> io::Result<()> {
     Ok(())
 }
 
@@ -588,7 +635,7 @@ fn stdout_ends_torn<W>(_: &W) -> bool {
 }
 
 async fn open_append(path: PathBuf) -> io::Result<File> {
-    tokio::task::spawn_blocking(move || open_append_now(&path))
+    tokio::task::spawn_blocking(move || open_append_now(&path, true))
         .await
         .unwrap_or_else(|e| Err(io::Error::other(e)))
 }
@@ -598,9 +645,10 @@ async fn open_append(path: PathBuf) -> io::Result<File> {
 /// alike, where a plain open would wait for a reader for good. The file is opened
 /// non-blocking, then made blocking again: a write to a pipe whose reader is slow waits,
 /// as one to stdout does (watched, and bounded for each request by its deadline).
-fn open_append_now(path: &std::path::Path) -> io::Result<File> {
+/// With `create` false, nothing is made where nothing is.
+fn open_append_now(path: &std::path::Path, create: bool) -> io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
+    options.create(create).append(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
@@ -650,9 +698,17 @@ fn open_append_now(path: &std::path::Path) -> io::Result<File> {
 /// Opens the log at `path` again (on hangup, or once its file was deleted), as the kind
 /// it was when it opened: a regular file, cut back after a failed write, or a stream. A
 /// FIFO or a device put where a regular file was (or the other way round) is refused, and
-/// the one opened before is kept.
+/// the one opened before is kept, as is one on a device refused at start
+/// ([`refuse_device`]). A log that was not a regular file is never made a regular file at
+/// its path (a FIFO deleted stays missing until one is made there again).
 fn reopen_at(path: &std::path::Path, regular: bool) -> io::Result<File> {
-    let file = open_append_now(path)?;
+    let file = open_append_now(path, regular)?;
+    refuse_device(&file).map_err(|e| {
+        io::Error::other(format!(
+            "{}: {e}; the one opened before is kept",
+            path.display()
+        ))
+    })?;
     if file.metadata()?.is_file() != regular {
         let was = if regular {
             "a regular file"
@@ -2534,7 +2590,7 @@ mod tests {
         let fifo = dir.join("decisions.fifo");
         let made = std::process::Command::new("mkfifo").arg(&fifo).status();
         assert!(made.is_ok_and(|s| s.success()), "mkfifo");
-        let refused = open_append_now(&fifo).err().map(|e| e.to_string());
+        let refused = open_append_now(&fifo, true).err().map(|e| e.to_string());
         assert_eq!(
             refused.as_deref(),
             Some("it is a FIFO with no reader (start its reader first)")
@@ -2544,7 +2600,7 @@ mod tests {
             .custom_flags(libc::O_NONBLOCK)
             .open(&fifo)
             .unwrap_or_else(|e| panic!("{e}"));
-        let file = open_append_now(&fifo).unwrap_or_else(|e| panic!("{e}"));
+        let file = open_append_now(&fifo, true).unwrap_or_else(|e| panic!("{e}"));
         let flags = rustix::fs::fcntl_getfl(&file).unwrap_or_else(|e| panic!("{e}"));
         assert!(
             !flags.contains(rustix::fs::OFlags::NONBLOCK),
@@ -2560,6 +2616,54 @@ mod tests {
         let regular = dir.join("decisions.jsonl");
         assert!(reopen_at(&regular, true).is_ok());
         assert!(reopen_at(&regular, false).is_err());
+    }
+
+    /// A log that was a FIFO (not a regular file) reopened on a device that keeps
+    /// nothing: refused as at start, the stream opened before kept.
+    #[cfg(unix)]
+    #[test]
+    fn a_reopen_refuses_the_devices_refused_at_start() {
+        for device in ["/dev/null", "/dev/zero"] {
+            let refused = reopen_at(std::path::Path::new(device), false)
+                .err()
+                .map(|e| e.to_string());
+            assert!(
+                refused.is_some_and(|e| e.contains(device) && e.contains("kept")),
+                "{device}"
+            );
+        }
+    }
+
+    /// Refused by kind, not by a list of names: any device other than a terminal (and
+    /// `/dev/full`, whose writes all fail visibly) is refused.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn devices_are_refused_by_kind_with_dev_full_let_through() {
+        let kmsg = std::fs::OpenOptions::new().append(true).open("/dev/kmsg");
+        if let Ok(kmsg) = kmsg {
+            let refused = refuse_device(&kmsg).err().map(|e| e.to_string());
+            assert!(refused.is_some_and(|e| e.contains("/dev/kmsg")));
+        }
+        let full = std::fs::OpenOptions::new()
+            .append(true)
+            .open("/dev/full")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(refuse_device(&full).is_ok());
+    }
+
+    /// A FIFO deleted from the path: the reopen fails (retried), and makes no regular
+    /// file there, which would then be refused as another kind and block a new FIFO.
+    #[cfg(unix)]
+    #[test]
+    fn a_reopen_of_a_log_that_was_no_regular_file_makes_no_file() {
+        let temp = TempDir::new("fifo-gone");
+        let missing = temp.0.join("decisions.fifo");
+        assert!(reopen_at(&missing, false).is_err());
+        assert!(!missing.exists(), "a regular file was made at the path");
+        assert!(
+            reopen_at(&missing, true).is_ok(),
+            "a regular file is made again"
+        );
     }
 
     #[test]
@@ -2908,9 +3012,9 @@ mod tests {
     fn one_file_has_one_writer_and_a_reopen_onto_the_same_file_keeps_the_lock() {
         let dir = TempDir::new("lock");
         let path = dir.0.join("decisions.jsonl");
-        let first = open_append_now(&path).unwrap_or_else(|e| panic!("{e}"));
+        let first = open_append_now(&path, true).unwrap_or_else(|e| panic!("{e}"));
         assert!(first.lock_writer().is_ok());
-        let second = open_append_now(&path).unwrap_or_else(|e| panic!("{e}"));
+        let second = open_append_now(&path, true).unwrap_or_else(|e| panic!("{e}"));
         let refused = second.lock_writer().err().map(|e| e.to_string());
         assert!(
             refused
@@ -2927,7 +3031,7 @@ mod tests {
         let rotated = dir.0.join("decisions.jsonl.1");
         std::fs::rename(&path, &rotated).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(out.reopen().ok(), Some(Reopened::Clean));
-        let other = open_append_now(&path).unwrap_or_else(|e| panic!("{e}"));
+        let other = open_append_now(&path, true).unwrap_or_else(|e| panic!("{e}"));
         assert!(
             other.lock_writer().is_err(),
             "the new file is this writer's"
@@ -2936,13 +3040,13 @@ mod tests {
         drop(other);
         drop(out);
         let mut out = FileOut::new(
-            open_append_now(&rotated).unwrap_or_else(|e| panic!("{e}")),
+            open_append_now(&rotated, true).unwrap_or_else(|e| panic!("{e}")),
             Some(Box::new({
                 let at = path.clone();
                 move || reopen_at(&at, true)
             })),
         );
-        let holder = open_append_now(&path).unwrap_or_else(|e| panic!("{e}"));
+        let holder = open_append_now(&path, true).unwrap_or_else(|e| panic!("{e}"));
         assert!(holder.lock_writer().is_ok());
         assert!(out.reopen().is_err(), "held by another");
         assert!(out.append(&line(2)).is_ok());
