@@ -1207,6 +1207,9 @@ struct FileOut<F: LogFile> {
     /// file opened before is written meanwhile, and the reopen tried again before each
     /// write and probe.
     reopen_failures: u64,
+    /// Where the last write here ended (the file's length then; after a cut back, the
+    /// length cut to): a file found shorter was truncated under the writer.
+    ended: Option<u64>,
 }
 
 impl<F: LogFile> FileOut<F> {
@@ -1220,6 +1223,7 @@ impl<F: LogFile> FileOut<F> {
             cut_error: None,
             truncated: false,
             reopen_failures: 0,
+            ended: None,
         }
     }
 
@@ -1247,6 +1251,7 @@ impl<F: LogFile> FileOut<F> {
     /// be all that is in it). A cut that fails is said once per change of its error.
     fn cut_back(&mut self, len: u64) -> io::Result<()> {
         let cut = self.file.measure().and_then(|(now, _)| {
+            self.ended = Some(now.min(len));
             if now > len {
                 self.file.cut(len)
             } else {
@@ -1304,11 +1309,25 @@ impl<F: LogFile> FileOut<F> {
             // Measured again: a file truncated under the writer is shorter than the cut.
             len = self.file.measure()?.0;
         }
+        // Shorter than where the last write here ended: truncated under the writer
+        // (someone else's `truncate`, with no cut owed); a torn piece may be at its end.
+        if self.ended.is_some_and(|ended| len < ended) {
+            tracing::warn!(
+                path = %self.path,
+                length = len,
+                ended_at = self.ended.unwrap_or_default(),
+                "the decision log file was truncated under the writer: it is shorter than where the last line written here ended; if it ends in a torn piece, the next line begins with a newline"
+            );
+            self.look_at_end = true;
+            self.truncated = true;
+        }
         // A file whose last byte cannot be read (opened write-only, a read error) and
         // that is not empty may end torn: it is given the newline anyway (at worst an
-        // empty line, which readers skip), so no line is ever joined to a torn one.
-        let end_torn =
-            std::mem::take(&mut self.look_at_end) && self.file.ends_torn(len).unwrap_or(len > 0);
+        // empty line, which readers skip), so no line is ever joined to a torn one. That
+        // is said as a warning, not counted as torn: nothing is known to be.
+        let looked = std::mem::take(&mut self.look_at_end).then(|| self.file.ends_torn(len));
+        let unread = len > 0 && matches!(looked, Some(Err(_)));
+        let end_torn = unread || matches!(looked, Some(Ok(true)));
         let ended = if end_torn {
             self.file.write_all(b"\n")
         } else {
@@ -1324,8 +1343,16 @@ impl<F: LogFile> FileOut<F> {
             self.look_at_end |= end_torn;
             return Err(e);
         }
+        self.ended = Some(len + u64::from(end_torn) + bytes.len() as u64);
         // Said once, by the write that stays (a probe's is cut back).
-        if end_torn && !probing && std::mem::take(&mut self.truncated) {
+        if unread && !probing {
+            self.truncated = false;
+            tracing::warn!(
+                path = %self.path,
+                length = len,
+                "the end of the decision log file cannot be read; a newline was written first"
+            );
+        } else if end_torn && !probing && std::mem::take(&mut self.truncated) {
             count_torn();
             tracing::error!(
                 path = %self.path,
@@ -1441,12 +1468,14 @@ impl<F: LogFile> FileOut<F> {
         let (Err(error), Some(len)) = (repaired, self.cut_to) else {
             self.file = file;
             self.look_at_end = true;
+            self.ended = None;
             return Ok(Reopened::Clean);
         };
         // A deleted file's torn end is gone with it.
         let deleted = self.file.measure().is_ok_and(|(_, deleted)| deleted);
         let old = std::mem::replace(&mut self.file, file);
         self.look_at_end = true;
+        self.ended = None;
         self.cut_to = None;
         self.cut_error = None;
         if deleted {
@@ -2803,6 +2832,46 @@ mod tests {
         let mut out = FileOut::new(empty.clone(), None);
         assert!(out.append(&line(2)).is_ok());
         assert_eq!(empty.text().as_bytes(), line(2).as_slice());
+    }
+
+    /// A file whose end cannot be read (mode 200) is not known to be torn: a warning, not
+    /// the error (nor the count) of a torn line.
+    #[test]
+    fn an_unreadable_end_is_warned_of_not_said_torn() {
+        let disk = Disk::holding(&line(0));
+        disk.unreadable.store(true, Ordering::SeqCst);
+        let mut out = FileOut::new(disk.clone(), None).at("decisions.jsonl");
+        let events = events_of(|| assert!(out.append(&line(1)).is_ok()));
+        assert!(saying(&events, "torn").is_empty(), "{events:?}");
+        let said = first_saying(&events, "cannot be read; a newline was written first");
+        assert_eq!(said["level"], "WARN");
+        assert_eq!(last_id(&disk.text()), line_id(1));
+    }
+
+    /// Someone else truncates the file mid-line with no cut owed: said, and the next line
+    /// begins with a newline, never joined to the torn piece.
+    #[test]
+    fn a_file_truncated_mid_line_under_the_writer_is_ended_before_the_next_line() {
+        let disk = Disk::with_room(1 << 20);
+        let mut out = FileOut::new(disk.clone(), None).at("decisions.jsonl");
+        assert!(out.append(&line(0)).is_ok());
+        assert!(out.append(&line(1)).is_ok());
+        let mid = (line(0).len() + 10) as u64;
+        assert!(disk.cut(mid).is_ok());
+        let events = events_of(|| assert!(out.append(&line(2)).is_ok()));
+        let said = first_saying(&events, "truncated under the writer");
+        assert_eq!(said["length"], mid);
+        assert_eq!(said["ended_at"], (2 * line(0).len()) as u64);
+        let text = disk.text();
+        assert_eq!(last_id(&text), line_id(2), "{text}");
+        let whole = text
+            .lines()
+            .filter(|l| serde_json::from_str::<Value>(l).is_ok());
+        assert_eq!(whole.count(), 2, "{text}");
+        // A file cut back to whole lines needs no newline.
+        assert!(disk.cut(0).is_ok());
+        assert!(out.append(&line(3)).is_ok());
+        assert_eq!(disk.text().as_bytes(), line(3).as_slice());
     }
 
     /// The events `f` emits, as JSON objects (fields flattened).
