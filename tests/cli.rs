@@ -867,6 +867,29 @@ fn a_second_process_on_one_decision_log_file_is_refused() {
     );
 }
 
+/// `--decision-log -` with stdout appended (`>>`, write-only) to a file that ends in a
+/// whole line: a restart adds no empty line (its end is read through /proc/self/fd).
+#[cfg(target_os = "linux")]
+#[test]
+fn restarts_on_stdout_appended_to_a_file_add_no_empty_line() {
+    let (_dir, log) = fresh_decision_log("stdout-restarts");
+    for _ in 0..2 {
+        let (mut child, port) = serving_ready(
+            &["--decision-log", "-", "--drain-seconds", "0"],
+            appended(&log),
+        );
+        assert_eq!(post_decision(port).as_deref(), Some("200"));
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.0.id().to_string()])
+            .status();
+        let status = ended_within(&mut child.0, 60).unwrap_or_else(|| panic!("did not end"));
+        assert!(status.success(), "{status:?}");
+    }
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(text.lines().count(), 2, "{text:?}");
+    assert!(text.lines().all(|l| !l.is_empty()), "{text:?}");
+}
+
 /// The server with `args` after `serve` (on port 0), its stdout and stderr as given: how
 /// it exited (None if it did not within 30 s; then it is killed).
 #[cfg(target_os = "linux")]

@@ -619,12 +619,24 @@ fn refuse_stderr<T>(_: &T) -> io::Result<()> {
 
 /// Whether standard output is a regular file (`>> file`, systemd's `append:`) that may
 /// end in a torn line a stopped process left: its last byte is not a newline, or it
-/// cannot be read (stdout is mostly write-only) and the file is not empty. Then the first
+/// cannot be read (stdout is mostly write-only: it is read through a read-only open of
+/// `/proc/self/fd/N` first) and the file is not empty. Then the first
 /// write begins with a newline, so no line is joined to a torn one.
 #[cfg(unix)]
 fn stdout_ends_torn(stdout: &File) -> bool {
     match stdout.metadata() {
-        Ok(meta) if meta.is_file() => stdout.ends_torn(meta.len()).unwrap_or(meta.len() > 0),
+        Ok(meta) if meta.is_file() => stdout
+            .ends_torn(meta.len())
+            .or_else(|_| {
+                // Write-only (`>>`): read through a read-only open of the same file.
+                use std::os::fd::AsRawFd;
+                let reader = File::open(format!("/proc/self/fd/{}", stdout.as_raw_fd()))?;
+                if !reader.same_file(stdout)? {
+                    return Err(io::Error::other("another file"));
+                }
+                reader.ends_torn(meta.len())
+            })
+            .unwrap_or(meta.len() > 0),
         _ => false,
     }
 }
