@@ -43,9 +43,12 @@
 //!
 //! Opening never waits: a FIFO with no reader is an error (at startup, the service does
 //! not start), not an open that waits for a reader for good. One file, one writer: a
-//! regular file is locked (`flock`, exclusive, non-blocking) when opened and reopened, and
-//! a second process on it does not start. `/dev/null` (a path, or standard output there)
-//! is refused: every line would be lost while decisions are answered 200.
+//! regular file is locked (`flock`, exclusive, non-blocking) when opened and reopened (so
+//! is standard output that is a regular file), and a second process on it does not start.
+//! A target is a regular file, a FIFO, a socket or a terminal: any other device
+//! (`/dev/null`, a path or standard output there) is refused at start and at reopen, as
+//! lines there may be lost while decisions are answered 200 (`/dev/full` is let through:
+//! its writes fail visibly). So is the regular file standard error goes to.
 //!
 //! Standard output (`-`), and a target that is not a regular file (a pipe, a device),
 //! cannot be cut back (standard output that is a regular file has its end looked at as a
