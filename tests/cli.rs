@@ -874,16 +874,7 @@ fn a_second_process_on_one_decision_log_file_is_refused() {
 fn restarts_on_stdout_appended_to_a_file_add_no_empty_line() {
     let (_dir, log) = fresh_decision_log("stdout-restarts");
     for _ in 0..2 {
-        let (mut child, port) = serving_ready(
-            &["--decision-log", "-", "--drain-seconds", "0"],
-            appended(&log),
-        );
-        assert_eq!(post_decision(port).as_deref(), Some("200"));
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.0.id().to_string()])
-            .status();
-        let status = ended_within(&mut child.0, 60).unwrap_or_else(|| panic!("did not end"));
-        assert!(status.success(), "{status:?}");
+        one_decision_on_stdout_appended_to(&log);
     }
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     assert_eq!(text.lines().count(), 2, "{text:?}");
@@ -916,6 +907,22 @@ fn exit_with(
         let _ = child.wait();
     }
     status
+}
+
+/// Serves with `--decision-log -` and stdout appended to `log` (as a shell's `>>`), one
+/// decision answered 200, then stopped by SIGTERM: it must exit 0.
+#[cfg(target_os = "linux")]
+fn one_decision_on_stdout_appended_to(log: &std::path::Path) {
+    let (mut child, port) = serving_ready(
+        &["--decision-log", "-", "--drain-seconds", "0"],
+        appended(log),
+    );
+    assert_eq!(post_decision(port).as_deref(), Some("200"));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status();
+    let status = ended_within(&mut child.0, 60).unwrap_or_else(|| panic!("did not end"));
+    assert!(status.success(), "{status:?}");
 }
 
 /// Opens `path` as a shell's `>>` does: write-only, appending.
@@ -992,18 +999,7 @@ fn a_decision_log_on_dev_kmsg_is_refused_at_startup() {
 fn a_decision_log_on_stdout_appended_to_a_file_ends_a_torn_line_first() {
     let (_dir, log) = fresh_decision_log("stdout-append");
     let _ = std::fs::write(&log, "{\"decision_id\":\"whole\"}\n{\"decision_id\":\"to");
-    // As a shell's `>>`: write-only, appending (the last byte cannot be read back).
-    let stdout = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&log)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (mut child, port) = serving_ready(&["--decision-log", "-", "--drain-seconds", "0"], stdout);
-    assert_eq!(post_decision(port).as_deref(), Some("200"));
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status();
-    let status = ended_within(&mut child.0, 60).unwrap_or_else(|| panic!("did not end"));
-    assert!(status.success(), "{status:?}");
+    one_decision_on_stdout_appended_to(&log);
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     let last = text.lines().last().unwrap_or_default();
     let parsed: serde_json::Value = serde_json::from_str(last).unwrap_or_default();
