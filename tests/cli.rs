@@ -867,6 +867,131 @@ fn a_second_process_on_one_decision_log_file_is_refused() {
     );
 }
 
+/// `--decision-log -` with stdout appended (`>>`, write-only) to a file that ends in a
+/// whole line: a restart adds no empty line (its end is read through /proc/self/fd).
+#[cfg(target_os = "linux")]
+#[test]
+fn restarts_on_stdout_appended_to_a_file_add_no_empty_line() {
+    let (_dir, log) = fresh_decision_log("stdout-restarts");
+    for _ in 0..2 {
+        one_decision_on_stdout_appended_to(&log);
+    }
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(text.lines().count(), 2, "{text:?}");
+    assert!(text.lines().all(|l| !l.is_empty()), "{text:?}");
+}
+
+/// The server with `args` after `serve` (on port 0), its stdout and stderr as given: how
+/// it exited (None if it did not within 30 s; then it is killed).
+#[cfg(target_os = "linux")]
+fn exit_with(
+    args: &[&str],
+    stdout: impl Into<Stdio>,
+    stderr: impl Into<Stdio>,
+) -> Option<std::process::ExitStatus> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aftersales"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("AFTERSALES_RULES")
+        .env_remove("AFTERSALES_API_TOKENS")
+        .env_remove("AFTERSALES_API_TOKENS_FILE")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = ended_within(&mut child, 30);
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    status
+}
+
+/// Serves with `--decision-log -` and stdout appended to `log` (as a shell's `>>`), one
+/// decision answered 200, then stopped by SIGTERM: it must exit 0.
+#[cfg(target_os = "linux")]
+fn one_decision_on_stdout_appended_to(log: &std::path::Path) {
+    let (mut child, port) = serving_ready(
+        &["--decision-log", "-", "--drain-seconds", "0"],
+        appended(log),
+    );
+    assert_eq!(post_decision(port).as_deref(), Some("200"));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status();
+    let status = ended_within(&mut child.0, 60).unwrap_or_else(|| panic!("did not end"));
+    assert!(status.success(), "{status:?}");
+}
+
+/// Opens `path` as a shell's `>>` does: write-only, appending.
+#[cfg(target_os = "linux")]
+fn appended(path: &std::path::Path) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `--decision-log -` with stdout appended to the file another process writes as its
+/// decision log (or the other way round): one file, one writer, whichever came first.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_decision_log_on_stdout_appended_to_a_file_takes_the_files_lock() {
+    let (_dir, log) = fresh_decision_log("stdout-lock");
+    let log_arg = log.to_string_lossy().into_owned();
+    let (_first, port) = serving_ready(&["--decision-log", &log_arg], Stdio::null());
+    let status = exit_with(&["--decision-log", "-"], appended(&log), Stdio::null());
+    assert!(status.is_some_and(|s| !s.success()), "{status:?}");
+    assert_eq!(post_decision(port).as_deref(), Some("200"));
+    drop(_first);
+
+    let (_dir, log) = fresh_decision_log("stdout-lock-first");
+    let log_arg = log.to_string_lossy().into_owned();
+    let (_first, port) = serving_ready(&["--decision-log", "-"], appended(&log));
+    assert!(refused_at_start_on(&log_arg).contains("another process writes it"));
+    let status = exit_with(&["--decision-log", "-"], appended(&log), Stdio::null());
+    assert!(status.is_some_and(|s| !s.success()), "{status:?}");
+    assert_eq!(post_decision(port).as_deref(), Some("200"));
+}
+
+/// A decision log that is the regular file stderr goes to (`/dev/stderr`, `2>&1`) would
+/// cut back the events written after a failed write: refused at start. A pipe is fine.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_decision_log_on_the_file_stderr_goes_to_is_refused() {
+    let (_dir, log) = fresh_decision_log("stderr-file");
+    let status = exit_with(
+        &["--decision-log", "/dev/stderr"],
+        Stdio::null(),
+        appended(&log),
+    );
+    assert!(status.is_some_and(|s| !s.success()), "{status:?}");
+    let said = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(said.contains("standard error"), "{said}");
+
+    let status = exit_with(&["--decision-log", "-"], appended(&log), appended(&log));
+    assert!(status.is_some_and(|s| !s.success()), "{status:?}");
+}
+
+/// Devices are refused by their kind (not by a list of names): `/dev/kmsg` keeps only
+/// about 1 KiB of each record.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_decision_log_on_dev_kmsg_is_refused_at_startup() {
+    if std::fs::OpenOptions::new()
+        .append(true)
+        .open("/dev/kmsg")
+        .is_err()
+    {
+        return;
+    }
+    let stderr = refused_at_start_on("/dev/kmsg");
+    assert!(stderr.contains("/dev/kmsg"), "{stderr}");
+}
+
 /// `--decision-log -` with stdout appended to a regular file (`>> file`, systemd's
 /// `append:`) that ends in a torn line: the first line is not joined to it.
 #[cfg(target_os = "linux")]
@@ -874,18 +999,7 @@ fn a_second_process_on_one_decision_log_file_is_refused() {
 fn a_decision_log_on_stdout_appended_to_a_file_ends_a_torn_line_first() {
     let (_dir, log) = fresh_decision_log("stdout-append");
     let _ = std::fs::write(&log, "{\"decision_id\":\"whole\"}\n{\"decision_id\":\"to");
-    // As a shell's `>>`: write-only, appending (the last byte cannot be read back).
-    let stdout = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&log)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (mut child, port) = serving_ready(&["--decision-log", "-", "--drain-seconds", "0"], stdout);
-    assert_eq!(post_decision(port).as_deref(), Some("200"));
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status();
-    let status = ended_within(&mut child.0, 60).unwrap_or_else(|| panic!("did not end"));
-    assert!(status.success(), "{status:?}");
+    one_decision_on_stdout_appended_to(&log);
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     let last = text.lines().last().unwrap_or_default();
     let parsed: serde_json::Value = serde_json::from_str(last).unwrap_or_default();

@@ -43,9 +43,12 @@
 //!
 //! Opening never waits: a FIFO with no reader is an error (at startup, the service does
 //! not start), not an open that waits for a reader for good. One file, one writer: a
-//! regular file is locked (`flock`, exclusive, non-blocking) when opened and reopened, and
-//! a second process on it does not start. `/dev/null` (a path, or standard output there)
-//! is refused: every line would be lost while decisions are answered 200.
+//! regular file is locked (`flock`, exclusive, non-blocking) when opened and reopened (so
+//! is standard output that is a regular file), and a second process on it does not start.
+//! A target is a regular file, a FIFO, a socket or a terminal: any other device
+//! (`/dev/null`, a path or standard output there) is refused at start and at reopen, as
+//! lines there may be lost while decisions are answered 200 (`/dev/full` is let through:
+//! its writes fail visibly). So is the regular file standard error goes to.
 //!
 //! Standard output (`-`), and a target that is not a regular file (a pipe, a device),
 //! cannot be cut back (standard output that is a regular file has its end looked at as a
@@ -329,14 +332,22 @@ impl DecisionLog {
     pub async fn open(target: &str, capacity: usize) -> io::Result<DecisionLog> {
         let out: Box<dyn Out> = if target == "-" {
             let stdout = unbuffered_stdout()?;
-            refuse_dev_null(&stdout)?;
+            refuse_device(&stdout)?;
+            refuse_stderr(&stdout)?;
+            // One file, one writer: as for a path (another's cut back would remove this
+            // one's lines).
+            #[cfg(unix)]
+            if stdout.metadata()?.is_file() {
+                stdout.lock_writer()?;
+            }
             let torn = stdout_ends_torn(&stdout);
             let out = StreamOut::new(stdout, None);
             Box::new(if torn { out.ending_torn() } else { out })
         } else {
             let path = PathBuf::from(target);
             let file = open_append(path.clone()).await?;
-            refuse_dev_null(&file)?;
+            refuse_device(&file)?;
+            refuse_stderr(&file)?;
             let regular = file.metadata()?.is_file();
             if regular {
                 file.lock_writer()?;
@@ -542,42 +553,93 @@ fn unbuffered_stdout() -> io::Result<io::Stdout> {
     Ok(io::stdout())
 }
 
-/// Refuses `/dev/null` (the same device), where every line would be lost while decisions
-/// are answered 200 (a process started with stdout closed has it there), and the other
-/// devices that take every write and keep nothing (`/dev/zero`, `/dev/random`,
-/// `/dev/urandom`): a caller who wants no decision log leaves out `--decision-log`.
+/// Refuses a target of a kind that may lose or cut lines while decisions are answered
+/// 200: a regular file, a FIFO, a socket or a terminal is accepted; any other character
+/// or block device (`/dev/null`, `/dev/zero`, `/dev/kmsg`, a disk) is refused, at start
+/// and at reopen alike. `/dev/full` is the one device let through: every write to it
+/// fails, which the writer sees (503), so no line is lost silently. A caller who wants no
+/// decision log leaves out `--decision-log`.
 #[cfg(unix)]
-fn refuse_dev_null(file: &File) -> io::Result<()> {
+fn refuse_device(file: &File) -> io::Result<()> {
+    use std::io::IsTerminal;
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let meta = file.metadata()?;
-    if !meta.file_type().is_char_device() {
+    let kind = meta.file_type();
+    if kind.is_file() || kind.is_fifo() || kind.is_socket() {
         return Ok(());
     }
-    for sink in ["/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"] {
-        let same = std::fs::metadata(sink)
-            .is_ok_and(|n| n.file_type().is_char_device() && n.rdev() == meta.rdev());
-        if same {
-            return Err(io::Error::other(format!(
-                "it is {sink}, where every line would be lost while decisions are answered 200; to run without a decision log, leave out --decision-log"
-            )));
-        }
+    let device_at = |path: &str| {
+        std::fs::metadata(path).is_ok_and(|n| {
+            n.file_type().is_char_device() == kind.is_char_device() && n.rdev() == meta.rdev()
+        })
+    };
+    if kind.is_char_device() && (file.is_terminal() || device_at("/dev/full")) {
+        return Ok(());
+    }
+    let named = [
+        "/dev/null",
+        "/dev/zero",
+        "/dev/random",
+        "/dev/urandom",
+        "/dev/kmsg",
+    ]
+    .into_iter()
+    .find(|sink| device_at(sink))
+    .map(|sink| format!("{sink}, a device"))
+    .unwrap_or_else(|| "a /dev/ device".to_owned());
+    Err(io::Error::other(format!(
+        "it is {named} (not a regular file, a FIFO, a socket or a terminal), where lines may be lost or cut while decisions are answered 200; to run without a decision log, leave out --decision-log"
+    )))
+}
+
+#[cfg(not(unix))]
+fn refuse_device<T>(_: &T) -> io::Result<()> {
+    Ok(())
+}
+
+/// Refuses a target that is the very file standard error is (`/dev/stderr`, `2>&1` to a
+/// file) when that is a regular file: cutting back a failed write would erase the events
+/// written after it, and events would sit between the lines. A pipe shared with stderr
+/// is never cut back: allowed.
+#[cfg(unix)]
+fn refuse_stderr(file: &File) -> io::Result<()> {
+    use std::os::fd::AsFd;
+    let Ok(stderr) = io::stderr().as_fd().try_clone_to_owned().map(File::from) else {
+        return Ok(());
+    };
+    if file.metadata()?.is_file() && file.same_file(&stderr).unwrap_or(false) {
+        return Err(io::Error::other(
+            "it is the file standard error is written to (a regular file): cutting back a failed write would erase the events after it; give the decision log a file of its own",
+        ));
     }
     Ok(())
 }
 
 #[cfg(not(unix))]
-fn refuse_dev_null<T>(_: &T) -> io::Result<()> {
+fn refuse_stderr<T>(_: &T) -> io::Result<()> {
     Ok(())
 }
 
 /// Whether standard output is a regular file (`>> file`, systemd's `append:`) that may
 /// end in a torn line a stopped process left: its last byte is not a newline, or it
-/// cannot be read (stdout is mostly write-only) and the file is not empty. Then the first
+/// cannot be read (stdout is mostly write-only: it is read through a read-only open of
+/// `/proc/self/fd/N` first) and the file is not empty. Then the first
 /// write begins with a newline, so no line is joined to a torn one.
 #[cfg(unix)]
 fn stdout_ends_torn(stdout: &File) -> bool {
     match stdout.metadata() {
-        Ok(meta) if meta.is_file() => stdout.ends_torn(meta.len()).unwrap_or(meta.len() > 0),
+        Ok(meta) if meta.is_file() => stdout
+            .ends_torn(meta.len())
+            .or_else(|_| {
+                // Write-only (`>>`): read through a read-only open of the same file.
+                use std::os::fd::AsRawFd;
+                let reader = File::open(format!("/proc/self/fd/{}", stdout.as_raw_fd()))?;
+                if !reader.same_file(stdout)? {
+                    return Err(io::Error::other("another file"));
+                }
+                reader.ends_torn(meta.len())
+            })
+            .unwrap_or(meta.len() > 0),
         _ => false,
     }
 }
@@ -588,7 +650,7 @@ fn stdout_ends_torn<W>(_: &W) -> bool {
 }
 
 async fn open_append(path: PathBuf) -> io::Result<File> {
-    tokio::task::spawn_blocking(move || open_append_now(&path))
+    tokio::task::spawn_blocking(move || open_append_now(&path, true))
         .await
         .unwrap_or_else(|e| Err(io::Error::other(e)))
 }
@@ -598,9 +660,10 @@ async fn open_append(path: PathBuf) -> io::Result<File> {
 /// alike, where a plain open would wait for a reader for good. The file is opened
 /// non-blocking, then made blocking again: a write to a pipe whose reader is slow waits,
 /// as one to stdout does (watched, and bounded for each request by its deadline).
-fn open_append_now(path: &std::path::Path) -> io::Result<File> {
+/// With `create` false, nothing is made where nothing is.
+fn open_append_now(path: &std::path::Path, create: bool) -> io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
+    options.create(create).append(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
@@ -650,9 +713,17 @@ fn open_append_now(path: &std::path::Path) -> io::Result<File> {
 /// Opens the log at `path` again (on hangup, or once its file was deleted), as the kind
 /// it was when it opened: a regular file, cut back after a failed write, or a stream. A
 /// FIFO or a device put where a regular file was (or the other way round) is refused, and
-/// the one opened before is kept.
+/// the one opened before is kept, as is one on a device refused at start
+/// ([`refuse_device`]). A log that was not a regular file is never made a regular file at
+/// its path (a FIFO deleted stays missing until one is made there again).
 fn reopen_at(path: &std::path::Path, regular: bool) -> io::Result<File> {
-    let file = open_append_now(path)?;
+    let file = open_append_now(path, regular)?;
+    refuse_device(&file).map_err(|e| {
+        io::Error::other(format!(
+            "{}: {e}; the one opened before is kept",
+            path.display()
+        ))
+    })?;
     if file.metadata()?.is_file() != regular {
         let was = if regular {
             "a regular file"
@@ -1151,6 +1222,9 @@ struct FileOut<F: LogFile> {
     /// file opened before is written meanwhile, and the reopen tried again before each
     /// write and probe.
     reopen_failures: u64,
+    /// Where the last write here ended (the file's length then; after a cut back, the
+    /// length cut to): a file found shorter was truncated under the writer.
+    ended: Option<u64>,
 }
 
 impl<F: LogFile> FileOut<F> {
@@ -1164,6 +1238,7 @@ impl<F: LogFile> FileOut<F> {
             cut_error: None,
             truncated: false,
             reopen_failures: 0,
+            ended: None,
         }
     }
 
@@ -1191,6 +1266,7 @@ impl<F: LogFile> FileOut<F> {
     /// be all that is in it). A cut that fails is said once per change of its error.
     fn cut_back(&mut self, len: u64) -> io::Result<()> {
         let cut = self.file.measure().and_then(|(now, _)| {
+            self.ended = Some(now.min(len));
             if now > len {
                 self.file.cut(len)
             } else {
@@ -1248,11 +1324,25 @@ impl<F: LogFile> FileOut<F> {
             // Measured again: a file truncated under the writer is shorter than the cut.
             len = self.file.measure()?.0;
         }
+        // Shorter than where the last write here ended: truncated under the writer
+        // (someone else's `truncate`, with no cut owed); a torn piece may be at its end.
+        if self.ended.is_some_and(|ended| len < ended) {
+            tracing::warn!(
+                path = %self.path,
+                length = len,
+                ended_at = self.ended.unwrap_or_default(),
+                "the decision log file was truncated under the writer: it is shorter than where the last line written here ended; if it ends in a torn piece, the next line begins with a newline"
+            );
+            self.look_at_end = true;
+            self.truncated = true;
+        }
         // A file whose last byte cannot be read (opened write-only, a read error) and
         // that is not empty may end torn: it is given the newline anyway (at worst an
-        // empty line, which readers skip), so no line is ever joined to a torn one.
-        let end_torn =
-            std::mem::take(&mut self.look_at_end) && self.file.ends_torn(len).unwrap_or(len > 0);
+        // empty line, which readers skip), so no line is ever joined to a torn one. That
+        // is said as a warning, not counted as torn: nothing is known to be.
+        let looked = std::mem::take(&mut self.look_at_end).then(|| self.file.ends_torn(len));
+        let unread = len > 0 && matches!(looked, Some(Err(_)));
+        let end_torn = unread || matches!(looked, Some(Ok(true)));
         let ended = if end_torn {
             self.file.write_all(b"\n")
         } else {
@@ -1268,8 +1358,16 @@ impl<F: LogFile> FileOut<F> {
             self.look_at_end |= end_torn;
             return Err(e);
         }
+        self.ended = Some(len + u64::from(end_torn) + bytes.len() as u64);
         // Said once, by the write that stays (a probe's is cut back).
-        if end_torn && !probing && std::mem::take(&mut self.truncated) {
+        if unread && !probing {
+            self.truncated = false;
+            tracing::warn!(
+                path = %self.path,
+                length = len,
+                "the end of the decision log file cannot be read; a newline was written first"
+            );
+        } else if end_torn && !probing && std::mem::take(&mut self.truncated) {
             count_torn();
             tracing::error!(
                 path = %self.path,
@@ -1385,12 +1483,14 @@ impl<F: LogFile> FileOut<F> {
         let (Err(error), Some(len)) = (repaired, self.cut_to) else {
             self.file = file;
             self.look_at_end = true;
+            self.ended = None;
             return Ok(Reopened::Clean);
         };
         // A deleted file's torn end is gone with it.
         let deleted = self.file.measure().is_ok_and(|(_, deleted)| deleted);
         let old = std::mem::replace(&mut self.file, file);
         self.look_at_end = true;
+        self.ended = None;
         self.cut_to = None;
         self.cut_error = None;
         if deleted {
@@ -2534,7 +2634,7 @@ mod tests {
         let fifo = dir.join("decisions.fifo");
         let made = std::process::Command::new("mkfifo").arg(&fifo).status();
         assert!(made.is_ok_and(|s| s.success()), "mkfifo");
-        let refused = open_append_now(&fifo).err().map(|e| e.to_string());
+        let refused = open_append_now(&fifo, true).err().map(|e| e.to_string());
         assert_eq!(
             refused.as_deref(),
             Some("it is a FIFO with no reader (start its reader first)")
@@ -2544,7 +2644,7 @@ mod tests {
             .custom_flags(libc::O_NONBLOCK)
             .open(&fifo)
             .unwrap_or_else(|e| panic!("{e}"));
-        let file = open_append_now(&fifo).unwrap_or_else(|e| panic!("{e}"));
+        let file = open_append_now(&fifo, true).unwrap_or_else(|e| panic!("{e}"));
         let flags = rustix::fs::fcntl_getfl(&file).unwrap_or_else(|e| panic!("{e}"));
         assert!(
             !flags.contains(rustix::fs::OFlags::NONBLOCK),
@@ -2560,6 +2660,54 @@ mod tests {
         let regular = dir.join("decisions.jsonl");
         assert!(reopen_at(&regular, true).is_ok());
         assert!(reopen_at(&regular, false).is_err());
+    }
+
+    /// A log that was a FIFO (not a regular file) reopened on a device that keeps
+    /// nothing: refused as at start, the stream opened before kept.
+    #[cfg(unix)]
+    #[test]
+    fn a_reopen_refuses_the_devices_refused_at_start() {
+        for device in ["/dev/null", "/dev/zero"] {
+            let refused = reopen_at(std::path::Path::new(device), false)
+                .err()
+                .map(|e| e.to_string());
+            assert!(
+                refused.is_some_and(|e| e.contains(device) && e.contains("kept")),
+                "{device}"
+            );
+        }
+    }
+
+    /// Refused by kind, not by a list of names: any device other than a terminal (and
+    /// `/dev/full`, whose writes all fail visibly) is refused.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn devices_are_refused_by_kind_with_dev_full_let_through() {
+        let kmsg = std::fs::OpenOptions::new().append(true).open("/dev/kmsg");
+        if let Ok(kmsg) = kmsg {
+            let refused = refuse_device(&kmsg).err().map(|e| e.to_string());
+            assert!(refused.is_some_and(|e| e.contains("/dev/kmsg")));
+        }
+        let full = std::fs::OpenOptions::new()
+            .append(true)
+            .open("/dev/full")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(refuse_device(&full).is_ok());
+    }
+
+    /// A FIFO deleted from the path: the reopen fails (retried), and makes no regular
+    /// file there, which would then be refused as another kind and block a new FIFO.
+    #[cfg(unix)]
+    #[test]
+    fn a_reopen_of_a_log_that_was_no_regular_file_makes_no_file() {
+        let temp = TempDir::new("fifo-gone");
+        let missing = temp.0.join("decisions.fifo");
+        assert!(reopen_at(&missing, false).is_err());
+        assert!(!missing.exists(), "a regular file was made at the path");
+        assert!(
+            reopen_at(&missing, true).is_ok(),
+            "a regular file is made again"
+        );
     }
 
     #[test]
@@ -2699,6 +2847,46 @@ mod tests {
         let mut out = FileOut::new(empty.clone(), None);
         assert!(out.append(&line(2)).is_ok());
         assert_eq!(empty.text().as_bytes(), line(2).as_slice());
+    }
+
+    /// A file whose end cannot be read (mode 200) is not known to be torn: a warning, not
+    /// the error (nor the count) of a torn line.
+    #[test]
+    fn an_unreadable_end_is_warned_of_not_said_torn() {
+        let disk = Disk::holding(&line(0));
+        disk.unreadable.store(true, Ordering::SeqCst);
+        let mut out = FileOut::new(disk.clone(), None).at("decisions.jsonl");
+        let events = events_of(|| assert!(out.append(&line(1)).is_ok()));
+        assert!(saying(&events, "torn").is_empty(), "{events:?}");
+        let said = first_saying(&events, "cannot be read; a newline was written first");
+        assert_eq!(said["level"], "WARN");
+        assert_eq!(last_id(&disk.text()), line_id(1));
+    }
+
+    /// Someone else truncates the file mid-line with no cut owed: said, and the next line
+    /// begins with a newline, never joined to the torn piece.
+    #[test]
+    fn a_file_truncated_mid_line_under_the_writer_is_ended_before_the_next_line() {
+        let disk = Disk::with_room(1 << 20);
+        let mut out = FileOut::new(disk.clone(), None).at("decisions.jsonl");
+        assert!(out.append(&line(0)).is_ok());
+        assert!(out.append(&line(1)).is_ok());
+        let mid = (line(0).len() + 10) as u64;
+        assert!(disk.cut(mid).is_ok());
+        let events = events_of(|| assert!(out.append(&line(2)).is_ok()));
+        let said = first_saying(&events, "truncated under the writer");
+        assert_eq!(said["length"], mid);
+        assert_eq!(said["ended_at"], (2 * line(0).len()) as u64);
+        let text = disk.text();
+        assert_eq!(last_id(&text), line_id(2), "{text}");
+        let whole = text
+            .lines()
+            .filter(|l| serde_json::from_str::<Value>(l).is_ok());
+        assert_eq!(whole.count(), 2, "{text}");
+        // A file cut back to whole lines needs no newline.
+        assert!(disk.cut(0).is_ok());
+        assert!(out.append(&line(3)).is_ok());
+        assert_eq!(disk.text().as_bytes(), line(3).as_slice());
     }
 
     /// The events `f` emits, as JSON objects (fields flattened).
@@ -2908,9 +3096,9 @@ mod tests {
     fn one_file_has_one_writer_and_a_reopen_onto_the_same_file_keeps_the_lock() {
         let dir = TempDir::new("lock");
         let path = dir.0.join("decisions.jsonl");
-        let first = open_append_now(&path).unwrap_or_else(|e| panic!("{e}"));
+        let first = open_append_now(&path, true).unwrap_or_else(|e| panic!("{e}"));
         assert!(first.lock_writer().is_ok());
-        let second = open_append_now(&path).unwrap_or_else(|e| panic!("{e}"));
+        let second = open_append_now(&path, true).unwrap_or_else(|e| panic!("{e}"));
         let refused = second.lock_writer().err().map(|e| e.to_string());
         assert!(
             refused
@@ -2927,7 +3115,7 @@ mod tests {
         let rotated = dir.0.join("decisions.jsonl.1");
         std::fs::rename(&path, &rotated).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(out.reopen().ok(), Some(Reopened::Clean));
-        let other = open_append_now(&path).unwrap_or_else(|e| panic!("{e}"));
+        let other = open_append_now(&path, true).unwrap_or_else(|e| panic!("{e}"));
         assert!(
             other.lock_writer().is_err(),
             "the new file is this writer's"
@@ -2936,13 +3124,13 @@ mod tests {
         drop(other);
         drop(out);
         let mut out = FileOut::new(
-            open_append_now(&rotated).unwrap_or_else(|e| panic!("{e}")),
+            open_append_now(&rotated, true).unwrap_or_else(|e| panic!("{e}")),
             Some(Box::new({
                 let at = path.clone();
                 move || reopen_at(&at, true)
             })),
         );
-        let holder = open_append_now(&path).unwrap_or_else(|e| panic!("{e}"));
+        let holder = open_append_now(&path, true).unwrap_or_else(|e| panic!("{e}"));
         assert!(holder.lock_writer().is_ok());
         assert!(out.reopen().is_err(), "held by another");
         assert!(out.append(&line(2)).is_ok());
