@@ -38,8 +38,8 @@ fn main() -> ExitCode {
         },
         Some(Command::Rules(RulesCommand::Check { file })) => match Rules::from_path(file) {
             Ok(r) => {
-                println!(
-                    "{}: ok — version {}, {} notice(s), {} zone(s), {} test(s) passed, {} warning(s), {}",
+                if let Err(code) = print_out(format_args!(
+                    "{}: ok — version {}, {} notice(s), {} zone(s), {} test(s) passed, {} warning(s), {}\n",
                     r.origin,
                     r.version,
                     r.notices.len(),
@@ -47,7 +47,9 @@ fn main() -> ExitCode {
                     r.tests.len(),
                     r.load_warnings.len(),
                     r.checksum
-                );
+                )) {
+                    return code;
+                }
                 for w in &r.load_warnings {
                     eprintln!("{}", w.describe(&r.origin));
                 }
@@ -62,31 +64,45 @@ fn main() -> ExitCode {
                 r.origin
             )),
             Ok(r) => {
+                let mut text = String::new();
                 for name in &r.tests {
-                    println!("ok   {name}");
+                    text.push_str(&format!("ok   {name}\n"));
                 }
-                println!("{}: all {} test(s) passed", r.origin, r.tests.len());
-                ExitCode::SUCCESS
+                text.push_str(&format!(
+                    "{}: all {} test(s) passed\n",
+                    r.origin,
+                    r.tests.len()
+                ));
+                printed(text)
             }
             Err(e) => fail(&e),
         },
-        Some(Command::Rules(RulesCommand::Init)) => {
-            print!("{}", aftersales::rules::EMBEDDED_SOURCE);
-            ExitCode::SUCCESS
-        }
+        Some(Command::Rules(RulesCommand::Init)) => printed(aftersales::rules::EMBEDDED_SOURCE),
         Some(Command::Rules(RulesCommand::Show)) => match rules().map(|r| r.to_toml()) {
-            Ok(Ok(text)) => {
-                print!("{text}");
-                ExitCode::SUCCESS
-            }
+            Ok(Ok(text)) => printed(text),
             Ok(Err(e)) => fail(&e),
             Err(e) => fail(&e),
         },
-        Some(Command::Openapi) => {
-            print!("{}", aftersales::http::openapi::yaml());
-            ExitCode::SUCCESS
-        }
+        Some(Command::Openapi) => printed(aftersales::http::openapi::yaml()),
         Some(Command::Health { url }) => aftersales::http::probe(url),
+    }
+}
+
+/// Writes `text` to stdout: success, or how the command ends when stdout takes nothing.
+fn printed(text: impl std::fmt::Display) -> ExitCode {
+    print_out(text).err().unwrap_or(ExitCode::SUCCESS)
+}
+
+/// Writes `text` to stdout, flushed. A reader that went away (`| head -1`) ends the
+/// command quietly with 141, as a shell reports a process SIGPIPE ended (never a panic);
+/// another failure is said on stderr and ends it with 1.
+fn print_out(text: impl std::fmt::Display) -> Result<(), ExitCode> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match write!(out, "{text}").and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(ExitCode::from(141)),
+        Err(e) => Err(fail(&format!("cannot write to stdout: {e}"))),
     }
 }
 
@@ -119,15 +135,9 @@ fn decide(rules: &Rules, args: &DecideArgs) -> ExitCode {
         lang,
         aftersales::new_decision_id(),
     ) {
-        Ok(d) if args.text => {
-            print!("{}", aftersales::render::summary(&d.view, rules, lang));
-            ExitCode::SUCCESS
-        }
+        Ok(d) if args.text => printed(aftersales::render::summary(&d.view, rules, lang)),
         Ok(d) => match serde_json::to_string_pretty(&d.view) {
-            Ok(json) => {
-                println!("{json}");
-                ExitCode::SUCCESS
-            }
+            Ok(json) => printed(format_args!("{json}\n")),
             Err(e) => fail(&e),
         },
         Err(error) => {

@@ -1010,3 +1010,35 @@ fn a_decision_log_on_stdout_appended_to_a_file_ends_a_torn_line_first() {
         "the decision's line is whole, not joined to the torn one: {text:?}"
     );
 }
+
+/// A reader that went away (`aftersales openapi | head -1`) ends a command quietly with
+/// 141, as a shell reports a process SIGPIPE ended: never a panic.
+#[test]
+fn a_command_whose_stdout_reader_is_gone_ends_quietly_with_141() {
+    let request = example_request("03-stalled-shangcheng.json");
+    for args in [
+        &["openapi"][..],
+        &["rules", "init"],
+        &["rules", "show"],
+        &["decide"],
+        &["decide", "--text"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap_or_else(|e| panic!("{e}"));
+        drop(reader);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_aftersales"))
+            .args(args)
+            .env_remove("AFTERSALES_RULES")
+            .stdin(Stdio::piped())
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(request.as_bytes());
+        }
+        let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
