@@ -1010,3 +1010,34 @@ fn a_decision_log_on_stdout_appended_to_a_file_ends_a_torn_line_first() {
         "the decision's line is whole, not joined to the torn one: {text:?}"
     );
 }
+
+/// `--decision-log -` with stdout a regular file opened without `O_APPEND` (systemd's
+/// `StandardOutput=file:`, a shell's `1<>f`): lines are appended after the earlier ones,
+/// never written over them from offset 0.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_decision_log_on_stdout_opened_without_append_keeps_the_earlier_lines() {
+    let (_dir, log) = fresh_decision_log("stdout-no-append");
+    let earlier = "{\"decision_id\":\"earlier-1\"}\n{\"decision_id\":\"earlier-2\"}\n";
+    let _ = std::fs::write(&log, earlier);
+    let stdout = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (mut child, port) =
+        serving_ready(&["--decision-log", "-", "--drain-seconds", "0"], stdout);
+    assert_eq!(post_decision(port).as_deref(), Some("200"));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status();
+    let status = ended_within(&mut child.0, 60).unwrap_or_else(|| panic!("did not end"));
+    assert!(status.success(), "{status:?}");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(text.starts_with(earlier), "earlier lines overwritten: {text:?}");
+    assert_eq!(text.lines().count(), 3, "{text:?}");
+    assert!(
+        text.lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "{text:?}"
+    );
+}

@@ -339,6 +339,7 @@ impl DecisionLog {
             #[cfg(unix)]
             if stdout.metadata()?.is_file() {
                 stdout.lock_writer()?;
+                append_always(&stdout)?;
             }
             let torn = stdout_ends_torn(&stdout);
             let out = StreamOut::new(stdout, None);
@@ -617,6 +618,18 @@ fn refuse_stderr(file: &File) -> io::Result<()> {
 
 #[cfg(not(unix))]
 fn refuse_stderr<T>(_: &T) -> io::Result<()> {
+    Ok(())
+}
+
+/// Sets `O_APPEND` on standard output that is a regular file opened without it (systemd's
+/// `StandardOutput=file:`, a shell's `1<>f`): each write then goes to the file's end,
+/// never over the lines already in it from the descriptor's offset (0 when opened).
+#[cfg(unix)]
+fn append_always(stdout: &File) -> io::Result<()> {
+    let flags = rustix::fs::fcntl_getfl(stdout)?;
+    if !flags.contains(rustix::fs::OFlags::APPEND) {
+        rustix::fs::fcntl_setfl(stdout, flags | rustix::fs::OFlags::APPEND)?;
+    }
     Ok(())
 }
 
