@@ -1041,3 +1041,33 @@ fn a_decision_log_on_stdout_opened_without_append_keeps_the_earlier_lines() {
         "{text:?}"
     );
 }
+
+/// `--decision-log -` with stdout and stderr the same pipe or socket (`2>&1 | x`,
+/// systemd's `StandardError=inherit` into the journal): its lines and the service log's
+/// would interleave mid-line under a slow reader. Refused at start, saying why and what
+/// to do.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_decision_log_on_the_pipe_or_socket_stderr_goes_to_is_refused() {
+    use std::io::Read;
+    use std::os::fd::OwnedFd;
+    let (pipe_reader, pipe_writer) = std::io::pipe().unwrap_or_else(|e| panic!("{e}"));
+    let (mine, theirs) =
+        std::os::unix::net::UnixStream::pair().unwrap_or_else(|e| panic!("{e}"));
+    let shared: [(Box<dyn Read>, OwnedFd); 2] = [
+        (Box::new(pipe_reader), pipe_writer.into()),
+        (Box::new(mine), theirs.into()),
+    ];
+    for (mut read, fd) in shared {
+        let other = fd.try_clone().unwrap_or_else(|e| panic!("{e}"));
+        let status = exit_with(&["--decision-log", "-"], fd, other);
+        assert!(status.is_some_and(|s| !s.success()), "{status:?}");
+        let mut said = vec![0u8; 8192];
+        let n = read.read(&mut said).unwrap_or(0);
+        let said = String::from_utf8_lossy(&said[..n]);
+        assert!(
+            said.contains("standard error") && said.contains("a stream of its own"),
+            "{said}"
+        );
+    }
+}

@@ -598,20 +598,36 @@ fn refuse_device<T>(_: &T) -> io::Result<()> {
     Ok(())
 }
 
-/// Refuses a target that is the very file standard error is (`/dev/stderr`, `2>&1` to a
-/// file) when that is a regular file: cutting back a failed write would erase the events
-/// written after it, and events would sit between the lines. A pipe shared with stderr
-/// is never cut back: allowed.
+/// Refuses a target that is the very file standard error is (`/dev/stderr`, `2>&1`):
+/// - a regular file: cutting back a failed write would erase the events written after
+///   it, and events would sit between the lines;
+/// - a pipe or a socket (`2>&1 | x`, systemd's `StandardError=inherit` into the journal's
+///   socket): a reader slower than the writers lets a decision line and the service log's
+///   batched writes (each longer than `PIPE_BUF`) interleave mid-line, so lines are cut
+///   and joined.
+///
+/// A terminal shared with stderr stays allowed (someone watching).
 #[cfg(unix)]
 fn refuse_stderr(file: &File) -> io::Result<()> {
     use std::os::fd::AsFd;
+    use std::os::unix::fs::FileTypeExt;
     let Ok(stderr) = io::stderr().as_fd().try_clone_to_owned().map(File::from) else {
         return Ok(());
     };
-    if file.metadata()?.is_file() && file.same_file(&stderr).unwrap_or(false) {
+    if !file.same_file(&stderr).unwrap_or(false) {
+        return Ok(());
+    }
+    let kind = file.metadata()?.file_type();
+    if kind.is_file() {
         return Err(io::Error::other(
             "it is the file standard error is written to (a regular file): cutting back a failed write would erase the events after it; give the decision log a file of its own",
         ));
+    }
+    if kind.is_fifo() || kind.is_socket() {
+        let what = if kind.is_fifo() { "pipe" } else { "socket" };
+        return Err(io::Error::other(format!(
+            "it is the {what} standard error is written to (`2>&1 | ...`, or systemd's StandardError=inherit into the journal): its lines and the service log's would interleave mid-line under a slow reader; give the decision log a stream of its own (a path: --decision-log FILE, or stdout to a file), or send standard error elsewhere"
+        )));
     }
     Ok(())
 }
