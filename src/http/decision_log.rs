@@ -1353,6 +1353,11 @@ impl<F: LogFile> FileOut<F> {
             // Measured again: a file truncated under the writer is shorter than the cut.
             len = self.file.measure()?.0;
         }
+        // Longer than where the last write here ended: someone else appended to it (a
+        // `printf partial >> f`): its end is looked at, so a partial line is ended first.
+        if self.ended.is_some_and(|ended| len > ended) {
+            self.look_at_end = true;
+        }
         // Shorter than where the last write here ended: truncated under the writer
         // (someone else's `truncate`, with no cut owed); a torn piece may be at its end.
         if self.ended.is_some_and(|ended| len < ended) {
@@ -1408,7 +1413,7 @@ impl<F: LogFile> FileOut<F> {
             tracing::error!(
                 path = %self.path,
                 length = len,
-                "the decision log file ended in a torn line (a write cut short: a process stopped while its write was stuck, or killed in it); it is ended with a newline before the next line, so none is joined to it. The torn line is no delivered decision"
+                "the decision log file ended in a torn line (a write cut short: a process stopped while its write was stuck, or killed in it; or a partial line another writer appended); it is ended with a newline before the next line, so none is joined to it. The torn line is no delivered decision"
             );
         }
         if !probing {
@@ -2916,6 +2921,29 @@ mod tests {
         assert!(disk.cut(0).is_ok());
         assert!(out.append(&line(3)).is_ok());
         assert_eq!(disk.text().as_bytes(), line(3).as_slice());
+    }
+
+    /// Someone else appends a partial line (`printf partial >> f`) after our last write:
+    /// the next line begins with a newline, never joined to it; whole lines appended by
+    /// someone else need none (no empty line, no torn count).
+    #[test]
+    fn a_partial_line_appended_by_someone_else_is_ended_before_the_next_line() {
+        let disk = Disk::with_room(1 << 20);
+        let mut out = FileOut::new(disk.clone(), None).at("decisions.jsonl");
+        assert!(out.append(&line(0)).is_ok());
+        disk.data.lock().map(|mut d| d.extend_from_slice(b"partial")).ok();
+        let events = events_of(|| assert!(out.append(&line(1)).is_ok()));
+        assert_eq!(first_saying(&events, "torn line")["level"], "ERROR");
+        let text = disk.text();
+        assert_eq!(last_id(&text), line_id(1), "{text}");
+        assert_eq!(text.lines().nth(1), Some("partial"), "{text}");
+
+        disk.data.lock().map(|mut d| d.extend_from_slice(&line(7))).ok();
+        let events = events_of(|| assert!(out.append(&line(2)).is_ok()));
+        assert!(events.is_empty(), "{events:?}");
+        let text = disk.text();
+        assert!(text.lines().all(|l| !l.is_empty()), "{text}");
+        assert_eq!(last_id(&text), line_id(2), "{text}");
     }
 
     /// The events `f` emits, as JSON objects (fields flattened).
