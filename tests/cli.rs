@@ -1024,8 +1024,7 @@ fn a_decision_log_on_stdout_opened_without_append_keeps_the_earlier_lines() {
         .write(true)
         .open(&log)
         .unwrap_or_else(|e| panic!("{e}"));
-    let (mut child, port) =
-        serving_ready(&["--decision-log", "-", "--drain-seconds", "0"], stdout);
+    let (mut child, port) = serving_ready(&["--decision-log", "-", "--drain-seconds", "0"], stdout);
     assert_eq!(post_decision(port).as_deref(), Some("200"));
     let _ = Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])
@@ -1033,7 +1032,10 @@ fn a_decision_log_on_stdout_opened_without_append_keeps_the_earlier_lines() {
     let status = ended_within(&mut child.0, 60).unwrap_or_else(|| panic!("did not end"));
     assert!(status.success(), "{status:?}");
     let text = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(text.starts_with(earlier), "earlier lines overwritten: {text:?}");
+    assert!(
+        text.starts_with(earlier),
+        "earlier lines overwritten: {text:?}"
+    );
     assert_eq!(text.lines().count(), 3, "{text:?}");
     assert!(
         text.lines()
@@ -1052,8 +1054,7 @@ fn a_decision_log_on_the_pipe_or_socket_stderr_goes_to_is_refused() {
     use std::io::Read;
     use std::os::fd::OwnedFd;
     let (pipe_reader, pipe_writer) = std::io::pipe().unwrap_or_else(|e| panic!("{e}"));
-    let (mine, theirs) =
-        std::os::unix::net::UnixStream::pair().unwrap_or_else(|e| panic!("{e}"));
+    let (mine, theirs) = std::os::unix::net::UnixStream::pair().unwrap_or_else(|e| panic!("{e}"));
     let shared: [(Box<dyn Read>, OwnedFd); 2] = [
         (Box::new(pipe_reader), pipe_writer.into()),
         (Box::new(mine), theirs.into()),
@@ -1070,4 +1071,25 @@ fn a_decision_log_on_the_pipe_or_socket_stderr_goes_to_is_refused() {
             "{said}"
         );
     }
+}
+
+/// `--decision-log -` with stdout appended to a file: a partial line someone else
+/// appends while it serves (`printf partial >> f`) is ended before the next decision's
+/// line, never joined to it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_partial_line_appended_to_stdouts_file_while_serving_is_not_joined_to_the_next() {
+    let (_dir, log) = fresh_decision_log("stdout-partial");
+    let (_server, port) = serving_ready(&["--decision-log", "-"], appended(&log));
+    assert_eq!(post_decision(port).as_deref(), Some("200"));
+    let _ = appended(&log).write_all(b"partial");
+    assert_eq!(post_decision(port).as_deref(), Some("200"));
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text:?}");
+    assert_eq!(lines[1], "partial", "{text:?}");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(lines[2]).is_ok(),
+        "{text:?}"
+    );
 }

@@ -342,7 +342,12 @@ impl DecisionLog {
                 append_always(&stdout)?;
             }
             let torn = stdout_ends_torn(&stdout);
+            let tail = stdout_tail(&stdout);
             let out = StreamOut::new(stdout, None);
+            let out = match tail {
+                Some((tail, len)) => out.watching_end(tail, len),
+                None => out,
+            };
             Box::new(if torn { out.ending_torn() } else { out })
         } else {
             let path = PathBuf::from(target);
@@ -676,6 +681,25 @@ fn stdout_ends_torn(stdout: &File) -> bool {
 #[cfg(not(unix))]
 fn stdout_ends_torn<W>(_: &W) -> bool {
     false
+}
+
+/// For standard output that is a regular file: a handle to read its end through (a
+/// read-only open of `/proc/self/fd/N`, or the descriptor itself, whose reads may fail:
+/// then a file not empty is given a newline), and its length now.
+#[cfg(unix)]
+fn stdout_tail(stdout: &File) -> Option<(Box<dyn Tail>, u64)> {
+    use std::os::fd::AsRawFd;
+    let meta = stdout.metadata().ok().filter(|m| m.is_file())?;
+    let reader = File::open(format!("/proc/self/fd/{}", stdout.as_raw_fd()))
+        .ok()
+        .filter(|reader| reader.same_file(stdout).unwrap_or(false))
+        .or_else(|| stdout.try_clone().ok())?;
+    Some((Box::new(reader), meta.len()))
+}
+
+#[cfg(not(unix))]
+fn stdout_tail<W>(_: &W) -> Option<(Box<dyn Tail>, u64)> {
+    None
 }
 
 async fn open_append(path: PathBuf) -> io::Result<File> {
@@ -1557,6 +1581,33 @@ struct StreamOut<W: Write + Send + 'static> {
     /// Reopens that failed since the last one that worked: tried again before each write
     /// and probe (the stream opened before is written meanwhile).
     reopen_failures: u64,
+    /// Standard output that is a regular file: its end, watched between writes.
+    end: Option<EndWatch>,
+}
+
+/// The length and the last byte of a regular file written as a stream (standard output
+/// to a file), read through a handle of its own.
+trait Tail: Send + 'static {
+    fn length(&self) -> io::Result<u64>;
+    fn torn_at(&self, len: u64) -> io::Result<bool>;
+}
+
+impl<F: LogFile> Tail for F {
+    fn length(&self) -> io::Result<u64> {
+        self.measure().map(|(len, _)| len)
+    }
+
+    fn torn_at(&self, len: u64) -> io::Result<bool> {
+        self.ends_torn(len)
+    }
+}
+
+/// Where the last write to standard output (a regular file) ended: a file found shorter
+/// (truncated mid-line) or longer (someone appended a partial line) has its end looked
+/// at before the next write, as a path's is.
+struct EndWatch {
+    tail: Box<dyn Tail>,
+    ended: Option<u64>,
 }
 
 impl<W: Write + Send + 'static> StreamOut<W> {
@@ -1568,6 +1619,59 @@ impl<W: Write + Send + 'static> StreamOut<W> {
             kept: 0,
             path: "-".to_owned(),
             reopen_failures: 0,
+            end: None,
+        }
+    }
+
+    /// Watches the end of the regular file written (through `tail`), `len` bytes long now.
+    fn watching_end(self, tail: Box<dyn Tail>, len: u64) -> StreamOut<W> {
+        StreamOut {
+            end: Some(EndWatch {
+                tail,
+                ended: Some(len),
+            }),
+            ..self
+        }
+    }
+
+    /// Before a write to a watched file: if its length is not where the last write here
+    /// ended, the torn-end rule: a last byte that is not a newline, or one that cannot be
+    /// read in a file that is not empty, is ended with a newline first.
+    fn look_at_end(&mut self) {
+        let Some(end) = &self.end else { return };
+        let (Ok(len), Some(ended)) = (end.tail.length(), end.ended) else {
+            return;
+        };
+        if len == ended {
+            return;
+        }
+        if len < ended {
+            tracing::warn!(
+                path = %self.path,
+                length = len,
+                ended_at = ended,
+                "the decision log file was truncated under the writer: it is shorter than where the last line written here ended; if it ends in a torn piece, the next line begins with a newline"
+            );
+        }
+        match end.tail.torn_at(len) {
+            Ok(true) => {
+                count_torn();
+                tracing::error!(
+                    path = %self.path,
+                    length = len,
+                    "the decision log file ended in a torn line (truncated mid-line under the writer, or a partial line another writer appended); it is ended with a newline before the next line, so none is joined to it. The torn line is no delivered decision"
+                );
+                self.torn = true;
+            }
+            Err(_) if len > 0 => {
+                tracing::warn!(
+                    path = %self.path,
+                    length = len,
+                    "the end of the decision log file cannot be read; a newline was written first"
+                );
+                self.torn = true;
+            }
+            _ => {}
         }
     }
 
@@ -1600,31 +1704,39 @@ impl<W: Write + Send + 'static> StreamOut<W> {
     }
 
     fn write_whole(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let before = self.end.as_ref().map(|end| end.tail.length().ok());
         let mut written = 0;
         self.kept = 0;
-        while written < bytes.len() {
+        let result = loop {
+            if written == bytes.len() {
+                break self.out.flush();
+            }
             match self.out.write(&bytes[written..]) {
                 Ok(0) => {
                     self.torn |= written > 0;
                     self.kept = written;
-                    return Err(io::ErrorKind::WriteZero.into());
+                    break Err(io::ErrorKind::WriteZero.into());
                 }
                 Ok(n) => written += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.torn |= written > 0;
                     self.kept = written;
-                    return Err(e);
+                    break Err(e);
                 }
             }
+        };
+        if let (Some(end), Some(before)) = (&mut self.end, before) {
+            end.ended = before.map(|len| len + written as u64);
         }
-        self.out.flush()
+        result
     }
 }
 
 impl<W: Write + Send + 'static> Out for StreamOut<W> {
     fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.retry_reopen();
+        self.look_at_end();
         if self.torn {
             self.probe()?;
         }
@@ -2931,19 +3043,77 @@ mod tests {
         let disk = Disk::with_room(1 << 20);
         let mut out = FileOut::new(disk.clone(), None).at("decisions.jsonl");
         assert!(out.append(&line(0)).is_ok());
-        disk.data.lock().map(|mut d| d.extend_from_slice(b"partial")).ok();
+        disk.data
+            .lock()
+            .map(|mut d| d.extend_from_slice(b"partial"))
+            .ok();
         let events = events_of(|| assert!(out.append(&line(1)).is_ok()));
         assert_eq!(first_saying(&events, "torn line")["level"], "ERROR");
         let text = disk.text();
         assert_eq!(last_id(&text), line_id(1), "{text}");
         assert_eq!(text.lines().nth(1), Some("partial"), "{text}");
 
-        disk.data.lock().map(|mut d| d.extend_from_slice(&line(7))).ok();
+        disk.data
+            .lock()
+            .map(|mut d| d.extend_from_slice(&line(7)))
+            .ok();
         let events = events_of(|| assert!(out.append(&line(2)).is_ok()));
         assert!(events.is_empty(), "{events:?}");
         let text = disk.text();
         assert!(text.lines().all(|l| !l.is_empty()), "{text}");
         assert_eq!(last_id(&text), line_id(2), "{text}");
+    }
+
+    /// Standard output that is a regular file (`>> f`), its end watched: a partial line
+    /// someone appended, or a truncation mid-line, is ended before the next line; whole
+    /// lines appended by someone else need no newline.
+    #[test]
+    fn stdout_to_a_file_ends_a_partial_line_appended_or_left_by_a_truncation() {
+        let disk = Disk::with_room(1 << 20);
+        let mut out = StreamOut::new(disk.clone(), None).watching_end(Box::new(disk.clone()), 0);
+        assert!(out.append(&line(0)).is_ok());
+        disk.data
+            .lock()
+            .map(|mut d| d.extend_from_slice(b"partial"))
+            .ok();
+        let events = events_of(|| assert!(out.append(&line(1)).is_ok()));
+        assert_eq!(first_saying(&events, "torn line")["level"], "ERROR");
+        let text = disk.text();
+        assert_eq!(text.lines().nth(1), Some("partial"), "{text}");
+        assert_eq!(last_id(&text), line_id(1), "{text}");
+
+        disk.data
+            .lock()
+            .map(|mut d| d.extend_from_slice(&line(7)))
+            .ok();
+        let events = events_of(|| assert!(out.append(&line(2)).is_ok()));
+        assert!(events.is_empty(), "{events:?}");
+        assert!(
+            disk.text().lines().all(|l| !l.is_empty()),
+            "{}",
+            disk.text()
+        );
+
+        let mid = (line(0).len() + 10) as u64;
+        assert!(disk.cut(mid).is_ok());
+        let events = events_of(|| assert!(out.append(&line(3)).is_ok()));
+        assert_eq!(
+            first_saying(&events, "truncated under the writer")["length"],
+            mid
+        );
+        let text = disk.text();
+        assert_eq!(last_id(&text), line_id(3), "{text}");
+        let whole = text
+            .lines()
+            .filter(|l| serde_json::from_str::<Value>(l).is_ok());
+        assert_eq!(whole.count(), 2, "{text}");
+
+        // Unreadable and longer: a newline anyway, said as a warning.
+        disk.unreadable.store(true, Ordering::SeqCst);
+        disk.data.lock().map(|mut d| d.extend_from_slice(b"x")).ok();
+        let events = events_of(|| assert!(out.append(&line(4)).is_ok()));
+        assert_eq!(first_saying(&events, "cannot be read")["level"], "WARN");
+        assert_eq!(last_id(&disk.text()), line_id(4));
     }
 
     /// The events `f` emits, as JSON objects (fields flattened).
