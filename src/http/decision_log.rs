@@ -881,6 +881,9 @@ async fn write_lines(
                     out = back;
                     match reopened {
                         Ok(Reopened::Clean) => tracing::info!("decision log reopened"),
+                        Ok(Reopened::Unchanged) => {
+                            tracing::debug!("decision log on standard output: nothing to reopen")
+                        }
                         // Said by the target (which knows its path); not ready until a
                         // write or a probe works.
                         Ok(Reopened::Failing) => health.failed(),
@@ -1156,6 +1159,8 @@ trait Out: Send + 'static {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reopened {
     Clean,
+    /// Nothing to reopen (standard output): nothing is said.
+    Unchanged,
     /// Reopened, but a failed write's torn end is still in a file (owed a cut back before
     /// the next write, or left in the file rotated away): an error event said where, and
     /// the log counts as failing until a write or a probe works.
@@ -1767,8 +1772,9 @@ impl<W: Write + Send + 'static> Out for StreamOut<W> {
             // The same FIFO (the reader kept), or one another process wrote to: a torn
             // line, ours or its, is ended first (at worst, an empty line).
             self.torn = true;
+            return Ok(Reopened::Clean);
         }
-        Ok(Reopened::Clean)
+        Ok(Reopened::Unchanged)
     }
 }
 
@@ -3114,6 +3120,31 @@ mod tests {
         let events = events_of(|| assert!(out.append(&line(4)).is_ok()));
         assert_eq!(first_saying(&events, "cannot be read")["level"], "WARN");
         assert_eq!(last_id(&disk.text()), line_id(4));
+    }
+
+    /// A SIGHUP with the decision log on standard output reopens nothing: it says
+    /// nothing of a reopen, and lines go on.
+    #[test]
+    fn a_hangup_on_standard_output_says_no_reopen() {
+        let disk = Disk::with_room(1 << 20);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let events = events_of(|| {
+            runtime.block_on(async {
+                let out = StreamOut::new(disk.clone(), None);
+                let log = DecisionLog::start(Box::new(out), 8, Duration::from_secs(3600));
+                let (hangup, hangups) = watch::channel(0u64);
+                log.reopen_on(hangups);
+                let _ = hangup.send(1);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let slot = Slot::new(Duration::from_secs(60), None);
+                assert_eq!(log.commit(line(1), 1, &slot).await, Ok(()));
+            })
+        });
+        assert!(saying(&events, "reopened").is_empty(), "{events:?}");
+        assert_eq!(last_id(&disk.text()), line_id(1));
     }
 
     /// The events `f` emits, as JSON objects (fields flattened).
