@@ -48,11 +48,14 @@
 //! A target is a regular file, a FIFO, a socket or a terminal: any other device
 //! (`/dev/null`, a path or standard output there) is refused at start and at reopen, as
 //! lines there may be lost while decisions are answered 200 (`/dev/full` is let through:
-//! its writes fail visibly). So is the regular file standard error goes to.
+//! its writes fail visibly). So is the regular file standard error goes to, and the
+//! very pipe or socket it goes to (lines would interleave mid-line); a terminal shared
+//! with it is allowed.
 //!
 //! Standard output (`-`), and a target that is not a regular file (a pipe, a device),
-//! cannot be cut back (standard output that is a regular file has its end looked at as a
-//! path's is, when opened): after a short write the torn line is ended with a newline before
+//! cannot be cut back (standard output that is a regular file is set to append, and has
+//! its end looked at as a path's is, when opened and whenever its length is not where the
+//! last write ended): after a short write the torn line is ended with a newline before
 //! anything else is written (a reader sees one unparsable line, never two lines joined),
 //! and the probe writes an empty line. Whole lines a short write left before it failed
 //! are of requests answered 503: they are counted late, as above. Standard output is
