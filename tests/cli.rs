@@ -1042,3 +1042,86 @@ fn a_command_whose_stdout_reader_is_gone_ends_quietly_with_141() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+/// `--decision-log -` with stdout a regular file opened without `O_APPEND` (systemd's
+/// `StandardOutput=file:`, a shell's `1<>f`): lines are appended after the earlier ones,
+/// never written over them from offset 0.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_decision_log_on_stdout_opened_without_append_keeps_the_earlier_lines() {
+    let (_dir, log) = fresh_decision_log("stdout-no-append");
+    let earlier = "{\"decision_id\":\"earlier-1\"}\n{\"decision_id\":\"earlier-2\"}\n";
+    let _ = std::fs::write(&log, earlier);
+    let stdout = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (mut child, port) = serving_ready(&["--decision-log", "-", "--drain-seconds", "0"], stdout);
+    assert_eq!(post_decision(port).as_deref(), Some("200"));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status();
+    let status = ended_within(&mut child.0, 60).unwrap_or_else(|| panic!("did not end"));
+    assert!(status.success(), "{status:?}");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        text.starts_with(earlier),
+        "earlier lines overwritten: {text:?}"
+    );
+    assert_eq!(text.lines().count(), 3, "{text:?}");
+    assert!(
+        text.lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "{text:?}"
+    );
+}
+
+/// `--decision-log -` with stdout and stderr the same pipe or socket (`2>&1 | x`,
+/// systemd's `StandardError=inherit` into the journal): its lines and the service log's
+/// would interleave mid-line under a slow reader. Refused at start, saying why and what
+/// to do.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_decision_log_on_the_pipe_or_socket_stderr_goes_to_is_refused() {
+    use std::io::Read;
+    use std::os::fd::OwnedFd;
+    let (pipe_reader, pipe_writer) = std::io::pipe().unwrap_or_else(|e| panic!("{e}"));
+    let (mine, theirs) = std::os::unix::net::UnixStream::pair().unwrap_or_else(|e| panic!("{e}"));
+    let shared: [(Box<dyn Read>, OwnedFd); 2] = [
+        (Box::new(pipe_reader), pipe_writer.into()),
+        (Box::new(mine), theirs.into()),
+    ];
+    for (mut read, fd) in shared {
+        let other = fd.try_clone().unwrap_or_else(|e| panic!("{e}"));
+        let status = exit_with(&["--decision-log", "-"], fd, other);
+        assert!(status.is_some_and(|s| !s.success()), "{status:?}");
+        let mut said = vec![0u8; 8192];
+        let n = read.read(&mut said).unwrap_or(0);
+        let said = String::from_utf8_lossy(&said[..n]);
+        assert!(
+            said.contains("standard error") && said.contains("a stream of its own"),
+            "{said}"
+        );
+    }
+}
+
+/// `--decision-log -` with stdout appended to a file: a partial line someone else
+/// appends while it serves (`printf partial >> f`) is ended before the next decision's
+/// line, never joined to it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_partial_line_appended_to_stdouts_file_while_serving_is_not_joined_to_the_next() {
+    let (_dir, log) = fresh_decision_log("stdout-partial");
+    let (_server, port) = serving_ready(&["--decision-log", "-"], appended(&log));
+    assert_eq!(post_decision(port).as_deref(), Some("200"));
+    let _ = appended(&log).write_all(b"partial");
+    assert_eq!(post_decision(port).as_deref(), Some("200"));
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text:?}");
+    assert_eq!(lines[1], "partial", "{text:?}");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(lines[2]).is_ok(),
+        "{text:?}"
+    );
+}

@@ -48,11 +48,14 @@
 //! A target is a regular file, a FIFO, a socket or a terminal: any other device
 //! (`/dev/null`, a path or standard output there) is refused at start and at reopen, as
 //! lines there may be lost while decisions are answered 200 (`/dev/full` is let through:
-//! its writes fail visibly). So is the regular file standard error goes to.
+//! its writes fail visibly). So is the regular file standard error goes to, and the
+//! very pipe or socket it goes to (lines would interleave mid-line); a terminal shared
+//! with it is allowed.
 //!
 //! Standard output (`-`), and a target that is not a regular file (a pipe, a device),
-//! cannot be cut back (standard output that is a regular file has its end looked at as a
-//! path's is, when opened): after a short write the torn line is ended with a newline before
+//! cannot be cut back (standard output that is a regular file is set to append, and has
+//! its end looked at as a path's is, when opened and whenever its length is not where the
+//! last write ended): after a short write the torn line is ended with a newline before
 //! anything else is written (a reader sees one unparsable line, never two lines joined),
 //! and the probe writes an empty line. Whole lines a short write left before it failed
 //! are of requests answered 503: they are counted late, as above. Standard output is
@@ -339,9 +342,15 @@ impl DecisionLog {
             #[cfg(unix)]
             if stdout.metadata()?.is_file() {
                 stdout.lock_writer()?;
+                append_always(&stdout)?;
             }
             let torn = stdout_ends_torn(&stdout);
+            let tail = stdout_tail(&stdout);
             let out = StreamOut::new(stdout, None);
+            let out = match tail {
+                Some((tail, len)) => out.watching_end(tail, len),
+                None => out,
+            };
             Box::new(if torn { out.ending_torn() } else { out })
         } else {
             let path = PathBuf::from(target);
@@ -597,26 +606,54 @@ fn refuse_device<T>(_: &T) -> io::Result<()> {
     Ok(())
 }
 
-/// Refuses a target that is the very file standard error is (`/dev/stderr`, `2>&1` to a
-/// file) when that is a regular file: cutting back a failed write would erase the events
-/// written after it, and events would sit between the lines. A pipe shared with stderr
-/// is never cut back: allowed.
+/// Refuses a target that is the very file standard error is (`/dev/stderr`, `2>&1`):
+/// - a regular file: cutting back a failed write would erase the events written after
+///   it, and events would sit between the lines;
+/// - a pipe or a socket (`2>&1 | x`, systemd's `StandardError=inherit` into the journal's
+///   socket): a reader slower than the writers lets a decision line and the service log's
+///   batched writes (each longer than `PIPE_BUF`) interleave mid-line, so lines are cut
+///   and joined.
+///
+/// A terminal shared with stderr stays allowed (someone watching).
 #[cfg(unix)]
 fn refuse_stderr(file: &File) -> io::Result<()> {
     use std::os::fd::AsFd;
+    use std::os::unix::fs::FileTypeExt;
     let Ok(stderr) = io::stderr().as_fd().try_clone_to_owned().map(File::from) else {
         return Ok(());
     };
-    if file.metadata()?.is_file() && file.same_file(&stderr).unwrap_or(false) {
+    if !file.same_file(&stderr).unwrap_or(false) {
+        return Ok(());
+    }
+    let kind = file.metadata()?.file_type();
+    if kind.is_file() {
         return Err(io::Error::other(
             "it is the file standard error is written to (a regular file): cutting back a failed write would erase the events after it; give the decision log a file of its own",
         ));
+    }
+    if kind.is_fifo() || kind.is_socket() {
+        let what = if kind.is_fifo() { "pipe" } else { "socket" };
+        return Err(io::Error::other(format!(
+            "it is the {what} standard error is written to (`2>&1 | ...`, or systemd's StandardError=inherit into the journal): its lines and the service log's would interleave mid-line under a slow reader; give the decision log a stream of its own (a path: --decision-log FILE, or stdout to a file), or send standard error elsewhere"
+        )));
     }
     Ok(())
 }
 
 #[cfg(not(unix))]
 fn refuse_stderr<T>(_: &T) -> io::Result<()> {
+    Ok(())
+}
+
+/// Sets `O_APPEND` on standard output that is a regular file opened without it (systemd's
+/// `StandardOutput=file:`, a shell's `1<>f`): each write then goes to the file's end,
+/// never over the lines already in it from the descriptor's offset (0 when opened).
+#[cfg(unix)]
+fn append_always(stdout: &File) -> io::Result<()> {
+    let flags = rustix::fs::fcntl_getfl(stdout)?;
+    if !flags.contains(rustix::fs::OFlags::APPEND) {
+        rustix::fs::fcntl_setfl(stdout, flags | rustix::fs::OFlags::APPEND)?;
+    }
     Ok(())
 }
 
@@ -647,6 +684,25 @@ fn stdout_ends_torn(stdout: &File) -> bool {
 #[cfg(not(unix))]
 fn stdout_ends_torn<W>(_: &W) -> bool {
     false
+}
+
+/// For standard output that is a regular file: a handle to read its end through (a
+/// read-only open of `/proc/self/fd/N`, or the descriptor itself, whose reads may fail:
+/// then a file not empty is given a newline), and its length now.
+#[cfg(unix)]
+fn stdout_tail(stdout: &File) -> Option<(Box<dyn Tail>, u64)> {
+    use std::os::fd::AsRawFd;
+    let meta = stdout.metadata().ok().filter(|m| m.is_file())?;
+    let reader = File::open(format!("/proc/self/fd/{}", stdout.as_raw_fd()))
+        .ok()
+        .filter(|reader| reader.same_file(stdout).unwrap_or(false))
+        .or_else(|| stdout.try_clone().ok())?;
+    Some((Box::new(reader), meta.len()))
+}
+
+#[cfg(not(unix))]
+fn stdout_tail<W>(_: &W) -> Option<(Box<dyn Tail>, u64)> {
+    None
 }
 
 async fn open_append(path: PathBuf) -> io::Result<File> {
@@ -828,6 +884,9 @@ async fn write_lines(
                     out = back;
                     match reopened {
                         Ok(Reopened::Clean) => tracing::info!("decision log reopened"),
+                        Ok(Reopened::Unchanged) => {
+                            tracing::debug!("decision log on standard output: nothing to reopen")
+                        }
                         // Said by the target (which knows its path); not ready until a
                         // write or a probe works.
                         Ok(Reopened::Failing) => health.failed(),
@@ -1103,6 +1162,8 @@ trait Out: Send + 'static {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reopened {
     Clean,
+    /// Nothing to reopen (standard output): nothing is said.
+    Unchanged,
     /// Reopened, but a failed write's torn end is still in a file (owed a cut back before
     /// the next write, or left in the file rotated away): an error event said where, and
     /// the log counts as failing until a write or a probe works.
@@ -1324,6 +1385,11 @@ impl<F: LogFile> FileOut<F> {
             // Measured again: a file truncated under the writer is shorter than the cut.
             len = self.file.measure()?.0;
         }
+        // Longer than where the last write here ended: someone else appended to it (a
+        // `printf partial >> f`): its end is looked at, so a partial line is ended first.
+        if self.ended.is_some_and(|ended| len > ended) {
+            self.look_at_end = true;
+        }
         // Shorter than where the last write here ended: truncated under the writer
         // (someone else's `truncate`, with no cut owed); a torn piece may be at its end.
         if self.ended.is_some_and(|ended| len < ended) {
@@ -1379,7 +1445,7 @@ impl<F: LogFile> FileOut<F> {
             tracing::error!(
                 path = %self.path,
                 length = len,
-                "the decision log file ended in a torn line (a write cut short: a process stopped while its write was stuck, or killed in it); it is ended with a newline before the next line, so none is joined to it. The torn line is no delivered decision"
+                "the decision log file ended in a torn line (a write cut short: a process stopped while its write was stuck, or killed in it; or a partial line another writer appended); it is ended with a newline before the next line, so none is joined to it. The torn line is no delivered decision"
             );
         }
         if !probing {
@@ -1523,6 +1589,33 @@ struct StreamOut<W: Write + Send + 'static> {
     /// Reopens that failed since the last one that worked: tried again before each write
     /// and probe (the stream opened before is written meanwhile).
     reopen_failures: u64,
+    /// Standard output that is a regular file: its end, watched between writes.
+    end: Option<EndWatch>,
+}
+
+/// The length and the last byte of a regular file written as a stream (standard output
+/// to a file), read through a handle of its own.
+trait Tail: Send + 'static {
+    fn length(&self) -> io::Result<u64>;
+    fn torn_at(&self, len: u64) -> io::Result<bool>;
+}
+
+impl<F: LogFile> Tail for F {
+    fn length(&self) -> io::Result<u64> {
+        self.measure().map(|(len, _)| len)
+    }
+
+    fn torn_at(&self, len: u64) -> io::Result<bool> {
+        self.ends_torn(len)
+    }
+}
+
+/// Where the last write to standard output (a regular file) ended: a file found shorter
+/// (truncated mid-line) or longer (someone appended a partial line) has its end looked
+/// at before the next write, as a path's is.
+struct EndWatch {
+    tail: Box<dyn Tail>,
+    ended: Option<u64>,
 }
 
 impl<W: Write + Send + 'static> StreamOut<W> {
@@ -1534,6 +1627,59 @@ impl<W: Write + Send + 'static> StreamOut<W> {
             kept: 0,
             path: "-".to_owned(),
             reopen_failures: 0,
+            end: None,
+        }
+    }
+
+    /// Watches the end of the regular file written (through `tail`), `len` bytes long now.
+    fn watching_end(self, tail: Box<dyn Tail>, len: u64) -> StreamOut<W> {
+        StreamOut {
+            end: Some(EndWatch {
+                tail,
+                ended: Some(len),
+            }),
+            ..self
+        }
+    }
+
+    /// Before a write to a watched file: if its length is not where the last write here
+    /// ended, the torn-end rule: a last byte that is not a newline, or one that cannot be
+    /// read in a file that is not empty, is ended with a newline first.
+    fn look_at_end(&mut self) {
+        let Some(end) = &self.end else { return };
+        let (Ok(len), Some(ended)) = (end.tail.length(), end.ended) else {
+            return;
+        };
+        if len == ended {
+            return;
+        }
+        if len < ended {
+            tracing::warn!(
+                path = %self.path,
+                length = len,
+                ended_at = ended,
+                "the decision log file was truncated under the writer: it is shorter than where the last line written here ended; if it ends in a torn piece, the next line begins with a newline"
+            );
+        }
+        match end.tail.torn_at(len) {
+            Ok(true) => {
+                count_torn();
+                tracing::error!(
+                    path = %self.path,
+                    length = len,
+                    "the decision log file ended in a torn line (truncated mid-line under the writer, or a partial line another writer appended); it is ended with a newline before the next line, so none is joined to it. The torn line is no delivered decision"
+                );
+                self.torn = true;
+            }
+            Err(_) if len > 0 => {
+                tracing::warn!(
+                    path = %self.path,
+                    length = len,
+                    "the end of the decision log file cannot be read; a newline was written first"
+                );
+                self.torn = true;
+            }
+            _ => {}
         }
     }
 
@@ -1566,31 +1712,39 @@ impl<W: Write + Send + 'static> StreamOut<W> {
     }
 
     fn write_whole(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let before = self.end.as_ref().map(|end| end.tail.length().ok());
         let mut written = 0;
         self.kept = 0;
-        while written < bytes.len() {
+        let result = loop {
+            if written == bytes.len() {
+                break self.out.flush();
+            }
             match self.out.write(&bytes[written..]) {
                 Ok(0) => {
                     self.torn |= written > 0;
                     self.kept = written;
-                    return Err(io::ErrorKind::WriteZero.into());
+                    break Err(io::ErrorKind::WriteZero.into());
                 }
                 Ok(n) => written += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.torn |= written > 0;
                     self.kept = written;
-                    return Err(e);
+                    break Err(e);
                 }
             }
+        };
+        if let (Some(end), Some(before)) = (&mut self.end, before) {
+            end.ended = before.map(|len| len + written as u64);
         }
-        self.out.flush()
+        result
     }
 }
 
 impl<W: Write + Send + 'static> Out for StreamOut<W> {
     fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.retry_reopen();
+        self.look_at_end();
         if self.torn {
             self.probe()?;
         }
@@ -1621,8 +1775,9 @@ impl<W: Write + Send + 'static> Out for StreamOut<W> {
             // The same FIFO (the reader kept), or one another process wrote to: a torn
             // line, ours or its, is ended first (at worst, an empty line).
             self.torn = true;
+            return Ok(Reopened::Clean);
         }
-        Ok(Reopened::Clean)
+        Ok(Reopened::Unchanged)
     }
 }
 
@@ -2887,6 +3042,112 @@ mod tests {
         assert!(disk.cut(0).is_ok());
         assert!(out.append(&line(3)).is_ok());
         assert_eq!(disk.text().as_bytes(), line(3).as_slice());
+    }
+
+    /// Someone else appends a partial line (`printf partial >> f`) after our last write:
+    /// the next line begins with a newline, never joined to it; whole lines appended by
+    /// someone else need none (no empty line, no torn count).
+    #[test]
+    fn a_partial_line_appended_by_someone_else_is_ended_before_the_next_line() {
+        let disk = Disk::with_room(1 << 20);
+        let mut out = FileOut::new(disk.clone(), None).at("decisions.jsonl");
+        assert!(out.append(&line(0)).is_ok());
+        disk.data
+            .lock()
+            .map(|mut d| d.extend_from_slice(b"partial"))
+            .ok();
+        let events = events_of(|| assert!(out.append(&line(1)).is_ok()));
+        assert_eq!(first_saying(&events, "torn line")["level"], "ERROR");
+        let text = disk.text();
+        assert_eq!(last_id(&text), line_id(1), "{text}");
+        assert_eq!(text.lines().nth(1), Some("partial"), "{text}");
+
+        disk.data
+            .lock()
+            .map(|mut d| d.extend_from_slice(&line(7)))
+            .ok();
+        let events = events_of(|| assert!(out.append(&line(2)).is_ok()));
+        assert!(events.is_empty(), "{events:?}");
+        let text = disk.text();
+        assert!(text.lines().all(|l| !l.is_empty()), "{text}");
+        assert_eq!(last_id(&text), line_id(2), "{text}");
+    }
+
+    /// Standard output that is a regular file (`>> f`), its end watched: a partial line
+    /// someone appended, or a truncation mid-line, is ended before the next line; whole
+    /// lines appended by someone else need no newline.
+    #[test]
+    fn stdout_to_a_file_ends_a_partial_line_appended_or_left_by_a_truncation() {
+        let disk = Disk::with_room(1 << 20);
+        let mut out = StreamOut::new(disk.clone(), None).watching_end(Box::new(disk.clone()), 0);
+        assert!(out.append(&line(0)).is_ok());
+        disk.data
+            .lock()
+            .map(|mut d| d.extend_from_slice(b"partial"))
+            .ok();
+        let events = events_of(|| assert!(out.append(&line(1)).is_ok()));
+        assert_eq!(first_saying(&events, "torn line")["level"], "ERROR");
+        let text = disk.text();
+        assert_eq!(text.lines().nth(1), Some("partial"), "{text}");
+        assert_eq!(last_id(&text), line_id(1), "{text}");
+
+        disk.data
+            .lock()
+            .map(|mut d| d.extend_from_slice(&line(7)))
+            .ok();
+        let events = events_of(|| assert!(out.append(&line(2)).is_ok()));
+        assert!(events.is_empty(), "{events:?}");
+        assert!(
+            disk.text().lines().all(|l| !l.is_empty()),
+            "{}",
+            disk.text()
+        );
+
+        let mid = (line(0).len() + 10) as u64;
+        assert!(disk.cut(mid).is_ok());
+        let events = events_of(|| assert!(out.append(&line(3)).is_ok()));
+        assert_eq!(
+            first_saying(&events, "truncated under the writer")["length"],
+            mid
+        );
+        let text = disk.text();
+        assert_eq!(last_id(&text), line_id(3), "{text}");
+        let whole = text
+            .lines()
+            .filter(|l| serde_json::from_str::<Value>(l).is_ok());
+        assert_eq!(whole.count(), 2, "{text}");
+
+        // Unreadable and longer: a newline anyway, said as a warning.
+        disk.unreadable.store(true, Ordering::SeqCst);
+        disk.data.lock().map(|mut d| d.extend_from_slice(b"x")).ok();
+        let events = events_of(|| assert!(out.append(&line(4)).is_ok()));
+        assert_eq!(first_saying(&events, "cannot be read")["level"], "WARN");
+        assert_eq!(last_id(&disk.text()), line_id(4));
+    }
+
+    /// A SIGHUP with the decision log on standard output reopens nothing: it says
+    /// nothing of a reopen, and lines go on.
+    #[test]
+    fn a_hangup_on_standard_output_says_no_reopen() {
+        let disk = Disk::with_room(1 << 20);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let events = events_of(|| {
+            runtime.block_on(async {
+                let out = StreamOut::new(disk.clone(), None);
+                let log = DecisionLog::start(Box::new(out), 8, Duration::from_secs(3600));
+                let (hangup, hangups) = watch::channel(0u64);
+                log.reopen_on(hangups);
+                let _ = hangup.send(1);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let slot = Slot::new(Duration::from_secs(60), None);
+                assert_eq!(log.commit(line(1), 1, &slot).await, Ok(()));
+            })
+        });
+        assert!(saying(&events, "reopened").is_empty(), "{events:?}");
+        assert_eq!(last_id(&disk.text()), line_id(1));
     }
 
     /// The events `f` emits, as JSON objects (fields flattened).
