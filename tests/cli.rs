@@ -913,10 +913,14 @@ fn exit_with(
 /// decision answered 200, then stopped by SIGTERM: it must exit 0.
 #[cfg(target_os = "linux")]
 fn one_decision_on_stdout_appended_to(log: &std::path::Path) {
-    let (mut child, port) = serving_ready(
-        &["--decision-log", "-", "--drain-seconds", "0"],
-        appended(log),
-    );
+    one_decision_on_stdout(appended(log));
+}
+
+/// Serves with `--decision-log -` and `stdout`, one decision answered 200, then stopped
+/// by SIGTERM: it must exit 0.
+#[cfg(target_os = "linux")]
+fn one_decision_on_stdout(stdout: std::fs::File) {
+    let (mut child, port) = serving_ready(&["--decision-log", "-", "--drain-seconds", "0"], stdout);
     assert_eq!(post_decision(port).as_deref(), Some("200"));
     let _ = Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])
@@ -1056,13 +1060,7 @@ fn a_decision_log_on_stdout_opened_without_append_keeps_the_earlier_lines() {
         .write(true)
         .open(&log)
         .unwrap_or_else(|e| panic!("{e}"));
-    let (mut child, port) = serving_ready(&["--decision-log", "-", "--drain-seconds", "0"], stdout);
-    assert_eq!(post_decision(port).as_deref(), Some("200"));
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status();
-    let status = ended_within(&mut child.0, 60).unwrap_or_else(|| panic!("did not end"));
-    assert!(status.success(), "{status:?}");
+    one_decision_on_stdout(stdout);
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(
         text.starts_with(earlier),

@@ -2020,13 +2020,17 @@ mod tests {
                 .into_owned()
         }
 
+        /// `bytes` added at the end by someone other than the log (`printf .. >> f`).
+        fn append_outside(&self, bytes: &[u8]) {
+            if let Ok(mut data) = self.data.lock() {
+                data.extend_from_slice(bytes);
+            }
+        }
+
         /// A disk with room to spare that holds `bytes` already.
         fn holding(bytes: &[u8]) -> Disk {
             let disk = Disk::with_room(1 << 20);
-            disk.data
-                .lock()
-                .map(|mut d| d.extend_from_slice(bytes))
-                .ok();
+            disk.append_outside(bytes);
             disk
         }
 
@@ -3052,20 +3056,14 @@ mod tests {
         let disk = Disk::with_room(1 << 20);
         let mut out = FileOut::new(disk.clone(), None).at("decisions.jsonl");
         assert!(out.append(&line(0)).is_ok());
-        disk.data
-            .lock()
-            .map(|mut d| d.extend_from_slice(b"partial"))
-            .ok();
+        disk.append_outside(b"partial");
         let events = events_of(|| assert!(out.append(&line(1)).is_ok()));
         assert_eq!(first_saying(&events, "torn line")["level"], "ERROR");
         let text = disk.text();
         assert_eq!(last_id(&text), line_id(1), "{text}");
         assert_eq!(text.lines().nth(1), Some("partial"), "{text}");
 
-        disk.data
-            .lock()
-            .map(|mut d| d.extend_from_slice(&line(7)))
-            .ok();
+        disk.append_outside(&line(7));
         let events = events_of(|| assert!(out.append(&line(2)).is_ok()));
         assert!(events.is_empty(), "{events:?}");
         let text = disk.text();
@@ -3081,20 +3079,14 @@ mod tests {
         let disk = Disk::with_room(1 << 20);
         let mut out = StreamOut::new(disk.clone(), None).watching_end(Box::new(disk.clone()), 0);
         assert!(out.append(&line(0)).is_ok());
-        disk.data
-            .lock()
-            .map(|mut d| d.extend_from_slice(b"partial"))
-            .ok();
+        disk.append_outside(b"partial");
         let events = events_of(|| assert!(out.append(&line(1)).is_ok()));
         assert_eq!(first_saying(&events, "torn line")["level"], "ERROR");
         let text = disk.text();
         assert_eq!(text.lines().nth(1), Some("partial"), "{text}");
         assert_eq!(last_id(&text), line_id(1), "{text}");
 
-        disk.data
-            .lock()
-            .map(|mut d| d.extend_from_slice(&line(7)))
-            .ok();
+        disk.append_outside(&line(7));
         let events = events_of(|| assert!(out.append(&line(2)).is_ok()));
         assert!(events.is_empty(), "{events:?}");
         assert!(
