@@ -20,16 +20,8 @@ fn main() -> ExitCode {
     };
     match &cli.command {
         None | Some(Command::Serve) => match rules() {
-            Ok(rules) => {
-                let code = aftersales::http::run(rules, cli.rules.clone(), cli.serve.clone());
-                // `run` ends with the service log's final flush (non-zero if stderr took
-                // nothing); a flush that failed (EPIPE, EIO, a full disk) lost the last
-                // lines as surely: the exit says so too.
-                if !aftersales::telemetry::flushed() {
-                    return ExitCode::FAILURE;
-                }
-                code
-            }
+            // `run` ends with the service log's final flush: non-zero when it failed.
+            Ok(rules) => aftersales::http::run(rules, cli.rules.clone(), cli.serve.clone()),
             Err(e) => fail(&e),
         },
         Some(Command::Decide(args)) => match rules() {

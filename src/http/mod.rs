@@ -387,7 +387,7 @@ pub fn run(rules: Rules, rules_path: Option<PathBuf>, args: ServeArgs) -> ExitCo
     // in a write that never returns, and `run` has already said what is unconfirmed.
     runtime.shutdown_timeout(RUNTIME_EXIT_WAIT);
     // Every line logged, the last ones included, is out before the process exits, or the
-    // exit says it is not (stderr taking nothing: no one reads it).
+    // exit says it is not (stderr taking nothing, or failing).
     if !flush_logs_within(LOG_EXIT_WAIT) {
         return ExitCode::FAILURE;
     }
@@ -395,17 +395,19 @@ pub fn run(rules: Rules, rules_path: Option<PathBuf>, args: ServeArgs) -> ExitCo
 }
 
 /// Writes the service log's pending lines out, waiting at most `wait` (on a thread of its
-/// own, left behind if stderr never takes them); false if they were not written by then.
+/// own, left behind if stderr never takes them); false if they were not written by then
+/// or the write failed.
 fn flush_logs_within(wait: Duration) -> bool {
     let (done, flushed) = std::sync::mpsc::channel();
     let flushing = std::thread::Builder::new()
         .name("log-exit-flush".into())
         .spawn(move || {
-            crate::telemetry::flush();
-            let _ = done.send(());
+            let _ = done.send(crate::telemetry::flush());
         });
     // No thread to bound the write with: not flushed rather than perhaps never exiting.
-    flushing.is_ok() && flushed.recv_timeout(wait).is_ok()
+    // A flush that failed (EPIPE, EIO, a full disk) lost the last lines as surely as one
+    // that blocked.
+    flushing.is_ok() && flushed.recv_timeout(wait).unwrap_or(false)
 }
 
 /// `aftersales health`: exit 0 when `{url}/healthz` answers 200 (for HEALTHCHECK in an
