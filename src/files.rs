@@ -105,18 +105,18 @@ fn size(bytes: u64) -> String {
 mod tests {
     use super::*;
 
-    fn temp(name: &str) -> std::path::PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("aftersales-files-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-        dir
+    /// A fresh directory, removed with what it holds when the guard drops.
+    fn temp(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("aftersales-files-{name}-"))
+            .tempdir()
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
     fn reads_a_regular_file_up_to_the_cap_and_refuses_one_byte_more() {
         let dir = temp("cap");
-        let path = dir.join("f");
+        let path = dir.path().join("f");
         std::fs::write(&path, b"12345").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(read_regular(&path, 5).ok(), Some(b"12345".to_vec()));
         let err = read_regular(&path, 4).err().map(|e| e.to_string());
@@ -126,12 +126,14 @@ mod tests {
     #[test]
     fn refuses_a_directory_and_names_a_missing_file_by_the_os_error() {
         let dir = temp("kinds");
-        let err = read_regular(&dir, 1 << 20).err().map(|e| e.to_string());
+        let err = read_regular(dir.path(), 1 << 20)
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
             Some("it is a directory, not a regular file")
         );
-        let missing = read_regular(&dir.join("nope"), 1 << 20).err();
+        let missing = read_regular(&dir.path().join("nope"), 1 << 20).err();
         assert!(
             matches!(&missing, Some(ReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound),
             "{missing:?}"

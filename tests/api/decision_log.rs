@@ -15,7 +15,7 @@ fn lines(path: &std::path::Path) -> Vec<Value> {
 #[tokio::test]
 async fn a_burst_of_decisions_all_reach_the_log_by_shutdown() {
     let dir = temp_dir("decision-log");
-    let path = dir.join("decisions.jsonl");
+    let path = dir.path().join("decisions.jsonl");
     let mut args = args();
     args.decision_log = Some(path.to_string_lossy().into_owned());
     // A small buffer, so the burst has to wait for the writer.
@@ -92,7 +92,7 @@ async fn futures_join<F: std::future::Future<Output = reqwest::Response>>(
 #[tokio::test]
 async fn the_log_keeps_the_buyers_personal_data_out() {
     let dir = temp_dir("decision-log-mask");
-    let path = dir.join("decisions.jsonl");
+    let path = dir.path().join("decisions.jsonl");
     let mut args = args();
     args.decision_log = Some(path.to_string_lossy().into_owned());
     let mut app = spawn_with(args).await;
@@ -142,7 +142,7 @@ fn metric(text: &str, name: &str) -> f64 {
 #[tokio::test]
 async fn every_200_has_its_line_written_before_the_answer() {
     let dir = temp_dir("decision-log-first");
-    let path = dir.join("decisions.jsonl");
+    let path = dir.path().join("decisions.jsonl");
     let mut args = args();
     args.decision_log = Some(path.to_string_lossy().into_owned());
     let app = spawn_with(args).await;
@@ -234,8 +234,8 @@ async fn when_the_log_cannot_be_written_decisions_are_503_and_readyz_fails() {
 #[tokio::test]
 async fn on_hangup_the_log_is_reopened_at_its_path() {
     let dir = temp_dir("decision-log-rotate");
-    let path = dir.join("decisions.jsonl");
-    let rotated = dir.join("decisions.jsonl.1");
+    let path = dir.path().join("decisions.jsonl");
+    let rotated = dir.path().join("decisions.jsonl.1");
     let mut args = args();
     args.decision_log = Some(path.to_string_lossy().into_owned());
     let mut app = spawn_with(args).await;
@@ -264,7 +264,7 @@ async fn on_hangup_the_log_is_reopened_at_its_path() {
 #[tokio::test]
 async fn a_deleted_log_is_made_again_at_its_path_even_without_a_hangup() {
     let dir = temp_dir("decision-log-deleted");
-    let path = dir.join("decisions.jsonl");
+    let path = dir.path().join("decisions.jsonl");
     let mut args = args();
     args.decision_log = Some(path.to_string_lossy().into_owned());
     let app = spawn_with(args).await;
@@ -327,7 +327,7 @@ async fn on_stdout_each_answered_decision_is_one_line() {
 #[tokio::test]
 async fn the_platforms_refund_state_is_logged_as_codes_without_personal_data() {
     let dir = temp_dir("decision-log-platform");
-    let path = dir.join("decisions.jsonl");
+    let path = dir.path().join("decisions.jsonl");
     let mut args = args();
     args.decision_log = Some(path.to_string_lossy().into_owned());
     let mut app = spawn_with(args).await;
@@ -470,7 +470,7 @@ async fn a_callers_string_cannot_break_or_disguise_a_log_line() {
     // drives some terminals), bidirectional overrides (reorder what `tail` shows):
     // written as JSON escapes, so each line reads as written and parses to the same value.
     let dir = temp_dir("decision-log-invisible");
-    let path = dir.join("decisions.jsonl");
+    let path = dir.path().join("decisions.jsonl");
     let mut args = args();
     args.decision_log = Some(path.to_string_lossy().into_owned());
     let mut app = spawn_with(args).await;
@@ -810,7 +810,8 @@ async fn on_sigterm_a_server_whose_service_log_is_never_read_exits_non_zero() {
 async fn a_refused_batch_on_stdout_never_completes_its_line_after_a_short_write() {
     // Stdout is a regular file with a size limit (a full disk, in effect): the write that
     // crosses it is short, the rest fails. Then the limit is lifted, as space comes back.
-    let file = temp_dir("short-stdout").join("stdout.jsonl");
+    let dir = temp_dir("short-stdout");
+    let file = dir.path().join("stdout.jsonl");
     let prefix = format!("trap '' XFSZ; ulimit -S -f 40; exec >'{}';", file.display());
     let (server, addr, _) = spawn_binary(&prefix, &["--decision-log", "-"]);
     let server = KilledOnDrop(server);
@@ -919,7 +920,8 @@ fn read_fifo(
 
 #[test]
 fn a_fifo_with_no_reader_as_the_decision_log_stops_the_start_at_once_naming_it() {
-    let fifo = temp_dir("decision-log-fifo-unread").join("decisions.fifo");
+    let dir = temp_dir("decision-log-fifo-unread");
+    let fifo = dir.path().join("decisions.fifo");
     mkfifo(&fifo);
     let mut server = KilledOnDrop(
         std::process::Command::new(env!("CARGO_BIN_EXE_aftersales"))
@@ -951,7 +953,8 @@ fn a_fifo_with_no_reader_as_the_decision_log_stops_the_start_at_once_naming_it()
 
 #[tokio::test]
 async fn a_fifo_with_a_reader_is_a_stream_and_a_hangup_with_no_reader_never_hangs_the_writer() {
-    let fifo = temp_dir("decision-log-fifo").join("decisions.fifo");
+    let dir = temp_dir("decision-log-fifo");
+    let fifo = dir.path().join("decisions.fifo");
     mkfifo(&fifo);
     let (stop, reader) = read_fifo(&fifo);
     let (server, addr, _, logs) =
@@ -1016,7 +1019,8 @@ async fn on_sigterm_a_server_whose_service_log_reader_is_gone_exits_non_zero() {
 #[tokio::test]
 async fn on_sigterm_a_server_whose_service_log_file_is_full_exits_non_zero() {
     // Stderr is a file with a size limit (a full disk, in effect).
-    let file = temp_dir("full-stderr").join("stderr.log");
+    let dir = temp_dir("full-stderr");
+    let file = dir.path().join("stderr.log");
     let mut server = KilledOnDrop(
         std::process::Command::new("sh")
             .arg("-c")
@@ -1065,7 +1069,7 @@ async fn on_sigterm_a_server_whose_service_log_file_is_full_exits_non_zero() {
 async fn a_torn_line_left_at_the_end_of_the_log_by_a_stopped_process_is_ended_before_the_next() {
     // A process stopped while its write was stuck (or was killed in it): half a line.
     let dir = temp_dir("decision-log-torn-end");
-    let path = dir.join("decisions.jsonl");
+    let path = dir.path().join("decisions.jsonl");
     std::fs::write(&path, "{\"decision_id\":\"whole\"}\n{\"decision_id\":\"to")
         .unwrap_or_else(|e| panic!("{e}"));
     let mut args = args();

@@ -140,15 +140,15 @@ pub fn examples() -> Vec<(String, Value)> {
         .collect()
 }
 
-/// A fresh directory for one test.
-pub fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "aftersales-{name}-{}-{}",
-        std::process::id(),
-        uuid::Uuid::now_v7()
-    ));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    dir
+/// A fresh directory for one test, `aftersales-{name}-…` under the system's temporary
+/// one, removed with all it holds when the guard drops (a failing test's too). Keep the
+/// guard in a variable for as long as anything uses the directory, declared before the
+/// servers that write into it (so they are dropped, and stopped, first).
+pub fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("aftersales-{name}-"))
+        .tempdir()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Polls `check` every 50 ms for up to 5 s.

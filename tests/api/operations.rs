@@ -33,7 +33,7 @@ async fn request_ids_are_echoed_or_made() {
 #[tokio::test]
 async fn a_request_id_is_kept_only_if_it_is_1_to_128_visible_ascii_characters() {
     let dir = temp_dir("request-ids");
-    let path = dir.join("decisions.jsonl");
+    let path = dir.path().join("decisions.jsonl");
     let mut args = args();
     args.decision_log = Some(path.to_string_lossy().into_owned());
     let app = spawn_with(args).await;

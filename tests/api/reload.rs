@@ -21,7 +21,7 @@ async fn rules_view(app: &TestApp) -> Value {
 #[tokio::test]
 async fn a_changed_file_is_swapped_in_and_a_broken_one_keeps_the_last_good_rules() {
     let dir = temp_dir("reload");
-    let path = dir.join("rules.toml");
+    let path = dir.path().join("rules.toml");
     std::fs::write(&path, with_version("v1")).unwrap_or_else(|e| panic!("{e}"));
     let app = spawn_with_rules_file(args(), path.clone()).await;
     assert_eq!(rules_view(&app).await["version"], "v1");
@@ -59,7 +59,7 @@ async fn a_changed_file_is_swapped_in_and_a_broken_one_keeps_the_last_good_rules
         "{error}"
     );
     assert!(
-        !error.contains(&dir.to_string_lossy().to_string()),
+        !error.contains(&dir.path().to_string_lossy().to_string()),
         "no paths in the API: {error}"
     );
     assert_eq!(
@@ -100,19 +100,20 @@ async fn a_configmap_update_that_swaps_the_symlinked_directory_is_picked_up() {
     // How the kubelet lays out a ConfigMap volume: rules.toml -> ..data/rules.toml,
     // ..data -> ..<timestamp>/, and an update swaps ..data in one rename.
     let dir = temp_dir("configmap");
-    let v1 = dir.join("..2023_10_01");
+    let v1 = dir.path().join("..2023_10_01");
     std::fs::create_dir_all(&v1).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(v1.join("rules.toml"), with_version("cm-1")).unwrap_or_else(|e| panic!("{e}"));
-    symlink("..2023_10_01", dir.join("..data")).unwrap_or_else(|e| panic!("{e}"));
-    symlink("..data/rules.toml", dir.join("rules.toml")).unwrap_or_else(|e| panic!("{e}"));
-    let app = spawn_with_rules_file(args(), dir.join("rules.toml")).await;
+    symlink("..2023_10_01", dir.path().join("..data")).unwrap_or_else(|e| panic!("{e}"));
+    symlink("..data/rules.toml", dir.path().join("rules.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let app = spawn_with_rules_file(args(), dir.path().join("rules.toml")).await;
     assert_eq!(rules_view(&app).await["version"], "cm-1");
 
-    let v2 = dir.join("..2023_10_02");
+    let v2 = dir.path().join("..2023_10_02");
     std::fs::create_dir_all(&v2).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(v2.join("rules.toml"), with_version("cm-2")).unwrap_or_else(|e| panic!("{e}"));
-    symlink("..2023_10_02", dir.join("..data_tmp")).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::rename(dir.join("..data_tmp"), dir.join("..data")).unwrap_or_else(|e| panic!("{e}"));
+    symlink("..2023_10_02", dir.path().join("..data_tmp")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::rename(dir.path().join("..data_tmp"), dir.path().join("..data"))
+        .unwrap_or_else(|e| panic!("{e}"));
     let _ = std::fs::remove_dir_all(&v1);
     assert!(
         eventually(|| async { rules_view(&app).await["version"] == "cm-2" }).await,
@@ -125,7 +126,7 @@ async fn a_configmap_update_that_swaps_the_symlinked_directory_is_picked_up() {
 /// waits for it to load: a refused file blocks nothing after it.
 async fn refused_then_recovered(name: &str, make: impl FnOnce(&std::path::Path), expected: &str) {
     let dir = temp_dir(name);
-    let path = dir.join("rules.toml");
+    let path = dir.path().join("rules.toml");
     std::fs::write(&path, with_version("good-1")).unwrap_or_else(|e| panic!("{e}"));
     let app = spawn_with_rules_file(args(), path.clone()).await;
     assert_eq!(rules_view(&app).await["version"], "good-1");
@@ -151,7 +152,7 @@ async fn refused_then_recovered(name: &str, make: impl FnOnce(&std::path::Path),
     let error = v["reload"]["error"].as_str().unwrap_or_default();
     assert!(error.starts_with("rules.toml:"), "{name}: {error}");
     assert!(
-        !error.contains(&dir.to_string_lossy().to_string()),
+        !error.contains(&dir.path().to_string_lossy().to_string()),
         "{name}: no paths in the API: {error}"
     );
 
@@ -266,7 +267,7 @@ async fn a_rules_file_that_is_not_utf8_is_refused_on_reload_as_at_startup() {
     )
     .await;
     let dir = temp_dir("gbk-startup");
-    let path = dir.join("rules.toml");
+    let path = dir.path().join("rules.toml");
     std::fs::write(&path, &bytes).unwrap_or_else(|e| panic!("{e}"));
     let startup = aftersales::rules::Rules::from_path(&path)
         .err()

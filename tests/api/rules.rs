@@ -24,7 +24,7 @@ fn with_version(source: &str, v: &str) -> String {
 #[tokio::test]
 async fn a_reload_whose_tests_fail_is_refused_and_the_last_good_rules_keep_serving() {
     let dir = temp_dir("reload-tests");
-    let path = dir.join("rules.toml");
+    let path = dir.path().join("rules.toml");
     std::fs::write(&path, with_version(EMBEDDED, "good")).unwrap_or_else(|e| panic!("{e}"));
     let app = spawn_with_rules_file(args(), path.clone()).await;
     let v = rules_view(&app).await;
@@ -66,7 +66,7 @@ async fn a_reload_whose_tests_fail_is_refused_and_the_last_good_rules_keep_servi
 #[tokio::test]
 async fn several_notices_are_listed_and_a_decision_names_the_others_that_apply() {
     let dir = temp_dir("several");
-    let path = dir.join("rules.toml");
+    let path = dir.path().join("rules.toml");
     std::fs::write(&path, format!("{EMBEDDED}{HARBIN}{NATIONWIDE}"))
         .unwrap_or_else(|e| panic!("{e}"));
     let app = spawn_with_rules_file(args(), path).await;
@@ -121,7 +121,7 @@ async fn a_window_until_further_notice_is_null_with_a_flag() {
             1,
         );
     let dir = temp_dir("open");
-    let path = dir.join("rules.toml");
+    let path = dir.path().join("rules.toml");
     std::fs::write(&path, &open).unwrap_or_else(|e| panic!("{e}"));
     let app = spawn_with_rules_file(args(), path).await;
     let v = rules_view(&app).await;

@@ -114,7 +114,7 @@ async fn a_token_file_that_yields_no_token_or_cannot_be_read_stops_the_server() 
         (".", None, "a directory, not a regular file"),
     ];
     for (name, content, expected) in cases {
-        let path = dir.join(name);
+        let path = dir.path().join(name);
         if let Some(content) = content {
             std::fs::write(&path, content).unwrap_or_else(|e| panic!("{e}"));
         }
@@ -134,7 +134,7 @@ async fn a_token_file_that_yields_no_token_or_cannot_be_read_stops_the_server() 
 #[tokio::test]
 async fn tokens_given_both_ways_are_refused() {
     let dir = temp_dir("tokens-both");
-    let path = dir.join("tokens");
+    let path = dir.path().join("tokens");
     std::fs::write(&path, "s3cret-one\n").unwrap_or_else(|e| panic!("{e}"));
     let mut args = args();
     args.api_tokens = vec!["s3cret-two".into()];
@@ -146,7 +146,7 @@ async fn tokens_given_both_ways_are_refused() {
 #[tokio::test]
 async fn a_token_file_admits_its_tokens_and_nothing_else() {
     let dir = temp_dir("tokens-file");
-    let path = dir.join("tokens");
+    let path = dir.path().join("tokens");
     std::fs::write(
         &path,
         "\u{feff}# the shop backend\r\ns3cret-one\r\n\n  # support\n  s3cret-two==  \n",

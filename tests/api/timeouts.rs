@@ -153,7 +153,7 @@ pub fn heavy_batch(items: usize, events: usize) -> Vec<u8> {
 #[tokio::test]
 async fn a_batch_outlasting_the_timeout_is_answered_503_leaves_no_log_line_and_stops() {
     let dir = temp_dir("timeout-batch");
-    let path = dir.join("decisions.jsonl");
+    let path = dir.path().join("decisions.jsonl");
     let mut args = args();
     args.request_timeout = 1;
     args.concurrency_limit = 1;
