@@ -29,39 +29,23 @@ fn example_request(name: &str) -> String {
     ex["request"].to_string()
 }
 
-/// A new, empty directory of this test's own, removed when dropped (a panic included): a
-/// reused process id finds no file a previous run left behind.
-struct FreshDir(std::path::PathBuf);
-
-impl std::ops::Deref for FreshDir {
-    type Target = std::path::Path;
-    fn deref(&self) -> &std::path::Path {
-        &self.0
-    }
+/// A new, empty directory of this test's own, `aftersales-{name}-…` under the system's
+/// temporary one, removed with all it holds when the guard drops (a failing test's too).
+/// Keep the guard in a variable, declared before the servers that write into it.
+fn fresh_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("aftersales-{name}-"))
+        .tempdir()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
-impl Drop for FreshDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn fresh_dir(name: &str) -> FreshDir {
-    let dir = std::env::temp_dir().join(format!(
-        "aftersales-{name}-{}-{}",
-        std::process::id(),
-        uuid::Uuid::now_v7()
-    ));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    FreshDir(dir)
-}
-
-fn temp_file(name: &str, content: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("aftersales-cli-{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&dir);
-    let path = dir.join(name);
-    let _ = std::fs::write(&path, content);
-    path
+/// A file `name` holding `content` in a directory of its own, and the guard that removes
+/// them both.
+fn temp_file(name: &str, content: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = fresh_dir("cli");
+    let path = dir.path().join(name);
+    std::fs::write(&path, content).unwrap_or_else(|e| panic!("{e}"));
+    (dir, path)
 }
 
 #[test]
@@ -80,7 +64,7 @@ fn decide_reads_stdin_and_prints_the_decision() {
 
 #[test]
 fn decide_reads_a_file_and_prints_text_in_english() {
-    let path = temp_file("03.json", &example_request("03-stalled-shangcheng.json"));
+    let (_dir, path) = temp_file("03.json", &example_request("03-stalled-shangcheng.json"));
     let out = aftersales(
         &["decide", "--text", "--lang", "en", &path.to_string_lossy()],
         "",
@@ -117,7 +101,7 @@ fn rules_check_names_line_and_column_of_a_broken_file() {
         .lines()
         .position(|l| l.starts_with("stall_after_hours"))
         .map_or(0, |i| i + 1);
-    let path = temp_file("broken.toml", &broken);
+    let (_dir, path) = temp_file("broken.toml", &broken);
     let out = aftersales(&["rules", "check", &path.to_string_lossy()], "");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -133,7 +117,7 @@ fn rules_check_names_line_and_column_of_a_broken_file() {
 fn rules_show_prints_rules_that_check_and_decide_the_same() {
     let shown = aftersales(&["rules", "show"], "");
     assert!(shown.status.success());
-    let path = temp_file("shown.toml", &String::from_utf8_lossy(&shown.stdout));
+    let (_dir, path) = temp_file("shown.toml", &String::from_utf8_lossy(&shown.stdout));
     let check = aftersales(&["rules", "check", &path.to_string_lossy()], "");
     assert!(
         check.status.success(),
@@ -155,14 +139,14 @@ fn rules_init_prints_the_commented_shipped_file_verbatim() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text, aftersales::rules::EMBEDDED_SOURCE);
     assert!(text.contains("# 二、快递管控措施"), "comments kept");
-    let path = temp_file("init.toml", &text);
+    let (_dir, path) = temp_file("init.toml", &text);
     let check = aftersales(&["rules", "check", &path.to_string_lossy()], "");
     assert!(check.status.success());
 }
 
 #[test]
 fn rules_test_runs_the_files_tests_and_names_each_failure() {
-    let path = temp_file("shipped.toml", aftersales::rules::EMBEDDED_SOURCE);
+    let (_dir, path) = temp_file("shipped.toml", aftersales::rules::EMBEDDED_SOURCE);
     let out = aftersales(&["rules", "test", &path.to_string_lossy()], "");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
@@ -179,7 +163,7 @@ fn rules_test_runs_the_files_tests_and_names_each_failure() {
         "intercept_window_hours = 24",
         1,
     );
-    let path = temp_file("broken-tests.toml", &broken);
+    let (_dir, path) = temp_file("broken-tests.toml", &broken);
     let out = aftersales(&["rules", "test", &path.to_string_lossy()], "");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -191,7 +175,7 @@ fn rules_test_runs_the_files_tests_and_names_each_failure() {
     let bare = &aftersales::rules::EMBEDDED_SOURCE[..aftersales::rules::EMBEDDED_SOURCE
         .find("\n[[test]]")
         .unwrap_or(0)];
-    let path = temp_file("bare.toml", bare);
+    let (_dir, path) = temp_file("bare.toml", bare);
     let out = aftersales(&["rules", "test", &path.to_string_lossy()], "");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no [[test]] in the file"));
@@ -208,7 +192,7 @@ fn rules_check_prints_warnings_and_still_exits_0() {
         .lines()
         .position(|l| l == "control = { from = 2023-09-16T00:00:00+08:00 }")
         .map_or(0, |i| i + 1);
-    let path = temp_file("open.toml", &open);
+    let (_dir, path) = temp_file("open.toml", &open);
     let out = aftersales(&["rules", "check", &path.to_string_lossy()], "");
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
@@ -303,26 +287,29 @@ fn ended_within(child: &mut std::process::Child, secs: u64) -> Option<std::proce
 #[test]
 fn the_server_reloads_on_sighup_and_on_sigterm_drains_flushes_and_exits_0() {
     let dir = fresh_dir("signals");
-    let rules = dir.join("rules.toml");
-    let log = dir.join("decisions.jsonl");
+    let rules = dir.path().join("rules.toml");
+    let log = dir.path().join("decisions.jsonl");
     let _ = std::fs::write(&rules, aftersales::rules::EMBEDDED_SOURCE);
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aftersales"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--drain-seconds",
-            "1",
-        ])
-        .arg("--rules")
-        .arg(&rules)
-        .arg("--decision-log")
-        .arg(&log)
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut child = KilledOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_aftersales"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--drain-seconds",
+                "1",
+            ])
+            .arg("--rules")
+            .arg(&rules)
+            .arg("--decision-log")
+            .arg(&log)
+            .env("RUST_LOG", "warn")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let child = &mut child.0;
     assert!(
         wait_for(|| get(port, "/readyz").is_some_and(|(s, _)| s == 200)),
         "never ready"
@@ -395,7 +382,7 @@ fn run_briefly(args: &[&str], env: &[(&str, &str)]) -> (Option<std::process::Exi
 #[test]
 fn rules_check_refuses_a_fifo_at_once_and_a_file_not_in_utf8() {
     let dir = fresh_dir("cli-fifo");
-    let fifo = dir.join("rules.toml");
+    let fifo = dir.path().join("rules.toml");
     let made = Command::new("mkfifo").arg(&fifo).status();
     assert!(made.is_ok_and(|s| s.success()), "mkfifo");
     let (status, stderr) = run_briefly(&["rules", "check", &fifo.to_string_lossy()], &[]);
@@ -409,7 +396,7 @@ fn rules_check_refuses_a_fifo_at_once_and_a_file_not_in_utf8() {
     );
 
     // `杭州` in GBK, in a comment on line 2.
-    let gbk = dir.join("gbk.toml");
+    let gbk = dir.path().join("gbk.toml");
     let mut bytes = b"# rules\n# ".to_vec();
     bytes.extend_from_slice(&[0xBA, 0xBC, 0xD6, 0xDD]);
     bytes.extend_from_slice(aftersales::rules::EMBEDDED_SOURCE.as_bytes());
@@ -485,7 +472,7 @@ fn every_serve_option_works_after_serve_as_before_it() {
 
 #[test]
 fn blank_token_settings_stop_the_server_at_startup_naming_the_flag_and_the_variable() {
-    let comments = temp_file("comments-only-tokens", "# tokens go here\n\n");
+    let (_dir, comments) = temp_file("comments-only-tokens", "# tokens go here\n\n");
     let comments = comments.to_string_lossy();
     let listen = ["--listen", "127.0.0.1:0"];
     type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
@@ -542,21 +529,24 @@ fn blank_token_settings_stop_the_server_at_startup_naming_the_flag_and_the_varia
 fn the_token_file_is_re_read_on_sighup_and_one_without_a_token_keeps_the_tokens_in_force() {
     use std::io::BufRead;
     let dir = fresh_dir("token-hup");
-    let tokens = dir.join("tokens");
+    let tokens = dir.path().join("tokens");
     let write = |text: &str| std::fs::write(&tokens, text).unwrap_or_else(|e| panic!("{e}"));
     write("# the shop backend\nfirst-token\n");
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aftersales"))
-        .args(["serve", "--drain-seconds", "0", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--api-tokens-file")
-        .arg(&tokens)
-        .env_remove("AFTERSALES_RULES")
-        .env_remove("AFTERSALES_API_TOKENS")
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut child = KilledOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_aftersales"))
+            .args(["serve", "--drain-seconds", "0", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--api-tokens-file")
+            .arg(&tokens)
+            .env_remove("AFTERSALES_RULES")
+            .env_remove("AFTERSALES_API_TOKENS")
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let child = &mut child.0;
     let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     if let Some(stderr) = child.stderr.take() {
         let log = log.clone();
@@ -634,10 +624,10 @@ fn catches_sighup(pid: u32) -> bool {
 
 /// A child process killed if the test fails, so that none is left behind (one waiting on
 /// a FIFO would wait for good).
-#[cfg(target_os = "linux")]
+#[cfg(unix)]
 struct KilledOnDrop(std::process::Child);
 
-#[cfg(target_os = "linux")]
+#[cfg(unix)]
 impl Drop for KilledOnDrop {
     fn drop(&mut self) {
         if self.0.try_wait().ok().flatten().is_none() {
@@ -656,7 +646,7 @@ impl Drop for KilledOnDrop {
 #[test]
 fn a_sighup_while_the_server_starts_does_not_end_it_and_is_replayed_as_a_reload() {
     let dir = fresh_dir("early-hup");
-    let rules = dir.join("rules.toml");
+    let rules = dir.path().join("rules.toml");
     let _ = std::fs::write(&rules, aftersales::rules::EMBEDDED_SOURCE);
     let signal = |name: &str, pid: u32| {
         let _ = Command::new("kill").args([name, &pid.to_string()]).status();
@@ -672,7 +662,7 @@ fn a_sighup_while_the_server_starts_does_not_end_it_and_is_replayed_as_a_reload(
             .arg("--rules")
             .arg(&rules)
             .arg("--decision-log")
-            .arg(dir.join("decisions.jsonl"))
+            .arg(dir.path().join("decisions.jsonl"))
             .env_remove("AFTERSALES_RULES")
             .env_remove("AFTERSALES_API_TOKENS")
             .env("RUST_LOG", "warn")
@@ -814,9 +804,9 @@ fn serving_ready(args: &[&str], stdout: impl Into<Stdio>) -> (KilledOnDrop, u16)
 /// A fresh directory for the test `name` (removed when dropped), and a decision log's
 /// path in it.
 #[cfg(target_os = "linux")]
-fn fresh_decision_log(name: &str) -> (FreshDir, std::path::PathBuf) {
+fn fresh_decision_log(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = fresh_dir(name);
-    let log = dir.join("decisions.jsonl");
+    let log = dir.path().join("decisions.jsonl");
     (dir, log)
 }
 
