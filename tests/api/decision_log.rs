@@ -300,8 +300,13 @@ fn a_decision_log_that_cannot_be_opened_is_named_with_the_os_error() {
 #[tokio::test]
 async fn on_stdout_each_answered_decision_is_one_line() {
     use std::io::BufRead;
-    let (mut server, addr, _) = spawn_binary("", &["--decision-log", "-"]);
-    let stdout = server.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let (server, addr, _) = spawn_binary("", &["--decision-log", "-"]);
+    let mut server = KilledOnDrop(server);
+    let stdout = server
+        .0
+        .stdout
+        .take()
+        .unwrap_or_else(|| panic!("no stdout"));
     let req = example("03-stalled-shangcheng.json")["request"].clone();
     let client = reqwest::Client::new();
     let mut ids = Vec::new();
@@ -319,8 +324,8 @@ async fn on_stdout_each_answered_decision_is_one_line() {
     })
     .await
     .unwrap_or_default();
-    let _ = server.kill();
-    let _ = server.wait();
+    let _ = server.0.kill();
+    let _ = server.0.wait();
     assert_eq!(logged, ids);
 }
 
@@ -408,9 +413,13 @@ async fn a_write_to_stdout_that_never_returns_turns_readyz_503_until_it_does() {
     use std::io::Read;
     // Stdout is a pipe nobody reads: once its 64 KiB are full, the write blocks. The
     // deadline is far: the batch waits for its write (a bounded wait, see below).
-    let (mut server, addr, _) =
-        spawn_binary("", &["--decision-log", "-", "--request-timeout", "60"]);
-    let mut stdout = server.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let (server, addr, _) = spawn_binary("", &["--decision-log", "-", "--request-timeout", "60"]);
+    let mut server = KilledOnDrop(server);
+    let mut stdout = server
+        .0
+        .stdout
+        .take()
+        .unwrap_or_else(|| panic!("no stdout"));
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(60))
         .build()
@@ -454,8 +463,8 @@ async fn a_write_to_stdout_that_never_returns_turns_readyz_503_until_it_does() {
         eventually(|| async { ready(client.clone()).await == 200 }).await,
         "/readyz did not come back once the write returned"
     );
-    let _ = server.kill();
-    let _ = server.wait();
+    let _ = server.0.kill();
+    let _ = server.0.wait();
     let logged = drained.join().unwrap_or_default();
     assert_eq!(
         String::from_utf8_lossy(&logged).lines().count(),
@@ -501,7 +510,8 @@ async fn a_callers_string_cannot_break_or_disguise_a_log_line() {
 async fn the_service_log_shows_a_callers_invisible_characters_as_escapes() {
     // The JSON service log leaves C1, U+2028 and the bidi controls raw, as JSON may:
     // the case id's are written as \u{…} there, as the text view writes them.
-    let (mut server, addr, _, logs) = spawn_binary_with_logs("", &[]);
+    let (server, addr, _, logs) = spawn_binary_with_logs("", &[]);
+    let mut server = KilledOnDrop(server);
     let mut req = example("03-stalled-shangcheng.json")["request"].clone();
     req["case_id"] = json!("AS-1\u{2028}\u{9b}31m\u{202e}evom");
     let r = post_decision(&reqwest::Client::new(), addr, &req).await;
@@ -514,26 +524,13 @@ async fn the_service_log_shows_a_callers_invisible_characters_as_escapes() {
     })
     .await
     .unwrap_or_default();
-    let _ = server.kill();
-    let _ = server.wait();
+    let _ = server.0.kill();
+    let _ = server.0.wait();
     let line: Value = serde_json::from_str(&decided).unwrap_or_default();
     assert_eq!(
         line["case_id"], "AS-1\\u{2028}\\u{9b}31m\\u{202e}evom",
         "{decided}"
     );
-}
-
-/// A server child killed if the test fails, so that none is left behind (one blocked on
-/// a full pipe would stay for good).
-struct KilledOnDrop(std::process::Child);
-
-impl Drop for KilledOnDrop {
-    fn drop(&mut self) {
-        if self.0.try_wait().ok().flatten().is_none() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
 }
 
 /// The real server, its stderr (JSON logs) a pipe the test holds, drain 0 s, grace 1 s:

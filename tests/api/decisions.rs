@@ -194,7 +194,8 @@ async fn carrier_text_provider_codes_and_kuaishou_bodies_decide_over_http() {
 /// `middleware::Exchange`), and a probe's line has none.
 #[tokio::test]
 async fn the_served_lines_say_what_a_decision_and_a_batch_decided() {
-    let (mut server, addr, _, logs) = spawn_binary_with_logs("", &[]);
+    let (server, addr, _, logs) = spawn_binary_with_logs("", &[]);
+    let mut server = KilledOnDrop(server);
     let mut req = example("03-stalled-shangcheng.json")["request"].clone();
     req["case_id"] = json!("AS-\"7\"");
     let client = reqwest::Client::new();
@@ -226,8 +227,8 @@ async fn the_served_lines_say_what_a_decision_and_a_batch_decided() {
     })
     .await
     .unwrap_or_default();
-    let _ = server.kill();
-    let _ = server.wait();
+    let _ = server.0.kill();
+    let _ = server.0.wait();
     assert_eq!(served.len(), 2, "{served:?}");
     // The line's keys in the order written (those of the span but its name, too).
     let keys = |line: &str| -> Vec<String> {

@@ -208,6 +208,19 @@ pub fn spawn_binary_with_logs(
     (child, addr, serving, logs)
 }
 
+/// A server child killed if the test fails, so that none is left behind (one blocked on
+/// a full pipe would stay for good).
+pub struct KilledOnDrop(pub std::process::Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Reads a server's log lines up to its `serving` line: its address, and the line.
 pub fn wait_for_serving(
     lines: &mut impl Iterator<Item = std::io::Result<String>>,

@@ -79,8 +79,9 @@ async fn with_more_slow_connections_than_file_descriptors_healthz_still_answers(
     // 256 descriptors: at most 192 connections. 400 connections sending half a head
     // would exhaust the descriptors of a server without a cap, and hold them for good of
     // one without a header timeout (here a long one, so it cannot be what saves us).
-    let (mut server, addr, serving) =
+    let (server, addr, serving) =
         spawn_binary("ulimit -n 256 &&", &["--header-read-timeout", "120"]);
+    let mut server = KilledOnDrop(server);
     assert_eq!(serving["max_connections"], 192, "{serving}");
     let slow = tokio::task::spawn_blocking(move || {
         (0..400)
@@ -105,8 +106,8 @@ async fn with_more_slow_connections_than_file_descriptors_healthz_still_answers(
     let open = metric_value(&metrics, "aftersales_connections_open").unwrap_or(f64::NAN);
     assert!(open <= 192.0, "{open} connections open: {metrics}");
     drop(slow);
-    let _ = server.kill();
-    let _ = server.wait();
+    let _ = server.0.kill();
+    let _ = server.0.wait();
 }
 
 /// Reads until the server closes the connection (true), or 10 s pass (false).
