@@ -1113,3 +1113,43 @@ fn a_partial_line_appended_to_stdouts_file_while_serving_is_not_joined_to_the_ne
         "{text:?}"
     );
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_sigterm_right_after_the_first_answer_is_a_drain_not_a_kill() {
+    // A rollout may stop a pod the moment it is ready. The signal must already be taken
+    // when the first answer goes out, or its default action kills the process (no drain,
+    // no flush). The request is sent as soon as the port takes connections, before the
+    // server has logged that it serves; several starts, as the window is a race.
+    use std::io::Read;
+    for _ in 0..10 {
+        let port = free_port();
+        let mut child = KilledOnDrop(
+            Command::new(env!("CARGO_BIN_EXE_aftersales"))
+                .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+                .args(["--drain-seconds", "0"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let mut s = None;
+        assert!(wait_for(|| {
+            s = std::net::TcpStream::connect(("127.0.0.1", port)).ok();
+            s.is_some()
+        }));
+        let mut s = s.unwrap_or_else(|| panic!("no connection"));
+        s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap_or_else(|e| panic!("{e}"));
+        s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(&head, b"HTTP/1.1 200");
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.0.id().to_string()])
+            .status();
+        let exit = ended_within(&mut child.0, 30).unwrap_or_else(|| panic!("still running"));
+        assert_eq!(exit.code(), Some(0), "{exit:?}: killed, not drained");
+    }
+}

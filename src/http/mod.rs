@@ -312,25 +312,34 @@ impl Server {
     }
 }
 
-/// SIGTERM or SIGINT.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM or SIGINT. Both are taken from the moment this is called, not from the first
+/// poll of the future: call it before the listener is bound, so that a SIGTERM right after
+/// the first answer (a rollout that scales down a pod just started) is a drain, not the
+/// default action's kill. Must be called within the runtime.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            let received = |s: std::io::Result<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = received(term) => {},
+                () = received(int) => {},
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -353,6 +362,8 @@ pub fn run(rules: Rules, rules_path: Option<PathBuf>, args: ServeArgs) -> ExitCo
     let code = runtime.block_on(async move {
         let version = rules.version.clone();
         let checksum = rules.checksum.clone();
+        // Before the listener exists: no answer comes before SIGTERM means a drain.
+        let shutdown = shutdown_signal();
         let server = match Server::bind(rules, rules_path, &args).await {
             Ok(s) => s,
             Err(e) => {
@@ -372,7 +383,7 @@ pub fn run(rules: Rules, rules_path: Option<PathBuf>, args: ServeArgs) -> ExitCo
         let addr = server.local_addr().map(|a| a.to_string()).unwrap_or_default();
         let max_connections = server.max_connections();
         tracing::info!(%addr, rules_version = %version, rules_checksum = %checksum, auth = server.state().auth_enabled(), max_connections, "serving");
-        match server.run(shutdown_signal()).await {
+        match server.run(shutdown).await {
             Ok(()) => {
                 tracing::info!("stopped");
                 ExitCode::SUCCESS
