@@ -387,16 +387,24 @@ impl Layers {
         self.state.clone()
     }
 
-    /// Around every handler and fallback.
-    pub fn every(&self) -> EveryLayers {
+    /// Around every handler of `route` (the path it is routed at): its log lines and
+    /// metrics name the route.
+    pub fn every(&self, route: &str) -> EveryLayers {
+        around_every(self.front.at(route))
+    }
+
+    /// Around the fallbacks: their log lines and metrics name the route the router
+    /// matched (a 405's), if any.
+    pub fn fallback(&self) -> EveryLayers {
         around_every(self.front.clone())
     }
 
-    /// Around each `/v1` handler: its front shares an [`Exchange`] with the route.
-    pub fn api(&self) -> ApiLayers {
+    /// Around each `/v1` handler of `route`: its front shares an [`Exchange`] with the
+    /// route.
+    pub fn api(&self, route: &str) -> ApiLayers {
         let front = FrontLayer {
             exchange: true,
-            ..self.front.clone()
+            ..self.front.at(route)
         };
         (around_every(front), self.guard.clone())
     }
@@ -920,14 +928,16 @@ struct Asked {
     request: Arc<RequestFields>,
     /// The route matched (none when no route matched): the layers wrap each handler, run
     /// once its route is matched, and the fallbacks.
-    route: Option<MatchedPath>,
+    route: Option<Arc<str>>,
     /// Its method, as an index in [`METHODS`] (past its end for any other).
     method: usize,
 }
 
 impl Asked {
     /// What `req` asks; its id (a caller's if acceptable, else a new one) set on it.
-    fn of(req: &mut Request) -> Asked {
+    /// `route` is the route of the handler the front wraps; none around a fallback, whose
+    /// route is the one the router matched, if any (a 405's, copied: they are rare).
+    fn of(req: &mut Request, route: Option<&Arc<str>>) -> Asked {
         // One look-up of the header, whether it is kept or set.
         let id = match req.headers_mut().entry(X_REQUEST_ID) {
             Entry::Occupied(mut given) => {
@@ -958,7 +968,10 @@ impl Asked {
                 uri: req.uri().clone(),
                 id,
             }),
-            route: req.extensions().get::<MatchedPath>().cloned(),
+            route: route.cloned().or_else(|| {
+                let matched = req.extensions().get::<MatchedPath>()?;
+                Some(Arc::from(matched.as_str()))
+            }),
             method: METHODS
                 .iter()
                 .position(|m| m == req.method())
@@ -985,7 +998,7 @@ fn served(
 ) {
     let status = res.status();
     let latency_ms = latency.as_secs_f64() * 1000.0;
-    let route = asked.route.as_ref().map(MatchedPath::as_str);
+    let route = asked.route.as_deref();
     let probe = route.is_some_and(|r| PROBES.contains(&r));
     let decided = decided.filter(|_| !probe);
     if status.is_server_error() {
@@ -1210,6 +1223,20 @@ pub struct FrontLayer {
     meters: Arc<Meters>,
     /// Whether its requests get an [`Exchange`] (those of the `/v1` routes).
     exchange: bool,
+    /// The route of the handler it wraps (none around a fallback, or a router: then the
+    /// route the router matched, if any).
+    route: Option<Arc<str>>,
+}
+
+impl FrontLayer {
+    /// This front, around a handler of `route`: the route is known without the router's
+    /// `MatchedPath` (looked up in the request's extensions, and cloned, for each).
+    fn at(&self, route: &str) -> FrontLayer {
+        FrontLayer {
+            route: Some(Arc::from(route)),
+            ..self.clone()
+        }
+    }
 }
 
 impl<S> Layer<S> for FrontLayer {
@@ -1220,6 +1247,7 @@ impl<S> Layer<S> for FrontLayer {
             inner,
             meters: self.meters.clone(),
             exchange: self.exchange,
+            route: self.route.clone(),
         }
     }
 }
@@ -1239,6 +1267,7 @@ pub struct Front<S> {
     inner: S,
     meters: Arc<Meters>,
     exchange: bool,
+    route: Option<Arc<str>>,
 }
 
 impl<S, B> Service<Request> for Front<S>
@@ -1258,7 +1287,7 @@ where
 
     fn call(&mut self, mut req: Request) -> Self::Future {
         let start = Instant::now();
-        let asked = Asked::of(&mut req);
+        let asked = Asked::of(&mut req, self.route.as_ref());
         let exchange = self.exchange.then(Arc::<Exchange>::default);
         let scope = Scope::new(&asked.request);
         // A request whose body's framing is in doubt goes no further (see
@@ -1339,7 +1368,7 @@ impl Done {
         if let Entry::Vacant(none) = res.headers_mut().entry(X_REQUEST_ID) {
             none.insert(asked.request.id.clone());
         }
-        let route = asked.route.as_ref().map(MatchedPath::as_str);
+        let route = asked.route.as_deref();
         let status = res.status().as_u16();
         meters.count(asked.method, route, status, latency);
         res
