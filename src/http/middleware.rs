@@ -52,7 +52,7 @@ use tower_http::compression::{self, Compression, CompressionBody, CompressionLay
 
 use super::auth::authorized;
 use super::problem::{PROBLEM_JSON, Problem};
-use super::state::AppState;
+use super::state::{AppState, Loaded};
 use crate::cli::ServeArgs;
 use crate::telemetry::{RequestFields, Scope};
 
@@ -1091,7 +1091,7 @@ impl Served<'_> {
             batch_id = d.and_then(|d| d.batch_id.as_deref()),
             items = d.and_then(|d| d.items),
             succeeded = d.and_then(|d| d.succeeded),
-            rules_version = d.and_then(|d| d.rules_version.as_deref()),
+            rules_version = d.and_then(DecisionFields::rules_version),
             "served"
         );
     }
@@ -1176,7 +1176,7 @@ fn served_line(
                 number(out, key, value);
             }
         }
-        if let Some(version) = &d.rules_version {
+        if let Some(version) = d.rules_version() {
             string(out, key!("rules_version"), version);
         }
     }
@@ -1199,7 +1199,15 @@ pub struct DecisionFields {
     pub batch_id: Option<String>,
     pub items: Option<u64>,
     pub succeeded: Option<u64>,
-    pub rules_version: Option<String>,
+    /// The rules decided with, for their version: shared, not their version copied for
+    /// each request.
+    pub rules: Option<Arc<Loaded>>,
+}
+
+impl DecisionFields {
+    pub fn rules_version(&self) -> Option<&str> {
+        Some(&self.rules.as_ref()?.rules.version)
+    }
 }
 
 /// The methods that are metric labels by name; any other is `other`, so a client inventing
@@ -1621,6 +1629,16 @@ mod tests {
         }
     }
 
+    /// Rules of `version`.
+    fn versioned(version: &str) -> Option<Arc<Loaded>> {
+        let mut rules = crate::rules::Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+        rules.version = version.into();
+        Some(Arc::new(Loaded {
+            rules,
+            loaded_at: chrono::Utc::now(),
+        }))
+    }
+
     #[test]
     fn the_served_line_written_by_hand_is_the_one_the_json_formatter_writes() {
         let hostile = "AS-1\"\\\u{1}\t\u{2028}\u{9b}31m\u{202e}evom\u{7f}\u{feff}令";
@@ -1633,11 +1651,11 @@ mod tests {
             batch_id: Some(hostile.into()),
             items: Some(1000),
             succeeded: Some(0),
-            rules_version: Some("2023-hangzhou-1".into()),
+            rules: versioned("2023-hangzhou-1"),
         };
         let some = DecisionFields {
             applies: Some(false),
-            rules_version: Some("v".into()),
+            rules: versioned("v"),
             ..DecisionFields::default()
         };
         // Our own words may hold any printable ASCII JSON does not escape (a route's dot).
