@@ -24,7 +24,9 @@
 //!
 //! The layers wrap each handler and each fallback ([`Layers`]), not the router: the answer
 //! leaves them before axum's route adds `Allow` and `Content-Length` (in that order, after
-//! the request id) and empties the body of a HEAD, as around a layered router.
+//! the request id) and empties the body of a HEAD, as around a layered router. The
+//! busiest routes are called past the router, behind the same layers
+//! ([`super::Routes`]), their `Content-Length` added as the router adds it.
 
 use std::convert::Infallible;
 use std::future::Future;
