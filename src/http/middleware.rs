@@ -24,7 +24,9 @@
 //!
 //! The layers wrap each handler and each fallback ([`Layers`]), not the router: the answer
 //! leaves them before axum's route adds `Allow` and `Content-Length` (in that order, after
-//! the request id) and empties the body of a HEAD, as around a layered router.
+//! the request id) and empties the body of a HEAD, as around a layered router. The
+//! busiest routes are called past the router, behind the same layers
+//! ([`super::Routes`]), their `Content-Length` added as the router adds it.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -52,7 +54,7 @@ use tower_http::compression::{self, Compression, CompressionBody, CompressionLay
 
 use super::auth::authorized;
 use super::problem::{PROBLEM_JSON, Problem};
-use super::state::AppState;
+use super::state::{AppState, Loaded};
 use crate::cli::ServeArgs;
 use crate::telemetry::{RequestFields, Scope};
 
@@ -387,16 +389,24 @@ impl Layers {
         self.state.clone()
     }
 
-    /// Around every handler and fallback.
-    pub fn every(&self) -> EveryLayers {
+    /// Around every handler of `route` (the path it is routed at): its log lines and
+    /// metrics name the route.
+    pub fn every(&self, route: &str) -> EveryLayers {
+        around_every(self.front.at(route))
+    }
+
+    /// Around the fallbacks: their log lines and metrics name the route the router
+    /// matched (a 405's), if any.
+    pub fn fallback(&self) -> EveryLayers {
         around_every(self.front.clone())
     }
 
-    /// Around each `/v1` handler: its front shares an [`Exchange`] with the route.
-    pub fn api(&self) -> ApiLayers {
+    /// Around each `/v1` handler of `route`: its front shares an [`Exchange`] with the
+    /// route.
+    pub fn api(&self, route: &str) -> ApiLayers {
         let front = FrontLayer {
             exchange: true,
-            ..self.front.clone()
+            ..self.front.at(route)
         };
         (around_every(front), self.guard.clone())
     }
@@ -920,14 +930,16 @@ struct Asked {
     request: Arc<RequestFields>,
     /// The route matched (none when no route matched): the layers wrap each handler, run
     /// once its route is matched, and the fallbacks.
-    route: Option<MatchedPath>,
+    route: Option<Arc<str>>,
     /// Its method, as an index in [`METHODS`] (past its end for any other).
     method: usize,
 }
 
 impl Asked {
     /// What `req` asks; its id (a caller's if acceptable, else a new one) set on it.
-    fn of(req: &mut Request) -> Asked {
+    /// `route` is the route of the handler the front wraps; none around a fallback, whose
+    /// route is the one the router matched, if any (a 405's, copied: they are rare).
+    fn of(req: &mut Request, route: Option<&Arc<str>>) -> Asked {
         // One look-up of the header, whether it is kept or set.
         let id = match req.headers_mut().entry(X_REQUEST_ID) {
             Entry::Occupied(mut given) => {
@@ -958,7 +970,10 @@ impl Asked {
                 uri: req.uri().clone(),
                 id,
             }),
-            route: req.extensions().get::<MatchedPath>().cloned(),
+            route: route.cloned().or_else(|| {
+                let matched = req.extensions().get::<MatchedPath>()?;
+                Some(Arc::from(matched.as_str()))
+            }),
             method: METHODS
                 .iter()
                 .position(|m| m == req.method())
@@ -985,7 +1000,7 @@ fn served(
 ) {
     let status = res.status();
     let latency_ms = latency.as_secs_f64() * 1000.0;
-    let route = asked.route.as_ref().map(MatchedPath::as_str);
+    let route = asked.route.as_deref();
     let probe = route.is_some_and(|r| PROBES.contains(&r));
     let decided = decided.filter(|_| !probe);
     if status.is_server_error() {
@@ -1078,7 +1093,7 @@ impl Served<'_> {
             batch_id = d.and_then(|d| d.batch_id.as_deref()),
             items = d.and_then(|d| d.items),
             succeeded = d.and_then(|d| d.succeeded),
-            rules_version = d.and_then(|d| d.rules_version.as_deref()),
+            rules_version = d.and_then(DecisionFields::rules_version),
             "served"
         );
     }
@@ -1163,7 +1178,7 @@ fn served_line(
                 number(out, key, value);
             }
         }
-        if let Some(version) = &d.rules_version {
+        if let Some(version) = d.rules_version() {
             string(out, key!("rules_version"), version);
         }
     }
@@ -1186,7 +1201,15 @@ pub struct DecisionFields {
     pub batch_id: Option<String>,
     pub items: Option<u64>,
     pub succeeded: Option<u64>,
-    pub rules_version: Option<String>,
+    /// The rules decided with, for their version: shared, not their version copied for
+    /// each request.
+    pub rules: Option<Arc<Loaded>>,
+}
+
+impl DecisionFields {
+    pub fn rules_version(&self) -> Option<&str> {
+        Some(&self.rules.as_ref()?.rules.version)
+    }
 }
 
 /// The methods that are metric labels by name; any other is `other`, so a client inventing
@@ -1210,6 +1233,20 @@ pub struct FrontLayer {
     meters: Arc<Meters>,
     /// Whether its requests get an [`Exchange`] (those of the `/v1` routes).
     exchange: bool,
+    /// The route of the handler it wraps (none around a fallback, or a router: then the
+    /// route the router matched, if any).
+    route: Option<Arc<str>>,
+}
+
+impl FrontLayer {
+    /// This front, around a handler of `route`: the route is known without the router's
+    /// `MatchedPath` (looked up in the request's extensions, and cloned, for each).
+    fn at(&self, route: &str) -> FrontLayer {
+        FrontLayer {
+            route: Some(Arc::from(route)),
+            ..self.clone()
+        }
+    }
 }
 
 impl<S> Layer<S> for FrontLayer {
@@ -1220,6 +1257,7 @@ impl<S> Layer<S> for FrontLayer {
             inner,
             meters: self.meters.clone(),
             exchange: self.exchange,
+            route: self.route.clone(),
         }
     }
 }
@@ -1239,6 +1277,7 @@ pub struct Front<S> {
     inner: S,
     meters: Arc<Meters>,
     exchange: bool,
+    route: Option<Arc<str>>,
 }
 
 impl<S, B> Service<Request> for Front<S>
@@ -1258,7 +1297,7 @@ where
 
     fn call(&mut self, mut req: Request) -> Self::Future {
         let start = Instant::now();
-        let asked = Asked::of(&mut req);
+        let asked = Asked::of(&mut req, self.route.as_ref());
         let exchange = self.exchange.then(Arc::<Exchange>::default);
         let scope = Scope::new(&asked.request);
         // A request whose body's framing is in doubt goes no further (see
@@ -1339,7 +1378,7 @@ impl Done {
         if let Entry::Vacant(none) = res.headers_mut().entry(X_REQUEST_ID) {
             none.insert(asked.request.id.clone());
         }
-        let route = asked.route.as_ref().map(MatchedPath::as_str);
+        let route = asked.route.as_deref();
         let status = res.status().as_u16();
         meters.count(asked.method, route, status, latency);
         res
@@ -1592,6 +1631,16 @@ mod tests {
         }
     }
 
+    /// Rules of `version`.
+    fn versioned(version: &str) -> Option<Arc<Loaded>> {
+        let mut rules = crate::rules::Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+        rules.version = version.into();
+        Some(Arc::new(Loaded {
+            rules,
+            loaded_at: chrono::Utc::now(),
+        }))
+    }
+
     #[test]
     fn the_served_line_written_by_hand_is_the_one_the_json_formatter_writes() {
         let hostile = "AS-1\"\\\u{1}\t\u{2028}\u{9b}31m\u{202e}evom\u{7f}\u{feff}令";
@@ -1604,11 +1653,11 @@ mod tests {
             batch_id: Some(hostile.into()),
             items: Some(1000),
             succeeded: Some(0),
-            rules_version: Some("2023-hangzhou-1".into()),
+            rules: versioned("2023-hangzhou-1"),
         };
         let some = DecisionFields {
             applies: Some(false),
-            rules_version: Some("v".into()),
+            rules: versioned("v"),
             ..DecisionFields::default()
         };
         // Our own words may hold any printable ASCII JSON does not escape (a route's dot).

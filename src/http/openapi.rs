@@ -37,8 +37,9 @@ use crate::rules::Rules;
 )]
 struct ApiDoc;
 
-/// `routes!($handler)`, the handler put behind `$layers` (an `Option` of a layer and the
-/// state: none for the document alone) on the methods its `#[utoipa::path]` declares.
+/// `routes!($handler)`, the handler put behind `$layers` (an `Option` of the layers for
+/// a route, by its path, and the state: none for the document alone) on the methods its
+/// `#[utoipa::path]` declares.
 ///
 /// The layers are put around the handler once, as a service: `Handler::layer` put them
 /// around it anew for every request (each layer made, the service built, a future of its
@@ -49,7 +50,7 @@ macro_rules! behind {
         let router = match ($layers, declared_methods(&paths)) {
             (Some((layers, state)), Some(methods)) => axum::routing::on_service(
                 methods,
-                tower::Layer::layer(&layers, $handler.with_state(state)),
+                tower::Layer::layer(&layers(route_of(&paths)), $handler.with_state(state)),
             ),
             // None declared (there is one at least): no method served, none unguarded.
             (Some(_), None) => axum::routing::MethodRouter::new(),
@@ -57,6 +58,14 @@ macro_rules! behind {
         };
         (schemas, paths, router)
     }};
+}
+
+/// The path a handler's `paths` are routed at, as `OpenApiRouter::routes` routes them.
+fn route_of(paths: &Paths) -> &str {
+    match paths.paths.keys().next().map(String::as_str) {
+        None | Some("") => "/",
+        Some(path) => path,
+    }
 }
 
 /// The methods `paths` (one handler's) declare.
@@ -81,7 +90,7 @@ fn declared_methods(paths: &Paths) -> Option<MethodFilter> {
 /// The `/v1` routes with their OpenAPI paths, each handler behind `layers` (the app's;
 /// none for the document alone).
 pub fn api_router(layers: Option<&Layers>) -> OpenApiRouter<AppState> {
-    let layers = || layers.map(|l| (l.api(), l.state()));
+    let layers = || layers.map(|l| (|route: &str| l.api(route), l.state()));
     OpenApiRouter::new()
         .routes(behind!(layers(), decisions::create_decision))
         .routes(behind!(layers(), decisions::create_batch))
@@ -92,7 +101,7 @@ pub fn api_router(layers: Option<&Layers>) -> OpenApiRouter<AppState> {
 /// The operations routes (probes, metrics, this document), each handler behind `layers`
 /// (the app's; none for the document alone).
 pub fn ops_router(layers: Option<&Layers>) -> OpenApiRouter<AppState> {
-    let layers = || layers.map(|l| (l.every(), l.state()));
+    let layers = || layers.map(|l| (|route: &str| l.every(route), l.state()));
     OpenApiRouter::new()
         .routes(behind!(layers(), ops::healthz))
         .routes(behind!(layers(), ops::readyz))

@@ -29,16 +29,14 @@ use std::time::Duration;
 
 use futures_util::task::AtomicWaker;
 
-use axum::Router;
+use super::Routes;
+use super::guards::{Receiving, WriteStall, WriteWatch};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Sleep;
-use tower::ServiceExt;
-
-use super::guards::{Receiving, WriteStall, WriteWatch};
 
 /// The most a connection buffers of what it reads (a request head must fit; a body is
 /// read through it in pieces this size at most): a connection's memory stays bounded,
@@ -357,7 +355,7 @@ impl<B: hyper::body::Body + Unpin> hyper::body::Body for Answer<B> {
 /// the grace period ran out with requests still in progress.
 pub async fn serve<A: Accept>(
     mut listener: A,
-    router: Router,
+    routes: Routes,
     options: Options,
     stop: impl Future<Output = ()> + Send,
     grace: Duration,
@@ -418,7 +416,7 @@ pub async fn serve<A: Accept>(
         };
         tokio::spawn(connection(
             io,
-            router.clone(),
+            routes.clone(),
             conn,
             options.header_read_timeout,
             stopping.clone(),
@@ -434,7 +432,7 @@ pub async fn serve<A: Accept>(
 /// Serves one connection until it ends, is asked to make room, or the server stops.
 async fn connection<I>(
     io: I,
-    router: Router,
+    routes: Routes,
     conn: Arc<Conn>,
     header_read_timeout: Duration,
     mut stopping: watch::Receiver<bool>,
@@ -448,7 +446,7 @@ async fn connection<I>(
             let answering = Answering::begin(&conn);
             let in_request = InRequest::begin(&conn);
             let req = req.map(|body| Receiving::new(body, &conn.receiving));
-            let call = router.clone().oneshot(req);
+            let call = routes.call(req);
             async move {
                 let res = call.await;
                 drop(in_request);
@@ -625,6 +623,7 @@ impl Signals {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::Router;
     use tokio::io::ReadBuf;
 
     #[test]
@@ -726,7 +725,7 @@ mod tests {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(serve(
             listener,
-            router,
+            router.into(),
             options,
             async {
                 let _ = stopped.await;
@@ -746,7 +745,7 @@ mod tests {
         let stop = tokio::time::sleep(Duration::from_secs(10));
         let done = serve(
             OutOfFiles(calls.clone()),
-            Router::new(),
+            Router::new().into(),
             options,
             stop,
             Duration::from_secs(1),
@@ -935,7 +934,7 @@ mod tests {
             };
             let task = tokio::spawn(connection(
                 io,
-                router.clone(),
+                router.clone().into(),
                 conn,
                 limit,
                 stopping.clone(),

@@ -80,7 +80,7 @@ pub fn create_decision(
     // A function returning an `async` block, not an `async fn`: its future (boxed for every
     // request, with [`Asked`]'s and [`deliver`]'s inside it) would hold `asked` twice.
     let log = state.decision_log().cloned();
-    let version = asked.loaded.rules.version.clone();
+    let rules = asked.loaded.clone();
     let slot = asked.slot.clone();
     let exchange = asked.exchange.take();
     async move {
@@ -98,7 +98,7 @@ pub fn create_decision(
                 Box::pin(decide_heavy(asked)).await
             };
             match prepared {
-                Ok(prepared) => deliver(log.as_ref(), &slot, exchange, version, prepared),
+                Ok(prepared) => deliver(log.as_ref(), &slot, exchange, rules, prepared),
                 Err(Refused(answer)) => return *answer,
             }
         };
@@ -274,15 +274,16 @@ impl Delivered {
         self.decisions += other.decisions;
     }
 
-    /// Counts the decisions; returns what the request decided, for its log line.
-    fn count(self, rules_version: String) -> DecisionFields {
+    /// Counts the decisions; returns what the request decided (with `rules`), for its
+    /// log line.
+    fn count(self, rules: Arc<Loaded>) -> DecisionFields {
         for &(pair, n) in &self.counts {
             if let Some(counter) = decisions_total(pair) {
                 counter.increment(n);
             }
         }
         let mut fields = DecisionFields {
-            rules_version: Some(rules_version),
+            rules: Some(rules),
             ..DecisionFields::default()
         };
         if let Some(d) = self.single {
@@ -331,7 +332,7 @@ fn deliver<'a>(
     log: Option<&'a DecisionLog>,
     slot: &'a Slot,
     exchange: Option<Arc<Exchange>>,
-    rules_version: String,
+    rules: Arc<Loaded>,
     prepared: Prepared,
 ) -> impl Future<Output = Response> + 'a {
     let Prepared {
@@ -356,7 +357,7 @@ fn deliver<'a>(
         if let Err(not_written) = committed {
             return not_written.problem(slot).into_response();
         }
-        let decided = delivered.count(rules_version);
+        let decided = delivered.count(rules);
         if let Some(exchange) = exchange {
             exchange.decided(decided);
         }
@@ -559,7 +560,7 @@ pub struct CompactBatchResult {
 )]
 pub async fn create_batch(State(state): State<AppState>, mut asked: Asked) -> Response {
     let log = state.decision_log().cloned();
-    let version = asked.loaded.rules.version.clone();
+    let rules = asked.loaded.clone();
     let batch_id = crate::new_decision_id();
     if let Some(logged) = &mut asked.logged {
         logged.batch_id = Some(batch_id.clone());
@@ -584,7 +585,7 @@ pub async fn create_batch(State(state): State<AppState>, mut asked: Asked) -> Re
     })
     .await;
     match room_for_answer(&slot, prepared, heavy).await {
-        Ok(prepared) => deliver(log.as_ref(), &slot, exchange, version, prepared).await,
+        Ok(prepared) => deliver(log.as_ref(), &slot, exchange, rules, prepared).await,
         Err(Refused(answer)) => *answer,
     }
 }
