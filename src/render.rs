@@ -12,7 +12,7 @@ pub(crate) mod times;
 
 use crate::codes::{Action, DeadlineKind, Evidence, Finding, Outcome, Scenario, WarningCode};
 use crate::engine::{Arg, Decision};
-use crate::rules::{DisruptionNotice, Lang, Literal, Rules, Segment, Template, TextWord};
+use crate::rules::{DisruptionNotice, Lang, Literal, Placeholder, Rules, Template, TextWord};
 use crate::time::Instant;
 use times::Rfc3339;
 
@@ -403,10 +403,11 @@ impl<'a> Renderer<'a> {
 
     /// `t` with its placeholders filled from `args` and the notice's thresholds.
     fn text(&self, out: &mut impl Sink, t: &Template, args: &[(&'static str, Arg)]) {
-        for segment in &t.0 {
-            match segment {
-                Segment::Literal(l) => out.push_literal(l),
-                Segment::Arg { name, at } => match value(args, name, *at) {
+        for piece in &t.0 {
+            out.push_literal(&piece.literal);
+            match piece.then {
+                None => {}
+                Some(Placeholder::Arg { name, at }) => match value(args, name, at) {
                     Some(arg) => self.arg(out, arg),
                     // Visible rather than silently empty, so tests catch a missing value.
                     None => {
@@ -416,7 +417,7 @@ impl<'a> Renderer<'a> {
                     }
                 },
                 // Written in at load; kept for a text that was not.
-                Segment::Threshold(which) => match self.notice.thresholds.value(*which) {
+                Some(Placeholder::Threshold(which)) => match self.notice.thresholds.value(which) {
                     Some(v) => out.push_unescaped(itoa::Buffer::new().format(v)),
                     None => {
                         out.push("{");
@@ -430,10 +431,8 @@ impl<'a> Renderer<'a> {
 
     /// A text without placeholders (a name, a label): its literal pieces.
     fn plain(&self, out: &mut impl Sink, t: &Template) {
-        for segment in &t.0 {
-            if let Segment::Literal(l) = segment {
-                out.push_literal(l);
-            }
+        for piece in &t.0 {
+            out.push_literal(&piece.literal);
         }
     }
 

@@ -683,7 +683,7 @@ mod tests {
                 else {
                     continue;
                 };
-                // Each value where its text looks first (see `Segment::Arg`).
+                // Each value where its text looks first (see `Placeholder::Arg`).
                 for e in &d.decision.explanation {
                     let names: Vec<&str> = e.args.iter().map(|(n, _)| *n).collect();
                     assert_eq!(names, finding_args(&e.finding), "{request}");

@@ -19,7 +19,7 @@ pub use lint::{RulesWarning, RulesWarningCode};
 pub use raw::RawRules;
 use raw::{RawExplanation, RawNotice, RawPhrase, RawText, RawThresholds, RawWindow, RawZone};
 pub use template::{
-    Literal, Segment, THRESHOLD_ARGS, Template, Threshold, finding_args, warning_args,
+    Literal, Piece, Placeholder, THRESHOLD_ARGS, Template, Threshold, finding_args, warning_args,
 };
 pub use text_view::{TextWord, off_the_line};
 
