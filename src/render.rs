@@ -12,7 +12,7 @@ pub(crate) mod times;
 
 use crate::codes::{Action, DeadlineKind, Evidence, Finding, Outcome, Scenario, WarningCode};
 use crate::engine::{Arg, Decision};
-use crate::rules::{DisruptionNotice, Lang, Literal, Rules, Segment, Template, TextWord};
+use crate::rules::{DisruptionNotice, Lang, Literal, Placeholder, Rules, Template, TextWord};
 use crate::time::Instant;
 use times::Rfc3339;
 
@@ -403,16 +403,12 @@ impl<'a> Renderer<'a> {
 
     /// `t` with its placeholders filled from `args` and the notice's thresholds.
     fn text(&self, out: &mut impl Sink, t: &Template, args: &[(&'static str, Arg)]) {
-        for segment in &t.0 {
-            match segment {
-                Segment::Literal(l) => out.push_literal(l),
-                // Where the text expects it, else wherever it is.
-                Segment::Arg { name, at } => match args
-                    .get(*at)
-                    .filter(|(n, _)| same_name(n, name))
-                    .or_else(|| args.iter().find(|(n, _)| n == name))
-                {
-                    Some((_, arg)) => self.arg(out, arg),
+        for piece in &t.0 {
+            out.push_literal(&piece.literal);
+            match piece.then {
+                None => {}
+                Some(Placeholder::Arg { name, at }) => match value(args, name, at) {
+                    Some(arg) => self.arg(out, arg),
                     // Visible rather than silently empty, so tests catch a missing value.
                     None => {
                         out.push("{");
@@ -421,7 +417,7 @@ impl<'a> Renderer<'a> {
                     }
                 },
                 // Written in at load; kept for a text that was not.
-                Segment::Threshold(which) => match self.notice.thresholds.value(*which) {
+                Some(Placeholder::Threshold(which)) => match self.notice.thresholds.value(which) {
                     Some(v) => out.push_unescaped(itoa::Buffer::new().format(v)),
                     None => {
                         out.push("{");
@@ -435,10 +431,8 @@ impl<'a> Renderer<'a> {
 
     /// A text without placeholders (a name, a label): its literal pieces.
     fn plain(&self, out: &mut impl Sink, t: &Template) {
-        for segment in &t.0 {
-            if let Segment::Literal(l) = segment {
-                out.push_literal(l);
-            }
+        for piece in &t.0 {
+            out.push_literal(&piece.literal);
         }
     }
 
@@ -470,10 +464,32 @@ impl<'a> Renderer<'a> {
     }
 }
 
-/// Whether two argument names are the same. Mostly they are the same literal (the
-/// engine's and the text's argument list's): equal pointers, no byte compare.
-fn same_name(a: &'static str, b: &'static str) -> bool {
-    std::ptr::eq(a, b) || a == b
+/// The value of the argument `name`: where its text expects it (`at`), else wherever it
+/// is. Mostly the name there is the same literal (the engine's and the text's argument
+/// list's): equal pointers, no byte compare, and no search.
+#[inline(always)]
+fn value<'a>(args: &'a [(&'static str, Arg)], name: &'static str, at: usize) -> Option<&'a Arg> {
+    match args.get(at) {
+        Some((n, arg)) if std::ptr::eq(*n, name) => Some(arg),
+        _ => value_elsewhere(args, name, at),
+    }
+}
+
+/// [`value`] when the name at `at` is not the same literal: compared byte by byte, then
+/// looked for.
+#[cold]
+#[inline(never)]
+fn value_elsewhere<'a>(
+    args: &'a [(&'static str, Arg)],
+    name: &'static str,
+    at: usize,
+) -> Option<&'a Arg> {
+    let named = |(n, _): &&(&'static str, Arg)| *n == name;
+    let (_, arg) = args
+        .get(at)
+        .filter(named)
+        .or_else(|| args.iter().find(named))?;
+    Some(arg)
 }
 
 /// Renders a decision in `lang`.
@@ -795,6 +811,27 @@ mod tests {
             nested.1,
             Rfc3339::new(instants[1], notice.time_zone).as_str()
         );
+    }
+
+    #[test]
+    fn a_value_is_taken_where_its_text_expects_it_else_by_name() {
+        let rules = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let r = Renderer::with_notice(&rules, &rules.notices[0], Default::default());
+        let names: &[&'static str] = &["at", "due_at"];
+        let t = Template::parse("{due_at} {at}", names).unwrap_or_else(|e| panic!("{e}"));
+        // The same name as another literal (another pointer): compared by its bytes.
+        let at: &'static str = String::from("at").leak();
+        assert!(!std::ptr::eq(at, names[0]));
+        for (args, expected) in [
+            (vec![("at", Arg::Int(1)), ("due_at", Arg::Int(2))], "2 1"),
+            (vec![(at, Arg::Int(1)), ("due_at", Arg::Int(2))], "2 1"),
+            (vec![("due_at", Arg::Int(2)), ("at", Arg::Int(1))], "2 1"),
+            (vec![("due_at", Arg::Int(2)), (at, Arg::Int(1))], "2 1"),
+            (vec![("due_at", Arg::Int(2))], "2 {at}"),
+            (vec![], "{due_at} {at}"),
+        ] {
+            assert_eq!(r.string(&t, &args), expected, "{args:?}");
+        }
     }
 
     #[test]

@@ -168,8 +168,9 @@ impl Sink for JsonText<'_> {
         self.0.extend_from_slice(text.as_bytes());
     }
 
+    #[inline(always)]
     fn push_time(&mut self, t: &Rfc3339) {
-        self.0.extend_from_slice(t.as_bytes());
+        t.append_to(self.0);
     }
 }
 
@@ -278,7 +279,7 @@ impl<'a> Object<'a> {
         // Digits and punctuation: nothing to escape.
         let out = self.key(key);
         out.push(b'"');
-        out.extend_from_slice(t.as_bytes());
+        t.append_to(out);
         out.push(b'"');
     }
 
@@ -682,7 +683,7 @@ mod tests {
                 else {
                     continue;
                 };
-                // Each value where its text looks first (see `Segment::Arg`).
+                // Each value where its text looks first (see `Placeholder::Arg`).
                 for e in &d.decision.explanation {
                     let names: Vec<&str> = e.args.iter().map(|(n, _)| *n).collect();
                     assert_eq!(names, finding_args(&e.finding), "{request}");

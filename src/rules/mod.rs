@@ -19,7 +19,7 @@ pub use lint::{RulesWarning, RulesWarningCode};
 pub use raw::RawRules;
 use raw::{RawExplanation, RawNotice, RawPhrase, RawText, RawThresholds, RawWindow, RawZone};
 pub use template::{
-    Literal, Segment, THRESHOLD_ARGS, Template, Threshold, finding_args, warning_args,
+    Literal, Piece, Placeholder, THRESHOLD_ARGS, Template, Threshold, finding_args, warning_args,
 };
 pub use text_view::{TextWord, off_the_line};
 
@@ -188,11 +188,23 @@ pub struct DisruptionNotice {
     pub(crate) json: NoticeJson,
 }
 
+/// Up to how many instants of a notice [`DisruptionNotice::written`] looks through one by
+/// one rather than by halves.
+const FEW_WRITTEN: usize = 16;
+
 impl DisruptionNotice {
     /// `t` as answers write it, when it is one of the notice's own instants.
     pub(crate) fn written(&self, t: Instant) -> Option<&Rfc3339> {
-        let i = self.written.binary_search_by_key(&t, |(at, _)| *at).ok()?;
-        self.written.get(i).map(|(_, text)| text)
+        // A notice has a handful (two per window): looked at one by one, most differ by
+        // their date alone, where a binary search compares dates and times by order at
+        // each step (~105 instructions a lookup against ~40 for the 2023 notice's ten).
+        let found = if self.written.len() <= FEW_WRITTEN {
+            self.written.iter().find(|(at, _)| *at == t)
+        } else {
+            let i = self.written.binary_search_by_key(&t, |(at, _)| *at).ok()?;
+            self.written.get(i)
+        };
+        found.map(|(_, text)| text)
     }
 
     /// The words of an action.
@@ -1538,4 +1550,37 @@ fn datetime(d: &toml::value::Datetime, tz: Tz) -> Option<Instant> {
 /// `sha256:` and the hex digest of a rules file's text, as [`Rules::checksum`] holds it.
 pub fn checksum(source: &str) -> String {
     format!("sha256:{:x}", Sha256::digest(source.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notice_s_instants_are_found_among_few_and_among_many() {
+        let rules = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let start = rules.notices[0].impact_period.from;
+        for count in [1, FEW_WRITTEN, FEW_WRITTEN + 1, 3 * FEW_WRITTEN] {
+            let mut notice = rules.notices[0].clone();
+            let instants: Vec<Instant> = (0..count as i64)
+                .map(|i| start + chrono::Duration::milliseconds(i * 3_600_001))
+                .collect();
+            notice.written = instants
+                .iter()
+                .map(|&t| (t, Rfc3339::new(t, notice.time_zone)))
+                .collect();
+            for &t in &instants {
+                let found = notice.written(t).map(|w| w.as_str().to_owned());
+                assert_eq!(
+                    found,
+                    Some(crate::time::format(t, notice.time_zone)),
+                    "{count}"
+                );
+                let between = t + chrono::Duration::milliseconds(1);
+                assert!(notice.written(between).is_none(), "{count}");
+            }
+            let before = start - chrono::Duration::seconds(1);
+            assert!(notice.written(before).is_none(), "{count}");
+        }
+    }
 }

@@ -3,20 +3,34 @@
 pub use crate::codes::Threshold;
 use crate::codes::{Finding, WarningCode};
 
-/// One piece of a text.
+/// One piece of a text: some text as written in the rules, then the placeholder that
+/// follows it (none for the text's end). Rendering takes one step a placeholder, not one
+/// for each piece of text and another for each placeholder.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Segment {
-    Literal(Literal),
+pub struct Piece {
+    pub literal: Literal,
+    pub then: Option<Placeholder>,
+}
+
+/// A `{placeholder}` of a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholder {
     /// The value of the argument `name`, the text's argument number `at` (in the order
     /// of [`finding_args`], [`warning_args`], ..., which is the order the values come
     /// in): found when the text is parsed, so that rendering it does not look for it by
     /// name.
-    Arg {
-        name: &'static str,
-        at: usize,
-    },
+    Arg { name: &'static str, at: usize },
     /// One of the notice's thresholds ([`THRESHOLD_ARGS`]).
     Threshold(Threshold),
+}
+
+impl Placeholder {
+    pub fn name(self) -> &'static str {
+        match self {
+            Placeholder::Arg { name, .. } => name,
+            Placeholder::Threshold(t) => t.as_str(),
+        }
+    }
 }
 
 /// Text as written in the rules.
@@ -38,21 +52,19 @@ impl Literal {
     }
 }
 
-/// A parsed text.
+/// A parsed text: its pieces, in order (the last one without a placeholder when the
+/// text ends with words).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Template(pub Vec<Segment>);
+pub struct Template(pub Vec<Piece>);
 
 impl Template {
     /// Parses `text`, allowing only the placeholders in `args`.
     pub fn parse(text: &str, args: &[&'static str]) -> Result<Template, String> {
-        let mut segments = Vec::new();
+        let mut pieces = Vec::new();
         let mut rest = text;
         while let Some(open) = rest.find(['{', '}']) {
             if rest[open..].starts_with('}') {
                 return Err("a `}` without its `{`".into());
-            }
-            if open > 0 {
-                segments.push(Segment::Literal(Literal::new(&rest[..open])));
             }
             let after = &rest[open + 1..];
             if after.starts_with('{') {
@@ -76,16 +88,23 @@ impl Template {
                 };
                 return Err(format!("unknown placeholder `{{{name}}}`: {known}"));
             };
-            segments.push(match Threshold::parse(name) {
-                Some(t) => Segment::Threshold(t),
-                None => Segment::Arg { name: args[at], at },
+            let then = match Threshold::parse(name) {
+                Some(t) => Placeholder::Threshold(t),
+                None => Placeholder::Arg { name: args[at], at },
+            };
+            pieces.push(Piece {
+                literal: Literal::new(&rest[..open]),
+                then: Some(then),
             });
             rest = &after[close + 1..];
         }
         if !rest.is_empty() {
-            segments.push(Segment::Literal(Literal::new(rest)));
+            pieces.push(Piece {
+                literal: Literal::new(rest),
+                then: None,
+            });
         }
-        Ok(Template(segments))
+        Ok(Template(pieces))
     }
 
     /// A text without placeholders (names, labels, actions).
@@ -96,45 +115,44 @@ impl Template {
     /// The text with each placeholder replaced by `value(name)`.
     pub fn render(&self, mut value: impl FnMut(&'static str, &mut String)) -> String {
         let mut out = String::new();
-        for s in &self.0 {
-            match s {
-                Segment::Literal(l) => out.push_str(&l.text),
-                Segment::Arg { name, .. } => value(name, &mut out),
-                Segment::Threshold(t) => value(t.as_str(), &mut out),
+        for p in &self.0 {
+            out.push_str(&p.literal.text);
+            if let Some(then) = p.then {
+                value(then.name(), &mut out);
             }
         }
         out
     }
 
     /// The text with the thresholds written in, from `value` (one without a value is
-    /// kept as a placeholder); neighbouring pieces of text become one.
+    /// kept as a placeholder): a threshold written in joins the text around it.
     pub fn with_thresholds(&self, value: impl Fn(Threshold) -> Option<u64>) -> Template {
-        let mut segments: Vec<Segment> = Vec::with_capacity(self.0.len());
-        for s in &self.0 {
-            let s = match s {
-                Segment::Threshold(t) => match value(*t) {
-                    Some(v) => Segment::Literal(Literal::new(&v.to_string())),
-                    None => s.clone(),
-                },
-                s => s.clone(),
-            };
-            match (segments.last_mut(), s) {
-                (Some(Segment::Literal(before)), Segment::Literal(l)) => {
-                    *before = Literal::new(&[before.text.as_str(), &l.text].concat());
+        let mut pieces: Vec<Piece> = Vec::with_capacity(self.0.len());
+        let mut text = String::new();
+        for p in &self.0 {
+            text.push_str(&p.literal.text);
+            match p.then {
+                Some(Placeholder::Threshold(t)) if let Some(v) = value(t) => {
+                    text.push_str(&v.to_string());
                 }
-                (_, s) => segments.push(s),
+                then => pieces.push(Piece {
+                    literal: Literal::new(&std::mem::take(&mut text)),
+                    then,
+                }),
             }
         }
-        Template(segments)
+        if !text.is_empty() {
+            pieces.push(Piece {
+                literal: Literal::new(&text),
+                then: None,
+            });
+        }
+        Template(pieces)
     }
 
     /// The names of its placeholders, in the order they appear.
     pub fn placeholders(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.0.iter().filter_map(|s| match s {
-            Segment::Literal(_) => None,
-            Segment::Arg { name, .. } => Some(*name),
-            Segment::Threshold(t) => Some(t.as_str()),
-        })
+        self.0.iter().filter_map(|p| p.then.map(Placeholder::name))
     }
 }
 
@@ -225,19 +243,36 @@ mod tests {
         let args = ["at", "due_at"].iter().chain(THRESHOLD_ARGS);
         let args: Vec<&'static str> = args.copied().collect();
         let t = Template::parse("{due_at} {at} {intercept_window_hours}", &args);
+        let piece = |text: &str, then| Piece {
+            literal: Literal::new(text),
+            then,
+        };
         assert_eq!(
             t.map(|t| t.0),
             Ok(vec![
-                Segment::Arg {
-                    name: "due_at",
-                    at: 1
-                },
-                Segment::Literal(Literal::new(" ")),
-                Segment::Arg { name: "at", at: 0 },
-                Segment::Literal(Literal::new(" ")),
-                Segment::Threshold(Threshold::InterceptWindowHours),
+                piece(
+                    "",
+                    Some(Placeholder::Arg {
+                        name: "due_at",
+                        at: 1
+                    })
+                ),
+                piece(" ", Some(Placeholder::Arg { name: "at", at: 0 })),
+                piece(
+                    " ",
+                    Some(Placeholder::Threshold(Threshold::InterceptWindowHours))
+                ),
             ])
         );
+        let t = Template::parse("a {at} b", &args).map(|t| t.0);
+        assert_eq!(
+            t,
+            Ok(vec![
+                piece("a ", Some(Placeholder::Arg { name: "at", at: 0 })),
+                piece(" b", None),
+            ])
+        );
+        assert_eq!(Template::parse("", &args).map(|t| t.0), Ok(vec![]));
         let names: Vec<&str> = Threshold::ALL.iter().map(|t| t.as_str()).collect();
         assert_eq!(names, THRESHOLD_ARGS);
     }
@@ -255,16 +290,31 @@ mod tests {
             Threshold::StallAfterHours => Some(72),
             _ => None,
         });
+        let piece = |text: &str, then| Piece {
+            literal: Literal::new(text),
+            then,
+        };
         assert_eq!(
             filled.0,
             vec![
-                Segment::Literal(Literal::new("in 48 h \"")),
-                Segment::Arg { name: "at", at: 0 },
-                Segment::Literal(Literal::new("\", 72")),
-                Segment::Threshold(Threshold::SurgeOpenRefundRequests),
+                piece("in 48 h \"", Some(Placeholder::Arg { name: "at", at: 0 })),
+                piece(
+                    "\", 72",
+                    Some(Placeholder::Threshold(Threshold::SurgeOpenRefundRequests))
+                ),
             ]
         );
-        assert!(matches!(&filled.0[0], Segment::Literal(l) if l.json_escapes));
+        assert!(filled.0[0].literal.json_escapes);
+        // Written in at the end: the text ends with it.
+        let t = Template::parse("{at} in {intercept_window_hours}", &args);
+        let filled = t.map(|t| t.with_thresholds(|_| Some(48)).0);
+        assert_eq!(
+            filled,
+            Ok(vec![
+                piece("", Some(Placeholder::Arg { name: "at", at: 0 })),
+                piece(" in 48", None),
+            ])
+        );
     }
 
     #[test]
