@@ -1,5 +1,6 @@
 //! The server's own cost per request, in process (no network, no load generator):
-//! the whole router with every layer, for /healthz, a decision and a 1,000-item batch.
+//! the whole application with every layer, as the server calls it (its busiest routes
+//! past the router), for /healthz, a decision and a 1,000-item batch.
 
 use std::hint::black_box;
 
@@ -10,7 +11,6 @@ use axum::body::Body;
 use axum::http::Request;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http_body_util::BodyExt;
-use tower::ServiceExt;
 
 const STALLED: &str = include_str!("../tests/fixtures/examples/03-stalled-shangcheng.json");
 
@@ -33,13 +33,13 @@ fn bench(c: &mut Criterion) {
             &args,
         ))
         .unwrap_or_else(|e| panic!("{e}"));
-    let app = server.router();
+    let app = server.routes();
     let example: serde_json::Value = serde_json::from_str(STALLED).unwrap_or_default();
     let body = example["request"].to_string();
 
     let call = |req: Request<Body>| {
         rt.block_on(async {
-            let res = app.clone().oneshot(req).await.unwrap_or_default();
+            let res = app.call(req).await.unwrap_or_default();
             black_box(
                 res.into_body()
                     .collect()

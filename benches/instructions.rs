@@ -18,7 +18,6 @@ use aftersales::rules::Rules;
 use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
-use tower::ServiceExt;
 
 const STALLED: &str = include_str!("../tests/fixtures/examples/03-stalled-shangcheng.json");
 
@@ -94,14 +93,14 @@ fn main() {
         listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
         ..ServeArgs::default()
     };
-    let router = rt
+    let routes = rt
         .block_on(Server::bind(
             Rules::embedded().unwrap_or_else(|e| panic!("{e}")),
             None,
             &serve,
         ))
         .unwrap_or_else(|e| panic!("{e}"))
-        .router();
+        .routes();
     let batch = format!(
         "{{\"items\":[{}]}}",
         vec![String::from_utf8_lossy(&body); 1000].join(",")
@@ -114,7 +113,7 @@ fn main() {
             .body(Body::from(body))
             .unwrap_or_default();
         rt.block_on(async {
-            let res = router.clone().oneshot(req).await.unwrap_or_default();
+            let res = routes.call(req).await.unwrap_or_default();
             res.into_body().collect().await.map(|b| b.to_bytes())
         })
     };

@@ -298,7 +298,7 @@ fn the_server_reloads_on_sighup_and_on_sigterm_drains_flushes_and_exits_0() {
                 "--listen",
                 &format!("127.0.0.1:{port}"),
                 "--drain-seconds",
-                "1",
+                "2",
             ])
             .arg("--rules")
             .arg(&rules)
@@ -336,6 +336,9 @@ fn the_server_reloads_on_sighup_and_on_sigterm_drains_flushes_and_exits_0() {
         wait_for(|| get(port, "/readyz").is_some_and(|(s, _)| s == 503)),
         "still ready after SIGTERM"
     );
+    // A second SIGTERM, and a SIGINT, during the drain neither kill it nor cut it short.
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let _ = Command::new("kill").args(["-INT", &pid]).status();
     assert_eq!(
         post_decision(port).as_deref(),
         Some("200"),
@@ -1119,8 +1122,23 @@ fn a_partial_line_appended_to_stdouts_file_while_serving_is_not_joined_to_the_ne
 fn a_sigterm_right_after_the_first_answer_is_a_drain_not_a_kill() {
     // A rollout may stop a pod the moment it is ready. The signal must already be taken
     // when the first answer goes out, or its default action kills the process (no drain,
-    // no flush). The request is sent as soon as the port takes connections, before the
-    // server has logged that it serves; several starts, as the window is a race.
+    // no flush).
+    right_after_the_first_answer_drains_on("-TERM");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_sigint_right_after_the_first_answer_is_a_drain_not_a_kill() {
+    // Ctrl-C as soon as a server started by hand answers: a drain too.
+    right_after_the_first_answer_drains_on("-INT");
+}
+
+/// Starts the server, sends `signal` (as `kill` names it) right after its first answer,
+/// and checks that it drains and exits 0 rather than being killed. The request is sent
+/// as soon as the port takes connections, before the server has logged that it serves;
+/// several starts, as the window is a race.
+#[cfg(target_os = "linux")]
+fn right_after_the_first_answer_drains_on(signal: &str) {
     use std::io::Read;
     for _ in 0..10 {
         let port = free_port();
@@ -1147,9 +1165,13 @@ fn a_sigterm_right_after_the_first_answer_is_a_drain_not_a_kill() {
         s.read_exact(&mut head).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(&head, b"HTTP/1.1 200");
         let _ = Command::new("kill")
-            .args(["-TERM", &child.0.id().to_string()])
+            .args([signal, &child.0.id().to_string()])
             .status();
         let exit = ended_within(&mut child.0, 30).unwrap_or_else(|| panic!("still running"));
-        assert_eq!(exit.code(), Some(0), "{exit:?}: killed, not drained");
+        assert_eq!(
+            exit.code(),
+            Some(0),
+            "{signal} {exit:?}: killed, not drained"
+        );
     }
 }

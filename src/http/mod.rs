@@ -355,9 +355,16 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// The application, for driving it in process.
+    /// The application's router, for driving it in process: every route through it, also
+    /// the two the server calls directly (see [`Server::routes`]).
     pub fn router(&self) -> Router {
         self.routes.router()
+    }
+
+    /// The application as the server calls it (its busiest routes past the router), for
+    /// driving it in process as it is served: what a benchmark of the serving path calls.
+    pub fn routes(&self) -> Routes {
+        self.routes.clone()
     }
 
     /// The shared state (for reload and tests).
