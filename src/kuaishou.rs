@@ -290,7 +290,9 @@ fn millis(v: &Json<'_>) -> Result<Instant, String> {
     };
     match ms.map(time::from_epoch_millis) {
         Some(Ok(t)) => Ok(t),
-        Some(Err(e @ time::TimeError::EpochSeconds)) => Err(format!("{v} {e}")),
+        Some(Err(e @ (time::TimeError::EpochSeconds | time::TimeError::CompactDate))) => {
+            Err(format!("{v} {e}"))
+        }
         _ => Err(format!(
             "{v} is not epoch milliseconds between 1973-03-03 and 9999-12-30"
         )),

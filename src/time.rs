@@ -36,6 +36,9 @@ pub enum TimeError {
     OutOfRange,
     /// An integer from 0 to below [`EPOCH_MS_MIN`]: epoch seconds, not milliseconds.
     EpochSeconds,
+    /// An integer below [`EPOCH_MS_MIN`] that reads as a date written without separators
+    /// (20231001): more likely that than epoch seconds of 1970-08, so said as such.
+    CompactDate,
 }
 
 impl std::fmt::Display for TimeError {
@@ -57,14 +60,34 @@ impl std::fmt::Display for TimeError {
                 "is below 100000000000, before 1973-03-03 as epoch milliseconds: it looks like \
                  epoch seconds (multiply by 1000)"
             }
+            TimeError::CompactDate => {
+                "is below 100000000000, before 1973-03-03 as epoch milliseconds: it looks like \
+                 a date written without separators; write a local time (2023-09-25 10:00:00) \
+                 or RFC 3339 (2023-09-25T10:00:00+08:00)"
+            }
         })
     }
+}
+
+/// Whether `n` reads as a calendar date written as YYYYMMDD, from 1970 on.
+fn compact_date(n: i64) -> bool {
+    (19_700_101..=99_991_231).contains(&n)
+        && NaiveDate::from_ymd_opt(
+            (n / 10_000) as i32,
+            (n / 100 % 100) as u32,
+            (n % 100) as u32,
+        )
+        .is_some()
 }
 
 /// Reads epoch milliseconds.
 pub fn from_epoch_millis(ms: i64) -> Result<Instant, TimeError> {
     if (0..EPOCH_MS_MIN).contains(&ms) {
-        return Err(TimeError::EpochSeconds);
+        return Err(if compact_date(ms) {
+            TimeError::CompactDate
+        } else {
+            TimeError::EpochSeconds
+        });
     }
     if !(EPOCH_MS_MIN..=EPOCH_MS_MAX).contains(&ms) {
         return Err(TimeError::OutOfRange);
@@ -383,6 +406,13 @@ mod tests {
             from_epoch_millis(EPOCH_MS_MIN - 1),
             Err(TimeError::EpochSeconds)
         );
+        // Eight digits that are a date: said as a date without separators, not seconds.
+        assert_eq!(from_epoch_millis(20231001), Err(TimeError::CompactDate));
+        assert_eq!(from_epoch_millis(19700101), Err(TimeError::CompactDate));
+        assert_eq!(from_epoch_millis(20230229), Err(TimeError::EpochSeconds));
+        assert_eq!(from_epoch_millis(20231301), Err(TimeError::EpochSeconds));
+        assert_eq!(from_epoch_millis(19691231), Err(TimeError::EpochSeconds));
+        assert_eq!(from_epoch_millis(1696000000), Err(TimeError::EpochSeconds));
         assert_eq!(
             from_epoch_millis(EPOCH_MS_MIN),
             Ok(at("1973-03-03T09:46:40Z"))

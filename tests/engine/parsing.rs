@@ -643,6 +643,25 @@ fn epoch_seconds_sent_for_milliseconds_are_refused_not_read_as_january_1970() {
     }
 }
 
+#[test]
+fn a_date_written_as_eight_digits_is_refused_as_such_not_called_epoch_seconds() {
+    // 20231011 is what someone types for 2023-10-11: refused (it is not a time), and
+    // the message names that mistake rather than epoch seconds. 20231311 is no date.
+    let mut s = stalled();
+    s["requested_at"] = json!(20_231_011);
+    s["as_of"] = json!("20231014");
+    s["logistics_trace"][1]["at"] = json!(20_231_311);
+    let errors = invalid(&bytes(&s));
+    let pointers: Vec<&str> = errors.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        pointers,
+        ["/requested_at", "/as_of", "/logistics_trace/1/at"],
+        "{errors:?}"
+    );
+    assert!(errors[0].1.contains("without separators"), "{errors:?}");
+    assert!(errors[2].1.contains("epoch seconds"), "{errors:?}");
+}
+
 // Traces pasted as text --------------------------------------------------------------
 
 const PASTED: &str = "2023-10-10 14:00:00 【杭州市】快件已到达 杭州转运中心\n\n2023-10-09 20:00\t【义乌市】圆通速递 浙江省金华市义乌市公司 已揽收\n";
