@@ -53,6 +53,14 @@ fn malformed_at(body: &[u8]) -> String {
     e.errors[0].pointer.clone()
 }
 
+/// [`invalid`], whose errors point at `pointers`, in that order.
+fn invalid_at(body: &[u8], pointers: &[&str]) -> Vec<(String, String)> {
+    let errors = invalid(body);
+    let at: Vec<&str> = errors.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(at, pointers, "{errors:?}");
+    errors
+}
+
 fn invalid(body: &[u8]) -> Vec<(String, String)> {
     let e = refusal(body);
     assert_eq!(e.kind, Invalid, "{:?}", e.errors);
@@ -631,12 +639,9 @@ fn epoch_seconds_sent_for_milliseconds_are_refused_not_read_as_january_1970() {
     s["requested_at"] = json!(1_696_986_000i64);
     s["logistics_trace"][1]["at"] = json!(1_696_917_600i64);
     s["as_of"] = json!(0);
-    let errors = invalid(&bytes(&s));
-    let pointers: Vec<&str> = errors.iter().map(|(p, _)| p.as_str()).collect();
-    assert_eq!(
-        pointers,
-        ["/requested_at", "/as_of", "/logistics_trace/1/at"],
-        "{errors:?}"
+    let errors = invalid_at(
+        &bytes(&s),
+        &["/requested_at", "/as_of", "/logistics_trace/1/at"],
     );
     for (_, m) in &errors {
         assert!(m.contains("epoch seconds"), "{m}");
@@ -651,12 +656,9 @@ fn a_date_written_as_eight_digits_is_refused_as_such_not_called_epoch_seconds() 
     s["requested_at"] = json!(20_231_011);
     s["as_of"] = json!("20231014");
     s["logistics_trace"][1]["at"] = json!(20_231_311);
-    let errors = invalid(&bytes(&s));
-    let pointers: Vec<&str> = errors.iter().map(|(p, _)| p.as_str()).collect();
-    assert_eq!(
-        pointers,
-        ["/requested_at", "/as_of", "/logistics_trace/1/at"],
-        "{errors:?}"
+    let errors = invalid_at(
+        &bytes(&s),
+        &["/requested_at", "/as_of", "/logistics_trace/1/at"],
     );
     assert!(errors[0].1.contains("without separators"), "{errors:?}");
     assert!(errors[2].1.contains("epoch seconds"), "{errors:?}");
