@@ -2788,8 +2788,8 @@ mod tests {
     #[test]
     fn a_fifo_is_opened_without_waiting_and_written_blocking_once_it_has_a_reader() {
         use std::os::unix::fs::OpenOptionsExt;
-        let temp = TempDir::new("fifo");
-        let dir = temp.0.clone();
+        let temp = temp_dir("fifo");
+        let dir = temp.path().to_owned();
         let fifo = dir.join("decisions.fifo");
         let made = std::process::Command::new("mkfifo").arg(&fifo).status();
         assert!(made.is_ok_and(|s| s.success()), "mkfifo");
@@ -2859,8 +2859,8 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_reopen_of_a_log_that_was_no_regular_file_makes_no_file() {
-        let temp = TempDir::new("fifo-gone");
-        let missing = temp.0.join("decisions.fifo");
+        let temp = temp_dir("fifo-gone");
+        let missing = temp.path().join("decisions.fifo");
         assert!(reopen_at(&missing, false).is_err());
         assert!(!missing.exists(), "a regular file was made at the path");
         assert!(
@@ -3144,29 +3144,15 @@ mod tests {
 
     /// The events `f` emits, as JSON objects (fields flattened).
     fn events_of(f: impl FnOnce()) -> Vec<Value> {
-        #[derive(Clone, Default)]
-        struct Sink(Arc<Mutex<Vec<u8>>>);
-        impl Write for Sink {
-            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                self.0
-                    .lock()
-                    .map(|mut b| b.extend_from_slice(buf))
-                    .map_err(|_| io::Error::other("poisoned"))?;
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-        }
-        let sink = Sink::default();
-        let writer = sink.clone();
+        let capture = crate::telemetry::Capture::default();
+        let writer = capture.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(move || writer.clone())
             .json()
             .flatten_event(true)
             .finish();
         tracing::subscriber::with_default(subscriber, f);
-        let text = sink.0.lock().map(|b| b.clone()).unwrap_or_default();
+        let text = capture.0.lock().map(|b| b.clone()).unwrap_or_default();
         String::from_utf8_lossy(&text)
             .lines()
             .map(|l| serde_json::from_str(l).unwrap_or_default())
@@ -3323,32 +3309,19 @@ mod tests {
         serde_json::from_str::<Value>(last).unwrap_or_default()["decision_id"].clone()
     }
 
-    /// A directory under the system's temporary one, removed when dropped.
-    struct TempDir(std::path::PathBuf);
-
-    impl TempDir {
-        fn new(name: &str) -> TempDir {
-            let dir = std::env::temp_dir().join(format!(
-                "aftersales-dl-{name}-{}-{}",
-                std::process::id(),
-                uuid::Uuid::now_v7()
-            ));
-            std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-            TempDir(dir)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
+    /// A fresh directory, removed with what it holds when the guard drops.
+    fn temp_dir(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("aftersales-dl-{name}-"))
+            .tempdir()
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[cfg(unix)]
     #[test]
     fn one_file_has_one_writer_and_a_reopen_onto_the_same_file_keeps_the_lock() {
-        let dir = TempDir::new("lock");
-        let path = dir.0.join("decisions.jsonl");
+        let dir = temp_dir("lock");
+        let path = dir.path().join("decisions.jsonl");
         let first = open_append_now(&path, true).unwrap_or_else(|e| panic!("{e}"));
         assert!(first.lock_writer().is_ok());
         let second = open_append_now(&path, true).unwrap_or_else(|e| panic!("{e}"));
@@ -3365,7 +3338,7 @@ mod tests {
         assert_eq!(out.reopen().ok(), Some(Reopened::Clean));
         assert!(out.append(&line(1)).is_ok());
         // Rotated: the new file is locked by this writer, and nobody else can take it.
-        let rotated = dir.0.join("decisions.jsonl.1");
+        let rotated = dir.path().join("decisions.jsonl.1");
         std::fs::rename(&path, &rotated).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(out.reopen().ok(), Some(Reopened::Clean));
         let other = open_append_now(&path, true).unwrap_or_else(|e| panic!("{e}"));
