@@ -878,41 +878,54 @@ fn mkfifo(path: &std::path::Path) {
     assert!(made.is_ok_and(|s| s.success()), "mkfifo");
 }
 
-/// Opens `fifo` for reading at once (a reader from now on), and reads it on a thread of
-/// its own until the returned flag is set: then it closes its end, as a reader that was
-/// killed. Gives back what it read.
-fn read_fifo(
-    fifo: &std::path::Path,
-) -> (
-    std::sync::Arc<std::sync::atomic::AtomicBool>,
-    std::thread::JoinHandle<String>,
-) {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    // Non-blocking, or the open would wait for a writer.
-    let mut end = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(fifo)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let stopped = stop.clone();
-    let reader = std::thread::spawn(move || {
-        let mut all = Vec::new();
-        let mut buf = [0u8; 65536];
-        while !stopped.load(std::sync::atomic::Ordering::SeqCst) {
-            match end.read(&mut buf) {
-                Ok(n) if n > 0 => all.extend_from_slice(&buf[..n]),
-                _ => std::thread::sleep(std::time::Duration::from_millis(10)),
+/// A reader of a FIFO in a process of its own (`cat`, its standard input opened
+/// read-write on the FIFO, which does not wait for a writer), copying what it reads to a
+/// file. The test process never holds the FIFO: a reader end of its own would be copied
+/// into every child another test forks at that moment, and a writer would find a reader
+/// still there after this one was gone.
+struct FifoReader {
+    cat: KilledOnDrop,
+    copy: std::path::PathBuf,
+}
+
+impl FifoReader {
+    /// A reader from now on (once its shell has opened the FIFO, which [`Self::start`]
+    /// waits for).
+    fn start(fifo: &std::path::Path, copy: std::path::PathBuf) -> FifoReader {
+        let ready = copy.with_extension("ready");
+        let _ = std::fs::remove_file(&ready);
+        let cat = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(r#"exec 0<>"$0" && : > "$2" && exec cat > "$1""#)
+            .arg(fifo)
+            .arg(&copy)
+            .arg(&ready)
+            .spawn()
+            .unwrap_or_else(|e| panic!("sh: {e}"));
+        let cat = KilledOnDrop(cat);
+        for _ in 0..600 {
+            if ready.exists() {
+                return FifoReader { cat, copy };
             }
+            std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        // What is in the pipe when it stops is read too.
-        while let Ok(n @ 1..) = end.read(&mut buf) {
-            all.extend_from_slice(&buf[..n]);
+        panic!("the FIFO's reader did not start within a minute");
+    }
+
+    /// Once it has read `expected` (within a minute), kills the reader, as a reader that
+    /// dies: once this returns, the FIFO has no reader. Gives back what it read.
+    fn kill_once_read(mut self, expected: &str) -> String {
+        let read = || std::fs::read_to_string(&self.copy).unwrap_or_default();
+        for _ in 0..600 {
+            if read().contains(expected) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        String::from_utf8_lossy(&all).into_owned()
-    });
-    (stop, reader)
+        let _ = self.cat.0.kill();
+        let _ = self.cat.0.wait();
+        read()
+    }
 }
 
 #[test]
@@ -953,7 +966,7 @@ async fn a_fifo_with_a_reader_is_a_stream_and_a_hangup_with_no_reader_never_hang
     let dir = temp_dir("decision-log-fifo");
     let fifo = dir.path().join("decisions.fifo");
     mkfifo(&fifo);
-    let (stop, reader) = read_fifo(&fifo);
+    let reader = FifoReader::start(&fifo, dir.path().join("read-1"));
     let (server, addr, _, logs) =
         spawn_binary_with_logs("", &["--decision-log", &fifo.to_string_lossy()]);
     let server = KilledOnDrop(server);
@@ -964,8 +977,7 @@ async fn a_fifo_with_a_reader_is_a_stream_and_a_hangup_with_no_reader_never_hang
     assert!(first["decision_id"].is_string(), "{first}");
 
     // The reader is killed: writes fail (a closed pipe), a hangup finds no reader.
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    let read = reader.join().unwrap_or_default();
+    let read = reader.kill_once_read(first["decision_id"].as_str().unwrap_or("?"));
     // The stream begins with a newline (an empty line, which readers skip).
     assert_eq!(read.lines().filter(|l| !l.is_empty()).count(), 1, "{read}");
     assert!(read.contains(first["decision_id"].as_str().unwrap_or("?")));
@@ -984,15 +996,14 @@ async fn a_fifo_with_a_reader_is_a_stream_and_a_hangup_with_no_reader_never_hang
     assert_eq!(post_decision(&client, addr, &req).await.status(), 503);
 
     // A reader again, and a hangup: the log works again, as a stream.
-    let (stop, reader) = read_fifo(&fifo);
+    let reader = FifoReader::start(&fifo, dir.path().join("read-2"));
     let _ = std::process::Command::new("kill")
         .args(["-HUP", &pid])
         .status();
     assert!(ready_again(&client, addr).await, "never ready again");
     let again = body(post_decision(&client, addr, &req).await).await;
     assert!(again["decision_id"].is_string(), "{again}");
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    let read = reader.join().unwrap_or_default();
+    let read = reader.kill_once_read(again["decision_id"].as_str().unwrap_or("?"));
     let lines: Vec<Value> = read
         .lines()
         .filter(|l| !l.is_empty())
