@@ -118,8 +118,10 @@ struct Direct {
 type Answered = Result<Response, std::convert::Infallible>;
 
 impl Direct {
-    /// `service`, called for `method` on the path `P` declares.
-    fn new<P, S>(method: axum::http::Method, service: S) -> Direct
+    /// `service`, called for the one method and the path the route `P` declares (as
+    /// `openapi.yaml` describes it), or `None` when `P` declares other than one method
+    /// (the route is then left to the router).
+    fn new<P, S>(service: S) -> Option<Direct>
     where
         P: Path,
         S: Service<
@@ -132,13 +134,33 @@ impl Direct {
             + Sync
             + 'static,
     {
-        Direct {
+        let method = match P::methods().as_slice() {
+            [one] => method_of(one)?,
+            _ => return None,
+        };
+        Some(Direct {
             method,
             path: P::path(),
             // Every layer is always ready (none holds requests back in `poll_ready`).
             call: Box::new(move |req| service.clone().call(req)),
-        }
+        })
     }
+}
+
+/// The HTTP method an OpenAPI operation is declared for.
+fn method_of(method: &utoipa::openapi::path::HttpMethod) -> Option<axum::http::Method> {
+    use axum::http::Method;
+    use utoipa::openapi::path::HttpMethod;
+    Some(match method {
+        HttpMethod::Get => Method::GET,
+        HttpMethod::Post => Method::POST,
+        HttpMethod::Put => Method::PUT,
+        HttpMethod::Delete => Method::DELETE,
+        HttpMethod::Options => Method::OPTIONS,
+        HttpMethod::Head => Method::HEAD,
+        HttpMethod::Patch => Method::PATCH,
+        HttpMethod::Trace => Method::TRACE,
+    })
 }
 
 impl From<Router> for Routes {
@@ -158,24 +180,18 @@ impl Routes {
         use routes::ops::{__path_healthz as Healthz, healthz};
         let layers = Layers::new(state, limits);
         let direct = [
-            Direct::new::<Decisions, _>(
-                axum::http::Method::POST,
-                tower::Layer::layer(
-                    &layers.api(&Decisions::path()),
-                    create_decision.with_state(state.clone()),
-                ),
-            ),
-            Direct::new::<Healthz, _>(
-                axum::http::Method::GET,
-                tower::Layer::layer(
-                    &layers.every(&Healthz::path()),
-                    healthz.with_state(state.clone()),
-                ),
-            ),
+            Direct::new::<Decisions, _>(tower::Layer::layer(
+                &layers.api(&Decisions::path()),
+                create_decision.with_state(state.clone()),
+            )),
+            Direct::new::<Healthz, _>(tower::Layer::layer(
+                &layers.every(&Healthz::path()),
+                healthz.with_state(state.clone()),
+            )),
         ];
         Routes {
             router: router(state, &layers),
-            direct: Arc::new(direct),
+            direct: direct.into_iter().flatten().collect(),
         }
     }
 
