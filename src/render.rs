@@ -24,8 +24,9 @@ pub enum View {
     /// Everything, texts in the caller's language: [`DecisionView`].
     #[default]
     Full,
-    /// Ids, codes, times and flags, no rendered text: [`CompactDecisionView`], for
-    /// backends that keep their own words.
+    /// The full view's fields and shape less its rendered texts (names, `text`,
+    /// `detail`, `message`): [`CompactDecisionView`], for backends that keep their own
+    /// words.
     Compact,
 }
 
@@ -153,19 +154,6 @@ pub struct DeadlineView {
     pub overdue: bool,
 }
 
-/// A deadline in the compact view: `DeadlineView` less the countdown, which is `due_at`
-/// less the answer's `as_of` and stale once stored.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct CompactDeadlineView {
-    /// What the deadline is for.
-    pub kind: DeadlineKind,
-    /// When it falls due.
-    #[schema(format = DateTime, example = "2023-10-15T14:00:00+08:00")]
-    pub due_at: String,
-    /// True once `due_at` is past (at `as_of`).
-    pub overdue: bool,
-}
-
 /// A step to take.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ActionView {
@@ -236,13 +224,11 @@ impl Sink for String {
 }
 
 /// The decision without its rendered texts (`?view=compact`), for backends that keep
-/// their own words: ids, codes, the deadlines, the zone and the notices by id. Where
-/// `DecisionView` has a list of objects with a code and a text (`actions`,
-/// `explanation`, `warnings`), this has the list of codes; `also_applies` is the list of
-/// notice ids. The rest is as in `DecisionView`, less the names, `in_impact_period`
-/// (the explanation's codes say it), each deadline's `remaining_seconds` (`due_at` less
-/// `as_of`) and the zone's control window (`GET /v1/rules` has
-/// it).
+/// their own words: `DecisionView`'s fields and shape, each object with the same fields,
+/// less every text rendered in the caller's language: the names (`event.name`,
+/// `also_applies[].name`, `zone.name`), `actions[].text`, `explanation[].detail` and
+/// `warnings[].message`. Code reading `actions[].code` or `deadlines[].remaining_seconds`
+/// reads both views alike.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CompactDecisionView {
     /// Unique id of this decision (a UUIDv7; also in the logs and the decision log).
@@ -265,38 +251,48 @@ pub struct CompactDecisionView {
     pub decision: Outcome,
     /// The notice that decided.
     pub event: CompactEventView,
-    /// The ids of the other notices that also apply to the case, highest ranked first.
-    #[schema(example = json!([]))]
-    pub also_applies: Vec<String>,
+    /// The other notices that also apply to the case, highest ranked first; empty when
+    /// one notice is loaded.
+    pub also_applies: Vec<CompactNoticeRef>,
     /// The control zone of the relevant destination; null when it is in none.
     #[schema(required = true)]
     pub zone: Option<CompactZoneView>,
-    /// Deadlines: what each is for, when it falls due, whether it is past at `as_of`.
-    pub deadlines: Vec<CompactDeadlineView>,
+    /// Deadlines, each with the time left (as in `DecisionView`).
+    pub deadlines: Vec<DeadlineView>,
     /// What to do, in order.
-    pub actions: Vec<Action>,
+    pub actions: Vec<CompactActionView>,
     /// Evidence to keep; each entry is satisfied by any one of its codes.
     pub evidence: Vec<EvidenceView>,
-    /// Why: the findings, in the order of `DecisionView.explanation`.
-    pub explanation: Vec<Finding>,
-    /// What the caller should know; empty when nothing.
-    pub warnings: Vec<WarningCode>,
+    /// Why, by the notice's sections.
+    pub explanation: Vec<CompactExplanationView>,
+    /// What the caller should know about the input or the case; empty when nothing.
+    pub warnings: Vec<CompactWarningView>,
     /// Always `compact`: this view (`DecisionView` says `full`).
     pub view: View,
 }
 
-/// The notice that decided, by id.
+/// The notice that decided (`EventView` without its name).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CompactEventView {
     /// The notice's id in the rules file.
     #[schema(example = "hangzhou-2023-asian-games")]
     pub id: String,
+    /// Whether `requested_at` falls in the notice's impact period.
+    pub in_impact_period: bool,
     /// The id of the notice's phase containing `requested_at`, or null.
     #[schema(required = true, example = "asian_games")]
     pub phase: Option<String>,
 }
 
-/// The control zone of the relevant destination, by id.
+/// A notice, by id (`NoticeRef` without its name).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CompactNoticeRef {
+    /// The notice's id in the rules file.
+    #[schema(example = "harbin-2025-asian-winter-games")]
+    pub id: String,
+}
+
+/// The control zone of the relevant destination (`ZoneView` without its name).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CompactZoneView {
     /// The zone's id in the rules file.
@@ -305,6 +301,38 @@ pub struct CompactZoneView {
     /// Whether the request or an event of the relevant shipment falls in the control
     /// window.
     pub controlled: bool,
+    /// Start of the control window (included).
+    #[schema(format = DateTime, example = "2023-09-16T00:00:00+08:00")]
+    pub control_from: String,
+    /// End of the control window (excluded); null when it lasts until further notice.
+    #[schema(required = true, format = DateTime, example = "2023-10-29T00:00:00+08:00")]
+    pub control_until: Option<String>,
+    /// True when the control window has no end yet (另行通知).
+    pub control_until_further_notice: bool,
+}
+
+/// A step to take (`ActionView` without its text).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CompactActionView {
+    /// Which step (stable, for code).
+    pub code: Action,
+}
+
+/// A reason, with the notice's section (`ExplanationView` without its detail).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CompactExplanationView {
+    /// The notice's section, e.g. `3.1.3`.
+    #[schema(example = "3.1.3")]
+    pub rule: String,
+    /// Which reason (stable, for code).
+    pub code: Finding,
+}
+
+/// Something the caller should know (`WarningView` without its message).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CompactWarningView {
+    /// Which warning (stable, for code).
+    pub code: WarningCode,
 }
 
 impl From<&DecisionView> for CompactDecisionView {
@@ -319,26 +347,41 @@ impl From<&DecisionView> for CompactDecisionView {
             decision: v.decision,
             event: CompactEventView {
                 id: v.event.id.clone(),
+                in_impact_period: v.event.in_impact_period,
                 phase: v.event.phase.clone(),
             },
-            also_applies: v.also_applies.iter().map(|n| n.id.clone()).collect(),
+            also_applies: v
+                .also_applies
+                .iter()
+                .map(|n| CompactNoticeRef { id: n.id.clone() })
+                .collect(),
             zone: v.zone.as_ref().map(|z| CompactZoneView {
                 id: z.id.clone(),
                 controlled: z.controlled,
+                control_from: z.control_from.clone(),
+                control_until: z.control_until.clone(),
+                control_until_further_notice: z.control_until_further_notice,
             }),
-            deadlines: v
-                .deadlines
+            deadlines: v.deadlines.clone(),
+            actions: v
+                .actions
                 .iter()
-                .map(|d| CompactDeadlineView {
-                    kind: d.kind,
-                    due_at: d.due_at.clone(),
-                    overdue: d.overdue,
+                .map(|a| CompactActionView { code: a.code })
+                .collect(),
+            evidence: v.evidence.clone(),
+            explanation: v
+                .explanation
+                .iter()
+                .map(|e| CompactExplanationView {
+                    rule: e.rule.clone(),
+                    code: e.code,
                 })
                 .collect(),
-            actions: v.actions.iter().map(|a| a.code).collect(),
-            evidence: v.evidence.clone(),
-            explanation: v.explanation.iter().map(|e| e.code).collect(),
-            warnings: v.warnings.iter().map(|w| w.code).collect(),
+            warnings: v
+                .warnings
+                .iter()
+                .map(|w| CompactWarningView { code: w.code })
+                .collect(),
             view: View::Compact,
         }
     }

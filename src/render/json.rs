@@ -328,7 +328,7 @@ fn text(o: &mut Object, key: &'static str, render: impl FnOnce(&mut JsonText)) {
 /// JSON written at load, for answers to copy.
 type Piece = Box<[u8]>;
 
-/// What a notice's full answers hold that depends only on the notice and the language:
+/// What a notice's answers hold that depends only on the notice and the language:
 /// written once, when the rules load, by the writers an answer would use
 /// ([`event_head`], [`zone_head`], [`zone_window`], [`action`], [`explanation_head`]),
 /// and copied into each answer.
@@ -361,12 +361,13 @@ impl NoticeJson {
             .map(|lang| {
                 let r = Renderer::with_notice(rules, notice, Lang(lang));
                 LangJson {
-                    event: piece(|out| event_head(&mut Object::begin(out), &r)),
+                    event: piece(|out| event_head(&mut Object::begin(out), &r, true)),
                     zones: notice
                         .zones
                         .iter()
                         .map(|zone| {
-                            let head = piece(|out| zone_head(&mut Object::begin(out), &r, zone));
+                            let head =
+                                piece(|out| zone_head(&mut Object::begin(out), &r, zone, true));
                             let window =
                                 piece(|out| zone_window(Object { out, first: false }, &r, zone));
                             (head, window)
@@ -374,7 +375,7 @@ impl NoticeJson {
                         .collect(),
                     actions: Action::ALL
                         .iter()
-                        .map(|&a| piece(|out| action(out, &r, a)))
+                        .map(|&a| piece(|out| action(out, &r, a, true)))
                         .collect(),
                 }
             })
@@ -412,19 +413,24 @@ impl NoticeJson {
     }
 }
 
-/// The deciding notice's id and name (full view).
-fn event_head(e: &mut Object, r: &Renderer) {
+/// The deciding notice's id, and its name when `texts`.
+fn event_head(e: &mut Object, r: &Renderer, texts: bool) {
     e.id(key!("id"), &r.notice.id);
-    text(e, key!("name"), |s| r.plain(s, r.notice.name.get(r.lang)));
+    if texts {
+        text(e, key!("name"), |s| r.plain(s, r.notice.name.get(r.lang)));
+    }
 }
 
-/// A zone's id and name (full view).
-fn zone_head(z: &mut Object, r: &Renderer, zone: &ControlZone) {
+/// A zone's id, and its name when `texts`.
+fn zone_head(z: &mut Object, r: &Renderer, zone: &ControlZone, texts: bool) {
     z.id(key!("id"), &zone.id);
-    text(z, key!("name"), |s| r.plain(s, zone.name.get(r.lang)));
+    if texts {
+        text(z, key!("name"), |s| r.plain(s, zone.name.get(r.lang)));
+    }
 }
 
-/// A zone's control window, the fields after `controlled` (full view), and the end.
+/// A zone's control window, the fields after `controlled` (both views: no text), and
+/// the end.
 fn zone_window(mut z: Object, r: &Renderer, zone: &ControlZone) {
     r.with_notice_time(zone.control.from, |t| z.time(key!("control_from"), t));
     match zone.control.until {
@@ -438,17 +444,19 @@ fn zone_window(mut z: Object, r: &Renderer, zone: &ControlZone) {
     z.end();
 }
 
-/// An action with its text (full view).
-fn action(out: &mut Vec<u8>, r: &Renderer, a: Action) {
+/// An action: its code, and its text when `texts`.
+fn action(out: &mut Vec<u8>, r: &Renderer, a: Action, texts: bool) {
     let mut x = Object::begin(out);
     x.code(key!("code"), a.as_str());
-    text(&mut x, key!("text"), |s| {
-        r.text(s, r.notice.action_text(a, r.lang), &[])
-    });
+    if texts {
+        text(&mut x, key!("text"), |s| {
+            r.text(s, r.notice.action_text(a, r.lang), &[])
+        });
+    }
     x.end();
 }
 
-/// An explanation's section and code (full view): the same in every language.
+/// An explanation's section and code: the same in every language and both views.
 fn explanation_head(x: &mut Object, notice: &DisruptionNotice, f: Finding) {
     let (section, _) = notice.explanation(f, Lang::default());
     x.id(key!("rule"), section);
@@ -456,7 +464,10 @@ fn explanation_head(x: &mut Object, notice: &DisruptionNotice, f: Finding) {
 }
 
 /// Appends the decision `d` as JSON: the `DecisionView` (or `CompactDecisionView`) that
-/// [`super::decision_view`] would build, as serde_json would write it.
+/// [`super::decision_view`] would build, as serde_json would write it. Both views are
+/// written here, field by field alike: the compact one leaves out each rendered text
+/// (the names, `actions[].text`, `explanation[].detail`, `warnings[].message`) and
+/// nothing else.
 pub fn write_decision(
     out: &mut Vec<u8>,
     rules: &Rules,
@@ -469,6 +480,12 @@ pub fn write_decision(
     let r = Renderer::new(rules, d, lang);
     let notice = r.notice;
     let written = &notice.json;
+    // Whether the texts are written; the pieces written at load that hold texts (the
+    // notice's and a zone's head, the actions) are copied only then.
+    let texts = view == View::Full;
+    fn with_texts(texts: bool, piece: Option<&[u8]>) -> Option<&[u8]> {
+        piece.filter(|_| texts)
+    }
     let also: Vec<_> = d
         .also_applies
         .iter()
@@ -491,75 +508,51 @@ pub fn write_decision(
     o.code(key!("scenario"), d.scenario.as_str());
     o.code(key!("decision"), d.outcome.as_str());
     let out = o.key(key!("event"));
-    let mut e = match view {
-        View::Full => {
-            let mut e = Object::begin_with(out, written.event(lang), |e| event_head(e, &r));
-            e.bool(key!("in_impact_period"), d.in_impact_period);
-            e
-        }
-        View::Compact => {
-            let mut e = Object::begin(out);
-            e.id(key!("id"), &notice.id);
-            e
-        }
-    };
+    let mut e = Object::begin_with(out, with_texts(texts, written.event(lang)), |e| {
+        event_head(e, &r, texts)
+    });
+    e.bool(key!("in_impact_period"), d.in_impact_period);
     match phase {
         Some(phase) => e.id(key!("phase"), phase),
         None => e.opt_str(key!("phase"), None),
     }
     e.end();
-    match view {
-        View::Full => array(o.key(key!("also_applies")), &also, |out, n| {
-            let mut a = Object::begin(out);
-            a.id(key!("id"), &n.id);
+    array(o.key(key!("also_applies")), &also, |out, n| {
+        let mut a = Object::begin(out);
+        a.id(key!("id"), &n.id);
+        if texts {
             text(&mut a, key!("name"), |s| r.plain(s, n.name.get(lang)));
-            a.end();
-        }),
-        View::Compact => array(o.key(key!("also_applies")), &also, |out, n| {
-            unescaped(out, &n.id)
-        }),
-    }
+        }
+        a.end();
+    });
     match zone {
         None => o.key(key!("zone")).extend_from_slice(b"null"),
         Some((at, zone, controlled)) => {
             let out = o.key(key!("zone"));
-            match view {
-                View::Full => {
-                    let (head, window) = written.zone(lang, at).unzip();
-                    let mut z = Object::begin_with(out, head, |z| zone_head(z, &r, zone));
-                    z.bool(key!("controlled"), controlled);
-                    z.end_with(window, |z| zone_window(z, &r, zone));
-                }
-                View::Compact => {
-                    let mut z = Object::begin(out);
-                    z.id(key!("id"), &zone.id);
-                    z.bool(key!("controlled"), controlled);
-                    z.end();
-                }
-            }
+            let (head, window) = written.zone(lang, at).unzip();
+            let mut z = Object::begin_with(out, with_texts(texts, head), |z| {
+                zone_head(z, &r, zone, texts)
+            });
+            z.bool(key!("controlled"), controlled);
+            z.end_with(window, |z| zone_window(z, &r, zone));
         }
     }
     array(o.key(key!("deadlines")), &d.deadlines, |out, dl| {
         let mut x = Object::begin(out);
         x.code(key!("kind"), dl.kind.as_str());
         r.with_time(dl.due_at, |t| x.time(key!("due_at"), t));
-        if view == View::Full {
-            out_int(x.key(key!("remaining_seconds")), dl.remaining_seconds);
-        }
+        out_int(x.key(key!("remaining_seconds")), dl.remaining_seconds);
         x.bool(key!("overdue"), dl.overdue);
         x.end();
     });
-    match view {
-        View::Full => array(o.key(key!("actions")), &d.actions, |out, &a| match written
-            .action(lang, a)
-        {
+    array(
+        o.key(key!("actions")),
+        &d.actions,
+        |out, &a| match with_texts(texts, written.action(lang, a)) {
             Some(written) => out.extend_from_slice(written),
-            None => action(out, &r, a),
-        }),
-        View::Compact => array(o.key(key!("actions")), &d.actions, |out, a| {
-            unescaped(out, a.as_str())
-        }),
-    }
+            None => action(out, &r, a, texts),
+        },
+    );
     array(o.key(key!("evidence")), &d.evidence, |out, any| {
         let mut x = Object::begin(out);
         array(x.key(key!("one_of")), any, |out, e| {
@@ -567,32 +560,26 @@ pub fn write_decision(
         });
         x.end();
     });
-    match view {
-        View::Full => array(o.key(key!("explanation")), &d.explanation, |out, e| {
+    array(o.key(key!("explanation")), &d.explanation, |out, e| {
+        let mut x = Object::begin_with(out, written.explanation(e.finding), |x| {
+            explanation_head(x, notice, e.finding)
+        });
+        if texts {
             let (_, template) = notice.explanation(e.finding, lang);
-            let mut x = Object::begin_with(out, written.explanation(e.finding), |x| {
-                explanation_head(x, notice, e.finding)
-            });
             text(&mut x, key!("detail"), |s| r.text(s, template, &e.args));
-            x.end();
-        }),
-        View::Compact => array(o.key(key!("explanation")), &d.explanation, |out, e| {
-            unescaped(out, e.finding.as_str())
-        }),
-    }
-    match view {
-        View::Full => array(o.key(key!("warnings")), &d.warnings, |out, w| {
-            let mut x = Object::begin(out);
-            x.code(key!("code"), w.code.as_str());
+        }
+        x.end();
+    });
+    array(o.key(key!("warnings")), &d.warnings, |out, w| {
+        let mut x = Object::begin(out);
+        x.code(key!("code"), w.code.as_str());
+        if texts {
             text(&mut x, key!("message"), |s| {
                 r.text(s, rules.warning_text(w.code, lang), &w.args)
             });
-            x.end();
-        }),
-        View::Compact => array(o.key(key!("warnings")), &d.warnings, |out, w| {
-            unescaped(out, w.code.as_str())
-        }),
-    }
+        }
+        x.end();
+    });
     o.code(key!("view"), view.as_str());
     o.end();
 }
