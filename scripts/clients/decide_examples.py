@@ -299,8 +299,13 @@ if not isinstance(compact, CompactDecisionView):
 elif full is not None and (
     compact.scenario != full.scenario
     or compact.decision != full.decision
-    or compact.actions != [a.code for a in full.actions]
-    or not all(isinstance(a, Action) for a in compact.actions)
+    or [a.code for a in compact.actions] != [a.code for a in full.actions]
+    or not all(isinstance(a.code, Action) for a in compact.actions)
+    or [(e.rule, e.code) for e in compact.explanation]
+    != [(e.rule, e.code) for e in full.explanation]
+    or [d.remaining_seconds for d in compact.deadlines]
+    != [d.remaining_seconds for d in full.deadlines]
+    or compact.event.in_impact_period != full.event.in_impact_period
 ):
     fail("compact", f"compact {compact.to_dict()} disagrees with the full view")
 else:

@@ -1,4 +1,4 @@
-// An answer may be the compact view (codes, no texts): reading a text before narrowing on
+// An answer may be the compact view (the same fields, no texts): reading a text before narrowing on
 // `view` must not compile.
 import type { Decision } from "./requests";
 

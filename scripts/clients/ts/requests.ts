@@ -65,11 +65,15 @@ export const kuaishouReturn: DecisionBody = {
 
 export const batch: BatchBody = { items: [stalled, returnInCountdown, kuaishou, kuaishouReturn] };
 
-// Reading an answer is typed as well: codes are unions of their values, and the answer's
-// `view` tells the full view (texts) from the compact one (`?view=compact`, codes only).
+// Reading an answer is typed as well: codes are unions of their values. The compact view
+// (`?view=compact`) has the full view's fields less its texts, so codes, deadlines and
+// the zone read the same from either; a text needs the answer narrowed on its `view`.
 export function firstStep(d: Decision): string {
   const late = d.deadlines.filter((x) => x.overdue).map((x) => x.kind);
   const kind: "intercept_and_refund_by" | "stalled_after" | "respond_by" | "platform_deadline" | undefined = late[0];
-  const first = d.view === "full" ? d.actions[0]?.text : d.actions[0];
-  return first ?? `${d.scenario} → ${d.decision} ${kind ?? ""}`;
+  // The same fields in both views: codes and countdowns read without narrowing.
+  const codes: string[] = d.actions.map((a) => a.code);
+  const left: number[] = d.deadlines.map((x) => x.remaining_seconds);
+  const first = d.view === "full" ? d.actions[0]?.text : codes[0];
+  return first ?? `${d.scenario} → ${d.decision} ${kind ?? ""} ${left[0] ?? ""}`;
 }
