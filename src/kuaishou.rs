@@ -12,7 +12,7 @@
 //! | `refundId` | `case_id` |
 //! | `oid`, or `orderId` (push messages) | `order.order_id` (both given: the same id) |
 //! | `status` (10 … 70) | `PlatformRefund::status` (required; an undocumented one is a 422) |
-//! | `handlingWay` 1 退货退款, 10 仅退款 | `refund_type` `return_and_refund`, `refund_only` |
+//! | `handlingWay` 1 退货退款, 10 仅退款 | `refund_type` `return_and_refund`, `refund_only`; of the status's type ([`PlatformStatus::refund_type`]), else a 422 at both |
 //! | `handlingWay` 3 换货, 4 补寄, 5 维修 | not covered (`standard_process`); `refund_type` `return_and_refund`, `refund_only`, `return_and_refund` |
 //! | `specialRefundType` 1 价保, `refundType` 2 卖家主动退款 | not covered (`standard_process`) |
 //! | `submitTime` (epoch ms) | `requested_at` |
@@ -23,7 +23,7 @@
 //! | `logisticsInfo.expressNo`, or a top-level `expressNo` | the return waybill, for a warning when its trace is missing (both given: the same) |
 //! | `kuaishou_order.orderBaseInfo` | required when `kuaishou_order` is given (else nothing would be read) |
 //! | `kuaishou_order.orderBaseInfo.sendTime` | `order.shipped_at`, unless the body gives one |
-//! | `kuaishou_order.orderBaseInfo.recvTime` | a `delivered` event at that time in the forward trace |
+//! | `kuaishou_order.orderBaseInfo.recvTime` | a `delivered` event at that time in the forward trace (before `sendTime`: a `received_before_shipped` warning) |
 //!
 //! `case_id`, `refund_type`, `requested_at` and `order.order_id` come from the detail
 //! only: sent beside it they are refused (two values for one thing). The body's own
