@@ -373,7 +373,13 @@ pushed = {
         "expireTime": 1696393800000,
         "expressNo": "YT7412345678901",
     },
-    "kuaishou_order": {"orderBaseInfo": {"oid": "2309281234567890", "sendTime": 1695974400000, "recvTime": 0}},
+    "kuaishou_order": {
+        "orderBaseInfo": {
+            "oid": "2309281234567890",
+            "sendTime": 1695974400000,
+            "recvTime": 0,
+        }
+    },
     "as_of": "2023-10-04T09:00:00+08:00",
     "destination": {"address": "江苏省南京市鼓楼区中山路1号"},
     "return": {"trace_text": "2023-10-03 12:00 【南京市】圆通速递 已揽收"},
@@ -381,7 +387,9 @@ pushed = {
 view = decide(plain, "a Kuaishou body from a push message (orderId)", pushed)
 if view is not None:
     count += 1
-    print(f"  ok   a Kuaishou body from a push message: {view.scenario.value} -> {view.decision.value}")
+    print(
+        f"  ok   a Kuaishou body from a push message: {view.scenario.value} -> {view.decision.value}"
+    )
 kuaishou_refusals = [
     (
         "a Kuaishou body with neither oid nor orderId",
@@ -402,9 +410,15 @@ for name, detail, pointers in kuaishou_refusals:
         continue
     response = create_decision.sync_detailed(client=plain, body=model)
     problem = response.parsed
-    errors_ = problem.errors if isinstance(problem, Problem) and isinstance(problem.errors, list) else []
+    errors_ = (
+        problem.errors
+        if isinstance(problem, Problem) and isinstance(problem.errors, list)
+        else []
+    )
     if response.status_code != 422 or [e.pointer for e in errors_] != pointers:
-        fail(name, f"{response.status_code}: {response.content.decode(errors='replace')}")
+        fail(
+            name, f"{response.status_code}: {response.content.decode(errors='replace')}"
+        )
         continue
     count += 1
     print(f"  ok   {name}: 422 at {', '.join(pointers)}, typed")
