@@ -420,6 +420,9 @@ codes! {
         /// Kuaishou negotiateStatus 3: the merchant has already rejected and the buyer may
         /// modify the request; do not reject again.
         AlreadyRejected = "already_rejected",
+        /// The Kuaishou order detail's signature time (`recvTime`) is earlier than its
+        /// shipping time (`sendTime`); both were used as given.
+        ReceivedBeforeShipped = "received_before_shipped",
     }
 }
 

@@ -12,7 +12,7 @@
 //! | `refundId` | `case_id` |
 //! | `oid`, or `orderId` (push messages) | `order.order_id` (both given: the same id) |
 //! | `status` (10 … 70) | `PlatformRefund::status` (required; an undocumented one is a 422) |
-//! | `handlingWay` 1 退货退款, 10 仅退款 | `refund_type` `return_and_refund`, `refund_only` |
+//! | `handlingWay` 1 退货退款, 10 仅退款 | `refund_type` `return_and_refund`, `refund_only`; of the status's type ([`PlatformStatus::refund_type`]), else a 422 at both |
 //! | `handlingWay` 3 换货, 4 补寄, 5 维修 | not covered (`standard_process`); `refund_type` `return_and_refund`, `refund_only`, `return_and_refund` |
 //! | `specialRefundType` 1 价保, `refundType` 2 卖家主动退款 | not covered (`standard_process`) |
 //! | `submitTime` (epoch ms) | `requested_at` |
@@ -23,7 +23,7 @@
 //! | `logisticsInfo.expressNo`, or a top-level `expressNo` | the return waybill, for a warning when its trace is missing (both given: the same) |
 //! | `kuaishou_order.orderBaseInfo` | required when `kuaishou_order` is given (else nothing would be read) |
 //! | `kuaishou_order.orderBaseInfo.sendTime` | `order.shipped_at`, unless the body gives one |
-//! | `kuaishou_order.orderBaseInfo.recvTime` | a `delivered` event at that time in the forward trace |
+//! | `kuaishou_order.orderBaseInfo.recvTime` | a `delivered` event at that time in the forward trace (before `sendTime`: a `received_before_shipped` warning) |
 //!
 //! `case_id`, `refund_type`, `requested_at` and `order.order_id` come from the detail
 //! only: sent beside it they are refused (two values for one thing). The body's own
@@ -34,8 +34,8 @@
 
 use serde_json::{Value, json};
 
-use crate::codes::RefundType;
-use crate::engine::{NotCovered, PlatformRefund, PlatformStatus};
+use crate::codes::{RefundType, WarningCode};
+use crate::engine::{Arg, NotCovered, PlatformRefund, PlatformStatus, Warning};
 use crate::request::FieldError;
 use crate::request::json::{Json, Shaped, json_object};
 use crate::time::{self, Instant};
@@ -225,6 +225,8 @@ pub struct Mapped {
     /// `kuaishou_order.orderBaseInfo.recvTime`: the platform's record of the signature,
     /// a `delivered` event of the forward trace.
     pub received_at: Option<Instant>,
+    /// What the caller should know about the details (a signature before the shipment).
+    pub notes: Vec<Warning>,
 }
 
 /// The pointer of the order detail's `recvTime`, where its `delivered` event comes from.
@@ -532,6 +534,40 @@ pub(crate) fn read(
             &ways,
         )
         .and_then(|n| HANDLING_WAYS.iter().find(|w| w.0 == n));
+    // A status of one refund type with a covered way of the other: the detail
+    // contradicts itself, and deciding by either half would be a guess (a return parcel
+    // collected, decided as a refund only not shipped). Not-covered ways (3, 4, 5) are
+    // not checked: no source says which statuses they pass through.
+    if let (Some(status), Some((way_code, way_words, way_type, None))) = (status, way)
+        && let Some(status_type) = status.refund_type()
+        && status_type != *way_type
+    {
+        let code = status.code();
+        let status_words = STATUSES
+            .iter()
+            .find(|(n, _)| *n == i64::from(code))
+            .map_or("", |(_, words)| words);
+        let kind = |t: RefundType| match t {
+            RefundType::RefundOnly => "a refund only (仅退款)",
+            RefundType::ReturnAndRefund => "a return and refund (退货退款)",
+        };
+        let why = "the detail contradicts itself, so whether the goods come back cannot be told: check the refund on the platform (statuses 45, 50, 60 and 70 go with either way)";
+        f.err(
+            "status",
+            format!(
+                "{code} ({status_words}) belongs to {}, but handlingWay is {way_code} ({way_words}): {why}",
+                kind(status_type)
+            ),
+        );
+        f.err(
+            "handlingWay",
+            format!(
+                "{way_code} ({way_words}) is {}, but status is {code} ({status_words}), which belongs to {}: {why}",
+                kind(*way_type),
+                kind(status_type)
+            ),
+        );
+    }
     let special = f.code(
         &r.special_refund_type,
         "specialRefundType",
@@ -607,6 +643,22 @@ pub(crate) fn read(
         return None;
     }
     let (status, &(_, _, refund_type_of_way, way_not_covered)) = (status?, way?);
+    // The platform recorded the signature before the shipment: one of the two is wrong,
+    // and neither can be told as the wrong one. Both are used as given (as a countdown
+    // ending before it starts is), and the caller hears of it.
+    let mut notes = Vec::new();
+    if let (Some(shipped), Some(received)) = (order_facts.shipped_at, order_facts.received_at)
+        && received < shipped
+    {
+        notes.push(Warning {
+            code: WarningCode::ReceivedBeforeShipped,
+            args: vec![
+                ("pointer", Arg::Text(RECEIVED_POINTER.to_owned())),
+                ("received_at", Arg::Time(received)),
+                ("shipped_at", Arg::Time(shipped)),
+            ],
+        });
+    }
     // The first reason that applies: the way, then the special type, then who started it.
     let not_covered = way_not_covered
         .or((special == Some(1)).then_some(NotCovered::PriceProtection))
@@ -630,6 +682,7 @@ pub(crate) fn read(
         waybill,
         shipped_at: order_facts.shipped_at,
         received_at: order_facts.received_at,
+        notes,
     })
 }
 
@@ -729,13 +782,14 @@ pub fn json_schemas() -> Value {
     }
     json!({
         "KuaishouRefund": {
-            "description": "The refund detail (open.seller.order.refund.detail, its data) as the Kuaishou open platform returns it. The fields listed are read; every other field of the detail is accepted and ignored (a duplicated key is still refused). Two spellings from other sources are read too: `orderId` (push messages) for `oid`, and a top-level `expressNo` (flattened copies) for `logisticsInfo.expressNo`; when both spellings are given they must be the same, or the request is refused (422). Numbers may come as their digits in a string; an id written as a float (2.15e15, 2150361234567890.0) is read only below 2^53, where floats hold every integer.",
+            "description": "The refund detail (open.seller.order.refund.detail, its data) as the Kuaishou open platform returns it. The fields listed are read; every other field of the detail is accepted and ignored (a duplicated key is still refused). Two spellings from other sources are read too: `orderId` (push messages) for `oid`, and a top-level `expressNo` (flattened copies) for `logisticsInfo.expressNo`; when both spellings are given they must be the same, or the request is refused (422). The order id is required as one of them (oid or orderId; neither is a 422). status must go with handlingWay 1 or 10: a refund-only status (10, 20) with 1, or a return status (11, 21, 22, 30, 40) with 10, is refused (422 at both); 45, 50, 60 and 70 go with either. Numbers may come as their digits in a string; an id written as a float (2.15e15, 2150361234567890.0) is read only below 2^53, where floats hold every integer.",
             "type": "object",
             "additionalProperties": true,
-            "required": ["oid", "status", "handlingWay", "submitTime"],
+            "required": ["status", "handlingWay", "submitTime"],
             "properties": {
                 "refundId": id("售后单id, the after-sales id: the case id echoed back.", true),
-                "oid": id("订单id, the order id (push messages call it orderId).", false),
+                "oid": id("订单id, the order id. One of oid and orderId is required: without either the request is refused (422 at /kuaishou_refund/oid).", true),
+                "orderId": id("The order id as push messages (kwaishop_aftersales_addRefund, updateRefund) call it: read as oid, for a body built from a push message. Given beside oid it must be the same id, or the request is refused (422 at /kuaishou_refund/orderId).", true),
                 "status": code_schema(&STATUSES, "退款状态, the refund's state on the platform, which bounds the advice: closed at 50, 60 and 70 (standard process), the platform has stepped in at 20 to 22.", false),
                 "handlingWay": code_schema(&ways, "退款方式: 1 and 10 are the refunds the notice covers; an exchange, a re-send or a repair follows the standard process.", false),
                 "refundType": code_schema(&REFUND_TYPES, "退款类型: a refund the seller started follows the standard process.", true),
@@ -745,7 +799,8 @@ pub fn json_schemas() -> Value {
                 "submitTime": ms("退货申请时间, when the buyer applied, in epoch milliseconds: the request's time.", true),
                 "expireTime": ms("超期时间, the platform's deadline for the merchant's current step, in epoch milliseconds (0: none): reported as a platform_deadline at every status, and the end of the return countdown at status 40 unless the body gives an earlier one.", false),
                 "address": {"type": ["string", "null"], "description": "卖家退货地址, the merchant's return address: the return's destination unless the body gives one; blank is none."},
-                "logisticsInfo": crate::request::nullable("KuaishouLogisticsInfo", "退货单物流信息, the return parcel.")
+                "logisticsInfo": crate::request::nullable("KuaishouLogisticsInfo", "退货单物流信息, the return parcel."),
+                "expressNo": {"type": ["string", "null"], "description": "The return parcel's waybill as flattened copies of the detail carry it: read as logisticsInfo.expressNo; blank is none. Given beside logisticsInfo.expressNo it must be the same waybill, or the request is refused (422 at /kuaishou_refund/expressNo)."}
             }
         },
         "KuaishouLogisticsInfo": {
@@ -772,8 +827,9 @@ pub fn json_schemas() -> Value {
             "type": "object",
             "additionalProperties": true,
             "properties": {
+                "oid": id("订单id, the order id: when given, it must be the refund's order (its oid or orderId), or the request is refused (422).", true),
                 "sendTime": ms("发货时间, when the order was shipped, in epoch milliseconds (0: not yet): the order's shipped_at unless the body gives one.", false),
-                "recvTime": ms("收货时间, when the platform recorded the signature, in epoch milliseconds (0: none yet): a delivered event of the forward trace.", false)
+                "recvTime": ms("收货时间, when the platform recorded the signature, in epoch milliseconds (0: none yet): a delivered event of the forward trace. Earlier than sendTime, both are used as given, with a received_before_shipped warning.", false)
             }
         },
         "KuaishouRefundRequest": {
@@ -799,6 +855,43 @@ mod tests {
             .map(|s| i64::from(s.code()))
             .collect();
         assert_eq!(ours, engine);
+    }
+
+    #[test]
+    fn the_schemas_declare_every_field_the_mapping_reads_and_require_no_order_id_spelling() {
+        let schemas = json_schemas();
+        for (name, keys) in [
+            ("KuaishouRefund", RefundDetail::KEYS),
+            ("KuaishouLogisticsInfo", LogisticsInfo::KEYS),
+            ("KuaishouOrderBaseInfo", OrderBaseInfo::KEYS),
+        ] {
+            for key in keys {
+                assert!(
+                    schemas[name]["properties"].get(*key).is_some(),
+                    "{name}.{key} is read but not declared"
+                );
+            }
+        }
+        // Refused at the order detail's top: declared as a `not`, and nothing else read.
+        let order: Vec<&str> = OrderDetail::KEYS
+            .iter()
+            .copied()
+            .filter(|k| schemas["KuaishouOrder"]["properties"].get(*k).is_none())
+            .collect();
+        assert_eq!(order, ["sendTime", "recvTime"]);
+        // `oid` or `orderId`: neither is required by the schema (a generated client
+        // would refuse a push message's orderId alone); the server refuses neither.
+        let required = &schemas["KuaishouRefund"]["required"];
+        assert_eq!(*required, json!(["status", "handlingWay", "submitTime"]));
+        for key in ["oid", "orderId"] {
+            let described = schemas["KuaishouRefund"]["properties"][key]["description"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(
+                described.contains("oid") && described.contains("orderId"),
+                "{key}"
+            );
+        }
     }
 
     #[test]

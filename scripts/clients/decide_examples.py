@@ -364,6 +364,70 @@ for name, change, pointer, words in refusals:
     count += 1
     print(f"  ok   {name}: 422 at {pointer}, typed")
 
+# A Kuaishou body built from a push message: `orderId` (no `oid`), a flattened
+# `expressNo`, the order detail's own oid. The typed model must carry it and the server
+# decide it; without either order id, or with a status of the other refund type than
+# handlingWay, the server refuses it with a typed Problem at the pointers.
+pushed = {
+    "kuaishou_refund": {
+        "refundId": "2150361234567890",
+        "orderId": 2309281234567890,
+        "status": 40,
+        "handlingWay": 1,
+        "submitTime": 1696298400000,
+        "expireTime": 1696393800000,
+        "expressNo": "YT7412345678901",
+    },
+    "kuaishou_order": {
+        "orderBaseInfo": {
+            "oid": "2309281234567890",
+            "sendTime": 1695974400000,
+            "recvTime": 0,
+        }
+    },
+    "as_of": "2023-10-04T09:00:00+08:00",
+    "destination": {"address": "江苏省南京市鼓楼区中山路1号"},
+    "return": {"trace_text": "2023-10-03 12:00 【南京市】圆通速递 已揽收"},
+}
+view = decide(plain, "a Kuaishou body from a push message (orderId)", pushed)
+if view is not None:
+    count += 1
+    print(
+        f"  ok   a Kuaishou body from a push message: {view.scenario.value} -> {view.decision.value}"
+    )
+kuaishou_refusals = [
+    (
+        "a Kuaishou body with neither oid nor orderId",
+        {k: v for k, v in pushed["kuaishou_refund"].items() if k != "orderId"},
+        ["/kuaishou_refund/oid"],
+    ),
+    (
+        "a Kuaishou return status with handlingWay 10",
+        {**pushed["kuaishou_refund"], "handlingWay": 10},
+        ["/kuaishou_refund/status", "/kuaishou_refund/handlingWay"],
+    ),
+]
+for name, detail, pointers in kuaishou_refusals:
+    try:
+        model = request_model({**pushed, "kuaishou_refund": detail})
+    except (KeyError, ValueError, TypeError) as e:
+        fail(name, f"the client's request model refuses it: {e!r}")
+        continue
+    response = create_decision.sync_detailed(client=plain, body=model)
+    problem = response.parsed
+    errors_ = (
+        problem.errors
+        if isinstance(problem, Problem) and isinstance(problem.errors, list)
+        else []
+    )
+    if response.status_code != 422 or [e.pointer for e in errors_] != pointers:
+        fail(
+            name, f"{response.status_code}: {response.content.decode(errors='replace')}"
+        )
+        continue
+    count += 1
+    print(f"  ok   {name}: 422 at {', '.join(pointers)}, typed")
+
 if failures:
     print(f"{len(failures)} problem(s) with {count} examples through the Python client")
     sys.exit(1)

@@ -126,6 +126,28 @@ impl PlatformStatus {
         }
     }
 
+    /// The refund type the status belongs to, when it belongs to one: 10 and 20 are a
+    /// buyer's refund-only application (仅退款申请), 11, 21 and 22 a return application
+    /// (退货退款申请), 30 and 40 the return parcel's steps (商品回寄). 45 (S2: the seller
+    /// has shipped, as in exchanges and re-sends) and the closed 50, 60 and 70 go with
+    /// either. A covered `handlingWay` of the other type contradicts the status.
+    pub const fn refund_type(self) -> Option<RefundType> {
+        match self {
+            PlatformStatus::RefundOnlyApplied | PlatformStatus::IntervenedRefundOnly => {
+                Some(RefundType::RefundOnly)
+            }
+            PlatformStatus::ReturnApplied
+            | PlatformStatus::IntervenedReturn
+            | PlatformStatus::IntervenedReturnConfirmed
+            | PlatformStatus::AwaitingReturnShipment
+            | PlatformStatus::ReturnShipped => Some(RefundType::ReturnAndRefund),
+            PlatformStatus::AwaitingBuyerReceipt
+            | PlatformStatus::RefundPaying
+            | PlatformStatus::Refunded
+            | PlatformStatus::RefundFailed => None,
+        }
+    }
+
     /// Being paid, refunded or failed: nothing left for the merchant to decide.
     pub const fn is_closed(self) -> bool {
         matches!(

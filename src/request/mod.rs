@@ -313,10 +313,13 @@ impl Parser<'_> {
         // A Kuaishou refund detail gives case_id, refund_type, requested_at and
         // order.order_id itself: sent beside it, they are refused (two values for one
         // thing). `None` inside: it has problems.
-        let platform = r
+        let mut platform = r
             .kuaishou_refund
             .as_ref()
             .map(|detail| kuaishou::read(detail, r.kuaishou_order.as_deref(), &mut self.errors));
+        if let Some(Some(mapped)) = &mut platform {
+            self.notes.append(&mut mapped.notes);
+        }
         // Even `null`: the field exists only in a Kuaishou body.
         if platform.is_none() && r.kuaishou_order.is_some() {
             self.error(

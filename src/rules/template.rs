@@ -222,6 +222,7 @@ pub fn warning_args(w: WarningCode) -> &'static [&'static str] {
         WarningCode::ReturnTraceMissing => &["waybill"],
         WarningCode::RefundClosed | WarningCode::PlatformIntervened => &["status"],
         WarningCode::AlreadyRejected | WarningCode::ReturnSentWithoutTrace => &[],
+        WarningCode::ReceivedBeforeShipped => &["pointer", "received_at", "shipped_at"],
     }
 }
 

@@ -338,7 +338,7 @@ async fn the_platforms_refund_state_is_logged_as_codes_without_personal_data() {
     let mut app = spawn_with(args).await;
     let rejected = json!({
         "kuaishou_refund": {
-            "refundId": 2150361234567890u64, "oid": 2309281234567890u64, "status": 40,
+            "refundId": 2150361234567890u64, "oid": 2309281234567890u64, "status": 10,
             "handlingWay": 10, "negotiateStatus": 3, "receiptStatus": 2,
             "submitTime": 1696298400000u64, "expireTime": 1696393800000u64,
             "buyerOpenId": "f19bd3a1c7e24c0d9a1b2c3d4e5f6a7b",
@@ -381,7 +381,7 @@ async fn the_platforms_refund_state_is_logged_as_codes_without_personal_data() {
     assert_eq!(
         logged[0]["input"]["platform"],
         json!({
-            "status": 40,
+            "status": 10,
             "merchant_rejected": true,
             "deadline": "2023-10-04T12:30:00+08:00",
             "not_covered": null,
@@ -396,7 +396,7 @@ async fn the_platforms_refund_state_is_logged_as_codes_without_personal_data() {
     assert_eq!(
         logged[1]["input"]["platform"],
         json!({
-            "status": 40,
+            "status": 10,
             "merchant_rejected": false,
             "deadline": null,
             "not_covered": "exchange_request",

@@ -349,9 +349,9 @@ fn status_is_required_and_an_undocumented_one_is_refused_with_its_pointer() {
 
 #[test]
 fn status_as_its_digits_or_a_whole_float_reads_as_the_number() {
-    let want = decide(&refund_only(json!(40)));
+    let want = decide(&return_and_refund(json!(40), on_its_way()));
     for same in [json!("40"), json!(40.0), json!(4e1)] {
-        let v = decide(&refund_only(same.clone()));
+        let v = decide(&return_and_refund(same.clone(), on_its_way()));
         assert_eq!(v["explanation"], want["explanation"], "{same}");
     }
 }
@@ -467,7 +467,9 @@ fn an_empty_waybill_is_none_and_a_waybill_of_another_kind_is_refused() {
 
 #[test]
 fn expire_time_is_the_platform_deadline_at_every_status_and_the_countdown_only_at_40() {
-    for code in [10, 11, 20, 21, 22, 30, 40, 45, 50, 60, 70] {
+    // Each status with the ways it goes with (10 and 20 are refunds only; 11 to 40
+    // returns; 45 and the closed ones either).
+    for code in [11, 21, 22, 30, 40, 45, 50, 60, 70] {
         let v = decide(&return_and_refund(json!(code), on_its_way()));
         assert_eq!(due(&v, "platform_deadline"), EXPIRE_AT, "{code}");
         let countdown = explanation(&v, "return_undelivered_in_countdown");
@@ -478,6 +480,8 @@ fn expire_time_is_the_platform_deadline_at_every_status_and_the_countdown_only_a
             assert_eq!(deadline(&v, "respond_by"), None, "{code}");
             assert_eq!(countdown, "", "{code}");
         }
+    }
+    for code in [10, 20, 45, 50, 60, 70] {
         let v = decide(&refund_only(json!(code)));
         assert_eq!(due(&v, "platform_deadline"), EXPIRE_AT, "{code}");
     }
@@ -702,6 +706,89 @@ fn handling_way_1_and_10_choose_the_refund_type_and_the_others_are_refused() {
     );
 }
 
+#[test]
+fn a_status_that_contradicts_the_handling_way_is_refused_at_both_never_settled_by_the_way() {
+    let pointers = ["/kuaishou_refund/status", "/kuaishou_refund/handlingWay"];
+    // A return status with handlingWay 10: read by the way, a return parcel on its way
+    // would be a refund only never shipped, and the refund approved at once.
+    for status in [11, 21, 22, 30, 40] {
+        let mut body = return_and_refund(json!(status), on_its_way());
+        assert!(
+            decide(&body)["scenario"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("return_"))
+        );
+        body["kuaishou_refund"]["handlingWay"] = json!(10);
+        assert_eq!(refused(&body), pointers, "{status}");
+        for pointer in pointers {
+            let m = message_at(&body, pointer);
+            assert!(
+                m.contains(&format!("{status} (")) && m.contains("10 (仅退款, refund only)"),
+                "{status} {pointer}: {m}"
+            );
+            assert!(m.contains("contradicts itself"), "{m}");
+        }
+        // The same as digits.
+        body["kuaishou_refund"]["status"] = json!(status.to_string());
+        body["kuaishou_refund"]["handlingWay"] = json!("10");
+        assert_eq!(refused(&body), pointers, "{status}");
+    }
+    // A refund-only status with handlingWay 1: decided under §6, as a return.
+    for status in [10, 20] {
+        let mut body = refund_only(json!(status));
+        assert_eq!(decide(&body)["scenario"], "in_transit");
+        body["kuaishou_refund"]["handlingWay"] = json!(1);
+        assert_eq!(refused(&body), pointers, "{status}");
+        let m = message_at(&body, "/kuaishou_refund/handlingWay");
+        assert!(
+            m.contains("1 (退货退款, return and refund)")
+                && m.contains(&format!("status is {status} (")),
+            "{m}"
+        );
+        // With a return beside it, just the same.
+        body["return"] = json!({"trace": on_its_way()});
+        assert_eq!(refused(&body), pointers, "{status}");
+    }
+    // Waiting for the buyer's receipt, and the closed statuses, go with either way.
+    for status in [45, 50, 60, 70] {
+        let v = decide(&return_and_refund(json!(status), on_its_way()));
+        assert_eq!(v["scenario"], "return_in_transit", "{status}");
+        let v = decide(&refund_only(json!(status)));
+        assert_eq!(v["scenario"], "in_transit", "{status}");
+    }
+    // Exchanges, re-sends and repairs are not checked (no source says which statuses
+    // they pass through): the standard process, whatever the status.
+    for status in [10, 11, 20, 40] {
+        for way in [3, 4, 5] {
+            let mut body = refund_only(json!(status));
+            body["kuaishou_refund"]["handlingWay"] = json!(way);
+            assert_eq!(
+                decide(&body)["decision"],
+                "standard_process",
+                "{status} {way}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_refund_type_beside_the_detail_is_refused_whether_or_not_it_agrees_with_the_way() {
+    for (mut body, refund_type) in [
+        (refund_only(json!(10)), "refund_only"),
+        (refund_only(json!(10)), "return_and_refund"),
+        (
+            return_and_refund(json!(40), on_its_way()),
+            "return_and_refund",
+        ),
+        (return_and_refund(json!(40), on_its_way()), "refund_only"),
+    ] {
+        body["refund_type"] = json!(refund_type);
+        assert_eq!(refused(&body), ["/refund_type"], "{refund_type}");
+        let m = message_at(&body, "/refund_type");
+        assert!(m.contains("kuaishou_refund.handlingWay"), "{m}");
+    }
+}
+
 // Item 11: orderId ----------------------------------------------------------------
 
 #[test]
@@ -729,6 +816,14 @@ fn order_id_from_a_push_message_is_the_order_id_and_must_agree_with_oid() {
         o.remove("orderId");
     }
     assert!(message_at(&body, "/kuaishou_refund/oid").starts_with("is required"));
+    assert_eq!(refused(&body), ["/kuaishou_refund/oid"]);
+    // Both null: the same as neither.
+    body["kuaishou_refund"]["oid"] = Value::Null;
+    body["kuaishou_refund"]["orderId"] = Value::Null;
+    assert_eq!(refused(&body), ["/kuaishou_refund/oid"]);
+    // orderId alone, as a string: what a body built from a push message carries.
+    body["kuaishou_refund"]["orderId"] = json!("2309281234567890");
+    assert_eq!(decide(&body)["decision"], "intercept_and_refund");
 }
 
 // Item 12: receiptStatus, and the order detail ------------------------------------
@@ -851,6 +946,47 @@ fn the_order_detail_must_be_the_refunds_order_and_shaped_as_the_platform_returns
         "orderItemInfo": {"x": [1, {"y": null}]}
     });
     assert_eq!(decide(&body)["decision"], "intercept_and_refund");
+}
+
+#[test]
+fn an_order_detail_signed_for_before_it_was_shipped_is_warned_about() {
+    // 2023-10-03T12:00 and 2023-10-03T09:00 (+08:00), after the trace's last event.
+    const OCT_3_1200: i64 = 1_696_305_600_000;
+    const OCT_3_0900: i64 = 1_696_294_800_000;
+    let mut body = refund_only(json!(10));
+    body["kuaishou_order"] = order_detail(OCT_3_1200, OCT_3_0900);
+    let v = decide(&body);
+    assert_eq!(codes(&v, "warnings"), ["received_before_shipped"], "{v}");
+    let m = v["warnings"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        m.contains("/kuaishou_order/orderBaseInfo/recvTime")
+            && m.contains("2023-10-03T09:00:00+08:00")
+            && m.contains("2023-10-03T12:00:00+08:00"),
+        "{m}"
+    );
+    // Both are used as given: the platform's signature is still a delivery.
+    assert_eq!(v["scenario"], "delivered");
+    let zh = decide_in(&body, "zh-CN");
+    assert!(
+        zh["warnings"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("早于发货时间")),
+        "{zh}"
+    );
+    // Signed for after the shipment, at its very instant, or either one not yet: no warning.
+    for (send, recv) in [
+        (OCT_3_0900, OCT_3_1200),
+        (OCT_3_0900, OCT_3_0900),
+        (OCT_3_1200, 0),
+        (0, OCT_3_0900),
+    ] {
+        body["kuaishou_order"] = order_detail(send, recv);
+        let v = decide(&body);
+        assert!(
+            !codes(&v, "warnings").contains(&"received_before_shipped".to_owned()),
+            "{send} {recv}: {v}"
+        );
+    }
 }
 
 #[test]
@@ -1109,6 +1245,12 @@ mod any_detail {
                     let v = serde_json::to_value(&d.view).unwrap_or_default();
                     let status = d.case.platform.as_ref().map(|p| p.status.code());
                     prop_assert_eq!(status.map(i64::from), detail["status"].as_i64().or_else(|| detail["status"].as_str()?.parse().ok()));
+                    // A covered way never decides against its status's type.
+                    let way = detail["handlingWay"].as_i64().or_else(|| detail["handlingWay"].as_str()?.parse().ok());
+                    if matches!(way, Some(1 | 10)) {
+                        let of_status = d.case.platform.as_ref().and_then(|p| p.status.refund_type());
+                        prop_assert!(of_status.is_none_or(|t| t == d.case.refund_type), "{}", detail);
+                    }
                     if matches!(status, Some(50 | 60 | 70)) {
                         prop_assert_eq!(&v["decision"], "standard_process");
                     }

@@ -822,6 +822,8 @@ fn ten_thousand_lines_are_read_and_ten_thousand_bad_ones_counted() {
 #[test]
 fn a_kuaishou_receipt_joins_a_pasted_trace() {
     let mut k = kuaishou_body();
+    // A refund only, as the buyer applied for it (status 10).
+    k["kuaishou_refund"]["status"] = json!(10);
     k["kuaishou_refund"]["handlingWay"] = json!(10);
     k["kuaishou_refund"]["receiptStatus"] = json!(2);
     k.as_object_mut().map(|o| o.remove("return"));

@@ -298,6 +298,23 @@ fn only_the_documented_statuses_are_read() {
     }
 }
 
+#[test]
+fn each_application_or_return_status_belongs_to_one_refund_type_and_the_rest_to_either() {
+    let of = |code: i64| PlatformStatus::from_code(code).and_then(PlatformStatus::refund_type);
+    // 仅退款申请, as the buyer filed it and once the platform stepped in.
+    for code in [10, 20] {
+        assert_eq!(of(code), Some(RefundType::RefundOnly), "{code}");
+    }
+    // 退货退款申请, and the return parcel's steps (商品回寄).
+    for code in [11, 21, 22, 30, 40] {
+        assert_eq!(of(code), Some(RefundType::ReturnAndRefund), "{code}");
+    }
+    // Waiting for the buyer's receipt, and the closed statuses: either way.
+    for code in [45, 50, 60, 70] {
+        assert_eq!(of(code), None, "{code}");
+    }
+}
+
 // The rules ------------------------------------------------------------------
 
 #[test]

@@ -63,7 +63,24 @@ export const kuaishouReturn: DecisionBody = {
   return: { trace_text: "2023-10-03 12:00 【南京市】圆通速递 已揽收" },
 };
 
-export const batch: BatchBody = { items: [stalled, returnInCountdown, kuaishou, kuaishouReturn] };
+// Built from a push message (kwaishop_aftersales_addRefund): `orderId`, not `oid`, and a
+// flattened waybill; the order detail's own oid beside it.
+export const kuaishouPushed: DecisionBody = {
+  kuaishou_refund: {
+    refundId: "2150361234567890",
+    orderId: 2309281234567890,
+    status: 40,
+    handlingWay: 1,
+    submitTime: 1696298400000,
+    expireTime: 1696393800000,
+    expressNo: "YT7412345678901",
+  },
+  kuaishou_order: { orderBaseInfo: { oid: "2309281234567890", sendTime: 1695974400000, recvTime: 0 } },
+  destination: { address: "江苏省南京市鼓楼区中山路1号" },
+  return: { trace_text: "2023-10-03 12:00 【南京市】圆通速递 已揽收" },
+};
+
+export const batch: BatchBody = { items: [stalled, returnInCountdown, kuaishou, kuaishouReturn, kuaishouPushed] };
 
 // Reading an answer is typed as well: codes are unions of their values. The compact view
 // (`?view=compact`) has the full view's fields less its texts, so codes, deadlines and
