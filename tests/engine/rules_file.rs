@@ -1366,7 +1366,7 @@ fn the_phrase_tables_negations_and_yields_are_checked() {
     // Without its negations the table reads a refusal to sign as a delivery again: the
     // negations are data.
     let unnegated = EMBEDDED_SOURCE.replacen(
-        "negated_before = [\"未\", \"没\", \"没有\", \"不\", \"不能\", \"无\", \"无人\", \"无法\", \"未能\", \"待\", \"拒绝\", \"准备\"]",
+        "negated_before = [\"未\", \"没\", \"没有\", \"不\", \"不能\", \"无\", \"无人\", \"无法\", \"未能\", \"未及时\", \"没有及时\", \"没及时\", \"待\", \"拒绝\", \"准备\"]",
         "",
         1,
     );
