@@ -656,8 +656,7 @@ impl Parser<'_> {
         };
         let at = at?;
         if let (Some(_), Some(text), Reading::Status(status)) = (&e.status, &description, reading)
-            && let Some(Reading::Status(read_as)) = self.ctx.rules.read_description(text)
-            && read_as != status
+            && let Some(read_as) = contradicted(self.ctx.rules, status, text)
         {
             self.notes.push(Warning {
                 code: WarningCode::StatusDescriptionConflict,
@@ -791,6 +790,19 @@ impl Parser<'_> {
         }
         n
     }
+}
+
+/// The status `text` reads as, when it contradicts an event's explicit `status`: the text
+/// reads as another status and says nothing of `status` anywhere (so `拦截失败，已签收`
+/// does not contradict `intercept_failed`). A provider's `in_transit` on a security check
+/// (安检) is no contradiction: the providers have no code for security checks.
+fn contradicted(rules: &Rules, status: Status, text: &str) -> Option<Status> {
+    let read_as = rules.read_description(text)?.status()?;
+    let on_the_way = |s| matches!(s, Status::InTransit | Status::SecurityCheck);
+    let agree = read_as == status
+        || (on_the_way(read_as) && on_the_way(status))
+        || rules.description_says(text, Reading::Status(status));
+    (!agree).then_some(read_as)
 }
 
 /// The status of an event read as `reading`; `None` for an event that records no

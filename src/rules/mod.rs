@@ -367,6 +367,17 @@ fn is_clause_end(c: char) -> bool {
     )
 }
 
+/// A trace line simplified whole (for `unless`), and its clauses simplified.
+fn line_and_clauses(text: &str) -> (String, Vec<String>) {
+    let g = crate::gazetteer();
+    let clauses = text
+        .split(is_clause_end)
+        .map(|c| g.simplify(c))
+        .filter(|c| !c.is_empty())
+        .collect();
+    (g.simplify(text), clauses)
+}
+
 impl Phrase {
     /// Whether the entry reads `line` (simplified whole, for `unless`) whose `clauses`
     /// are given simplified: one of its phrases stands in a clause, not negated.
@@ -534,13 +545,7 @@ impl Rules {
     /// phrase-table entry that reads it wins, unless it gives way (`yields_to`) to a status
     /// whose own entry reads the line too. `None` when nothing reads it.
     pub fn read_description(&self, text: &str) -> Option<Reading> {
-        let g = crate::gazetteer();
-        let line = g.simplify(text);
-        let clauses: Vec<String> = text
-            .split(is_clause_end)
-            .map(|c| g.simplify(c))
-            .filter(|c| !c.is_empty())
-            .collect();
+        let (line, clauses) = line_and_clauses(text);
         let first = self.phrases.iter().find(|p| p.reads(&line, &clauses))?;
         let winner = self
             .phrases
@@ -548,6 +553,15 @@ impl Rules {
             .find(|p| first.yields_to.contains(&p.reading) && p.reads(&line, &clauses))
             .unwrap_or(first);
         Some(winner.reading)
+    }
+
+    /// Whether an entry of the phrase table that gives `reading` reads `text`, wherever
+    /// it stands in the table: the text says that too, if not first.
+    pub fn description_says(&self, text: &str, reading: Reading) -> bool {
+        let (line, clauses) = line_and_clauses(text);
+        self.phrases
+            .iter()
+            .any(|p| p.reading == reading && p.reads(&line, &clauses))
     }
 
     /// The words of a warning.

@@ -1000,12 +1000,32 @@ fn a_status_its_description_contradicts_is_used_and_warned_about() {
         message.contains("/logistics_trace/0") && message.contains("收件人拒收"),
         "{warning}"
     );
-    // Agreeing, or a description that reads as nothing known: no warning.
+    for (status, text) in [
+        ("delivered", "快件未妥投，原因：收件人不在"),
+        ("kuaidi100:3", "您的快件未能签收，请联系派件员"),
+        ("out_for_delivery", "快件已签收"),
+        ("in_transit", "收件人拒签，快件退回中"),
+    ] {
+        let v = decide(&one_event(json!({
+            "at": "2023-10-11T08:00:00+08:00", "status": status, "description": text
+        })));
+        assert!(
+            codes(&v, "warnings").contains(&"status_description_conflict".to_owned()),
+            "{status} {text}: {v}"
+        );
+    }
+    // Agreeing, saying both, or a description that reads as nothing known: no warning.
     for (status, text) in [
         ("rejected", "收件人拒收"),
         ("kuaidi100:14", "收件人拒签，快件退回中"),
         ("delivered", "【杭州市】快件已签收，签收人：本人"),
         ("in_transit", "您的快件已被扫描"),
+        (
+            "kuaidi100:0",
+            "包裹已到达【杭州转运中心】，正在进行过机安检",
+        ),
+        ("kuaidi100:0", "快件已到达【杭州滨江驿站】"),
+        ("intercept_failed", "拦截失败，快件已签收"),
     ] {
         let v = decide(&one_event(json!({
             "at": "2023-10-11T08:00:00+08:00", "status": status, "description": text
