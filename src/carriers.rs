@@ -1,5 +1,6 @@
 //! Tracking providers' status codes (`kuaidi100:14`, `cainiao:TMS_SIGN`, `taobao:GOT`),
-//! read from `data/carriers/codes.csv` into the normalized statuses.
+//! read from `data/carriers/codes.csv` into the normalized statuses, and what a carrier's
+//! code or text can be read as ([`Reading`]).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -8,10 +9,57 @@ use crate::codes::Status;
 
 const CODES: &str = include_str!("../data/carriers/codes.csv");
 
+/// What a carrier's code or trace text says: a status (policy.md §8), or that nothing
+/// moved yet (a waybill created, waiting for the courier to pick the parcel up: 已下单,
+/// 待揽收). Such an event is no movement of the parcel (policy.md §5): it is left out of the
+/// trace, with a warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    Status(Status),
+    NoMovement,
+}
+
+impl Reading {
+    /// How the rules file and `codes.csv` write [`Reading::NoMovement`].
+    pub const NO_MOVEMENT: &'static str = "no_movement";
+
+    /// A status's code (`delivered`) or `no_movement`.
+    pub fn parse(s: &str) -> Option<Reading> {
+        if s == Self::NO_MOVEMENT {
+            return Some(Reading::NoMovement);
+        }
+        Status::parse(s).map(Reading::Status)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reading::Status(s) => s.as_str(),
+            Reading::NoMovement => Self::NO_MOVEMENT,
+        }
+    }
+
+    /// The status, when it is one.
+    pub fn status(self) -> Option<Status> {
+        match self {
+            Reading::Status(s) => Some(s),
+            Reading::NoMovement => None,
+        }
+    }
+
+    /// Every reading's code, for messages: the statuses, then `no_movement`.
+    pub fn all_codes() -> Vec<&'static str> {
+        Status::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .chain([Self::NO_MOVEMENT])
+            .collect()
+    }
+}
+
 /// One provider code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderCode {
-    pub status: Status,
+    pub reading: Reading,
     /// The provider's own words for it.
     pub meaning: String,
 }
@@ -31,13 +79,13 @@ fn table() -> &'static Table {
             let mut f = line.splitn(4, ',');
             if let (Some(scheme), Some(code), Some(status), Some(meaning)) =
                 (f.next(), f.next(), f.next(), f.next())
-                && let Some(status) = Status::parse(status)
+                && let Some(reading) = Reading::parse(status)
             {
                 all.push(format!("{scheme}:{code}"));
                 codes.insert(
                     (scheme.to_owned(), code.to_owned()),
                     ProviderCode {
-                        status,
+                        reading,
                         meaning: meaning.to_owned(),
                     },
                 );
@@ -96,28 +144,43 @@ mod tests {
 
     #[test]
     fn the_traps_are_read_as_documented() {
-        let status = |s: &str, c: &str| lookup(s, c).map(|p| p.status);
+        let status = |s: &str, c: &str| lookup(s, c).map(|p| p.reading.status());
         assert_eq!(
             status("kuaidi100", "4"),
-            Ok(Status::Returned),
+            Ok(Some(Status::Returned)),
             "退签 is back at the sender"
         );
         assert_eq!(
             status("kuaidi100", "6"),
-            Ok(Status::Returning),
+            Ok(Some(Status::Returning)),
             "退回 is on the way back"
         );
         assert_eq!(
             status("kuaidi100", "14"),
-            Ok(Status::Rejected),
+            Ok(Some(Status::Rejected)),
             "拒签 is a refusal"
         );
         assert_eq!(
             status("cainiao", "TMS_REJECT"),
-            Ok(Status::Exception),
+            Ok(Some(Status::Exception)),
             "a failed pickup, not a refusal"
         );
-        assert_eq!(status("taobao", "SIGNED"), Ok(Status::Delivered));
+        assert_eq!(status("taobao", "SIGNED"), Ok(Some(Status::Delivered)));
+        // A waybill created or waiting for the courier has not moved (policy.md §5).
+        for (s, c) in [
+            ("kuaidi100", "101"),
+            ("kuaidi100", "102"),
+            ("taobao", "CREATE"),
+        ] {
+            assert_eq!(status(s, c), Ok(None), "{s}:{c} is no movement");
+        }
+        assert_eq!(status("kuaidi100", "103"), Ok(Some(Status::Collected)));
+        assert_eq!(status("taobao", "GOT"), Ok(Some(Status::Collected)));
+        assert_eq!(
+            status("kuaidi100", "302"),
+            Ok(Some(Status::Delivered)),
+            "派件异常后签收 is a delivery"
+        );
     }
 
     #[test]
@@ -131,5 +194,19 @@ mod tests {
             Err(CodeError::UnknownScheme(_))
         ));
         assert!(all_codes().len() > 60);
+    }
+
+    #[test]
+    fn every_row_of_the_table_is_read() {
+        let rows = CODES
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .count();
+        assert_eq!(
+            all_codes().len(),
+            rows,
+            "a row with an unknown status is dropped"
+        );
     }
 }

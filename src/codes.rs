@@ -404,6 +404,12 @@ codes! {
         RequestedAfterAsOf = "requested_after_as_of",
         /// A carrier text could not be read and was taken as in transit.
         UnrecognizedDescription = "unrecognized_description",
+        /// A carrier event records no movement of the parcel (a waybill created, not yet
+        /// collected) and was left out of the trace.
+        EventWithoutMovement = "event_without_movement",
+        /// An event's status and the status its description reads as disagree; the status
+        /// was used.
+        StatusDescriptionConflict = "status_description_conflict",
         /// The countdown ends no later than it starts; the end time was used.
         CountdownInconsistent = "countdown_inconsistent",
         /// The return waybill is known but its trace was not sent.

@@ -19,6 +19,7 @@ pub(crate) mod json;
 mod schema;
 mod text;
 
+use crate::carriers::Reading;
 use crate::codes::{RefundType, Status, WarningCode};
 use crate::engine::{
     Arg, Case, Event, EventPointer, Order, Place, PlatformStatus, Return, Warning,
@@ -635,10 +636,10 @@ impl Parser<'_> {
         let description = self.present_string(&e.description, At(ptr, "description"));
         // `location` is accepted and kept out of the decision.
         let _ = self.string(&e.location, At(ptr, "location"));
-        // A status wins over the description; a provider code is read from its table,
-        // carrier text from the rules' phrase table. The raw value is kept for the
-        // explanation.
-        let (status, raw) = match &e.status {
+        // A status wins over the description (with a warning when the description reads
+        // as another status); a provider code is read from its table, carrier text from
+        // the rules' phrase table. The raw value is kept for the explanation.
+        let (reading, raw) = match &e.status {
             Some(Json::String(s)) => self.status(s, At(ptr, "status"))?,
             Some(other) => {
                 self.error(
@@ -656,8 +657,23 @@ impl Parser<'_> {
                 }
             },
         };
+        let at = at?;
+        if let (Some(_), Some(text), Reading::Status(status)) = (&e.status, &description, reading)
+            && let Some(read_as) = contradicted(self.ctx.rules, status, text)
+        {
+            self.notes.push(Warning {
+                code: WarningCode::StatusDescriptionConflict,
+                args: vec![
+                    ("pointer", Arg::Text(pointer.to_string())),
+                    ("status", Arg::Status(status)),
+                    ("description", Arg::Text(text.clone())),
+                    ("read_as", Arg::Status(read_as)),
+                ],
+            });
+        }
+        let status = moved(reading, &pointer, raw.as_deref(), &mut self.notes)?;
         Some(Event {
-            at: at?,
+            at,
             status,
             pointer,
             raw,
@@ -666,7 +682,7 @@ impl Parser<'_> {
 
     /// Carrier text read with the rules' phrase table; text nothing matches is in
     /// transit, with a warning naming the event.
-    fn read_description(&mut self, text: &str, pointer: impl Display) -> Status {
+    fn read_description(&mut self, text: &str, pointer: impl Display) -> Reading {
         read_description(self.ctx.rules, text, pointer, &mut self.notes)
     }
 
@@ -675,13 +691,13 @@ impl Parser<'_> {
         &mut self,
         s: &str,
         at: At<'_, impl Display + Copy>,
-    ) -> Option<(Status, Option<String>)> {
+    ) -> Option<(Reading, Option<String>)> {
         if let Some(st) = Status::parse(s) {
-            return Some((st, None));
+            return Some((Reading::Status(st), None));
         }
         if let Some((scheme, code)) = s.split_once(':') {
             return match crate::carriers::lookup(scheme, code) {
-                Ok(p) => Some((p.status, Some(format!("{s} {}", p.meaning)))),
+                Ok(p) => Some((p.reading, Some(format!("{s} {}", p.meaning)))),
                 Err(e) => {
                     self.error(at, e.to_string());
                     None
@@ -779,6 +795,40 @@ impl Parser<'_> {
     }
 }
 
+/// The status `text` reads as, when it contradicts an event's explicit `status`: the text
+/// reads as another status and says nothing of `status` anywhere (so `拦截失败，已签收`
+/// does not contradict `intercept_failed`). A provider's `in_transit` on a security check
+/// (安检) is no contradiction: the providers have no code for security checks.
+fn contradicted(rules: &Rules, status: Status, text: &str) -> Option<Status> {
+    let read_as = rules.read_description(text)?.status()?;
+    let on_the_way = |s| matches!(s, Status::InTransit | Status::SecurityCheck);
+    let agree = read_as == status
+        || (on_the_way(read_as) && on_the_way(status))
+        || rules.description_says(text, Reading::Status(status));
+    (!agree).then_some(read_as)
+}
+
+/// The status of an event read as `reading`; `None` for an event that records no
+/// movement of the parcel (a waybill created, not yet collected: policy.md §5), which is
+/// left out of the trace with a warning naming it.
+fn moved(
+    reading: Reading,
+    pointer: impl Display,
+    raw: Option<&str>,
+    notes: &mut Vec<Warning>,
+) -> Option<Status> {
+    if reading == Reading::NoMovement {
+        notes.push(Warning {
+            code: WarningCode::EventWithoutMovement,
+            args: vec![
+                ("pointer", Arg::Text(pointer.to_string())),
+                ("raw", Arg::Text(raw.unwrap_or_default().to_owned())),
+            ],
+        });
+    }
+    reading.status()
+}
+
 /// Carrier text read with the rules' phrase table; text nothing matches counts as in
 /// transit, with a warning naming where it was.
 fn read_description(
@@ -786,7 +836,7 @@ fn read_description(
     text: &str,
     pointer: impl Display,
     notes: &mut Vec<Warning>,
-) -> Status {
+) -> Reading {
     rules.read_description(text).unwrap_or_else(|| {
         notes.push(Warning {
             code: WarningCode::UnrecognizedDescription,
@@ -795,7 +845,7 @@ fn read_description(
                 ("description", Arg::Text(text.to_owned())),
             ],
         });
-        Status::InTransit
+        Reading::Status(Status::InTransit)
     })
 }
 

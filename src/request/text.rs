@@ -211,17 +211,20 @@ pub fn events(
     if read.first().map(|r| r.1) > read.last().map(|r| r.1) {
         read.reverse();
     }
+    // A line that records no movement (a waybill created, not collected yet) is left
+    // out, with a warning; the text still had events, so it is no empty paste.
     Some(
         read.into_iter()
-            .map(|(line, at, text)| {
+            .filter_map(|(line, at, text)| {
                 let pointer = format!("{pointer} line {line}");
-                let status = super::read_description(rules, &text, &pointer, notes);
-                Event {
+                let reading = super::read_description(rules, &text, &pointer, notes);
+                let status = super::moved(reading, &pointer, Some(&text), notes)?;
+                Some(Event {
                     at,
                     status,
                     pointer: pointer.into(),
                     raw: Some(text),
-                }
+                })
             })
             .collect(),
     )

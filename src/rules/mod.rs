@@ -23,6 +23,7 @@ pub use template::{
 };
 pub use text_view::{TextWord, off_the_line};
 
+use crate::carriers::Reading;
 use crate::codes::{Action, Finding, Label, Status, WarningCode};
 use crate::render::json::NoticeJson;
 use crate::render::times::Rfc3339;
@@ -348,9 +349,63 @@ pub struct Rules {
 /// One entry of the carrier phrase table, its text already simplified.
 #[derive(Debug, Clone)]
 struct Phrase {
-    status: Status,
+    reading: Reading,
     any: Vec<String>,
     unless: Vec<String>,
+    negated_before: Vec<String>,
+    negated_earlier: Vec<String>,
+    negated_after: Vec<String>,
+    yields_to: Vec<Reading>,
+}
+
+/// The punctuation that ends a clause of a trace line: `any` phrases and their negations
+/// are looked for within one clause (快件未妥投，原因：收件人拒收 is a refusal).
+fn is_clause_end(c: char) -> bool {
+    matches!(
+        c,
+        ',' | '，' | '。' | ';' | '；' | ':' | '：' | '!' | '！' | '?' | '？' | '\n' | '\r'
+    )
+}
+
+/// A trace line simplified whole (for `unless`), and its clauses simplified.
+fn line_and_clauses(text: &str) -> (String, Vec<String>) {
+    let g = crate::gazetteer();
+    let clauses = text
+        .split(is_clause_end)
+        .map(|c| g.simplify(c))
+        .filter(|c| !c.is_empty())
+        .collect();
+    (g.simplify(text), clauses)
+}
+
+impl Phrase {
+    /// Whether the entry reads `line` (simplified whole, for `unless`) whose `clauses`
+    /// are given simplified: one of its phrases stands in a clause, not negated.
+    fn reads(&self, line: &str, clauses: &[String]) -> bool {
+        if self.unless.iter().any(|u| line.contains(u.as_str())) {
+            return false;
+        }
+        clauses.iter().any(|clause| {
+            self.any.iter().any(|phrase| {
+                clause.match_indices(phrase.as_str()).any(|(i, _)| {
+                    let before = &clause[..i];
+                    let after = &clause[i + phrase.len()..];
+                    !self
+                        .negated_before
+                        .iter()
+                        .any(|n| before.ends_with(n.as_str()))
+                        && !self
+                            .negated_earlier
+                            .iter()
+                            .any(|n| before.contains(n.as_str()))
+                        && !self
+                            .negated_after
+                            .iter()
+                            .any(|n| after.starts_with(n.as_str()))
+                })
+            })
+        })
+    }
 }
 
 impl Rules {
@@ -486,17 +541,27 @@ impl Rules {
         self.labels[Label::ALL.len() + s.index()].get(lang)
     }
 
-    /// Reads a carrier's trace line into a status: the first phrase-table entry that
-    /// matches wins. `None` when nothing does.
-    pub fn read_description(&self, text: &str) -> Option<Status> {
-        let line = crate::gazetteer().simplify(text);
+    /// Reads a carrier's trace line into a status (or [`Reading::NoMovement`]): the first
+    /// phrase-table entry that reads it wins, unless it gives way (`yields_to`) to a status
+    /// whose own entry reads the line too. `None` when nothing reads it.
+    pub fn read_description(&self, text: &str) -> Option<Reading> {
+        let (line, clauses) = line_and_clauses(text);
+        let first = self.phrases.iter().find(|p| p.reads(&line, &clauses))?;
+        let winner = self
+            .phrases
+            .iter()
+            .find(|p| first.yields_to.contains(&p.reading) && p.reads(&line, &clauses))
+            .unwrap_or(first);
+        Some(winner.reading)
+    }
+
+    /// Whether an entry of the phrase table that gives `reading` reads `text`, wherever
+    /// it stands in the table: the text says that too, if not first.
+    pub fn description_says(&self, text: &str, reading: Reading) -> bool {
+        let (line, clauses) = line_and_clauses(text);
         self.phrases
             .iter()
-            .find(|p| {
-                p.any.iter().any(|a| line.contains(a.as_str()))
-                    && !p.unless.iter().any(|u| line.contains(u.as_str()))
-            })
-            .map(|p| p.status)
+            .any(|p| p.reading == reading && p.reads(&line, &clauses))
     }
 
     /// The words of a warning.
@@ -733,14 +798,13 @@ impl Validator {
         let g = crate::gazetteer();
         let mut out = Vec::new();
         for p in raw {
-            let Some(status) = Status::parse(p.status.get_ref()) else {
-                let known: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+            let known = Reading::all_codes().join(", ");
+            let Some(reading) = Reading::parse(p.status.get_ref()) else {
                 self.err(
                     &p.status,
                     format!(
-                        "`{}` is not a carrier status: use one of {}",
+                        "`{}` is not a carrier status: use one of {known}",
                         p.status.get_ref(),
-                        known.join(", ")
                     ),
                 );
                 continue;
@@ -748,9 +812,46 @@ impl Validator {
             if p.any.get_ref().is_empty() {
                 self.err(&p.any, "`any` needs at least one phrase");
             }
-            for phrase in p.any.get_ref().iter().chain(&p.unless) {
+            let negations = p
+                .negated_before
+                .iter()
+                .chain(&p.negated_earlier)
+                .chain(&p.negated_after);
+            for phrase in p.any.get_ref().iter().chain(&p.unless).chain(negations) {
                 if phrase.get_ref().trim().is_empty() {
                     self.err(phrase, "a phrase must not be empty");
+                }
+            }
+            let negations = p
+                .negated_before
+                .iter()
+                .chain(&p.negated_earlier)
+                .chain(&p.negated_after);
+            for phrase in p.any.get_ref().iter().chain(negations) {
+                if phrase.get_ref().contains(is_clause_end) {
+                    self.err(
+                        phrase,
+                        "a phrase is looked for within one clause, so it cannot hold a clause's punctuation (，。；：！？); `unless` is looked for in the whole line",
+                    );
+                }
+            }
+            let mut yields_to = Vec::new();
+            for y in &p.yields_to {
+                match Reading::parse(y.get_ref()) {
+                    Some(r) if r == reading => {
+                        self.err(y, "an entry cannot give way to its own status")
+                    }
+                    Some(r) if !raw.iter().any(|q| Reading::parse(q.status.get_ref()) == Some(r)) => {
+                        self.err(
+                            y,
+                            format!("no `[[carrier_phrases]]` entry reads `{}`, so it cannot win over this one", y.get_ref()),
+                        )
+                    }
+                    Some(r) => yields_to.push(r),
+                    None => self.err(
+                        y,
+                        format!("`{}` is not a carrier status: use one of {known}", y.get_ref()),
+                    ),
                 }
             }
             let text = |v: &[Spanned<String>]| {
@@ -760,9 +861,13 @@ impl Validator {
                     .collect()
             };
             out.push(Phrase {
-                status,
+                reading,
                 any: text(p.any.get_ref()),
                 unless: text(&p.unless),
+                negated_before: text(&p.negated_before),
+                negated_earlier: text(&p.negated_earlier),
+                negated_after: text(&p.negated_after),
+                yields_to,
             });
         }
         out

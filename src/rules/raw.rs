@@ -41,6 +41,19 @@ pub struct RawPhrase {
     pub any: Spanned<Vec<Spanned<String>>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unless: Vec<Spanned<String>>,
+    /// A phrase does not count where its clause has one of these right before it (未签收).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub negated_before: Vec<Spanned<String>>,
+    /// A phrase does not count where one of these comes earlier in its clause (等待收件人签收).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub negated_earlier: Vec<Spanned<String>>,
+    /// A phrase does not count where one of these follows it right away (签收失败, 签收时).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub negated_after: Vec<Spanned<String>>,
+    /// Statuses this entry gives way to: when the line also reads as one of them (by that
+    /// status's own entries), that status wins (拦截失败，已签收 is a delivery).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub yields_to: Vec<Spanned<String>>,
 }
 
 /// One disruption notice.

@@ -218,6 +218,8 @@ pub fn warning_args(w: WarningCode) -> &'static [&'static str] {
         WarningCode::EventAfterAsOf => &["pointer", "at", "as_of"],
         WarningCode::RequestedAfterAsOf => &["requested_at", "as_of"],
         WarningCode::UnrecognizedDescription => &["pointer", "description"],
+        WarningCode::EventWithoutMovement => &["pointer", "raw"],
+        WarningCode::StatusDescriptionConflict => &["pointer", "status", "description", "read_as"],
         WarningCode::CountdownInconsistent => &["started_at", "ends_at"],
         WarningCode::ReturnTraceMissing => &["waybill"],
         WarningCode::RefundClosed | WarningCode::PlatformIntervened => &["status"],

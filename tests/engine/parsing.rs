@@ -841,3 +841,200 @@ fn a_kuaishou_waybill_without_its_pasted_trace_is_warned_about() {
     k["return"]["trace_text"] = json!("2023-10-05 11:00 已揽收");
     assert!(!codes(&decide(&k), "warnings").contains(&"return_trace_missing".to_owned()));
 }
+
+// Carrier text and codes that say what did not happen -------------------------------
+
+/// The attack's case: refund only to 330102, requested 2023-10-11 09:00, decided a day
+/// later, with one event at `at` given as `event`.
+fn one_event(event: Value) -> Value {
+    json!({
+        "refund_type": "refund_only",
+        "requested_at": "2023-10-11T09:00:00+08:00",
+        "as_of": "2023-10-12T09:00:00+08:00",
+        "order": {"order_id": "O-1"},
+        "destination": {"adcode": "330102"},
+        "logistics_trace": [event],
+    })
+}
+
+fn described(text: &str) -> Value {
+    one_event(json!({"at": "2023-10-11T08:00:00+08:00", "description": text}))
+}
+
+#[test]
+fn a_delivery_that_did_not_happen_is_no_delivery() {
+    for text in [
+        "快件未妥投，原因：收件人不在",
+        "电话无人接听，未妥投",
+        "妥投失败",
+        "无人签收，快件将再次派送",
+        "收件人不在家，无法签收",
+        "您的快件未能签收，请联系派件员",
+        "没有签收",
+        "不能签收，改日派送",
+        "快件已到达，等待收件人签收",
+        "预计今日签收",
+        "【杭州市】快件派送中，派件员：王五 138xxxx，签收时请当面验货",
+        "【杭州市】快件派送中，签收前请检查包裹",
+        "快件已到达【滨江驿站】，请凭取件码签收",
+        "派送不成功，快件已退回网点",
+        "退回派送网点，明日重新派送",
+    ] {
+        let v = decide(&described(text));
+        assert_eq!(v["scenario"], "in_transit", "{text}: {v}");
+        assert_eq!(v["decision"], "intercept_and_refund", "{text}");
+    }
+    // Beside them, deliveries however they are put.
+    for text in [
+        "已签收，签收人：本人",
+        "快件已签收",
+        "您的快件已由【菜鸟驿站】代收",
+        "已妥投",
+        "客户已取件",
+        "派件异常后，本人签收",
+        "拦截失败，快件已签收",
+        "拦截失败，已签收",
+    ] {
+        let v = decide(&described(text));
+        assert_eq!(v["scenario"], "delivered", "{text}: {v}");
+        assert_eq!(v["decision"], "standard_process", "{text}");
+    }
+}
+
+#[test]
+fn an_interception_that_failed_on_a_delivery_is_a_delivery() {
+    let mut v = described("拦截失败，快件已签收");
+    v["logistics_trace"] = json!([
+        {"at": "2023-10-10T08:00:00+08:00", "status": "collected"},
+        {"at": "2023-10-10T20:00:00+08:00", "status": "in_transit"},
+        {"at": "2023-10-11T08:00:00+08:00", "description": "拦截失败，快件已签收"},
+    ]);
+    let d = decide(&v);
+    assert_eq!(d["scenario"], "delivered", "{d}");
+    // A failed interception that says nothing of a delivery is still one.
+    v["logistics_trace"][2]["description"] = json!("拦截失败，快件派送中");
+    let d = decide(&v);
+    assert_eq!(d["scenario"], "in_transit");
+    assert_eq!(d["decision"], "refund_after_rejection");
+}
+
+#[test]
+fn a_pasted_return_trace_that_was_not_delivered_is_not_received() {
+    let mut r = return_case();
+    // The countdown (from 2023-10-05 10:00) is running.
+    r["as_of"] = json!("2023-10-05T12:00:00+08:00");
+    r["return"].as_object_mut().map(|o| o.remove("trace"));
+    r["return"]["trace_text"] = json!(
+        "2023-10-05 11:00 快件未妥投，原因：收件人电话无人接听，明日再投\n2023-10-04 09:00 【杭州市】快件已到达 杭州转运中心"
+    );
+    let v = decide(&r);
+    assert_eq!(v["scenario"], "return_undelivered_in_countdown", "{v}");
+    assert_eq!(v["decision"], "reject_with_evidence");
+    r["return"]["trace_text"] =
+        json!("2023-10-05 11:00 已妥投，签收人：本人\n2023-10-04 09:00 快件已到达 杭州转运中心");
+    let v = decide(&r);
+    assert_eq!(v["scenario"], "return_received");
+    assert_eq!(v["decision"], "approve_refund");
+}
+
+#[test]
+fn a_waybill_not_collected_yet_is_no_movement() {
+    for status in ["kuaidi100:101", "kuaidi100:102", "taobao:CREATE"] {
+        let v = decide(&one_event(
+            json!({"at": "2023-10-11T08:00:00+08:00", "status": status}),
+        ));
+        assert_eq!(v["scenario"], "not_shipped", "{status}: {v}");
+        assert_eq!(v["decision"], "approve_refund", "{status}");
+        assert!(
+            codes(&v, "warnings").contains(&"event_without_movement".to_owned()),
+            "{status}: {v}"
+        );
+    }
+    for text in [
+        "待揽收",
+        "快递员待揽件",
+        "商家已下单成功，等待快递员上门揽收",
+    ] {
+        let v = decide(&described(text));
+        assert_eq!(v["scenario"], "not_shipped", "{text}: {v}");
+        let v = decide(&with_text(&format!("2023-10-11 08:00 {text}")));
+        assert_eq!(v["scenario"], "not_shipped", "{text}: {v}");
+        let warning = v["warnings"]
+            .as_array()
+            .and_then(|w| w.iter().find(|w| w["code"] == "event_without_movement"))
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            warning["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("/logistics_text line 1") && m.contains(text)),
+            "{warning}"
+        );
+    }
+    // Collected is collected; a waybill event before it changes nothing.
+    let mut v = one_event(json!({"at": "2023-10-11T08:00:00+08:00", "status": "kuaidi100:103"}));
+    assert_eq!(decide(&v)["scenario"], "in_transit");
+    v["logistics_trace"] = json!([
+        {"at": "2023-10-10T08:00:00+08:00", "status": "kuaidi100:101"},
+        {"at": "2023-10-11T08:00:00+08:00", "description": "快递员已揽收"},
+    ]);
+    let d = decide(&v);
+    assert_eq!(d["scenario"], "in_transit", "{d}");
+    assert!(codes(&d, "warnings").contains(&"event_without_movement".to_owned()));
+}
+
+#[test]
+fn a_status_its_description_contradicts_is_used_and_warned_about() {
+    let v = decide(&one_event(json!({
+        "at": "2023-10-11T08:00:00+08:00", "status": "delivered", "description": "收件人拒收"
+    })));
+    assert_eq!(v["scenario"], "delivered", "the status decides");
+    let warning = v["warnings"]
+        .as_array()
+        .and_then(|w| {
+            w.iter()
+                .find(|w| w["code"] == "status_description_conflict")
+        })
+        .cloned()
+        .unwrap_or_default();
+    let message = warning["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("/logistics_trace/0") && message.contains("收件人拒收"),
+        "{warning}"
+    );
+    for (status, text) in [
+        ("delivered", "快件未妥投，原因：收件人不在"),
+        ("kuaidi100:3", "您的快件未能签收，请联系派件员"),
+        ("out_for_delivery", "快件已签收"),
+        ("in_transit", "收件人拒签，快件退回中"),
+    ] {
+        let v = decide(&one_event(json!({
+            "at": "2023-10-11T08:00:00+08:00", "status": status, "description": text
+        })));
+        assert!(
+            codes(&v, "warnings").contains(&"status_description_conflict".to_owned()),
+            "{status} {text}: {v}"
+        );
+    }
+    // Agreeing, saying both, or a description that reads as nothing known: no warning.
+    for (status, text) in [
+        ("rejected", "收件人拒收"),
+        ("kuaidi100:14", "收件人拒签，快件退回中"),
+        ("delivered", "【杭州市】快件已签收，签收人：本人"),
+        ("in_transit", "您的快件已被扫描"),
+        (
+            "kuaidi100:0",
+            "包裹已到达【杭州转运中心】，正在进行过机安检",
+        ),
+        ("kuaidi100:0", "快件已到达【杭州滨江驿站】"),
+        ("intercept_failed", "拦截失败，快件已签收"),
+    ] {
+        let v = decide(&one_event(json!({
+            "at": "2023-10-11T08:00:00+08:00", "status": status, "description": text
+        })));
+        assert!(
+            !codes(&v, "warnings").contains(&"status_description_conflict".to_owned()),
+            "{status} {text}: {v}"
+        );
+    }
+}

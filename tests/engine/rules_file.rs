@@ -1332,3 +1332,49 @@ fn an_empty_or_partial_file_points_to_rules_init() {
         );
     }
 }
+
+#[test]
+fn the_phrase_tables_negations_and_yields_are_checked() {
+    use aftersales::carriers::Reading;
+    use aftersales::codes::Status;
+    let (_, e) = broken(
+        "yields_to = [\"delivered\"]",
+        "yields_to = [\"signed\", \"intercept_failed\"]",
+    );
+    let all = e.to_string();
+    assert!(all.contains("`signed` is not a carrier status"), "{all}");
+    assert!(all.contains("cannot give way to its own status"), "{all}");
+    let (_, e) = broken("any = [\"拦截失败\",", "any = [\"拦截失败，已签收\",");
+    assert!(e.to_string().contains("within one clause"), "{e}");
+    let (_, e) = broken(
+        "negated_after = [\"失败\",",
+        "negated_after = [\" \", \"失败\",",
+    );
+    assert!(e.to_string().contains("must not be empty"), "{e}");
+    let (_, e) = broken("status = \"no_movement\"", "status = \"not_moved\"");
+    assert!(e.to_string().contains("no_movement"), "{e}");
+    // A phrase stands negated only where the negation is: 未 before it, 失败 after it.
+    let read = |source: &str, text: &str| {
+        Rules::from_toml(source, "t.toml")
+            .map(|r| r.read_description(text))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let delivered = Some(Reading::Status(Status::Delivered));
+    assert_eq!(read(EMBEDDED_SOURCE, "快件已签收"), delivered);
+    assert_ne!(read(EMBEDDED_SOURCE, "快件未签收"), delivered);
+    assert_eq!(read(EMBEDDED_SOURCE, "快件未到达，已签收"), delivered);
+    // Without its negations the table reads a refusal to sign as a delivery again: the
+    // negations are data.
+    let unnegated = EMBEDDED_SOURCE.replacen(
+        "negated_before = [\"未\", \"没\", \"没有\", \"不\", \"不能\", \"无\", \"无人\", \"无法\", \"未能\", \"未及时\", \"没有及时\", \"没及时\", \"待\", \"拒绝\", \"准备\"]",
+        "",
+        1,
+    );
+    assert_ne!(unnegated, EMBEDDED_SOURCE);
+    let unnegated = without_tests(&unnegated);
+    assert_eq!(read(&unnegated, "收件人不在家，无法签收"), delivered);
+    assert_eq!(
+        read(EMBEDDED_SOURCE, "收件人不在家，无法签收"),
+        Some(Reading::Status(Status::Exception))
+    );
+}
