@@ -394,6 +394,22 @@ impl Parser<'_> {
             });
         }
         let return_ = match (refund_type, given(&r.return_)) {
+            // A refund-only case has no return parcel: its trace would decide nothing,
+            // so it is refused rather than left out unread (`null` is fine). A Kuaishou
+            // request the notice does not cover (an exchange, a re-send…) is the
+            // platform's standard process whatever its parcels did: its return is read.
+            (Some(RefundType::RefundOnly), Some(_))
+                if !platform
+                    .as_ref()
+                    .and_then(Option::as_ref)
+                    .is_some_and(|m| m.platform.not_covered.is_some()) =>
+            {
+                self.error(
+                    "/return",
+                    "a return is read only for return_and_refund; refund_type is refund_only: leave it out, or send the case as return_and_refund",
+                );
+                None
+            }
             (_, Some(v)) => self.return_(v, platform.as_ref()),
             (Some(RefundType::ReturnAndRefund), None) => match &platform {
                 // The platform's detail stands for the return the body leaves out.

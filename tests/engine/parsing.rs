@@ -464,6 +464,41 @@ fn null_is_refused_where_presence_means_something() {
     );
 }
 
+#[test]
+fn a_return_on_a_refund_only_case_is_refused_not_left_unread() {
+    // The attack: a return whose trace shows the goods going back, on a refund-only
+    // case, decided as not shipped with no word about it.
+    let mut r = return_case();
+    r["refund_type"] = json!("refund_only");
+    r["return"]["trace"] =
+        json!([{"at": "2023-10-04T11:00:00+08:00", "description": "【南京市】圆通速递 已揽收"}]);
+    let errors = invalid_at(&bytes(&r), &["/return"]);
+    assert!(errors[0].1.contains("return_and_refund"), "{errors:?}");
+    assert!(errors[0].1.contains("refund_only"), "{errors:?}");
+    // `null`, or no return at all, is a refund-only case as before.
+    r["return"] = json!(null);
+    assert_eq!(decide(&r)["scenario"], "not_shipped");
+    if let Some(o) = r.as_object_mut() {
+        o.remove("return");
+    }
+    assert_eq!(decide(&r)["decision"], "approve_refund");
+    // The same return on a return-and-refund case is read.
+    let r = return_case();
+    assert_eq!(decide(&r)["scenario"], "return_countdown_expired");
+
+    // A Kuaishou refund only (handlingWay 10) with a return: refused the same way; the
+    // return-and-refund body (handlingWay 1) keeps its return.
+    let mut k = kuaishou_body();
+    k["kuaishou_refund"]["handlingWay"] = json!(10);
+    invalid_at(&bytes(&k), &["/return"]);
+    k["return"] = json!(null);
+    assert_eq!(decide(&k)["scenario"], "not_shipped");
+    assert_eq!(
+        decide(&kuaishou_body())["scenario"],
+        "return_undelivered_in_countdown"
+    );
+}
+
 // Hostile bodies ---------------------------------------------------------------------
 
 #[test]
