@@ -402,6 +402,8 @@ codes! {
         EventAfterAsOf = "event_after_as_of",
         /// The request time is later than the decision time.
         RequestedAfterAsOf = "requested_after_as_of",
+        /// The return countdown starts after the decision time: it had not started then.
+        CountdownAfterAsOf = "countdown_after_as_of",
         /// A carrier text could not be read and was taken as in transit.
         UnrecognizedDescription = "unrecognized_description",
         /// The countdown ends no later than it starts; the end time was used.

@@ -6,7 +6,7 @@ mod platform;
 
 use smallvec::{SmallVec, smallvec};
 
-pub use case::{Case, Event, EventPointer, Order, Place, Return};
+pub use case::{Case, Event, EventPointer, Order, Place, Return, SHIPPED_AT};
 pub use platform::{NotCovered, PlatformRefund, PlatformStatus};
 
 use crate::codes::{
@@ -530,17 +530,45 @@ fn warn_about_input(
             ],
         });
     }
-    for e in events.iter().filter(|e| e.at > d.as_of) {
+    let late = |pointer: String, at: Instant| Warning {
+        code: WarningCode::EventAfterAsOf,
+        args: vec![
+            ("pointer", Arg::Text(pointer)),
+            ("at", Arg::Time(at)),
+            ("as_of", Arg::Time(d.as_of)),
+        ],
+    };
+    let mut later: Vec<Warning> = events
+        .iter()
+        .filter(|e| e.at > d.as_of)
+        .map(|e| late(e.pointer.to_string(), e.at))
+        .collect();
+    // `shipped_at` is the collection it implies (used as trace events are), whether or
+    // not a trace stands in for it.
+    if let Some(shipped) = case.order.shipped_at.filter(|t| *t > d.as_of) {
+        later.push(late(case.order.shipped_at_pointer.to_owned(), shipped));
+    }
+    d.warnings.extend(later);
+    // A countdown starting after `as_of` had not started then: it does not run.
+    if let Some(started) = case
+        .return_
+        .as_ref()
+        .and_then(|r| r.countdown_started_at)
+        .filter(|t| *t > d.as_of)
+    {
         d.warnings.push(Warning {
-            code: WarningCode::EventAfterAsOf,
+            code: WarningCode::CountdownAfterAsOf,
             args: vec![
-                ("pointer", Arg::Text(e.pointer.to_string())),
-                ("at", Arg::Time(e.at)),
+                ("pointer", Arg::Text(COUNTDOWN_STARTED_AT.to_owned())),
+                ("at", Arg::Time(started)),
                 ("as_of", Arg::Time(d.as_of)),
             ],
         });
     }
 }
+
+/// The pointer of `return.countdown_started_at`.
+const COUNTDOWN_STARTED_AT: &str = "/return/countdown_started_at";
 
 fn deadline(kind: DeadlineKind, due_at: Instant, as_of: Instant) -> Deadline {
     Deadline {

@@ -21,7 +21,7 @@ mod text;
 
 use crate::codes::{RefundType, Status, WarningCode};
 use crate::engine::{
-    Arg, Case, Event, EventPointer, Order, Place, PlatformStatus, Return, Warning,
+    Arg, Case, Event, EventPointer, Order, Place, PlatformStatus, Return, SHIPPED_AT, Warning,
 };
 use crate::geo::{DestinationRef, Gazetteer, PlaceIssue};
 use crate::kuaishou;
@@ -358,6 +358,7 @@ impl Parser<'_> {
                 order_id: m.order_id.clone(),
                 placed_at: None,
                 shipped_at: m.shipped_at,
+                shipped_at_pointer: SENT_POINTER,
             }),
             (None, None) => {
                 self.missing("/order", "the order, with at least its order_id");
@@ -515,15 +516,21 @@ impl Parser<'_> {
             }
         };
         let placed_at = self.time(&o.placed_at, At("/order", "placed_at"));
-        let shipped_at = match platform {
+        let (shipped_at, shipped_at_pointer) = match platform {
             // The order detail's sendTime, unless the body gives one.
-            Some(Some(mapped)) if given(&o.shipped_at).is_none() => mapped.shipped_at,
-            _ => self.time(&o.shipped_at, At("/order", "shipped_at")),
+            Some(Some(mapped)) if given(&o.shipped_at).is_none() => {
+                (mapped.shipped_at, SENT_POINTER)
+            }
+            _ => (
+                self.time(&o.shipped_at, At("/order", "shipped_at")),
+                SHIPPED_AT,
+            ),
         };
         Some(Order {
             order_id: order_id?,
             placed_at,
             shipped_at,
+            shipped_at_pointer,
         })
     }
 
@@ -865,6 +872,10 @@ fn edit_distance(a: &[char], b: &[char]) -> usize {
     }
     prev[b.len()]
 }
+
+/// The pointer of the Kuaishou order detail's `sendTime`, where `shipped_at` comes from
+/// when the body gives none.
+const SENT_POINTER: &str = "/kuaishou_order/orderBaseInfo/sendTime";
 
 /// The largest backlog accepted for the surge hint.
 pub const MAX_OPEN_REQUESTS: u64 = 1_000_000_000;

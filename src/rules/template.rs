@@ -215,7 +215,9 @@ pub fn warning_args(w: WarningCode) -> &'static [&'static str] {
         WarningCode::UnknownAdcode => &["adcode"],
         WarningCode::ReturnDestinationMissing => &[],
         WarningCode::ReturnCountdownExpired => &["ends_at"],
-        WarningCode::EventAfterAsOf => &["pointer", "at", "as_of"],
+        WarningCode::EventAfterAsOf | WarningCode::CountdownAfterAsOf => {
+            &["pointer", "at", "as_of"]
+        }
         WarningCode::RequestedAfterAsOf => &["requested_at", "as_of"],
         WarningCode::UnrecognizedDescription => &["pointer", "description"],
         WarningCode::CountdownInconsistent => &["started_at", "ends_at"],

@@ -785,8 +785,18 @@ fn the_order_details_send_time_is_shipped_at_unless_the_body_gives_one() {
     // The body's own shipped_at wins.
     body["order"] = json!({"shipped_at": "2023-10-03T09:00:00+08:00"});
     assert_eq!(decide(&body)["scenario"], "in_transit");
-    // 0 is the platform's "not yet".
+    // A sendTime after as_of (2023-10-03 18:00) is used, with a warning naming it.
     body.as_object_mut().map(|o| o.remove("order"));
+    body["kuaishou_order"] = order_detail(1_696_338_000_000, 0);
+    let v = decide(&body);
+    assert_eq!(v["scenario"], "in_transit", "{v}");
+    let warnings = v["warnings"].to_string();
+    assert!(warnings.contains("event_after_as_of"), "{v}");
+    assert!(
+        warnings.contains("/kuaishou_order/orderBaseInfo/sendTime"),
+        "{v}"
+    );
+    // 0 is the platform's "not yet".
     body["kuaishou_order"] = order_detail(0, 0);
     assert_eq!(decide(&body)["scenario"], "not_shipped");
 }

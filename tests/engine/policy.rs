@@ -72,6 +72,79 @@ fn shipped_at_without_trace_counts_as_a_collection() {
     );
 }
 
+/// The warnings of a decision with the given code, as (pointer, at).
+fn later_than_as_of(v: &Value, code: &str) -> Vec<(String, String)> {
+    v["warnings"]
+        .as_array()
+        .map(|ws| {
+            ws.iter()
+                .filter(|w| w["code"] == code)
+                .map(|w| {
+                    let text = w["message"].as_str().unwrap_or_default();
+                    let pointer = text.split_whitespace().find(|t| t.starts_with('/'));
+                    (pointer.unwrap_or_default().to_owned(), text.to_owned())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn shipped_at_after_as_of_is_used_as_a_late_event_is_and_warned_about_at_its_pointer() {
+    // As a trace event after as_of: used, and warned about with its pointer.
+    let mut r = refund_only(
+        "2023-10-02T10:00:00+08:00",
+        "2023-10-02T12:00:00+08:00",
+        &[],
+    );
+    r["order"]["shipped_at"] = json!("2023-10-05T10:00:00+08:00");
+    let v = decide(&r);
+    let late = later_than_as_of(&v, "event_after_as_of");
+    assert_eq!(late.len(), 1, "{v}");
+    assert_eq!(late[0].0, "/order/shipped_at", "{late:?}");
+    assert!(late[0].1.contains("2023-10-05T10:00:00+08:00"), "{late:?}");
+    // The same time as a trace event is treated the same way.
+    let t = refund_only(
+        "2023-10-02T10:00:00+08:00",
+        "2023-10-02T12:00:00+08:00",
+        &[("2023-10-05T10:00:00+08:00", "collected")],
+    );
+    let e = decide(&t);
+    assert_eq!(
+        later_than_as_of(&e, "event_after_as_of")[0].0,
+        "/logistics_trace/0"
+    );
+    assert_eq!(e["scenario"], v["scenario"]);
+    assert_eq!(e["decision"], v["decision"]);
+    // shipped_at before as_of: no warning.
+    r["order"]["shipped_at"] = json!("2023-10-01T10:00:00+08:00");
+    assert_eq!(codes(&decide(&r), "warnings"), Vec::<String>::new());
+}
+
+#[test]
+fn a_countdown_starting_after_as_of_does_not_run_and_is_warned_about() {
+    let r = return_and_refund(
+        "2023-10-06T12:00:00+08:00",
+        &[("2023-10-05T11:00:00+08:00", "in_transit")],
+        Some("2023-10-07T10:00:00+08:00"),
+    );
+    let v = decide(&r);
+    assert_eq!(v["scenario"], "return_in_transit", "{v}");
+    assert_eq!(deadline(&v, "respond_by"), None);
+    let late = later_than_as_of(&v, "countdown_after_as_of");
+    assert_eq!(late.len(), 1, "{v}");
+    assert_eq!(late[0].0, "/return/countdown_started_at");
+    // Started before as_of: it runs, without the warning.
+    let r = return_and_refund(
+        "2023-10-06T12:00:00+08:00",
+        &[("2023-10-05T11:00:00+08:00", "in_transit")],
+        Some("2023-10-06T10:00:00+08:00"),
+    );
+    let v = decide(&r);
+    assert_eq!(v["scenario"], "return_undelivered_in_countdown");
+    assert!(!codes(&v, "warnings").contains(&"countdown_after_as_of".to_owned()));
+}
+
 #[test]
 fn a_rejection_return_or_interception_at_the_head_approves_the_refund() {
     for status in ["rejected", "returning", "returned", "intercepted"] {
