@@ -366,7 +366,14 @@ impl Parser<'_> {
             }
         };
         let destination = match given(&r.destination) {
-            Some(d) => self.place(d, "/destination"),
+            // A blank destination is one that cannot be placed, as `无` is.
+            Some(d) => self.place(d, "/destination").map(|p| match p {
+                Placed::Place(place) => place,
+                Placed::Blank(text) => Place {
+                    notes: vec![place_warning(PlaceIssue::Unresolved { text })],
+                    ..Place::default()
+                },
+            }),
             None => {
                 self.missing(
                     "/destination",
@@ -534,7 +541,7 @@ impl Parser<'_> {
         })
     }
 
-    fn place(&mut self, v: &Shaped<'_, body::Place<'_>>, ptr: &str) -> Option<Place> {
+    fn place(&mut self, v: &Shaped<'_, body::Place<'_>>, ptr: &str) -> Option<Placed> {
         let p = self.object(v, ptr)?;
         let errors_before = self.errors.len();
         self.unknown(&p.unknown, ptr, body::Place::KEYS);
@@ -576,7 +583,12 @@ impl Parser<'_> {
             );
             return None;
         }
-        Some(self.placed(input))
+        let names = [input.province, input.city, input.district, input.address];
+        if input.adcode.is_none() && names.iter().flatten().all(|s| is_blank(s)) {
+            let text: Vec<&str> = names.into_iter().flatten().collect();
+            return Some(Placed::Blank(text.join(" ")));
+        }
+        Some(Placed::Place(self.placed(input)))
     }
 
     /// A destination, placed on the map, with what the caller should know about it.
@@ -729,7 +741,14 @@ impl Parser<'_> {
         let r = self.object(v, "/return")?;
         self.unknown(&r.unknown, "/return", body::Return::KEYS);
         // Read on after a destination with problems, so that all are reported.
-        let destination = given(&r.destination).map(|d| self.place(d, "/return/destination"));
+        // A blank one is as good as none: the return address is missing.
+        let destination = given(&r.destination)
+            .map(|d| self.place(d, "/return/destination"))
+            .map(|p| match p {
+                Some(Placed::Blank(_)) => Ok(()),
+                Some(Placed::Place(place)) => Err(Some(place)),
+                None => Err(None),
+            });
         let trace = self
             .trace(&r.trace, &r.trace_text, "/return", "trace", "trace_text")
             .unwrap_or_default();
@@ -757,9 +776,9 @@ impl Parser<'_> {
             });
         }
         let destination = match destination {
-            Some(None) => return None,
-            Some(Some(place)) => Some(place),
-            None => self.return_address(platform.and_then(Option::as_ref)),
+            Some(Err(None)) => return None,
+            Some(Err(Some(place))) => Some(place),
+            Some(Ok(())) | None => self.return_address(platform.and_then(Option::as_ref)),
         };
         Some(Return {
             destination,
@@ -876,6 +895,35 @@ fn edit_distance(a: &[char], b: &[char]) -> usize {
 /// The pointer of the Kuaishou order detail's `sendTime`, where `shipped_at` comes from
 /// when the body gives none.
 const SENT_POINTER: &str = "/kuaishou_order/orderBaseInfo/sendTime";
+
+/// A destination as read: placed (as far as it goes), or blank: no adcode and nothing
+/// but spaces, punctuation or invisible marks in its names and address (`""`, `"　"`,
+/// `"-"`), with what was sent.
+enum Placed {
+    Place(Place),
+    Blank(String),
+}
+
+/// Nothing a place could be read from: white space (ideographic too), punctuation
+/// (ASCII, general, CJK and full-width) and invisible marks (zero-width space, BOM).
+fn is_blank(s: &str) -> bool {
+    s.chars().all(|c| {
+        c.is_whitespace()
+            || c.is_ascii_punctuation()
+            || matches!(c,
+                '\u{2000}'..='\u{206F}' // general punctuation, zero-width marks
+                | '\u{3000}'..='\u{303F}' // CJK symbols and punctuation
+                | '\u{FE10}'..='\u{FE1F}' // vertical forms
+                | '\u{FE30}'..='\u{FE4F}' // CJK compatibility forms
+                | '\u{FF01}'..='\u{FF0F}' // full-width punctuation
+                | '\u{FF1A}'..='\u{FF20}'
+                | '\u{FF3B}'..='\u{FF40}'
+                | '\u{FF5B}'..='\u{FF65}'
+                | '\u{FEFF}'
+                | '\u{00A0}'..='\u{00BF}' // Latin-1 punctuation and signs
+                | '\u{00D7}' | '\u{00F7}')
+    })
+}
 
 /// The largest backlog accepted for the surge hint.
 pub const MAX_OPEN_REQUESTS: u64 = 1_000_000_000;

@@ -752,6 +752,69 @@ fn a_destination_needs_something_to_go_on() {
 }
 
 #[test]
+fn a_blank_destination_is_warned_about_as_an_unreadable_one_is() {
+    let mut r = refund_only(
+        "2023-10-02T10:00:00+08:00",
+        "2023-10-02T10:05:00+08:00",
+        &[],
+    );
+    for blank in [
+        json!({"address": ""}),
+        json!({"address": "  "}),
+        json!({"address": "\u{3000}"}),
+        json!({"address": "-"}),
+        json!({"address": "\u{200b}"}),
+        json!({"address": "——，。"}),
+        json!({"province": "", "city": " ", "district": ""}),
+        // As the words a person writes for "none".
+        json!({"address": "无"}),
+        json!({"address": "null"}),
+    ] {
+        r["destination"] = blank.clone();
+        let v = decide(&r);
+        assert_eq!(codes(&v, "warnings"), ["destination_unresolved"], "{blank}");
+        assert_eq!(v["zone"], Value::Null, "{blank}");
+    }
+    // Blank fields beside a readable one, or beside an adcode, are left out quietly.
+    r["destination"] = json!({"adcode": "330102", "address": ""});
+    let v = decide(&r);
+    assert_eq!(codes(&v, "warnings"), Vec::<String>::new());
+    assert_eq!(v["zone"]["id"], "hangzhou");
+    r["destination"] =
+        json!({"province": "", "city": " ", "address": "浙江省杭州市上城区解放路100号"});
+    let v = decide(&r);
+    assert_eq!(codes(&v, "warnings"), Vec::<String>::new());
+    assert_eq!(v["zone"]["id"], "hangzhou");
+}
+
+#[test]
+fn a_blank_return_address_is_a_missing_one() {
+    let mut r = return_and_refund(
+        "2023-10-06T12:00:00+08:00",
+        &[("2023-10-05T11:00:00+08:00", "in_transit")],
+        COUNTDOWN,
+    );
+    for blank in [
+        json!({"address": ""}),
+        json!({"address": "\u{3000}"}),
+        json!({"province": "", "city": "-"}),
+    ] {
+        r["return"]["destination"] = blank.clone();
+        let v = decide(&r);
+        assert_eq!(
+            codes(&v, "warnings"),
+            ["return_destination_missing"],
+            "{blank}"
+        );
+        assert_eq!(v["zone"], Value::Null, "{blank}");
+    }
+    r["return"]["destination"] = json!({"address": "浙江省杭州市余杭区文一西路969号"});
+    let v = decide(&r);
+    assert_eq!(codes(&v, "warnings"), Vec::<String>::new());
+    assert_eq!(v["zone"]["id"], "hangzhou");
+}
+
+#[test]
 fn texts_follow_the_requested_language() {
     let zh = decide_in(&stalled_case("2023-10-14T09:00:00+08:00"), "zh-CN");
     let en = decide_in(&stalled_case("2023-10-14T09:00:00+08:00"), "en");
