@@ -404,6 +404,9 @@ codes! {
         RequestedAfterAsOf = "requested_after_as_of",
         /// The return countdown starts after the decision time: it had not started then.
         CountdownAfterAsOf = "countdown_after_as_of",
+        /// Carrier events at the latest instant have statuses that contradict each other
+        /// (signed for and refused); the last of them given decided.
+        SimultaneousEventsConflict = "simultaneous_events_conflict",
         /// A carrier text could not be read and was taken as in transit.
         UnrecognizedDescription = "unrecognized_description",
         /// The countdown ends no later than it starts; the end time was used.

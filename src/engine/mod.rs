@@ -158,13 +158,15 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
 
     // policy.md §9: the buyer's claim of receipt counts as the delivery it claims.
     let claim = platform::claimed_receipt(case);
-    // Of two events at the same instant, the later one in the trace is newer (and
-    // `max_by_key` gives the last of equals).
+    // Of events at the same instant, the one further in the parcel's progress is newer
+    // (a delivery after its dispatch); of equals there, the later one in the trace
+    // (`max_by_key` gives the last of equals), with a warning when their statuses
+    // contradict each other.
     let head = events
         .iter()
         .chain(claim.as_ref())
         .filter(|e| !e.status.is_interception())
-        .max_by_key(|e| e.at)
+        .max_by_key(|e| (e.at, progress(e.status)))
         .map(|e| Head {
             at: e.at,
             status: e.status,
@@ -182,7 +184,7 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
     let interception_failed_at = events
         .iter()
         .filter(|e| e.status.is_interception())
-        .max_by_key(|e| e.at)
+        .max_by_key(|e| (e.at, progress(e.status)))
         .filter(|e| e.status == Status::InterceptFailed)
         .map(|e| e.at);
 
@@ -218,6 +220,13 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
     };
     explain_context(&mut d, notice, case, assessment, place_label);
     warn_about_input(&mut d, case, events, place, assessment, refund_only);
+    // The buyer's claim is no carrier's record to weigh against one.
+    if let Some(h) = head.filter(|h| {
+        h.event
+            .is_some_and(|e| !platform::is_claim(e, claim.as_ref()))
+    }) {
+        warn_about_conflict(&mut d, events, h);
+    }
 
     if refund_only {
         refund_only_rows(&mut d, notice, case, head, interception_failed_at);
@@ -569,6 +578,57 @@ fn warn_about_input(
 
 /// The pointer of `return.countdown_started_at`.
 const COUNTDOWN_STARTED_AT: &str = "/return/countdown_started_at";
+
+/// Where a status stands in a parcel's progress, which orders events recorded at the
+/// same instant: collected, moving, out for delivery, then signed for, refused or
+/// intercepted, then on the way back, then back. An interception's failure comes after
+/// its request.
+fn progress(s: Status) -> u8 {
+    match s {
+        Status::Collected | Status::InterceptRequested => 0,
+        Status::InTransit | Status::SecurityCheck | Status::Exception | Status::InterceptFailed => {
+            1
+        }
+        Status::OutForDelivery => 2,
+        Status::Delivered | Status::Rejected | Status::Intercepted => 3,
+        Status::Returning => 4,
+        Status::Returned => 5,
+    }
+}
+
+/// Whether two statuses at one instant contradict each other: the same stage of
+/// progress, read differently (signed for and refused). The moving statuses decide
+/// alike, so they never do.
+fn contradict(a: Status, b: Status) -> bool {
+    let moving = |s| {
+        matches!(
+            s,
+            Status::InTransit | Status::SecurityCheck | Status::Exception
+        )
+    };
+    a != b && progress(a) == progress(b) && !(moving(a) && moving(b))
+}
+
+/// The carrier events at the head's instant whose statuses contradict the head's: the
+/// decision took the last of them given, and says so with their pointers.
+fn warn_about_conflict(d: &mut Decision, events: &[Event], head: Head<'_>) {
+    let at_head = || events.iter().filter(|e| e.at == head.at);
+    if !at_head().any(|e| contradict(e.status, head.status)) {
+        return;
+    }
+    let pointers: Vec<String> = at_head()
+        .filter(|e| e.status == head.status || contradict(e.status, head.status))
+        .map(|e| e.pointer.to_string())
+        .collect();
+    d.warnings.push(Warning {
+        code: WarningCode::SimultaneousEventsConflict,
+        args: vec![
+            ("pointers", Arg::Text(pointers.join(", "))),
+            ("at", Arg::Time(head.at)),
+            ("status", Arg::Status(head.status)),
+        ],
+    });
+}
 
 fn deadline(kind: DeadlineKind, due_at: Instant, as_of: Instant) -> Deadline {
     Deadline {

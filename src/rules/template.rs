@@ -220,6 +220,7 @@ pub fn warning_args(w: WarningCode) -> &'static [&'static str] {
         }
         WarningCode::RequestedAfterAsOf => &["requested_at", "as_of"],
         WarningCode::UnrecognizedDescription => &["pointer", "description"],
+        WarningCode::SimultaneousEventsConflict => &["pointers", "at", "status"],
         WarningCode::CountdownInconsistent => &["started_at", "ends_at"],
         WarningCode::ReturnTraceMissing => &["waybill"],
         WarningCode::RefundClosed | WarningCode::PlatformIntervened => &["status"],

@@ -711,6 +711,20 @@ fn with_text(text: &str) -> Value {
 }
 
 #[test]
+fn two_pasted_lines_at_one_time_are_ordered_by_the_parcels_progress() {
+    let out = "2023-10-12 14:00 【杭州市】快件派送中，派送员 张三";
+    let signed = "2023-10-12 14:00 【杭州市】快件已签收，签收人：本人";
+    for text in [format!("{signed}\n{out}"), format!("{out}\n{signed}")] {
+        let mut s = with_text(&text);
+        s["requested_at"] = json!("2023-10-12T15:00:00+08:00");
+        s["as_of"] = json!("2023-10-12T16:00:00+08:00");
+        let v = decide(&s);
+        assert_eq!(v["scenario"], "delivered", "{text}");
+        assert_eq!(codes(&v, "warnings"), Vec::<String>::new(), "{text}");
+    }
+}
+
+#[test]
 fn a_pasted_trace_decides_as_its_events_do() {
     let want = decide(&stalled());
     let oldest_first = "2023-10-09 20:00:00   【义乌市】圆通速递 已揽收\r\n2023-10-10\u{3000}14:00\u{a0}【杭州市】快件已到达 杭州转运中心\r\n";

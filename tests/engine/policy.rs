@@ -321,6 +321,91 @@ fn events_are_sorted_by_time_before_the_head_is_taken() {
 }
 
 #[test]
+fn events_at_one_instant_are_ordered_by_the_parcels_progress_not_their_place() {
+    const T: &str = "2023-10-12T14:00:00+08:00";
+    let case = |trace: &[(&str, &str)]| {
+        refund_only(
+            "2023-10-12T15:00:00+08:00",
+            "2023-10-12T16:00:00+08:00",
+            trace,
+        )
+    };
+    // Delivered listed first (newest first) or last: delivered either way, no warning.
+    for trace in [
+        [(T, "delivered"), (T, "out_for_delivery")],
+        [(T, "out_for_delivery"), (T, "delivered")],
+    ] {
+        let v = decide(&case(&trace));
+        assert_eq!(v["scenario"], "delivered", "{trace:?}");
+        assert_eq!(codes(&v, "warnings"), Vec::<String>::new(), "{trace:?}");
+    }
+    for trace in [
+        [(T, "returned"), (T, "returning")],
+        [(T, "returning"), (T, "rejected")],
+    ] {
+        let v = decide(&case(&trace));
+        assert_eq!(v["scenario"], "rejected_or_returned", "{trace:?}");
+        assert_eq!(codes(&v, "warnings"), Vec::<String>::new(), "{trace:?}");
+    }
+    // An interception's failure comes after its request, whichever is listed first.
+    let stalled_at = |trace: &[(&str, &str)]| {
+        refund_only(
+            "2023-10-12T15:00:00+08:00",
+            "2023-10-16T16:00:00+08:00",
+            trace,
+        )
+    };
+    for trace in [
+        [
+            (T, "in_transit"),
+            (T, "intercept_failed"),
+            (T, "intercept_requested"),
+        ],
+        [
+            (T, "in_transit"),
+            (T, "intercept_requested"),
+            (T, "intercept_failed"),
+        ],
+    ] {
+        let v = decide(&stalled_at(&trace));
+        assert_eq!(v["decision"], "approve_refund", "{trace:?}");
+    }
+    // Moving statuses decide alike: no conflict.
+    let v = decide(&case(&[(T, "security_check"), (T, "in_transit")]));
+    assert_eq!(v["scenario"], "in_transit");
+    assert_eq!(codes(&v, "warnings"), Vec::<String>::new());
+}
+
+#[test]
+fn contradicting_statuses_at_one_instant_are_warned_about_with_their_pointers() {
+    const T: &str = "2023-10-12T14:00:00+08:00";
+    let r = refund_only(
+        "2023-10-12T15:00:00+08:00",
+        "2023-10-12T16:00:00+08:00",
+        &[
+            ("2023-10-12T09:00:00+08:00", "out_for_delivery"),
+            (T, "delivered"),
+            (T, "rejected"),
+        ],
+    );
+    let v = decide(&r);
+    assert_eq!(codes(&v, "warnings"), ["simultaneous_events_conflict"]);
+    let message = v["warnings"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("/logistics_trace/1, /logistics_trace/2"),
+        "{message}"
+    );
+    assert!(message.contains(T), "{message}");
+    // An earlier instant's events are not the ones that decide: no warning.
+    let r = refund_only(
+        "2023-10-12T15:00:00+08:00",
+        "2023-10-12T16:00:00+08:00",
+        &[(T, "delivered"), (T, "delivered")],
+    );
+    assert_eq!(codes(&decide(&r), "warnings"), Vec::<String>::new());
+}
+
+#[test]
 fn an_uncontrolled_destination_explains_the_event_instead_of_security_checks() {
     let mut r = stalled_case("2023-10-14T09:00:00+08:00");
     r["destination"] = json!({"address": "江苏省南京市鼓楼区中山路1号"});
