@@ -15,6 +15,7 @@ use crate::codes::{
 };
 use crate::rules::{DisruptionNotice, Rules, Scope, Window, ZoneMatch};
 use crate::time::{self, Instant};
+use chrono::Datelike;
 
 /// A value put into an explanation's or a warning's text.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,24 +163,7 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
     // (a delivery after its dispatch); of equals there, the later one in the trace
     // (`max_by_key` gives the last of equals), with a warning when their statuses
     // contradict each other.
-    let head = events
-        .iter()
-        .chain(claim.as_ref())
-        .filter(|e| !e.status.is_interception())
-        .max_by_key(|e| (e.at, progress(e.status)))
-        .map(|e| Head {
-            at: e.at,
-            status: e.status,
-            event: Some(e),
-        })
-        .or_else(|| {
-            let shipped = case.order.shipped_at.filter(|_| refund_only)?;
-            Some(Head {
-                at: shipped,
-                status: Status::Collected,
-                event: None,
-            })
-        });
+    let head = head_of(case, events, claim.as_ref());
     // When the latest interception event is a failure, when it failed.
     let interception_failed_at = events
         .iter()
@@ -281,6 +265,105 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
         });
     }
     d
+}
+
+/// The latest movement of the parcel `events` are of (with the buyer's `claim` of
+/// receipt), else the collection `shipped_at` implies for a refund only.
+fn head_of<'c>(case: &Case, events: &'c [Event], claim: Option<&'c Event>) -> Option<Head<'c>> {
+    events
+        .iter()
+        .chain(claim)
+        .filter(|e| !e.status.is_interception())
+        .max_by_key(|e| (e.at, progress(e.status)))
+        .map(|e| Head {
+            at: e.at,
+            status: e.status,
+            event: Some(e),
+        })
+        .or_else(|| {
+            let refund_only = case.refund_type == RefundType::RefundOnly;
+            let shipped = case.order.shipped_at.filter(|_| refund_only)?;
+            Some(Head {
+                at: shipped,
+                status: Status::Collected,
+                event: None,
+            })
+        })
+}
+
+/// A time of a decision that no response can show: past the year 9999 in the policy's
+/// time zone (a deadline counted from a time near the end of the range requests are read
+/// in), with the pointer of the input it was counted from, and why.
+pub fn beyond_range(rules: &Rules, case: &Case, d: &Decision) -> Option<(String, String)> {
+    // Every instant up to 9999-12-31T09:59:59Z is in the year 9999 in any time zone
+    // (offsets reach +14:00): the usual decision needs no time zone arithmetic.
+    let surely_shown = |t: Instant| t.timestamp() <= 253_402_250_399;
+    let shown = |t: Instant| surely_shown(t) || t.with_timezone(&rules.time_zone).year() <= 9999;
+    let times = d
+        .explanation
+        .iter()
+        .flat_map(|e| e.args.iter())
+        .chain(d.warnings.iter().flat_map(|w| w.args.iter()))
+        .filter_map(|(_, a)| match a {
+            Arg::Time(t) | Arg::NoticeTime(t) => Some(*t),
+            _ => None,
+        });
+    let late_deadline = d.deadlines.iter().find(|x| !shown(x.due_at));
+    if late_deadline.is_none() && times.clone().all(shown) {
+        return None;
+    }
+
+    let refund_only = case.refund_type == RefundType::RefundOnly;
+    let events = match (&case.return_, refund_only) {
+        (_, true) => &case.trace[..],
+        (Some(r), false) => &r.trace[..],
+        (None, false) => &[][..],
+    };
+    let claim = platform::claimed_receipt(case);
+    let head = head_of(case, events, claim.as_ref());
+    let requested = if case.platform.is_some() {
+        "/kuaishou_refund/submitTime"
+    } else {
+        "/requested_at"
+    };
+    let head_pointer = || match head.and_then(|h| h.event) {
+        Some(e) if platform::is_claim(e, claim.as_ref()) => requested.to_owned(),
+        Some(e) => e.pointer.to_string(),
+        None => case.order.shipped_at_pointer.to_owned(),
+    };
+    let stall = rules
+        .notices
+        .get(d.notice)
+        .map(|n| n.thresholds.stall_after);
+    let pointer = match late_deadline.map(|x| x.kind) {
+        Some(DeadlineKind::InterceptAndRefundBy)
+            if head
+                .zip(stall)
+                .is_some_and(|(h, stall)| case.requested_at >= h.at + stall) =>
+        {
+            requested.to_owned()
+        }
+        Some(DeadlineKind::RespondBy) => {
+            let ends_given = case
+                .return_
+                .as_ref()
+                .is_some_and(|r| r.countdown_ends_at.is_some());
+            if ends_given {
+                "/return/countdown_ends_at".to_owned()
+            } else {
+                COUNTDOWN_STARTED_AT.to_owned()
+            }
+        }
+        Some(DeadlineKind::PlatformDeadline) => "/kuaishou_refund/expireTime".to_owned(),
+        _ => head_pointer(),
+    };
+    let what = late_deadline.map_or("a time the decision counts from it", |x| x.kind.as_str());
+    Some((
+        pointer,
+        format!(
+            "is too late to decide on: {what} would fall after the year 9999 in the policy's time zone, which no response can show. Times are read up to 9999-12-30T23:59:59Z, and what is counted from them must fit too: check the time"
+        ),
+    ))
 }
 
 /// Room for the explanations of `case`. A phase, a status read from a carrier's or a

@@ -802,6 +802,27 @@ fn the_order_details_send_time_is_shipped_at_unless_the_body_gives_one() {
 }
 
 #[test]
+fn a_send_time_at_the_end_of_the_range_is_refused_when_its_deadline_cannot_be_shown() {
+    let mut body = refund_only(json!(10));
+    body.as_object_mut().map(|o| o.remove("logistics_trace"));
+    body["kuaishou_order"] = order_detail(253_402_214_399_999, 0);
+    let errors = problems(&body);
+    assert_eq!(
+        errors.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
+        ["/kuaishou_order/orderBaseInfo/sendTime"],
+        "{errors:?}"
+    );
+    assert!(errors[0].1.contains("after the year 9999"), "{errors:?}");
+    // The refund's submitTime, at the end of the range, with a parcel stalled long before.
+    let mut body = refund_only(json!(10));
+    body["kuaishou_refund"]["submitTime"] = json!(253_402_214_399_999i64);
+    body["as_of"] = json!(253_402_214_399_999i64);
+    let errors = problems(&body);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, "/kuaishou_refund/submitTime", "{errors:?}");
+}
+
+#[test]
 fn the_order_details_recv_time_is_a_delivered_event_of_the_forward_trace() {
     let mut body = refund_only(json!(10));
     // Signed for on 2023-10-03 09:00, after the trace's last event.

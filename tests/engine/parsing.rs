@@ -4,7 +4,7 @@
 use aftersales::RequestErrorKind::{Invalid, Malformed};
 use serde_json::{Value, json};
 
-use crate::helpers::{bytes, codes, decide, decide_bytes, refusal, refused};
+use crate::helpers::{bytes, codes, deadline, decide, decide_bytes, refusal, refused};
 
 /// The stalled example (the README's first): Hangzhou 上城区, last news 2023-10-10 14:00.
 fn stalled() -> Value {
@@ -662,6 +662,67 @@ fn the_ends_of_the_range_are_decided_and_shown_with_four_digit_years() {
     // The smallest integer read as epoch milliseconds: 1973-03-03T09:46:40Z.
     s["logistics_trace"] = json!([{"at": 100_000_000_000i64, "status": "in_transit"}]);
     assert_eq!(decide(&s)["scenario"], "stalled");
+}
+
+#[test]
+fn a_deadline_counted_past_the_year_9999_is_refused_at_the_time_it_came_from() {
+    let base = || {
+        json!({
+            "refund_type": "refund_only",
+            "requested_at": "2023-10-03T10:00:00+08:00",
+            "as_of": "2023-10-06T12:00:00+08:00",
+            "order": {"order_id": "1"},
+            "destination": {"adcode": "330108"}
+        })
+    };
+    let too_late = |body: &Value, pointer: &str| {
+        let errors = invalid_at(&bytes(body), &[pointer]);
+        assert!(errors[0].1.contains("after the year 9999"), "{errors:?}");
+        assert!(!errors[0].1.contains("10000"), "{errors:?}");
+    };
+    // shipped_at at the end of the range: stalled_after would be +10000-01-03.
+    let mut r = base();
+    r["order"]["shipped_at"] = json!("9999-12-30T23:59:59Z");
+    too_late(&r, "/order/shipped_at");
+    // A day earlier still fits (9999-12-31T07:59:59+08:00 + 72 h does not).
+    r["order"]["shipped_at"] = json!("9999-12-28T15:59:59Z");
+    assert_eq!(
+        decide(&r)["deadlines"][0]["due_at"],
+        "9999-12-31T23:59:59+08:00"
+    );
+    // A trace event with as_of at the maximum: in transit, then stalled.
+    let mut r = base();
+    r["as_of"] = json!("9999-12-30T23:59:59.999Z");
+    r["logistics_trace"] = json!([{"at": "9999-12-30T10:00:00Z", "status": "in_transit"}]);
+    too_late(&r, "/logistics_trace/0");
+    r["logistics_trace"] = json!([{"at": "9999-12-27T10:00:00Z", "status": "in_transit"}]);
+    too_late(&r, "/logistics_trace/0");
+    // Stalled long before a request at the end of the range (the policy applies: the
+    // parcel met the zone's control in 2023): the request drives the intercept window.
+    r["requested_at"] = json!("9999-12-30T20:00:00Z");
+    r["logistics_trace"] = json!([
+        {"at": "2023-10-02T09:00:00+08:00", "status": "collected"},
+        {"at": "9999-12-01T10:00:00Z", "status": "in_transit"}
+    ]);
+    too_late(&r, "/requested_at");
+    // A return countdown started at the end of the range.
+    let mut r = base();
+    r["refund_type"] = json!("return_and_refund");
+    r["as_of"] = json!("9999-12-30T23:59:59.999Z");
+    r["return"] = json!({
+        "destination": {"adcode": "330110"},
+        "trace": [{"at": "9999-12-30T20:00:00Z", "status": "in_transit"}],
+        "countdown_started_at": "9999-12-30T23:00:00Z"
+    });
+    too_late(&r, "/return/countdown_started_at");
+    // Its end given instead fits.
+    r["as_of"] = json!("9999-12-30T23:30:00Z");
+    r["return"]["countdown_ends_at"] = json!("9999-12-30T23:59:59Z");
+    let v = decide(&r);
+    assert_eq!(
+        deadline(&v, "respond_by").map(|d| d["due_at"].clone()),
+        Some(json!("9999-12-31T07:59:59+08:00"))
+    );
 }
 
 #[test]
