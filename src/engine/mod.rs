@@ -358,10 +358,15 @@ pub fn beyond_range(rules: &Rules, case: &Case, d: &Decision) -> Option<(String,
         _ => head_pointer(),
     };
     let what = late_deadline.map_or("a time the decision counts from it", |x| x.kind.as_str());
+    // A line of a pasted trace is named in the message, as the text's other problems are.
+    let (pointer, line) = match pointer.split_once(' ') {
+        Some((pointer, line)) => (pointer.to_owned(), format!("{line} ")),
+        None => (pointer, String::new()),
+    };
     Some((
         pointer,
         format!(
-            "is too late to decide on: {what} would fall after the year 9999 in the policy's time zone, which no response can show. Times are read up to 9999-12-30T23:59:59Z, and what is counted from them must fit too: check the time"
+            "{line}is too late to decide on: {what} would fall after the year 9999 in the policy's time zone, which no response can show. Times are read up to 9999-12-30T23:59:59Z, and what is counted from them must fit too: check the time"
         ),
     ))
 }

@@ -697,6 +697,12 @@ fn a_deadline_counted_past_the_year_9999_is_refused_at_the_time_it_came_from() {
     too_late(&r, "/logistics_trace/0");
     r["logistics_trace"] = json!([{"at": "9999-12-27T10:00:00Z", "status": "in_transit"}]);
     too_late(&r, "/logistics_trace/0");
+    // A pasted line: the text's pointer, and the line in the message.
+    r.as_object_mut().map(|o| o.remove("logistics_trace"));
+    r["logistics_text"] = json!("2023-10-02 09:00 已揽收\n9999-12-29 10:00 【杭州市】快件已到达");
+    let errors = invalid_at(&bytes(&r), &["/logistics_text"]);
+    assert!(errors[0].1.starts_with("line 2 is too late"), "{errors:?}");
+    r.as_object_mut().map(|o| o.remove("logistics_text"));
     // Stalled long before a request at the end of the range (the policy applies: the
     // parcel met the zone's control in 2023): the request drives the intercept window.
     r["requested_at"] = json!("9999-12-30T20:00:00Z");
