@@ -398,6 +398,8 @@ codes! {
         ReturnDestinationMissing = "return_destination_missing",
         /// The refund countdown has already ended.
         ReturnCountdownExpired = "return_countdown_expired",
+        /// A deadline the advice depends on had passed by the decision time.
+        DeadlinePassed = "deadline_passed",
         /// A carrier event is later than the decision time.
         EventAfterAsOf = "event_after_as_of",
         /// The request time is later than the decision time.

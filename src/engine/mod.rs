@@ -264,7 +264,34 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
             args: smallvec![],
         });
     }
+    warn_about_passed_deadlines(&mut d);
     d
+}
+
+/// A deadline the advice depends on that had passed by `as_of`: the advice still
+/// stands (and the deadline is `overdue`), but its time limit is missed, as a return
+/// countdown's end is. `stalled_after` is no time limit of the merchant's, and the
+/// platform's deadline binds an action only when the advice is the notice's.
+fn warn_about_passed_deadlines(d: &mut Decision) {
+    let passed: SmallVec<[Warning; 1]> = d
+        .deadlines
+        .iter()
+        .filter(|x| x.overdue)
+        .filter(|x| match x.kind {
+            DeadlineKind::InterceptAndRefundBy | DeadlineKind::RespondBy => true,
+            DeadlineKind::PlatformDeadline => d.outcome != Outcome::StandardProcess,
+            DeadlineKind::StalledAfter => false,
+        })
+        .map(|x| Warning {
+            code: WarningCode::DeadlinePassed,
+            args: vec![
+                ("deadline", Arg::Text(x.kind.as_str().to_owned())),
+                ("due_at", Arg::Time(x.due_at)),
+                ("as_of", Arg::Time(d.as_of)),
+            ],
+        })
+        .collect();
+    d.warnings.extend(passed);
 }
 
 /// The latest movement of the parcel `events` are of (with the buyer's `claim` of

@@ -215,6 +215,7 @@ pub fn warning_args(w: WarningCode) -> &'static [&'static str] {
         WarningCode::UnknownAdcode => &["adcode"],
         WarningCode::ReturnDestinationMissing => &[],
         WarningCode::ReturnCountdownExpired => &["ends_at"],
+        WarningCode::DeadlinePassed => &["deadline", "due_at", "as_of"],
         WarningCode::EventAfterAsOf | WarningCode::CountdownAfterAsOf => {
             &["pointer", "at", "as_of"]
         }

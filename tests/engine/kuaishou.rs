@@ -823,6 +823,31 @@ fn a_send_time_at_the_end_of_the_range_is_refused_when_its_deadline_cannot_be_sh
 }
 
 #[test]
+fn a_passed_platform_deadline_is_warned_about_only_beside_the_notices_advice() {
+    // expireTime 2023-10-04 12:30; decided the day after: intercept and refund, late.
+    let mut body = refund_only(json!(10));
+    body["as_of"] = json!("2023-10-05T09:00:00+08:00");
+    let v = decide(&body);
+    assert_eq!(v["decision"], "intercept_and_refund", "{v}");
+    assert_eq!(codes(&v, "warnings"), ["deadline_passed"], "{v}");
+    assert!(
+        v["warnings"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("platform_deadline"),
+        "{v}"
+    );
+    // Before it: no warning.
+    body["as_of"] = json!("2023-10-04T12:00:00+08:00");
+    assert_eq!(codes(&decide(&body), "warnings"), Vec::<String>::new());
+    // A closed refund follows the standard process: its passed deadline binds nothing.
+    let mut closed = refund_only(json!(60));
+    closed["as_of"] = json!("2023-10-05T09:00:00+08:00");
+    let v = decide(&closed);
+    assert_eq!(codes(&v, "warnings"), ["refund_closed"], "{v}");
+}
+
+#[test]
 fn the_order_details_recv_time_is_a_delivered_event_of_the_forward_trace() {
     let mut body = refund_only(json!(10));
     // Signed for on 2023-10-03 09:00, after the trace's last event.

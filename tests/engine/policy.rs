@@ -238,6 +238,39 @@ fn a_passed_deadline_is_negative_and_overdue() {
 }
 
 #[test]
+fn a_passed_intercept_window_is_warned_about_as_a_missed_countdown_is() {
+    // Past the window: the advice and `overdue` stay, and a warning names the deadline.
+    let v = decide(&stalled_case("2023-10-20T09:00:00+08:00"));
+    assert_eq!(v["decision"], "intercept_and_refund");
+    let d = deadline(&v, "intercept_and_refund_by").unwrap_or_default();
+    assert_eq!(d["overdue"], true);
+    assert_eq!(codes(&v, "warnings"), ["deadline_passed"]);
+    let message = v["warnings"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("intercept_and_refund_by"), "{message}");
+    assert!(message.contains("2023-10-15T14:00:00+08:00"), "{message}");
+    // At its end the window is still open: no warning.
+    let v = decide(&stalled_case("2023-10-15T14:00:00+08:00"));
+    assert_eq!(
+        deadline(&v, "intercept_and_refund_by").map(|d| d["overdue"].clone()),
+        Some(json!(false))
+    );
+    assert_eq!(codes(&v, "warnings"), Vec::<String>::new());
+    // A failed interception: the approval with proof is within the window too.
+    let mut r = stalled_case("2023-10-20T09:00:00+08:00");
+    r["logistics_trace"] = events(&[
+        (IN_TRANSIT_AT, "in_transit"),
+        ("2023-10-14T10:00:00+08:00", "intercept_failed"),
+    ]);
+    let v = decide(&r);
+    assert_eq!(v["decision"], "approve_refund");
+    assert_eq!(codes(&v, "warnings"), ["deadline_passed"]);
+    // stalled_after is no limit of the merchant's: in transit never warns.
+    let v = decide(&stalled_case("2023-10-12T09:00:00+08:00"));
+    assert_eq!(v["scenario"], "in_transit");
+    assert_eq!(codes(&v, "warnings"), Vec::<String>::new());
+}
+
+#[test]
 fn a_failed_interception_of_a_stalled_parcel_approves_with_proof() {
     let mut r = stalled_case("2023-10-14T09:00:00+08:00");
     r["logistics_trace"] = events(&[
