@@ -407,10 +407,10 @@ impl Parser<'_> {
             // request the notice does not cover (an exchange, a re-send…) is the
             // platform's standard process whatever its parcels did: its return is read.
             (Some(RefundType::RefundOnly), Some(_))
-                if !platform
+                if platform
                     .as_ref()
                     .and_then(Option::as_ref)
-                    .is_some_and(|m| m.platform.not_covered.is_some()) =>
+                    .is_none_or(|m| m.platform.not_covered.is_none()) =>
             {
                 self.error(
                     "/return",
