@@ -398,10 +398,17 @@ codes! {
         ReturnDestinationMissing = "return_destination_missing",
         /// The refund countdown has already ended.
         ReturnCountdownExpired = "return_countdown_expired",
+        /// A deadline the advice depends on had passed by the decision time.
+        DeadlinePassed = "deadline_passed",
         /// A carrier event is later than the decision time.
         EventAfterAsOf = "event_after_as_of",
         /// The request time is later than the decision time.
         RequestedAfterAsOf = "requested_after_as_of",
+        /// The return countdown starts after the decision time: it had not started then.
+        CountdownAfterAsOf = "countdown_after_as_of",
+        /// Carrier events at the latest instant have statuses that contradict each other
+        /// (signed for and refused); the last of them given decided.
+        SimultaneousEventsConflict = "simultaneous_events_conflict",
         /// A carrier text could not be read and was taken as in transit.
         UnrecognizedDescription = "unrecognized_description",
         /// A carrier event records no movement of the parcel (a waybill created, not yet

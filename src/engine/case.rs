@@ -39,7 +39,13 @@ pub struct Order {
     pub order_id: String,
     pub placed_at: Option<Instant>,
     pub shipped_at: Option<Instant>,
+    /// Where `shipped_at` came from, for messages: [`SHIPPED_AT`] or the Kuaishou order
+    /// detail's `sendTime`.
+    pub shipped_at_pointer: &'static str,
 }
+
+/// The pointer of the body's `order.shipped_at`.
+pub const SHIPPED_AT: &str = "/order/shipped_at";
 
 /// A destination, placed as far as it could be, with what the caller should know.
 #[derive(Debug, Clone, Default)]

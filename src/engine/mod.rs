@@ -6,7 +6,7 @@ mod platform;
 
 use smallvec::{SmallVec, smallvec};
 
-pub use case::{Case, Event, EventPointer, Order, Place, Return};
+pub use case::{Case, Event, EventPointer, Order, Place, Return, SHIPPED_AT};
 pub use platform::{NotCovered, PlatformRefund, PlatformStatus};
 
 use crate::codes::{
@@ -15,6 +15,7 @@ use crate::codes::{
 };
 use crate::rules::{DisruptionNotice, Rules, Scope, Window, ZoneMatch};
 use crate::time::{self, Instant};
+use chrono::Datelike;
 
 /// A value put into an explanation's or a warning's text.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,31 +159,16 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
 
     // policy.md §9: the buyer's claim of receipt counts as the delivery it claims.
     let claim = platform::claimed_receipt(case);
-    // Of two events at the same instant, the later one in the trace is newer (and
-    // `max_by_key` gives the last of equals).
-    let head = events
-        .iter()
-        .chain(claim.as_ref())
-        .filter(|e| !e.status.is_interception())
-        .max_by_key(|e| e.at)
-        .map(|e| Head {
-            at: e.at,
-            status: e.status,
-            event: Some(e),
-        })
-        .or_else(|| {
-            let shipped = case.order.shipped_at.filter(|_| refund_only)?;
-            Some(Head {
-                at: shipped,
-                status: Status::Collected,
-                event: None,
-            })
-        });
+    // Of events at the same instant, the one further in the parcel's progress is newer
+    // (a delivery after its dispatch); of equals there, the later one in the trace
+    // (`max_by_key` gives the last of equals), with a warning when their statuses
+    // contradict each other.
+    let head = head_of(case, events, claim.as_ref());
     // When the latest interception event is a failure, when it failed.
     let interception_failed_at = events
         .iter()
         .filter(|e| e.status.is_interception())
-        .max_by_key(|e| e.at)
+        .max_by_key(|e| (e.at, progress(e.status)))
         .filter(|e| e.status == Status::InterceptFailed)
         .map(|e| e.at);
 
@@ -218,6 +204,13 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
     };
     explain_context(&mut d, notice, case, assessment, place_label);
     warn_about_input(&mut d, case, events, place, assessment, refund_only);
+    // The buyer's claim is no carrier's record to weigh against one.
+    if let Some(h) = head.filter(|h| {
+        h.event
+            .is_some_and(|e| !platform::is_claim(e, claim.as_ref()))
+    }) {
+        warn_about_conflict(&mut d, events, h);
+    }
 
     if refund_only {
         refund_only_rows(&mut d, notice, case, head, interception_failed_at);
@@ -271,7 +264,138 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
             args: smallvec![],
         });
     }
+    warn_about_passed_deadlines(&mut d);
     d
+}
+
+/// A deadline the advice depends on that had passed by `as_of`: the advice still
+/// stands (and the deadline is `overdue`), but its time limit is missed, as a return
+/// countdown's end is. `stalled_after` is no time limit of the merchant's, and the
+/// platform's deadline binds an action only when the advice is the notice's.
+fn warn_about_passed_deadlines(d: &mut Decision) {
+    let passed: SmallVec<[Warning; 1]> = d
+        .deadlines
+        .iter()
+        .filter(|x| x.overdue)
+        .filter(|x| match x.kind {
+            DeadlineKind::InterceptAndRefundBy | DeadlineKind::RespondBy => true,
+            DeadlineKind::PlatformDeadline => d.outcome != Outcome::StandardProcess,
+            DeadlineKind::StalledAfter => false,
+        })
+        .map(|x| Warning {
+            code: WarningCode::DeadlinePassed,
+            args: vec![
+                ("deadline", Arg::Text(x.kind.as_str().to_owned())),
+                ("due_at", Arg::Time(x.due_at)),
+                ("as_of", Arg::Time(d.as_of)),
+            ],
+        })
+        .collect();
+    d.warnings.extend(passed);
+}
+
+/// The latest movement of the parcel `events` are of (with the buyer's `claim` of
+/// receipt), else the collection `shipped_at` implies for a refund only.
+fn head_of<'c>(case: &Case, events: &'c [Event], claim: Option<&'c Event>) -> Option<Head<'c>> {
+    events
+        .iter()
+        .chain(claim)
+        .filter(|e| !e.status.is_interception())
+        .max_by_key(|e| (e.at, progress(e.status)))
+        .map(|e| Head {
+            at: e.at,
+            status: e.status,
+            event: Some(e),
+        })
+        .or_else(|| {
+            let refund_only = case.refund_type == RefundType::RefundOnly;
+            let shipped = case.order.shipped_at.filter(|_| refund_only)?;
+            Some(Head {
+                at: shipped,
+                status: Status::Collected,
+                event: None,
+            })
+        })
+}
+
+/// A time of a decision that no response can show: past the year 9999 in the policy's
+/// time zone (a deadline counted from a time near the end of the range requests are read
+/// in), with the pointer of the input it was counted from, and why.
+pub fn beyond_range(rules: &Rules, case: &Case, d: &Decision) -> Option<(String, String)> {
+    // Every instant up to 9999-12-31T09:59:59Z is in the year 9999 in any time zone
+    // (offsets reach +14:00): the usual decision needs no time zone arithmetic.
+    let surely_shown = |t: Instant| t.timestamp() <= 253_402_250_399;
+    let shown = |t: Instant| surely_shown(t) || t.with_timezone(&rules.time_zone).year() <= 9999;
+    let times = d
+        .explanation
+        .iter()
+        .flat_map(|e| e.args.iter())
+        .chain(d.warnings.iter().flat_map(|w| w.args.iter()))
+        .filter_map(|(_, a)| match a {
+            Arg::Time(t) | Arg::NoticeTime(t) => Some(*t),
+            _ => None,
+        });
+    let late_deadline = d.deadlines.iter().find(|x| !shown(x.due_at));
+    if late_deadline.is_none() && times.clone().all(shown) {
+        return None;
+    }
+
+    let refund_only = case.refund_type == RefundType::RefundOnly;
+    let events = match (&case.return_, refund_only) {
+        (_, true) => &case.trace[..],
+        (Some(r), false) => &r.trace[..],
+        (None, false) => &[][..],
+    };
+    let claim = platform::claimed_receipt(case);
+    let head = head_of(case, events, claim.as_ref());
+    let requested = if case.platform.is_some() {
+        "/kuaishou_refund/submitTime"
+    } else {
+        "/requested_at"
+    };
+    let head_pointer = || match head.and_then(|h| h.event) {
+        Some(e) if platform::is_claim(e, claim.as_ref()) => requested.to_owned(),
+        Some(e) => e.pointer.to_string(),
+        None => case.order.shipped_at_pointer.to_owned(),
+    };
+    let stall = rules
+        .notices
+        .get(d.notice)
+        .map(|n| n.thresholds.stall_after);
+    let pointer = match late_deadline.map(|x| x.kind) {
+        Some(DeadlineKind::InterceptAndRefundBy)
+            if head
+                .zip(stall)
+                .is_some_and(|(h, stall)| case.requested_at >= h.at + stall) =>
+        {
+            requested.to_owned()
+        }
+        Some(DeadlineKind::RespondBy) => {
+            let ends_given = case
+                .return_
+                .as_ref()
+                .is_some_and(|r| r.countdown_ends_at.is_some());
+            if ends_given {
+                "/return/countdown_ends_at".to_owned()
+            } else {
+                COUNTDOWN_STARTED_AT.to_owned()
+            }
+        }
+        Some(DeadlineKind::PlatformDeadline) => "/kuaishou_refund/expireTime".to_owned(),
+        _ => head_pointer(),
+    };
+    let what = late_deadline.map_or("a time the decision counts from it", |x| x.kind.as_str());
+    // A line of a pasted trace is named in the message, as the text's other problems are.
+    let (pointer, line) = match pointer.split_once(' ') {
+        Some((pointer, line)) => (pointer.to_owned(), format!("{line} ")),
+        None => (pointer, String::new()),
+    };
+    Some((
+        pointer,
+        format!(
+            "{line}is too late to decide on: {what} would fall after the year 9999 in the policy's time zone, which no response can show. Times are read up to 9999-12-30T23:59:59Z, and what is counted from them must fit too: check the time"
+        ),
+    ))
 }
 
 /// Room for the explanations of `case`. A phase, a status read from a carrier's or a
@@ -530,16 +654,95 @@ fn warn_about_input(
             ],
         });
     }
-    for e in events.iter().filter(|e| e.at > d.as_of) {
+    let late = |pointer: String, at: Instant| Warning {
+        code: WarningCode::EventAfterAsOf,
+        args: vec![
+            ("pointer", Arg::Text(pointer)),
+            ("at", Arg::Time(at)),
+            ("as_of", Arg::Time(d.as_of)),
+        ],
+    };
+    let mut later: Vec<Warning> = events
+        .iter()
+        .filter(|e| e.at > d.as_of)
+        .map(|e| late(e.pointer.to_string(), e.at))
+        .collect();
+    // `shipped_at` is the collection it implies (used as trace events are), whether or
+    // not a trace stands in for it.
+    if let Some(shipped) = case.order.shipped_at.filter(|t| *t > d.as_of) {
+        later.push(late(case.order.shipped_at_pointer.to_owned(), shipped));
+    }
+    d.warnings.extend(later);
+    // A countdown starting after `as_of` had not started then: it does not run.
+    if let Some(started) = case
+        .return_
+        .as_ref()
+        .and_then(|r| r.countdown_started_at)
+        .filter(|t| *t > d.as_of)
+    {
         d.warnings.push(Warning {
-            code: WarningCode::EventAfterAsOf,
+            code: WarningCode::CountdownAfterAsOf,
             args: vec![
-                ("pointer", Arg::Text(e.pointer.to_string())),
-                ("at", Arg::Time(e.at)),
+                ("pointer", Arg::Text(COUNTDOWN_STARTED_AT.to_owned())),
+                ("at", Arg::Time(started)),
                 ("as_of", Arg::Time(d.as_of)),
             ],
         });
     }
+}
+
+/// The pointer of `return.countdown_started_at`.
+const COUNTDOWN_STARTED_AT: &str = "/return/countdown_started_at";
+
+/// Where a status stands in a parcel's progress, which orders events recorded at the
+/// same instant: collected, moving, out for delivery, then signed for, refused or
+/// intercepted, then on the way back, then back. An interception's failure comes after
+/// its request.
+fn progress(s: Status) -> u8 {
+    match s {
+        Status::Collected | Status::InterceptRequested => 0,
+        Status::InTransit | Status::SecurityCheck | Status::Exception | Status::InterceptFailed => {
+            1
+        }
+        Status::OutForDelivery => 2,
+        Status::Delivered | Status::Rejected | Status::Intercepted => 3,
+        Status::Returning => 4,
+        Status::Returned => 5,
+    }
+}
+
+/// Whether two statuses at one instant contradict each other: the same stage of
+/// progress, read differently (signed for and refused). The moving statuses decide
+/// alike, so they never do.
+fn contradict(a: Status, b: Status) -> bool {
+    let moving = |s| {
+        matches!(
+            s,
+            Status::InTransit | Status::SecurityCheck | Status::Exception
+        )
+    };
+    a != b && progress(a) == progress(b) && !(moving(a) && moving(b))
+}
+
+/// The carrier events at the head's instant whose statuses contradict the head's: the
+/// decision took the last of them given, and says so with their pointers.
+fn warn_about_conflict(d: &mut Decision, events: &[Event], head: Head<'_>) {
+    let at_head = || events.iter().filter(|e| e.at == head.at);
+    if !at_head().any(|e| contradict(e.status, head.status)) {
+        return;
+    }
+    let pointers: Vec<String> = at_head()
+        .filter(|e| e.status == head.status || contradict(e.status, head.status))
+        .map(|e| e.pointer.to_string())
+        .collect();
+    d.warnings.push(Warning {
+        code: WarningCode::SimultaneousEventsConflict,
+        args: vec![
+            ("pointers", Arg::Text(pointers.join(", "))),
+            ("at", Arg::Time(head.at)),
+            ("status", Arg::Status(head.status)),
+        ],
+    });
 }
 
 fn deadline(kind: DeadlineKind, due_at: Instant, as_of: Instant) -> Deadline {

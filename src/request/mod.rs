@@ -22,7 +22,7 @@ mod text;
 use crate::carriers::Reading;
 use crate::codes::{RefundType, Status, WarningCode};
 use crate::engine::{
-    Arg, Case, Event, EventPointer, Order, Place, PlatformStatus, Return, Warning,
+    Arg, Case, Event, EventPointer, Order, Place, PlatformStatus, Return, SHIPPED_AT, Warning,
 };
 use crate::geo::{DestinationRef, Gazetteer, PlaceIssue};
 use crate::kuaishou;
@@ -362,6 +362,7 @@ impl Parser<'_> {
                 order_id: m.order_id.clone(),
                 placed_at: None,
                 shipped_at: m.shipped_at,
+                shipped_at_pointer: SENT_POINTER,
             }),
             (None, None) => {
                 self.missing("/order", "the order, with at least its order_id");
@@ -369,7 +370,14 @@ impl Parser<'_> {
             }
         };
         let destination = match given(&r.destination) {
-            Some(d) => self.place(d, "/destination"),
+            // A blank destination is one that cannot be placed, as `无` is.
+            Some(d) => self.place(d, "/destination").map(|p| match p {
+                Placed::Place(place) => place,
+                Placed::Blank(text) => Place {
+                    notes: vec![place_warning(PlaceIssue::Unresolved { text })],
+                    ..Place::default()
+                },
+            }),
             None => {
                 self.missing(
                     "/destination",
@@ -398,6 +406,22 @@ impl Parser<'_> {
             });
         }
         let return_ = match (refund_type, given(&r.return_)) {
+            // A refund-only case has no return parcel: its trace would decide nothing,
+            // so it is refused rather than left out unread (`null` is fine). A Kuaishou
+            // request the notice does not cover (an exchange, a re-send…) is the
+            // platform's standard process whatever its parcels did: its return is read.
+            (Some(RefundType::RefundOnly), Some(_))
+                if platform
+                    .as_ref()
+                    .and_then(Option::as_ref)
+                    .is_none_or(|m| m.platform.not_covered.is_none()) =>
+            {
+                self.error(
+                    "/return",
+                    "a return is read only for return_and_refund; refund_type is refund_only: leave it out, or send the case as return_and_refund",
+                );
+                None
+            }
             (_, Some(v)) => self.return_(v, platform.as_ref()),
             (Some(RefundType::ReturnAndRefund), None) => match &platform {
                 // The platform's detail stands for the return the body leaves out.
@@ -503,19 +527,25 @@ impl Parser<'_> {
             }
         };
         let placed_at = self.time(&o.placed_at, At("/order", "placed_at"));
-        let shipped_at = match platform {
+        let (shipped_at, shipped_at_pointer) = match platform {
             // The order detail's sendTime, unless the body gives one.
-            Some(Some(mapped)) if given(&o.shipped_at).is_none() => mapped.shipped_at,
-            _ => self.time(&o.shipped_at, At("/order", "shipped_at")),
+            Some(Some(mapped)) if given(&o.shipped_at).is_none() => {
+                (mapped.shipped_at, SENT_POINTER)
+            }
+            _ => (
+                self.time(&o.shipped_at, At("/order", "shipped_at")),
+                SHIPPED_AT,
+            ),
         };
         Some(Order {
             order_id: order_id?,
             placed_at,
             shipped_at,
+            shipped_at_pointer,
         })
     }
 
-    fn place(&mut self, v: &Shaped<'_, body::Place<'_>>, ptr: &str) -> Option<Place> {
+    fn place(&mut self, v: &Shaped<'_, body::Place<'_>>, ptr: &str) -> Option<Placed> {
         let p = self.object(v, ptr)?;
         let errors_before = self.errors.len();
         self.unknown(&p.unknown, ptr, body::Place::KEYS);
@@ -557,7 +587,12 @@ impl Parser<'_> {
             );
             return None;
         }
-        Some(self.placed(input))
+        let names = [input.province, input.city, input.district, input.address];
+        if input.adcode.is_none() && names.iter().flatten().all(|s| is_blank(s)) {
+            let text: Vec<&str> = names.into_iter().flatten().collect();
+            return Some(Placed::Blank(text.join(" ")));
+        }
+        Some(Placed::Place(self.placed(input)))
     }
 
     /// A destination, placed on the map, with what the caller should know about it.
@@ -725,7 +760,14 @@ impl Parser<'_> {
         let r = self.object(v, "/return")?;
         self.unknown(&r.unknown, "/return", body::Return::KEYS);
         // Read on after a destination with problems, so that all are reported.
-        let destination = given(&r.destination).map(|d| self.place(d, "/return/destination"));
+        // A blank one is as good as none: the return address is missing.
+        let destination = given(&r.destination)
+            .map(|d| self.place(d, "/return/destination"))
+            .map(|p| match p {
+                Some(Placed::Blank(_)) => Ok(()),
+                Some(Placed::Place(place)) => Err(Some(place)),
+                None => Err(None),
+            });
         let trace = self
             .trace(&r.trace, &r.trace_text, "/return", "trace", "trace_text")
             .unwrap_or_default();
@@ -753,9 +795,9 @@ impl Parser<'_> {
             });
         }
         let destination = match destination {
-            Some(None) => return None,
-            Some(Some(place)) => Some(place),
-            None => self.return_address(platform.and_then(Option::as_ref)),
+            Some(Err(None)) => return None,
+            Some(Err(Some(place))) => Some(place),
+            Some(Ok(())) | None => self.return_address(platform.and_then(Option::as_ref)),
         };
         Some(Return {
             destination,
@@ -901,6 +943,39 @@ fn edit_distance(a: &[char], b: &[char]) -> usize {
         before = std::mem::replace(&mut prev, row);
     }
     prev[b.len()]
+}
+
+/// The pointer of the Kuaishou order detail's `sendTime`, where `shipped_at` comes from
+/// when the body gives none.
+const SENT_POINTER: &str = "/kuaishou_order/orderBaseInfo/sendTime";
+
+/// A destination as read: placed (as far as it goes), or blank: no adcode and nothing
+/// but spaces, punctuation or invisible marks in its names and address (`""`, `"　"`,
+/// `"-"`), with what was sent.
+enum Placed {
+    Place(Place),
+    Blank(String),
+}
+
+/// Nothing a place could be read from: white space (ideographic too), punctuation
+/// (ASCII, general, CJK and full-width) and invisible marks (zero-width space, BOM).
+fn is_blank(s: &str) -> bool {
+    s.chars().all(|c| {
+        c.is_whitespace()
+            || c.is_ascii_punctuation()
+            || matches!(c,
+                '\u{2000}'..='\u{206F}' // general punctuation, zero-width marks
+                | '\u{3000}'..='\u{303F}' // CJK symbols and punctuation
+                | '\u{FE10}'..='\u{FE1F}' // vertical forms
+                | '\u{FE30}'..='\u{FE4F}' // CJK compatibility forms
+                | '\u{FF01}'..='\u{FF0F}' // full-width punctuation
+                | '\u{FF1A}'..='\u{FF20}'
+                | '\u{FF3B}'..='\u{FF40}'
+                | '\u{FF5B}'..='\u{FF65}'
+                | '\u{FEFF}'
+                | '\u{00A0}'..='\u{00BF}' // Latin-1 punctuation and signs
+                | '\u{00D7}' | '\u{00F7}')
+    })
 }
 
 /// The largest backlog accepted for the surge hint.

@@ -46,7 +46,7 @@ pub(crate) fn case_properties() -> Map<String, Value> {
             "description": "The forward shipment's carrier events, in any order."
         },
         "logistics_text": nullable("TraceText", "Instead of logistics_trace: the forward shipment's trace as copied from a tracking page."),
-        "return": nullable("Return", "The buyer's return parcel; required for return_and_refund."),
+        "return": nullable("Return", "The buyer's return parcel: required for return_and_refund; with refund_only it is refused (422 at /return) unless null."),
         "shop": nullable("Shop", "The shop's own state, for the ATOM surge hint.")
     }) else {
         return Map::new();

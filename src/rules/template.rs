@@ -215,11 +215,15 @@ pub fn warning_args(w: WarningCode) -> &'static [&'static str] {
         WarningCode::UnknownAdcode => &["adcode"],
         WarningCode::ReturnDestinationMissing => &[],
         WarningCode::ReturnCountdownExpired => &["ends_at"],
-        WarningCode::EventAfterAsOf => &["pointer", "at", "as_of"],
+        WarningCode::DeadlinePassed => &["deadline", "due_at", "as_of"],
+        WarningCode::EventAfterAsOf | WarningCode::CountdownAfterAsOf => {
+            &["pointer", "at", "as_of"]
+        }
         WarningCode::RequestedAfterAsOf => &["requested_at", "as_of"],
         WarningCode::UnrecognizedDescription => &["pointer", "description"],
         WarningCode::EventWithoutMovement => &["pointer", "raw"],
         WarningCode::StatusDescriptionConflict => &["pointer", "status", "description", "read_as"],
+        WarningCode::SimultaneousEventsConflict => &["pointers", "at", "status"],
         WarningCode::CountdownInconsistent => &["started_at", "ends_at"],
         WarningCode::ReturnTraceMissing => &["waybill"],
         WarningCode::RefundClosed | WarningCode::PlatformIntervened => &["status"],

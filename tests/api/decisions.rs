@@ -292,3 +292,53 @@ async fn the_served_lines_say_what_a_decision_and_a_batch_decided() {
     );
     assert_eq!(batch["rules_version"], decided["rules_version"]);
 }
+
+#[tokio::test]
+async fn no_view_carries_a_five_digit_year_a_deadline_past_9999_is_a_422_at_its_source() {
+    let app = spawn_app().await;
+    let mut req = json!({
+        "refund_type": "refund_only",
+        "requested_at": "2023-10-03T10:00:00+08:00",
+        "as_of": "2023-10-06T12:00:00+08:00",
+        "order": {"order_id": "1", "shipped_at": "9999-12-30T23:59:59Z"},
+        "destination": {"adcode": "330108"}
+    });
+    for (accept, view) in [
+        ("application/json", ""),
+        ("text/plain", ""),
+        ("application/json", "?view=compact"),
+    ] {
+        let r = app
+            .client
+            .post(app.url(&format!("/v1/decisions{view}")))
+            .header("accept", accept)
+            .json(&req)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 422, "{accept} {view}");
+        let text = r.text().await.unwrap_or_default();
+        assert!(text.contains("/order/shipped_at"), "{text}");
+        assert!(!text.contains("10000"), "{text}");
+    }
+    let batch = body(
+        app.post_json("/v1/decisions/batch", &json!({"items": [req.clone()]}))
+            .await,
+    )
+    .await;
+    assert_eq!(batch["results"][0]["status"], 422, "{batch}");
+    assert!(!batch.to_string().contains("10000"), "{batch}");
+    // Three days earlier, the deadline fits and the case is decided.
+    req["order"]["shipped_at"] = json!("9999-12-27T23:59:59Z");
+    let r = app
+        .client
+        .post(app.url("/v1/decisions"))
+        .header("accept", "text/plain")
+        .json(&req)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap_or_default();
+    assert!(text.contains("9999-12-31T07:59:59+08:00"), "{text}");
+}

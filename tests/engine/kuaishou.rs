@@ -880,10 +880,66 @@ fn the_order_details_send_time_is_shipped_at_unless_the_body_gives_one() {
     // The body's own shipped_at wins.
     body["order"] = json!({"shipped_at": "2023-10-03T09:00:00+08:00"});
     assert_eq!(decide(&body)["scenario"], "in_transit");
-    // 0 is the platform's "not yet".
+    // A sendTime after as_of (2023-10-03 18:00) is used, with a warning naming it.
     body.as_object_mut().map(|o| o.remove("order"));
+    body["kuaishou_order"] = order_detail(1_696_338_000_000, 0);
+    let v = decide(&body);
+    assert_eq!(v["scenario"], "in_transit", "{v}");
+    let warnings = v["warnings"].to_string();
+    assert!(warnings.contains("event_after_as_of"), "{v}");
+    assert!(
+        warnings.contains("/kuaishou_order/orderBaseInfo/sendTime"),
+        "{v}"
+    );
+    // 0 is the platform's "not yet".
     body["kuaishou_order"] = order_detail(0, 0);
     assert_eq!(decide(&body)["scenario"], "not_shipped");
+}
+
+#[test]
+fn a_send_time_at_the_end_of_the_range_is_refused_when_its_deadline_cannot_be_shown() {
+    let mut body = refund_only(json!(10));
+    body.as_object_mut().map(|o| o.remove("logistics_trace"));
+    body["kuaishou_order"] = order_detail(253_402_214_399_999, 0);
+    let errors = problems(&body);
+    assert_eq!(
+        errors.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
+        ["/kuaishou_order/orderBaseInfo/sendTime"],
+        "{errors:?}"
+    );
+    assert!(errors[0].1.contains("after the year 9999"), "{errors:?}");
+    // The refund's submitTime, at the end of the range, with a parcel stalled long before.
+    let mut body = refund_only(json!(10));
+    body["kuaishou_refund"]["submitTime"] = json!(253_402_214_399_999i64);
+    body["as_of"] = json!(253_402_214_399_999i64);
+    let errors = problems(&body);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, "/kuaishou_refund/submitTime", "{errors:?}");
+}
+
+#[test]
+fn a_passed_platform_deadline_is_warned_about_only_beside_the_notices_advice() {
+    // expireTime 2023-10-04 12:30; decided the day after: intercept and refund, late.
+    let mut body = refund_only(json!(10));
+    body["as_of"] = json!("2023-10-05T09:00:00+08:00");
+    let v = decide(&body);
+    assert_eq!(v["decision"], "intercept_and_refund", "{v}");
+    assert_eq!(codes(&v, "warnings"), ["deadline_passed"], "{v}");
+    assert!(
+        v["warnings"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("platform_deadline"),
+        "{v}"
+    );
+    // Before it: no warning.
+    body["as_of"] = json!("2023-10-04T12:00:00+08:00");
+    assert_eq!(codes(&decide(&body), "warnings"), Vec::<String>::new());
+    // A closed refund follows the standard process: its passed deadline binds nothing.
+    let mut closed = refund_only(json!(60));
+    closed["as_of"] = json!("2023-10-05T09:00:00+08:00");
+    let v = decide(&closed);
+    assert_eq!(codes(&v, "warnings"), ["refund_closed"], "{v}");
 }
 
 #[test]
@@ -1238,7 +1294,8 @@ mod any_detail {
                     prop_assert!(!e.errors.is_empty());
                     for f in &e.errors {
                         prop_assert!(!f.message.is_empty());
-                        prop_assert!(f.pointer.starts_with("/kuaishou_"), "{}: {}", f.pointer, f.message);
+                        // The body's return, once a handlingWay makes the case a refund only.
+                        prop_assert!(f.pointer.starts_with("/kuaishou_") || f.pointer == "/return", "{}: {}", f.pointer, f.message);
                     }
                 }
                 Ok(d) => {

@@ -4,7 +4,7 @@
 use aftersales::RequestErrorKind::{Invalid, Malformed};
 use serde_json::{Value, json};
 
-use crate::helpers::{bytes, codes, decide, decide_bytes, refusal, refused};
+use crate::helpers::{bytes, codes, deadline, decide, decide_bytes, refusal, refused};
 
 /// The stalled example (the README's first): Hangzhou 上城区, last news 2023-10-10 14:00.
 fn stalled() -> Value {
@@ -464,6 +464,41 @@ fn null_is_refused_where_presence_means_something() {
     );
 }
 
+#[test]
+fn a_return_on_a_refund_only_case_is_refused_not_left_unread() {
+    // The attack: a return whose trace shows the goods going back, on a refund-only
+    // case, decided as not shipped with no word about it.
+    let mut r = return_case();
+    r["refund_type"] = json!("refund_only");
+    r["return"]["trace"] =
+        json!([{"at": "2023-10-04T11:00:00+08:00", "description": "【南京市】圆通速递 已揽收"}]);
+    let errors = invalid_at(&bytes(&r), &["/return"]);
+    assert!(errors[0].1.contains("return_and_refund"), "{errors:?}");
+    assert!(errors[0].1.contains("refund_only"), "{errors:?}");
+    // `null`, or no return at all, is a refund-only case as before.
+    r["return"] = json!(null);
+    assert_eq!(decide(&r)["scenario"], "not_shipped");
+    if let Some(o) = r.as_object_mut() {
+        o.remove("return");
+    }
+    assert_eq!(decide(&r)["decision"], "approve_refund");
+    // The same return on a return-and-refund case is read.
+    let r = return_case();
+    assert_eq!(decide(&r)["scenario"], "return_countdown_expired");
+
+    // A Kuaishou refund only (handlingWay 10) with a return: refused the same way; the
+    // return-and-refund body (handlingWay 1) keeps its return.
+    let mut k = kuaishou_body();
+    k["kuaishou_refund"]["handlingWay"] = json!(10);
+    invalid_at(&bytes(&k), &["/return"]);
+    k["return"] = json!(null);
+    assert_eq!(decide(&k)["scenario"], "not_shipped");
+    assert_eq!(
+        decide(&kuaishou_body())["scenario"],
+        "return_undelivered_in_countdown"
+    );
+}
+
 // Hostile bodies ---------------------------------------------------------------------
 
 #[test]
@@ -630,6 +665,73 @@ fn the_ends_of_the_range_are_decided_and_shown_with_four_digit_years() {
 }
 
 #[test]
+fn a_deadline_counted_past_the_year_9999_is_refused_at_the_time_it_came_from() {
+    let base = || {
+        json!({
+            "refund_type": "refund_only",
+            "requested_at": "2023-10-03T10:00:00+08:00",
+            "as_of": "2023-10-06T12:00:00+08:00",
+            "order": {"order_id": "1"},
+            "destination": {"adcode": "330108"}
+        })
+    };
+    let too_late = |body: &Value, pointer: &str| {
+        let errors = invalid_at(&bytes(body), &[pointer]);
+        assert!(errors[0].1.contains("after the year 9999"), "{errors:?}");
+        assert!(!errors[0].1.contains("10000"), "{errors:?}");
+    };
+    // shipped_at at the end of the range: stalled_after would be +10000-01-03.
+    let mut r = base();
+    r["order"]["shipped_at"] = json!("9999-12-30T23:59:59Z");
+    too_late(&r, "/order/shipped_at");
+    // A day earlier still fits (9999-12-31T07:59:59+08:00 + 72 h does not).
+    r["order"]["shipped_at"] = json!("9999-12-28T15:59:59Z");
+    assert_eq!(
+        decide(&r)["deadlines"][0]["due_at"],
+        "9999-12-31T23:59:59+08:00"
+    );
+    // A trace event with as_of at the maximum: in transit, then stalled.
+    let mut r = base();
+    r["as_of"] = json!("9999-12-30T23:59:59.999Z");
+    r["logistics_trace"] = json!([{"at": "9999-12-30T10:00:00Z", "status": "in_transit"}]);
+    too_late(&r, "/logistics_trace/0");
+    r["logistics_trace"] = json!([{"at": "9999-12-27T10:00:00Z", "status": "in_transit"}]);
+    too_late(&r, "/logistics_trace/0");
+    // A pasted line: the text's pointer, and the line in the message.
+    r.as_object_mut().map(|o| o.remove("logistics_trace"));
+    r["logistics_text"] = json!("2023-10-02 09:00 已揽收\n9999-12-29 10:00 【杭州市】快件已到达");
+    let errors = invalid_at(&bytes(&r), &["/logistics_text"]);
+    assert!(errors[0].1.starts_with("line 2 is too late"), "{errors:?}");
+    r.as_object_mut().map(|o| o.remove("logistics_text"));
+    // Stalled long before a request at the end of the range (the policy applies: the
+    // parcel met the zone's control in 2023): the request drives the intercept window.
+    r["requested_at"] = json!("9999-12-30T20:00:00Z");
+    r["logistics_trace"] = json!([
+        {"at": "2023-10-02T09:00:00+08:00", "status": "collected"},
+        {"at": "9999-12-01T10:00:00Z", "status": "in_transit"}
+    ]);
+    too_late(&r, "/requested_at");
+    // A return countdown started at the end of the range.
+    let mut r = base();
+    r["refund_type"] = json!("return_and_refund");
+    r["as_of"] = json!("9999-12-30T23:59:59.999Z");
+    r["return"] = json!({
+        "destination": {"adcode": "330110"},
+        "trace": [{"at": "9999-12-30T20:00:00Z", "status": "in_transit"}],
+        "countdown_started_at": "9999-12-30T23:00:00Z"
+    });
+    too_late(&r, "/return/countdown_started_at");
+    // Its end given instead fits.
+    r["as_of"] = json!("9999-12-30T23:30:00Z");
+    r["return"]["countdown_ends_at"] = json!("9999-12-30T23:59:59Z");
+    let v = decide(&r);
+    assert_eq!(
+        deadline(&v, "respond_by").map(|d| d["due_at"].clone()),
+        Some(json!("9999-12-31T07:59:59+08:00"))
+    );
+}
+
+#[test]
 fn epoch_seconds_sent_for_milliseconds_are_refused_not_read_as_january_1970() {
     // 2023-10-11 09:00 and 2023-10-10 14:00 in epoch *seconds*: read as milliseconds
     // they fall in January 1970, so the request would be outside the impact period and
@@ -673,6 +775,20 @@ fn with_text(text: &str) -> Value {
     s.as_object_mut().map(|o| o.remove("logistics_trace"));
     s["logistics_text"] = json!(text);
     s
+}
+
+#[test]
+fn two_pasted_lines_at_one_time_are_ordered_by_the_parcels_progress() {
+    let out = "2023-10-12 14:00 【杭州市】快件派送中，派送员 张三";
+    let signed = "2023-10-12 14:00 【杭州市】快件已签收，签收人：本人";
+    for text in [format!("{signed}\n{out}"), format!("{out}\n{signed}")] {
+        let mut s = with_text(&text);
+        s["requested_at"] = json!("2023-10-12T15:00:00+08:00");
+        s["as_of"] = json!("2023-10-12T16:00:00+08:00");
+        let v = decide(&s);
+        assert_eq!(v["scenario"], "delivered", "{text}");
+        assert_eq!(codes(&v, "warnings"), Vec::<String>::new(), "{text}");
+    }
 }
 
 #[test]

@@ -42,6 +42,7 @@ fn case(refund_type: RefundType, trace: Vec<Event>, return_: Option<Return>) -> 
             order_id: "O-1".into(),
             placed_at: None,
             shipped_at: None,
+            shipped_at_pointer: aftersales::engine::SHIPPED_AT,
         },
         destination: hangzhou(330102),
         trace,

@@ -72,6 +72,79 @@ fn shipped_at_without_trace_counts_as_a_collection() {
     );
 }
 
+/// The warnings of a decision with the given code, as (pointer, at).
+fn later_than_as_of(v: &Value, code: &str) -> Vec<(String, String)> {
+    v["warnings"]
+        .as_array()
+        .map(|ws| {
+            ws.iter()
+                .filter(|w| w["code"] == code)
+                .map(|w| {
+                    let text = w["message"].as_str().unwrap_or_default();
+                    let pointer = text.split_whitespace().find(|t| t.starts_with('/'));
+                    (pointer.unwrap_or_default().to_owned(), text.to_owned())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn shipped_at_after_as_of_is_used_as_a_late_event_is_and_warned_about_at_its_pointer() {
+    // As a trace event after as_of: used, and warned about with its pointer.
+    let mut r = refund_only(
+        "2023-10-02T10:00:00+08:00",
+        "2023-10-02T12:00:00+08:00",
+        &[],
+    );
+    r["order"]["shipped_at"] = json!("2023-10-05T10:00:00+08:00");
+    let v = decide(&r);
+    let late = later_than_as_of(&v, "event_after_as_of");
+    assert_eq!(late.len(), 1, "{v}");
+    assert_eq!(late[0].0, "/order/shipped_at", "{late:?}");
+    assert!(late[0].1.contains("2023-10-05T10:00:00+08:00"), "{late:?}");
+    // The same time as a trace event is treated the same way.
+    let t = refund_only(
+        "2023-10-02T10:00:00+08:00",
+        "2023-10-02T12:00:00+08:00",
+        &[("2023-10-05T10:00:00+08:00", "collected")],
+    );
+    let e = decide(&t);
+    assert_eq!(
+        later_than_as_of(&e, "event_after_as_of")[0].0,
+        "/logistics_trace/0"
+    );
+    assert_eq!(e["scenario"], v["scenario"]);
+    assert_eq!(e["decision"], v["decision"]);
+    // shipped_at before as_of: no warning.
+    r["order"]["shipped_at"] = json!("2023-10-01T10:00:00+08:00");
+    assert_eq!(codes(&decide(&r), "warnings"), Vec::<String>::new());
+}
+
+#[test]
+fn a_countdown_starting_after_as_of_does_not_run_and_is_warned_about() {
+    let r = return_and_refund(
+        "2023-10-06T12:00:00+08:00",
+        &[("2023-10-05T11:00:00+08:00", "in_transit")],
+        Some("2023-10-07T10:00:00+08:00"),
+    );
+    let v = decide(&r);
+    assert_eq!(v["scenario"], "return_in_transit", "{v}");
+    assert_eq!(deadline(&v, "respond_by"), None);
+    let late = later_than_as_of(&v, "countdown_after_as_of");
+    assert_eq!(late.len(), 1, "{v}");
+    assert_eq!(late[0].0, "/return/countdown_started_at");
+    // Started before as_of: it runs, without the warning.
+    let r = return_and_refund(
+        "2023-10-06T12:00:00+08:00",
+        &[("2023-10-05T11:00:00+08:00", "in_transit")],
+        Some("2023-10-06T10:00:00+08:00"),
+    );
+    let v = decide(&r);
+    assert_eq!(v["scenario"], "return_undelivered_in_countdown");
+    assert!(!codes(&v, "warnings").contains(&"countdown_after_as_of".to_owned()));
+}
+
 #[test]
 fn a_rejection_return_or_interception_at_the_head_approves_the_refund() {
     for status in ["rejected", "returning", "returned", "intercepted"] {
@@ -165,6 +238,39 @@ fn a_passed_deadline_is_negative_and_overdue() {
 }
 
 #[test]
+fn a_passed_intercept_window_is_warned_about_as_a_missed_countdown_is() {
+    // Past the window: the advice and `overdue` stay, and a warning names the deadline.
+    let v = decide(&stalled_case("2023-10-20T09:00:00+08:00"));
+    assert_eq!(v["decision"], "intercept_and_refund");
+    let d = deadline(&v, "intercept_and_refund_by").unwrap_or_default();
+    assert_eq!(d["overdue"], true);
+    assert_eq!(codes(&v, "warnings"), ["deadline_passed"]);
+    let message = v["warnings"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("intercept_and_refund_by"), "{message}");
+    assert!(message.contains("2023-10-15T14:00:00+08:00"), "{message}");
+    // At its end the window is still open: no warning.
+    let v = decide(&stalled_case("2023-10-15T14:00:00+08:00"));
+    assert_eq!(
+        deadline(&v, "intercept_and_refund_by").map(|d| d["overdue"].clone()),
+        Some(json!(false))
+    );
+    assert_eq!(codes(&v, "warnings"), Vec::<String>::new());
+    // A failed interception: the approval with proof is within the window too.
+    let mut r = stalled_case("2023-10-20T09:00:00+08:00");
+    r["logistics_trace"] = events(&[
+        (IN_TRANSIT_AT, "in_transit"),
+        ("2023-10-14T10:00:00+08:00", "intercept_failed"),
+    ]);
+    let v = decide(&r);
+    assert_eq!(v["decision"], "approve_refund");
+    assert_eq!(codes(&v, "warnings"), ["deadline_passed"]);
+    // stalled_after is no limit of the merchant's: in transit never warns.
+    let v = decide(&stalled_case("2023-10-12T09:00:00+08:00"));
+    assert_eq!(v["scenario"], "in_transit");
+    assert_eq!(codes(&v, "warnings"), Vec::<String>::new());
+}
+
+#[test]
 fn a_failed_interception_of_a_stalled_parcel_approves_with_proof() {
     let mut r = stalled_case("2023-10-14T09:00:00+08:00");
     r["logistics_trace"] = events(&[
@@ -245,6 +351,91 @@ fn events_are_sorted_by_time_before_the_head_is_taken() {
         ],
     ));
     assert_eq!(v["scenario"], "rejected_or_returned");
+}
+
+#[test]
+fn events_at_one_instant_are_ordered_by_the_parcels_progress_not_their_place() {
+    const T: &str = "2023-10-12T14:00:00+08:00";
+    let case = |trace: &[(&str, &str)]| {
+        refund_only(
+            "2023-10-12T15:00:00+08:00",
+            "2023-10-12T16:00:00+08:00",
+            trace,
+        )
+    };
+    // Delivered listed first (newest first) or last: delivered either way, no warning.
+    for trace in [
+        [(T, "delivered"), (T, "out_for_delivery")],
+        [(T, "out_for_delivery"), (T, "delivered")],
+    ] {
+        let v = decide(&case(&trace));
+        assert_eq!(v["scenario"], "delivered", "{trace:?}");
+        assert_eq!(codes(&v, "warnings"), Vec::<String>::new(), "{trace:?}");
+    }
+    for trace in [
+        [(T, "returned"), (T, "returning")],
+        [(T, "returning"), (T, "rejected")],
+    ] {
+        let v = decide(&case(&trace));
+        assert_eq!(v["scenario"], "rejected_or_returned", "{trace:?}");
+        assert_eq!(codes(&v, "warnings"), Vec::<String>::new(), "{trace:?}");
+    }
+    // An interception's failure comes after its request, whichever is listed first.
+    let stalled_at = |trace: &[(&str, &str)]| {
+        refund_only(
+            "2023-10-12T15:00:00+08:00",
+            "2023-10-16T16:00:00+08:00",
+            trace,
+        )
+    };
+    for trace in [
+        [
+            (T, "in_transit"),
+            (T, "intercept_failed"),
+            (T, "intercept_requested"),
+        ],
+        [
+            (T, "in_transit"),
+            (T, "intercept_requested"),
+            (T, "intercept_failed"),
+        ],
+    ] {
+        let v = decide(&stalled_at(&trace));
+        assert_eq!(v["decision"], "approve_refund", "{trace:?}");
+    }
+    // Moving statuses decide alike: no conflict.
+    let v = decide(&case(&[(T, "security_check"), (T, "in_transit")]));
+    assert_eq!(v["scenario"], "in_transit");
+    assert_eq!(codes(&v, "warnings"), Vec::<String>::new());
+}
+
+#[test]
+fn contradicting_statuses_at_one_instant_are_warned_about_with_their_pointers() {
+    const T: &str = "2023-10-12T14:00:00+08:00";
+    let r = refund_only(
+        "2023-10-12T15:00:00+08:00",
+        "2023-10-12T16:00:00+08:00",
+        &[
+            ("2023-10-12T09:00:00+08:00", "out_for_delivery"),
+            (T, "delivered"),
+            (T, "rejected"),
+        ],
+    );
+    let v = decide(&r);
+    assert_eq!(codes(&v, "warnings"), ["simultaneous_events_conflict"]);
+    let message = v["warnings"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("/logistics_trace/1, /logistics_trace/2"),
+        "{message}"
+    );
+    assert!(message.contains(T), "{message}");
+    // An earlier instant's events are not the ones that decide: no warning.
+    let r = refund_only(
+        "2023-10-12T15:00:00+08:00",
+        "2023-10-12T16:00:00+08:00",
+        &[(T, "delivered"), (T, "delivered")],
+    );
+    assert_eq!(codes(&decide(&r), "warnings"), Vec::<String>::new());
 }
 
 #[test]
@@ -676,6 +867,69 @@ fn a_destination_needs_something_to_go_on() {
         "hangzhou",
         "a numeric adcode is fine"
     );
+}
+
+#[test]
+fn a_blank_destination_is_warned_about_as_an_unreadable_one_is() {
+    let mut r = refund_only(
+        "2023-10-02T10:00:00+08:00",
+        "2023-10-02T10:05:00+08:00",
+        &[],
+    );
+    for blank in [
+        json!({"address": ""}),
+        json!({"address": "  "}),
+        json!({"address": "\u{3000}"}),
+        json!({"address": "-"}),
+        json!({"address": "\u{200b}"}),
+        json!({"address": "——，。"}),
+        json!({"province": "", "city": " ", "district": ""}),
+        // As the words a person writes for "none".
+        json!({"address": "无"}),
+        json!({"address": "null"}),
+    ] {
+        r["destination"] = blank.clone();
+        let v = decide(&r);
+        assert_eq!(codes(&v, "warnings"), ["destination_unresolved"], "{blank}");
+        assert_eq!(v["zone"], Value::Null, "{blank}");
+    }
+    // Blank fields beside a readable one, or beside an adcode, are left out quietly.
+    r["destination"] = json!({"adcode": "330102", "address": ""});
+    let v = decide(&r);
+    assert_eq!(codes(&v, "warnings"), Vec::<String>::new());
+    assert_eq!(v["zone"]["id"], "hangzhou");
+    r["destination"] =
+        json!({"province": "", "city": " ", "address": "浙江省杭州市上城区解放路100号"});
+    let v = decide(&r);
+    assert_eq!(codes(&v, "warnings"), Vec::<String>::new());
+    assert_eq!(v["zone"]["id"], "hangzhou");
+}
+
+#[test]
+fn a_blank_return_address_is_a_missing_one() {
+    let mut r = return_and_refund(
+        "2023-10-06T12:00:00+08:00",
+        &[("2023-10-05T11:00:00+08:00", "in_transit")],
+        COUNTDOWN,
+    );
+    for blank in [
+        json!({"address": ""}),
+        json!({"address": "\u{3000}"}),
+        json!({"province": "", "city": "-"}),
+    ] {
+        r["return"]["destination"] = blank.clone();
+        let v = decide(&r);
+        assert_eq!(
+            codes(&v, "warnings"),
+            ["return_destination_missing"],
+            "{blank}"
+        );
+        assert_eq!(v["zone"], Value::Null, "{blank}");
+    }
+    r["return"]["destination"] = json!({"address": "浙江省杭州市余杭区文一西路969号"});
+    let v = decide(&r);
+    assert_eq!(codes(&v, "warnings"), Vec::<String>::new());
+    assert_eq!(v["zone"]["id"], "hangzhou");
 }
 
 #[test]

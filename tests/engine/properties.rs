@@ -238,8 +238,9 @@ mod trace_text_pattern {
         regex::Regex::new(aftersales::request::TRACE_TEXT_PATTERN).unwrap_or_else(|e| panic!("{e}"))
     });
 
-    /// Whether the stalled case with this trace text is decided; refused only ever at
-    /// the text.
+    /// Whether the stalled case with this trace text is decided (or read, and refused
+    /// only because a deadline counted from a time at the end of the range cannot be
+    /// shown); refused only ever at the text.
     fn read(text: &str) -> bool {
         let body = json!({
             "refund_type": "refund_only",
@@ -263,7 +264,9 @@ mod trace_text_pattern {
                     "{:?}",
                     e.errors
                 );
-                false
+                e.errors
+                    .iter()
+                    .all(|e| e.message.contains("after the year 9999"))
             }
         }
     }
