@@ -490,6 +490,8 @@ fn a_return_on_a_refund_only_case_is_refused_not_left_unread() {
     // return-and-refund body (handlingWay 1) keeps its return.
     let mut k = kuaishou_body();
     k["kuaishou_refund"]["handlingWay"] = json!(10);
+    // A refund-only status (10: waiting for the merchant), not the body's return status.
+    k["kuaishou_refund"]["status"] = json!(10);
     invalid_at(&bytes(&k), &["/return"]);
     k["return"] = json!(null);
     assert_eq!(decide(&k)["scenario"], "not_shipped");
