@@ -10,7 +10,7 @@
 //! | platform field | becomes |
 //! | --- | --- |
 //! | `refundId` | `case_id` |
-//! | `oid`, or `orderId` (push messages) | `order.order_id` (both given: the same id) |
+//! | `oid`, or `orderId` (push messages) | `order.order_id` (one of them, not both) |
 //! | `status` (10 … 70) | `PlatformRefund::status` (required; an undocumented one is a 422) |
 //! | `handlingWay` 1 退货退款, 10 仅退款 | `refund_type` `return_and_refund`, `refund_only`; of the status's type ([`PlatformStatus::refund_type`]), else a 422 at both |
 //! | `handlingWay` 3 换货, 4 补寄, 5 维修 | not covered (`standard_process`); `refund_type` `return_and_refund`, `refund_only`, `return_and_refund` |
@@ -493,14 +493,19 @@ pub(crate) fn read(
         at: "/kuaishou_refund",
     };
 
-    // The order id: `oid` in the detail, `orderId` in push messages; both must agree.
+    // The order id: `oid` in the detail, `orderId` in push messages; one of them, once.
     let oid = f.id(&r.oid, "oid", "an order id");
     let pushed = f.id(&r.order_id, "orderId", "an order id");
     let order_id = match (oid, pushed) {
-        (Some(oid), Some(pushed)) if oid != pushed => {
+        (Some(oid), Some(pushed)) => {
+            let same = if oid == pushed {
+                "the same id"
+            } else {
+                "two different ids"
+            };
             f.err(
                 "orderId",
-                format!("`{pushed}` is not oid `{oid}`: both name the order, so they must be the same id (send one)"),
+                format!("`{pushed}` beside oid `{oid}` ({same}): send the order id once, as oid (the refund detail) or orderId (a push message)"),
             );
             None
         }
@@ -704,6 +709,15 @@ fn code_schema(codes: &[(i64, &str)], description: &str, nullable: bool) -> Valu
     })
 }
 
+/// One of `codes`, as a number or its digits (for the schemas' cross-field rules).
+fn codes_in(codes: &[i64]) -> Value {
+    let strings: Vec<String> = codes.iter().map(i64::to_string).collect();
+    json!({"anyOf": [
+        {"type": "integer", "enum": codes},
+        {"type": "string", "enum": strings}
+    ]})
+}
+
 /// The JSON Schemas of the Kuaishou body. Only the fields the mapping reads are
 /// declared (each exactly as [`read`] accepts it); the rest of each platform object is
 /// accepted as it comes. Cross-field rules no schema can state (two spellings of one
@@ -749,6 +763,21 @@ pub fn json_schemas() -> Value {
     };
     let ways: Vec<(i64, &str)> = HANDLING_WAYS.iter().map(|w| (w.0, w.1)).collect();
     let waybill = json!({"type": ["string", "null"], "description": "The return parcel's waybill (快递单号); blank is none."});
+    // A status of `statuses` with the way `way`, as numbers or their digits.
+    let contradiction = |statuses: &[i64], way: i64| {
+        json!({
+            "required": ["status", "handlingWay"],
+            "properties": {"status": codes_in(statuses), "handlingWay": codes_in(&[way])}
+        })
+    };
+    let not_null = json!({"not": {"type": "null"}});
+    // `key` left out, or null.
+    let absent = |key: &str| {
+        json!({"anyOf": [
+            {"not": {"required": [key], "properties": {key: {}}}},
+            {"required": [key], "properties": {key: {"type": "null"}}}
+        ]})
+    };
     let mut request = crate::request::case_properties();
     for (key, schema) in [
         (
@@ -782,14 +811,14 @@ pub fn json_schemas() -> Value {
     }
     json!({
         "KuaishouRefund": {
-            "description": "The refund detail (open.seller.order.refund.detail, its data) as the Kuaishou open platform returns it. The fields listed are read; every other field of the detail is accepted and ignored (a duplicated key is still refused). Two spellings from other sources are read too: `orderId` (push messages) for `oid`, and a top-level `expressNo` (flattened copies) for `logisticsInfo.expressNo`; when both spellings are given they must be the same, or the request is refused (422). The order id is required as one of them (oid or orderId; neither is a 422). status must go with handlingWay 1 or 10: a refund-only status (10, 20) with 1, or a return status (11, 21, 22, 30, 40) with 10, is refused (422 at both); 45, 50, 60 and 70 go with either. Numbers may come as their digits in a string; an id written as a float (2.15e15, 2150361234567890.0) is read only below 2^53, where floats hold every integer.",
+            "description": "The refund detail (open.seller.order.refund.detail, its data) as the Kuaishou open platform returns it. The fields listed are read; every other field of the detail is accepted and ignored (a duplicated key is still refused). The order id is required once: as oid (the detail) or as orderId (push messages: kwaishop_aftersales_addRefund, updateRefund), not both (422 at /kuaishou_refund/orderId; neither is a 422 at /kuaishou_refund/oid). A top-level expressNo (flattened copies of the detail) is read as logisticsInfo.expressNo (a string; blank is none); given beside it, it must be the same waybill, or the request is refused (422 at /kuaishou_refund/expressNo). status must go with handlingWay 1 or 10: a refund-only status (10, 20) with 1, or a return status (11, 21, 22, 30, 40) with 10, is refused (422 at both); 45, 50, 60 and 70 go with either. Numbers may come as their digits in a string; an id written as a float (2.15e15, 2150361234567890.0) is read only below 2^53, where floats hold every integer.",
             "type": "object",
             "additionalProperties": true,
             "required": ["status", "handlingWay", "submitTime"],
             "properties": {
                 "refundId": id("售后单id, the after-sales id: the case id echoed back.", true),
                 "oid": id("订单id, the order id. One of oid and orderId is required: without either the request is refused (422 at /kuaishou_refund/oid).", true),
-                "orderId": id("The order id as push messages (kwaishop_aftersales_addRefund, updateRefund) call it: read as oid, for a body built from a push message. Given beside oid it must be the same id, or the request is refused (422 at /kuaishou_refund/orderId).", true),
+                "orderId": id("The order id as push messages (kwaishop_aftersales_addRefund, updateRefund) call it: read as oid, for a body built from a push message. Not beside oid (422 at /kuaishou_refund/orderId).", true),
                 "status": code_schema(&STATUSES, "退款状态, the refund's state on the platform, which bounds the advice: closed at 50, 60 and 70 (standard process), the platform has stepped in at 20 to 22.", false),
                 "handlingWay": code_schema(&ways, "退款方式: 1 and 10 are the refunds the notice covers; an exchange, a re-send or a repair follows the standard process.", false),
                 "refundType": code_schema(&REFUND_TYPES, "退款类型: a refund the seller started follows the standard process.", true),
@@ -799,9 +828,19 @@ pub fn json_schemas() -> Value {
                 "submitTime": ms("退货申请时间, when the buyer applied, in epoch milliseconds: the request's time.", true),
                 "expireTime": ms("超期时间, the platform's deadline for the merchant's current step, in epoch milliseconds (0: none): reported as a platform_deadline at every status, and the end of the return countdown at status 40 unless the body gives an earlier one.", false),
                 "address": {"type": ["string", "null"], "description": "卖家退货地址, the merchant's return address: the return's destination unless the body gives one; blank is none."},
-                "logisticsInfo": crate::request::nullable("KuaishouLogisticsInfo", "退货单物流信息, the return parcel."),
-                "expressNo": {"type": ["string", "null"], "description": "The return parcel's waybill as flattened copies of the detail carry it: read as logisticsInfo.expressNo; blank is none. Given beside logisticsInfo.expressNo it must be the same waybill, or the request is refused (422 at /kuaishou_refund/expressNo)."}
-            }
+                "logisticsInfo": crate::request::nullable("KuaishouLogisticsInfo", "退货单物流信息, the return parcel.")
+            },
+            // The rules across fields, as a schema can state them, so that a body the
+            // schema admits is never refused for them: no contradicting status and
+            // handlingWay, and the order id given once. (A top-level expressNo, which must
+            // equal logisticsInfo.expressNo when both are given, is not declared: no schema
+            // states that equality; the description does.)
+            "not": {"anyOf": [
+                contradiction(&[10, 20], 1),
+                contradiction(&[11, 21, 22, 30, 40], 10),
+                {"required": ["oid", "orderId"], "properties": {"oid": not_null, "orderId": not_null}},
+                {"allOf": [absent("oid"), absent("orderId")]}
+            ]}
         },
         "KuaishouLogisticsInfo": {
             "description": "The return parcel in the refund detail: its waybill is read (a warning names it when the request has no trace for it); expressCode and any other field are accepted and ignored.",
@@ -823,11 +862,10 @@ pub fn json_schemas() -> Value {
             ]}
         },
         "KuaishouOrderBaseInfo": {
-            "description": "The order's base information. Its oid, when given, must be the refund's order (else 422); sendTime and recvTime are read; every other field is accepted and ignored.",
+            "description": "The order's base information. sendTime and recvTime are read; its oid, when given, must be the refund's order (its oid or orderId), or the request is refused (422 at /kuaishou_order/orderBaseInfo/oid: no schema states that equality, so oid is not declared); every other field is accepted and ignored.",
             "type": "object",
             "additionalProperties": true,
             "properties": {
-                "oid": id("订单id, the order id: when given, it must be the refund's order (its oid or orderId), or the request is refused (422).", true),
                 "sendTime": ms("发货时间, when the order was shipped, in epoch milliseconds (0: not yet): the order's shipped_at unless the body gives one.", false),
                 "recvTime": ms("收货时间, when the platform recorded the signature, in epoch milliseconds (0: none yet): a delivered event of the forward trace. Earlier than sendTime, both are used as given, with a received_before_shipped warning.", false)
             }
@@ -838,7 +876,25 @@ pub fn json_schemas() -> Value {
             "additionalProperties": false,
             "required": ["kuaishou_refund", "destination"],
             "properties": request,
-            "not": crate::request::not_both("logistics_trace", "logistics_text")
+            // Refused, so not admitted: both traces; a return beside a refund only the
+            // notice covers (handlingWay 10, neither price protection nor seller-started).
+            "not": {"anyOf": [
+                crate::request::not_both("logistics_trace", "logistics_text"),
+                {
+                    "required": ["kuaishou_refund", "return"],
+                    "properties": {
+                        "return": {"not": {"type": "null"}},
+                        "kuaishou_refund": {
+                            "required": ["handlingWay"],
+                            "properties": {
+                                "handlingWay": codes_in(&[10]),
+                                "specialRefundType": {"not": codes_in(&[1])},
+                                "refundType": {"not": codes_in(&[2])}
+                            }
+                        }
+                    }
+                }
+            ]}
         }
     })
 }
@@ -860,16 +916,26 @@ mod tests {
     #[test]
     fn the_schemas_declare_every_field_the_mapping_reads_and_require_no_order_id_spelling() {
         let schemas = json_schemas();
+        // Two fields are read but not declared, as their rule is an equality with
+        // another field no schema can state (a body the schema admits would be refused):
+        // their objects' descriptions name them.
+        let undeclared = [
+            ("KuaishouRefund", "expressNo"),
+            ("KuaishouOrderBaseInfo", "oid"),
+        ];
         for (name, keys) in [
             ("KuaishouRefund", RefundDetail::KEYS),
             ("KuaishouLogisticsInfo", LogisticsInfo::KEYS),
             ("KuaishouOrderBaseInfo", OrderBaseInfo::KEYS),
         ] {
             for key in keys {
-                assert!(
-                    schemas[name]["properties"].get(*key).is_some(),
-                    "{name}.{key} is read but not declared"
-                );
+                let declared = schemas[name]["properties"].get(*key).is_some();
+                if undeclared.contains(&(name, *key)) {
+                    let described = schemas[name]["description"].as_str().unwrap_or_default();
+                    assert!(!declared && described.contains(key), "{name}.{key}");
+                } else {
+                    assert!(declared, "{name}.{key} is read but not declared");
+                }
             }
         }
         // Refused at the order detail's top: declared as a `not`, and nothing else read.
@@ -879,8 +945,8 @@ mod tests {
             .filter(|k| schemas["KuaishouOrder"]["properties"].get(*k).is_none())
             .collect();
         assert_eq!(order, ["sendTime", "recvTime"]);
-        // `oid` or `orderId`: neither is required by the schema (a generated client
-        // would refuse a push message's orderId alone); the server refuses neither.
+        // `oid` or `orderId`: neither is in `required` (a generated client would refuse a
+        // push message's orderId alone); the `not` refuses neither and both.
         let required = &schemas["KuaishouRefund"]["required"];
         assert_eq!(*required, json!(["status", "handlingWay", "submitTime"]));
         for key in ["oid", "orderId"] {

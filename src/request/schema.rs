@@ -173,7 +173,14 @@ pub fn json_schemas() -> Value {
             "additionalProperties": false,
             "required": ["refund_type", "requested_at", "order", "destination"],
             "properties": decision_request,
-            "not": not_both("logistics_trace", "logistics_text"),
+            // Refused, so not admitted: both traces; a return on a refund-only case.
+            "not": {"anyOf": [
+                not_both("logistics_trace", "logistics_text"),
+                {
+                    "required": ["refund_type", "return"],
+                    "properties": {"refund_type": {"const": "refund_only"}, "return": {"not": {"type": "null"}}}
+                }
+            ]},
             "if": {"properties": {"refund_type": {"const": "return_and_refund"}}, "required": ["refund_type"]},
             "then": {"required": ["return"], "properties": {"return": {"$ref": "#/components/schemas/Return"}}},
             "example": {

@@ -792,7 +792,7 @@ fn a_refund_type_beside_the_detail_is_refused_whether_or_not_it_agrees_with_the_
 // Item 11: orderId ----------------------------------------------------------------
 
 #[test]
-fn order_id_from_a_push_message_is_the_order_id_and_must_agree_with_oid() {
+fn order_id_from_a_push_message_is_the_order_id_and_is_given_once() {
     let mut body = refund_only(json!(10));
     body["kuaishou_refund"]
         .as_object_mut()
@@ -800,9 +800,12 @@ fn order_id_from_a_push_message_is_the_order_id_and_must_agree_with_oid() {
     body["kuaishou_refund"]["orderId"] = json!(2_309_281_234_567_890i64);
     let v = decide(&body);
     assert_eq!(v["decision"], "intercept_and_refund");
-    // The same id, as a number and as a string: one order.
+    // Beside oid, even the same id: the id is given once (so that a body the schema
+    // admits is never refused, the schema says "not both", and the server does too).
     body["kuaishou_refund"]["oid"] = json!("2309281234567890");
-    assert_eq!(decide(&body)["decision"], "intercept_and_refund");
+    assert_eq!(refused(&body), ["/kuaishou_refund/orderId"]);
+    let m = message_at(&body, "/kuaishou_refund/orderId");
+    assert!(m.contains("the same id") && m.contains("once"), "{m}");
     body["kuaishou_refund"]["oid"] = json!("2309281234567891");
     assert_eq!(refused(&body), ["/kuaishou_refund/orderId"]);
     let m = message_at(&body, "/kuaishou_refund/orderId");
@@ -810,6 +813,9 @@ fn order_id_from_a_push_message_is_the_order_id_and_must_agree_with_oid() {
         m.contains("2309281234567891") && m.contains("2309281234567890"),
         "{m}"
     );
+    // oid null beside orderId: orderId alone.
+    body["kuaishou_refund"]["oid"] = Value::Null;
+    assert_eq!(decide(&body)["decision"], "intercept_and_refund");
     // Neither: the order id is required.
     if let Some(o) = body["kuaishou_refund"].as_object_mut() {
         o.remove("oid");
