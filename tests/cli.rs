@@ -843,6 +843,39 @@ fn a_decision_log_on_dev_null_is_refused_at_startup() {
     }
 }
 
+/// A decision log on a kernel pseudo filesystem (`stat` calls its files regular) would
+/// answer 200 with its lines cut or lost: `/proc/self/comm` keeps 15 bytes of a line as
+/// the process's name. Refused at start, naming the filesystem; a file on a disk beside it
+/// is taken.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_decision_log_on_procfs_or_sysfs_is_refused_at_startup() {
+    for (target, fs) in [
+        ("/proc/self/comm", "on proc,"),
+        ("/proc/self/attr/current", "on proc,"),
+        ("/sys/kernel/uevent_helper", "on sysfs,"),
+    ] {
+        if std::fs::OpenOptions::new()
+            .append(true)
+            .open(target)
+            .is_err()
+        {
+            // Not writable here: refused all the same, by the OS.
+            continue;
+        }
+        let stderr = refused_at_start_on(target);
+        assert!(
+            stderr.contains(fs) && stderr.contains("pseudo filesystem"),
+            "{target}: {stderr}"
+        );
+    }
+    let stderr = refused_at_start_on("/proc/self/comm");
+    assert!(stderr.contains("on proc,"), "{stderr}");
+    let (_dir, log) = fresh_decision_log("on-disk");
+    let (_server, port) = serving_ready(&["--decision-log", &log.to_string_lossy()], Stdio::null());
+    assert_eq!(post_decision(port).as_deref(), Some("200"));
+}
+
 /// A second process on the same decision log file would cut back the first one's lines:
 /// it does not start.
 #[cfg(target_os = "linux")]
