@@ -876,6 +876,46 @@ fn a_decision_log_on_procfs_or_sysfs_is_refused_at_startup() {
     assert_eq!(post_decision(port).as_deref(), Some("200"));
 }
 
+/// The rules file broken by an edit, then put back as it was (the rules serving): the
+/// failure is over without a SIGHUP: `/v1/rules` says ok and
+/// `aftersales_rules_reload_failing` is 0 again.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_rules_file_put_back_after_a_broken_edit_clears_the_failing_gauge() {
+    let dir = fresh_dir("rules-back");
+    let rules = dir.path().join("r.toml");
+    let served = aftersales::rules::EMBEDDED_SOURCE;
+    let _ = std::fs::write(&rules, served);
+    let (_server, port) = serving_ready(&["--rules", &rules.to_string_lossy()], Stdio::null());
+    let gauge = || {
+        get(port, "/metrics").and_then(|(_, text)| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("aftersales_rules_reload_failing "))
+                .map(str::to_owned)
+        })
+    };
+    let result = || {
+        get(port, "/v1/rules").map(|(_, b)| {
+            serde_json::from_str::<serde_json::Value>(&b).unwrap_or_default()["reload"]["result"]
+                .clone()
+        })
+    };
+    let _ = std::fs::write(&rules, format!("{served}x = [\n"));
+    assert!(
+        wait_for(|| gauge().as_deref() == Some("1")),
+        "{:?}",
+        gauge()
+    );
+    assert_eq!(result(), Some("failed".into()));
+    let _ = std::fs::write(&rules, served);
+    assert!(
+        wait_for(|| gauge().as_deref() == Some("0")),
+        "still failing after the served file was put back: {:?}",
+        gauge()
+    );
+    assert_eq!(result(), Some("ok".into()));
+}
+
 /// A second process on the same decision log file would cut back the first one's lines:
 /// it does not start.
 #[cfg(target_os = "linux")]
