@@ -208,3 +208,82 @@ async fn hyper_refuses_conflicting_lengths_and_unchunked_codings_itself() {
         "{got}"
     );
 }
+
+/// A body sent with a content coding (`gzip`, `br`, ...) is not decoded here: 415 naming
+/// the coding (RFC 9110 §15.5.16), with `Accept-Encoding: identity`, on every route that
+/// reads a body, where the compressed bytes were read as JSON (400 malformed JSON, or a
+/// decision on whatever they happened to parse as). `identity` is no coding: decided.
+#[tokio::test]
+async fn a_body_with_a_content_coding_is_refused_415_naming_it() {
+    let app = spawn_app().await;
+    let case = example("03-stalled-shangcheng.json")["request"].clone();
+    let batch = serde_json::json!({"items": [case.clone()]});
+    // A gzip member's first bytes: refused before anything reads them.
+    let gzip = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xab\xae\x05\x00".to_vec();
+    let json = serde_json::to_vec(&case).unwrap_or_default();
+    for (path, coding, bytes) in [
+        ("/v1/decisions", "gzip", gzip.clone()),
+        ("/v1/decisions", "br", json.clone()),
+        ("/v1/decisions", "deflate", json.clone()),
+        ("/v1/decisions", "identity, gzip", json.clone()),
+        (
+            "/v1/decisions/batch",
+            "gzip",
+            serde_json::to_vec(&batch).unwrap_or_default(),
+        ),
+    ] {
+        let r = app
+            .client
+            .post(app.url(path))
+            .header("content-type", "application/json")
+            .header("content-encoding", coding)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 415, "{path} {coding}");
+        assert_eq!(
+            r.headers()
+                .get("accept-encoding")
+                .and_then(|v| v.to_str().ok()),
+            Some("identity")
+        );
+        assert_eq!(
+            r.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/problem+json")
+        );
+        let v = body(r).await;
+        assert_eq!(v["type"], "urn:aftersales:problem:unsupported-media-type");
+        let named = coding.trim_start_matches("identity, ");
+        assert!(
+            v["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains(&format!("Content-Encoding `{named}`"))),
+            "{v}"
+        );
+    }
+    for coding in ["identity", "Identity"] {
+        let r = app
+            .client
+            .post(app.url("/v1/decisions"))
+            .header("content-type", "application/json")
+            .header("content-encoding", coding)
+            .body(json.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200, "{coding}");
+    }
+    // Over a raw connection, chunked: refused as well.
+    let head = format!(
+        "{POST}\r\nContent-Encoding: br\r\nTransfer-Encoding: chunked\r\nConnection: close"
+    );
+    let got = exchange(app.addr, &head, "2\r\n{}\r\n0\r\n\r\n").await;
+    assert_eq!(
+        statuses(&got)[0],
+        "HTTP/1.1 415 Unsupported Media Type",
+        "{got}"
+    );
+}
