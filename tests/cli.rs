@@ -473,6 +473,132 @@ fn every_serve_option_works_after_serve_as_before_it() {
     assert!(tried == all && all > 10, "{tried} of {all} options tried");
 }
 
+/// Settings that cannot work are refused at start, as a flag and as its variable, naming
+/// the flag and the range, with a non-zero exit: 0 for a limit or a timeout (every
+/// request or connection refused, or 0 raised silently to 1), and more than an hour for
+/// any duration (a drain of `u64::MAX` seconds: SIGTERM never ends it).
+#[test]
+fn settings_that_cannot_work_stop_the_server_at_startup_naming_the_flag_and_the_range() {
+    let cases: [(&str, &str, &[&str], &str); 10] = [
+        (
+            "--request-timeout",
+            "AFTERSALES_REQUEST_TIMEOUT",
+            &["0", "3601"],
+            "1 to 3600 seconds",
+        ),
+        (
+            "--header-read-timeout",
+            "AFTERSALES_HEADER_READ_TIMEOUT",
+            &["0", "86400"],
+            "3600 seconds",
+        ),
+        (
+            "--body-read-timeout",
+            "AFTERSALES_BODY_READ_TIMEOUT",
+            &["0", "3601"],
+            "3600 seconds",
+        ),
+        (
+            "--drain-seconds",
+            "AFTERSALES_DRAIN_SECONDS",
+            &["18446744073709551615", "3601"],
+            "0 to 3600 seconds",
+        ),
+        (
+            "--grace-seconds",
+            "AFTERSALES_GRACE_SECONDS",
+            &["3601"],
+            "0 to 3600 seconds",
+        ),
+        (
+            "--concurrency-limit",
+            "AFTERSALES_CONCURRENCY_LIMIT",
+            &["0"],
+            "at least 1",
+        ),
+        (
+            "--max-connections",
+            "AFTERSALES_MAX_CONNECTIONS",
+            &["0"],
+            "at least 1",
+        ),
+        (
+            "--batch-limit",
+            "AFTERSALES_BATCH_LIMIT",
+            &["0"],
+            "at least 1",
+        ),
+        (
+            "--body-limit",
+            "AFTERSALES_BODY_LIMIT",
+            &["0"],
+            "at least 1",
+        ),
+        (
+            "--decision-log-buffer",
+            "AFTERSALES_DECISION_LOG_BUFFER",
+            &["0"],
+            "at least 1",
+        ),
+    ];
+    for (flag, variable, values, range) in cases {
+        for value in values {
+            for (args, env) in [
+                (
+                    vec!["serve", "--listen", "127.0.0.1:0", flag, value],
+                    vec![],
+                ),
+                (
+                    vec!["serve", "--listen", "127.0.0.1:0"],
+                    vec![(variable, *value)],
+                ),
+            ] {
+                let (status, stderr) = run_briefly(&args, &env);
+                assert!(
+                    status.is_some_and(|s| !s.success()),
+                    "{args:?} {env:?}: still serving or exited 0 ({status:?}): {stderr}"
+                );
+                assert!(
+                    stderr.contains(flag) && stderr.contains(range),
+                    "{args:?} {env:?}: {stderr}"
+                );
+                assert!(!stderr.contains("\"serving\""), "{stderr}");
+            }
+        }
+    }
+}
+
+/// The edges of those ranges serve: 1 for a limit or a timeout, 0 and 3600 for the drain
+/// and the grace period.
+#[cfg(target_os = "linux")]
+#[test]
+fn settings_at_the_edges_of_their_ranges_serve() {
+    let (_server, port) = serving_ready(
+        &[
+            "--request-timeout",
+            "3600",
+            "--header-read-timeout",
+            "3600",
+            "--body-read-timeout",
+            "1",
+            "--drain-seconds",
+            "0",
+            "--grace-seconds",
+            "3600",
+            "--concurrency-limit",
+            "1",
+            "--max-connections",
+            "1",
+            "--batch-limit",
+            "1",
+            "--decision-log-buffer",
+            "1",
+        ],
+        Stdio::null(),
+    );
+    assert_eq!(post_decision(port).as_deref(), Some("200"));
+}
+
 #[test]
 fn blank_token_settings_stop_the_server_at_startup_naming_the_flag_and_the_variable() {
     let (_dir, comments) = temp_file("comments-only-tokens", "# tokens go here\n\n");
