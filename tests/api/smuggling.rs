@@ -287,3 +287,61 @@ async fn a_body_with_a_content_coding_is_refused_415_naming_it() {
         "{got}"
     );
 }
+
+/// The value of the counter `series` (a whole line's name and labels) in `/metrics`, 0
+/// when absent.
+async fn counter(app: &TestApp, series: &str) -> f64 {
+    let text = app.get("/metrics").await.text().await.unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Heads hyper's parser refuses are answered by hyper itself, before any layer of the
+/// service: the status only, an empty body (no problem+json: hyper 1.x has no hook for
+/// its own answers; README says so), the connection closed. There is no request, so no
+/// `served` line: `aftersales_http_parse_errors_total{kind}` counts them.
+#[tokio::test]
+async fn heads_the_http_parser_refuses_are_bare_and_counted() {
+    let app = spawn_app().await;
+    let too_large = r#"aftersales_http_parse_errors_total{kind="too_large"}"#;
+    let malformed = r#"aftersales_http_parse_errors_total{kind="malformed"}"#;
+    let (large_before, malformed_before) = (
+        counter(&app, too_large).await,
+        counter(&app, malformed).await,
+    );
+    let big = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}",
+        "a".repeat(17_000)
+    );
+    let many: String = (0..120).map(|i| format!("\r\nX-H{i}: 1")).collect();
+    let many = format!("GET /healthz HTTP/1.1\r\nHost: x{many}");
+    for (head, status) in [
+        (big.as_str(), "431 Request Header Fields Too Large"),
+        (many.as_str(), "431 Request Header Fields Too Large"),
+        (
+            &format!("{POST}\r\nContent-Length: -1") as &str,
+            "400 Bad Request",
+        ),
+        (
+            "GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\u{1}b",
+            "400 Bad Request",
+        ),
+        ("GET /healthz HTTP/2.7\r\nHost: x", "400 Bad Request"),
+    ] {
+        let got = exchange(app.addr, head, "").await;
+        let first = got.split("\r\n").next().unwrap_or_default();
+        assert_eq!(first, format!("HTTP/1.1 {status}"), "{got}");
+        assert!(has_header(&got, "content-length: 0"), "{got}");
+        assert!(has_header(&got, "connection: close"), "{got}");
+        assert_eq!(statuses(&got).len(), 1, "nothing after it is read: {got}");
+    }
+    assert!(
+        eventually(|| async { counter(&app, too_large).await >= large_before + 2.0 }).await,
+        "431s not counted"
+    );
+    assert!(
+        eventually(|| async { counter(&app, malformed).await >= malformed_before + 3.0 }).await,
+        "400s not counted"
+    );
+}
