@@ -96,6 +96,42 @@ impl Default for ServeArgs {
     }
 }
 
+/// The longest time any `--*-seconds` or `--*-timeout` option takes: an hour. A drain,
+/// a grace period or a timeout longer than that is a typo (or `u64::MAX`), and would keep
+/// a SIGTERM or a stuck request from ever ending.
+pub const MAX_SECONDS: u64 = 3600;
+
+/// A count that cannot work at 0 (a limit of no requests, no connections, no batch
+/// items, no body bytes, no queued lines): refused at start, naming the flag and the
+/// range, rather than served with every request refused, or raised silently to 1.
+fn positive(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(0) => Err("0 cannot work: it must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e}: a whole number, at least 1")),
+    }
+}
+
+/// Seconds from 1 to [`MAX_SECONDS`]: a timeout of 0 would refuse or close everything.
+fn seconds(value: &str) -> Result<u64, String> {
+    seconds_in(value, 1)
+}
+
+/// Seconds from 0 to [`MAX_SECONDS`].
+fn seconds_or_none(value: &str) -> Result<u64, String> {
+    seconds_in(value, 0)
+}
+
+fn seconds_in(value: &str, least: u64) -> Result<u64, String> {
+    let range = format!("it must be {least} to {MAX_SECONDS} seconds");
+    match value.parse::<u64>() {
+        Ok(n) if n < least => Err(format!("{n} cannot work: {range}")),
+        Ok(n) if n > MAX_SECONDS => Err(format!("{n} s is more than an hour: {range}")),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e}: a whole number of seconds; {range}")),
+    }
+}
+
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -138,12 +174,13 @@ pub struct ServeArgs {
     )]
     pub api_tokens_file: Option<PathBuf>,
 
-    /// Largest request body accepted, in bytes.
-    #[arg(long, global = true, env = "AFTERSALES_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    /// Largest request body accepted, in bytes (at least 1).
+    #[arg(value_parser = positive, long, global = true, env = "AFTERSALES_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
 
-    /// Requests served at once; more are answered 503 with Retry-After.
+    /// Requests served at once (at least 1); more are answered 503 with Retry-After.
     #[arg(
+        value_parser = positive,
         long,
         global = true,
         env = "AFTERSALES_CONCURRENCY_LIMIT",
@@ -153,7 +190,9 @@ pub struct ServeArgs {
 
     /// Seconds a /v1 request's work (parse, decide, log) may take once its body is in;
     /// past it the request is answered 503 and its work stops, leaving no decision-log line.
+    /// 1 to 3600.
     #[arg(
+        value_parser = seconds,
         long,
         global = true,
         env = "AFTERSALES_REQUEST_TIMEOUT",
@@ -161,8 +200,9 @@ pub struct ServeArgs {
     )]
     pub request_timeout: u64,
 
-    /// Most items in one batch.
+    /// Most items in one batch (at least 1).
     #[arg(
+        value_parser = positive,
         long,
         global = true,
         env = "AFTERSALES_BATCH_LIMIT",
@@ -184,8 +224,9 @@ pub struct ServeArgs {
     pub decision_log: Option<String>,
 
     /// Decision-log lines queued for the writer at most; more wait (each answer waits
-    /// until its lines are written anyway).
+    /// until its lines are written anyway). At least 1.
     #[arg(
+        value_parser = positive,
         long,
         global = true,
         env = "AFTERSALES_DECISION_LOG_BUFFER",
@@ -193,8 +234,9 @@ pub struct ServeArgs {
     )]
     pub decision_log_buffer: usize,
 
-    /// Seconds to keep serving after SIGTERM while /readyz reports 503.
+    /// Seconds to keep serving after SIGTERM while /readyz reports 503 (0 to 3600).
     #[arg(
+        value_parser = seconds_or_none,
         long,
         global = true,
         env = "AFTERSALES_DRAIN_SECONDS",
@@ -202,8 +244,10 @@ pub struct ServeArgs {
     )]
     pub drain_seconds: u64,
 
-    /// Seconds in-flight requests get to finish once the server stops accepting.
+    /// Seconds in-flight requests get to finish once the server stops accepting (0 to
+    /// 3600).
     #[arg(
+        value_parser = seconds_or_none,
         long,
         global = true,
         env = "AFTERSALES_GRACE_SECONDS",
@@ -213,8 +257,9 @@ pub struct ServeArgs {
 
     /// Seconds a client has to send a request's headers (also how long an idle
     /// keep-alive connection stays open, and how long a client may take no byte of an
-    /// answer); slower connections are closed.
+    /// answer); slower connections are closed. 1 to 3600.
     #[arg(
+        value_parser = seconds,
         long,
         global = true,
         env = "AFTERSALES_HEADER_READ_TIMEOUT",
@@ -224,12 +269,14 @@ pub struct ServeArgs {
 
     /// Open connections at most; at the cap the oldest connection not inside a request is
     /// closed to make room. Default: the open-files limit less a reserve (at most 16384).
-    #[arg(long, global = true, env = "AFTERSALES_MAX_CONNECTIONS")]
+    /// At least 1.
+    #[arg(value_parser = positive, long, global = true, env = "AFTERSALES_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
 
     /// Seconds a /v1 request's body may take to arrive; slower is answered 408. The body is
-    /// read before the request takes one of the --concurrency-limit slots.
+    /// read before the request takes one of the --concurrency-limit slots. 1 to 3600.
     #[arg(
+        value_parser = seconds,
         long,
         global = true,
         env = "AFTERSALES_BODY_READ_TIMEOUT",

@@ -473,6 +473,132 @@ fn every_serve_option_works_after_serve_as_before_it() {
     assert!(tried == all && all > 10, "{tried} of {all} options tried");
 }
 
+/// Settings that cannot work are refused at start, as a flag and as its variable, naming
+/// the flag and the range, with a non-zero exit: 0 for a limit or a timeout (every
+/// request or connection refused, or 0 raised silently to 1), and more than an hour for
+/// any duration (a drain of `u64::MAX` seconds: SIGTERM never ends it).
+#[test]
+fn settings_that_cannot_work_stop_the_server_at_startup_naming_the_flag_and_the_range() {
+    let cases: [(&str, &str, &[&str], &str); 10] = [
+        (
+            "--request-timeout",
+            "AFTERSALES_REQUEST_TIMEOUT",
+            &["0", "3601"],
+            "1 to 3600 seconds",
+        ),
+        (
+            "--header-read-timeout",
+            "AFTERSALES_HEADER_READ_TIMEOUT",
+            &["0", "86400"],
+            "3600 seconds",
+        ),
+        (
+            "--body-read-timeout",
+            "AFTERSALES_BODY_READ_TIMEOUT",
+            &["0", "3601"],
+            "3600 seconds",
+        ),
+        (
+            "--drain-seconds",
+            "AFTERSALES_DRAIN_SECONDS",
+            &["18446744073709551615", "3601"],
+            "0 to 3600 seconds",
+        ),
+        (
+            "--grace-seconds",
+            "AFTERSALES_GRACE_SECONDS",
+            &["3601"],
+            "0 to 3600 seconds",
+        ),
+        (
+            "--concurrency-limit",
+            "AFTERSALES_CONCURRENCY_LIMIT",
+            &["0"],
+            "at least 1",
+        ),
+        (
+            "--max-connections",
+            "AFTERSALES_MAX_CONNECTIONS",
+            &["0"],
+            "at least 1",
+        ),
+        (
+            "--batch-limit",
+            "AFTERSALES_BATCH_LIMIT",
+            &["0"],
+            "at least 1",
+        ),
+        (
+            "--body-limit",
+            "AFTERSALES_BODY_LIMIT",
+            &["0"],
+            "at least 1",
+        ),
+        (
+            "--decision-log-buffer",
+            "AFTERSALES_DECISION_LOG_BUFFER",
+            &["0"],
+            "at least 1",
+        ),
+    ];
+    for (flag, variable, values, range) in cases {
+        for value in values {
+            for (args, env) in [
+                (
+                    vec!["serve", "--listen", "127.0.0.1:0", flag, value],
+                    vec![],
+                ),
+                (
+                    vec!["serve", "--listen", "127.0.0.1:0"],
+                    vec![(variable, *value)],
+                ),
+            ] {
+                let (status, stderr) = run_briefly(&args, &env);
+                assert!(
+                    status.is_some_and(|s| !s.success()),
+                    "{args:?} {env:?}: still serving or exited 0 ({status:?}): {stderr}"
+                );
+                assert!(
+                    stderr.contains(flag) && stderr.contains(range),
+                    "{args:?} {env:?}: {stderr}"
+                );
+                assert!(!stderr.contains("\"serving\""), "{stderr}");
+            }
+        }
+    }
+}
+
+/// The edges of those ranges serve: 1 for a limit or a timeout, 0 and 3600 for the drain
+/// and the grace period.
+#[cfg(target_os = "linux")]
+#[test]
+fn settings_at_the_edges_of_their_ranges_serve() {
+    let (_server, port) = serving_ready(
+        &[
+            "--request-timeout",
+            "3600",
+            "--header-read-timeout",
+            "3600",
+            "--body-read-timeout",
+            "1",
+            "--drain-seconds",
+            "0",
+            "--grace-seconds",
+            "3600",
+            "--concurrency-limit",
+            "1",
+            "--max-connections",
+            "1",
+            "--batch-limit",
+            "1",
+            "--decision-log-buffer",
+            "1",
+        ],
+        Stdio::null(),
+    );
+    assert_eq!(post_decision(port).as_deref(), Some("200"));
+}
+
 #[test]
 fn blank_token_settings_stop_the_server_at_startup_naming_the_flag_and_the_variable() {
     let (_dir, comments) = temp_file("comments-only-tokens", "# tokens go here\n\n");
@@ -841,6 +967,79 @@ fn a_decision_log_on_dev_null_is_refused_at_startup() {
             "{target}: {stderr}"
         );
     }
+}
+
+/// A decision log on a kernel pseudo filesystem (`stat` calls its files regular) would
+/// answer 200 with its lines cut or lost: `/proc/self/comm` keeps 15 bytes of a line as
+/// the process's name. Refused at start, naming the filesystem; a file on a disk beside it
+/// is taken.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_decision_log_on_procfs_or_sysfs_is_refused_at_startup() {
+    for (target, fs) in [
+        ("/proc/self/comm", "on proc,"),
+        ("/proc/self/attr/current", "on proc,"),
+        ("/sys/kernel/uevent_helper", "on sysfs,"),
+    ] {
+        if std::fs::OpenOptions::new()
+            .append(true)
+            .open(target)
+            .is_err()
+        {
+            // Not writable here: refused all the same, by the OS.
+            continue;
+        }
+        let stderr = refused_at_start_on(target);
+        assert!(
+            stderr.contains(fs) && stderr.contains("pseudo filesystem"),
+            "{target}: {stderr}"
+        );
+    }
+    let stderr = refused_at_start_on("/proc/self/comm");
+    assert!(stderr.contains("on proc,"), "{stderr}");
+    let (_dir, log) = fresh_decision_log("on-disk");
+    let (_server, port) = serving_ready(&["--decision-log", &log.to_string_lossy()], Stdio::null());
+    assert_eq!(post_decision(port).as_deref(), Some("200"));
+}
+
+/// The rules file broken by an edit, then put back as it was (the rules serving): the
+/// failure is over without a SIGHUP: `/v1/rules` says ok and
+/// `aftersales_rules_reload_failing` is 0 again.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_rules_file_put_back_after_a_broken_edit_clears_the_failing_gauge() {
+    let dir = fresh_dir("rules-back");
+    let rules = dir.path().join("r.toml");
+    let served = aftersales::rules::EMBEDDED_SOURCE;
+    let _ = std::fs::write(&rules, served);
+    let (_server, port) = serving_ready(&["--rules", &rules.to_string_lossy()], Stdio::null());
+    let gauge = || {
+        get(port, "/metrics").and_then(|(_, text)| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("aftersales_rules_reload_failing "))
+                .map(str::to_owned)
+        })
+    };
+    let result = || {
+        get(port, "/v1/rules").map(|(_, b)| {
+            serde_json::from_str::<serde_json::Value>(&b).unwrap_or_default()["reload"]["result"]
+                .clone()
+        })
+    };
+    let _ = std::fs::write(&rules, format!("{served}x = [\n"));
+    assert!(
+        wait_for(|| gauge().as_deref() == Some("1")),
+        "{:?}",
+        gauge()
+    );
+    assert_eq!(result(), Some("failed".into()));
+    let _ = std::fs::write(&rules, served);
+    assert!(
+        wait_for(|| gauge().as_deref() == Some("0")),
+        "still failing after the served file was put back: {:?}",
+        gauge()
+    );
+    assert_eq!(result(), Some("ok".into()));
 }
 
 /// A second process on the same decision log file would cut back the first one's lines:

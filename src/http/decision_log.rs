@@ -48,7 +48,8 @@
 //! A target is a regular file, a FIFO, a socket or a terminal: any other device
 //! (`/dev/null`, a path or standard output there) is refused at start and at reopen, as
 //! lines there may be lost while decisions are answered 200 (`/dev/full` is let through:
-//! its writes fail visibly). So is the regular file standard error goes to, and the
+//! its writes fail visibly), and so is a file on a kernel pseudo filesystem (procfs,
+//! sysfs, cgroup, ...: `stat` calls it regular, but it keeps no lines). So is the regular file standard error goes to, and the
 //! very pipe or socket it goes to (lines would interleave mid-line); a terminal shared
 //! with it is allowed.
 //!
@@ -572,6 +573,7 @@ fn unbuffered_stdout() -> io::Result<io::Stdout> {
 fn refuse_device(file: &File) -> io::Result<()> {
     use std::io::IsTerminal;
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    refuse_pseudo_fs(file)?;
     let meta = file.metadata()?;
     let kind = meta.file_type();
     if kind.is_file() || kind.is_fifo() || kind.is_socket() {
@@ -603,6 +605,58 @@ fn refuse_device(file: &File) -> io::Result<()> {
 
 #[cfg(not(unix))]
 fn refuse_device<T>(_: &T) -> io::Result<()> {
+    Ok(())
+}
+
+/// The kernel's pseudo filesystems (`statfs`'s `f_type`, from `linux/magic.h`), with the
+/// name each goes by. Their files call themselves regular files, but a write there is an
+/// order to the kernel, not data kept: `/proc/self/comm` keeps 15 bytes of a line, a
+/// cgroup or sysfs file takes one value, and the rest is lost while decisions are
+/// answered 200.
+#[cfg(target_os = "linux")]
+const PSEUDO_FILESYSTEMS: &[(u32, &str)] = &[
+    (0x9fa0, "proc"),
+    (0x6265_6572, "sysfs"),
+    (0x0027_e0eb, "cgroup"),
+    (0x6367_7270, "cgroup2"),
+    (0x6462_6720, "debugfs"),
+    (0x7472_6163, "tracefs"),
+    (0x7363_6673, "securityfs"),
+    (0x6265_6570, "configfs"),
+    (0x6165_676c, "pstore"),
+    (0xcafe_4a11, "bpf"),
+    (0xde5e_81e4, "efivarfs"),
+    (0xf97c_ff8c, "selinuxfs"),
+    (0x4341_5d53, "smackfs"),
+    (0x6573_5543, "fusectl"),
+    (0x4249_4e4d, "binfmt_misc"),
+    (0x1980_0202, "mqueue"),
+    (0x6e73_6673, "nsfs"),
+    (0x0904_1934, "anon_inode"),
+];
+
+/// Refuses a target on a kernel pseudo filesystem (procfs, sysfs, cgroup, debugfs, ...):
+/// `stat` calls its files regular, but what is written there is not kept as written
+/// (see [`PSEUDO_FILESYSTEMS`]). Looked at on the opened descriptor (`fstatfs`), at
+/// start and at reopen alike, as a device is.
+#[cfg(target_os = "linux")]
+fn refuse_pseudo_fs(file: &File) -> io::Result<()> {
+    let kind = rustix::fs::fstatfs(file)?.f_type;
+    let Some(name) = u32::try_from(kind).ok().and_then(|kind| {
+        PSEUDO_FILESYSTEMS
+            .iter()
+            .find(|(magic, _)| *magic == kind)
+            .map(|(_, name)| *name)
+    }) else {
+        return Ok(());
+    };
+    Err(io::Error::other(format!(
+        "it is on {name}, a kernel pseudo filesystem whose files keep no lines (a write there is an order to the kernel, cut or dropped), where lines may be lost or cut while decisions are answered 200; give it a file on a disk, a FIFO or a socket; to run without a decision log, leave out --decision-log"
+    )))
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn refuse_pseudo_fs(_: &File) -> io::Result<()> {
     Ok(())
 }
 

@@ -28,14 +28,73 @@ use super::problem::Problem;
 /// refusal carries its `x-request-id` and is counted and logged once, like every answer,
 /// and its connection is closed (`Connection: close`), since where its body ends is in
 /// doubt.
+///
+/// Then a body sent with a content coding (`Content-Encoding: gzip`, `br`, ...), which
+/// this service does not decode: 415 (RFC 9110 §15.5.16), with `Accept-Encoding:
+/// identity`, rather than compressed bytes read as JSON (a 400 that names no cause).
+/// Its framing is not in doubt, so its connection is not closed for it.
 pub fn refused(headers: &HeaderMap) -> Option<Response> {
-    let problem = refusal(headers)?;
-    // The one `served` line says the status; this says why, at debug.
-    tracing::debug!(detail = %problem.detail, "request framing refused");
+    if let Some(problem) = refusal(headers) {
+        // The one `served` line says the status; this says why, at debug.
+        tracing::debug!(detail = %problem.detail, "request framing refused");
+        let mut r = problem.into_response();
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return Some(r);
+    }
+    let problem = content_coding_refusal(headers)?;
+    tracing::debug!(detail = %problem.detail, "request content coding refused");
     let mut r = problem.into_response();
-    r.headers_mut()
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r.headers_mut().insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
     Some(r)
+}
+
+/// Why a request with a body and these headers is refused for its `Content-Encoding`, if
+/// it is: any coding but `identity` (the body is never decoded here). A request without a
+/// body (no `Transfer-Encoding`, no `Content-Length` or one of 0) has nothing to decode
+/// and passes.
+pub fn content_coding_refusal(headers: &HeaderMap) -> Option<Problem> {
+    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get_all(header::CONTENT_LENGTH)
+            .iter()
+            .any(|v| v.as_bytes() != b"0");
+    if !has_body {
+        return None;
+    }
+    let mut codings = Vec::new();
+    for value in headers.get_all(header::CONTENT_ENCODING) {
+        let Ok(value) = value.to_str() else {
+            return Some(coding_problem(
+                "The Content-Encoding header is not readable text; this service reads bodies without a content coding: send the JSON as it is, without Content-Encoding.".to_owned(),
+            ));
+        };
+        codings.extend(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"))
+                .map(str::to_owned),
+        );
+    }
+    if codings.is_empty() {
+        return None;
+    }
+    Some(coding_problem(format!(
+        "Content-Encoding `{}` is not decoded by this service: send the JSON body as it is, without Content-Encoding (or with `identity`).",
+        codings.join(", ")
+    )))
+}
+
+/// 415 for a content coding: the unsupported-media-type problem (RFC 9110 §15.5.16 gives
+/// a content coding the same status), its detail naming the coding.
+fn coding_problem(detail: String) -> Problem {
+    let mut problem = Problem::unsupported_media_type(None);
+    problem.detail = detail;
+    problem
 }
 
 /// Why a request with these headers is refused, if it is.
@@ -93,6 +152,34 @@ mod tests {
             );
         }
         refusal(&h).map(|p| p.status)
+    }
+
+    fn coded(encoding: &[&str], length: &str) -> Option<u16> {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_LENGTH,
+            HeaderValue::from_str(length).unwrap_or_else(|e| panic!("{e}")),
+        );
+        for v in encoding {
+            h.append(
+                header::CONTENT_ENCODING,
+                HeaderValue::from_str(v).unwrap_or_else(|e| panic!("{e}")),
+            );
+        }
+        super::content_coding_refusal(&h).map(|p| p.status)
+    }
+
+    #[test]
+    fn only_identity_passes_as_a_bodys_content_coding() {
+        assert_eq!(coded(&[], "2"), None);
+        assert_eq!(coded(&["identity"], "2"), None);
+        assert_eq!(coded(&["Identity, "], "2"), None);
+        assert_eq!(coded(&["gzip"], "2"), Some(415));
+        assert_eq!(coded(&["br"], "2"), Some(415));
+        assert_eq!(coded(&["identity", "deflate"], "2"), Some(415));
+        assert_eq!(coded(&["x-anything"], "2"), Some(415));
+        // No body, nothing to decode.
+        assert_eq!(coded(&["gzip"], "0"), None);
     }
 
     #[test]

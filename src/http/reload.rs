@@ -87,9 +87,14 @@ impl Reloader {
                 .lock()
                 .map(|f| f.clone())
                 .unwrap_or_default();
-            if checksum == self.state.rules().rules.checksum
-                || failed.as_deref() == Some(checksum.as_str())
-            {
+            if checksum == self.state.rules().rules.checksum {
+                // The file is back to the rules already serving (a broken edit undone by
+                // putting the served file back): nothing to swap, but a failure shown
+                // since is over, or `/v1/rules` and the failing gauge would stay failed
+                // until a SIGHUP.
+                return self.back_to_served(trigger, &checksum);
+            }
+            if failed.as_deref() == Some(checksum.as_str()) {
                 return false;
             }
         }
@@ -120,6 +125,34 @@ impl Reloader {
                 false
             }
         }
+    }
+
+    /// The file reads as the rules already serving (the same checksum): if the last reload
+    /// failed, that failure is over, recorded as a successful reload with nothing swapped
+    /// (`/v1/rules` `reload.result` ok, `aftersales_rules_reload_failing` 0, a log line);
+    /// otherwise nothing changed and nothing is said. True when a failure was cleared.
+    fn back_to_served(&self, trigger: Trigger, checksum: &str) -> bool {
+        let failing = self
+            .state
+            .reload_status()
+            .is_some_and(|s| s.result == crate::codes::ReloadResult::Failed);
+        if !failing {
+            return false;
+        }
+        if let Ok(mut f) = self.last_failed.lock() {
+            *f = None;
+        }
+        metrics::counter!("aftersales_rules_reloads_total", "result" => "ok").increment(1);
+        metrics::gauge!("aftersales_rules_reload_failing").set(0.0);
+        self.state.set_reload_status(ReloadStatus {
+            result: crate::codes::ReloadResult::Ok,
+            at: self.now(),
+            error: None,
+            serving_since: None,
+        });
+        let version = self.state.rules().rules.version.clone();
+        tracing::info!(?trigger, %version, %checksum, "rules file is back to the served version; the failed reload is over (nothing to swap)");
+        true
     }
 
     /// Now, with the rules' offset, as every time in a response is.

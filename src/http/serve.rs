@@ -493,8 +493,8 @@ async fn connection<I>(
         let signal = std::future::poll_fn(|cx| {
             // The connection first: a head that came in time is read (and its request
             // begun) before a timer that fired meanwhile is looked at.
-            if http.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Signal::Ended);
+            if let Poll::Ready(ended) = http.as_mut().poll(cx) {
+                return Poll::Ready(Signal::Ended(ended.err()));
             }
             let Some(signals_cx) = &mut signals.context_if_woken(cx) else {
                 return Poll::Pending;
@@ -519,7 +519,12 @@ async fn connection<I>(
         })
         .await;
         let made_room = match signal {
-            Signal::Ended => break,
+            Signal::Ended(error) => {
+                if let Some(error) = error {
+                    count_parser_refusal(&error);
+                }
+                break;
+            }
             Signal::HeadDue => match conn.head_due(header_read_timeout) {
                 Some(due) => {
                     head_timer.as_mut().reset(due);
@@ -555,10 +560,29 @@ async fn connection<I>(
     drop(held);
 }
 
+/// A request head hyper's parser refused: hyper answers it itself, before any of the
+/// service's layers runs, with an empty body (no problem+json: hyper 1.x has no hook for
+/// it) and the connection closed: 431 for a head over [`READ_BUFFER_BYTES`] or more than
+/// 100 header lines, 400 for any other head it cannot read (two Content-Lengths that
+/// differ, `Content-Length: -1`, a control character in a header, `HTTP/2.7`, TLS bytes).
+/// No `served` line is written for it (there is no request): counted here, by kind, and
+/// said at debug.
+fn count_parser_refusal(error: &hyper::Error) {
+    let kind = if error.is_parse_too_large() {
+        "too_large"
+    } else if error.is_parse() || error.is_parse_version_h2() {
+        "malformed"
+    } else {
+        return;
+    };
+    metrics::counter!("aftersales_http_parse_errors_total", "kind" => kind).increment(1);
+    tracing::debug!(%error, kind, "request head refused by the HTTP parser (answered by hyper with an empty body, connection closed)");
+}
+
 /// What woke a connection's loop.
 enum Signal {
-    /// hyper is done with the connection.
-    Ended,
+    /// hyper is done with the connection (with its error, if it ended on one).
+    Ended(Option<hyper::Error>),
     /// The head timer fired: is a head overdue?
     HeadDue,
     /// Asked to make room, or the server stops.

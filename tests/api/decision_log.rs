@@ -261,6 +261,45 @@ async fn on_hangup_the_log_is_reopened_at_its_path() {
     assert_eq!(new[0]["decision_id"], second["decision_id"]);
 }
 
+/// A path put on a kernel pseudo filesystem after a rotation (`/proc/self/comm` keeps 15
+/// bytes of a line, as the process's name) is refused at the hangup's reopen: the file
+/// opened before is kept, and every line goes on reaching it whole.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_hangup_onto_a_procfs_file_keeps_the_log_opened_before() {
+    let dir = temp_dir("decision-log-procfs");
+    let path = dir.path().join("decisions.jsonl");
+    let rotated = dir.path().join("decisions.jsonl.1");
+    let mut args = args();
+    args.decision_log = Some(path.to_string_lossy().into_owned());
+    let mut app = spawn_with(args).await;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let first = body(app.post_json("/v1/decisions", &req).await).await;
+    let name = std::fs::read_to_string("/proc/self/comm").unwrap_or_default();
+
+    std::fs::rename(&path, &rotated).unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink("/proc/self/comm", &path).unwrap_or_else(|e| panic!("{e}"));
+    app.state.hangup();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // A failed reopen is tried again before each write: this one too is refused.
+    let r = app.post_json("/v1/decisions", &req).await;
+    assert_eq!(r.status(), 200);
+    let second = body(r).await;
+    app.stop();
+    if let Some(done) = app.finished.take() {
+        let _ = done.await;
+    }
+    assert_eq!(
+        std::fs::read_to_string("/proc/self/comm").unwrap_or_default(),
+        name,
+        "a line was written into the process's name"
+    );
+    let kept = lines(&rotated);
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert_eq!(kept[0]["decision_id"], first["decision_id"]);
+    assert_eq!(kept[1]["decision_id"], second["decision_id"]);
+}
+
 #[tokio::test]
 async fn a_deleted_log_is_made_again_at_its_path_even_without_a_hangup() {
     let dir = temp_dir("decision-log-deleted");

@@ -93,6 +93,37 @@ async fn a_changed_file_is_swapped_in_and_a_broken_one_keeps_the_last_good_rules
     );
 }
 
+/// A broken edit undone by putting back the file already serving (the same checksum):
+/// nothing to swap, but the failure is over without a SIGHUP (in a pod there is no shell
+/// to send one): `/v1/rules` says ok (the failing gauge, process-wide, is checked in
+/// tests/cli.rs).
+#[tokio::test]
+async fn a_broken_file_put_back_to_the_served_rules_clears_the_failure() {
+    let dir = temp_dir("reload-back");
+    let path = dir.path().join("rules.toml");
+    let served = with_version("v1");
+    std::fs::write(&path, &served).unwrap_or_else(|e| panic!("{e}"));
+    let app = spawn_with_rules_file(args(), path.clone()).await;
+    let before = rules_view(&app).await;
+
+    std::fs::write(&path, format!("{served}x = [\n")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        eventually(|| async { rules_view(&app).await["reload"]["result"] == "failed" }).await,
+        "the failure is never shown"
+    );
+
+    std::fs::write(&path, &served).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        eventually(|| async { rules_view(&app).await["reload"]["result"] == "ok" }).await,
+        "the failure stays shown after the served file was put back"
+    );
+    let v = rules_view(&app).await;
+    assert_eq!(v["version"], "v1");
+    assert_eq!(v["checksum"], before["checksum"]);
+    assert!(v["reload"].get("error").is_none(), "{v}");
+    assert!(v["reload"].get("serving_since").is_none(), "{v}");
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn a_configmap_update_that_swaps_the_symlinked_directory_is_picked_up() {

@@ -208,3 +208,140 @@ async fn hyper_refuses_conflicting_lengths_and_unchunked_codings_itself() {
         "{got}"
     );
 }
+
+/// A body sent with a content coding (`gzip`, `br`, ...) is not decoded here: 415 naming
+/// the coding (RFC 9110 §15.5.16), with `Accept-Encoding: identity`, on every route that
+/// reads a body, where the compressed bytes were read as JSON (400 malformed JSON, or a
+/// decision on whatever they happened to parse as). `identity` is no coding: decided.
+#[tokio::test]
+async fn a_body_with_a_content_coding_is_refused_415_naming_it() {
+    let app = spawn_app().await;
+    let case = example("03-stalled-shangcheng.json")["request"].clone();
+    let batch = serde_json::json!({"items": [case.clone()]});
+    // A gzip member's first bytes: refused before anything reads them.
+    let gzip = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xab\xae\x05\x00".to_vec();
+    let json = serde_json::to_vec(&case).unwrap_or_default();
+    for (path, coding, bytes) in [
+        ("/v1/decisions", "gzip", gzip.clone()),
+        ("/v1/decisions", "br", json.clone()),
+        ("/v1/decisions", "deflate", json.clone()),
+        ("/v1/decisions", "identity, gzip", json.clone()),
+        (
+            "/v1/decisions/batch",
+            "gzip",
+            serde_json::to_vec(&batch).unwrap_or_default(),
+        ),
+    ] {
+        let r = app
+            .client
+            .post(app.url(path))
+            .header("content-type", "application/json")
+            .header("content-encoding", coding)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 415, "{path} {coding}");
+        assert_eq!(
+            r.headers()
+                .get("accept-encoding")
+                .and_then(|v| v.to_str().ok()),
+            Some("identity")
+        );
+        assert_eq!(
+            r.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/problem+json")
+        );
+        let v = body(r).await;
+        assert_eq!(v["type"], "urn:aftersales:problem:unsupported-media-type");
+        let named = coding.trim_start_matches("identity, ");
+        assert!(
+            v["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains(&format!("Content-Encoding `{named}`"))),
+            "{v}"
+        );
+    }
+    for coding in ["identity", "Identity"] {
+        let r = app
+            .client
+            .post(app.url("/v1/decisions"))
+            .header("content-type", "application/json")
+            .header("content-encoding", coding)
+            .body(json.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200, "{coding}");
+    }
+    // Over a raw connection, chunked: refused as well.
+    let head = format!(
+        "{POST}\r\nContent-Encoding: br\r\nTransfer-Encoding: chunked\r\nConnection: close"
+    );
+    let got = exchange(app.addr, &head, "2\r\n{}\r\n0\r\n\r\n").await;
+    assert_eq!(
+        statuses(&got)[0],
+        "HTTP/1.1 415 Unsupported Media Type",
+        "{got}"
+    );
+}
+
+/// The value of the counter `series` (a whole line's name and labels) in `/metrics`, 0
+/// when absent.
+async fn counter(app: &TestApp, series: &str) -> f64 {
+    let text = app.get("/metrics").await.text().await.unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Heads hyper's parser refuses are answered by hyper itself, before any layer of the
+/// service: the status only, an empty body (no problem+json: hyper 1.x has no hook for
+/// its own answers; README says so), the connection closed. There is no request, so no
+/// `served` line: `aftersales_http_parse_errors_total{kind}` counts them.
+#[tokio::test]
+async fn heads_the_http_parser_refuses_are_bare_and_counted() {
+    let app = spawn_app().await;
+    let too_large = r#"aftersales_http_parse_errors_total{kind="too_large"}"#;
+    let malformed = r#"aftersales_http_parse_errors_total{kind="malformed"}"#;
+    let (large_before, malformed_before) = (
+        counter(&app, too_large).await,
+        counter(&app, malformed).await,
+    );
+    let big = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}",
+        "a".repeat(17_000)
+    );
+    let many: String = (0..120).map(|i| format!("\r\nX-H{i}: 1")).collect();
+    let many = format!("GET /healthz HTTP/1.1\r\nHost: x{many}");
+    for (head, status) in [
+        (big.as_str(), "431 Request Header Fields Too Large"),
+        (many.as_str(), "431 Request Header Fields Too Large"),
+        (
+            &format!("{POST}\r\nContent-Length: -1") as &str,
+            "400 Bad Request",
+        ),
+        (
+            "GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\u{1}b",
+            "400 Bad Request",
+        ),
+        ("GET /healthz HTTP/2.7\r\nHost: x", "400 Bad Request"),
+    ] {
+        let got = exchange(app.addr, head, "").await;
+        let first = got.split("\r\n").next().unwrap_or_default();
+        assert_eq!(first, format!("HTTP/1.1 {status}"), "{got}");
+        assert!(has_header(&got, "content-length: 0"), "{got}");
+        assert!(has_header(&got, "connection: close"), "{got}");
+        assert_eq!(statuses(&got).len(), 1, "nothing after it is read: {got}");
+    }
+    assert!(
+        eventually(|| async { counter(&app, too_large).await >= large_before + 2.0 }).await,
+        "431s not counted"
+    );
+    assert!(
+        eventually(|| async { counter(&app, malformed).await >= malformed_before + 3.0 }).await,
+        "400s not counted"
+    );
+}
