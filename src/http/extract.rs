@@ -80,6 +80,88 @@ fn is_json(content_type: &str) -> bool {
             && essence[essence.len() - suffix.len()..].eq_ignore_ascii_case(suffix))
 }
 
+/// The query parameters of the decision endpoints (`POST /v1/decisions`, `…/batch`).
+pub const DECISION_PARAMS: &[&str] = &["view", "lang", "pretty"];
+/// The query parameters of `GET /v1/rules`.
+pub const RULES_PARAMS: &[&str] = &["lang", "pretty"];
+/// The query parameters of `GET /v1/zones/resolve`.
+pub const RESOLVE_PARAMS: &[&str] = &[
+    "adcode", "province", "city", "district", "address", "at", "lang", "pretty",
+];
+/// Names a caller plausibly uses for a parameter of another name, which [`nearest`]
+/// would not find: `as_of` is what a decision's body calls the instant `at` names.
+///
+/// [`nearest`]: crate::request::nearest
+const ALSO_CALLED: &[(&str, &str)] = &[("as_of", "at"), ("asof", "at"), ("time", "at")];
+
+/// Refuses a query that names a parameter the endpoint does not take (`takes`), or
+/// gives one of its parameters twice with different values: a 400 (`bad-query`) with
+/// each such parameter's pointer (`/veiw`), the parameter it was probably meant to be,
+/// and the ones the endpoint takes. A misspelt parameter is never silently ignored (a
+/// `?veiw=compact` answered in full, an `?as_of=` answered for now). The same value
+/// twice is that value. No query: nothing is read, nothing allocated.
+pub fn check_query(query: Option<&str>, takes: &[&str]) -> Result<(), Problem> {
+    let Some(query) = query else {
+        return Ok(());
+    };
+    // The first value of each parameter taken, in `takes`' order.
+    let mut first: smallvec::SmallVec<[Option<std::borrow::Cow<'_, str>>; 8]> =
+        smallvec::smallvec![None; takes.len()];
+    let mut errors: Vec<crate::request::FieldError> = Vec::new();
+    let pointer = |key: &str| {
+        let mut p = String::new();
+        crate::request::json::push_key(&mut p, key);
+        p
+    };
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        let at = pointer(&key);
+        if errors.iter().any(|e| e.pointer == at) {
+            continue;
+        }
+        let Some(i) = takes.iter().position(|t| *t == key) else {
+            let meant = ALSO_CALLED
+                .iter()
+                .find(|(alias, to)| key.eq_ignore_ascii_case(alias) && takes.contains(to))
+                .map(|(_, to)| *to)
+                .or_else(|| crate::request::nearest(&key, takes));
+            let hint = meant.map_or_else(|| ":".to_owned(), |m| format!("; did you mean `{m}`?"));
+            errors.push(crate::request::FieldError {
+                pointer: at,
+                message: format!(
+                    "is not a query parameter of this endpoint{hint} it takes {}",
+                    listed(takes)
+                ),
+            });
+            continue;
+        };
+        match &first[i] {
+            None => first[i] = Some(value),
+            Some(v) if *v == value => {}
+            Some(v) => errors.push(crate::request::FieldError {
+                pointer: at,
+                message: format!(
+                    "is given twice with different values (`{v}`, `{value}`): give it once"
+                ),
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Problem::bad_query_params(errors))
+    }
+}
+
+/// `a`, `b` and `c`, each in backticks.
+fn listed(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => "no parameters".to_owned(),
+    }
+}
+
 /// The query parameters every JSON endpoint takes (for the OpenAPI description; they
 /// are read by [`negotiate`], which never rejects a request over them).
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -97,8 +179,8 @@ pub struct OutputParams {
 pub struct ViewParams {
     /// `compact`: ids, codes, times and flags without the rendered texts (names,
     /// `actions[].text`, `explanation[].detail`, `warnings[].message`), for backends that
-    /// keep their own words; `full` (the default): everything. Anything else, or two
-    /// different views at once, is a 422.
+    /// keep their own words; `full` (the default): everything. Anything else is a 422,
+    /// two different views at once a 400.
     pub view: Option<String>,
 }
 
@@ -304,6 +386,45 @@ mod tests {
             with(&[(header::ACCEPT_LANGUAGE, b"fr")]).lang,
             Lang::default()
         );
+    }
+
+    #[test]
+    fn a_query_is_checked_against_the_parameters_taken() {
+        let takes = DECISION_PARAMS;
+        for fine in [
+            None,
+            Some(""),
+            Some("&&"),
+            Some("view=compact&pretty&lang=en"),
+        ] {
+            assert!(check_query(fine, takes).is_ok(), "{fine:?}");
+        }
+        assert!(check_query(Some("view=full&view=full"), takes).is_ok());
+        let refused = |q: &str| {
+            check_query(Some(q), takes)
+                .err()
+                .map(|p| (p.status, p.errors))
+        };
+        let Some((400, errors)) = refused("veiw=compact&x&veiw=full&view=full&view=compact") else {
+            panic!("not refused");
+        };
+        let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/veiw", "/x", "/view"]);
+        assert!(
+            errors[0].message.contains("did you mean `view`?"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1]
+                .message
+                .contains(": it takes `view`, `lang` and `pretty`")
+        );
+        // Keys are read percent-decoded, and pointed at as JSON pointers.
+        let errors = refused("%76iew=full&a%2Fb~")
+            .map(|(_, e)| e)
+            .unwrap_or_default();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].pointer, "/a~1b~0");
     }
 
     #[test]

@@ -180,7 +180,7 @@ fn complete(mut doc: Value) -> Value {
     let responses = [
         (
             "BadRequest",
-            "The body is not valid JSON (or repeats a key), or the query string cannot be read.",
+            "The body is not valid JSON (or repeats a key), or the query string names a parameter the operation does not take (`?veiw=`: no guess is made) or gives one twice with different values: `errors` points at each (`/veiw`), with the parameter probably meant.",
             false,
         ),
         (
@@ -315,6 +315,8 @@ fn complete_operation(path: &str, method: &str, op: &mut Value) {
         }
     }
     if path.starts_with("/v1/") {
+        // Every /v1 operation refuses a query parameter it does not take.
+        add(op, "400", "BadRequest");
         add(op, "401", "Unauthorized");
         // Every /v1 operation refuses a `?lang=` the rules do not have.
         add(op, "422", "Invalid");
@@ -323,7 +325,7 @@ fn complete_operation(path: &str, method: &str, op: &mut Value) {
     for param in params(op) {
         if param["name"].as_str() == Some("lang") && param["in"].as_str() == Some("query") {
             param["description"] = node(json!(
-                "The language of the texts, exactly as the rules name it; wins over `Accept-Language`. Any other value, or two different ones, is refused (422), never replaced by the default."
+                "The language of the texts, exactly as the rules name it; wins over `Accept-Language`. Any other value is refused (422), two different ones too (400): never replaced by the default."
             ));
             param["schema"] = node(json!({"$ref": "#/components/schemas/Language"}));
         }

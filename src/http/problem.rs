@@ -61,14 +61,29 @@ impl Problem {
         )
     }
 
-    /// 400: a query string that cannot be read.
-    pub fn bad_query(detail: impl Into<String>) -> Problem {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "bad-query",
-            "The query string cannot be read",
-            detail,
-        )
+    /// 400: a query string naming a parameter the endpoint does not take, or one of its
+    /// parameters twice with different values; `errors` points at each (`/veiw`).
+    pub fn bad_query_params(errors: Vec<FieldError>) -> Problem {
+        let detail = match errors.as_slice() {
+            [one] => format!(
+                "The query parameter `{}` {}",
+                one.pointer.strip_prefix('/').unwrap_or(&one.pointer),
+                one.message
+            ),
+            many => format!(
+                "The query string has {} problems; each is listed in `errors` with its parameter's pointer.",
+                many.len()
+            ),
+        };
+        Problem {
+            errors,
+            ..Problem::new(
+                StatusCode::BAD_REQUEST,
+                "bad-query",
+                "The query string is refused",
+                detail,
+            )
+        }
     }
 
     /// 422: well-formed but invalid; every problem listed.

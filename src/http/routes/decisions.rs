@@ -28,11 +28,11 @@ use crate::codes::{Outcome, Scenario};
 use crate::engine::{Case, Decision};
 use crate::http::decision_log::{self, DecisionLog, NotWritten, Origin};
 use crate::http::extract::{
-    Negotiated, OutputParams, ViewParams, json_body, negotiate, requested_view,
+    DECISION_PARAMS, Negotiated, OutputParams, ViewParams, json_body, negotiate, requested_view,
 };
 use crate::http::middleware::{DecisionFields, Exchange, Slot};
 use crate::http::problem::Problem;
-use crate::http::routes::known_lang;
+use crate::http::routes::checked_query;
 use crate::http::state::{AppState, Loaded};
 use crate::render::json::{pretty, write_decision};
 use crate::render::{CompactDecisionView, DecisionView, View, decision_view, summary};
@@ -129,8 +129,9 @@ async fn decide_heavy(asked: Asked) -> Result<Prepared, Refused> {
 
 /// What a decision route reads of its request, read in place (nothing of its head is
 /// copied but the request id, and that only for the decision log). Refused in this
-/// order: an unknown `?lang=` (422, see [`KnownLang`](crate::http::routes::KnownLang)), a
-/// body that is not JSON (415, 413), an unknown `?view=` (422).
+/// order: a query parameter it does not take, or given twice with different values (400),
+/// an unknown `?lang=` (422; see [`checked_query`]), a body that is not JSON (415, 413),
+/// an unknown `?view=` (422).
 pub struct Asked {
     /// The rules the request is decided with, from start to end.
     loaded: Arc<Loaded>,
@@ -155,7 +156,7 @@ impl FromRequest<AppState> for Asked {
     ) -> impl Future<Output = Result<Asked, Problem>> + Send {
         let loaded = state.rules();
         let query = req.uri().query();
-        let lang = known_lang(query, &loaded.rules).map_err(Box::new);
+        let lang = checked_query(query, DECISION_PARAMS, &loaded.rules).map_err(Box::new);
         let view = requested_view(query).map_err(Box::new);
         let negotiated = negotiate(req.headers(), query, &loaded.rules);
         let logged = state.decision_log().map(|_| Logged {

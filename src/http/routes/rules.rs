@@ -1,17 +1,17 @@
 //! `GET /v1/rules` and `GET /v1/zones/resolve`: what the service decides with.
 
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::codes::{AreaLevel, NoticeScope, RulesSource, WarningCode};
 use crate::engine::{Arg, Warning};
 use crate::geo::{Area, DestinationInput, Level};
-use crate::http::extract::{OutputParams, negotiate};
+use crate::http::extract::{OutputParams, RESOLVE_PARAMS, RULES_PARAMS, negotiate};
 use crate::http::problem::Problem;
-use crate::http::routes::KnownLang;
+use crate::http::routes::checked_query;
 use crate::http::routes::decisions::json;
 use crate::http::state::AppState;
 use crate::render::{WarningView, warning_message};
@@ -207,12 +207,14 @@ fn window(w: Window, tz: chrono_tz::Tz) -> WindowView {
 )]
 pub async fn get_rules(
     State(state): State<AppState>,
-    _: KnownLang,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let loaded = state.rules();
     let rules = &loaded.rules;
+    if let Err(refused) = checked_query(query.as_deref(), RULES_PARAMS, rules) {
+        return refused.into_response();
+    }
     let how = negotiate(&headers, query.as_deref(), rules);
     let lang = how.lang;
     let view = RulesView {
@@ -285,7 +287,7 @@ pub async fn get_rules(
 }
 
 /// Where a destination is, for `GET /v1/zones/resolve`. Give any of the place fields.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ResolveParams {
     /// 6-digit GB/T 2260 code, e.g. 330108 (杭州市滨江区).
@@ -312,6 +314,38 @@ pub struct ResolveParams {
     pub lang: Option<String>,
     /// Present (and not `false`): indented JSON.
     pub pretty: Option<String>,
+}
+
+impl ResolveParams {
+    /// The parameters of a query [`checked_query`] has let through (each given once, or
+    /// twice the same).
+    fn read(query: Option<&str>) -> ResolveParams {
+        let mut p = ResolveParams {
+            adcode: None,
+            province: None,
+            city: None,
+            district: None,
+            address: None,
+            at: None,
+            lang: None,
+            pretty: None,
+        };
+        for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            let field = match k.as_ref() {
+                "adcode" => &mut p.adcode,
+                "province" => &mut p.province,
+                "city" => &mut p.city,
+                "district" => &mut p.district,
+                "address" => &mut p.address,
+                "at" => &mut p.at,
+                "lang" => &mut p.lang,
+                "pretty" => &mut p.pretty,
+                _ => continue,
+            };
+            field.get_or_insert_with(|| v.into_owned());
+        }
+        p
+    }
 }
 
 /// The resolved place and its zones.
@@ -376,17 +410,15 @@ pub struct ZoneHitView {
 )]
 pub async fn resolve_zone(
     State(state): State<AppState>,
-    _: KnownLang,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-    params: Result<Query<ResolveParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let Query(p) = match params {
-        Ok(p) => p,
-        Err(e) => return Problem::bad_query(e.body_text()).into_response(),
-    };
     let loaded = state.rules();
     let rules = &loaded.rules;
+    if let Err(refused) = checked_query(raw.as_deref(), RESOLVE_PARAMS, rules) {
+        return refused.into_response();
+    }
+    let p = ResolveParams::read(raw.as_deref());
     let how = negotiate(&headers, raw.as_deref(), rules);
     let mut errors = Vec::new();
     if let Some(a) = &p.adcode
