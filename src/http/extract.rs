@@ -25,12 +25,14 @@ pub fn json_body(
     state: &AppState,
 ) -> impl Future<Output = Result<Bytes, Problem>> + use<> {
     let content_type = req.headers().get(header::CONTENT_TYPE);
-    let refused = match content_type.is_some_and(|ct| ct.to_str().is_ok_and(is_json)) {
-        true => None,
-        false => {
-            let shown = content_type.map(|v| v.to_str().unwrap_or("(not text)"));
-            Some(Box::new(Problem::unsupported_media_type(shown)))
-        }
+    let refused = match content_type.map(|v| v.to_str()) {
+        Some(Ok(ct)) if is_json(ct) => match foreign_charset(ct) {
+            None => None,
+            Some(charset) => Some(Box::new(Problem::not_utf8(ct, charset))),
+        },
+        shown => Some(Box::new(Problem::unsupported_media_type(
+            shown.map(|v| v.unwrap_or("(not text)")),
+        ))),
     };
     let limit = state.body_limit();
     let body = req.into_body();
@@ -78,6 +80,24 @@ fn is_json(content_type: &str) -> bool {
         || (essence.len() >= kind.len() + suffix.len()
             && essence[..kind.len()].eq_ignore_ascii_case(kind)
             && essence[essence.len() - suffix.len()..].eq_ignore_ascii_case(suffix))
+}
+
+/// The `charset` of a JSON content type when it is not UTF-8 (in any case, quoted or
+/// not): JSON is UTF-8 (RFC 8259 §8.1), and a body in GBK or Latin-1 read as UTF-8 would
+/// be refused for a character, or worse, read as other characters.
+fn foreign_charset(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("charset") {
+            return None;
+        }
+        let value = value.trim();
+        let unquoted = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
+        (!unquoted.eq_ignore_ascii_case("utf-8")).then_some(value)
+    })
 }
 
 /// The query parameters of the decision endpoints (`POST /v1/decisions`, `…/batch`).
@@ -425,6 +445,32 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].pointer, "/a~1b~0");
+    }
+
+    #[test]
+    fn a_json_body_is_utf_8_whatever_its_charset_says_in_whatever_case() {
+        for utf8 in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "application/json;charset=UTF-8",
+            "application/json; Charset=\"utf-8\"",
+            "application/problem+json; q=1",
+        ] {
+            assert_eq!(foreign_charset(utf8), None, "{utf8}");
+        }
+        assert_eq!(
+            foreign_charset("application/json; charset=gbk"),
+            Some("gbk")
+        );
+        assert_eq!(
+            foreign_charset("application/json; charset=\"latin1\""),
+            Some("\"latin1\"")
+        );
+        assert_eq!(foreign_charset("application/json; charset="), Some(""));
+        assert_eq!(
+            foreign_charset("application/json;charset=utf8"),
+            Some("utf8")
+        );
     }
 
     #[test]

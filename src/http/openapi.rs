@@ -195,7 +195,7 @@ fn complete(mut doc: Value) -> Value {
         ),
         (
             "UnsupportedMediaType",
-            "The body is not sent as `application/json`.",
+            "The body is not sent as `application/json`, or is said to be in another charset than UTF-8 (JSON is UTF-8).",
             false,
         ),
         (

@@ -165,6 +165,18 @@ impl Problem {
         )
     }
 
+    /// 415: a JSON body said to be in another charset than UTF-8.
+    pub fn not_utf8(content_type: &str, charset: &str) -> Problem {
+        Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Send JSON",
+            format!(
+                "Content-Type `{content_type}`: the charset `{charset}` is not accepted: JSON is UTF-8 (RFC 8259); send the body in UTF-8, with `Content-Type: application/json` (or `; charset=utf-8`)."
+            ),
+        )
+    }
+
     /// 401, with a `WWW-Authenticate: Bearer` challenge.
     pub fn unauthorized() -> Problem {
         Problem {

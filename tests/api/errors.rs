@@ -312,3 +312,68 @@ async fn a_bare_error_is_a_problem_even_when_its_text_was_compressed() {
     let p: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}: {bytes:?}"));
     assert_eq!(p["status"], 400);
 }
+
+#[tokio::test]
+async fn a_json_body_in_another_charset_than_utf_8_is_415_naming_it() {
+    let app = spawn_app().await;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let one = serde_json::to_vec(&req).unwrap_or_default();
+    let batch = serde_json::to_vec(&json!({"items": [req]})).unwrap_or_default();
+    // 杭州 in GBK: read as UTF-8 it was "invalid unicode code point", a 400.
+    let gbk = b"{\"case_id\": \"\xba\xbc\xd6\xdd\"}".to_vec();
+    let send = |path: &'static str, content_type: &'static str, body: Vec<u8>| {
+        app.client
+            .post(app.url(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    for (path, content_type, body, charset) in [
+        (
+            "/v1/decisions",
+            "application/json; charset=gbk",
+            gbk.clone(),
+            "`gbk`",
+        ),
+        (
+            "/v1/decisions",
+            "application/json;charset=latin1",
+            one.clone(),
+            "`latin1`",
+        ),
+        (
+            "/v1/decisions/batch",
+            "application/json; charset=\"ISO-8859-1\"",
+            batch.clone(),
+            "`\"ISO-8859-1\"`",
+        ),
+    ] {
+        let r = send(path, content_type, body)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let p = problem(r, 415).await;
+        let detail = p["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.contains(charset) && detail.contains("UTF-8"),
+            "{content_type}: {detail}"
+        );
+    }
+    for (path, content_type, body) in [
+        (
+            "/v1/decisions",
+            "application/json; charset=utf-8",
+            one.clone(),
+        ),
+        ("/v1/decisions", "Application/JSON;CHARSET=\"UTF-8\"", one),
+        (
+            "/v1/decisions/batch",
+            "application/json; charset=UTF-8",
+            batch,
+        ),
+    ] {
+        let r = send(path, content_type, body)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200, "{path} {content_type}");
+    }
+}
