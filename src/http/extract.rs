@@ -26,10 +26,9 @@ pub fn json_body(
 ) -> impl Future<Output = Result<Bytes, Problem>> + use<> {
     let content_type = req.headers().get(header::CONTENT_TYPE);
     let refused = match content_type.map(|v| v.to_str()) {
-        Some(Ok(ct)) if is_json(ct) => match foreign_charset(ct) {
-            None => None,
-            Some(charset) => Some(Box::new(Problem::not_utf8(ct, charset))),
-        },
+        Some(Ok(ct)) if is_json(ct) => {
+            foreign_charset(ct).map(|charset| Box::new(Problem::not_utf8(ct, charset)))
+        }
         shown => Some(Box::new(Problem::unsupported_media_type(
             shown.map(|v| v.unwrap_or("(not text)")),
         ))),
