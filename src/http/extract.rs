@@ -233,11 +233,43 @@ pub fn requested_view(query: Option<&str>) -> Result<View, Problem> {
 }
 
 /// How to answer: language of the texts, and JSON (pretty or not) or plain text.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Negotiated {
     pub lang: Lang,
+    /// Plain text preferred to JSON (`Accept`).
     pub text: bool,
     pub pretty: bool,
+    /// Whether `Accept` admits `application/json` (no `Accept`, `*/*`, `application/*`
+    /// do) and `text/plain`: an endpoint answering neither of those it can is a 406.
+    pub json_ok: bool,
+    pub text_ok: bool,
+}
+
+impl Default for Negotiated {
+    fn default() -> Negotiated {
+        Negotiated {
+            lang: Lang::default(),
+            text: false,
+            pretty: false,
+            json_ok: true,
+            text_ok: true,
+        }
+    }
+}
+
+impl Negotiated {
+    /// A 406 listing the types an endpoint answers, when `Accept` admits none of them
+    /// (`text`: whether the endpoint answers `text/plain` besides JSON).
+    pub fn unacceptable(&self, text: bool) -> Option<Problem> {
+        match (self.json_ok, self.text_ok && text) {
+            (false, false) => Some(Problem::not_acceptable(if text {
+                &["application/json", "text/plain"]
+            } else {
+                &["application/json"]
+            })),
+            _ => None,
+        }
+    }
 }
 
 /// Reads `?lang=`, `?pretty`, `Accept-Language` and `Accept`.
@@ -252,39 +284,73 @@ pub fn negotiate(headers: &HeaderMap, query: Option<&str>, rules: &Rules) -> Neg
             .map(|(_, v)| v.as_str())
     };
     let pretty = param("pretty").is_some_and(|v| !matches!(v, "false" | "0" | "no"));
-    // An absent header ranks nothing: it is not parsed.
-    let ranked_header = |name: header::HeaderName| -> Option<Vec<&str>> {
-        Some(ranked(headers.get(name)?.to_str().ok()?))
-    };
     let lang = param("lang")
         .and_then(|l| rules.language(l))
         .or_else(|| {
-            ranked_header(header::ACCEPT_LANGUAGE)?
-                .into_iter()
-                .find_map(|tag| {
-                    if tag == "*" {
-                        Some(Lang(0))
-                    } else {
-                        rules.language(tag)
-                    }
-                })
+            let header = headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+            ranked(header).into_iter().find_map(|tag| {
+                if tag == "*" {
+                    Some(Lang(0))
+                } else {
+                    rules.language(tag)
+                }
+            })
         })
         .unwrap_or_default();
-    let text = ranked_header(header::ACCEPT)
-        .into_iter()
-        .flatten()
-        .find_map(|m| {
-            let any_of = |types: &[&str]| types.iter().any(|t| m.eq_ignore_ascii_case(t));
-            if any_of(&["text/plain", "text/*"]) {
-                Some(true)
-            } else if any_of(&["application/json", "application/*", "*/*"]) {
-                Some(false)
-            } else {
-                None
-            }
-        })
-        .unwrap_or(false);
-    Negotiated { lang, text, pretty }
+    // An absent header (or one that is not text, or empty) admits everything: not parsed.
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.trim().is_empty());
+    let (json, text) = match accept {
+        None => {
+            return Negotiated {
+                lang,
+                pretty,
+                ..Negotiated::default()
+            };
+        }
+        Some(accept) => (
+            quality(accept, "application", "json"),
+            quality(accept, "text", "plain"),
+        ),
+    };
+    Negotiated {
+        lang,
+        // Ties go to the range named first, then to JSON.
+        text: text.0 > 0.0 && (text.0 > json.0 || (text.0 == json.0 && text.1 < json.1)),
+        pretty,
+        json_ok: json.0 > 0.0,
+        text_ok: text.0 > 0.0,
+    }
+}
+
+/// The quality an `Accept` header gives `kind/sub` (RFC 9110 §12.5.1: the most specific
+/// range matching it decides, `q=0` excluding it; none: 0), and the place of that range
+/// in the header.
+fn quality(header: &str, kind: &str, sub: &str) -> (f32, usize) {
+    let mut best: (u8, f32, usize) = (0, 0.0, usize::MAX);
+    for (i, part) in header.split(',').enumerate() {
+        let mut pieces = part.split(';');
+        let range = pieces.next().unwrap_or("").trim();
+        let Some((k, s)) = range.split_once('/') else {
+            continue;
+        };
+        let specific = match (k.trim(), s.trim()) {
+            ("*", "*") => 1,
+            (k, "*") if k.eq_ignore_ascii_case(kind) => 2,
+            (k, s) if k.eq_ignore_ascii_case(kind) && s.eq_ignore_ascii_case(sub) => 3,
+            _ => continue,
+        };
+        if specific > best.0 {
+            let q = pieces
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            best = (specific, q, i);
+        }
+    }
+    (best.1, best.2)
 }
 
 /// The entries of an `Accept`-style header, best first (by `q`, then by order).
@@ -395,6 +461,28 @@ mod tests {
         assert!(!with(&[(header::ACCEPT, b"image/png, Text/*;q=0")]).text);
         // Not text: as if absent.
         assert!(!with(&[(header::ACCEPT, b"text/plain\xff")]).text);
+        let admits = |accept: &[u8]| {
+            let n = with(&[(header::ACCEPT, accept)]);
+            (n.json_ok, n.text_ok, n.text)
+        };
+        assert_eq!(admits(b"text/plain\xff"), (true, true, false));
+        assert_eq!(admits(b" "), (true, true, false));
+        assert_eq!(admits(b"*/*"), (true, true, false));
+        assert_eq!(admits(b"application/xml"), (false, false, false));
+        assert_eq!(admits(b"application/problem+json"), (false, false, false));
+        assert_eq!(admits(b"image/png, Text/*;q=0"), (false, false, false));
+        assert_eq!(admits(b"text/*"), (false, true, true));
+        assert_eq!(admits(b"APPLICATION/*"), (true, false, false));
+        // The most specific range decides: JSON excluded, `*/*` gives text.
+        assert_eq!(admits(b"application/json;q=0, */*"), (false, true, true));
+        assert_eq!(admits(b"text/plain;q=0, */*"), (true, false, false));
+        // Equal qualities: the range named first, then JSON.
+        assert_eq!(admits(b"text/plain, application/json"), (true, true, true));
+        assert_eq!(admits(b"application/json, text/plain"), (true, true, false));
+        assert_eq!(admits(b"text/html,*/*;q=0.8"), (true, true, false));
+        let json_only = |accept: &[u8]| with(&[(header::ACCEPT, accept)]).unacceptable(false);
+        assert_eq!(json_only(b"text/plain").map(|p| p.status), Some(406));
+        assert!(json_only(b"text/plain, application/json;q=0.1").is_none());
         let en = rules.language("en");
         assert!(en.is_some());
         assert_eq!(

@@ -189,6 +189,11 @@ fn complete(mut doc: Value) -> Value {
             false,
         ),
         (
+            "NotAcceptable",
+            "`Accept` admits none of the types the operation answers in (`application/json`; `text/plain` too for `POST /v1/decisions`): `*/*`, `application/*` or no `Accept` always do.",
+            false,
+        ),
+        (
             "TooLarge",
             "The body is larger than the limit (default 1 MiB).",
             false,
@@ -318,6 +323,7 @@ fn complete_operation(path: &str, method: &str, op: &mut Value) {
         // Every /v1 operation refuses a query parameter it does not take.
         add(op, "400", "BadRequest");
         add(op, "401", "Unauthorized");
+        add(op, "406", "NotAcceptable");
         // Every /v1 operation refuses a `?lang=` the rules do not have.
         add(op, "422", "Invalid");
         add(op, "503", "Unavailable");

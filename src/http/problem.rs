@@ -177,6 +177,20 @@ impl Problem {
         )
     }
 
+    /// 406: the request's `Accept` admits none of the types the endpoint answers in.
+    pub fn not_acceptable(produces: &[&str]) -> Problem {
+        let listed: Vec<String> = produces.iter().map(|t| format!("`{t}`")).collect();
+        Problem::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "not-acceptable",
+            "No acceptable answer",
+            format!(
+                "The Accept header admits none of the types this endpoint answers in: {} (errors come as `application/problem+json`); accept one of them, or send no Accept header.",
+                listed.join(", ")
+            ),
+        )
+    }
+
     /// 401, with a `WWW-Authenticate: Bearer` challenge.
     pub fn unauthorized() -> Problem {
         Problem {

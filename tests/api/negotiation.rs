@@ -358,3 +358,100 @@ async fn probes_scrapers_and_the_api_description_take_any_query() {
         assert_eq!(app.get(path).await.status(), 200, "{path}");
     }
 }
+
+#[tokio::test]
+async fn an_accept_admitting_nothing_an_endpoint_answers_in_is_a_406_listing_what_it_does() {
+    let app = spawn_app().await;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let batch = serde_json::json!({"items": [req.clone()]});
+    let post = |path: &'static str, body: &serde_json::Value, accept: &'static str| {
+        app.client
+            .post(app.url(path))
+            .header("accept", accept)
+            .json(body)
+            .send()
+    };
+    let get = |path: &'static str, accept: &'static str| {
+        app.client
+            .get(app.url(path))
+            .header("accept", accept)
+            .send()
+    };
+    let refused = [
+        (
+            post("/v1/decisions", &req, "application/xml").await,
+            "`application/json`, `text/plain`",
+        ),
+        (
+            post("/v1/decisions", &req, "image/png, text/*;q=0").await,
+            "`text/plain`",
+        ),
+        // The batch answers JSON only: asked for text alone, it is not sent JSON anyway.
+        (
+            post("/v1/decisions/batch", &batch, "text/plain").await,
+            "`application/json`",
+        ),
+        (
+            get("/v1/rules", "application/xml").await,
+            "`application/json`",
+        ),
+        (
+            get("/v1/zones/resolve?adcode=330108", "text/html").await,
+            "`application/json`",
+        ),
+    ];
+    for (r, lists) in refused {
+        let r = r.unwrap_or_else(|e| panic!("{e}"));
+        let url = r.url().to_string();
+        assert_eq!(r.status(), 406, "{url}");
+        assert_eq!(content_type(&r), "application/problem+json", "{url}");
+        let p = body(r).await;
+        assert_eq!(p["type"], "urn:aftersales:problem:not-acceptable", "{p}");
+        let detail = p["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(lists), "{url}: {detail}");
+    }
+    let batch_lists = body(
+        post("/v1/decisions/batch", &batch, "text/plain")
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .await;
+    assert!(
+        !batch_lists["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("text/plain`"),
+        "{batch_lists}"
+    );
+    // What browsers and curl send, and what admits JSON or text somewhere, is answered.
+    for (accept, answers) in [
+        ("*/*", "application/json"),
+        (
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            "application/json",
+        ),
+        ("application/*", "application/json"),
+        ("application/json;q=0, */*", "text/plain; charset=utf-8"),
+        (
+            "text/plain, application/json;q=0.5",
+            "text/plain; charset=utf-8",
+        ),
+    ] {
+        let r = post("/v1/decisions", &req, accept)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200, "{accept}");
+        assert_eq!(content_type(&r), answers, "{accept}");
+    }
+    let r = post(
+        "/v1/decisions/batch",
+        &batch,
+        "text/plain, application/json;q=0.1",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    assert_eq!(content_type(&r), "application/json");
+    let r = app.post_json("/v1/decisions", &req).await;
+    assert_eq!(r.status(), 200, "no Accept");
+}

@@ -130,9 +130,10 @@ async fn decide_heavy(asked: Asked) -> Result<Prepared, Refused> {
 /// What a decision route reads of its request, read in place (nothing of its head is
 /// copied but the request id, and that only for the decision log). Refused in this
 /// order: a query parameter it does not take, or given twice with different values (400),
-/// an unknown `?lang=` (422; see [`checked_query`]), a body that is not JSON (415, 413),
-/// an unknown `?view=` (422).
-pub struct Asked {
+/// an unknown `?lang=` (422; see [`checked_query`]), an `Accept` admitting none of the
+/// types the endpoint answers in (406: JSON, or text unless `BATCH`), a body that is not
+/// JSON (415, 413), an unknown `?view=` (422).
+pub struct Asked<const BATCH: bool = false> {
     /// The rules the request is decided with, from start to end.
     loaded: Arc<Loaded>,
     how: How,
@@ -144,7 +145,7 @@ pub struct Asked {
     body: Bytes,
 }
 
-impl FromRequest<AppState> for Asked {
+impl<const BATCH: bool> FromRequest<AppState> for Asked<BATCH> {
     type Rejection = Problem;
 
     /// Not an `async fn`, whose future (boxed with the handler's for every request) would
@@ -153,12 +154,19 @@ impl FromRequest<AppState> for Asked {
     fn from_request(
         req: Request,
         state: &AppState,
-    ) -> impl Future<Output = Result<Asked, Problem>> + Send {
+    ) -> impl Future<Output = Result<Asked<BATCH>, Problem>> + Send {
         let loaded = state.rules();
         let query = req.uri().query();
-        let lang = checked_query(query, DECISION_PARAMS, &loaded.rules).map_err(Box::new);
-        let view = requested_view(query).map_err(Box::new);
         let negotiated = negotiate(req.headers(), query, &loaded.rules);
+        let lang = checked_query(query, DECISION_PARAMS, &loaded.rules)
+            .and_then(|()| negotiated.unacceptable(!BATCH).map_or(Ok(()), Err))
+            .map_err(Box::new);
+        // A batch answers JSON only: `Accept` admits it, or the answer is a 406.
+        let negotiated = Negotiated {
+            text: negotiated.text && !BATCH,
+            ..negotiated
+        };
+        let view = requested_view(query).map_err(Box::new);
         let logged = state.decision_log().map(|_| Logged {
             request_id: req
                 .headers()
@@ -559,7 +567,7 @@ pub struct CompactBatchResult {
     ),
     responses((status = 200, description = "One result per item, in order (`CompactBatchView` with `?view=compact`).", body = BatchView)),
 )]
-pub async fn create_batch(State(state): State<AppState>, mut asked: Asked) -> Response {
+pub async fn create_batch(State(state): State<AppState>, mut asked: Asked<true>) -> Response {
     let log = state.decision_log().cloned();
     let rules = asked.loaded.clone();
     let batch_id = crate::new_decision_id();

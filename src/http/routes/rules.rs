@@ -216,6 +216,9 @@ pub async fn get_rules(
         return refused.into_response();
     }
     let how = negotiate(&headers, query.as_deref(), rules);
+    if let Some(refused) = how.unacceptable(false) {
+        return refused.into_response();
+    }
     let lang = how.lang;
     let view = RulesView {
         version: rules.version.clone(),
@@ -420,6 +423,9 @@ pub async fn resolve_zone(
     }
     let p = ResolveParams::read(raw.as_deref());
     let how = negotiate(&headers, raw.as_deref(), rules);
+    if let Some(refused) = how.unacceptable(false) {
+        return refused.into_response();
+    }
     let mut errors = Vec::new();
     if let Some(a) = &p.adcode
         && !crate::request::is_adcode(a)
