@@ -132,7 +132,46 @@ async fn unknown_paths_are_404_and_wrong_methods_405_as_problems() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        r.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("GET,HEAD")
+    );
     problem(r, 405).await;
+}
+
+#[tokio::test]
+async fn every_answer_echoes_its_request_id_as_openapi_yaml_declares() {
+    let app = spawn_app().await;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let answers = [
+        app.post_json("/v1/decisions", &req).await,
+        app.post_json("/v1/decisions?veiw=1", &req).await,
+        app.get("/v1/rules").await,
+        app.get("/healthz").await,
+        app.get("/nowhere").await,
+        app.get("/v1/decisions").await,
+        app.client
+            .get(app.url("/v1/rules"))
+            .header("accept", "text/csv")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    ];
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses, [200, 400, 200, 200, 404, 405, 406]);
+    for r in &answers {
+        let id = r.headers().get("x-request-id").map(|v| v.len());
+        assert!(id.is_some_and(|n| (1..=128).contains(&n)), "{}", r.url());
+    }
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
+        .unwrap_or_default();
+    for declared in [
+        "  headers:\n    X-Request-Id:",
+        "    Retry-After:",
+        "    Allow:",
+    ] {
+        assert!(doc.contains(declared), "{declared}");
+    }
 }
 
 #[tokio::test]
