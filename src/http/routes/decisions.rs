@@ -585,6 +585,7 @@ pub async fn create_batch(State(state): State<AppState>, mut asked: Asked<true>)
         let items = batch_items(&asked.body, limit)?;
         decide_batch(
             &asked.loaded.rules,
+            &asked.body,
             &items,
             asked.how,
             batch_id,
@@ -657,6 +658,7 @@ struct Decided {
 /// has passed; the answer is sent chunk by chunk as it was written.
 fn decide_batch(
     rules: &Rules,
+    body: &[u8],
     items: &[&RawValue],
     how: How,
     batch_id: String,
@@ -674,10 +676,10 @@ fn decide_batch(
                 return done;
             }
             let first = chunk * CHUNK;
-            let some = &items[first..items.len().min(first + CHUNK)];
+            let some = first..items.len().min(first + CHUNK);
             done.push((
                 chunk,
-                decide_chunk(rules, some, first, items.len(), how, &batch_id, log),
+                decide_chunk(rules, (body, items), some, how, &batch_id, log),
             ));
         }
     };
@@ -744,24 +746,23 @@ fn decide_batch(
     })
 }
 
-/// Decides one chunk of a batch: `items`, the first being the batch's item `first` of
-/// `total`.
+/// Decides one chunk of a batch: its items `chunk` of `items` (read from `body`).
 fn decide_chunk(
     rules: &Rules,
-    items: &[&RawValue],
-    first: usize,
-    total: usize,
+    (body, items): (&[u8], &[&RawValue]),
+    chunk: std::ops::Range<usize>,
     how: How,
     batch_id: &str,
     log: Option<&Logged>,
 ) -> Decided {
     let mut d = Decided {
-        results: Vec::with_capacity(items.len() * DECISION_BYTES),
+        results: Vec::with_capacity(chunk.len() * DECISION_BYTES),
         ..Decided::default()
     };
     let now = chrono::Utc::now();
-    for (k, item) in items.iter().enumerate() {
-        let i = first + k;
+    let total = items.len();
+    for i in chunk {
+        let Some(item) = items.get(i) else { break };
         match crate::decide_body(rules, item.get().as_bytes(), now) {
             Ok((case, decision)) => {
                 let decision_id = crate::new_decision_id();
@@ -786,7 +787,7 @@ fn decide_chunk(
                 d.delivered.add(&decision);
             }
             Err(e) => {
-                let problem = Problem::from(at_item(i, e));
+                let problem = Problem::from(at_item(i, in_body(e, body, item)));
                 let result = BatchResult {
                     status: problem.status,
                     decision: None,
@@ -801,6 +802,58 @@ fn decide_chunk(
         }
     }
     d
+}
+
+/// An item's errors, the positions their messages give (`line 1, column 10`, counted
+/// from the item's start) counted from the body's, where the caller finds them.
+fn in_body(mut e: RequestError, body: &[u8], item: &RawValue) -> RequestError {
+    // Only an unreadable item (a key given twice) says where it is.
+    if !matches!(e.kind, RequestErrorKind::Malformed) {
+        return e;
+    }
+    let offset = (item.get().as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
+    let Some(before) = body.get(..offset) else {
+        return e;
+    };
+    let lines = before.iter().filter(|b| **b == b'\n').count();
+    let column = before.len()
+        - before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+    for error in &mut e.errors {
+        error.message = rebased(&error.message, lines, column);
+    }
+    e
+}
+
+/// `message` with its first `line L, column C` (or serde's `line L column C`) moved by
+/// `lines` lines, and by `columns` columns when on the first line.
+fn rebased(message: &str, lines: usize, columns: usize) -> String {
+    let number = |s: &str| -> Option<(usize, usize)> {
+        let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+        Some((s.get(..digits)?.parse().ok()?, digits))
+    };
+    let found = message.match_indices("line ").find_map(|(at, _)| {
+        let from = at + "line ".len();
+        let (line, digits) = number(&message[from..])?;
+        let rest = &message[from + digits..];
+        let sep = [", column ", " column "]
+            .into_iter()
+            .find(|sep| rest.starts_with(sep))?;
+        let (column, digits2) = number(&rest[sep.len()..])?;
+        Some((at, from + digits + sep.len() + digits2, line, column, sep))
+    });
+    let Some((start, end, line, column, sep)) = found else {
+        return message.to_owned();
+    };
+    let column = if line == 1 { column + columns } else { column };
+    format!(
+        "{}line {}{sep}{column}{}",
+        &message[..start],
+        line + lines,
+        &message[end..]
+    )
 }
 
 /// An item's errors, with pointers from the batch's root.
@@ -991,6 +1044,17 @@ impl<'de> Visitor<'de> for Items {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn positions_in_an_item_are_counted_from_the_body() {
+        assert_eq!(
+            rebased("appears twice (line 1, column 10): once", 1, 2),
+            "appears twice (line 2, column 12): once"
+        );
+        assert_eq!(rebased("at line 3 column 4", 2, 7), "at line 5 column 4");
+        assert_eq!(rebased("no place", 2, 7), "no place");
+        assert_eq!(rebased("a line of 3", 2, 7), "a line of 3");
+    }
 
     #[test]
     fn the_pairs_counted_are_the_pairs_decided() {
