@@ -143,13 +143,19 @@ pub fn check_query(query: Option<&str>, takes: &[&str]) -> Result<(), Problem> {
                 .find(|(alias, to)| key.eq_ignore_ascii_case(alias) && takes.contains(to))
                 .map(|(_, to)| *to)
                 .or_else(|| crate::request::nearest(&key, takes));
-            let hint = meant.map_or_else(|| ":".to_owned(), |m| format!("; did you mean `{m}`?"));
-            errors.push(crate::request::FieldError {
-                pointer: at,
-                message: format!(
-                    "is not a query parameter of this endpoint{hint} it takes {}",
+            let message = match meant {
+                Some(m) => format!(
+                    "is not a parameter of this endpoint; did you mean `{m}`? It takes {}",
                     listed(takes)
                 ),
+                None => format!(
+                    "is not a parameter of this endpoint, which takes {}",
+                    listed(takes)
+                ),
+            };
+            errors.push(crate::request::FieldError {
+                pointer: at,
+                message,
             });
             continue;
         };
@@ -524,7 +530,7 @@ mod tests {
         assert!(
             errors[1]
                 .message
-                .contains(": it takes `view`, `lang` and `pretty`")
+                .contains(", which takes `view`, `lang` and `pretty`")
         );
         // Keys are read percent-decoded, and pointed at as JSON pointers.
         let errors = refused("%76iew=full&a%2Fb~")

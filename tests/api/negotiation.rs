@@ -268,12 +268,12 @@ async fn a_query_parameter_an_endpoint_does_not_take_is_a_400_naming_the_one_mea
         (
             "/v1/rules?view=compact",
             "/view",
-            "it takes `lang` and `pretty`",
+            "which takes `lang` and `pretty`",
         ),
         (
             "/v1/rules?bogus=1",
             "/bogus",
-            "it takes `lang` and `pretty`",
+            "which takes `lang` and `pretty`",
         ),
         (
             "/v1/zones/resolve?adcode=330108&as_of=2023-10-02T10:00:00%2B08:00",
