@@ -416,3 +416,41 @@ async fn a_json_body_in_another_charset_than_utf_8_is_415_naming_it() {
         assert_eq!(r.status(), 200, "{path} {content_type}");
     }
 }
+
+#[tokio::test]
+async fn a_number_refused_is_quoted_as_the_caller_wrote_it() {
+    let app = spawn_app().await;
+    for written in ["9007199254740993.0", "18446744073709551616", "1.50", "-2e3"] {
+        let refund = format!("{{\"kuaishou_refund\": {{\"refundId\": {written}}}}}");
+        let r = post_raw(&app, refund.clone()).await;
+        let p = problem(r, 422).await;
+        let batch = app
+            .client
+            .post(app.url("/v1/decisions/batch"))
+            .header("content-type", "application/json")
+            .body(format!("{{\"items\": [{refund}]}}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let b = body(batch).await;
+        for (errors, pointer) in [
+            (&p["errors"], "/kuaishou_refund/refundId"),
+            (
+                &b["results"][0]["problem"]["errors"],
+                "/items/0/kuaishou_refund/refundId",
+            ),
+        ] {
+            let message = errors
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|e| e["pointer"] == pointer)
+                .and_then(|e| e["message"].as_str())
+                .unwrap_or_default();
+            assert!(
+                message.starts_with(&format!("{written} is not a refund id")),
+                "{written}: {message}"
+            );
+        }
+    }
+}

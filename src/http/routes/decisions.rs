@@ -381,8 +381,8 @@ fn decide_single(
     how: How,
     log: Option<&Logged>,
 ) -> Result<Prepared, Refused> {
-    let (case, decision) =
-        crate::decide_body_at(rules, body, chrono::Utc::now).map_err(Problem::from)?;
+    let (case, decision) = crate::decide_body_at(rules, body, chrono::Utc::now)
+        .map_err(|e| Problem::from(as_sent(e, body)))?;
     let decision_id = crate::new_decision_id();
     let mut lines = Vec::new();
     if let Some(log) = log {
@@ -787,6 +787,7 @@ fn decide_chunk(
                 d.delivered.add(&decision);
             }
             Err(e) => {
+                let e = as_sent(e, item.get().as_bytes());
                 let problem = Problem::from(at_item(i, in_body(e, body, item)));
                 let result = BatchResult {
                     status: problem.status,
@@ -802,6 +803,13 @@ fn decide_chunk(
         }
     }
     d
+}
+
+/// `e`, the numbers its messages quote as `body` has them (see
+/// [`numbers_as_sent`](crate::request::json::numbers_as_sent)).
+fn as_sent(mut e: RequestError, body: &[u8]) -> RequestError {
+    crate::request::json::numbers_as_sent(&mut e.errors, body);
+    e
 }
 
 /// An item's errors, the positions their messages give (`line 1, column 10`, counted
