@@ -177,6 +177,14 @@ fn response_headers() -> Value {
             ),
         ),
         (
+            Value::String("WWW-Authenticate".into()),
+            header(
+                "The challenge: `Bearer realm=\"aftersales\"`.",
+                true,
+                json!({"type": "string"}),
+            ),
+        ),
+        (
             Value::String("Allow".into()),
             header(
                 "The methods the path takes (`POST`; `GET,HEAD` for the `GET` operations).",
@@ -220,7 +228,7 @@ fn complete(mut doc: Value) -> Value {
         (
             "Unauthorized",
             "API tokens are configured and the request has no valid `Authorization: Bearer` token.",
-            None,
+            Some("WWW-Authenticate"),
         ),
         (
             "NotAcceptable",
