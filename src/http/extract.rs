@@ -113,12 +113,16 @@ pub const RESOLVE_PARAMS: &[&str] = &[
 /// [`nearest`]: crate::request::nearest
 const ALSO_CALLED: &[(&str, &str)] = &[("as_of", "at"), ("asof", "at"), ("time", "at")];
 
+/// The most parameters a refusal of a query lists.
+const MAX_QUERY_ERRORS: usize = 16;
+
 /// Refuses a query that names a parameter the endpoint does not take (`takes`), or
 /// gives one of its parameters twice with different values: a 400 (`bad-query`) with
 /// each such parameter's pointer (`/veiw`), the parameter it was probably meant to be,
 /// and the ones the endpoint takes. A misspelt parameter is never silently ignored (a
 /// `?veiw=compact` answered in full, an `?as_of=` answered for now). The same value
-/// twice is that value. No query: nothing is read, nothing allocated.
+/// twice is that value. No query: nothing is read; a query taken allocates nothing (but
+/// a parameter percent-encoded).
 pub fn check_query(query: Option<&str>, takes: &[&str]) -> Result<(), Problem> {
     let Some(query) = query else {
         return Ok(());
@@ -127,14 +131,19 @@ pub fn check_query(query: Option<&str>, takes: &[&str]) -> Result<(), Problem> {
     let mut first: smallvec::SmallVec<[Option<std::borrow::Cow<'_, str>>; 8]> =
         smallvec::smallvec![None; takes.len()];
     let mut errors: Vec<crate::request::FieldError> = Vec::new();
+    // The parameters refused, each once (their pointers are built for the answer only).
+    let mut refused: Vec<std::borrow::Cow<'_, str>> = Vec::new();
     let pointer = |key: &str| {
         let mut p = String::new();
         crate::request::json::push_key(&mut p, key);
         p
     };
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-        let at = pointer(&key);
-        if errors.iter().any(|e| e.pointer == at) {
+        // Enough to fix a query by; a query of thousands of names is not read through.
+        if refused.len() == MAX_QUERY_ERRORS {
+            break;
+        }
+        if refused.contains(&key) {
             continue;
         }
         let Some(i) = takes.iter().position(|t| *t == key) else {
@@ -154,20 +163,24 @@ pub fn check_query(query: Option<&str>, takes: &[&str]) -> Result<(), Problem> {
                 ),
             };
             errors.push(crate::request::FieldError {
-                pointer: at,
+                pointer: pointer(&key),
                 message,
             });
+            refused.push(key);
             continue;
         };
         match &first[i] {
             None => first[i] = Some(value),
             Some(v) if *v == value => {}
-            Some(v) => errors.push(crate::request::FieldError {
-                pointer: at,
-                message: format!(
-                    "is given twice with different values (`{v}`, `{value}`): give it once"
-                ),
-            }),
+            Some(v) => {
+                errors.push(crate::request::FieldError {
+                    pointer: pointer(&key),
+                    message: format!(
+                        "is given twice with different values (`{v}`, `{value}`): give it once"
+                    ),
+                });
+                refused.push(key);
+            }
         }
     }
     if errors.is_empty() {
@@ -538,6 +551,11 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].pointer, "/a~1b~0");
+        // Thousands of names: the first 16 refused.
+        let many: Vec<String> = (0..5000).map(|i| format!("p{i}=1")).collect();
+        let errors = refused(&many.join("&")).map(|(_, e)| e).unwrap_or_default();
+        assert_eq!(errors.len(), 16);
+        assert_eq!(errors[15].pointer, "/p15");
     }
 
     #[test]
