@@ -774,6 +774,7 @@ mod tests {
             raw("POST", "/healthz", &[id], ""),
             raw("GET", "/v1/decisions", &[id], ""),
             raw("GET", "/healthz/", &[id], ""),
+            raw("POST", "/v1/decisions?veiw=compact", &[json, id], &decision),
         ];
         let called = on_the_wire(routes.clone(), &requests).await;
         let routed = on_the_wire(app(state, limits).into(), &requests).await;

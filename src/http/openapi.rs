@@ -134,23 +134,65 @@ fn ordered<const N: usize>(pairs: [(&str, serde_json::Value); N]) -> Value {
     )
 }
 
-fn problem_response(description: &str, retry_after: bool) -> Value {
-    let headers = json!({"Retry-After": {
-        "description": "Seconds to wait before trying again.",
-        "required": true,
-        "schema": {"type": "integer", "minimum": 0},
-    }});
+/// A problem response; `header` names the header it carries besides `X-Request-Id`
+/// (`Retry-After`, `Allow`), declared in `components.headers`.
+fn problem_response(description: &str, header: Option<&str>) -> Value {
+    let mut headers = json!({"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}});
+    if let Some(name) = header {
+        headers[name] = json!({"$ref": format!("#/components/headers/{name}")});
+    }
     let content =
         json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
-    if retry_after {
+    ordered([
+        ("description", json!(description)),
+        ("headers", headers),
+        ("content", content),
+    ])
+}
+
+/// The response headers the document declares, by name.
+fn response_headers() -> Value {
+    let header = |description: &str, required: bool, schema: serde_json::Value| {
         ordered([
             ("description", json!(description)),
-            ("headers", headers),
-            ("content", content),
+            ("required", json!(required)),
+            ("schema", schema),
         ])
-    } else {
-        ordered([("description", json!(description)), ("content", content)])
-    }
+    };
+    Value::Mapping(Mapping::from_iter([
+        (
+            Value::String("X-Request-Id".into()),
+            header(
+                "The request's id, on every response: the caller's `X-Request-Id` when it is 1 to 128 visible ASCII characters, else one made (a UUIDv7). The service log and the decision log carry it.",
+                true,
+                json!({"type": "string", "minLength": 1, "maxLength": 128}),
+            ),
+        ),
+        (
+            Value::String("Retry-After".into()),
+            header(
+                "Seconds to wait before trying again.",
+                true,
+                json!({"type": "integer", "minimum": 0}),
+            ),
+        ),
+        (
+            Value::String("WWW-Authenticate".into()),
+            header(
+                "The challenge: `Bearer realm=\"aftersales\"`.",
+                true,
+                json!({"type": "string"}),
+            ),
+        ),
+        (
+            Value::String("Allow".into()),
+            header(
+                "The methods the path takes (`POST`; `GET,HEAD` for the `GET` operations).",
+                true,
+                json!({"type": "string"}),
+            ),
+        ),
+    ]))
 }
 
 /// The paths every client may call without a token, whatever the server's configuration.
@@ -180,51 +222,64 @@ fn complete(mut doc: Value) -> Value {
     let responses = [
         (
             "BadRequest",
-            "The body is not valid JSON (or repeats a key), or the query string cannot be read.",
-            false,
+            "The body is not valid JSON (or repeats a key), or the query string names a parameter the operation does not take (`?veiw=`: no guess is made) or gives one twice with different values: `errors` points at each (`/veiw`), with the parameter probably meant.",
+            None,
         ),
         (
             "Unauthorized",
             "API tokens are configured and the request has no valid `Authorization: Bearer` token.",
-            false,
+            Some("WWW-Authenticate"),
+        ),
+        (
+            "NotAcceptable",
+            "`Accept` admits none of the types the operation answers in (`application/json`; `text/plain` too for `POST /v1/decisions`): `*/*`, `application/*` or no `Accept` always do.",
+            None,
         ),
         (
             "TooLarge",
             "The body is larger than the limit (default 1 MiB).",
-            false,
+            None,
         ),
         (
             "UnsupportedMediaType",
-            "The body is not sent as `application/json`.",
-            false,
+            "The body is not sent as `application/json`, or is said to be in another charset than UTF-8 (JSON is UTF-8).",
+            None,
         ),
         (
             "Invalid",
             "Well-formed but invalid: `errors` lists every problem with its JSON pointer.",
-            false,
+            None,
         ),
         (
             "RequestTimeout",
             "The body did not arrive in full within the body-read timeout (default 10 s).",
-            false,
+            None,
         ),
         (
             "Unavailable",
             "Overloaded, timed out, draining, or the decision log cannot be written: try again after `Retry-After` seconds.",
-            true,
+            Some("Retry-After"),
+        ),
+        (
+            "MethodNotAllowed",
+            "The path does not take this method (any path of this document, for a method it does not list): `Allow` lists the ones it takes.",
+            Some("Allow"),
         ),
         (
             "Internal",
             "An unexpected failure; nothing internal is revealed. Never expected.",
-            false,
+            None,
         ),
     ];
     doc["components"]["responses"] = Value::Mapping(
         responses
             .into_iter()
-            .map(|(name, text, retry)| (Value::String(name.into()), problem_response(text, retry)))
+            .map(|(name, text, header)| {
+                (Value::String(name.into()), problem_response(text, header))
+            })
             .collect(),
     );
+    doc["components"]["headers"] = response_headers();
     doc["components"]["securitySchemes"] = ordered([("bearer", json!(null))]);
     doc["components"]["securitySchemes"]["bearer"] = ordered([
         ("type", json!("http")),
@@ -315,7 +370,10 @@ fn complete_operation(path: &str, method: &str, op: &mut Value) {
         }
     }
     if path.starts_with("/v1/") {
+        // Every /v1 operation refuses a query parameter it does not take.
+        add(op, "400", "BadRequest");
         add(op, "401", "Unauthorized");
+        add(op, "406", "NotAcceptable");
         // Every /v1 operation refuses a `?lang=` the rules do not have.
         add(op, "422", "Invalid");
         add(op, "503", "Unavailable");
@@ -323,7 +381,7 @@ fn complete_operation(path: &str, method: &str, op: &mut Value) {
     for param in params(op) {
         if param["name"].as_str() == Some("lang") && param["in"].as_str() == Some("query") {
             param["description"] = node(json!(
-                "The language of the texts, exactly as the rules name it; wins over `Accept-Language`. Any other value, or two different ones, is refused (422), never replaced by the default."
+                "The language of the texts, exactly as the rules name it; wins over `Accept-Language`. Any other value is refused (422), two different ones too (400): never replaced by the default."
             ));
             param["schema"] = node(json!({"$ref": "#/components/schemas/Language"}));
         }
@@ -368,6 +426,13 @@ fn complete_operation(path: &str, method: &str, op: &mut Value) {
     }
     if let Some(responses) = op["responses"].as_mapping_mut() {
         sort_by_key(responses);
+        // Every answer carries its request's id (the shared ones declare it themselves).
+        for response in responses.values_mut() {
+            if response.get("$ref").is_none() {
+                response["headers"]["X-Request-Id"] =
+                    node(json!({"$ref": "#/components/headers/X-Request-Id"}));
+            }
+        }
     }
     // A header or query parameter is absent or a string; it is never JSON null.
     for param in params(op) {

@@ -61,14 +61,29 @@ impl Problem {
         )
     }
 
-    /// 400: a query string that cannot be read.
-    pub fn bad_query(detail: impl Into<String>) -> Problem {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "bad-query",
-            "The query string cannot be read",
-            detail,
-        )
+    /// 400: a query string naming a parameter the endpoint does not take, or one of its
+    /// parameters twice with different values; `errors` points at each (`/veiw`).
+    pub fn bad_query_params(errors: Vec<FieldError>) -> Problem {
+        let detail = match errors.as_slice() {
+            [one] => format!(
+                "The query parameter `{}` {}",
+                one.pointer.strip_prefix('/').unwrap_or(&one.pointer),
+                one.message
+            ),
+            many => format!(
+                "The query string has {} problems; each is listed in `errors` with its parameter's pointer.",
+                many.len()
+            ),
+        };
+        Problem {
+            errors,
+            ..Problem::new(
+                StatusCode::BAD_REQUEST,
+                "bad-query",
+                "The query string is refused",
+                detail,
+            )
+        }
     }
 
     /// 422: well-formed but invalid; every problem listed.
@@ -147,6 +162,32 @@ impl Problem {
             "unsupported-media-type",
             "Send JSON",
             detail,
+        )
+    }
+
+    /// 415: a JSON body said to be in another charset than UTF-8.
+    pub fn not_utf8(content_type: &str, charset: &str) -> Problem {
+        Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Send JSON",
+            format!(
+                "Content-Type `{content_type}`: the charset `{charset}` is not accepted: JSON is UTF-8 (RFC 8259); send the body in UTF-8, with `Content-Type: application/json` (or `; charset=utf-8`)."
+            ),
+        )
+    }
+
+    /// 406: the request's `Accept` admits none of the types the endpoint answers in.
+    pub fn not_acceptable(produces: &[&str]) -> Problem {
+        let listed: Vec<String> = produces.iter().map(|t| format!("`{t}`")).collect();
+        Problem::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "not-acceptable",
+            "No acceptable answer",
+            format!(
+                "The Accept header admits none of the types this endpoint answers in: {} (errors come as `application/problem+json`); accept one of them, or send no Accept header.",
+                listed.join(", ")
+            ),
         )
     }
 

@@ -676,8 +676,181 @@ impl<'de> Visitor<'de> for Walk<'_> {
     }
 }
 
+/// Numbers in `errors`' messages as the caller wrote them: a number read as a float (a
+/// fraction, or an integer beyond 64 bits) is shown as the float (`9007199254740993.0`
+/// as `9007199254740992.0`, `18446744073709551616` as `1.8446744073709552e+19`); where an
+/// error's pointer is at a number of `body` whose float is shown in its message, the
+/// body's text is put back in its place. The slow path, for refusals only: the body is
+/// walked again for at most a few errors, those whose message shows a float.
+pub fn numbers_as_sent(errors: &mut [super::FieldError], body: &[u8]) {
+    /// Walks of the body at most, whatever the number of errors.
+    const WALKS: usize = 4;
+    let shows_float = |m: &str| {
+        let b = m.as_bytes();
+        b.windows(3).any(|w| {
+            w[0].is_ascii_digit()
+                && (w[1] == b'.' && w[2].is_ascii_digit()
+                    || w[1] == b'e' && matches!(w[2], b'+' | b'-' | b'0'..=b'9'))
+        })
+    };
+    let mut walks = 0;
+    for error in errors.iter_mut() {
+        if walks == WALKS {
+            return;
+        }
+        if error.pointer.is_empty() || !shows_float(&error.message) {
+            continue;
+        }
+        walks += 1;
+        let Some(raw) = raw_at(body, &error.pointer) else {
+            continue;
+        };
+        let raw = raw.get();
+        // An integer within 64 bits is shown exactly already.
+        let integer = raw.parse::<u64>().is_ok() || raw.parse::<i64>().is_ok();
+        if integer || !raw.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+            continue;
+        }
+        let Some(shown) = raw
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(|n| n.to_string())
+        else {
+            continue;
+        };
+        if shown != raw && error.message.contains(&shown) {
+            error.message = error.message.replacen(&shown, raw, 1);
+        }
+    }
+}
+
+/// The raw JSON text at `pointer` in `body`, if there is a value there.
+fn raw_at<'b>(body: &'b [u8], pointer: &str) -> Option<&'b serde_json::value::RawValue> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    Follow(pointer).deserialize(&mut de).ok().flatten()
+}
+
+/// Follows a JSON pointer's rest (`/a/0`) down a value, to its raw text.
+struct Follow<'p>(&'p str);
+
+impl<'de> DeserializeSeed<'de> for Follow<'_> {
+    type Value = Option<&'de serde_json::value::RawValue>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        if self.0.is_empty() {
+            return <&serde_json::value::RawValue>::deserialize(d).map(Some);
+        }
+        d.deserialize_any(self)
+    }
+}
+
+impl Follow<'_> {
+    /// The first token of the pointer, unescaped, and the rest.
+    fn split(&self) -> (String, &str) {
+        let tail = self.0.strip_prefix('/').unwrap_or(self.0);
+        let (token, rest) = match tail.find('/') {
+            Some(i) => (&tail[..i], &tail[i..]),
+            None => (tail, ""),
+        };
+        (token.replace("~1", "/").replace("~0", "~"), rest)
+    }
+}
+
+impl<'de, 'p> Visitor<'de> for Follow<'p> {
+    type Value = Option<&'de serde_json::value::RawValue>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (token, rest) = self.split();
+        let mut found = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if found.is_none() && key == token.as_str() {
+                found = map.next_value_seed(Follow(rest))?;
+            } else {
+                map.next_value::<de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let (token, rest) = self.split();
+        let at = token.parse::<usize>().ok();
+        let mut found = None;
+        for i in 0.. {
+            let more = if Some(i) == at {
+                seq.next_element_seed(Follow(rest))?.map(|f| found = f)
+            } else {
+                seq.next_element::<de::IgnoredAny>()?.map(|_| ())
+            };
+            if more.is_none() {
+                break;
+            }
+        }
+        Ok(found)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_raw_text_at_a_pointer_is_found() {
+        let body =
+            br#"{"a": [1, {"b/c~": 9007199254740993.0}], "k": {"refundId": 18446744073709551616}}"#;
+        let at = |p: &str| raw_at(body, p).map(|r| r.get().to_owned());
+        assert_eq!(at("/a/1/b~1c~0").as_deref(), Some("9007199254740993.0"));
+        assert_eq!(at("/k/refundId").as_deref(), Some("18446744073709551616"));
+        assert_eq!(at("/a/0").as_deref(), Some("1"));
+        assert_eq!(at("/a/2"), None);
+        assert_eq!(at("/x"), None);
+        let mut errors = vec![
+            super::super::FieldError::new(
+                "/k/refundId",
+                "1.8446744073709552e+19 is not a refund id",
+            ),
+            super::super::FieldError::new("/a/1/b~1c~0", "9007199254740992.0 is not an id"),
+            super::super::FieldError::new("/a/0", "1.0 is kept"),
+        ];
+        numbers_as_sent(&mut errors, body);
+        let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "18446744073709551616 is not a refund id",
+                "9007199254740993.0 is not an id",
+                "1.0 is kept"
+            ]
+        );
+    }
+
     use super::*;
 
     json_object! {

@@ -129,3 +129,43 @@ async fn a_batch_body_is_an_object_with_only_items_and_each_key_once() {
         "/items/0"
     );
 }
+
+#[tokio::test]
+async fn a_key_twice_in_an_item_is_placed_in_the_body_as_sent() {
+    let app = spawn_app().await;
+    for (raw, place) in [
+        // Item 1 starts on line 2, column 3: its `"a"` twice ends at column 12.
+        (
+            "{\"items\":[{\"x\":0},\n  {\"a\":1,\"a\":2}]}",
+            "(line 2, column 12)",
+        ),
+        (
+            "{\"items\":[{\"x\":0}, {\"a\":1,\"a\":2}]}",
+            "(line 1, column 29)",
+        ),
+        (
+            "{\"items\":[{},\n{\n\"a\":1,\n \"a\":2}]}",
+            "(line 4, column 4)",
+        ),
+    ] {
+        let r = app
+            .client
+            .post(app.url("/v1/decisions/batch"))
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200);
+        let v = body(r).await;
+        let p = &v["results"][1]["problem"];
+        assert_eq!(p["status"], 400, "{v}");
+        assert_eq!(p["errors"][0]["pointer"], "/items/1/a", "{v}");
+        for said in [&p["errors"][0]["message"], &p["detail"]] {
+            assert!(
+                said.as_str().is_some_and(|m| m.contains(place)),
+                "{raw}: {said}"
+            );
+        }
+    }
+}

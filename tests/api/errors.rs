@@ -132,7 +132,46 @@ async fn unknown_paths_are_404_and_wrong_methods_405_as_problems() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        r.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("GET,HEAD")
+    );
     problem(r, 405).await;
+}
+
+#[tokio::test]
+async fn every_answer_echoes_its_request_id_as_openapi_yaml_declares() {
+    let app = spawn_app().await;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let answers = [
+        app.post_json("/v1/decisions", &req).await,
+        app.post_json("/v1/decisions?veiw=1", &req).await,
+        app.get("/v1/rules").await,
+        app.get("/healthz").await,
+        app.get("/nowhere").await,
+        app.get("/v1/decisions").await,
+        app.client
+            .get(app.url("/v1/rules"))
+            .header("accept", "text/csv")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    ];
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses, [200, 400, 200, 200, 404, 405, 406]);
+    for r in &answers {
+        let id = r.headers().get("x-request-id").map(|v| v.len());
+        assert!(id.is_some_and(|n| (1..=128).contains(&n)), "{}", r.url());
+    }
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
+        .unwrap_or_default();
+    for declared in [
+        "  headers:\n    X-Request-Id:",
+        "    Retry-After:",
+        "    Allow:",
+    ] {
+        assert!(doc.contains(declared), "{declared}");
+    }
 }
 
 #[tokio::test]
@@ -311,4 +350,107 @@ async fn a_bare_error_is_a_problem_even_when_its_text_was_compressed() {
         .unwrap_or_default();
     let p: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}: {bytes:?}"));
     assert_eq!(p["status"], 400);
+}
+
+#[tokio::test]
+async fn a_json_body_in_another_charset_than_utf_8_is_415_naming_it() {
+    let app = spawn_app().await;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let one = serde_json::to_vec(&req).unwrap_or_default();
+    let batch = serde_json::to_vec(&json!({"items": [req]})).unwrap_or_default();
+    // 杭州 in GBK: read as UTF-8 it was "invalid unicode code point", a 400.
+    let gbk = b"{\"case_id\": \"\xba\xbc\xd6\xdd\"}".to_vec();
+    let send = |path: &'static str, content_type: &'static str, body: Vec<u8>| {
+        app.client
+            .post(app.url(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    for (path, content_type, body, charset) in [
+        (
+            "/v1/decisions",
+            "application/json; charset=gbk",
+            gbk.clone(),
+            "`gbk`",
+        ),
+        (
+            "/v1/decisions",
+            "application/json;charset=latin1",
+            one.clone(),
+            "`latin1`",
+        ),
+        (
+            "/v1/decisions/batch",
+            "application/json; charset=\"ISO-8859-1\"",
+            batch.clone(),
+            "`\"ISO-8859-1\"`",
+        ),
+    ] {
+        let r = send(path, content_type, body)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let p = problem(r, 415).await;
+        let detail = p["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.contains(charset) && detail.contains("UTF-8"),
+            "{content_type}: {detail}"
+        );
+    }
+    for (path, content_type, body) in [
+        (
+            "/v1/decisions",
+            "application/json; charset=utf-8",
+            one.clone(),
+        ),
+        ("/v1/decisions", "Application/JSON;CHARSET=\"UTF-8\"", one),
+        (
+            "/v1/decisions/batch",
+            "application/json; charset=UTF-8",
+            batch,
+        ),
+    ] {
+        let r = send(path, content_type, body)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200, "{path} {content_type}");
+    }
+}
+
+#[tokio::test]
+async fn a_number_refused_is_quoted_as_the_caller_wrote_it() {
+    let app = spawn_app().await;
+    for written in ["9007199254740993.0", "18446744073709551616", "1.50", "-2e3"] {
+        let refund = format!("{{\"kuaishou_refund\": {{\"refundId\": {written}}}}}");
+        let r = post_raw(&app, refund.clone()).await;
+        let p = problem(r, 422).await;
+        let batch = app
+            .client
+            .post(app.url("/v1/decisions/batch"))
+            .header("content-type", "application/json")
+            .body(format!("{{\"items\": [{refund}]}}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let b = body(batch).await;
+        for (errors, pointer) in [
+            (&p["errors"], "/kuaishou_refund/refundId"),
+            (
+                &b["results"][0]["problem"]["errors"],
+                "/items/0/kuaishou_refund/refundId",
+            ),
+        ] {
+            let message = errors
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|e| e["pointer"] == pointer)
+                .and_then(|e| e["message"].as_str())
+                .unwrap_or_default();
+            assert!(
+                message.starts_with(&format!("{written} is not a refund id")),
+                "{written}: {message}"
+            );
+        }
+    }
 }

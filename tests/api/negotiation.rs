@@ -188,10 +188,10 @@ async fn a_lang_the_rules_do_not_have_is_refused_on_every_endpoint_not_replaced(
 }
 
 #[tokio::test]
-async fn two_different_langs_at_once_are_a_422_and_the_same_one_twice_is_that_language() {
+async fn two_different_langs_at_once_are_a_400_and_the_same_one_twice_is_that_language() {
     let app = spawn_app().await;
     let req = example("03-stalled-shangcheng.json")["request"].clone();
-    refused_at_lang_everywhere(&app, "lang=en&lang=zh-CN", "en, zh-CN").await;
+    refused_everywhere(&app, "lang=en&lang=zh-CN", 400, "/lang", "(`en`, `zh-CN`)").await;
     let r = app.post_json("/v1/decisions?lang=en&lang=en", &req).await;
     assert_eq!(r.status(), 200);
     let v = body(r).await;
@@ -207,6 +207,12 @@ async fn two_different_langs_at_once_are_a_422_and_the_same_one_twice_is_that_la
 /// Every endpoint that takes `?lang=` answers `query` with a 422 at `/lang` whose message
 /// holds `says`.
 async fn refused_at_lang_everywhere(app: &TestApp, query: &str, says: &str) {
+    refused_everywhere(app, query, 422, "/lang", says).await;
+}
+
+/// Every `/v1` endpoint answers `query` with `status`, its first error at `pointer`, its
+/// message holding `says`.
+async fn refused_everywhere(app: &TestApp, query: &str, status: u16, pointer: &str, says: &str) {
     let req = example("03-stalled-shangcheng.json")["request"].clone();
     let batch = serde_json::json!({"items": [req.clone()]});
     for r in [
@@ -218,10 +224,234 @@ async fn refused_at_lang_everywhere(app: &TestApp, query: &str, says: &str) {
             .await,
     ] {
         let url = r.url().to_string();
-        assert_eq!(r.status(), 422, "{url}");
+        assert_eq!(r.status(), status, "{url}");
+        assert_eq!(content_type(&r), "application/problem+json", "{url}");
         let p = body(r).await;
-        assert_eq!(p["errors"][0]["pointer"], "/lang", "{url}: {p}");
+        assert_eq!(p["errors"][0]["pointer"], pointer, "{url}: {p}");
         let message = p["errors"][0]["message"].as_str().unwrap_or_default();
         assert!(message.contains(says), "{url}: {message}");
     }
+}
+
+#[tokio::test]
+async fn a_query_parameter_an_endpoint_does_not_take_is_a_400_naming_the_one_meant() {
+    let app = spawn_app().await;
+    // Taken by every `/v1` endpoint: a slip of one is named and never ignored.
+    refused_everywhere(&app, "lnag=en", 400, "/lnag", "did you mean `lang`?").await;
+    refused_everywhere(&app, "prety", 400, "/prety", "did you mean `pretty`?").await;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let batch = serde_json::json!({"items": [req.clone()]});
+    for r in [
+        app.post_json("/v1/decisions?veiw=compact", &req).await,
+        app.post_json("/v1/decisions/batch?pretty&veiw=compact", &batch)
+            .await,
+    ] {
+        let url = r.url().to_string();
+        assert_eq!(r.status(), 400, "{url}");
+        let p = body(r).await;
+        assert_eq!(p["type"], "urn:aftersales:problem:bad-query", "{url}: {p}");
+        assert_eq!(p["errors"][0]["pointer"], "/veiw", "{url}: {p}");
+        let message = p["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("did you mean `view`?")
+                && message.contains("`view`, `lang` and `pretty`"),
+            "{url}: {message}"
+        );
+        let detail = p["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.starts_with("The query parameter `veiw` "),
+            "{detail}"
+        );
+    }
+    // `/v1/rules` takes no `view`; a name near none is listed with what it takes.
+    for (path, pointer, says) in [
+        (
+            "/v1/rules?view=compact",
+            "/view",
+            "which takes `lang` and `pretty`",
+        ),
+        (
+            "/v1/rules?bogus=1",
+            "/bogus",
+            "which takes `lang` and `pretty`",
+        ),
+        (
+            "/v1/zones/resolve?adcode=330108&as_of=2023-10-02T10:00:00%2B08:00",
+            "/as_of",
+            "did you mean `at`?",
+        ),
+        ("/v1/zones/resolve?adcod=330108", "/adcode", ""),
+        (
+            "/v1/zones/resolve?adcode=330108&a%2Fb=1",
+            "/a~1b",
+            "`address`, `at`",
+        ),
+    ] {
+        let r = app.get(path).await;
+        assert_eq!(r.status(), 400, "{path}");
+        assert_eq!(content_type(&r), "application/problem+json", "{path}");
+        let p = body(r).await;
+        if says.is_empty() {
+            // `adcod`: the pointer is the parameter given, the hint the one meant.
+            assert_eq!(p["errors"][0]["pointer"], "/adcod", "{path}: {p}");
+            let message = p["errors"][0]["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains(&format!("`{}`", &pointer[1..])),
+                "{message}"
+            );
+            continue;
+        }
+        assert_eq!(p["errors"][0]["pointer"], pointer, "{path}: {p}");
+        let message = p["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{path}: {message}");
+    }
+    // Every problem at once, each parameter once.
+    let p = body(app.get("/v1/rules?x=1&y=2&x=3&pretty").await).await;
+    assert_eq!(p["errors"].as_array().map(Vec::len), Some(2), "{p}");
+    // What each endpoint takes still works, an empty query too.
+    for path in [
+        "/v1/rules?lang=en&pretty",
+        "/v1/rules?",
+        "/v1/zones/resolve?adcode=330108&at=2023-10-02T10:00:00%2B08:00&lang=en&pretty=false",
+        "/v1/zones/resolve?province=浙江省&city=杭州市&district=滨江区&address=x",
+    ] {
+        let r = app.get(path).await;
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    let r = app
+        .post_json("/v1/decisions?view=compact&lang=en&pretty", &req)
+        .await;
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn a_parameter_given_twice_with_different_values_is_a_400_naming_it() {
+    let app = spawn_app().await;
+    let r = app
+        .get("/v1/zones/resolve?adcode=330108&adcode=330102")
+        .await;
+    assert_eq!(r.status(), 400);
+    let p = body(r).await;
+    assert_eq!(p["type"], "urn:aftersales:problem:bad-query", "{p}");
+    assert_eq!(p["errors"][0]["pointer"], "/adcode", "{p}");
+    let message = p["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("(`330108`, `330102`)"), "{message}");
+    // The same value twice is that value.
+    let r = app
+        .get("/v1/zones/resolve?adcode=330108&adcode=330108")
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(body(r).await["area"]["adcode"], "330108");
+    let r = app.get("/v1/zones/resolve?at=1&at=2&adcode=330108").await;
+    assert_eq!(body(r).await["errors"][0]["pointer"], "/at");
+}
+
+#[tokio::test]
+async fn probes_scrapers_and_the_api_description_take_any_query() {
+    let app = spawn_app().await;
+    for path in [
+        "/healthz?x=1",
+        "/readyz?probe=kubelet",
+        "/metrics?name[]=up",
+        "/openapi.yaml?v=2",
+    ] {
+        assert_eq!(app.get(path).await.status(), 200, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn an_accept_admitting_nothing_an_endpoint_answers_in_is_a_406_listing_what_it_does() {
+    let app = spawn_app().await;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let batch = serde_json::json!({"items": [req.clone()]});
+    let post = |path: &'static str, body: &serde_json::Value, accept: &'static str| {
+        app.client
+            .post(app.url(path))
+            .header("accept", accept)
+            .json(body)
+            .send()
+    };
+    let get = |path: &'static str, accept: &'static str| {
+        app.client
+            .get(app.url(path))
+            .header("accept", accept)
+            .send()
+    };
+    let refused = [
+        (
+            post("/v1/decisions", &req, "application/xml").await,
+            "`application/json`, `text/plain`",
+        ),
+        (
+            post("/v1/decisions", &req, "image/png, text/*;q=0").await,
+            "`text/plain`",
+        ),
+        // The batch answers JSON only: asked for text alone, it is not sent JSON anyway.
+        (
+            post("/v1/decisions/batch", &batch, "text/plain").await,
+            "`application/json`",
+        ),
+        (
+            get("/v1/rules", "application/xml").await,
+            "`application/json`",
+        ),
+        (
+            get("/v1/zones/resolve?adcode=330108", "text/html").await,
+            "`application/json`",
+        ),
+    ];
+    for (r, lists) in refused {
+        let r = r.unwrap_or_else(|e| panic!("{e}"));
+        let url = r.url().to_string();
+        assert_eq!(r.status(), 406, "{url}");
+        assert_eq!(content_type(&r), "application/problem+json", "{url}");
+        let p = body(r).await;
+        assert_eq!(p["type"], "urn:aftersales:problem:not-acceptable", "{p}");
+        let detail = p["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(lists), "{url}: {detail}");
+    }
+    let batch_lists = body(
+        post("/v1/decisions/batch", &batch, "text/plain")
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .await;
+    assert!(
+        !batch_lists["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("text/plain`"),
+        "{batch_lists}"
+    );
+    // What browsers and curl send, and what admits JSON or text somewhere, is answered.
+    for (accept, answers) in [
+        ("*/*", "application/json"),
+        (
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            "application/json",
+        ),
+        ("application/*", "application/json"),
+        ("application/json;q=0, */*", "text/plain; charset=utf-8"),
+        (
+            "text/plain, application/json;q=0.5",
+            "text/plain; charset=utf-8",
+        ),
+    ] {
+        let r = post("/v1/decisions", &req, accept)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200, "{accept}");
+        assert_eq!(content_type(&r), answers, "{accept}");
+    }
+    let r = post(
+        "/v1/decisions/batch",
+        &batch,
+        "text/plain, application/json;q=0.1",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    assert_eq!(content_type(&r), "application/json");
+    let r = app.post_json("/v1/decisions", &req).await;
+    assert_eq!(r.status(), 200, "no Accept");
 }

@@ -152,3 +152,59 @@ async fn a_window_until_further_notice_is_null_with_a_flag() {
     assert_eq!(r["zones"][0]["control_until"], Value::Null);
     assert_eq!(r["zones"][0]["control_until_further_notice"], true);
 }
+
+#[tokio::test]
+async fn the_rules_name_events_zones_and_thresholds_as_the_contract_does_for_every_notice() {
+    let dir = temp_dir("contract-names");
+    let path = dir.path().join("rules.toml");
+    std::fs::write(&path, format!("{EMBEDDED}{HARBIN}{NATIONWIDE}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let app = spawn_with_rules_file(args(), path).await;
+    let v = body(app.get("/v1/rules?lang=en").await).await;
+    let notices = v["notices"].as_array().cloned().unwrap_or_default();
+    assert_eq!(notices.len(), 3);
+    // `events`: each notice's event, in order, as a decision's `event.id` names it.
+    let events = v["events"].as_array().cloned().unwrap_or_default();
+    assert_eq!(events.len(), notices.len(), "{v}");
+    for (e, n) in events.iter().zip(&notices) {
+        for key in ["id", "name", "impact_period", "phases"] {
+            assert_eq!(e[key], n[key], "{key}");
+        }
+    }
+    assert_eq!(events[0]["phases"][0]["id"], "asian_games");
+    // `zones`: every zone of every notice, each with its notice.
+    let zones: Vec<(Value, Value)> = v["zones"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|z| (z["notice"].clone(), z["id"].clone()))
+        .collect();
+    let expected: Vec<(Value, Value)> = notices
+        .iter()
+        .flat_map(|n| {
+            n["zones"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|z| (n["id"].clone(), z["id"].clone()))
+        })
+        .collect();
+    assert!(!zones.is_empty());
+    assert_eq!(zones, expected);
+    assert_eq!(v["zones"][0]["control"], notices[0]["zones"][0]["control"]);
+    // `thresholds`: by notice id.
+    for n in &notices {
+        let id = n["id"].as_str().unwrap_or_default();
+        assert_eq!(v["thresholds"][id], n["thresholds"], "{id}");
+    }
+    assert_eq!(
+        v["thresholds"]["hangzhou-2023-asian-games"]["stall_after_hours"],
+        72
+    );
+    // One notice: the same names.
+    let app = spawn_app().await;
+    let v = rules_view(&app).await;
+    assert_eq!(v["events"].as_array().map(Vec::len), Some(1));
+    assert!(v["zones"].as_array().is_some_and(|z| !z.is_empty()));
+    assert!(v["thresholds"]["hangzhou-2023-asian-games"].is_object());
+}

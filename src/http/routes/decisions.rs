@@ -28,11 +28,11 @@ use crate::codes::{Outcome, Scenario};
 use crate::engine::{Case, Decision};
 use crate::http::decision_log::{self, DecisionLog, NotWritten, Origin};
 use crate::http::extract::{
-    Negotiated, OutputParams, ViewParams, json_body, negotiate, requested_view,
+    DECISION_PARAMS, Negotiated, OutputParams, ViewParams, json_body, negotiate, requested_view,
 };
 use crate::http::middleware::{DecisionFields, Exchange, Slot};
 use crate::http::problem::Problem;
-use crate::http::routes::known_lang;
+use crate::http::routes::checked_query;
 use crate::http::state::{AppState, Loaded};
 use crate::render::json::{pretty, write_decision};
 use crate::render::{CompactDecisionView, DecisionView, View, decision_view, summary};
@@ -129,9 +129,11 @@ async fn decide_heavy(asked: Asked) -> Result<Prepared, Refused> {
 
 /// What a decision route reads of its request, read in place (nothing of its head is
 /// copied but the request id, and that only for the decision log). Refused in this
-/// order: an unknown `?lang=` (422, see [`KnownLang`](crate::http::routes::KnownLang)), a
-/// body that is not JSON (415, 413), an unknown `?view=` (422).
-pub struct Asked {
+/// order: a query parameter it does not take, or given twice with different values (400),
+/// an unknown `?lang=` (422; see [`checked_query`]), an `Accept` admitting none of the
+/// types the endpoint answers in (406: JSON, or text unless `BATCH`), a body that is not
+/// JSON (415, 413), an unknown `?view=` (422).
+pub struct Asked<const BATCH: bool = false> {
     /// The rules the request is decided with, from start to end.
     loaded: Arc<Loaded>,
     how: How,
@@ -143,7 +145,7 @@ pub struct Asked {
     body: Bytes,
 }
 
-impl FromRequest<AppState> for Asked {
+impl<const BATCH: bool> FromRequest<AppState> for Asked<BATCH> {
     type Rejection = Problem;
 
     /// Not an `async fn`, whose future (boxed with the handler's for every request) would
@@ -152,12 +154,19 @@ impl FromRequest<AppState> for Asked {
     fn from_request(
         req: Request,
         state: &AppState,
-    ) -> impl Future<Output = Result<Asked, Problem>> + Send {
+    ) -> impl Future<Output = Result<Asked<BATCH>, Problem>> + Send {
         let loaded = state.rules();
         let query = req.uri().query();
-        let lang = known_lang(query, &loaded.rules).map_err(Box::new);
-        let view = requested_view(query).map_err(Box::new);
         let negotiated = negotiate(req.headers(), query, &loaded.rules);
+        let lang = checked_query(query, DECISION_PARAMS, &loaded.rules)
+            .and_then(|()| negotiated.unacceptable(!BATCH).map_or(Ok(()), Err))
+            .map_err(Box::new);
+        // A batch answers JSON only: `Accept` admits it, or the answer is a 406.
+        let negotiated = Negotiated {
+            text: negotiated.text && !BATCH,
+            ..negotiated
+        };
+        let view = requested_view(query).map_err(Box::new);
         let logged = state.decision_log().map(|_| Logged {
             request_id: req
                 .headers()
@@ -372,8 +381,8 @@ fn decide_single(
     how: How,
     log: Option<&Logged>,
 ) -> Result<Prepared, Refused> {
-    let (case, decision) =
-        crate::decide_body_at(rules, body, chrono::Utc::now).map_err(Problem::from)?;
+    let (case, decision) = crate::decide_body_at(rules, body, chrono::Utc::now)
+        .map_err(|e| Problem::from(as_sent(e, body)))?;
     let decision_id = crate::new_decision_id();
     let mut lines = Vec::new();
     if let Some(log) = log {
@@ -558,7 +567,7 @@ pub struct CompactBatchResult {
     ),
     responses((status = 200, description = "One result per item, in order (`CompactBatchView` with `?view=compact`).", body = BatchView)),
 )]
-pub async fn create_batch(State(state): State<AppState>, mut asked: Asked) -> Response {
+pub async fn create_batch(State(state): State<AppState>, mut asked: Asked<true>) -> Response {
     let log = state.decision_log().cloned();
     let rules = asked.loaded.clone();
     let batch_id = crate::new_decision_id();
@@ -576,6 +585,7 @@ pub async fn create_batch(State(state): State<AppState>, mut asked: Asked) -> Re
         let items = batch_items(&asked.body, limit)?;
         decide_batch(
             &asked.loaded.rules,
+            &asked.body,
             &items,
             asked.how,
             batch_id,
@@ -648,6 +658,7 @@ struct Decided {
 /// has passed; the answer is sent chunk by chunk as it was written.
 fn decide_batch(
     rules: &Rules,
+    body: &[u8],
     items: &[&RawValue],
     how: How,
     batch_id: String,
@@ -665,10 +676,10 @@ fn decide_batch(
                 return done;
             }
             let first = chunk * CHUNK;
-            let some = &items[first..items.len().min(first + CHUNK)];
+            let some = first..items.len().min(first + CHUNK);
             done.push((
                 chunk,
-                decide_chunk(rules, some, first, items.len(), how, &batch_id, log),
+                decide_chunk(rules, (body, items), some, how, &batch_id, log),
             ));
         }
     };
@@ -735,24 +746,23 @@ fn decide_batch(
     })
 }
 
-/// Decides one chunk of a batch: `items`, the first being the batch's item `first` of
-/// `total`.
+/// Decides one chunk of a batch: its items `chunk` of `items` (read from `body`).
 fn decide_chunk(
     rules: &Rules,
-    items: &[&RawValue],
-    first: usize,
-    total: usize,
+    (body, items): (&[u8], &[&RawValue]),
+    chunk: std::ops::Range<usize>,
     how: How,
     batch_id: &str,
     log: Option<&Logged>,
 ) -> Decided {
     let mut d = Decided {
-        results: Vec::with_capacity(items.len() * DECISION_BYTES),
+        results: Vec::with_capacity(chunk.len() * DECISION_BYTES),
         ..Decided::default()
     };
     let now = chrono::Utc::now();
-    for (k, item) in items.iter().enumerate() {
-        let i = first + k;
+    let total = items.len();
+    for i in chunk {
+        let Some(item) = items.get(i) else { break };
         match crate::decide_body(rules, item.get().as_bytes(), now) {
             Ok((case, decision)) => {
                 let decision_id = crate::new_decision_id();
@@ -777,7 +787,8 @@ fn decide_chunk(
                 d.delivered.add(&decision);
             }
             Err(e) => {
-                let problem = Problem::from(at_item(i, e));
+                let e = as_sent(e, item.get().as_bytes());
+                let problem = Problem::from(at_item(i, in_body(e, body, item)));
                 let result = BatchResult {
                     status: problem.status,
                     decision: None,
@@ -792,6 +803,65 @@ fn decide_chunk(
         }
     }
     d
+}
+
+/// `e`, the numbers its messages quote as `body` has them (see
+/// [`numbers_as_sent`](crate::request::json::numbers_as_sent)).
+fn as_sent(mut e: RequestError, body: &[u8]) -> RequestError {
+    crate::request::json::numbers_as_sent(&mut e.errors, body);
+    e
+}
+
+/// An item's errors, the positions their messages give (`line 1, column 10`, counted
+/// from the item's start) counted from the body's, where the caller finds them.
+fn in_body(mut e: RequestError, body: &[u8], item: &RawValue) -> RequestError {
+    // Only an unreadable item (a key given twice) says where it is.
+    if !matches!(e.kind, RequestErrorKind::Malformed) {
+        return e;
+    }
+    let offset = (item.get().as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
+    let Some(before) = body.get(..offset) else {
+        return e;
+    };
+    let lines = before.iter().filter(|b| **b == b'\n').count();
+    let column = before.len()
+        - before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+    for error in &mut e.errors {
+        error.message = rebased(&error.message, lines, column);
+    }
+    e
+}
+
+/// `message` with its first `line L, column C` (or serde's `line L column C`) moved by
+/// `lines` lines, and by `columns` columns when on the first line.
+fn rebased(message: &str, lines: usize, columns: usize) -> String {
+    let number = |s: &str| -> Option<(usize, usize)> {
+        let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+        Some((s.get(..digits)?.parse().ok()?, digits))
+    };
+    let found = message.match_indices("line ").find_map(|(at, _)| {
+        let from = at + "line ".len();
+        let (line, digits) = number(&message[from..])?;
+        let rest = &message[from + digits..];
+        let sep = [", column ", " column "]
+            .into_iter()
+            .find(|sep| rest.starts_with(sep))?;
+        let (column, digits2) = number(&rest[sep.len()..])?;
+        Some((at, from + digits + sep.len() + digits2, line, column, sep))
+    });
+    let Some((start, end, line, column, sep)) = found else {
+        return message.to_owned();
+    };
+    let column = if line == 1 { column + columns } else { column };
+    format!(
+        "{}line {}{sep}{column}{}",
+        &message[..start],
+        line + lines,
+        &message[end..]
+    )
 }
 
 /// An item's errors, with pointers from the batch's root.
@@ -982,6 +1052,17 @@ impl<'de> Visitor<'de> for Items {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn positions_in_an_item_are_counted_from_the_body() {
+        assert_eq!(
+            rebased("appears twice (line 1, column 10): once", 1, 2),
+            "appears twice (line 2, column 12): once"
+        );
+        assert_eq!(rebased("at line 3 column 4", 2, 7), "at line 5 column 4");
+        assert_eq!(rebased("no place", 2, 7), "no place");
+        assert_eq!(rebased("a line of 3", 2, 7), "a line of 3");
+    }
 
     #[test]
     fn the_pairs_counted_are_the_pairs_decided() {

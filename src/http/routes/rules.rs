@@ -1,17 +1,17 @@
 //! `GET /v1/rules` and `GET /v1/zones/resolve`: what the service decides with.
 
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::codes::{AreaLevel, NoticeScope, RulesSource, WarningCode};
 use crate::engine::{Arg, Warning};
 use crate::geo::{Area, DestinationInput, Level};
-use crate::http::extract::{OutputParams, negotiate};
+use crate::http::extract::{OutputParams, RESOLVE_PARAMS, RULES_PARAMS, negotiate};
 use crate::http::problem::Problem;
-use crate::http::routes::KnownLang;
+use crate::http::routes::checked_query;
 use crate::http::routes::decisions::json;
 use crate::http::state::AppState;
 use crate::render::{WarningView, warning_message};
@@ -47,6 +47,15 @@ pub struct RulesView {
     pub reload: Option<crate::http::reload::ReloadStatus>,
     /// The disruption notices, in the file's order.
     pub notices: Vec<NoticeView>,
+    /// Each notice's event (its id, name, impact period and phases), in the file's
+    /// order: the same as in `notices`, by the names the API contract gives them.
+    pub events: Vec<EventRuleView>,
+    /// Every zone of every notice, each naming its notice, in the file's order: the same
+    /// as each notice's `zones`.
+    pub zones: Vec<NoticeZoneView>,
+    /// Each notice's thresholds, by notice id: the same as each notice's `thresholds`.
+    #[schema(example = json!({"hangzhou-2023-asian-games": {"stall_after_hours": 72, "intercept_window_hours": 48, "return_countdown_hours": 24, "surge_open_refund_requests": 50}}))]
+    pub thresholds: std::collections::BTreeMap<String, ThresholdsView>,
     /// What the rules file's author should know (`aftersales rules check` prints the
     /// same): literal thresholds in texts, windows until further notice, …
     pub warnings: Vec<RulesWarningView>,
@@ -125,8 +134,43 @@ pub struct NoticeView {
     pub thresholds: ThresholdsView,
 }
 
-/// A half-open window: `from` included, `until` not.
+/// A notice's event: what a decision's `event` names.
 #[derive(Debug, Serialize, ToSchema)]
+pub struct EventRuleView {
+    /// The notice's id in the rules file, as a decision's `event.id` names it.
+    #[schema(example = "hangzhou-2023-asian-games")]
+    pub id: String,
+    /// The notice's name, in the caller's language.
+    pub name: String,
+    /// When requests are affected (影响时间周期).
+    pub impact_period: WindowView,
+    /// Named parts of the impact period, as a decision's `event.phase` names them.
+    pub phases: Vec<PhaseView>,
+}
+
+/// A control zone, with the notice it belongs to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoticeZoneView {
+    /// The id of the notice the zone belongs to.
+    #[schema(example = "hangzhou-2023-asian-games")]
+    pub notice: String,
+    /// The zone's id, as `zone.id` in a decision names it.
+    #[schema(example = "hangzhou")]
+    pub id: String,
+    /// The zone's name, in the caller's language.
+    pub name: String,
+    /// Adcode prefixes the zone covers (`3301` is every district of Hangzhou).
+    #[schema(example = json!(["3301"]))]
+    pub adcode_prefixes: Vec<String>,
+    /// Single adcodes the zone covers.
+    #[schema(example = json!(["330225"]))]
+    pub adcodes: Vec<String>,
+    /// When the checks apply.
+    pub control: WindowView,
+}
+
+/// A half-open window: `from` included, `until` not.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WindowView {
     /// Start (included).
     #[schema(format = DateTime, example = "2023-09-11T00:00:00+08:00")]
@@ -139,7 +183,7 @@ pub struct WindowView {
 }
 
 /// A named part of a notice's impact period.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PhaseView {
     /// The phase's id, as `event.phase` in a decision names it.
     #[schema(example = "asian_games")]
@@ -151,7 +195,7 @@ pub struct PhaseView {
 }
 
 /// A control zone: the places whose parcels go through the extra security checks.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ZoneRuleView {
     /// The zone's id, as `zone.id` in a decision names it.
     #[schema(example = "hangzhou")]
@@ -169,7 +213,7 @@ pub struct ZoneRuleView {
 }
 
 /// The numbers the decisions use.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ThresholdsView {
     /// A parcel without a new carrier movement for longer than this is stalled.
     #[schema(example = 72)]
@@ -194,7 +238,8 @@ fn window(w: Window, tz: chrono_tz::Tz) -> WindowView {
     }
 }
 
-/// The rules in force: version, checksum, when loaded, notices, zones, thresholds.
+/// The rules in force: version, checksum, when loaded, notices, and (as the API contract
+/// names them) their events, zones and thresholds.
 #[utoipa::path(
     get,
     path = "/v1/rules",
@@ -207,14 +252,87 @@ fn window(w: Window, tz: chrono_tz::Tz) -> WindowView {
 )]
 pub async fn get_rules(
     State(state): State<AppState>,
-    _: KnownLang,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let loaded = state.rules();
     let rules = &loaded.rules;
+    if let Err(refused) = checked_query(query.as_deref(), RULES_PARAMS, rules) {
+        return refused.into_response();
+    }
     let how = negotiate(&headers, query.as_deref(), rules);
+    if let Some(refused) = how.unacceptable(false) {
+        return refused.into_response();
+    }
     let lang = how.lang;
+    let notices: Vec<NoticeView> = rules
+        .notices
+        .iter()
+        .map(|n| NoticeView {
+            id: n.id.clone(),
+            name: n.name.get(lang).plain(),
+            source: n.source.clone(),
+            time_zone: n.time_zone.name().to_owned(),
+            scope: match n.scope {
+                Scope::Nationwide => NoticeScope::Nationwide,
+                Scope::Zones => NoticeScope::Zones,
+            },
+            priority: n.priority,
+            impact_period: window(n.impact_period, n.time_zone),
+            phases: n
+                .phases
+                .iter()
+                .map(|p| PhaseView {
+                    id: p.id.clone(),
+                    name: p.name.get(lang).plain(),
+                    window: window(p.window, n.time_zone),
+                })
+                .collect(),
+            zones: n
+                .zones
+                .iter()
+                .map(|z| ZoneRuleView {
+                    id: z.id.clone(),
+                    name: z.name.get(lang).plain(),
+                    adcode_prefixes: z.adcode_prefixes.clone(),
+                    adcodes: z.adcodes.clone(),
+                    control: window(z.control, n.time_zone),
+                })
+                .collect(),
+            thresholds: ThresholdsView {
+                stall_after_hours: n.thresholds.stall_after.num_hours(),
+                intercept_window_hours: n.thresholds.intercept_window.num_hours(),
+                return_countdown_hours: n.thresholds.return_countdown.num_hours(),
+                surge_open_refund_requests: n.thresholds.surge_open_refund_requests,
+            },
+        })
+        .collect();
+    let events = notices
+        .iter()
+        .map(|n| EventRuleView {
+            id: n.id.clone(),
+            name: n.name.clone(),
+            impact_period: n.impact_period.clone(),
+            phases: n.phases.clone(),
+        })
+        .collect();
+    let zones = notices
+        .iter()
+        .flat_map(|n| {
+            n.zones.iter().map(|z| NoticeZoneView {
+                notice: n.id.clone(),
+                id: z.id.clone(),
+                name: z.name.clone(),
+                adcode_prefixes: z.adcode_prefixes.clone(),
+                adcodes: z.adcodes.clone(),
+                control: z.control.clone(),
+            })
+        })
+        .collect();
+    let thresholds = notices
+        .iter()
+        .map(|n| (n.id.clone(), n.thresholds.clone()))
+        .collect();
     let view = RulesView {
         version: rules.version.clone(),
         checksum: rules.checksum.clone(),
@@ -227,48 +345,10 @@ pub async fn get_rules(
         time_zone: rules.time_zone.name().to_owned(),
         languages: rules.languages.clone(),
         reload: state.reload_status(),
-        notices: rules
-            .notices
-            .iter()
-            .map(|n| NoticeView {
-                id: n.id.clone(),
-                name: n.name.get(lang).plain(),
-                source: n.source.clone(),
-                time_zone: n.time_zone.name().to_owned(),
-                scope: match n.scope {
-                    Scope::Nationwide => NoticeScope::Nationwide,
-                    Scope::Zones => NoticeScope::Zones,
-                },
-                priority: n.priority,
-                impact_period: window(n.impact_period, n.time_zone),
-                phases: n
-                    .phases
-                    .iter()
-                    .map(|p| PhaseView {
-                        id: p.id.clone(),
-                        name: p.name.get(lang).plain(),
-                        window: window(p.window, n.time_zone),
-                    })
-                    .collect(),
-                zones: n
-                    .zones
-                    .iter()
-                    .map(|z| ZoneRuleView {
-                        id: z.id.clone(),
-                        name: z.name.get(lang).plain(),
-                        adcode_prefixes: z.adcode_prefixes.clone(),
-                        adcodes: z.adcodes.clone(),
-                        control: window(z.control, n.time_zone),
-                    })
-                    .collect(),
-                thresholds: ThresholdsView {
-                    stall_after_hours: n.thresholds.stall_after.num_hours(),
-                    intercept_window_hours: n.thresholds.intercept_window.num_hours(),
-                    return_countdown_hours: n.thresholds.return_countdown.num_hours(),
-                    surge_open_refund_requests: n.thresholds.surge_open_refund_requests,
-                },
-            })
-            .collect(),
+        notices,
+        events,
+        zones,
+        thresholds,
         warnings: rules
             .load_warnings
             .iter()
@@ -285,7 +365,7 @@ pub async fn get_rules(
 }
 
 /// Where a destination is, for `GET /v1/zones/resolve`. Give any of the place fields.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ResolveParams {
     /// 6-digit GB/T 2260 code, e.g. 330108 (杭州市滨江区).
@@ -312,6 +392,38 @@ pub struct ResolveParams {
     pub lang: Option<String>,
     /// Present (and not `false`): indented JSON.
     pub pretty: Option<String>,
+}
+
+impl ResolveParams {
+    /// The parameters of a query [`checked_query`] has let through (each given once, or
+    /// twice the same).
+    fn read(query: Option<&str>) -> ResolveParams {
+        let mut p = ResolveParams {
+            adcode: None,
+            province: None,
+            city: None,
+            district: None,
+            address: None,
+            at: None,
+            lang: None,
+            pretty: None,
+        };
+        for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            let field = match k.as_ref() {
+                "adcode" => &mut p.adcode,
+                "province" => &mut p.province,
+                "city" => &mut p.city,
+                "district" => &mut p.district,
+                "address" => &mut p.address,
+                "at" => &mut p.at,
+                "lang" => &mut p.lang,
+                "pretty" => &mut p.pretty,
+                _ => continue,
+            };
+            field.get_or_insert_with(|| v.into_owned());
+        }
+        p
+    }
 }
 
 /// The resolved place and its zones.
@@ -376,18 +488,19 @@ pub struct ZoneHitView {
 )]
 pub async fn resolve_zone(
     State(state): State<AppState>,
-    _: KnownLang,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-    params: Result<Query<ResolveParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let Query(p) = match params {
-        Ok(p) => p,
-        Err(e) => return Problem::bad_query(e.body_text()).into_response(),
-    };
     let loaded = state.rules();
     let rules = &loaded.rules;
+    if let Err(refused) = checked_query(raw.as_deref(), RESOLVE_PARAMS, rules) {
+        return refused.into_response();
+    }
+    let p = ResolveParams::read(raw.as_deref());
     let how = negotiate(&headers, raw.as_deref(), rules);
+    if let Some(refused) = how.unacceptable(false) {
+        return refused.into_response();
+    }
     let mut errors = Vec::new();
     if let Some(a) = &p.adcode
         && !crate::request::is_adcode(a)
