@@ -106,17 +106,7 @@ impl Reloader {
                     rules.version.clone(),
                 );
                 self.state.swap_rules(rules);
-                if let Ok(mut f) = self.last_failed.lock() {
-                    *f = None;
-                }
-                metrics::counter!("aftersales_rules_reloads_total", "result" => "ok").increment(1);
-                metrics::gauge!("aftersales_rules_reload_failing").set(0.0);
-                self.state.set_reload_status(ReloadStatus {
-                    result: crate::codes::ReloadResult::Ok,
-                    at: self.now(),
-                    error: None,
-                    serving_since: None,
-                });
+                self.record_ok();
                 tracing::info!(?trigger, from_version = %old, to_version = %new, %checksum, "rules reloaded");
                 true
             }
@@ -125,6 +115,21 @@ impl Reloader {
                 false
             }
         }
+    }
+
+    /// A reload that worked: no failure remembered, counted and shown as ok.
+    fn record_ok(&self) {
+        if let Ok(mut f) = self.last_failed.lock() {
+            *f = None;
+        }
+        metrics::counter!("aftersales_rules_reloads_total", "result" => "ok").increment(1);
+        metrics::gauge!("aftersales_rules_reload_failing").set(0.0);
+        self.state.set_reload_status(ReloadStatus {
+            result: crate::codes::ReloadResult::Ok,
+            at: self.now(),
+            error: None,
+            serving_since: None,
+        });
     }
 
     /// The file reads as the rules already serving (the same checksum): if the last reload
@@ -139,17 +144,7 @@ impl Reloader {
         if !failing {
             return false;
         }
-        if let Ok(mut f) = self.last_failed.lock() {
-            *f = None;
-        }
-        metrics::counter!("aftersales_rules_reloads_total", "result" => "ok").increment(1);
-        metrics::gauge!("aftersales_rules_reload_failing").set(0.0);
-        self.state.set_reload_status(ReloadStatus {
-            result: crate::codes::ReloadResult::Ok,
-            at: self.now(),
-            error: None,
-            serving_since: None,
-        });
+        self.record_ok();
         let version = self.state.rules().rules.version.clone();
         tracing::info!(?trigger, %version, %checksum, "rules file is back to the served version; the failed reload is over (nothing to swap)");
         true

@@ -154,19 +154,9 @@ pub struct NoticeZoneView {
     /// The id of the notice the zone belongs to.
     #[schema(example = "hangzhou-2023-asian-games")]
     pub notice: String,
-    /// The zone's id, as `zone.id` in a decision names it.
-    #[schema(example = "hangzhou")]
-    pub id: String,
-    /// The zone's name, in the caller's language.
-    pub name: String,
-    /// Adcode prefixes the zone covers (`3301` is every district of Hangzhou).
-    #[schema(example = json!(["3301"]))]
-    pub adcode_prefixes: Vec<String>,
-    /// Single adcodes the zone covers.
-    #[schema(example = json!(["330225"]))]
-    pub adcodes: Vec<String>,
-    /// When the checks apply.
-    pub control: WindowView,
+    /// The zone, as its notice lists it.
+    #[serde(flatten)]
+    pub zone: ZoneRuleView,
 }
 
 /// A half-open window: `from` included, `until` not.
@@ -321,11 +311,7 @@ pub async fn get_rules(
         .flat_map(|n| {
             n.zones.iter().map(|z| NoticeZoneView {
                 notice: n.id.clone(),
-                id: z.id.clone(),
-                name: z.name.clone(),
-                adcode_prefixes: z.adcode_prefixes.clone(),
-                adcodes: z.adcodes.clone(),
-                control: z.control.clone(),
+                zone: z.clone(),
             })
         })
         .collect();
