@@ -50,7 +50,8 @@ mkdir -p "$gen/python"
 
 python_client() {
   local log
-  log=$("$venv/bin/openapi-python-client" generate --path "$doc" --meta none \
+  # Its post-hooks run ruff, found on PATH: the virtualenv's, not whatever the machine has.
+  log=$(PATH="$venv/bin:$PATH" "$venv/bin/openapi-python-client" generate --path "$doc" --meta none \
     --output-path "$gen/python/aftersales_client" --fail-on-warning 2>&1) || {
     echo "$log"
     return 1
