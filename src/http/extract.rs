@@ -24,12 +24,22 @@ pub fn json_body(
     req: Request,
     state: &AppState,
 ) -> impl Future<Output = Result<Bytes, Problem>> + use<> {
-    let content_type = req.headers().get(header::CONTENT_TYPE);
-    let refused = match content_type.map(|v| v.to_str()) {
-        Some(Ok(ct)) if is_json(ct) => {
+    // A singleton field (RFC 9110 §8.3): given on two lines with different values, the
+    // body's type is in doubt, whichever line a reader would take. The same value twice
+    // is that value.
+    let mut lines = req.headers().get_all(header::CONTENT_TYPE).iter();
+    let content_type = lines.next();
+    let other = lines.find(|v| Some(*v) != content_type);
+    let shown = |v: &axum::http::HeaderValue| v.to_str().unwrap_or("(not text)").to_owned();
+    let refused = match (content_type.map(|v| v.to_str()), other) {
+        (Some(_), Some(other)) => Some(Box::new(Problem::content_type_twice(
+            &content_type.map(shown).unwrap_or_default(),
+            &shown(other),
+        ))),
+        (Some(Ok(ct)), None) if is_json(ct) => {
             foreign_charset(ct).map(|charset| Box::new(Problem::not_utf8(ct, charset)))
         }
-        shown => Some(Box::new(Problem::unsupported_media_type(
+        (shown, _) => Some(Box::new(Problem::unsupported_media_type(
             shown.map(|v| v.unwrap_or("(not text)")),
         ))),
     };
@@ -138,9 +148,11 @@ pub fn check_query(query: Option<&str>, takes: &[&str]) -> Result<(), Problem> {
         crate::request::json::push_key(&mut p, key);
         p
     };
+    let mut more = false;
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         // Enough to fix a query by; a query of thousands of names is not read through.
         if refused.len() == MAX_QUERY_ERRORS {
+            more = true;
             break;
         }
         if refused.contains(&key) {
@@ -183,12 +195,27 @@ pub fn check_query(query: Option<&str>, takes: &[&str]) -> Result<(), Problem> {
             }
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Problem::bad_query_params(errors))
+    if let Some(first) = refused.first() {
+        return Err(Problem::bad_query_params(errors, first, more));
     }
+    // `pretty` takes its documented values only: a misspelling is not read as yes.
+    let pretty = takes.iter().position(|t| *t == "pretty");
+    if let Some(v) = pretty.and_then(|i| first[i].as_deref())
+        && !PRETTY_VALUES.contains(&v)
+    {
+        return Err(Problem::invalid(vec![crate::request::FieldError {
+            pointer: "/pretty".into(),
+            message: format!(
+                "`{v}` is not a value of `pretty`: `?pretty`, `true` or `1` indent the JSON, `false` or `0` do not"
+            ),
+        }]));
+    }
+    Ok(())
 }
+
+/// The values `?pretty` takes: nothing (`?pretty`, `?pretty=`), `true` or `1` (indented),
+/// `false` or `0` (not).
+const PRETTY_VALUES: &[&str] = &["", "true", "1", "false", "0"];
 
 /// `a`, `b` and `c`, each in backticks.
 fn listed(names: &[&str]) -> String {
@@ -207,7 +234,8 @@ fn listed(names: &[&str]) -> String {
 pub struct OutputParams {
     /// Language of the texts (zh-CN or en); overrides Accept-Language.
     pub lang: Option<String>,
-    /// Present (and not `false`): indented JSON.
+    /// `?pretty` (or `=true`, `=1`): indented JSON; `false` or `0`: not. Any other value
+    /// is a 422.
     pub pretty: Option<String>,
 }
 
@@ -218,7 +246,8 @@ pub struct ViewParams {
     /// `compact`: ids, codes, times and flags without the rendered texts (names,
     /// `actions[].text`, `explanation[].detail`, `warnings[].message`), for backends that
     /// keep their own words; `full` (the default): everything. Anything else is a 422,
-    /// two different views at once a 400.
+    /// two different views at once a 400. The compact view is JSON only: asked with an
+    /// `Accept` that admits `text/plain` but not JSON, it is a 406.
     pub view: Option<String>,
 }
 
@@ -302,12 +331,12 @@ pub fn negotiate(headers: &HeaderMap, query: Option<&str>, rules: &Rules) -> Neg
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    let pretty = param("pretty").is_some_and(|v| !matches!(v, "false" | "0" | "no"));
+    // Any other value is refused by `check_query`.
+    let pretty = param("pretty").is_some_and(|v| !matches!(v, "false" | "0"));
     let lang = param("lang")
         .and_then(|l| rules.language(l))
         .or_else(|| {
-            let header = headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
-            ranked(header).into_iter().find_map(|tag| {
+            ranked(elements(headers, header::ACCEPT_LANGUAGE)).find_map(|tag| {
                 if tag == "*" {
                     Some(Lang(0))
                 } else {
@@ -316,24 +345,16 @@ pub fn negotiate(headers: &HeaderMap, query: Option<&str>, rules: &Rules) -> Neg
             })
         })
         .unwrap_or_default();
-    // An absent header (or one that is not text, or empty) admits everything: not parsed.
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.trim().is_empty());
-    let (json, text) = match accept {
-        None => {
-            return Negotiated {
-                lang,
-                pretty,
-                ..Negotiated::default()
-            };
-        }
-        Some(accept) => (
-            quality(accept, "application", "json"),
-            quality(accept, "text", "plain"),
-        ),
-    };
+    // An absent header (or lines not text, or empty) admits everything: not parsed.
+    if !elements(headers, header::ACCEPT).any(|e| !e.trim().is_empty()) {
+        return Negotiated {
+            lang,
+            pretty,
+            ..Negotiated::default()
+        };
+    }
+    let json = quality(elements(headers, header::ACCEPT), "application", "json");
+    let text = quality(elements(headers, header::ACCEPT), "text", "plain");
     Negotiated {
         lang,
         // Ties go to the range named first, then to JSON.
@@ -344,51 +365,124 @@ pub fn negotiate(headers: &HeaderMap, query: Option<&str>, rules: &Rules) -> Neg
     }
 }
 
+/// The elements of a list header (`Accept`, `Accept-Language`) over all its lines, in
+/// order: lines of a list field combine into one list (RFC 9110 §5.3), so `Accept:
+/// text/html` and `Accept: text/plain` on two lines are `text/html, text/plain`. A line
+/// that is not text is skipped.
+fn elements(headers: &HeaderMap, name: header::HeaderName) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(name)
+        .into_iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+}
+
+/// The weight (`q`) among an element's parameters (RFC 9110 §12.4.2: the name in any
+/// case; `0` to `1` with at most three decimals), 1 without one; None when it is not
+/// such a number (`q=NaN`, `q=2`, `q=.5`): the element is then ignored, as if absent,
+/// whatever its place (a weight that cannot be read is neither taken as 1, which could
+/// answer in a type meant to be excluded, nor as 0).
+fn weight<'a>(params: impl Iterator<Item = &'a str>) -> Option<f32> {
+    let mut q = 1.0;
+    for param in params {
+        let Some((name, value)) = param.split_once('=') else {
+            continue;
+        };
+        if name.trim().eq_ignore_ascii_case("q") {
+            q = qvalue(value.trim())?;
+        }
+    }
+    Some(q)
+}
+
+/// `0`, `0.5`, `0.125`, `1`, `1.000`: a qvalue (RFC 9110 §12.4.2), or None.
+fn qvalue(value: &str) -> Option<f32> {
+    let (int, frac) = value.split_once('.').unwrap_or((value, ""));
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    match int {
+        "0" => Some(
+            frac.bytes()
+                .rev()
+                .fold(0.0, |q, d| (q + f32::from(d - b'0')) / 10.0),
+        ),
+        "1" if frac.bytes().all(|b| b == b'0') => Some(1.0),
+        _ => None,
+    }
+}
+
 /// The quality an `Accept` header gives `kind/sub` (RFC 9110 §12.5.1: the most specific
 /// range matching it decides, `q=0` excluding it; none: 0), and the place of that range
-/// in the header.
-fn quality(header: &str, kind: &str, sub: &str) -> (f32, usize) {
+/// in the header. A range with a weight that cannot be read is ignored, and so is one
+/// whose `charset` is not UTF-8 (`text/plain;charset=gbk`): every answer is UTF-8. A
+/// range naming `charset=utf-8` is more specific than the same range without it.
+fn quality<'a>(header: impl Iterator<Item = &'a str>, kind: &str, sub: &str) -> (f32, usize) {
     let mut best: (u8, f32, usize) = (0, 0.0, usize::MAX);
-    for (i, part) in header.split(',').enumerate() {
+    for (i, part) in header.enumerate() {
         let mut pieces = part.split(';');
         let range = pieces.next().unwrap_or("").trim();
         let Some((k, s)) = range.split_once('/') else {
             continue;
         };
         let specific = match (k.trim(), s.trim()) {
-            ("*", "*") => 1,
-            (k, "*") if k.eq_ignore_ascii_case(kind) => 2,
-            (k, s) if k.eq_ignore_ascii_case(kind) && s.eq_ignore_ascii_case(sub) => 3,
+            ("*", "*") => 2,
+            (k, "*") if k.eq_ignore_ascii_case(kind) => 4,
+            (k, s) if k.eq_ignore_ascii_case(kind) && s.eq_ignore_ascii_case(sub) => 6,
             _ => continue,
         };
+        let Some(charset) = charset(pieces.clone()) else {
+            continue;
+        };
+        let specific = specific + u8::from(charset);
         if specific > best.0 {
-            let q = pieces
-                .filter_map(|p| p.trim().strip_prefix("q="))
-                .find_map(|q| q.trim().parse::<f32>().ok())
-                .unwrap_or(1.0);
+            let Some(q) = weight(pieces) else {
+                continue;
+            };
             best = (specific, q, i);
         }
     }
     (best.1, best.2)
 }
 
-/// The entries of an `Accept`-style header, best first (by `q`, then by order).
-fn ranked(header: &str) -> Vec<&str> {
+/// Whether a range's parameters name a charset: Some(true) for `utf-8` (in any case,
+/// quoted or not), Some(false) for none, None for another (the range does not match).
+fn charset<'a>(params: impl Iterator<Item = &'a str>) -> Option<bool> {
+    let mut named = false;
+    for param in params {
+        let Some((name, value)) = param.split_once('=') else {
+            continue;
+        };
+        if !name.trim().eq_ignore_ascii_case("charset") {
+            continue;
+        }
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
+        if !value.eq_ignore_ascii_case("utf-8") {
+            return None;
+        }
+        named = true;
+    }
+    Some(named)
+}
+
+/// The entries of an `Accept`-style header, best first (by `q`, then by order); those
+/// with `q=0` or a weight that cannot be read left out.
+fn ranked<'a>(header: impl Iterator<Item = &'a str>) -> impl Iterator<Item = &'a str> {
     let mut entries: Vec<(&str, f32, usize)> = header
-        .split(',')
         .enumerate()
         .filter_map(|(i, part)| {
             let mut pieces = part.split(';');
             let value = pieces.next()?.trim();
-            let q = pieces
-                .filter_map(|p| p.trim().strip_prefix("q="))
-                .find_map(|q| q.trim().parse::<f32>().ok())
-                .unwrap_or(1.0);
+            let q = weight(pieces)?;
             (!value.is_empty() && q > 0.0).then_some((value, q, i))
         })
         .collect();
     entries.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)));
-    entries.into_iter().map(|(v, _, _)| v).collect()
+    entries.into_iter().map(|(v, _, _)| v)
 }
 
 #[cfg(test)]
@@ -397,12 +491,45 @@ mod tests {
 
     #[test]
     fn accept_headers_are_ranked_by_quality_then_order() {
+        let ranked = |h: &'static str| ranked(h.split(',')).collect::<Vec<_>>();
         assert_eq!(ranked("en;q=0.5, zh-CN, fr;q=0.9"), ["zh-CN", "fr", "en"]);
         assert_eq!(
             ranked("text/plain;q=0, application/json"),
             ["application/json"]
         );
         assert!(ranked("").is_empty());
+        // The weight's name in any case; one that cannot be read: the entry is ignored.
+        assert_eq!(ranked("en;Q=0, zh-CN;q=0.5"), ["zh-CN"]);
+        assert_eq!(ranked("fr;q=NaN, en;q=0.5"), ["en"]);
+    }
+
+    #[test]
+    fn weights_are_qvalues() {
+        for (q, read) in [
+            ("0", Some(0.0)),
+            ("0.", Some(0.0)),
+            ("0.5", Some(0.5)),
+            ("0.125", Some(0.125)),
+            ("0.001", Some(0.001)),
+            ("1", Some(1.0)),
+            ("1.000", Some(1.0)),
+            ("1.001", None),
+            ("0.1234", None),
+            ("NaN", None),
+            ("inf", None),
+            ("-0", None),
+            ("2", None),
+            (".5", None),
+            ("", None),
+            ("0.5x", None),
+        ] {
+            let got = qvalue(q);
+            assert!(
+                got.zip(read).is_some_and(|(g, r)| (g - r).abs() < 1e-6)
+                    || (got.is_none() && read.is_none()),
+                "{q}: {got:?}"
+            );
+        }
     }
 
     fn state(body_limit: usize) -> AppState {
@@ -499,6 +626,44 @@ mod tests {
         assert_eq!(admits(b"text/plain, application/json"), (true, true, true));
         assert_eq!(admits(b"application/json, text/plain"), (true, true, false));
         assert_eq!(admits(b"text/html,*/*;q=0.8"), (true, true, false));
+        // `q` in any case; a weight that cannot be read: the range is ignored.
+        assert_eq!(admits(b"application/json;Q=0, */*"), (false, true, true));
+        assert_eq!(admits(b"application/json;q=NaN"), (false, false, false));
+        assert_eq!(
+            admits(b"text/plain;q=0.5, application/json;q=NaN"),
+            (false, true, true)
+        );
+        assert_eq!(
+            admits(b"application/json;q=2, */*;q=0.1"),
+            (true, true, false)
+        );
+        // A charset other than UTF-8 does not match; `utf-8` is more specific.
+        assert_eq!(admits(b"text/plain;charset=gbk"), (false, false, false));
+        assert_eq!(
+            admits(b"text/plain;charset=\"UTF-8\", application/json"),
+            (true, true, true)
+        );
+        assert_eq!(
+            admits(b"text/plain;q=0, text/plain;charset=utf-8"),
+            (false, true, true)
+        );
+        // Lines of a list header combine, in order.
+        let lines = |values: &[&[u8]]| {
+            let pairs: Vec<_> = values.iter().map(|v| (header::ACCEPT, *v)).collect();
+            let n = with(&pairs);
+            (n.json_ok, n.text_ok, n.text)
+        };
+        assert_eq!(lines(&[b"text/html", b"text/plain"]), (false, true, true));
+        assert_eq!(lines(&[b"text/plain;q=0", b"*/*"]), (true, false, false));
+        assert_eq!(
+            lines(&[b"text/plain", b"application/json"]),
+            (true, true, true)
+        );
+        assert_eq!(lines(&[b"", b" "]), (true, true, false));
+        assert_eq!(
+            lines(&[b"text/plain\xff", b"text/plain"]),
+            (false, true, true)
+        );
         let json_only = |accept: &[u8]| with(&[(header::ACCEPT, accept)]).unacceptable(false);
         assert_eq!(json_only(b"text/plain").map(|p| p.status), Some(406));
         assert!(json_only(b"text/plain, application/json;q=0.1").is_none());

@@ -63,12 +63,16 @@ impl Problem {
 
     /// 400: a query string naming a parameter the endpoint does not take, or one of its
     /// parameters twice with different values; `errors` points at each (`/veiw`).
-    pub fn bad_query_params(errors: Vec<FieldError>) -> Problem {
+    ///
+    /// `first` is the first refused parameter's name as sent (its pointer escapes `/` and
+    /// `~`); `more`: the query was not read through, so there may be more problems than
+    /// those listed.
+    pub fn bad_query_params(errors: Vec<FieldError>, first: &str, more: bool) -> Problem {
         let detail = match errors.as_slice() {
-            [one] => format!(
-                "The query parameter `{}` {}",
-                one.pointer.strip_prefix('/').unwrap_or(&one.pointer),
-                one.message
+            [one] if !more => format!("The query parameter `{first}` {}", one.message),
+            many if more => format!(
+                "The query string has at least {n} problems; the first {n} are listed in `errors`, each with its parameter's pointer.",
+                n = many.len()
             ),
             many => format!(
                 "The query string has {} problems; each is listed in `errors` with its parameter's pointer.",
@@ -162,6 +166,19 @@ impl Problem {
             "unsupported-media-type",
             "Send JSON",
             detail,
+        )
+    }
+
+    /// 415: `Content-Type` given twice with different values (a singleton field, RFC 9110
+    /// §8.3): which one the body is in is in doubt.
+    pub fn content_type_twice(first: &str, second: &str) -> Problem {
+        Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Send JSON",
+            format!(
+                "Content-Type is given twice with different values (`{first}`, `{second}`): a body has one media type; send `Content-Type: application/json` once."
+            ),
         )
     }
 

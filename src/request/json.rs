@@ -693,6 +693,7 @@ pub fn numbers_as_sent(errors: &mut [super::FieldError], body: &[u8]) {
                     || w[1] == b'e' && matches!(w[2], b'+' | b'-' | b'0'..=b'9'))
         })
     };
+    place_out_of_range(errors, body);
     let mut walks = 0;
     for error in errors.iter_mut() {
         if walks == WALKS {
@@ -706,8 +707,9 @@ pub fn numbers_as_sent(errors: &mut [super::FieldError], body: &[u8]) {
             continue;
         };
         let raw = raw.get();
-        // An integer within 64 bits is shown exactly already.
-        let integer = raw.parse::<u64>().is_ok() || raw.parse::<i64>().is_ok();
+        // An integer within 64 bits is shown exactly already; but `-0`, read as the
+        // float -0.0.
+        let integer = (raw.parse::<u64>().is_ok() || raw.parse::<i64>().is_ok()) && raw != "-0";
         if integer || !raw.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
             continue;
         }
@@ -723,6 +725,123 @@ pub fn numbers_as_sent(errors: &mut [super::FieldError], body: &[u8]) {
             error.message = error.message.replacen(&shown, raw, 1);
         }
     }
+}
+
+/// A number too large for a float (`1e400`) stops serde_json with only a line and a
+/// column ("number out of range at line 1 column 16"): the error, which has no pointer,
+/// gets the pointer of the value at that place in `body`, found by scanning the body up
+/// to it (it is well-formed JSON up to there). For refusals only.
+fn place_out_of_range(errors: &mut [super::FieldError], body: &[u8]) {
+    for error in errors.iter_mut() {
+        if !error.pointer.is_empty() || !error.message.starts_with("number out of range at line ") {
+            continue;
+        }
+        let Some((line, column)) = line_column(&error.message) else {
+            continue;
+        };
+        // The byte the error is at (serde_json counts columns in bytes, from 1).
+        let line_start = if line == 1 {
+            Some(0)
+        } else {
+            body.iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .nth(line - 2)
+                .map(|(i, _)| i + 1)
+        };
+        let Some(at) = line_start.map(|s| s + column.saturating_sub(1)) else {
+            continue;
+        };
+        if let Some(pointer) = pointer_at(body, at) {
+            error.pointer = pointer;
+        }
+    }
+}
+
+/// The line and column of serde_json's `… at line L column C`.
+fn line_column(message: &str) -> Option<(usize, usize)> {
+    let (_, place) = message.rsplit_once(" at line ")?;
+    let (line, column) = place.split_once(" column ")?;
+    Some((line.parse().ok()?, column.parse().ok()?))
+}
+
+/// The pointer of the scalar of `body` (well-formed up to `at`) that byte `at` is in, or
+/// that ends just before it.
+fn pointer_at(body: &[u8], at: usize) -> Option<String> {
+    /// Where the scan is in a container: an object's key (once read) or an array's index.
+    enum Frame {
+        Object(Option<String>),
+        Array(usize),
+    }
+    let pointer = |stack: &[Frame]| {
+        let mut p = String::new();
+        for frame in stack {
+            match frame {
+                Frame::Object(Some(key)) => push_key(&mut p, key),
+                Frame::Object(None) => {}
+                Frame::Array(i) => {
+                    let _ = write!(p, "/{i}");
+                }
+            }
+        }
+        p
+    };
+    let mut stack: Vec<Frame> = Vec::new();
+    // In an object, whether the next string is a key.
+    let mut key_next = false;
+    let mut i = 0;
+    while i < body.len() && i <= at {
+        match body[i] {
+            b'{' => {
+                stack.push(Frame::Object(None));
+                key_next = true;
+            }
+            b'[' => {
+                stack.push(Frame::Array(0));
+                key_next = false;
+            }
+            b'}' | b']' => {
+                stack.pop();
+                key_next = false;
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Array(n)) => *n += 1,
+                Some(Frame::Object(_)) => key_next = true,
+                None => return None,
+            },
+            b':' => key_next = false,
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < body.len() && body[i] != b'"' {
+                    i += if body[i] == b'\\' { 2 } else { 1 };
+                }
+                if key_next {
+                    let key: String = serde_json::from_slice(body.get(start..=i)?).ok()?;
+                    if let Some(Frame::Object(k)) = stack.last_mut() {
+                        *k = Some(key);
+                    }
+                } else if at <= i {
+                    return Some(pointer(&stack));
+                }
+            }
+            b if b.is_ascii_whitespace() => {}
+            _ => {
+                // A number or a literal: the error is in it, or right after it.
+                let end = body[i..]
+                    .iter()
+                    .position(|b| matches!(b, b',' | b'}' | b']') || b.is_ascii_whitespace())
+                    .map_or(body.len(), |n| i + n);
+                if at <= end {
+                    return Some(pointer(&stack));
+                }
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    None
 }
 
 /// The raw JSON text at `pointer` in `body`, if there is a value there.

@@ -158,15 +158,28 @@ impl<const BATCH: bool> FromRequest<AppState> for Asked<BATCH> {
         let loaded = state.rules();
         let query = req.uri().query();
         let negotiated = negotiate(req.headers(), query, &loaded.rules);
+        let view = requested_view(query).map_err(Box::new);
+        // A batch answers JSON only, and so does the compact view (the text view has no
+        // compact form): `Accept` admits JSON, or the answer is a 406.
+        let compact = matches!(view, Ok(View::Compact));
+        let answers_text = !BATCH && !compact;
         let lang = checked_query(query, DECISION_PARAMS, &loaded.rules)
-            .and_then(|()| negotiated.unacceptable(!BATCH).map_or(Ok(()), Err))
+            .and_then(|()| match negotiated.unacceptable(answers_text) {
+                Some(mut refused) => {
+                    if compact {
+                        refused.detail.push_str(
+                            " The compact view (`?view=compact`) is JSON only: the text view has no compact form.",
+                        );
+                    }
+                    Err(refused)
+                }
+                None => Ok(()),
+            })
             .map_err(Box::new);
-        // A batch answers JSON only: `Accept` admits it, or the answer is a 406.
         let negotiated = Negotiated {
-            text: negotiated.text && !BATCH,
+            text: negotiated.text && answers_text,
             ..negotiated
         };
-        let view = requested_view(query).map_err(Box::new);
         let logged = state.decision_log().map(|_| Logged {
             request_id: req
                 .headers()

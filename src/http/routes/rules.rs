@@ -376,7 +376,8 @@ pub struct ResolveParams {
     pub at: Option<String>,
     /// Language of the names and warnings (zh-CN or en); overrides Accept-Language.
     pub lang: Option<String>,
-    /// Present (and not `false`): indented JSON.
+    /// `?pretty` (or `=true`, `=1`): indented JSON; `false` or `0`: not. Any other value
+    /// is a 422.
     pub pretty: Option<String>,
 }
 
