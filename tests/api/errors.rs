@@ -451,3 +451,96 @@ async fn a_number_refused_is_quoted_as_the_caller_wrote_it() {
         }
     }
 }
+
+#[tokio::test]
+async fn content_type_twice_with_different_values_is_415() {
+    let app = spawn_app().await;
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let one = serde_json::to_vec(&req).unwrap_or_default();
+    let batch = serde_json::to_vec(&json!({"items": [req]})).unwrap_or_default();
+    let send = |path: &'static str, types: &[&'static str], body: Vec<u8>| {
+        let mut headers = reqwest::header::HeaderMap::new();
+        for t in types {
+            headers.append(
+                reqwest::header::CONTENT_TYPE,
+                reqwest::header::HeaderValue::from_static(t),
+            );
+        }
+        app.client
+            .post(app.url(path))
+            .headers(headers)
+            .body(body)
+            .send()
+    };
+    for (path, body) in [("/v1/decisions", &one), ("/v1/decisions/batch", &batch)] {
+        for types in [
+            ["application/json", "application/json; charset=gbk"],
+            ["application/json; charset=gbk", "application/json"],
+            ["application/json", "text/plain"],
+        ] {
+            let r = send(path, &types, body.clone())
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let p = problem(r, 415).await;
+            let detail = p["detail"].as_str().unwrap_or_default();
+            assert!(detail.contains("given twice"), "{path} {types:?}: {detail}");
+        }
+        // The same value twice is that value.
+        let r = send(
+            path,
+            &["application/json", "application/json"],
+            body.clone(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_number_out_of_range_is_placed_and_minus_zero_quoted_as_written() {
+    let app = spawn_app().await;
+    let sent = "{\"kuaishou_refund\": {\"refundId\": 1,\n \"status\": 1e400}}";
+    let p = problem(post_raw(&app, sent.to_owned()).await, 400).await;
+    assert_eq!(p["errors"][0]["pointer"], "/kuaishou_refund/status", "{p}");
+    let detail = p["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("/kuaishou_refund/status number out of range at line 2 column 16"),
+        "{detail}"
+    );
+    for (raw, pointer) in [
+        ("{\"items\": [{\"a\": [1, -1e999]}]}", "/items/0/a/1"),
+        (
+            "{\"items\": [{}, {\"x~/\\\"y\": 2e308}]}",
+            "/items/1/x~0~1\"y",
+        ),
+    ] {
+        let r = app
+            .client
+            .post(app.url("/v1/decisions/batch"))
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let v = body(r).await;
+        let failed = v["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["status"] == 400)
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(failed["problem"]["errors"][0]["pointer"], pointer, "{v}");
+    }
+    let minus_zero = "{\"kuaishou_refund\": {\"refundId\": 1, \"status\": -0}}";
+    let p = problem(post_raw(&app, minus_zero.to_owned()).await, 422).await;
+    let message = p["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["pointer"] == "/kuaishou_refund/status")
+        .and_then(|e| e["message"].as_str())
+        .unwrap_or_default();
+    assert!(message.starts_with("-0 is not"), "{message}");
+}

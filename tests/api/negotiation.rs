@@ -455,3 +455,200 @@ async fn an_accept_admitting_nothing_an_endpoint_answers_in_is_a_406_listing_wha
     let r = app.post_json("/v1/decisions", &req).await;
     assert_eq!(r.status(), 200, "no Accept");
 }
+
+/// POSTs the example decision to `path` with `headers` (each sent as its own line).
+async fn post_with(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let body = if path.contains("batch") {
+        serde_json::json!({"items": [req]})
+    } else {
+        req
+    };
+    let mut map = reqwest::header::HeaderMap::new();
+    for (name, value) in headers {
+        map.append(
+            reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .unwrap_or_else(|e| panic!("{e}")),
+            reqwest::header::HeaderValue::from_str(value).unwrap_or_else(|e| panic!("{e}")),
+        );
+    }
+    app.client
+        .post(app.url(path))
+        .headers(map)
+        .json(&body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn accept_on_several_lines_is_one_list() {
+    let app = spawn_app().await;
+    let text = "text/plain; charset=utf-8";
+    for (lines, status, answers) in [
+        (&["text/html", "text/plain"][..], 200, text),
+        (&["text/plain;q=0", "*/*"], 200, "application/json"),
+        (&["text/plain", "application/json"], 200, text),
+        (&["application/json", "text/plain"], 200, "application/json"),
+        (&["text/html", "image/png"], 406, "application/problem+json"),
+    ] {
+        let headers: Vec<(&str, &str)> = lines.iter().map(|l| ("accept", *l)).collect();
+        let r = post_with(&app, "/v1/decisions", &headers).await;
+        assert_eq!(r.status(), status, "{lines:?}");
+        assert_eq!(content_type(&r), answers, "{lines:?}");
+    }
+    // The batch answers JSON: admitted on the second line.
+    let r = post_with(
+        &app,
+        "/v1/decisions/batch",
+        &[
+            ("accept", "text/plain"),
+            ("accept", "application/json;q=0.1"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    // Accept-Language too: the second line's `en` is read.
+    let r = post_with(
+        &app,
+        "/v1/decisions",
+        &[("accept-language", "fr"), ("accept-language", "en")],
+    )
+    .await;
+    let v = body(r).await;
+    assert!(
+        v["zone"]["name"].as_str().is_some_and(|n| n.is_ascii()),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn weights_are_read_as_rfc_9110_has_them_and_a_foreign_charset_does_not_match() {
+    let app = spawn_app().await;
+    let text = "text/plain; charset=utf-8";
+    for (accept, status, answers) in [
+        // `Q` is `q`: JSON excluded.
+        ("application/json;Q=0, text/plain;q=0.1", 200, text),
+        ("application/json;Q=0", 406, "application/problem+json"),
+        // A weight that cannot be read: the range is ignored, alone or not.
+        ("application/json;q=NaN", 406, "application/problem+json"),
+        ("text/plain;q=0.5, application/json;q=NaN", 200, text),
+        ("application/json;q=2, */*;q=0.1", 200, "application/json"),
+        (
+            "application/json;q=0.5, text/plain;q=0.25",
+            200,
+            "application/json",
+        ),
+        // Every answer is UTF-8.
+        ("text/plain;charset=gbk", 406, "application/problem+json"),
+        (
+            "text/plain;charset=gbk, application/json;q=0.5",
+            200,
+            "application/json",
+        ),
+        ("text/plain;charset=UTF-8", 200, text),
+        (
+            "application/json;charset=\"utf-8\"",
+            200,
+            "application/json",
+        ),
+    ] {
+        let r = post_with(&app, "/v1/decisions", &[("accept", accept)]).await;
+        assert_eq!(r.status(), status, "{accept}");
+        assert_eq!(content_type(&r), answers, "{accept}");
+    }
+}
+
+#[tokio::test]
+async fn the_compact_view_is_json_only() {
+    let app = spawn_app().await;
+    let r = post_with(
+        &app,
+        "/v1/decisions?view=compact",
+        &[("accept", "text/plain")],
+    )
+    .await;
+    assert_eq!(r.status(), 406);
+    let p = body(r).await;
+    let detail = p["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("`application/json`") && detail.contains("compact view"),
+        "{detail}"
+    );
+    // Text preferred but JSON admitted: the compact JSON.
+    let r = post_with(
+        &app,
+        "/v1/decisions?view=compact",
+        &[("accept", "text/plain, application/json;q=0.5")],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(content_type(&r), "application/json");
+    assert_eq!(body(r).await["view"], "compact");
+    // The full view still answers text.
+    let r = post_with(&app, "/v1/decisions?view=full", &[("accept", "text/plain")]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(content_type(&r), "text/plain; charset=utf-8");
+}
+
+#[tokio::test]
+async fn pretty_takes_its_documented_values_only() {
+    let app = spawn_app().await;
+    for value in ["flase", "yes", "no", "TRUE", "2"] {
+        refused_everywhere(
+            &app,
+            &format!("pretty={value}"),
+            422,
+            "/pretty",
+            &format!("`{value}` is not a value of `pretty`"),
+        )
+        .await;
+    }
+    for (query, indented) in [
+        ("pretty", true),
+        ("pretty=", true),
+        ("pretty=true", true),
+        ("pretty=1", true),
+        ("pretty=false", false),
+        ("pretty=0", false),
+    ] {
+        let r = post_with(&app, &format!("/v1/decisions?{query}"), &[]).await;
+        assert_eq!(r.status(), 200, "{query}");
+        let text = r.text().await.unwrap_or_default();
+        assert_eq!(text.contains("\n  \""), indented, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn a_refused_query_names_its_parameters_as_sent_and_says_when_it_was_not_read_through() {
+    let app = spawn_app().await;
+    let r = post_with(&app, "/v1/decisions?a/b~c=1", &[]).await;
+    assert_eq!(r.status(), 400);
+    let p = body(r).await;
+    assert_eq!(p["errors"][0]["pointer"], "/a~1b~0c", "{p}");
+    let detail = p["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with("The query parameter `a/b~c` is not"),
+        "{detail}"
+    );
+    let many: Vec<String> = (0..1000).map(|i| format!("x{i}=1")).collect();
+    let r = post_with(&app, &format!("/v1/decisions?{}", many.join("&")), &[]).await;
+    assert_eq!(r.status(), 400);
+    let p = body(r).await;
+    assert_eq!(p["errors"].as_array().map(Vec::len), Some(16));
+    let detail = p["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("at least 16 problems"), "{detail}");
+    // Sixteen exactly, read through: their number.
+    let r = post_with(
+        &app,
+        &format!("/v1/decisions?{}", many[..16].join("&")),
+        &[],
+    )
+    .await;
+    let p = body(r).await;
+    let detail = p["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with("The query string has 16 problems"),
+        "{detail}"
+    );
+}
