@@ -640,6 +640,13 @@ impl Parser<'_> {
                         out.push(e);
                     }
                 }
+                // Given newest first (as tracking APIs list it: its first event later
+                // than its last), the trace is read oldest first, as a pasted text is, so
+                // "the last given" of events at one instant is the newest in the trace's
+                // own direction whichever way it was sent. Events keep their pointers.
+                if out.first().map(|e| e.at) > out.last().map(|e| e.at) {
+                    out.reverse();
+                }
                 (self.errors.len() == errors_before).then_some(out)
             }
             (None, Some(Json::String(t))) => text::events(
