@@ -42,6 +42,25 @@ pub struct Warning {
     pub args: Vec<(&'static str, Arg)>,
 }
 
+impl Warning {
+    /// The JSON pointer of the input the warning is about, for the views' `pointer`: its
+    /// `pointer` argument, or of a conflict's `pointers` the event that decided (the last
+    /// named). A pasted trace's line (`/logistics_text line 3`) points at its field; its
+    /// line is in the message. `None` for a warning about no one input.
+    pub fn pointer(&self) -> Option<&str> {
+        let named = self
+            .args
+            .iter()
+            .find_map(|(name, arg)| match (*name, arg) {
+                ("pointer", Arg::Text(p)) => Some(p.as_str()),
+                ("pointers", Arg::Text(p)) => p.rsplit(", ").next(),
+                _ => None,
+            })?;
+        let pointer = named.split(' ').next().unwrap_or(named);
+        (!pointer.is_empty()).then_some(pointer)
+    }
+}
+
 /// Why: a finding of the notice, with the values for its text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
