@@ -54,16 +54,15 @@ pub(crate) fn case_properties() -> Map<String, Value> {
     m
 }
 
-/// The JSON Schemas (2020-12) of a request, keyed by component name. Written beside the
-/// parser because they must say exactly what it accepts: schemathesis checks both
-/// directions in CI (schema-valid input is decided, schema-invalid input is refused).
-
 /// A string with a character that is not white space (Rust's `char::is_whitespace`, the
 /// set `str::trim` removes): a blank id is refused. The set is written out, since `\s`
 /// differs between regex dialects (Python's, ECMAScript's, Rust's).
 pub const NOT_BLANK_PATTERN: &str =
     "[^\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
 
+/// The JSON Schemas (2020-12) of a request, keyed by component name. Written beside the
+/// parser because they must say exactly what it accepts: schemathesis checks both
+/// directions in CI (schema-valid input is decided, schema-invalid input is refused).
 pub fn json_schemas() -> Value {
     let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
     let time = |description: &str| nullable("Time", description);
