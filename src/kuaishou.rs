@@ -34,8 +34,8 @@
 
 use serde_json::{Value, json};
 
-use crate::codes::RefundType;
-use crate::engine::{NotCovered, PlatformRefund, PlatformStatus, Warning};
+use crate::codes::{RefundType, WarningCode};
+use crate::engine::{Arg, NotCovered, PlatformRefund, PlatformStatus, Warning};
 use crate::request::FieldError;
 use crate::request::json::{Json, Shaped, json_object};
 use crate::time::{self, Instant};
@@ -634,6 +634,11 @@ pub(crate) fn read(
         }
     };
     let flat = f.text(&r.express_no, "expressNo", "the return waybill");
+    let waybill_pointer = if nested.is_some() {
+        "/kuaishou_refund/logisticsInfo/expressNo"
+    } else {
+        "/kuaishou_refund/expressNo"
+    };
     let waybill = match (nested, flat) {
         (Some(nested), Some(flat)) if nested != flat => {
             f.err(
@@ -651,7 +656,21 @@ pub(crate) fn read(
     let (status, &(_, _, refund_type_of_way, way_not_covered)) = (status?, way?);
     // recvTime before the shipping time used (sendTime or the body's shipped_at) is
     // warned about where both are known (`request`).
-    let notes = Vec::new();
+    let mut notes = Vec::new();
+    // A refund only (handlingWay 10) has no return parcel: a return waybill on it is not
+    // read, and the caller hears of it (a body `return` there is a 422; the detail is the
+    // platform's as it comes, so it is not refused for a field it carries).
+    if let (Some(waybill), RefundType::RefundOnly, None) =
+        (&waybill, refund_type_of_way, way_not_covered)
+    {
+        notes.push(Warning {
+            code: WarningCode::ReturnWaybillIgnored,
+            args: vec![
+                ("pointer", Arg::Text(waybill_pointer.to_owned())),
+                ("waybill", Arg::Text(waybill.clone())),
+            ],
+        });
+    }
     // The first reason that applies: the way, then the special type, then who started it.
     let not_covered = way_not_covered
         .or((special == Some(1)).then_some(NotCovered::PriceProtection))

@@ -228,6 +228,7 @@ pub fn warning_args(w: WarningCode) -> &'static [&'static str] {
         WarningCode::ReturnTraceMissing => &["waybill"],
         WarningCode::RefundClosed | WarningCode::PlatformIntervened => &["status"],
         WarningCode::AlreadyRejected | WarningCode::ReturnSentWithoutTrace => &[],
+        WarningCode::ReturnWaybillIgnored => &["pointer", "waybill"],
         WarningCode::ReceivedBeforeShipped => {
             &["pointer", "received_at", "shipped_at", "shipped_pointer"]
         }

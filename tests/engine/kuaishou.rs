@@ -1366,3 +1366,32 @@ fn a_blank_order_id_is_refused_as_an_empty_one_is() {
     body["kuaishou_refund"]["oid"] = json!(" 2309281234567890 ");
     assert_eq!(decide(&body)["decision"], "intercept_and_refund");
 }
+
+#[test]
+fn a_return_waybill_on_a_refund_only_detail_is_warned_about_not_silently_ignored() {
+    // Without a waybill: no warning, the usual decision.
+    let plain = decide(&refund_only(json!(10)));
+    assert_eq!(codes(&plain, "warnings"), Vec::<String>::new(), "{plain}");
+    for (field, pointer) in [
+        ("logisticsInfo", "/kuaishou_refund/logisticsInfo/expressNo"),
+        ("expressNo", "/kuaishou_refund/expressNo"),
+    ] {
+        let mut body = refund_only(json!(10));
+        body["kuaishou_refund"][field] = match field {
+            "logisticsInfo" => json!({"expressNo": "YT7412345678901", "expressCode": 4}),
+            _ => json!("YT7412345678901"),
+        };
+        let v = decide(&body);
+        assert_eq!(codes(&v, "warnings"), ["return_waybill_ignored"], "{v}");
+        assert_eq!(v["warnings"][0]["pointer"], pointer, "{v}");
+        let m = v["warnings"][0]["message"].as_str().unwrap_or_default();
+        assert!(m.contains("YT7412345678901"), "{m}");
+        // The decision is the one without the waybill.
+        assert_eq!(v["decision"], plain["decision"], "{v}");
+        assert_eq!(v["scenario"], plain["scenario"], "{v}");
+    }
+    // A blank waybill is none: no warning.
+    let mut body = refund_only(json!(10));
+    body["kuaishou_refund"]["logisticsInfo"] = json!({"expressNo": "", "expressCode": 0});
+    assert_eq!(codes(&decide(&body), "warnings"), Vec::<String>::new());
+}
