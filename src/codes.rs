@@ -407,7 +407,7 @@ codes! {
         /// The return countdown starts after the decision time: it had not started then.
         CountdownAfterAsOf = "countdown_after_as_of",
         /// Carrier events at the latest instant have statuses that contradict each other
-        /// (signed for and refused); the last of them given decided.
+        /// (signed for and refused); the last of them in the trace read oldest first decided.
         SimultaneousEventsConflict = "simultaneous_events_conflict",
         /// A carrier text could not be read and was taken as in transit.
         UnrecognizedDescription = "unrecognized_description",

@@ -179,7 +179,7 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
     // policy.md §9: the buyer's claim of receipt counts as the delivery it claims.
     let claim = platform::claimed_receipt(case);
     // Of events at the same instant, the one further in the parcel's progress is newer
-    // (a delivery after its dispatch); of equals there, the later one in the trace
+    // (a delivery after its dispatch); of equals there, the later one in the trace read oldest first
     // (`max_by_key` gives the last of equals), with a warning when their statuses
     // contradict each other.
     let head = head_of(case, events, claim.as_ref());
@@ -744,7 +744,8 @@ fn contradict(a: Status, b: Status) -> bool {
 }
 
 /// The carrier events at the head's instant whose statuses contradict the head's: the
-/// decision took the last of them given, and says so with their pointers.
+/// decision took the last of them in the trace read oldest first (a trace given newest
+/// first was reversed when read), and says so with their pointers.
 fn warn_about_conflict(d: &mut Decision, events: &[Event], head: Head<'_>) {
     let at_head = || events.iter().filter(|e| e.at == head.at);
     if !at_head().any(|e| contradict(e.status, head.status)) {
