@@ -407,7 +407,7 @@ codes! {
         /// The return countdown starts after the decision time: it had not started then.
         CountdownAfterAsOf = "countdown_after_as_of",
         /// Carrier events at the latest instant have statuses that contradict each other
-        /// (signed for and refused); the last of them given decided.
+        /// (signed for and refused); the last of them in the trace read oldest first decided.
         SimultaneousEventsConflict = "simultaneous_events_conflict",
         /// A carrier text could not be read and was taken as in transit.
         UnrecognizedDescription = "unrecognized_description",
@@ -433,9 +433,12 @@ codes! {
         /// Kuaishou negotiateStatus 3: the merchant has already rejected and the buyer may
         /// modify the request; do not reject again.
         AlreadyRejected = "already_rejected",
-        /// The Kuaishou order detail's signature time (`recvTime`) is earlier than its
-        /// shipping time (`sendTime`); both were used as given.
+        /// The Kuaishou order detail's signature time (`recvTime`) is earlier than the
+        /// shipping time used (`order.shipped_at`, else `sendTime`); both were used as given.
         ReceivedBeforeShipped = "received_before_shipped",
+        /// A Kuaishou refund only (handlingWay 10) names a return waybill; a refund only
+        /// has no return parcel, so it was not read.
+        ReturnWaybillIgnored = "return_waybill_ignored",
     }
 }
 

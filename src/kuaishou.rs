@@ -267,10 +267,11 @@ fn code_value(v: &Json<'_>) -> Option<i64> {
 /// as `…992`.
 const EXACT_FLOAT_LIMIT: f64 = 9_007_199_254_740_992.0;
 
-/// An id: a whole number of at least 0, or a non-empty string.
+/// An id: a whole number of at least 0, or a string that is not blank (white space alone,
+/// U+3000 included, is no id).
 fn id_text(v: &Json<'_>) -> Option<String> {
     match v {
-        Json::String(s) if !s.is_empty() => Some(s.as_ref().to_owned()),
+        Json::String(s) if !s.trim().is_empty() => Some(s.as_ref().to_owned()),
         Json::Number(n) => n.as_u64().map(|n| n.to_string()).or_else(|| {
             let f = n.as_f64()?;
             // A whole float is that integer, as JSON Schema reads it, while floats still
@@ -330,7 +331,7 @@ impl Fields<'_> {
         if id.is_none() {
             self.err(
                 field,
-                format!("{v} is not {what}: a whole number or a non-empty string"),
+                format!("{v} is not {what}: a whole number or a string that is not blank"),
             );
         }
         id
@@ -633,6 +634,11 @@ pub(crate) fn read(
         }
     };
     let flat = f.text(&r.express_no, "expressNo", "the return waybill");
+    let waybill_pointer = if nested.is_some() {
+        "/kuaishou_refund/logisticsInfo/expressNo"
+    } else {
+        "/kuaishou_refund/expressNo"
+    };
     let waybill = match (nested, flat) {
         (Some(nested), Some(flat)) if nested != flat => {
             f.err(
@@ -648,19 +654,20 @@ pub(crate) fn read(
         return None;
     }
     let (status, &(_, _, refund_type_of_way, way_not_covered)) = (status?, way?);
-    // The platform recorded the signature before the shipment: one of the two is wrong,
-    // and neither can be told as the wrong one. Both are used as given (as a countdown
-    // ending before it starts is), and the caller hears of it.
+    // recvTime before the shipping time used (sendTime or the body's shipped_at) is
+    // warned about where both are known (`request`).
     let mut notes = Vec::new();
-    if let (Some(shipped), Some(received)) = (order_facts.shipped_at, order_facts.received_at)
-        && received < shipped
+    // A refund only (handlingWay 10) has no return parcel: a return waybill on it is not
+    // read, and the caller hears of it (a body `return` there is a 422; the detail is the
+    // platform's as it comes, so it is not refused for a field it carries).
+    if let (Some(waybill), RefundType::RefundOnly, None) =
+        (&waybill, refund_type_of_way, way_not_covered)
     {
         notes.push(Warning {
-            code: WarningCode::ReceivedBeforeShipped,
+            code: WarningCode::ReturnWaybillIgnored,
             args: vec![
-                ("pointer", Arg::Text(RECEIVED_POINTER.to_owned())),
-                ("received_at", Arg::Time(received)),
-                ("shipped_at", Arg::Time(shipped)),
+                ("pointer", Arg::Text(waybill_pointer.to_owned())),
+                ("waybill", Arg::Text(waybill.clone())),
             ],
         });
     }
@@ -726,7 +733,7 @@ pub fn json_schemas() -> Value {
     let id = |description: &str, nullable: bool| {
         let mut any_of = vec![
             json!({"type": "integer", "minimum": 0, "maximum": u64::MAX}),
-            json!({"type": "string", "minLength": 1}),
+            json!({"type": "string", "minLength": 1, "pattern": crate::request::NOT_BLANK_PATTERN}),
         ];
         if nullable {
             any_of.push(json!({"type": "null"}));

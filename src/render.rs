@@ -189,6 +189,11 @@ pub struct WarningView {
     pub code: WarningCode,
     /// The warning in words, in the caller's language.
     pub message: String,
+    /// The JSON pointer (RFC 6901) of the input the warning is about (of contradicting
+    /// events at one instant, the one that decided; of a pasted trace's line, its text
+    /// field: the line is in the message); null when it is about no one input.
+    #[schema(example = "/logistics_trace/2")]
+    pub pointer: Option<String>,
 }
 
 /// Where rendered text goes: a `String`, or a JSON string being written
@@ -333,6 +338,10 @@ pub struct CompactExplanationView {
 pub struct CompactWarningView {
     /// Which warning (stable, for code).
     pub code: WarningCode,
+    /// The JSON pointer (RFC 6901) of the input the warning is about, as in the full
+    /// view; null when it is about no one input.
+    #[schema(example = "/logistics_trace/2")]
+    pub pointer: Option<String>,
 }
 
 impl From<&DecisionView> for CompactDecisionView {
@@ -380,7 +389,10 @@ impl From<&DecisionView> for CompactDecisionView {
             warnings: v
                 .warnings
                 .iter()
-                .map(|w| CompactWarningView { code: w.code })
+                .map(|w| CompactWarningView {
+                    code: w.code,
+                    pointer: w.pointer.clone(),
+                })
                 .collect(),
             view: View::Compact,
         }
@@ -630,6 +642,7 @@ pub fn decision_view(
             .map(|w| WarningView {
                 code: w.code,
                 message: r.string(rules.warning_text(w.code, lang), &w.args),
+                pointer: w.pointer().map(str::to_owned),
             })
             .collect(),
         view: View::Full,
@@ -979,6 +992,7 @@ mod tests {
             warnings: vec![WarningView {
                 code: WarningCode::ReturnDestinationMissing,
                 message: "丙".into(),
+                pointer: None,
             }],
             view: View::Full,
         }

@@ -42,6 +42,25 @@ pub struct Warning {
     pub args: Vec<(&'static str, Arg)>,
 }
 
+impl Warning {
+    /// The JSON pointer of the input the warning is about, for the views' `pointer`: its
+    /// `pointer` argument, or of a conflict's `pointers` the event that decided (the last
+    /// named). A pasted trace's line (`/logistics_text line 3`) points at its field; its
+    /// line is in the message. `None` for a warning about no one input.
+    pub fn pointer(&self) -> Option<&str> {
+        let named = self
+            .args
+            .iter()
+            .find_map(|(name, arg)| match (*name, arg) {
+                ("pointer", Arg::Text(p)) => Some(p.as_str()),
+                ("pointers", Arg::Text(p)) => p.rsplit(", ").next(),
+                _ => None,
+            })?;
+        let pointer = named.split(' ').next().unwrap_or(named);
+        (!pointer.is_empty()).then_some(pointer)
+    }
+}
+
 /// Why: a finding of the notice, with the values for its text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
@@ -160,7 +179,7 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
     // policy.md §9: the buyer's claim of receipt counts as the delivery it claims.
     let claim = platform::claimed_receipt(case);
     // Of events at the same instant, the one further in the parcel's progress is newer
-    // (a delivery after its dispatch); of equals there, the later one in the trace
+    // (a delivery after its dispatch); of equals there, the later one in the trace read oldest first
     // (`max_by_key` gives the last of equals), with a warning when their statuses
     // contradict each other.
     let head = head_of(case, events, claim.as_ref());
@@ -725,7 +744,8 @@ fn contradict(a: Status, b: Status) -> bool {
 }
 
 /// The carrier events at the head's instant whose statuses contradict the head's: the
-/// decision took the last of them given, and says so with their pointers.
+/// decision took the last of them in the trace read oldest first (a trace given newest
+/// first was reversed when read), and says so with their pointers.
 fn warn_about_conflict(d: &mut Decision, events: &[Event], head: Head<'_>) {
     let at_head = || events.iter().filter(|e| e.at == head.at);
     if !at_head().any(|e| contradict(e.status, head.status)) {

@@ -578,6 +578,7 @@ pub fn write_decision(
                 r.text(s, rules.warning_text(w.code, lang), &w.args)
             });
         }
+        x.opt_str(key!("pointer"), w.pointer());
         x.end();
     });
     o.code(key!("view"), view.as_str());

@@ -31,7 +31,7 @@ use crate::time::{self, Instant};
 use crate::{RequestError, RequestErrorKind};
 use json::{Json, Keys, Shaped};
 
-pub use schema::json_schemas;
+pub use schema::{NOT_BLANK_PATTERN, json_schemas};
 pub(crate) use schema::{case_properties, not_both, nullable, reference};
 pub use text::TRACE_TEXT_PATTERN;
 
@@ -369,6 +369,27 @@ impl Parser<'_> {
                 None
             }
         };
+        // The platform recorded the signature before the shipment the decision uses (the
+        // body's shipped_at, else sendTime): one of the two is wrong, and neither can be
+        // told as the wrong one. Both are used as given (as a countdown ending before it
+        // starts is), and the caller hears of it, with both pointers.
+        if let (Some(Some(mapped)), Some(order)) = (&platform, &order)
+            && let (Some(received), Some(shipped)) = (mapped.received_at, order.shipped_at)
+            && received < shipped
+        {
+            self.notes.push(Warning {
+                code: WarningCode::ReceivedBeforeShipped,
+                args: vec![
+                    ("pointer", Arg::Text(kuaishou::RECEIVED_POINTER.to_owned())),
+                    ("received_at", Arg::Time(received)),
+                    ("shipped_at", Arg::Time(shipped)),
+                    (
+                        "shipped_pointer",
+                        Arg::Text(order.shipped_at_pointer.to_owned()),
+                    ),
+                ],
+            });
+        }
         let destination = match given(&r.destination) {
             // A blank destination is one that cannot be placed, as `无` is.
             Some(d) => self.place(d, "/destination").map(|p| match p {
@@ -520,7 +541,10 @@ impl Parser<'_> {
                     None if given(&o.order_id).is_none() => {
                         self.missing("/order/order_id", "the shop's order id")
                     }
-                    Some(id) if id.is_empty() => self.error("/order/order_id", "must not be empty"),
+                    Some(id) if id.trim().is_empty() => self.error(
+                        "/order/order_id",
+                        "must not be blank (the shop's order id; white space alone is none)",
+                    ),
                     _ => {}
                 }
                 id
@@ -639,6 +663,13 @@ impl Parser<'_> {
                     if let Some(e) = self.event(item, pointer) {
                         out.push(e);
                     }
+                }
+                // Given newest first (as tracking APIs list it: its first event later
+                // than its last), the trace is read oldest first, as a pasted text is, so
+                // "the last given" of events at one instant is the newest in the trace's
+                // own direction whichever way it was sent. Events keep their pointers.
+                if out.first().map(|e| e.at) > out.last().map(|e| e.at) {
+                    out.reverse();
                 }
                 (self.errors.len() == errors_before).then_some(out)
             }

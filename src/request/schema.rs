@@ -43,7 +43,7 @@ pub(crate) fn case_properties() -> Map<String, Value> {
         "logistics_trace": {
             "type": ["array", "null"],
             "items": {"$ref": "#/components/schemas/CarrierEvent"},
-            "description": "The forward shipment's carrier events, in any order."
+            "description": "The forward shipment's carrier events, in any order (oldest or newest first: of events at one instant that contradict each other, the last given in the trace's own direction decides)."
         },
         "logistics_text": nullable("TraceText", "Instead of logistics_trace: the forward shipment's trace as copied from a tracking page."),
         "return": nullable("Return", "The buyer's return parcel: required for return_and_refund; with refund_only it is refused (422 at /return) unless null."),
@@ -53,6 +53,12 @@ pub(crate) fn case_properties() -> Map<String, Value> {
     };
     m
 }
+
+/// A string with a character that is not white space (Rust's `char::is_whitespace`, the
+/// set `str::trim` removes): a blank id is refused. The set is written out, since `\s`
+/// differs between regex dialects (Python's, ECMAScript's, Rust's).
+pub const NOT_BLANK_PATTERN: &str =
+    "[^\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
 
 /// The JSON Schemas (2020-12) of a request, keyed by component name. Written beside the
 /// parser because they must say exactly what it accepts: schemathesis checks both
@@ -83,7 +89,7 @@ pub fn json_schemas() -> Value {
     }
     json!({
         "Time": {
-            "description": "An instant from 1970-01-01T00:00:00Z to 9999-12-30T23:59:59.999Z: RFC 3339 with an offset or Z (2023-10-11T09:00:00+08:00; T and Z in either case); a local time without offset (2023-10-11 09:00:00 or 2023-10-11T09:00), read in the policy's time zone; or Unix epoch milliseconds, from 100000000000 (1973-03-03T09:46:40Z; a smaller integer is epoch seconds sent by mistake, refused). On 1970-01-01 and 9999-12-30 only UTC strings (Z or +00:00) are accepted.",
+            "description": "An instant from 1970-01-01T00:00:00Z to 9999-12-30T23:59:59.999Z: RFC 3339 with an offset or Z (2023-10-11T09:00:00+08:00; T and Z in either case); a local time without offset (2023-10-11 09:00:00 or 2023-10-11T09:00), read in the policy's time zone; or Unix epoch milliseconds, from 100000000000 (1973-03-03T09:46:40Z; a smaller integer is epoch seconds sent by mistake, refused). On 1970-01-01 and 9999-12-30 only UTC strings (Z or +00:00) are accepted. A time from which the decision would count a deadline (or show a time) past 9999-12-31 in the policy's time zone is refused 422 at that time (near the end of the range: requested_at, order.shipped_at or sendTime, a trace event, return.countdown_started_at).",
             "anyOf": [
                 {"type": "string", "pattern": time::TIME_PATTERN},
                 {"type": "integer", "minimum": time::EPOCH_MS_MIN, "maximum": time::EPOCH_MS_MAX}
@@ -141,7 +147,7 @@ pub fn json_schemas() -> Value {
             "additionalProperties": false,
             "required": ["order_id"],
             "properties": {
-                "order_id": {"type": "string", "minLength": 1, "description": "The shop's order id."},
+                "order_id": {"type": "string", "minLength": 1, "pattern": NOT_BLANK_PATTERN, "description": "The shop's order id: not blank (spaces alone, U+3000 included, are refused)."},
                 "placed_at": time("When the order was placed."),
                 "shipped_at": time("When it was shipped; without carrier events, the parcel counts as collected then.")
             }
@@ -152,7 +158,7 @@ pub fn json_schemas() -> Value {
             "additionalProperties": false,
             "properties": {
                 "destination": nullable("Destination", "The merchant's return address: the returned parcel meets the checks there."),
-                "trace": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/CarrierEvent"}, "description": "The return parcel's carrier events, in any order."},
+                "trace": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/CarrierEvent"}, "description": "The return parcel's carrier events, in any order (oldest or newest first: of events at one instant that contradict each other, the last given in the trace's own direction decides)."},
                 "trace_text": nullable("TraceText", "Instead of trace: the return parcel's trace as copied from a tracking page."),
                 "countdown_started_at": time("When the platform's refund countdown started."),
                 "countdown_ends_at": time("When the refund countdown ends; default: its start plus the rules' countdown.")

@@ -228,7 +228,10 @@ pub fn warning_args(w: WarningCode) -> &'static [&'static str] {
         WarningCode::ReturnTraceMissing => &["waybill"],
         WarningCode::RefundClosed | WarningCode::PlatformIntervened => &["status"],
         WarningCode::AlreadyRejected | WarningCode::ReturnSentWithoutTrace => &[],
-        WarningCode::ReceivedBeforeShipped => &["pointer", "received_at", "shipped_at"],
+        WarningCode::ReturnWaybillIgnored => &["pointer", "waybill"],
+        WarningCode::ReceivedBeforeShipped => {
+            &["pointer", "received_at", "shipped_at", "shipped_pointer"]
+        }
     }
 }
 

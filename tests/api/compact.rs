@@ -189,9 +189,60 @@ async fn a_warning_keeps_its_code_and_loses_its_message() {
     );
     assert_eq!(
         compact["warnings"],
-        json!([{"code": "destination_mismatch"}])
+        json!([{"code": "destination_mismatch", "pointer": null}])
     );
     assert_compact_of(&compact, &full, "mismatch");
+}
+
+#[tokio::test]
+async fn a_warning_about_one_input_names_its_pointer_in_both_views() {
+    let app = spawn_app().await;
+    let mut case = stalled();
+    // Signed for and refused at one instant after as_of (the refusal, given last,
+    // decides): each event is late, and the two conflict.
+    case["logistics_trace"] = json!([
+        {"at": "2023-10-09T20:00:00+08:00", "status": "collected"},
+        {"at": "2023-10-15T09:00:00+08:00", "status": "delivered"},
+        {"at": "2023-10-15T09:00:00+08:00", "status": "rejected"},
+    ]);
+    let full = body(app.post_json("/v1/decisions", &case).await).await;
+    let compact = body(app.post_json("/v1/decisions?view=compact", &case).await).await;
+    let pointers = |v: &Value| -> Vec<(String, Value)> {
+        v["warnings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|w| {
+                (
+                    w["code"].as_str().unwrap_or("").to_owned(),
+                    w["pointer"].clone(),
+                )
+            })
+            .collect()
+    };
+    let got = pointers(&compact);
+    for (code, pointer) in [
+        ("event_after_as_of", "/logistics_trace/1"),
+        ("event_after_as_of", "/logistics_trace/2"),
+        ("simultaneous_events_conflict", "/logistics_trace/2"),
+    ] {
+        assert!(
+            got.contains(&(code.to_owned(), json!(pointer))),
+            "{code} {pointer}: {compact}"
+        );
+    }
+    assert_eq!(pointers(&full), got, "{full}");
+    assert_compact_of(&compact, &full, "pointers");
+    // A pasted trace's line points at the text field (the line is in the message).
+    let mut pasted = stalled();
+    pasted.as_object_mut().map(|o| o.remove("logistics_trace"));
+    pasted["logistics_text"] = json!("2023-10-09 20:00  已揽收\n2023-10-10 14:00  天气晴朗");
+    let compact = body(app.post_json("/v1/decisions?view=compact", &pasted).await).await;
+    assert_eq!(
+        compact["warnings"],
+        json!([{"code": "unrecognized_description", "pointer": "/logistics_text"}]),
+        "{compact}"
+    );
 }
 
 #[tokio::test]

@@ -1035,6 +1035,28 @@ fn an_order_detail_signed_for_before_it_was_shipped_is_warned_about() {
             .is_some_and(|m| m.contains("早于发货时间")),
         "{zh}"
     );
+    // The warning names the shipping time used: sendTime here.
+    assert!(m.contains("/kuaishou_order/orderBaseInfo/sendTime"), "{m}");
+    // The body's shipped_at wins over sendTime: it is the one compared. Shipped before
+    // the signature, no warning (sendTime, unused, is later than recvTime).
+    body["order"] = json!({"shipped_at": "2023-10-03T08:30:00+08:00"});
+    let v = decide(&body);
+    assert!(
+        !codes(&v, "warnings").contains(&"received_before_shipped".to_owned()),
+        "{v}"
+    );
+    // Shipped after the signature by the body's own time, while sendTime is earlier: warned,
+    // naming /order/shipped_at.
+    body["kuaishou_order"] = order_detail(OCT_3_0900 - 3_600_000, OCT_3_0900);
+    body["order"] = json!({"shipped_at": "2023-10-03T12:00:00+08:00"});
+    let v = decide(&body);
+    assert_eq!(codes(&v, "warnings"), ["received_before_shipped"], "{v}");
+    let m = v["warnings"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        m.contains("/order/shipped_at") && !m.contains("sendTime"),
+        "{m}"
+    );
+    body.as_object_mut().map(|o| o.remove("order"));
     // Signed for after the shipment, at its very instant, or either one not yet: no warning.
     for (send, recv) in [
         (OCT_3_0900, OCT_3_1200),
@@ -1324,4 +1346,52 @@ mod any_detail {
             }
         }
     }
+}
+
+#[test]
+fn a_blank_order_id_is_refused_as_an_empty_one_is() {
+    for blank in [json!(""), json!(" "), json!("\u{3000}"), json!("\t \n")] {
+        let mut body = refund_only(json!(10));
+        body["kuaishou_refund"]["oid"] = blank.clone();
+        assert_eq!(refused(&body), ["/kuaishou_refund/oid"], "{blank}");
+        let mut body = refund_only(json!(10));
+        body["kuaishou_refund"]
+            .as_object_mut()
+            .map(|o| o.remove("oid"));
+        body["kuaishou_refund"]["orderId"] = blank.clone();
+        assert_eq!(refused(&body), ["/kuaishou_refund/orderId"], "{blank}");
+    }
+    // An id with spaces around it is still an id.
+    let mut body = refund_only(json!(10));
+    body["kuaishou_refund"]["oid"] = json!(" 2309281234567890 ");
+    assert_eq!(decide(&body)["decision"], "intercept_and_refund");
+}
+
+#[test]
+fn a_return_waybill_on_a_refund_only_detail_is_warned_about_not_silently_ignored() {
+    // Without a waybill: no warning, the usual decision.
+    let plain = decide(&refund_only(json!(10)));
+    assert_eq!(codes(&plain, "warnings"), Vec::<String>::new(), "{plain}");
+    for (field, pointer) in [
+        ("logisticsInfo", "/kuaishou_refund/logisticsInfo/expressNo"),
+        ("expressNo", "/kuaishou_refund/expressNo"),
+    ] {
+        let mut body = refund_only(json!(10));
+        body["kuaishou_refund"][field] = match field {
+            "logisticsInfo" => json!({"expressNo": "YT7412345678901", "expressCode": 4}),
+            _ => json!("YT7412345678901"),
+        };
+        let v = decide(&body);
+        assert_eq!(codes(&v, "warnings"), ["return_waybill_ignored"], "{v}");
+        assert_eq!(v["warnings"][0]["pointer"], pointer, "{v}");
+        let m = v["warnings"][0]["message"].as_str().unwrap_or_default();
+        assert!(m.contains("YT7412345678901"), "{m}");
+        // The decision is the one without the waybill.
+        assert_eq!(v["decision"], plain["decision"], "{v}");
+        assert_eq!(v["scenario"], plain["scenario"], "{v}");
+    }
+    // A blank waybill is none: no warning.
+    let mut body = refund_only(json!(10));
+    body["kuaishou_refund"]["logisticsInfo"] = json!({"expressNo": "", "expressCode": 0});
+    assert_eq!(codes(&decide(&body), "warnings"), Vec::<String>::new());
 }

@@ -1156,3 +1156,25 @@ fn a_status_its_description_contradicts_is_used_and_warned_about() {
         );
     }
 }
+
+#[test]
+fn a_blank_order_id_is_refused_as_an_empty_one_is() {
+    for blank in ["", " ", "\u{3000}", " \t"] {
+        let r = json!({
+            "refund_type": "refund_only",
+            "requested_at": "2023-10-11T09:00:00+08:00",
+            "order": {"order_id": blank},
+            "destination": {"adcode": "330102"},
+        });
+        let errors = invalid_at(&bytes(&r), &["/order/order_id"]);
+        assert!(errors[0].1.contains("blank"), "{blank:?}: {errors:?}");
+    }
+    let r = json!({
+        "refund_type": "refund_only",
+        "requested_at": "2023-10-11T09:00:00+08:00",
+        "as_of": "2023-10-11T10:00:00+08:00",
+        "order": {"order_id": " O-1 "},
+        "destination": {"adcode": "330102"},
+    });
+    assert_eq!(decide(&r)["scenario"], "not_shipped");
+}

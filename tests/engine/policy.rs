@@ -955,3 +955,64 @@ fn texts_follow_the_requested_language() {
         );
     }
 }
+
+/// Signed for and refused at the latest instant: the last given in the trace's own
+/// direction decides, the same for an array and a pasted text, newest or oldest first.
+#[test]
+fn a_conflict_at_one_instant_is_settled_alike_by_array_and_text_in_either_direction() {
+    // Oldest first: refused is given last (newest).
+    let oldest_first = [
+        ("2023-10-09T20:00:00+08:00", "已揽收"),
+        ("2023-10-10T09:00:00+08:00", "派送中"),
+        ("2023-10-10T14:00:00+08:00", "快件已签收"),
+        ("2023-10-10T14:00:00+08:00", "收件人拒收"),
+    ];
+    let mut newest_first = oldest_first;
+    newest_first.reverse();
+    let as_array = |trace: &[(&str, &str)]| {
+        let events: Vec<Value> = trace
+            .iter()
+            .map(|(at, text)| json!({"at": at, "description": text}))
+            .collect();
+        let mut r = refund_only(
+            "2023-10-11T09:00:00+08:00",
+            "2023-10-11T10:00:00+08:00",
+            &[],
+        );
+        r["logistics_trace"] = Value::Array(events);
+        r
+    };
+    let as_text = |trace: &[(&str, &str)]| {
+        let text: Vec<String> = trace
+            .iter()
+            .map(|(at, line)| format!("{} {}  {line}", &at[..10], &at[11..16]))
+            .collect();
+        let mut r = refund_only(
+            "2023-10-11T09:00:00+08:00",
+            "2023-10-11T10:00:00+08:00",
+            &[],
+        );
+        r.as_object_mut().map(|o| o.remove("logistics_trace"));
+        r["logistics_text"] = json!(text.join("\n"));
+        r
+    };
+    for (name, r) in [
+        ("array, oldest first", as_array(&oldest_first)),
+        ("array, newest first", as_array(&newest_first)),
+        ("text, oldest first", as_text(&oldest_first)),
+        ("text, newest first", as_text(&newest_first)),
+    ] {
+        let v = decide(&r);
+        assert_eq!(v["scenario"], "rejected_or_returned", "{name}: {v}");
+        assert_eq!(v["decision"], "approve_refund", "{name}: {v}");
+        assert_eq!(
+            codes(&v, "warnings"),
+            ["simultaneous_events_conflict"],
+            "{name}: {v}"
+        );
+    }
+    // The array newest first names its own items: the refusal is /logistics_trace/0.
+    let v = decide(&as_array(&newest_first));
+    let message = v["warnings"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("/logistics_trace/0"), "{message}");
+}

@@ -575,6 +575,7 @@ pub async fn resolve_zone(
                 rendered.push(WarningView {
                     code: w.code,
                     message: warning_message(rules, n, &w, how.lang),
+                    pointer: None,
                 });
             }
             ZoneMatch::None => {}
@@ -586,6 +587,8 @@ pub async fn resolve_zone(
             .map(|w| WarningView {
                 code: w.code,
                 message: warning_message(rules, first, w, how.lang),
+                // About the query, not a body: no JSON pointer.
+                pointer: None,
             })
             .collect(),
         None => Vec::new(),
