@@ -215,7 +215,7 @@ pub fn check_query(query: Option<&str>, takes: &[&str]) -> Result<(), Problem> {
 
 /// The values `?pretty` takes: nothing (`?pretty`, `?pretty=`), `true` or `1` (indented),
 /// `false` or `0` (not).
-const PRETTY_VALUES: &[&str] = &["", "true", "1", "false", "0"];
+pub(crate) const PRETTY_VALUES: &[&str] = &["", "true", "1", "false", "0"];
 
 /// `a`, `b` and `c`, each in backticks.
 fn listed(names: &[&str]) -> String {

@@ -376,6 +376,13 @@ fn complete_operation(path: &str, method: &str, op: &mut Value) {
         }
     }
     for param in params(op) {
+        if param["name"].as_str() == Some("pretty") && param["in"].as_str() == Some("query") {
+            // The values `pretty` takes (extract::PRETTY_VALUES): any other is a 422.
+            param["schema"] =
+                node(json!({"type": "string", "enum": crate::http::extract::PRETTY_VALUES}));
+        }
+    }
+    for param in params(op) {
         if param["name"].as_str() == Some("view") && param["in"].as_str() == Some("query") {
             param["schema"] =
                 node(json!({"type": "string", "enum": ["full", "compact"], "default": "full"}));
