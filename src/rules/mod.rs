@@ -1763,6 +1763,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_full_stop_ends_a_clause_except_between_digits_and_spaces_do_not() {
+        assert_eq!(
+            split_clauses("等待收件人签收.已签收"),
+            ["等待收件人签收", "已签收"]
+        );
+        assert_eq!(split_clauses("重3.5kg.已签收"), ["重3.5kg", "已签收"]);
+        assert_eq!(split_clauses("10.12 已签收."), ["10.12 已签收", ""]);
+        assert_eq!(
+            split_clauses("快件已在 【上城】 签收"),
+            ["快件已在 【上城】 签收"]
+        );
+    }
+
+    #[test]
+    fn a_whole_clause_is_found_without_its_leading_place_and_between_spaces() {
+        let line = Line::new("【杭州市】签收人：本人");
+        assert!(line.parts.iter().any(|p| p == "签收人"), "{:?}", line.parts);
+        let line = Line::new("如需帮助请联系快递员 签收人: 张三");
+        assert!(line.parts.iter().any(|p| p == "签收人"), "{:?}", line.parts);
+        let line = Line::new("派送失败，联系不上签收人");
+        assert!(
+            !line.parts.iter().any(|p| p == "签收人"),
+            "{:?}",
+            line.parts
+        );
+        assert_eq!(without_place("【杭州市】[上城]签收人"), "签收人");
+        assert_eq!(without_place("【未闭合"), "【未闭合");
+    }
+
+    #[test]
+    fn a_negation_reaches_through_fillers_only() {
+        let neg = vec!["未".to_owned(), "无法".to_owned()];
+        let fill = vec!["被".to_owned(), "正常".to_owned(), "按时".to_owned()];
+        assert!(ends_negated("快件未被", &neg, &fill, 0));
+        assert!(ends_negated("无法正常", &neg, &fill, 0));
+        assert!(ends_negated("未被按时", &neg, &fill, 0));
+        assert!(!ends_negated("未损", &neg, &fill, 0));
+        assert!(!ends_negated("已被", &neg, &fill, 0));
+    }
+
+    #[test]
     fn a_notice_s_instants_are_found_among_few_and_among_many() {
         let rules = Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
         let start = rules.notices[0].impact_period.from;
