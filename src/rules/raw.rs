@@ -39,8 +39,8 @@ pub struct RawRules {
 pub struct RawPhrase {
     pub status: Spanned<String>,
     pub any: Spanned<Vec<Spanned<String>>>,
-    /// Phrases that read the line only as a whole clause (or a whole space-separated part
-    /// of one), a leading 【place】 aside: 签收人 in 签收人：门卫, not in 联系不上签收人.
+    /// Phrases that read the line only as a whole clause, a leading 【place】 aside: 签收人
+    /// in 签收人：门卫, not in 联系不上签收人.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub whole_clause: Vec<Spanned<String>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
