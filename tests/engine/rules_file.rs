@@ -1387,7 +1387,7 @@ fn the_phrase_tables_negations_and_precedence_are_checked() {
     assert_eq!(read(EMBEDDED_SOURCE, "快件滞留，签收人：本人"), delivered);
     // Without its negations the table reads them as deliveries again: the negations are
     // data.
-    let weak = "negated_before = [\"未\", \"没\", \"没有\", \"不\", \"不能\", \"无\", \"无人\", \"无法\", \"未能\", \"待\", \"拒绝\", \"准备\", \"如\", \"若\", \"如已\", \"若已\", \"改天\", \"改日\"]\nfillers = [\"被\", \"正常\", \"按时\", \"及时\", \"成功\"]\n";
+    let weak = "negated_before = [\"未\", \"没\", \"没有\", \"不\", \"不能\", \"不可\", \"不得\", \"不要\", \"勿\", \"禁止\", \"无\", \"无人\", \"没人\", \"无法\", \"未能\", \"待\", \"拒绝\", \"准备\", \"如\", \"若\", \"如已\", \"若已\", \"改天\", \"改日\"]\nfillers = [\"被\", \"正常\", \"按时\", \"及时\", \"成功\"]\n";
     let unnegated = EMBEDDED_SOURCE.replacen(weak, "", 1).replacen(
         "negated_after = [\"失败\", \"不成功\", \"未成功\", \"异常\", \"延误\", \"延迟\", \"人\",",
         "negated_after = [\"失败\",",
