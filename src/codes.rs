@@ -470,6 +470,8 @@ codes! {
         PlatformActionUnknown = "platform_action_unknown",
         /// The end of a window without `until` (另行通知).
         FurtherNotice = "further_notice",
+        /// A waybill created, not collected (待揽收): a carrier reading that is no status.
+        NoMovement = "no_movement",
     }
 }
 

@@ -20,7 +20,7 @@ mod schema;
 mod text;
 
 use crate::carriers::Reading;
-use crate::codes::{RefundType, Status, WarningCode};
+use crate::codes::{Label, RefundType, Status, WarningCode};
 use crate::engine::{
     Arg, Case, Event, EventPointer, Order, Place, PlatformStatus, Return, SHIPPED_AT, Warning,
 };
@@ -724,16 +724,16 @@ impl Parser<'_> {
             },
         };
         let at = at?;
-        if let (Some(_), Some(text), Reading::Status(status)) = (&e.status, &description, reading)
-            && let Some(read_as) = contradicted(self.ctx.rules, status, text)
+        if let (Some(_), Some(text)) = (&e.status, &description)
+            && let Some(read_as) = contradicted(self.ctx.rules, reading, text)
         {
             self.notes.push(Warning {
                 code: WarningCode::StatusDescriptionConflict,
                 args: vec![
                     ("pointer", Arg::Text(pointer.to_string())),
-                    ("status", Arg::Status(status)),
+                    ("status", reading_arg(reading)),
                     ("description", Arg::Text(text.clone())),
-                    ("read_as", Arg::Status(read_as)),
+                    ("read_as", reading_arg(read_as)),
                 ],
             });
         }
@@ -868,17 +868,32 @@ impl Parser<'_> {
     }
 }
 
-/// The status `text` reads as, when it contradicts an event's explicit `status`: the text
-/// reads as another status and says nothing of `status` anywhere (so `拦截失败，已签收`
-/// does not contradict `intercept_failed`). A provider's `in_transit` on a security check
-/// (安检) is no contradiction: the providers have no code for security checks.
-fn contradicted(rules: &Rules, status: Status, text: &str) -> Option<Status> {
-    let read_as = rules.read_description(text)?.status()?;
-    let on_the_way = |s| matches!(s, Status::InTransit | Status::SecurityCheck);
-    let agree = read_as == status
-        || (on_the_way(read_as) && on_the_way(status))
-        || rules.description_says(text, Reading::Status(status));
+/// What `text` reads as, when it contradicts an event's explicit status (or provider
+/// code) read as `given`: the text reads as another status, or as no movement, and says
+/// nothing of `given` anywhere (so `拦截失败，已签收` does not contradict
+/// `intercept_failed`, and `kuaidi100:101` 已下单 beside `已揽收` is contradicted both ways).
+/// A provider's `in_transit` on a security check (安检) is no contradiction: the providers
+/// have no code for security checks.
+fn contradicted(rules: &Rules, given: Reading, text: &str) -> Option<Reading> {
+    let read_as = rules.read_description(text)?;
+    let on_the_way = |r| {
+        matches!(
+            r,
+            Reading::Status(Status::InTransit | Status::SecurityCheck)
+        )
+    };
+    let agree = read_as == given
+        || (on_the_way(read_as) && on_the_way(given))
+        || rules.description_says(text, given);
     (!agree).then_some(read_as)
+}
+
+/// A reading as a warning's value: a status's words, or no movement's.
+fn reading_arg(reading: Reading) -> Arg {
+    match reading {
+        Reading::Status(s) => Arg::Status(s),
+        Reading::NoMovement => Arg::Label(Label::NoMovement),
+    }
 }
 
 /// The status of an event read as `reading`; `None` for an event that records no

@@ -351,60 +351,147 @@ pub struct Rules {
 struct Phrase {
     reading: Reading,
     any: Vec<String>,
+    whole_clause: Vec<String>,
     unless: Vec<String>,
     negated_before: Vec<String>,
+    fillers: Vec<String>,
     negated_earlier: Vec<String>,
     negated_after: Vec<String>,
-    yields_to: Vec<Reading>,
+    wins_over: Vec<Reading>,
 }
 
 /// The punctuation that ends a clause of a trace line: `any` phrases and their negations
-/// are looked for within one clause (快件未妥投，原因：收件人拒收 is a refusal).
+/// are looked for within one clause (快件未妥投，原因：收件人拒收 is a refusal). An ASCII
+/// full stop ends one too, except between digits (3.5kg, 10.12); spaces do not (carriers
+/// put them inside a sentence: 快件已在 【杭州上城】 签收).
 fn is_clause_end(c: char) -> bool {
     matches!(
         c,
-        ',' | '，' | '。' | ';' | '；' | ':' | '：' | '!' | '！' | '?' | '？' | '\n' | '\r'
+        ',' | '，'
+            | '。'
+            | '．'
+            | '｡'
+            | ';'
+            | '；'
+            | ':'
+            | '：'
+            | '!'
+            | '！'
+            | '?'
+            | '？'
+            | '\n'
+            | '\r'
     )
 }
 
-/// A trace line simplified whole (for `unless`), and its clauses simplified.
-fn line_and_clauses(text: &str) -> (String, Vec<String>) {
-    let g = crate::gazetteer();
-    let clauses = text
-        .split(is_clause_end)
-        .map(|c| g.simplify(c))
-        .filter(|c| !c.is_empty())
-        .collect();
-    (g.simplify(text), clauses)
+/// `text` cut into clauses at [`is_clause_end`] and at a `.` not between two digits.
+fn split_clauses(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut prev: Option<char> = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let next = chars.peek().map(|&(_, n)| n);
+        let full_stop = c == '.'
+            && !(prev.is_some_and(|p| p.is_ascii_digit())
+                && next.is_some_and(|n| n.is_ascii_digit()));
+        if is_clause_end(c) || full_stop {
+            out.push(&text[start..i]);
+            start = i + c.len_utf8();
+        }
+        prev = Some(c);
+    }
+    out.push(&text[start..]);
+    out
+}
+
+/// A trace line read for phrases: simplified whole (for `unless`), its clauses simplified,
+/// and its clauses without a leading 【place】 (for `whole_clause`). A part of a clause
+/// between spaces is no whole clause: 派送不成功 签收人 不在家 names no signer.
+struct Line {
+    whole: String,
+    clauses: Vec<String>,
+    parts: Vec<String>,
+}
+
+impl Line {
+    fn new(text: &str) -> Line {
+        let g = crate::gazetteer();
+        let mut clauses = Vec::new();
+        let mut parts = Vec::new();
+        for clause in split_clauses(text) {
+            let simplified = g.simplify(clause);
+            if simplified.is_empty() {
+                continue;
+            }
+            parts.push(without_place(&simplified).to_owned());
+            clauses.push(simplified);
+        }
+        Line {
+            whole: g.simplify(text),
+            clauses,
+            parts,
+        }
+    }
+}
+
+/// A clause without the bracketed places it starts with (【杭州市】签收人 → 签收人).
+fn without_place(mut s: &str) -> &str {
+    loop {
+        let close = match s.chars().next() {
+            Some('【') => '】',
+            Some('[') => ']',
+            Some('〔') => '〕',
+            _ => return s,
+        };
+        match s.find(close) {
+            Some(end) => s = &s[end + close.len_utf8()..],
+            None => return s,
+        }
+    }
+}
+
+/// Whether `before` ends with a negation, perhaps followed by fillers (未被, 无法正常,
+/// 未能按时): at most three fillers are looked through.
+fn ends_negated(before: &str, negations: &[String], fillers: &[String], depth: usize) -> bool {
+    negations.iter().any(|n| before.ends_with(n.as_str()))
+        || (depth < 3
+            && fillers.iter().any(|f| {
+                before
+                    .strip_suffix(f.as_str())
+                    .is_some_and(|rest| ends_negated(rest, negations, fillers, depth + 1))
+            }))
 }
 
 impl Phrase {
-    /// Whether the entry reads `line` (simplified whole, for `unless`) whose `clauses`
-    /// are given simplified: one of its phrases stands in a clause, not negated.
-    fn reads(&self, line: &str, clauses: &[String]) -> bool {
-        if self.unless.iter().any(|u| line.contains(u.as_str())) {
+    /// Whether the entry reads `line`: one of its `any` phrases stands in a clause, not
+    /// negated, or one of its `whole_clause` phrases is a whole clause.
+    fn reads(&self, line: &Line) -> bool {
+        if self.unless.iter().any(|u| line.whole.contains(u.as_str())) {
             return false;
         }
-        clauses.iter().any(|clause| {
-            self.any.iter().any(|phrase| {
-                clause.match_indices(phrase.as_str()).any(|(i, _)| {
-                    let before = &clause[..i];
-                    let after = &clause[i + phrase.len()..];
-                    !self
-                        .negated_before
-                        .iter()
-                        .any(|n| before.ends_with(n.as_str()))
-                        && !self
-                            .negated_earlier
-                            .iter()
-                            .any(|n| before.contains(n.as_str()))
-                        && !self
-                            .negated_after
-                            .iter()
-                            .any(|n| after.starts_with(n.as_str()))
+        let whole = self
+            .whole_clause
+            .iter()
+            .any(|w| line.parts.iter().any(|p| p == w));
+        whole
+            || line.clauses.iter().any(|clause| {
+                self.any.iter().any(|phrase| {
+                    clause.match_indices(phrase.as_str()).any(|(i, _)| {
+                        let before = &clause[..i];
+                        let after = &clause[i + phrase.len()..];
+                        !ends_negated(before, &self.negated_before, &self.fillers, 0)
+                            && !self
+                                .negated_earlier
+                                .iter()
+                                .any(|n| before.contains(n.as_str()))
+                            && !self
+                                .negated_after
+                                .iter()
+                                .any(|n| after.starts_with(n.as_str()))
+                    })
                 })
             })
-        })
     }
 }
 
@@ -542,15 +629,16 @@ impl Rules {
     }
 
     /// Reads a carrier's trace line into a status (or [`Reading::NoMovement`]): the first
-    /// phrase-table entry that reads it wins, unless it gives way (`yields_to`) to a status
-    /// whose own entry reads the line too. `None` when nothing reads it.
+    /// phrase-table entry that reads it wins, unless a later entry that also reads it
+    /// `wins_over` that one's status (拦截失败，快件已签收 is a delivery). `None` when
+    /// nothing reads it.
     pub fn read_description(&self, text: &str) -> Option<Reading> {
-        let (line, clauses) = line_and_clauses(text);
-        let first = self.phrases.iter().find(|p| p.reads(&line, &clauses))?;
+        let line = Line::new(text);
+        let first = self.phrases.iter().find(|p| p.reads(&line))?;
         let winner = self
             .phrases
             .iter()
-            .find(|p| first.yields_to.contains(&p.reading) && p.reads(&line, &clauses))
+            .find(|p| p.wins_over.contains(&first.reading) && p.reads(&line))
             .unwrap_or(first);
         Some(winner.reading)
     }
@@ -558,10 +646,10 @@ impl Rules {
     /// Whether an entry of the phrase table that gives `reading` reads `text`, wherever
     /// it stands in the table: the text says that too, if not first.
     pub fn description_says(&self, text: &str, reading: Reading) -> bool {
-        let (line, clauses) = line_and_clauses(text);
+        let line = Line::new(text);
         self.phrases
             .iter()
-            .any(|p| p.reading == reading && p.reads(&line, &clauses))
+            .any(|p| p.reading == reading && p.reads(&line))
     }
 
     /// The words of a warning.
@@ -812,22 +900,20 @@ impl Validator {
             if p.any.get_ref().is_empty() {
                 self.err(&p.any, "`any` needs at least one phrase");
             }
-            let negations = p
-                .negated_before
-                .iter()
-                .chain(&p.negated_earlier)
-                .chain(&p.negated_after);
-            for phrase in p.any.get_ref().iter().chain(&p.unless).chain(negations) {
+            let negations = || {
+                p.negated_before
+                    .iter()
+                    .chain(&p.fillers)
+                    .chain(&p.negated_earlier)
+                    .chain(&p.negated_after)
+            };
+            let phrases = || p.any.get_ref().iter().chain(&p.whole_clause);
+            for phrase in phrases().chain(&p.unless).chain(negations()) {
                 if phrase.get_ref().trim().is_empty() {
                     self.err(phrase, "a phrase must not be empty");
                 }
             }
-            let negations = p
-                .negated_before
-                .iter()
-                .chain(&p.negated_earlier)
-                .chain(&p.negated_after);
-            for phrase in p.any.get_ref().iter().chain(negations) {
+            for phrase in phrases().chain(negations()) {
                 if phrase.get_ref().contains(is_clause_end) {
                     self.err(
                         phrase,
@@ -835,22 +921,28 @@ impl Validator {
                     );
                 }
             }
-            let mut yields_to = Vec::new();
-            for y in &p.yields_to {
-                match Reading::parse(y.get_ref()) {
+            if !p.fillers.is_empty() && p.negated_before.is_empty() {
+                self.err(
+                    &p.fillers[0],
+                    "`fillers` stand between a `negated_before` word and the phrase, so they need `negated_before`",
+                );
+            }
+            let mut wins_over = Vec::new();
+            for w in &p.wins_over {
+                match Reading::parse(w.get_ref()) {
                     Some(r) if r == reading => {
-                        self.err(y, "an entry cannot give way to its own status")
+                        self.err(w, "an entry cannot win over its own status")
                     }
                     Some(r) if !raw.iter().any(|q| Reading::parse(q.status.get_ref()) == Some(r)) => {
                         self.err(
-                            y,
-                            format!("no `[[carrier_phrases]]` entry reads `{}`, so it cannot win over this one", y.get_ref()),
+                            w,
+                            format!("no `[[carrier_phrases]]` entry reads `{}`, so there is nothing to win over", w.get_ref()),
                         )
                     }
-                    Some(r) => yields_to.push(r),
+                    Some(r) => wins_over.push(r),
                     None => self.err(
-                        y,
-                        format!("`{}` is not a carrier status: use one of {known}", y.get_ref()),
+                        w,
+                        format!("`{}` is not a carrier status: use one of {known}", w.get_ref()),
                     ),
                 }
             }
@@ -863,11 +955,13 @@ impl Validator {
             out.push(Phrase {
                 reading,
                 any: text(p.any.get_ref()),
+                whole_clause: text(&p.whole_clause),
                 unless: text(&p.unless),
                 negated_before: text(&p.negated_before),
+                fillers: text(&p.fillers),
                 negated_earlier: text(&p.negated_earlier),
                 negated_after: text(&p.negated_after),
-                yields_to,
+                wins_over,
             });
         }
         out
@@ -1660,6 +1754,53 @@ pub fn checksum(source: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_stop_ends_a_clause_except_between_digits_and_spaces_do_not() {
+        assert_eq!(
+            split_clauses("等待收件人签收.已签收"),
+            ["等待收件人签收", "已签收"]
+        );
+        assert_eq!(split_clauses("重3.5kg.已签收"), ["重3.5kg", "已签收"]);
+        assert_eq!(split_clauses("10.12 已签收."), ["10.12 已签收", ""]);
+        assert_eq!(
+            split_clauses("快件已在 【上城】 签收"),
+            ["快件已在 【上城】 签收"]
+        );
+    }
+
+    #[test]
+    fn a_whole_clause_is_found_without_its_leading_place_not_between_spaces() {
+        let line = Line::new("【杭州市】签收人：本人");
+        assert!(line.parts.iter().any(|p| p == "签收人"), "{:?}", line.parts);
+        let line = Line::new("签收人 : 张三");
+        assert!(line.parts.iter().any(|p| p == "签收人"), "{:?}", line.parts);
+        let line = Line::new("派送不成功 签收人 不在家");
+        assert!(
+            !line.parts.iter().any(|p| p == "签收人"),
+            "{:?}",
+            line.parts
+        );
+        let line = Line::new("派送失败，联系不上签收人");
+        assert!(
+            !line.parts.iter().any(|p| p == "签收人"),
+            "{:?}",
+            line.parts
+        );
+        assert_eq!(without_place("【杭州市】[上城]签收人"), "签收人");
+        assert_eq!(without_place("【未闭合"), "【未闭合");
+    }
+
+    #[test]
+    fn a_negation_reaches_through_fillers_only() {
+        let neg = vec!["未".to_owned(), "无法".to_owned()];
+        let fill = vec!["被".to_owned(), "正常".to_owned(), "按时".to_owned()];
+        assert!(ends_negated("快件未被", &neg, &fill, 0));
+        assert!(ends_negated("无法正常", &neg, &fill, 0));
+        assert!(ends_negated("未被按时", &neg, &fill, 0));
+        assert!(!ends_negated("未损", &neg, &fill, 0));
+        assert!(!ends_negated("已被", &neg, &fill, 0));
+    }
 
     #[test]
     fn a_notice_s_instants_are_found_among_few_and_among_many() {

@@ -39,21 +39,30 @@ pub struct RawRules {
 pub struct RawPhrase {
     pub status: Spanned<String>,
     pub any: Spanned<Vec<Spanned<String>>>,
+    /// Phrases that read the line only as a whole clause, a leading 【place】 aside: 签收人
+    /// in 签收人：门卫, not in 联系不上签收人.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub whole_clause: Vec<Spanned<String>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unless: Vec<Spanned<String>>,
     /// A phrase does not count where its clause has one of these right before it (未签收).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub negated_before: Vec<Spanned<String>>,
+    /// Words that may stand between a `negated_before` word and the phrase (被 in 未被签收,
+    /// 正常 in 无法正常签收); up to three are looked through.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fillers: Vec<Spanned<String>>,
     /// A phrase does not count where one of these comes earlier in its clause (等待收件人签收).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub negated_earlier: Vec<Spanned<String>>,
     /// A phrase does not count where one of these follows it right away (签收失败, 签收时).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub negated_after: Vec<Spanned<String>>,
-    /// Statuses this entry gives way to: when the line also reads as one of them (by that
-    /// status's own entries), that status wins (拦截失败，已签收 is a delivery).
+    /// Statuses this entry wins over: when an earlier entry of one of them read the line
+    /// first and this one reads it too, this one's status is the reading (拦截失败，已签收
+    /// is a delivery).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub yields_to: Vec<Spanned<String>>,
+    pub wins_over: Vec<Spanned<String>>,
 }
 
 /// One disruption notice.

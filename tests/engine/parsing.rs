@@ -1102,6 +1102,46 @@ fn a_waybill_not_collected_yet_is_no_movement() {
 }
 
 #[test]
+fn a_provider_code_of_no_movement_beside_text_of_movement_is_warned_about() {
+    // The code decides (the event is left out: not shipped), and the conflict is named
+    // with both readings' words.
+    let v = decide(&one_event(json!({
+        "at": "2023-10-11T08:00:00+08:00", "status": "kuaidi100:101",
+        "description": "【义乌市】圆通速递 已揽收"
+    })));
+    assert_eq!(v["scenario"], "not_shipped", "{v}");
+    let w = codes(&v, "warnings");
+    assert!(
+        w.contains(&"status_description_conflict".to_owned())
+            && w.contains(&"event_without_movement".to_owned()),
+        "{v}"
+    );
+    let conflict = v["warnings"]
+        .as_array()
+        .and_then(|w| {
+            w.iter()
+                .find(|w| w["code"] == "status_description_conflict")
+        })
+        .cloned()
+        .unwrap_or_default();
+    let message = conflict["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("awaiting pickup (not collected)")
+            && message.contains("reads as collected"),
+        "{conflict}"
+    );
+    // And the other way: a status of movement beside text of none.
+    let v = decide(&one_event(json!({
+        "at": "2023-10-11T08:00:00+08:00", "status": "delivered", "description": "待揽收"
+    })));
+    assert_eq!(v["scenario"], "delivered", "{v}");
+    assert!(
+        codes(&v, "warnings").contains(&"status_description_conflict".to_owned()),
+        "{v}"
+    );
+}
+
+#[test]
 fn a_status_its_description_contradicts_is_used_and_warned_about() {
     let v = decide(&one_event(json!({
         "at": "2023-10-11T08:00:00+08:00", "status": "delivered", "description": "收件人拒收"
@@ -1125,6 +1165,12 @@ fn a_status_its_description_contradicts_is_used_and_warned_about() {
         ("kuaidi100:3", "您的快件未能签收，请联系派件员"),
         ("out_for_delivery", "快件已签收"),
         ("in_transit", "收件人拒签，快件退回中"),
+        // No movement against movement, both ways.
+        ("kuaidi100:101", "【义乌市】圆通速递 已揽收"),
+        ("kuaidi100:102", "快件已发往杭州"),
+        ("delivered", "待揽收"),
+        ("collected", "待揽收"),
+        ("in_transit", "商家已下单成功，等待快递员上门揽收"),
     ] {
         let v = decide(&one_event(json!({
             "at": "2023-10-11T08:00:00+08:00", "status": status, "description": text
@@ -1146,6 +1192,9 @@ fn a_status_its_description_contradicts_is_used_and_warned_about() {
         ),
         ("kuaidi100:0", "快件已到达【杭州滨江驿站】"),
         ("intercept_failed", "拦截失败，快件已签收"),
+        ("kuaidi100:101", "待揽收"),
+        ("kuaidi100:102", "商家已下单成功，等待快递员上门揽收"),
+        ("collected", "快递员已揽收"),
     ] {
         let v = decide(&one_event(json!({
             "at": "2023-10-11T08:00:00+08:00", "status": status, "description": text
@@ -1177,4 +1226,62 @@ fn a_blank_order_id_is_refused_as_an_empty_one_is() {
         "destination": {"adcode": "330102"},
     });
     assert_eq!(decide(&r)["scenario"], "not_shipped");
+}
+
+/// The re-attack's case: collected, then one event with carrier text only.
+fn after_collection(text: &str) -> Value {
+    json!({
+        "refund_type": "refund_only",
+        "requested_at": "2023-10-13T09:00:00+08:00",
+        "as_of": "2023-10-14T09:00:00+08:00",
+        "order": {"order_id": "O-1"},
+        "destination": {"adcode": "330108"},
+        "logistics_trace": [
+            {"at": "2023-10-09T20:00:00+08:00", "status": "collected"},
+            {"at": "2023-10-12T10:00:00+08:00", "description": text},
+        ],
+    })
+}
+
+#[test]
+fn a_failed_delivery_naming_the_consignee_is_no_delivery() {
+    for text in [
+        "派送失败，联系不上签收人",
+        "派送不成功，签收人不在家",
+        "快件异常，签收人电话无法接通",
+        "快件滞留，签收人电话停机",
+        "快件延误，签收人已知悉",
+        "问题件：签收人信息不全",
+        "派送失败，收件人要求改天签收",
+        "签收异常",
+        "签收延误",
+        "联系不上签收人",
+        "未被签收",
+        "快件未被签收",
+        "无法正常签收",
+        "不能正常签收",
+        "未能按时签收",
+    ] {
+        let v = decide(&after_collection(text));
+        assert_ne!(v["scenario"], "delivered", "{text}: {v}");
+        assert_ne!(v["decision"], "standard_process", "{text}: {v}");
+    }
+    // A delivery said outright stays one, whatever failed before it.
+    for text in [
+        "已签收，签收人：本人",
+        "快件已签收，签收人：门卫",
+        "他人代收",
+        "已妥投",
+        "派件异常后签收，签收人：门卫",
+        "快件滞留，签收人：本人",
+        "等待收件人签收.已签收",
+        "如需帮助请联系快递员 快件已签收",
+        "预计今日送达 已签收",
+        "您的快件已从丰巢柜取出",
+        "已从驿站取出",
+    ] {
+        let v = decide(&after_collection(text));
+        assert_eq!(v["scenario"], "delivered", "{text}: {v}");
+        assert_eq!(v["decision"], "standard_process", "{text}: {v}");
+    }
 }

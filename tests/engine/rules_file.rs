@@ -1334,18 +1334,28 @@ fn an_empty_or_partial_file_points_to_rules_init() {
 }
 
 #[test]
-fn the_phrase_tables_negations_and_yields_are_checked() {
+fn the_phrase_tables_negations_and_precedence_are_checked() {
     use aftersales::carriers::Reading;
     use aftersales::codes::Status;
     let (_, e) = broken(
-        "yields_to = [\"delivered\"]",
-        "yields_to = [\"signed\", \"intercept_failed\"]",
+        "wins_over = [\"intercept_failed\", \"intercept_requested\"]",
+        "wins_over = [\"signed\", \"delivered\"]",
     );
     let all = e.to_string();
     assert!(all.contains("`signed` is not a carrier status"), "{all}");
-    assert!(all.contains("cannot give way to its own status"), "{all}");
+    assert!(all.contains("cannot win over its own status"), "{all}");
     let (_, e) = broken("any = [\"拦截失败\",", "any = [\"拦截失败，已签收\",");
     assert!(e.to_string().contains("within one clause"), "{e}");
+    let (_, e) = broken(
+        "whole_clause = [\"签收人\",",
+        "whole_clause = [\"签收人：\",",
+    );
+    assert!(e.to_string().contains("within one clause"), "{e}");
+    let (_, e) = broken(
+        "negated_before = [\"待\", \"未\", \"等待\", \"等候\", \"准备\"]\n",
+        "",
+    );
+    assert!(e.to_string().contains("need `negated_before`"), "{e}");
     let (_, e) = broken(
         "negated_after = [\"失败\",",
         "negated_after = [\" \", \"失败\",",
@@ -1353,28 +1363,42 @@ fn the_phrase_tables_negations_and_yields_are_checked() {
     assert!(e.to_string().contains("must not be empty"), "{e}");
     let (_, e) = broken("status = \"no_movement\"", "status = \"not_moved\"");
     assert!(e.to_string().contains("no_movement"), "{e}");
-    // A phrase stands negated only where the negation is: 未 before it, 失败 after it.
+    // The old `yields_to` is refused by name, not ignored.
+    let (_, e) = broken(
+        "wins_over = [\"intercept_failed\", \"intercept_requested\"]",
+        "yields_to = [\"delivered\"]",
+    );
+    assert!(e.to_string().contains("yields_to"), "{e}");
+    // A phrase stands negated only where the negation is: 未 before it (perhaps with a
+    // filler: 未被), 失败 after it.
     let read = |source: &str, text: &str| {
         Rules::from_toml(source, "t.toml")
             .map(|r| r.read_description(text))
             .unwrap_or_else(|e| panic!("{e}"))
     };
     let delivered = Some(Reading::Status(Status::Delivered));
+    let exception = Some(Reading::Status(Status::Exception));
     assert_eq!(read(EMBEDDED_SOURCE, "快件已签收"), delivered);
     assert_ne!(read(EMBEDDED_SOURCE, "快件未签收"), delivered);
     assert_eq!(read(EMBEDDED_SOURCE, "快件未到达，已签收"), delivered);
-    // Without its negations the table reads a refusal to sign as a delivery again: the
-    // negations are data.
-    let unnegated = EMBEDDED_SOURCE.replacen(
-        "negated_before = [\"未\", \"没\", \"没有\", \"不\", \"不能\", \"无\", \"无人\", \"无法\", \"未能\", \"未及时\", \"没有及时\", \"没及时\", \"待\", \"拒绝\", \"准备\"]",
-        "",
+    assert_eq!(read(EMBEDDED_SOURCE, "快件未被及时签收"), None);
+    assert_eq!(read(EMBEDDED_SOURCE, "签收人不在家"), None);
+    assert_eq!(read(EMBEDDED_SOURCE, "快件滞留，签收人电话停机"), exception);
+    assert_eq!(read(EMBEDDED_SOURCE, "快件滞留，签收人：本人"), delivered);
+    // Without its negations the table reads them as deliveries again: the negations are
+    // data.
+    let weak = "negated_before = [\"未\", \"没\", \"没有\", \"不\", \"不能\", \"不可\", \"不得\", \"不要\", \"勿\", \"禁止\", \"无\", \"无人\", \"没人\", \"无法\", \"未能\", \"待\", \"拒绝\", \"准备\", \"如\", \"若\", \"如已\", \"若已\", \"改天\", \"改日\"]\nfillers = [\"被\", \"正常\", \"按时\", \"及时\", \"成功\"]\n";
+    let weak_after = "negated_after = [\"失败\", \"不成功\", \"未成功\", \"异常\", \"延误\", \"延迟\", \"人\", \"时\", \"前\", \"码\", \"点\", \"货款\"]\n\n[[carrier_phrases]]\nstatus = \"out_for_delivery\"";
+    assert!(EMBEDDED_SOURCE.contains(weak_after), "test fixture drifted");
+    let unnegated = EMBEDDED_SOURCE.replacen(weak, "", 1).replacen(
+        weak_after,
+        "negated_after = [\"失败\"]\n\n[[carrier_phrases]]\nstatus = \"out_for_delivery\"",
         1,
     );
     assert_ne!(unnegated, EMBEDDED_SOURCE);
     let unnegated = without_tests(&unnegated);
-    assert_eq!(read(&unnegated, "收件人不在家，无法签收"), delivered);
-    assert_eq!(
-        read(EMBEDDED_SOURCE, "收件人不在家，无法签收"),
-        Some(Reading::Status(Status::Exception))
-    );
+    assert_eq!(read(&unnegated, "快件未被及时签收"), delivered);
+    assert_eq!(read(&unnegated, "签收人不在家"), delivered);
+    // The weak delivery comes after the failures, whatever its negations.
+    assert_eq!(read(&unnegated, "快件滞留，签收人电话停机"), exception);
 }
