@@ -641,13 +641,15 @@ const PSEUDO_FILESYSTEMS: &[(u32, &str)] = &[
 /// start and at reopen alike, as a device is.
 #[cfg(target_os = "linux")]
 fn refuse_pseudo_fs(file: &File) -> io::Result<()> {
-    let kind = rustix::fs::fstatfs(file)?.f_type;
-    let Some(name) = u32::try_from(kind).ok().and_then(|kind| {
-        PSEUDO_FILESYSTEMS
-            .iter()
-            .find(|(magic, _)| *magic == kind)
-            .map(|(_, name)| *name)
-    }) else {
+    // The magic is 32 bits, in a field that is signed on some targets (a 32-bit `long`:
+    // 0xcafe4a11 reads negative there): its low 32 bits are compared.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let kind = rustix::fs::fstatfs(file)?.f_type as u32;
+    let Some(name) = PSEUDO_FILESYSTEMS
+        .iter()
+        .find(|(magic, _)| *magic == kind)
+        .map(|(_, name)| *name)
+    else {
         return Ok(());
     };
     Err(io::Error::other(format!(

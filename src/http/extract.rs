@@ -26,10 +26,15 @@ pub fn json_body(
 ) -> impl Future<Output = Result<Bytes, Problem>> + use<> {
     // A singleton field (RFC 9110 §8.3): given on two lines with different values, the
     // body's type is in doubt, whichever line a reader would take. The same value twice
-    // is that value.
+    // (in any case: media types and the charset are case-insensitive) is that value.
     let mut lines = req.headers().get_all(header::CONTENT_TYPE).iter();
     let content_type = lines.next();
-    let other = lines.find(|v| Some(*v) != content_type);
+    let same = |a: &axum::http::HeaderValue, b: &axum::http::HeaderValue| {
+        a.as_bytes()
+            .trim_ascii()
+            .eq_ignore_ascii_case(b.as_bytes().trim_ascii())
+    };
+    let other = lines.find(|v| content_type.is_none_or(|first| !same(first, v)));
     let shown = |v: &axum::http::HeaderValue| v.to_str().unwrap_or("(not text)").to_owned();
     let refused = match (content_type.map(|v| v.to_str()), other) {
         (Some(_), Some(other)) => Some(Box::new(Problem::content_type_twice(
@@ -228,7 +233,8 @@ fn listed(names: &[&str]) -> String {
 }
 
 /// The query parameters every JSON endpoint takes (for the OpenAPI description; they
-/// are read by [`negotiate`], which never rejects a request over them).
+/// are checked by [`check_query`]: an unknown `lang` or `pretty` value is a 422, and read
+/// by [`negotiate`]).
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OutputParams {

@@ -721,8 +721,20 @@ pub fn numbers_as_sent(errors: &mut [super::FieldError], body: &[u8]) {
         else {
             continue;
         };
-        if shown != raw && error.message.contains(&shown) {
-            error.message = error.message.replacen(&shown, raw, 1);
+        // Where `shown` stands as a number of its own (not the tail of `12.0` for `2.0`).
+        let stands_alone = |at: usize| {
+            let edge = |c: Option<char>| !c.is_some_and(|c| c.is_ascii_digit() || c == '.');
+            edge(error.message[..at].chars().next_back())
+                && edge(error.message[at + shown.len()..].chars().next())
+        };
+        if shown != raw
+            && let Some(at) = error
+                .message
+                .match_indices(&shown)
+                .map(|(at, _)| at)
+                .find(|&at| stands_alone(at))
+        {
+            error.message.replace_range(at..at + shown.len(), raw);
         }
     }
 }
@@ -968,6 +980,13 @@ mod tests {
                 "1.0 is kept"
             ]
         );
+        // Only where the number stands alone: not the tail of another one.
+        let mut errors = vec![super::super::FieldError::new(
+            "/p",
+            "12.5 is the least; 2.5 is under it",
+        )];
+        numbers_as_sent(&mut errors, br#"{"p": 2.50}"#);
+        assert_eq!(errors[0].message, "12.5 is the least; 2.50 is under it");
     }
 
     use super::*;

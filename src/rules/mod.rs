@@ -476,15 +476,21 @@ impl Phrase {
             .any(|w| line.parts.iter().any(|p| p == w));
         whole
             || line.clauses.iter().any(|clause| {
+                // A `negated_earlier` word stands before a place when its first occurrence
+                // ends there or earlier: found once per clause, so a clause is read in
+                // time linear in its length (searching what precedes each match was
+                // quadratic: a 1 MiB description of one phrase repeated took minutes).
+                let earliest_negation = self
+                    .negated_earlier
+                    .iter()
+                    .filter_map(|n| clause.find(n.as_str()).map(|at| at + n.len()))
+                    .min();
                 self.any.iter().any(|phrase| {
                     clause.match_indices(phrase.as_str()).any(|(i, _)| {
                         let before = &clause[..i];
                         let after = &clause[i + phrase.len()..];
                         !ends_negated(before, &self.negated_before, &self.fillers, 0)
-                            && !self
-                                .negated_earlier
-                                .iter()
-                                .any(|n| before.contains(n.as_str()))
+                            && earliest_negation.is_none_or(|end| end > i)
                             && !self
                                 .negated_after
                                 .iter()
@@ -914,10 +920,10 @@ impl Validator {
                 }
             }
             for phrase in phrases().chain(negations()) {
-                if phrase.get_ref().contains(is_clause_end) {
+                if split_clauses(phrase.get_ref()).len() > 1 {
                     self.err(
                         phrase,
-                        "a phrase is looked for within one clause, so it cannot hold a clause's punctuation (，。；：！？); `unless` is looked for in the whole line",
+                        "a phrase is looked for within one clause, so it cannot hold what ends a clause (，。；：！？．｡ and their ASCII forms, a `.` not between digits, a line break); `unless` is looked for in the whole line",
                     );
                 }
             }

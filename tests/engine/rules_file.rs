@@ -1346,6 +1346,18 @@ fn the_phrase_tables_negations_and_precedence_are_checked() {
     assert!(all.contains("cannot win over its own status"), "{all}");
     let (_, e) = broken("any = [\"拦截失败\",", "any = [\"拦截失败，已签收\",");
     assert!(e.to_string().contains("within one clause"), "{e}");
+    // A `.` not between digits ends a clause too; between digits it does not.
+    let (_, e) = broken("any = [\"拦截失败\",", "any = [\"拦截失败.已签收\",");
+    assert!(e.to_string().contains("within one clause"), "{e}");
+    let digits = EMBEDDED_SOURCE.replacen(
+        "any = [\"拦截失败\",",
+        "any = [\"拦截失败\", \"拦截3.5\",",
+        1,
+    );
+    assert!(
+        Rules::from_toml(&digits, "test.toml").is_ok(),
+        "a `.` between digits is within a clause"
+    );
     let (_, e) = broken(
         "whole_clause = [\"签收人\",",
         "whole_clause = [\"签收人：\",",
