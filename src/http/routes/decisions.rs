@@ -774,6 +774,7 @@ fn decide_chunk(
     };
     let now = chrono::Utc::now();
     let total = items.len();
+    let mut lines = LineCursor::default();
     for i in chunk {
         let Some(item) = items.get(i) else { break };
         match crate::decide_body(rules, item.get().as_bytes(), now) {
@@ -801,7 +802,7 @@ fn decide_chunk(
             }
             Err(e) => {
                 let e = as_sent(e, item.get().as_bytes());
-                let problem = Problem::from(at_item(i, in_body(e, body, item)));
+                let problem = Problem::from(at_item(i, in_body(e, body, item, &mut lines)));
                 let result = BatchResult {
                     status: problem.status,
                     decision: None,
@@ -827,25 +828,57 @@ fn as_sent(mut e: RequestError, body: &[u8]) -> RequestError {
 
 /// An item's errors, the positions their messages give (`line 1, column 10`, counted
 /// from the item's start) counted from the body's, where the caller finds them.
-fn in_body(mut e: RequestError, body: &[u8], item: &RawValue) -> RequestError {
+fn in_body(
+    mut e: RequestError,
+    body: &[u8],
+    item: &RawValue,
+    lines: &mut LineCursor,
+) -> RequestError {
     // Only an unreadable item (a key given twice) says where it is.
     if !matches!(e.kind, RequestErrorKind::Malformed) {
         return e;
     }
     let offset = (item.get().as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
-    let Some(before) = body.get(..offset) else {
+    let Some((lines, column)) = lines.at(body, offset) else {
         return e;
     };
-    let lines = before.iter().filter(|b| **b == b'\n').count();
-    let column = before.len()
-        - before
-            .iter()
-            .rposition(|b| *b == b'\n')
-            .map_or(0, |i| i + 1);
     for error in &mut e.errors {
         error.message = rebased(&error.message, lines, column);
     }
     e
+}
+
+/// Lines of a body counted up to the last place asked for, carried forward: a chunk's
+/// items come in the body's order, so the body is read once however many of its items
+/// are placed (counting from the body's start for each was quadratic: 5,000 items each
+/// with a key given twice, in a 1 MiB batch, took 2.4 s).
+#[derive(Debug, Default)]
+struct LineCursor {
+    /// How far the body has been read.
+    read: usize,
+    /// Line breaks before `read`.
+    lines: usize,
+    /// Where the line holding `read` starts.
+    line_start: usize,
+}
+
+impl LineCursor {
+    /// The line breaks before `offset` in `body`, and its column (bytes from its line's
+    /// start).
+    fn at(&mut self, body: &[u8], offset: usize) -> Option<(usize, usize)> {
+        if offset < self.read {
+            *self = LineCursor::default();
+        }
+        let unread = body.get(self.read..offset)?;
+        for (i, b) in unread.iter().enumerate() {
+            if *b == b'\n' {
+                self.lines += 1;
+                self.line_start = self.read + i + 1;
+            }
+        }
+        self.read = offset;
+        Some((self.lines, offset - self.line_start))
+    }
 }
 
 /// `message` with its first `line L, column C` (or serde's `line L column C`) moved by
@@ -1065,6 +1098,26 @@ impl<'de> Visitor<'de> for Items {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_line_cursor_places_as_counting_from_the_start_does_in_any_order() {
+        let body = b"{\"items\": [\n  {\"a\": 1},\n\n  {\"b\": 2}, {\"c\": 3}\n]}";
+        let counted = |offset: usize| {
+            let before = &body[..offset];
+            let lines = before.iter().filter(|b| **b == b'\n').count();
+            let start = before
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |i| i + 1);
+            (lines, offset - start)
+        };
+        let mut cursor = LineCursor::default();
+        // In order (as a chunk's items come), then back (a cursor reused), then past the end.
+        for offset in [0, 5, 13, 14, 27, 35, body.len(), 3, 30] {
+            assert_eq!(cursor.at(body, offset), Some(counted(offset)), "{offset}");
+        }
+        assert_eq!(cursor.at(body, body.len() + 1), None);
+    }
 
     #[test]
     fn positions_in_an_item_are_counted_from_the_body() {
