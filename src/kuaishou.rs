@@ -297,7 +297,7 @@ fn millis(v: &Json<'_>) -> Result<Instant, String> {
             Err(format!("{v} {e}"))
         }
         _ => Err(format!(
-            "{v} is not epoch milliseconds between 1973-03-03 and 9999-12-30"
+            "{v} is not epoch milliseconds between 1973-03-03 and 9996-12-31"
         )),
     }
 }

@@ -97,7 +97,8 @@ pub fn decide_body_at(
     };
     let parsed = request::parse(body, ctx)?;
     let decision = engine::decide(rules, &parsed.case, parsed.as_of.unwrap_or_else(now));
-    // A deadline counted past the year 9999 cannot be shown: the input it came from is
+    // A guard (accepted input never trips it: see `beyond_range`). A deadline counted
+    // past the year 9999 cannot be shown: the input it came from is
     // refused, as a time out of range is, in every view.
     if let Some((pointer, message)) = engine::beyond_range(rules, &parsed.case, &decision) {
         return Err(RequestError {

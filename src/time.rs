@@ -3,8 +3,10 @@
 //! Accepted forms: RFC 3339 with an offset or `Z` (`T` and `Z` in either case); a local
 //! date-time without offset (`2023-09-25 10:00:00`, `2023-09-25T10:00:00`, seconds
 //! optional) read in the policy's time zone; an integer of Unix epoch milliseconds.
-//! Every form names an instant from 1970-01-01T00:00:00Z to 9999-12-30T23:59:59.999Z,
-//! so that every time a response shows is RFC 3339 with a four-digit year; an integer
+//! Every form names an instant from 1970-01-01T00:00:00Z to 9996-12-31T23:59:59.999Z,
+//! so that every time a response shows, and every deadline counted from them (at most
+//! two thresholds of at most 366 days each: 732 days), is RFC 3339 with a four-digit
+//! year in any time zone; an integer
 //! from 1973-03-03T09:46:40Z (10^11 ms) on, because a smaller one is epoch seconds sent
 //! by mistake.
 
@@ -20,10 +22,13 @@ pub type Instant = DateTime<Utc>;
 /// smaller integer is that mistake in the caller's units, refused as
 /// [`TimeError::EpochSeconds`], not a real after-sales time.
 pub const EPOCH_MS_MIN: i64 = 100_000_000_000;
-/// The latest epoch milliseconds accepted: 9999-12-30T23:59:59.999Z. Shown in any time
-/// zone (offsets reach +14:00), every accepted instant still has a four-digit year, so
-/// every time a response carries is valid RFC 3339.
-pub const EPOCH_MS_MAX: i64 = 253_402_214_399_999;
+/// The latest epoch milliseconds accepted: 9996-12-31T23:59:59.999Z. A deadline chains
+/// at most two thresholds of a rules file onto an input (at most 366 days each), so the
+/// latest one is 9999-01-02T23:59:59.999Z, 9999-01-03T13:59:59.999 at +14:00 (the
+/// largest offset): every time a response carries, counted or read, has a four-digit
+/// year in any time zone and is valid RFC 3339. The end of 9997 would not do: 732 days
+/// after it is 10000-01-02.
+pub const EPOCH_MS_MAX: i64 = 253_307_692_799_999;
 
 /// Why a time could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +37,7 @@ pub enum TimeError {
     Malformed,
     /// The local time does not exist in the time zone (a gap at a clock change).
     NonexistentLocal,
-    /// Outside 1970-01-01T00:00:00Z ..= 9999-12-30T23:59:59.999Z (see [`parse`]).
+    /// Outside 1970-01-01T00:00:00Z ..= 9996-12-31T23:59:59.999Z (see [`parse`]).
     OutOfRange,
     /// An integer from 0 to below [`EPOCH_MS_MIN`]: epoch seconds, not milliseconds.
     EpochSeconds,
@@ -52,8 +57,8 @@ impl std::fmt::Display for TimeError {
                 "is a local time that does not exist in the policy's time zone"
             }
             TimeError::OutOfRange => {
-                "is out of range: times run from 1970-01-01T00:00:00Z to 9999-12-30T23:59:59Z \
-                 (epoch milliseconds 100000000000 to 253402214399999, from 1973-03-03); on \
+                "is out of range: times run from 1970-01-01T00:00:00Z to 9996-12-31T23:59:59Z \
+                 (epoch milliseconds 100000000000 to 253307692799999, from 1973-03-03); on \
                  those two days, write the time in UTC (with Z)"
             }
             TimeError::EpochSeconds => {
@@ -100,17 +105,18 @@ pub fn from_epoch_millis(ms: i64) -> Result<Instant, TimeError> {
 // compare digits, hence the enumerations; the property tests in tests/engine check that
 // the patterns and the parsers accept exactly the same strings.
 
-/// A calendar-valid date from 1970-01-02 to 9999-12-29: any year from 1971 to 9998,
-/// 1970 but its first day, 9999 but its last two days, and the leap days.
+/// A calendar-valid date from 1970-01-02 to 9996-12-30: any year from 1971 to 9995,
+/// 1970 but its first day, 9996 but its last day, and the leap days (9996-02-29 the
+/// last of them).
 macro_rules! inner_date_pattern {
     () => {
         concat!(
-            "(?:(?:197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-",
+            "(?:(?:197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-5])-",
             "(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))",
             "|1970-(?:01-(?:0[2-9]|[12][0-9]|3[01])|(?:0[3578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])",
             "|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))",
-            "|9999-(?:(?:0[13578]|10)-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)",
-            "|02-(?:0[1-9]|1[0-9]|2[0-8])|12-(?:0[1-9]|[12][0-9]))",
+            "|9996-(?:(?:0[13578]|10)-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)",
+            "|02-(?:0[1-9]|1[0-9]|2[0-8])|12-(?:0[1-9]|[12][0-9]|30))",
             "|(?:19(?:7[26]|8[048]|9[26])|[2-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[3579][26])00)-02-29)",
         )
     };
@@ -128,7 +134,7 @@ pub(crate) use hour_minute_pattern;
 /// The exact grammar of a time string, as a regular expression for the OpenAPI schema:
 /// a calendar-valid date, `T`, `t` or a space, hours and minutes, optional seconds and
 /// fraction, and an optional `Z`, `z` or `±HH:MM` offset. Dates run from 1970-01-02 to
-/// 9999-12-29; 1970-01-01 and 9999-12-30 only in UTC (`Z` or `±00:00`), so that every
+/// 9996-12-30; 1970-01-01 and 9996-12-31 only in UTC (`Z` or `±00:00`), so that every
 /// accepted string is inside the accepted range of instants whatever its offset or the
 /// policy's time zone. [`parse`] accepts exactly these strings.
 pub const TIME_PATTERN: &str = concat!(
@@ -137,7 +143,7 @@ pub const TIME_PATTERN: &str = concat!(
     "[Tt ]",
     hour_minute_pattern!(),
     r"(?::[0-5][0-9](?:\.[0-9]{1,9})?)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?",
-    "|(?:1970-01-01|9999-12-30)[Tt ]",
+    "|(?:1970-01-01|9996-12-31)[Tt ]",
     hour_minute_pattern!(),
     r"(?::[0-5][0-9](?:\.[0-9]{1,9})?)?(?:[Zz]|[+-]00:00))$",
 );
@@ -148,14 +154,14 @@ const FIRST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
     Some(d) => d,
     None => NaiveDate::MIN,
 };
-const LAST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 30) {
+const LAST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(9996, 12, 31) {
     Some(d) => d,
     None => NaiveDate::MAX,
 };
 
 /// Whether a wall-clock date with this offset (`None`: local) is inside the range: see
 /// [`TIME_PATTERN`]. Any offset (up to ±23:59) or time zone keeps a date strictly
-/// between the first and the last day inside 1970-01-01T00:00Z ..= 9999-12-30T23:59Z.
+/// between the first and the last day inside 1970-01-01T00:00Z ..= 9996-12-31T23:59Z.
 fn in_range(date: NaiveDate, offset: Option<i32>) -> bool {
     let (first, last) = (FIRST_DAY, LAST_DAY);
     (date > first && date < last) || ((date == first || date == last) && offset == Some(0))
@@ -164,7 +170,7 @@ fn in_range(date: NaiveDate, offset: Option<i32>) -> bool {
 /// Reads a time string: `2023-09-25T10:00:00+08:00`, `…Z`, or a local time
 /// (`2023-09-25 10:00:00`, `2023-09-25T10:00`) in `tz`. Strict: exactly
 /// [`TIME_PATTERN`], nothing trimmed. Instants run from 1970-01-01T00:00:00Z to
-/// 9999-12-30T23:59:59.999999999Z.
+/// 9996-12-31T23:59:59.999999999Z.
 pub fn parse(s: &str, tz: Tz) -> Result<Instant, TimeError> {
     let (naive, offset) = parse_parts(s).ok_or(TimeError::Malformed)?;
     if !in_range(naive.date(), offset) {
@@ -242,7 +248,9 @@ fn number<const N: usize>(digits: [u8; N]) -> Option<u32> {
 }
 
 /// Like [`parse`], but also accepts the notices' "24:00" (the end of that day), as in
-/// `2023-10-28 24:00`. Used for rules files, never for requests.
+/// `2023-10-28 24:00`. Used for rules files, never for requests. The end of a day is
+/// the next day's start in `tz`, so it is checked against the range as an instant (the
+/// end of the last day, 9996-12-31, is past it in a time zone behind UTC).
 pub fn parse_with_end_of_day(s: &str, tz: Tz) -> Result<Instant, TimeError> {
     let t = s.trim();
     for sep in [" 24:00", "T24:00"] {
@@ -252,7 +260,12 @@ pub fn parse_with_end_of_day(s: &str, tz: Tz) -> Result<Instant, TimeError> {
             && let Ok(d) = NaiveDate::parse_from_str(date, "%Y-%m-%d")
         {
             let next = d.succ_opt().ok_or(TimeError::OutOfRange)?;
-            return local_to_instant(next.and_time(chrono::NaiveTime::MIN), tz);
+            let t = local_to_instant(next.and_time(chrono::NaiveTime::MIN), tz)?;
+            return if (0..=EPOCH_MS_MAX).contains(&t.timestamp_millis()) {
+                Ok(t)
+            } else {
+                Err(TimeError::OutOfRange)
+            };
         }
     }
     parse(t, tz)
@@ -396,9 +409,9 @@ mod tests {
     }
 
     #[test]
-    fn instants_run_from_1970_to_9999_12_30_in_every_form() {
+    fn instants_run_from_1970_to_9996_12_31_in_every_form() {
         let first = at("1970-01-01T00:00:00Z");
-        let last = at("9999-12-30T23:59:59.999Z");
+        let last = at("9996-12-31T23:59:59.999Z");
         assert_eq!(parse("1970-01-01T00:00:00Z", SH), Ok(first));
         assert_eq!(parse("1970-01-01T00:00:00+00:00", SH), Ok(first));
         assert_eq!(from_epoch_millis(0), Err(TimeError::EpochSeconds));
@@ -417,7 +430,8 @@ mod tests {
             from_epoch_millis(EPOCH_MS_MIN),
             Ok(at("1973-03-03T09:46:40Z"))
         );
-        assert_eq!(parse("9999-12-30T23:59:59.999Z", SH), Ok(last));
+        assert_eq!(parse("9996-12-31T23:59:59.999Z", SH), Ok(last));
+        assert_eq!(parse("9996-12-31T23:59:59.999+00:00", SH), Ok(last));
         assert_eq!(from_epoch_millis(EPOCH_MS_MAX), Ok(last));
         assert_eq!(
             from_epoch_millis(EPOCH_MS_MAX + 1),
@@ -425,7 +439,11 @@ mod tests {
         );
         assert_eq!(from_epoch_millis(-1), Err(TimeError::OutOfRange));
         for outside in [
+            "9999-12-30T23:59:59Z",
             "9999-12-31T16:00:00Z",
+            "9997-01-01T00:00:00Z",
+            "9997-01-01T00:00:00+23:59",
+            "9997-12-31T00:00:00Z",
             "0000-01-01T00:00:00Z",
             "1969-12-31T23:59:59Z",
             "9999-12-31T00:00:00Z",
@@ -434,20 +452,22 @@ mod tests {
             // offset or as a local time: the pattern cannot compare times with offsets.
             "1970-01-01T10:00:00+08:00",
             "1970-01-01 10:00:00",
-            "9999-12-30T10:00:00+08:00",
-            "9999-12-30 10:00",
+            "9996-12-31T10:00:00+08:00",
+            "9996-12-31T10:00:00-08:00",
+            "9996-12-31 10:00",
         ] {
             assert_eq!(parse(outside, SH), Err(TimeError::OutOfRange), "{outside}");
         }
         for inside in [
             "1970-01-02T00:00:00+23:59",
-            "9999-12-29T23:59:59.999999999-23:59",
+            "9996-12-30T23:59:59.999999999-23:59",
+            "9996-02-29T12:00:00+08:00",
             "1970-01-02 00:00",
-            "9999-12-29 23:59:59",
+            "9996-12-30 23:59:59",
         ] {
             let t = parse(inside, SH).unwrap_or_else(|e| panic!("{inside}: {e}"));
             assert!(
-                t >= first && t <= at("9999-12-30T23:59:59.999999999Z"),
+                t >= first && t <= at("9996-12-31T23:59:59.999999999Z"),
                 "{inside}"
             );
         }
@@ -455,19 +475,25 @@ mod tests {
 
     #[test]
     fn every_accepted_instant_shows_with_four_digits_and_a_whole_minute_offset() {
-        let last = at("9999-12-30T23:59:59.999999999Z");
+        let last = at("9996-12-31T23:59:59.999999999Z");
+        // The latest deadline: two thresholds of 366 days after the last instant.
+        let latest = last + chrono::Duration::days(2 * 366);
         for tz in [
             SH,
             chrono_tz::Pacific::Kiritimati,
             chrono_tz::Etc::GMTPlus12,
         ] {
-            for t in [at("1970-01-01T00:00:00Z"), last] {
+            for t in [at("1970-01-01T00:00:00Z"), last, latest] {
                 let shown = format(t, tz);
                 assert!(DateTime::parse_from_rfc3339(&shown).is_ok(), "{shown}");
                 assert!(shown.len() >= 25 && shown.as_bytes()[4] == b'-', "{shown}");
             }
         }
-        assert_eq!(format(last, SH), "9999-12-31T07:59:59.999999999+08:00");
+        assert_eq!(format(last, SH), "9997-01-01T07:59:59.999999999+08:00");
+        assert_eq!(
+            format(latest, chrono_tz::Pacific::Kiritimati),
+            "9999-01-03T13:59:59.999999999+14:00"
+        );
     }
 
     #[test]
@@ -495,6 +521,19 @@ mod tests {
         assert_eq!(parse_with_end_of_day("2023-10-28 24:00", SH), Ok(want));
         assert_eq!(parse_with_end_of_day("2023-10-28T24:00:00", SH), Ok(want));
         assert_eq!(parse("2023-10-28 24:00", SH), Err(TimeError::Malformed));
+        // The end of the last day is in range where it is 9996-12-31 in UTC, not after.
+        assert_eq!(
+            parse_with_end_of_day("9996-12-31 24:00", SH),
+            Ok(at("9996-12-31T16:00:00Z"))
+        );
+        assert_eq!(
+            parse_with_end_of_day("9996-12-31 24:00", chrono_tz::America::New_York),
+            Err(TimeError::OutOfRange)
+        );
+        assert_eq!(
+            parse_with_end_of_day("9999-12-31 24:00", SH),
+            Err(TimeError::OutOfRange)
+        );
     }
 
     #[test]

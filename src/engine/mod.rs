@@ -338,8 +338,12 @@ fn head_of<'c>(case: &Case, events: &'c [Event], claim: Option<&'c Event>) -> Op
 }
 
 /// A time of a decision that no response can show: past the year 9999 in the policy's
-/// time zone (a deadline counted from a time near the end of the range requests are read
-/// in), with the pointer of the input it was counted from, and why.
+/// time zone, with the pointer of the input it was counted from, and why. A guard that
+/// accepted input never trips: requests are read up to 9996-12-31T23:59:59.999Z
+/// ([`time::EPOCH_MS_MAX`]), a deadline adds at most two thresholds of at most 366 days
+/// (`max(requested_at, head + stall) + window`; `countdown_started_at + countdown`), so
+/// the latest is 9999-01-02T23:59:59.999Z, still 9999 at +14:00. It stays so that a
+/// change to either bound fails closed (422) rather than showing a time no response can.
 pub fn beyond_range(rules: &Rules, case: &Case, d: &Decision) -> Option<(String, String)> {
     // Every instant up to 9999-12-31T09:59:59Z is in the year 9999 in any time zone
     // (offsets reach +14:00): the usual decision needs no time zone arithmetic.
@@ -412,7 +416,7 @@ pub fn beyond_range(rules: &Rules, case: &Case, d: &Decision) -> Option<(String,
     Some((
         pointer,
         format!(
-            "{line}is too late to decide on: {what} would fall after the year 9999 in the policy's time zone, which no response can show. Times are read up to 9999-12-30T23:59:59Z, and what is counted from them must fit too: check the time"
+            "{line}is too late to decide on: {what} would fall after the year 9999 in the policy's time zone, which no response can show. Times are read up to 9996-12-31T23:59:59Z, and what is counted from them must fit too: check the time"
         ),
     ))
 }

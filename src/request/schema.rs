@@ -89,7 +89,7 @@ pub fn json_schemas() -> Value {
     }
     json!({
         "Time": {
-            "description": "An instant from 1970-01-01T00:00:00Z to 9999-12-30T23:59:59.999Z: RFC 3339 with an offset or Z (2023-10-11T09:00:00+08:00; T and Z in either case); a local time without offset (2023-10-11 09:00:00 or 2023-10-11T09:00), read in the policy's time zone; or Unix epoch milliseconds, from 100000000000 (1973-03-03T09:46:40Z; a smaller integer is epoch seconds sent by mistake, refused). On 1970-01-01 and 9999-12-30 only UTC strings (Z or +00:00) are accepted. A time from which the decision would count a deadline (or show a time) past 9999-12-31 in the policy's time zone is refused 422 at that time (near the end of the range: requested_at, order.shipped_at or sendTime, a trace event, return.countdown_started_at).",
+            "description": "An instant from 1970-01-01T00:00:00Z to 9996-12-31T23:59:59.999Z: RFC 3339 with an offset or Z (2023-10-11T09:00:00+08:00; T and Z in either case); a local time without offset (2023-10-11 09:00:00 or 2023-10-11T09:00), read in the policy's time zone; or Unix epoch milliseconds, from 100000000000 (1973-03-03T09:46:40Z; a smaller integer is epoch seconds sent by mistake, refused). On 1970-01-01 and 9996-12-31 only UTC strings (Z or +00:00) are accepted. The range ends two years before 9999 so that every deadline counted from an accepted time (at most two thresholds of at most 366 days) is still in the year 9999 in any time zone.",
             "anyOf": [
                 {"type": "string", "pattern": time::TIME_PATTERN},
                 {"type": "integer", "minimum": time::EPOCH_MS_MIN, "maximum": time::EPOCH_MS_MAX}
@@ -136,7 +136,7 @@ pub fn json_schemas() -> Value {
             }
         },
         "TraceText": {
-            "description": "A carrier's trace as a person copies it from a tracking page: one event a line, its local time first (in the policy's time zone, with or without seconds; a date from 1970-01-02 to 9999-12-29), then spaces or a tab and the carrier's text, read as an event's description is. Newest or oldest first; blank lines anywhere, but at least one event (with no trace, leave the field out).",
+            "description": "A carrier's trace as a person copies it from a tracking page: one event a line, its local time first (in the policy's time zone, with or without seconds; a date from 1970-01-02 to 9996-12-30), then spaces or a tab and the carrier's text, read as an event's description is. Newest or oldest first; blank lines anywhere, but at least one event (with no trace, leave the field out).",
             "type": "string",
             "pattern": TRACE_TEXT_PATTERN,
             "examples": ["2023-10-10 14:00:00 【杭州市】快件已到达 杭州转运中心\n2023-10-09 20:00:00 【义乌市】圆通速递 已揽收"]

@@ -51,7 +51,7 @@ macro_rules! event_pattern {
 }
 
 /// The exact grammar of a trace text, as a regular expression for the OpenAPI schema:
-/// lines, each blank or a local time (a date from 1970-01-02 to 9999-12-29, hours,
+/// lines, each blank or a local time (a date from 1970-01-02 to 9996-12-30, hours,
 /// minutes, optional seconds) and text, at least one of them an event. `events` accepts
 /// exactly these strings.
 pub const TRACE_TEXT_PATTERN: &str = concat!(

@@ -540,6 +540,7 @@ fn expire_time_zero_or_null_is_no_deadline_and_a_bad_one_is_refused() {
     for bad in [
         json!(-1),
         json!(253_402_300_800_000i64),
+        json!(253_307_692_800_000i64),
         json!("2023-10-04"),
         json!(1.5),
     ] {
@@ -903,24 +904,36 @@ fn the_order_details_send_time_is_shipped_at_unless_the_body_gives_one() {
 }
 
 #[test]
-fn a_send_time_at_the_end_of_the_range_is_refused_when_its_deadline_cannot_be_shown() {
+fn a_send_time_at_the_end_of_the_range_is_decided_and_a_later_one_refused() {
+    // The range ends at 9996-12-31T23:59:59.999Z (253307692799999) so that a deadline
+    // counted from it is still in the year 9999; the old end (9999-12-30) is refused.
     let mut body = refund_only(json!(10));
     body.as_object_mut().map(|o| o.remove("logistics_trace"));
-    body["kuaishou_order"] = order_detail(253_402_214_399_999, 0);
-    let errors = problems(&body);
-    assert_eq!(
-        errors.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
-        ["/kuaishou_order/orderBaseInfo/sendTime"],
-        "{errors:?}"
-    );
-    assert!(errors[0].1.contains("after the year 9999"), "{errors:?}");
+    for late in [253_402_214_399_999i64, 253_307_692_800_000] {
+        body["kuaishou_order"] = order_detail(late, 0);
+        let errors = problems(&body);
+        assert_eq!(
+            errors.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
+            ["/kuaishou_order/orderBaseInfo/sendTime"],
+            "{errors:?}"
+        );
+        assert!(errors[0].1.contains("9996-12-31"), "{errors:?}");
+    }
+    body["kuaishou_order"] = order_detail(253_307_692_799_999, 0);
+    decide(&body);
     // The refund's submitTime, at the end of the range, with a parcel stalled long before.
     let mut body = refund_only(json!(10));
+    body["as_of"] = json!(253_307_692_799_999i64);
     body["kuaishou_refund"]["submitTime"] = json!(253_402_214_399_999i64);
-    body["as_of"] = json!(253_402_214_399_999i64);
     let errors = problems(&body);
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].0, "/kuaishou_refund/submitTime", "{errors:?}");
+    body["kuaishou_refund"]["submitTime"] = json!(253_307_692_799_999i64);
+    let v = decide(&body);
+    assert_eq!(
+        due(&v, "intercept_and_refund_by"),
+        "9997-01-03T07:59:59.999+08:00"
+    );
 }
 
 #[test]

@@ -570,7 +570,8 @@ fn odd_numbers_are_refused_with_their_pointer() {
         ("18446744073709551616", "/as_of"),
         ("-1", "/as_of"),
         ("1.5", "/as_of"),
-        ("253402214400000", "/as_of"),
+        ("253307692800000", "/as_of"),
+        ("253402214399999", "/as_of"),
         // Whole, but below 10^11: epoch seconds (or nothing) rather than milliseconds.
         ("-0", "/as_of"),
         ("1696986000.0", "/as_of"),
@@ -620,14 +621,19 @@ fn strings_with_escapes_and_any_characters_are_read() {
 // Times at the ends of the range -----------------------------------------------------
 
 #[test]
-fn times_outside_1970_to_9999_12_30_are_refused_in_every_form() {
+fn times_outside_1970_to_9996_12_31_are_refused_in_every_form() {
     for as_of in [
         json!("9999-12-31T16:00:00Z"),
+        json!("9999-12-30T23:59:59Z"),
+        json!("9997-01-01T00:00:00Z"),
+        json!("9996-12-31T23:59:59-00:01"),
+        json!("9996-12-31 10:00:00"),
         json!("0000-01-01T00:00:00Z"),
         json!("1969-12-31T23:59:59Z"),
         json!("1970-01-01 10:00:00"),
         json!(-1),
-        json!(253_402_214_400_000i64),
+        json!(253_307_692_800_000i64),
+        json!(253_402_214_399_999i64),
     ] {
         let mut s = stalled();
         s["as_of"] = as_of.clone();
@@ -635,6 +641,11 @@ fn times_outside_1970_to_9999_12_30_are_refused_in_every_form() {
         assert_eq!(errors.len(), 1, "{as_of}");
         assert_eq!(errors[0].0, "/as_of");
         assert!(errors[0].1.contains("out of range"), "{}", errors[0].1);
+        assert!(
+            errors[0].1.contains("9996-12-31T23:59:59Z"),
+            "{}",
+            errors[0].1
+        );
     }
 }
 
@@ -642,14 +653,18 @@ fn times_outside_1970_to_9999_12_30_are_refused_in_every_form() {
 fn the_ends_of_the_range_are_decided_and_shown_with_four_digit_years() {
     for (as_of, shown) in [
         (
-            json!("9999-12-30T23:59:59.999Z"),
-            "9999-12-31T07:59:59.999+08:00",
+            json!("9996-12-31T23:59:59.999Z"),
+            "9997-01-01T07:59:59.999+08:00",
         ),
         (
-            json!(253_402_214_399_999i64),
-            "9999-12-31T07:59:59.999+08:00",
+            json!(253_307_692_799_999i64),
+            "9997-01-01T07:59:59.999+08:00",
         ),
-        (json!("9999-12-29 23:59:59"), "9999-12-29T23:59:59+08:00"),
+        (json!("9996-12-30 23:59:59"), "9996-12-30T23:59:59+08:00"),
+        (
+            json!("9996-02-29T12:00:00+08:00"),
+            "9996-02-29T12:00:00+08:00",
+        ),
         (json!("2023-10-14t01:00:00z"), "2023-10-14T09:00:00+08:00"),
     ] {
         let mut s = stalled();
@@ -666,8 +681,12 @@ fn the_ends_of_the_range_are_decided_and_shown_with_four_digit_years() {
     assert_eq!(decide(&s)["scenario"], "stalled");
 }
 
+/// The range ends in 9996 so that what a decision counts from an accepted time (two
+/// thresholds at most) is still in the year 9999: a time that would have counted past
+/// it (near 9999-12-31, as accepted before) is now refused as out of range at the same
+/// pointer, and every time at the new end is decided.
 #[test]
-fn a_deadline_counted_past_the_year_9999_is_refused_at_the_time_it_came_from() {
+fn a_deadline_counted_from_the_end_of_the_range_is_decided_and_later_times_are_refused() {
     let base = || {
         json!({
             "refund_type": "refund_only",
@@ -677,60 +696,124 @@ fn a_deadline_counted_past_the_year_9999_is_refused_at_the_time_it_came_from() {
             "destination": {"adcode": "330108"}
         })
     };
-    let too_late = |body: &Value, pointer: &str| {
+    let out_of_range = |body: &Value, pointer: &str| {
         let errors = invalid_at(&bytes(body), &[pointer]);
-        assert!(errors[0].1.contains("after the year 9999"), "{errors:?}");
-        assert!(!errors[0].1.contains("10000"), "{errors:?}");
+        assert!(errors[0].1.contains("out of range"), "{errors:?}");
+        assert!(!errors[0].1.contains("10000-"), "{errors:?}");
     };
-    // shipped_at at the end of the range: stalled_after would be +10000-01-03.
+    // shipped_at at the end of the range: in transit until 72 h later.
     let mut r = base();
     r["order"]["shipped_at"] = json!("9999-12-30T23:59:59Z");
-    too_late(&r, "/order/shipped_at");
-    // A day earlier still fits (9999-12-31T07:59:59+08:00 + 72 h does not).
-    r["order"]["shipped_at"] = json!("9999-12-28T15:59:59Z");
+    out_of_range(&r, "/order/shipped_at");
+    r["order"]["shipped_at"] = json!("9996-12-31T23:59:59Z");
     assert_eq!(
         decide(&r)["deadlines"][0]["due_at"],
-        "9999-12-31T23:59:59+08:00"
+        "9997-01-04T07:59:59+08:00"
     );
-    // A trace event with as_of at the maximum: in transit, then stalled.
+    // A trace event with as_of at the end of the range: in transit, then stalled.
     let mut r = base();
     r["as_of"] = json!("9999-12-30T23:59:59.999Z");
+    out_of_range(&r, "/as_of");
+    r["as_of"] = json!("9996-12-31T23:59:59.999Z");
     r["logistics_trace"] = json!([{"at": "9999-12-30T10:00:00Z", "status": "in_transit"}]);
-    too_late(&r, "/logistics_trace/0");
-    r["logistics_trace"] = json!([{"at": "9999-12-27T10:00:00Z", "status": "in_transit"}]);
-    too_late(&r, "/logistics_trace/0");
+    out_of_range(&r, "/logistics_trace/0/at");
+    r["logistics_trace"] = json!([{"at": "9996-12-31T10:00:00Z", "status": "in_transit"}]);
+    decide(&r);
+    r["logistics_trace"] = json!([{"at": "9996-12-27T10:00:00Z", "status": "in_transit"}]);
+    assert_eq!(decide(&r)["scenario"], "stalled");
     // A pasted line: the text's pointer, and the line in the message.
     r.as_object_mut().map(|o| o.remove("logistics_trace"));
     r["logistics_text"] = json!("2023-10-02 09:00 已揽收\n9999-12-29 10:00 【杭州市】快件已到达");
     let errors = invalid_at(&bytes(&r), &["/logistics_text"]);
-    assert!(errors[0].1.starts_with("line 2 is too late"), "{errors:?}");
+    assert!(errors[0].1.starts_with("line 2 "), "{errors:?}");
+    assert!(errors[0].1.contains("out of range"), "{errors:?}");
+    r["logistics_text"] = json!("2023-10-02 09:00 已揽收\n9996-12-30 10:00 【杭州市】快件已到达");
+    decide(&r);
     r.as_object_mut().map(|o| o.remove("logistics_text"));
     // Stalled long before a request at the end of the range (the policy applies: the
     // parcel met the zone's control in 2023): the request drives the intercept window.
     r["requested_at"] = json!("9999-12-30T20:00:00Z");
     r["logistics_trace"] = json!([
         {"at": "2023-10-02T09:00:00+08:00", "status": "collected"},
-        {"at": "9999-12-01T10:00:00Z", "status": "in_transit"}
+        {"at": "9996-12-01T10:00:00Z", "status": "in_transit"}
     ]);
-    too_late(&r, "/requested_at");
+    out_of_range(&r, "/requested_at");
+    r["requested_at"] = json!("9996-12-31T20:00:00Z");
+    let v = decide(&r);
+    assert_eq!(
+        deadline(&v, "intercept_and_refund_by").map(|d| d["due_at"].clone()),
+        Some(json!("9997-01-03T04:00:00+08:00"))
+    );
     // A return countdown started at the end of the range.
     let mut r = base();
     r["refund_type"] = json!("return_and_refund");
-    r["as_of"] = json!("9999-12-30T23:59:59.999Z");
+    r["as_of"] = json!("9996-12-31T23:59:59.999Z");
     r["return"] = json!({
         "destination": {"adcode": "330110"},
-        "trace": [{"at": "9999-12-30T20:00:00Z", "status": "in_transit"}],
+        "trace": [{"at": "9996-12-31T20:00:00Z", "status": "in_transit"}],
         "countdown_started_at": "9999-12-30T23:00:00Z"
     });
-    too_late(&r, "/return/countdown_started_at");
-    // Its end given instead fits.
-    r["as_of"] = json!("9999-12-30T23:30:00Z");
-    r["return"]["countdown_ends_at"] = json!("9999-12-30T23:59:59Z");
+    out_of_range(&r, "/return/countdown_started_at");
+    r["return"]["countdown_started_at"] = json!("9996-12-31T23:00:00Z");
     let v = decide(&r);
     assert_eq!(
         deadline(&v, "respond_by").map(|d| d["due_at"].clone()),
-        Some(json!("9999-12-31T07:59:59+08:00"))
+        Some(json!("9997-01-02T07:00:00+08:00"))
     );
+    // Its end given instead, decided before it.
+    r["as_of"] = json!("9996-12-31T23:30:00Z");
+    r["return"]["countdown_ends_at"] = json!("9996-12-31T23:59:59Z");
+    let v = decide(&r);
+    assert_eq!(
+        deadline(&v, "respond_by").map(|d| d["due_at"].clone()),
+        Some(json!("9997-01-01T07:59:59+08:00"))
+    );
+}
+
+/// The guard behind the range: accepted input never reaches it, but a decision whose
+/// deadline were past the year 9999 in the policy's time zone would be refused at the
+/// time it was counted from, not shown with a five-digit year.
+#[test]
+fn the_guard_refuses_a_deadline_past_the_year_9999_at_its_source() {
+    let mut r = json!({
+        "refund_type": "refund_only",
+        "requested_at": "2023-10-03T10:00:00+08:00",
+        "as_of": "2023-10-06T12:00:00+08:00",
+        "order": {"order_id": "1", "shipped_at": "9996-12-31T23:59:59Z"},
+        "destination": {"adcode": "330108"}
+    });
+    let body = bytes(&r);
+    let (case, mut decision) = aftersales::decide_body_at(crate::helpers::rules(), &body, || {
+        crate::helpers::at("2000-01-01T00:00:00Z")
+    })
+    .unwrap_or_else(|e| panic!("{:?}", e.errors));
+    assert_eq!(
+        aftersales::engine::beyond_range(crate::helpers::rules(), &case, &decision),
+        None
+    );
+    let Some(d) = decision.deadlines.first_mut() else {
+        panic!("no deadline");
+    };
+    // Not a time a request can carry any more: built, not read.
+    let utc = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| t.to_utc())
+            .unwrap_or_else(|e| panic!("{s}: {e}"))
+    };
+    d.due_at = utc("9999-12-31T16:00:00Z");
+    let (pointer, message) =
+        aftersales::engine::beyond_range(crate::helpers::rules(), &case, &decision)
+            .unwrap_or_else(|| panic!("a deadline in 10000 passed the guard"));
+    assert_eq!(pointer, "/order/shipped_at");
+    assert!(message.contains("after the year 9999"), "{message}");
+    // One that is still 9999 at +08:00 passes.
+    decision.deadlines[0].due_at = utc("9999-12-31T15:59:59Z");
+    assert_eq!(
+        aftersales::engine::beyond_range(crate::helpers::rules(), &case, &decision),
+        None
+    );
+    r["order"]["shipped_at"] = json!("9996-12-31T23:59:59.999Z");
+    decide(&r);
 }
 
 #[test]

@@ -1414,3 +1414,101 @@ fn the_phrase_tables_negations_and_precedence_are_checked() {
     // The weak delivery comes after the failures, whatever its negations.
     assert_eq!(read(&unnegated, "快件滞留，签收人电话停机"), exception);
 }
+
+/// The range of request times ends at 9996-12-31T23:59:59.999Z so that whatever a
+/// decision counts from them fits in the year 9999 in any time zone: with every
+/// threshold at its largest (366 days) and the policy at +14:00, times at the end of the
+/// range are decided, every deadline shown with a four-digit year.
+#[test]
+fn the_largest_thresholds_from_the_end_of_the_range_stay_in_the_year_9999_at_plus_14() {
+    let mut source = without_tests(EMBEDDED_SOURCE);
+    for (from, to) in [
+        (
+            "time_zone = \"Asia/Shanghai\"",
+            "time_zone = \"Pacific/Kiritimati\"",
+        ),
+        ("stall_after_hours = 72", "stall_after_hours = 8784"),
+        (
+            "intercept_window_hours = 48",
+            "intercept_window_hours = 8784",
+        ),
+        (
+            "return_countdown_hours = 24",
+            "return_countdown_hours = 8784",
+        ),
+    ] {
+        assert!(source.contains(from), "test fixture drifted: {from}");
+        source = source.replacen(from, to, 1);
+    }
+    let rules = Rules::from_toml(&source, "largest.toml").unwrap_or_else(|e| panic!("{e}"));
+    let last = "9996-12-31T23:59:59.999Z";
+    let stalled = serde_json::json!({
+        "refund_type": "refund_only",
+        "requested_at": last,
+        "as_of": last,
+        "order": {"order_id": "1"},
+        "destination": {"adcode": "330108"},
+        "logistics_trace": [
+            {"at": "2023-10-02T09:00:00+08:00", "status": "collected"},
+            {"at": "9995-12-01T00:00:00Z", "status": "in_transit"}
+        ]
+    });
+    // In transit since the end of the range: stalled after 366 days more.
+    let moving = serde_json::json!({
+        "refund_type": "refund_only",
+        "requested_at": last,
+        "as_of": last,
+        "order": {"order_id": "1"},
+        "destination": {"adcode": "330108"},
+        "logistics_trace": [
+            {"at": "2023-10-02T09:00:00+08:00", "status": "collected"},
+            {"at": last, "status": "in_transit"}
+        ]
+    });
+    let countdown = serde_json::json!({
+        "refund_type": "return_and_refund",
+        "requested_at": "2023-10-03T10:00:00+08:00",
+        "as_of": last,
+        "order": {"order_id": "1"},
+        "destination": {"adcode": "330108"},
+        "return": {
+            "destination": {"adcode": "330110"},
+            "trace": [{"at": last, "status": "in_transit"}],
+            "countdown_started_at": last
+        }
+    });
+    for (name, body, kind, due) in [
+        (
+            "stalled",
+            &stalled,
+            "intercept_and_refund_by",
+            "9998-01-02T13:59:59.999+14:00",
+        ),
+        ("moving", &moving, "", "9998-01-02T13:59:59.999+14:00"),
+        (
+            "countdown",
+            &countdown,
+            "respond_by",
+            "9998-01-02T13:59:59.999+14:00",
+        ),
+    ] {
+        let body = serde_json::to_vec(body).unwrap_or_default();
+        let v = aftersales::decide_json(&rules, &body, chrono::Utc::now(), Lang(1), "t".into())
+            .map(|d| serde_json::to_value(d.view).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{name}: {:?}", e.errors));
+        let text = v.to_string();
+        assert!(!text.contains("10000-"), "{name}: {text}");
+        if kind.is_empty() {
+            assert_eq!(v["scenario"], "in_transit", "{name}: {text}");
+            assert!(text.contains(due), "{name}: {text}");
+            continue;
+        }
+        let deadlines = v["deadlines"].as_array().cloned().unwrap_or_default();
+        let found = deadlines.iter().find(|d| d["kind"] == kind);
+        assert_eq!(
+            found.map(|d| d["due_at"].clone()),
+            Some(serde_json::json!(due)),
+            "{name}: {text}"
+        );
+    }
+}
