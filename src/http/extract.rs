@@ -138,9 +138,12 @@ const MAX_QUERY_ERRORS: usize = 16;
 /// `?veiw=compact` answered in full, an `?as_of=` answered for now). The same value
 /// twice is that value. No query: nothing is read; a query taken allocates nothing (but
 /// a parameter percent-encoded).
-pub fn check_query(query: Option<&str>, takes: &[&str]) -> Result<(), Problem> {
+pub fn check_query<'q>(
+    query: Option<&'q str>,
+    takes: &'static [&'static str],
+) -> Result<Query<'q>, Problem> {
     let Some(query) = query else {
-        return Ok(());
+        return Ok(Query::none());
     };
     // The first value of each parameter taken, in `takes`' order.
     let mut first: smallvec::SmallVec<[Option<std::borrow::Cow<'_, str>>; 8]> =
@@ -203,9 +206,9 @@ pub fn check_query(query: Option<&str>, takes: &[&str]) -> Result<(), Problem> {
     if let Some(first) = refused.first() {
         return Err(Problem::bad_query_params(errors, first, more));
     }
+    let query = Query { takes, first };
     // `pretty` takes its documented values only: a misspelling is not read as yes.
-    let pretty = takes.iter().position(|t| *t == "pretty");
-    if let Some(v) = pretty.and_then(|i| first[i].as_deref())
+    if let Some(v) = query.get("pretty")
         && !PRETTY_VALUES.contains(&v)
     {
         return Err(Problem::invalid(vec![crate::request::FieldError {
@@ -215,12 +218,40 @@ pub fn check_query(query: Option<&str>, takes: &[&str]) -> Result<(), Problem> {
             ),
         }]));
     }
-    Ok(())
+    Ok(query)
+}
+
+/// A query [`check_query`] let through: the value of each parameter the endpoint takes
+/// (given once, or twice the same), read once for every later use of the query.
+#[derive(Debug, Default)]
+pub struct Query<'q> {
+    takes: &'static [&'static str],
+    first: smallvec::SmallVec<[Option<std::borrow::Cow<'q, str>>; 8]>,
+}
+
+impl<'q> Query<'q> {
+    /// No query at all.
+    pub fn none() -> Query<'q> {
+        Query::default()
+    }
+
+    /// The value of the parameter `name`, if given.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let i = self.takes.iter().position(|t| *t == name)?;
+        self.first.get(i)?.as_deref()
+    }
+
+    /// `?pretty` (its values checked by [`check_query`]): indented but for `false`, `0`.
+    pub fn pretty(&self) -> bool {
+        self.get("pretty").is_some_and(|v| !PRETTY_OFF.contains(&v))
+    }
 }
 
 /// The values `?pretty` takes: nothing (`?pretty`, `?pretty=`), `true` or `1` (indented),
-/// `false` or `0` (not).
+/// or one of [`PRETTY_OFF`].
 pub(crate) const PRETTY_VALUES: &[&str] = &["", "true", "1", "false", "0"];
+/// The values of `?pretty` that do not indent.
+const PRETTY_OFF: &[&str] = &["false", "0"];
 
 /// `a`, `b` and `c`, each in backticks.
 fn listed(names: &[&str]) -> String {
@@ -257,33 +288,17 @@ pub struct ViewParams {
     pub view: Option<String>,
 }
 
-/// The view `?view=` asks for: 422 pointing at `/view` for anything but `full` or
-/// `compact`, or for two different views asked at once, never a silent default.
-pub fn requested_view(query: Option<&str>) -> Result<View, Problem> {
-    let mut asked: Option<View> = None;
-    for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        if k != "view" {
-            continue;
-        }
-        let view = match v.as_ref() {
-            "full" => View::Full,
-            "compact" => View::Compact,
-            other => {
-                return Err(Problem::invalid(vec![crate::request::FieldError {
-                    pointer: "/view".into(),
-                    message: format!("`{other}` is not a view: use `full` or `compact`"),
-                }]));
-            }
-        };
-        if asked.is_some_and(|a| a != view) {
-            return Err(Problem::invalid(vec![crate::request::FieldError::new(
-                "/view",
-                "is given twice with different views: give it once",
-            )]));
-        }
-        asked = Some(view);
+/// The view `?view=` asks for (`query`'s value, given once: see [`check_query`]): 422
+/// pointing at `/view` for anything but `full` or `compact`, never a silent default.
+pub fn requested_view(query: &Query<'_>) -> Result<View, Problem> {
+    match query.get("view") {
+        None | Some("full") => Ok(View::Full),
+        Some("compact") => Ok(View::Compact),
+        Some(other) => Err(Problem::invalid(vec![crate::request::FieldError {
+            pointer: "/view".into(),
+            message: format!("`{other}` is not a view: use `full` or `compact`"),
+        }])),
     }
-    Ok(asked.unwrap_or(View::Full))
 }
 
 /// How to answer: language of the texts, and JSON (pretty or not) or plain text.
@@ -327,19 +342,10 @@ impl Negotiated {
 }
 
 /// Reads `?lang=`, `?pretty`, `Accept-Language` and `Accept`.
-pub fn negotiate(headers: &HeaderMap, query: Option<&str>, rules: &Rules) -> Negotiated {
-    let params: Vec<(String, String)> = query
-        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default();
-    let param = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    // Any other value is refused by `check_query`.
-    let pretty = param("pretty").is_some_and(|v| !matches!(v, "false" | "0"));
-    let lang = param("lang")
+pub fn negotiate(headers: &HeaderMap, query: &Query<'_>, rules: &Rules) -> Negotiated {
+    let pretty = query.pretty();
+    let lang = query
+        .get("lang")
         .and_then(|l| rules.language(l))
         .or_else(|| {
             ranked(elements(headers, header::ACCEPT_LANGUAGE)).find_map(|tag| {
@@ -603,7 +609,7 @@ mod tests {
                     header::HeaderValue::from_bytes(value).unwrap_or_else(|e| panic!("{e}"));
                 headers.append(name.clone(), value);
             }
-            negotiate(&headers, None, &rules)
+            negotiate(&headers, &Query::none(), &rules)
         };
         let none = with(&[]);
         assert!(!none.text && !none.pretty && none.lang == Lang::default());

@@ -156,14 +156,21 @@ impl<const BATCH: bool> FromRequest<AppState> for Asked<BATCH> {
         state: &AppState,
     ) -> impl Future<Output = Result<Asked<BATCH>, Problem>> + Send {
         let loaded = state.rules();
-        let query = req.uri().query();
-        let negotiated = negotiate(req.headers(), query, &loaded.rules);
-        let view = requested_view(query).map_err(Box::new);
+        // The query is read once, by its check; the rest read what the check kept. A
+        // query refused is the answer, whatever the view or the `Accept`.
+        let (negotiated, view, lang) =
+            match checked_query(req.uri().query(), DECISION_PARAMS, &loaded.rules) {
+                Ok(query) => {
+                    let negotiated = negotiate(req.headers(), &query, &loaded.rules);
+                    (negotiated, requested_view(&query).map_err(Box::new), Ok(()))
+                }
+                Err(refused) => (Negotiated::default(), Ok(View::Full), Err(refused)),
+            };
         // A batch answers JSON only, and so does the compact view (the text view has no
         // compact form): `Accept` admits JSON, or the answer is a 406.
         let compact = matches!(view, Ok(View::Compact));
         let answers_text = !BATCH && !compact;
-        let lang = checked_query(query, DECISION_PARAMS, &loaded.rules)
+        let lang = lang
             .and_then(|()| match negotiated.unacceptable(answers_text) {
                 Some(mut refused) => {
                     if compact {

@@ -104,7 +104,12 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         content((Object = "application/yaml"), (String = "text/plain")))),
 )]
 pub async fn openapi_yaml(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let as_text = negotiate(&headers, None, &state.rules().rules).text;
+    let as_text = negotiate(
+        &headers,
+        &crate::http::extract::Query::none(),
+        &state.rules().rules,
+    )
+    .text;
     let mut r = state.openapi_yaml().to_owned().into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,

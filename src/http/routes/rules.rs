@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::codes::{AreaLevel, NoticeScope, RulesSource, WarningCode};
 use crate::engine::{Arg, Warning};
 use crate::geo::{Area, DestinationInput, Level};
+use crate::http::extract::Query;
 use crate::http::extract::{OutputParams, RESOLVE_PARAMS, RULES_PARAMS, negotiate};
 use crate::http::problem::Problem;
 use crate::http::routes::checked_query;
@@ -247,10 +248,11 @@ pub async fn get_rules(
 ) -> Response {
     let loaded = state.rules();
     let rules = &loaded.rules;
-    if let Err(refused) = checked_query(query.as_deref(), RULES_PARAMS, rules) {
-        return refused.into_response();
-    }
-    let how = negotiate(&headers, query.as_deref(), rules);
+    let query = match checked_query(query.as_deref(), RULES_PARAMS, rules) {
+        Ok(query) => query,
+        Err(refused) => return refused.into_response(),
+    };
+    let how = negotiate(&headers, &query, rules);
     if let Some(refused) = how.unacceptable(false) {
         return refused.into_response();
     }
@@ -382,34 +384,19 @@ pub struct ResolveParams {
 }
 
 impl ResolveParams {
-    /// The parameters of a query [`checked_query`] has let through (each given once, or
-    /// twice the same).
-    fn read(query: Option<&str>) -> ResolveParams {
-        let mut p = ResolveParams {
-            adcode: None,
-            province: None,
-            city: None,
-            district: None,
-            address: None,
-            at: None,
-            lang: None,
-            pretty: None,
-        };
-        for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-            let field = match k.as_ref() {
-                "adcode" => &mut p.adcode,
-                "province" => &mut p.province,
-                "city" => &mut p.city,
-                "district" => &mut p.district,
-                "address" => &mut p.address,
-                "at" => &mut p.at,
-                "lang" => &mut p.lang,
-                "pretty" => &mut p.pretty,
-                _ => continue,
-            };
-            field.get_or_insert_with(|| v.into_owned());
+    /// The parameters of a query [`checked_query`] has let through.
+    fn read(query: &Query<'_>) -> ResolveParams {
+        let get = |name: &str| query.get(name).map(str::to_owned);
+        ResolveParams {
+            adcode: get("adcode"),
+            province: get("province"),
+            city: get("city"),
+            district: get("district"),
+            address: get("address"),
+            at: get("at"),
+            lang: get("lang"),
+            pretty: get("pretty"),
         }
-        p
     }
 }
 
@@ -480,11 +467,12 @@ pub async fn resolve_zone(
 ) -> Response {
     let loaded = state.rules();
     let rules = &loaded.rules;
-    if let Err(refused) = checked_query(raw.as_deref(), RESOLVE_PARAMS, rules) {
-        return refused.into_response();
-    }
-    let p = ResolveParams::read(raw.as_deref());
-    let how = negotiate(&headers, raw.as_deref(), rules);
+    let query = match checked_query(raw.as_deref(), RESOLVE_PARAMS, rules) {
+        Ok(query) => query,
+        Err(refused) => return refused.into_response(),
+    };
+    let p = ResolveParams::read(&query);
+    let how = negotiate(&headers, &query, rules);
     if let Some(refused) = how.unacceptable(false) {
         return refused.into_response();
     }
