@@ -875,16 +875,14 @@ impl Parser<'_> {
 /// A provider's `in_transit` on a security check (安检) is no contradiction: the providers
 /// have no code for security checks.
 fn contradicted(rules: &Rules, given: Reading, text: &str) -> Option<Reading> {
-    let read_as = rules.read_description(text)?;
+    let (read_as, says_given) = rules.read_description_against(text, given)?;
     let on_the_way = |r| {
         matches!(
             r,
             Reading::Status(Status::InTransit | Status::SecurityCheck)
         )
     };
-    let agree = read_as == given
-        || (on_the_way(read_as) && on_the_way(given))
-        || rules.description_says(text, given);
+    let agree = read_as == given || (on_the_way(read_as) && on_the_way(given)) || says_given;
     (!agree).then_some(read_as)
 }
 

@@ -639,23 +639,32 @@ impl Rules {
     /// `wins_over` that one's status (拦截失败，快件已签收 is a delivery). `None` when
     /// nothing reads it.
     pub fn read_description(&self, text: &str) -> Option<Reading> {
+        self.reading_of(&Line::new(text))
+    }
+
+    /// How `text` reads (as [`Self::read_description`]), and whether it says `given`:
+    /// read so, or an entry of the phrase table that gives `given` reads it too, wherever it stands in the table (the
+    /// text says that as well, if not first): the line simplified and cut once for both.
+    pub fn read_description_against(&self, text: &str, given: Reading) -> Option<(Reading, bool)> {
         let line = Line::new(text);
-        let first = self.phrases.iter().find(|p| p.reads(&line))?;
+        let read_as = self.reading_of(&line)?;
+        let says_given = read_as == given
+            || self
+                .phrases
+                .iter()
+                .any(|p| p.reading == given && p.reads(&line));
+        Some((read_as, says_given))
+    }
+
+    /// The reading of the first entry that reads `line`, or of an entry that wins over it.
+    fn reading_of(&self, line: &Line) -> Option<Reading> {
+        let first = self.phrases.iter().find(|p| p.reads(line))?;
         let winner = self
             .phrases
             .iter()
-            .find(|p| p.wins_over.contains(&first.reading) && p.reads(&line))
+            .find(|p| p.wins_over.contains(&first.reading) && p.reads(line))
             .unwrap_or(first);
         Some(winner.reading)
-    }
-
-    /// Whether an entry of the phrase table that gives `reading` reads `text`, wherever
-    /// it stands in the table: the text says that too, if not first.
-    pub fn description_says(&self, text: &str, reading: Reading) -> bool {
-        let line = Line::new(text);
-        self.phrases
-            .iter()
-            .any(|p| p.reading == reading && p.reads(&line))
     }
 
     /// The words of a warning.
