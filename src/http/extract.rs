@@ -100,18 +100,28 @@ fn is_json(content_type: &str) -> bool {
 /// not): JSON is UTF-8 (RFC 8259 §8.1), and a body in GBK or Latin-1 read as UTF-8 would
 /// be refused for a character, or worse, read as other characters.
 fn foreign_charset(content_type: &str) -> Option<&str> {
-    content_type.split(';').skip(1).find_map(|param| {
+    named(content_type.split(';').skip(1))
+        .find(|&(name, value)| {
+            name.eq_ignore_ascii_case("charset") && !unquoted(value).eq_ignore_ascii_case("utf-8")
+        })
+        .map(|(_, value)| value)
+}
+
+/// The `name=value` parameters among the `;`-separated pieces of a media type or of an
+/// `Accept` range, both trimmed (a piece without `=` is skipped).
+fn named<'a>(params: impl Iterator<Item = &'a str>) -> impl Iterator<Item = (&'a str, &'a str)> {
+    params.filter_map(|param| {
         let (name, value) = param.split_once('=')?;
-        if !name.trim().eq_ignore_ascii_case("charset") {
-            return None;
-        }
-        let value = value.trim();
-        let unquoted = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(value);
-        (!unquoted.eq_ignore_ascii_case("utf-8")).then_some(value)
+        Some((name.trim(), value.trim()))
     })
+}
+
+/// A parameter's value without the quotes of a quoted string.
+fn unquoted(value: &str) -> &str {
+    value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(value)
 }
 
 /// The query parameters of the decision endpoints (`POST /v1/decisions`, `…/batch`).
@@ -357,16 +367,17 @@ pub fn negotiate(headers: &HeaderMap, query: &Query<'_>, rules: &Rules) -> Negot
             })
         })
         .unwrap_or_default();
-    // An absent header (or lines not text, or empty) admits everything: not parsed.
-    if !elements(headers, header::ACCEPT).any(|e| !e.trim().is_empty()) {
+    // An absent header (or lines not text, or empty) admits everything.
+    let Some([json, text]) = qualities(
+        elements(headers, header::ACCEPT),
+        [("application", "json"), ("text", "plain")],
+    ) else {
         return Negotiated {
             lang,
             pretty,
             ..Negotiated::default()
         };
-    }
-    let json = quality(elements(headers, header::ACCEPT), "application", "json");
-    let text = quality(elements(headers, header::ACCEPT), "text", "plain");
+    };
     Negotiated {
         lang,
         // Ties go to the range named first, then to JSON.
@@ -396,12 +407,9 @@ fn elements(headers: &HeaderMap, name: header::HeaderName) -> impl Iterator<Item
 /// answer in a type meant to be excluded, nor as 0).
 fn weight<'a>(params: impl Iterator<Item = &'a str>) -> Option<f32> {
     let mut q = 1.0;
-    for param in params {
-        let Some((name, value)) = param.split_once('=') else {
-            continue;
-        };
-        if name.trim().eq_ignore_ascii_case("q") {
-            q = qvalue(value.trim())?;
+    for (name, value) in named(params) {
+        if name.eq_ignore_ascii_case("q") {
+            q = qvalue(value)?;
         }
     }
     Some(q)
@@ -424,61 +432,63 @@ fn qvalue(value: &str) -> Option<f32> {
     }
 }
 
-/// The quality an `Accept` header gives `kind/sub` (RFC 9110 §12.5.1: the most specific
-/// range matching it decides, `q=0` excluding it; none: 0), and the place of that range
-/// in the header. A range with a weight that cannot be read is ignored, and so is one
-/// whose `charset` is not UTF-8 (`text/plain;charset=gbk`): every answer is UTF-8. A
-/// range naming `charset=utf-8` is more specific than the same range without it.
-fn quality<'a>(header: impl Iterator<Item = &'a str>, kind: &str, sub: &str) -> (f32, usize) {
-    let mut best: (u8, f32, usize) = (0, 0.0, usize::MAX);
+/// The quality an `Accept` header gives each `kind/sub` of `types` (RFC 9110 §12.5.1: the
+/// most specific range matching it decides, `q=0` excluding it; none: 0), and the place
+/// of that range in the header, in one pass over it; None when the header has no range
+/// at all (absent or empty: it admits everything). A range with a weight that cannot be
+/// read is ignored, and so is one whose `charset` is not UTF-8 (`text/plain;charset=gbk`):
+/// every answer is UTF-8. A range naming `charset=utf-8` is more specific than the same
+/// range without it.
+fn qualities<'a, const N: usize>(
+    header: impl Iterator<Item = &'a str>,
+    types: [(&str, &str); N],
+) -> Option<[(f32, usize); N]> {
+    let mut best: [(u8, f32, usize); N] = [(0, 0.0, usize::MAX); N];
+    let mut any = false;
     for (i, part) in header.enumerate() {
         let mut pieces = part.split(';');
         let range = pieces.next().unwrap_or("").trim();
+        any |= !part.trim().is_empty();
         let Some((k, s)) = range.split_once('/') else {
             continue;
         };
-        let specific = match (k.trim(), s.trim()) {
-            ("*", "*") => 2,
-            (k, "*") if k.eq_ignore_ascii_case(kind) => 4,
-            (k, s) if k.eq_ignore_ascii_case(kind) && s.eq_ignore_ascii_case(sub) => 6,
-            _ => continue,
-        };
-        let Some(charset) = charset(pieces.clone()) else {
-            continue;
-        };
-        let specific = specific + u8::from(charset);
-        if specific > best.0 {
-            let Some(q) = weight(pieces) else {
+        let (k, s) = (k.trim(), s.trim());
+        for ((kind, sub), best) in types.iter().zip(best.iter_mut()) {
+            let specific = match (k, s) {
+                ("*", "*") => 2,
+                (k, "*") if k.eq_ignore_ascii_case(kind) => 4,
+                (k, s) if k.eq_ignore_ascii_case(kind) && s.eq_ignore_ascii_case(sub) => 6,
+                _ => continue,
+            };
+            let Some(charset) = charset(pieces.clone()) else {
                 continue;
             };
-            best = (specific, q, i);
+            let specific = specific + u8::from(charset);
+            if specific > best.0 {
+                let Some(q) = weight(pieces.clone()) else {
+                    continue;
+                };
+                *best = (specific, q, i);
+            }
         }
     }
-    (best.1, best.2)
+    any.then(|| best.map(|(_, q, at)| (q, at)))
 }
 
 /// Whether a range's parameters name a charset: Some(true) for `utf-8` (in any case,
 /// quoted or not), Some(false) for none, None for another (the range does not match).
 fn charset<'a>(params: impl Iterator<Item = &'a str>) -> Option<bool> {
-    let mut named = false;
-    for param in params {
-        let Some((name, value)) = param.split_once('=') else {
-            continue;
-        };
-        if !name.trim().eq_ignore_ascii_case("charset") {
+    let mut utf8 = false;
+    for (name, value) in named(params) {
+        if !name.eq_ignore_ascii_case("charset") {
             continue;
         }
-        let value = value.trim();
-        let value = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(value);
-        if !value.eq_ignore_ascii_case("utf-8") {
+        if !unquoted(value).eq_ignore_ascii_case("utf-8") {
             return None;
         }
-        named = true;
+        utf8 = true;
     }
-    Some(named)
+    Some(utf8)
 }
 
 /// The entries of an `Accept`-style header, best first (by `q`, then by order); those
