@@ -148,14 +148,7 @@ async fn a_key_twice_in_an_item_is_placed_in_the_body_as_sent() {
             "(line 4, column 4)",
         ),
     ] {
-        let r = app
-            .client
-            .post(app.url("/v1/decisions/batch"))
-            .header("content-type", "application/json")
-            .body(raw)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let r = app.post_raw("/v1/decisions/batch", raw).await;
         assert_eq!(r.status(), 200);
         let v = body(r).await;
         let p = &v["results"][1]["problem"];

@@ -32,14 +32,7 @@ async fn problem(r: reqwest::Response, status: u16) -> Value {
 #[tokio::test]
 async fn malformed_json_is_400_with_its_position() {
     let app = spawn_app().await;
-    let r = app
-        .client
-        .post(app.url("/v1/decisions"))
-        .header("content-type", "application/json")
-        .body("{\"refund_type\": ")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = app.post_raw("/v1/decisions", "{\"refund_type\": ").await;
     let p = problem(r, 400).await;
     assert!(
         p["detail"].as_str().is_some_and(|d| d.contains("line 1")),
@@ -221,13 +214,7 @@ async fn a_panic_in_a_handler_is_a_500_problem_that_reveals_nothing() {
 }
 
 async fn post_raw(app: &TestApp, body: String) -> reqwest::Response {
-    app.client
-        .post(app.url("/v1/decisions"))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+    app.post_raw("/v1/decisions", body).await
 }
 
 #[tokio::test]
@@ -427,13 +414,8 @@ async fn a_number_refused_is_quoted_as_the_caller_wrote_it() {
         let r = post_raw(&app, refund.clone()).await;
         let p = problem(r, 422).await;
         let batch = app
-            .client
-            .post(app.url("/v1/decisions/batch"))
-            .header("content-type", "application/json")
-            .body(format!("{{\"items\": [{refund}]}}"))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .post_raw("/v1/decisions/batch", format!("{{\"items\": [{refund}]}}"))
+            .await;
         let b = body(batch).await;
         for (errors, pointer) in [
             (&p["errors"], "/kuaishou_refund/refundId"),
@@ -524,14 +506,7 @@ async fn a_number_out_of_range_is_placed_and_minus_zero_quoted_as_written() {
             "/items/1/x~0~1\"y",
         ),
     ] {
-        let r = app
-            .client
-            .post(app.url("/v1/decisions/batch"))
-            .header("content-type", "application/json")
-            .body(raw)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let r = app.post_raw("/v1/decisions/batch", raw).await;
         let v = body(r).await;
         let failed = v["results"]
             .as_array()

@@ -164,14 +164,7 @@ async fn a_batch_outlasting_the_timeout_is_answered_503_leaves_no_log_line_and_s
     let batch = heavy_batch(1000, 100);
 
     let started = Instant::now();
-    let r = app
-        .client
-        .post(app.url("/v1/decisions/batch"))
-        .header("content-type", "application/json")
-        .body(batch)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = app.post_raw("/v1/decisions/batch", batch).await;
     let took = started.elapsed();
     assert_eq!(r.status(), 503);
     assert!(r.headers().get("retry-after").is_some());
