@@ -961,8 +961,10 @@ fn return_rows(d: &mut Decision, n: &DisruptionNotice, case: &Case, head: Option
                 args: smallvec![status, ("at", Arg::Time(head.at))],
             });
         }
+        // A countdown that had not started by `as_of` neither runs nor has expired, even
+        // when its given end is earlier (that end is warned about as inconsistent).
         _ => match (countdown_end, running) {
-            (Some(end), _) if d.as_of >= end => {
+            (Some(end), _) if started && d.as_of >= end => {
                 d.scenario = Scenario::ReturnCountdownExpired;
                 d.outcome = Outcome::StandardProcess;
                 d.actions.push(Action::FollowStandardProcess);

@@ -146,6 +146,33 @@ fn a_countdown_starting_after_as_of_does_not_run_and_is_warned_about() {
 }
 
 #[test]
+fn a_countdown_starting_after_as_of_has_not_expired_even_when_its_given_end_is_earlier() {
+    // Started 12:00, ends (as given) 10:30, decided at 11:00: it had not started, so it is
+    // neither running nor over; the end before the start is warned about.
+    let mut r = return_and_refund(
+        "2023-10-06T11:00:00+08:00",
+        &[("2023-10-05T11:00:00+08:00", "in_transit")],
+        Some("2023-10-06T12:00:00+08:00"),
+    );
+    r["return"]["countdown_ends_at"] = json!("2023-10-06T10:30:00+08:00");
+    let v = decide(&r);
+    assert_eq!(v["scenario"], "return_in_transit", "{v}");
+    assert_eq!(v["decision"], "await_return", "{v}");
+    assert_eq!(deadline(&v, "respond_by"), None);
+    let warned = codes(&v, "warnings");
+    assert!(warned.contains(&"countdown_after_as_of".to_owned()), "{v}");
+    assert!(warned.contains(&"countdown_inconsistent".to_owned()), "{v}");
+    assert!(
+        !warned.contains(&"return_countdown_expired".to_owned()),
+        "{v}"
+    );
+    // Started before as_of with the same end: expired.
+    r["return"]["countdown_started_at"] = json!("2023-10-06T09:00:00+08:00");
+    let v = decide(&r);
+    assert_eq!(v["scenario"], "return_countdown_expired", "{v}");
+}
+
+#[test]
 fn a_rejection_return_or_interception_at_the_head_approves_the_refund() {
     for status in ["rejected", "returning", "returned", "intercepted"] {
         let v = decide(&refund_only(
