@@ -1333,6 +1333,90 @@ mod tests {
         assert!(r.issues.is_empty());
     }
 
+    #[test]
+    fn contradicting_names_are_a_conflict_placed_where_the_readings_agree() {
+        let g = gazetteer();
+        let mut issues = Vec::new();
+        assert_eq!(
+            g.resolve_text("江西省杭州市西湖区文三路", &mut issues),
+            None
+        );
+        assert_eq!(
+            issues,
+            [PlaceIssue::Conflict {
+                text: "江西省杭州市西湖区文三路".into(),
+                readings: vec!["江西省".into(), "浙江省杭州市西湖区".into()],
+            }]
+        );
+        let mut issues = Vec::new();
+        assert_eq!(
+            g.resolve_text("杭州市鹿城区五马街", &mut issues),
+            Some(Area::Province(330000))
+        );
+        assert!(
+            matches!(&issues[..], [PlaceIssue::Conflict { readings, .. }]
+            if readings == &["浙江省杭州市", "浙江省温州市鹿城区"])
+        );
+        // Structured names: the conflict, not "cannot place 杭州市".
+        let r = g.resolve(&DestinationInput {
+            province: Some("浙江省".into()),
+            city: Some("杭州市".into()),
+            district: Some("鹿城区".into()),
+            ..Default::default()
+        });
+        assert_eq!(r.area, Some(Area::Province(330000)));
+        assert!(matches!(&r.issues[..], [PlaceIssue::Conflict { .. }]));
+    }
+
+    #[test]
+    fn a_shipping_label_s_prefix_is_skipped_and_the_address_read_in_order() {
+        let g = gazetteer();
+        for label in [
+            "张三\n13812345678\n浙江省杭州市西湖区文三路",
+            "收货人:张三 电话:13812345678 地址:浙江省杭州市西湖区文三路100号",
+            "张三，13812345678，浙江省杭州市西湖区文三路100号",
+            "310012 浙江省杭州市西湖区文三路",
+            "(浙江省)杭州市西湖区",
+        ] {
+            let mut issues = Vec::new();
+            assert_eq!(text(g, label), Some(330106), "{label}");
+            g.resolve_text(label, &mut issues);
+            assert!(issues.is_empty(), "{label}: {issues:?}");
+        }
+        // Still never a place name found anywhere: a name before a phone is skipped.
+        assert_eq!(text(g, "温州 13812345678 浙江省杭州市西湖区"), Some(330106));
+        assert_eq!(text(g, "张三 13812345678 杭州银行上海分行"), None);
+    }
+
+    #[test]
+    fn an_unknown_adcode_stands_for_the_nearest_unit_above_it() {
+        let g = gazetteer();
+        let r = g.resolve(&DestinationInput {
+            adcode: Some("330621".into()),
+            ..Default::default()
+        });
+        assert_eq!(r.area, Some(Area::City(330600)));
+        assert!(matches!(&r.issues[..], [PlaceIssue::UnknownAdcode { .. }]));
+        let r = g.resolve(&DestinationInput {
+            adcode: Some("339999".into()),
+            ..Default::default()
+        });
+        assert_eq!(r.area, Some(Area::Province(330000)));
+    }
+
+    #[test]
+    fn a_long_run_of_contradicting_names_reads_in_linear_time() {
+        let g = gazetteer();
+        let text = "杭州市温州市鹿城区".repeat(40_000);
+        let started = std::time::Instant::now();
+        let mut issues = Vec::new();
+        g.resolve_text(&text, &mut issues);
+        assert!(matches!(&issues[..], [PlaceIssue::Conflict { .. }]));
+        let label = format!("收货人{}", "张三电话13812345678".repeat(40_000));
+        assert_eq!(g.resolve_text(&label, &mut Vec::new()), None);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
 
