@@ -1406,15 +1406,15 @@ mod tests {
 
     #[test]
     fn a_long_run_of_contradicting_names_reads_in_linear_time() {
+        // No clock: read in quadratic time, 1 MiB of these would not finish in minutes
+        // (a second reading that looked for a third, a label prefix rescanned per name).
         let g = gazetteer();
         let text = "杭州市温州市鹿城区".repeat(40_000);
-        let started = std::time::Instant::now();
         let mut issues = Vec::new();
         g.resolve_text(&text, &mut issues);
         assert!(matches!(&issues[..], [PlaceIssue::Conflict { .. }]));
         let label = format!("收货人{}", "张三电话13812345678".repeat(40_000));
         assert_eq!(g.resolve_text(&label, &mut Vec::new()), None);
-        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     proptest::proptest! {
