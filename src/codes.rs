@@ -394,6 +394,9 @@ codes! {
         DestinationTooCoarse = "destination_too_coarse",
         /// The adcode is not in the division table; only its prefix was used.
         UnknownAdcode = "unknown_adcode",
+        /// The place names contradict each other (a city, then another city's district);
+        /// the destination was placed only as far as every reading agrees.
+        DestinationConflict = "destination_conflict",
         /// A return-and-refund case without the merchant's return address.
         ReturnDestinationMissing = "return_destination_missing",
         /// The refund countdown has already ended.

@@ -195,6 +195,9 @@ pub enum PlaceIssue {
     },
     /// The adcode is not in the table; its prefix may still place it.
     UnknownAdcode { adcode: String },
+    /// The names contradict each other (`江西省杭州市`, `杭州市鹿城区`): each reading, in
+    /// full; the destination is placed only as far as they all agree.
+    Conflict { text: String, readings: Vec<String> },
 }
 
 /// A destination read into an area (if any), with what the caller should know.
@@ -305,6 +308,153 @@ impl Simplified {
 fn set_bit(bits: &mut [u64], c: char) {
     if let Some(word) = bits.get_mut(c as usize / 64) {
         *word |= 1 << (c as usize % 64);
+    }
+}
+
+/// What reading a free text found: the area, or the places its first name could be,
+/// and other readings of what follows the last name read that place it elsewhere.
+#[derive(Default)]
+struct TextReading {
+    area: Option<Area>,
+    ambiguous: Vec<Area>,
+    others: Vec<Area>,
+}
+
+/// District names that say "the urban area" as often as they name a district (山西
+/// 阳泉市城区): after a city, they are not read as another city's district.
+const GENERIC_DISTRICTS: [&str; 3] = ["城区", "郊区", "矿区"];
+
+/// Brackets dropped from a free text before reading it (`(浙江省)杭州市`, `[浙江省…]`).
+fn is_bracket(c: char) -> bool {
+    matches!(
+        c,
+        '(' | ')'
+            | '['
+            | ']'
+            | '{'
+            | '}'
+            | '<'
+            | '>'
+            | '（'
+            | '）'
+            | '【'
+            | '】'
+            | '「'
+            | '」'
+            | '『'
+            | '』'
+            | '〔'
+            | '〕'
+            | '［'
+            | '］'
+            | '《'
+            | '》'
+            | '〈'
+            | '〉'
+    )
+}
+
+fn without_brackets(text: &str) -> Cow<'_, str> {
+    if text.contains(is_bracket) {
+        Cow::Owned(text.chars().filter(|c| !is_bracket(*c)).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// Labels a shipping label or a platform's copied address puts before its parts, longest
+/// first among those sharing a start.
+const LABELS: [&str; 22] = [
+    "收货人姓名",
+    "收货人",
+    "收件人",
+    "联系人",
+    "姓名",
+    "联系电话",
+    "电话号码",
+    "手机号码",
+    "手机号",
+    "手机",
+    "电话",
+    "收货地址",
+    "收件地址",
+    "详细地址",
+    "所在地区",
+    "地址",
+    "配送至",
+    "送货至",
+    "送至",
+    "寄至",
+    "寄往",
+    "邮编",
+];
+
+/// Labels that may follow a person's name (`收货人:张三 电话:…`).
+const AFTER_NAME: [&str; 8] = [
+    "联系电话",
+    "电话号码",
+    "手机号码",
+    "手机号",
+    "手机",
+    "电话",
+    "地址",
+    "收货地址",
+];
+
+/// The length of the run of digits (ASCII or full-width, after an optional `+`) that
+/// `text` starts with, in bytes, and how many digits it has.
+fn leading_digits(text: &str) -> (usize, usize) {
+    let mut bytes = 0;
+    let mut digits = 0;
+    for (i, c) in text.char_indices() {
+        if c.is_ascii_digit() || ('０'..='９').contains(&c) {
+            digits += 1;
+        } else if !(i == 0 && (c == '+' || c == '＋')) {
+            break;
+        }
+        bytes = i + c.len_utf8();
+    }
+    (bytes, digits)
+}
+
+/// `text` after what a shipping label puts before the address: labels (`收货人:`,
+/// `地址：`, `送至`), a phone number or a postcode (six digits or more), and a person's
+/// name (five characters at most) followed by a phone number or a label, with more
+/// text after it: `张三 13812345678 浙江省…`, `收货人:张三 电话:… 地址:浙江省…`. Only a
+/// prefix is dropped: the address is still read from its first name, in order. Linear:
+/// each turn drops something, and looks at a few characters only.
+fn skip_label_prefix(text: &str) -> &str {
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start_matches([':', '：', ';', '；', '.', '。', '|', '｜']);
+        if let Some(label) = LABELS.iter().find(|l| rest.starts_with(*l)) {
+            rest = &rest[label.len()..];
+            continue;
+        }
+        let (len, digits) = leading_digits(rest);
+        if digits >= 6 {
+            rest = &rest[len..];
+            continue;
+        }
+        let name_end = rest
+            .char_indices()
+            .skip(1)
+            .take(5)
+            .map(|(i, _)| i)
+            .find(|&i| {
+                let after = &rest[i..];
+                let (len, digits) = leading_digits(after);
+                (digits >= 7 && len < after.len())
+                    || AFTER_NAME.iter().any(|l| after.starts_with(l))
+            });
+        match name_end {
+            Some(i)
+                if !rest[..i].contains(|c: char| c.is_ascii_digit() || c == ':' || c == '：') =>
+            {
+                rest = &rest[i..];
+            }
+            _ => return rest,
+        }
     }
 }
 
@@ -512,7 +662,9 @@ impl Gazetteer {
 
     /// Reads a destination: adcode first, then the structured names, then the free
     /// text; the most specific area that agrees with the adcode (or, without one,
-    /// with the first given) wins, and disagreements are reported.
+    /// with the first given) wins, and disagreements are reported. Names and text that
+    /// disagree with each other (no adcode) place the destination only as far as both
+    /// agree, with a [`PlaceIssue::Conflict`].
     pub fn resolve(&self, input: &DestinationInput) -> Resolution {
         self.resolve_ref(input.borrowed())
     }
@@ -523,32 +675,99 @@ impl Gazetteer {
         let from_adcode = input.adcode.and_then(|a| {
             let code: u32 = a.trim().parse().ok()?;
             let (area, known) = self.area_of_adcode(code);
-            if !known {
-                issues.push(PlaceIssue::UnknownAdcode {
-                    adcode: a.trim().to_owned(),
-                });
+            if known {
+                return Some(area);
             }
-            Some(area)
+            issues.push(PlaceIssue::UnknownAdcode {
+                adcode: a.trim().to_owned(),
+            });
+            // A code not in the table (an abolished county, 330621 绍兴县) stands for
+            // the nearest unit above it that is: its city, else its province.
+            Some(
+                self.ancestors(area)
+                    .into_iter()
+                    .flatten()
+                    .find(|a| self.units.contains_key(&a.code()))
+                    .unwrap_or(area),
+            )
         });
         let from_names = self.resolve_names(input, &mut issues);
+        // The names (or the adcode) narrow the free text: `{"city": "杭州市", "address":
+        // "西湖区文三路"}` is Hangzhou's 西湖区, not also Nanchang's.
+        let context = from_names.or(from_adcode);
         let from_text = input
             .address
-            .and_then(|t| self.resolve_text(t, &mut issues));
+            .and_then(|t| self.resolve_text_within(t, context, &mut issues));
 
         let mut area: Option<Area> = None;
-        for candidate in [from_adcode, from_names, from_text].into_iter().flatten() {
+        let mut by_adcode = false;
+        for (candidate, is_adcode) in [(from_adcode, true), (from_names, false), (from_text, false)]
+        {
+            let Some(candidate) = candidate else { continue };
             match area {
-                None => area = Some(candidate),
+                None => {
+                    area = Some(candidate);
+                    by_adcode = is_adcode;
+                }
                 Some(current) if current.contains(candidate) => area = Some(candidate),
                 Some(current) if candidate.contains(current) => {}
-                Some(current) => issues.push(PlaceIssue::Mismatch {
+                Some(current) if by_adcode => issues.push(PlaceIssue::Mismatch {
                     adcode: format!("{:06}", current.code()),
                     adcode_place: self.describe(current),
                     named_place: self.describe(candidate),
                 }),
+                Some(current) => {
+                    let text: Vec<&str> = [input.province, input.city, input.district]
+                        .into_iter()
+                        .chain([input.address])
+                        .flatten()
+                        .collect();
+                    area = self.common(&[current, candidate]);
+                    issues.push(self.conflict(text.join(" "), &[current, candidate]));
+                    break;
+                }
             }
         }
         Resolution { area, issues }
+    }
+
+    /// The area and the units above it, the area first: `330106`, `330100`, `330000`
+    /// (a municipality's district has no city of its own).
+    fn ancestors(&self, area: Area) -> [Option<Area>; 3] {
+        let code = area.code();
+        let province = Some(Area::Province(code / 10_000 * 10_000));
+        let city = |c: u32| {
+            let c = c / 100 * 100;
+            self.units.contains_key(&c).then_some(Area::City(c))
+        };
+        match area {
+            Area::Province(_) => [Some(area), None, None],
+            Area::City(_) => [Some(area), province, None],
+            Area::District(c) => [Some(area), city(c), province],
+        }
+    }
+
+    /// The most specific area containing every one of `areas`, if any.
+    fn common(&self, areas: &[Area]) -> Option<Area> {
+        let (first, others) = areas.split_first()?;
+        self.ancestors(*first)
+            .into_iter()
+            .flatten()
+            .find(|a| others.iter().all(|o| a.contains(*o)))
+    }
+
+    fn conflict(&self, text: String, readings: &[Area]) -> PlaceIssue {
+        let mut described: Vec<String> = Vec::with_capacity(readings.len());
+        for r in readings {
+            let d = self.describe(*r);
+            if !described.contains(&d) {
+                described.push(d);
+            }
+        }
+        PlaceIssue::Conflict {
+            text,
+            readings: described,
+        }
     }
 
     fn resolve_names(
@@ -561,8 +780,22 @@ impl Gazetteer {
             (input.city, Level::City),
             (input.district, Level::District),
         ];
-        let mut area: Option<Area> = None;
-        for (field, level) in fields {
+        self.read_fields(&fields, None, issues, true)
+    }
+
+    /// The structured names, from `start` down. A name that fits nowhere inside what the
+    /// names above it placed, but names a place elsewhere (`江西省` then `杭州市`), is a
+    /// contradiction (when `check`): the destination is placed only as far as both
+    /// readings agree, and the issue names both.
+    fn read_fields(
+        &self,
+        fields: &[(Option<&str>, Level)],
+        start: Option<Area>,
+        issues: &mut Vec<PlaceIssue>,
+        check: bool,
+    ) -> Option<Area> {
+        let mut area: Option<Area> = start;
+        for (i, &(field, level)) in fields.iter().enumerate() {
             let Some(text) = field.map(|f| self.simplified(f)).filter(|t| !t.is_empty()) else {
                 continue;
             };
@@ -574,39 +807,141 @@ impl Gazetteer {
                 // Taiwan: nothing below the province to add.
                 continue;
             }
-            let mut found: Vec<Area> = self
-                .lookup(&text, level, area)
-                .into_iter()
-                .map(|r| r.area)
-                .collect();
-            if found.is_empty() && level == Level::City {
-                found = self.city_level_stand_in(&text, area);
-            }
+            let found = self.field_places(&text, level, area);
             match found.as_slice() {
                 [one] => area = Some(*one),
-                [] => issues.push(PlaceIssue::Unresolved {
-                    text: text.into_owned(),
-                }),
+                [] => {
+                    let elsewhere = match area {
+                        Some(_) if check => self.field_places(&text, level, None),
+                        _ => Vec::new(),
+                    };
+                    if let (Some(current), false) = (area, elsewhere.is_empty()) {
+                        let mut readings = vec![current];
+                        match elsewhere.as_slice() {
+                            [one] => readings.push(
+                                self.read_fields(
+                                    &fields[i + 1..],
+                                    Some(*one),
+                                    &mut Vec::new(),
+                                    false,
+                                )
+                                .unwrap_or(*one),
+                            ),
+                            many => readings.extend_from_slice(many),
+                        }
+                        let text: Vec<&str> = fields.iter().filter_map(|f| f.0).collect();
+                        issues.push(self.conflict(text.concat(), &readings));
+                        return self.common(&readings);
+                    }
+                    issues.push(PlaceIssue::Unresolved {
+                        text: text.into_owned(),
+                    });
+                }
                 many => issues.push(self.ambiguous(text.into_owned(), many)),
             }
         }
         area
     }
 
+    /// The places a structured field names at `level`, inside `within` when given.
+    fn field_places(&self, text: &str, level: Level, within: Option<Area>) -> Vec<Area> {
+        let mut found: Vec<Area> = self
+            .lookup(text, level, within)
+            .into_iter()
+            .map(|r| r.area)
+            .collect();
+        if found.is_empty() && level == Level::City {
+            found = self.city_level_stand_in(text, within);
+        }
+        found
+    }
+
     /// Reads free text from its start, level by level.
     pub fn resolve_text(&self, text: &str, issues: &mut Vec<PlaceIssue>) -> Option<Area> {
-        let text = self.simplified(text);
-        let mut rest = text.as_ref();
+        self.resolve_text_within(text, None, issues)
+    }
+
+    /// [`Self::resolve_text`]; when the text alone places nothing (`西湖区文三路` could be
+    /// Hangzhou's or Nanchang's), it is read again inside `context` (what the adcode or
+    /// the structured names placed), and what that finds below `context` is kept.
+    fn resolve_text_within(
+        &self,
+        text: &str,
+        context: Option<Area>,
+        issues: &mut Vec<PlaceIssue>,
+    ) -> Option<Area> {
+        let simplified = self.simplified(text);
+        let unbracketed = without_brackets(&simplified);
+        let body = skip_label_prefix(&unbracketed);
+        let mut rest = body;
         for prefix in ["中华人民共和国", "中国"] {
             rest = rest.strip_prefix(prefix).unwrap_or(rest);
         }
-        let mut area = None;
-        for level in [Level::Province, Level::City, Level::District] {
-            match self.take(rest, level, area) {
+        let read = self.read_levels(rest, None, true);
+        if read.area.is_none()
+            && let Some(context) = context
+        {
+            let again = self.read_levels(rest, Some(context), false);
+            if let Some(area) = again.area.filter(|a| *a != context)
+                && again.ambiguous.is_empty()
+            {
+                return Some(area);
+            }
+        }
+        let text = simplified.into_owned();
+        if !read.others.is_empty() {
+            let mut readings: Vec<Area> = read.area.into_iter().collect();
+            readings.extend(read.others);
+            issues.push(self.conflict(text, &readings));
+            return self.common(&readings);
+        }
+        if !read.ambiguous.is_empty() {
+            issues.push(self.ambiguous(text, &read.ambiguous));
+        } else if read.area.is_none() && !text.is_empty() {
+            issues.push(PlaceIssue::Unresolved { text });
+        }
+        read.area
+    }
+
+    /// Reads `rest` level by level below `start` (from the province without one). With
+    /// `check`, what follows the last name read is looked at once more: a name there
+    /// that places the destination elsewhere (`江西省杭州市`, `杭州市鹿城区`) is another
+    /// reading, read on its own (without this check again: one level of it, so the
+    /// reading stays linear in the text).
+    fn read_levels(&self, mut rest: &str, start: Option<Area>, check: bool) -> TextReading {
+        let mut out = TextReading {
+            area: start,
+            ..TextReading::default()
+        };
+        let levels = [Level::Province, Level::City, Level::District];
+        let below = start.map_or(0, |a| a.rank() as usize + 1);
+        for &level in levels.iter().skip(below) {
+            match self.take(rest, level, out.area) {
                 Take::Found(a, len) => {
-                    area = Some(a);
                     let name = &rest[..len];
                     rest = &rest[len..];
+                    if out.area.is_none() && rest.is_empty() && level != Level::Province {
+                        // A bare name (`朝阳`) that is also a district's elsewhere
+                        // (Beijing's and Changchun's 朝阳区) could be any of them.
+                        let mut many = vec![a];
+                        many.extend(
+                            self.names
+                                .get(name)
+                                .into_iter()
+                                .flatten()
+                                .map(|r| r.area)
+                                .filter(|o| o.level() == Level::District && !a.contains(*o)),
+                        );
+                        if many.len() > 1 {
+                            out.ambiguous = many;
+                            return out;
+                        }
+                    }
+                    out.area = Some(a);
+                    // The same name twice (`杭州市杭州市西湖区`).
+                    if self.units.get(&a.code()).is_some_and(|u| u.name == name) {
+                        rest = rest.strip_prefix(name).unwrap_or(rest);
+                    }
                     // 市辖区 (the table's grouping of a city's districts) written out:
                     // `杭州市市辖区西湖区`, or `杭州 市辖区 西湖区` with its spaces gone,
                     // where the 市 read with 杭州市 is the one of 市辖区.
@@ -624,18 +959,33 @@ impl Gazetteer {
                     }
                 }
                 Take::Ambiguous(many) => {
-                    issues.push(self.ambiguous(text.into_owned(), &many));
-                    return area;
+                    out.ambiguous = many;
+                    return out;
                 }
                 Take::Nothing => {}
             }
         }
-        if area.is_none() && !text.is_empty() {
-            issues.push(PlaceIssue::Unresolved {
-                text: text.into_owned(),
-            });
+        if let Some(area) = out.area
+            && check
+            && out.area != start
+            && !rest.is_empty()
+            && !self.parts.contains_key(&(area.code() / 10_000 * 10_000))
+            && !GENERIC_DISTRICTS.iter().any(|g| rest.starts_with(g))
+        {
+            for &level in levels.iter().skip(area.rank() as usize) {
+                let elsewhere = match self.take(rest, level, None) {
+                    Take::Found(b, _) if !area.contains(b) => {
+                        let other = self.read_levels(rest, None, false);
+                        vec![other.area.unwrap_or(b)]
+                    }
+                    Take::Ambiguous(many) => many,
+                    _ => continue,
+                };
+                out.others = elsewhere;
+                break;
+            }
         }
-        area
+        out
     }
 
     fn city_aliases(&self, province: u32) -> impl Iterator<Item = &str> {
@@ -981,6 +1331,90 @@ mod tests {
         });
         assert_eq!(r.area, Some(Area::District(330102)));
         assert!(r.issues.is_empty());
+    }
+
+    #[test]
+    fn contradicting_names_are_a_conflict_placed_where_the_readings_agree() {
+        let g = gazetteer();
+        let mut issues = Vec::new();
+        assert_eq!(
+            g.resolve_text("江西省杭州市西湖区文三路", &mut issues),
+            None
+        );
+        assert_eq!(
+            issues,
+            [PlaceIssue::Conflict {
+                text: "江西省杭州市西湖区文三路".into(),
+                readings: vec!["江西省".into(), "浙江省杭州市西湖区".into()],
+            }]
+        );
+        let mut issues = Vec::new();
+        assert_eq!(
+            g.resolve_text("杭州市鹿城区五马街", &mut issues),
+            Some(Area::Province(330000))
+        );
+        assert!(
+            matches!(&issues[..], [PlaceIssue::Conflict { readings, .. }]
+            if readings == &["浙江省杭州市", "浙江省温州市鹿城区"])
+        );
+        // Structured names: the conflict, not "cannot place 杭州市".
+        let r = g.resolve(&DestinationInput {
+            province: Some("浙江省".into()),
+            city: Some("杭州市".into()),
+            district: Some("鹿城区".into()),
+            ..Default::default()
+        });
+        assert_eq!(r.area, Some(Area::Province(330000)));
+        assert!(matches!(&r.issues[..], [PlaceIssue::Conflict { .. }]));
+    }
+
+    #[test]
+    fn a_shipping_label_s_prefix_is_skipped_and_the_address_read_in_order() {
+        let g = gazetteer();
+        for label in [
+            "张三\n13812345678\n浙江省杭州市西湖区文三路",
+            "收货人:张三 电话:13812345678 地址:浙江省杭州市西湖区文三路100号",
+            "张三，13812345678，浙江省杭州市西湖区文三路100号",
+            "310012 浙江省杭州市西湖区文三路",
+            "(浙江省)杭州市西湖区",
+        ] {
+            let mut issues = Vec::new();
+            assert_eq!(text(g, label), Some(330106), "{label}");
+            g.resolve_text(label, &mut issues);
+            assert!(issues.is_empty(), "{label}: {issues:?}");
+        }
+        // Still never a place name found anywhere: a name before a phone is skipped.
+        assert_eq!(text(g, "温州 13812345678 浙江省杭州市西湖区"), Some(330106));
+        assert_eq!(text(g, "张三 13812345678 杭州银行上海分行"), None);
+    }
+
+    #[test]
+    fn an_unknown_adcode_stands_for_the_nearest_unit_above_it() {
+        let g = gazetteer();
+        let r = g.resolve(&DestinationInput {
+            adcode: Some("330621".into()),
+            ..Default::default()
+        });
+        assert_eq!(r.area, Some(Area::City(330600)));
+        assert!(matches!(&r.issues[..], [PlaceIssue::UnknownAdcode { .. }]));
+        let r = g.resolve(&DestinationInput {
+            adcode: Some("339999".into()),
+            ..Default::default()
+        });
+        assert_eq!(r.area, Some(Area::Province(330000)));
+    }
+
+    #[test]
+    fn a_long_run_of_contradicting_names_reads_in_linear_time() {
+        // No clock: read in quadratic time, 1 MiB of these would not finish in minutes
+        // (a second reading that looked for a third, a label prefix rescanned per name).
+        let g = gazetteer();
+        let text = "杭州市温州市鹿城区".repeat(40_000);
+        let mut issues = Vec::new();
+        g.resolve_text(&text, &mut issues);
+        assert!(matches!(&issues[..], [PlaceIssue::Conflict { .. }]));
+        let label = format!("收货人{}", "张三电话13812345678".repeat(40_000));
+        assert_eq!(g.resolve_text(&label, &mut Vec::new()), None);
     }
 
     proptest::proptest! {

@@ -1069,6 +1069,13 @@ pub fn place_warning(issue: PlaceIssue) -> Warning {
             code: WarningCode::UnknownAdcode,
             args: vec![("adcode", Arg::Text(adcode))],
         },
+        PlaceIssue::Conflict { text, readings } => Warning {
+            code: WarningCode::DestinationConflict,
+            args: vec![
+                ("text", Arg::Text(text)),
+                ("readings", Arg::Text(readings.join("、"))),
+            ],
+        },
     }
 }
 

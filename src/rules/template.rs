@@ -213,6 +213,7 @@ pub fn warning_args(w: WarningCode) -> &'static [&'static str] {
         WarningCode::DestinationAmbiguous => &["text", "candidates"],
         WarningCode::DestinationTooCoarse => &["place", "zone"],
         WarningCode::UnknownAdcode => &["adcode"],
+        WarningCode::DestinationConflict => &["text", "readings"],
         WarningCode::ReturnDestinationMissing => &[],
         WarningCode::ReturnCountdownExpired => &["ends_at"],
         WarningCode::DeadlinePassed => &["deadline", "due_at", "as_of"],

@@ -142,6 +142,44 @@ async fn zones_resolve_reads_a_destination_and_its_control_window() {
 }
 
 #[tokio::test]
+async fn zones_resolve_warns_of_contradicting_names_and_places_no_zone_from_them() {
+    let app = spawn_app().await;
+    // A city, then another city's district (Wenzhou's co-host 鹿城区): Zhejiang only,
+    // with both readings named, never Hangzhou's window silently.
+    let v = body(
+        app.get(
+            "/v1/zones/resolve?address=浙江省杭州市鹿城区五马街&at=2023-10-20T10:00:00%2B08:00",
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(v["area"]["adcode"], "330000", "{v}");
+    assert_eq!(v["zones"], json!([]));
+    assert_eq!(v["warnings"][0]["code"], "destination_conflict", "{v}");
+    let message = v["warnings"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("浙江省杭州市") && message.contains("浙江省温州市鹿城区"),
+        "{message}"
+    );
+    // A province, then another province's city: placed nowhere.
+    let v = body(
+        app.get("/v1/zones/resolve?province=江西省&city=杭州市&district=西湖区")
+            .await,
+    )
+    .await;
+    assert_eq!(v["area"], Value::Null, "{v}");
+    assert_eq!(v["warnings"][0]["code"], "destination_conflict", "{v}");
+    // The consistent names beside them: placed, no warning.
+    let v = body(
+        app.get("/v1/zones/resolve?province=浙江省&city=杭州市&address=西湖区文三路")
+            .await,
+    )
+    .await;
+    assert_eq!(v["area"]["adcode"], "330106", "{v}");
+    assert_eq!(v["warnings"], json!([]), "{v}");
+}
+
+#[tokio::test]
 async fn carrier_text_provider_codes_and_kuaishou_bodies_decide_over_http() {
     let app = spawn_app().await;
     let base = json!({

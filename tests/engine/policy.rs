@@ -631,6 +631,56 @@ fn an_adcode_that_disagrees_with_the_names_wins_with_a_warning() {
     assert_eq!(codes(&v, "warnings"), ["destination_mismatch"]);
 }
 
+#[test]
+fn names_that_contradict_each_other_are_warned_about_and_decide_no_zone() {
+    let zone = |dest: Value| {
+        let mut r = refund_only(
+            "2023-09-20T10:00:00+08:00",
+            "2023-09-20T10:00:00+08:00",
+            &[],
+        );
+        r["destination"] = dest;
+        decide(&r)
+    };
+    // Province and city disagree: neither reading is kept.
+    let v = zone(json!({"province": "江西省", "city": "杭州市", "district": "西湖区"}));
+    assert_eq!(v["zone"], Value::Null);
+    assert_eq!(codes(&v, "warnings"), ["destination_conflict"]);
+    let message = v["warnings"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("江西省") && message.contains("浙江省杭州市西湖区"),
+        "{message}"
+    );
+    // Hangzhou, then Wenzhou's co-host district: Zhejiang only, which is too coarse.
+    let v = zone(json!({"address": "杭州市鹿城区五马街1号"}));
+    assert_eq!(v["zone"], Value::Null);
+    assert_eq!(
+        codes(&v, "warnings"),
+        ["destination_conflict", "destination_too_coarse"]
+    );
+    // The same district after its own city decides.
+    let v = zone(json!({"address": "温州市鹿城区五马街1号"}));
+    assert_eq!(v["zone"]["id"], "co_host_venues");
+    assert!(codes(&v, "warnings").is_empty());
+}
+
+#[test]
+fn an_adcode_not_in_the_table_stands_for_its_city() {
+    let mut r = refund_only(
+        "2023-09-20T10:00:00+08:00",
+        "2023-09-20T10:00:00+08:00",
+        &[],
+    );
+    // 绍兴县, now 柯桥区 (a co-host district): Shaoxing, only partly in a zone.
+    r["destination"] = json!({"adcode": "330621"});
+    let v = decide(&r);
+    assert_eq!(v["zone"], Value::Null);
+    assert_eq!(
+        codes(&v, "warnings"),
+        ["unknown_adcode", "destination_too_coarse"]
+    );
+}
+
 // §6 return and refund ----------------------------------------------------------
 
 const COUNTDOWN: Option<&str> = Some("2023-10-06T08:00:00+08:00");
