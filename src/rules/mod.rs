@@ -7,6 +7,7 @@ mod overlap;
 mod raw;
 mod template;
 mod text_view;
+mod when;
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -1404,7 +1405,7 @@ impl Validator {
         tz: Tz,
         what: &str,
     ) -> Option<Window> {
-        let f = self.instant(from, tz);
+        let f = self.instant(from, tz, "from", what);
         let Some(until) = until else {
             self.warn(
                 from,
@@ -1416,7 +1417,7 @@ impl Validator {
                 until: None,
             });
         };
-        let u = self.instant(until, tz);
+        let u = self.instant(until, tz, "until", what);
         let (f, u) = (f?, u?);
         if f >= u {
             let how = if f == u { "empty" } else { "inverted" };
@@ -1429,18 +1430,21 @@ impl Validator {
         })
     }
 
-    fn instant(&mut self, v: &Spanned<toml::Value>, tz: Tz) -> Option<Instant> {
-        let parsed = instant(v.get_ref(), tz);
-        if parsed.is_none() {
-            let hint = match v.get_ref() {
-                toml::Value::String(s) if s.contains("24:00") => {
-                    " (the end of a day is written without an offset, like \"2023-10-28 24:00\", and read in the time zone)"
-                }
-                _ => "",
-            };
-            self.err(v, format!("not a date-time: write 2023-09-16T00:00:00+08:00, or a string like \"2023-10-28 24:00\"{hint}"));
+    /// The time at `key` of the `what` (a window's end), read strictly ([`when::read`]).
+    fn instant(
+        &mut self,
+        v: &Spanned<toml::Value>,
+        tz: Tz,
+        key: &str,
+        what: &str,
+    ) -> Option<Instant> {
+        match when::read(v.get_ref(), tz) {
+            Ok(t) => Some(t),
+            Err(why) => {
+                self.err(v, format!("`{key}` of the {what}: {why}"));
+                None
+            }
         }
-        parsed
     }
 
     /// A table keyed by code, each entry a text in every language. A code present but
