@@ -770,6 +770,13 @@ impl Validator {
         if raw.version.get_ref().trim().is_empty() {
             self.err(&raw.version, "`version` must not be empty");
         }
+        self.one_line(&raw.version, "`version`");
+        for t in &raw.tests {
+            self.one_line(
+                &t.name,
+                &format!("the name of test `{}`", t.name.get_ref().escape_debug()),
+            );
+        }
         let time_zone = self.time_zone(&raw.time_zone);
         let mut seen = HashSet::new();
         for l in raw.languages.get_ref() {
@@ -1012,6 +1019,15 @@ impl Validator {
         }
     }
 
+    /// Refuses a character in `at` that answers would carry as is, to where it does harm
+    /// ([`off_the_line`]: a line break in a one-line text, a terminal command, words shown
+    /// reordered by a bidirectional control).
+    fn one_line(&mut self, at: &Spanned<String>, what: &str) {
+        if let Some(c) = at.get_ref().chars().find(|c| off_the_line(*c)) {
+            self.err(at, format!("{what} holds {}: {UNSHOWABLE}", code_point(c)));
+        }
+    }
+
     fn scope(&mut self, n: &RawNotice) -> Scope {
         let Some(scope) = &n.scope else {
             return Scope::Nationwide;
@@ -1044,6 +1060,12 @@ impl Validator {
 
     fn notice(&mut self, n: &RawNotice, default_tz: Tz) -> Option<DisruptionNotice> {
         self.id(&n.id, "notice");
+        if let Some(source) = &n.source {
+            self.one_line(
+                source,
+                &format!("the `source` of notice `{}`", n.id.get_ref()),
+            );
+        }
         let tz = match &n.time_zone {
             Some(tz) => self.time_zone(tz),
             None => Some(default_tz),
@@ -1177,7 +1199,7 @@ impl Validator {
         Some(DisruptionNotice {
             id: n.id.get_ref().clone(),
             name: name?,
-            source: n.source.clone(),
+            source: n.source.as_ref().map(|s| s.get_ref().clone()),
             time_zone: tz,
             scope,
             priority,
@@ -1695,6 +1717,18 @@ impl Validator {
                 );
                 continue;
             }
+            // `[text_view]`'s own check says it in the view's words.
+            let shown_elsewhere = what.starts_with("text_view.");
+            if let Some(c) = text.get_ref().chars().find(|c| off_the_line(*c))
+                && !shown_elsewhere
+            {
+                let lang = lang.get_ref();
+                self.err(
+                    text,
+                    format!("{what} ({lang}) holds {}: {UNSHOWABLE}", code_point(c)),
+                );
+                continue;
+            }
             match Template::parse(text.get_ref(), args) {
                 Ok(t) => out[i] = Some(t),
                 Err(e) => self.err(text, format!("{what} ({}): {e}", lang.get_ref())),
@@ -1721,6 +1755,14 @@ impl Validator {
         }
         Some(Localized(out.into_iter().flatten().collect()))
     }
+}
+
+/// Why a rules file's text may not hold what [`off_the_line`] names.
+const UNSHOWABLE: &str = "a line break, a control character or a bidirectional control, which the answers would carry as is (a line break in a one-line text, a command to a terminal, words shown in another order): take it out";
+
+/// `U+202E`, as errors name a character.
+fn code_point(c: char) -> String {
+    format!("U+{:04X}", u32::from(c))
 }
 
 /// The zone claiming a code: its position, its control window, and the zones before it.

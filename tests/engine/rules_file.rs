@@ -1693,3 +1693,66 @@ fn a_time_whose_offset_is_not_whole_minutes_is_refused() {
         panic!("{e}");
     }
 }
+
+#[test]
+fn a_control_or_bidirectional_character_is_refused_in_every_text_and_in_version() {
+    // The shipped file and the fixtures have none.
+    Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+    let line = "version = \"2023-hangzhou-1\"";
+    for (written, named) in [
+        ("\\n", "U+000A"),
+        ("\\t", "U+0009"),
+        ("\\u001b[2J", "U+001B"),
+        ("\\u0085", "U+0085"),
+        ("\\u202e", "U+202E"),
+        ("\\u2069", "U+2069"),
+    ] {
+        for (from, to, message) in [
+            (
+                line.to_owned(),
+                format!("version = \"2023{written}hangzhou-1\""),
+                "`version`".to_owned(),
+            ),
+            (
+                "en = \"Approve the refund to the buyer promptly.\"".to_owned(),
+                format!("en = \"Approve the refund{written} to the buyer promptly.\""),
+                "actions.approve_refund_now (en)".to_owned(),
+            ),
+            (
+                "name.en = \"Asian Games\"".to_owned(),
+                format!("name.en = \"Asian{written} Games\""),
+                "phase name (en)".to_owned(),
+            ),
+            (
+                "source = \"快手小店".to_owned(),
+                format!("source = \"{written}快手小店"),
+                "the `source` of notice `hangzhou-2023-asian-games`".to_owned(),
+            ),
+            (
+                "name = \"3.1.1 not shipped: approve the refund\"".to_owned(),
+                format!("name = \"3.1.1 not shipped{written}: approve the refund\""),
+                "the name of test `3.1.1 not shipped".to_owned(),
+            ),
+        ] {
+            let (src, e) = broken(&from, &to);
+            assert_eq!(e.errors.len(), 1, "{to}: {e}");
+            assert!(
+                e.errors[0].message.starts_with(&message)
+                    && e.errors[0].message.contains(&format!("holds {named}: a line break, a control character or a bidirectional control")),
+                "{to}: {e}"
+            );
+            assert_eq!(e.errors[0].line, line_of(&src, &to), "{e}");
+        }
+    }
+    // A warning's text too.
+    let (_, e) = broken(
+        "en = \"The request time {requested_at} is later than the decision time {as_of}.\"",
+        "en = \"The request time {requested_at} is later than\\u202e the decision time {as_of}.\"",
+    );
+    assert!(
+        e.errors[0]
+            .message
+            .starts_with("warnings.requested_after_as_of (en) holds U+202E"),
+        "{e}"
+    );
+}
