@@ -823,6 +823,7 @@ impl Validator {
             TextWord::parse(code).map_or(vec![], |w| w.args().to_vec())
         });
         self.text_view_shows_every_value(&raw.text_view);
+        self.warnings_show_every_value(&raw.warnings);
 
         let phrases = self.phrases(&raw.carrier_phrases);
 
@@ -1529,24 +1530,45 @@ impl Validator {
                     );
                     continue;
                 }
-                let Ok(template) = Template::parse(text.get_ref(), word.args()) else {
-                    continue;
-                };
-                let left_out: Vec<String> = word
-                    .args()
-                    .iter()
-                    .filter(|a| !template.placeholders().any(|p| p == **a))
-                    .map(|a| format!("`{{{a}}}`"))
-                    .collect();
-                if !left_out.is_empty() {
-                    let them = if left_out.len() == 1 { "it" } else { "them" };
+                if let Some(left_out) = left_out(text.get_ref(), word.args()) {
+                    let them = if left_out.contains(',') { "them" } else { "it" };
                     self.err(
                         text,
                         format!(
-                            "text_view.{} ({}) leaves out {}: the text view would not show {them}",
+                            "text_view.{} ({}) leaves out {left_out}: the text view would not show {them}",
                             code.get_ref(),
                             lang.get_ref(),
-                            left_out.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every placeholder of a `[warnings]` entry is a value the warning is about (which
+    /// event, which time, which deadline): a text that leaves one out would say less than
+    /// the warning means without a word, so it is refused, as in `[text_view]`. Texts
+    /// with an error of their own are left to it.
+    fn warnings_show_every_value(
+        &mut self,
+        table: &std::collections::BTreeMap<Spanned<String>, RawText>,
+    ) {
+        for (code, texts) in table {
+            let Some(w) = WarningCode::parse(code.get_ref()) else {
+                continue;
+            };
+            for (lang, text) in texts {
+                if !self.languages.contains(lang.get_ref()) || text.get_ref().trim().is_empty() {
+                    continue;
+                }
+                if let Some(left_out) = left_out(text.get_ref(), template::warning_args(w)) {
+                    let them = if left_out.contains(',') { "them" } else { "it" };
+                    self.err(
+                        text,
+                        format!(
+                            "warnings.{} ({}) leaves out {left_out}: the warning would not say {them}",
+                            code.get_ref(),
+                            lang.get_ref(),
                         ),
                     );
                 }
@@ -1755,6 +1777,18 @@ impl Validator {
         }
         Some(Localized(out.into_iter().flatten().collect()))
     }
+}
+
+/// The placeholders of `args` that `text` does not use, listed (`` `{at}`, `{as_of}` ``);
+/// `None` when it uses every one, or is no valid template (its own error says so).
+fn left_out(text: &str, args: &[&'static str]) -> Option<String> {
+    let template = Template::parse(text, args).ok()?;
+    let left_out: Vec<String> = args
+        .iter()
+        .filter(|a| !template.placeholders().any(|p| p == **a))
+        .map(|a| format!("`{{{a}}}`"))
+        .collect();
+    (!left_out.is_empty()).then(|| left_out.join(", "))
 }
 
 /// Why a rules file's text may not hold what [`off_the_line`] names.

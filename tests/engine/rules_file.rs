@@ -1756,3 +1756,33 @@ fn a_control_or_bidirectional_character_is_refused_in_every_text_and_in_version(
         "{e}"
     );
 }
+
+#[test]
+fn a_warning_text_leaving_out_a_value_is_refused_by_name() {
+    let text =
+        "en = \"The carrier event {pointer} at {at} is later than the decision time {as_of}.\"";
+    for (changed, named) in [
+        (
+            "en = \"A carrier event is later than the decision time.\"",
+            "`{pointer}`, `{at}`, `{as_of}`: the warning would not say them",
+        ),
+        (
+            "en = \"The carrier event {pointer} is later than the decision time {as_of}.\"",
+            "`{at}`: the warning would not say it",
+        ),
+    ] {
+        let (src, e) = broken(text, changed);
+        assert_eq!(e.errors.len(), 1, "{e}");
+        assert_eq!(
+            e.errors[0].message,
+            format!("warnings.event_after_as_of (en) leaves out {named}"),
+            "{e}"
+        );
+        assert_eq!(e.errors[0].line, line_of(&src, changed), "{e}");
+    }
+    // Every value once, in another order, is fine.
+    let reordered =
+        "en = \"At {at}, later than the decision time {as_of}: the carrier event {pointer}.\"";
+    let source = EMBEDDED_SOURCE.replacen(text, reordered, 1);
+    Rules::from_toml(&source, "test.toml").unwrap_or_else(|e| panic!("{e}"));
+}
