@@ -515,6 +515,24 @@ impl<'a> Renderer<'a> {
                     self.plain(out, phase.name.get(self.lang));
                 }
             }
+            // Another notice's zone: its name, then the notice's, in brackets.
+            Arg::NoticeZone(n, z) => {
+                let Some(notice) = self.rules.notices.get(*n) else {
+                    return;
+                };
+                if let Some(zone) = notice.zones.get(*z) {
+                    self.plain(out, zone.name.get(self.lang));
+                }
+                let chinese = self
+                    .rules
+                    .languages
+                    .get(self.lang.0)
+                    .is_some_and(|l| l.to_ascii_lowercase().starts_with("zh"));
+                let (open, close) = if chinese { ("（", "）") } else { (" (", ")") };
+                out.push_unescaped(open);
+                self.plain(out, notice.name.get(self.lang));
+                out.push_unescaped(close);
+            }
         }
     }
 }

@@ -33,6 +33,9 @@ pub enum Arg {
     Zone(usize),
     /// A phase of the deciding notice, by index.
     Phase(usize),
+    /// A zone of another notice: the notice's index in [`Rules::notices`], then the
+    /// zone's among its zones. Its text names the notice too.
+    NoticeZone(usize, usize),
 }
 
 /// Something the caller should know, with the values for its text.
@@ -147,6 +150,9 @@ struct Assessment {
     controlled_by: Option<(Label, Instant)>,
     /// A zone covering only part of the destination's area.
     partly: Option<usize>,
+    /// Whether the notice would apply were the destination in that zone: the request in
+    /// its impact period, or the request or a carrier event in the zone's control window.
+    partly_applies: bool,
 }
 
 impl Assessment {
@@ -222,7 +228,24 @@ pub fn decide(rules: &Rules, case: &Case, as_of: Instant) -> Decision {
         warnings: Vec::new(),
     };
     explain_context(&mut d, notice, case, assessment, place_label);
-    warn_about_input(&mut d, case, events, place, assessment, refund_only);
+    // policy.md §10: a zone of another notice that may hold the destination, and would
+    // make that notice apply (perhaps decide), is as much a guess as the deciding
+    // notice's own.
+    let coarse_elsewhere: SmallVec<[(usize, usize); 2]> = assessments
+        .iter()
+        .enumerate()
+        .filter(|&(i, a)| i != notice_ix && a.partly_applies)
+        .filter_map(|(i, a)| Some((i, a.partly?)))
+        .collect();
+    warn_about_input(
+        &mut d,
+        case,
+        events,
+        place,
+        assessment,
+        &coarse_elsewhere,
+        refund_only,
+    );
     // The buyer's claim is no carrier's record to weigh against one.
     if let Some(h) = head.filter(|h| {
         h.event
@@ -501,6 +524,7 @@ fn assess(
         zone: None,
         controlled_by: None,
         partly: None,
+        partly_applies: false,
     };
     let Some(area) = place.and_then(|p| p.area) else {
         return a;
@@ -511,6 +535,11 @@ fn assess(
         ZoneMatch::In(z) => z,
         ZoneMatch::Partly(z) => {
             a.partly = Some(z);
+            a.partly_applies = in_impact
+                || n.zones.get(z).is_some_and(|zone| {
+                    let w = zone.control;
+                    w.contains(case.requested_at) || event_times.clone().any(|t| w.contains(t))
+                });
             return a;
         }
         ZoneMatch::None => return a,
@@ -645,6 +674,7 @@ fn warn_about_input(
     events: &[Event],
     place: Option<&Place>,
     a: &Assessment,
+    coarse_elsewhere: &[(usize, usize)],
     refund_only: bool,
 ) {
     d.warnings.extend(case.destination.notes.iter().cloned());
@@ -658,14 +688,15 @@ fn warn_about_input(
             args: vec![],
         });
     }
-    if let Some(z) = a.partly {
-        let label = place.and_then(|p| p.label.as_deref()).unwrap_or_default();
+    let label = || place.and_then(|p| p.label.as_deref()).unwrap_or_default();
+    let own = a.partly.map(Arg::Zone);
+    let others = coarse_elsewhere
+        .iter()
+        .map(|&(notice, zone)| Arg::NoticeZone(notice, zone));
+    for zone in own.into_iter().chain(others) {
         d.warnings.push(Warning {
             code: WarningCode::DestinationTooCoarse,
-            args: vec![
-                ("place", Arg::Text(label.to_owned())),
-                ("zone", Arg::Zone(z)),
-            ],
+            args: vec![("place", Arg::Text(label().to_owned())), ("zone", zone)],
         });
     }
     if case.requested_at > d.as_of {

@@ -7,6 +7,7 @@ mod overlap;
 mod raw;
 mod template;
 mod text_view;
+mod when;
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -769,6 +770,13 @@ impl Validator {
         if raw.version.get_ref().trim().is_empty() {
             self.err(&raw.version, "`version` must not be empty");
         }
+        self.one_line(&raw.version, "`version`");
+        for t in &raw.tests {
+            self.one_line(
+                &t.name,
+                &format!("the name of test `{}`", t.name.get_ref().escape_debug()),
+            );
+        }
         let time_zone = self.time_zone(&raw.time_zone);
         let mut seen = HashSet::new();
         for l in raw.languages.get_ref() {
@@ -815,6 +823,7 @@ impl Validator {
             TextWord::parse(code).map_or(vec![], |w| w.args().to_vec())
         });
         self.text_view_shows_every_value(&raw.text_view);
+        self.warnings_show_every_value(&raw.warnings);
 
         let phrases = self.phrases(&raw.carrier_phrases);
 
@@ -1011,6 +1020,15 @@ impl Validator {
         }
     }
 
+    /// Refuses a character in `at` that answers would carry as is, to where it does harm
+    /// ([`off_the_line`]: a line break in a one-line text, a terminal command, words shown
+    /// reordered by a bidirectional control).
+    fn one_line(&mut self, at: &Spanned<String>, what: &str) {
+        if let Some(c) = at.get_ref().chars().find(|c| off_the_line(*c)) {
+            self.err(at, format!("{what} holds {}: {UNSHOWABLE}", code_point(c)));
+        }
+    }
+
     fn scope(&mut self, n: &RawNotice) -> Scope {
         let Some(scope) = &n.scope else {
             return Scope::Nationwide;
@@ -1043,6 +1061,12 @@ impl Validator {
 
     fn notice(&mut self, n: &RawNotice, default_tz: Tz) -> Option<DisruptionNotice> {
         self.id(&n.id, "notice");
+        if let Some(source) = &n.source {
+            self.one_line(
+                source,
+                &format!("the `source` of notice `{}`", n.id.get_ref()),
+            );
+        }
         let tz = match &n.time_zone {
             Some(tz) => self.time_zone(tz),
             None => Some(default_tz),
@@ -1176,7 +1200,7 @@ impl Validator {
         Some(DisruptionNotice {
             id: n.id.get_ref().clone(),
             name: name?,
-            source: n.source.clone(),
+            source: n.source.as_ref().map(|s| s.get_ref().clone()),
             time_zone: tz,
             scope,
             priority,
@@ -1404,7 +1428,7 @@ impl Validator {
         tz: Tz,
         what: &str,
     ) -> Option<Window> {
-        let f = self.instant(from, tz);
+        let f = self.instant(from, tz, "from", what);
         let Some(until) = until else {
             self.warn(
                 from,
@@ -1416,7 +1440,7 @@ impl Validator {
                 until: None,
             });
         };
-        let u = self.instant(until, tz);
+        let u = self.instant(until, tz, "until", what);
         let (f, u) = (f?, u?);
         if f >= u {
             let how = if f == u { "empty" } else { "inverted" };
@@ -1429,18 +1453,21 @@ impl Validator {
         })
     }
 
-    fn instant(&mut self, v: &Spanned<toml::Value>, tz: Tz) -> Option<Instant> {
-        let parsed = instant(v.get_ref(), tz);
-        if parsed.is_none() {
-            let hint = match v.get_ref() {
-                toml::Value::String(s) if s.contains("24:00") => {
-                    " (the end of a day is written without an offset, like \"2023-10-28 24:00\", and read in the time zone)"
-                }
-                _ => "",
-            };
-            self.err(v, format!("not a date-time: write 2023-09-16T00:00:00+08:00, or a string like \"2023-10-28 24:00\"{hint}"));
+    /// The time at `key` of the `what` (a window's end), read strictly ([`when::read`]).
+    fn instant(
+        &mut self,
+        v: &Spanned<toml::Value>,
+        tz: Tz,
+        key: &str,
+        what: &str,
+    ) -> Option<Instant> {
+        match when::read(v.get_ref(), tz) {
+            Ok(t) => Some(t),
+            Err(why) => {
+                self.err(v, format!("`{key}` of the {what}: {why}"));
+                None
+            }
         }
-        parsed
     }
 
     /// A table keyed by code, each entry a text in every language. A code present but
@@ -1503,24 +1530,45 @@ impl Validator {
                     );
                     continue;
                 }
-                let Ok(template) = Template::parse(text.get_ref(), word.args()) else {
-                    continue;
-                };
-                let left_out: Vec<String> = word
-                    .args()
-                    .iter()
-                    .filter(|a| !template.placeholders().any(|p| p == **a))
-                    .map(|a| format!("`{{{a}}}`"))
-                    .collect();
-                if !left_out.is_empty() {
-                    let them = if left_out.len() == 1 { "it" } else { "them" };
+                if let Some(left_out) = left_out(text.get_ref(), word.args()) {
+                    let them = if left_out.contains(',') { "them" } else { "it" };
                     self.err(
                         text,
                         format!(
-                            "text_view.{} ({}) leaves out {}: the text view would not show {them}",
+                            "text_view.{} ({}) leaves out {left_out}: the text view would not show {them}",
                             code.get_ref(),
                             lang.get_ref(),
-                            left_out.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every placeholder of a `[warnings]` entry is a value the warning is about (which
+    /// event, which time, which deadline): a text that leaves one out would say less than
+    /// the warning means without a word, so it is refused, as in `[text_view]`. Texts
+    /// with an error of their own are left to it.
+    fn warnings_show_every_value(
+        &mut self,
+        table: &std::collections::BTreeMap<Spanned<String>, RawText>,
+    ) {
+        for (code, texts) in table {
+            let Some(w) = WarningCode::parse(code.get_ref()) else {
+                continue;
+            };
+            for (lang, text) in texts {
+                if !self.languages.contains(lang.get_ref()) || text.get_ref().trim().is_empty() {
+                    continue;
+                }
+                if let Some(left_out) = left_out(text.get_ref(), template::warning_args(w)) {
+                    let them = if left_out.contains(',') { "them" } else { "it" };
+                    self.err(
+                        text,
+                        format!(
+                            "warnings.{} ({}) leaves out {left_out}: the warning would not say {them}",
+                            code.get_ref(),
+                            lang.get_ref(),
                         ),
                     );
                 }
@@ -1691,6 +1739,18 @@ impl Validator {
                 );
                 continue;
             }
+            // `[text_view]`'s own check says it in the view's words.
+            let shown_elsewhere = what.starts_with("text_view.");
+            if let Some(c) = text.get_ref().chars().find(|c| off_the_line(*c))
+                && !shown_elsewhere
+            {
+                let lang = lang.get_ref();
+                self.err(
+                    text,
+                    format!("{what} ({lang}) holds {}: {UNSHOWABLE}", code_point(c)),
+                );
+                continue;
+            }
             match Template::parse(text.get_ref(), args) {
                 Ok(t) => out[i] = Some(t),
                 Err(e) => self.err(text, format!("{what} ({}): {e}", lang.get_ref())),
@@ -1717,6 +1777,26 @@ impl Validator {
         }
         Some(Localized(out.into_iter().flatten().collect()))
     }
+}
+
+/// The placeholders of `args` that `text` does not use, listed (`` `{at}`, `{as_of}` ``);
+/// `None` when it uses every one, or is no valid template (its own error says so).
+fn left_out(text: &str, args: &[&'static str]) -> Option<String> {
+    let template = Template::parse(text, args).ok()?;
+    let left_out: Vec<String> = args
+        .iter()
+        .filter(|a| !template.placeholders().any(|p| p == **a))
+        .map(|a| format!("`{{{a}}}`"))
+        .collect();
+    (!left_out.is_empty()).then(|| left_out.join(", "))
+}
+
+/// Why a rules file's text may not hold what [`off_the_line`] names.
+const UNSHOWABLE: &str = "a line break, a control character or a bidirectional control, which the answers would carry as is (a line break in a one-line text, a command to a terminal, words shown in another order): take it out";
+
+/// `U+202E`, as errors name a character.
+fn code_point(c: char) -> String {
+    format!("U+{:04X}", u32::from(c))
 }
 
 /// The zone claiming a code: its position, its control window, and the zones before it.

@@ -72,7 +72,7 @@ pub struct RawNotice {
     pub id: Spanned<String>,
     pub name: RawText,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    pub source: Option<Spanned<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<Spanned<String>>,
     /// `nationwide` (the default) or `zones`.

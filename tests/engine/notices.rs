@@ -125,6 +125,61 @@ fn a_destination_known_only_to_its_province_is_too_coarse_for_a_city_notice() {
     assert_eq!(warnings, ["destination_too_coarse"], "never a silent guess");
 }
 
+fn warning_messages(v: &Value) -> Vec<(String, String)> {
+    v["warnings"]
+        .as_array()
+        .map(|w| {
+            w.iter()
+                .map(|x| {
+                    let s = |k: &str| x[k].as_str().unwrap_or_default().to_owned();
+                    (s("code"), s("message"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_too_coarse_destination_is_warned_about_when_another_notice_decides() {
+    // The nationwide notice decides a province-only destination; were the parcel going
+    // to Harbin, the Harbin notice (controlled, 72 h) would: never a silent "not Harbin".
+    let rules = load(&[EMBEDDED_SOURCE, HARBIN, NATIONWIDE]);
+    let v = decide_with(&rules, &on_2025_02_03(json!({"province": "黑龙江省"})));
+    assert_eq!(v["event"]["id"], NATIONWIDE_ID);
+    let warnings = warning_messages(&v);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].0, "destination_too_coarse");
+    // It names the zone and the notice it belongs to.
+    assert!(
+        warnings[0]
+            .1
+            .contains("Harbin (Harbin Asian Winter Games express control (test fixture))"),
+        "{warnings:?}"
+    );
+    // The district given: the Harbin notice decides, and nothing is too coarse.
+    let v = decide_with(&rules, &on_2025_02_03(json!({"adcode": "230102"})));
+    assert_eq!(v["event"]["id"], HARBIN_ID);
+    assert_eq!(warning_messages(&v), Vec::<(String, String)>::new());
+}
+
+#[test]
+fn a_zone_whose_notice_could_not_apply_is_no_reason_to_warn() {
+    // Before the Harbin notice's period and control window: whether or not the parcel
+    // goes to Harbin, the nationwide notice decides.
+    let rules = load(&[EMBEDDED_SOURCE, HARBIN, NATIONWIDE]);
+    let request = json!({
+        "refund_type": "refund_only",
+        "requested_at": "2025-01-25T10:00:00+08:00",
+        "as_of": "2025-01-25T12:00:00+08:00",
+        "order": {"order_id": "O"},
+        "destination": {"province": "黑龙江省"},
+        "logistics_trace": [{"at": "2025-01-24T18:00:00+08:00", "status": "in_transit"}],
+    });
+    let v = decide_with(&rules, &request);
+    assert_eq!(v["event"]["id"], NATIONWIDE_ID);
+    assert_eq!(warning_messages(&v), Vec::<(String, String)>::new());
+}
+
 #[test]
 fn with_one_notice_also_applies_is_empty() {
     let rules = load(&[EMBEDDED_SOURCE]);

@@ -1512,3 +1512,277 @@ fn the_largest_thresholds_from_the_end_of_the_range_stay_in_the_year_9999_at_plu
         );
     }
 }
+
+/// The co-host zone's control window line of the shipped file.
+const CO_HOST_CONTROL: &str =
+    "control = { from = 2023-09-16T00:00:00+08:00, until = 2023-10-09T00:00:00+08:00 }";
+
+#[test]
+fn a_window_end_outside_the_times_requests_accept_is_refused_naming_its_key() {
+    // The last time requests accept loads, and a case in the zone is decided.
+    let last = CO_HOST_CONTROL.replace("2023-10-09T00:00:00+08:00", "9996-12-31T23:59:59.999Z");
+    let source = EMBEDDED_SOURCE.replacen(CO_HOST_CONTROL, &last, 1);
+    let rules = Rules::from_toml(&source, "test.toml").unwrap_or_else(|e| panic!("{e}"));
+    let mut request = refund_only(
+        "2023-10-02T10:00:00+08:00",
+        "2023-10-02T11:00:00+08:00",
+        &[],
+    );
+    request["destination"] = serde_json::json!({"adcode": "330302"});
+    let v = crate::notices::decide_with(&rules, &request);
+    assert_eq!(v["zone"]["id"], "co_host_venues", "{v}");
+    assert_eq!(
+        v["zone"]["control_until"], "9997-01-01T07:59:59.999+08:00",
+        "{v}"
+    );
+    // After it (in any form), or before 1970: refused at its line, naming the key.
+    for (end, key, shown) in [
+        (
+            "until = 9999-12-31T23:59:59Z",
+            "until",
+            "9999-12-31T23:59:59Z",
+        ),
+        (
+            "until = 9997-01-01T00:00:00Z",
+            "until",
+            "9997-01-01T00:00:00Z",
+        ),
+        ("until = \"9999-12-31 24:00\"", "until", "9999-12-31 24:00"),
+        ("until = \"9996-12-31 23:00\"", "until", "9996-12-31 23:00"),
+    ] {
+        let line = CO_HOST_CONTROL.replace("until = 2023-10-09T00:00:00+08:00", end);
+        let (src, e) = broken(CO_HOST_CONTROL, &line);
+        assert_eq!(e.errors.len(), 1, "{e}");
+        let at = line_of(&src, &line);
+        let message = format!(
+            "test.toml:{at}:55: `{key}` of the control window of zone `co_host_venues`: {shown} is outside the times requests accept"
+        );
+        assert!(e.to_string().starts_with(&message), "{e}");
+        assert!(e.to_string().contains("leave `until` out"), "{e}");
+    }
+    let early = CO_HOST_CONTROL.replace("2023-09-16T00:00:00+08:00", "\"1969-12-31 23:00\"");
+    let (src, e) = broken(CO_HOST_CONTROL, &early);
+    assert!(
+        e.to_string().starts_with(&format!(
+            "test.toml:{}:20: `from` of the control window of zone `co_host_venues`: 1969-12-31 23:00 is outside",
+            line_of(&src, &early)
+        )),
+        "{e}"
+    );
+    // The impact period's end too.
+    let (_, e) = broken(
+        "until = 2023-10-29T00:00:00+08:00 }",
+        "until = 9999-12-31T23:59:59Z }",
+    );
+    assert!(
+        e.errors.iter().any(|x| x.message.starts_with(
+            "`until` of the impact period of notice `hangzhou-2023-asian-games`: 9999-12-31T23:59:59Z is outside"
+        )),
+        "{e}"
+    );
+}
+
+/// The shipped file with the Harbin fixture notice after it, in `time_zone`, its impact
+/// period from `from` until `until`.
+fn harbin_in(time_zone: &str, from: &str, until: &str) -> Result<Rules, RulesErrors> {
+    let harbin = include_str!("../fixtures/rules/harbin-2025.toml")
+        .replacen(
+            "scope = \"zones\"\n",
+            &format!("scope = \"zones\"\ntime_zone = \"{time_zone}\"\n"),
+            1,
+        )
+        .replacen(
+            "impact_period = { from = \"2025-02-01 00:00\", until = \"2025-02-15 24:00\" }",
+            &format!("impact_period = {{ from = {from}, until = {until} }}"),
+            1,
+        );
+    // Its phase and its tests are for Harbin's dates.
+    let phase = "[[notice.phases]]\nid = \"asian_winter_games\"\nname.zh-CN = \"亚冬会\"\nname.en = \"Asian Winter Games\"\nfrom = \"2025-02-07 00:00\"\nuntil = \"2025-02-14 24:00\"\n";
+    assert!(harbin.contains(phase), "test fixture drifted");
+    let harbin = harbin.replacen(phase, "", 1);
+    let harbin = harbin
+        .split("[[test]]")
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    Rules::from_toml(&format!("{EMBEDDED_SOURCE}{harbin}"), "test.toml")
+}
+
+#[test]
+fn a_local_time_a_clock_change_skips_or_repeats_is_refused_with_its_offsets() {
+    let ny = "America/New_York";
+    // Times that exist once, and ones with an offset, load.
+    for (from, until) in [
+        ("\"2025-03-09 01:30\"", "\"2025-11-02 02:30\""),
+        ("\"2025-03-09 03:30\"", "2025-11-02T01:30:00-05:00"),
+        ("2025-03-09T02:30:00-05:00", "\"2025-11-02T01:30:00-04:00\""),
+    ] {
+        if let Err(e) = harbin_in(ny, from, until) {
+            panic!("{from} .. {until}: {e}");
+        }
+    }
+    for (from, until) in [
+        ("\"2025-03-09 02:30\"", "\"2025-11-02 01:30\""),
+        ("2025-03-09T02:30:00", "2025-11-02T01:30:00"),
+    ] {
+        let e = match harbin_in(ny, from, until) {
+            Ok(_) => panic!("accepted {from} .. {until}"),
+            Err(e) => e,
+        };
+        assert_eq!(e.errors.len(), 2, "{e}");
+        let what = "of the impact period of notice `harbin-2025-asian-winter-games`";
+        let skipped = &e.errors[0];
+        assert!(
+            skipped
+                .message
+                .starts_with(&format!("`from` {what}: 2025-03-09")),
+            "{e}"
+        );
+        assert!(
+            skipped
+                .message
+                .contains("does not exist in America/New_York")
+                && skipped.message.contains("from -05:00 to -04:00")
+                && skipped.message.contains("2025-03-09T02:30:00-05:00"),
+            "{e}"
+        );
+        let twice = &e.errors[1];
+        assert_eq!(twice.line, skipped.line, "{e}");
+        assert!(
+            twice
+                .message
+                .starts_with(&format!("`until` {what}: 2025-11-02")),
+            "{e}"
+        );
+        assert!(
+            twice.message.contains("happens twice in America/New_York")
+                && twice
+                    .message
+                    .contains("2025-11-02T01:30:00-04:00 for the first")
+                && twice
+                    .message
+                    .contains("2025-11-02T01:30:00-05:00 for the second"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn a_time_whose_offset_is_not_whole_minutes_is_refused() {
+    // Liberia kept -00:44:30 until 1972-01-07: a window then cannot be written in RFC 3339.
+    let e = match harbin_in(
+        "Africa/Monrovia",
+        "\"1971-06-01 00:00\"",
+        "\"1972-06-01 00:00\"",
+    ) {
+        Ok(_) => panic!("accepted a time at -00:44:30"),
+        Err(e) => e,
+    };
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert!(
+        e.errors[0]
+            .message
+            .contains("1971-06-01 00:00 is at -00:44:30 in Africa/Monrovia"),
+        "{e}"
+    );
+    if let Err(e) = harbin_in(
+        "Africa/Monrovia",
+        "\"1972-06-01 00:00\"",
+        "\"1973-06-01 00:00\"",
+    ) {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn a_control_or_bidirectional_character_is_refused_in_every_text_and_in_version() {
+    // The shipped file and the fixtures have none.
+    Rules::embedded().unwrap_or_else(|e| panic!("{e}"));
+    let line = "version = \"2023-hangzhou-1\"";
+    for (written, named) in [
+        ("\\n", "U+000A"),
+        ("\\t", "U+0009"),
+        ("\\u001b[2J", "U+001B"),
+        ("\\u0085", "U+0085"),
+        ("\\u202e", "U+202E"),
+        ("\\u2069", "U+2069"),
+    ] {
+        for (from, to, message) in [
+            (
+                line.to_owned(),
+                format!("version = \"2023{written}hangzhou-1\""),
+                "`version`".to_owned(),
+            ),
+            (
+                "en = \"Approve the refund to the buyer promptly.\"".to_owned(),
+                format!("en = \"Approve the refund{written} to the buyer promptly.\""),
+                "actions.approve_refund_now (en)".to_owned(),
+            ),
+            (
+                "name.en = \"Asian Games\"".to_owned(),
+                format!("name.en = \"Asian{written} Games\""),
+                "phase name (en)".to_owned(),
+            ),
+            (
+                "source = \"快手小店".to_owned(),
+                format!("source = \"{written}快手小店"),
+                "the `source` of notice `hangzhou-2023-asian-games`".to_owned(),
+            ),
+            (
+                "name = \"3.1.1 not shipped: approve the refund\"".to_owned(),
+                format!("name = \"3.1.1 not shipped{written}: approve the refund\""),
+                "the name of test `3.1.1 not shipped".to_owned(),
+            ),
+        ] {
+            let (src, e) = broken(&from, &to);
+            assert_eq!(e.errors.len(), 1, "{to}: {e}");
+            assert!(
+                e.errors[0].message.starts_with(&message)
+                    && e.errors[0].message.contains(&format!("holds {named}: a line break, a control character or a bidirectional control")),
+                "{to}: {e}"
+            );
+            assert_eq!(e.errors[0].line, line_of(&src, &to), "{e}");
+        }
+    }
+    // A warning's text too.
+    let (_, e) = broken(
+        "en = \"The request time {requested_at} is later than the decision time {as_of}.\"",
+        "en = \"The request time {requested_at} is later than\\u202e the decision time {as_of}.\"",
+    );
+    assert!(
+        e.errors[0]
+            .message
+            .starts_with("warnings.requested_after_as_of (en) holds U+202E"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_warning_text_leaving_out_a_value_is_refused_by_name() {
+    let text =
+        "en = \"The carrier event {pointer} at {at} is later than the decision time {as_of}.\"";
+    for (changed, named) in [
+        (
+            "en = \"A carrier event is later than the decision time.\"",
+            "`{pointer}`, `{at}`, `{as_of}`: the warning would not say them",
+        ),
+        (
+            "en = \"The carrier event {pointer} is later than the decision time {as_of}.\"",
+            "`{at}`: the warning would not say it",
+        ),
+    ] {
+        let (src, e) = broken(text, changed);
+        assert_eq!(e.errors.len(), 1, "{e}");
+        assert_eq!(
+            e.errors[0].message,
+            format!("warnings.event_after_as_of (en) leaves out {named}"),
+            "{e}"
+        );
+        assert_eq!(e.errors[0].line, line_of(&src, changed), "{e}");
+    }
+    // Every value once, in another order, is fine.
+    let reordered =
+        "en = \"At {at}, later than the decision time {as_of}: the carrier event {pointer}.\"";
+    let source = EMBEDDED_SOURCE.replacen(text, reordered, 1);
+    Rules::from_toml(&source, "test.toml").unwrap_or_else(|e| panic!("{e}"));
+}
