@@ -563,10 +563,10 @@ impl Phrase {
                     clause.match_indices(phrase.as_str()).any(|(i, _)| {
                         let before = &clause[..i];
                         let after = &clause[i + phrase.len()..];
-                        let whole_word = !(word_start && is_word(before.chars().next_back()))
-                            && !(word_end && is_word(after.chars().next()));
+                        let cuts_a_word = (word_start && is_word(before.chars().next_back()))
+                            || (word_end && is_word(after.chars().next()));
                         let after = after.trim_start_matches('_');
-                        whole_word
+                        !cuts_a_word
                             && !ends_negated(before, &self.negated_before, &self.fillers, 0)
                             && earliest_negation.is_none_or(|end| end > i)
                             && latest_negation.is_none_or(|start| start < i + phrase.len())
