@@ -1415,6 +1415,102 @@ fn the_phrase_tables_negations_and_precedence_are_checked() {
     assert_eq!(read(&unnegated, "快件滞留，签收人电话停机"), exception);
 }
 
+/// The phrase table's later keys: `negated_later`, `only_with`, `empty_values`, the
+/// `unclear` status, questions and English text. Each is data: without it the shipped
+/// table reads the line the old, wrong way.
+#[test]
+fn the_phrase_tables_later_keys_are_checked_and_read_as_documented() {
+    use aftersales::carriers::Reading;
+    use aftersales::codes::Status;
+    let (_, e) = broken(
+        "status = \"security_check\"\nany = [\"安检\", \"过机\"]",
+        "status = \"security_check\"\nany = [\"安检\", \"过机\"]\nempty_values = [\"无\"]",
+    );
+    assert!(e.to_string().contains("need `whole_clause`"), "{e}");
+    let (_, e) = broken("status = \"no_movement\"", "status = \"unclear_ish\"");
+    assert!(e.to_string().contains("or unclear"), "{e}");
+    let (_, e) = broken(
+        "wins_over = [\"intercept_failed\", \"intercept_requested\"]",
+        "wins_over = [\"unclear\"]",
+    );
+    assert!(
+        e.to_string().contains("`unclear` is not a carrier status"),
+        "{e}"
+    );
+    let read = |source: &str, text: &str| {
+        Rules::from_toml(source, "t.toml")
+            .map(|r| r.read_description(text))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let status = |s| Some(Reading::Status(s));
+    let shipped = EMBEDDED_SOURCE;
+    let without = |from: &str| {
+        assert!(shipped.contains(from), "test fixture drifted: {from}");
+        without_tests(&shipped.replacen(from, "", 1))
+    };
+    // negated_later: a return to the local station is no return to the sender.
+    assert_eq!(read(shipped, "快件已退回至杭州上城网点"), None);
+    assert_eq!(
+        read(shipped, "快件已退回至寄件人"),
+        status(Status::Returned)
+    );
+    let later = "negated_later = [\"网点\", \"站点\", \"营业部\", \"营业点\", \"分部\", \"驿站\", \"重新派送\", \"继续派送\", \"取消\", \"撤销\", \"失败\"]\n\n[[carrier_phrases]]\nstatus = \"returning\"";
+    let unlater =
+        without_tests(&shipped.replacen(later, "\n[[carrier_phrases]]\nstatus = \"returning\"", 1));
+    assert_ne!(unlater, without_tests(shipped));
+    assert_eq!(
+        read(&unlater, "快件已退回至杭州上城网点"),
+        status(Status::Returned)
+    );
+    // only_with: a pickup is the consignee's where someone or somewhere says so; with
+    // nobody named it is unclear (read as nothing), and the courier's is a collection.
+    assert_eq!(read(shipped, "快件已被本人取走"), status(Status::Delivered));
+    assert_eq!(
+        read(shipped, "包裹已取走，感谢使用菜鸟驿站"),
+        status(Status::Delivered)
+    );
+    assert_eq!(read(shipped, "已取件，感谢使用"), None);
+    assert_eq!(read(shipped, "快递员已取件"), status(Status::Collected));
+    let only = "only_with = [\"您已\", \"您在\", \"被您\", \"您本人\", \"本人\", \"收件人\", \"客户\", \"驿站\", \"丰巢\", \"快递柜\", \"智能柜\", \"自提柜\", \"自提点\", \"代收点\"]\n";
+    assert_eq!(
+        read(&without(only), "已取件，感谢使用"),
+        status(Status::Delivered)
+    );
+    // empty_values: 签收人：无 names nobody; 签收人：门卫 names the doorman.
+    assert_eq!(read(shipped, "签收人：无"), None);
+    assert_eq!(read(shipped, "签收人:--"), None);
+    assert_eq!(read(shipped, "签收人：门卫"), status(Status::Delivered));
+    let empty = "empty_values = [\"无\", \"暂无\", \"空\", \"待定\", \"未知\", \"不详\", \"无人\", \"未签收\", \"未填写\", \"null\", \"none\", \"na\"]\n";
+    assert_eq!(
+        read(&without(empty), "签收人：无"),
+        status(Status::Delivered)
+    );
+    // A question says nothing; the same words as a statement do.
+    assert_eq!(read(shipped, "已签收？请确认"), None);
+    assert_eq!(read(shipped, "已签收?"), None);
+    assert_eq!(read(shipped, "已签收，请确认"), status(Status::Delivered));
+    // English: case-insensitive, whole words only.
+    assert_eq!(read(shipped, "DELIVERED"), status(Status::Delivered));
+    assert_eq!(
+        read(shipped, "Your package was delivered."),
+        status(Status::Delivered)
+    );
+    assert_eq!(read(shipped, "Undelivered"), None);
+    assert_eq!(read(shipped, "Not  delivered"), None);
+    assert_eq!(
+        read(shipped, "out for delivery"),
+        status(Status::OutForDelivery)
+    );
+    assert_eq!(
+        read(shipped, "Returned to Sender"),
+        status(Status::Returned)
+    );
+    assert_eq!(
+        read(shipped, "Return to sender in transit"),
+        status(Status::Returning)
+    );
+}
+
 /// The range of request times ends at 9996-12-31T23:59:59.999Z so that whatever a
 /// decision counts from them fits in the year 9999 in any time zone: with every
 /// threshold at its largest (366 days) and the policy at +14:00, times at the end of the
