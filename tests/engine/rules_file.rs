@@ -1448,8 +1448,13 @@ fn the_phrase_tables_later_keys_are_checked_and_read_as_documented() {
         assert!(shipped.contains(from), "test fixture drifted: {from}");
         without_tests(&shipped.replacen(from, "", 1))
     };
-    // negated_later: a return to the local station is no return to the sender.
-    assert_eq!(read(shipped, "快件已退回至杭州上城网点"), None);
+    // negated_later: a return to the local station is no return to the sender, but a
+    // failed delivery; to the sender's own station, a person reads it.
+    assert_eq!(
+        read(shipped, "快件已退回至杭州上城网点"),
+        status(Status::Exception)
+    );
+    assert_eq!(read(shipped, "快件已退回至寄件人网点"), None);
     assert_eq!(
         read(shipped, "快件已退回至寄件人"),
         status(Status::Returned)
