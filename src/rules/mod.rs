@@ -370,15 +370,15 @@ struct Phrase {
 const UNCLEAR: &str = "unclear";
 
 /// Text as phrases are compared: simplified (spaces and separators dropped, traditional
-/// characters simplified), ASCII letters lowercased, and the spaces between two ASCII
-/// words kept as one `_`, so that English phrases are matched case-insensitively and as
+/// characters simplified), ASCII letters lowercased, and the spaces (or `-`, `/`) between
+/// two ASCII words kept as one `_`, so that English phrases are matched case-insensitively and as
 /// whole words (`delivered` is not in `undelivered`, `Package delivered` is read).
 fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
-        if c.is_whitespace() {
-            while chars.peek().is_some_and(|n| n.is_whitespace()) {
+        if is_word_break(c) {
+            while chars.peek().is_some_and(|&n| is_word_break(n)) {
                 chars.next();
             }
             let word_before = out
@@ -394,6 +394,12 @@ fn fold(text: &str) -> String {
         }
     }
     crate::gazetteer().simplify(&out)
+}
+
+/// White space, or a separator simplifying drops (`Delivery attempted - no one home`):
+/// between two ASCII words, one `_`.
+fn is_word_break(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '-' | '/' | '·' | '、')
 }
 
 /// Whether `c` is part of an ASCII word (for matching English phrases as whole words).
