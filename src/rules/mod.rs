@@ -350,7 +350,9 @@ pub struct Rules {
 /// One entry of the carrier phrase table, its text already simplified.
 #[derive(Debug, Clone)]
 struct Phrase {
-    reading: Reading,
+    /// `None` for an `unclear` entry: a line it reads is read as nothing (a person reads
+    /// it: the warning for an unrecognized description).
+    reading: Option<Reading>,
     any: Vec<String>,
     whole_clause: Vec<String>,
     unless: Vec<String>,
@@ -358,7 +360,52 @@ struct Phrase {
     fillers: Vec<String>,
     negated_earlier: Vec<String>,
     negated_after: Vec<String>,
+    negated_later: Vec<String>,
+    only_with: Vec<String>,
+    empty_values: Vec<String>,
     wins_over: Vec<Reading>,
+}
+
+/// How the phrase table writes an entry whose lines need a person (`已签收，收件人拒收部分商品`):
+/// they are read as nothing, with the warning for an unrecognized description.
+const UNCLEAR: &str = "unclear";
+
+/// Text as phrases are compared: simplified (spaces and separators dropped, traditional
+/// characters simplified), ASCII letters lowercased, and the spaces (or `-`, `/`) between
+/// two ASCII words kept as one `_`, so that English phrases are matched case-insensitively and as
+/// whole words (`delivered` is not in `undelivered`, `Package delivered` is read).
+fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if is_word_break(c) {
+            while chars.peek().is_some_and(|&n| is_word_break(n)) {
+                chars.next();
+            }
+            let word_before = out
+                .chars()
+                .next_back()
+                .is_some_and(|p| p.is_ascii_alphanumeric());
+            let word_after = chars.peek().is_some_and(|n| n.is_ascii_alphanumeric());
+            if word_before && word_after {
+                out.push('_');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    crate::gazetteer().simplify(&out)
+}
+
+/// White space, or a separator simplifying drops (`Delivery attempted - no one home`):
+/// between two ASCII words, one `_`.
+fn is_word_break(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '-' | '/' | '·' | '、')
+}
+
+/// Whether `c` is part of an ASCII word (for matching English phrases as whole words).
+fn is_word(c: Option<char>) -> bool {
+    c.is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
 /// The punctuation that ends a clause of a trace line: `any` phrases and their negations
@@ -387,6 +434,11 @@ fn is_clause_end(c: char) -> bool {
 
 /// `text` cut into clauses at [`is_clause_end`] and at a `.` not between two digits.
 fn split_clauses(text: &str) -> Vec<&str> {
+    clauses_and_ends(text).into_iter().map(|(c, _)| c).collect()
+}
+
+/// [`split_clauses`], each clause with what ended it (`None` for the last).
+fn clauses_and_ends(text: &str) -> Vec<(&str, Option<char>)> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut prev: Option<char> = None;
@@ -397,18 +449,20 @@ fn split_clauses(text: &str) -> Vec<&str> {
             && !(prev.is_some_and(|p| p.is_ascii_digit())
                 && next.is_some_and(|n| n.is_ascii_digit()));
         if is_clause_end(c) || full_stop {
-            out.push(&text[start..i]);
+            out.push((&text[start..i], Some(c)));
             start = i + c.len_utf8();
         }
         prev = Some(c);
     }
-    out.push(&text[start..]);
+    out.push((&text[start..], None));
     out
 }
 
-/// A trace line read for phrases: simplified whole (for `unless`), its clauses simplified,
-/// and its clauses without a leading 【place】 (for `whole_clause`). A part of a clause
-/// between spaces is no whole clause: 派送不成功 签收人 不在家 names no signer.
+/// A trace line read for phrases: folded whole (for `unless` and `only_with`), its
+/// clauses folded ([`fold`]), and its clauses without a leading 【place】 (for
+/// `whole_clause`). A part of a clause between spaces is no whole clause: 派送不成功 签收人
+/// 不在家 names no signer. A clause that ends in a question mark asks, and says nothing:
+/// it is left out (`已签收？请确认`).
 struct Line {
     whole: String,
     clauses: Vec<String>,
@@ -417,19 +471,18 @@ struct Line {
 
 impl Line {
     fn new(text: &str) -> Line {
-        let g = crate::gazetteer();
         let mut clauses = Vec::new();
         let mut parts = Vec::new();
-        for clause in split_clauses(text) {
-            let simplified = g.simplify(clause);
-            if simplified.is_empty() {
+        for (clause, end) in clauses_and_ends(text) {
+            let folded = fold(clause);
+            if folded.is_empty() || matches!(end, Some('?' | '？')) {
                 continue;
             }
-            parts.push(without_place(&simplified).to_owned());
-            clauses.push(simplified);
+            parts.push(without_place(&folded).to_owned());
+            clauses.push(folded);
         }
         Line {
-            whole: g.simplify(text),
+            whole: fold(text),
             clauses,
             parts,
         }
@@ -453,8 +506,10 @@ fn without_place(mut s: &str) -> &str {
 }
 
 /// Whether `before` ends with a negation, perhaps followed by fillers (未被, 无法正常,
-/// 未能按时): at most three fillers are looked through.
+/// 未能按时): at most three fillers are looked through. The `_` between English words
+/// does not count (`not_delivered`).
 fn ends_negated(before: &str, negations: &[String], fillers: &[String], depth: usize) -> bool {
+    let before = before.trim_end_matches('_');
     negations.iter().any(|n| before.ends_with(n.as_str()))
         || (depth < 3
             && fillers.iter().any(|f| {
@@ -471,10 +526,26 @@ impl Phrase {
         if self.unless.iter().any(|u| line.whole.contains(u.as_str())) {
             return false;
         }
-        let whole = self
-            .whole_clause
-            .iter()
-            .any(|w| line.parts.iter().any(|p| p == w));
+        if !self.only_with.is_empty()
+            && !self
+                .only_with
+                .iter()
+                .any(|w| line.whole.contains(w.as_str()))
+        {
+            return false;
+        }
+        // With `empty_values`, a whole-clause phrase names someone only with a value
+        // after it (签收人：门卫), not an empty one (签收人：无, 签收人：--).
+        let whole = self.whole_clause.iter().any(|w| {
+            line.parts.iter().enumerate().any(|(j, p)| {
+                p == w
+                    && (self.empty_values.is_empty()
+                        || line
+                            .parts
+                            .get(j + 1)
+                            .is_some_and(|v| !self.empty_values.iter().any(|e| e == v)))
+            })
+        });
         whole
             || line.clauses.iter().any(|clause| {
                 // A `negated_earlier` word stands before a place when its first occurrence
@@ -486,12 +557,26 @@ impl Phrase {
                     .iter()
                     .filter_map(|n| clause.find(n.as_str()).map(|at| at + n.len()))
                     .min();
+                // Likewise a `negated_later` word stands after a place when its last
+                // occurrence starts there or later.
+                let latest_negation = self
+                    .negated_later
+                    .iter()
+                    .filter_map(|n| clause.rfind(n.as_str()))
+                    .max();
                 self.any.iter().any(|phrase| {
+                    let word_start = is_word(phrase.chars().next());
+                    let word_end = is_word(phrase.chars().next_back());
                     clause.match_indices(phrase.as_str()).any(|(i, _)| {
                         let before = &clause[..i];
                         let after = &clause[i + phrase.len()..];
-                        !ends_negated(before, &self.negated_before, &self.fillers, 0)
+                        let cuts_a_word = (word_start && is_word(before.chars().next_back()))
+                            || (word_end && is_word(after.chars().next()));
+                        let after = after.trim_start_matches('_');
+                        !cuts_a_word
+                            && !ends_negated(before, &self.negated_before, &self.fillers, 0)
                             && earliest_negation.is_none_or(|end| end > i)
+                            && latest_negation.is_none_or(|start| start < i + phrase.len())
                             && !self
                                 .negated_after
                                 .iter()
@@ -653,19 +738,20 @@ impl Rules {
             || self
                 .phrases
                 .iter()
-                .any(|p| p.reading == given && p.reads(&line));
+                .any(|p| p.reading == Some(given) && p.reads(&line));
         Some((read_as, says_given))
     }
 
     /// The reading of the first entry that reads `line`, or of an entry that wins over it.
+    /// `None` when nothing reads it, or an `unclear` entry does first.
     fn reading_of(&self, line: &Line) -> Option<Reading> {
         let first = self.phrases.iter().find(|p| p.reads(line))?;
         let winner = self
             .phrases
             .iter()
-            .find(|p| p.wins_over.contains(&first.reading) && p.reads(line))
+            .find(|p| first.reading.is_some_and(|r| p.wins_over.contains(&r)) && p.reads(line))
             .unwrap_or(first);
-        Some(winner.reading)
+        winner.reading
     }
 
     /// The words of a warning.
@@ -907,19 +993,23 @@ impl Validator {
     }
 
     fn phrases(&mut self, raw: &[RawPhrase]) -> Vec<Phrase> {
-        let g = crate::gazetteer();
         let mut out = Vec::new();
         for p in raw {
             let known = Reading::all_codes().join(", ");
-            let Some(reading) = Reading::parse(p.status.get_ref()) else {
-                self.err(
-                    &p.status,
-                    format!(
-                        "`{}` is not a carrier status: use one of {known}",
-                        p.status.get_ref(),
-                    ),
-                );
-                continue;
+            let reading = if p.status.get_ref() == UNCLEAR {
+                None
+            } else {
+                let Some(reading) = Reading::parse(p.status.get_ref()) else {
+                    self.err(
+                        &p.status,
+                        format!(
+                            "`{}` is not a carrier status: use one of {known}, or {UNCLEAR}",
+                            p.status.get_ref(),
+                        ),
+                    );
+                    continue;
+                };
+                Some(reading)
             };
             if p.any.get_ref().is_empty() {
                 self.err(&p.any, "`any` needs at least one phrase");
@@ -930,9 +1020,15 @@ impl Validator {
                     .chain(&p.fillers)
                     .chain(&p.negated_earlier)
                     .chain(&p.negated_after)
+                    .chain(&p.negated_later)
             };
             let phrases = || p.any.get_ref().iter().chain(&p.whole_clause);
-            for phrase in phrases().chain(&p.unless).chain(negations()) {
+            for phrase in phrases()
+                .chain(&p.unless)
+                .chain(&p.only_with)
+                .chain(&p.empty_values)
+                .chain(negations())
+            {
                 if phrase.get_ref().trim().is_empty() {
                     self.err(phrase, "a phrase must not be empty");
                 }
@@ -945,6 +1041,20 @@ impl Validator {
                     );
                 }
             }
+            for phrase in &p.empty_values {
+                if split_clauses(phrase.get_ref()).len() > 1 {
+                    self.err(
+                        phrase,
+                        "an empty value is one clause, so it cannot hold what ends a clause",
+                    );
+                }
+            }
+            if !p.empty_values.is_empty() && p.whole_clause.is_empty() {
+                self.err(
+                    &p.empty_values[0],
+                    "`empty_values` are what may follow a `whole_clause` phrase, so they need `whole_clause`",
+                );
+            }
             if !p.fillers.is_empty() && p.negated_before.is_empty() {
                 self.err(
                     &p.fillers[0],
@@ -954,7 +1064,7 @@ impl Validator {
             let mut wins_over = Vec::new();
             for w in &p.wins_over {
                 match Reading::parse(w.get_ref()) {
-                    Some(r) if r == reading => {
+                    Some(r) if Some(r) == reading => {
                         self.err(w, "an entry cannot win over its own status")
                     }
                     Some(r) if !raw.iter().any(|q| Reading::parse(q.status.get_ref()) == Some(r)) => {
@@ -972,7 +1082,7 @@ impl Validator {
             }
             let text = |v: &[Spanned<String>]| {
                 v.iter()
-                    .map(|s| g.simplify(s.get_ref()))
+                    .map(|s| fold(s.get_ref()))
                     .filter(|s| !s.is_empty())
                     .collect()
             };
@@ -985,6 +1095,9 @@ impl Validator {
                 fillers: text(&p.fillers),
                 negated_earlier: text(&p.negated_earlier),
                 negated_after: text(&p.negated_after),
+                negated_later: text(&p.negated_later),
+                only_with: text(&p.only_with),
+                empty_values: text(&p.empty_values),
                 wins_over,
             });
         }

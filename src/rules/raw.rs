@@ -58,6 +58,18 @@ pub struct RawPhrase {
     /// A phrase does not count where one of these follows it right away (签收失败, 签收时).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub negated_after: Vec<Spanned<String>>,
+    /// A phrase does not count where one of these comes anywhere after it in its clause
+    /// (退回 in 快件已退回至杭州上城网点).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub negated_later: Vec<Spanned<String>>,
+    /// Phrases looked for in the whole line: the entry reads the line only when one of them
+    /// is there (取件 is the consignee's pickup beside 您已, 本人, 驿站, 丰巢柜).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub only_with: Vec<Spanned<String>>,
+    /// Values that name nobody: a `whole_clause` phrase counts only when the clause after it
+    /// holds a value, and not one of these (签收人：无, 签收人：待定).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub empty_values: Vec<Spanned<String>>,
     /// Statuses this entry wins over: when an earlier entry of one of them read the line
     /// first and this one reads it too, this one's status is the reading (拦截失败，已签收
     /// is a delivery).

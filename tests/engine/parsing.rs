@@ -1379,3 +1379,28 @@ fn a_description_of_one_phrase_repeated_is_read_once_through() {
     let v = decide(&after_collection(&text));
     assert_ne!(v["scenario"], "delivered", "{}", v["scenario"]);
 }
+
+#[test]
+fn descriptions_that_repeat_the_later_keys_are_read_once_through_too() {
+    // negated_later (退回 … 网点), only_with (取件 beside 本人), the English whole-word
+    // check (delivered inside undelivered), a question and an empty signer, each ~1 MiB:
+    // each is found once per clause, not searched again at every match.
+    for (text, not) in [
+        ("退回网点".repeat(90_000), "rejected_or_returned"),
+        ("本人取件码".repeat(70_000), "delivered"),
+        ("undelivered ".repeat(90_000), "delivered"),
+        (format!("{}?", "已签收".repeat(120_000)), "delivered"),
+        ("签收人：无，".repeat(60_000), "delivered"),
+        (format!("{}签收后", "_".repeat(1 << 20)), "delivered"),
+    ] {
+        let started = std::time::Instant::now();
+        let v = decide(&after_collection(&text));
+        assert_ne!(v["scenario"], not, "{}", &text[..30]);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{}: {:?}",
+            &text[..30],
+            started.elapsed()
+        );
+    }
+}

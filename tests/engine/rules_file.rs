@@ -1400,7 +1400,7 @@ fn the_phrase_tables_negations_and_precedence_are_checked() {
     // Without its negations the table reads them as deliveries again: the negations are
     // data.
     let weak = "negated_before = [\"未\", \"没\", \"没有\", \"不\", \"不能\", \"不可\", \"不得\", \"不要\", \"勿\", \"禁止\", \"无\", \"无人\", \"没人\", \"无法\", \"未能\", \"待\", \"拒绝\", \"准备\", \"如\", \"若\", \"如已\", \"若已\", \"改天\", \"改日\"]\nfillers = [\"被\", \"正常\", \"按时\", \"及时\", \"成功\"]\n";
-    let weak_after = "negated_after = [\"失败\", \"不成功\", \"未成功\", \"异常\", \"延误\", \"延迟\", \"人\", \"时\", \"前\", \"码\", \"点\", \"货款\"]\n\n[[carrier_phrases]]\nstatus = \"out_for_delivery\"";
+    let weak_after = "negated_after = [\"失败\", \"不成功\", \"未成功\", \"异常\", \"延误\", \"延迟\", \"人\", \"时\", \"前\", \"后\", \"码\", \"点\", \"货款\"]\n\n[[carrier_phrases]]\nstatus = \"out_for_delivery\"";
     assert!(EMBEDDED_SOURCE.contains(weak_after), "test fixture drifted");
     let unnegated = EMBEDDED_SOURCE.replacen(weak, "", 1).replacen(
         weak_after,
@@ -1413,6 +1413,107 @@ fn the_phrase_tables_negations_and_precedence_are_checked() {
     assert_eq!(read(&unnegated, "签收人不在家"), delivered);
     // The weak delivery comes after the failures, whatever its negations.
     assert_eq!(read(&unnegated, "快件滞留，签收人电话停机"), exception);
+}
+
+/// The phrase table's later keys: `negated_later`, `only_with`, `empty_values`, the
+/// `unclear` status, questions and English text. Each is data: without it the shipped
+/// table reads the line the old, wrong way.
+#[test]
+fn the_phrase_tables_later_keys_are_checked_and_read_as_documented() {
+    use aftersales::carriers::Reading;
+    use aftersales::codes::Status;
+    let (_, e) = broken(
+        "status = \"security_check\"\nany = [\"安检\", \"过机\"]",
+        "status = \"security_check\"\nany = [\"安检\", \"过机\"]\nempty_values = [\"无\"]",
+    );
+    assert!(e.to_string().contains("need `whole_clause`"), "{e}");
+    let (_, e) = broken("status = \"no_movement\"", "status = \"unclear_ish\"");
+    assert!(e.to_string().contains("or unclear"), "{e}");
+    let (_, e) = broken(
+        "wins_over = [\"intercept_failed\", \"intercept_requested\"]",
+        "wins_over = [\"unclear\"]",
+    );
+    assert!(
+        e.to_string().contains("`unclear` is not a carrier status"),
+        "{e}"
+    );
+    let read = |source: &str, text: &str| {
+        Rules::from_toml(source, "t.toml")
+            .map(|r| r.read_description(text))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let status = |s| Some(Reading::Status(s));
+    let shipped = EMBEDDED_SOURCE;
+    let without = |from: &str| {
+        assert!(shipped.contains(from), "test fixture drifted: {from}");
+        without_tests(&shipped.replacen(from, "", 1))
+    };
+    // negated_later: a return to the local station is no return to the sender, but a
+    // failed delivery; to the sender's own station, a person reads it.
+    assert_eq!(
+        read(shipped, "快件已退回至杭州上城网点"),
+        status(Status::Exception)
+    );
+    assert_eq!(read(shipped, "快件已退回至寄件人网点"), None);
+    assert_eq!(
+        read(shipped, "快件已退回至寄件人"),
+        status(Status::Returned)
+    );
+    let later = "negated_later = [\"网点\", \"站点\", \"营业部\", \"营业点\", \"分部\", \"驿站\", \"重新派送\", \"继续派送\", \"取消\", \"撤销\", \"失败\"]\n\n[[carrier_phrases]]\nstatus = \"returning\"";
+    let unlater =
+        without_tests(&shipped.replacen(later, "\n[[carrier_phrases]]\nstatus = \"returning\"", 1));
+    assert_ne!(unlater, without_tests(shipped));
+    assert_eq!(
+        read(&unlater, "快件已退回至杭州上城网点"),
+        status(Status::Returned)
+    );
+    // only_with: a pickup is the consignee's where someone or somewhere says so; with
+    // nobody named it is unclear (read as nothing), and the courier's is a collection.
+    assert_eq!(read(shipped, "快件已被本人取走"), status(Status::Delivered));
+    assert_eq!(
+        read(shipped, "包裹已取走，感谢使用菜鸟驿站"),
+        status(Status::Delivered)
+    );
+    assert_eq!(read(shipped, "已取件，感谢使用"), None);
+    assert_eq!(read(shipped, "快递员已取件"), status(Status::Collected));
+    let only = "only_with = [\"您已\", \"您在\", \"被您\", \"您本人\", \"本人\", \"收件人\", \"客户\", \"驿站\", \"丰巢\", \"快递柜\", \"智能柜\", \"自提柜\", \"自提点\", \"代收点\"]\n";
+    assert_eq!(
+        read(&without(only), "已取件，感谢使用"),
+        status(Status::Delivered)
+    );
+    // empty_values: 签收人：无 names nobody; 签收人：门卫 names the doorman.
+    assert_eq!(read(shipped, "签收人：无"), None);
+    assert_eq!(read(shipped, "签收人:--"), None);
+    assert_eq!(read(shipped, "签收人：门卫"), status(Status::Delivered));
+    let empty = "empty_values = [\"无\", \"暂无\", \"空\", \"待定\", \"未知\", \"不详\", \"无人\", \"未签收\", \"未填写\", \"null\", \"none\", \"na\"]\n";
+    assert_eq!(
+        read(&without(empty), "签收人：无"),
+        status(Status::Delivered)
+    );
+    // A question says nothing; the same words as a statement do.
+    assert_eq!(read(shipped, "已签收？请确认"), None);
+    assert_eq!(read(shipped, "已签收?"), None);
+    assert_eq!(read(shipped, "已签收，请确认"), status(Status::Delivered));
+    // English: case-insensitive, whole words only.
+    assert_eq!(read(shipped, "DELIVERED"), status(Status::Delivered));
+    assert_eq!(
+        read(shipped, "Your package was delivered."),
+        status(Status::Delivered)
+    );
+    assert_eq!(read(shipped, "Undelivered"), None);
+    assert_eq!(read(shipped, "Not  delivered"), None);
+    assert_eq!(
+        read(shipped, "out for delivery"),
+        status(Status::OutForDelivery)
+    );
+    assert_eq!(
+        read(shipped, "Returned to Sender"),
+        status(Status::Returned)
+    );
+    assert_eq!(
+        read(shipped, "Return to sender in transit"),
+        status(Status::Returning)
+    );
 }
 
 /// The range of request times ends at 9996-12-31T23:59:59.999Z so that whatever a
