@@ -1,8 +1,11 @@
-//! Rules changed while serving: SIGHUP, or a change to the rules file (including a
-//! Kubernetes ConfigMap update, which swaps a symlinked directory under it). A new file
-//! is validated first, then swapped in whole; requests in flight finish on the rules they
-//! started with. A broken file keeps the last good rules serving and is reported in
-//! `/v1/rules`, the logs and `aftersales_rules_reloads_total{result="error"}`.
+//! Rules changed while serving: SIGHUP, or a change to what the rules path names
+//! (including a Kubernetes ConfigMap update, which swaps a symlinked directory under it,
+//! a symlinked release directory switched, a directory replaced: the watches follow the
+//! path, and a look at it every [`POLL`] catches what they miss). A file is read once it
+//! has settled ([`SETTLE`]: not half-written), validated, then swapped in whole; requests
+//! in flight finish on the rules they started with. A broken file, or different rules
+//! under the version already serving, keeps the last good rules serving and is reported
+//! once in `/v1/rules`, the logs and `aftersales_rules_reloads_total{result="error"}`.
 //!
 //! A SIGHUP does not kill the server while it starts: `main` takes it first thing
 //! ([`catch_early_hangups`], before the command line is read and the rules load; only the
@@ -21,6 +24,82 @@ use notify::{RecursiveMode, Watcher};
 
 use super::state::AppState;
 use crate::rules::Rules;
+
+/// How long the rules file must stay unchanged (the same device, inode, size, modification
+/// and change times), and not be held open by a writer, before a reload reads it. A file
+/// written in place is read only once its writer has been quiet this long, not 200 ms
+/// after its first bytes: a half-written file can be valid rules on its own (the first
+/// notices of several, the last one still to come) and would decide cases. One second is
+/// longer than an editor's save or a `cp` of a 16 MiB file takes, and short beside how
+/// long a rules change takes to roll out; it delays every reload by that much.
+pub const SETTLE: Duration = Duration::from_millis(1000);
+/// How often a settling file is looked at.
+const SETTLE_STEP: Duration = Duration::from_millis(100);
+/// How often the path is looked at as a safety net for changes no watch reports (a
+/// symlinked directory swapped above the watched one, a directory renamed away).
+pub const POLL: Duration = Duration::from_secs(1);
+/// How long a writer holding the file open (written to, not yet closed) holds a reload
+/// back; after that the file is read once quiet, with a warning.
+const OPEN_WRITER_LIMIT: Duration = Duration::from_secs(30);
+
+/// What the path names now (following symlinks): a change in any of it is a new file or
+/// a write; the same fingerprint twice, a settle period apart, is a quiet file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Fingerprint {
+    Present {
+        dev: u64,
+        ino: u64,
+        len: u64,
+        modified: (i64, i64),
+        changed: (i64, i64),
+    },
+    Absent(std::io::ErrorKind),
+}
+
+fn fingerprint(path: &Path) -> Fingerprint {
+    match std::fs::metadata(path) {
+        #[cfg(unix)]
+        Ok(m) => {
+            use std::os::unix::fs::MetadataExt;
+            Fingerprint::Present {
+                dev: m.dev(),
+                ino: m.ino(),
+                len: m.len(),
+                modified: (m.mtime(), m.mtime_nsec()),
+                changed: (m.ctime(), m.ctime_nsec()),
+            }
+        }
+        #[cfg(not(unix))]
+        Ok(m) => {
+            let nanos = |t: std::io::Result<std::time::SystemTime>| {
+                t.ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or((0, 0), |d| {
+                        (
+                            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                            i64::from(d.subsec_nanos()),
+                        )
+                    })
+            };
+            Fingerprint::Present {
+                dev: 0,
+                ino: 0,
+                len: m.len(),
+                modified: nanos(m.modified()),
+                changed: nanos(m.created()),
+            }
+        }
+        Err(e) => Fingerprint::Absent(e.kind()),
+    }
+}
+
+/// The fingerprint, off the async workers (a stat on a hung network mount blocks).
+async fn fingerprint_of(path: &Path) -> Fingerprint {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || fingerprint(&path))
+        .await
+        .unwrap_or(Fingerprint::Absent(std::io::ErrorKind::Other))
+}
 
 /// The outcome of the last reload, for `/v1/rules`.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -52,8 +131,19 @@ pub enum Trigger {
 pub struct Reloader {
     path: PathBuf,
     state: AppState,
-    /// The checksum of the last file that failed, so one broken file is reported once.
+    /// What the last failure was (the checksum of a file that did not load, or the error
+    /// of one that could not be read), so one failure is reported once, not on every
+    /// event in the directory until the file changes.
     last_failed: Arc<Mutex<Option<String>>>,
+}
+
+/// How one reload went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Done: true when the rules were swapped or a failure cleared.
+    Done(bool),
+    /// The file changed while it was read: settle again, read again.
+    ChangedWhileReading,
 }
 
 impl Reloader {
@@ -65,54 +155,84 @@ impl Reloader {
         }
     }
 
-    /// Reloads now. A file-change trigger skips content already loaded or already failed.
-    pub fn reload(&self, trigger: Trigger) -> bool {
+    fn already_failed(&self, key: &str) -> bool {
+        self.last_failed
+            .lock()
+            .is_ok_and(|f| f.as_deref() == Some(key))
+    }
+
+    /// Reloads now, from a file that has settled with fingerprint `settled`; if what the
+    /// path names no longer has that fingerprint once read, nothing is decided and the
+    /// caller settles again. A file-change trigger skips content already loaded and
+    /// failures already reported.
+    fn reload(&self, trigger: Trigger, settled: &Fingerprint) -> Outcome {
         let name = self
             .path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         // Read exactly as at startup and by `rules check`: never lossily, never blocking.
-        let text = match Rules::read_source(&self.path) {
+        let read = Rules::read_source(&self.path);
+        if fingerprint(&self.path) != *settled {
+            return Outcome::ChangedWhileReading;
+        }
+        let text = match read {
             Ok(text) => text,
             Err(errors) => {
-                self.fail(describe(&errors, &name), None);
-                return false;
+                let error = describe(&errors, &name);
+                // A missing or unreadable file is one failure until it changes, as a
+                // broken one is: not one more error per event in its directory.
+                let key = format!("unreadable: {error}");
+                if trigger == Trigger::FileChanged && self.already_failed(&key) {
+                    return Outcome::Done(false);
+                }
+                self.fail(error, Some(key));
+                return Outcome::Done(false);
             }
         };
         let checksum = crate::rules::checksum(&text);
-        if trigger == Trigger::FileChanged {
-            let failed = self
-                .last_failed
-                .lock()
-                .map(|f| f.clone())
-                .unwrap_or_default();
-            if checksum == self.state.rules().rules.checksum {
+        let served = self.state.rules();
+        if checksum == served.rules.checksum {
+            if trigger == Trigger::FileChanged {
                 // The file is back to the rules already serving (a broken edit undone by
                 // putting the served file back): nothing to swap, but a failure shown
                 // since is over, or `/v1/rules` and the failing gauge would stay failed
                 // until a SIGHUP.
-                return self.back_to_served(trigger, &checksum);
+                return Outcome::Done(self.back_to_served(trigger, &checksum));
             }
-            if failed.as_deref() == Some(checksum.as_str()) {
-                return false;
-            }
+            // A SIGHUP with the file unchanged: nothing to swap, and it went well.
+            self.record_ok();
+            let version = served.rules.version.clone();
+            tracing::info!(?trigger, %version, %checksum, "rules file unchanged; nothing to swap");
+            return Outcome::Done(true);
+        }
+        if trigger == Trigger::FileChanged && self.already_failed(&checksum) {
+            return Outcome::Done(false);
         }
         match Rules::from_toml(&text, &name) {
+            Ok(rules) if rules.version == served.rules.version => {
+                // Decisions name only the rules' version: two different policies under
+                // one version could not be told apart by anyone reading a decision.
+                let at =
+                    version_line(&text).map_or_else(|| name.clone(), |l| format!("{name}:{l}:1"));
+                let error = format!(
+                    "{at}: version \"{}\" is the version already serving, but the rules differ ({checksum}, serving {}): give the new rules a new version, so that decisions say which rules made them",
+                    rules.version, served.rules.checksum
+                );
+                self.fail(error, Some(checksum));
+                Outcome::Done(false)
+            }
             Ok(rules) => {
                 rules.log_warnings();
-                let (old, new) = (
-                    self.state.rules().rules.version.clone(),
-                    rules.version.clone(),
-                );
+                let (old, new) = (served.rules.version.clone(), rules.version.clone());
                 self.state.swap_rules(rules);
                 self.record_ok();
                 tracing::info!(?trigger, from_version = %old, to_version = %new, %checksum, "rules reloaded");
-                true
+                Outcome::Done(true)
             }
             Err(errors) => {
                 self.fail(describe(&errors, &name), Some(checksum));
-                false
+                Outcome::Done(false)
             }
         }
     }
@@ -155,9 +275,9 @@ impl Reloader {
         crate::time::format(Utc::now(), self.state.rules().rules.time_zone)
     }
 
-    fn fail(&self, error: String, checksum: Option<String>) {
+    fn fail(&self, error: String, key: Option<String>) {
         if let Ok(mut f) = self.last_failed.lock() {
-            *f = checksum;
+            *f = key;
         }
         metrics::counter!("aftersales_rules_reloads_total", "result" => "error").increment(1);
         metrics::gauge!("aftersales_rules_reload_failing").set(1.0);
@@ -174,11 +294,55 @@ impl Reloader {
         });
     }
 
-    /// Reloads on every hangup (SIGHUP, see [`AppState::hangups`]) and on changes in the rules file's directory, until the
-    /// process ends. Returns the watcher, which must be kept alive.
-    pub fn spawn(self) -> Option<notify::RecommendedWatcher> {
+    /// Waits until the file has settled: the same fingerprint for [`SETTLE`], and no
+    /// writer holding it open (Linux: written to and not yet closed; for at most
+    /// [`OPEN_WRITER_LIMIT`]). Triggers coming meanwhile are taken in (a SIGHUP among
+    /// them makes the reload a SIGHUP's). Returns the settled fingerprint.
+    async fn settle(
+        &self,
+        rx: &mut tokio::sync::mpsc::Receiver<Trigger>,
+        trigger: &mut Trigger,
+        writing: &AtomicBool,
+    ) -> Fingerprint {
+        let began = tokio::time::Instant::now();
+        let mut seen = fingerprint_of(&self.path).await;
+        let mut quiet_since = tokio::time::Instant::now();
+        loop {
+            tokio::time::sleep(SETTLE_STEP).await;
+            take_pending(rx, trigger);
+            let now = fingerprint_of(&self.path).await;
+            if now != seen {
+                seen = now;
+                quiet_since = tokio::time::Instant::now();
+                continue;
+            }
+            if quiet_since.elapsed() < SETTLE {
+                continue;
+            }
+            if writing.load(Ordering::SeqCst) {
+                if began.elapsed() < OPEN_WRITER_LIMIT {
+                    continue;
+                }
+                tracing::warn!(
+                    waited_seconds = OPEN_WRITER_LIMIT.as_secs(),
+                    "the rules file is still open for writing; reading it now that it has been quiet for a second"
+                );
+                writing.store(false, Ordering::SeqCst);
+            }
+            return seen;
+        }
+    }
+
+    /// Reloads on every hangup (SIGHUP, see [`AppState::hangups`]), on changes in the
+    /// directories the rules path goes through, and on any change a look at the path
+    /// every [`POLL`] finds (following symlinks: a swapped symlinked directory, a
+    /// directory renamed away and another put in its place, whose watches are then
+    /// re-armed). Each reload waits for the file to settle first. The tasks end when the
+    /// returned value is dropped.
+    pub fn spawn(self) -> ReloadTasks {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Trigger>(16);
-        let watcher = watch(&self.path, tx.clone());
+        let writing = Arc::new(AtomicBool::new(false));
+        let mut tasks = Vec::new();
         {
             let tx = tx.clone();
             let mut hangups = self.state.hangups();
@@ -187,29 +351,109 @@ impl Reloader {
             if *hangups.borrow_and_update() != 0 {
                 let _ = tx.try_send(Trigger::Signal);
             }
-            tokio::spawn(async move {
+            tasks.push(tokio::spawn(async move {
                 while hangups.changed().await.is_ok() {
                     if tx.send(Trigger::Signal).await.is_err() {
                         break;
                     }
                 }
-            });
+            }));
         }
-        tokio::spawn(async move {
-            while let Some(mut trigger) = rx.recv().await {
-                // Editors and ConfigMap updates come as bursts of events: settle first.
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                while let Ok(more) = rx.try_recv() {
-                    if more == Trigger::Signal {
-                        trigger = Trigger::Signal;
+        {
+            // The watches, and the safety net: what the path names, looked at every
+            // second. The first look always counts as a change, so a file changed
+            // between the startup read and this watch is not missed.
+            let path = self.path.clone();
+            let writing = writing.clone();
+            // Armed before serving goes on, so no write after this returns is missed.
+            let mut watch = Watch::default();
+            watch.arm(&path, watched(&path), &tx, &writing);
+            tasks.push(tokio::spawn(async move {
+                let mut last: Option<Fingerprint> = None;
+                let mut ticks = tokio::time::interval(POLL);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    ticks.tick().await;
+                    let p = path.clone();
+                    let Ok((now, wanted)) =
+                        tokio::task::spawn_blocking(move || (fingerprint(&p), watched(&p))).await
+                    else {
+                        continue;
+                    };
+                    if wanted != watch.dirs {
+                        watch.arm(&path, wanted, &tx, &writing);
+                    }
+                    if last.as_ref() != Some(&now) {
+                        last = Some(now);
+                        if tx.try_send(Trigger::FileChanged).is_err() && tx.is_closed() {
+                            break;
+                        }
                     }
                 }
-                let this = self.clone();
-                let _ = tokio::task::spawn_blocking(move || this.reload(trigger)).await;
+            }));
+        }
+        tasks.push(tokio::spawn(async move {
+            // The fingerprint of the last file handled: an event that changed nothing
+            // about the rules path (another file in its directory, such as the service's
+            // own log) costs a stat, not a reload.
+            let mut handled: Option<Fingerprint> = None;
+            while let Some(mut trigger) = rx.recv().await {
+                take_pending(&mut rx, &mut trigger);
+                if trigger == Trigger::FileChanged
+                    && !writing.load(Ordering::SeqCst)
+                    && handled.as_ref() == Some(&fingerprint_of(&self.path).await)
+                {
+                    continue;
+                }
+                loop {
+                    let settled = self.settle(&mut rx, &mut trigger, &writing).await;
+                    let this = self.clone();
+                    let fp = settled.clone();
+                    let outcome =
+                        tokio::task::spawn_blocking(move || this.reload(trigger, &fp)).await;
+                    if outcome.is_ok_and(|o| o == Outcome::ChangedWhileReading) {
+                        continue;
+                    }
+                    handled = Some(settled);
+                    break;
+                }
             }
-        });
-        watcher
+        }));
+        ReloadTasks(tasks)
     }
+}
+
+/// The reload's tasks (the watch, the look at the path every second, the reloads):
+/// aborted when dropped.
+pub struct ReloadTasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for ReloadTasks {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// Takes every trigger already waiting: a SIGHUP among them makes it a SIGHUP.
+fn take_pending(rx: &mut tokio::sync::mpsc::Receiver<Trigger>, trigger: &mut Trigger) {
+    while let Ok(more) = rx.try_recv() {
+        if more == Trigger::Signal {
+            *trigger = Trigger::Signal;
+        }
+    }
+}
+
+/// The 1-based line of the top-level `version = ...`, for the error that names it.
+fn version_line(text: &str) -> Option<usize> {
+    text.lines()
+        .take_while(|l| !l.trim_start().starts_with('['))
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix("version")
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|i| i + 1)
 }
 
 /// Set by every SIGHUP from [`catch_early_hangups`] on.
@@ -273,26 +517,130 @@ fn describe(errors: &crate::rules::RulesErrors, name: &str) -> String {
         .join("\n")
 }
 
-/// Watches the file's directory: a ConfigMap update replaces the `..data` symlink there,
-/// which a watch on the file alone would not see.
-fn watch(
-    path: &Path,
-    tx: tokio::sync::mpsc::Sender<Trigger>,
-) -> Option<notify::RecommendedWatcher> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok() {
-            let _ = tx.try_send(Trigger::FileChanged);
+/// A directory watched, by the path it was reached by and what it was then (device and
+/// inode): when the path names another directory (replaced, or a symlink swapped), the
+/// watch, which follows the old one, is re-armed.
+type WatchedDir = (PathBuf, Option<(u64, u64)>);
+
+/// The directories to watch for `path`: its directory as given (a ConfigMap update swaps
+/// the `..data` symlink there, which a watch on the file alone would not see), that
+/// directory's own directory when it is a symlink (`current -> releases/1` swapped for
+/// `releases/2`), and the directory of the file the path resolves to (where an in-place
+/// write happens). The same directory reached twice is watched once.
+fn watched(path: &Path) -> Vec<WatchedDir> {
+    fn parent(p: &Path) -> PathBuf {
+        p.parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_owned()
+    }
+    fn identity(p: &Path) -> Option<(u64, u64)> {
+        let m = std::fs::metadata(p).ok()?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Some((m.dev(), m.ino()))
         }
-    })
-    .map_err(|e| tracing::warn!(error = %e, "cannot watch the rules file; SIGHUP still reloads"))
-    .ok()?;
-    watcher
-        .watch(dir, RecursiveMode::NonRecursive)
-        .map_err(|e| tracing::warn!(error = %e, "cannot watch the rules directory; SIGHUP still reloads"))
-        .ok()?;
-    Some(watcher)
+        #[cfg(not(unix))]
+        {
+            let _ = m;
+            Some((0, 0))
+        }
+    }
+    let given = parent(path);
+    let mut candidates = vec![given.clone()];
+    if given
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        candidates.push(parent(&given));
+    }
+    if let Ok(real) = std::fs::canonicalize(path) {
+        candidates.push(parent(&real));
+    }
+    let mut dirs: Vec<WatchedDir> = Vec::new();
+    for dir in candidates {
+        let id = identity(&dir);
+        if id.is_none() || !dirs.iter().any(|(_, seen)| *seen == id) {
+            dirs.push((dir, id));
+        }
+    }
+    dirs
+}
+
+/// The watcher and what it watches.
+#[derive(Default)]
+struct Watch {
+    watcher: Option<notify::RecommendedWatcher>,
+    dirs: Vec<WatchedDir>,
+}
+
+impl Watch {
+    /// Watches `dirs` from now on, with a new watcher (the old one is dropped). Events
+    /// trigger a reload, except opening and reading (a reload's own read). On Linux,
+    /// `writing` is set while the rules file has been written to and not yet closed.
+    fn arm(
+        &mut self,
+        path: &Path,
+        dirs: Vec<WatchedDir>,
+        tx: &tokio::sync::mpsc::Sender<Trigger>,
+        writing: &Arc<AtomicBool>,
+    ) {
+        if !self.dirs.is_empty() {
+            tracing::info!("the rules path now goes through other directories; watching those");
+        }
+        self.watcher = None;
+        self.dirs = dirs;
+        // Writes are noticed on the file's names: as given, and as resolved.
+        let mut names: Vec<std::ffi::OsString> =
+            path.file_name().map(|n| n.to_owned()).into_iter().collect();
+        if let Some(n) = std::fs::canonicalize(path)
+            .ok()
+            .and_then(|r| r.file_name().map(|n| n.to_owned()))
+        {
+            names.push(n);
+        }
+        writing.store(false, Ordering::SeqCst);
+        let (tx, writing) = (tx.clone(), writing.clone());
+        let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
+            let Ok(event) = event else {
+                let _ = tx.try_send(Trigger::FileChanged);
+                return;
+            };
+            let ours = event
+                .paths
+                .iter()
+                .any(|p| p.file_name().is_some_and(|n| names.iter().any(|m| m == n)));
+            match event.kind {
+                EventKind::Access(AccessKind::Close(AccessMode::Write)) if ours => {
+                    writing.store(false, Ordering::SeqCst);
+                }
+                EventKind::Access(_) => return,
+                EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Any) if ours => {
+                    if cfg!(target_os = "linux") {
+                        writing.store(true, Ordering::SeqCst);
+                    }
+                }
+                EventKind::Modify(ModifyKind::Name(_)) | EventKind::Remove(_) if ours => {
+                    writing.store(false, Ordering::SeqCst);
+                }
+                _ => {}
+            }
+            let _ = tx.try_send(Trigger::FileChanged);
+        });
+        let mut watcher = match watcher {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch the rules file; a change is seen within a second, and SIGHUP reloads");
+                return;
+            }
+        };
+        for (dir, _) in &self.dirs {
+            if let Err(e) = watcher.watch(dir, RecursiveMode::NonRecursive) {
+                tracing::warn!(error = %e, "cannot watch a directory of the rules path; a change is seen within a second, and SIGHUP reloads");
+            }
+        }
+        self.watcher = Some(watcher);
+    }
 }

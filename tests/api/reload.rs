@@ -309,3 +309,318 @@ async fn a_rules_file_that_is_not_utf8_is_refused_on_reload_as_at_startup() {
         "{startup}"
     );
 }
+
+/// Polls `check` every 100 ms for up to 20 s: a reload waits for the file to settle
+/// first (a second), and a change no watch reports is seen by the look at the path
+/// every second; a busy machine takes longer still.
+async fn within_20s<F, Fut>(mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// Watches `/v1/rules` for `how_long`: the version and checksum must stay as they were.
+async fn stays_served(app: &TestApp, how_long: std::time::Duration, before: &Value, what: &str) {
+    let until = std::time::Instant::now() + how_long;
+    while std::time::Instant::now() < until {
+        let v = rules_view(app).await;
+        assert_eq!(v["version"], before["version"], "{what}: {v}");
+        assert_eq!(v["checksum"], before["checksum"], "{what}: {v}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// A file written in place, its writer pausing half-way with the file open: the first
+/// part alone is valid rules, but it is not what is being written. It is not loaded
+/// while the writer holds the file (the reload used to read it 200 ms after the first
+/// write); the whole file is, once closed.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_file_being_written_in_place_is_not_loaded_until_its_writer_closes_it() {
+    use std::io::Write;
+    let dir = temp_dir("half-written");
+    let path = dir.path().join("rules.toml");
+    std::fs::write(&path, with_version("v1")).unwrap_or_else(|e| panic!("{e}"));
+    let app = spawn_with_rules_file(args(), path.clone()).await;
+    let before = rules_view(&app).await;
+
+    let first = with_version("v2");
+    let rest = "\n# the rest of v2: its last notice\n";
+    let mut writer = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+    writer
+        .write_all(first.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    writer.flush().unwrap_or_else(|e| panic!("{e}"));
+    // Longer than the settle period, twice over: the writer still has the file open.
+    stays_served(
+        &app,
+        aftersales::http::reload::SETTLE * 3,
+        &before,
+        "a half-written file was loaded",
+    )
+    .await;
+    assert!(
+        rules_view(&app).await["reload"].is_null(),
+        "no reload while the writer holds the file"
+    );
+    writer
+        .write_all(rest.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(writer);
+    let whole = aftersales::rules::checksum(&format!("{first}{rest}"));
+    assert!(
+        within_20s(|| async {
+            let v = rules_view(&app).await;
+            v["checksum"] == whole.as_str() && v["reload"]["result"] == "ok"
+        })
+        .await,
+        "the whole file never loaded: {}",
+        rules_view(&app).await
+    );
+}
+
+/// A file written in two goes (closed between them, as `cat a > f; cat b >> f` does),
+/// the second a moment after the first: the file is read once it has been quiet for the
+/// settle period, so the first part alone is never served.
+#[tokio::test]
+async fn a_file_written_in_two_goes_is_read_once_it_has_settled() {
+    use std::io::Write;
+    let dir = temp_dir("two-goes");
+    let path = dir.path().join("rules.toml");
+    std::fs::write(&path, with_version("v1")).unwrap_or_else(|e| panic!("{e}"));
+    let app = spawn_with_rules_file(args(), path.clone()).await;
+    let before = rules_view(&app).await;
+
+    let first = with_version("v2");
+    let rest = "\n# the second go\n";
+    std::fs::write(&path, &first).unwrap_or_else(|e| panic!("{e}"));
+    stays_served(
+        &app,
+        aftersales::http::reload::SETTLE / 2,
+        &before,
+        "read before the file settled",
+    )
+    .await;
+    let mut more = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("{e}"));
+    more.write_all(rest.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(more);
+    let whole = aftersales::rules::checksum(&format!("{first}{rest}"));
+    assert!(
+        within_20s(|| async {
+            let v = rules_view(&app).await;
+            v["checksum"] == whole.as_str() && v["reload"]["result"] == "ok"
+        })
+        .await,
+        "the whole file never loaded: {}",
+        rules_view(&app).await
+    );
+}
+
+/// `--rules C/current/rules.toml` with `C/current -> releases/1`, switched to
+/// `releases/2` by renaming a new symlink over `current` (as a deploy does): the new
+/// release is loaded (it used to need a SIGHUP), and a later edit in it is seen too.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_symlinked_release_directory_switched_is_picked_up_and_then_watched() {
+    use std::os::unix::fs::symlink;
+    let dir = temp_dir("release-switch");
+    let releases = dir.path().join("releases");
+    for (n, v) in [("1", "r1"), ("2", "r2")] {
+        std::fs::create_dir_all(releases.join(n)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(releases.join(n).join("rules.toml"), with_version(v))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    symlink("releases/1", dir.path().join("current")).unwrap_or_else(|e| panic!("{e}"));
+    let app = spawn_with_rules_file(args(), dir.path().join("current").join("rules.toml")).await;
+    assert_eq!(rules_view(&app).await["version"], "r1");
+
+    symlink("releases/2", dir.path().join("current.tmp")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::rename(dir.path().join("current.tmp"), dir.path().join("current"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        within_20s(|| async {
+            let v = rules_view(&app).await;
+            v["version"] == "r2" && v["reload"]["result"] == "ok"
+        })
+        .await,
+        "the switched release never loaded: {}",
+        rules_view(&app).await
+    );
+
+    std::fs::write(
+        releases.join("2").join("rules.toml"),
+        with_version("r2-fix"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        within_20s(|| async { rules_view(&app).await["version"] == "r2-fix" }).await,
+        "an edit in the new release was never seen: {}",
+        rules_view(&app).await
+    );
+}
+
+/// The rules file's directory renamed away and a new one put in its place: the new file
+/// is loaded, and later writes into it are seen (they used to be lost: the watch stayed
+/// on the old directory, and a broken file went on showing "ok").
+#[tokio::test]
+async fn a_directory_replaced_under_the_rules_file_is_watched_from_then_on() {
+    let dir = temp_dir("dir-replaced");
+    let w = dir.path().join("w");
+    let w_new = dir.path().join("w.new");
+    std::fs::create_dir_all(&w).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&w_new).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(w.join("rules.toml"), with_version("d1")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(w_new.join("rules.toml"), with_version("d2")).unwrap_or_else(|e| panic!("{e}"));
+    let app = spawn_with_rules_file(args(), w.join("rules.toml")).await;
+    assert_eq!(rules_view(&app).await["version"], "d1");
+
+    std::fs::rename(&w, dir.path().join("w.old")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::rename(&w_new, &w).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        within_20s(|| async { rules_view(&app).await["version"] == "d2" }).await,
+        "the replaced directory's file never loaded: {}",
+        rules_view(&app).await
+    );
+
+    let broken = format!("{}x = [\n", with_version("d3"));
+    std::fs::write(w.join("rules.toml"), broken).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        within_20s(|| async { rules_view(&app).await["reload"]["result"] == "failed" }).await,
+        "a broken file in the new directory was never seen: {}",
+        rules_view(&app).await
+    );
+    assert_eq!(rules_view(&app).await["version"], "d2");
+    std::fs::write(w.join("rules.toml"), with_version("d4")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        within_20s(|| async {
+            let v = rules_view(&app).await;
+            v["version"] == "d4" && v["reload"]["result"] == "ok"
+        })
+        .await,
+        "the fixed file never loaded: {}",
+        rules_view(&app).await
+    );
+}
+
+/// Different rules under the version already serving: refused visibly (decisions carry
+/// only the version, so callers could not tell the two apart), naming the version; the
+/// served file put back ends the failure; the new rules under a new version load.
+#[tokio::test]
+async fn different_rules_under_the_served_version_are_refused() {
+    let dir = temp_dir("same-version");
+    let path = dir.path().join("rules.toml");
+    let served = with_version("v1");
+    std::fs::write(&path, &served).unwrap_or_else(|e| panic!("{e}"));
+    let app = spawn_with_rules_file(args(), path.clone()).await;
+    let before = rules_view(&app).await;
+
+    // Only a comment added: still a different file, which callers could not tell apart.
+    let changed = format!("{served}\n# edited, version unchanged\n");
+    std::fs::write(&path, &changed).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        within_20s(|| async { rules_view(&app).await["reload"]["result"] == "failed" }).await,
+        "different rules under the served version were not refused: {}",
+        rules_view(&app).await
+    );
+    let v = rules_view(&app).await;
+    assert_eq!(v["version"], "v1");
+    assert_eq!(v["checksum"], before["checksum"], "the served rules stay");
+    let error = v["reload"]["error"].as_str().unwrap_or_default();
+    let line = served
+        .lines()
+        .position(|l| l.starts_with("version = "))
+        .map_or(0, |i| i + 1);
+    assert!(
+        error.starts_with(&format!(
+            r#"rules.toml:{line}:1: version "v1" is the version already serving"#
+        )) && error.contains("give the new rules a new version"),
+        "{error}"
+    );
+
+    std::fs::write(&path, &served).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        within_20s(|| async { rules_view(&app).await["reload"]["result"] == "ok" }).await,
+        "putting the served file back did not end the failure: {}",
+        rules_view(&app).await
+    );
+    assert_eq!(rules_view(&app).await["checksum"], before["checksum"]);
+
+    std::fs::write(
+        &path,
+        changed.replacen("version = \"v1\"", "version = \"v2\"", 1),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        within_20s(|| async {
+            let v = rules_view(&app).await;
+            v["version"] == "v2" && v["reload"]["result"] == "ok"
+        })
+        .await,
+        "the new rules under a new version never loaded: {}",
+        rules_view(&app).await
+    );
+}
+
+/// The rules file removed, then other files written in its directory (the service's own
+/// log there, in the report): one failure, reported once, not once more per event.
+#[tokio::test]
+async fn a_missing_rules_file_is_reported_once_not_on_every_event_in_its_directory() {
+    let dir = temp_dir("missing");
+    let path = dir.path().join("rules.toml");
+    std::fs::write(&path, with_version("v1")).unwrap_or_else(|e| panic!("{e}"));
+    let app = spawn_with_rules_file(args(), path.clone()).await;
+
+    std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        within_20s(|| async { rules_view(&app).await["reload"]["result"] == "failed" }).await,
+        "the missing file was never reported: {}",
+        rules_view(&app).await
+    );
+    let failed = rules_view(&app).await["reload"].clone();
+    assert!(
+        failed["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("rules.toml: cannot read the rules file")),
+        "{failed}"
+    );
+    // Another file in the directory written to, for longer than a settle period and a
+    // look at the path: every write is an event in the watched directory.
+    let log = dir.path().join("aftersales.log");
+    let until = std::time::Instant::now() + aftersales::http::reload::SETTLE * 3;
+    let mut n = 0;
+    while std::time::Instant::now() < until {
+        n += 1;
+        std::fs::write(&log, format!("line {n}\n")).unwrap_or_else(|e| panic!("{e}"));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(aftersales::http::reload::SETTLE * 2).await;
+    assert_eq!(
+        rules_view(&app).await["reload"],
+        failed,
+        "the same failure reported again"
+    );
+    assert_eq!(rules_view(&app).await["version"], "v1");
+
+    std::fs::write(&path, with_version("v2")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        within_20s(|| async {
+            let v = rules_view(&app).await;
+            v["version"] == "v2" && v["reload"]["result"] == "ok"
+        })
+        .await,
+        "the file put back never loaded: {}",
+        rules_view(&app).await
+    );
+}
