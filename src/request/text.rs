@@ -9,7 +9,8 @@
 //! ```
 //!
 //! The time, as pages and people write it: a date with its year (`2023-10-10`,
-//! `2023/10/10`, `2023.10.10`, `2023年10月10日`, one-digit months and days too), perhaps a
+//! `2023/10/10`, `2023.10.10`, `2023年10月10日`, one-digit months and days too; in
+//! English `Oct 10, 2023` or `10 Oct 2023`, never `10/11/2023`), perhaps a
 //! weekday that must be the date's (`星期二`, `周二`), then a time of day (`14:00`, `9:05`,
 //! `14:00:00`, `14:00:00.123`, `14时00分`) after a space or `T`, or the time first and the
 //! date after it; the rules' time zone, unless an offset follows the time (`+08:00`,
@@ -238,9 +239,85 @@ fn attempt<'a, T>(
 /// A date as written: year, month, day, not yet checked against the calendar.
 type Ymd = (i32, u32, u32);
 
+/// English months, each read from its first three letters on (`Oct`, `Sept`, `October`).
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// An English month's name (1 to 12), perhaps with a full stop (`Oct.`).
+fn month_name(c: &mut Cursor<'_>) -> Option<u32> {
+    attempt(c, |c| {
+        let from = c.at;
+        let mut letters = 0;
+        while c.eat(|c| c.is_ascii_alphabetic()).is_some() {
+            letters += 1;
+        }
+        if !(3..=9).contains(&letters) {
+            return None;
+        }
+        let word = c.line[from..c.at].to_ascii_lowercase();
+        let month = MONTHS.iter().position(|m| m.starts_with(&word))?;
+        c.eat(|c| c == '.');
+        u32::try_from(month + 1).ok()
+    })
+}
+
+/// A four-digit year not followed by another digit.
+fn year(c: &mut Cursor<'_>) -> Option<i32> {
+    attempt(c, |c| {
+        let (year, 4) = c.number(4)? else {
+            return None;
+        };
+        if c.digit_next() {
+            return None;
+        }
+        i32::try_from(year).ok()
+    })
+}
+
 /// A date with its year: `2023-10-10`, `2023/10/10`, `2023.10.10`, `2023年10月10日`
-/// (or `号`); one-digit months and days too.
+/// (or `号`); one-digit months and days too; in English `Oct 10, 2023` or `10 Oct 2023`.
 fn date(c: &mut Cursor<'_>) -> Option<Ymd> {
+    english_date(c).or_else(|| numeric_date(c))
+}
+
+/// `Oct 10, 2023`, `October 10 2023`, `10 Oct 2023`: the month by its name, so that no
+/// order of day and month is guessed (`10/11/2023` is refused).
+fn english_date(c: &mut Cursor<'_>) -> Option<Ymd> {
+    attempt(c, |c| {
+        let (month, day) = match month_name(c) {
+            Some(month) => {
+                c.blanks();
+                let (day, _) = c.number(2)?;
+                c.eat(|c| c == ',');
+                (month, day)
+            }
+            None => {
+                let (day, _) = c.number(2)?;
+                c.blanks();
+                (month_name(c)?, day)
+            }
+        };
+        if !c.blanks() && !c.line[..c.at].ends_with(',') {
+            return None;
+        }
+        Some((year(c)?, month, day))
+    })
+}
+
+/// The dates written with digits (see [`date`]).
+fn numeric_date(c: &mut Cursor<'_>) -> Option<Ymd> {
     attempt(c, |c| {
         let (year, 4) = c.number(4)? else {
             return None;
@@ -380,7 +457,10 @@ fn signed_offset(c: &mut Cursor<'_>, loose: bool) -> Option<i32> {
         } else {
             0
         };
-        if c.digit_next() || m > 59 {
+        // More digits, or seconds (`+08:00:00`): not an offset this reads.
+        let more = c.peek().is_some_and(|p| matches!(p, ':' | '.'))
+            && c.ahead(1).is_some_and(|d| d.is_ascii_digit());
+        if c.digit_next() || more || m > 59 {
             return None;
         }
         let minutes = i32::try_from(h * 60 + m).ok()?;
@@ -397,7 +477,7 @@ const OFFSETS: std::ops::RangeInclusive<i32> = -12 * 60..=14 * 60;
 /// `CST`, `PM`) is an error, never the start of the carrier's text.
 fn zone(c: &mut Cursor<'_>) -> Result<Option<i32>, String> {
     let from = *c;
-    let spaced = c.blanks();
+    c.blanks();
     let bracket = c.eat(|c| c == '(').is_some();
     if bracket {
         c.blanks();
@@ -414,7 +494,8 @@ fn zone(c: &mut Cursor<'_>) -> Result<Option<i32>, String> {
             shown(&start.line[start.at..end.at.max(c.at)])
         )
     };
-    let minutes = if !spaced && !bracket && c.eat_word("Z") {
+    // `Z` straight after the time, or standing alone after it (`14:00 Z`): UTC.
+    let minutes = if c.eat_word("Z") {
         0
     } else if c.eat_str("UTC") || c.eat_str("GMT") {
         match c.peek() {
@@ -874,6 +955,12 @@ mod tests {
         assert_eq!(date(&mut at("2023-10/10")), None);
         assert_eq!(date(&mut at("2023-10-100")), None);
         assert_eq!(date(&mut at("20231010")), None);
+        assert_eq!(date(&mut at("Oct 10, 2023 14:00")), Some((2023, 10, 10)));
+        assert_eq!(date(&mut at("october 9 2023")), Some((2023, 10, 9)));
+        assert_eq!(date(&mut at("10 Sept. 2023")), Some((2023, 9, 10)));
+        assert_eq!(date(&mut at("Oc 10, 2023")), None);
+        assert_eq!(date(&mut at("Oct 10, 20231")), None);
+        assert_eq!(date(&mut at("10/11/2023")), None);
         assert_eq!(clock(&mut at("9:05")), Some((9, 5, 0, 0)));
         assert_eq!(clock(&mut at("14:00:00.5")), Some((14, 0, 0, 500_000_000)));
         assert_eq!(
@@ -895,6 +982,7 @@ mod tests {
             (" (UTC+05:30)", Ok(Some(330))),
             (" 快件", Ok(None)),
             (" Zhejiang", Ok(None)),
+            (" Z 快件", Ok(Some(0))),
             (" (快件)", Ok(None)),
         ] {
             assert_eq!(zone(&mut at(s)), want, "{s:?}");
@@ -908,6 +996,8 @@ mod tests {
             " EST",
             " pm",
             " (GMT+8",
+            " +08:00:00",
+            " +0800.5",
         ] {
             assert!(zone(&mut at(s)).is_err(), "{s:?}");
         }

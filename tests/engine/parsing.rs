@@ -971,6 +971,7 @@ fn pasted_times_in_the_forms_tracking_pages_give_are_read() {
         ("2023-10-10 06:00:00 GMT 快件已到达转运中心", at),
         ("2023-10-10 06:00:00 +00:00 快件已到达转运中心", at),
         ("2023-10-10T06:00:00Z 快件已到达转运中心", at),
+        ("2023-10-10 06:00 Z 快件已到达转运中心", at),
         ("2023-10-10T06:00:00z快件已到达转运中心", at),
         ("2023-10-10 14:00:00 +0800 快件已到达转运中心", at),
         ("2023-10-10 14:00:00+08:00 快件已到达转运中心", at),
@@ -1001,6 +1002,8 @@ fn pasted_times_in_the_forms_tracking_pages_give_are_read() {
             "2023-10-9 21:05 快件已到达转运中心",
             "2023-10-09T21:05:00+08:00",
         ),
+        ("Oct 10, 2023 14:00 快件已到达转运中心", at),
+        ("10 October 2023 14:00:00 快件已到达转运中心", at),
         // The text right after the time, or after a comma or colon; the time in brackets.
         ("2023-10-10 14:00:00快件已到达转运中心", at),
         ("2023-10-10 14:00:00,快件已到达转运中心", at),
@@ -1116,8 +1119,14 @@ fn pasted_times_that_cannot_be_read_are_refused_with_their_line() {
             "starts with the date `2023-10-10` but no time of day",
         ),
         (
-            "Oct 10, 2023 14:00 快件已到达",
-            "line 2 (`Oct 10, 2023 14:00 快件已到达`) does not start with a time",
+            "Oct 10 14:00 快件已到达",
+            "line 2 (`Oct 10 14:00 快件已到达`) does not start with a time",
+        ),
+        // Day and month in an order that cannot be told (the US's or Europe's).
+        ("10/11/2023 14:00 快件已到达", "does not start with a time"),
+        (
+            "2023-10-10 14:00 +08:00:00 快件已到达",
+            "has `+08:00:00` after its time",
         ),
         (
             "[2023-10-10 14:00 快件已到达",
