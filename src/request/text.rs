@@ -97,6 +97,13 @@ const LINE_ENDS: [char; 5] = ['\r', '\n', '\u{85}', '\u{2028}', '\u{2029}'];
 /// At most this many bad lines are listed one by one; the rest are counted.
 const MAX_LINE_ERRORS: usize = 10;
 
+/// What is wrong with a line that is not an event.
+const NO_TIME: &str = "does not start with a time like 2023-10-10 14:00:00";
+
+/// At most this many lines around the events are left out as a page's heading or footer
+/// (each with a warning); more are errors.
+const MAX_SKIPPED_LINES: usize = 10;
+
 /// A space between a line's parts: also the zero-width space a web page may hold and the
 /// byte-order mark a file saved by Notepad starts with, both invisible.
 fn is_blank(c: char) -> bool {
@@ -735,17 +742,15 @@ struct Bad {
     count: usize,
 }
 
-/// Notes a bad line: its number and what is wrong with it.
+/// Notes a bad line: its number and what is wrong with it. Lines are found bad almost
+/// in order (a time waiting for its text, or a line of text between events, a few lines
+/// later): the earliest are kept, in order, and only they are put into words.
 fn refuse(bad: &mut Bad, number: usize, line: &str, problem: &str) {
     bad.count += 1;
-    bad.named.push((
-        number,
-        format!("line {number} (`{}`) {problem}", shown(line)),
-    ));
-    // Lines are found bad almost in order (a time waiting for its text, a page's
-    // heading between events, a line later): keep the earliest, in a bounded list.
-    if bad.named.len() > 2 * MAX_LINE_ERRORS {
-        bad.named.sort_by_key(|b| b.0);
+    let at = bad.named.partition_point(|b| b.0 < number);
+    if at < MAX_LINE_ERRORS {
+        let message = format!("line {number} (`{}`) {problem}", shown(line));
+        bad.named.insert(at, (number, message));
         bad.named.truncate(MAX_LINE_ERRORS);
     }
 }
@@ -850,33 +855,51 @@ pub fn events(
     }
     let first = read.iter().map(|r| r.0).min().unwrap_or(usize::MAX);
     let last = read.iter().map(|r| r.0).max().unwrap_or(0);
-    let mut skipped = Vec::new();
+    let mut around = Vec::new();
     for (number, line, under_heading) in loose {
-        let problem = if dated(line) {
-            Some("does not start with a time like 2023-10-10 14:00:00")
+        if dated(line) {
+            refuse(&mut bad, number, line, NO_TIME);
+        } else if two_lines {
+            refuse(
+                &mut bad,
+                number,
+                line,
+                "does not start with a time, and is no event's text (each time alone on its line is followed by its text): remove it",
+            );
+        } else if under_heading || (first..=last).contains(&number) || read.is_empty() {
+            refuse(&mut bad, number, line, NO_TIME);
+        } else {
+            around.push((number, line));
+        }
+    }
+    // A heading and a footer are a few lines: many lines of text around the events are
+    // no page's frame, and a warning each would swell the response.
+    let many = around.len() > MAX_SKIPPED_LINES;
+    let mut skipped = Vec::new();
+    for (number, line) in around {
+        if many {
+            refuse(
+                &mut bad,
+                number,
+                line,
+                "does not start with a time, and the text has too many such lines around its events to leave them out as a page's heading or footer",
+            );
         } else if rules.read_description(line).is_some() {
-            // A carrier's words without their time (a description wrapped onto a second
+            // A carrier's words without their time (a description wrapped onto the next
             // line, an event whose time was not copied): left out, it could change the
             // decision.
-            Some("reads as a carrier's text but has no time: put its time before it")
-        } else if two_lines && !dated(line) {
-            Some(
-                "does not start with a time, and is no event's text (each time alone on its line is followed by its text): remove it",
-            )
-        } else if two_lines || under_heading || (first..=last).contains(&number) || read.is_empty()
-        {
-            Some("does not start with a time like 2023-10-10 14:00:00")
+            refuse(
+                &mut bad,
+                number,
+                line,
+                "reads as a carrier's text but has no time: put its time before it",
+            );
         } else {
-            None
-        };
-        match problem {
-            Some(problem) => refuse(&mut bad, number, line, problem),
-            None => skipped.push((number, line)),
+            skipped.push((number, line));
         }
     }
     if bad.count > 0 {
-        bad.named.sort_by_key(|b| b.0);
-        for (_, message) in bad.named.into_iter().take(MAX_LINE_ERRORS) {
+        for (_, message) in bad.named {
             errors.push(FieldError::new(pointer, message));
         }
         if bad.count > MAX_LINE_ERRORS {

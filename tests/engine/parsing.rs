@@ -920,7 +920,7 @@ fn a_line_without_a_readable_time_is_refused_with_its_number() {
     let messages: Vec<&str> = errors.iter().map(|(_, m)| m.as_str()).collect();
     assert_eq!(messages.len(), 5, "{messages:?}");
     for (m, want) in messages.iter().zip([
-        "line 3 (`快件已发往 杭州`) reads as a carrier's text but has no time",
+        "line 3 (`快件已发往 杭州`) does not start with a time",
         "line 4 (`2023-10-09 20:00`) has a time but no text",
         "line 5 (`2023-02-30 10:00 已揽收`) starts with `2023-02-30 10:00`, which is not a real date",
         "line 6 (`10-09 20:00 已揽收`) starts with a date without its year",
@@ -1143,7 +1143,7 @@ fn pasted_times_that_cannot_be_read_are_refused_with_their_line() {
         ),
         (
             "2023-10-10\n快件已到达",
-            "line 3 (`快件已到达`) reads as a carrier's text but has no time",
+            "line 3 (`快件已到达`) does not start with a time",
         ),
         // Under a date heading with no event since: an event without its time.
         (
@@ -1208,6 +1208,11 @@ fn a_pages_heading_and_footer_lines_are_left_out_with_a_warning_never_between_ev
             "line 1 (`快件已到达`)",
         ),
         ("复制", "line 1 (`复制`)"),
+        // More than ten: no page's frame (and no warning each).
+        (
+            &format!("{}2023-10-10 14:00 快件已到达", "复制\n".repeat(11)),
+            "line 1 (`复制`) does not start with a time, and the text has too many",
+        ),
         // The phrase table reads it: a carrier's words (a description wrapped onto the
         // next line), not a footer, even after the last event.
         (
