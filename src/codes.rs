@@ -417,6 +417,9 @@ codes! {
         /// A carrier event records no movement of the parcel (a waybill created, not yet
         /// collected) and was left out of the trace.
         EventWithoutMovement = "event_without_movement",
+        /// A line of a pasted trace with no time and nothing like a date in it, before the
+        /// first event or after the last (a tracking page's heading or footer), was left out.
+        TraceLineSkipped = "trace_line_skipped",
         /// An event's status and the status its description reads as disagree; the status
         /// was used.
         StatusDescriptionConflict = "status_description_conflict",

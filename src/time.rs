@@ -173,6 +173,18 @@ fn in_range(date: NaiveDate, offset: Option<i32>) -> bool {
 /// 9996-12-31T23:59:59.999999999Z.
 pub fn parse(s: &str, tz: Tz) -> Result<Instant, TimeError> {
     let (naive, offset) = parse_parts(s).ok_or(TimeError::Malformed)?;
+    from_wall_clock(naive, offset, tz)
+}
+
+/// A wall-clock date and time with its offset in minutes east of UTC (`None`: local, in
+/// `tz`), read as [`parse`] reads the string it came from: the same range (the first
+/// and the last day only in UTC) and the same rules at clock changes. For times other
+/// parsers have taken apart (a pasted trace's lines).
+pub fn from_wall_clock(
+    naive: NaiveDateTime,
+    offset: Option<i32>,
+    tz: Tz,
+) -> Result<Instant, TimeError> {
     if !in_range(naive.date(), offset) {
         return Err(TimeError::OutOfRange);
     }

@@ -1,7 +1,6 @@
 //! A carrier's trace as a person copies it from a tracking page (`logistics_text`,
-//! `return.trace_text`): one event a line, its local time (in the rules' time zone, with
-//! or without seconds) first, then the carrier's text, read with the rules' phrase table
-//! as an event's `description` is:
+//! `return.trace_text`): one event a line, its time first, then the carrier's text, read
+//! with the rules' phrase table as an event's `description` is:
 //!
 //! ```text
 //! 2023-10-10 14:00:00 【杭州市】快件已到达 杭州转运中心
@@ -9,14 +8,32 @@
 //! 2023-10-09 20:00  【义乌市】圆通速递 已揽收
 //! ```
 //!
+//! The time, as pages and people write it: a date with its year (`2023-10-10`,
+//! `2023/10/10`, `2023.10.10`, `2023年10月10日`, one-digit months and days too; in
+//! English `Oct 10, 2023` or `10 Oct 2023`, never `10/11/2023`), perhaps a
+//! weekday that must be the date's (`星期二`, `周二`), then a time of day (`14:00`, `9:05`,
+//! `14:00:00`, `14:00:00.123`, `14时00分`) after a space or `T`, or the time first and the
+//! date after it; the rules' time zone, unless an offset follows the time (`+08:00`,
+//! `+0800`, `-05:00`, `Z`, `UTC`, `GMT+8`, `(UTC+08:00)`, `北京时间`); the whole in
+//! brackets or not (`[…]`, `【…】`); full-width digits and marks as ASCII. The text
+//! follows after spaces, a comma or a colon, or straight after the time. Something that
+//! looks like an offset and cannot be read (`+8`, `GMT+25`, `CST`, `PM`), a date without
+//! its year and a time not on the calendar are errors naming the line, never guessed.
+//!
+//! An event may take two lines (its time alone, then its text), and a date alone on a
+//! line dates the times under it (as Taobao and Cainiao show them). A line of text with
+//! no time and nothing like a date or a time in it, before the first event or after the
+//! last, that the phrase table does not read, is a page's heading or footer (`运单号：…`,
+//! `复制`): left out, with a warning.
+//!
 //! Newest or oldest first; spaces or tabs (also the no-break and ideographic spaces a web
 //! page gives, and the invisible zero-width space and byte-order mark) between the parts;
 //! blank lines anywhere; `\n`, `\r\n`, `\r` or Unicode's own line ends (U+0085, U+2028,
 //! U+2029). A text needs at least one event: an empty paste is a mistake, not a parcel
-//! that never left (with no trace, the field is left out).
+//! that never left (with no trace, the field is left out). One pass over the text.
 
 use super::FieldError;
-use crate::engine::{Event, Warning};
+use crate::engine::{Arg, Event, Warning};
 use crate::rules::Rules;
 use crate::time::{self, Instant, hour_minute_pattern, inner_date_pattern};
 
@@ -50,10 +67,13 @@ macro_rules! event_pattern {
     };
 }
 
-/// The exact grammar of a trace text, as a regular expression for the OpenAPI schema:
-/// lines, each blank or a local time (a date from 1970-01-02 to 9996-12-30, hours,
-/// minutes, optional seconds) and text, at least one of them an event. `events` accepts
-/// exactly these strings.
+/// The plain form of a trace text, as a regular expression: lines, each blank or a
+/// local time (a date from 1970-01-02 to 9996-12-30, hours, minutes, optional seconds),
+/// spaces and text, at least one of them an event. `events` reads every such string but
+/// where a line's text starts with something offset-like (`+0`, `UTC`, `CST`, `PM`: an
+/// offset applied, or refused), and more (see the module's documentation): the property
+/// tests check this, and the schema describes the rest in words (a pattern cannot check
+/// a weekday or an offset).
 pub const TRACE_TEXT_PATTERN: &str = concat!(
     "^(?:",
     blank_pattern!(),
@@ -76,6 +96,13 @@ const LINE_ENDS: [char; 5] = ['\r', '\n', '\u{85}', '\u{2028}', '\u{2029}'];
 
 /// At most this many bad lines are listed one by one; the rest are counted.
 const MAX_LINE_ERRORS: usize = 10;
+
+/// What is wrong with a line that is not an event.
+const NO_TIME: &str = "does not start with a time like 2023-10-10 14:00:00";
+
+/// At most this many lines around the events are left out as a page's heading or footer
+/// (each with a warning); more are errors.
+const MAX_SKIPPED_LINES: usize = 10;
 
 /// A space between a line's parts: also the zero-width space a web page may hold and the
 /// byte-order mark a file saved by Notepad starts with, both invisible.
@@ -109,47 +136,593 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// Whether `s` has the shape of `like`: a digit for each `9`, the same character
-/// elsewhere.
-fn shaped_like(s: &str, like: &str) -> bool {
-    s.len() == like.len()
-        && s.bytes().zip(like.bytes()).all(|(c, l)| {
-            if l == b'9' {
-                c.is_ascii_digit()
-            } else {
-                c == l
-            }
-        })
+/// A character as the time reader sees it: full-width digits, letters and the marks a
+/// time is written with (`：`, `／`, `－`, `．`, `＋`, brackets) folded to ASCII, a minus
+/// sign to `-`, and every blank to a space. The carrier's text keeps its own characters.
+fn fold(c: char) -> char {
+    match c {
+        '\u{ff01}'..='\u{ff5e}' => char::from_u32(u32::from(c) - 0xfee0).unwrap_or(c),
+        '\u{2212}' => '-',
+        c if is_blank(c) => ' ',
+        c => c,
+    }
 }
 
-/// One line's time and text; `None` for a blank line; `Err` says what is wrong.
-fn read_line(line: &str, rules: &Rules) -> Result<Option<(Instant, String)>, String> {
-    let line = line.trim_matches(is_blank);
-    if line.is_empty() {
-        return Ok(None);
+/// A position in a line, read a folded character at a time (see [`fold`]); no copy of
+/// the line, so a long line costs one pass.
+#[derive(Clone, Copy)]
+struct Cursor<'a> {
+    line: &'a str,
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<char> {
+        self.line[self.at..].chars().next().map(fold)
     }
-    let (date, rest) = line.split_once(is_blank).unwrap_or((line, ""));
-    let rest = rest.trim_start_matches(is_blank);
-    let (clock, text) = rest.split_once(is_blank).unwrap_or((rest, ""));
-    let text = text.trim_start_matches(is_blank);
-    let shaped = shaped_like(date, "9999-99-99")
-        && (shaped_like(clock, "99:99") || shaped_like(clock, "99:99:99"));
-    if !shaped {
-        return Err("does not start with a time like 2023-10-10 14:00:00".into());
+
+    /// The folded character `k` places on.
+    fn ahead(&self, k: usize) -> Option<char> {
+        self.line[self.at..].chars().nth(k).map(fold)
     }
-    let at = time::parse(&format!("{date} {clock}"), rules.time_zone).map_err(|e| match e {
-        time::TimeError::Malformed => {
-            format!("starts with `{date} {clock}`, which is not a real date and time")
+
+    fn bump(&mut self) {
+        self.at += self.line[self.at..]
+            .chars()
+            .next()
+            .map_or(0, char::len_utf8);
+    }
+
+    /// Takes the next character if `want` accepts it.
+    fn eat(&mut self, want: impl Fn(char) -> bool) -> Option<char> {
+        let c = self.peek().filter(|&c| want(c))?;
+        self.bump();
+        Some(c)
+    }
+
+    /// Takes `s` (folded characters, ASCII letters in either case).
+    fn eat_str(&mut self, s: &str) -> bool {
+        let mut c = *self;
+        for want in s.chars() {
+            if c.eat(|got| got.eq_ignore_ascii_case(&want)).is_none() {
+                return false;
+            }
         }
-        e => format!("starts with `{date} {clock}`, which {e}"),
-    })?;
-    if text.is_empty() {
+        *self = c;
+        true
+    }
+
+    /// Takes the ASCII word `w` in either case, not followed by another letter.
+    fn eat_word(&mut self, w: &str) -> bool {
+        let mut c = *self;
+        if c.eat_str(w) && !c.peek().is_some_and(|c| c.is_ascii_alphabetic()) {
+            *self = c;
+            return true;
+        }
+        false
+    }
+
+    /// Takes spaces; whether there were any.
+    fn blanks(&mut self) -> bool {
+        let from = self.at;
+        while self.eat(|c| c == ' ').is_some() {}
+        self.at > from
+    }
+
+    /// Takes 1 to `max` digits: their value and how many there were.
+    fn number(&mut self, max: usize) -> Option<(u32, usize)> {
+        let mut n = 0;
+        let mut count = 0;
+        while count < max
+            && let Some(d) = self.eat(|c| c.is_ascii_digit())
+        {
+            n = n * 10 + d.to_digit(10).unwrap_or(0);
+            count += 1;
+        }
+        (count > 0).then_some((n, count))
+    }
+
+    fn digit_next(&self) -> bool {
+        self.peek().is_some_and(|c| c.is_ascii_digit())
+    }
+
+    /// The rest of the line, as written.
+    fn rest(&self) -> &'a str {
+        &self.line[self.at..]
+    }
+}
+
+/// Runs `read` from `c`; on `None`, `c` stays where it was.
+fn attempt<'a, T>(
+    c: &mut Cursor<'a>,
+    read: impl FnOnce(&mut Cursor<'a>) -> Option<T>,
+) -> Option<T> {
+    let mut tried = *c;
+    let got = read(&mut tried)?;
+    *c = tried;
+    Some(got)
+}
+
+/// A date as written: year, month, day, not yet checked against the calendar.
+type Ymd = (i32, u32, u32);
+
+/// English months, each read from its first three letters on (`Oct`, `Sept`, `October`).
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// An English month's name (1 to 12), perhaps with a full stop (`Oct.`).
+fn month_name(c: &mut Cursor<'_>) -> Option<u32> {
+    attempt(c, |c| {
+        let from = c.at;
+        let mut letters = 0;
+        while c.eat(|c| c.is_ascii_alphabetic()).is_some() {
+            letters += 1;
+        }
+        if !(3..=9).contains(&letters) {
+            return None;
+        }
+        let word = c.line[from..c.at].to_ascii_lowercase();
+        let month = MONTHS.iter().position(|m| m.starts_with(&word))?;
+        c.eat(|c| c == '.');
+        u32::try_from(month + 1).ok()
+    })
+}
+
+/// A four-digit year not followed by another digit.
+fn year(c: &mut Cursor<'_>) -> Option<i32> {
+    attempt(c, |c| {
+        let (year, 4) = c.number(4)? else {
+            return None;
+        };
+        if c.digit_next() {
+            return None;
+        }
+        i32::try_from(year).ok()
+    })
+}
+
+/// A date with its year: `2023-10-10`, `2023/10/10`, `2023.10.10`, `2023年10月10日`
+/// (or `号`); one-digit months and days too; in English `Oct 10, 2023` or `10 Oct 2023`.
+fn date(c: &mut Cursor<'_>) -> Option<Ymd> {
+    english_date(c).or_else(|| numeric_date(c))
+}
+
+/// `Oct 10, 2023`, `October 10 2023`, `10 Oct 2023`: the month by its name, so that no
+/// order of day and month is guessed (`10/11/2023` is refused).
+fn english_date(c: &mut Cursor<'_>) -> Option<Ymd> {
+    attempt(c, |c| {
+        let (month, day) = match month_name(c) {
+            Some(month) => {
+                c.blanks();
+                let (day, _) = c.number(2)?;
+                c.eat(|c| c == ',');
+                (month, day)
+            }
+            None => {
+                let (day, _) = c.number(2)?;
+                c.blanks();
+                (month_name(c)?, day)
+            }
+        };
+        if !c.blanks() && !c.line[..c.at].ends_with(',') {
+            return None;
+        }
+        Some((year(c)?, month, day))
+    })
+}
+
+/// The dates written with digits (see [`date`]).
+fn numeric_date(c: &mut Cursor<'_>) -> Option<Ymd> {
+    attempt(c, |c| {
+        let (year, 4) = c.number(4)? else {
+            return None;
+        };
+        let sep = c.eat(|c| matches!(c, '-' | '/' | '.' | '年'))?;
+        let (month, _) = c.number(2)?;
+        c.eat(|c| c == if sep == '年' { '月' } else { sep })?;
+        let (day, _) = c.number(2)?;
+        if sep == '年' {
+            c.eat(|c| matches!(c, '日' | '号'))?;
+        } else if c.digit_next() {
+            return None;
+        }
+        Some((i32::try_from(year).ok()?, month, day))
+    })
+}
+
+/// A date written without its year (`10-10`, `10/10`, `10月10日`) where a line's time
+/// starts: refused, not guessed.
+fn yearless_date(c: &Cursor<'_>) -> bool {
+    let mut c = *c;
+    attempt(&mut c, |c| {
+        c.number(2)?;
+        let sep = c.eat(|c| matches!(c, '-' | '/' | '.' | '月'))?;
+        c.number(2)?;
+        if sep == '月' {
+            c.eat(|c| matches!(c, '日' | '号'))?;
+            return Some(());
+        }
+        (!c.digit_next() && !c.peek().is_some_and(|c| matches!(c, '-' | '/' | '.'))).then_some(())
+    })
+    .is_some()
+}
+
+/// A weekday after a date (`星期二`, `周二`, `礼拜二`, in brackets or not): 0 for Monday.
+fn weekday(c: &mut Cursor<'_>) -> Option<u32> {
+    attempt(c, |c| {
+        c.blanks();
+        let bracket = c.eat(|c| c == '(').is_some();
+        if !(c.eat_str("星期") || c.eat_str("礼拜") || c.eat_str("周")) {
+            return None;
+        }
+        let day = match c.eat(|_| true)? {
+            '一' => 0,
+            '二' => 1,
+            '三' => 2,
+            '四' => 3,
+            '五' => 4,
+            '六' => 5,
+            '日' | '天' => 6,
+            _ => return None,
+        };
+        if bracket {
+            c.eat(|c| c == ')')?;
+        }
+        Some(day)
+    })
+}
+
+/// A time of day as written: hours, minutes, seconds, nanoseconds (not yet checked).
+type Hms = (u32, u32, u32, u32);
+
+/// A time of day: `14:00`, `9:05`, `14:00:00`, `14:00:00.123` (any number of fraction
+/// digits, cut to nanoseconds), `14时00分`, `14时00分00秒`, `14点00分`.
+fn clock(c: &mut Cursor<'_>) -> Option<Hms> {
+    attempt(c, |c| {
+        let (hour, _) = c.number(2)?;
+        let sep = c.eat(|c| matches!(c, ':' | '时' | '点'))?;
+        let (minute, n) = c.number(2)?;
+        let mut second = 0;
+        let mut nano = 0;
+        if sep == ':' {
+            if n != 2 {
+                return None;
+            }
+            if let Some((s, f)) = attempt(c, |c| {
+                c.eat(|c| c == ':')?;
+                let (s, 2) = c.number(2)? else {
+                    return None;
+                };
+                let mut f = 0;
+                if c.peek() == Some('.') && c.ahead(1).is_some_and(|c| c.is_ascii_digit()) {
+                    c.bump();
+                    let mut digits = 0;
+                    while let Some(d) = c.eat(|c| c.is_ascii_digit()) {
+                        if digits < 9 {
+                            f = f * 10 + d.to_digit(10).unwrap_or(0);
+                            digits += 1;
+                        }
+                    }
+                    f *= 10u32.pow(9 - digits);
+                }
+                Some((s, f))
+            }) {
+                (second, nano) = (s, f);
+            }
+        } else {
+            c.eat(|c| c == '分');
+            if let Some(s) = attempt(c, |c| {
+                let (s, _) = c.number(2)?;
+                c.eat(|c| c == '秒')?;
+                Some(s)
+            }) {
+                second = s;
+            }
+        }
+        if c.digit_next() {
+            return None;
+        }
+        Some((hour, minute, second, nano))
+    })
+}
+
+/// Zone abbreviations that name no one offset (`CST` is China's, Cuba's and the US
+/// Central's), or that a paste should not leave to be guessed: refused.
+const ZONE_NAMES: [&str; 16] = [
+    "CST", "CDT", "EST", "EDT", "PST", "PDT", "MST", "MDT", "BST", "IST", "CET", "CEST", "JST",
+    "KST", "HKT", "SGT",
+];
+
+/// An offset of hours (and minutes) after a sign: `+08:00`, `+0800`, `+08`; after `UTC`
+/// or `GMT` also `+8` and `+8:00`. In minutes east of UTC.
+fn signed_offset(c: &mut Cursor<'_>, loose: bool) -> Option<i32> {
+    attempt(c, |c| {
+        let sign = c.eat(|c| matches!(c, '+' | '-'))?;
+        let (h, n) = c.number(2)?;
+        if n == 1 && !loose {
+            return None;
+        }
+        // Minutes after a colon, or straight after the hours (`+0800`); none (`+08`).
+        let colon = c.eat(|c| c == ':').is_some();
+        let m = if colon || c.digit_next() {
+            let (m, 2) = c.number(2)? else {
+                return None;
+            };
+            m
+        } else {
+            0
+        };
+        // More digits, or seconds (`+08:00:00`): not an offset this reads.
+        let more = c.peek().is_some_and(|p| matches!(p, ':' | '.'))
+            && c.ahead(1).is_some_and(|d| d.is_ascii_digit());
+        if c.digit_next() || more || m > 59 {
+            return None;
+        }
+        let minutes = i32::try_from(h * 60 + m).ok()?;
+        Some(if sign == '-' { -minutes } else { minutes })
+    })
+}
+
+/// The offsets clocks keep, in minutes: UTC−12:00 to UTC+14:00.
+const OFFSETS: std::ops::RangeInclusive<i32> = -12 * 60..=14 * 60;
+
+/// An offset or zone right after a time: `Z`, `+08:00`, `+0800`, `-05:00`, `UTC`,
+/// `GMT`, `GMT+8`, `UTC+08:00`, `北京时间`, bare or in brackets; `None` when nothing
+/// offset-like follows. Something offset-like that cannot be read (`+8`, `GMT+25`,
+/// `CST`, `PM`) is an error, never the start of the carrier's text.
+fn zone(c: &mut Cursor<'_>) -> Result<Option<i32>, String> {
+    let from = *c;
+    c.blanks();
+    let bracket = c.eat(|c| c == '(').is_some();
+    if bracket {
+        c.blanks();
+    }
+    let start = *c;
+    let unreadable = |c: &Cursor<'_>| {
+        let mut end = *c;
+        while end
+            .eat(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | ':' | '.'))
+            .is_some()
+        {}
+        format!(
+            "has `{}` after its time, which is not an offset this reads: write one like +08:00, -05:00, Z, UTC or GMT+8, or leave it out for Beijing time",
+            shown(&start.line[start.at..end.at.max(c.at)])
+        )
+    };
+    // `Z` straight after the time, or standing alone after it (`14:00 Z`): UTC.
+    let minutes = if c.eat_word("Z") {
+        0
+    } else if c.eat_str("UTC") || c.eat_str("GMT") {
+        match c.peek() {
+            Some('+' | '-') => signed_offset(c, true).ok_or_else(|| unreadable(c))?,
+            Some(l) if l.is_ascii_alphanumeric() => return Err(unreadable(c)),
+            _ => 0,
+        }
+    } else if c.peek().is_some_and(|s| matches!(s, '+' | '-'))
+        && c.ahead(1).is_some_and(|d| d.is_ascii_digit())
+    {
+        signed_offset(c, false).ok_or_else(|| unreadable(c))?
+    } else if c.eat_str("北京时间") {
+        8 * 60
+    } else if ["AM", "PM", "A.M.", "P.M."].iter().any(|w| {
+        let mut t = *c;
+        t.eat_word(w)
+    }) {
         return Err(
-            "has a time but no text: each line is one event, its time and then the carrier's text"
+            "has AM or PM after its time: write the time on the 24-hour clock (14:00, not 2:00 PM)"
                 .into(),
         );
+    } else if ZONE_NAMES.iter().any(|w| {
+        let mut t = *c;
+        t.eat_word(w)
+    }) {
+        return Err(unreadable(c));
+    } else {
+        *c = from;
+        return Ok(None);
+    };
+    if bracket {
+        c.blanks();
+        if c.eat(|c| c == ')').is_none() {
+            return Err(unreadable(c));
+        }
     }
-    Ok(Some((at, text.to_owned())))
+    if !OFFSETS.contains(&minutes) {
+        return Err(format!(
+            "has `{}` after its time, an offset no clock keeps (they run from -12:00 to +14:00)",
+            shown(start.line[start.at..c.at].trim_end_matches(')'))
+        ));
+    }
+    Ok(Some(minutes))
+}
+
+/// Whether a line holds anything like a date or a time: a digit first, or a digit, one
+/// of `:-/.年月时点` and a digit anywhere. Such a line without a readable time is an
+/// error, never a page's heading to skip.
+fn dated(line: &str) -> bool {
+    let mut folded = line.chars().map(fold).filter(|&c| c != ' ');
+    if folded.next().is_some_and(|c| c.is_ascii_digit()) {
+        return true;
+    }
+    let (mut before, mut mark) = (' ', ' ');
+    for c in line.chars().map(fold) {
+        if before.is_ascii_digit()
+            && matches!(mark, ':' | '-' | '/' | '.' | '年' | '月' | '时' | '点')
+            && c.is_ascii_digit()
+        {
+            return true;
+        }
+        (before, mark) = (mark, c);
+    }
+    false
+}
+
+/// A line read: blank, a date heading (the events under it give only their time), a
+/// time (with or without its date and text), or text with no time at its start.
+#[derive(Debug, PartialEq)]
+enum Read<'a> {
+    Blank,
+    Heading(chrono::NaiveDate),
+    Timed(Stamp, &'a str),
+    Text,
+}
+
+/// A line's time as written: the date if the line has one, the time of day, the offset
+/// if it names one, and the words they were written with (for messages).
+#[derive(Debug, PartialEq)]
+struct Stamp {
+    date: Option<chrono::NaiveDate>,
+    time: chrono::NaiveTime,
+    offset: Option<i32>,
+    written: String,
+}
+
+/// The text of an error for a time that is not on the calendar or the clock.
+fn not_real(written: &str) -> String {
+    format!("starts with `{written}`, which is not a real date and time")
+}
+
+/// One line's time and text; `Err` says what is wrong.
+fn read_line(line: &str) -> Result<Read<'_>, String> {
+    let mut c = Cursor { line, at: 0 };
+    c.blanks();
+    if c.peek().is_none() {
+        return Ok(Read::Blank);
+    }
+    // `[2023-10-10 14:00:00]`, `【…】`, `(…)`: the bracket closes after the time.
+    let close = attempt(&mut c, |c| {
+        let close = match c.eat(|c| matches!(c, '[' | '【' | '(' | '〔'))? {
+            '[' => ']',
+            '【' => '】',
+            '(' => ')',
+            _ => '〕',
+        };
+        c.blanks();
+        c.digit_next().then_some(close)
+    });
+    let start = c;
+    let mut ymd = date(&mut c);
+    let mut day_of_week = ymd.and_then(|_| weekday(&mut c));
+    let hms = match ymd {
+        None => clock(&mut c),
+        Some(_) => attempt(&mut c, |c| {
+            let joined = c.eat(|c| matches!(c, 'T' | 't')).is_some();
+            if !joined && !c.blanks() && !c.line[..c.at].ends_with(['日', '号']) {
+                return None;
+            }
+            clock(c)
+        }),
+    };
+    if hms.is_some() && ymd.is_none() {
+        // `14:00 2023-10-10`: the time first.
+        if let Some(d) = attempt(&mut c, |c| {
+            c.blanks();
+            date(c)
+        }) {
+            ymd = Some(d);
+            day_of_week = weekday(&mut c);
+        }
+    }
+    let written = shown(&line[start.at..c.at]);
+    let Some((h, mi, s, nano)) = hms else {
+        if let Some((y, m, d)) = ymd {
+            let mut heading = c;
+            heading.blanks();
+            if let Some(close) = close {
+                heading.eat(|c| c == close);
+                heading.blanks();
+            }
+            if heading.peek().is_some() {
+                return Err(format!(
+                    "starts with the date `{written}` but no time of day after it (like 2023-10-10 14:00:00)"
+                ));
+            }
+            // A date alone: the heading of the events under it.
+            let date = chrono::NaiveDate::from_ymd_opt(y, m, d)
+                .ok_or_else(|| format!("starts with `{written}`, which is not a real date"))?;
+            check_weekday(date, day_of_week, &written)?;
+            return Ok(Read::Heading(date));
+        }
+        if yearless_date(&start) {
+            return Err(
+                "starts with a date without its year: write the year too (2023-10-10 14:00:00)"
+                    .into(),
+            );
+        }
+        if start.digit_next() {
+            return Err("does not start with a time like 2023-10-10 14:00:00".into());
+        }
+        return Ok(Read::Text);
+    };
+    let offset = zone(&mut c)?;
+    let written = shown(&line[start.at..c.at]);
+    let time = chrono::NaiveTime::from_hms_nano_opt(h, mi, s, nano)
+        .filter(|_| s < 60)
+        .ok_or_else(|| not_real(&written))?;
+    let date = match ymd {
+        Some((y, m, d)) => {
+            let date =
+                chrono::NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| not_real(&written))?;
+            check_weekday(date, day_of_week, &written)?;
+            Some(date)
+        }
+        None => None,
+    };
+    c.blanks();
+    if let Some(close) = close
+        && c.eat(|c| c == close).is_none()
+    {
+        return Err(format!(
+            "opens a bracket before its time `{written}` and does not close it after"
+        ));
+    }
+    // The text: after spaces, or a comma, colon or dash the page put between.
+    let after_time = c;
+    c.blanks();
+    while c
+        .eat(|c| matches!(c, ',' | '，' | ':' | '、' | ';' | '|' | '-' | '—'))
+        .is_some()
+    {
+        c.blanks();
+    }
+    let mut text = c.rest().trim_end_matches(is_blank);
+    if text.is_empty() {
+        // Nothing after the marks: they are the text (`14:00 -`), not between.
+        text = after_time.rest().trim_matches(is_blank);
+    }
+    Ok(Read::Timed(
+        Stamp {
+            date,
+            time,
+            offset,
+            written,
+        },
+        text,
+    ))
+}
+
+/// A weekday written beside a date must be that date's.
+fn check_weekday(date: chrono::NaiveDate, day: Option<u32>, written: &str) -> Result<(), String> {
+    use chrono::Datelike;
+    match day {
+        Some(day) if day != date.weekday().num_days_from_monday() => Err(format!(
+            "starts with `{written}`, but {date} is a {}: check the date",
+            date.weekday()
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The beginning of a line, for a message.
@@ -161,8 +734,37 @@ fn shown(line: &str) -> String {
     }
 }
 
-/// The events of a trace text at `pointer`, oldest first; `None` when a line has no
-/// readable time (each such line is an error naming its number).
+/// The bad lines of a text: the first [`MAX_LINE_ERRORS`] by line number, named, and
+/// how many there are in all (a megabyte of bad lines keeps a few messages, not all).
+#[derive(Default)]
+struct Bad {
+    named: Vec<(usize, String)>,
+    count: usize,
+}
+
+/// Notes a bad line: its number and what is wrong with it. Lines are found bad almost
+/// in order (a time waiting for its text, or a line of text between events, a few lines
+/// later): the earliest are kept, in order, and only they are put into words.
+fn refuse(bad: &mut Bad, number: usize, line: &str, problem: &str) {
+    bad.count += 1;
+    let at = bad.named.partition_point(|b| b.0 < number);
+    if at < MAX_LINE_ERRORS {
+        let message = format!("line {number} (`{}`) {problem}", shown(line));
+        bad.named.insert(at, (number, message));
+        bad.named.truncate(MAX_LINE_ERRORS);
+    }
+}
+
+/// The events of a trace text at `pointer`, oldest first; `None` when a line cannot be
+/// read (each such line is an error naming its number).
+///
+/// An event is one line (its time, then its text), or two: a time alone, then its text
+/// on the next line that is not blank. A date alone on a line is the date of the times
+/// under it that have none. A line of text before the first event or after the last,
+/// with nothing like a date or a time in it (a page's heading or footer), is left out
+/// with the warning `trace_line_skipped`; between events, under a date heading, when the
+/// phrase table reads it (a carrier's words without their time), or in a trace whose
+/// events take two lines (where a heading could be some event's text), it is an error.
 pub fn events(
     text: &str,
     pointer: &str,
@@ -170,33 +772,145 @@ pub fn events(
     errors: &mut Vec<FieldError>,
     notes: &mut Vec<Warning>,
 ) -> Option<Vec<Event>> {
-    let mut read = Vec::new();
-    let mut bad = 0;
+    let mut read: Vec<(usize, Instant, &str)> = Vec::new();
+    let mut bad = Bad::default();
+    let mut heading = None;
+    // A time alone on its line, waiting for its text: its line number and the line.
+    let mut waiting: Option<(usize, &str, Instant)> = None;
+    let mut two_lines = false;
+    // Lines of text with no time, and whether a date heading stood above them with no
+    // event since (a time missing under its date, not a page's footer).
+    let mut loose: Vec<(usize, &str, bool)> = Vec::new();
+    let mut under_heading = false;
     for (i, line) in lines(text).enumerate() {
-        match read_line(line, rules) {
-            Ok(Some((at, text))) => read.push((i + 1, at, text)),
-            Ok(None) => {}
-            Err(problem) => {
-                bad += 1;
-                if bad <= MAX_LINE_ERRORS {
-                    errors.push(FieldError::new(
-                        pointer,
-                        format!("line {} (`{}`) {problem}", i + 1, shown(line)),
-                    ));
+        let number = i + 1;
+        let reading = read_line(line);
+        if let Some((n, l, _)) = waiting
+            && matches!(reading, Ok(Read::Heading(_) | Read::Timed(..)) | Err(_))
+        {
+            waiting = None;
+            refuse(
+                &mut bad,
+                n,
+                l,
+                "has a time but no text: each event is its time and then the carrier's text",
+            );
+        }
+        match reading {
+            Err(problem) => refuse(&mut bad, number, line, &problem),
+            Ok(Read::Blank) => {}
+            Ok(Read::Heading(date)) => {
+                heading = Some(date);
+                under_heading = true;
+            }
+            Ok(Read::Text) => match waiting.take() {
+                Some((n, _, at)) => {
+                    read.push((n, at, line.trim_matches(is_blank)));
+                }
+                None => loose.push((number, line, under_heading)),
+            },
+            Ok(Read::Timed(stamp, text)) => {
+                under_heading = false;
+                let Some(date) = stamp.date.or(heading) else {
+                    refuse(
+                        &mut bad,
+                        number,
+                        line,
+                        "has a time of day but no date: write the date before it (2023-10-10 14:00:00), or alone on a line above",
+                    );
+                    continue;
+                };
+                match time::from_wall_clock(
+                    date.and_time(stamp.time),
+                    stamp.offset,
+                    rules.time_zone,
+                ) {
+                    Err(e) => {
+                        let written = match stamp.date {
+                            Some(_) => stamp.written,
+                            None => format!("{date} {}", stamp.written),
+                        };
+                        let problem = match e {
+                            time::TimeError::Malformed => not_real(&written),
+                            e => format!("starts with `{written}`, which {e}"),
+                        };
+                        refuse(&mut bad, number, line, &problem);
+                    }
+                    Ok(at) if text.is_empty() => {
+                        waiting = Some((number, line, at));
+                        two_lines = true;
+                    }
+                    Ok(at) => read.push((number, at, text)),
                 }
             }
         }
     }
-    if bad > MAX_LINE_ERRORS {
-        errors.push(FieldError::new(
-            pointer,
-            format!(
-                "has {} more lines without a readable time",
-                bad - MAX_LINE_ERRORS
-            ),
-        ));
+    if let Some((n, l, _)) = waiting {
+        refuse(
+            &mut bad,
+            n,
+            l,
+            "has a time but no text: each event is its time and then the carrier's text",
+        );
     }
-    if bad > 0 {
+    let first = read.iter().map(|r| r.0).min().unwrap_or(usize::MAX);
+    let last = read.iter().map(|r| r.0).max().unwrap_or(0);
+    let mut around = Vec::new();
+    for (number, line, under_heading) in loose {
+        if dated(line) {
+            refuse(&mut bad, number, line, NO_TIME);
+        } else if two_lines {
+            refuse(
+                &mut bad,
+                number,
+                line,
+                "does not start with a time, and is no event's text (each time alone on its line is followed by its text): remove it",
+            );
+        } else if under_heading || (first..=last).contains(&number) || read.is_empty() {
+            refuse(&mut bad, number, line, NO_TIME);
+        } else {
+            around.push((number, line));
+        }
+    }
+    // A heading and a footer are a few lines: many lines of text around the events are
+    // no page's frame, and a warning each would swell the response.
+    let many = around.len() > MAX_SKIPPED_LINES;
+    let mut skipped = Vec::new();
+    for (number, line) in around {
+        if many {
+            refuse(
+                &mut bad,
+                number,
+                line,
+                "does not start with a time, and the text has too many such lines around its events to leave them out as a page's heading or footer",
+            );
+        } else if rules.read_description(line).is_some() {
+            // A carrier's words without their time (a description wrapped onto the next
+            // line, an event whose time was not copied): left out, it could change the
+            // decision.
+            refuse(
+                &mut bad,
+                number,
+                line,
+                "reads as a carrier's text but has no time: put its time before it",
+            );
+        } else {
+            skipped.push((number, line));
+        }
+    }
+    if bad.count > 0 {
+        for (_, message) in bad.named {
+            errors.push(FieldError::new(pointer, message));
+        }
+        if bad.count > MAX_LINE_ERRORS {
+            errors.push(FieldError::new(
+                pointer,
+                format!(
+                    "has {} more lines without a readable time",
+                    bad.count - MAX_LINE_ERRORS
+                ),
+            ));
+        }
         return None;
     }
     if read.is_empty() {
@@ -205,6 +919,15 @@ pub fn events(
             "has no event: paste the trace's lines (each its time, then the carrier's text), or leave the field out when there is no trace",
         ));
         return None;
+    }
+    for (number, line) in skipped {
+        notes.push(Warning {
+            code: crate::codes::WarningCode::TraceLineSkipped,
+            args: vec![
+                ("pointer", Arg::Text(format!("{pointer} line {number}"))),
+                ("line", Arg::Text(shown(line))),
+            ],
+        });
     }
     // Tracking pages list the newest event first; events keep their page order among
     // equal times once oldest first.
@@ -217,13 +940,13 @@ pub fn events(
         read.into_iter()
             .filter_map(|(line, at, text)| {
                 let pointer = format!("{pointer} line {line}");
-                let reading = super::read_description(rules, &text, &pointer, notes);
-                let status = super::moved(reading, &pointer, Some(&text), notes)?;
+                let reading = super::read_description(rules, text, &pointer, notes);
+                let status = super::moved(reading, &pointer, Some(text), notes)?;
                 Some(Event {
                     at,
                     status,
                     pointer: pointer.into(),
-                    raw: Some(text),
+                    raw: Some(text.to_owned()),
                 })
             })
             .collect(),
@@ -244,11 +967,88 @@ mod tests {
     }
 
     #[test]
-    fn shapes_compare_digits_and_separators() {
-        assert!(shaped_like("2023-10-10", "9999-99-99"));
-        assert!(!shaped_like("2023/10/10", "9999-99-99"));
-        assert!(!shaped_like("２０２３-10-10", "9999-99-99"));
-        assert!(shaped_like("14:00", "99:99") && !shaped_like("14:00:00", "99:99"));
+    fn dates_times_and_offsets_are_taken_apart() {
+        fn at(s: &str) -> Cursor<'_> {
+            Cursor { line: s, at: 0 }
+        }
+        assert_eq!(date(&mut at("2023-10-10")), Some((2023, 10, 10)));
+        assert_eq!(date(&mut at("2023/1/2 ")), Some((2023, 1, 2)));
+        assert_eq!(date(&mut at("２０２３．１０．１０")), Some((2023, 10, 10)));
+        assert_eq!(date(&mut at("2023年10月10日14时")), Some((2023, 10, 10)));
+        assert_eq!(date(&mut at("2023-10/10")), None);
+        assert_eq!(date(&mut at("2023-10-100")), None);
+        assert_eq!(date(&mut at("20231010")), None);
+        assert_eq!(date(&mut at("Oct 10, 2023 14:00")), Some((2023, 10, 10)));
+        assert_eq!(date(&mut at("october 9 2023")), Some((2023, 10, 9)));
+        assert_eq!(date(&mut at("10 Sept. 2023")), Some((2023, 9, 10)));
+        assert_eq!(date(&mut at("Oc 10, 2023")), None);
+        assert_eq!(date(&mut at("Oct 10, 20231")), None);
+        assert_eq!(date(&mut at("10/11/2023")), None);
+        assert_eq!(clock(&mut at("9:05")), Some((9, 5, 0, 0)));
+        assert_eq!(clock(&mut at("14:00:00.5")), Some((14, 0, 0, 500_000_000)));
+        assert_eq!(
+            clock(&mut at("14:00:00.1234567891")),
+            Some((14, 0, 0, 123_456_789))
+        );
+        assert_eq!(clock(&mut at("14时05分30秒")), Some((14, 5, 30, 0)));
+        assert_eq!(clock(&mut at("14:5")), None);
+        assert_eq!(clock(&mut at("14:000")), None);
+        let mut c = at("14:00:快件");
+        assert_eq!(clock(&mut c), Some((14, 0, 0, 0)));
+        assert_eq!(c.rest(), ":快件");
+        for (s, want) in [
+            ("Z", Ok(Some(0))),
+            (" +08:00", Ok(Some(480))),
+            (" -0500", Ok(Some(-300))),
+            (" UTC", Ok(Some(0))),
+            (" gmt+8", Ok(Some(480))),
+            (" (UTC+05:30)", Ok(Some(330))),
+            (" 快件", Ok(None)),
+            (" Zhejiang", Ok(None)),
+            (" Z 快件", Ok(Some(0))),
+            (" (快件)", Ok(None)),
+        ] {
+            assert_eq!(zone(&mut at(s)), want, "{s:?}");
+        }
+        for s in [
+            " +8",
+            " +8:00",
+            " UTC+",
+            " GMT+14:01",
+            " -13",
+            " EST",
+            " pm",
+            " (GMT+8",
+            " +08:00:00",
+            " +0800.5",
+        ] {
+            assert!(zone(&mut at(s)).is_err(), "{s:?}");
+        }
+        assert_eq!(weekday(&mut at(" 星期日")), Some(6));
+        assert_eq!(weekday(&mut at("(周一)")), Some(0));
+        assert!(yearless_date(&at("10-10 14:00")) && yearless_date(&at("10月10日")));
+        assert!(!yearless_date(&at("10-10-10")));
+    }
+
+    #[test]
+    fn lines_with_dates_or_times_are_never_skipped() {
+        for line in [
+            "更新时间 2023-10-11",
+            "客服 0571-1234567",
+            "12点前",
+            "1号仓",
+            " ２:３",
+        ] {
+            assert!(dated(line), "{line}");
+        }
+        for line in [
+            "时间 地点和跟踪进度",
+            "运单号：YT1234567890",
+            "复制",
+            "以上信息由物流公司提供",
+        ] {
+            assert!(!dated(line), "{line}");
+        }
     }
 
     #[test]

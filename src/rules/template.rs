@@ -223,6 +223,7 @@ pub fn warning_args(w: WarningCode) -> &'static [&'static str] {
         WarningCode::RequestedAfterAsOf => &["requested_at", "as_of"],
         WarningCode::UnrecognizedDescription => &["pointer", "description"],
         WarningCode::EventWithoutMovement => &["pointer", "raw"],
+        WarningCode::TraceLineSkipped => &["pointer", "line"],
         WarningCode::StatusDescriptionConflict => &["pointer", "status", "description", "read_as"],
         WarningCode::SimultaneousEventsConflict => &["pointers", "at", "status"],
         WarningCode::CountdownInconsistent => &["started_at", "ends_at"],

@@ -923,10 +923,314 @@ fn a_line_without_a_readable_time_is_refused_with_its_number() {
         "line 3 (`快件已发往 杭州`) does not start with a time",
         "line 4 (`2023-10-09 20:00`) has a time but no text",
         "line 5 (`2023-02-30 10:00 已揽收`) starts with `2023-02-30 10:00`, which is not a real date",
-        "line 6 (`10-09 20:00 已揽收`) does not start with a time",
+        "line 6 (`10-09 20:00 已揽收`) starts with a date without its year",
         "line 7 (`1970-01-01 09:00 已揽收`) starts with `1970-01-01 09:00`, which is out of range",
     ]) {
         assert!(m.starts_with(want), "{m}");
+    }
+}
+
+/// The explanation of the stalled case whose pasted trace is a collection at 2023-10-09
+/// 20:00 and then `lines`: it states the last movement's time.
+fn read_at(lines: &str) -> Result<String, Vec<(String, String)>> {
+    let text = format!("2023-10-09 20:00 快件已揽收\n{lines}");
+    let e = aftersales::decide_json(
+        crate::helpers::rules(),
+        &bytes(&with_text(&text)),
+        chrono::Utc::now(),
+        Default::default(),
+        String::new(),
+    );
+    match e {
+        Ok(d) => {
+            let v = serde_json::to_value(d.view).unwrap_or_default();
+            Ok(v["explanation"].to_string())
+        }
+        Err(e) => Err(e
+            .errors
+            .into_iter()
+            .map(|e| (e.pointer, e.message))
+            .collect()),
+    }
+}
+
+#[test]
+fn pasted_times_in_the_forms_tracking_pages_give_are_read() {
+    let at = "2023-10-10T14:00:00+08:00";
+    for (lines, want) in [
+        // An offset or zone after the time is applied; without one, Beijing time.
+        (
+            "2023-10-10 22:00:00 -0500 快件已到达转运中心",
+            "2023-10-11T11:00:00+08:00",
+        ),
+        (
+            "2023-10-10 22:00:00 -05:00 快件已到达转运中心",
+            "2023-10-11T11:00:00+08:00",
+        ),
+        ("2023-10-10 06:00:00 UTC 快件已到达转运中心", at),
+        ("2023-10-10 06:00:00 GMT 快件已到达转运中心", at),
+        ("2023-10-10 06:00:00 +00:00 快件已到达转运中心", at),
+        ("2023-10-10T06:00:00Z 快件已到达转运中心", at),
+        ("2023-10-10 06:00 Z 快件已到达转运中心", at),
+        ("2023-10-10T06:00:00z快件已到达转运中心", at),
+        ("2023-10-10 14:00:00 +0800 快件已到达转运中心", at),
+        ("2023-10-10 14:00:00+08:00 快件已到达转运中心", at),
+        ("2023-10-10 14:00:00 +08 快件已到达转运中心", at),
+        ("2023-10-10 14:00:00 GMT+8 快件已到达转运中心", at),
+        ("2023-10-10 14:00:00 UTC+08:00 快件已到达转运中心", at),
+        ("2023-10-10 14:00:00 (GMT+8) 快件已到达转运中心", at),
+        ("2023-10-10 14:00:00（UTC+0800） 快件已到达转运中心", at),
+        ("2023-10-10 14:00:00 北京时间 快件已到达转运中心", at),
+        ("2023-10-10 14:00:00 快件已到达转运中心", at),
+        // Other date and time forms.
+        ("2023/10/10 14:00 快件已到达转运中心", at),
+        ("2023.10.10 14:00:00 快件已到达转运中心", at),
+        ("2023年10月10日 14:00 快件已到达转运中心", at),
+        ("2023年10月10日14时00分 快件已到达转运中心", at),
+        ("2023年10月10日 14时00分00秒 快件已到达转运中心", at),
+        ("2023-10-10T14:00:00 快件已到达转运中心", at),
+        ("2023-10-10 14:00:00.000 快件已到达转运中心", at),
+        (
+            "2023-10-10 14:00:00.1234567891234 快件已到达转运中心",
+            "2023-10-10T14:00:00.123456789+08:00",
+        ),
+        (
+            "2023-10-10 9:05 快件已到达转运中心",
+            "2023-10-10T09:05:00+08:00",
+        ),
+        (
+            "2023-10-9 21:05 快件已到达转运中心",
+            "2023-10-09T21:05:00+08:00",
+        ),
+        ("Oct 10, 2023 14:00 快件已到达转运中心", at),
+        ("10 October 2023 14:00:00 快件已到达转运中心", at),
+        // The text right after the time, or after a comma or colon; the time in brackets.
+        ("2023-10-10 14:00:00快件已到达转运中心", at),
+        ("2023-10-10 14:00:00,快件已到达转运中心", at),
+        ("2023-10-10 14:00:00：快件已到达转运中心", at),
+        ("[2023-10-10 14:00:00] 快件已到达转运中心", at),
+        ("【2023-10-10 14:00:00】快件已到达转运中心", at),
+        // A weekday that is the date's; the time before the date; full-width characters.
+        ("2023-10-10 星期二 14:00:00 快件已到达转运中心", at),
+        ("2023-10-10 周二 14:00:00 快件已到达转运中心", at),
+        ("2023-10-10（周二） 14:00 快件已到达转运中心", at),
+        ("14:00 2023-10-10 快件已到达转运中心", at),
+        (
+            "２０２３－１０－１０　１４：００：００　快件已到达转运中心",
+            at,
+        ),
+        ("２０２３／１０／１０ １４：００ 快件已到达转运中心", at),
+        // Two-line events: the time, then its text; a date heading, then its times.
+        ("2023-10-10 14:00:00\n快件已到达转运中心", at),
+        ("2023-10-10 14:00:00\n\n快件已到达转运中心\n", at),
+        ("2023-10-10 星期二\n14:00:00 快件已到达转运中心", at),
+        ("2023-10-10\n14:00:00\n快件已到达转运中心", at),
+        (
+            "2023-10-10\n10:00 快件离开义乌\n14:00 快件已到达转运中心",
+            at,
+        ),
+    ] {
+        let got = read_at(lines).unwrap_or_else(|e| panic!("{lines:?}: {e:?}"));
+        assert!(got.contains(want), "{lines:?}: {got}, want {want}");
+    }
+}
+
+#[test]
+fn pasted_times_that_cannot_be_read_are_refused_with_their_line() {
+    for (lines, want) in [
+        // Offset-like but unreadable: refused, never taken as the carrier's text.
+        (
+            "2023-10-10 14:00:00 +8 快件已到达",
+            "line 2 (`2023-10-10 14:00:00 +8 快件已到达`) has `+8` after its time",
+        ),
+        (
+            "2023-10-10 14:00:00 GMT+25 快件已到达",
+            "an offset no clock keeps",
+        ),
+        (
+            "2023-10-10 14:00:00 +15:00 快件已到达",
+            "an offset no clock keeps",
+        ),
+        (
+            "2023-10-10 14:00:00 UTC+8:0 快件已到达",
+            "has `UTC+8:0` after its time",
+        ),
+        (
+            "2023-10-10 14:00:00 GMT+ 快件已到达",
+            "after its time, which is not an offset",
+        ),
+        (
+            "2023-10-10 14:00:00 (GMT+8 快件已到达",
+            "after its time, which is not an offset",
+        ),
+        (
+            "2023-10-10 14:00:00 CST 快件已到达",
+            "has `CST` after its time",
+        ),
+        (
+            "2023-10-10 2:00 PM 快件已到达",
+            "has AM or PM after its time",
+        ),
+        // Not on the calendar or the clock.
+        (
+            "2023-02-30 10:00 快件已到达",
+            "starts with `2023-02-30 10:00`, which is not a real date and time",
+        ),
+        (
+            "2023-10-10 25:00 快件已到达",
+            "starts with `2023-10-10 25:00`, which is not a real date and time",
+        ),
+        (
+            "2023-10-10 14:60 快件已到达",
+            "which is not a real date and time",
+        ),
+        (
+            "2023-10-10 14:00:60 快件已到达",
+            "which is not a real date and time",
+        ),
+        (
+            "2023年2月30日 10:00 快件已到达",
+            "which is not a real date and time",
+        ),
+        (
+            "2023-10-10 星期三 14:00 快件已到达",
+            "but 2023-10-10 is a Tue",
+        ),
+        (
+            "2023-10-10 14:005 快件已到达",
+            "starts with the date `2023-10-10` but no time of day",
+        ),
+        // No year, no date, no time.
+        (
+            "10-10 14:00 快件已到达",
+            "line 2 (`10-10 14:00 快件已到达`) starts with a date without its year",
+        ),
+        (
+            "10/10 14:00 快件已到达",
+            "starts with a date without its year",
+        ),
+        (
+            "10月10日 14:00 快件已到达",
+            "starts with a date without its year",
+        ),
+        ("14:00 快件已到达", "has a time of day but no date"),
+        (
+            "2023-10-10 快件已到达",
+            "starts with the date `2023-10-10` but no time of day",
+        ),
+        (
+            "Oct 10 14:00 快件已到达",
+            "line 2 (`Oct 10 14:00 快件已到达`) does not start with a time",
+        ),
+        // Day and month in an order that cannot be told (the US's or Europe's).
+        ("10/11/2023 14:00 快件已到达", "does not start with a time"),
+        (
+            "2023-10-10 14:00 +08:00:00 快件已到达",
+            "has `+08:00:00` after its time",
+        ),
+        (
+            "[2023-10-10 14:00 快件已到达",
+            "opens a bracket before its time",
+        ),
+        // Two-line events: a time without text, text without a time between events.
+        (
+            "2023-10-10 14:00:00\n2023-10-10 15:00:00 快件已到达",
+            "line 2 (`2023-10-10 14:00:00`) has a time but no text",
+        ),
+        (
+            "2023-10-10 14:00:00",
+            "line 2 (`2023-10-10 14:00:00`) has a time but no text",
+        ),
+        (
+            "2023-10-10\n快件已到达",
+            "line 3 (`快件已到达`) does not start with a time",
+        ),
+        // Under a date heading with no event since: an event without its time.
+        (
+            "2023-10-10\n复制",
+            "line 3 (`复制`) does not start with a time",
+        ),
+        (
+            "快件已到达\n2023-10-10 14:00:00",
+            "line 3 (`2023-10-10 14:00:00`) has a time but no text",
+        ),
+    ] {
+        let errors = read_at(lines)
+            .err()
+            .unwrap_or_else(|| panic!("{lines:?} was read"));
+        assert!(
+            errors.iter().all(|(p, _)| p == "/logistics_text"),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().any(|(_, m)| m.contains(want)),
+            "{lines:?}: {errors:?}, want {want}"
+        );
+    }
+}
+
+#[test]
+fn a_pages_heading_and_footer_lines_are_left_out_with_a_warning_never_between_events() {
+    let page = "时间 地点和跟踪进度\n运单号：YT1234567890 复制\n2023-10-10 14:00:00 【杭州市】快件已到达 杭州转运中心\n2023-10-09 20:00:00 【义乌市】圆通速递 已揽收\n以上信息由物流公司提供，如有疑问请联系物流公司";
+    let v = decide(&with_text(page));
+    let want = decide(&with_text(PASTED));
+    for key in ["scenario", "decision", "deadlines"] {
+        assert_eq!(v[key], want[key], "{key}");
+    }
+    let skipped: Vec<String> = v["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|w| w["code"] == "trace_line_skipped")
+        .map(|w| w["message"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(skipped.len(), 3, "{skipped:?}");
+    for (m, line) in skipped.iter().zip(["line 1", "line 2", "line 5"]) {
+        assert!(m.contains(&format!("/logistics_text {line}")), "{m}");
+    }
+    // Between events, with something like a date or time in it, or where events take
+    // two lines (a heading could be an event's text, shifted by one): refused.
+    for (text, line) in [
+        (
+            "2023-10-10 14:00 快件已到达\n复制\n2023-10-09 20:00 已揽收",
+            "line 2 (`复制`)",
+        ),
+        (
+            "2023-10-10 14:00 快件已到达\n更新时间 2023-10-11 08:00",
+            "line 2 (`更新时间 2023-10-11 08:00`)",
+        ),
+        (
+            "2023-10-10 14:00 快件已到达\n客服电话 0571-1234567",
+            "line 2 (`客服电话 0571-1234567`)",
+        ),
+        (
+            "快件已到达\n2023-10-10 14:00:00\n快件已揽收\n2023-10-09 20:00:00\n以上信息由物流公司提供",
+            "line 1 (`快件已到达`)",
+        ),
+        ("复制", "line 1 (`复制`)"),
+        // More than ten: no page's frame (and no warning each).
+        (
+            &format!("{}2023-10-10 14:00 快件已到达", "复制\n".repeat(11)),
+            "line 1 (`复制`) does not start with a time, and the text has too many",
+        ),
+        // The phrase table reads it: a carrier's words (a description wrapped onto the
+        // next line), not a footer, even after the last event.
+        (
+            "2023-10-10 14:00 【杭州市】您的快件已由\n本人签收",
+            "line 2 (`本人签收`) reads as a carrier's text",
+        ),
+        (
+            "已签收\n2023-10-10 14:00 【杭州市】快件派送中",
+            "line 1 (`已签收`) reads as a carrier's text",
+        ),
+    ] {
+        let errors = invalid(&bytes(&with_text(text)));
+        assert!(
+            errors
+                .iter()
+                .any(|(p, m)| p == "/logistics_text" && m.starts_with(line)),
+            "{text:?}: {errors:?}"
+        );
     }
 }
 
