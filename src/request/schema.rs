@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::MAX_OPEN_REQUESTS;
+use super::{MAX_OPEN_REQUESTS, TRACE_TEXT_PATTERN};
 use crate::codes::Status;
 use crate::time;
 
@@ -136,8 +136,9 @@ pub fn json_schemas() -> Value {
             }
         },
         "TraceText": {
-            "description": "A carrier's trace as a person copies it from a tracking page: one event a line, its time first, then the carrier's text, read as an event's description is. The time: a date with its year (2023-10-10, 2023/10/10, 2023.10.10, 2023年10月10日, Oct 10, 2023; a weekday beside it must be the date's), a time of day (14:00, 9:05, 14:00:00, 14:00:00.123, 14时00分), in either order; in the policy's time zone unless an offset follows it (+08:00, +0800, -05:00, Z, UTC, GMT+8); in brackets or not; full-width digits too. An event may also take two lines (its time alone, then its text), and a date alone on a line dates the times under it. Lines with no time and nothing like a date before the first event or after the last (a page's heading or footer) are left out with the warning trace_line_skipped. Newest or oldest first; blank lines anywhere, but at least one event (with no trace, leave the field out). Anything else (a date without its year, AM/PM, a zone abbreviation) is refused with the line's number.",
+            "description": "A carrier's trace as a person copies it from a tracking page: one event a line, its time first, then the carrier's text, read as an event's description is. The pattern is the canonical form, which every client can send and the service always reads (a local time `2023-10-10 14:00[:00]`, spaces, the text); beyond it the service also reads what people paste, which no pattern can state (a weekday must be its date's). The time: a date with its year (2023-10-10, 2023/10/10, 2023.10.10, 2023年10月10日, Oct 10, 2023; a weekday beside it must be the date's), a time of day (14:00, 9:05, 14:00:00, 14:00:00.123, 14时00分), in either order; in the policy's time zone unless an offset follows it (+08:00, +0800, -05:00, Z, UTC, GMT+8); in brackets or not; full-width digits too. An event may also take two lines (its time alone, then its text), and a date alone on a line dates the times under it. Lines with no time and nothing like a date before the first event or after the last (a page's heading or footer) are left out with the warning trace_line_skipped. Newest or oldest first; blank lines anywhere, but at least one event (with no trace, leave the field out). Anything else (a date without its year, AM/PM, a zone abbreviation) is refused with the line's number.",
             "type": "string",
+            "pattern": TRACE_TEXT_PATTERN,
             "examples": ["2023-10-10 14:00:00 【杭州市】快件已到达 杭州转运中心\n2023-10-09 20:00:00 【义乌市】圆通速递 已揽收"]
         },
         "Order": {
