@@ -1373,16 +1373,36 @@ impl Done {
             meters,
         } = self;
         let latency = start.elapsed();
+        let api = exchange.is_some();
         let decided = exchange.and_then(|e| held(&e.decided).take());
         served(&res, latency, &asked, decided.as_ref(), &scope);
         if let Entry::Vacant(none) = res.headers_mut().entry(X_REQUEST_ID) {
             none.insert(asked.request.id.clone());
+        }
+        if api {
+            // For the accept loop: an answer cut short on its connection is named.
+            res.extensions_mut().insert(Delivery {
+                request_id: asked.request.id.clone(),
+                decision_id: decided.as_ref().and_then(|d| d.decision_id.clone()),
+                batch_id: decided.as_ref().and_then(|d| d.batch_id.clone()),
+            });
         }
         let route = asked.route.as_deref();
         let status = res.status().as_u16();
         meters.count(asked.method, route, status, latency);
         res
     }
+}
+
+/// What the answer to a `/v1` request tells the accept loop (an extension on it, set by
+/// the front), so that an answer its connection could not send whole (the client stopped
+/// reading past the send timeout, went away, or the server stopped past its grace) is
+/// logged with its ids after its `served` line (see [`super::serve`]).
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    pub request_id: HeaderValue,
+    pub decision_id: Option<String>,
+    pub batch_id: Option<String>,
 }
 
 /// The answer to a request whose handler (or a layer) panicked, logged (in the

@@ -67,12 +67,20 @@ pub fn prometheus() -> PrometheusHandle {
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
             if metrics::set_global_recorder(recorder).is_ok() {
-                // Shown at 0 from the start, so an alert on it has a series to watch.
-                metrics::counter!("aftersales_log_lines_dropped_total").increment(0);
+                counters_at_zero();
             }
             handle
         })
         .clone()
+}
+
+/// The counters README lists, each with every label of a closed set, shown at 0 from the
+/// start, so an alert on them has a series to watch before their first event.
+fn counters_at_zero() {
+    metrics::counter!("aftersales_log_lines_dropped_total").increment(0);
+    for reason in serve::CUT_REASONS {
+        metrics::counter!("aftersales_responses_cut_total", "reason" => reason).increment(0);
+    }
 }
 
 /// The application: routes, state and every layer, put around each handler and fallback
