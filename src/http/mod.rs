@@ -22,7 +22,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::handler::Handler;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
@@ -251,15 +251,32 @@ fn with_content_length(mut res: Response) -> Response {
     res
 }
 
-/// No route has the request's path.
-async fn not_found(req: Request) -> Problem {
+/// No route has the request's path. Under `/v1`, a caller without a valid token is
+/// told only that (401), not which paths exist.
+async fn not_found(State(state): State<AppState>, req: Request) -> Problem {
+    if let Some(refused) = unauthorized_under_v1(&state, &req) {
+        return refused;
+    }
     Problem::for_status(axum::http::StatusCode::NOT_FOUND, req.uri().path())
 }
 
-/// A route has the request's path, not its method.
-async fn method_not_allowed(req: Request) -> Response {
+/// A route has the request's path, not its method. Under `/v1`, a caller without a
+/// valid token is told only that (401), not which methods a route takes.
+async fn method_not_allowed(State(state): State<AppState>, req: Request) -> Response {
+    if let Some(refused) = unauthorized_under_v1(&state, &req) {
+        return refused.into_response();
+    }
     Problem::for_status(axum::http::StatusCode::METHOD_NOT_ALLOWED, req.uri().path())
         .into_response()
+}
+
+/// 401 for a request to `/v1` or a path under it without a valid token (when tokens are
+/// configured): every `/v1` answer but that one needs a token, so that the routes and
+/// methods cannot be mapped without one. Probes, `/metrics` and `/openapi.yaml` stay open.
+fn unauthorized_under_v1(state: &AppState, req: &Request) -> Option<Problem> {
+    let path = req.uri().path();
+    let under_v1 = path == "/v1" || path.starts_with("/v1/");
+    (under_v1 && !auth::authorized(state, req.headers())).then(Problem::unauthorized)
 }
 
 /// Why the server cannot start.
