@@ -76,11 +76,35 @@ pub fn prometheus() -> PrometheusHandle {
 
 /// The counters README lists, each with every label of a closed set, shown at 0 from the
 /// start, so an alert on them has a series to watch before their first event.
+/// (`aftersales_decisions_total{scenario,decision}` is left to get its series as decisions
+/// come: not every pair of its labels can happen.)
 fn counters_at_zero() {
-    metrics::counter!("aftersales_log_lines_dropped_total").increment(0);
+    for counter in [
+        "aftersales_log_lines_dropped_total",
+        "aftersales_connections_evicted_total",
+        "aftersales_accept_errors_total",
+        "aftersales_decision_log_records_total",
+        "aftersales_decision_log_errors_total",
+        "aftersales_decision_log_late_total",
+        "aftersales_decision_log_torn_total",
+        "aftersales_decision_log_reopen_errors_total",
+    ] {
+        metrics::counter!(counter).increment(0);
+    }
+    for kind in ["too_large", "malformed"] {
+        metrics::counter!("aftersales_http_parse_errors_total", "kind" => kind).increment(0);
+    }
+    for result in ["ok", "error"] {
+        metrics::counter!("aftersales_rules_reloads_total", "result" => result).increment(0);
+        metrics::counter!("aftersales_api_token_reloads_total", "result" => result).increment(0);
+    }
     for reason in serve::CUT_REASONS {
         metrics::counter!("aftersales_responses_cut_total", "reason" => reason).increment(0);
     }
+    // The gauges too (moved, never set, by what they count).
+    metrics::gauge!("aftersales_connections_open").increment(0.0);
+    metrics::gauge!("aftersales_rules_reload_failing").increment(0.0);
+    metrics::gauge!("aftersales_decision_log_failing").increment(0.0);
 }
 
 /// The application: routes, state and every layer, put around each handler and fallback
