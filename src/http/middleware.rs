@@ -563,7 +563,8 @@ async fn read_body(read: &BodyRead, req: &mut Request) -> Result<(), Response> {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(Unread::TooLarge)) => return Err(Problem::too_large(read.limit).into_response()),
         Ok(Err(Unread::Broken)) => {
-            return Err(Problem::malformed_json("the body could not be read").into_response());
+            // The rest of the body cannot be told apart from a next request: closed.
+            return Err(closing(Problem::body_framing()));
         }
         Ok(Err(Unread::NoRoom)) => {
             // The rest of the body may still come: this connection cannot be reused.
