@@ -50,8 +50,10 @@
 //! lines there may be lost while decisions are answered 200 (`/dev/full` is let through:
 //! its writes fail visibly), and so is a file on a kernel pseudo filesystem (procfs,
 //! sysfs, cgroup, ...: `stat` calls it regular, but it keeps no lines). So is the regular file standard error goes to, and the
-//! very pipe or socket it goes to (lines would interleave mid-line); a terminal shared
-//! with it is allowed.
+//! very pipe or socket it goes to (lines would interleave mid-line), at start and at
+//! reopen (a symlink to `/dev/stderr` or a hard link to its file put at the path); a
+//! terminal shared with it is allowed. A refused or failed reopen is counted
+//! (`aftersales_decision_log_reopen_errors_total`).
 //!
 //! Standard output (`-`), and a target that is not a regular file (a pipe, a device),
 //! cannot be cut back (standard output that is a regular file is set to append, and has
@@ -387,6 +389,7 @@ impl DecisionLog {
             "aftersales_decision_log_records_total",
             "aftersales_decision_log_errors_total",
             "aftersales_decision_log_torn_total",
+            "aftersales_decision_log_reopen_errors_total",
         ] {
             metrics::counter!(counter).increment(0);
         }
@@ -830,12 +833,17 @@ fn open_append_now(path: &std::path::Path, create: bool) -> io::Result<File> {
 /// its path (a FIFO deleted stays missing until one is made there again).
 fn reopen_at(path: &std::path::Path, regular: bool) -> io::Result<File> {
     let file = open_append_now(path, regular)?;
-    refuse_device(&file).map_err(|e| {
-        io::Error::other(format!(
-            "{}: {e}; the one opened before is kept",
-            path.display()
-        ))
-    })?;
+    // Every check of the start, again: a device, a pseudo filesystem, and the very file
+    // (or pipe, or socket) standard error is written to (a symlink to `/dev/stderr`, a
+    // hard link to its file put at the path before the hangup).
+    refuse_device(&file)
+        .and_then(|()| refuse_stderr(&file))
+        .map_err(|e| {
+            io::Error::other(format!(
+                "{}: {e}; the one opened before is kept",
+                path.display()
+            ))
+        })?;
     if file.metadata()?.is_file() != regular {
         let was = if regular {
             "a regular file"
@@ -948,6 +956,8 @@ async fn write_lines(
                         Ok(Reopened::Failing) => health.failed(),
                         Err(e) => {
                             health.failed();
+                            metrics::counter!("aftersales_decision_log_reopen_errors_total")
+                                .increment(1);
                             tracing::error!(
                                 path = %out.path(),
                                 error = %e,

@@ -58,7 +58,7 @@ pub fn json_body(
             if e.downcast_ref::<LengthLimitError>().is_some() {
                 Problem::too_large(limit)
             } else {
-                Problem::malformed_json("the body could not be read")
+                Problem::body_framing()
             }
         };
         let mut body = Limited::new(body, limit);

@@ -26,8 +26,13 @@ use tokio::time::Sleep;
 pub trait WriteWatch: Send + Sync {
     /// Whether a write now waits for the client to take bytes.
     fn waiting(&self, waiting: bool);
-    /// A write took bytes (flushes are not writes: hyper flushes at every poll).
-    fn wrote(&self) {}
+    /// A write took `bytes` (flushes are not writes: hyper flushes at every poll).
+    fn wrote(&self, bytes: usize) {
+        let _ = bytes;
+    }
+    /// A flush returned: all that hyper had buffered was handed to the socket (hyper
+    /// writes its whole buffer before it flushes the socket).
+    fn flushed(&self) {}
 }
 
 /// Only whether a write waits.
@@ -65,8 +70,8 @@ impl<I, W: WriteWatch> WriteStall<I, W> {
         cx: &mut Context<'_>,
         polled: Poll<io::Result<usize>>,
     ) -> Poll<io::Result<usize>> {
-        if let Poll::Ready(Ok(1..)) = &polled {
-            self.watch.wrote();
+        if let Poll::Ready(Ok(bytes @ 1..)) = &polled {
+            self.watch.wrote(*bytes);
         }
         self.watch(cx, polled)
     }
@@ -131,6 +136,9 @@ impl<I: AsyncWrite + Unpin, W: WriteWatch> AsyncWrite for WriteStall<I, W> {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let polled = Pin::new(&mut self.io).poll_flush(cx);
+        if let Poll::Ready(Ok(())) = &polled {
+            self.watch.flushed();
+        }
         self.watch(cx, polled)
     }
 

@@ -563,7 +563,8 @@ async fn read_body(read: &BodyRead, req: &mut Request) -> Result<(), Response> {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(Unread::TooLarge)) => return Err(Problem::too_large(read.limit).into_response()),
         Ok(Err(Unread::Broken)) => {
-            return Err(Problem::malformed_json("the body could not be read").into_response());
+            // The rest of the body cannot be told apart from a next request: closed.
+            return Err(closing(Problem::body_framing()));
         }
         Ok(Err(Unread::NoRoom)) => {
             // The rest of the body may still come: this connection cannot be reused.
@@ -1373,16 +1374,36 @@ impl Done {
             meters,
         } = self;
         let latency = start.elapsed();
+        let api = exchange.is_some();
         let decided = exchange.and_then(|e| held(&e.decided).take());
         served(&res, latency, &asked, decided.as_ref(), &scope);
         if let Entry::Vacant(none) = res.headers_mut().entry(X_REQUEST_ID) {
             none.insert(asked.request.id.clone());
+        }
+        if api {
+            // For the accept loop: an answer cut short on its connection is named.
+            res.extensions_mut().insert(Delivery {
+                request_id: asked.request.id.clone(),
+                decision_id: decided.as_ref().and_then(|d| d.decision_id.clone()),
+                batch_id: decided.as_ref().and_then(|d| d.batch_id.clone()),
+            });
         }
         let route = asked.route.as_deref();
         let status = res.status().as_u16();
         meters.count(asked.method, route, status, latency);
         res
     }
+}
+
+/// What the answer to a `/v1` request tells the accept loop (an extension on it, set by
+/// the front), so that an answer its connection could not send whole (the client stopped
+/// reading past the send timeout, went away, or the server stopped past its grace) is
+/// logged with its ids after its `served` line (see [`super::serve`]).
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    pub request_id: HeaderValue,
+    pub decision_id: Option<String>,
+    pub batch_id: Option<String>,
 }
 
 /// The answer to a request whose handler (or a layer) panicked, logged (in the

@@ -22,7 +22,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::handler::Handler;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
@@ -67,12 +67,44 @@ pub fn prometheus() -> PrometheusHandle {
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
             if metrics::set_global_recorder(recorder).is_ok() {
-                // Shown at 0 from the start, so an alert on it has a series to watch.
-                metrics::counter!("aftersales_log_lines_dropped_total").increment(0);
+                counters_at_zero();
             }
             handle
         })
         .clone()
+}
+
+/// The counters README lists, each with every label of a closed set, shown at 0 from the
+/// start, so an alert on them has a series to watch before their first event.
+/// (`aftersales_decisions_total{scenario,decision}` is left to get its series as decisions
+/// come: not every pair of its labels can happen.)
+fn counters_at_zero() {
+    for counter in [
+        "aftersales_log_lines_dropped_total",
+        "aftersales_connections_evicted_total",
+        "aftersales_accept_errors_total",
+        "aftersales_decision_log_records_total",
+        "aftersales_decision_log_errors_total",
+        "aftersales_decision_log_late_total",
+        "aftersales_decision_log_torn_total",
+        "aftersales_decision_log_reopen_errors_total",
+    ] {
+        metrics::counter!(counter).increment(0);
+    }
+    for kind in ["too_large", "malformed"] {
+        metrics::counter!("aftersales_http_parse_errors_total", "kind" => kind).increment(0);
+    }
+    for result in ["ok", "error"] {
+        metrics::counter!("aftersales_rules_reloads_total", "result" => result).increment(0);
+        metrics::counter!("aftersales_api_token_reloads_total", "result" => result).increment(0);
+    }
+    for reason in serve::CUT_REASONS {
+        metrics::counter!("aftersales_responses_cut_total", "reason" => reason).increment(0);
+    }
+    // The gauges too (moved, never set, by what they count).
+    metrics::gauge!("aftersales_connections_open").increment(0.0);
+    metrics::gauge!("aftersales_rules_reload_failing").increment(0.0);
+    metrics::gauge!("aftersales_decision_log_failing").increment(0.0);
 }
 
 /// The application: routes, state and every layer, put around each handler and fallback
@@ -243,15 +275,32 @@ fn with_content_length(mut res: Response) -> Response {
     res
 }
 
-/// No route has the request's path.
-async fn not_found(req: Request) -> Problem {
+/// No route has the request's path. Under `/v1`, a caller without a valid token is
+/// told only that (401), not which paths exist.
+async fn not_found(State(state): State<AppState>, req: Request) -> Problem {
+    if let Some(refused) = unauthorized_under_v1(&state, &req) {
+        return refused;
+    }
     Problem::for_status(axum::http::StatusCode::NOT_FOUND, req.uri().path())
 }
 
-/// A route has the request's path, not its method.
-async fn method_not_allowed(req: Request) -> Response {
+/// A route has the request's path, not its method. Under `/v1`, a caller without a
+/// valid token is told only that (401), not which methods a route takes.
+async fn method_not_allowed(State(state): State<AppState>, req: Request) -> Response {
+    if let Some(refused) = unauthorized_under_v1(&state, &req) {
+        return refused.into_response();
+    }
     Problem::for_status(axum::http::StatusCode::METHOD_NOT_ALLOWED, req.uri().path())
         .into_response()
+}
+
+/// 401 for a request to `/v1` or a path under it without a valid token (when tokens are
+/// configured): every `/v1` answer but that one needs a token, so that the routes and
+/// methods cannot be mapped without one. Probes, `/metrics` and `/openapi.yaml` stay open.
+fn unauthorized_under_v1(state: &AppState, req: &Request) -> Option<Problem> {
+    let path = req.uri().path();
+    let under_v1 = path == "/v1" || path.starts_with("/v1/");
+    (under_v1 && !auth::authorized(state, req.headers())).then(Problem::unauthorized)
 }
 
 /// Why the server cannot start.

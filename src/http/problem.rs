@@ -61,6 +61,18 @@ impl Problem {
         )
     }
 
+    /// 400: the body could not be read for its framing (hyper refused a chunk size, a
+    /// chunk extension or trailers, or the body ended before its length): not a JSON
+    /// problem, as nothing of it was read as JSON.
+    pub fn body_framing() -> Problem {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "body-framing",
+            "The body could not be read",
+            "The request body's chunked framing is invalid (a chunk size that is not hex or overflows, a chunk extension or trailers too long), or the body ended before its declared end; nothing was decided.",
+        )
+    }
+
     /// 400: a query string naming a parameter the endpoint does not take, or one of its
     /// parameters twice with different values; `errors` points at each (`/veiw`).
     ///

@@ -31,6 +31,7 @@ use futures_util::task::AtomicWaker;
 
 use super::Routes;
 use super::guards::{Receiving, WriteStall, WriteWatch};
+use super::middleware::Delivery;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -173,6 +174,12 @@ struct Conn {
     /// opened: nanoseconds after `opened`.
     idle_since: AtomicU64,
     opened: tokio::time::Instant,
+    /// Bytes written to its socket, since it opened.
+    written: AtomicU64,
+    /// `/v1` answers on it not yet known to be handed to the socket whole (see [`Sending`]).
+    sending: Mutex<Vec<Arc<Sending>>>,
+    /// How many are in `sending` (so a flush with none looks at no lock).
+    unsent: AtomicUsize,
 }
 
 impl Conn {
@@ -187,6 +194,50 @@ impl Conn {
             answering: AtomicUsize::new(0),
             idle_since: AtomicU64::new(0),
             opened: tokio::time::Instant::now(),
+            written: AtomicU64::new(0),
+            sending: Mutex::new(Vec::new()),
+            unsent: AtomicUsize::new(0),
+        }
+    }
+
+    /// A `/v1` answer begins on this connection: watched until it is handed to the
+    /// socket whole.
+    fn sending(&self, delivery: Delivery, status: u16) -> Arc<Sending> {
+        let sending = Arc::new(Sending {
+            delivery,
+            status,
+            from: self.written.load(Ordering::SeqCst),
+            ended: AtomicBool::new(false),
+        });
+        let mut all = self.sending.lock().unwrap_or_else(|e| e.into_inner());
+        all.push(sending.clone());
+        self.unsent.store(all.len(), Ordering::SeqCst);
+        sending
+    }
+
+    /// The answers on this connection that its end cut short (not handed to the socket
+    /// whole): each logged with its ids and counted, with `reason`.
+    fn report_cut(&self, reason: &'static str) {
+        let cut = std::mem::take(&mut *self.sending.lock().unwrap_or_else(|e| e.into_inner()));
+        self.unsent.store(0, Ordering::SeqCst);
+        let written = self.written.load(Ordering::SeqCst);
+        for answer in cut {
+            metrics::counter!("aftersales_responses_cut_total", "reason" => reason).increment(1);
+            let Delivery {
+                request_id,
+                decision_id,
+                batch_id,
+            } = &answer.delivery;
+            tracing::warn!(
+                request_id = request_id.to_str().unwrap_or("-"),
+                decision_id = decision_id.as_deref(),
+                batch_id = batch_id.as_deref(),
+                status = answer.status,
+                bytes_sent = written.saturating_sub(answer.from),
+                body_taken = answer.ended.load(Ordering::SeqCst),
+                reason,
+                "answer cut short: its connection closed before all of it was written; the client did not receive it in full"
+            );
         }
     }
 
@@ -218,10 +269,40 @@ impl WriteWatch for Conn {
         self.blocked.store(waiting, Ordering::SeqCst);
     }
 
-    fn wrote(&self) {
+    fn wrote(&self, bytes: usize) {
+        self.written.fetch_add(bytes as u64, Ordering::SeqCst);
         self.idle_now();
     }
+
+    /// hyper's buffer is empty: every answer whose body it has taken whole is on the
+    /// socket.
+    fn flushed(&self) {
+        if self.unsent.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let mut all = self.sending.lock().unwrap_or_else(|e| e.into_inner());
+        all.retain(|answer| !answer.ended.load(Ordering::SeqCst));
+        self.unsent.store(all.len(), Ordering::SeqCst);
+    }
 }
+
+/// A `/v1` answer being sent on a connection: until hyper has taken its body whole
+/// (`ended`, set when it drops the body) and then flushed its buffer to the socket, the
+/// answer is not sent whole. One still so when its connection ends was cut short
+/// ([`Conn::report_cut`]).
+struct Sending {
+    delivery: Delivery,
+    status: u16,
+    /// The connection's bytes written when it began.
+    from: u64,
+    ended: AtomicBool,
+}
+
+/// Why a connection ended with an answer not sent whole (`aftersales_responses_cut_total`'s
+/// `reason`): the client took none of it for the send timeout; the client closed or reset
+/// the connection; it was closed to make room at the connection cap; the server stopped
+/// (past its grace period).
+pub const CUT_REASONS: [&str; 4] = ["send_timeout", "client_gone", "made_room", "shutdown"];
 
 /// The open connections, oldest first.
 #[derive(Default)]
@@ -325,9 +406,27 @@ impl Drop for Answering {
 }
 
 /// An answer's body, and its request's [`Answering`] until the body is dropped.
-struct Answer<B> {
+struct Answer<B: hyper::body::Body> {
     body: B,
     _answering: Answering,
+    /// A `/v1` answer's watch: told whether the body was taken whole when it is dropped.
+    sending: Option<Arc<Sending>>,
+    /// The body said it has no more frames.
+    done: bool,
+    /// Bytes of data hyper has taken from it, and how many it said it has (hyper stops
+    /// at that length without asking for the end).
+    taken: u64,
+    length: Option<u64>,
+}
+
+impl<B: hyper::body::Body> Drop for Answer<B> {
+    fn drop(&mut self) {
+        if let Some(sending) = &self.sending
+            && (self.done || self.body.is_end_stream() || self.length == Some(self.taken))
+        {
+            sending.ended.store(true, Ordering::SeqCst);
+        }
+    }
 }
 
 impl<B: hyper::body::Body + Unpin> hyper::body::Body for Answer<B> {
@@ -338,7 +437,24 @@ impl<B: hyper::body::Body + Unpin> hyper::body::Body for Answer<B> {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<hyper::body::Frame<B::Data>, B::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        match &polled {
+            Poll::Ready(None) => self.done = true,
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    self.taken += hyper::body::Buf::remaining(data) as u64;
+                }
+            }
+            _ => return polled,
+        }
+        // Its last bytes are hyper's now (it may keep the body until the next answer,
+        // having stopped at the length it was told): the next flush hands them over.
+        if let Some(sending) = &self.sending
+            && (self.done || self.length == Some(self.taken) || self.body.is_end_stream())
+        {
+            sending.ended.store(true, Ordering::SeqCst);
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {
@@ -450,10 +566,24 @@ async fn connection<I>(
             async move {
                 let res = call.await;
                 drop(in_request);
-                res.map(|res| {
+                res.map(|mut res| {
+                    let sending = res
+                        .extensions_mut()
+                        .remove::<Delivery>()
+                        .map(|delivery| answering.0.sending(delivery, res.status().as_u16()));
+                    // The length hyper stops at: the body's own, or the one the route
+                    // set in the head (a body streamed in pieces).
+                    let declared = res
+                        .headers()
+                        .get(hyper::header::CONTENT_LENGTH)
+                        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
                     res.map(|body| Answer {
+                        length: hyper::body::Body::size_hint(&body).exact().or(declared),
                         body,
                         _answering: answering,
+                        sending,
+                        done: false,
+                        taken: 0,
                     })
                 })
             }
@@ -469,6 +599,12 @@ async fn connection<I>(
         .header_read_timeout(None)
         .max_buf_size(READ_BUFFER_BYTES)
         .writev(false);
+    // Dropped after the connection (declared before it): answers it had not sent whole
+    // are reported then, "shutdown" unless the loop says why it ended.
+    let mut cut = CutOnEnd {
+        conn: conn.clone(),
+        reason: "shutdown",
+    };
     let io = WriteStall::new(io, header_read_timeout, conn.clone());
     let http = http1.serve_connection(TokioIo::new(io), service);
     tokio::pin!(http);
@@ -520,7 +656,11 @@ async fn connection<I>(
         .await;
         let made_room = match signal {
             Signal::Ended(error) => {
+                cut.reason = "client_gone";
                 if let Some(error) = error {
+                    if timed_out(&error) {
+                        cut.reason = "send_timeout";
+                    }
                     count_parser_refusal(&error);
                 }
                 break;
@@ -530,13 +670,18 @@ async fn connection<I>(
                     head_timer.as_mut().reset(due);
                     continue;
                 }
-                // No whole request head in time, or idle that long: closed.
-                None => break,
+                // No whole request head in time, or idle that long (an answer's last
+                // bytes not taken either): closed.
+                None => {
+                    cut.reason = "send_timeout";
+                    break;
+                }
             },
             Signal::Close { made_room } => made_room,
             Signal::FinishDue => {
                 // Not in a request: still sending an answer its client does not take.
                 if conn.in_request.load(Ordering::SeqCst) == 0 {
+                    cut.reason = "made_room";
                     break;
                 }
                 finish_by = Some(Box::pin(tokio::time::sleep(FINISH_WHEN_MAKING_ROOM)));
@@ -558,6 +703,33 @@ async fn connection<I>(
         http.as_mut().graceful_shutdown();
     }
     drop(held);
+}
+
+/// Reports, when a connection ends (or its task is dropped at the end of the grace
+/// period), the `/v1` answers it had not sent whole ([`Conn::report_cut`]).
+struct CutOnEnd {
+    conn: Arc<Conn>,
+    reason: &'static str,
+}
+
+impl Drop for CutOnEnd {
+    fn drop(&mut self) {
+        if self.conn.unsent.load(Ordering::SeqCst) > 0 {
+            self.conn.report_cut(self.reason);
+        }
+    }
+}
+
+/// Whether hyper ended a connection on our send timeout ([`WriteStall`]'s `TimedOut`).
+fn timed_out(error: &hyper::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            return io.kind() == io::ErrorKind::TimedOut;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// A request head hyper's parser refused: hyper answers it itself, before any of the

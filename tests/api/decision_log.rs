@@ -1137,3 +1137,144 @@ async fn a_torn_line_left_at_the_end_of_the_log_by_a_stopped_process_is_ended_be
         "counted, for an alert"
     );
 }
+
+/// The real server, its stderr (JSON logs) a regular file in `dir`, its decision log at
+/// `dir/decisions.jsonl`: the server, its address, and the two paths.
+fn serving_with_stderr_to_a_file(
+    dir: &std::path::Path,
+) -> (
+    KilledOnDrop,
+    std::net::SocketAddr,
+    std::path::PathBuf,
+    std::path::PathBuf,
+) {
+    let log = dir.join("decisions.jsonl");
+    let err = dir.join("stderr.log");
+    let file = std::fs::File::create(&err).unwrap_or_else(|e| panic!("{e}"));
+    let server = KilledOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_aftersales"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--drain-seconds", "0"])
+            .args(["--grace-seconds", "1", "--log-format", "json"])
+            .arg("--decision-log")
+            .arg(&log)
+            .stdout(std::process::Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    for _ in 0..600 {
+        let said = std::fs::read_to_string(&err).unwrap_or_default();
+        let serving = said
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["message"] == "serving");
+        if let Some(addr) = serving.and_then(|v| v["addr"].as_str()?.parse().ok()) {
+            return (server, addr, log, err);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("not serving within a minute")
+}
+
+/// After a rotation, the path is made to name the very file standard error is written to
+/// (`how`: a symlink to `/dev/stderr`, or a hard link to that file): the hangup's reopen is
+/// refused as the start refuses it, the file opened before is kept (every line whole
+/// there), the service log is left alone, and the refusal is logged and counted. A plain
+/// rotation beside it is reopened.
+async fn a_hangup_onto_the_stderr_file_keeps_the_log_opened_before(how: &str) {
+    let dir = temp_dir(&format!("decision-log-stderr-{how}"));
+    let (mut server, addr, path, err) = serving_with_stderr_to_a_file(dir.path());
+    let rotated = dir.path().join("decisions.jsonl.1");
+    let client = reqwest::Client::new();
+    let req = example("03-stalled-shangcheng.json")["request"].clone();
+    let first = body(post_decision(&client, addr, &req).await).await;
+    std::fs::rename(&path, &rotated).unwrap_or_else(|e| panic!("{e}"));
+    match how {
+        "symlink" => std::os::unix::fs::symlink("/dev/stderr", &path),
+        _ => std::fs::hard_link(&err, &path),
+    }
+    .unwrap_or_else(|e| panic!("{e}"));
+    let pid = server.0.id().to_string();
+    let _ = std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status();
+    let refused = eventually(|| async {
+        std::fs::read_to_string(&err)
+            .unwrap_or_default()
+            .contains("decision log cannot be reopened at its path")
+    })
+    .await;
+    assert!(
+        refused,
+        "{}",
+        std::fs::read_to_string(&err).unwrap_or_default()
+    );
+    let mut ids = vec![first["decision_id"].clone()];
+    for _ in 0..3 {
+        let r = post_decision(&client, addr, &req).await;
+        assert_eq!(r.status(), 200);
+        ids.push(body(r).await["decision_id"].clone());
+    }
+    let metrics = scrape_metrics(&client, addr).await;
+    assert_eq!(
+        metric_value(&metrics, "aftersales_decision_log_reopen_errors_total"),
+        Some(1.0),
+        "{metrics}"
+    );
+    let exit = terminated(&mut server).await;
+    assert!(exit.success(), "{exit:?}");
+    let kept: Vec<Value> = lines(&rotated)
+        .iter()
+        .map(|l| l["decision_id"].clone())
+        .collect();
+    assert_eq!(kept, ids, "every line goes on to the file opened before");
+    let said = std::fs::read_to_string(&err).unwrap_or_default();
+    let refusal = said
+        .lines()
+        .find(|l| l.contains("cannot be reopened at its path"))
+        .unwrap_or_default();
+    assert!(
+        refusal.contains("standard error is written to"),
+        "{refusal}"
+    );
+    for line in said.lines() {
+        let parsed: Value = serde_json::from_str(line).unwrap_or_default();
+        assert!(
+            parsed["message"].is_string(),
+            "a torn service log line, or a decision line in it: {line:?}"
+        );
+    }
+
+    // Beside it, a plain rotation: reopened at the path.
+    let dir = temp_dir(&format!("decision-log-stderr-{how}-plain"));
+    let (mut server, addr, path, _) = serving_with_stderr_to_a_file(dir.path());
+    let rotated = dir.path().join("decisions.jsonl.1");
+    assert_eq!(post_decision(&client, addr, &req).await.status(), 200);
+    std::fs::rename(&path, &rotated).unwrap_or_else(|e| panic!("{e}"));
+    let pid = server.0.id().to_string();
+    let _ = std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status();
+    assert!(eventually(|| async { path.exists() }).await, "not reopened");
+    assert_eq!(post_decision(&client, addr, &req).await.status(), 200);
+    let metrics = scrape_metrics(&client, addr).await;
+    assert_eq!(
+        metric_value(&metrics, "aftersales_decision_log_reopen_errors_total"),
+        Some(0.0)
+    );
+    assert!(terminated(&mut server).await.success());
+    assert_eq!(lines(&rotated).len(), 1);
+    assert_eq!(lines(&path).len(), 1);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_hangup_onto_a_symlink_to_dev_stderr_keeps_the_log_opened_before() {
+    a_hangup_onto_the_stderr_file_keeps_the_log_opened_before("symlink").await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_hangup_onto_a_hard_link_to_the_stderr_file_keeps_the_log_opened_before() {
+    a_hangup_onto_the_stderr_file_keeps_the_log_opened_before("hardlink").await;
+}

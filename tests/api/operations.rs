@@ -297,3 +297,55 @@ async fn on_shutdown_readiness_fails_at_once_requests_drain_then_the_server_stop
         "no longer accepting"
     );
 }
+
+/// A fresh server's `/metrics` shows every counter and gauge README lists, at 0, with
+/// each label of a closed set (so an alert has a series to watch before the first
+/// event); the series of open label sets (method, route, status; scenario and decision)
+/// come with their requests. The names are read from README, so none it lists is left
+/// out.
+#[tokio::test]
+async fn a_fresh_server_shows_every_counter_readme_lists_at_zero() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .unwrap_or_default();
+    let mut listed: Vec<&str> = readme
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| {
+            w.starts_with("aftersales_")
+                && (w.ends_with("_total") || w.ends_with("_failing") || w.ends_with("_open"))
+        })
+        .filter(|w| {
+            ![
+                "aftersales_http_requests_total",
+                "aftersales_decisions_total",
+            ]
+            .contains(w)
+        })
+        .collect();
+    listed.sort_unstable();
+    listed.dedup();
+    assert!(listed.len() >= 15, "{listed:?}");
+    let (server, addr, _) = spawn_binary("", &[]);
+    let _server = KilledOnDrop(server);
+    let text = scrape_metrics(&reqwest::Client::new(), addr).await;
+    for name in &listed {
+        let series: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with(&format!("{name} ")) || l.starts_with(&format!("{name}{{")))
+            .collect();
+        assert!(!series.is_empty(), "{name} missing:\n{text}");
+        if *name != "aftersales_connections_open" {
+            assert!(series.iter().all(|s| s.ends_with(" 0")), "{series:?}");
+        }
+    }
+    for series in [
+        r#"aftersales_http_parse_errors_total{kind="too_large"} 0"#,
+        r#"aftersales_http_parse_errors_total{kind="malformed"} 0"#,
+        r#"aftersales_api_token_reloads_total{result="ok"} 0"#,
+        r#"aftersales_api_token_reloads_total{result="error"} 0"#,
+        r#"aftersales_rules_reloads_total{result="error"} 0"#,
+        r#"aftersales_responses_cut_total{reason="send_timeout"} 0"#,
+        r#"aftersales_responses_cut_total{reason="shutdown"} 0"#,
+    ] {
+        assert!(text.contains(series), "{series}\n{text}");
+    }
+}

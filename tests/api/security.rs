@@ -291,7 +291,7 @@ async fn every_documented_route_is_behind_the_front_and_every_v1_route_behind_th
         let status = r.status().as_u16();
         let expected = match path {
             "/no/such/route" => 404,
-            _ if method == reqwest::Method::DELETE => 405,
+            // Without a token, a method a /v1 route does not take is 401 too.
             _ if path.starts_with("/v1/") => 401,
             _ => 200,
         };
@@ -312,8 +312,76 @@ async fn every_documented_route_is_behind_the_front_and_every_v1_route_behind_th
     }
     for series in [
         r#"{method="GET",route="unmatched",status="404"}"#,
-        r#"{method="DELETE",route="/v1/decisions",status="405"}"#,
+        r#"{method="DELETE",route="/v1/decisions",status="401"}"#,
     ] {
         assert!(metrics.contains(series), "{series}\n{metrics}");
+    }
+}
+
+/// With tokens configured, nothing under `/v1` (nor `/v1` itself) tells a caller without
+/// a valid token which paths or methods exist: an unknown path, a method a route does not
+/// take, `OPTIONS` and `TRACE` are all 401, as the routes are. With a token, they are the
+/// 404 and 405 they are. Probes, metrics and the document stay open, and a path outside
+/// `/v1` is 404 without a token.
+#[tokio::test]
+async fn without_a_token_nothing_under_v1_maps_its_routes() {
+    let mut args = args();
+    args.api_tokens = vec!["tokA".into()];
+    let app = spawn_with(args).await;
+    let ask = |method: &str, path: &str, token: Option<&str>| {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or_default();
+        let mut r = app.client.request(method, app.url(path));
+        if let Some(token) = token {
+            r = r.bearer_auth(token);
+        }
+        r.send()
+    };
+    let mut asked = vec![
+        ("GET", "/v1/decisions", 405),
+        ("GET", "/v1/x", 404),
+        ("GET", "/v1", 404),
+        ("GET", "/v1/", 404),
+        ("POST", "/v1/no/such/route", 404),
+    ];
+    for path in ["/v1/rules", "/v1/zones/resolve"] {
+        for method in ["OPTIONS", "PUT", "DELETE", "TRACE"] {
+            asked.push((method, path, 405));
+        }
+    }
+    for (method, path, with_token) in asked {
+        let r = ask(method, path, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 401, "{method} {path} without a token");
+        assert!(
+            r.headers().get("www-authenticate").is_some(),
+            "{method} {path}"
+        );
+        let problem = body(r).await;
+        assert_eq!(
+            problem["type"], "urn:aftersales:problem:unauthorized",
+            "{method} {path}"
+        );
+        let r = ask(method, path, Some("tokA"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), with_token, "{method} {path} with the token");
+        let r = ask(method, path, Some("tokB"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 401, "{method} {path} with a wrong token");
+    }
+    for (path, open) in [
+        ("/healthz", 200),
+        ("/readyz", 200),
+        ("/metrics", 200),
+        ("/openapi.yaml", 200),
+        ("/v1x", 404),
+        ("/no/such/route", 404),
+    ] {
+        let r = ask("GET", path, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), open, "{path}");
     }
 }

@@ -407,3 +407,99 @@ async fn a_stderr_nobody_reads_never_stops_the_answers() {
     assert_eq!(v["level"], "WARN", "{warned}");
     assert!(v["dropped"].as_u64().unwrap_or(0) > 0, "{warned}");
 }
+
+/// A 2,000-item batch (an answer of about 4 MB), with request id `id`, as raw HTTP.
+fn big_batch_request(id: &str) -> Vec<u8> {
+    let item = example("03-stalled-shangcheng.json")["request"].clone();
+    let body = serde_json::json!({ "items": vec![item; 2000] }).to_string();
+    let mut ask = format!(
+        "POST /v1/decisions/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nx-request-id: {id}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    ask.extend_from_slice(body.as_bytes());
+    ask
+}
+
+/// Sends `ask` on a connection with a small receive buffer, reads nothing for `wait`,
+/// then reads until the server closes it: the bytes received.
+async fn asked_then_not_read_for(addr: SocketAddr, ask: &[u8], wait: Duration) -> usize {
+    use tokio::io::AsyncWriteExt;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap_or_else(|e| panic!("{e}"));
+    let _ = socket.set_recv_buffer_size(4096);
+    let mut s = socket.connect(addr).await.unwrap_or_else(|e| panic!("{e}"));
+    s.write_all(ask).await.unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(wait).await;
+    read_until_closed(&mut s)
+        .await
+        .unwrap_or_else(|| panic!("still open"))
+}
+
+/// The log lines (JSON) received within `within` that contain `needle`.
+fn logged_within(
+    logs: &std::sync::mpsc::Receiver<String>,
+    needle: &str,
+    within: Duration,
+) -> Vec<serde_json::Value> {
+    let until = Instant::now() + within;
+    let mut found = vec![];
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        match logs.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => {
+                found.push(serde_json::from_str(&line).unwrap_or_default());
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    found
+}
+
+/// A 200 batch answer its client stops taking is cut by the send timeout: the `served`
+/// 200 line is followed by a warning naming the request, its batch and the bytes sent,
+/// and `aftersales_responses_cut_total{reason="send_timeout"}` counts it. The same batch
+/// read at once is sent whole, and nothing is said of it.
+#[tokio::test]
+async fn a_200_answer_cut_short_by_the_send_timeout_is_logged_and_counted() {
+    let (server, addr, _, logs) = spawn_binary_with_logs(
+        "",
+        &["--header-read-timeout", "1", "--body-limit", "4000000"],
+    );
+    let _server = KilledOnDrop(server);
+    let client = reqwest::Client::new();
+    let metrics = scrape_metrics(&client, addr).await;
+    assert!(
+        metrics.contains("aftersales_responses_cut_total{reason=\"send_timeout\"} 0"),
+        "{metrics}"
+    );
+
+    // Read at once: whole, and not cut.
+    let ask = big_batch_request("whole-1");
+    let full = asked_then_not_read_for(addr, &ask, Duration::ZERO).await;
+    assert!(full > 1_000_000, "{full} bytes");
+
+    let ask = big_batch_request("cut-1");
+    let got = asked_then_not_read_for(addr, &ask, Duration::from_secs(8)).await;
+    assert!(got < full, "{got} of {full} bytes: not cut");
+    let logs = tokio::task::spawn_blocking(move || {
+        logged_within(&logs, "answer cut short", Duration::from_secs(5))
+    })
+    .await
+    .unwrap_or_default();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    let cut = &logs[0];
+    assert_eq!(cut["request_id"], "cut-1", "{cut}");
+    assert_eq!(cut["reason"], "send_timeout", "{cut}");
+    assert_eq!(cut["status"], 200, "{cut}");
+    assert!(
+        cut["batch_id"].as_str().is_some_and(|b| !b.is_empty()),
+        "{cut}"
+    );
+    let sent = cut["bytes_sent"].as_u64().unwrap_or(u64::MAX);
+    assert!(sent < full as u64 && sent > 0, "{cut}");
+    let metrics = scrape_metrics(&client, addr).await;
+    assert!(
+        metrics.contains("aftersales_responses_cut_total{reason=\"send_timeout\"} 1"),
+        "{metrics}"
+    );
+}

@@ -345,3 +345,47 @@ async fn heads_the_http_parser_refuses_are_bare_and_counted() {
         "400s not counted"
     );
 }
+
+/// A chunked body whose framing cannot be read (a chunk size past 64 bits, a chunk
+/// extension of 100 KB, 200 KB of trailers) is a 400 of its own, `body-framing`, not a
+/// JSON problem: nothing of it was read as JSON. The same body framed well is decided,
+/// and one framed well that is not JSON stays `malformed-json`.
+#[tokio::test]
+async fn a_chunked_body_whose_framing_cannot_be_read_is_a_framing_problem_not_bad_json() {
+    let app = spawn_app().await;
+    let head = format!("{POST}\r\nTransfer-Encoding: chunked");
+    let json = example("03-stalled-shangcheng.json")["request"].to_string();
+    let chunk = format!("{:x}\r\n{json}\r\n", json.len());
+    let broken = [
+        format!("1ffffffffffffffff\r\n{json}\r\n0\r\n\r\n"),
+        format!(
+            "{:x};{}\r\n{json}\r\n0\r\n\r\n",
+            json.len(),
+            "e".repeat(100_000)
+        ),
+        format!("{chunk}0\r\n{}\r\n", "X-T: aaaaaaaaaa\r\n".repeat(12_000)),
+    ];
+    for body in &broken {
+        let got = exchange(app.addr, &head, body).await;
+        let shown = &got[..got.len().min(600)];
+        assert_eq!(
+            statuses(&got).first().copied(),
+            Some("HTTP/1.1 400 Bad Request"),
+            "{shown}"
+        );
+        assert!(
+            got.contains("urn:aftersales:problem:body-framing"),
+            "{shown}"
+        );
+        assert!(got.contains("chunked framing is invalid"), "{shown}");
+        assert!(!got.contains("malformed-json"), "{shown}");
+    }
+    let got = exchange(app.addr, &head, &format!("{chunk}0\r\n\r\n")).await;
+    assert_eq!(
+        statuses(&got).first().copied(),
+        Some("HTTP/1.1 200 OK"),
+        "{got}"
+    );
+    let got = exchange(app.addr, &head, "3\r\n{x}\r\n0\r\n\r\n").await;
+    assert!(got.contains("malformed-json"), "{got}");
+}
