@@ -87,7 +87,6 @@ fn every_address_in_the_table_is_placed_and_zoned_as_expected() {
                         city: part(city),
                         district: part(district),
                         address: part(text),
-                        ..Default::default()
                     },
                 )
             }
