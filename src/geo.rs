@@ -667,15 +667,23 @@ impl Gazetteer {
                 full_name: Arc::from(""),
             },
         );
+        // A name with a character that reading simplifies (乾安县, 乾县: 乾 → 干) is also
+        // found as it reads, or an address naming it would never be placed there.
+        let read_as: String = name.chars().map(|c| self.simplified.get(c)).collect();
         let mut index = |n: &str, short: bool| {
             self.names
                 .entry(n.to_owned())
                 .or_default()
                 .push(NameRef { area, short });
         };
-        index(name, false);
-        if let Some(short) = short_name(name) {
-            index(&short, true);
+        for n in [Some(name), (read_as != name).then_some(read_as.as_str())]
+            .into_iter()
+            .flatten()
+        {
+            index(n, false);
+            if let Some(short) = short_name(n) {
+                index(&short, true);
+            }
         }
     }
 
@@ -1551,6 +1559,93 @@ mod tests {
         assert!(matches!(&issues[..], [PlaceIssue::Conflict { .. }]));
         let label = format!("收货人{}", "张三电话13812345678".repeat(40_000));
         assert_eq!(g.resolve_text(&label, &mut Vec::new()), None);
+        // A place before a phone: two parts, each read once.
+        let parts = "杭州市13812345678".repeat(40_000);
+        assert_eq!(
+            g.resolve_text(&parts, &mut Vec::new()),
+            Some(Area::City(330100))
+        );
+        let parts = "杭州市电话".repeat(40_000);
+        assert_eq!(
+            g.resolve_text(&parts, &mut Vec::new()),
+            Some(Area::City(330100))
+        );
+    }
+
+    /// Every name that is only a district's short name elsewhere (湖滨, 鼓楼, 五常, …),
+    /// without a full name in it (`南阳市城乡一体化示范` begins with 南阳市).
+    fn short_district_names(g: &Gazetteer) -> Vec<&str> {
+        let mut names: Vec<&str> = g
+            .names
+            .iter()
+            .filter(|(n, refs)| {
+                !n.contains(PLACE_MARKS)
+                    && refs.iter().all(|r| r.short)
+                    && refs.iter().any(|r| r.area.level() == Level::District)
+            })
+            .map(|(n, _)| n.as_str())
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
+    #[test]
+    fn after_a_district_every_name_is_street_text() {
+        let g = gazetteer();
+        let names = short_district_names(g);
+        assert!(names.len() > 2_000, "{}", names.len());
+        let full = g
+            .names
+            .keys()
+            .filter(|n| !g.names[*n].iter().all(|r| r.short));
+        for name in names.iter().copied().chain(full.map(String::as_str)) {
+            let mut issues = Vec::new();
+            let at = format!("杭州市上城区{name}");
+            assert_eq!(
+                g.resolve_text(&at, &mut issues),
+                Some(Area::District(330102)),
+                "{at}"
+            );
+            assert!(issues.is_empty(), "{at}: {issues:?}");
+        }
+    }
+
+    #[test]
+    fn after_a_city_a_short_name_is_a_street_and_a_full_name_elsewhere_a_conflict() {
+        let g = gazetteer();
+        for name in short_district_names(g) {
+            let mut issues = Vec::new();
+            let at = format!("杭州市{name}");
+            let area = g.resolve_text(&at, &mut issues);
+            assert!(
+                area.is_some_and(|a| Area::City(330100).contains(a)),
+                "{at}: {area:?}"
+            );
+            assert!(
+                !issues
+                    .iter()
+                    .any(|i| matches!(i, PlaceIssue::Conflict { .. })),
+                "{at}: {issues:?}"
+            );
+        }
+        let elsewhere = g.names.iter().filter(|(n, refs)| {
+            !is_generic(n)
+                && refs.iter().all(|r| {
+                    !r.short && r.area.level() == Level::District && r.area.code() / 10_000 != 33
+                })
+        });
+        let mut count = 0;
+        for (name, _) in elsewhere {
+            let mut issues = Vec::new();
+            let at = format!("杭州市{name}");
+            g.resolve_text(&at, &mut issues);
+            assert!(
+                matches!(&issues[..], [PlaceIssue::Conflict { .. }]),
+                "{at}: {issues:?}"
+            );
+            count += 1;
+        }
+        assert!(count > 2_000, "{count}");
     }
 
     proptest::proptest! {
