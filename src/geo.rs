@@ -318,8 +318,9 @@ struct TextReading {
     area: Option<Area>,
     ambiguous: Vec<Area>,
     others: Vec<Area>,
-    /// The first name read was a short name (`湖滨` for 湖滨区) or a generic one (`东区`).
-    weak_start: bool,
+    /// The reading rests on one name only, and that a short name (`湖滨` for 湖滨区) or a
+    /// generic one (`东区`): not `温州鹿城区`, whose short name has its district after it.
+    weak: bool,
 }
 
 impl TextReading {
@@ -332,7 +333,7 @@ impl TextReading {
         if a.contains(b) {
             let mut next = next;
             next.others.extend(self.others);
-            next.weak_start = self.weak_start;
+            next.weak = false;
             return next;
         }
         if !b.contains(a) {
@@ -980,11 +981,11 @@ impl Gazetteer {
             read = first.then(read);
         }
         if let (Some(context), Some(area)) = (context, read.area)
-            && read.weak_start
+            && read.weak
             && !context.contains(area)
             && !area.contains(context)
         {
-            // A short or generic name at the start of the address, elsewhere than the
+            // A short or generic name alone at the start of the address, elsewhere than the
             // structured names or the adcode place it (`{"city": "杭州市", "address":
             // "湖滨"}`, `{"district": "西湖区", "address": "东区3幢"}`): street text
             // inside the place named, not another place.
@@ -1042,9 +1043,7 @@ impl Gazetteer {
             match self.take_in(rest, level, out.area, full_only) {
                 Take::Found(a, len, short) => {
                     let name = &rest[..len];
-                    if out.area == start {
-                        out.weak_start = short || is_generic(name);
-                    }
+                    out.weak = out.area == start && (short || is_generic(name));
                     rest = &rest[len..];
                     if out.area.is_none() && rest.is_empty() && level != Level::Province {
                         // A bare name (`朝阳`) that is also a district's elsewhere
