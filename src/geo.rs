@@ -318,11 +318,41 @@ struct TextReading {
     area: Option<Area>,
     ambiguous: Vec<Area>,
     others: Vec<Area>,
+    /// The reading rests on one name only, and that a short name (`湖滨` for 湖滨区) or a
+    /// generic one (`东区`): not `温州鹿城区`, whose short name has its district after it.
+    weak: bool,
+}
+
+impl TextReading {
+    /// Two parts of a text read on their own (a place, a phone, then the address): the
+    /// more specific reading where they agree, else both, as a contradiction.
+    fn then(mut self, next: TextReading) -> TextReading {
+        let (Some(a), Some(b)) = (self.area, next.area) else {
+            return if self.area.is_some() { self } else { next };
+        };
+        if a.contains(b) {
+            let mut next = next;
+            next.others.extend(self.others);
+            next.weak = false;
+            return next;
+        }
+        if !b.contains(a) {
+            self.others.push(b);
+        }
+        self.others.extend(next.others);
+        self
+    }
 }
 
 /// District names that say "the urban area" as often as they name a district (山西
 /// 阳泉市城区): after a city, they are not read as another city's district.
-const GENERIC_DISTRICTS: [&str; 3] = ["城区", "郊区", "矿区"];
+/// The same goes for a compass point's district (攀枝花 东区) and for new and development
+/// areas, which many cities have (`东区3幢`, `新区`, `开发区`).
+const GENERIC_DISTRICTS: [&str; 7] = ["城区", "郊区", "矿区", "东区", "西区", "新区", "开发区"];
+
+fn is_generic(name: &str) -> bool {
+    GENERIC_DISTRICTS.contains(&name)
+}
 
 /// Brackets dropped from a free text before reading it (`(浙江省)杭州市`, `[浙江省…]`).
 fn is_bracket(c: char) -> bool {
@@ -417,13 +447,33 @@ fn leading_digits(text: &str) -> (usize, usize) {
     (bytes, digits)
 }
 
+/// What follows a run of digits when it is a house number, not a phone or a postcode
+/// (`1234567号楼`, `12345678室`).
+const HOUSE_NUMBER: [&str; 6] = ["号", "室", "楼", "栋", "幢", "单元"];
+
+/// The length in bytes of the phone number or postcode (`min` digits or more, not a
+/// house number) that `text` starts with, if it does.
+fn leading_number(text: &str, min: usize) -> Option<usize> {
+    let (len, digits) = leading_digits(text);
+    (digits >= min && !HOUSE_NUMBER.iter().any(|h| text[len..].starts_with(h))).then_some(len)
+}
+
+/// Characters that only a place's name, never a person's, carries (`杭州市`, `德清县`,
+/// `江西省`, `杭州市西湖`): a name with one of them before a phone or a label is a place,
+/// kept and read. A bare place name (`温州`) may be a person's name, and is skipped.
+const PLACE_MARKS: [char; 6] = ['省', '市', '区', '县', '旗', '盟'];
+
 /// `text` after what a shipping label puts before the address: labels (`收货人:`,
 /// `地址：`, `送至`), a phone number or a postcode (six digits or more), and a person's
 /// name (five characters at most) followed by a phone number or a label, with more
 /// text after it: `张三 13812345678 浙江省…`, `收货人:张三 电话:… 地址:浙江省…`. Only a
 /// prefix is dropped: the address is still read from its first name, in order. Linear:
 /// each turn drops something, and looks at a few characters only.
-fn skip_label_prefix(text: &str) -> &str {
+///
+/// A "name" that is a place's (it carries a mark of one, [`PLACE_MARKS`]) is not dropped:
+/// it is returned as the first part, and the phone or label after it is a separator
+/// (`江西省 13812345678 杭州市西湖区`): both parts are read.
+fn skip_label_prefix(text: &str) -> (Option<&str>, &str) {
     let mut rest = text;
     loop {
         rest = rest.trim_start_matches([':', '：', ';', '；', '.', '。', '|', '｜']);
@@ -431,8 +481,7 @@ fn skip_label_prefix(text: &str) -> &str {
             rest = &rest[label.len()..];
             continue;
         }
-        let (len, digits) = leading_digits(rest);
-        if digits >= 6 {
+        if let Some(len) = leading_number(rest, 6) {
             rest = &rest[len..];
             continue;
         }
@@ -443,24 +492,53 @@ fn skip_label_prefix(text: &str) -> &str {
             .map(|(i, _)| i)
             .find(|&i| {
                 let after = &rest[i..];
-                let (len, digits) = leading_digits(after);
-                (digits >= 7 && len < after.len())
+                leading_number(after, 7).is_some_and(|len| len < after.len())
                     || AFTER_NAME.iter().any(|l| after.starts_with(l))
             });
         match name_end {
             Some(i)
                 if !rest[..i].contains(|c: char| c.is_ascii_digit() || c == ':' || c == '：') =>
             {
+                if rest[..i].contains(PLACE_MARKS) {
+                    return (Some(&rest[..i]), skip_label_prefix_only(&rest[i..]));
+                }
                 rest = &rest[i..];
             }
-            _ => return rest,
+            _ => return (None, rest),
         }
     }
 }
 
+/// The part after a place and its separator (a phone, a label), without the labels and
+/// numbers it starts with: read from its own first name.
+fn skip_label_prefix_only(text: &str) -> &str {
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start_matches([':', '：', ';', '；', '.', '。', '|', '｜']);
+        if let Some(label) = LABELS.iter().find(|l| rest.starts_with(*l)) {
+            rest = &rest[label.len()..];
+            continue;
+        }
+        if let Some(len) = leading_number(rest, 6) {
+            rest = &rest[len..];
+            continue;
+        }
+        return rest;
+    }
+}
+
+/// `text` without the country's name before it (`中国浙江省…`).
+fn without_country(mut text: &str) -> &str {
+    for prefix in ["中华人民共和国", "中国"] {
+        text = text.strip_prefix(prefix).unwrap_or(text);
+    }
+    text
+}
+
 /// What reading one level of a text found.
 enum Take {
-    Found(Area, usize),
+    /// The place, the length of its name, and whether that name is a short one.
+    Found(Area, usize, bool),
     Ambiguous(Vec<Area>),
     Nothing,
 }
@@ -590,15 +668,23 @@ impl Gazetteer {
                 full_name: Arc::from(""),
             },
         );
+        // A name with a character that reading simplifies (乾安县, 乾县: 乾 → 干) is also
+        // found as it reads, or an address naming it would never be placed there.
+        let read_as: String = name.chars().map(|c| self.simplified.get(c)).collect();
         let mut index = |n: &str, short: bool| {
             self.names
                 .entry(n.to_owned())
                 .or_default()
                 .push(NameRef { area, short });
         };
-        index(name, false);
-        if let Some(short) = short_name(name) {
-            index(&short, true);
+        for n in [Some(name), (read_as != name).then_some(read_as.as_str())]
+            .into_iter()
+            .flatten()
+        {
+            index(n, false);
+            if let Some(short) = short_name(n) {
+                index(&short, true);
+            }
         }
     }
 
@@ -812,7 +898,10 @@ impl Gazetteer {
                 [one] => area = Some(*one),
                 [] => {
                     let elsewhere = match area {
-                        Some(_) if check => self.field_places(&text, level, None),
+                        // 城区, 郊区, 东区…: "the urban area", not another city's district.
+                        Some(_) if check && !is_generic(&text) => {
+                            self.field_places(&text, level, None)
+                        }
                         _ => Vec::new(),
                     };
                     if let (Some(current), false) = (area, elsewhere.is_empty()) {
@@ -872,12 +961,36 @@ impl Gazetteer {
     ) -> Option<Area> {
         let simplified = self.simplified(text);
         let unbracketed = without_brackets(&simplified);
-        let body = skip_label_prefix(&unbracketed);
-        let mut rest = body;
-        for prefix in ["中华人民共和国", "中国"] {
-            rest = rest.strip_prefix(prefix).unwrap_or(rest);
+        let (head, body) = skip_label_prefix(&unbracketed);
+        let rest = without_country(body);
+        let mut read = self.read_levels(rest, None, true);
+        if let Some(head) = head {
+            // A place before a phone or a label (`江西省 13812345678 杭州市西湖区`): both
+            // parts are read, and must agree.
+            let first = self.read_levels(without_country(head), None, true);
+            if read.area.is_none()
+                && let Some(area) = first.area
+            {
+                // What follows, inside the place before it (`杭州市 13812345678
+                // 西湖区文三路`), as inside a structured city.
+                let again = self.read_levels(rest, Some(area), false);
+                if again.area != Some(area) && again.ambiguous.is_empty() {
+                    read = again;
+                }
+            }
+            read = first.then(read);
         }
-        let read = self.read_levels(rest, None, true);
+        if let (Some(context), Some(area)) = (context, read.area)
+            && read.weak
+            && !context.contains(area)
+            && !area.contains(context)
+        {
+            // A short or generic name alone at the start of the address, elsewhere than the
+            // structured names or the adcode place it (`{"city": "杭州市", "address":
+            // "湖滨"}`, `{"district": "西湖区", "address": "东区3幢"}`): street text
+            // inside the place named, not another place.
+            read = TextReading::default();
+        }
         if read.area.is_none()
             && let Some(context) = context
         {
@@ -897,7 +1010,12 @@ impl Gazetteer {
         }
         if !read.ambiguous.is_empty() {
             issues.push(self.ambiguous(text, &read.ambiguous));
-        } else if read.area.is_none() && !text.is_empty() {
+        } else if read.area.is_none()
+            && !text.is_empty()
+            && !context.is_some_and(|c| c.level() == Level::District)
+        {
+            // After a district placed by the structured names or the adcode, the
+            // address is its street: nothing more to read, nothing to warn about.
             issues.push(PlaceIssue::Unresolved { text });
         }
         read.area
@@ -907,18 +1025,25 @@ impl Gazetteer {
     /// `check`, what follows the last name read is looked at once more: a name there
     /// that places the destination elsewhere (`江西省杭州市`, `杭州市鹿城区`) is another
     /// reading, read on its own (without this check again: one level of it, so the
-    /// reading stays linear in the text).
+    /// reading stays linear in the text). Only a full name with its suffix, after a
+    /// province or a city, is such a name (`杭州市鹿城区`, not `杭州市湖滨`, a street, nor
+    /// `杭州市城区`): once a district is read, what follows is its streets and towns.
+    ///
+    /// Read below a `start` (the place the structured names or the adcode give), only
+    /// full names are read: `金东方小区` inside 金华市 is an estate, not 金东区.
     fn read_levels(&self, mut rest: &str, start: Option<Area>, check: bool) -> TextReading {
         let mut out = TextReading {
             area: start,
             ..TextReading::default()
         };
+        let full_only = start.is_some();
         let levels = [Level::Province, Level::City, Level::District];
         let below = start.map_or(0, |a| a.rank() as usize + 1);
         for &level in levels.iter().skip(below) {
-            match self.take(rest, level, out.area) {
-                Take::Found(a, len) => {
+            match self.take_in(rest, level, out.area, full_only) {
+                Take::Found(a, len, short) => {
                     let name = &rest[..len];
+                    out.weak = out.area == start && (short || is_generic(name));
                     rest = &rest[len..];
                     if out.area.is_none() && rest.is_empty() && level != Level::Province {
                         // A bare name (`朝阳`) that is also a district's elsewhere
@@ -938,8 +1063,15 @@ impl Gazetteer {
                         }
                     }
                     out.area = Some(a);
-                    // The same name twice (`杭州市杭州市西湖区`).
-                    if self.units.get(&a.code()).is_some_and(|u| u.name == name) {
+                    // The same name twice (`杭州市杭州市西湖区`), unless it begins a
+                    // district's name (`怀化市怀化市洪江管理区`, `嘉峪关市嘉峪关市`).
+                    if self.units.get(&a.code()).is_some_and(|u| u.name == name)
+                        && !(a.level() == Level::City
+                            && matches!(
+                                self.take_in(rest, Level::District, Some(a), true),
+                                Take::Found(_, l, _) if l >= len
+                            ))
+                    {
                         rest = rest.strip_prefix(name).unwrap_or(rest);
                     }
                     // 市辖区 (the table's grouping of a city's districts) written out:
@@ -968,13 +1100,14 @@ impl Gazetteer {
         if let Some(area) = out.area
             && check
             && out.area != start
+            && area.level() != Level::District
             && !rest.is_empty()
             && !self.parts.contains_key(&(area.code() / 10_000 * 10_000))
             && !GENERIC_DISTRICTS.iter().any(|g| rest.starts_with(g))
         {
             for &level in levels.iter().skip(area.rank() as usize) {
-                let elsewhere = match self.take(rest, level, None) {
-                    Take::Found(b, _) if !area.contains(b) => {
+                let elsewhere = match self.take_in(rest, level, None, true) {
+                    Take::Found(b, ..) if !area.contains(b) => {
                         let other = self.read_levels(rest, None, false);
                         vec![other.area.unwrap_or(b)]
                     }
@@ -1087,6 +1220,11 @@ impl Gazetteer {
     /// The longest name of `level` (inside `within`) that `rest` starts with: of the
     /// names `rest` starts with, longest first, the first with a place that fits.
     fn take(&self, rest: &str, level: Level, within: Option<Area>) -> Take {
+        self.take_in(rest, level, within, false)
+    }
+
+    /// [`Self::take`]; with `full_only`, of the full names only (`西湖区`, not `西湖`).
+    fn take_in(&self, rest: &str, level: Level, within: Option<Area>, full_only: bool) -> Take {
         let mut chars = rest.chars();
         let (Some(a), Some(b)) = (chars.next(), chars.next()) else {
             return Take::Nothing;
@@ -1099,13 +1237,18 @@ impl Gazetteer {
                 continue;
             };
             let mut accepted = Self::fitting(refs, level, within)
-                .filter(|r| !r.short || self.short_name_fits(r.area, after, within))
-                .map(|r| r.area);
+                .filter(|r| !r.short || !full_only && self.short_name_fits(r.area, after, within))
+                .map(|r| (r.area, r.short));
             match (accepted.next(), accepted.next()) {
                 (None, _) => {}
-                (Some(one), None) => return Take::Found(one, name.len()),
-                (Some(a), Some(b)) => {
-                    return Take::Ambiguous([a, b].into_iter().chain(accepted).collect());
+                (Some((one, short)), None) => return Take::Found(one, name.len(), short),
+                (Some((a, _)), Some((b, _))) => {
+                    return Take::Ambiguous(
+                        [a, b]
+                            .into_iter()
+                            .chain(accepted.map(|(area, _)| area))
+                            .collect(),
+                    );
                 }
             }
         }
@@ -1415,6 +1558,93 @@ mod tests {
         assert!(matches!(&issues[..], [PlaceIssue::Conflict { .. }]));
         let label = format!("收货人{}", "张三电话13812345678".repeat(40_000));
         assert_eq!(g.resolve_text(&label, &mut Vec::new()), None);
+        // A place before a phone: two parts, each read once.
+        let parts = "杭州市13812345678".repeat(40_000);
+        assert_eq!(
+            g.resolve_text(&parts, &mut Vec::new()),
+            Some(Area::City(330100))
+        );
+        let parts = "杭州市电话".repeat(40_000);
+        assert_eq!(
+            g.resolve_text(&parts, &mut Vec::new()),
+            Some(Area::City(330100))
+        );
+    }
+
+    /// Every name that is only a district's short name elsewhere (湖滨, 鼓楼, 五常, …),
+    /// without a full name in it (`南阳市城乡一体化示范` begins with 南阳市).
+    fn short_district_names(g: &Gazetteer) -> Vec<&str> {
+        let mut names: Vec<&str> = g
+            .names
+            .iter()
+            .filter(|(n, refs)| {
+                !n.contains(PLACE_MARKS)
+                    && refs.iter().all(|r| r.short)
+                    && refs.iter().any(|r| r.area.level() == Level::District)
+            })
+            .map(|(n, _)| n.as_str())
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
+    #[test]
+    fn after_a_district_every_name_is_street_text() {
+        let g = gazetteer();
+        let names = short_district_names(g);
+        assert!(names.len() > 2_000, "{}", names.len());
+        let full = g
+            .names
+            .keys()
+            .filter(|n| !g.names[*n].iter().all(|r| r.short));
+        for name in names.iter().copied().chain(full.map(String::as_str)) {
+            let mut issues = Vec::new();
+            let at = format!("杭州市上城区{name}");
+            assert_eq!(
+                g.resolve_text(&at, &mut issues),
+                Some(Area::District(330102)),
+                "{at}"
+            );
+            assert!(issues.is_empty(), "{at}: {issues:?}");
+        }
+    }
+
+    #[test]
+    fn after_a_city_a_short_name_is_a_street_and_a_full_name_elsewhere_a_conflict() {
+        let g = gazetteer();
+        for name in short_district_names(g) {
+            let mut issues = Vec::new();
+            let at = format!("杭州市{name}");
+            let area = g.resolve_text(&at, &mut issues);
+            assert!(
+                area.is_some_and(|a| Area::City(330100).contains(a)),
+                "{at}: {area:?}"
+            );
+            assert!(
+                !issues
+                    .iter()
+                    .any(|i| matches!(i, PlaceIssue::Conflict { .. })),
+                "{at}: {issues:?}"
+            );
+        }
+        let elsewhere = g.names.iter().filter(|(n, refs)| {
+            !is_generic(n)
+                && refs.iter().all(|r| {
+                    !r.short && r.area.level() == Level::District && r.area.code() / 10_000 != 33
+                })
+        });
+        let mut count = 0;
+        for (name, _) in elsewhere {
+            let mut issues = Vec::new();
+            let at = format!("杭州市{name}");
+            g.resolve_text(&at, &mut issues);
+            assert!(
+                matches!(&issues[..], [PlaceIssue::Conflict { .. }]),
+                "{at}: {issues:?}"
+            );
+            count += 1;
+        }
+        assert!(count > 2_000, "{count}");
     }
 
     proptest::proptest! {

@@ -55,14 +55,21 @@ fn every_address_in_the_table_is_placed_and_zoned_as_expected() {
             [a, c, z, w] => (a, c, z, Some(w.as_str())),
             _ => panic!("bad row {row:?}"),
         };
-        // `province|city|district` (or `province|city|district|address`) is the structured
-        // form; anything else is free text.
+        // `province|city|district` (or `province|city|district|address`, or
+        // `adcode|province|city|district|address`) is the structured form; anything else
+        // is free text.
         let part = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-        let (destination, input) = match address.split('|').collect::<Vec<_>>()[..] {
+        let parts = address.split('|').collect::<Vec<_>>();
+        let (adcode_field, parts) = match parts[..] {
+            [code, ref rest @ ..] if rest.len() == 4 => (code, rest.to_vec()),
+            _ => ("", parts),
+        };
+        let (destination, input) = match parts[..] {
             [province, city, district, ref text @ ..] if text.len() <= 1 => {
                 let text = text.first().copied().unwrap_or_default();
                 let mut fields = serde_json::Map::new();
                 for (key, value) in [
+                    ("adcode", adcode_field),
                     ("province", province),
                     ("city", city),
                     ("district", district),
@@ -75,11 +82,11 @@ fn every_address_in_the_table_is_placed_and_zoned_as_expected() {
                 (
                     Value::Object(fields),
                     aftersales::geo::DestinationInput {
+                        adcode: part(adcode_field),
                         province: part(province),
                         city: part(city),
                         district: part(district),
                         address: part(text),
-                        ..Default::default()
                     },
                 )
             }
