@@ -14,6 +14,7 @@
 //! ([`replay_early_hangup`]): the files are re-read then, so a file changed between the
 //! first read and the start of the watch is not missed.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -135,6 +136,10 @@ pub struct Reloader {
     /// of one that could not be read), so one failure is reported once, not on every
     /// event in the directory until the file changes.
     last_failed: Arc<Mutex<Option<String>>>,
+    /// Every version this process has served, with the checksum it served under it: a
+    /// version served again must be the same file (decisions name only the version).
+    /// Only rules actually served count: a file refused does not claim its version.
+    served: Arc<Mutex<HashMap<String, String>>>,
 }
 
 /// How one reload went.
@@ -148,11 +153,20 @@ enum Outcome {
 
 impl Reloader {
     pub fn new(path: PathBuf, state: AppState) -> Reloader {
+        let first = state.rules();
+        let served = HashMap::from([(first.rules.version.clone(), first.rules.checksum.clone())]);
         Reloader {
             path,
             state,
             last_failed: Arc::new(Mutex::new(None)),
+            served: Arc::new(Mutex::new(served)),
         }
+    }
+
+    /// The checksum served under `version` before, when it is not `checksum`.
+    fn served_under(&self, version: &str, checksum: &str) -> Option<String> {
+        let served = self.served.lock().unwrap_or_else(|e| e.into_inner());
+        served.get(version).filter(|c| *c != checksum).cloned()
     }
 
     fn already_failed(&self, key: &str) -> bool {
@@ -210,21 +224,32 @@ impl Reloader {
             return Outcome::Done(false);
         }
         match Rules::from_toml(&text, &name) {
-            Ok(rules) if rules.version == served.rules.version => {
+            Ok(rules) if let Some(before) = self.served_under(&rules.version, &checksum) => {
                 // Decisions name only the rules' version: two different policies under
                 // one version could not be told apart by anyone reading a decision.
                 let at =
                     version_line(&text).map_or_else(|| name.clone(), |l| format!("{name}:{l}:1"));
-                let error = format!(
-                    "{at}: version \"{}\" is the version already serving, but the rules differ ({checksum}, serving {}): give the new rules a new version, so that decisions say which rules made them",
-                    rules.version, served.rules.checksum
-                );
+                let error = if rules.version == served.rules.version {
+                    format!(
+                        "{at}: version \"{}\" is the version already serving, but the rules differ ({checksum}, serving {before}): give the new rules a new version, so that decisions say which rules made them",
+                        rules.version
+                    )
+                } else {
+                    format!(
+                        "{at}: version \"{}\" was served before with other rules ({before}; this file is {checksum}): give the new rules a new version, so that decisions say which rules made them",
+                        rules.version
+                    )
+                };
                 self.fail(error, Some(checksum));
                 Outcome::Done(false)
             }
             Ok(rules) => {
                 rules.log_warnings();
                 let (old, new) = (served.rules.version.clone(), rules.version.clone());
+                self.served
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(new.clone(), checksum.clone());
                 self.state.swap_rules(rules);
                 self.record_ok();
                 tracing::info!(?trigger, from_version = %old, to_version = %new, %checksum, "rules reloaded");

@@ -624,3 +624,56 @@ async fn a_missing_rules_file_is_reported_once_not_on_every_event_in_its_directo
         rules_view(&app).await
     );
 }
+
+/// A version served earlier, reused for other rules after later versions: refused as the
+/// serving one is (it loaded silently: only the serving version was compared). The same
+/// file under it again loads.
+#[tokio::test]
+async fn a_version_served_earlier_is_refused_for_other_rules() {
+    let dir = temp_dir("earlier-version");
+    let path = dir.path().join("rules.toml");
+    let v1 = with_version("v1");
+    std::fs::write(&path, &v1).unwrap_or_else(|e| panic!("{e}"));
+    let app = spawn_with_rules_file(args(), path.clone()).await;
+    let first = rules_view(&app).await;
+    for v in ["v2", "v3"] {
+        std::fs::write(&path, with_version(v)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            within_20s(|| async {
+                let view = rules_view(&app).await;
+                view["version"] == v && view["reload"]["result"] == "ok"
+            })
+            .await,
+            "{v} never loaded: {}",
+            rules_view(&app).await
+        );
+    }
+    std::fs::write(&path, format!("{v1}\n# other rules, old version\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        within_20s(|| async { rules_view(&app).await["reload"]["result"] == "failed" }).await,
+        "other rules under a version served before were not refused: {}",
+        rules_view(&app).await
+    );
+    let v = rules_view(&app).await;
+    assert_eq!(v["version"], "v3", "the last good rules keep serving");
+    let error = v["reload"]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains(r#"version "v1" was served before with other rules"#)
+            && error.contains(first["checksum"].as_str().unwrap_or("?")),
+        "{error}"
+    );
+
+    // The file v1 was, back again: the same rules under the same version.
+    std::fs::write(&path, &v1).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        within_20s(|| async {
+            let view = rules_view(&app).await;
+            view["version"] == "v1" && view["reload"]["result"] == "ok"
+        })
+        .await,
+        "v1's own file never loaded again: {}",
+        rules_view(&app).await
+    );
+    assert_eq!(rules_view(&app).await["checksum"], first["checksum"]);
+}
