@@ -1116,7 +1116,20 @@ impl Validator {
 
     fn time_zone(&mut self, tz: &Spanned<String>) -> Option<Tz> {
         match tz.get_ref().parse::<Tz>() {
-            Ok(tz) => Some(tz),
+            Ok(zone) => {
+                if let Some((at, offset)) = when::seconds_offset(zone) {
+                    self.err(
+                        tz,
+                        format!(
+                            "`time_zone` {} is at {offset} on {} (local mean time), an offset of seconds that RFC 3339 times cannot write: every time in it would be shown seconds off; use a zone whose offset is whole minutes from 1970 on",
+                            zone.name(),
+                            at.format("%Y-%m-%d")
+                        ),
+                    );
+                    return None;
+                }
+                Some(zone)
+            }
             Err(_) => {
                 self.err(
                     tz,

@@ -1769,29 +1769,49 @@ fn a_local_time_a_clock_change_skips_or_repeats_is_refused_with_its_offsets() {
 }
 
 #[test]
-fn a_time_whose_offset_is_not_whole_minutes_is_refused() {
-    // Liberia kept -00:44:30 until 1972-01-07: a window then cannot be written in RFC 3339.
-    let e = match harbin_in(
-        "Africa/Monrovia",
-        "\"1971-06-01 00:00\"",
-        "\"1972-06-01 00:00\"",
-    ) {
-        Ok(_) => panic!("accepted a time at -00:44:30"),
-        Err(e) => e,
-    };
-    assert_eq!(e.errors.len(), 1, "{e}");
+fn a_time_zone_whose_offset_is_not_whole_minutes_from_1970_on_is_refused_naming_its_key() {
+    // Liberia kept -00:44:30 until 1972-01-07: request times then would be shown in it
+    // 30 s off (as_of 1971-06-02T09:15:30-00:45), so the zone is refused, whatever the
+    // windows (it was refused only for a window end in those years).
+    for (from, until) in [
+        ("\"1971-06-01 00:00\"", "\"1972-06-01 00:00\""),
+        ("\"1972-06-01 00:00\"", "\"1973-06-01 00:00\""),
+    ] {
+        let e = match harbin_in("Africa/Monrovia", from, until) {
+            Ok(_) => panic!("accepted a zone at -00:44:30 in 1970"),
+            Err(e) => e,
+        };
+        assert_eq!(e.errors.len(), 1, "{e}");
+        assert!(
+            e.errors[0].message.starts_with(
+                "`time_zone` Africa/Monrovia is at -00:44:30 on 1970-01-01 (local mean time)"
+            ),
+            "{e}"
+        );
+        assert!(e.errors[0].line > 0, "{e}");
+    }
+    // The file's own time_zone too.
+    let (src, e) = broken(
+        "time_zone = \"Asia/Shanghai\"",
+        "time_zone = \"Africa/Monrovia\"",
+    );
     assert!(
         e.errors[0]
             .message
-            .contains("1971-06-01 00:00 is at -00:44:30 in Africa/Monrovia"),
+            .starts_with("`time_zone` Africa/Monrovia is at -00:44:30"),
         "{e}"
     );
-    if let Err(e) = harbin_in(
-        "Africa/Monrovia",
-        "\"1972-06-01 00:00\"",
-        "\"1973-06-01 00:00\"",
-    ) {
-        panic!("{e}");
+    assert_eq!(
+        e.errors[0].line,
+        line_of(&src, "time_zone = \"Africa/Monrovia\""),
+        "{e}"
+    );
+    // Zones whose local mean time ended before 1970 load (Shanghai's +08:05:43 ended in
+    // 1901; Abidjan's -00:16:08 in 1912).
+    for zone in ["Asia/Shanghai", "Africa/Abidjan", "America/New_York"] {
+        if let Err(e) = harbin_in(zone, "\"1972-06-01 00:00\"", "\"1973-06-01 00:00\"") {
+            panic!("{zone}: {e}");
+        }
     }
 }
 
