@@ -380,11 +380,14 @@ impl Reloader {
         let since = || crate::time::format(began_at, self.state.rules().rules.time_zone);
         let mut shown = false;
         let mut limit_reported = false;
+        // Whether the file changed during this wait: a SIGHUP while it is quiet just
+        // joins the read a second away.
+        let mut changed = false;
         let mut seen = fingerprint_of(&self.path).await;
         let mut quiet_since = tokio::time::Instant::now();
         loop {
             tokio::time::sleep(SETTLE_STEP).await;
-            if take_pending(rx, trigger) {
+            if take_pending(rx, trigger) && (changed || writing.load(Ordering::SeqCst)) {
                 tracing::warn!(
                     since = %since(),
                     "SIGHUP while the rules file is still changing or open for writing: deferred, the file is read once it has settled (unchanged for a second, no writer)"
@@ -404,6 +407,7 @@ impl Reloader {
             let now = fingerprint_of(&self.path).await;
             if now != seen {
                 seen = now;
+                changed = true;
                 quiet_since = tokio::time::Instant::now();
                 continue;
             }
