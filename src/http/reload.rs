@@ -3,9 +3,11 @@
 //! a symlinked release directory switched, a directory replaced: the watches follow the
 //! path, and a look at it every [`POLL`] catches what they miss). A file is read once it
 //! has settled ([`SETTLE`]: not half-written), validated, then swapped in whole; requests
-//! in flight finish on the rules they started with. A broken file, or different rules
-//! under the version already serving, keeps the last good rules serving and is reported
-//! once in `/v1/rules`, the logs and `aftersales_rules_reloads_total{result="error"}`.
+//! in flight finish on the rules they started with. A broken file, different rules
+//! under a version this process has served, or a file held open for writing past
+//! [`OPEN_WRITER_LIMIT`], keeps the last good rules serving and is reported once in
+//! `/v1/rules`, the logs and `aftersales_rules_reloads_total{result="error"}`. A file
+//! that has not settled after [`PENDING_AFTER`] shows as `reload.pending_since`.
 //!
 //! A SIGHUP does not kill the server while it starts: `main` takes it first thing
 //! ([`catch_early_hangups`], before the command line is read and the rules load; only the
