@@ -3,9 +3,11 @@
 //! a symlinked release directory switched, a directory replaced: the watches follow the
 //! path, and a look at it every [`POLL`] catches what they miss). A file is read once it
 //! has settled ([`SETTLE`]: not half-written), validated, then swapped in whole; requests
-//! in flight finish on the rules they started with. A broken file, or different rules
-//! under the version already serving, keeps the last good rules serving and is reported
-//! once in `/v1/rules`, the logs and `aftersales_rules_reloads_total{result="error"}`.
+//! in flight finish on the rules they started with. A broken file, different rules
+//! under a version this process has served, or a file held open for writing past
+//! [`OPEN_WRITER_LIMIT`], keeps the last good rules serving and is reported once in
+//! `/v1/rules`, the logs and `aftersales_rules_reloads_total{result="error"}`. A file
+//! that has not settled after [`PENDING_AFTER`] shows as `reload.pending_since`.
 //!
 //! A SIGHUP does not kill the server while it starts: `main` takes it first thing
 //! ([`catch_early_hangups`], before the command line is read and the rules load; only the
@@ -14,6 +16,7 @@
 //! ([`replay_early_hangup`]): the files are re-read then, so a file changed between the
 //! first read and the start of the watch is not missed.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -39,8 +42,13 @@ const SETTLE_STEP: Duration = Duration::from_millis(100);
 /// symlinked directory swapped above the watched one, a directory renamed away).
 pub const POLL: Duration = Duration::from_secs(1);
 /// How long a writer holding the file open (written to, not yet closed) holds a reload
-/// back; after that the file is read once quiet, with a warning.
+/// back before the reload is reported failed (the file is not read: a half file could be
+/// valid rules); it is read once its writer closes it.
 const OPEN_WRITER_LIMIT: Duration = Duration::from_secs(30);
+/// How long a file may go on changing (or stay held open for writing) before the wait
+/// is shown: `reload.pending_since` in `/v1/rules`, `aftersales_rules_reload_pending` 1
+/// and a WARN line. A SIGHUP while waiting shows it at once.
+pub const PENDING_AFTER: Duration = Duration::from_secs(5);
 
 /// What the path names now (following symlinks): a change in any of it is a new file or
 /// a write; the same fingerprint twice, a settle period apart, is a quiet file.
@@ -117,6 +125,13 @@ pub struct ReloadStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, format = DateTime)]
     pub serving_since: Option<String>,
+    /// Since when a change to the rules file has been waiting to be read: the file keeps
+    /// changing, or a writer holds it open, so it has not settled (and is not read yet).
+    /// `result` and `at` are still the last reload's (before any reload: the load at
+    /// startup, ok).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, format = DateTime)]
+    pub pending_since: Option<String>,
 }
 
 /// What triggered a reload.
@@ -135,6 +150,10 @@ pub struct Reloader {
     /// of one that could not be read), so one failure is reported once, not on every
     /// event in the directory until the file changes.
     last_failed: Arc<Mutex<Option<String>>>,
+    /// Every version this process has served, with the checksum it served under it: a
+    /// version served again must be the same file (decisions name only the version).
+    /// Only rules actually served count: a file refused does not claim its version.
+    served: Arc<Mutex<HashMap<String, String>>>,
 }
 
 /// How one reload went.
@@ -148,11 +167,20 @@ enum Outcome {
 
 impl Reloader {
     pub fn new(path: PathBuf, state: AppState) -> Reloader {
+        let first = state.rules();
+        let served = HashMap::from([(first.rules.version.clone(), first.rules.checksum.clone())]);
         Reloader {
             path,
             state,
             last_failed: Arc::new(Mutex::new(None)),
+            served: Arc::new(Mutex::new(served)),
         }
+    }
+
+    /// The checksum served under `version` before, when it is not `checksum`.
+    fn served_under(&self, version: &str, checksum: &str) -> Option<String> {
+        let served = self.served.lock().unwrap_or_else(|e| e.into_inner());
+        served.get(version).filter(|c| *c != checksum).cloned()
     }
 
     fn already_failed(&self, key: &str) -> bool {
@@ -210,21 +238,32 @@ impl Reloader {
             return Outcome::Done(false);
         }
         match Rules::from_toml(&text, &name) {
-            Ok(rules) if rules.version == served.rules.version => {
+            Ok(rules) if let Some(before) = self.served_under(&rules.version, &checksum) => {
                 // Decisions name only the rules' version: two different policies under
                 // one version could not be told apart by anyone reading a decision.
                 let at =
                     version_line(&text).map_or_else(|| name.clone(), |l| format!("{name}:{l}:1"));
-                let error = format!(
-                    "{at}: version \"{}\" is the version already serving, but the rules differ ({checksum}, serving {}): give the new rules a new version, so that decisions say which rules made them",
-                    rules.version, served.rules.checksum
-                );
+                let error = if rules.version == served.rules.version {
+                    format!(
+                        "{at}: version \"{}\" is the version already serving, but the rules differ ({checksum}, serving {before}): give the new rules a new version, so that decisions say which rules made them",
+                        rules.version
+                    )
+                } else {
+                    format!(
+                        "{at}: version \"{}\" was served before with other rules ({before}; this file is {checksum}): give the new rules a new version, so that decisions say which rules made them",
+                        rules.version
+                    )
+                };
                 self.fail(error, Some(checksum));
                 Outcome::Done(false)
             }
             Ok(rules) => {
                 rules.log_warnings();
                 let (old, new) = (served.rules.version.clone(), rules.version.clone());
+                self.served
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(new.clone(), checksum.clone());
                 self.state.swap_rules(rules);
                 self.record_ok();
                 tracing::info!(?trigger, from_version = %old, to_version = %new, %checksum, "rules reloaded");
@@ -249,6 +288,7 @@ impl Reloader {
             at: self.now(),
             error: None,
             serving_since: None,
+            pending_since: None,
         });
     }
 
@@ -291,13 +331,46 @@ impl Reloader {
                 loaded.loaded_at,
                 loaded.rules.time_zone,
             )),
+            pending_since: None,
         });
     }
 
+    /// Shows (`Some`: since when) or ends (`None`) the wait for a file that has not
+    /// settled: `reload.pending_since` in `/v1/rules` and the
+    /// `aftersales_rules_reload_pending` gauge.
+    fn set_pending(&self, since: Option<chrono::DateTime<Utc>>) {
+        metrics::gauge!("aftersales_rules_reload_pending").set(if since.is_some() {
+            1.0
+        } else {
+            0.0
+        });
+        let loaded = self.state.rules();
+        let tz = loaded.rules.time_zone;
+        let pending_since = since.map(|t| crate::time::format(t, tz));
+        let status = match self.state.reload_status() {
+            Some(s) if s.pending_since == pending_since => return,
+            Some(s) => ReloadStatus { pending_since, ..s },
+            None if pending_since.is_none() => return,
+            // No reload yet: the last load is the one at startup.
+            None => ReloadStatus {
+                result: crate::codes::ReloadResult::Ok,
+                at: crate::time::format(loaded.loaded_at, tz),
+                error: None,
+                serving_since: None,
+                pending_since,
+            },
+        };
+        self.state.set_reload_status(status);
+    }
+
     /// Waits until the file has settled: the same fingerprint for [`SETTLE`], and no
-    /// writer holding it open (Linux: written to and not yet closed; for at most
-    /// [`OPEN_WRITER_LIMIT`]). Triggers coming meanwhile are taken in (a SIGHUP among
-    /// them makes the reload a SIGHUP's). Returns the settled fingerprint.
+    /// writer holding it open (Linux: written to and not yet closed). Triggers coming
+    /// meanwhile are taken in (a SIGHUP among them makes the reload a SIGHUP's; it is
+    /// deferred, not forced: the file is read once settled, as a half file could be
+    /// valid rules). A wait longer than [`PENDING_AFTER`], or a SIGHUP during it, is
+    /// shown ([`Reloader::set_pending`], a WARN line); a writer holding the file open
+    /// longer than [`OPEN_WRITER_LIMIT`] fails the reload (the last good rules keep
+    /// serving) until it closes the file. Returns the settled fingerprint.
     async fn settle(
         &self,
         rx: &mut tokio::sync::mpsc::Receiver<Trigger>,
@@ -305,14 +378,38 @@ impl Reloader {
         writing: &AtomicBool,
     ) -> Fingerprint {
         let began = tokio::time::Instant::now();
+        let began_at = Utc::now();
+        let since = || crate::time::format(began_at, self.state.rules().rules.time_zone);
+        let mut shown = false;
+        let mut limit_reported = false;
+        // Whether the file changed during this wait: a SIGHUP while it is quiet just
+        // joins the read a second away.
+        let mut changed = false;
         let mut seen = fingerprint_of(&self.path).await;
         let mut quiet_since = tokio::time::Instant::now();
         loop {
             tokio::time::sleep(SETTLE_STEP).await;
-            take_pending(rx, trigger);
+            if take_pending(rx, trigger) && (changed || writing.load(Ordering::SeqCst)) {
+                tracing::warn!(
+                    since = %since(),
+                    "SIGHUP while the rules file is still changing or open for writing: deferred, the file is read once it has settled (unchanged for a second, no writer)"
+                );
+                self.set_pending(Some(began_at));
+                shown = true;
+            }
+            if !shown && began.elapsed() >= PENDING_AFTER {
+                tracing::warn!(
+                    since = %since(),
+                    "rules file still changing since {}; not read yet (the last good rules keep serving)",
+                    since()
+                );
+                self.set_pending(Some(began_at));
+                shown = true;
+            }
             let now = fingerprint_of(&self.path).await;
             if now != seen {
                 seen = now;
+                changed = true;
                 quiet_since = tokio::time::Instant::now();
                 continue;
             }
@@ -320,14 +417,24 @@ impl Reloader {
                 continue;
             }
             if writing.load(Ordering::SeqCst) {
-                if began.elapsed() < OPEN_WRITER_LIMIT {
-                    continue;
+                if began.elapsed() >= OPEN_WRITER_LIMIT && !limit_reported {
+                    limit_reported = true;
+                    let name = self
+                        .path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    self.fail(
+                        format!(
+                            "{name}: still open for writing after {} s; not read (a half-written file could be valid rules): it is read once its writer closes it",
+                            OPEN_WRITER_LIMIT.as_secs()
+                        ),
+                        Some("open for writing".to_owned()),
+                    );
+                    self.set_pending(Some(began_at));
+                    shown = true;
                 }
-                tracing::warn!(
-                    waited_seconds = OPEN_WRITER_LIMIT.as_secs(),
-                    "the rules file is still open for writing; reading it now that it has been quiet for a second"
-                );
-                writing.store(false, Ordering::SeqCst);
+                continue;
             }
             return seen;
         }
@@ -341,6 +448,7 @@ impl Reloader {
     /// returned value is dropped.
     pub fn spawn(self) -> ReloadTasks {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Trigger>(16);
+        metrics::gauge!("aftersales_rules_reload_pending").set(0.0);
         let writing = Arc::new(AtomicBool::new(false));
         let mut tasks = Vec::new();
         {
@@ -398,7 +506,7 @@ impl Reloader {
             // own log) costs a stat, not a reload.
             let mut handled: Option<Fingerprint> = None;
             while let Some(mut trigger) = rx.recv().await {
-                take_pending(&mut rx, &mut trigger);
+                let _ = take_pending(&mut rx, &mut trigger);
                 if trigger == Trigger::FileChanged
                     && !writing.load(Ordering::SeqCst)
                     && handled.as_ref() == Some(&fingerprint_of(&self.path).await)
@@ -411,6 +519,8 @@ impl Reloader {
                     let fp = settled.clone();
                     let outcome =
                         tokio::task::spawn_blocking(move || this.reload(trigger, &fp)).await;
+                    // Read (or about to be read again): no longer waiting.
+                    self.set_pending(None);
                     if outcome.is_ok_and(|o| o == Outcome::ChangedWhileReading) {
                         continue;
                     }
@@ -435,13 +545,17 @@ impl Drop for ReloadTasks {
     }
 }
 
-/// Takes every trigger already waiting: a SIGHUP among them makes it a SIGHUP.
-fn take_pending(rx: &mut tokio::sync::mpsc::Receiver<Trigger>, trigger: &mut Trigger) {
+/// Takes every trigger already waiting: a SIGHUP among them makes it a SIGHUP. True
+/// when there was a SIGHUP among them.
+fn take_pending(rx: &mut tokio::sync::mpsc::Receiver<Trigger>, trigger: &mut Trigger) -> bool {
+    let mut hangup = false;
     while let Ok(more) = rx.try_recv() {
         if more == Trigger::Signal {
             *trigger = Trigger::Signal;
+            hangup = true;
         }
     }
+    hangup
 }
 
 /// The 1-based line of the top-level `version = ...`, for the error that names it.

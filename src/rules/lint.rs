@@ -317,3 +317,70 @@ impl Examples {
         }
     }
 }
+
+/// Whether `c` shows as nothing: a Unicode format character (category Cf) or another
+/// default-ignorable code point (the soft hyphen, zero-width spaces and joiners, word
+/// joiners, the byte-order mark, variation selectors, the Hangul fillers, tags). Two
+/// texts or versions differing only by one look the same to anyone reading them.
+pub(super) fn invisible(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00AD
+            | 0x034F
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x115F..=0x1160
+            | 0x17B4..=0x17B5
+            | 0x180B..=0x180F
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x206F
+            | 0x3164
+            | 0xFE00..=0xFE0F
+            | 0xFEFF
+            | 0xFFA0
+            | 0xFFF0..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0000..=0xE0FFF
+    )
+}
+
+/// Whether `s` shows nothing: only whitespace and [`invisible`] characters.
+pub(super) fn blank(s: &str) -> bool {
+    s.chars().all(|c| c.is_whitespace() || invisible(c))
+}
+
+/// The first [`invisible`] character of a text that is not part of an emoji: the
+/// zero-width joiner (U+200D) and the emoji presentation selector (U+FE0F) may follow a
+/// visible character (👩‍💻, ⚠️), the joiner only with a visible character after it;
+/// anything else invisible, and these anywhere else, is refused.
+pub(super) fn invisible_in_text(s: &str) -> Option<char> {
+    let chars: Vec<char> = s.chars().collect();
+    // Whether the characters before are a visible one and joiners anchored to it.
+    let mut anchored = false;
+    for (i, &c) in chars.iter().enumerate() {
+        if !invisible(c) {
+            anchored = !c.is_whitespace();
+            continue;
+        }
+        let joined = match c {
+            '\u{200d}' => chars
+                .get(i + 1)
+                .is_some_and(|n| !invisible(*n) && !n.is_whitespace()),
+            '\u{fe0f}' => true,
+            _ => false,
+        };
+        if !(anchored && joined) {
+            return Some(c);
+        }
+    }
+    None
+}

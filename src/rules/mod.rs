@@ -853,8 +853,18 @@ impl Validator {
     }
 
     fn rules(&mut self, raw: &RawRules, source: &str, origin: &str) -> Option<Rules> {
-        if raw.version.get_ref().trim().is_empty() {
+        let version = raw.version.get_ref();
+        if lint::blank(version) {
             self.err(&raw.version, "`version` must not be empty");
+        } else if version.trim() != version {
+            // Decisions name the version: "v1 " and "v1" would look the same in them.
+            self.err(
+                &raw.version,
+                format!(
+                    "`version` \"{}\" begins or ends with a space: take it out, decisions name the version and the space would not show",
+                    version.escape_debug()
+                ),
+            );
         }
         self.one_line(&raw.version, "`version`");
         for t in &raw.tests {
@@ -1106,7 +1116,20 @@ impl Validator {
 
     fn time_zone(&mut self, tz: &Spanned<String>) -> Option<Tz> {
         match tz.get_ref().parse::<Tz>() {
-            Ok(tz) => Some(tz),
+            Ok(zone) => {
+                if let Some((at, offset)) = when::seconds_offset(zone) {
+                    self.err(
+                        tz,
+                        format!(
+                            "`time_zone` {} is at {offset} on {} (local mean time), an offset of seconds that RFC 3339 times cannot write: every time in it would be shown seconds off; use a zone whose offset is whole minutes from 1970 on",
+                            zone.name(),
+                            at.format("%Y-%m-%d")
+                        ),
+                    );
+                    return None;
+                }
+                Some(zone)
+            }
             Err(_) => {
                 self.err(
                     tz,
@@ -1139,6 +1162,8 @@ impl Validator {
     fn one_line(&mut self, at: &Spanned<String>, what: &str) {
         if let Some(c) = at.get_ref().chars().find(|c| off_the_line(*c)) {
             self.err(at, format!("{what} holds {}: {UNSHOWABLE}", code_point(c)));
+        } else if let Some(c) = at.get_ref().chars().find(|c| lint::invisible(*c)) {
+            self.err(at, format!("{what} holds {}: {INVISIBLE}", code_point(c)));
         }
     }
 
@@ -1628,7 +1653,7 @@ impl Validator {
                 continue;
             };
             for (lang, text) in texts {
-                if !self.languages.contains(lang.get_ref()) || text.get_ref().trim().is_empty() {
+                if !self.languages.contains(lang.get_ref()) || lint::blank(text.get_ref()) {
                     continue;
                 }
                 if let Some(c) = text.get_ref().chars().find(|c| off_the_line(*c)) {
@@ -1671,7 +1696,7 @@ impl Validator {
                 continue;
             };
             for (lang, text) in texts {
-                if !self.languages.contains(lang.get_ref()) || text.get_ref().trim().is_empty() {
+                if !self.languages.contains(lang.get_ref()) || lint::blank(text.get_ref()) {
                     continue;
                 }
                 if let Some(left_out) = left_out(text.get_ref(), template::warning_args(w)) {
@@ -1845,7 +1870,7 @@ impl Validator {
                 misspelt = true;
                 continue;
             };
-            if text.get_ref().trim().is_empty() {
+            if lint::blank(text.get_ref()) {
                 self.err(
                     text,
                     format!("the {} text of {what} is empty", lang.get_ref()),
@@ -1861,6 +1886,17 @@ impl Validator {
                 self.err(
                     text,
                     format!("{what} ({lang}) holds {}: {UNSHOWABLE}", code_point(c)),
+                );
+                continue;
+            }
+            // A bidirectional control, also invisible, is named as such above.
+            if !text.get_ref().chars().any(off_the_line)
+                && let Some(c) = lint::invisible_in_text(text.get_ref())
+            {
+                let lang = lang.get_ref();
+                self.err(
+                    text,
+                    format!("{what} ({lang}) holds {}: {INVISIBLE}", code_point(c)),
                 );
                 continue;
             }
@@ -1906,6 +1942,10 @@ fn left_out(text: &str, args: &[&'static str]) -> Option<String> {
 
 /// Why a rules file's text may not hold what [`off_the_line`] names.
 const UNSHOWABLE: &str = "a line break, a control character or a bidirectional control, which the answers would carry as is (a line break in a one-line text, a command to a terminal, words shown in another order): take it out";
+
+/// Why a rules file's version, ids, sources, test names and texts may not hold what
+/// [`lint::invisible`] names (texts: except as part of an emoji).
+const INVISIBLE: &str = "an invisible character (a zero-width or format character, a soft hyphen, a filler, a byte-order mark), so that two different values would look the same (a version that looks like one already serving, a text that looks empty): take it out";
 
 /// `U+202E`, as errors name a character.
 fn code_point(c: char) -> String {

@@ -155,3 +155,33 @@ fn one_instant(shown: &str, naive: NaiveDateTime, tz: Tz) -> Result<(), String> 
         }
     }
 }
+
+/// The first instant from 1970 on (looked at weekly to 2100, the range where times of
+/// requests fall and the time zone data changes) at which `tz`'s offset is not whole
+/// minutes, with that offset: local mean time (Africa/Monrovia until 1972, -00:44:30),
+/// which RFC 3339 cannot write, so every time shown in it would be off by seconds.
+pub(super) fn seconds_offset(tz: Tz) -> Option<(Instant, chrono::FixedOffset)> {
+    type Found = Option<(Instant, chrono::FixedOffset)>;
+    // Looked up once per zone: a reload or a test suite loads the same zones again.
+    static SEEN: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<Tz, Found>>> =
+        std::sync::OnceLock::new();
+    let seen = SEEN.get_or_init(Default::default);
+    if let Some(found) = seen.lock().unwrap_or_else(|e| e.into_inner()).get(&tz) {
+        return *found;
+    }
+    let found = look_for_seconds_offset(tz);
+    seen.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(tz, found);
+    found
+}
+
+fn look_for_seconds_offset(tz: Tz) -> Option<(Instant, chrono::FixedOffset)> {
+    let start = chrono::DateTime::UNIX_EPOCH;
+    let week = chrono::Duration::weeks(1);
+    // 1970 to 2100: 131 years of 53 weeks at most.
+    (0..131 * 53)
+        .map(|w| start + week * w)
+        .map(|t| (t, tz.offset_from_utc_datetime(&t.naive_utc()).fix()))
+        .find(|(_, o)| o.local_minus_utc() % 60 != 0)
+}

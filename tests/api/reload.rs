@@ -313,12 +313,21 @@ async fn a_rules_file_that_is_not_utf8_is_refused_on_reload_as_at_startup() {
 /// Polls `check` every 100 ms for up to 20 s: a reload waits for the file to settle
 /// first (a second), and a change no watch reports is seen by the look at the path
 /// every second; a busy machine takes longer still.
-async fn within_20s<F, Fut>(mut check: F) -> bool
+async fn within_20s<F, Fut>(check: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    for _ in 0..200 {
+    within(20, check).await
+}
+
+/// Polls `check` every 100 ms for up to `seconds`.
+async fn within<F, Fut>(seconds: u64, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..seconds * 10 {
         if check().await {
             return true;
         }
@@ -368,7 +377,7 @@ async fn a_file_being_written_in_place_is_not_loaded_until_its_writer_closes_it(
     )
     .await;
     assert!(
-        rules_view(&app).await["reload"].is_null(),
+        rules_view(&app).await["reload"]["error"].is_null(),
         "no reload while the writer holds the file"
     );
     writer
@@ -621,6 +630,195 @@ async fn a_missing_rules_file_is_reported_once_not_on_every_event_in_its_directo
         })
         .await,
         "the file put back never loaded: {}",
+        rules_view(&app).await
+    );
+}
+
+/// A version served earlier, reused for other rules after later versions: refused as the
+/// serving one is (it loaded silently: only the serving version was compared). The same
+/// file under it again loads.
+#[tokio::test]
+async fn a_version_served_earlier_is_refused_for_other_rules() {
+    let dir = temp_dir("earlier-version");
+    let path = dir.path().join("rules.toml");
+    let v1 = with_version("v1");
+    std::fs::write(&path, &v1).unwrap_or_else(|e| panic!("{e}"));
+    let app = spawn_with_rules_file(args(), path.clone()).await;
+    let first = rules_view(&app).await;
+    for v in ["v2", "v3"] {
+        std::fs::write(&path, with_version(v)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            within_20s(|| async {
+                let view = rules_view(&app).await;
+                view["version"] == v && view["reload"]["result"] == "ok"
+            })
+            .await,
+            "{v} never loaded: {}",
+            rules_view(&app).await
+        );
+    }
+    std::fs::write(&path, format!("{v1}\n# other rules, old version\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        within_20s(|| async { rules_view(&app).await["reload"]["result"] == "failed" }).await,
+        "other rules under a version served before were not refused: {}",
+        rules_view(&app).await
+    );
+    let v = rules_view(&app).await;
+    assert_eq!(v["version"], "v3", "the last good rules keep serving");
+    let error = v["reload"]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains(r#"version "v1" was served before with other rules"#)
+            && error.contains(first["checksum"].as_str().unwrap_or("?")),
+        "{error}"
+    );
+
+    // The file v1 was, back again: the same rules under the same version.
+    std::fs::write(&path, &v1).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        within_20s(|| async {
+            let view = rules_view(&app).await;
+            view["version"] == "v1" && view["reload"]["result"] == "ok"
+        })
+        .await,
+        "v1's own file never loaded again: {}",
+        rules_view(&app).await
+    );
+    assert_eq!(rules_view(&app).await["checksum"], first["checksum"]);
+}
+
+/// A file that never settles (a good and a broken file renamed over it in turn, faster
+/// than the settle period): nothing is read, and the wait shows in `/v1/rules`
+/// (`reload.pending_since`; it showed nothing, for as long as it went on); a SIGHUP
+/// meanwhile is deferred, not a read of whichever file is there. Once the file stays,
+/// it is read and the wait is over.
+#[tokio::test]
+async fn a_file_that_keeps_changing_is_shown_waiting_and_read_once_it_stays() {
+    let dir = temp_dir("never-settles");
+    let path = dir.path().join("rules.toml");
+    std::fs::write(&path, with_version("v1")).unwrap_or_else(|e| panic!("{e}"));
+    let app = spawn_with_rules_file(args(), path.clone()).await;
+    let before = rules_view(&app).await;
+    assert!(before["reload"]["pending_since"].is_null(), "{before}");
+
+    let good = with_version("v2");
+    let broken = format!("{}x = [\n", with_version("v3"));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let churn = {
+        let (stop, path, dir) = (stop.clone(), path.clone(), dir.path().to_owned());
+        std::thread::spawn(move || {
+            let mut n = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                n += 1;
+                let tmp = dir.join("rules.toml.tmp");
+                let text = if n.is_multiple_of(2) { &good } else { &broken };
+                std::fs::write(&tmp, text).unwrap_or_else(|e| panic!("{e}"));
+                std::fs::rename(&tmp, &path).unwrap_or_else(|e| panic!("{e}"));
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+            // It stays the good file.
+            std::fs::write(dir.join("rules.toml.tmp"), &good).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::rename(dir.join("rules.toml.tmp"), &path).unwrap_or_else(|e| panic!("{e}"));
+        })
+    };
+    assert!(
+        within_20s(|| async { rules_view(&app).await["reload"]["pending_since"].is_string() })
+            .await,
+        "the wait was never shown: {}",
+        rules_view(&app).await
+    );
+    let v = rules_view(&app).await;
+    assert_eq!(v["checksum"], before["checksum"], "nothing read: {v}");
+    assert_ne!(v["reload"]["result"], "failed", "{v}");
+    let metrics = app.get("/metrics").await.text().await.unwrap_or_default();
+    assert!(
+        metrics.contains("aftersales_rules_reload_pending"),
+        "{metrics}"
+    );
+    // A SIGHUP while it changes: deferred, so still nothing read.
+    app.state.hangup();
+    stays_served(
+        &app,
+        aftersales::http::reload::SETTLE * 2,
+        &before,
+        "a SIGHUP read a file still changing",
+    )
+    .await;
+    assert!(rules_view(&app).await["reload"]["pending_since"].is_string());
+
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    churn
+        .join()
+        .unwrap_or_else(|_| panic!("the writer thread failed"));
+    assert!(
+        within_20s(|| async {
+            let v = rules_view(&app).await;
+            v["version"] == "v2"
+                && v["reload"]["result"] == "ok"
+                && v["reload"]["pending_since"].is_null()
+        })
+        .await,
+        "the file that stayed was never read: {}",
+        rules_view(&app).await
+    );
+}
+
+/// A writer holding the file open past the limit: the reload fails visibly and the half
+/// file is not read (it used to be served, and the finished file then refused as other
+/// rules under its version, so the half policy stayed); once the writer closes it, the
+/// whole file loads under that version.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_writer_holding_the_file_open_too_long_fails_the_reload_and_the_half_file_is_not_read() {
+    use std::io::Write;
+    let dir = temp_dir("writer-too-long");
+    let path = dir.path().join("rules.toml");
+    std::fs::write(&path, with_version("v1")).unwrap_or_else(|e| panic!("{e}"));
+    let app = spawn_with_rules_file(args(), path.clone()).await;
+    let before = rules_view(&app).await;
+
+    let first = with_version("v2");
+    let rest = "\n# the rest of v2\n";
+    let mut writer = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+    writer
+        .write_all(first.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    writer.flush().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        within(90, || async {
+            rules_view(&app).await["reload"]["result"] == "failed"
+        })
+        .await,
+        "the writer's hold was never reported: {}",
+        rules_view(&app).await
+    );
+    let v = rules_view(&app).await;
+    assert_eq!(
+        v["checksum"], before["checksum"],
+        "the half file served: {v}"
+    );
+    assert!(
+        v["reload"]["error"].as_str().is_some_and(
+            |e| e.starts_with("rules.toml: still open for writing after 30 s; not read")
+        ),
+        "{v}"
+    );
+    assert!(v["reload"]["pending_since"].is_string(), "{v}");
+
+    writer
+        .write_all(rest.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(writer);
+    let whole = aftersales::rules::checksum(&format!("{first}{rest}"));
+    assert!(
+        within_20s(|| async {
+            let v = rules_view(&app).await;
+            v["checksum"] == whole.as_str()
+                && v["reload"]["result"] == "ok"
+                && v["reload"]["pending_since"].is_null()
+        })
+        .await,
+        "the whole file never loaded under its version: {}",
         rules_view(&app).await
     );
 }

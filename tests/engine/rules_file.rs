@@ -1769,29 +1769,49 @@ fn a_local_time_a_clock_change_skips_or_repeats_is_refused_with_its_offsets() {
 }
 
 #[test]
-fn a_time_whose_offset_is_not_whole_minutes_is_refused() {
-    // Liberia kept -00:44:30 until 1972-01-07: a window then cannot be written in RFC 3339.
-    let e = match harbin_in(
-        "Africa/Monrovia",
-        "\"1971-06-01 00:00\"",
-        "\"1972-06-01 00:00\"",
-    ) {
-        Ok(_) => panic!("accepted a time at -00:44:30"),
-        Err(e) => e,
-    };
-    assert_eq!(e.errors.len(), 1, "{e}");
+fn a_time_zone_whose_offset_is_not_whole_minutes_from_1970_on_is_refused_naming_its_key() {
+    // Liberia kept -00:44:30 until 1972-01-07: request times then would be shown in it
+    // 30 s off (as_of 1971-06-02T09:15:30-00:45), so the zone is refused, whatever the
+    // windows (it was refused only for a window end in those years).
+    for (from, until) in [
+        ("\"1971-06-01 00:00\"", "\"1972-06-01 00:00\""),
+        ("\"1972-06-01 00:00\"", "\"1973-06-01 00:00\""),
+    ] {
+        let e = match harbin_in("Africa/Monrovia", from, until) {
+            Ok(_) => panic!("accepted a zone at -00:44:30 in 1970"),
+            Err(e) => e,
+        };
+        assert_eq!(e.errors.len(), 1, "{e}");
+        assert!(
+            e.errors[0].message.starts_with(
+                "`time_zone` Africa/Monrovia is at -00:44:30 on 1970-01-01 (local mean time)"
+            ),
+            "{e}"
+        );
+        assert!(e.errors[0].line > 0, "{e}");
+    }
+    // The file's own time_zone too.
+    let (src, e) = broken(
+        "time_zone = \"Asia/Shanghai\"",
+        "time_zone = \"Africa/Monrovia\"",
+    );
     assert!(
         e.errors[0]
             .message
-            .contains("1971-06-01 00:00 is at -00:44:30 in Africa/Monrovia"),
+            .starts_with("`time_zone` Africa/Monrovia is at -00:44:30"),
         "{e}"
     );
-    if let Err(e) = harbin_in(
-        "Africa/Monrovia",
-        "\"1972-06-01 00:00\"",
-        "\"1973-06-01 00:00\"",
-    ) {
-        panic!("{e}");
+    assert_eq!(
+        e.errors[0].line,
+        line_of(&src, "time_zone = \"Africa/Monrovia\""),
+        "{e}"
+    );
+    // Zones whose local mean time ended before 1970 load (Shanghai's +08:05:43 ended in
+    // 1901; Abidjan's -00:16:08 in 1912).
+    for zone in ["Asia/Shanghai", "Africa/Abidjan", "America/New_York"] {
+        if let Err(e) = harbin_in(zone, "\"1972-06-01 00:00\"", "\"1973-06-01 00:00\"") {
+            panic!("{zone}: {e}");
+        }
     }
 }
 
@@ -1886,4 +1906,101 @@ fn a_warning_text_leaving_out_a_value_is_refused_by_name() {
         "en = \"At {at}, later than the decision time {as_of}: the carrier event {pointer}.\"";
     let source = EMBEDDED_SOURCE.replacen(text, reordered, 1);
     Rules::from_toml(&source, "test.toml").unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn an_invisible_character_is_refused_in_version_ids_sources_test_names_and_texts() {
+    let line = "version = \"2023-hangzhou-1\"";
+    for (written, named) in [
+        ("\\u200b", "U+200B"),
+        ("\\u200d", "U+200D"),
+        ("\\u2060", "U+2060"),
+        ("\\ufeff", "U+FEFF"),
+        ("\\u00ad", "U+00AD"),
+        ("\\U000e0041", "U+E0041"),
+        ("\\u3164", "U+3164"),
+        ("\\ufe0f", "U+FE0F"),
+    ] {
+        for (from, to, message) in [
+            (
+                line.to_owned(),
+                format!("version = \"2023-hangzhou-1{written}\""),
+                "`version`".to_owned(),
+            ),
+            (
+                "source = \"快手小店".to_owned(),
+                format!("source = \"{written}快手小店"),
+                "the `source` of notice `hangzhou-2023-asian-games`".to_owned(),
+            ),
+            (
+                "name = \"3.1.1 not shipped: approve the refund\"".to_owned(),
+                format!("name = \"3.1.1 not shipped{written}: approve the refund\""),
+                "the name of test `3.1.1 not shipped".to_owned(),
+            ),
+            // In a text, at its start or after a space: no emoji's part.
+            (
+                "name.en = \"Asian Games\"".to_owned(),
+                format!("name.en = \"Asian {written}Games\""),
+                "phase name (en)".to_owned(),
+            ),
+            (
+                "delivered = { zh-CN = \"签收\", en = \"delivered\" }".to_owned(),
+                format!("delivered = {{ zh-CN = \"签收\", en = \"{written}delivered\" }}"),
+                "labels.delivered (en)".to_owned(),
+            ),
+        ] {
+            let (src, e) = broken(&from, &to);
+            assert_eq!(e.errors.len(), 1, "{to}: {e}");
+            assert!(
+                e.errors[0].message.starts_with(&message)
+                    && e.errors[0]
+                        .message
+                        .contains(&format!("holds {named}: an invisible character")),
+                "{to}: {e}"
+            );
+            assert_eq!(e.errors[0].line, line_of(&src, &to), "{e}");
+        }
+    }
+    // A text of nothing visible is empty.
+    for only in ["\\u200b", "\\u00ad", "\\ufeff", " \\u200d "] {
+        let (_, e) = broken(
+            "delivered = { zh-CN = \"签收\", en = \"delivered\" }",
+            &format!("delivered = {{ zh-CN = \"签收\", en = \"{only}\" }}"),
+        );
+        assert_eq!(e.errors.len(), 1, "{only}: {e}");
+        assert!(e.errors[0].message.contains("is empty"), "{only}: {e}");
+    }
+    let (_, e) = broken(line, "version = \"\\u200b\"");
+    assert!(
+        e.errors[0]
+            .message
+            .starts_with("`version` must not be empty"),
+        "{e}"
+    );
+    // A version beginning or ending with a space looks like the one without.
+    for spaced in [
+        "\"2023-hangzhou-1 \"",
+        "\"2023-hangzhou-1\\u00a0\"",
+        "\" 2023-hangzhou-1\"",
+    ] {
+        let (_, e) = broken(line, &format!("version = {spaced}"));
+        assert_eq!(e.errors.len(), 1, "{spaced}: {e}");
+        assert!(
+            e.errors[0].message.contains("begins or ends with a space"),
+            "{spaced}: {e}"
+        );
+    }
+    // An emoji's joiner and presentation selector after a visible character load
+    // (👩‍💻, ⚠️), as does a space inside the version.
+    for (from, to) in [
+        (
+            "delivered = { zh-CN = \"签收\", en = \"delivered\" }",
+            "delivered = { zh-CN = \"签收\", en = \"delivered \\u26a0\\ufe0f \\U0001f469\\u200d\\U0001f4bb\" }",
+        ),
+        (line, "version = \"2023 hangzhou 1\""),
+    ] {
+        let source = EMBEDDED_SOURCE.replacen(from, to, 1);
+        assert_ne!(source, EMBEDDED_SOURCE);
+        Rules::from_toml(&source, "test.toml").unwrap_or_else(|e| panic!("{to}: {e}"));
+    }
 }
