@@ -362,6 +362,8 @@ struct Phrase {
     negated_after: Vec<String>,
     negated_later: Vec<String>,
     only_with: Vec<String>,
+    needs_earlier: Vec<String>,
+    needs_later: Vec<String>,
     empty_values: Vec<String>,
     wins_over: Vec<Reading>,
 }
@@ -460,13 +462,22 @@ fn clauses_and_ends(text: &str) -> Vec<(&str, Option<char>)> {
 
 /// A trace line read for phrases: folded whole (for `unless` and `only_with`), its
 /// clauses folded ([`fold`]), and its clauses without a leading 【place】 (for
-/// `whole_clause`). A part of a clause between spaces is no whole clause: 派送不成功 签收人
-/// 不在家 names no signer. A clause that ends in a question mark asks, and says nothing:
-/// it is left out (`已签收？请确认`).
+/// `whole_clause`), each with whether a colon ended it (a field: 签收人：门卫). A part of a
+/// clause between spaces is no whole clause: 派送不成功 签收人 不在家 names no signer. A
+/// clause that ends in a question mark asks, and says nothing: it is left out
+/// (`已签收？请确认`). A clause that folds to nothing (`签收人：--，派送失败`) is kept as an
+/// empty part: the value of the field before it is empty.
 struct Line {
     whole: String,
     clauses: Vec<String>,
-    parts: Vec<String>,
+    parts: Vec<Part>,
+}
+
+/// A clause of a [`Line`] without its leading 【place】, and whether a colon ended it.
+#[derive(Debug)]
+struct Part {
+    text: String,
+    field: bool,
 }
 
 impl Line {
@@ -474,12 +485,17 @@ impl Line {
         let mut clauses = Vec::new();
         let mut parts = Vec::new();
         for (clause, end) in clauses_and_ends(text) {
-            let folded = fold(clause);
-            if folded.is_empty() || matches!(end, Some('?' | '？')) {
+            if matches!(end, Some('?' | '？')) {
                 continue;
             }
-            parts.push(without_place(&folded).to_owned());
-            clauses.push(folded);
+            let folded = fold(clause);
+            parts.push(Part {
+                text: without_place(&folded).to_owned(),
+                field: matches!(end, Some(':' | '：')),
+            });
+            if !folded.is_empty() {
+                clauses.push(folded);
+            }
         }
         Line {
             whole: fold(text),
@@ -534,57 +550,86 @@ impl Phrase {
         {
             return false;
         }
-        // With `empty_values`, a whole-clause phrase names someone only with a value
-        // after it (签收人：门卫), not an empty one (签收人：无, 签收人：--).
+        // With `empty_values`, a whole-clause phrase names someone only as a field (a colon
+        // after it) with a value (签收人：门卫), not an empty one (签收人：无, 签收人：--,
+        // 签收人，派送失败).
         let whole = self.whole_clause.iter().any(|w| {
             line.parts.iter().enumerate().any(|(j, p)| {
-                p == w
+                p.text == *w
                     && (self.empty_values.is_empty()
-                        || line
-                            .parts
-                            .get(j + 1)
-                            .is_some_and(|v| !self.empty_values.iter().any(|e| e == v)))
+                        || (p.field
+                            && line.parts.get(j + 1).is_some_and(|v| {
+                                !v.text.is_empty() && !self.empty_values.contains(&v.text)
+                            })))
             })
         });
-        whole
-            || line.clauses.iter().any(|clause| {
-                // A `negated_earlier` word stands before a place when its first occurrence
-                // ends there or earlier: found once per clause, so a clause is read in
-                // time linear in its length (searching what precedes each match was
-                // quadratic: a 1 MiB description of one phrase repeated took minutes).
-                let earliest_negation = self
-                    .negated_earlier
-                    .iter()
-                    .filter_map(|n| clause.find(n.as_str()).map(|at| at + n.len()))
-                    .min();
-                // Likewise a `negated_later` word stands after a place when its last
-                // occurrence starts there or later.
-                let latest_negation = self
-                    .negated_later
-                    .iter()
-                    .filter_map(|n| clause.rfind(n.as_str()))
-                    .max();
-                self.any.iter().any(|phrase| {
-                    let word_start = is_word(phrase.chars().next());
-                    let word_end = is_word(phrase.chars().next_back());
-                    clause.match_indices(phrase.as_str()).any(|(i, _)| {
-                        let before = &clause[..i];
-                        let after = &clause[i + phrase.len()..];
-                        let cuts_a_word = (word_start && is_word(before.chars().next_back()))
-                            || (word_end && is_word(after.chars().next()));
-                        let after = after.trim_start_matches('_');
-                        !cuts_a_word
-                            && !ends_negated(before, &self.negated_before, &self.fillers, 0)
-                            && earliest_negation.is_none_or(|end| end > i)
-                            && latest_negation.is_none_or(|start| start < i + phrase.len())
-                            && !self
-                                .negated_after
-                                .iter()
-                                .any(|n| after.starts_with(n.as_str()))
-                    })
-                })
-            })
+        whole || line.clauses.iter().any(|clause| self.reads_clause(clause))
     }
+
+    /// Whether one of the `any` phrases stands in `clause`, not negated. The words looked
+    /// for anywhere in the clause (`negated_earlier`, `negated_later`, `needs_earlier`,
+    /// `needs_later`) are found once per clause, and only once a phrase stands in it, so a
+    /// clause is read in time linear in its length (searching what precedes each match was
+    /// quadratic: a 1 MiB description of one phrase repeated took minutes), and a clause
+    /// with no phrase costs one search per phrase.
+    fn reads_clause(&self, clause: &str) -> bool {
+        let mut bounds: Option<Bounds> = None;
+        self.any.iter().any(|phrase| {
+            let word_start = is_word(phrase.chars().next());
+            let word_end = is_word(phrase.chars().next_back());
+            clause.match_indices(phrase.as_str()).any(|(i, _)| {
+                let before = &clause[..i];
+                let after = &clause[i + phrase.len()..];
+                let cuts_a_word = (word_start && is_word(before.chars().next_back()))
+                    || (word_end && is_word(after.chars().next()));
+                if cuts_a_word {
+                    return false;
+                }
+                let after = after.trim_start_matches('_');
+                let b = bounds.get_or_insert_with(|| self.bounds(clause));
+                let end = i + phrase.len();
+                !ends_negated(before, &self.negated_before, &self.fillers, 0)
+                    && b.negated_earlier.is_none_or(|e| e > i)
+                    && b.negated_later.is_none_or(|s| s < end)
+                    && (self.needs_earlier.is_empty() || b.needs_earlier.is_some_and(|e| e <= i))
+                    && (self.needs_later.is_empty() || b.needs_later.is_some_and(|s| s >= end))
+                    && !self
+                        .negated_after
+                        .iter()
+                        .any(|n| after.starts_with(n.as_str()))
+            })
+        })
+    }
+
+    /// Where the words looked for anywhere in `clause` stand: a `negated_earlier` or
+    /// `needs_earlier` word stands before a place when its first occurrence ends there or
+    /// earlier; a `negated_later` or `needs_later` word after a place when its last
+    /// occurrence starts there or later.
+    fn bounds(&self, clause: &str) -> Bounds {
+        let first_end = |words: &[String]| {
+            words
+                .iter()
+                .filter_map(|n| clause.find(n.as_str()).map(|at| at + n.len()))
+                .min()
+        };
+        let last_start =
+            |words: &[String]| words.iter().filter_map(|n| clause.rfind(n.as_str())).max();
+        Bounds {
+            negated_earlier: first_end(&self.negated_earlier),
+            negated_later: last_start(&self.negated_later),
+            needs_earlier: first_end(&self.needs_earlier),
+            needs_later: last_start(&self.needs_later),
+        }
+    }
+}
+
+/// Where the words of a [`Phrase`] looked for anywhere in a clause stand (see
+/// [`Phrase::bounds`]).
+struct Bounds {
+    negated_earlier: Option<usize>,
+    negated_later: Option<usize>,
+    needs_earlier: Option<usize>,
+    needs_later: Option<usize>,
 }
 
 impl Rules {
@@ -1026,6 +1071,8 @@ impl Validator {
             for phrase in phrases()
                 .chain(&p.unless)
                 .chain(&p.only_with)
+                .chain(&p.needs_earlier)
+                .chain(&p.needs_later)
                 .chain(&p.empty_values)
                 .chain(negations())
             {
@@ -1097,6 +1144,8 @@ impl Validator {
                 negated_after: text(&p.negated_after),
                 negated_later: text(&p.negated_later),
                 only_with: text(&p.only_with),
+                needs_earlier: text(&p.needs_earlier),
+                needs_later: text(&p.needs_later),
                 empty_values: text(&p.empty_values),
                 wins_over,
             });
@@ -1980,18 +2029,26 @@ mod tests {
     #[test]
     fn a_whole_clause_is_found_without_its_leading_place_not_between_spaces() {
         let line = Line::new("【杭州市】签收人：本人");
-        assert!(line.parts.iter().any(|p| p == "签收人"), "{:?}", line.parts);
+        assert!(
+            line.parts.iter().any(|p| p.text == "签收人"),
+            "{:?}",
+            line.parts
+        );
         let line = Line::new("签收人 : 张三");
-        assert!(line.parts.iter().any(|p| p == "签收人"), "{:?}", line.parts);
+        assert!(
+            line.parts.iter().any(|p| p.text == "签收人"),
+            "{:?}",
+            line.parts
+        );
         let line = Line::new("派送不成功 签收人 不在家");
         assert!(
-            !line.parts.iter().any(|p| p == "签收人"),
+            !line.parts.iter().any(|p| p.text == "签收人"),
             "{:?}",
             line.parts
         );
         let line = Line::new("派送失败，联系不上签收人");
         assert!(
-            !line.parts.iter().any(|p| p == "签收人"),
+            !line.parts.iter().any(|p| p.text == "签收人"),
             "{:?}",
             line.parts
         );
