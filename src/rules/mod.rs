@@ -396,7 +396,10 @@ fn fold(text: &str) -> String {
             out.push(c.to_ascii_lowercase());
         }
     }
-    crate::gazetteer().simplify(&out)
+    match crate::gazetteer().simplified(&out) {
+        std::borrow::Cow::Borrowed(_) => out,
+        std::borrow::Cow::Owned(simplified) => simplified,
+    }
 }
 
 /// White space, or a separator simplifying drops (`Delivery attempted - no one home`):
@@ -471,6 +474,10 @@ struct Line {
     whole: String,
     clauses: Vec<String>,
     parts: Vec<Part>,
+    /// The characters of `whole` in the Basic Multilingual Plane, one bit each: a phrase
+    /// with a character the line lacks is not in it, found without searching the line
+    /// (see [`Line::holds`]).
+    chars: Vec<u64>,
 }
 
 /// A clause of a [`Line`] without its leading 【place】, and whether a colon ended it.
@@ -497,11 +504,34 @@ impl Line {
                 clauses.push(folded);
             }
         }
+        let whole = fold(text);
+        let mut chars = vec![0u64; 0x1_0000 / 64];
+        for c in whole.chars() {
+            let i = (c as usize).min(0xFFFF);
+            if let Some(word) = chars.get_mut(i / 64) {
+                *word |= 1 << (i % 64);
+            }
+        }
         Line {
-            whole: fold(text),
+            whole,
             clauses,
             parts,
+            chars,
         }
+    }
+
+    /// Whether `phrase` stands in the line (folded whole). A character the line lacks rules
+    /// it out at once; the line is searched only for a phrase made of its characters, so
+    /// that a long line (1 MiB of `a,`) is not searched once for each of the table's
+    /// hundreds of phrases. A character beyond the plane counts as U+FFFF: present when
+    /// any such is.
+    fn holds(&self, phrase: &str) -> bool {
+        phrase.chars().all(|c| {
+            let i = (c as usize).min(0xFFFF);
+            self.chars
+                .get(i / 64)
+                .is_some_and(|word| word & (1 << (i % 64)) != 0)
+        }) && self.whole.contains(phrase)
     }
 }
 
@@ -539,45 +569,59 @@ impl Phrase {
     /// Whether the entry reads `line`: one of its `any` phrases stands in a clause, not
     /// negated, or one of its `whole_clause` phrases is a whole clause.
     fn reads(&self, line: &Line) -> bool {
-        if self.unless.iter().any(|u| line.whole.contains(u.as_str())) {
+        if self.unless.iter().any(|u| line.holds(u)) {
             return false;
         }
-        if !self.only_with.is_empty()
-            && !self
-                .only_with
-                .iter()
-                .any(|w| line.whole.contains(w.as_str()))
-        {
+        if !self.only_with.is_empty() && !self.only_with.iter().any(|w| line.holds(w)) {
             return false;
         }
         // With `empty_values`, a whole-clause phrase names someone only as a field (a colon
         // after it) with a value (签收人：门卫), not an empty one (签收人：无, 签收人：--,
         // 签收人，派送失败).
         let whole = self.whole_clause.iter().any(|w| {
-            line.parts.iter().enumerate().any(|(j, p)| {
-                p.text == *w
-                    && (self.empty_values.is_empty()
-                        || (p.field
-                            && line.parts.get(j + 1).is_some_and(|v| {
-                                !v.text.is_empty() && !self.empty_values.contains(&v.text)
-                            })))
-            })
+            line.holds(w)
+                && line.parts.iter().enumerate().any(|(j, p)| {
+                    p.text == *w
+                        && (self.empty_values.is_empty()
+                            || (p.field
+                                && line.parts.get(j + 1).is_some_and(|v| {
+                                    !v.text.is_empty() && !self.empty_values.contains(&v.text)
+                                })))
+                })
         });
-        whole || line.clauses.iter().any(|clause| self.reads_clause(clause))
+        if whole {
+            return true;
+        }
+        // A phrase stands in a clause only if it stands in the whole line (a clause, folded,
+        // is a part of the line folded): one search of the line per phrase rules out the
+        // phrases it lacks, so a line of many clauses is searched clause by clause only for
+        // the few phrases it holds (`a,` repeated over 1 MiB holds none).
+        let present: Vec<&str> = self
+            .any
+            .iter()
+            .map(String::as_str)
+            .filter(|p| line.holds(p))
+            .collect();
+        !present.is_empty()
+            && line
+                .clauses
+                .iter()
+                .any(|clause| self.reads_clause(clause, &present))
     }
 
-    /// Whether one of the `any` phrases stands in `clause`, not negated. The words looked
+    /// Whether one of `phrases` (of the `any` phrases, those the line holds) stands in
+    /// `clause`, not negated. The words looked
     /// for anywhere in the clause (`negated_earlier`, `negated_later`, `needs_earlier`,
     /// `needs_later`) are found once per clause, and only once a phrase stands in it, so a
     /// clause is read in time linear in its length (searching what precedes each match was
     /// quadratic: a 1 MiB description of one phrase repeated took minutes), and a clause
     /// with no phrase costs one search per phrase.
-    fn reads_clause(&self, clause: &str) -> bool {
+    fn reads_clause(&self, clause: &str, phrases: &[&str]) -> bool {
         let mut bounds: Option<Bounds> = None;
-        self.any.iter().any(|phrase| {
+        phrases.iter().any(|&phrase| {
             let word_start = is_word(phrase.chars().next());
             let word_end = is_word(phrase.chars().next_back());
-            clause.match_indices(phrase.as_str()).any(|(i, _)| {
+            clause.match_indices(phrase).any(|(i, _)| {
                 let before = &clause[..i];
                 let after = &clause[i + phrase.len()..];
                 let cuts_a_word = (word_start && is_word(before.chars().next_back()))
@@ -586,17 +630,20 @@ impl Phrase {
                     return false;
                 }
                 let after = after.trim_start_matches('_');
+                if self
+                    .negated_after
+                    .iter()
+                    .any(|n| after.starts_with(n.as_str()))
+                    || ends_negated(before, &self.negated_before, &self.fillers, 0)
+                {
+                    return false;
+                }
                 let b = bounds.get_or_insert_with(|| self.bounds(clause));
                 let end = i + phrase.len();
-                !ends_negated(before, &self.negated_before, &self.fillers, 0)
-                    && b.negated_earlier.is_none_or(|e| e > i)
+                b.negated_earlier.is_none_or(|e| e > i)
                     && b.negated_later.is_none_or(|s| s < end)
                     && (self.needs_earlier.is_empty() || b.needs_earlier.is_some_and(|e| e <= i))
                     && (self.needs_later.is_empty() || b.needs_later.is_some_and(|s| s >= end))
-                    && !self
-                        .negated_after
-                        .iter()
-                        .any(|n| after.starts_with(n.as_str()))
             })
         })
     }
