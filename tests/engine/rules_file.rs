@@ -1427,6 +1427,20 @@ fn the_phrase_tables_later_keys_are_checked_and_read_as_documented() {
         "status = \"security_check\"\nany = [\"安检\", \"过机\"]\nempty_values = [\"无\"]",
     );
     assert!(e.to_string().contains("need `whole_clause`"), "{e}");
+    // needs_earlier and needs_later are looked for within a clause, like the phrases.
+    let (_, e) = broken(
+        "needs_later = [\"网点\", \"站点\"",
+        "needs_later = [\"网点，\", \"站点\"",
+    );
+    assert!(
+        e.to_string().contains("cannot hold what ends a clause"),
+        "{e}"
+    );
+    let (_, e) = broken(
+        "needs_earlier = [\"已由\"",
+        "needs_earlier = [\" \", \"已由\"",
+    );
+    assert!(e.to_string().contains("must not be empty"), "{e}");
     let (_, e) = broken("status = \"no_movement\"", "status = \"unclear_ish\"");
     assert!(e.to_string().contains("or unclear"), "{e}");
     let (_, e) = broken(
