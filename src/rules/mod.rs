@@ -362,6 +362,8 @@ struct Phrase {
     negated_after: Vec<String>,
     negated_later: Vec<String>,
     only_with: Vec<String>,
+    needs_earlier: Vec<String>,
+    needs_later: Vec<String>,
     empty_values: Vec<String>,
     wins_over: Vec<Reading>,
 }
@@ -394,7 +396,10 @@ fn fold(text: &str) -> String {
             out.push(c.to_ascii_lowercase());
         }
     }
-    crate::gazetteer().simplify(&out)
+    match crate::gazetteer().simplified(&out) {
+        std::borrow::Cow::Borrowed(_) => out,
+        std::borrow::Cow::Owned(simplified) => simplified,
+    }
 }
 
 /// White space, or a separator simplifying drops (`Delivery attempted - no one home`):
@@ -460,13 +465,26 @@ fn clauses_and_ends(text: &str) -> Vec<(&str, Option<char>)> {
 
 /// A trace line read for phrases: folded whole (for `unless` and `only_with`), its
 /// clauses folded ([`fold`]), and its clauses without a leading 【place】 (for
-/// `whole_clause`). A part of a clause between spaces is no whole clause: 派送不成功 签收人
-/// 不在家 names no signer. A clause that ends in a question mark asks, and says nothing:
-/// it is left out (`已签收？请确认`).
+/// `whole_clause`), each with whether a colon ended it (a field: 签收人：门卫). A part of a
+/// clause between spaces is no whole clause: 派送不成功 签收人 不在家 names no signer. A
+/// clause that ends in a question mark asks, and says nothing: it is left out
+/// (`已签收？请确认`). A clause that folds to nothing (`签收人：--，派送失败`) is kept as an
+/// empty part: the value of the field before it is empty.
 struct Line {
     whole: String,
     clauses: Vec<String>,
-    parts: Vec<String>,
+    parts: Vec<Part>,
+    /// The characters of `whole` in the Basic Multilingual Plane, one bit each: a phrase
+    /// with a character the line lacks is not in it, found without searching the line
+    /// (see [`Line::holds`]).
+    chars: Vec<u64>,
+}
+
+/// A clause of a [`Line`] without its leading 【place】, and whether a colon ended it.
+#[derive(Debug)]
+struct Part {
+    text: String,
+    field: bool,
 }
 
 impl Line {
@@ -474,18 +492,46 @@ impl Line {
         let mut clauses = Vec::new();
         let mut parts = Vec::new();
         for (clause, end) in clauses_and_ends(text) {
-            let folded = fold(clause);
-            if folded.is_empty() || matches!(end, Some('?' | '？')) {
+            if matches!(end, Some('?' | '？')) {
                 continue;
             }
-            parts.push(without_place(&folded).to_owned());
-            clauses.push(folded);
+            let folded = fold(clause);
+            parts.push(Part {
+                text: without_place(&folded).to_owned(),
+                field: matches!(end, Some(':' | '：')),
+            });
+            if !folded.is_empty() {
+                clauses.push(folded);
+            }
+        }
+        let whole = fold(text);
+        let mut chars = vec![0u64; 0x1_0000 / 64];
+        for c in whole.chars() {
+            let i = (c as usize).min(0xFFFF);
+            if let Some(word) = chars.get_mut(i / 64) {
+                *word |= 1 << (i % 64);
+            }
         }
         Line {
-            whole: fold(text),
+            whole,
             clauses,
             parts,
+            chars,
         }
+    }
+
+    /// Whether `phrase` stands in the line (folded whole). A character the line lacks rules
+    /// it out at once; the line is searched only for a phrase made of its characters, so
+    /// that a long line (1 MiB of `a,`) is not searched once for each of the table's
+    /// hundreds of phrases. A character beyond the plane counts as U+FFFF: present when
+    /// any such is.
+    fn holds(&self, phrase: &str) -> bool {
+        phrase.chars().all(|c| {
+            let i = (c as usize).min(0xFFFF);
+            self.chars
+                .get(i / 64)
+                .is_some_and(|word| word & (1 << (i % 64)) != 0)
+        }) && self.whole.contains(phrase)
     }
 }
 
@@ -523,68 +569,114 @@ impl Phrase {
     /// Whether the entry reads `line`: one of its `any` phrases stands in a clause, not
     /// negated, or one of its `whole_clause` phrases is a whole clause.
     fn reads(&self, line: &Line) -> bool {
-        if self.unless.iter().any(|u| line.whole.contains(u.as_str())) {
+        if self.unless.iter().any(|u| line.holds(u)) {
             return false;
         }
-        if !self.only_with.is_empty()
-            && !self
-                .only_with
-                .iter()
-                .any(|w| line.whole.contains(w.as_str()))
-        {
+        if !self.only_with.is_empty() && !self.only_with.iter().any(|w| line.holds(w)) {
             return false;
         }
-        // With `empty_values`, a whole-clause phrase names someone only with a value
-        // after it (签收人：门卫), not an empty one (签收人：无, 签收人：--).
+        // With `empty_values`, a whole-clause phrase names someone only as a field (a colon
+        // after it) with a value (签收人：门卫), not an empty one (签收人：无, 签收人：--,
+        // 签收人，派送失败).
         let whole = self.whole_clause.iter().any(|w| {
-            line.parts.iter().enumerate().any(|(j, p)| {
-                p == w
-                    && (self.empty_values.is_empty()
-                        || line
-                            .parts
-                            .get(j + 1)
-                            .is_some_and(|v| !self.empty_values.iter().any(|e| e == v)))
-            })
-        });
-        whole
-            || line.clauses.iter().any(|clause| {
-                // A `negated_earlier` word stands before a place when its first occurrence
-                // ends there or earlier: found once per clause, so a clause is read in
-                // time linear in its length (searching what precedes each match was
-                // quadratic: a 1 MiB description of one phrase repeated took minutes).
-                let earliest_negation = self
-                    .negated_earlier
-                    .iter()
-                    .filter_map(|n| clause.find(n.as_str()).map(|at| at + n.len()))
-                    .min();
-                // Likewise a `negated_later` word stands after a place when its last
-                // occurrence starts there or later.
-                let latest_negation = self
-                    .negated_later
-                    .iter()
-                    .filter_map(|n| clause.rfind(n.as_str()))
-                    .max();
-                self.any.iter().any(|phrase| {
-                    let word_start = is_word(phrase.chars().next());
-                    let word_end = is_word(phrase.chars().next_back());
-                    clause.match_indices(phrase.as_str()).any(|(i, _)| {
-                        let before = &clause[..i];
-                        let after = &clause[i + phrase.len()..];
-                        let cuts_a_word = (word_start && is_word(before.chars().next_back()))
-                            || (word_end && is_word(after.chars().next()));
-                        let after = after.trim_start_matches('_');
-                        !cuts_a_word
-                            && !ends_negated(before, &self.negated_before, &self.fillers, 0)
-                            && earliest_negation.is_none_or(|end| end > i)
-                            && latest_negation.is_none_or(|start| start < i + phrase.len())
-                            && !self
-                                .negated_after
-                                .iter()
-                                .any(|n| after.starts_with(n.as_str()))
-                    })
+            line.holds(w)
+                && line.parts.iter().enumerate().any(|(j, p)| {
+                    p.text == *w
+                        && (self.empty_values.is_empty()
+                            || (p.field
+                                && line.parts.get(j + 1).is_some_and(|v| {
+                                    !v.text.is_empty() && !self.empty_values.contains(&v.text)
+                                })))
                 })
-            })
+        });
+        if whole {
+            return true;
+        }
+        // A phrase stands in a clause only if it stands in the whole line (a clause, folded,
+        // is a part of the line folded): one search of the line per phrase rules out the
+        // phrases it lacks, so a line of many clauses is searched clause by clause only for
+        // the few phrases it holds (`a,` repeated over 1 MiB holds none).
+        let present: Vec<&str> = self
+            .any
+            .iter()
+            .map(String::as_str)
+            .filter(|p| line.holds(p))
+            .collect();
+        !present.is_empty()
+            && line
+                .clauses
+                .iter()
+                .any(|clause| self.reads_clause(clause, &present))
     }
+
+    /// Whether one of `phrases` (of the `any` phrases, those the line holds) stands in
+    /// `clause`, not negated. The words looked
+    /// for anywhere in the clause (`negated_earlier`, `negated_later`, `needs_earlier`,
+    /// `needs_later`) are found once per clause, and only once a phrase stands in it, so a
+    /// clause is read in time linear in its length (searching what precedes each match was
+    /// quadratic: a 1 MiB description of one phrase repeated took minutes), and a clause
+    /// with no phrase costs one search per phrase.
+    fn reads_clause(&self, clause: &str, phrases: &[&str]) -> bool {
+        let mut bounds: Option<Bounds> = None;
+        phrases.iter().any(|&phrase| {
+            let word_start = is_word(phrase.chars().next());
+            let word_end = is_word(phrase.chars().next_back());
+            clause.match_indices(phrase).any(|(i, _)| {
+                let before = &clause[..i];
+                let after = &clause[i + phrase.len()..];
+                let cuts_a_word = (word_start && is_word(before.chars().next_back()))
+                    || (word_end && is_word(after.chars().next()));
+                if cuts_a_word {
+                    return false;
+                }
+                let after = after.trim_start_matches('_');
+                if self
+                    .negated_after
+                    .iter()
+                    .any(|n| after.starts_with(n.as_str()))
+                    || ends_negated(before, &self.negated_before, &self.fillers, 0)
+                {
+                    return false;
+                }
+                let b = bounds.get_or_insert_with(|| self.bounds(clause));
+                let end = i + phrase.len();
+                b.negated_earlier.is_none_or(|e| e > i)
+                    && b.negated_later.is_none_or(|s| s < end)
+                    && (self.needs_earlier.is_empty() || b.needs_earlier.is_some_and(|e| e <= i))
+                    && (self.needs_later.is_empty() || b.needs_later.is_some_and(|s| s >= end))
+            })
+        })
+    }
+
+    /// Where the words looked for anywhere in `clause` stand: a `negated_earlier` or
+    /// `needs_earlier` word stands before a place when its first occurrence ends there or
+    /// earlier; a `negated_later` or `needs_later` word after a place when its last
+    /// occurrence starts there or later.
+    fn bounds(&self, clause: &str) -> Bounds {
+        let first_end = |words: &[String]| {
+            words
+                .iter()
+                .filter_map(|n| clause.find(n.as_str()).map(|at| at + n.len()))
+                .min()
+        };
+        let last_start =
+            |words: &[String]| words.iter().filter_map(|n| clause.rfind(n.as_str())).max();
+        Bounds {
+            negated_earlier: first_end(&self.negated_earlier),
+            negated_later: last_start(&self.negated_later),
+            needs_earlier: first_end(&self.needs_earlier),
+            needs_later: last_start(&self.needs_later),
+        }
+    }
+}
+
+/// Where the words of a [`Phrase`] looked for anywhere in a clause stand (see
+/// [`Phrase::bounds`]).
+struct Bounds {
+    negated_earlier: Option<usize>,
+    negated_later: Option<usize>,
+    needs_earlier: Option<usize>,
+    needs_later: Option<usize>,
 }
 
 impl Rules {
@@ -1036,6 +1128,8 @@ impl Validator {
             for phrase in phrases()
                 .chain(&p.unless)
                 .chain(&p.only_with)
+                .chain(&p.needs_earlier)
+                .chain(&p.needs_later)
                 .chain(&p.empty_values)
                 .chain(negations())
             {
@@ -1043,7 +1137,11 @@ impl Validator {
                     self.err(phrase, "a phrase must not be empty");
                 }
             }
-            for phrase in phrases().chain(negations()) {
+            for phrase in phrases()
+                .chain(negations())
+                .chain(&p.needs_earlier)
+                .chain(&p.needs_later)
+            {
                 if split_clauses(phrase.get_ref()).len() > 1 {
                     self.err(
                         phrase,
@@ -1107,6 +1205,8 @@ impl Validator {
                 negated_after: text(&p.negated_after),
                 negated_later: text(&p.negated_later),
                 only_with: text(&p.only_with),
+                needs_earlier: text(&p.needs_earlier),
+                needs_later: text(&p.needs_later),
                 empty_values: text(&p.empty_values),
                 wins_over,
             });
@@ -2003,6 +2103,36 @@ pub fn checksum(source: &str) -> String {
 mod tests {
     use super::*;
 
+    /// [`Phrase::reads`] looks in a clause only for the phrases the whole line holds: that
+    /// is sound only while every clause, folded, is a part of the line folded, and every
+    /// character of it marked in [`Line::chars`]. Lines of the characters folding treats
+    /// differently (spaces, separators, clause ends, ASCII words, traditional forms).
+    #[test]
+    fn every_clause_folded_is_part_of_the_line_folded() {
+        let alphabet: Vec<char> = "aB1 _-/·、,，。.:：;?？!\n\t签收簽門卫【】()（）😀x"
+            .chars()
+            .collect();
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..(seed % 12) {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                text.push(alphabet[(seed >> 33) as usize % alphabet.len()]);
+            }
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let line = Line::new(&text);
+            for clause in &line.clauses {
+                assert!(
+                    line.holds(clause),
+                    "{text:?}: {clause:?} not in {:?}",
+                    line.whole
+                );
+            }
+        }
+    }
+
     #[test]
     fn a_full_stop_ends_a_clause_except_between_digits_and_spaces_do_not() {
         assert_eq!(
@@ -2020,18 +2150,26 @@ mod tests {
     #[test]
     fn a_whole_clause_is_found_without_its_leading_place_not_between_spaces() {
         let line = Line::new("【杭州市】签收人：本人");
-        assert!(line.parts.iter().any(|p| p == "签收人"), "{:?}", line.parts);
+        assert!(
+            line.parts.iter().any(|p| p.text == "签收人"),
+            "{:?}",
+            line.parts
+        );
         let line = Line::new("签收人 : 张三");
-        assert!(line.parts.iter().any(|p| p == "签收人"), "{:?}", line.parts);
+        assert!(
+            line.parts.iter().any(|p| p.text == "签收人"),
+            "{:?}",
+            line.parts
+        );
         let line = Line::new("派送不成功 签收人 不在家");
         assert!(
-            !line.parts.iter().any(|p| p == "签收人"),
+            !line.parts.iter().any(|p| p.text == "签收人"),
             "{:?}",
             line.parts
         );
         let line = Line::new("派送失败，联系不上签收人");
         assert!(
-            !line.parts.iter().any(|p| p == "签收人"),
+            !line.parts.iter().any(|p| p.text == "签收人"),
             "{:?}",
             line.parts
         );

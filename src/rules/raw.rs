@@ -66,6 +66,14 @@ pub struct RawPhrase {
     /// is there (取件 is the consignee's pickup beside 您已, 本人, 驿站, 丰巢柜).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub only_with: Vec<Spanned<String>>,
+    /// A phrase counts only where one of these comes earlier in its clause (取件 in
+    /// 您已在菜鸟驿站取件, not in 快件已到达驿站，取件号：8-2-3012).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs_earlier: Vec<Spanned<String>>,
+    /// A phrase counts only where one of these comes later in its clause (退回至 in
+    /// 快件已退回至杭州上城网点).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs_later: Vec<Spanned<String>>,
     /// Values that name nobody: a `whole_clause` phrase counts only when the clause after it
     /// holds a value, and not one of these (签收人：无, 签收人：待定).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -1415,8 +1415,8 @@ fn the_phrase_tables_negations_and_precedence_are_checked() {
     assert_eq!(read(&unnegated, "快件滞留，签收人电话停机"), exception);
 }
 
-/// The phrase table's later keys: `negated_later`, `only_with`, `empty_values`, the
-/// `unclear` status, questions and English text. Each is data: without it the shipped
+/// The phrase table's later keys: `negated_later`, `needs_earlier`, `needs_later`,
+/// `only_with`, `empty_values`, the `unclear` status, questions and English text. Each is data: without it the shipped
 /// table reads the line the old, wrong way.
 #[test]
 fn the_phrase_tables_later_keys_are_checked_and_read_as_documented() {
@@ -1427,6 +1427,20 @@ fn the_phrase_tables_later_keys_are_checked_and_read_as_documented() {
         "status = \"security_check\"\nany = [\"安检\", \"过机\"]\nempty_values = [\"无\"]",
     );
     assert!(e.to_string().contains("need `whole_clause`"), "{e}");
+    // needs_earlier and needs_later are looked for within a clause, like the phrases.
+    let (_, e) = broken(
+        "needs_later = [\"网点\", \"站点\"",
+        "needs_later = [\"网点，\", \"站点\"",
+    );
+    assert!(
+        e.to_string().contains("cannot hold what ends a clause"),
+        "{e}"
+    );
+    let (_, e) = broken(
+        "needs_earlier = [\"已由\"",
+        "needs_earlier = [\" \", \"已由\"",
+    );
+    assert!(e.to_string().contains("must not be empty"), "{e}");
     let (_, e) = broken("status = \"no_movement\"", "status = \"unclear_ish\"");
     assert!(e.to_string().contains("or unclear"), "{e}");
     let (_, e) = broken(
@@ -1448,8 +1462,8 @@ fn the_phrase_tables_later_keys_are_checked_and_read_as_documented() {
         assert!(shipped.contains(from), "test fixture drifted: {from}");
         without_tests(&shipped.replacen(from, "", 1))
     };
-    // negated_later: a return to the local station is no return to the sender, but a
-    // failed delivery; to the sender's own station, a person reads it.
+    // needs_later: a return to a station named in between is no return to the sender, but
+    // a failed delivery; to the sender's own station, a person reads it.
     assert_eq!(
         read(shipped, "快件已退回至杭州上城网点"),
         status(Status::Exception)
@@ -1459,33 +1473,76 @@ fn the_phrase_tables_later_keys_are_checked_and_read_as_documented() {
         read(shipped, "快件已退回至寄件人"),
         status(Status::Returned)
     );
-    let later = "negated_later = [\"网点\", \"站点\", \"营业部\", \"营业点\", \"分部\", \"驿站\", \"重新派送\", \"继续派送\", \"取消\", \"撤销\", \"失败\"]\n\n[[carrier_phrases]]\nstatus = \"returning\"";
-    let unlater =
-        without_tests(&shipped.replacen(later, "\n[[carrier_phrases]]\nstatus = \"returning\"", 1));
-    assert_ne!(unlater, without_tests(shipped));
+    let station = "needs_later = [\"网点\", \"站点\", \"营业部\", \"营业点\", \"分部\"]\n";
     assert_eq!(
-        read(&unlater, "快件已退回至杭州上城网点"),
+        read(&without(station), "快件已退回至寄件人"),
+        status(Status::Exception)
+    );
+    // A failure or a station later in a return's clause is the return's story.
+    assert_eq!(
+        read(shipped, "快件已退回寄件人（派送失败）"),
         status(Status::Returned)
     );
-    // only_with: a pickup is the consignee's where someone or somewhere says so; with
-    // nobody named it is unclear (read as nothing), and the courier's is a collection.
+    assert_eq!(
+        read(shipped, "快件退回中 已到达义乌营业部"),
+        status(Status::Returning)
+    );
+    // negated_later: a refusal taken back is none.
+    assert_eq!(
+        read(shipped, "Refused delivery rescinded, will be redelivered"),
+        None
+    );
+    let rescinded = "negated_later = [\"rescinded\", \"cancelled\", \"canceled\", \"withdrawn\", \"revoked\"]\n";
+    assert_eq!(
+        read(
+            &without(rescinded),
+            "Refused delivery rescinded, will be redelivered"
+        ),
+        status(Status::Rejected)
+    );
+    // needs_earlier: a pickup is the consignee's where the consignee, or taking it out of a
+    // station or a locker, stands before it in its clause; a courier's pickup with the
+    // consignee named elsewhere is a collection, a station's notice out for delivery.
     assert_eq!(read(shipped, "快件已被本人取走"), status(Status::Delivered));
+    assert_eq!(
+        read(shipped, "拦截失败，您已在菜鸟驿站取件"),
+        status(Status::Delivered)
+    );
+    assert_eq!(
+        read(shipped, "闪送员已取件，正在前往收件人地址"),
+        status(Status::Collected)
+    );
+    assert_eq!(
+        read(shipped, "快件已到达菜鸟驿站，取件号：8-2-3012"),
+        status(Status::OutForDelivery)
+    );
+    assert_eq!(read(shipped, "快递员已取件"), status(Status::Collected));
+    let consignee = "needs_earlier = [\"您已\", \"您在\", \"被您\", \"您本人\", \"本人\", \"收件人已\", \"收件人在\", \"收件人从\", \"被收件人\", \"客户已\", \"客户在\", \"客户从\", \"被客户\", \"已从\", \"在驿站\", \"在菜鸟驿站\", \"在丰巢\", \"在快递柜\", \"在智能柜\", \"在自提柜\", \"在自提点\", \"在代收点\"]\n";
+    assert_eq!(
+        read(&without(consignee), "闪送员已取件，正在前往收件人地址"),
+        status(Status::Delivered)
+    );
+    // only_with: a pickup a station thanks for is the consignee's; with nobody named it is
+    // unclear (read as nothing).
     assert_eq!(
         read(shipped, "包裹已取走，感谢使用菜鸟驿站"),
         status(Status::Delivered)
     );
     assert_eq!(read(shipped, "已取件，感谢使用"), None);
-    assert_eq!(read(shipped, "快递员已取件"), status(Status::Collected));
-    let only = "only_with = [\"您已\", \"您在\", \"被您\", \"您本人\", \"本人\", \"收件人\", \"客户\", \"驿站\", \"丰巢\", \"快递柜\", \"智能柜\", \"自提柜\", \"自提点\", \"代收点\"]\n";
+    let thanks = "only_with = [\"感谢使用菜鸟驿站\", \"感谢使用驿站\", \"感谢使用丰巢\", \"感谢您使用菜鸟驿站\", \"感谢您使用丰巢\", \"【丰巢】\", \"【菜鸟驿站】\"]\n";
     assert_eq!(
-        read(&without(only), "已取件，感谢使用"),
+        read(&without(thanks), "已取件，感谢使用"),
         status(Status::Delivered)
     );
-    // empty_values: 签收人：无 names nobody; 签收人：门卫 names the doorman.
+    // empty_values: 签收人：无 names nobody, nor a dash, a placeholder or a field with no
+    // value before a clause break; 签收人：门卫 names the doorman.
     assert_eq!(read(shipped, "签收人：无"), None);
     assert_eq!(read(shipped, "签收人:--"), None);
+    assert_eq!(read(shipped, "签收人：(空)"), None);
+    assert_eq!(read(shipped, "签收人：--，请联系快递员"), None);
+    assert_eq!(read(shipped, "签收人，请联系快递员"), None);
     assert_eq!(read(shipped, "签收人：门卫"), status(Status::Delivered));
-    let empty = "empty_values = [\"无\", \"暂无\", \"空\", \"待定\", \"未知\", \"不详\", \"无人\", \"未签收\", \"未填写\", \"null\", \"none\", \"na\"]\n";
+    let empty = "empty_values = [\"无\", \"暂无\", \"空\", \"(空)\", \"（空）\", \"待定\", \"未知\", \"不详\", \"无人\", \"未签收\", \"待签收\", \"无签收人\", \"无人签收\", \"未填写\", \"null\", \"none\", \"na\"]\n";
     assert_eq!(
         read(&without(empty), "签收人：无"),
         status(Status::Delivered)
@@ -1502,6 +1559,26 @@ fn the_phrase_tables_later_keys_are_checked_and_read_as_documented() {
     );
     assert_eq!(read(shipped, "Undelivered"), None);
     assert_eq!(read(shipped, "Not  delivered"), None);
+    // An English negation looks through yet, been, successfully, as 未被 does.
+    assert_eq!(read(shipped, "Package has not yet been delivered"), None);
+    assert_eq!(read(shipped, "Package wasn't delivered"), None);
+    assert_eq!(
+        read(shipped, "Package has been delivered"),
+        status(Status::Delivered)
+    );
+    // Delivered wins over a damage beside it; delivered to the sender is a return.
+    assert_eq!(
+        read(shipped, "Delivered, package damaged"),
+        status(Status::Delivered)
+    );
+    assert_eq!(
+        read(shipped, "Delivered, To Original Sender"),
+        status(Status::Returned)
+    );
+    assert_eq!(
+        read(shipped, "Picked up by customer at Post Office"),
+        status(Status::Delivered)
+    );
     assert_eq!(
         read(shipped, "out for delivery"),
         status(Status::OutForDelivery)
