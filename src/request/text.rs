@@ -1018,8 +1018,17 @@ pub fn events(
                     );
                     continue;
                 };
-                if let Err(problem) = check_weekday(date, stamp.day_after, &stamp.written) {
-                    refuse(&mut bad, number, line, &problem);
+                if check_weekday(date, stamp.day_after, &stamp.written).is_err() {
+                    use chrono::Datelike;
+                    refuse(
+                        &mut bad,
+                        number,
+                        line,
+                        &format!(
+                            "has a weekday after its time that is not {date}'s (a {}): check the date, or put the text after the time without it",
+                            date.weekday()
+                        ),
+                    );
                     continue;
                 }
                 match time::from_wall_clock(

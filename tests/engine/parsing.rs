@@ -1886,10 +1886,14 @@ fn carriers_words_after_the_time_are_never_read_as_an_offset_or_a_date() {
         (
             "2023-10-10 14:00 星期三 已签收",
             Err(
-                "line 2 (`2023-10-10 14:00 星期三 已签收`) starts with `2023-10-10 14:00`, but 2023-10-10 is a Tue",
+                "line 2 (`2023-10-10 14:00 星期三 已签收`) has a weekday after its time that is not 2023-10-10's (a Tue)",
             ),
         ),
         ("2023-10-10 14:00 星期二 快件已到达", local),
+        (
+            "2023-10-10\n14:00 周三 快件已到达",
+            Err("line 3 (`14:00 周三 快件已到达`) has a weekday after its time"),
+        ),
         // A heading's reach ends at a line with its own date; a heading needs an event.
         (
             "2023-10-10\n09:00 快件已到达\n2023-10-10 12:00 快件已到达\n14:00 快件已到达",
