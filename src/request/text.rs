@@ -300,7 +300,7 @@ fn year(c: &mut Cursor<'_>) -> Option<i32> {
 /// A date with its year: `2023-10-10`, `2023/10/10`, `2023.10.10`, `2023年10月10日`
 /// (or `号`); one-digit months and days too; in English `Oct 10, 2023` or `10 Oct 2023`.
 fn date(c: &mut Cursor<'_>) -> Option<Ymd> {
-    english_date(c).or_else(|| numeric_date(c))
+    numeric_date(c).or_else(|| english_date(c))
 }
 
 /// `Oct 10, 2023`, `October 10 2023`, `10 Oct 2023`: the month by its name, so that no
@@ -365,6 +365,15 @@ fn yearless_date(c: &Cursor<'_>) -> bool {
 
 /// A weekday after a date (`星期二`, `周二`, `礼拜二`, in brackets or not): 0 for Monday.
 fn weekday(c: &mut Cursor<'_>) -> Option<u32> {
+    // Most lines have none: a look at the next character first.
+    let mut t = *c;
+    t.blanks();
+    if !t
+        .peek()
+        .is_some_and(|p| matches!(p, '(' | '星' | '礼' | '周'))
+    {
+        return None;
+    }
     attempt(c, |c| {
         c.blanks();
         let bracket = c.eat(|c| c == '(').is_some();
@@ -674,14 +683,14 @@ fn dated(line: &str) -> bool {
 enum Read<'a> {
     Blank,
     Heading(chrono::NaiveDate),
-    Timed(Stamp, &'a str),
+    Timed(Stamp<'a>, &'a str),
     Text,
 }
 
 /// A line's time as written: the date if the line has one, the time of day, the offset
 /// if it names one, and the words they were written with (for messages).
 #[derive(Debug, PartialEq)]
-struct Stamp {
+struct Stamp<'a> {
     date: Option<chrono::NaiveDate>,
     /// Whether the date came after the time (`14:00 2023-10-10`).
     date_after: bool,
@@ -691,7 +700,7 @@ struct Stamp {
     text_dated: bool,
     time: chrono::NaiveTime,
     offset: Option<i32>,
-    written: String,
+    written: &'a str,
 }
 
 /// The text of an error for a time that is not on the calendar or the clock.
@@ -742,7 +751,7 @@ fn read_line(line: &str) -> Result<Read<'_>, String> {
             time_first = true;
         }
     }
-    let written = shown(&line[start.at..c.at]);
+    let raw = &line[start.at..c.at];
     let Some((h, mi, s, nano)) = hms else {
         if let Some((y, m, d)) = ymd {
             let mut heading = c;
@@ -751,6 +760,7 @@ fn read_line(line: &str) -> Result<Read<'_>, String> {
                 heading.eat(|c| c == close);
                 heading.blanks();
             }
+            let written = shown(raw);
             if heading.peek().is_some() {
                 return Err(format!(
                     "starts with the date `{written}` but no time of day after it (like 2023-10-10 14:00:00)"
@@ -778,15 +788,15 @@ fn read_line(line: &str) -> Result<Read<'_>, String> {
         t.matches([':', '：']).count() >= 2 || t.contains('秒')
     };
     let mut offset = zone(&mut c, seconds)?;
-    let written = shown(&line[start.at..c.at]);
+    let written = &line[start.at..c.at];
     let time = chrono::NaiveTime::from_hms_nano_opt(h, mi, s, nano)
         .filter(|_| s < 60)
-        .ok_or_else(|| not_real(&written))?;
+        .ok_or_else(|| not_real(&shown(written)))?;
     let date = match ymd {
         Some((y, m, d)) => {
-            let date =
-                chrono::NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| not_real(&written))?;
-            check_weekday(date, day_of_week, &written)?;
+            let date = chrono::NaiveDate::from_ymd_opt(y, m, d)
+                .ok_or_else(|| not_real(&shown(written)))?;
+            check_weekday(date, day_of_week, &shown(written))?;
             Some(date)
         }
         None => None,
@@ -795,7 +805,8 @@ fn read_line(line: &str) -> Result<Read<'_>, String> {
         c.blanks();
         if c.eat(|c| c == close).is_none() {
             return Err(format!(
-                "opens a bracket before its time `{written}` and does not close it after"
+                "opens a bracket before its time `{}` and does not close it after",
+                shown(written)
             ));
         }
     }
@@ -815,7 +826,10 @@ fn read_line(line: &str) -> Result<Read<'_>, String> {
     // 上午/下午 after the time: which clock is meant cannot be told.
     let mut t = c;
     t.blanks();
-    if let Some(w) = DAY_PARTS.iter().find(|w| t.rest().starts_with(*w)) {
+    if let Some(w) = DAY_PARTS
+        .iter()
+        .find(|w| !t.rest().starts_with(|c: char| c.is_ascii()) && t.rest().starts_with(*w))
+    {
         return Err(format!(
             "has `{w}` after its time: write the time on the 24-hour clock (14:00) without it"
         ));
@@ -842,7 +856,7 @@ fn read_line(line: &str) -> Result<Read<'_>, String> {
     {
         c.blanks();
     }
-    let text_dated = starts_dated(&c);
+    let text_dated = ymd.is_none() && starts_dated(&c);
     let mut text = c.rest().trim_end_matches(is_blank);
     if text.is_empty() {
         // Nothing after the marks: they are the text (`14:00 -`), not between.
@@ -1018,7 +1032,7 @@ pub fn events(
                     );
                     continue;
                 };
-                if check_weekday(date, stamp.day_after, &stamp.written).is_err() {
+                if check_weekday(date, stamp.day_after, "").is_err() {
                     use chrono::Datelike;
                     refuse(
                         &mut bad,
@@ -1038,8 +1052,8 @@ pub fn events(
                 ) {
                     Err(e) => {
                         let written = match stamp.date {
-                            Some(_) => stamp.written,
-                            None => format!("{date} {}", stamp.written),
+                            Some(_) => shown(stamp.written),
+                            None => format!("{date} {}", shown(stamp.written)),
                         };
                         let problem = match e {
                             time::TimeError::Malformed => not_real(&written),
