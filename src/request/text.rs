@@ -47,7 +47,7 @@ macro_rules! blank_pattern {
 /// The characters that end a line, as a regex class (see [`LINE_ENDS`]).
 macro_rules! line_end_pattern {
     () => {
-        "[\\r\\n\\u0085\\u2028\\u2029]"
+        "[\\r\\n\\x0b\\x0c\\u0085\\u2028\\u2029]"
     };
 }
 
@@ -61,19 +61,27 @@ macro_rules! event_pattern {
             hour_minute_pattern!(),
             "(?::[0-5][0-9])?",
             blank_pattern!(),
-            "+[^ \\t\\u00a0\\u3000\\u200b\\ufeff\\r\\n\\u0085\\u2028\\u2029]",
-            "[^\\r\\n\\u0085\\u2028\\u2029]*"
+            // The text: not starting with what is read as part of the time (an offset
+            // or zone, AM/PM, 上午/下午, a weekday, a second time) or refused as such,
+            // so that it always reads as Beijing time and this text.
+            "+(?:[^ \\t\\u00a0\\u3000\\u200b\\ufeff\\r\\n\\x0b\\x0c\\u0085\\u2028\\u2029",
+            "A-Za-z0-9\\uff10-\\uff19\\uff21-\\uff3a\\uff41-\\uff5a+\\-\\u2212\\uff0b\\uff0d(\\uff08~\\uff5e\\u2014",
+            "北上下中晚凌早傍夜深星周礼]",
+            // An English word of five letters or more: no zone's or AM/PM's.
+            "|[A-FH-TV-Za-fh-tv-z][A-Za-z]{4})",
+            "[^\\r\\n\\x0b\\x0c\\u0085\\u2028\\u2029]*"
         )
     };
 }
 
 /// The plain form of a trace text, as a regular expression: lines, each blank or a
 /// local time (a date from 1970-01-02 to 9996-12-30, hours, minutes, optional seconds),
-/// spaces and text, at least one of them an event. `events` reads every such string but
-/// where a line's text starts with something offset-like (`+0`, `UTC`, `CST`, `PM`: an
-/// offset applied, or refused), and more (see the module's documentation): the property
-/// tests check this, and the schema describes the rest in words (a pattern cannot check
-/// a weekday or an offset).
+/// spaces and text, at least one of them an event; the text not starting with what the
+/// parser reads as part of the time or refuses as such (a letter or digit, a sign, a
+/// bracket, `北京时间`, `上午`/`下午`, a weekday: see the class in `event_pattern`), but
+/// for an English word of five letters or more. `events` reads every such string as
+/// Beijing times and these texts (the property tests check this); it reads more (see the
+/// module's documentation), which the schema describes in words.
 pub const TRACE_TEXT_PATTERN: &str = concat!(
     "^(?:",
     blank_pattern!(),
@@ -92,13 +100,19 @@ pub const TRACE_TEXT_PATTERN: &str = concat!(
 );
 
 /// The characters that end a line (`\r\n` is one end).
-const LINE_ENDS: [char; 5] = ['\r', '\n', '\u{85}', '\u{2028}', '\u{2029}'];
+const LINE_ENDS: [char; 7] = [
+    '\r', '\n', '\u{b}', '\u{c}', '\u{85}', '\u{2028}', '\u{2029}',
+];
 
 /// At most this many bad lines are listed one by one; the rest are counted.
 const MAX_LINE_ERRORS: usize = 10;
 
 /// What is wrong with a line that is not an event.
 const NO_TIME: &str = "does not start with a time like 2023-10-10 14:00:00";
+
+/// What is wrong with a date heading that dates no event.
+const NO_EVENT_UNDER: &str =
+    "is a date with no event under it: give the times under it, or remove it";
 
 /// At most this many lines around the events are left out as a page's heading or footer
 /// (each with a warning); more are errors.
@@ -190,16 +204,6 @@ impl<'a> Cursor<'a> {
         }
         *self = c;
         true
-    }
-
-    /// Takes the ASCII word `w` in either case, not followed by another letter.
-    fn eat_word(&mut self, w: &str) -> bool {
-        let mut c = *self;
-        if c.eat_str(w) && !c.peek().is_some_and(|c| c.is_ascii_alphabetic()) {
-            *self = c;
-            return true;
-        }
-        false
     }
 
     /// Takes spaces; whether there were any.
@@ -296,7 +300,7 @@ fn year(c: &mut Cursor<'_>) -> Option<i32> {
 /// A date with its year: `2023-10-10`, `2023/10/10`, `2023.10.10`, `2023年10月10日`
 /// (or `号`); one-digit months and days too; in English `Oct 10, 2023` or `10 Oct 2023`.
 fn date(c: &mut Cursor<'_>) -> Option<Ymd> {
-    english_date(c).or_else(|| numeric_date(c))
+    numeric_date(c).or_else(|| english_date(c))
 }
 
 /// `Oct 10, 2023`, `October 10 2023`, `10 Oct 2023`: the month by its name, so that no
@@ -361,6 +365,15 @@ fn yearless_date(c: &Cursor<'_>) -> bool {
 
 /// A weekday after a date (`星期二`, `周二`, `礼拜二`, in brackets or not): 0 for Monday.
 fn weekday(c: &mut Cursor<'_>) -> Option<u32> {
+    // Most lines have none: a look at the next character first.
+    let mut t = *c;
+    t.blanks();
+    if !t
+        .peek()
+        .is_some_and(|p| matches!(p, '(' | '星' | '礼' | '周'))
+    {
+        return None;
+    }
     attempt(c, |c| {
         c.blanks();
         let bracket = c.eat(|c| c == '(').is_some();
@@ -392,6 +405,8 @@ type Hms = (u32, u32, u32, u32);
 fn clock(c: &mut Cursor<'_>) -> Option<Hms> {
     attempt(c, |c| {
         let (hour, _) = c.number(2)?;
+        // The colon as written: seconds only after the same one (`14:00：10月` is 14:00).
+        let colon = c.rest().chars().next();
         let sep = c.eat(|c| matches!(c, ':' | '时' | '点'))?;
         let (minute, n) = c.number(2)?;
         let mut second = 0;
@@ -401,7 +416,10 @@ fn clock(c: &mut Cursor<'_>) -> Option<Hms> {
                 return None;
             }
             if let Some((s, f)) = attempt(c, |c| {
-                c.eat(|c| c == ':')?;
+                if c.rest().chars().next() != colon {
+                    return None;
+                }
+                c.bump();
                 let (s, 2) = c.number(2)? else {
                     return None;
                 };
@@ -422,7 +440,14 @@ fn clock(c: &mut Cursor<'_>) -> Option<Hms> {
                 (second, nano) = (s, f);
             }
         } else {
-            c.eat(|c| c == '分');
+            // `14点05分拣中心`: 分 starts the text, or ends the minutes? Refused below
+            // (a character of words straight after it).
+            if c.eat(|c| c == '分').is_some()
+                && c.peek()
+                    .is_some_and(|p| ('\u{4e00}'..='\u{9fff}').contains(&p) && p != '秒')
+            {
+                return None;
+            }
             if let Some(s) = attempt(c, |c| {
                 let (s, _) = c.number(2)?;
                 c.eat(|c| c == '秒')?;
@@ -478,80 +503,163 @@ fn signed_offset(c: &mut Cursor<'_>, loose: bool) -> Option<i32> {
 /// The offsets clocks keep, in minutes: UTC−12:00 to UTC+14:00.
 const OFFSETS: std::ops::RangeInclusive<i32> = -12 * 60..=14 * 60;
 
-/// An offset or zone right after a time: `Z`, `+08:00`, `+0800`, `-05:00`, `UTC`,
-/// `GMT`, `GMT+8`, `UTC+08:00`, `北京时间`, bare or in brackets; `None` when nothing
-/// offset-like follows. Something offset-like that cannot be read (`+8`, `GMT+25`,
-/// `CST`, `PM`) is an error, never the start of the carrier's text.
-fn zone(c: &mut Cursor<'_>) -> Result<Option<i32>, String> {
+/// Whether a token after a time ends there: the line's end, a space or a closing bracket.
+fn at_boundary(c: &Cursor<'_>) -> bool {
+    c.peek()
+        .is_none_or(|p| matches!(p, ' ' | ')' | ']' | '】' | '〕'))
+}
+
+/// An offset or zone after a time: `Z`, `+08:00`, `+0800`, `-05:00`, `UTC`, `GMT`,
+/// `GMT+8`, `UTC+08:00`, `北京时间`, bare or in brackets; `None` when nothing offset-like
+/// follows. A zone is a word standing alone (a space, a closing bracket or the line's end
+/// after it): `Z字楼`, `UTC大厦`, `-10月11日` after a space are the carrier's text. A word
+/// that stands alone and looks like an offset but cannot be read (`+8`, `GMT+25`, `CST`,
+/// `PM`), a bare `+08` after a space, a `-11:00` straight after a time with no seconds
+/// (a time range: `09:00-11:00`), and an offset-like word written straight against the
+/// time and the text (`14:00Z字楼`) are errors: which was meant cannot be told.
+/// `seconds`: whether the time had its seconds.
+fn zone(c: &mut Cursor<'_>, seconds: bool) -> Result<Option<i32>, String> {
     let from = *c;
-    c.blanks();
+    let spaced = c.blanks();
+    if c.eat_str("北京时间") {
+        return Ok(Some(8 * 60));
+    }
     let bracket = c.eat(|c| c == '(').is_some();
     if bracket {
         c.blanks();
     }
+    let attached = !spaced && !bracket;
     let start = *c;
-    let unreadable = |c: &Cursor<'_>| {
-        let mut end = *c;
-        while end
-            .eat(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | ':' | '.'))
-            .is_some()
-        {}
+    // The word: ASCII letters, digits and the marks of an offset, at most a few.
+    let mut word = String::new();
+    while let Some(ch) = c.eat(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | ':' | '.'))
+    {
+        if word.len() > 16 {
+            break;
+        }
+        word.push(ch.to_ascii_uppercase());
+    }
+    let unreadable = |end: &Cursor<'_>| {
         format!(
             "has `{}` after its time, which is not an offset this reads: write one like +08:00, -05:00, Z, UTC or GMT+8, or leave it out for Beijing time",
-            shown(&start.line[start.at..end.at.max(c.at)])
+            shown(&start.line[start.at..end.at])
         )
     };
-    // `Z` straight after the time, or standing alone after it (`14:00 Z`): UTC.
-    let minutes = if c.eat_word("Z") {
-        0
-    } else if c.eat_str("UTC") || c.eat_str("GMT") {
-        match c.peek() {
-            Some('+' | '-') => signed_offset(c, true).ok_or_else(|| unreadable(c))?,
-            Some(l) if l.is_ascii_alphanumeric() => return Err(unreadable(c)),
-            _ => 0,
+    let signed =
+        word.starts_with(['+', '-']) && word[1..].starts_with(|d: char| d.is_ascii_digit());
+    let named = word.starts_with("UTC") || word.starts_with("GMT") || word == "Z";
+    let refused = ["AM", "PM", "A.M.", "P.M."].contains(&word.as_str());
+    let abbreviation = ZONE_NAMES.contains(&word.as_str());
+    if !(signed || named || refused || abbreviation) {
+        *c = from;
+        return Ok(None);
+    }
+    if !at_boundary(c) {
+        if attached {
+            return Err(format!(
+                "has `{}` straight after its time and before the text: an offset, or the carrier's text? Put a space after the offset, or before the text",
+                shown(&start.line[start.at..c.at])
+            ));
         }
-    } else if c.peek().is_some_and(|s| matches!(s, '+' | '-'))
-        && c.ahead(1).is_some_and(|d| d.is_ascii_digit())
-    {
-        signed_offset(c, false).ok_or_else(|| unreadable(c))?
-    } else if c.eat_str("北京时间") {
-        8 * 60
-    } else if ["AM", "PM", "A.M.", "P.M."].iter().any(|w| {
-        let mut t = *c;
-        t.eat_word(w)
-    }) {
+        // The carrier's own words (`Z字楼`, `-08号柜`, `UTC大厦`).
+        *c = from;
+        return Ok(None);
+    }
+    let end = *c;
+    if refused {
         return Err(
             "has AM or PM after its time: write the time on the 24-hour clock (14:00, not 2:00 PM)"
                 .into(),
         );
-    } else if ZONE_NAMES.iter().any(|w| {
-        let mut t = *c;
-        t.eat_word(w)
-    }) {
-        return Err(unreadable(c));
+    }
+    let minutes = if word == "Z" || word == "UTC" || word == "GMT" {
+        0
+    } else if abbreviation {
+        return Err(unreadable(&end));
+    } else if let Some(rest) = word
+        .strip_prefix("UTC")
+        .or_else(|| word.strip_prefix("GMT"))
+    {
+        let mut t = Cursor { line: rest, at: 0 };
+        signed_offset(&mut t, true)
+            .filter(|_| t.peek().is_none())
+            .ok_or_else(|| unreadable(&end))?
     } else {
-        *c = from;
-        return Ok(None);
+        let mut t = Cursor { line: &word, at: 0 };
+        let m = signed_offset(&mut t, false)
+            .filter(|_| t.peek().is_none())
+            .ok_or_else(|| unreadable(&end))?;
+        let digits = word.bytes().filter(u8::is_ascii_digit).count();
+        if digits == 2 && !attached {
+            return Err(format!(
+                "has `{word}` after its time, a number or an offset? Write an offset as +08:00, or put the text after a space"
+            ));
+        }
+        if word.starts_with('-') && attached && !seconds && word.contains(':') {
+            return Err(format!(
+                "has `{}` straight after its time: a time range or an offset? Write one time, and an offset with seconds (14:00:00-05:00) or after a space",
+                shown(&from.line[from.at..end.at])
+            ));
+        }
+        m
     };
     if bracket {
         c.blanks();
         if c.eat(|c| c == ')').is_none() {
-            return Err(unreadable(c));
+            return Err(format!(
+                "opens a bracket after its time and does not close it after `{}`",
+                shown(&start.line[start.at..end.at])
+            ));
         }
     }
     if !OFFSETS.contains(&minutes) {
         return Err(format!(
             "has `{}` after its time, an offset no clock keeps (they run from -12:00 to +14:00)",
-            shown(start.line[start.at..c.at].trim_end_matches(')'))
+            shown(&start.line[start.at..end.at])
         ));
     }
     Ok(Some(minutes))
 }
 
+/// Words naming a day or a part of it relative to the paste (`昨日 包裹已交给快递员`):
+/// an event whose time was written in words, never a page's heading to skip.
+const DAY_WORDS: [&str; 17] = [
+    "今天", "今日", "昨天", "昨日", "前天", "明天", "明日", "后天", "上午", "下午", "中午", "晚上",
+    "凌晨", "早上", "傍晚", "昨晚", "今晚",
+];
+
 /// Whether a line holds anything like a date or a time: a digit first, or a digit, one
-/// of `:-/.年月时点` and a digit anywhere. Such a line without a readable time is an
+/// of `:-/.年月时点` and a digit anywhere, a day word ([`DAY_WORDS`]), or a date or time
+/// in Chinese numerals (`十月十二日`, `两点`). Such a line without a readable time is an
 /// error, never a page's heading to skip.
 fn dated(line: &str) -> bool {
+    if DAY_WORDS.iter().any(|w| line.contains(w)) {
+        return true;
+    }
+    let mut before = ' ';
+    for c in line.chars() {
+        if matches!(
+            before,
+            '一' | '二'
+                | '三'
+                | '四'
+                | '五'
+                | '六'
+                | '七'
+                | '八'
+                | '九'
+                | '十'
+                | '廿'
+                | '卅'
+                | '〇'
+                | '零'
+                | '两'
+        ) && matches!(c, '月' | '日' | '号' | '点' | '时')
+        {
+            return true;
+        }
+        before = c;
+    }
     let mut folded = line.chars().map(fold).filter(|&c| c != ' ');
     if folded.next().is_some_and(|c| c.is_ascii_digit()) {
         return true;
@@ -575,18 +683,24 @@ fn dated(line: &str) -> bool {
 enum Read<'a> {
     Blank,
     Heading(chrono::NaiveDate),
-    Timed(Stamp, &'a str),
+    Timed(Stamp<'a>, &'a str),
     Text,
 }
 
 /// A line's time as written: the date if the line has one, the time of day, the offset
 /// if it names one, and the words they were written with (for messages).
 #[derive(Debug, PartialEq)]
-struct Stamp {
+struct Stamp<'a> {
     date: Option<chrono::NaiveDate>,
+    /// Whether the date came after the time (`14:00 2023-10-10`).
+    date_after: bool,
+    /// A weekday written after the time (`14:00 星期二`), to be the date's.
+    day_after: Option<u32>,
+    /// Whether the text starts with a date (`14:00 2023-10-12前可取件`).
+    text_dated: bool,
     time: chrono::NaiveTime,
     offset: Option<i32>,
-    written: String,
+    written: &'a str,
 }
 
 /// The text of an error for a time that is not on the calendar or the clock.
@@ -625,6 +739,7 @@ fn read_line(line: &str) -> Result<Read<'_>, String> {
             clock(c)
         }),
     };
+    let mut time_first = false;
     if hms.is_some() && ymd.is_none() {
         // `14:00 2023-10-10`: the time first.
         if let Some(d) = attempt(&mut c, |c| {
@@ -633,9 +748,10 @@ fn read_line(line: &str) -> Result<Read<'_>, String> {
         }) {
             ymd = Some(d);
             day_of_week = weekday(&mut c);
+            time_first = true;
         }
     }
-    let written = shown(&line[start.at..c.at]);
+    let raw = &line[start.at..c.at];
     let Some((h, mi, s, nano)) = hms else {
         if let Some((y, m, d)) = ymd {
             let mut heading = c;
@@ -644,6 +760,7 @@ fn read_line(line: &str) -> Result<Read<'_>, String> {
                 heading.eat(|c| c == close);
                 heading.blanks();
             }
+            let written = shown(raw);
             if heading.peek().is_some() {
                 return Err(format!(
                     "starts with the date `{written}` but no time of day after it (like 2023-10-10 14:00:00)"
@@ -666,27 +783,69 @@ fn read_line(line: &str) -> Result<Read<'_>, String> {
         }
         return Ok(Read::Text);
     };
-    let offset = zone(&mut c)?;
-    let written = shown(&line[start.at..c.at]);
+    let seconds = {
+        let t = &line[start.at..c.at];
+        t.matches([':', '：']).count() >= 2 || t.contains('秒')
+    };
+    let mut offset = zone(&mut c, seconds)?;
+    let written = &line[start.at..c.at];
     let time = chrono::NaiveTime::from_hms_nano_opt(h, mi, s, nano)
         .filter(|_| s < 60)
-        .ok_or_else(|| not_real(&written))?;
+        .ok_or_else(|| not_real(&shown(written)))?;
     let date = match ymd {
         Some((y, m, d)) => {
-            let date =
-                chrono::NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| not_real(&written))?;
-            check_weekday(date, day_of_week, &written)?;
+            let date = chrono::NaiveDate::from_ymd_opt(y, m, d)
+                .ok_or_else(|| not_real(&shown(written)))?;
+            check_weekday(date, day_of_week, &shown(written))?;
             Some(date)
         }
         None => None,
     };
-    c.blanks();
-    if let Some(close) = close
-        && c.eat(|c| c == close).is_none()
+    if let Some(close) = close {
+        c.blanks();
+        if c.eat(|c| c == close).is_none() {
+            return Err(format!(
+                "opens a bracket before its time `{}` and does not close it after",
+                shown(written)
+            ));
+        }
+    }
+    // After the closing bracket, an offset or AM/PM is read or refused as without it;
+    // a second offset after the first is a contradiction or a repetition: refused.
+    if (close.is_some() || offset.is_some())
+        && let Some(more) = zone(&mut c, true)?
+    {
+        if offset.is_some() {
+            return Err(format!(
+                "has two offsets after its time (`{}`): keep one",
+                shown(&line[start.at..c.at])
+            ));
+        }
+        offset = Some(more);
+    }
+    // 上午/下午 after the time: which clock is meant cannot be told.
+    let mut t = c;
+    t.blanks();
+    if let Some(w) = DAY_PARTS
+        .iter()
+        .find(|w| !t.rest().starts_with(|c: char| c.is_ascii()) && t.rest().starts_with(*w))
     {
         return Err(format!(
-            "opens a bracket before its time `{written}` and does not close it after"
+            "has `{w}` after its time: write the time on the 24-hour clock (14:00) without it"
         ));
+    }
+    // A weekday after the time must be the date's (checked once the date is known).
+    let day_after = weekday(&mut c);
+    // A second time (`09:00-11:00`, `09:00 ~ 11:00`): which one is meant cannot be told.
+    let mut t = c;
+    t.blanks();
+    t.eat(|c| matches!(c, '-' | '~' | '—'));
+    t.blanks();
+    if clock(&mut t).is_some() {
+        return Err(
+            "has a second time after its time (a time range?): write the one time of the event"
+                .into(),
+        );
     }
     // The text: after spaces, or a comma, colon or dash the page put between.
     let after_time = c;
@@ -697,6 +856,7 @@ fn read_line(line: &str) -> Result<Read<'_>, String> {
     {
         c.blanks();
     }
+    let text_dated = ymd.is_none() && starts_dated(&c);
     let mut text = c.rest().trim_end_matches(is_blank);
     if text.is_empty() {
         // Nothing after the marks: they are the text (`14:00 -`), not between.
@@ -705,6 +865,9 @@ fn read_line(line: &str) -> Result<Read<'_>, String> {
     Ok(Read::Timed(
         Stamp {
             date,
+            date_after: time_first,
+            day_after,
+            text_dated,
             time,
             offset,
             written,
@@ -712,6 +875,17 @@ fn read_line(line: &str) -> Result<Read<'_>, String> {
         text,
     ))
 }
+
+/// Whether a line's text starts with a date, with or without its year.
+fn starts_dated(c: &Cursor<'_>) -> bool {
+    let mut t = *c;
+    date(&mut t).is_some() || yearless_date(c)
+}
+
+/// Words for a part of the day: after a time, they leave its clock unclear (`08:00 下午`).
+const DAY_PARTS: [&str; 11] = [
+    "上午", "下午", "中午", "晚上", "凌晨", "早上", "早晨", "傍晚", "夜里", "夜间", "深夜",
+];
 
 /// A weekday written beside a date must be that date's.
 fn check_weekday(date: chrono::NaiveDate, day: Option<u32>, written: &str) -> Result<(), String> {
@@ -782,6 +956,12 @@ pub fn events(
     // event since (a time missing under its date, not a page's footer).
     let mut loose: Vec<(usize, &str, bool)> = Vec::new();
     let mut under_heading = false;
+    // The date heading's line, and whether a line with its own date ended its reach.
+    let mut heading_line: Option<(usize, &str)> = None;
+    let mut heading_ended = false;
+    // Events on one line, and the times alone on theirs whose text came on the next.
+    let mut one_line = false;
+    let mut two_line_times: Vec<(usize, &str)> = Vec::new();
     for (i, line) in lines(text).enumerate() {
         let number = i + 1;
         let reading = read_line(line);
@@ -800,26 +980,71 @@ pub fn events(
             Err(problem) => refuse(&mut bad, number, line, &problem),
             Ok(Read::Blank) => {}
             Ok(Read::Heading(date)) => {
+                if let Some((n, l)) = heading_line.filter(|_| under_heading) {
+                    refuse(&mut bad, n, l, NO_EVENT_UNDER);
+                }
                 heading = Some(date);
+                heading_line = Some((number, line));
+                heading_ended = false;
                 under_heading = true;
             }
             Ok(Read::Text) => match waiting.take() {
-                Some((n, _, at)) => {
+                Some((n, l, at)) => {
+                    two_line_times.push((n, l));
                     read.push((n, at, line.trim_matches(is_blank)));
                 }
                 None => loose.push((number, line, under_heading)),
             },
             Ok(Read::Timed(stamp, text)) => {
                 under_heading = false;
+                if stamp.date.is_some() {
+                    if heading.is_some() && stamp.date_after {
+                        refuse(
+                            &mut bad,
+                            number,
+                            line,
+                            "has a date after its time, under a date heading: which date is the event's cannot be told; write the date before the time (2023-10-10 14:00:00)",
+                        );
+                        continue;
+                    }
+                    // A line with its own date ends the heading's reach: a bare time
+                    // after it could be under either date.
+                    heading_ended |= heading.take().is_some();
+                } else if stamp.text_dated {
+                    refuse(
+                        &mut bad,
+                        number,
+                        line,
+                        "has a time under a date heading and then a date: which date is the event's cannot be told; write the date before the time (2023-10-10 14:00:00)",
+                    );
+                    continue;
+                }
                 let Some(date) = stamp.date.or(heading) else {
                     refuse(
                         &mut bad,
                         number,
                         line,
-                        "has a time of day but no date: write the date before it (2023-10-10 14:00:00), or alone on a line above",
+                        if heading_ended {
+                            "has a time of day but no date, after a line with its own date: whether the date above or the heading's is meant cannot be told; write the date before it (2023-10-10 14:00:00)"
+                        } else {
+                            "has a time of day but no date: write the date before it (2023-10-10 14:00:00), or alone on a line above"
+                        },
                     );
                     continue;
                 };
+                if check_weekday(date, stamp.day_after, "").is_err() {
+                    use chrono::Datelike;
+                    refuse(
+                        &mut bad,
+                        number,
+                        line,
+                        &format!(
+                            "has a weekday after its time that is not {date}'s (a {}): check the date, or put the text after the time without it",
+                            date.weekday()
+                        ),
+                    );
+                    continue;
+                }
                 match time::from_wall_clock(
                     date.and_time(stamp.time),
                     stamp.offset,
@@ -827,8 +1052,8 @@ pub fn events(
                 ) {
                     Err(e) => {
                         let written = match stamp.date {
-                            Some(_) => stamp.written,
-                            None => format!("{date} {}", stamp.written),
+                            Some(_) => shown(stamp.written),
+                            None => format!("{date} {}", shown(stamp.written)),
                         };
                         let problem = match e {
                             time::TimeError::Malformed => not_real(&written),
@@ -840,7 +1065,10 @@ pub fn events(
                         waiting = Some((number, line, at));
                         two_lines = true;
                     }
-                    Ok(at) => read.push((number, at, text)),
+                    Ok(at) => {
+                        one_line = true;
+                        read.push((number, at, text));
+                    }
                 }
             }
         }
@@ -852,6 +1080,21 @@ pub fn events(
             l,
             "has a time but no text: each event is its time and then the carrier's text",
         );
+    }
+    if let Some((n, l)) = heading_line.filter(|_| under_heading) {
+        refuse(&mut bad, n, l, NO_EVENT_UNDER);
+    }
+    // Events on one line and events on two in one paste: the line under a time alone
+    // could be a heading or footer rather than its text.
+    if one_line {
+        for (n, l) in two_line_times {
+            refuse(
+                &mut bad,
+                n,
+                l,
+                "has a time alone on its line while other lines give their text beside their time: put this event's text on its time's line",
+            );
+        }
     }
     let first = read.iter().map(|r| r.0).min().unwrap_or(usize::MAX);
     let last = read.iter().map(|r| r.0).max().unwrap_or(0);
@@ -1007,8 +1250,13 @@ mod tests {
             (" Zhejiang", Ok(None)),
             (" Z 快件", Ok(Some(0))),
             (" (快件)", Ok(None)),
+            (" Z字楼", Ok(None)),
+            (" UTC大厦", Ok(None)),
+            (" -10月11日", Ok(None)),
+            (" -08号柜", Ok(None)),
+            ("+08 快件", Ok(Some(480))),
         ] {
-            assert_eq!(zone(&mut at(s)), want, "{s:?}");
+            assert_eq!(zone(&mut at(s), true), want, "{s:?}");
         }
         for s in [
             " +8",
@@ -1021,9 +1269,14 @@ mod tests {
             " (GMT+8",
             " +08:00:00",
             " +0800.5",
+            " +10 快件",
+            "Z字楼",
         ] {
-            assert!(zone(&mut at(s)).is_err(), "{s:?}");
+            assert!(zone(&mut at(s), true).is_err(), "{s:?}");
         }
+        // `09:00-11:00`: a range or an offset? Refused; with seconds, an offset.
+        assert!(zone(&mut at("-11:00 预约"), false).is_err());
+        assert_eq!(zone(&mut at("-05:00 快件"), true), Ok(Some(-300)));
         assert_eq!(weekday(&mut at(" 星期日")), Some(6));
         assert_eq!(weekday(&mut at("(周一)")), Some(0));
         assert!(yearless_date(&at("10-10 14:00")) && yearless_date(&at("10月10日")));

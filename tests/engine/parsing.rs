@@ -931,9 +931,20 @@ fn a_line_without_a_readable_time_is_refused_with_its_number() {
 }
 
 /// The explanation of the stalled case whose pasted trace is a collection at 2023-10-09
-/// 20:00 and then `lines`: it states the last movement's time.
+/// 20:00 and then `lines`: it states the last movement's time. Where `lines` has a time
+/// alone on a line (events on two lines), the collection takes two lines too, after them
+/// (a paste does not mix one-line and two-line events); line numbers stay the same.
 fn read_at(lines: &str) -> Result<String, Vec<(String, String)>> {
-    let text = format!("2023-10-09 20:00 快件已揽收\n{lines}");
+    let timed = |l: &str| l.contains(':') || l.contains('：');
+    let bare = |l: &str| l.ends_with(|c: char| c.is_ascii_digit() || c == '０');
+    let two_lines = lines.lines().map(str::trim).any(|l| timed(l) && bare(l))
+        && !lines.lines().map(str::trim).any(|l| timed(l) && !bare(l))
+        && lines.lines().filter(|l| !l.trim().is_empty()).count() > 1;
+    let text = if two_lines {
+        format!("{lines}\n2023-10-09 20:00\n快件已揽收")
+    } else {
+        format!("2023-10-09 20:00 快件已揽收\n{lines}")
+    };
     let e = aftersales::decide_json(
         crate::helpers::rules(),
         &bytes(&with_text(&text)),
@@ -972,10 +983,9 @@ fn pasted_times_in_the_forms_tracking_pages_give_are_read() {
         ("2023-10-10 06:00:00 +00:00 快件已到达转运中心", at),
         ("2023-10-10T06:00:00Z 快件已到达转运中心", at),
         ("2023-10-10 06:00 Z 快件已到达转运中心", at),
-        ("2023-10-10T06:00:00z快件已到达转运中心", at),
         ("2023-10-10 14:00:00 +0800 快件已到达转运中心", at),
         ("2023-10-10 14:00:00+08:00 快件已到达转运中心", at),
-        ("2023-10-10 14:00:00 +08 快件已到达转运中心", at),
+        ("2023-10-10 14:00:00+08 快件已到达转运中心", at),
         ("2023-10-10 14:00:00 GMT+8 快件已到达转运中心", at),
         ("2023-10-10 14:00:00 UTC+08:00 快件已到达转运中心", at),
         ("2023-10-10 14:00:00 (GMT+8) 快件已到达转运中心", at),
@@ -1061,7 +1071,15 @@ fn pasted_times_that_cannot_be_read_are_refused_with_their_line() {
         ),
         (
             "2023-10-10 14:00:00 (GMT+8 快件已到达",
-            "after its time, which is not an offset",
+            "opens a bracket after its time and does not close it",
+        ),
+        (
+            "2023-10-10T06:00:00z快件已到达转运中心",
+            "has `z` straight after its time and before the text",
+        ),
+        (
+            "2023-10-10 14:00:00 +08 快件已到达转运中心",
+            "a number or an offset?",
         ),
         (
             "2023-10-10 14:00:00 CST 快件已到达",
@@ -1152,7 +1170,7 @@ fn pasted_times_that_cannot_be_read_are_refused_with_their_line() {
         ),
         (
             "快件已到达\n2023-10-10 14:00:00",
-            "line 3 (`2023-10-10 14:00:00`) has a time but no text",
+            "line 2 (`2023-10-10 14:00:00`) has a time but no text",
         ),
     ] {
         let errors = read_at(lines)
@@ -1706,5 +1724,220 @@ fn descriptions_that_repeat_the_later_keys_are_read_once_through_too() {
     ] {
         let v = decide(&after_collection(&text));
         assert_ne!(v["scenario"], not, "{}", &text[..6]);
+    }
+}
+
+/// The re-attack's lines, good and bad side by side: each is read at the time it says
+/// (Beijing time unless an offset stands alone after the time), or refused at its line;
+/// never read at a time shifted by the carrier's words.
+#[test]
+fn carriers_words_after_the_time_are_never_read_as_an_offset_or_a_date() {
+    let local = Ok("2023-10-10T14:00:00+08:00");
+    let cases: &[(&str, Result<&str, &str>)] = &[
+        // Z, UTC, GMT: an offset only standing alone; before the carrier's words, text.
+        ("2023-10-10 14:00 Z字楼 快件已签收", local),
+        (
+            "2023-10-10 14:00 Z 快件已签收",
+            Ok("2023-10-10T22:00:00+08:00"),
+        ),
+        ("2023-10-10 14:00 UTC大厦 快件已签收", local),
+        (
+            "2023-10-10 14:00 UTC 快件已签收",
+            Ok("2023-10-10T22:00:00+08:00"),
+        ),
+        ("2023-10-10 14:00 GMT广场驿站 快件已签收", local),
+        ("2023-10-10 14:00 z栋 快件已签收", local),
+        ("2023-10-10 14:00 Ｚ字楼 快件已签收", local),
+        ("2023-10-10 14:00 Z1栋快递柜 快件已签收", local),
+        ("2023-10-10 14:00 Z-Express picked up 快件已签收", local),
+        ("2023-10-10 14:00 Z.已签收", local),
+        ("2023-10-10 14:00 Z,已签收", local),
+        ("2023-10-10T06:00Z 快件已签收", local),
+        (
+            "2023-10-10T14:00Z字楼 快件已签收",
+            Err("line 2 (`2023-10-10T14:00Z字楼 快件已签收`) has `Z` straight after its time"),
+        ),
+        (
+            "2023-10-10T06:00:00Z",
+            Err("line 2 (`2023-10-10T06:00:00Z`) has a time but no text"),
+        ),
+        // A signed number: an offset as ±HH:MM or ±HHMM, or ±HH straight after the time.
+        ("2023-10-10 14:00 -10月11日将派送", local),
+        ("2023-10-10 14:00 －10月11日将派送", local),
+        ("2023-10-10 14:00 -08号柜 已签收", local),
+        (
+            "2023-10-10 14:00 +10 快件到达杭州转运中心",
+            Err("has `+10` after its time, a number or an offset?"),
+        ),
+        ("2023-10-10 14:00 +08:00 快件到达杭州转运中心", local),
+        ("2023-10-10 14:00 +0800 快件到达杭州转运中心", local),
+        ("2023-10-10 14:00:00+08 快件到达杭州转运中心", local),
+        ("2023-10-10 01:00:00-05:00 快件到达杭州转运中心", local),
+        (
+            "2023-10-10 09:00-11:00 预约派送",
+            Err(
+                "line 2 (`2023-10-10 09:00-11:00 预约派送`) has `-11:00` straight after its time: a time range or an offset?",
+            ),
+        ),
+        (
+            "2023-10-10 09:00 - 11:00 预约派送",
+            Err("line 2 (`2023-10-10 09:00 - 11:00 预约派送`) has a second time after its time"),
+        ),
+        (
+            "2023-10-10 09:00~11:00 预约派送",
+            Err("has a second time after its time"),
+        ),
+        // After a bracketed time, as without the brackets.
+        ("[2023-10-10 14:00:00] 派送中", local),
+        (
+            "[2023-10-10 2:00] PM 派送中",
+            Err("line 2 (`[2023-10-10 2:00] PM 派送中`) has AM or PM after its time"),
+        ),
+        ("(2023-10-10 06:00) UTC 派送中", local),
+        ("[2023-10-10 01:00:00] -05:00 派送中", local),
+        (
+            "[2023-10-10 14:00:00] CST 派送中",
+            Err("line 2 (`[2023-10-10 14:00:00] CST 派送中`) has `CST` after its time"),
+        ),
+        (
+            "[2023-10-10 14:00 +08:00] UTC 派送中",
+            Err("has two offsets after its time"),
+        ),
+        // Two offsets that may contradict each other: refused.
+        (
+            "2023-10-10 14:00 +09:00 北京时间 派送中",
+            Err("line 2 (`2023-10-10 14:00 +09:00 北京时间 派…`) has two offsets"),
+        ),
+        (
+            "2023-10-10 14:00 北京时间 +09:00 派送中",
+            Err("has two offsets after its time"),
+        ),
+        ("2023-10-10 14:00 北京时间 派送中", local),
+        // Under a date heading, a date after the time: which date cannot be told.
+        ("2023-10-10\n14:00 快件已到达", local),
+        (
+            "2023-10-10\n14:00 2023-10-12前可取件",
+            Err(
+                "line 3 (`14:00 2023-10-12前可取件`) has a date after its time, under a date heading",
+            ),
+        ),
+        (
+            "2023-10-10\n14:00 2023年10月13日 派送",
+            Err("line 3 (`14:00 2023年10月13日 派送`) has a date after its time"),
+        ),
+        (
+            "2023-10-10\n14:00 Oct 12, 2023 派送",
+            Err("has a date after its time, under a date heading"),
+        ),
+        (
+            "2023-10-10\n14:00 10-10 已签收",
+            Err("line 3 (`14:00 10-10 已签收`) has a time under a date heading and then a date"),
+        ),
+        ("2023-10-10 14:00 2023-10-12前可取件", local),
+        // A time alone on its line, among one-line events: refused.
+        (
+            "2023-10-12 10:00\n运单号：YT1234567890\n2023-10-11 09:00 派送中",
+            Err("line 2 (`2023-10-12 10:00`) has a time alone on its line while other lines"),
+        ),
+        (
+            "2023-10-11 09:00 派送中\n2023-10-12 10:00\n以上信息由物流公司提供",
+            Err("line 3 (`2023-10-12 10:00`) has a time alone on its line"),
+        ),
+        ("2023-10-10 14:00\n快件已到达", local),
+        // An event whose time is written in words: refused, never a skipped heading.
+        (
+            "2023-10-10 14:00 派送中\n昨日 包裹已交给快递员",
+            Err("line 3 (`昨日 包裹已交给快递员`) does not start with a time"),
+        ),
+        (
+            "2023-10-10 14:00 派送中\n昨天下午两点 快递员送达",
+            Err("line 3 (`昨天下午两点 快递员送达`)"),
+        ),
+        (
+            "2023-10-10 14:00 派送中\n十月十二日 快递员送达",
+            Err("line 3 (`十月十二日 快递员送达`)"),
+        ),
+        (
+            "2023-10-10 14:00 派送中\n昨日 快件交接",
+            Err("line 3 (`昨日 快件交接`)"),
+        ),
+        (
+            "2023-10-10 14:00 派送中\n昨日 Item processed",
+            Err("line 3 (`昨日 Item processed`)"),
+        ),
+        (
+            "2023-10-10 14:00 派送中\n昨日 物流信息已更新",
+            Err("line 3 (`昨日 物流信息已更新`)"),
+        ),
+        // 上午/下午 after a 24-hour time: refused.
+        (
+            "2023-10-11 08:00 下午 快件到达杭州转运中心",
+            Err("line 2 (`2023-10-11 08:00 下午 快件到达杭州转运中心`) has `下午` after its time"),
+        ),
+        // Seconds only after the same colon; 分 before words is no minute's mark.
+        ("2023-10-10 14:00：10月11日将派送", local),
+        ("2023-10-10 14:00:00 快件已到达", local),
+        (
+            "2023-10-10 14点05分拣中心 已发出",
+            Err("line 2 (`2023-10-10 14点05分拣中心 已发出`)"),
+        ),
+        ("2023-10-10 14点00分 快件已到达", local),
+        // A weekday after the time must be the date's.
+        (
+            "2023-10-10 14:00 星期三 已签收",
+            Err(
+                "line 2 (`2023-10-10 14:00 星期三 已签收`) has a weekday after its time that is not 2023-10-10's (a Tue)",
+            ),
+        ),
+        ("2023-10-10 14:00 星期二 快件已到达", local),
+        (
+            "2023-10-10\n14:00 周三 快件已到达",
+            Err("line 3 (`14:00 周三 快件已到达`) has a weekday after its time"),
+        ),
+        // A heading's reach ends at a line with its own date; a heading needs an event.
+        (
+            "2023-10-10\n09:00 快件已到达\n2023-10-10 12:00 快件已到达\n14:00 快件已到达",
+            Err(
+                "line 5 (`14:00 快件已到达`) has a time of day but no date, after a line with its own date",
+            ),
+        ),
+        (
+            "2023-10-10 14:00 快件已到达\n2023-10-11",
+            Err("line 3 (`2023-10-11`) is a date with no event under it"),
+        ),
+        (
+            "2023-10-11\n2023-10-10\n14:00 快件已到达",
+            Err("line 2 (`2023-10-11`) is a date with no event under it"),
+        ),
+        // Vertical tab and form feed end lines.
+        (
+            "2023-10-10 12:00 快件已到达\u{b}2023-10-10 14:00 快件已到达",
+            local,
+        ),
+        (
+            "2023-10-10 12:00 快件已到达\u{c}2023-10-10 14:00 快件已到达",
+            local,
+        ),
+        // An unclosed bracket after the time is named as such.
+        (
+            "2023-10-10 14:00:00 (GMT+8 快件已到达",
+            Err("opens a bracket after its time and does not close it"),
+        ),
+    ];
+    for (lines, want) in cases {
+        match (read_at(lines), want) {
+            (Ok(got), Ok(want)) => assert!(got.contains(want), "{lines:?}: {got}, want {want}"),
+            (Err(errors), Err(want)) => {
+                assert!(
+                    errors.iter().all(|(p, _)| p == "/logistics_text"),
+                    "{errors:?}"
+                );
+                assert!(
+                    errors.iter().any(|(_, m)| m.contains(want)),
+                    "{lines:?}: {errors:?}, want {want}"
+                );
+            }
+            (got, want) => panic!("{lines:?}: {got:?}, want {want:?}"),
+        }
     }
 }
