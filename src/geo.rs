@@ -325,6 +325,10 @@ struct TextReading {
     /// The reading rests on one name only, and that a short name (`湖滨` for 湖滨区) or a
     /// generic one (`东区`): not `温州鹿城区`, whose short name has its district after it.
     weak: bool,
+    /// The province written at the start (`浙江省杭州市鼓楼区`), kept when what contradicts
+    /// the reading is an ambiguous name (鼓楼区: Nanjing's, Fuzhou's…) that agrees with no
+    /// reading of it: one name of unknown place does not undo two that agree.
+    kept: Option<Area>,
 }
 
 /// District names that say "the urban area" as often as they name a district (山西
@@ -951,7 +955,14 @@ impl Gazetteer {
                         }
                         let text: Vec<&str> = fields.iter().filter_map(|f| f.0).collect();
                         issues.push(self.conflict(text.concat(), &readings));
-                        return self.common(&readings);
+                        // The province written, when what contradicts it is an ambiguous
+                        // name (`浙江省/杭州市/朝阳区`), as in free text.
+                        let kept = (elsewhere.len() > 1 && start.is_none())
+                            .then(|| fields.first().and_then(|f| f.0).map(|_| current))
+                            .flatten()
+                            .filter(|_| matches!(fields.first(), Some((Some(_), Level::Province))))
+                            .map(|c| Area::Province(c.code() / 10_000 * 10_000));
+                        return self.common(&readings).or(kept);
                     }
                     issues.push(PlaceIssue::Unresolved {
                         text: text.into_owned(),
@@ -1034,7 +1045,7 @@ impl Gazetteer {
             let mut readings: Vec<Area> = read.area.into_iter().collect();
             readings.extend(read.others);
             issues.push(self.conflict(text, &readings));
-            return self.common(&readings);
+            return self.common(&readings).or(read.kept);
         }
         if !read.ambiguous.is_empty() {
             issues.push(self.ambiguous(text, &read.ambiguous));
@@ -1110,18 +1121,18 @@ impl Gazetteer {
                     ambiguous: Vec::new(),
                     others: [firsts, nexts, next.others].concat(),
                     weak: false,
+                    kept: None,
                 },
                 [one] => TextReading {
                     area: Some(*one),
-                    ambiguous: Vec::new(),
                     others: next.others,
-                    weak: false,
+                    kept: next.kept.filter(|k| k.contains(*one)),
+                    ..TextReading::default()
                 },
                 many => TextReading {
-                    area: None,
                     ambiguous: many.to_vec(),
                     others: next.others,
-                    weak: false,
+                    ..TextReading::default()
                 },
             };
         }
@@ -1144,6 +1155,8 @@ impl Gazetteer {
             ..TextReading::default()
         };
         let full_only = start.is_some();
+        let province_written =
+            start.is_none() && matches!(self.take(rest, Level::Province, None), Take::Found(..));
         let levels = [Level::Province, Level::City, Level::District];
         let below = start.map_or(0, |a| a.rank() as usize + 1);
         for &level in levels.iter().skip(below) {
@@ -1236,7 +1249,12 @@ impl Gazetteer {
                         let other = self.read_levels(rest, None, false);
                         vec![other.area.unwrap_or(b)]
                     }
-                    Take::Ambiguous(many) if !development(&many) => many,
+                    Take::Ambiguous(many) if !development(&many) => {
+                        if province_written {
+                            out.kept = Some(Area::Province(area.code() / 10_000 * 10_000));
+                        }
+                        many
+                    }
                     _ => continue,
                 };
                 out.others = elsewhere;
