@@ -810,9 +810,26 @@ impl Gazetteer {
         // The names (or the adcode) narrow the free text: `{"city": "杭州市", "address":
         // "西湖区文三路"}` is Hangzhou's 西湖区, not also Nanchang's.
         let context = from_names.or(from_adcode);
+        // Without a context, the places an ambiguous structured name could be (`{"district":
+        // "西湖区"}`): the address must agree with one of them.
+        let candidates = match context {
+            Some(_) => Vec::new(),
+            None => [
+                (input.province, Level::Province),
+                (input.city, Level::City),
+                (input.district, Level::District),
+            ]
+            .into_iter()
+            .rev()
+            .filter_map(|(f, l)| Some((self.simplified(f?), l)))
+            .find(|(f, _)| !f.is_empty())
+            .map(|(f, l)| self.field_places(&f, l, None))
+            .filter(|c| c.len() > 1)
+            .unwrap_or_default(),
+        };
         let from_text = input
             .address
-            .and_then(|t| self.resolve_text_within(t, context, &mut issues));
+            .and_then(|t| self.resolve_text_within(t, context, &candidates, &mut issues));
 
         let mut area: Option<Area> = None;
         let mut by_adcode = false;
@@ -989,7 +1006,7 @@ impl Gazetteer {
 
     /// Reads free text from its start, level by level.
     pub fn resolve_text(&self, text: &str, issues: &mut Vec<PlaceIssue>) -> Option<Area> {
-        self.resolve_text_within(text, None, issues)
+        self.resolve_text_within(text, None, &[], issues)
     }
 
     /// [`Self::resolve_text`]; when the text alone places nothing (`西湖区文三路` could be
@@ -999,6 +1016,7 @@ impl Gazetteer {
         &self,
         text: &str,
         context: Option<Area>,
+        candidates: &[Area],
         issues: &mut Vec<PlaceIssue>,
     ) -> Option<Area> {
         let simplified = self.simplified(text);
@@ -1014,6 +1032,24 @@ impl Gazetteer {
             // "湖滨"}`, `{"district": "西湖区", "address": "东区3幢"}`): street text
             // inside the place named, not another place.
             read = TextReading::default();
+        }
+        if !candidates.is_empty()
+            && let Some(area) = read.area
+        {
+            if read.weak {
+                // A short or generic name alone, beside an ambiguous structured name
+                // (`{"district": "西湖区", "address": "黄龙"}`): street text, as inside a
+                // place the names give.
+                read = TextReading::default();
+            } else if read.others.is_empty()
+                && !candidates
+                    .iter()
+                    .any(|c| c.contains(area) || area.contains(*c))
+            {
+                // The address agrees with no place the structured name could be
+                // (`{"district": "西湖区", "address": "温州市鹿城区"}`): a contradiction.
+                read.others = candidates.to_vec();
+            }
         }
         if let Some(context @ Area::City(city)) = context
             && self.without_districts.contains(&city)
@@ -1033,10 +1069,13 @@ impl Gazetteer {
             && let Some(context) = context
         {
             let again = self.read_parts(&parts, Some(context));
-            if let Some(area) = again.area.filter(|a| *a != context)
+            if let Some(area) = again.area
                 && again.ambiguous.is_empty()
                 && again.others.is_empty()
+                && (area != context || !read.ambiguous.is_empty())
             {
+                // Below the context, or the one reading of an ambiguous name the context
+                // leaves (`{"district": "西湖区", "city": "杭州市", "address": "西湖区文三路"}`).
                 return Some(area);
             }
         }
