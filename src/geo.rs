@@ -383,10 +383,10 @@ fn is_bracket(c: char) -> bool {
 /// apart (`(杭州市)浙江省温州市鹿城区`), and a place before a phone or a label
 /// (`江西省 13812345678 杭州市西湖区`), without the labels, phones and persons' names
 /// before them.
-fn text_parts(text: &str) -> Vec<&str> {
+fn text_parts<'t>(text: &'t str, is_place: &dyn Fn(&str) -> bool) -> Vec<&'t str> {
     let mut parts = Vec::new();
     for segment in text.split(is_bracket).filter(|s| !s.is_empty()) {
-        let (head, body) = skip_label_prefix(segment);
+        let (head, body) = skip_label_prefix(segment, is_place);
         parts.extend(head.map(without_country));
         let body = without_country(body);
         if !body.is_empty() {
@@ -480,7 +480,10 @@ const PLACE_PART_CHARS: usize = 32;
 /// A "name" that is a place's (it carries a mark of one, [`PLACE_MARKS`]) is not dropped:
 /// it is returned as the first part, and the phone or label after it is a separator
 /// (`江西省 13812345678 杭州市西湖区`): both parts are read.
-fn skip_label_prefix(text: &str) -> (Option<&str>, &str) {
+fn skip_label_prefix<'t>(
+    text: &'t str,
+    is_place: &dyn Fn(&str) -> bool,
+) -> (Option<&'t str>, &'t str) {
     let mut rest = text;
     loop {
         rest = rest.trim_start_matches([':', '：', ';', '；', '.', '。', '|', '｜']);
@@ -510,7 +513,7 @@ fn skip_label_prefix(text: &str) -> (Option<&str>, &str) {
             Some(i)
                 if !rest[..i].contains(|c: char| c.is_ascii_digit() || c == ':' || c == '：') =>
             {
-                if rest[..i].contains(PLACE_MARKS) {
+                if rest[..i].contains(PLACE_MARKS) || is_place(&rest[..i]) {
                     return (Some(&rest[..i]), skip_label_prefix_only(&rest[i..]));
                 }
                 rest = &rest[i..];
@@ -1020,7 +1023,7 @@ impl Gazetteer {
         issues: &mut Vec<PlaceIssue>,
     ) -> Option<Area> {
         let simplified = self.simplified(text);
-        let parts = text_parts(&simplified);
+        let parts = text_parts(&simplified, &|name| self.reads_as_places(name));
         let mut read = self.read_parts(&parts, None);
         if let (Some(context), Some(area)) = (context, read.area)
             && read.weak
@@ -1301,6 +1304,24 @@ impl Gazetteer {
             }
         }
         out
+    }
+
+    /// `name` is two places' short names and nothing else, one inside the other
+    /// (`温州鹿城`, `浙江杭州`): a place, not a person's name, before a phone.
+    fn reads_as_places(&self, name: &str) -> bool {
+        [
+            (Level::Province, Level::City),
+            (Level::Province, Level::District),
+            (Level::City, Level::District),
+        ]
+        .into_iter()
+        .any(|(upper, lower)| match self.take(name, upper, None) {
+            Take::Found(a, len, _) => matches!(
+                self.take(&name[len..], lower, Some(a)),
+                Take::Found(_, l, _) if len + l == name.len()
+            ),
+            _ => false,
+        })
     }
 
     /// A development area's name that does not begin with a city's or a province's
