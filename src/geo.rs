@@ -1253,6 +1253,9 @@ impl Gazetteer {
                     }
                 }
                 Take::Ambiguous(many) => {
+                    // Of short names only (`鼓楼`: Nanjing's, Fuzhou's…), a weak reading.
+                    out.weak = out.area == start
+                        && matches!(self.take_in(rest, level, out.area, true), Take::Nothing);
                     out.ambiguous = many;
                     return out;
                 }
