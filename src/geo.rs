@@ -1792,6 +1792,27 @@ mod tests {
             g.resolve_text(&parts, &mut Vec::new()),
             Some(Area::City(330100))
         );
+        // Bracketed parts, each compared with what the ones before it placed: agreeing
+        // (read to the end), ambiguous (鼓楼区), and contradicting (reading stops).
+        let parts = "(杭州市)".repeat(100_000);
+        assert_eq!(
+            g.resolve_text(&parts, &mut Vec::new()),
+            Some(Area::City(330100))
+        );
+        let parts = "(鼓楼区)".repeat(100_000);
+        assert_eq!(g.resolve_text(&parts, &mut Vec::new()), None);
+        let parts = format!("{}(温州市)", "(杭州市)".repeat(100_000));
+        let mut issues = Vec::new();
+        assert_eq!(
+            g.resolve_text(&parts, &mut issues),
+            Some(Area::Province(330000))
+        );
+        assert!(matches!(&issues[..], [PlaceIssue::Conflict { .. }]));
+        let parts = "浙江省杭州市西湖区文三路13812345678".repeat(40_000);
+        assert_eq!(
+            g.resolve_text(&parts, &mut Vec::new()),
+            Some(Area::District(330106))
+        );
     }
 
     /// Every name that is only a district's short name elsewhere (湖滨, 鼓楼, 五常, …),
