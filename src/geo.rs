@@ -1107,7 +1107,8 @@ impl Gazetteer {
     /// 西湖区文三路`), else on its own, and must then agree with them — with at least one
     /// reading of each when a part is ambiguous (`西湖区 13812345678 杭州市` agrees,
     /// `鼓楼区 13812345678 杭州市` does not). A later part that is a short or generic name
-    /// alone (`(鼓楼)`, `(东区)`) is street text. Reading stops at the first contradiction.
+    /// alone (`(鼓楼)`, `(东区)`) is street text unless it is a place inside what was read
+    /// (`浙江省宁波市(象山)`). Reading stops at the first contradiction.
     fn read_parts(&self, parts: &[&str], start: Option<Area>) -> TextReading {
         let mut read = TextReading {
             area: start,
@@ -1139,7 +1140,7 @@ impl Gazetteer {
             let nexts: Vec<Area> = next
                 .area
                 .map_or_else(|| next.ambiguous.clone(), |a| vec![a]);
-            if nexts.is_empty() || next.weak {
+            if nexts.is_empty() {
                 continue;
             }
             let mut agreeing: Vec<Area> = Vec::new();
@@ -1156,6 +1157,11 @@ impl Gazetteer {
                         agreeing.push(finer);
                     }
                 }
+            }
+            if next.weak && agreeing.is_empty() {
+                // A short or generic name alone, elsewhere (`杭州市上城区(鼓楼)`): street
+                // text; inside what was read (`浙江省宁波市(象山)`), that place.
+                continue;
             }
             read = match agreeing.as_slice() {
                 [] => TextReading {
