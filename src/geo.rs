@@ -247,6 +247,10 @@ pub struct Gazetteer {
     /// have no codes of their own. They confirm the province (`香港九龙…`) and are
     /// accepted in the city and district fields, but never resolve to a place.
     parts: HashMap<u32, Vec<String>>,
+    /// Cities with no district of their own (东莞市, 中山市, 儋州市, and 嘉峪关市, whose one
+    /// district bears its name): their towns and streets are written as "XX区", which
+    /// after them is street text, not another city's district.
+    without_districts: foldhash::HashSet<u32>,
 }
 
 /// Traditional characters and their simplified forms (a few hundred), with a bit per
@@ -321,27 +325,10 @@ struct TextReading {
     /// The reading rests on one name only, and that a short name (`湖滨` for 湖滨区) or a
     /// generic one (`东区`): not `温州鹿城区`, whose short name has its district after it.
     weak: bool,
-}
-
-impl TextReading {
-    /// Two parts of a text read on their own (a place, a phone, then the address): the
-    /// more specific reading where they agree, else both, as a contradiction.
-    fn then(mut self, next: TextReading) -> TextReading {
-        let (Some(a), Some(b)) = (self.area, next.area) else {
-            return if self.area.is_some() { self } else { next };
-        };
-        if a.contains(b) {
-            let mut next = next;
-            next.others.extend(self.others);
-            next.weak = false;
-            return next;
-        }
-        if !b.contains(a) {
-            self.others.push(b);
-        }
-        self.others.extend(next.others);
-        self
-    }
+    /// The province written at the start (`浙江省杭州市鼓楼区`), kept when what contradicts
+    /// the reading is an ambiguous name (鼓楼区: Nanjing's, Fuzhou's…) that agrees with no
+    /// reading of it: one name of unknown place does not undo two that agree.
+    kept: Option<Area>,
 }
 
 /// District names that say "the urban area" as often as they name a district (山西
@@ -352,6 +339,14 @@ const GENERIC_DISTRICTS: [&str; 7] = ["城区", "郊区", "矿区", "东区", "�
 
 fn is_generic(name: &str) -> bool {
     GENERIC_DISTRICTS.contains(&name)
+}
+
+/// A new or development area's name (`滨海新区`, `经济技术开发区`, `高新区`): many cities
+/// have one, so after a city it is street text, never a contradiction.
+fn is_development_area(name: &str) -> bool {
+    ["新区", "开发区", "高新区"]
+        .iter()
+        .any(|s| name.ends_with(s))
 }
 
 /// Brackets dropped from a free text before reading it (`(浙江省)杭州市`, `[浙江省…]`).
@@ -384,12 +379,21 @@ fn is_bracket(c: char) -> bool {
     )
 }
 
-fn without_brackets(text: &str) -> Cow<'_, str> {
-    if text.contains(is_bracket) {
-        Cow::Owned(text.chars().filter(|c| !is_bracket(*c)).collect())
-    } else {
-        Cow::Borrowed(text)
+/// The parts of a free text, read each on its own and then compared: what brackets set
+/// apart (`(杭州市)浙江省温州市鹿城区`), and a place before a phone or a label
+/// (`江西省 13812345678 杭州市西湖区`), without the labels, phones and persons' names
+/// before them.
+fn text_parts<'t>(text: &'t str, is_place: &dyn Fn(&str) -> bool) -> Vec<&'t str> {
+    let mut parts = Vec::new();
+    for segment in text.split(is_bracket).filter(|s| !s.is_empty()) {
+        let (head, body) = skip_label_prefix(segment, is_place);
+        parts.extend(head.map(without_country));
+        let body = without_country(body);
+        if !body.is_empty() {
+            parts.push(body);
+        }
     }
+    parts
 }
 
 /// Labels a shipping label or a platform's copied address puts before its parts, longest
@@ -463,6 +467,9 @@ fn leading_number(text: &str, min: usize) -> Option<usize> {
 /// kept and read. A bare place name (`温州`) may be a person's name, and is skipped.
 const PLACE_MARKS: [char; 6] = ['省', '市', '区', '县', '旗', '盟'];
 
+/// The longest place (in characters) read as a part before a phone or a label.
+const PLACE_PART_CHARS: usize = 32;
+
 /// `text` after what a shipping label puts before the address: labels (`收货人:`,
 /// `地址：`, `送至`), a phone number or a postcode (six digits or more), and a person's
 /// name (five characters at most) followed by a phone number or a label, with more
@@ -473,7 +480,10 @@ const PLACE_MARKS: [char; 6] = ['省', '市', '区', '县', '旗', '盟'];
 /// A "name" that is a place's (it carries a mark of one, [`PLACE_MARKS`]) is not dropped:
 /// it is returned as the first part, and the phone or label after it is a separator
 /// (`江西省 13812345678 杭州市西湖区`): both parts are read.
-fn skip_label_prefix(text: &str) -> (Option<&str>, &str) {
+fn skip_label_prefix<'t>(
+    text: &'t str,
+    is_place: &dyn Fn(&str) -> bool,
+) -> (Option<&'t str>, &'t str) {
     let mut rest = text;
     loop {
         rest = rest.trim_start_matches([':', '：', ';', '；', '.', '。', '|', '｜']);
@@ -485,21 +495,25 @@ fn skip_label_prefix(text: &str) -> (Option<&str>, &str) {
             rest = &rest[len..];
             continue;
         }
+        // A person's name has five characters at most; a place's (with a mark of one) may
+        // be longer (`浙江省杭州市 13812345678 …`), up to a bound that keeps this linear.
         let name_end = rest
             .char_indices()
             .skip(1)
-            .take(5)
-            .map(|(i, _)| i)
-            .find(|&i| {
+            .take(PLACE_PART_CHARS)
+            .enumerate()
+            .find(|&(n, (i, _))| {
                 let after = &rest[i..];
-                leading_number(after, 7).is_some_and(|len| len < after.len())
-                    || AFTER_NAME.iter().any(|l| after.starts_with(l))
-            });
+                (n < 5 || rest[..i].contains(PLACE_MARKS))
+                    && (leading_number(after, 7).is_some_and(|len| len < after.len())
+                        || AFTER_NAME.iter().any(|l| after.starts_with(l)))
+            })
+            .map(|(_, (i, _))| i);
         match name_end {
             Some(i)
                 if !rest[..i].contains(|c: char| c.is_ascii_digit() || c == ':' || c == '：') =>
             {
-                if rest[..i].contains(PLACE_MARKS) {
+                if rest[..i].contains(PLACE_MARKS) || is_place(&rest[..i]) {
                     return (Some(&rest[..i]), skip_label_prefix_only(&rest[i..]));
                 }
                 rest = &rest[i..];
@@ -559,6 +573,7 @@ impl Gazetteer {
             city_aliases: HashMap::default(),
             without_cities: Vec::new(),
             parts: HashMap::default(),
+            without_districts: foldhash::HashSet::default(),
         };
         let mut placeholder_cities = Vec::new();
         let mut provinces = Vec::new();
@@ -634,6 +649,23 @@ impl Gazetteer {
                 g.add(Area::District(code), name, parent);
             }
         }
+        let mut with_districts = foldhash::HashSet::default();
+        for (code, unit) in &g.units {
+            let is_district = code % 100 != 0;
+            if is_district
+                && g.units
+                    .get(&unit.parent)
+                    .is_none_or(|p| p.name != unit.name)
+            {
+                with_districts.insert(unit.parent);
+            }
+        }
+        g.without_districts = g
+            .units
+            .keys()
+            .filter(|&&c| c % 100 == 0 && c % 10_000 != 0 && !with_districts.contains(&c))
+            .copied()
+            .collect();
         let full_names: Vec<(u32, Arc<str>)> = g
             .units
             .keys()
@@ -781,9 +813,26 @@ impl Gazetteer {
         // The names (or the adcode) narrow the free text: `{"city": "杭州市", "address":
         // "西湖区文三路"}` is Hangzhou's 西湖区, not also Nanchang's.
         let context = from_names.or(from_adcode);
+        // Without a context, the places an ambiguous structured name could be (`{"district":
+        // "西湖区"}`): the address must agree with one of them.
+        let candidates = match context {
+            Some(_) => Vec::new(),
+            None => [
+                (input.province, Level::Province),
+                (input.city, Level::City),
+                (input.district, Level::District),
+            ]
+            .into_iter()
+            .rev()
+            .filter_map(|(f, l)| Some((self.simplified(f?), l)))
+            .find(|(f, _)| !f.is_empty())
+            .map(|(f, l)| self.field_places(&f, l, None))
+            .filter(|c| c.len() > 1)
+            .unwrap_or_default(),
+        };
         let from_text = input
             .address
-            .and_then(|t| self.resolve_text_within(t, context, &mut issues));
+            .and_then(|t| self.resolve_text_within(t, context, &candidates, &mut issues));
 
         let mut area: Option<Area> = None;
         let mut by_adcode = false;
@@ -899,7 +948,13 @@ impl Gazetteer {
                 [] => {
                     let elsewhere = match area {
                         // 城区, 郊区, 东区…: "the urban area", not another city's district.
-                        Some(_) if check && !is_generic(&text) => {
+                        Some(a)
+                            if check
+                                && !is_generic(&text)
+                                && !self.is_street_area(&text)
+                                && (level != Level::District
+                                    || !self.without_districts.contains(&a.code())) =>
+                        {
                             self.field_places(&text, level, None)
                         }
                         _ => Vec::new(),
@@ -920,7 +975,14 @@ impl Gazetteer {
                         }
                         let text: Vec<&str> = fields.iter().filter_map(|f| f.0).collect();
                         issues.push(self.conflict(text.concat(), &readings));
-                        return self.common(&readings);
+                        // The province written, when what contradicts it is an ambiguous
+                        // name (`浙江省/杭州市/朝阳区`), as in free text.
+                        let kept = (elsewhere.len() > 1 && start.is_none())
+                            .then(|| fields.first().and_then(|f| f.0).map(|_| current))
+                            .flatten()
+                            .filter(|_| matches!(fields.first(), Some((Some(_), Level::Province))))
+                            .map(|c| Area::Province(c.code() / 10_000 * 10_000));
+                        return self.common(&readings).or(kept);
                     }
                     issues.push(PlaceIssue::Unresolved {
                         text: text.into_owned(),
@@ -947,7 +1009,7 @@ impl Gazetteer {
 
     /// Reads free text from its start, level by level.
     pub fn resolve_text(&self, text: &str, issues: &mut Vec<PlaceIssue>) -> Option<Area> {
-        self.resolve_text_within(text, None, issues)
+        self.resolve_text_within(text, None, &[], issues)
     }
 
     /// [`Self::resolve_text`]; when the text alone places nothing (`西湖区文三路` could be
@@ -957,29 +1019,12 @@ impl Gazetteer {
         &self,
         text: &str,
         context: Option<Area>,
+        candidates: &[Area],
         issues: &mut Vec<PlaceIssue>,
     ) -> Option<Area> {
         let simplified = self.simplified(text);
-        let unbracketed = without_brackets(&simplified);
-        let (head, body) = skip_label_prefix(&unbracketed);
-        let rest = without_country(body);
-        let mut read = self.read_levels(rest, None, true);
-        if let Some(head) = head {
-            // A place before a phone or a label (`江西省 13812345678 杭州市西湖区`): both
-            // parts are read, and must agree.
-            let first = self.read_levels(without_country(head), None, true);
-            if read.area.is_none()
-                && let Some(area) = first.area
-            {
-                // What follows, inside the place before it (`杭州市 13812345678
-                // 西湖区文三路`), as inside a structured city.
-                let again = self.read_levels(rest, Some(area), false);
-                if again.area != Some(area) && again.ambiguous.is_empty() {
-                    read = again;
-                }
-            }
-            read = first.then(read);
-        }
+        let parts = text_parts(&simplified, &|name| self.reads_as_places(name));
+        let mut read = self.read_parts(&parts, None);
         if let (Some(context), Some(area)) = (context, read.area)
             && read.weak
             && !context.contains(area)
@@ -991,13 +1036,49 @@ impl Gazetteer {
             // inside the place named, not another place.
             read = TextReading::default();
         }
+        if !candidates.is_empty()
+            && let Some(area) = read.area
+        {
+            if read.weak {
+                // A short or generic name alone, beside an ambiguous structured name
+                // (`{"district": "西湖区", "address": "黄龙"}`): street text, as inside a
+                // place the names give.
+                read = TextReading::default();
+            } else if read.others.is_empty()
+                && !candidates
+                    .iter()
+                    .any(|c| c.contains(area) || area.contains(*c))
+            {
+                // The address agrees with no place the structured name could be
+                // (`{"district": "西湖区", "address": "温州市鹿城区"}`): a contradiction.
+                read.others = candidates.to_vec();
+            }
+        }
+        if let Some(context @ Area::City(city)) = context
+            && self.without_districts.contains(&city)
+            && read.area.is_some_and(|a| !context.contains(a))
+            && parts.first().is_some_and(|p| {
+                [Level::Province, Level::City]
+                    .into_iter()
+                    .all(|l| matches!(self.take(p, l, None), Take::Nothing))
+            })
+        {
+            // A district's name starting the address inside a city without districts
+            // (`{"city": "东莞市", "address": "东城区主山社区"}`): one of its towns.
+            read = TextReading::default();
+        }
         if read.area.is_none()
+            && read.others.is_empty()
             && let Some(context) = context
         {
-            let again = self.read_levels(rest, Some(context), false);
-            if let Some(area) = again.area.filter(|a| *a != context)
+            let again = self.read_parts(&parts, Some(context));
+            if let Some(area) = again.area
                 && again.ambiguous.is_empty()
+                && again.others.is_empty()
+                && (area != context || !read.ambiguous.is_empty())
             {
+                // Below the context, or the one reading of an ambiguous name the context
+                // leaves (`{"district": "西湖区", "city": "杭州市", "address": "西湖区文三路"}`).
                 return Some(area);
             }
         }
@@ -1006,7 +1087,7 @@ impl Gazetteer {
             let mut readings: Vec<Area> = read.area.into_iter().collect();
             readings.extend(read.others);
             issues.push(self.conflict(text, &readings));
-            return self.common(&readings);
+            return self.common(&readings).or(read.kept);
         }
         if !read.ambiguous.is_empty() {
             issues.push(self.ambiguous(text, &read.ambiguous));
@@ -1019,6 +1100,91 @@ impl Gazetteer {
             issues.push(PlaceIssue::Unresolved { text });
         }
         read.area
+    }
+
+    /// Reads the parts of a text (see [`text_parts`]) one after the other, from `start`:
+    /// each part is read inside what the parts before it placed (`杭州市 13812345678
+    /// 西湖区文三路`), else on its own, and must then agree with them — with at least one
+    /// reading of each when a part is ambiguous (`西湖区 13812345678 杭州市` agrees,
+    /// `鼓楼区 13812345678 杭州市` does not). A later part that is a short or generic name
+    /// alone (`(鼓楼)`, `(东区)`) is street text unless it is a place inside what was read
+    /// (`浙江省宁波市(象山)`). Reading stops at the first contradiction.
+    fn read_parts(&self, parts: &[&str], start: Option<Area>) -> TextReading {
+        let mut read = TextReading {
+            area: start,
+            ..TextReading::default()
+        };
+        for part in parts {
+            if !read.others.is_empty() {
+                break;
+            }
+            if let Some(a) = read.area {
+                let again = self.read_levels(part, Some(a), true);
+                if again.area != Some(a) && again.ambiguous.is_empty() {
+                    read = TextReading {
+                        others: [read.others, again.others].concat(),
+                        weak: false,
+                        ..again
+                    };
+                    continue;
+                }
+            }
+            let next = self.read_levels(part, None, true);
+            let firsts: Vec<Area> = read
+                .area
+                .map_or_else(|| read.ambiguous.clone(), |a| vec![a]);
+            if firsts.is_empty() {
+                read = next;
+                continue;
+            }
+            let nexts: Vec<Area> = next
+                .area
+                .map_or_else(|| next.ambiguous.clone(), |a| vec![a]);
+            if nexts.is_empty() {
+                continue;
+            }
+            let mut agreeing: Vec<Area> = Vec::new();
+            for f in &firsts {
+                for n in &nexts {
+                    let finer = if f.contains(*n) {
+                        *n
+                    } else if n.contains(*f) {
+                        *f
+                    } else {
+                        continue;
+                    };
+                    if !agreeing.contains(&finer) {
+                        agreeing.push(finer);
+                    }
+                }
+            }
+            if next.weak && agreeing.is_empty() {
+                // A short or generic name alone, elsewhere (`杭州市上城区(鼓楼)`): street
+                // text; inside what was read (`浙江省宁波市(象山)`), that place.
+                continue;
+            }
+            read = match agreeing.as_slice() {
+                [] => TextReading {
+                    area: None,
+                    ambiguous: Vec::new(),
+                    others: [firsts, nexts, next.others].concat(),
+                    weak: false,
+                    kept: None,
+                },
+                [one] => TextReading {
+                    area: Some(*one),
+                    others: next.others,
+                    kept: next.kept.filter(|k| k.contains(*one)),
+                    ..TextReading::default()
+                },
+                many => TextReading {
+                    ambiguous: many.to_vec(),
+                    others: next.others,
+                    ..TextReading::default()
+                },
+            };
+        }
+        read
     }
 
     /// Reads `rest` level by level below `start` (from the province without one). With
@@ -1037,6 +1203,8 @@ impl Gazetteer {
             ..TextReading::default()
         };
         let full_only = start.is_some();
+        let province_written =
+            start.is_none() && matches!(self.take(rest, Level::Province, None), Take::Found(..));
         let levels = [Level::Province, Level::City, Level::District];
         let below = start.map_or(0, |a| a.rank() as usize + 1);
         for &level in levels.iter().skip(below) {
@@ -1091,6 +1259,9 @@ impl Gazetteer {
                     }
                 }
                 Take::Ambiguous(many) => {
+                    // Of short names only (`鼓楼`: Nanjing's, Fuzhou's…), a weak reading.
+                    out.weak = out.area == start
+                        && matches!(self.take_in(rest, level, out.area, true), Take::Nothing);
                     out.ambiguous = many;
                     return out;
                 }
@@ -1105,13 +1276,36 @@ impl Gazetteer {
             && !self.parts.contains_key(&(area.code() / 10_000 * 10_000))
             && !GENERIC_DISTRICTS.iter().any(|g| rest.starts_with(g))
         {
-            for &level in levels.iter().skip(area.rank() as usize) {
+            // A province's full name after a city is checked too (`杭州市江西省`), unless it
+            // is the city's own (`南昌市江西省`); after a city without districts (东莞市),
+            // a district's name is one of its towns, and a development area is street text
+            // after any city.
+            for &level in &levels {
+                if level == Level::District && self.without_districts.contains(&area.code()) {
+                    continue;
+                }
+                let development = |many: &[Area]| {
+                    many.iter().any(|a| {
+                        self.units.get(&a.code()).is_some_and(|u| {
+                            rest.starts_with(&u.name) && self.is_street_area(&u.name)
+                        })
+                    })
+                };
                 let elsewhere = match self.take_in(rest, level, None, true) {
-                    Take::Found(b, ..) if !area.contains(b) => {
+                    Take::Found(b, len, _)
+                        if !area.contains(b)
+                            && !b.contains(area)
+                            && !self.is_street_area(&rest[..len]) =>
+                    {
                         let other = self.read_levels(rest, None, false);
                         vec![other.area.unwrap_or(b)]
                     }
-                    Take::Ambiguous(many) => many,
+                    Take::Ambiguous(many) if !development(&many) => {
+                        if province_written {
+                            out.kept = Some(Area::Province(area.code() / 10_000 * 10_000));
+                        }
+                        many
+                    }
                     _ => continue,
                 };
                 out.others = elsewhere;
@@ -1119,6 +1313,41 @@ impl Gazetteer {
             }
         }
         out
+    }
+
+    /// `name` is two places' short names and nothing else, one inside the other
+    /// (`温州鹿城`, `浙江杭州`): a place, not a person's name, before a phone.
+    fn reads_as_places(&self, name: &str) -> bool {
+        [
+            (Level::Province, Level::City),
+            (Level::Province, Level::District),
+            (Level::City, Level::District),
+        ]
+        .into_iter()
+        .any(|(upper, lower)| match self.take(name, upper, None) {
+            Take::Found(a, len, _) => matches!(
+                self.take(&name[len..], lower, Some(a)),
+                Take::Found(_, l, _) if len + l == name.len()
+            ),
+            _ => false,
+        })
+    }
+
+    /// A development area's name that does not begin with a city's or a province's
+    /// (`滨海新区`, `高新区`, not `宿州经济技术开发区`): after a city, street text.
+    fn is_street_area(&self, name: &str) -> bool {
+        let mut chars = name.chars();
+        let begins_with_a_city = match (chars.next(), chars.next()) {
+            (Some(a), Some(b)) => self.by_start.get(&[a, b]).is_some_and(|starting| {
+                starting.iter().any(|(n, refs)| {
+                    n.len() < name.len()
+                        && name.starts_with(n.as_str())
+                        && refs.iter().any(|r| r.area.level() != Level::District)
+                })
+            }),
+            _ => false,
+        };
+        is_development_area(name) && !begins_with_a_city
     }
 
     fn city_aliases(&self, province: u32) -> impl Iterator<Item = &str> {
@@ -1569,6 +1798,27 @@ mod tests {
             g.resolve_text(&parts, &mut Vec::new()),
             Some(Area::City(330100))
         );
+        // Bracketed parts, each compared with what the ones before it placed: agreeing
+        // (read to the end), ambiguous (鼓楼区), and contradicting (reading stops).
+        let parts = "(杭州市)".repeat(100_000);
+        assert_eq!(
+            g.resolve_text(&parts, &mut Vec::new()),
+            Some(Area::City(330100))
+        );
+        let parts = "(鼓楼区)".repeat(100_000);
+        assert_eq!(g.resolve_text(&parts, &mut Vec::new()), None);
+        let parts = format!("{}(温州市)", "(杭州市)".repeat(100_000));
+        let mut issues = Vec::new();
+        assert_eq!(
+            g.resolve_text(&parts, &mut issues),
+            Some(Area::Province(330000))
+        );
+        assert!(matches!(&issues[..], [PlaceIssue::Conflict { .. }]));
+        let parts = "浙江省杭州市西湖区文三路13812345678".repeat(40_000);
+        assert_eq!(
+            g.resolve_text(&parts, &mut Vec::new()),
+            Some(Area::District(330106))
+        );
     }
 
     /// Every name that is only a district's short name elsewhere (湖滨, 鼓楼, 五常, …),
@@ -1627,8 +1877,11 @@ mod tests {
                 "{at}: {issues:?}"
             );
         }
+        // A development area's name (`沈北新区`) is street text after a city, unless it
+        // begins with a city's (`宿州经济技术开发区`).
         let elsewhere = g.names.iter().filter(|(n, refs)| {
             !is_generic(n)
+                && !g.is_street_area(n)
                 && refs.iter().all(|r| {
                     !r.short && r.area.level() == Level::District && r.area.code() / 10_000 != 33
                 })
