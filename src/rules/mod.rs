@@ -378,7 +378,7 @@ const UNCLEAR: &str = "unclear";
 /// whole words (`delivered` is not in `undelivered`, `Package delivered` is read).
 fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
+    let mut chars = text.chars().filter_map(compatible).peekable();
     while let Some(c) = chars.next() {
         if is_word_break(c) {
             while chars.peek().is_some_and(|&n| is_word_break(n)) {
@@ -400,6 +400,281 @@ fn fold(text: &str) -> String {
         std::borrow::Cow::Borrowed(_) => out,
         std::borrow::Cow::Owned(simplified) => simplified,
     }
+}
+
+/// The Kangxi radicals U+2F00–U+2FD5 as the ideographs they are (NFKC): ⽆法签收 is 无法签收.
+const KANGXI: &str = "一丨丶丿乙亅二亠人儿入八冂冖冫几凵刀力勹匕匚匸十卜卩厂厶又口囗土士夂夊夕大女子宀寸小尢尸屮山巛工己巾干幺广廴廾弋弓彐彡彳心戈戶手支攴文斗斤方无日曰月木欠止歹殳毋比毛氏气水火爪父爻爿片牙牛犬玄玉瓜瓦甘生用田疋疒癶白皮皿目矛矢石示禸禾穴立竹米糸缶网羊羽老而耒耳聿肉臣自至臼舌舛舟艮色艸虍虫血行衣襾見角言谷豆豕豸貝赤走足身車辛辰辵邑酉釆里金長門阜隶隹雨靑非面革韋韭音頁風飛食首香馬骨高髟鬥鬯鬲鬼魚鳥鹵鹿麥麻黃黍黑黹黽鼎鼓鼠鼻齊齒龍龜龠";
+
+/// Traditional characters of carrier text that the place-name simplifier does not map
+/// (it holds the characters of place names): 沒有簽收 is 没有签收.
+const TRADITIONAL_WORDS: &[(char, char)] = &[
+    ('沒', '没'),
+    ('請', '请'),
+    ('須', '须'),
+    ('絕', '绝'),
+    ('預', '预'),
+    ('時', '时'),
+    ('敗', '败'),
+    ('銷', '销'),
+    ('還', '还'),
+    ('備', '备'),
+    ('約', '约'),
+    ('領', '领'),
+    ('貨', '货'),
+    ('攔', '拦'),
+    ('報', '报'),
+    ('網', '网'),
+    ('繫', '系'),
+    ('話', '话'),
+    ('認', '认'),
+    ('問', '问'),
+    ('題', '题'),
+    ('損', '损'),
+    ('壞', '坏'),
+    ('遺', '遗'),
+    ('滯', '滞'),
+    ('誤', '误'),
+    ('計', '计'),
+    ('該', '该'),
+    ('處', '处'),
+    ('態', '态'),
+    ('紙', '纸'),
+    ('對', '对'),
+    ('誰', '谁'),
+    ('給', '给'),
+    ('這', '这'),
+    ('與', '与'),
+    ('據', '据'),
+    ('際', '际'),
+    ('標', '标'),
+    ('記', '记'),
+    ('暫', '暂'),
+    ('繼', '继'),
+    ('續', '续'),
+    ('辦', '办'),
+    ('屬', '属'),
+    ('賣', '卖'),
+    ('買', '买'),
+    ('帶', '带'),
+    ('貼', '贴'),
+    ('擬', '拟'),
+    ('讀', '读'),
+    ('線', '线'),
+    ('寫', '写'),
+    ('狀', '状'),
+    ('碼', '码'),
+    ('訂', '订'),
+    ('隊', '队'),
+    ('險', '险'),
+    ('錄', '录'),
+    ('並', '并'),
+    ('價', '价'),
+    ('樓', '楼'),
+    ('層', '层'),
+    ('幫', '帮'),
+    ('嗎', '吗'),
+    ('麼', '么'),
+    ('換', '换'),
+    ('詢', '询'),
+    ('諮', '咨'),
+    ('補', '补'),
+    ('鎖', '锁'),
+    ('護', '护'),
+    ('謝', '谢'),
+    ('訊', '讯'),
+    ('係', '系'),
+    ('掃', '扫'),
+    ('揀', '拣'),
+    ('駐', '驻'),
+    ('總', '总'),
+    ('匯', '汇'),
+    ('夠', '够'),
+    ('聽', '听'),
+    ('歡', '欢'),
+    ('寶', '宝'),
+];
+
+/// `c` as phrases are compared, before simplifying: nothing for a default-ignorable or
+/// format character (soft hyphen, zero-width space and joiners, bidirectional marks,
+/// word joiner, variation selectors, BOM, tags, fillers), which hide a negation
+/// (快件未\u{200B}签收, Not\u{2060} delivered); the NFKC form of a full-width ASCII character, a
+/// Kangxi radical or a curly apostrophe; the simplified form of a traditional character
+/// of carrier text ([`TRADITIONAL_WORDS`]). One character in, at most one out: linear.
+fn compatible(c: char) -> Option<char> {
+    let u = c as u32;
+    match u {
+        0xAD
+        | 0x34F
+        | 0x61C
+        | 0x115F
+        | 0x1160
+        | 0x17B4
+        | 0x17B5
+        | 0x180B..=0x180F
+        | 0x200B..=0x200F
+        | 0x202A..=0x202E
+        | 0x2060..=0x206F
+        | 0x3164
+        | 0xFE00..=0xFE0F
+        | 0xFEFF
+        | 0xFFA0
+        | 0x1BCA0..=0x1BCA3
+        | 0x1D173..=0x1D17A
+        | 0xE0000..=0xE0FFF => None,
+        0xFF01..=0xFF5E => char::from_u32(u - 0xFEE0),
+        0x3000 => Some(' '),
+        0x2018 | 0x2019 | 0x201B | 0x2032 => Some('\''),
+        0x2F00..=0x2FD5 => KANGXI.chars().nth((u - 0x2F00) as usize).or(Some(c)),
+        0x4E00..=0x9FFF => Some(
+            TRADITIONAL_WORDS
+                .iter()
+                .find(|(t, _)| *t == c)
+                .map_or(c, |&(_, s)| s),
+        ),
+        _ => Some(c),
+    }
+}
+
+/// The words of `text` when it is English (it has a letter and every letter is ASCII,
+/// after [`compatible`]): lowercased, every run of other characters (punctuation, spaces)
+/// one space, trimmed. `None` for a line with a letter of another script (Chinese).
+fn english_words(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut letter = false;
+    for c in text.chars().filter_map(compatible) {
+        if c.is_ascii_alphanumeric() || c == '\'' {
+            letter |= c.is_ascii_alphabetic();
+            out.push(c.to_ascii_lowercase());
+        } else if c.is_alphabetic() {
+            return None;
+        } else if !out.is_empty() && !out.ends_with(' ') {
+            out.push(' ');
+        }
+    }
+    let words = out.trim_end();
+    letter.then(|| words.to_owned())
+}
+
+/// Who the consignee is, in English: a pickup by one of them is a delivery.
+const ENGLISH_CONSIGNEES: &[&str] = &[
+    "customer",
+    "recipient",
+    "receiver",
+    "addressee",
+    "consignee",
+    "the customer",
+    "the recipient",
+    "the receiver",
+    "the addressee",
+    "the consignee",
+];
+
+/// How an English line reads: only the unambiguous forms below, said as the whole line
+/// (a delivery with a place it was left at; a pickup by the consignee, with where), are
+/// read; any other English line is read as nothing (unrecognized, warned). English
+/// carrier text words the same event in too many ways (Delivered by 8pm, Delivered to
+/// customs, Return delivered, Not\u{200B} delivered, Delivered: No) for phrases found inside a
+/// line to be safe: a wrong status is worse than a warning.
+fn english_reading(words: &str) -> Option<Reading> {
+    use Status as S;
+    let status = |s| Some(Reading::Status(s));
+    let words = [
+        "package ",
+        "parcel ",
+        "shipment ",
+        "item ",
+        "your package ",
+        "your parcel ",
+        "your item ",
+        "your shipment ",
+    ]
+    .iter()
+    .find_map(|p| words.strip_prefix(p))
+    .unwrap_or(words);
+    match words {
+        "delivered"
+        | "has been delivered"
+        | "was delivered"
+        | "delivered front door"
+        | "delivered front porch"
+        | "delivered back door"
+        | "delivered left at front door"
+        | "delivered in at mailbox"
+        | "delivered in mailbox"
+        | "delivered at mailbox"
+        | "delivered mailbox"
+        | "delivered left with individual"
+        | "delivered to recipient"
+        | "delivered to addressee"
+        | "delivered to consignee" => return status(S::Delivered),
+        "out for delivery"
+        | "ready for pickup"
+        | "delivered parcel locker"
+        | "delivered to parcel locker"
+        | "delivered to pickup point" => {
+            return status(S::OutForDelivery);
+        }
+        "in transit" | "arrived at facility" | "departed facility" => return status(S::InTransit),
+        "picked up" => return status(S::Collected),
+        "returned to sender"
+        | "return to sender"
+        | "delivered to sender"
+        | "delivered to original sender"
+        | "delivered to shipper" => return status(S::Returned),
+        "return to sender in transit" | "returned to sender arrived at facility" => {
+            return status(S::Returning);
+        }
+        "refused" => return status(S::Rejected),
+        "delivery attempted" | "delivery attempted no one home" | "delivery failed" => {
+            return status(S::Exception);
+        }
+        _ => {}
+    }
+    // Picked up by the consignee, alone or with where (at …, from …), and the consignee
+    // picked up, alone or with what and where: a delivery.
+    let by = words
+        .strip_prefix("picked up by ")
+        .or_else(|| words.strip_prefix("was picked up by "));
+    let tail_ok = |rest: &str| {
+        rest.is_empty()
+            || (rest.starts_with(" at ") || rest.starts_with(" from ")) && !rest.contains(" by ")
+    };
+    if by.is_some_and(|rest| {
+        ENGLISH_CONSIGNEES
+            .iter()
+            .any(|c| rest.strip_prefix(c).is_some_and(tail_ok))
+    }) {
+        return status(S::Delivered);
+    }
+    let picked = ENGLISH_CONSIGNEES
+        .iter()
+        .filter_map(|c| words.strip_prefix(c))
+        .filter_map(|rest| {
+            rest.strip_prefix(" picked up")
+                .or_else(|| rest.strip_prefix(" has picked up"))
+        })
+        .any(|rest| {
+            let rest = ["", " the parcel", " the package", " package", " parcel"]
+                .iter()
+                .rev()
+                .find_map(|w| rest.strip_prefix(w))
+                .unwrap_or(rest);
+            tail_ok(rest)
+        });
+    if picked {
+        return status(S::Delivered);
+    }
+    // A pickup by the consignee said with the object first: "package picked up by
+    // customer from locker" (prefix stripped above), "picked up from parcel locker by
+    // recipient".
+    let from = words.strip_prefix("picked up from ").and_then(|rest| {
+        rest.rsplit_once(" by ")
+            .filter(|(_, who)| ENGLISH_CONSIGNEES.contains(who) && !rest.contains(" courier"))
+    });
+    if from.is_some() {
+        return status(S::Delivered);
+    }
+    None
 }
 
 /// White space, or a separator simplifying drops (`Delivery attempted - no one home`):
@@ -471,6 +746,9 @@ fn clauses_and_ends(text: &str) -> Vec<(&str, Option<char>)> {
 /// (`已签收？请确认`). A clause that folds to nothing (`签收人：--，派送失败`) is kept as an
 /// empty part: the value of the field before it is empty.
 struct Line {
+    /// For a line in English (letters, all ASCII): its words, lowercased, one space apart.
+    /// Such a line is read only by [`english_reading`].
+    english: Option<String>,
     whole: String,
     clauses: Vec<String>,
     parts: Vec<Part>,
@@ -513,6 +791,7 @@ impl Line {
             }
         }
         Line {
+            english: english_words(text),
             whole,
             clauses,
             parts,
@@ -827,16 +1106,20 @@ impl Rules {
         let line = Line::new(text);
         let read_as = self.reading_of(&line)?;
         let says_given = read_as == given
-            || self
-                .phrases
-                .iter()
-                .any(|p| p.reading == Some(given) && p.reads(&line));
+            || line.english.is_none()
+                && self
+                    .phrases
+                    .iter()
+                    .any(|p| p.reading == Some(given) && p.reads(&line));
         Some((read_as, says_given))
     }
 
     /// The reading of the first entry that reads `line`, or of an entry that wins over it.
     /// `None` when nothing reads it, or an `unclear` entry does first.
     fn reading_of(&self, line: &Line) -> Option<Reading> {
+        if let Some(words) = &line.english {
+            return english_reading(words);
+        }
         let first = self.phrases.iter().find(|p| p.reads(line))?;
         let winner = self
             .phrases
