@@ -327,10 +327,8 @@ else:
 # Refused by the server, read as a typed Problem (the typed models cannot know these).
 refusals = [
     (
-        "a pasted trace with a header line",
-        {
-            "logistics_text": "物流详情\n2023-10-10 14:00 【杭州市】快件已到达 杭州转运中心"
-        },
+        "a pasted trace line without its year",
+        {"logistics_text": "10-10 14:00 【杭州市】快件已到达 杭州转运中心"},
         "/logistics_text",
         "line 1",
     ),
