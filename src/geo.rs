@@ -385,7 +385,11 @@ fn is_bracket(c: char) -> bool {
 /// before them.
 fn text_parts<'t>(text: &'t str, is_place: &dyn Fn(&str) -> bool) -> Vec<&'t str> {
     let mut parts = Vec::new();
-    for segment in text.split(is_bracket).filter(|s| !s.is_empty()) {
+    for segment in without_sender_parts(text)
+        .into_iter()
+        .flat_map(|piece| piece.split(is_bracket))
+        .filter(|s| !s.is_empty())
+    {
         let (head, body) = skip_label_prefix(segment, is_place);
         parts.extend(head.map(without_country));
         let body = without_country(body);
@@ -394,6 +398,75 @@ fn text_parts<'t>(text: &'t str, is_place: &dyn Fn(&str) -> bool) -> Vec<&'t str
         }
     }
     parts
+}
+
+/// Labels that name an address or a person that is NOT the destination: the sender's,
+/// the shop's, the warehouse's, the return address. Never skipped as a harmless label:
+/// what follows one, up to the next destination label ([`DESTINATION_LABELS`]), is not
+/// read at all.
+const SENDER_LABELS: [&str; 16] = [
+    "寄件人地址",
+    "发件人地址",
+    "寄件地址",
+    "发件地址",
+    "发货地址",
+    "退货地址",
+    "退件地址",
+    "商家地址",
+    "卖家地址",
+    "仓库地址",
+    "寄件人",
+    "发件人",
+    "发货人",
+    "退货人",
+    "退件人",
+    "寄件方",
+];
+
+/// Labels that start the destination's part again after a sender's part.
+const DESTINATION_LABELS: [&str; 10] = [
+    "收货地址",
+    "收件地址",
+    "收货人",
+    "收件人",
+    "地址",
+    "配送至",
+    "送货至",
+    "送至",
+    "寄至",
+    "寄往",
+];
+
+/// `text` without the parts a sender's label starts ([`SENDER_LABELS`], up to the next
+/// destination label): `寄件地址：杭州市… 收件地址：温州市…` keeps `收件地址：温州市…`,
+/// `退货地址：杭州市…` keeps nothing (the destination is then unresolved, and warned
+/// about). Linear: one pass, a few labels looked at per character.
+fn without_sender_parts(text: &str) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut kept_from = Some(0);
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &text[i..];
+        if let Some(label) = SENDER_LABELS.iter().find(|l| rest.starts_with(*l)) {
+            if let Some(from) = kept_from.take() {
+                pieces.push(&text[from..i]);
+            }
+            i += label.len();
+            continue;
+        }
+        if kept_from.is_none()
+            && let Some(label) = DESTINATION_LABELS.iter().find(|l| rest.starts_with(*l))
+        {
+            kept_from = Some(i);
+            i += label.len();
+            continue;
+        }
+        i += rest.chars().next().map_or(1, char::len_utf8);
+    }
+    if let Some(from) = kept_from {
+        pieces.push(&text[from..]);
+    }
+    pieces
 }
 
 /// Labels a shipping label or a platform's copied address puts before its parts, longest
