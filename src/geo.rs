@@ -1962,6 +1962,16 @@ mod tests {
             g.resolve_text(&parts, &mut Vec::new()),
             Some(Area::District(330106))
         );
+        // Sender's labels and destination labels, each looked at once.
+        let parts = "退货地址：杭州市收件地址：杭州市西湖区".repeat(30_000);
+        assert_eq!(
+            g.resolve_text(&parts, &mut Vec::new()),
+            Some(Area::District(330106))
+        );
+        let parts = "寄件地址：杭州市西湖区".repeat(60_000);
+        let mut issues = Vec::new();
+        assert_eq!(g.resolve_text(&parts, &mut issues), None);
+        assert!(matches!(&issues[..], [PlaceIssue::Unresolved { .. }]));
     }
 
     /// Every name that is only a district's short name elsewhere (湖滨, 鼓楼, 五常, …),
