@@ -385,20 +385,130 @@ fn is_bracket(c: char) -> bool {
 /// before them.
 fn text_parts<'t>(text: &'t str, is_place: &dyn Fn(&str) -> bool) -> Vec<&'t str> {
     let mut parts = Vec::new();
-    for segment in text.split(is_bracket).filter(|s| !s.is_empty()) {
+    for segment in without_sender_parts(text)
+        .into_iter()
+        .flat_map(|piece| piece.split(is_bracket))
+        .filter(|s| !s.is_empty())
+    {
         let (head, body) = skip_label_prefix(segment, is_place);
         parts.extend(head.map(without_country));
-        let body = without_country(body);
-        if !body.is_empty() {
-            parts.push(body);
+        for piece in split_at_phones(body) {
+            let piece = without_country(skip_label_prefix_only(piece));
+            if !piece.is_empty() {
+                parts.push(piece);
+            }
         }
     }
     parts
 }
 
+/// `text` cut at each phone number inside it (seven digits or more, not a house number,
+/// with text after it), without the numbers: `浙江省杭州市上城区解放路1号 李四
+/// 13900139000 浙江省温州市鹿城区…` is two parts, which must agree. Linear: each run of
+/// digits is looked at once.
+fn split_at_phones(text: &str) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut from = 0;
+    let mut i = 0;
+    let mut after_digit = false;
+    while i < text.len() {
+        let rest = &text[i..];
+        let Some(c) = rest.chars().next() else {
+            break;
+        };
+        let is_digit = c.is_ascii_digit() || ('０'..='９').contains(&c);
+        if is_digit && !after_digit && i > from {
+            let (len, _) = leading_digits(rest);
+            if let Some(len) = leading_number(rest, 7).filter(|&l| l < rest.len()) {
+                pieces.push(&text[from..i]);
+                from = i + len;
+                i = from;
+                after_digit = false;
+                continue;
+            }
+            i += len.max(c.len_utf8());
+            after_digit = true;
+            continue;
+        }
+        after_digit = is_digit;
+        i += c.len_utf8();
+    }
+    pieces.push(&text[from..]);
+    pieces
+}
+
+/// Labels that name an address or a person that is NOT the destination: the sender's,
+/// the shop's, the warehouse's, the return address. Never skipped as a harmless label:
+/// what follows one, up to the next destination label ([`DESTINATION_LABELS`]), is not
+/// read at all.
+const SENDER_LABELS: [&str; 16] = [
+    "寄件人地址",
+    "发件人地址",
+    "寄件地址",
+    "发件地址",
+    "发货地址",
+    "退货地址",
+    "退件地址",
+    "商家地址",
+    "卖家地址",
+    "仓库地址",
+    "寄件人",
+    "发件人",
+    "发货人",
+    "退货人",
+    "退件人",
+    "寄件方",
+];
+
+/// Labels that start the destination's part again after a sender's part.
+const DESTINATION_LABELS: [&str; 10] = [
+    "收货地址",
+    "收件地址",
+    "收货人",
+    "收件人",
+    "地址",
+    "配送至",
+    "送货至",
+    "送至",
+    "寄至",
+    "寄往",
+];
+
+/// `text` without the parts a sender's label starts ([`SENDER_LABELS`], up to the next
+/// destination label): `寄件地址：杭州市… 收件地址：温州市…` keeps `收件地址：温州市…`,
+/// `退货地址：杭州市…` keeps nothing (the destination is then unresolved, and warned
+/// about). Linear: one pass, a few labels looked at per character.
+fn without_sender_parts(text: &str) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut kept_from = Some(0);
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &text[i..];
+        if let Some(label) = SENDER_LABELS.iter().find(|l| rest.starts_with(*l)) {
+            if let Some(from) = kept_from.take() {
+                pieces.push(&text[from..i]);
+            }
+            i += label.len();
+            continue;
+        }
+        if kept_from.is_none()
+            && let Some(label) = DESTINATION_LABELS.iter().find(|l| rest.starts_with(*l))
+        {
+            kept_from = Some(i);
+            i += label.len();
+            continue;
+        }
+        i += rest.chars().next().map_or(1, char::len_utf8);
+    }
+    if let Some(from) = kept_from {
+        pieces.push(&text[from..]);
+    }
+    pieces
+}
+
 /// Labels a shipping label or a platform's copied address puts before its parts, longest
 /// first among those sharing a start.
-const LABELS: [&str; 22] = [
+const LABELS: [&str; 26] = [
     "收货人姓名",
     "收货人",
     "收件人",
@@ -420,6 +530,10 @@ const LABELS: [&str; 22] = [
     "送至",
     "寄至",
     "寄往",
+    "改送",
+    "改寄",
+    "转送",
+    "转寄",
     "邮编",
 ];
 
@@ -1163,6 +1277,14 @@ impl Gazetteer {
                 // text; inside what was read (`浙江省宁波市(象山)`), that place.
                 continue;
             }
+            if agreeing.is_empty()
+                && read.area.is_some_and(|a| a.level() == Level::District)
+                && !self.is_full_address(part, &next)
+            {
+                // After a district, a later part is street text (`(江苏省驻杭办)`,
+                // `(温州市)`) unless it is a full address of its own.
+                continue;
+            }
             read = match agreeing.as_slice() {
                 [] => TextReading {
                     area: None,
@@ -1185,6 +1307,27 @@ impl Gazetteer {
             };
         }
         read
+    }
+
+    /// A part that is an address of its own, not a note beside one: it reads down to a
+    /// district (`温州市鹿城区`, `鹿城区`), or starts with a province's full name and
+    /// reads down to a city at least (`江苏省南京市`; not `江苏省驻杭办`, `上海市`).
+    fn is_full_address(&self, part: &str, reading: &TextReading) -> bool {
+        let levels: Vec<Level> = reading
+            .area
+            .map_or_else(|| reading.ambiguous.clone(), |a| vec![a])
+            .into_iter()
+            .chain(reading.others.iter().copied())
+            .map(Area::level)
+            .collect();
+        if levels.contains(&Level::District) {
+            return true;
+        }
+        let province_written = matches!(
+            self.take_in(part, Level::Province, None, true),
+            Take::Found(_, len, false) if part[..len].ends_with('省') || part[..len].ends_with("自治区")
+        );
+        province_written && levels.contains(&Level::City)
     }
 
     /// Reads `rest` level by level below `start` (from the province without one). With
@@ -1819,6 +1962,16 @@ mod tests {
             g.resolve_text(&parts, &mut Vec::new()),
             Some(Area::District(330106))
         );
+        // Sender's labels and destination labels, each looked at once.
+        let parts = "退货地址：杭州市收件地址：杭州市西湖区".repeat(30_000);
+        assert_eq!(
+            g.resolve_text(&parts, &mut Vec::new()),
+            Some(Area::District(330106))
+        );
+        let parts = "寄件地址：杭州市西湖区".repeat(60_000);
+        let mut issues = Vec::new();
+        assert_eq!(g.resolve_text(&parts, &mut issues), None);
+        assert!(matches!(&issues[..], [PlaceIssue::Unresolved { .. }]));
     }
 
     /// Every name that is only a district's short name elsewhere (湖滨, 鼓楼, 五常, …),
