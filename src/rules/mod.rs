@@ -1255,6 +1255,10 @@ impl Rules {
         if let Some(words) = &line.english {
             return english_reading(words);
         }
+        // A cross or a stop sign (❌已签收) may say the rest did not happen: a person reads it.
+        if line.text.contains(['❌', '🚫', '⛔', '✖', '✗', '✘', '❎']) {
+            return None;
+        }
         let english = if line.whole.bytes().any(|b| b.is_ascii_alphabetic()) {
             english_runs_reading(&line.text)?
         } else {
