@@ -378,7 +378,11 @@ const UNCLEAR: &str = "unclear";
 /// whole words (`delivered` is not in `undelivered`, `Package delivered` is read).
 fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().filter_map(compatible).peekable();
+    let mut chars = text
+        .chars()
+        .filter_map(compatible)
+        .filter(|&c| !is_pictograph(c))
+        .peekable();
     while let Some(c) = chars.next() {
         if is_word_break(c) {
             while chars.peek().is_some_and(|&n| is_word_break(n)) {
@@ -400,6 +404,13 @@ fn fold(text: &str) -> String {
         std::borrow::Cow::Borrowed(_) => out,
         std::borrow::Cow::Owned(simplified) => simplified,
     }
+}
+
+/// An emoji or a pictograph (👍, ✅, ❌): dropped when a line is folded for the table, so that
+/// one between words does not hide a negation (快件未👍签收 is 未签收; 如已👍签收请忽略 is
+/// 如已签收). An English line with one is no whole form ([`english_words`]).
+fn is_pictograph(c: char) -> bool {
+    matches!(c as u32, 0x2600..=0x27BF | 0x2B00..=0x2BFF | 0x1F000..=0x1FAFF)
 }
 
 /// The Kangxi radicals U+2F00–U+2FD5 as the ideographs they are (NFKC): ⽆法签收 is 无法签收.
@@ -492,6 +503,14 @@ const TRADITIONAL_WORDS: &[(char, char)] = &[
     ('聽', '听'),
     ('歡', '欢'),
     ('寶', '宝'),
+    ('鳥', '鸟'),
+    ('驛', '驿'),
+    ('櫃', '柜'),
+    ('豐', '丰'),
+    ('門', '门'),
+    ('達', '达'),
+    ('簽', '签'),
+    ('牠', '它'),
 ];
 
 /// `c` as phrases are compared, before simplifying: nothing for a default-ignorable or
@@ -538,21 +557,125 @@ fn compatible(c: char) -> Option<char> {
 /// The words of `text` when it is English (it has a letter and every letter is ASCII,
 /// after [`compatible`]): lowercased, every run of other characters (punctuation, spaces)
 /// one space, trimmed. `None` for a line with a letter of another script (Chinese).
+///
+/// A question mark, or a symbol that is neither punctuation nor space (an emoji: ❌
+/// Delivered), leaves a `?` among the words: the line is no whole form, read as nothing.
 fn english_words(text: &str) -> Option<String> {
     let mut out = String::with_capacity(text.len());
     let mut letter = false;
+    let mut odd = false;
     for c in text.chars().filter_map(compatible) {
         if c.is_ascii_alphanumeric() || c == '\'' {
             letter |= c.is_ascii_alphabetic();
             out.push(c.to_ascii_lowercase());
         } else if c.is_alphabetic() {
             return None;
-        } else if !out.is_empty() && !out.ends_with(' ') {
-            out.push(' ');
+        } else {
+            odd |= c == '?'
+                || !(c.is_whitespace() || c.is_ascii_punctuation() || is_cjk_punctuation(c));
+            if !out.is_empty() && !out.ends_with(' ') {
+                out.push(' ');
+            }
         }
     }
     let words = out.trim_end();
-    letter.then(|| words.to_owned())
+    letter.then(|| {
+        if odd {
+            format!("{words} ?")
+        } else {
+            words.to_owned()
+        }
+    })
+}
+
+/// Punctuation of Chinese text that may stand beside English words (`，`, `【`, `…`).
+fn is_cjk_punctuation(c: char) -> bool {
+    matches!(c, '\u{3001}'..='\u{3011}' | '\u{3014}'..='\u{301F}' | '\u{2010}'..='\u{2027}' | '·' | '｡')
+}
+
+/// English words that say something about a parcel: an English run of a mixed line with
+/// one of them that is no whole form ([`english_reading`]) makes the line unclear.
+const ENGLISH_STATUS_WORDS: &[&str] = &[
+    "deliver",
+    "undeliver",
+    "return",
+    "refus",
+    "reject",
+    "pick",
+    "fail",
+    "cancel",
+    "transit",
+    "arriv",
+    "depart",
+    "attempt",
+    "except",
+    "locker",
+    "sign",
+    "receiv",
+    "collect",
+    "lost",
+    "damag",
+    "intercept",
+    "dispatch",
+    "pending",
+    "partial",
+    "out",
+    "ready",
+    "sender",
+    "shipper",
+    "customs",
+    "hold",
+    "held",
+    "delay",
+    "no",
+    "not",
+    "yes",
+];
+
+/// How the English of a line that also has Chinese reads: each run of it between Chinese
+/// letters (`【杭州】Delivered by 8pm`, `包裹 Return delivered`) is read as an English line
+/// is, by its whole form. `Some(Some(r))` when the runs with a word of
+/// [`ENGLISH_STATUS_WORDS`] all read `r`; `Some(None)` when none has such a word (a name,
+/// a code: 签收人：Tom); `None` when one reads as nothing or they disagree.
+fn english_runs_reading(text: &str) -> Option<Option<Reading>> {
+    let mut read: Option<Reading> = None;
+    let mut run = String::new();
+    let mut check = |run: &str| -> bool {
+        let Some(words) = english_words(run) else {
+            return true;
+        };
+        let says = words.split(' ').any(|w| {
+            ENGLISH_STATUS_WORDS.iter().any(|k| {
+                w.strip_prefix(k)
+                    .is_some_and(|rest| rest.len() <= 6 && (k.len() > 3 || rest.is_empty()))
+            })
+        });
+        if !says {
+            return true;
+        }
+        match (english_reading(&words), read) {
+            (None, _) => false,
+            (Some(r), None) => {
+                read = Some(r);
+                true
+            }
+            (Some(r), Some(before)) => r == before,
+        }
+    };
+    for c in text.chars().filter_map(compatible) {
+        if c.is_alphabetic() && !c.is_ascii_alphabetic() {
+            if run.chars().any(|c| c.is_ascii_alphabetic()) && !check(&run) {
+                return None;
+            }
+            run.clear();
+        } else {
+            run.push(c);
+        }
+    }
+    if run.chars().any(|c| c.is_ascii_alphabetic()) && !check(&run) {
+        return None;
+    }
+    Some(read)
 }
 
 /// Who the consignee is, in English: a pickup by one of them is a delivery.
@@ -749,6 +872,8 @@ struct Line {
     /// For a line in English (letters, all ASCII): its words, lowercased, one space apart.
     /// Such a line is read only by [`english_reading`].
     english: Option<String>,
+    /// The line as given (its English runs are read apart: [`english_runs_reading`]).
+    text: String,
     whole: String,
     clauses: Vec<String>,
     parts: Vec<Part>,
@@ -792,6 +917,7 @@ impl Line {
         }
         Line {
             english: english_words(text),
+            text: text.to_owned(),
             whole,
             clauses,
             parts,
@@ -830,6 +956,14 @@ fn without_place(mut s: &str) -> &str {
     }
 }
 
+/// Whether a phrase of the table is English (ASCII with a letter): the table does not read
+/// it. A line in English is read by its whole form ([`english_reading`]), and so is the
+/// English of a line that also has Chinese ([`english_runs_reading`]): `【杭州】Delivered by
+/// 8pm` is not read from the word `delivered` inside it.
+fn is_english_phrase(p: &str) -> bool {
+    p.is_ascii() && p.bytes().any(|b| b.is_ascii_alphabetic())
+}
+
 /// Whether `before` ends with a negation, perhaps followed by fillers (未被, 无法正常,
 /// 未能按时): at most three fillers are looked through. The `_` between English words
 /// does not count (`not_delivered`).
@@ -858,7 +992,8 @@ impl Phrase {
         // after it) with a value (签收人：门卫), not an empty one (签收人：无, 签收人：--,
         // 签收人，派送失败).
         let whole = self.whole_clause.iter().any(|w| {
-            line.holds(w)
+            !is_english_phrase(w)
+                && line.holds(w)
                 && line.parts.iter().enumerate().any(|(j, p)| {
                     p.text == *w
                         && (self.empty_values.is_empty()
@@ -879,7 +1014,7 @@ impl Phrase {
             .any
             .iter()
             .map(String::as_str)
-            .filter(|p| line.holds(p))
+            .filter(|p| !is_english_phrase(p) && line.holds(p))
             .collect();
         !present.is_empty()
             && line
@@ -1120,13 +1255,25 @@ impl Rules {
         if let Some(words) = &line.english {
             return english_reading(words);
         }
-        let first = self.phrases.iter().find(|p| p.reads(line))?;
+        // A cross or a stop sign (❌已签收) may say the rest did not happen: a person reads it.
+        if line.text.contains(['❌', '🚫', '⛔', '✖', '✗', '✘', '❎']) {
+            return None;
+        }
+        let english = if line.whole.bytes().any(|b| b.is_ascii_alphabetic()) {
+            english_runs_reading(&line.text)?
+        } else {
+            None
+        };
+        let Some(first) = self.phrases.iter().find(|p| p.reads(line)) else {
+            return english;
+        };
         let winner = self
             .phrases
             .iter()
             .find(|p| first.reading.is_some_and(|r| p.wins_over.contains(&r)) && p.reads(line))
             .unwrap_or(first);
-        winner.reading
+        // The Chinese and the English of a mixed line must agree (快件已签收 Delivered).
+        winner.reading.filter(|r| english.is_none_or(|e| e == *r))
     }
 
     /// The words of a warning.

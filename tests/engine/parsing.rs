@@ -1721,6 +1721,13 @@ fn descriptions_that_repeat_the_later_keys_are_read_once_through_too() {
         ("签收人：无：".repeat(60_000), "delivered"),
         ("a,".repeat(500_000), "delivered"),
         (format!("{}签收后", "_".repeat(1 << 20)), "delivered"),
+        // The English runs of a mixed line, each read by its whole form: many short runs,
+        // and one long run after a Chinese word.
+        ("包裹 Delivered: No，".repeat(60_000), "delivered"),
+        (
+            format!("包裹 {}", "delivered by ".repeat(80_000)),
+            "delivered",
+        ),
     ] {
         let v = decide(&after_collection(&text));
         assert_ne!(v["scenario"], not, "{}", &text[..6]);
