@@ -521,25 +521,10 @@ const TRADITIONAL_WORDS: &[(char, char)] = &[
 /// of carrier text ([`TRADITIONAL_WORDS`]). One character in, at most one out: linear.
 fn compatible(c: char) -> Option<char> {
     let u = c as u32;
+    if lint::invisible(c) {
+        return None;
+    }
     match u {
-        0xAD
-        | 0x34F
-        | 0x61C
-        | 0x115F
-        | 0x1160
-        | 0x17B4
-        | 0x17B5
-        | 0x180B..=0x180F
-        | 0x200B..=0x200F
-        | 0x202A..=0x202E
-        | 0x2060..=0x206F
-        | 0x3164
-        | 0xFE00..=0xFE0F
-        | 0xFEFF
-        | 0xFFA0
-        | 0x1BCA0..=0x1BCA3
-        | 0x1D173..=0x1D17A
-        | 0xE0000..=0xE0FFF => None,
         0xFF01..=0xFF5E => char::from_u32(u - 0xFEE0),
         0x3000 => Some(' '),
         0x2018 | 0x2019 | 0x201B | 0x2032 => Some('\''),
