@@ -2484,19 +2484,7 @@ fn instant(v: &toml::Value, tz: Tz) -> Option<Instant> {
 }
 
 fn datetime(d: &toml::value::Datetime, tz: Tz) -> Option<Instant> {
-    let date = d.date?;
-    let t = d.time?;
-    let naive = chrono::NaiveDate::from_ymd_opt(
-        i32::from(date.year),
-        u32::from(date.month),
-        u32::from(date.day),
-    )?
-    .and_hms_nano_opt(
-        u32::from(t.hour),
-        u32::from(t.minute),
-        u32::from(t.second.unwrap_or(0)),
-        t.nanosecond.unwrap_or(0),
-    )?;
+    let naive = when::naive(d)?;
     match d.offset {
         None => time::local_to_instant(naive, tz).ok(),
         Some(toml::value::Offset::Z) => Some(naive.and_utc()),

@@ -91,7 +91,7 @@ fn out_of_range(shown: &str) -> String {
 }
 
 /// The wall clock of a TOML date-time.
-fn naive(d: &toml::value::Datetime) -> Option<NaiveDateTime> {
+pub(super) fn naive(d: &toml::value::Datetime) -> Option<NaiveDateTime> {
     let (date, t) = (d.date?, d.time?);
     NaiveDate::from_ymd_opt(
         i32::from(date.year),
