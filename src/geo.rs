@@ -600,15 +600,7 @@ fn skip_label_prefix<'t>(
 ) -> (Option<&'t str>, &'t str) {
     let mut rest = text;
     loop {
-        rest = rest.trim_start_matches([':', '：', ';', '；', '.', '。', '|', '｜']);
-        if let Some(label) = LABELS.iter().find(|l| rest.starts_with(*l)) {
-            rest = &rest[label.len()..];
-            continue;
-        }
-        if let Some(len) = leading_number(rest, 6) {
-            rest = &rest[len..];
-            continue;
-        }
+        rest = skip_label_prefix_only(rest);
         // A person's name has five characters at most; a place's (with a mark of one) may
         // be longer (`浙江省杭州市 13812345678 …`), up to a bound that keeps this linear.
         let name_end = rest
