@@ -2541,6 +2541,18 @@ mod tests {
     }
 
     #[test]
+    fn kangxi_radicals_and_traditional_characters_are_read_as_their_ideographs() {
+        assert_eq!(compatible('\u{2F46}'), Some('无'));
+        assert_eq!(compatible('\u{2FD5}'), Some('龠'));
+        assert_eq!(compatible('\u{2FA8}'), Some('門'));
+        assert_eq!(compatible('沒'), Some('没'));
+        assert_eq!(compatible('簽'), Some('签'));
+        assert_eq!(compatible('签'), Some('签'));
+        assert_eq!(compatible('a'), Some('a'));
+        assert_eq!(fold("⽆法簽收"), "无法签收");
+    }
+
+    #[test]
     fn a_full_stop_ends_a_clause_except_between_digits_and_spaces_do_not() {
         assert_eq!(
             split_clauses("等待收件人签收.已签收"),
