@@ -513,6 +513,16 @@ const TRADITIONAL_WORDS: &[(char, char)] = &[
     ('牠', '它'),
 ];
 
+/// [`KANGXI`] (keyed by radical) and [`TRADITIONAL_WORDS`] as one map, built once, so that
+/// [`compatible`] looks a CJK character up rather than scanning both tables for each one.
+static IDEOGRAPHS: std::sync::LazyLock<HashMap<char, char>> = std::sync::LazyLock::new(|| {
+    (0x2F00..)
+        .filter_map(char::from_u32)
+        .zip(KANGXI.chars())
+        .chain(TRADITIONAL_WORDS.iter().copied())
+        .collect()
+});
+
 /// `c` as phrases are compared, before simplifying: nothing for a default-ignorable or
 /// format character (soft hyphen, zero-width space and joiners, bidirectional marks,
 /// word joiner, variation selectors, BOM, tags, fillers), which hide a negation
@@ -528,13 +538,7 @@ fn compatible(c: char) -> Option<char> {
         0xFF01..=0xFF5E => char::from_u32(u - 0xFEE0),
         0x3000 => Some(' '),
         0x2018 | 0x2019 | 0x201B | 0x2032 => Some('\''),
-        0x2F00..=0x2FD5 => KANGXI.chars().nth((u - 0x2F00) as usize).or(Some(c)),
-        0x4E00..=0x9FFF => Some(
-            TRADITIONAL_WORDS
-                .iter()
-                .find(|(t, _)| *t == c)
-                .map_or(c, |&(_, s)| s),
-        ),
+        0x2F00..=0x2FD5 | 0x4E00..=0x9FFF => Some(IDEOGRAPHS.get(&c).copied().unwrap_or(c)),
         _ => Some(c),
     }
 }
@@ -2534,6 +2538,18 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn kangxi_radicals_and_traditional_characters_are_read_as_their_ideographs() {
+        assert_eq!(compatible('\u{2F46}'), Some('无'));
+        assert_eq!(compatible('\u{2FD5}'), Some('龠'));
+        assert_eq!(compatible('\u{2FA8}'), Some('門'));
+        assert_eq!(compatible('沒'), Some('没'));
+        assert_eq!(compatible('簽'), Some('签'));
+        assert_eq!(compatible('签'), Some('签'));
+        assert_eq!(compatible('a'), Some('a'));
+        assert_eq!(fold("⽆法簽收"), "无法签收");
     }
 
     #[test]
