@@ -791,14 +791,7 @@ impl Parser<'_> {
         let r = self.object(v, "/return")?;
         self.unknown(&r.unknown, "/return", body::Return::KEYS);
         // Read on after a destination with problems, so that all are reported.
-        // A blank one is as good as none: the return address is missing.
-        let destination = given(&r.destination)
-            .map(|d| self.place(d, "/return/destination"))
-            .map(|p| match p {
-                Some(Placed::Blank(_)) => Ok(()),
-                Some(Placed::Place(place)) => Err(Some(place)),
-                None => Err(None),
-            });
+        let destination = given(&r.destination).map(|d| self.place(d, "/return/destination"));
         let trace = self
             .trace(&r.trace, &r.trace_text, "/return", "trace", "trace_text")
             .unwrap_or_default();
@@ -826,9 +819,12 @@ impl Parser<'_> {
             });
         }
         let destination = match destination {
-            Some(Err(None)) => return None,
-            Some(Err(Some(place))) => Some(place),
-            Some(Ok(())) | None => self.return_address(platform.and_then(Option::as_ref)),
+            Some(None) => return None,
+            Some(Some(Placed::Place(place))) => Some(place),
+            // A blank one is as good as none: the return address is missing.
+            Some(Some(Placed::Blank(_))) | None => {
+                self.return_address(platform.and_then(Option::as_ref))
+            }
         };
         Some(Return {
             destination,
