@@ -668,9 +668,7 @@ impl Parser<'_> {
                 // than its last), the trace is read oldest first, as a pasted text is, so
                 // "the last given" of events at one instant is the newest in the trace's
                 // own direction whichever way it was sent. Events keep their pointers.
-                if out.first().map(|e| e.at) > out.last().map(|e| e.at) {
-                    out.reverse();
-                }
+                oldest_first(&mut out, |e| e.at);
                 (self.errors.len() == errors_before).then_some(out)
             }
             (None, Some(Json::String(t))) => text::events(
@@ -909,6 +907,14 @@ fn moved(
         });
     }
     reading.status()
+}
+
+/// Puts a trace given newest first (its first event later than its last) oldest first,
+/// keeping the order given among events at one instant, reversed with the rest.
+fn oldest_first<T>(trace: &mut [T], at: impl Fn(&T) -> Instant) {
+    if trace.first().map(&at) > trace.last().map(&at) {
+        trace.reverse();
+    }
 }
 
 /// Carrier text read with the rules' phrase table; text nothing matches counts as in

@@ -1167,9 +1167,7 @@ pub fn events(
     }
     // Tracking pages list the newest event first; events keep their page order among
     // equal times once oldest first.
-    if read.first().map(|r| r.1) > read.last().map(|r| r.1) {
-        read.reverse();
-    }
+    super::oldest_first(&mut read, |r| r.1);
     // A line that records no movement (a waybill created, not collected yet) is left
     // out, with a warning; the text still had events, so it is no empty paste.
     Some(
