@@ -668,9 +668,7 @@ impl Parser<'_> {
                 // than its last), the trace is read oldest first, as a pasted text is, so
                 // "the last given" of events at one instant is the newest in the trace's
                 // own direction whichever way it was sent. Events keep their pointers.
-                if out.first().map(|e| e.at) > out.last().map(|e| e.at) {
-                    out.reverse();
-                }
+                oldest_first(&mut out, |e| e.at);
                 (self.errors.len() == errors_before).then_some(out)
             }
             (None, Some(Json::String(t))) => text::events(
@@ -791,14 +789,7 @@ impl Parser<'_> {
         let r = self.object(v, "/return")?;
         self.unknown(&r.unknown, "/return", body::Return::KEYS);
         // Read on after a destination with problems, so that all are reported.
-        // A blank one is as good as none: the return address is missing.
-        let destination = given(&r.destination)
-            .map(|d| self.place(d, "/return/destination"))
-            .map(|p| match p {
-                Some(Placed::Blank(_)) => Ok(()),
-                Some(Placed::Place(place)) => Err(Some(place)),
-                None => Err(None),
-            });
+        let destination = given(&r.destination).map(|d| self.place(d, "/return/destination"));
         let trace = self
             .trace(&r.trace, &r.trace_text, "/return", "trace", "trace_text")
             .unwrap_or_default();
@@ -826,9 +817,12 @@ impl Parser<'_> {
             });
         }
         let destination = match destination {
-            Some(Err(None)) => return None,
-            Some(Err(Some(place))) => Some(place),
-            Some(Ok(())) | None => self.return_address(platform.and_then(Option::as_ref)),
+            Some(None) => return None,
+            Some(Some(Placed::Place(place))) => Some(place),
+            // A blank one is as good as none: the return address is missing.
+            Some(Some(Placed::Blank(_))) | None => {
+                self.return_address(platform.and_then(Option::as_ref))
+            }
         };
         Some(Return {
             destination,
@@ -913,6 +907,14 @@ fn moved(
         });
     }
     reading.status()
+}
+
+/// Puts a trace given newest first (its first event later than its last) oldest first,
+/// keeping the order given among events at one instant, reversed with the rest.
+fn oldest_first<T>(trace: &mut [T], at: impl Fn(&T) -> Instant) {
+    if trace.first().map(&at) > trace.last().map(&at) {
+        trace.reverse();
+    }
 }
 
 /// Carrier text read with the rules' phrase table; text nothing matches counts as in

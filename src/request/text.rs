@@ -110,6 +110,9 @@ const MAX_LINE_ERRORS: usize = 10;
 /// What is wrong with a line that is not an event.
 const NO_TIME: &str = "does not start with a time like 2023-10-10 14:00:00";
 
+/// What is wrong with a time alone on its line with no text under it.
+const NO_TEXT: &str = "has a time but no text: each event is its time and then the carrier's text";
+
 /// What is wrong with a date heading that dates no event.
 const NO_EVENT_UNDER: &str =
     "is a date with no event under it: give the times under it, or remove it";
@@ -779,7 +782,7 @@ fn read_line(line: &str) -> Result<Read<'_>, String> {
             );
         }
         if start.digit_next() {
-            return Err("does not start with a time like 2023-10-10 14:00:00".into());
+            return Err(NO_TIME.into());
         }
         return Ok(Read::Text);
     };
@@ -969,12 +972,7 @@ pub fn events(
             && matches!(reading, Ok(Read::Heading(_) | Read::Timed(..)) | Err(_))
         {
             waiting = None;
-            refuse(
-                &mut bad,
-                n,
-                l,
-                "has a time but no text: each event is its time and then the carrier's text",
-            );
+            refuse(&mut bad, n, l, NO_TEXT);
         }
         match reading {
             Err(problem) => refuse(&mut bad, number, line, &problem),
@@ -1074,12 +1072,7 @@ pub fn events(
         }
     }
     if let Some((n, l, _)) = waiting {
-        refuse(
-            &mut bad,
-            n,
-            l,
-            "has a time but no text: each event is its time and then the carrier's text",
-        );
+        refuse(&mut bad, n, l, NO_TEXT);
     }
     if let Some((n, l)) = heading_line.filter(|_| under_heading) {
         refuse(&mut bad, n, l, NO_EVENT_UNDER);
@@ -1174,9 +1167,7 @@ pub fn events(
     }
     // Tracking pages list the newest event first; events keep their page order among
     // equal times once oldest first.
-    if read.first().map(|r| r.1) > read.last().map(|r| r.1) {
-        read.reverse();
-    }
+    super::oldest_first(&mut read, |r| r.1);
     // A line that records no movement (a waybill created, not collected yet) is left
     // out, with a warning; the text still had events, so it is no empty paste.
     Some(
