@@ -338,8 +338,7 @@ impl DecisionLog {
     pub async fn open(target: &str, capacity: usize) -> io::Result<DecisionLog> {
         let out: Box<dyn Out> = if target == "-" {
             let stdout = unbuffered_stdout()?;
-            refuse_device(&stdout)?;
-            refuse_stderr(&stdout)?;
+            refuse_unfit(&stdout)?;
             // One file, one writer: as for a path (another's cut back would remove this
             // one's lines).
             #[cfg(unix)]
@@ -358,8 +357,7 @@ impl DecisionLog {
         } else {
             let path = PathBuf::from(target);
             let file = open_append(path.clone()).await?;
-            refuse_device(&file)?;
-            refuse_stderr(&file)?;
+            refuse_unfit(&file)?;
             let regular = file.metadata()?.is_file();
             if regular {
                 file.lock_writer()?;
@@ -611,6 +609,19 @@ fn refuse_device<T>(_: &T) -> io::Result<()> {
     Ok(())
 }
 
+/// The checks a decision-log target passes, at start and at every reopen alike: no device
+/// ([`refuse_device`]) and not standard error's own file or stream ([`refuse_stderr`]).
+#[cfg(unix)]
+fn refuse_unfit(file: &File) -> io::Result<()> {
+    refuse_device(file)?;
+    refuse_stderr(file)
+}
+
+#[cfg(not(unix))]
+fn refuse_unfit<T>(_: &T) -> io::Result<()> {
+    Ok(())
+}
+
 /// The kernel's pseudo filesystems (`statfs`'s `f_type`, from `linux/magic.h`), with the
 /// name each goes by. Their files call themselves regular files, but a write there is an
 /// order to the kernel, not data kept: `/proc/self/comm` keeps 15 bytes of a line, a
@@ -836,14 +847,12 @@ fn reopen_at(path: &std::path::Path, regular: bool) -> io::Result<File> {
     // Every check of the start, again: a device, a pseudo filesystem, and the very file
     // (or pipe, or socket) standard error is written to (a symlink to `/dev/stderr`, a
     // hard link to its file put at the path before the hangup).
-    refuse_device(&file)
-        .and_then(|()| refuse_stderr(&file))
-        .map_err(|e| {
-            io::Error::other(format!(
-                "{}: {e}; the one opened before is kept",
-                path.display()
-            ))
-        })?;
+    refuse_unfit(&file).map_err(|e| {
+        io::Error::other(format!(
+            "{}: {e}; the one opened before is kept",
+            path.display()
+        ))
+    })?;
     if file.metadata()?.is_file() != regular {
         let was = if regular {
             "a regular file"
