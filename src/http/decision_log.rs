@@ -381,16 +381,8 @@ impl DecisionLog {
         let writable = Arc::new(AtomicBool::new(true));
         let counts = Arc::new(Counts::default());
         metrics::gauge!("aftersales_decision_log_failing").set(0.0);
-        // Shown at 0 from the start, so an alert on them has a series to watch.
-        for counter in [
-            "aftersales_decision_log_late_total",
-            "aftersales_decision_log_records_total",
-            "aftersales_decision_log_errors_total",
-            "aftersales_decision_log_torn_total",
-            "aftersales_decision_log_reopen_errors_total",
-        ] {
-            metrics::counter!(counter).increment(0);
-        }
+        // Its counters are shown at 0 from the start by `super::counters_at_zero`, run
+        // when the recorder is installed (before the log opens).
         tokio::spawn(write_lines(
             out,
             rx,
