@@ -338,8 +338,7 @@ impl DecisionLog {
     pub async fn open(target: &str, capacity: usize) -> io::Result<DecisionLog> {
         let out: Box<dyn Out> = if target == "-" {
             let stdout = unbuffered_stdout()?;
-            refuse_device(&stdout)?;
-            refuse_stderr(&stdout)?;
+            refuse_unfit(&stdout)?;
             // One file, one writer: as for a path (another's cut back would remove this
             // one's lines).
             #[cfg(unix)]
@@ -358,8 +357,7 @@ impl DecisionLog {
         } else {
             let path = PathBuf::from(target);
             let file = open_append(path.clone()).await?;
-            refuse_device(&file)?;
-            refuse_stderr(&file)?;
+            refuse_unfit(&file)?;
             let regular = file.metadata()?.is_file();
             if regular {
                 file.lock_writer()?;
@@ -383,16 +381,8 @@ impl DecisionLog {
         let writable = Arc::new(AtomicBool::new(true));
         let counts = Arc::new(Counts::default());
         metrics::gauge!("aftersales_decision_log_failing").set(0.0);
-        // Shown at 0 from the start, so an alert on them has a series to watch.
-        for counter in [
-            "aftersales_decision_log_late_total",
-            "aftersales_decision_log_records_total",
-            "aftersales_decision_log_errors_total",
-            "aftersales_decision_log_torn_total",
-            "aftersales_decision_log_reopen_errors_total",
-        ] {
-            metrics::counter!(counter).increment(0);
-        }
+        // Its counters are shown at 0 from the start by `super::counters_at_zero`, run
+        // when the recorder is installed (before the log opens).
         tokio::spawn(write_lines(
             out,
             rx,
@@ -608,6 +598,19 @@ fn refuse_device(file: &File) -> io::Result<()> {
 
 #[cfg(not(unix))]
 fn refuse_device<T>(_: &T) -> io::Result<()> {
+    Ok(())
+}
+
+/// The checks a decision-log target passes, at start and at every reopen alike: no device
+/// ([`refuse_device`]) and not standard error's own file or stream ([`refuse_stderr`]).
+#[cfg(unix)]
+fn refuse_unfit(file: &File) -> io::Result<()> {
+    refuse_device(file)?;
+    refuse_stderr(file)
+}
+
+#[cfg(not(unix))]
+fn refuse_unfit<T>(_: &T) -> io::Result<()> {
     Ok(())
 }
 
@@ -836,14 +839,12 @@ fn reopen_at(path: &std::path::Path, regular: bool) -> io::Result<File> {
     // Every check of the start, again: a device, a pseudo filesystem, and the very file
     // (or pipe, or socket) standard error is written to (a symlink to `/dev/stderr`, a
     // hard link to its file put at the path before the hangup).
-    refuse_device(&file)
-        .and_then(|()| refuse_stderr(&file))
-        .map_err(|e| {
-            io::Error::other(format!(
-                "{}: {e}; the one opened before is kept",
-                path.display()
-            ))
-        })?;
+    refuse_unfit(&file).map_err(|e| {
+        io::Error::other(format!(
+            "{}: {e}; the one opened before is kept",
+            path.display()
+        ))
+    })?;
     if file.metadata()?.is_file() != regular {
         let was = if regular {
             "a regular file"

@@ -1381,11 +1381,15 @@ impl Done {
             none.insert(asked.request.id.clone());
         }
         if api {
-            // For the accept loop: an answer cut short on its connection is named.
+            // For the accept loop: an answer cut short on its connection is named. Its
+            // ids are moved out of what was decided (logged above, not needed again).
+            let (decision_id, batch_id) = decided
+                .map(|d| (d.decision_id, d.batch_id))
+                .unwrap_or_default();
             res.extensions_mut().insert(Delivery {
                 request_id: asked.request.id.clone(),
-                decision_id: decided.as_ref().and_then(|d| d.decision_id.clone()),
-                batch_id: decided.as_ref().and_then(|d| d.batch_id.clone()),
+                decision_id,
+                batch_id,
             });
         }
         let route = asked.route.as_deref();

@@ -177,6 +177,14 @@ impl Reloader {
         }
     }
 
+    /// The rules file's name, as errors about it say it.
+    fn file_name(&self) -> String {
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
     /// The checksum served under `version` before, when it is not `checksum`.
     fn served_under(&self, version: &str, checksum: &str) -> Option<String> {
         let served = self.served.lock().unwrap_or_else(|e| e.into_inner());
@@ -194,11 +202,7 @@ impl Reloader {
     /// caller settles again. A file-change trigger skips content already loaded and
     /// failures already reported.
     fn reload(&self, trigger: Trigger, settled: &Fingerprint) -> Outcome {
-        let name = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = self.file_name();
         // Read exactly as at startup and by `rules check`: never lossily, never blocking.
         let read = Rules::read_source(&self.path);
         if fingerprint(&self.path) != *settled {
@@ -419,11 +423,7 @@ impl Reloader {
             if writing.load(Ordering::SeqCst) {
                 if began.elapsed() >= OPEN_WRITER_LIMIT && !limit_reported {
                     limit_reported = true;
-                    let name = self
-                        .path
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
+                    let name = self.file_name();
                     self.fail(
                         format!(
                             "{name}: still open for writing after {} s; not read (a half-written file could be valid rules): it is read once its writer closes it",

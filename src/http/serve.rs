@@ -419,13 +419,21 @@ struct Answer<B: hyper::body::Body> {
     length: Option<u64>,
 }
 
-impl<B: hyper::body::Body> Drop for Answer<B> {
-    fn drop(&mut self) {
+impl<B: hyper::body::Body> Answer<B> {
+    /// Marks its watch `ended` once hyper has taken the body whole: it said it has no more
+    /// frames, or it is at its end, or hyper has taken the length it was told.
+    fn mark_if_taken(&self) {
         if let Some(sending) = &self.sending
             && (self.done || self.body.is_end_stream() || self.length == Some(self.taken))
         {
             sending.ended.store(true, Ordering::SeqCst);
         }
+    }
+}
+
+impl<B: hyper::body::Body> Drop for Answer<B> {
+    fn drop(&mut self) {
+        self.mark_if_taken();
     }
 }
 
@@ -449,11 +457,7 @@ impl<B: hyper::body::Body + Unpin> hyper::body::Body for Answer<B> {
         }
         // Its last bytes are hyper's now (it may keep the body until the next answer,
         // having stopped at the length it was told): the next flush hands them over.
-        if let Some(sending) = &self.sending
-            && (self.done || self.length == Some(self.taken) || self.body.is_end_stream())
-        {
-            sending.ended.store(true, Ordering::SeqCst);
-        }
+        self.mark_if_taken();
         polled
     }
 

@@ -231,16 +231,34 @@ async fn when_the_log_cannot_be_written_decisions_are_503_and_readyz_fails() {
     assert_eq!(r.status(), 422, "an invalid request needs no line");
 }
 
-#[tokio::test]
-async fn on_hangup_the_log_is_reopened_at_its_path() {
-    let dir = temp_dir("decision-log-rotate");
+/// A server logging decisions to `decisions.jsonl` in a new directory named after `name`,
+/// which has answered one decision: the directory (kept while it is used), the log's path,
+/// the path it is rotated to, the server, the request and its first answer.
+async fn logging_one_decision(
+    name: &str,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    TestApp,
+    Value,
+    Value,
+) {
+    let dir = temp_dir(name);
     let path = dir.path().join("decisions.jsonl");
     let rotated = dir.path().join("decisions.jsonl.1");
     let mut args = args();
     args.decision_log = Some(path.to_string_lossy().into_owned());
-    let mut app = spawn_with(args).await;
+    let app = spawn_with(args).await;
     let req = example("03-stalled-shangcheng.json")["request"].clone();
     let first = body(app.post_json("/v1/decisions", &req).await).await;
+    (dir, path, rotated, app, req, first)
+}
+
+#[tokio::test]
+async fn on_hangup_the_log_is_reopened_at_its_path() {
+    let (_dir, path, rotated, mut app, req, first) =
+        logging_one_decision("decision-log-rotate").await;
 
     std::fs::rename(&path, &rotated).unwrap_or_else(|e| panic!("{e}"));
     app.state.hangup();
@@ -267,14 +285,8 @@ async fn on_hangup_the_log_is_reopened_at_its_path() {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn a_hangup_onto_a_procfs_file_keeps_the_log_opened_before() {
-    let dir = temp_dir("decision-log-procfs");
-    let path = dir.path().join("decisions.jsonl");
-    let rotated = dir.path().join("decisions.jsonl.1");
-    let mut args = args();
-    args.decision_log = Some(path.to_string_lossy().into_owned());
-    let mut app = spawn_with(args).await;
-    let req = example("03-stalled-shangcheng.json")["request"].clone();
-    let first = body(app.post_json("/v1/decisions", &req).await).await;
+    let (_dir, path, rotated, mut app, req, first) =
+        logging_one_decision("decision-log-procfs").await;
     let name = std::fs::read_to_string("/proc/self/comm").unwrap_or_default();
 
     std::fs::rename(&path, &rotated).unwrap_or_else(|e| panic!("{e}"));

@@ -587,17 +587,21 @@ fn every_co_host_district_is_in_the_co_host_zone_and_its_neighbours_are_not() {
     }
 }
 
+/// The decision on a refund-only case (ordered and asked on one day in the notice) sent to
+/// `dest`.
+fn decided_to(dest: Value) -> Value {
+    let mut r = refund_only(
+        "2023-09-20T10:00:00+08:00",
+        "2023-09-20T10:00:00+08:00",
+        &[],
+    );
+    r["destination"] = dest;
+    decide(&r)
+}
+
 #[test]
 fn destinations_by_names_and_free_text_find_their_zone() {
-    let zone = |dest: Value| {
-        let mut r = refund_only(
-            "2023-09-20T10:00:00+08:00",
-            "2023-09-20T10:00:00+08:00",
-            &[],
-        );
-        r["destination"] = dest;
-        decide(&r)
-    };
+    let zone = decided_to;
     assert_eq!(zone(json!({"city": "杭州市"}))["zone"]["id"], "hangzhou");
     assert_eq!(
         zone(json!({"province": "浙江", "city": "温州", "district": "鹿城区"}))["zone"]["id"],
@@ -633,15 +637,7 @@ fn an_adcode_that_disagrees_with_the_names_wins_with_a_warning() {
 
 #[test]
 fn names_that_contradict_each_other_are_warned_about_and_decide_no_zone() {
-    let zone = |dest: Value| {
-        let mut r = refund_only(
-            "2023-09-20T10:00:00+08:00",
-            "2023-09-20T10:00:00+08:00",
-            &[],
-        );
-        r["destination"] = dest;
-        decide(&r)
-    };
+    let zone = decided_to;
     // Province and city disagree: neither reading is kept.
     let v = zone(json!({"province": "江西省", "city": "杭州市", "district": "西湖区"}));
     assert_eq!(v["zone"], Value::Null);
